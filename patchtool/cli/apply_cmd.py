@@ -1,0 +1,1 @@
+"""CLI commands: apply (registered on the shared app)."""

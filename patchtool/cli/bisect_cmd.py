@@ -1,0 +1,1 @@
+"""CLI commands: bisect (registered on the shared app)."""

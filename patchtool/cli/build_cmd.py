@@ -1,0 +1,1 @@
+"""CLI commands: build (registered on the shared app)."""

@@ -1,0 +1,1 @@
+"""CLI commands: fetch (registered on the shared app)."""

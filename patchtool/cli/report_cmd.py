@@ -1,0 +1,1 @@
+"""CLI commands: report (registered on the shared app)."""

@@ -1,0 +1,241 @@
+"""Frozen dataclasses passed between stages: raw mail, the Series model, diff summaries, findings.
+
+JSON output (`--json`) is these records through jsonable.to_jsonable; the schema version below is
+bumped whenever a field changes meaning or disappears (adding a field is compatible).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+SERIES_SCHEMA_VERSION = 1
+
+
+# ---- raw input -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """One mail exactly as received, and where it came from."""
+
+    data: bytes
+    origin: str  # e.g. "file:fixtures/mail/x.mbox#3", "patchew:https://.../mbox"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Which source supplied which part of a thread (shown to the user)."""
+
+    source: str  # "file", "patchew", "patchwork", "lore", "list-archive", "cache"
+    location: str  # URL or path
+    detail: str = ""  # e.g. "incomplete: 4 of 13 patches"
+    from_cache: bool = False
+
+
+@dataclass(frozen=True)
+class RawThread:
+    """All the mail of one thread (possibly several revisions), before any interpretation."""
+
+    messages: tuple[RawMessage, ...]
+    provenance: tuple[Provenance, ...] = ()
+    wanted_msgid: str | None = None  # the message-id the user asked for, when known
+    extras: dict[str, str] = field(default_factory=dict)  # e.g. patchew git base/tag
+
+
+# ---- people and trailers ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else f"<{self.email}>"
+
+
+@dataclass(frozen=True)
+class Trailer:
+    """A `Key: value` trailer, from the commit message itself or from a review reply."""
+
+    key: str  # canonical spelling, e.g. "Reviewed-by"
+    value: str
+    address: Address | None = None  # parsed person, for person trailers
+    origin: str = "commit"  # "commit" | "reply" | "cover-reply"
+    msgid: str | None = None  # the reply that carried it, for review trailers
+    sender: Address | None = None  # the reply's From:, for review trailers
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a reviewer should know: a mismatch, a missing stub, a checkpatch error..."""
+
+    severity: str  # "error" | "warning" | "info"
+    code: str  # stable identifier, e.g. "trailer-sender-mismatch", "diffstat-mismatch"
+    message: str  # one line
+    patch: str | None = None  # "3/7" or None for the series
+    file: str | None = None
+    line: int | None = None
+    msgid: str | None = None
+
+
+# ---- diffs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hunk:
+    old_start: int
+    old_lines: int
+    new_start: int
+    new_lines: int
+    section: str  # the text after @@ ... @@ (git's function context)
+    added: int
+    removed: int
+
+
+@dataclass(frozen=True)
+class FunctionChange:
+    """What a patch does to one C function (or declaration) in one file."""
+
+    file: str
+    name: str
+    # "added", "removed", "body-changed", "signature-changed", "prototype-added",
+    # "prototype-removed", "stub-added", "struct-member-added", "macro-added", ...
+    kind: str
+    old_signature: str | None = None
+    new_signature: str | None = None
+    detail: str = ""  # e.g. "return type void -> int"
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str  # new path (old path for a deletion)
+    old_path: str | None
+    status: str  # "added" | "removed" | "modified" | "renamed" | "copied"
+    added: int
+    removed: int
+    similarity: int | None = None  # for renames/copies, percent
+    old_mode: str | None = None
+    new_mode: str | None = None
+    binary: bool = False
+    hunks: tuple[Hunk, ...] = ()
+
+
+@dataclass(frozen=True)
+class DiffstatLine:
+    path: str
+    changes: int  # the number in the stated diffstat ("| 42")
+    binary: bool = False
+
+
+@dataclass(frozen=True)
+class DiffSummary:
+    files: tuple[FileChange, ...]
+    functions: tuple[FunctionChange, ...]
+    added: int
+    removed: int
+
+
+# ---- the series ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubjectInfo:
+    """What a subject line says: `[RFC PATCH v3 2/5] area: title`."""
+
+    title: str
+    prefixes: tuple[str, ...]  # all bracket tokens that are not version/counter, e.g. ("RFC", "PATCH")
+    revision: int  # 1 when no vN
+    index: int | None  # 2 in 2/5; None for a lone patch
+    total: int | None  # 5 in 2/5
+    is_reply: bool
+    is_rfc: bool = False
+    is_pull: bool = False
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One patch of one revision, as the maintainer will apply it."""
+
+    msgid: str
+    index: int  # 1-based; 1 for a lone patch
+    total: int
+    subject: str  # the full subject line as sent
+    title: str  # the subject without prefixes: becomes the commit's first line
+    author: Address
+    date: dt.datetime | None
+    message: str  # the commit message body (after the title), trailers included
+    trailers: tuple[Trailer, ...]  # trailers of the commit message itself
+    review_trailers: tuple[Trailer, ...]  # collected from replies (and the cover's replies)
+    notes: str  # what stands between `---` and the diff (e.g. "Changes in v2")
+    diffstat: tuple[DiffstatLine, ...]  # as stated in the mail
+    diff: str  # the unified diff text, as git apply wants it
+    summary: DiffSummary
+    footers: dict[str, str] = field(default_factory=dict)  # base-commit, change-id, ...
+    sender: Address | None = None  # the mail's From: when an in-body From: overrides it
+    in_reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Cover:
+    """The cover letter (0/N) of a revision."""
+
+    msgid: str
+    subject: str
+    title: str
+    author: Address
+    date: dt.datetime | None
+    body: str
+    trailers: tuple[Trailer, ...] = ()
+    footers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply in the thread (review, ack, question) with the trailers it gave."""
+
+    msgid: str
+    in_reply_to: str | None
+    subject: str
+    sender: Address
+    date: dt.datetime | None
+    trailers: tuple[Trailer, ...]
+    answers: str | None  # "cover", "2/5" ... which part of the series it answers, when known
+
+
+@dataclass(frozen=True)
+class Revision:
+    number: int
+    subject_prefixes: tuple[str, ...]
+    total: int
+    cover: Cover | None
+    patches: tuple[Patch, ...]
+    missing: tuple[int, ...]  # indices of patches not found
+    replies: tuple[Reply, ...]
+    based_on: tuple[str, ...] = ()  # QEMU `Based-on: <msgid>`
+    supersedes: tuple[str, ...] = ()  # QEMU `Supersedes: <msgid>`
+    base_commit: str | None = None  # b4's `base-commit:` footer
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True)
+class Series:
+    """A thread understood: every revision found, the one chosen, and what was noticed."""
+
+    title: str
+    revisions: tuple[Revision, ...]  # oldest first
+    chosen: int  # the revision number selected (newest by default)
+    findings: tuple[Finding, ...]
+    provenance: tuple[Provenance, ...] = ()
+    extras: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def revision(self) -> Revision:
+        for rev in self.revisions:
+            if rev.number == self.chosen:
+                return rev
+        raise KeyError(self.chosen)
