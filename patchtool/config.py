@@ -48,21 +48,24 @@ SPECS: dict[str, SettingSpec] = {
 }
 
 
-def git_config_get(key: str, cwd: Path | None = None) -> str | None:
-    """Read one `git config` value (repository config when cwd is in a repository, else global)."""
+def git_config_all(cwd: Path | None = None) -> dict[str, str]:
+    """Every `patchtool.*` git config value, read with one git call (repository config included)."""
     try:
         proc = subprocess.run(
-            ["git", "config", "--get", key],
-            cwd=cwd or Path.cwd(),
+            ["git", "config", "--null", "--get-regexp", r"^patchtool\."],
+            cwd=cwd if cwd and cwd.is_dir() else Path.cwd(),
             capture_output=True,
             timeout=10,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        return None
-    return proc.stdout.decode("utf-8", "replace").strip() or None
+        return {}
+    values: dict[str, str] = {}
+    for entry in proc.stdout.decode("utf-8", "replace").split("\0"):
+        key, _, value = entry.partition("\n")
+        if key:
+            values[key.lower()] = value  # last one wins, as for `git config --get`
+    return values
 
 
 @dataclass(frozen=True)
@@ -105,13 +108,14 @@ def load_settings(
     env = os.environ if env is None else env
     values: dict[str, str] = {}
     origins: dict[str, str] = {}
+    from_git = git_config_all(repo)
     for name, spec in SPECS.items():
         cli_value = cli.get(name)
         if cli_value is not None:
             values[name], origins[name] = cli_value, "option"
         elif env.get(spec.env):
             values[name], origins[name] = env[spec.env], f"${spec.env}"
-        elif (git_value := git_config_get(spec.key, repo)) is not None:
+        elif (git_value := from_git.get(spec.key.lower())) is not None:
             values[name], origins[name] = git_value, f"git config {spec.key}"
         else:
             values[name], origins[name] = spec.default, "default"

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import git as gitpython
-
 from patchtool import proc
 from patchtool.errors import GitError, InputError
 
@@ -33,6 +31,8 @@ class GitRepo:
     """A git repository (or one of its worktrees) on disk."""
 
     def __init__(self, path: Path) -> None:
+        import git as gitpython  # imported here: GitPython costs ~50 ms at start-up
+
         try:
             repo = gitpython.Repo(path, search_parent_directories=True)
         except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError) as e:

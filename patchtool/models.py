@@ -52,7 +52,13 @@ class Address:
     email: str
 
     def __str__(self) -> str:
-        return f"{self.name} <{self.email}>" if self.name else f"<{self.email}>"
+        if not self.name:
+            return f"<{self.email}>"
+        name = self.name
+        if any(c in name for c in ',;:()<>@"[]\\'):  # RFC 5322 specials: quote `"Doe, John"`
+            escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+            name = f'"{escaped}"'
+        return f"{name} <{self.email}>" if self.email else name
 
 
 @dataclass(frozen=True)
@@ -175,6 +181,8 @@ class Patch:
     footers: dict[str, str] = field(default_factory=dict)  # base-commit, change-id, ...
     sender: Address | None = None  # the mail's From: when an in-body From: overrides it
     in_reply_to: str | None = None
+    based_on: tuple[str, ...] = ()  # QEMU `Based-on: <msgid>` lines in this patch's mail
+    supersedes: tuple[str, ...] = ()  # QEMU `Supersedes: <msgid>` lines in this patch's mail
 
 
 @dataclass(frozen=True)

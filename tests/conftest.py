@@ -18,6 +18,12 @@ FIXTURES = ROOT / "fixtures"
 # Area plugins: each helper area keeps its shared fixtures in tests/plugins/<area>.py.
 pytest_plugins = [
     "tests.plugins.gitutil",
+    "tests.plugins.minitree",
+    "tests.plugins.mail",
+    "tests.plugins.applyrepo",
+    "tests.plugins.reportkit",
+    "tests.plugins.buildtree",
+    "tests.plugins.httpreplay",
 ]
 
 _ALLOWED_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}

@@ -1,1 +1,150 @@
-"""CLI commands: report (registered on the shared app)."""
+"""CLI commands: report and demo (registered on the shared app)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from patchtool.cli.app import JsonOption, RepoOption, app, err, out, settings_for
+from patchtool.errors import ExitCode, UsageError
+from patchtool.report import FORMATS, ReportContext, render
+
+_COLOURS = (
+    (r"\b(FAIL|FAILED|failed|error|conflict|fail)\b", "bold red"),
+    (r"\b(warning|flaky|not run)\b", "yellow"),
+    (r"\b(PASS|ok|pass|applied clean|applied)\b", "green"),
+)
+
+
+def print_term(text: str) -> None:
+    """Terminal report on stdout; colour only when stdout is a terminal (rich decides)."""
+    if not out.is_terminal:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    styled = Text(text)
+    for pattern, style in _COLOURS:
+        styled.highlight_regex(re.compile(pattern), style)
+    out.print(styled, end="")
+
+
+def _progress(text: str) -> None:
+    if err.is_terminal:
+        err.print(f"[dim]{text}...[/dim]")
+
+
+def write_report(ctx: ReportContext, fmt: str, output: Path | None) -> None:
+    text = render(ctx, fmt)
+    if output is None:
+        if fmt == "term":
+            print_term(text)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"{output}: cannot write the report ({e.strerror})") from e
+    err.print(f"report written to {output}", markup=False)
+
+
+@app.command()
+def report(
+    source: Annotated[
+        str, typer.Argument(help="The series: an mbox or .patch file(s), -, a URL or a message-id.")
+    ],
+    repo: RepoOption = None,
+    base: Annotated[str | None, typer.Option("--base", help="Apply onto this revision.")] = None,
+    revision: Annotated[
+        int | None, typer.Option("--revision", help="Report on revision N (default newest).")
+    ] = None,
+    build: Annotated[bool, typer.Option("--build", help="Build the applied series (needs --repo).")] = False,
+    test: Annotated[
+        str | None, typer.Option("--test", help="Comma-separated tests to run repeatedly (implies --build).")
+    ] = None,
+    setup: Annotated[str | None, typer.Option("--setup", help="meson test setup, e.g. thorough.")] = None,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Runs per test.")] = 1,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="term, md, html, email or json.")] = "term",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the report to FILE.")] = None,
+    as_json: JsonOption = False,
+    no_checkpatch: Annotated[
+        bool, typer.Option("--no-checkpatch", help="Do not run the tree's scripts/checkpatch.pl.")
+    ] = False,
+) -> None:
+    """Review a series: checks, apply, build and test when asked, then one report.
+
+    Exit code 1 when any stage gave a negative verdict; the report is written either way.
+
+    Example: patchtool report series.mbox --repo ~/qemu --test func-alpha-replay --repeat 5 -f html -o r.html
+    """
+    from patchtool.reportrun import ReportRequest, run_report
+
+    fmt = "json" if as_json else fmt
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    names = tuple(n.strip() for n in (test or "").split(",") if n.strip())
+    if (build or names) and repo is None:
+        raise UsageError("--build and --test need --repo (the tree to apply the series to)")
+    if output is not None and not output.parent.resolve().is_dir():
+        raise UsageError(f"{output}: the directory {output.parent} does not exist")
+    settings = settings_for(repo=repo)
+    req = ReportRequest(
+        source=source,
+        repo=repo,
+        base=base,
+        revision=revision,
+        build=build or bool(names),
+        tests=names,
+        setup=setup,
+        repeat=repeat,
+        checkpatch=not no_checkpatch,
+    )
+    ctx = run_report(req, settings, stdin=sys.stdin.buffer if source == "-" else None, progress=_progress)
+    write_report(ctx, fmt, output)
+    if ctx.failed:
+        raise typer.Exit(int(ExitCode.VERDICT))
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Work here (kept) instead of a new temporary directory."),
+    ] = None,
+    keep: Annotated[
+        bool,
+        typer.Option("--keep", help="Keep the generated tree, builds and store (default: only report.html)."),
+    ] = False,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Runs of func-alpha-replay.")] = 4,
+) -> None:
+    """Run the whole pipeline on bundled data: build the mini QEMU tree, then fetch, check, apply,
+    build, test (func-alpha-replay, setup thorough) and report on the reaper series.
+
+    Prints the terminal report and writes report.html. The exit code is 0 when the demo ran,
+    whatever the verdict on the series (the report says it).
+
+    Example: patchtool demo --dir /tmp/patchtool-demo --keep
+    """
+    import tempfile
+
+    from patchtool.demo import run_demo
+
+    if directory is not None:
+        directory = directory.resolve()
+        if directory.exists() and any(directory.iterdir()):
+            raise UsageError(f"{directory}: exists and is not empty", "give a new or empty directory")
+        workdir, keep = directory, True
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="patchtool-demo-"))
+    result = run_demo(workdir, repeat=repeat, keep=keep, progress=_progress)
+    print_term(result.terminal)
+    out.print(f"\nHTML report: {result.html_path}", markup=False)
+    if keep:
+        out.print(f"demo tree and results kept in {result.workdir}", markup=False)
+    out.print(f"demo finished in {result.seconds:.0f}s", markup=False)

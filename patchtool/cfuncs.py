@@ -1,0 +1,327 @@
+"""Which C functions, prototypes, structs and macros a hunk touches, and how.
+
+A hunk gives two fragments of a file: its pre-image (context and removed lines) and its
+post-image (context and added lines). tree-sitter-c parses each fragment (it tolerates the
+truncated code a fragment is); git's hunk header names the function a fragment starts inside.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from patchtool.models import FunctionChange
+
+C_SUFFIXES = (".c", ".h", ".inc", ".c.inc", ".h.inc")
+_SECTION_FUNC = re.compile(r"([A-Za-z_]\w*)\s*\([^;]*$")
+_SECTION_STRUCT = re.compile(r"^(?:typedef\s+)?(struct|union|enum)\s+([A-Za-z_]\w*)\s*\{?\s*$")
+_STORAGE = {"static", "inline", "extern", "__inline__", "__inline", "G_GNUC_UNUSED", "QEMU_ALWAYS_INLINE"}
+_MEMBER = re.compile(r"^\s*[A-Za-z_][^;()=]*?\b([A-Za-z_]\w*)\s*(\[[^\]]*\])?\s*(:\s*\d+)?\s*;")
+_TRIVIAL_BODY = re.compile(r"^\{\s*((return\b[^;]*|g_assert_not_reached\(\)|abort\(\));)?\s*\}$")
+_PRIORITY = {"added": 0, "stub-added": 0, "removed": 1, "signature-changed": 2, "body-changed": 3}
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A top-level C entity found in a fragment, with the image rows it spans."""
+
+    kind: str  # "function" | "prototype" | "struct" | "macro"
+    name: str
+    start: int
+    end: int
+    signature: str = ""
+    rtype: str = ""
+    params: str = ""
+    members: tuple[str, ...] = ()
+    body: str = ""  # "empty body" | "trivial body" | ""
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    # Imported lazily: tree-sitter is only needed when a patch touches C files.
+    import tree_sitter_c
+    from tree_sitter import Language, Parser
+
+    return Parser(Language(tree_sitter_c.language()))
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _function_declarator(node: Any) -> Any | None:
+    while node is not None and node.type != "function_declarator":
+        node = node.child_by_field_name("declarator")
+    return node
+
+
+def _name_node(fdecl: Any) -> Any | None:
+    inner = fdecl.child_by_field_name("declarator")
+    while inner is not None and inner.type not in ("identifier", "field_identifier"):
+        inner = inner.child_by_field_name("declarator")
+    return inner
+
+
+def _body_kind(body_text: str) -> str:
+    if body_text.replace(" ", "") == "{}":
+        return "empty body"
+    return "trivial body" if _TRIVIAL_BODY.match(body_text) else ""
+
+
+def _function_item(node: Any, src: bytes, kind: str) -> _Item | None:
+    declarator = node.child_by_field_name("declarator")
+    fdecl = _function_declarator(declarator)
+    if fdecl is None:
+        return None
+    name = _name_node(fdecl)
+    if name is None:
+        return None
+    body = node.child_by_field_name("body")
+    sig_end = body.start_byte if body is not None else node.end_byte
+    rtype = [w for w in _norm(src[node.start_byte : name.start_byte].decode()).split() if w not in _STORAGE]
+    params = fdecl.child_by_field_name("parameters")
+    body_text = _norm(src[body.start_byte : body.end_byte].decode()) if body is not None else ""
+    return _Item(
+        kind=kind,
+        name=name.text.decode(),
+        start=node.start_point.row,
+        end=node.end_point.row,
+        signature=_norm(src[node.start_byte : sig_end].decode()).rstrip(";").strip(),
+        rtype=" ".join(rtype).replace(" *", "*").strip() or "int",
+        params=_norm(params.text.decode()) if params is not None else "",
+        body=_body_kind(body_text),
+    )
+
+
+def _struct_item(node: Any) -> _Item | None:
+    name = node.child_by_field_name("name")
+    body = node.child_by_field_name("body")
+    if name is None or body is None:
+        return None
+    members = []
+    for field in body.named_children:
+        if field.type == "field_declaration":
+            declarator = field.child_by_field_name("declarator")
+            ident = declarator
+            while ident is not None and ident.type != "field_identifier":
+                ident = ident.child_by_field_name("declarator")
+            if ident is not None:
+                members.append(ident.text.decode())
+    return _Item(
+        "struct", name.text.decode(), node.start_point.row, node.end_point.row, members=tuple(members)
+    )
+
+
+def _items(text: str) -> list[_Item]:
+    """Top-level entities of a fragment (never descending into function bodies)."""
+    src = text.encode()
+    found: list[_Item] = []
+    stack = [_parser().parse(src).root_node]
+    while stack:
+        node = stack.pop()
+        item: _Item | None = None
+        if node.type == "function_definition":
+            item = _function_item(node, src, "function")
+        elif node.type == "declaration" and _function_declarator(node.child_by_field_name("declarator")):
+            item = _function_item(node, src, "prototype")
+        elif node.type in ("preproc_def", "preproc_function_def"):
+            name = node.child_by_field_name("name")
+            if name is not None:
+                item = _Item("macro", name.text.decode(), node.start_point.row, node.start_point.row)
+        elif node.type == "struct_specifier":
+            item = _struct_item(node)
+        if item is not None:
+            found.append(item)
+        if node.type not in ("function_definition", "compound_statement"):
+            stack.extend(reversed(node.children))
+    return found
+
+
+def _leading_rows(texts: list[str]) -> int:
+    """How many rows at the fragment's start still belong to the scope git named in the header."""
+    depth = 0
+    for row, text in enumerate(texts):
+        code = re.sub(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'|//.*|/\*.*?\*/', "", text)
+        for char in code:
+            depth += (char == "{") - (char == "}")
+            if depth < 0 and text.startswith("}"):
+                return row + 1
+            # an indented "}" closes an inner block of the scope, not the scope itself
+            depth = max(depth, 0)
+    first = next(
+        (t for t in texts if t.strip() and not t.startswith("#") and not t.rstrip().endswith(":")), ""
+    )
+    return len(texts) if first[:1] in (" ", "\t") else 0
+
+
+def _section_scope(section: str) -> tuple[str, str] | None:
+    section = section.strip()
+    if match := _SECTION_STRUCT.match(section):
+        return ("struct", match.group(2))
+    if not section.endswith(";") and (match := _SECTION_FUNC.search(section)):
+        return ("function", match.group(1))
+    return None
+
+
+@dataclass
+class _Image:
+    """One side of a hunk: its text rows and the kind (' ', '+', '-') of the hunk line behind each row."""
+
+    texts: list[str]
+    kinds: list[str]
+
+    @classmethod
+    def of(cls, lines: list[tuple[str, str]], keep: str) -> _Image:
+        picked = [(k, t) for k, t in lines if k in keep]
+        return cls([t for _, t in picked], [k for k, _ in picked])
+
+    def changed(self, start: int, end: int) -> bool:
+        return any(k != " " for k in self.kinds[start : end + 1])
+
+
+def _lead_changes(
+    path: str, scope: tuple[str, str] | None, pre: _Image, post: _Image, lp: int, lq: int
+) -> list[FunctionChange]:
+    if scope is None or not (pre.changed(0, lp - 1) or post.changed(0, lq - 1)):
+        return []
+    kind, name = scope
+    if kind == "function":
+        return [FunctionChange(path, name, "body-changed")]
+    changes = []
+    for image, verb in ((post, "added"), (pre, "removed")):
+        for row in range(lq if image is post else lp):
+            member = _MEMBER.match(image.texts[row])
+            if image.kinds[row] != " " and member:
+                changes.append(
+                    FunctionChange(path, name, f"struct-member-{verb}", detail=f"member {member.group(1)}")
+                )
+    return changes
+
+
+def _function_changes(
+    path: str, old: dict[str, _Item], new: dict[str, _Item], pre: _Image, post: _Image, off: tuple[int, int]
+) -> list[FunctionChange]:
+    changes: list[FunctionChange] = []
+    for name, item in new.items():
+        before = old.get(name)
+        if before is not None and _norm(before.signature) != _norm(item.signature):
+            changes.append(_signature_change(path, before, item))
+        elif before is not None:
+            if post.changed(item.start + off[1], item.end + off[1]) or pre.changed(
+                before.start + off[0], before.end + off[0]
+            ):
+                changes.append(FunctionChange(path, name, "body-changed", new_signature=item.signature))
+        elif post.kinds[item.start + off[1]] == "+":
+            kind = "stub-added" if "stub" in path.lower() else "added"
+            changes.append(
+                FunctionChange(
+                    path,
+                    name,
+                    kind,
+                    new_signature=item.signature,
+                    detail=item.body if kind == "stub-added" else "",
+                )
+            )
+        elif post.changed(item.start + off[1], item.end + off[1]):
+            changes.append(FunctionChange(path, name, "body-changed", new_signature=item.signature))
+    for name, item in old.items():
+        if name not in new and pre.kinds[item.start + off[0]] == "-":
+            changes.append(FunctionChange(path, name, "removed", old_signature=item.signature))
+    return changes
+
+
+def _signature_change(path: str, before: _Item, after: _Item) -> FunctionChange:
+    details = []
+    if before.rtype != after.rtype:
+        details.append(f"return type {before.rtype} -> {after.rtype}")
+    if _norm(before.params) != _norm(after.params):
+        details.append(f"parameters {before.params} -> {after.params}")
+    return FunctionChange(
+        path,
+        after.name,
+        "signature-changed",
+        before.signature,
+        after.signature,
+        detail="; ".join(details) or "qualifiers changed",
+    )
+
+
+def _simple_changes(
+    path: str,
+    kind: str,
+    old: dict[str, _Item],
+    new: dict[str, _Item],
+    pre: _Image,
+    post: _Image,
+    off: tuple[int, int],
+) -> list[FunctionChange]:
+    """Prototypes, macros and structs: added, removed, or (structs) members added/removed."""
+    label = {"prototype": "prototype", "macro": "macro", "struct": "struct"}[kind]
+    changes = []
+    for name, item in new.items():
+        if name not in old and post.kinds[item.start + off[1]] == "+":
+            changes.append(FunctionChange(path, name, f"{label}-added", new_signature=item.signature or None))
+        elif kind == "struct" and name in old:
+            for member in item.members:
+                if member not in old[name].members:
+                    changes.append(
+                        FunctionChange(path, name, "struct-member-added", detail=f"member {member}")
+                    )
+            for member in old[name].members:
+                if member not in item.members:
+                    changes.append(
+                        FunctionChange(path, name, "struct-member-removed", detail=f"member {member}")
+                    )
+        elif kind == "prototype" and name in old and _norm(old[name].signature) != _norm(item.signature):
+            changes.append(_signature_change(path, old[name], item))
+    for name, item in old.items():
+        if name not in new and pre.kinds[item.start + off[0]] == "-":
+            changes.append(
+                FunctionChange(path, name, f"{label}-removed", old_signature=item.signature or None)
+            )
+    return changes
+
+
+def _by_kind(items: list[_Item], kind: str) -> dict[str, _Item]:
+    return {i.name: i for i in items if i.kind == kind}
+
+
+def analyze_hunk(path: str, section: str, lines: list[tuple[str, str]]) -> list[FunctionChange]:
+    """The C-level changes one hunk makes; `lines` are (kind, text) with kind ' ', '+' or '-'."""
+    pre, post = _Image.of(lines, " -"), _Image.of(lines, " +")
+    lp, lq = _leading_rows(pre.texts), _leading_rows(post.texts)
+    changes = _lead_changes(path, _section_scope(section), pre, post, lp, lq)
+    try:
+        old_items = _items("\n".join(pre.texts[lp:]))
+        new_items = _items("\n".join(post.texts[lq:]))
+    except ImportError:  # no tree-sitter: git's hunk header is all we know
+        scope = _section_scope(section)
+        if not changes and scope and scope[0] == "function":
+            changes.append(FunctionChange(path, scope[1], "body-changed"))
+        return changes
+    off = (lp, lq)
+    new_funcs = _by_kind(new_items, "function")
+    old_funcs = _by_kind(old_items, "function")
+    changes += _function_changes(path, old_funcs, new_funcs, pre, post, off)
+    for kind in ("prototype", "macro", "struct"):
+        old = {n: i for n, i in _by_kind(old_items, kind).items() if n not in old_funcs}
+        new = {n: i for n, i in _by_kind(new_items, kind).items() if n not in new_funcs}
+        changes += _simple_changes(path, kind, old, new, pre, post, off)
+    return changes
+
+
+def merge_changes(changes: list[FunctionChange]) -> tuple[FunctionChange, ...]:
+    """One entry per (file, name, kind family): an added function is not also "body-changed"."""
+    best: dict[tuple[str, str, str], FunctionChange] = {}
+    order: list[tuple[str, str, str]] = []
+    for change in changes:
+        family = "function" if change.kind in _PRIORITY else change.kind + change.detail
+        key = (change.file, change.name, family)
+        if key not in best:
+            order.append(key)
+            best[key] = change
+        elif _PRIORITY.get(change.kind, 9) < _PRIORITY.get(best[key].kind, 9):
+            best[key] = change
+    return tuple(best[k] for k in order)

@@ -1,0 +1,192 @@
+"""Read QEMU's MAINTAINERS file and say who looks after each file a series touches."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from patchtool.models import Address, Trailer
+
+_UNDERLINE = re.compile(r"^\s*(-{3,}|={3,})\s*$")
+_TAG = re.compile(r"^([A-Z]):\s*(.*?)\s*$")
+_ADDRESS = re.compile(r"^\s*(?P<name>.*?)\s*<(?P<email>[^<>@\s]+@[^<>\s]+)>\s*$")
+APPROVING_KEYS = ("Reviewed-by", "Acked-by")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One MAINTAINERS section: a title and its tagged lines."""
+
+    name: str
+    maintainers: tuple[Address, ...] = ()  # M:
+    reviewers: tuple[Address, ...] = ()  # R:
+    lists: tuple[str, ...] = ()  # L:
+    status: str = ""  # S:
+    files: tuple[str, ...] = ()  # F:
+    excludes: tuple[str, ...] = ()  # X:
+    keywords: tuple[str, ...] = ()  # K:
+    name_regexes: tuple[str, ...] = ()  # N:
+
+
+@dataclass(frozen=True)
+class Subsystem:
+    """A section matched by a series, the files that matched, and who of its people approved."""
+
+    section: Section
+    files: tuple[str, ...]  # touched files matched by F:/N: (and not X:)
+    by_keyword: bool = False  # matched by a K: regex on the diff
+    approved_by: tuple[Address, ...] = ()  # maintainers/reviewers who gave Reviewed-by/Acked-by
+
+
+@dataclass(frozen=True)
+class FileOwners:
+    """Who looks after one touched file."""
+
+    path: str
+    sections: tuple[str, ...]
+    maintainers: tuple[Address, ...]
+    reviewers: tuple[Address, ...]
+    lists: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Maintainers:
+    """A parsed MAINTAINERS file."""
+
+    sections: tuple[Section, ...] = field(default_factory=tuple)
+
+
+def parse_address(text: str) -> Address:
+    """`Name <mail>` into an Address; a bare address keeps an empty name."""
+    m = _ADDRESS.match(text)
+    if m:
+        return Address(m.group("name").strip().strip('"'), m.group("email"))
+    return Address("", text.strip())
+
+
+def parse_maintainers(text: str) -> Maintainers:
+    """Parse QEMU's MAINTAINERS format: a title line, then `X: value` lines, sections split by blanks."""
+    sections: list[Section] = []
+    title: str | None = None
+    tags: dict[str, list[str]] = {}
+    for raw in [*text.splitlines(), ""]:
+        line = raw.rstrip()
+        m = _TAG.match(line)
+        if m and title is not None:
+            tags.setdefault(m.group(1), []).append(m.group(2))
+            continue
+        if title is not None and tags:
+            sections.append(_section(title, tags))
+            title = None
+        if _UNDERLINE.match(line):
+            tags = {}
+            continue  # "-----" under a group heading: the title stays the line above
+        # A non-tag line starts a new section title; prose lines become titles with no tags.
+        title, tags = (line.strip() or None), {}
+    return Maintainers(tuple(sections))
+
+
+def _section(title: str, tags: dict[str, list[str]]) -> Section:
+    return Section(
+        name=title,
+        maintainers=tuple(parse_address(v) for v in tags.get("M", [])),
+        reviewers=tuple(parse_address(v) for v in tags.get("R", [])),
+        lists=tuple(tags.get("L", [])),
+        status=(tags.get("S") or [""])[0],
+        files=tuple(tags.get("F", [])),
+        excludes=tuple(tags.get("X", [])),
+        keywords=tuple(tags.get("K", [])),
+        name_regexes=tuple(tags.get("N", [])),
+    )
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out = []
+    for ch in pattern:
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        else:
+            out.append(re.escape(ch))
+    return re.compile("".join(out))
+
+
+def path_matches(path: str, pattern: str) -> bool:
+    """get_maintainer's F:/X: rule: `dir/` covers everything below; else the glob names the file.
+
+    A pattern without glob characters that names a directory (no trailing slash) also covers it.
+    """
+    if pattern.endswith("/"):
+        return _glob_regex(pattern).match(path) is not None
+    if _glob_regex(pattern).fullmatch(path):
+        return True
+    return not any(c in pattern for c in "*?") and path.startswith(pattern.rstrip("/") + "/")
+
+
+def _safe_search(regex: str, text: str) -> bool:
+    try:
+        return re.search(regex, text) is not None
+    except re.error:
+        return False  # a broken K:/N: line in MAINTAINERS must not stop the report
+
+
+def section_covers(section: Section, path: str) -> bool:
+    if any(path_matches(path, x) for x in section.excludes):
+        return False
+    if any(path_matches(path, f) for f in section.files):
+        return True
+    return any(_safe_search(n, path) for n in section.name_regexes)
+
+
+def owners_of(maint: Maintainers, path: str) -> FileOwners:
+    """The sections covering one file and their maintainers, reviewers and lists (no duplicates)."""
+    hits = [s for s in maint.sections if section_covers(s, path)]
+    return FileOwners(
+        path=path,
+        sections=tuple(s.name for s in hits),
+        maintainers=_unique(a for s in hits for a in s.maintainers),
+        reviewers=_unique(a for s in hits for a in s.reviewers),
+        lists=tuple(dict.fromkeys(x for s in hits for x in s.lists)),
+    )
+
+
+def _unique(addresses: Iterable[Address]) -> tuple[Address, ...]:
+    seen: dict[str, Address] = {}
+    for a in addresses:
+        seen.setdefault(a.email.lower(), a)
+    return tuple(seen.values())
+
+
+def approvers(trailers: Iterable[Trailer]) -> set[str]:
+    """Lower-cased e-mail addresses that gave a Reviewed-by or Acked-by."""
+    emails: set[str] = set()
+    for t in trailers:
+        if t.key in APPROVING_KEYS:
+            email = t.address.email if t.address else parse_address(t.value).email
+            emails.add(email.lower())
+    return emails
+
+
+def subsystems_for(
+    maint: Maintainers, paths: Iterable[str], diff_text: str = "", trailers: Iterable[Trailer] = ()
+) -> tuple[Subsystem, ...]:
+    """Sections touched by a series: by file (F:/X:/N:) and by content (K: on the diff's -/+ lines)."""
+    paths = list(dict.fromkeys(paths))
+    changed = "\n".join(
+        line[1:]
+        for line in diff_text.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    )
+    approved = approvers(trailers)
+    result: list[Subsystem] = []
+    for s in maint.sections:
+        files = tuple(p for p in paths if section_covers(s, p))
+        by_kw = not files and bool(changed) and any(_safe_search(k, changed) for k in s.keywords)
+        if not files and not by_kw:
+            continue
+        people = (*s.maintainers, *s.reviewers)
+        ok = _unique(a for a in people if a.email.lower() in approved)
+        result.append(Subsystem(section=s, files=files, by_keyword=by_kw, approved_by=ok))
+    return tuple(result)

@@ -1,0 +1,121 @@
+"""Report pieces read from other stages' output: a build log's failing lines and a stored bisect result."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from patchtool.report import BisectCommitView, BisectView
+
+# patchew's rule for build-failure mails: these lines, three lines around each, groups split by ---.
+_INTERESTING = re.compile(r"FAIL|XPASS|ERROR|WARN|error:|warning:")
+_CONTEXT = 3
+_MAX_LOG_BYTES = 4 * 1024 * 1024
+
+
+def log_excerpt(lines: Sequence[str], context: int = _CONTEXT, limit: int = 80) -> tuple[str, ...]:
+    """The lines matching patchew's pattern with `context` lines around each; groups split by `---`."""
+    keep: set[int] = set()
+    for i, line in enumerate(lines):
+        if _INTERESTING.search(line):
+            keep.update(range(max(0, i - context), min(len(lines), i + context + 1)))
+    out: list[str] = []
+    previous = None
+    for i in sorted(keep):
+        if previous is not None and i != previous + 1:
+            out.append("---")
+        out.append(lines[i].rstrip())
+        previous = i
+        if len(out) >= limit:
+            out.append("[...]")
+            break
+    return tuple(out)
+
+
+def build_log_excerpt(path: Path | str | None) -> tuple[str, ...]:
+    if not path:
+        return ()
+    try:
+        with open(path, "rb") as f:
+            data = f.read(_MAX_LOG_BYTES)  # bounded: a runaway build log must not fill memory
+    except OSError:
+        return ()
+    return log_excerpt(data.decode("utf-8", "replace").splitlines())
+
+
+@dataclass(frozen=True)
+class BisectInput:
+    """A bisect result with the commits it ranged over (oldest first; shas[0] is the good end)."""
+
+    test: str
+    shas: tuple[str, ...]
+    subjects: tuple[str, ...]
+    posterior: tuple[float, ...]  # per commit, same length as shas (0 for the good end)
+    result: Any  # bisection.BisectResult
+
+
+def _estimate(e: Any) -> str:
+    if e is None:
+        return ""
+    return f"{e.mean:.2f} ({e.low:.2f}-{e.high:.2f})"
+
+
+def bisect_view(data: BisectInput) -> BisectView:
+    """Plain records for the report: culprit, ranges, evidence and the posterior per commit."""
+    r = data.result
+    evidence = {e.index: e for e in r.evidence}
+    commits = []
+    for i, sha in enumerate(data.shas):
+        ev = evidence.get(i)
+        commits.append(
+            BisectCommitView(
+                i,
+                sha[:12],
+                data.subjects[i] if i < len(data.subjects) else "",
+                float(data.posterior[i]) if i < len(data.posterior) else 0.0,
+                ev.runs if ev else 0,
+                ev.failures if ev else 0,
+                bool(ev and ev.untestable),
+            )
+        )
+
+    def at(i: int) -> str:
+        return data.shas[i][:12] if 0 <= i < len(data.shas) else str(i)
+
+    culprit = at(r.culprit) if r.culprit is not None else None
+    return BisectView(
+        test=data.test,
+        good=at(0),
+        bad=at(len(data.shas) - 1),
+        culprit=culprit,
+        culprit_subject=data.subjects[r.culprit]
+        if r.culprit is not None and r.culprit < len(data.subjects)
+        else None,
+        probability=float(r.probability),
+        range90=(at(r.range90[0]), at(r.range90[1])),
+        range99=(at(r.range99[0]), at(r.range99[1])),
+        runs=int(r.runs),
+        builds=int(r.builds),
+        commits=tuple(commits),
+        p=_estimate(getattr(r, "p", None)),
+        q=_estimate(getattr(r, "q", None)),
+    )
+
+
+def load_stored_bisect(store: Any, repo: Any, test: str) -> BisectInput | None:
+    """The newest bisect result stored for `test` in this repository; None when there is none.
+
+    The bisect stage owns its tables; until its module is installed there is nothing to show.
+    """
+    try:
+        from patchtool import bisectrun  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    loader = getattr(bisectrun, "stored_report", None)
+    if loader is None:
+        return None
+    found: BisectInput | None = loader(store, repo, test)
+    return found

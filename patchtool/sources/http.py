@@ -1,0 +1,208 @@
+"""HTTP for the remote sources: one session, retries with backoff, timeouts, bounded bodies, no secrets.
+
+Every answer goes through `Http.get`, which turns each failure into a one-line FetchError naming the
+URL (with any user:password removed), reads at most `max_bytes` of body, and un-gzips with a cap on
+the decompressed size. When a cache is attached, each answer is stored; `offline=True` answers from
+the cache alone and raises NotCachedError for what is missing.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from patchtool import __version__
+from patchtool.errors import FetchError, NotCachedError
+
+USER_AGENT = f"patchtool/{__version__}"
+MAX_BODY = 64 * 1024 * 1024  # what we read off the wire
+MAX_DECOMPRESSED = 256 * 1024 * 1024  # what a gzip body may grow to; more is a bomb
+MAX_REDIRECTS = 10
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer, body fully read (and un-gzipped when it was gzip)."""
+
+    url: str  # the URL asked for, without credentials
+    status: int
+    content_type: str
+    body: bytes
+    from_cache: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+class AnswerCache(Protocol):
+    """What Http needs from the cache (patchtool.sources.cache.Cache implements it)."""
+
+    def load_answer(self, url: str) -> Answer | None: ...
+
+    def save_answer(self, source: str, answer: Answer) -> None: ...
+
+
+def safe_url(url: str) -> str:
+    """The URL without user:password@, for messages and cache keys."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def gunzip_capped(data: bytes, url: str, limit: int = MAX_DECOMPRESSED) -> bytes:
+    """Decompress gzip (possibly several members) without ever holding more than `limit` bytes."""
+    out: list[bytes] = []
+    total = 0
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(wbits=31)
+        pending = rest
+        while pending and not inflater.eof:
+            try:
+                chunk = inflater.decompress(pending, 1024 * 1024)
+            except zlib.error as e:
+                raise FetchError(url, f"corrupt gzip data ({e})") from e
+            total += len(chunk)
+            if total > limit:
+                raise FetchError(
+                    url, f"refused: gzip body expands beyond {limit // (1024 * 1024)} MiB (a gzip bomb?)"
+                )
+            out.append(chunk)
+            pending = inflater.unconsumed_tail
+        if not inflater.eof:
+            raise FetchError(url, "truncated gzip data (the download ended early)")
+        rest = inflater.unused_data.lstrip(b"\0")
+    return b"".join(out)
+
+
+def _status_message(status: int) -> str:
+    known = {
+        403: "forbidden (HTTP 403)",
+        404: "not found (HTTP 404)",
+        410: "gone (HTTP 410)",
+        401: "authentication required (HTTP 401)",
+        429: "too many requests (HTTP 429)",
+    }
+    if status in known:
+        return known[status]
+    if status >= 500:
+        return f"server error (HTTP {status})"
+    return f"unexpected answer (HTTP {status})"
+
+
+def make_session() -> requests.Session:
+    """The one session patchtool uses: retries on connection errors and 5xx, bounded redirects."""
+    retry = Retry(
+        total=4,
+        connect=3,
+        read=False,  # a read timeout is reported at once, not retried
+        status=3,
+        backoff_factor=0.3,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.max_redirects = MAX_REDIRECTS
+    session.headers["User-Agent"] = USER_AGENT
+    session.trust_env = True  # proxies from the environment; netrc is never written by us
+    return session
+
+
+class Http:
+    """GET with every safeguard; optionally backed by the answer cache (and offline mode)."""
+
+    def __init__(
+        self,
+        timeout: float,
+        *,
+        cache: AnswerCache | None = None,
+        offline: bool = False,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.cache = cache
+        self.offline = offline
+        self.session = session or make_session()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get(
+        self,
+        url: str,
+        *,
+        source: str,
+        accept: str = "*/*",
+    ) -> Answer:
+        """Fetch `url`; a status outside 200..299 raises FetchError naming the URL (never its password)."""
+        shown = safe_url(url)
+        if self.offline:
+            return self._from_cache(shown)
+        answer = self._fetch(url, shown, accept)
+        if not 200 <= answer.status < 300:
+            raise FetchError(shown, _status_message(answer.status), status=answer.status)
+        if self.cache is not None:
+            self.cache.save_answer(source, answer)
+        return answer
+
+    def _from_cache(self, shown: str) -> Answer:
+        cached = self.cache.load_answer(shown) if self.cache is not None else None
+        if cached is None:
+            raise NotCachedError(shown, "not in the cache (--offline)", hint="fetch once without --offline")
+        return cached
+
+    def _fetch(self, url: str, shown: str, accept: str) -> Answer:
+        headers = {"Accept": accept, "Accept-Encoding": "gzip"}
+        try:
+            with self.session.get(url, headers=headers, timeout=self.timeout, stream=True) as resp:
+                raw = self._read_capped(resp, shown)
+                encoding = resp.headers.get("Content-Encoding", "").lower()
+                status = resp.status_code
+                ctype = resp.headers.get("Content-Type", "")
+                kept = {k: v for k, v in resp.headers.items() if k.lower() in ("link", "content-type")}
+        except requests.exceptions.TooManyRedirects as e:
+            raise FetchError(shown, f"too many redirects (more than {MAX_REDIRECTS})") from e
+        except requests.exceptions.Timeout as e:
+            raise FetchError(shown, f"timed out after {self.timeout:g}s") from e
+        except requests.exceptions.RetryError as e:
+            raise FetchError(shown, "server error after retries (HTTP 5xx)") from e
+        except requests.exceptions.ConnectionError as e:
+            raise FetchError(shown, "cannot connect", hint="check the URL and your network") from e
+        except requests.exceptions.RequestException as e:
+            raise FetchError(shown, f"request failed ({type(e).__name__})") from e
+        except urllib3.exceptions.ReadTimeoutError as e:
+            raise FetchError(shown, f"timed out after {self.timeout:g}s") from e
+        except urllib3.exceptions.HTTPError as e:
+            raise FetchError(shown, "connection broken while reading the answer") from e
+        body = raw
+        if encoding in ("gzip", "x-gzip") or (raw.startswith(_GZIP_MAGIC) and "gzip" in ctype):
+            body = gunzip_capped(raw, shown)
+        return Answer(url=shown, status=status, content_type=ctype, body=body, headers=kept)
+
+    def _read_capped(self, resp: requests.Response, shown: str) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        # decode_content=False: we un-gzip ourselves, with a cap (urllib3 would not bound it).
+        for chunk in resp.raw.stream(64 * 1024, decode_content=False):
+            total += len(chunk)
+            if total > MAX_BODY:
+                raise FetchError(shown, f"answer larger than {MAX_BODY // (1024 * 1024)} MiB, refused")
+            parts.append(chunk)
+        return b"".join(parts)

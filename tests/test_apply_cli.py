@@ -1,0 +1,163 @@
+"""The apply/backport/clean command line, run as a user would; interruption by real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.conftest import run_patchtool
+from tests.plugins.applyrepo import (
+    ApplyRepo,
+    commit_all,
+    data_dir,
+    edit,
+    numbered,
+    start_patchtool,
+    wait_for_work,
+)
+from tests.plugins.gitutil import git, make_repo, snapshot_repo
+
+
+def test_apply_honours_base_commit_and_keeps_a_branch(apply_repo: ApplyRepo) -> None:
+    before = snapshot_repo(apply_repo.path)
+    done = run_patchtool("apply", apply_repo.series_mbox, "--repo", apply_repo.path, "--branch", "review/t")
+    assert done.code == 0, done.stderr
+    assert f"base: {apply_repo.base[:12]} (base-commit: {apply_repo.base}" in done.stdout
+    assert done.stdout.count(" clean ") == 3 and "branch: review/t" in done.stdout
+    head = git(apply_repo.path, "rev-parse", "review/t").strip()
+    assert git(apply_repo.path, "rev-parse", f"{head}^{{tree}}") == git(
+        apply_repo.path, "rev-parse", f"{apply_repo.topic}^{{tree}}"
+    )
+    after = snapshot_repo(apply_repo.path)
+    assert {k: v for k, v in after.items() if k != "refs"} == {k: v for k, v in before.items() if k != "refs"}
+    assert set(after["refs"].splitlines()) == {*before["refs"].splitlines(), f"refs/heads/review/t {head}"}
+
+
+def test_conflict_exits_1_with_one_line_naming_patch_base_and_file(apply_repo: ApplyRepo) -> None:
+    done = run_patchtool("apply", apply_repo.series_mbox, "--repo", apply_repo.path, "--base", "main")
+    assert done.code == 1
+    assert (
+        done.stderr.strip()
+        == 'error: patch 3/3 "a: spell out thirty" does not apply to main (conflict in src/a.c)'
+    )
+    assert "conflict: src/a.c @@ -27,7 +27,7 @@ line 26" in done.stdout
+
+
+def test_json_result_and_worktree(apply_repo: ApplyRepo, hermetic: Path) -> None:
+    done = run_patchtool(
+        "apply", apply_repo.series_mbox, "--repo", apply_repo.path, "--base", "main~1", "--worktree", "--json"
+    )
+    assert done.code == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [p["status"] for p in result["patches"]] == ["3way", "clean", "clean"]
+    assert result["base_reason"] == "--base main~1" and result["status"] == "applied"
+    worktree = Path(result["worktree"])
+    assert data_dir(hermetic) in worktree.parents and "line thirty" in (worktree / "src/a.c").read_text()
+    cleaned = run_patchtool("clean", "--repo", apply_repo.path)
+    assert cleaned.code == 0 and f"removed {worktree}" in cleaned.stdout
+    assert not worktree.exists()
+    assert git(apply_repo.path, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_bad_source_and_bad_base_are_usage_errors(apply_repo: ApplyRepo, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mbox"
+    empty.write_bytes(b"")
+    done = run_patchtool("apply", empty, "--repo", apply_repo.path)
+    assert done.code == 2 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    done = run_patchtool("apply", apply_repo.series_mbox, "--repo", apply_repo.path, "--base", "nope")
+    assert done.code == 2 and done.stderr.startswith("error: nope: no such commit")
+    done = run_patchtool("apply", apply_repo.series_mbox, "--repo", tmp_path)
+    assert done.code == 2 and "not a git repository" in done.stderr
+
+
+def test_help_has_examples() -> None:
+    for command in ("apply", "backport", "clean"):
+        done = run_patchtool(command, "--help")
+        assert done.code == 0 and "Example:" in done.stdout
+
+
+# ---- interruption ------------------------------------------------------------------------------
+
+
+def long_series(root: Path) -> tuple[Path, Path]:
+    """A repository and a 24-patch mbox against it, so an apply lasts long enough to be killed."""
+    repo = make_repo(root / "long", {f"f{i}.c": numbered(30) for i in range(24)})
+    git(repo, "checkout", "-q", "-b", "topic")
+    for i in range(24):
+        edit(repo / f"f{i}.c", "line 10\n", f"line ten of {i}\n")
+        commit_all(repo, f"f{i}: spell out ten")
+    mbox = root / "long.mbox"
+    mbox.write_bytes(git(repo, "format-patch", "--stdout", "main..topic").encode())
+    git(repo, "checkout", "-q", "main")
+    return repo, mbox
+
+
+def _dirty(repo: Path) -> None:
+    edit(repo / "f1.c", "line 2\n", "line 2 (unstaged)\n")
+    edit(repo / "f2.c", "line 2\n", "line 2 (staged)\n")
+    git(repo, "add", "f2.c")
+    (repo / "untracked.txt").write_text("mine\n")
+
+
+def test_killed_applies_leave_the_user_repo_unchanged(tmp_path: Path, hermetic: Path) -> None:
+    repo, mbox = long_series(tmp_path)
+    _dirty(repo)
+    before = snapshot_repo(repo)
+    tmp_root = data_dir(hermetic) / "tmp"
+    rng = random.Random(4)
+    killed_mid_apply = 0
+    for attempt in range(7):
+        child = start_patchtool(
+            ["apply", str(mbox), "--repo", str(repo), "--worktree", "--branch", "kept", "--force"]
+        )
+        if attempt < 2:  # anywhere: while starting, parsing, applying or checking out
+            time.sleep(rng.uniform(0.0, 1.0))
+        elif wait_for_work(tmp_root, child):  # while applying (24 patches take well over 50 ms)
+            time.sleep(rng.uniform(0.0, 0.05))
+            killed_mid_apply += child.poll() is None
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        assert snapshot_repo(repo) == before or _only_branch_added(repo, before)
+    assert killed_mid_apply >= 3
+    done = run_patchtool("apply", mbox, "--repo", repo, "--worktree")
+    assert done.code == 0, done.stderr
+    assert done.stdout.count(" clean ") == 24
+    leftovers = [p for d in tmp_root.iterdir() for p in d.iterdir()] if tmp_root.exists() else []
+    assert leftovers == []
+    assert run_patchtool("clean", "--repo", repo).code == 0
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    assert not list((data_dir(hermetic) / "worktrees").glob("*/*"))
+    assert snapshot_repo(repo) == before or _only_branch_added(repo, before)
+
+
+def _only_branch_added(repo: Path, before: dict[str, str]) -> bool:
+    """A run that finished before the kill may have kept its result on the branch it was asked for."""
+    after = snapshot_repo(repo)
+    kept = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/kept")
+    rest = {k: v for k, v in after.items() if k != "refs"} == {k: v for k, v in before.items() if k != "refs"}
+    return rest and after["refs"].replace(kept, "") == before["refs"]
+
+
+def test_ctrl_c_exits_130_and_cleans_up_mid_rebase(tmp_path: Path, hermetic: Path) -> None:
+    repo, mbox = long_series(tmp_path)
+    edit(repo / "f0.c", "line 10\n", "line 10 upstream\n")
+    commit_all(repo, "f0: upstream change")
+    git(repo, "checkout", "-q", "topic")
+    assert (
+        subprocess.run(["git", "rebase", "main"], cwd=repo, capture_output=True, check=False).returncode != 0
+    )
+    before = snapshot_repo(repo)
+    tmp_root = data_dir(hermetic) / "tmp"
+    child = start_patchtool(["apply", str(mbox), "--repo", str(repo), "--base", "main~1"])
+    assert wait_for_work(tmp_root, child)
+    os.killpg(child.pid, signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stderr
+    assert stderr.decode().strip().endswith("error: interrupted")
+    assert snapshot_repo(repo) == before and (repo / ".git" / "rebase-merge").is_dir()
+    assert [p for d in tmp_root.iterdir() for p in d.iterdir()] == []
