@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,6 +209,8 @@ def run_checkpatch(rev: Revision, repo: GitRepo, base: str, tree: Path | None) -
     script = repo.git("show", f"{base}:scripts/checkpatch.pl", check=False)
     if not script.ok:
         return False, []
+    if shutil.which("perl") is None:
+        return False, [_f("info", "checkpatch", "scripts/checkpatch.pl not run: perl is not installed", None)]
     found: list[Finding] = []
     with tempfile.TemporaryDirectory(prefix="patchtool-checkpatch-") as tmp:
         path = Path(tmp) / "checkpatch.pl"

@@ -7,7 +7,7 @@ requests objects), so it serialises as JSON as is and templates only loop and te
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from patchtool.jsonable import to_jsonable
 
@@ -236,8 +236,8 @@ class ReportContext:
     bisect: BisectView | None = None
     generated: str = ""  # ISO date of the report
     tool: str = "patchtool"
+    reply_from: str = ""  # the From: of the reply e-mail (the user's git identity when known)
     schema_version: int = REPORT_SCHEMA_VERSION
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def failed(self) -> bool:

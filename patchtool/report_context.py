@@ -258,6 +258,7 @@ def stage_views(
     tests: TestsView | None,
     bisect_ran: bool,
     skipped: dict[str, str],
+    failed: dict[str, str] | None = None,
 ) -> tuple[StageView, ...]:
     rev = series.revision
     prov = series.provenance[0] if series.provenance else None
@@ -284,7 +285,8 @@ def stage_views(
     stages.append(_stage("build", (build.ok, build_detail) if build else None, skipped))
     stages.append(_stage("test", (tests.ok, _tests_detail(tests)) if tests else None, skipped))
     stages.append(StageView("bisect", OK if bisect_ran else NOT_RUN, "stored result" if bisect_ran else ""))
-    return tuple(stages)
+    refused = failed or {}
+    return tuple(StageView(s.name, FAILED, refused[s.name]) if s.name in refused else s for s in stages)
 
 
 def _checks_detail(checks: CheckResult, errors: int) -> str:
@@ -317,8 +319,10 @@ def build_context(
     tests: Any = None,
     bisect: Any = None,
     skipped: dict[str, str] | None = None,
+    failed: dict[str, str] | None = None,
     generated: dt.datetime | None = None,
     tool: str = "patchtool",
+    reply_from: str = "",
 ) -> ReportContext:
     """Everything the report shows; stage results that are None show as not run."""
     patches = [patch_view(p) for p in series.revision.patches]
@@ -338,13 +342,16 @@ def build_context(
         patches=tuple(patches),
         findings=tuple(finding_view(f) for f in ordered),
         subsystems=subsystem_views(checks),
-        stages=stage_views(series, checks, apply_v, build_v, tests_v, bisect_v is not None, skipped or {}),
+        stages=stage_views(
+            series, checks, apply_v, build_v, tests_v, bisect_v is not None, skipped or {}, failed
+        ),
         apply=apply_v,
         build=build_v,
         tests=tests_v,
         bisect=bisect_v,
         generated=(generated or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat(),
         tool=tool,
+        reply_from=reply_from,
     )
 
 

@@ -55,7 +55,7 @@ def render_text(ctx: ReportContext, fmt: str) -> str:
         values["view"] = report_html.html_view(ctx)
     text = env.get_template(_TEMPLATES[fmt]).render(**values)
     if fmt == "email":
-        return reply_message(ctx, text).as_string()
+        return reply_message(ctx, text, ctx.reply_from or REPLY_FROM).as_string()
     return text
 
 

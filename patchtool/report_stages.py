@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from patchtool.gitrepo import GitRepo
 from patchtool.report import BisectCommitView, BisectView
+from patchtool.store import Store
 
 # patchew's rule for build-failure mails: these lines, three lines around each, groups split by ---.
 _INTERESTING = re.compile(r"FAIL|XPASS|ERROR|WARN|error:|warning:")
@@ -105,17 +107,62 @@ def bisect_view(data: BisectInput) -> BisectView:
     )
 
 
-def load_stored_bisect(store: Any, repo: Any, test: str) -> BisectInput | None:
-    """The newest bisect result stored for `test` in this repository; None when there is none.
+def load_stored_bisect(
+    store: Store, repo: GitRepo, test: str, setup: str | None = None, configure_args: Sequence[str] = ()
+) -> BisectInput | None:
+    """The bisect evidence stored for `test` in this repository, replayed into a posterior.
 
-    The bisect stage owns its tables; until its module is installed there is nothing to show.
+    `patchtool bisect` writes every observation to the store as it happens (keyed by test, setup
+    and configuration). The range is the oldest to the newest commit observed (the bisect always
+    probes both ends); None when the store has nothing for this test here.
     """
-    try:
-        from patchtool import bisectrun  # type: ignore[attr-defined]
-    except ImportError:
+    from patchtool.bisectprobe import ProbeSpec
+    from patchtool.bisectrun import BISECT_DDL, candidate_commits, load_rows
+
+    key = ProbeSpec(test=test, setup=setup, configure_args=tuple(configure_args)).key()
+    store.ensure_schema(BISECT_DDL)
+    rows = store.query("SELECT DISTINCT commit_sha FROM bisect_observations WHERE probe_key = ?", (key,))
+    known = [sha for r in rows if (sha := repo.try_rev_parse(str(r[0])))]
+    if len(known) < 2:
         return None
-    loader = getattr(bisectrun, "stored_report", None)
-    if loader is None:
+    # The bad end is the one observed commit no other descends from; the good end is the common
+    # ancestor of them all (bisect probes both ends, so both are among the observed commits).
+    tips = repo.out("merge-base", "--independent", *known).split()
+    base = repo.git("merge-base", "--octopus", *known, check=False).text().split()
+    if len(tips) != 1 or len(base) != 1 or base[0] not in known or base[0] == tips[0]:
         return None
-    found: BisectInput | None = loader(store, repo, test)
-    return found
+    good, bad = base[0], tips[0]
+    commits = candidate_commits(repo, good, bad, first_parent=False)
+    state = _replay(
+        len(commits) - 1, {sha: i for i, sha in enumerate(commits)}, load_rows(store, key, commits)
+    )
+    subjects = _subjects(repo, good, bad)
+    return BisectInput(
+        test,
+        tuple(commits),
+        tuple(subjects.get(c, "") for c in commits),
+        tuple(state.posterior()),
+        state.result(),
+    )
+
+
+def _replay(n: int, index: dict[str, int], rows: Sequence[tuple[str, str, str, float]]) -> Any:
+    """Feed stored observations to the bisection core, as the bisect command does when it resumes."""
+    from patchtool.bisection import BisectState
+    from patchtool.bisectprobe import Verdict
+
+    state = BisectState(n)
+    for sha, outcome, _phase, _seconds in rows:
+        i = index[sha]
+        if outcome == Verdict.UNTESTABLE:
+            if not state.is_untestable(i) and state.counts(i)[1] == 0:
+                state.mark_untestable(i)
+        elif outcome in (Verdict.PASS, Verdict.FAIL) and not state.is_untestable(i):
+            state.observe(i, outcome == Verdict.FAIL)
+    return state
+
+
+def _subjects(repo: GitRepo, good: str, bad: str) -> dict[str, str]:
+    listing = repo.out("log", "--format=%H%x00%s", f"{good}..{bad}", "--")
+    pairs = (line.split("\0", 1) for line in listing.splitlines() if "\0" in line)
+    return {good: repo.commit_info(good).subject, **dict(pairs)}

@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 
 from patchtool.checks import CheckResult, run_checks
 from patchtool.config import Settings
+from patchtool.errors import VerdictError
 from patchtool.gitrepo import GitRepo
 from patchtool.models import Series
 from patchtool.report import ReportContext
@@ -44,6 +45,7 @@ class _Stages:
     tests: Any = None
     bisect: Any = None
     skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # stages that gave a negative verdict early
 
 
 def run_report(
@@ -62,6 +64,8 @@ def run_report(
     checks = _checks_and_apply(req, settings, series, repo, stages, say)
     if repo is not None and stages.apply is not None:
         _build_and_test(req, settings, repo, stages, say)
+    if repo is not None:
+        stages.bisect = _stored_bisect(settings, repo, req)
     _explain_skips(req, repo, stages)
     return build_context(
         series,
@@ -73,7 +77,24 @@ def run_report(
         tests=stages.tests,
         bisect=stages.bisect,
         skipped=stages.skipped,
+        failed=stages.failed,
+        reply_from=git_identity(req.repo),
     )
+
+
+def git_identity(repo: Path | None) -> str:
+    """`Name <email>` from git config (the repository's, else the global one), or "" when unset."""
+    from patchtool import proc
+
+    cwd = repo if repo is not None and repo.is_dir() else Path.cwd()
+    values = []
+    for key in ("user.name", "user.email"):
+        done = proc.run(["git", "config", "--get", key], cwd=cwd, timeout=10)
+        values.append(done.text().strip() if done.ok else "")
+    name, email = values
+    if not email:
+        return ""
+    return f"{name} <{email}>" if name else email
 
 
 def _checks_and_apply(
@@ -86,13 +107,30 @@ def _checks_and_apply(
 ) -> CheckResult:
     base: str | None = None
     if repo is not None:
-        from patchtool.apply import apply_series
-
-        say("applying the series")
-        stages.apply = apply_series(repo, series, settings, base=req.base)
-        base = stages.apply.base
+        stages.apply = _apply(req, settings, series, repo, stages, say)
+        # Without an applied result the checks still read the tree at --base or HEAD.
+        base = stages.apply.base if stages.apply is not None else repo.try_rev_parse(req.base or "HEAD")
     say("running the checks")
     return run_checks(series, repo=repo, base=base, stubs=settings["stubs"], checkpatch=req.checkpatch)
+
+
+def _apply(
+    req: ReportRequest, settings: Settings, series: Series, repo: GitRepo, stages: _Stages, say: Progress
+) -> Any:
+    """Apply the series; an incomplete series or a refused apply is a failed stage, not an abort."""
+    from patchtool.apply import apply_series
+
+    rev = series.revision
+    if rev.missing:
+        missing = ", ".join(f"{i}/{rev.total}" for i in rev.missing)
+        stages.failed["apply"] = f"the series is incomplete (missing {missing})"
+        return None
+    say("applying the series")
+    try:
+        return apply_series(repo, series, settings, base=req.base)
+    except VerdictError as e:
+        stages.failed["apply"] = e.message
+        return None
 
 
 def _build_and_test(
@@ -118,7 +156,6 @@ def _build_and_test(
             return
         tree_id = tree_id_of(tree)
         stages.tests = _measure(stages.build.build_dir, store, tree_id, key, req, say)
-        stages.bisect = _stored_bisect(store, repo, req)
 
 
 def _measure(
@@ -151,14 +188,15 @@ def _measure(
     )
 
 
-def _stored_bisect(store: Store, repo: GitRepo, req: ReportRequest) -> Any:
-    """A bisect result stored for this repository and test, when the bisect stage has one."""
+def _stored_bisect(settings: Settings, repo: GitRepo, req: ReportRequest) -> Any:
+    """A bisect result stored for this repository and test (the first --test, or --bisect-test)."""
     test = req.bisect_test or (req.tests[0] if req.tests else None)
     if test is None:
         return None
-    from patchtool import report_stages
+    from patchtool.report_stages import load_stored_bisect
 
-    return report_stages.load_stored_bisect(store, repo, test)
+    with Store(settings.store_path) as store:
+        return load_stored_bisect(store, repo, test, req.setup, req.configure_args)
 
 
 def _explain_skips(req: ReportRequest, repo: GitRepo | None, stages: _Stages) -> None:
@@ -166,6 +204,9 @@ def _explain_skips(req: ReportRequest, repo: GitRepo | None, stages: _Stages) ->
         for name in ("apply", "build", "test"):
             stages.skipped.setdefault(name, "no repository (use --repo)")
         return
+    if stages.apply is None:
+        for name in ("build", "test"):
+            stages.skipped.setdefault(name, "the series was not applied")
     if not req.build and not req.tests:
         stages.skipped.setdefault("build", "not asked (use --build)")
     if not req.tests:

@@ -94,3 +94,15 @@ def test_html_report_renders_cleanly_in_chromium(tmp_path: Path) -> None:
     _, console = chromium(page, tmp_path / "profile2", "--window-size=1200,1600", f"--screenshot={shot}")
     assert console == []
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_full_report_with_charts_renders_cleanly(tmp_path: Path) -> None:
+    # The golden page of the full report: apply, build log, test-rate bars and the posterior chart.
+    page = tmp_path / "full.html"
+    page.write_text((Path(__file__).parent / "golden" / "report-full.html").read_text(encoding="utf-8"))
+    shot = tmp_path / "full.png"
+    dom, console = chromium(page, tmp_path / "profile", "--dump-dom")
+    assert console == [], console
+    assert dom.count("<rect") > 10 and 'id="posterior"' in dom and 'id="test-rates"' in dom
+    _, console = chromium(page, tmp_path / "profile2", "--window-size=1200,2400", f"--screenshot={shot}")
+    assert console == [] and shot.stat().st_size > 10_000

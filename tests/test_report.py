@@ -14,14 +14,15 @@ import pytest
 
 from patchtool import testresults
 from patchtool.apply import ApplyResult, PatchApplyOutcome
-from patchtool.bisection import replay
+from patchtool.bisection import Evidence, replay
+from patchtool.bisection_stats import Estimate
 from patchtool.build import BuildResult, Diagnostic
 from patchtool.checks import run_checks
 from patchtool.config import load_settings
 from patchtool.gitrepo import GitRepo
 from patchtool.report import FORMATS, ReportContext, render
 from patchtool.report_context import build_context
-from patchtool.report_stages import BisectInput, log_excerpt
+from patchtool.report_stages import BisectInput, bisect_view, log_excerpt
 from patchtool.series import build_series
 from patchtool.sources import resolve_source
 from patchtool.testresults import RunRecord, summarize
@@ -37,6 +38,57 @@ cc -Iinclude -c ../accel/kvm/kvm-all.c
       |     ^~~
 ninja: build stopped: subcommand failed.
 """
+
+
+OBSERVATIONS = [(0, False)] * 6 + [(8, True), (8, False), (8, True)] + [(4, False)] * 3 + [(6, True)] * 2
+SHAS = tuple(f"{i:x}" * 40 for i in range(9))
+SUBJECTS = tuple(f"commit {i} <subject & more>" for i in range(9))
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredResult:
+    """A bisect result as the bisect stage reports it, frozen here so the golden files do not
+    follow every change of the bisect model's priors (test_bisect_view_from_the_core uses the model)."""
+
+    culprit: int | None
+    probability: float
+    range90: tuple[int, int]
+    range99: tuple[int, int]
+    runs: int
+    builds: int
+    evidence: tuple[Evidence, ...]
+    p: Estimate
+    q: Estimate
+
+
+def fixed_bisect() -> BisectInput:
+    evidence = (
+        Evidence(0, 0, 6),
+        Evidence(4, 0, 3),
+        Evidence(6, 2, 2),
+        Evidence(7, 0, 0, True),
+        Evidence(8, 2, 3),
+    )
+    posterior = (0.0, 0.02, 0.02, 0.02, 0.02, 0.3, 0.6, 0.01, 0.01)
+    result = StoredResult(
+        6, 0.6, (5, 6), (1, 6), 14, 4, evidence, Estimate(0.7, 0.38, 0.93), Estimate(0.01, 0.0, 0.03)
+    )
+    return BisectInput("func-alpha-replay", SHAS, SUBJECTS, posterior, result)
+
+
+def test_bisect_view_from_the_core() -> None:
+    state = replay(8, OBSERVATIONS)
+    view = bisect_view(BisectInput("t", SHAS, SUBJECTS, tuple(state.posterior()), state.result()))
+    assert len(view.commits) == 9 and view.commits[0].probability == 0.0
+    assert abs(sum(c.probability for c in view.commits) - 1.0) < 1e-6
+    assert view.runs == 14 and view.builds == state.result().builds
+    assert view.good == "0" * 12 and view.bad == "8" * 12
+    assert {c.index: (c.failures, c.runs) for c in view.commits if c.runs} == {
+        0: (0, 6),
+        4: (0, 3),
+        6: (2, 2),
+        8: (2, 3),
+    }
 
 
 def full_context(tmp_path: Path, kvm_repo: Path) -> ReportContext:
@@ -82,11 +134,7 @@ def full_context(tmp_path: Path, kvm_repo: Path) -> ReportContext:
     ]
     records += [RunRecord("unit-rcu", "OK", 0.1, "") for _ in range(10)]
     tests = testresults.TestOutcome(build_dir=tmp_path, tests=summarize(records), setup="thorough", repeat=10)
-    obs = [(0, False)] * 6 + [(8, True), (8, False), (8, True)] + [(4, False)] * 3 + [(6, True), (6, True)]
-    state = replay(8, obs)
-    shas = tuple(f"{i:x}" * 40 for i in range(9))
-    subjects = tuple(f"commit {i} <subject & more>" for i in range(9))
-    bisect = BisectInput("func-alpha-replay", shas, subjects, tuple(state.posterior()), state.result())
+    bisect = fixed_bisect()
     ctx = build_context(
         series,
         checks,

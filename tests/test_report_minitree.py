@@ -80,3 +80,53 @@ def test_report_reuses_stored_test_runs(minitree: MiniTree, minitree_copy: Path,
     assert again["tests"]["tests"][0]["runs"] == 2  # read from the store, not run a second time
     assert again["tests"]["tests"][0]["failures"] == data["tests"]["tests"][0]["failures"]
     assert data["verdict"] == ("fail" if data["tests"]["tests"][0]["failures"] else "pass")
+
+
+def _linear_repo(path: Path, n: int) -> list[str]:
+    from tests.plugins.gitutil import git, make_repo
+
+    make_repo(path, {"f": "0\n"}, message="c0")
+    for i in range(1, n + 1):
+        (path / "f").write_text(f"{i}\n")
+        git(path, "commit", "-qam", f"c{i}")
+    return git(path, "rev-list", "--reverse", "HEAD").split()
+
+
+def test_stored_bisect_observations_become_a_posterior(tmp_path: Path) -> None:
+    from patchtool.bisectprobe import ProbeSpec
+    from patchtool.bisectrun import record_row
+    from patchtool.report_stages import bisect_view, load_stored_bisect
+    from patchtool.store import Store
+
+    shas = _linear_repo(tmp_path / "r", 8)
+    key = ProbeSpec(test="t", setup="thorough").key()
+    with Store(tmp_path / "s.sqlite3") as store:
+        assert load_stored_bisect(store, GitRepo(tmp_path / "r"), "t", "thorough") is None
+        for i, sha in enumerate(shas):
+            record_row(store, key, sha, "built", "search", 1.0)
+            for run in range(12 if i in (4, 5) else 4):
+                failed = i >= 5 and run % 2 == 0
+                record_row(store, key, sha, "fail" if failed else "pass", "search", 0.1)
+        record_row(store, ProbeSpec(test="other").key(), shas[3], "fail", "search", 0.1)
+        found = load_stored_bisect(store, GitRepo(tmp_path / "r"), "t", "thorough")
+        assert load_stored_bisect(store, GitRepo(tmp_path / "r"), "t", None) is None
+    assert found is not None and found.shas == tuple(shas)
+    view = bisect_view(found)
+    assert view.culprit == shas[5][:12] and view.culprit_subject == "c5"
+    assert view.probability > 0.9 and view.commits[5].probability == max(c.probability for c in view.commits)
+    assert (view.commits[5].failures, view.commits[5].runs) == (6, 12)
+
+
+@pytest.mark.slow
+def test_report_shows_the_stored_bisect(minitree: MiniTree, minitree_copy: Path, tmp_path: Path) -> None:
+    probe = ("--test", "func-alpha-replay", "--setup", "thorough", "--repo", minitree_copy)
+    done = run_patchtool("bisect", "--good", "v10.0.0", "--bad", "main", *probe, cwd=tmp_path)
+    assert done.code == 0, done.stderr
+    mbox = minitree.series_path("rcu-gp")
+    args = ("--repo", minitree_copy, "--bisect-test", "func-alpha-replay", "--setup", "thorough")
+    data = json.loads(run_patchtool("report", mbox, *args, "-f", "json", cwd=tmp_path).stdout)
+    assert data["bisect"]["culprit"] == minitree.rcu_regression[:12]
+    assert data["bisect"]["probability"] > 0.99
+    assert {s["name"]: s["state"] for s in data["stages"]}["bisect"] == "ok"
+    html = run_patchtool("report", mbox, *args, "-f", "html", cwd=tmp_path).stdout
+    assert 'id="posterior"' in html and minitree.rcu_regression[:12] in html

@@ -70,6 +70,12 @@ def report(
     ] = None,
     setup: Annotated[str | None, typer.Option("--setup", help="meson test setup, e.g. thorough.")] = None,
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="Runs per test.")] = 1,
+    bisect_test: Annotated[
+        str | None,
+        typer.Option(
+            "--bisect-test", help="Show the stored bisect result of this test (default: the first --test)."
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="term, md, html, email or json.")] = "term",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the report to FILE.")] = None,
     as_json: JsonOption = False,
@@ -89,8 +95,8 @@ def report(
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
     names = tuple(n.strip() for n in (test or "").split(",") if n.strip())
-    if (build or names) and repo is None:
-        raise UsageError("--build and --test need --repo (the tree to apply the series to)")
+    if (build or names or bisect_test) and repo is None:
+        raise UsageError("--build, --test and --bisect-test need --repo (the tree to apply the series to)")
     if output is not None and not output.parent.resolve().is_dir():
         raise UsageError(f"{output}: the directory {output.parent} does not exist")
     settings = settings_for(repo=repo)
@@ -104,6 +110,7 @@ def report(
         setup=setup,
         repeat=repeat,
         checkpatch=not no_checkpatch,
+        bisect_test=bisect_test,
     )
     ctx = run_report(req, settings, stdin=sys.stdin.buffer if source == "-" else None, progress=_progress)
     write_report(ctx, fmt, output)
