@@ -24,39 +24,10 @@ from patchtool.maintainers import (
     subsystems_for,
 )
 from patchtool.models import Address, Finding, Patch, Revision, Series, Trailer
+from patchtool.trailers import KNOWN_KEYS, PERSON_KEYS
 
-KNOWN_TRAILERS = (
-    "Signed-off-by",
-    "Co-developed-by",
-    "Reviewed-by",
-    "Acked-by",
-    "Tested-by",
-    "Reported-by",
-    "Suggested-by",
-    "Fixes",
-    "Link",
-    "Message-Id",
-    "Message-ID",
-    "Cc",
-    "Closes",
-    "Based-on",
-    "Supersedes",
-    "Resolves",
-    "Buglink",
-    "BugLink",
-    "Cherry-picked-from",
-    "Requested-by",
-)
-PERSON_TRAILERS = {
-    "signed-off-by",
-    "co-developed-by",
-    "reviewed-by",
-    "acked-by",
-    "tested-by",
-    "reported-by",
-    "suggested-by",
-    "requested-by",
-}
+# A Cc: trailer may name a bare list address, so it is not held to the <address> form.
+PERSON_TRAILERS = {k.lower() for k in PERSON_KEYS - {"Cc"}}
 _TRAILER_LINE = re.compile(
     r"^(?P<key>[A-Za-z][A-Za-z0-9-]*(?: [A-Za-z][A-Za-z0-9-]*)?)(?P<sp>\s*):(?P<rest>.*)$"
 )
@@ -157,7 +128,7 @@ def trailer_block(message: str) -> list[str]:
 def check_trailer_form(patch: Patch) -> list[Finding]:
     """Trailers are `Key: value` with a known key spelled canonically, people with <address>."""
     found: list[Finding] = []
-    canon = {k.lower(): k for k in KNOWN_TRAILERS}
+    canon = {k.lower(): k for k in KNOWN_KEYS}
     for line in trailer_block(patch.message):
         m = _TRAILER_LINE.match(line)
         if not m or line[:1].isspace():

@@ -31,12 +31,14 @@ KNOWN_KEYS = (
     "Supersedes",
     "Resolves",
     "Buglink",
+    "Requested-by",
+    "Cherry-picked-from",
 )
 _CANONICAL = {k.lower(): k for k in KNOWN_KEYS}
 _CANONICAL["message-id"] = "Message-Id"
 PERSON_KEYS = frozenset(
     {"Signed-off-by", "Co-developed-by", "Reviewed-by", "Acked-by", "Tested-by", "Reported-by"}
-    | {"Suggested-by", "Nacked-by", "Cc"}
+    | {"Suggested-by", "Nacked-by", "Requested-by", "Cc"}
 )
 # The trailers a reviewer gives in a reply and that `b4 am` carries into the commit.
 REVIEW_KEYS = frozenset({"Reviewed-by", "Acked-by", "Tested-by", "Reported-by", "Suggested-by"})

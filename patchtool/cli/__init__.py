@@ -9,8 +9,8 @@ import traceback
 from collections.abc import Sequence
 from types import FrameType
 
-from patchtool.cli import commands as _commands  # noqa: F401  (registers the commands)
 from patchtool.cli.app import app, err
+from patchtool.cli.commands import register_commands
 from patchtool.errors import ExitCode, Interrupted, PatchtoolError
 
 
@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     signal.signal(signal.SIGINT, _raise_interrupted)
     signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
+        register_commands(args)
         app(args=args, prog_name="patchtool")
     except PatchtoolError as e:
         if debug:

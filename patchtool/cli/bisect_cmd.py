@@ -1,1 +1,126 @@
 """CLI commands: bisect (registered on the shared app)."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from patchtool.bisectprobe import ProbeSpec, prober_for
+from patchtool.bisectrun import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
+from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
+from patchtool.errors import ExitCode, UsageError
+from patchtool.gitrepo import GitRepo
+from patchtool.store import Store
+
+
+def _short(ref: CommitRef) -> str:
+    return f"{ref.sha[:12]} {ref.subject}"
+
+
+@contextmanager
+def _live() -> Iterator[Callable[[Progress], None] | None]:
+    """A one-line live status on stderr (terminals only): best candidate, probability, effort."""
+    if not err.is_terminal:
+        yield None
+        return
+    with err.status("bisect: starting") as status:
+
+        def show(p: Progress) -> None:
+            status.update(
+                f"bisect: best {p.top.sha[:12]} P={p.probability:.3f}  runs {p.runs}  builds {p.builds}"
+                f"  testing {p.testing.sha[:12]}"
+            )
+
+        yield show
+
+
+def _print_report(report: BisectReport) -> None:
+    say = out.print
+    if report.culprit is not None:
+        say(f"first bad commit: {_short(report.culprit)}", markup=False)
+        say(f"  posterior probability {report.probability:.4f}", markup=False)
+    elif report.stop_reason == "blocked-by-untestable":
+        a, b = report.range99
+        say(f"the first bad commit is one of {a.sha[:12]}..{b.sha[:12]} ({report.range99_size} commits):")
+        say("  the commits between them cannot be built or tested", markup=False)
+    else:
+        say(f"no verdict ({report.stop_reason}); most likely {_short(report.top)}", markup=False)
+        say(f"  posterior probability {report.probability:.4f}", markup=False)
+    for label, (a, b) in (("90%", report.range90), ("99%", report.range99)):
+        say(f"  {label} credible range: {a.sha[:12]}..{b.sha[:12]}", markup=False)
+    p, q = report.p, report.q
+    say(f"  failure rate when bad p = {p.mean:.3f} [{p.low:.3f}, {p.high:.3f}]", markup=False)
+    say(f"  failure rate when good q = {q.mean:.4f} [{q.low:.4f}, {q.high:.4f}]", markup=False)
+    (cf, cr), (pf, pr) = report.culprit_counts, report.parent_counts
+    say(f"  evidence: {report.top.sha[:12]} failed {cf}/{cr} runs; parent {report.parent.sha[:12]} {pf}/{pr}")
+    if report.confirmation is not None:
+        c = report.confirmation
+        verdict = "confirmed" if c.confirmed else "NOT confirmed"
+        say(
+            f"  confirmation (fresh runs): parent failed {c.parent_failures}/{c.parent_runs},"
+            f" culprit failed {c.culprit_failures}/{c.culprit_runs}: {verdict}"
+        )
+    say(f"  spent {report.runs} runs ({report.reused_runs} reused from the store), {report.builds} builds")
+
+
+@app.command()
+def bisect(
+    good: Annotated[str, typer.Option("--good", help="A commit where the test passes.")],
+    bad: Annotated[str, typer.Option("--bad", help="A commit where the test fails (sometimes).")],
+    test: Annotated[str | None, typer.Option("--test", help="The meson test to run at each commit.")] = None,
+    setup: Annotated[str | None, typer.Option("--setup", help="meson test setup, e.g. thorough.")] = None,
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="A command run in the probed commit's tree (git bisect run exit codes)."),
+    ] = None,
+    repo: RepoOption = None,
+    confidence: Annotated[
+        float, typer.Option("--confidence", min=0.5, max=0.999, help="Stop at this posterior probability.")
+    ] = 0.99,
+    first_parent: Annotated[
+        bool, typer.Option("--first-parent", help="Follow only first parents (a merge can be the culprit).")
+    ] = False,
+    max_runs: Annotated[int | None, typer.Option("--max-runs", min=1, help="Budget of test runs.")] = None,
+    max_time: Annotated[
+        float | None, typer.Option("--max-time", min=1, help="Budget in seconds (this invocation).")
+    ] = None,
+    configure: Annotated[
+        str | None, typer.Option("--configure", help="With --test: configure arguments, as one string.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Find the commit that made a test fail (even flakily), with a stated confidence.
+
+    Runs the test once per probe, repeating on the same commit until it is resolved (sticky
+    Bayesian bisection); builds each probed commit in patchtool's own worktree. Every run is
+    stored: re-running the same command after an interruption resumes.
+
+    Example: patchtool bisect --good v10.0.0 --bad main --test func-alpha-replay --setup thorough
+    """
+    if (test is None) == (run is None):
+        raise UsageError("name exactly one of --test NAME or --run CMD")
+    if setup is not None and test is None:
+        raise UsageError("--setup goes with --test")
+    if configure is not None and test is None:
+        raise UsageError("--configure goes with --test")
+    settings = settings_for(repo=repo)
+    git_repo = GitRepo(repo or Path.cwd())
+    spec = ProbeSpec(test=test, setup=setup, command=run, configure_args=tuple(shlex.split(configure or "")))
+    options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time)
+    with (
+        Store(settings.store_path) as store,
+        prober_for(git_repo, settings, spec, store) as prober,
+        _live() as live,
+    ):
+        report = run_bisect(git_repo, store, spec, options, prober, live)
+    if as_json:
+        emit_json(report)
+    else:
+        _print_report(report)
+    if not report.found:
+        raise typer.Exit(int(ExitCode.VERDICT))

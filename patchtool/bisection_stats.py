@@ -1,0 +1,177 @@
+"""Small statistics for the bisection core: Beta functions, estimates, credible ranges, confirmation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_GRID = 1200
+
+
+def log_beta(a: float, b: float) -> float:
+    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+
+
+def binary_entropy(x: float) -> float:
+    if x <= 0.0 or x >= 1.0:
+        return 0.0
+    return -(x * math.log2(x) + (1 - x) * math.log2(1 - x))
+
+
+def log_spike_slab(fails: int, runs: int, zero_weight: float, a: float, b: float) -> float:
+    """log P(fails of runs) when the rate is 0 with weight zero_weight, else Beta(a, b)-distributed
+    (one particular sequence of outcomes; the binomial coefficient is the same for every model)."""
+    slab = log_beta(a + fails, b + runs - fails) - log_beta(a, b)
+    if zero_weight <= 0.0:
+        return slab
+    if fails:
+        return math.log1p(-zero_weight) + slab if zero_weight < 1.0 else -math.inf
+    if zero_weight >= 1.0:
+        return 0.0
+    x, y = math.log(zero_weight), math.log1p(-zero_weight) + slab
+    hi = max(x, y)
+    return hi + math.log(math.exp(x - hi) + math.exp(y - hi))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A posterior mean with a 90 % equal-tailed credible interval."""
+
+    mean: float
+    low: float
+    high: float
+
+
+def mixture_estimate(
+    components: Sequence[tuple[float, float, float]], level: float = 0.90, zero_mass: float = 0.0
+) -> Estimate:
+    """Mean and equal-tailed interval of a mixture of Beta(a, b) given as (weight, a, b), plus an
+    optional point mass at 0.
+
+    The quantiles come from a grid in t with x = t**2, dense near 0 where small rates live (a
+    Beta(0.5, b) density is singular at 0 but finite in t).
+    """
+    comps = [(w, a, b) for w, a, b in components if w > 1e-12]
+    total = sum(w for w, _, _ in comps) + zero_mass
+    mean = sum(w * a / (a + b) for w, a, b in comps) / total
+    ts = [(k + 0.5) / _GRID for k in range(_GRID)]
+    dens = [0.0] * _GRID
+    for w, a, b in comps:
+        norm = math.log(w / total) - log_beta(a, b)
+        for k, t in enumerate(ts):
+            x = t * t  # density in t: f(x) * dx/dt, dx/dt = 2t
+            dens[k] += math.exp(norm + (a - 1) * math.log(x) + (b - 1) * math.log1p(-x)) * 2 * t
+    scale = (1.0 - zero_mass / total) / (sum(dens) or 1.0)
+    tail = (1 - level) / 2
+    acc = zero_mass / total
+    low = 0.0 if acc >= tail else None
+    high = ts[-1] ** 2
+    for k, d in enumerate(dens):
+        acc += d * scale
+        if low is None and acc >= tail:
+            low = ts[k] ** 2
+        if acc >= 1 - tail:
+            high = ts[k] ** 2
+            break
+    return Estimate(mean=mean, low=low or 0.0, high=high)
+
+
+def shortest_range(post: Sequence[float], level: float) -> tuple[int, int]:
+    """Shortest contiguous inclusive range of positions holding at least ``level`` of the mass."""
+    best = (0, len(post) - 1)
+    lo = 0
+    acc = 0.0
+    for hi, value in enumerate(post):
+        acc += value
+        while lo < hi and acc - post[lo] >= level:
+            acc -= post[lo]
+            lo += 1
+        if acc >= level and hi - lo < best[1] - best[0]:
+            best = (lo, hi)
+    # leading zero-mass positions never belong to the range
+    lo, hi = best
+    while lo < hi and post[lo] == 0.0:
+        lo += 1
+    return lo, hi
+
+
+def binomial_quantile(n: int, rate: float, level: float) -> int:
+    """Smallest k with P(Bin(n, rate) <= k) >= level."""
+    if rate <= 0.0:
+        return 0
+    acc = 0.0
+    for k in range(n + 1):
+        acc += math.exp(
+            math.lgamma(n + 1)
+            - math.lgamma(k + 1)
+            - math.lgamma(n - k + 1)
+            + k * math.log(rate)
+            + (n - k) * math.log1p(-rate)
+        )
+        if acc >= level:
+            return k
+    return n
+
+
+@dataclass(frozen=True)
+class ConfirmationPlan:
+    """Fresh runs after the search (design 4.9): parent must stay clean, culprit must fail twice."""
+
+    parent_runs: int
+    parent_max_failures: int
+    culprit_failures: int
+    culprit_max_runs: int
+
+
+@dataclass(frozen=True)
+class ConfirmationOutcome:
+    parent_failures: int
+    parent_runs: int
+    culprit_failures: int
+    culprit_runs: int
+    parent_ok: bool
+    culprit_ok: bool
+
+    @property
+    def confirmed(self) -> bool:
+        return self.parent_ok and self.culprit_ok
+
+
+def confirmation_plan(p_hat: float, q_hat: float, alpha: float = 0.01) -> ConfirmationPlan:
+    """Parent: ceil(ln(1/alpha) / -ln(1 - p)) runs; culprit: until 2 failures, at most 3x that."""
+    p = min(max(p_hat, 1e-3), 0.999)
+    n_v = math.ceil(math.log(1 / alpha) / -math.log1p(-p))
+    allowed = binomial_quantile(n_v, q_hat, 0.99) if q_hat > 0.001 else 0
+    return ConfirmationPlan(n_v, allowed, 2, 3 * n_v)
+
+
+def next_confirmation_run(
+    plan: ConfirmationPlan, parent: tuple[int, int], culprit: tuple[int, int]
+) -> str | None:
+    """Which side needs another fresh run ("parent" or "culprit"), or None when done.
+
+    ``parent`` and ``culprit`` are (failures, runs) of the confirmation pass only.
+    """
+    pf, pr = parent
+    if pr < plan.parent_runs and pf <= plan.parent_max_failures:
+        return "parent"
+    cf, cr = culprit
+    if cf < plan.culprit_failures and cr < plan.culprit_max_runs:
+        return "culprit"
+    return None
+
+
+def judge_confirmation(
+    plan: ConfirmationPlan, parent: tuple[int, int], culprit: tuple[int, int]
+) -> ConfirmationOutcome:
+    pf, pr = parent
+    cf, cr = culprit
+    return ConfirmationOutcome(
+        parent_failures=pf,
+        parent_runs=pr,
+        culprit_failures=cf,
+        culprit_runs=cr,
+        parent_ok=pf <= plan.parent_max_failures,
+        culprit_ok=cf >= plan.culprit_failures,
+    )
