@@ -60,6 +60,9 @@ class Strategy:
     min_culprit_failures: int = 2
     split_target: float = 0.5
     bracket_mass: float = 0.9
+    bracket_fraction: float = 0.5
+    leave_q_scale: float = 1.0
+    plugin_final_bad: bool = False
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.confidence < 1.0:

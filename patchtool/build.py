@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -162,15 +163,15 @@ def tree_id_of(source_dir: Path) -> str | None:
         return None
     top, git_dir = (Path(line) for line in where.text().splitlines()[:2])
     index = git_dir / "index"
-    tmp_index = git_dir / f"patchtool-index-{os.getpid()}-{threading.get_ident()}"
-    try:
+    # The copy lives in our own temporary directory: nothing is written inside the user's .git
+    # but the objects `git add` stores.
+    with tempfile.TemporaryDirectory(prefix="patchtool-index-") as scratch:
+        tmp_index = Path(scratch) / "index"
         if index.exists():
             shutil.copyfile(index, tmp_index)
         env = {"GIT_INDEX_FILE": str(tmp_index)}
         added = _git(["add", "-A", "--", "."], top, env)
         written = _git(["write-tree"], top, env)
-    finally:
-        tmp_index.unlink(missing_ok=True)
     if not (added.ok and written.ok):
         raise EnvironmentProblem(f"git could not record the tree of {top}: {added.errtext().strip()}")
     tree = written.text().strip()
