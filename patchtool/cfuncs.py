@@ -35,6 +35,7 @@ class _Item:
     rtype: str = ""
     params: str = ""
     members: tuple[str, ...] = ()
+    member_rows: tuple[int, ...] = ()  # the row of each member, in the same order
     body: str = ""  # "empty body" | "trivial body" | ""
 
 
@@ -100,7 +101,7 @@ def _struct_item(node: Any) -> _Item | None:
     body = node.child_by_field_name("body")
     if name is None or body is None:
         return None
-    members = []
+    members, rows = [], []
     for field in body.named_children:
         if field.type == "field_declaration":
             declarator = field.child_by_field_name("declarator")
@@ -109,8 +110,14 @@ def _struct_item(node: Any) -> _Item | None:
                 ident = ident.child_by_field_name("declarator")
             if ident is not None:
                 members.append(ident.text.decode())
+                rows.append(ident.start_point.row)
     return _Item(
-        "struct", name.text.decode(), node.start_point.row, node.end_point.row, members=tuple(members)
+        "struct",
+        name.text.decode(),
+        node.start_point.row,
+        node.end_point.row,
+        members=tuple(members),
+        member_rows=tuple(rows),
     )
 
 
@@ -167,15 +174,20 @@ def _section_scope(section: str) -> tuple[str, str] | None:
 
 @dataclass
 class _Image:
-    """One side of a hunk: its text rows and the kind (' ', '+', '-') of the hunk line behind each row."""
+    """One side of a hunk: its text rows, the kind (' ', '+', '-') of the hunk line behind each row,
+    and the file's line number of row 0 (the hunk header's start on that side)."""
 
     texts: list[str]
     kinds: list[str]
+    first: int = 1
 
     @classmethod
-    def of(cls, lines: list[tuple[str, str]], keep: str) -> _Image:
+    def of(cls, lines: list[tuple[str, str]], keep: str, first: int) -> _Image:
         picked = [(k, t) for k, t in lines if k in keep]
-        return cls([t for _, t in picked], [k for k, _ in picked])
+        return cls([t for _, t in picked], [k for k, _ in picked], first)
+
+    def line(self, row: int) -> int:
+        return self.first + row
 
     def changed(self, start: int, end: int) -> bool:
         return any(k != " " for k in self.kinds[start : end + 1])
@@ -194,8 +206,9 @@ def _lead_changes(
         for row in range(lq if image is post else lp):
             member = _MEMBER.match(image.texts[row])
             if image.kinds[row] != " " and member:
+                detail = f"member {member.group(1)}"
                 changes.append(
-                    FunctionChange(path, name, f"struct-member-{verb}", detail=f"member {member.group(1)}")
+                    FunctionChange(path, name, f"struct-member-{verb}", detail=detail, line=image.line(row))
                 )
     return changes
 
@@ -206,33 +219,34 @@ def _function_changes(
     changes: list[FunctionChange] = []
     for name, item in new.items():
         before = old.get(name)
+        line = post.line(item.start + off[1])
         if before is not None and _norm(before.signature) != _norm(item.signature):
-            changes.append(_signature_change(path, before, item))
+            changes.append(_signature_change(path, before, item, line))
         elif before is not None:
             if post.changed(item.start + off[1], item.end + off[1]) or pre.changed(
                 before.start + off[0], before.end + off[0]
             ):
-                changes.append(FunctionChange(path, name, "body-changed", new_signature=item.signature))
+                changes.append(
+                    FunctionChange(path, name, "body-changed", new_signature=item.signature, line=line)
+                )
         elif post.kinds[item.start + off[1]] == "+":
             kind = "stub-added" if "stub" in path.lower() else "added"
+            detail = item.body if kind == "stub-added" else ""
             changes.append(
-                FunctionChange(
-                    path,
-                    name,
-                    kind,
-                    new_signature=item.signature,
-                    detail=item.body if kind == "stub-added" else "",
-                )
+                FunctionChange(path, name, kind, new_signature=item.signature, detail=detail, line=line)
             )
         elif post.changed(item.start + off[1], item.end + off[1]):
-            changes.append(FunctionChange(path, name, "body-changed", new_signature=item.signature))
+            changes.append(
+                FunctionChange(path, name, "body-changed", new_signature=item.signature, line=line)
+            )
     for name, item in old.items():
         if name not in new and pre.kinds[item.start + off[0]] == "-":
-            changes.append(FunctionChange(path, name, "removed", old_signature=item.signature))
+            line = pre.line(item.start + off[0])
+            changes.append(FunctionChange(path, name, "removed", old_signature=item.signature, line=line))
     return changes
 
 
-def _signature_change(path: str, before: _Item, after: _Item) -> FunctionChange:
+def _signature_change(path: str, before: _Item, after: _Item, line: int) -> FunctionChange:
     details = []
     if before.rtype != after.rtype:
         details.append(f"return type {before.rtype} -> {after.rtype}")
@@ -245,6 +259,7 @@ def _signature_change(path: str, before: _Item, after: _Item) -> FunctionChange:
         before.signature,
         after.signature,
         detail="; ".join(details) or "qualifiers changed",
+        line=line,
     )
 
 
@@ -258,29 +273,40 @@ def _simple_changes(
     off: tuple[int, int],
 ) -> list[FunctionChange]:
     """Prototypes, macros and structs: added, removed, or (structs) members added/removed."""
-    label = {"prototype": "prototype", "macro": "macro", "struct": "struct"}[kind]
     changes = []
     for name, item in new.items():
+        line = post.line(item.start + off[1])
         if name not in old and post.kinds[item.start + off[1]] == "+":
-            changes.append(FunctionChange(path, name, f"{label}-added", new_signature=item.signature or None))
+            sig = item.signature or None
+            changes.append(FunctionChange(path, name, f"{kind}-added", new_signature=sig, line=line))
         elif kind == "struct" and name in old:
-            for member in item.members:
-                if member not in old[name].members:
-                    changes.append(
-                        FunctionChange(path, name, "struct-member-added", detail=f"member {member}")
-                    )
-            for member in old[name].members:
-                if member not in item.members:
-                    changes.append(
-                        FunctionChange(path, name, "struct-member-removed", detail=f"member {member}")
-                    )
+            changes += _member_changes(path, old[name], item, pre, post, off)
         elif kind == "prototype" and name in old and _norm(old[name].signature) != _norm(item.signature):
-            changes.append(_signature_change(path, old[name], item))
+            changes.append(_signature_change(path, old[name], item, line))
     for name, item in old.items():
         if name not in new and pre.kinds[item.start + off[0]] == "-":
-            changes.append(
-                FunctionChange(path, name, f"{label}-removed", old_signature=item.signature or None)
-            )
+            sig, line = item.signature or None, pre.line(item.start + off[0])
+            changes.append(FunctionChange(path, name, f"{kind}-removed", old_signature=sig, line=line))
+    return changes
+
+
+def _member_changes(
+    path: str, before: _Item, after: _Item, pre: _Image, post: _Image, off: tuple[int, int]
+) -> list[FunctionChange]:
+    """Members a struct gains or loses, each with its own line (new side if added, old if removed)."""
+    changes = []
+    for struct, other, image, verb, shift in (
+        (after, before, post, "added", off[1]),
+        (before, after, pre, "removed", off[0]),
+    ):
+        for member, row in zip(struct.members, struct.member_rows, strict=True):
+            if member not in other.members:
+                line = image.line(row + shift)
+                changes.append(
+                    FunctionChange(
+                        path, after.name, f"struct-member-{verb}", detail=f"member {member}", line=line
+                    )
+                )
     return changes
 
 
@@ -288,9 +314,14 @@ def _by_kind(items: list[_Item], kind: str) -> dict[str, _Item]:
     return {i.name: i for i in items if i.kind == kind}
 
 
-def analyze_hunk(path: str, section: str, lines: list[tuple[str, str]]) -> list[FunctionChange]:
-    """The C-level changes one hunk makes; `lines` are (kind, text) with kind ' ', '+' or '-'."""
-    pre, post = _Image.of(lines, " -"), _Image.of(lines, " +")
+def analyze_hunk(
+    path: str, section: str, lines: list[tuple[str, str]], starts: tuple[int, int]
+) -> list[FunctionChange]:
+    """The C-level changes one hunk makes; `lines` are (kind, text) with kind ' ', '+' or '-'.
+
+    `starts` are the hunk header's old and new start lines, for FunctionChange.line.
+    """
+    pre, post = _Image.of(lines, " -", starts[0]), _Image.of(lines, " +", starts[1])
     lp, lq = _leading_rows(pre.texts), _leading_rows(post.texts)
     changes = _lead_changes(path, _section_scope(section), pre, post, lp, lq)
     try:
@@ -325,3 +356,24 @@ def merge_changes(changes: list[FunctionChange]) -> tuple[FunctionChange, ...]:
         elif _PRIORITY.get(change.kind, 9) < _PRIORITY.get(best[key].kind, 9):
             best[key] = change
     return tuple(best[k] for k in order)
+
+
+def _signature_items(text: str) -> list[_Item]:
+    try:
+        return [i for i in _items(text) if i.kind in ("function", "prototype")]
+    except ImportError:  # no tree-sitter: no signature-changed entries to compare either
+        return []
+
+
+def declares(line: str, name: str) -> bool:
+    """Whether one line of C declares or defines function `name` (a prototype or a definition's head)."""
+    return any(i.name == name for i in _signature_items(line))
+
+
+def parameters(signature: str) -> str | None:
+    """The parameter list of a FunctionChange signature, spaced for comparison: `(int a,int*b)`.
+
+    None when the signature does not parse as one function.
+    """
+    found = _signature_items(signature.rstrip(";") + ";")
+    return re.sub(r"\s*([(),*\[\]])\s*", r"\1", found[0].params) if len(found) == 1 else None

@@ -5,61 +5,32 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from patchtool import proc
-from patchtool.difflines import DiffLine, FileDiff, join_statements, parse_diff
+from patchtool import cfuncs, proc
+from patchtool.difflines import parse_diff
 from patchtool.gitrepo import GitRepo
-from patchtool.models import Finding, Patch, Revision
+from patchtool.models import Finding, FunctionChange, Patch, Revision
 
-_NOT_TYPES = {"return", "if", "while", "for", "switch", "else", "case", "goto", "sizeof", "do", "typedef"}
-_DECL = re.compile(
-    r"^(?P<ret>(?:[A-Za-z_]\w*\s+|[A-Za-z_]\w*\s*\*+\s*)+?)\s*(?P<name>[A-Za-z_]\w*)\s*"
-    r"\((?P<args>[^()]*(?:\([^()]*\)[^()]*)*)\)\s*(?P<end>[;{])?$"
-)
 _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
 _CHECKPATCH_WHERE = re.compile(r"^#\d+:\s*FILE:\s*(?P<file>[^:]+):(?P<line>\d+):")
-
-
-@dataclass(frozen=True)
-class Decl:
-    """A C function declaration or definition head found in a diff."""
-
-    name: str
-    ret: str
-    args: str
-    is_definition: bool
-    line: DiffLine
-
-    @property
-    def signature(self) -> str:
-        return f"{self.ret} {self.name}({self.args})"
-
-    @property
-    def static(self) -> bool:
-        return "static" in self.ret.split()
-
-
-def parse_decl(statement: str, first: DiffLine) -> Decl | None:
-    m = _DECL.match(statement.strip())
-    if not m:
-        return None
-    ret = " ".join(m.group("ret").replace("*", " * ").split()).replace(" *", "*").replace("* ", "*")
-    if ret.split()[0] in _NOT_TYPES or "=" in ret:
-        return None
-    args = " ".join(m.group("args").split())
-    return Decl(m.group("name"), ret.strip(), args, m.group("end") != ";", first)
-
-
-def decls(lines: tuple[DiffLine, ...]) -> list[Decl]:
-    return [d for text, first in join_statements(lines) if (d := parse_decl(text, first))]
+_DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
 
 
 def parse_stub_map(spec: str) -> dict[str, str]:
     """`header=stubs,header2=stubs2` (Settings["stubs"]) into a dict; malformed pairs are ignored."""
     pairs = (p.split("=", 1) for p in spec.split(",") if "=" in p)
     return {h.strip(): s.strip() for h, s in pairs if h.strip() and s.strip()}
+
+
+def _changes(rev: Revision) -> list[tuple[Patch, FunctionChange]]:
+    """Every C-level change of the revision, with the patch that makes it (from the diff summaries)."""
+    return [(p, c) for p in rev.patches for c in p.summary.functions]
+
+
+def _storage(signature: str | None) -> set[str]:
+    """The words "static" and "inline" found before the parameter list of a FunctionChange signature."""
+    return set((signature or "").split("(", 1)[0].split()) & {"static", "inline"}
 
 
 # ---- stubs -----------------------------------------------------------------------------------
@@ -76,46 +47,33 @@ def check_stubs(
     rev: Revision, stub_map: dict[str, str], repo: GitRepo | None, base: str | None
 ) -> list[Finding]:
     """A prototype added to a mapped header, defined in code, needs a stub in the mapped stubs file."""
-    files = [(p, f) for p in rev.patches for f in parse_diff(p.diff)]
-    defined = {d.name for _, f in files if f.path.endswith(".c") for d in decls(f.added) if d.is_definition}
+    changes = _changes(rev)
+    defs = [c for _, c in changes if c.kind in _DEFINED and c.file.endswith(".c")]
     found: list[Finding] = []
     for header, stubs in stub_map.items():
-        stubbed = {d.name for _, f in files if f.path == stubs for d in decls(f.added) if d.is_definition}
-        for patch, f in files:
-            if f.path != header:
+        defined = {c.name for c in defs if c.file != stubs}
+        stubbed = {c.name for c in defs if c.file == stubs}
+        for patch, c in changes:
+            if c.file != header or c.kind != "prototype-added" or _storage(c.new_signature):
                 continue
-            for d in decls(f.added):
-                if d.is_definition or d.static or "inline" in d.ret.split():
-                    continue
-                in_code = d.name in defined - stubbed or _grep_has(repo, base, d.name, ":!" + stubs)
-                if not in_code or d.name in stubbed or _grep_has(repo, base, d.name, stubs):
-                    continue
-                found.append(
-                    _f(
-                        "error",
-                        "missing-stub",
-                        f"{d.name}() is declared in {header} but {stubs} gets no stub "
-                        "(builds without the accelerator will fail to link)",
-                        patch,
-                        file=header,
-                        line=d.line.new_no,
-                    )
+            in_code = c.name in defined or _grep_has(repo, base, c.name, ":!" + stubs)
+            if not in_code or c.name in stubbed or _grep_has(repo, base, c.name, stubs):
+                continue
+            found.append(
+                _f(
+                    "error",
+                    "missing-stub",
+                    f"{c.name}() is declared in {header} but {stubs} gets no stub "
+                    "(builds without the accelerator will fail to link)",
+                    patch,
+                    file=header,
+                    line=c.line,
                 )
+            )
     return found
 
 
 # ---- signature changes -----------------------------------------------------------------------
-
-
-def signature_changes(f: FileDiff) -> list[tuple[Decl, Decl]]:
-    """(old, new) pairs for functions whose head is removed and re-added in another form."""
-    old = {d.name: d for d in decls(f.removed)}
-    pairs = []
-    for new in decls(f.added):
-        before = old.get(new.name)
-        if before and before.is_definition == new.is_definition and before.signature != new.signature:
-            pairs.append((before, new))
-    return pairs
 
 
 def _callers(repo: GitRepo, base: str, name: str, path: str | None) -> list[tuple[str, int, str]]:
@@ -137,31 +95,36 @@ def check_stale_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding
             removed_text.setdefault(f.old_path, set()).update(x.text.strip() for x in f.removed)
     found: list[Finding] = []
     for p in rev.patches:
-        for f in parse_diff(p.diff):
-            for old, new in signature_changes(f):
-                found += _stale(p, f, old, new, repo, base, removed_text)
+        old_paths = {f.path: f.old_path or f.path for f in p.summary.files}
+        for c in p.summary.functions:
+            if c.kind == "signature-changed" and c.old_signature and c.new_signature:
+                found += _stale(p, c, old_paths.get(c.file, c.file), repo, base, removed_text)
     return found
 
 
 def _stale(
-    patch: Patch, f: FileDiff, old: Decl, new: Decl, repo: GitRepo, base: str, removed: dict[str, set[str]]
+    patch: Patch,
+    change: FunctionChange,
+    old_path: str,
+    repo: GitRepo,
+    base: str,
+    removed: dict[str, set[str]],
 ) -> list[Finding]:
-    args_changed = old.args != new.args
+    old, new, name = change.old_signature or "", change.new_signature or "", change.name
+    before = cfuncs.parameters(old)
+    args_changed = before is None or before != cfuncs.parameters(new)
     found = []
-    for path, line, text in _callers(repo, base, old.name, f.old_path if old.static else None):
+    for path, line, text in _callers(repo, base, name, old_path if "static" in _storage(old) else None):
         stmt = text.strip()
-        if stmt in removed.get(path, set()) or parse_decl(
-            stmt.rstrip("{").strip(), DiffLine(" ", "", line, line)
-        ):
+        if stmt in removed.get(path, set()) or cfuncs.declares(stmt, name):
             continue  # updated by the series, or a declaration rather than a call
-        if not re.search(rf"\b{re.escape(old.name)}\s*\(", stmt):
+        if not re.search(rf"\b{re.escape(name)}\s*\(", stmt):
             continue  # a mention (comment, function pointer) rather than a call
         found.append(
             _f(
                 "warning" if args_changed else "info",
                 "stale-caller",
-                f"{old.name}() changes from `{old.signature}` to `{new.signature}` but this caller "
-                "is not updated by the series",
+                f"{name}() changes from `{old}` to `{new}` but this caller is not updated by the series",
                 patch,
                 file=path,
                 line=line,

@@ -1,4 +1,4 @@
-"""Line-level view of a patch's diff for the checks: which lines each file adds and removes, and where."""
+"""Line-level view of a patch's diff for the checks: which lines each file adds and removes."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ import re
 from dataclasses import dataclass
 
 _DIFF_GIT = re.compile(r"^diff --git a/(?P<old>.+?) b/(?P<new>.+)$")
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 
 
 @dataclass(frozen=True)
 class DiffLine:
     kind: str  # "+", "-" or " "
     text: str  # without the leading marker
-    old_no: int | None  # line number before the patch (None for an added line)
-    new_no: int | None  # line number after the patch (None for a removed line)
 
 
 @dataclass(frozen=True)
@@ -34,13 +32,12 @@ class FileDiff:
 
 
 class _Reader:
-    """Walks a diff line by line, numbering the lines of the current file's hunks."""
+    """Walks a diff line by line, collecting the lines of the current file's hunks."""
 
     def __init__(self) -> None:
         self.files: list[FileDiff] = []
         self.cur: dict[str, str | bool] | None = None
         self.lines: list[DiffLine] = []
-        self.old_no = self.new_no = 0
         self.in_hunk = False
 
     def flush(self) -> None:
@@ -57,15 +54,10 @@ class _Reader:
 
     def body(self, raw: str) -> None:
         marker = raw[:1]
-        if marker == "+":
-            self.lines.append(DiffLine("+", raw[1:], None, self.new_no))
-            self.new_no += 1
-        elif marker == "-":
-            self.lines.append(DiffLine("-", raw[1:], self.old_no, None))
-            self.old_no += 1
+        if marker in ("+", "-"):
+            self.lines.append(DiffLine(marker, raw[1:]))
         elif marker in (" ", ""):
-            self.lines.append(DiffLine(" ", raw[1:], self.old_no, self.new_no))
-            self.old_no, self.new_no = self.old_no + 1, self.new_no + 1
+            self.lines.append(DiffLine(" ", raw[1:]))
         elif marker != "\\":  # "\ No newline at end of file" stays in the hunk
             self.in_hunk = False
 
@@ -76,8 +68,8 @@ class _Reader:
             self.lines, self.in_hunk = [], False
         elif self.cur is None:
             return
-        elif h := _HUNK.match(raw):
-            self.old_no, self.new_no, self.in_hunk = int(h.group(1)), int(h.group(3)), True
+        elif _HUNK.match(raw):
+            self.in_hunk = True
         elif self.in_hunk:
             self.body(raw)
         else:
@@ -85,31 +77,9 @@ class _Reader:
 
 
 def parse_diff(diff: str) -> tuple[FileDiff, ...]:
-    """Split a git diff into files and number every line; tolerant of odd headers."""
+    """Split a git diff into files and their hunk lines; tolerant of odd headers."""
     reader = _Reader()
     for raw in diff.splitlines():
         reader.feed(raw)
     reader.flush()
     return tuple(reader.files)
-
-
-def join_statements(lines: tuple[DiffLine, ...]) -> list[tuple[str, DiffLine]]:
-    """Join consecutive lines into C statements/definitions ending at `;` or `{` (prototypes span lines).
-
-    Returns (statement text, first line) pairs; comment and preprocessor lines are dropped.
-    """
-    out: list[tuple[str, DiffLine]] = []
-    buf: list[str] = []
-    first: DiffLine | None = None
-    for line in lines:
-        text = line.text.strip()
-        if not text or text.startswith(("/*", "*", "//", "#")):
-            buf, first = [], None
-            continue
-        if first is None:
-            first = line
-        buf.append(text)
-        if text.endswith((";", "{", "}")) or (text.endswith(")") and not text.endswith(",")):
-            out.append((" ".join(buf), first))
-            buf, first = [], None
-    return out

@@ -65,7 +65,8 @@ def _file_change(pf: Any) -> tuple[FileChange, list[FunctionChange]]:
         )
         if path.endswith(C_SUFFIXES):
             lines = [(line.line_type, line.value.rstrip("\n")) for line in hunk if line.line_type in " +-"]
-            functions += analyze_hunk(path, hunk.section_header, lines)
+            starts = (hunk.source_start, hunk.target_start)
+            functions += analyze_hunk(path, hunk.section_header, lines, starts)
     change = FileChange(
         path=path,
         old_path=old_path if old_path != path else None,

@@ -112,6 +112,9 @@ class FunctionChange:
     old_signature: str | None = None
     new_signature: str | None = None
     detail: str = ""  # e.g. "return type void -> int"
+    # The entity's first line in the file: new side for added/changed kinds, old side for removed
+    # ones, the member's own line for struct-member-*; None when it starts before the hunk.
+    line: int | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from patchtool.diffs import summarize_diff
+from patchtool.errors import InputError
 from patchtool.models import Address, DiffstatLine, DiffSummary, Patch, Revision, Series, Trailer
 from tests.plugins.gitutil import git, make_repo
 
@@ -41,6 +43,14 @@ def diffstat_of(diff: str) -> tuple[DiffstatLine, ...]:
     return tuple(DiffstatLine(p, n) for p, n in counts.items())
 
 
+def summary_of(diff: str) -> DiffSummary:
+    """The diff's summary as the series parser makes it; empty for text that is not a diff."""
+    try:
+        return summarize_diff(diff)
+    except InputError:
+        return DiffSummary((), (), 0, 0)
+
+
 def make_patch(
     diff: str,
     *,
@@ -71,7 +81,7 @@ def make_patch(
         notes="",
         diffstat=tuple(diffstat_of(diff) if diffstat is None else diffstat),
         diff=diff,
-        summary=DiffSummary((), (), 0, 0),
+        summary=summary_of(diff),
         sender=sender,
     )
 
