@@ -297,8 +297,6 @@ class BisectState:
             return False
         if self._resolve_fully_now(cur):
             pb, level = self.prob_bad(cur), self._final_level()
-            if pb >= 0.5 and self.strategy.plugin_final_bad and self._fails[cur] >= self.strategy.min_culprit_failures:
-                pb = self._plugin_prob_bad(cur)
             return level < pb < 1 - level
         pb = self._plugin_prob_bad(cur)
         return self.strategy.resolved_epsilon < pb < 1 - self.strategy.resolved_bad_epsilon
@@ -317,7 +315,7 @@ class BisectState:
         marginal P(bad) of a commit judged now understates what its runs will be worth later.
         The stop rule always uses the exact marginal posterior.
         """
-        p_hat, q_hat = self.p_mean(), max(self.q_mean() * self.strategy.leave_q_scale, 1e-6)
+        p_hat, q_hat = self.p_mean(), max(self.q_mean(), 1e-6)
         if p_hat <= q_hat:
             return self.prob_bad(index)
         fails, runs = self._fails[index], self._runs[index]
@@ -353,12 +351,11 @@ class BisectState:
         bracket = self._bracket()
         if bracket is not None:
             lo, hi = bracket
-            aim = lo + (hi - lo) * self.strategy.bracket_fraction
-            mid = math.floor(aim)
+            mid = (lo + hi) // 2
             options = [self._testable_near(mid + 1, -1), self._testable_near(mid, +1)]
             inside = [i for i in options if i is not None and lo < i < hi]
             if inside:
-                return min(inside, key=lambda i: abs(i - aim))
+                return min(inside, key=lambda i: abs(i - (lo + hi) / 2))
         return self._median_split()
 
     def _bracket(self) -> tuple[int, int] | None:

@@ -39,11 +39,16 @@ class Strategy:
       stop gave 1.6-3.2 % wrong culprits with p estimated, 0.995 brought it under 1 %).
     * ``epsilon``: leave a commit once P(bad) < epsilon (it looks good); ``bad_epsilon``: leave once
       P(bad) > 1 - bad_epsilon. Both default from ``build_cost_in_runs`` (measured by the driver).
-      The bad side may be looser: failures grow more decisive as good runs pile up and q shrinks.
+      The bad side is looser (15x, at most 0.2): a "bad" verdict left early is cheap to revisit,
+      while a "good" one at small p needs many clean runs (measured in bench/bisect.py).
     * q (failure rate of good commits) has prior ``q_zero_weight`` on exactly 0 plus a
-      Beta(``q_prior``) slab (mean 3 %): overall mean 1.5 %. p has a uniform prior.
+      Beta(``q_prior``) slab (mean 1.3 %, mode 0.7 %, little mass above 5 %): overall mean
+      0.7 %. A slab with a light tail lets a few failures convict a commit when good commits
+      stay clean, while 2 % flakiness on good commits still shows up in the data. p has a
+      uniform prior.
     * ``calibration_failures`` / ``calibration_max_runs``: the bad end is run until that many
       failures; with none after the maximum the search stops (the bad end does not reproduce).
+      Two are enough: the bad-side runs of the search refine p from there.
     """
 
     confidence: float = 0.99
@@ -52,17 +57,14 @@ class Strategy:
     bad_epsilon: float | None = None
     max_runs: int | None = None
     p_prior: tuple[float, float] = (1.0, 1.0)
-    q_prior: tuple[float, float] = (1.0, 33.0)
+    q_prior: tuple[float, float] = (2.0, 150.0)
     q_zero_weight: float = 0.5
-    calibration_failures: int = 3
+    calibration_failures: int = 2
     calibration_max_runs: int = 60
     good_end_runs: int = 0
     min_culprit_failures: int = 2
     split_target: float = 0.5
     bracket_mass: float = 0.9
-    bracket_fraction: float = 0.5
-    leave_q_scale: float = 1.0
-    plugin_final_bad: bool = False
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.confidence < 1.0:
@@ -92,7 +94,7 @@ class Strategy:
     def resolved_bad_epsilon(self) -> float:
         if self.bad_epsilon is not None:
             return self.bad_epsilon
-        return min(6.0 * self.resolved_epsilon, 0.2)
+        return min(15.0 * self.resolved_epsilon, 0.2)
 
 
 class ProbeReason(enum.StrEnum):
