@@ -397,8 +397,13 @@ def build_tree(
     store: Store | None = None,
     progress: Callable[[str], None] | None = None,
     timeout: float = 1800,
+    tree_id: str | None = None,
 ) -> BuildResult:
-    """Configure (once per configuration) and compile `source_dir`; a compile error is ok=False."""
+    """Configure (once per configuration) and compile `source_dir`; a compile error is ok=False.
+
+    With a store, the result is recorded under the source's tree id: pass `tree_id` when the
+    caller has already computed it, since computing it hashes the whole work tree again.
+    """
     source_dir = source_dir.resolve()
     if not (source_dir / "meson.build").is_file():
         raise InputError(f"{source_dir}: no meson.build (not a meson source tree)")
@@ -426,7 +431,7 @@ def build_tree(
         configured=configured,
         source_dir=source_dir,
         config_key=key,
-        tree_id=tree_id_of(source_dir) if store is not None else None,
+        tree_id=(tree_id or tree_id_of(source_dir)) if store is not None else None,
         steps=steps,
     )
     if store is not None and result.tree_id and not targets:

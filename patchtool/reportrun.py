@@ -142,7 +142,7 @@ def _build_and_test(
         stages.skipped["build"] = stages.skipped["test"] = "the series did not apply"
         return
     from patchtool.apply import materialize
-    from patchtool.build import build_tree, config_key, tree_id_of
+    from patchtool.build import build_tree, config_key
 
     tree = materialize(repo, settings, stages.apply, name="report")
     key = config_key(list(req.configure_args))
@@ -154,8 +154,7 @@ def _build_and_test(
         if not stages.build.ok:
             stages.skipped["test"] = "the build failed"
             return
-        tree_id = tree_id_of(tree)
-        stages.tests = _measure(stages.build.build_dir, store, tree_id, key, req, say)
+        stages.tests = _measure(stages.build.build_dir, store, stages.build.tree_id, key, req, say)
 
 
 def _measure(

@@ -74,7 +74,12 @@ def _progress_display(label: str) -> Iterator[Callable[[str, int | None, int | N
 
 
 def _build(
-    source: Path, settings: Settings, args: list[str], targets: list[str], store: Store
+    source: Path,
+    settings: Settings,
+    args: list[str],
+    targets: list[str],
+    store: Store,
+    tree_id: str | None = None,
 ) -> BuildResult:
     with _progress_display("building") as show:
 
@@ -87,7 +92,13 @@ def _build(
             show(desc or line, int(done) if ok else None, int(total) if ok else None)
 
         return build_tree(
-            source, settings, configure_args=args, targets=targets, store=store, progress=on_step
+            source,
+            settings,
+            configure_args=args,
+            targets=targets,
+            store=store,
+            progress=on_step,
+            tree_id=tree_id,
         )
 
 
@@ -222,7 +233,7 @@ def _measure(
     done = min((t.runs for t in have.tests), default=0) if have else 0
     if have and done >= repeat:
         return have, None
-    build = _build(source, settings, plan["configure_args"], [], store)
+    build = _build(source, settings, plan["configure_args"], [], store, tree_id)
     if build.steps_run:
         err.print(f"built {source}: {build.steps_run} step(s) in {build.duration:.1f}s", markup=False)
     if not build.ok:
