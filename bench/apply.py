@@ -145,11 +145,11 @@ def bench(clone: Path, mbox: Path, base: str, runs: int, data_dir: Path) -> dict
 
 def engine_times(clone: Path, mbox: Path, runs: int, data_dir: Path) -> list[float]:
     """The same apply in this process: parsing the mbox and apply_series, without Python's startup."""
-    from patchtool.apply import apply_series
+    from patchtool.apply.engine import apply_series
     from patchtool.config import load_settings
-    from patchtool.gitrepo import GitRepo
-    from patchtool.series import build_series
-    from patchtool.sources import resolve_source
+    from patchtool.fetch import resolve_source
+    from patchtool.parse.series import build_series
+    from patchtool.vcs.repo import GitRepo
 
     settings = load_settings({"data_dir": str(data_dir), "cache_dir": str(data_dir)}, repo=clone)
     times = []

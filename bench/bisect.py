@@ -32,8 +32,8 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from patchtool.bisection import BisectState  # noqa: E402
-from patchtool.bisection_model import Strategy  # noqa: E402
+from patchtool.bisection.core import BisectState  # noqa: E402
+from patchtool.bisection.model import Strategy  # noqa: E402
 
 BUILD_COST = 10
 TARGET_ERROR = 0.01

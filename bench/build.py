@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from patchtool.build import build_tree, find_tool
+from patchtool.build.meson import build_tree, find_tool
 from patchtool.config import load_settings
 
 KINDS = ("full", "incremental", "no-op")
@@ -118,7 +118,7 @@ def _clone(repo: Path, rev: str, dest: Path) -> Path:
 def _mini_tree(work: Path, repo: str | None) -> tuple[Path, str]:
     if repo:
         return Path(repo).resolve(), "HEAD"
-    from patchtool.minitree import generate
+    from patchtool.demo.minitree import generate
 
     world = generate(work / "world")
     return world.repo, world.tip

@@ -29,8 +29,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from patchtool.mail import parse_mail, split_mbox  # noqa: E402
 from patchtool.models import RawMessage  # noqa: E402
+from patchtool.parse.mail import parse_mail, split_mbox  # noqa: E402
 
 PATCHES = 50
 REPLIES = 100

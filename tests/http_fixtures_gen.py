@@ -4,7 +4,7 @@ The answers follow the shapes in shared/api-shapes.md (written by us from our ow
 fixtures/http/threads/ and fixtures/mail/reaper-v2.mbox). URLs inside the answers name the real
 services; tests/plugins/httpreplay.py rewrites them to its loopback address when it serves them.
 
-Regenerate with: python -m tests.http_fixtures_gen  (tests/test_sources_fixtures.py checks it is current)
+Regenerate with: python -m tests.http_fixtures_gen (tests/fetch/test_sources_fixtures.py checks it)
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ import typer
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 
 if TYPE_CHECKING:  # the engine is imported when a command runs, to keep `patchtool --help` quick
-    from patchtool.apply import ApplyResult
+    from patchtool.apply.engine import ApplyResult
     from patchtool.config import Settings
-    from patchtool.gitrepo import GitRepo
     from patchtool.models import Series
+    from patchtool.vcs.repo import GitRepo
 
 SourceArg = Annotated[
     str,
@@ -35,8 +35,8 @@ WorktreeOption = Annotated[
 
 
 def _series(source: str, settings: Settings, repo: GitRepo, revision: int | None) -> Series:
-    from patchtool.series import build_series
-    from patchtool.sources import resolve_source
+    from patchtool.fetch import resolve_source
+    from patchtool.parse.series import build_series
 
     raw = resolve_source(source, settings, repo=repo.path, stdin=sys.stdin.buffer)
     return build_series(raw, revision=revision)
@@ -84,7 +84,7 @@ def _print_result(result: ApplyResult, title: str) -> None:
 
 
 def _report(result: ApplyResult, as_json: bool, title: str) -> None:
-    from patchtool.apply import conflict_error
+    from patchtool.apply.engine import conflict_error
 
     if as_json:
         emit_json(result)
@@ -123,8 +123,8 @@ def apply(
 
     Example: patchtool apply reaper-v2.mbox --repo ~/qemu --branch review/reaper-v2
     """
-    from patchtool.apply import apply_series
-    from patchtool.gitrepo import GitRepo
+    from patchtool.apply.engine import apply_series
+    from patchtool.vcs.repo import GitRepo
 
     git_repo = GitRepo(repo or Path.cwd())
     settings = settings_for(repo=git_repo.path)
@@ -170,8 +170,8 @@ def backport(
 
     Example: patchtool backport fix.mbox --onto stable-9.2 --repo ~/qemu
     """
-    from patchtool.backport import backport_series, commit_range, series_from_commits
-    from patchtool.gitrepo import GitRepo
+    from patchtool.apply.backport import backport_series, commit_range, series_from_commits
+    from patchtool.vcs.repo import GitRepo
 
     git_repo = GitRepo(repo or Path.cwd())
     settings = settings_for(repo=git_repo.path)
@@ -202,9 +202,9 @@ def clean(repo: RepoOption = None, as_json: JsonOption = False) -> None:
 
     Example: patchtool clean --repo ~/qemu
     """
-    from patchtool.gitrepo import GitRepo
-    from patchtool.patchapply import remove_stale_indexes
-    from patchtool.worktrees import remove_worktrees
+    from patchtool.apply.patches import remove_stale_indexes
+    from patchtool.vcs.repo import GitRepo
+    from patchtool.vcs.worktrees import remove_worktrees
 
     git_repo = GitRepo(repo or Path.cwd())
     settings = settings_for(repo=git_repo.path)

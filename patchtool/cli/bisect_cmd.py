@@ -10,12 +10,12 @@ from typing import Annotated
 
 import typer
 
-from patchtool.bisectprobe import ProbeSpec, prober_for
-from patchtool.bisectrun import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
+from patchtool.bisection.driver import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
+from patchtool.bisection.probe import ProbeSpec, prober_for
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 from patchtool.errors import ExitCode, UsageError
-from patchtool.gitrepo import GitRepo
 from patchtool.store import Store
+from patchtool.vcs.repo import GitRepo
 
 
 def _short(ref: CommitRef) -> str:

@@ -10,13 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
-from patchtool.build import BuildResult, build_tree, config_key, tree_id_of
+from patchtool.build.meson import BuildResult, build_tree, config_key, tree_id_of
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 from patchtool.config import Settings
 from patchtool.errors import ExitCode, InputError, UsageError
 from patchtool.store import Store
-from patchtool.testresults import TestOutcome, TestStats, forget_runs, record_runs, stored_outcome
-from patchtool.testrun import RunProgress, run_tests
+from patchtool.testrun.results import TestOutcome, TestStats, forget_runs, record_runs, stored_outcome
+from patchtool.testrun.run import RunProgress, run_tests
 
 RevOption = Annotated[
     str | None, typer.Option("--rev", help="With --repo: the revision to build (default HEAD).")
@@ -45,8 +45,8 @@ def source_tree(
             raise InputError(f"{path}: no such directory")
         yield path
         return
-    from patchtool.gitrepo import GitRepo
-    from patchtool.worktrees import ensure_worktree, locked, worktree_path
+    from patchtool.vcs.repo import GitRepo
+    from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_path
 
     git_repo = GitRepo(repo)
     commit = git_repo.rev_parse(rev or "HEAD")

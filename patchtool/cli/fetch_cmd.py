@@ -22,8 +22,8 @@ _SOURCE_HELP = (
 def _raw_thread(
     sources: list[str], repo: Path | None, settings_cli: dict[str, str | None], offline: bool
 ) -> RawThread:
-    from patchtool.sources import resolve_source
-    from patchtool.sources.local import is_local, read_many
+    from patchtool.fetch import resolve_source
+    from patchtool.fetch.local import is_local, read_many
 
     if len(sources) > 1:
         remote = [s for s in sources if not is_local(s) or s == "-"]
@@ -141,7 +141,8 @@ def fetch(
 
     Example: patchtool fetch fixtures/mail/reaper-v2.mbox -o out/
     """
-    from patchtool.series import build_series, write_am_mbox
+    from patchtool.apply.ammbox import write_am_mbox
+    from patchtool.parse.series import build_series
 
     cli = {
         "patchew_url": patchew_url,

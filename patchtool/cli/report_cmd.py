@@ -12,7 +12,8 @@ from rich.text import Text
 
 from patchtool.cli.app import JsonOption, RepoOption, app, err, out, settings_for
 from patchtool.errors import ExitCode, UsageError
-from patchtool.report import FORMATS, ReportContext, render
+from patchtool.report.records import FORMATS, ReportContext
+from patchtool.report.render import render
 
 _COLOURS = (
     (r"\b(FAIL|FAILED|failed|error|conflict|fail)\b", "bold red"),
@@ -89,7 +90,7 @@ def report(
 
     Example: patchtool report series.mbox --repo ~/qemu --test func-alpha-replay --repeat 5 -f html -o r.html
     """
-    from patchtool.reportrun import ReportRequest, run_report
+    from patchtool.pipeline import ReportRequest, run_report
 
     fmt = "json" if as_json else fmt
     if fmt not in FORMATS:
@@ -140,7 +141,7 @@ def demo(
     """
     import tempfile
 
-    from patchtool.demo import run_demo
+    from patchtool.demo.run import run_demo
 
     if directory is not None:
         directory = directory.resolve()

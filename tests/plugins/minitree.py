@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from patchtool.minitree import MiniTree, generate
+from patchtool.demo.minitree import MiniTree, generate
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from patchtool.diffs import summarize_diff
 from patchtool.errors import InputError
 from patchtool.models import Address, DiffstatLine, DiffSummary, Patch, Revision, Series, Trailer
+from patchtool.parse.diffs import summarize_diff
 from tests.plugins.gitutil import git, make_repo
 
 AUTHOR = Address("Ada Lovelace", "ada@example.org")
@@ -285,11 +285,11 @@ def fixture_context(monkeypatch: pytest.MonkeyPatch) -> object:
     """The bundled fixture series, parsed and checked without a repository (apply/build/test not run)."""
     import datetime as dt
 
-    from patchtool.checks import run_checks
     from patchtool.config import load_settings
-    from patchtool.report_context import build_context
-    from patchtool.series import build_series
-    from patchtool.sources import resolve_source
+    from patchtool.fetch import resolve_source
+    from patchtool.parse.series import build_series
+    from patchtool.report.context import build_context
+    from patchtool.review.checks import run_checks
 
     monkeypatch.chdir(ROOT)
     raw = resolve_source(FIXTURE_MBOX, load_settings())

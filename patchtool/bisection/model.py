@@ -1,0 +1,158 @@
+"""Records of the bisection core: the policy (Strategy), probes, stop reasons and the result."""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import math
+from dataclasses import dataclass, field
+
+from patchtool.bisection.stats import Estimate
+
+# (build cost in test runs, epsilon) from the design note, section 3.3 ("0.1 if B/t <= 2, 0.05 if
+# <= 5, 0.01 if 10-30, 0.002 if >= 100"), interpolated in log-log between the knots.
+_EPSILON_KNOTS: tuple[tuple[float, float], ...] = (
+    (2.0, 0.1),
+    (5.0, 0.05),
+    (10.0, 0.01),
+    (30.0, 0.01),
+    (100.0, 0.002),
+)
+
+
+def epsilon_for_cost_ratio(build_cost_in_runs: float) -> float:
+    """Per-commit resolution threshold for a measured build/test cost ratio (design section 3.3)."""
+    ratio = max(build_cost_in_runs, _EPSILON_KNOTS[0][0])
+    for (x0, y0), (x1, y1) in itertools.pairwise(_EPSILON_KNOTS):
+        if ratio <= x1:
+            t = math.log(ratio / x0) / math.log(x1 / x0)
+            return math.exp(math.log(y0) + t * (math.log(y1) - math.log(y0)))
+    return _EPSILON_KNOTS[-1][1]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """The policy: confidence, per-commit thresholds, budgets and priors.
+
+    * ``confidence``: what the user asks for. Because p and q are estimated, the search stops at
+      the stricter ``stop_threshold`` (0.995 for 0.99), as the design note recommends (2.3: a 0.99
+      stop gave 1.6-3.2 % wrong culprits with p estimated, 0.995 brought it under 1 %).
+    * ``epsilon``: leave a commit once P(bad) < epsilon (it looks good); ``bad_epsilon``: leave once
+      P(bad) > 1 - bad_epsilon. Both default from ``build_cost_in_runs`` (measured by the driver).
+      The bad side is looser (15x, at most 0.2): a "bad" verdict left early is cheap to revisit,
+      while a "good" one at small p needs many clean runs (measured in bench/bisect.py).
+    * q (failure rate of good commits) has prior ``q_zero_weight`` on exactly 0 plus a
+      Beta(``q_prior``) slab (mean 1.3 %, mode 0.7 %, little mass above 5 %): overall mean
+      0.7 %. A slab with a light tail lets a few failures convict a commit when good commits
+      stay clean, while 2 % flakiness on good commits still shows up in the data. p has a
+      uniform prior.
+    * ``calibration_failures`` / ``calibration_max_runs``: the bad end is run until that many
+      failures; with none after the maximum the search stops (the bad end does not reproduce).
+      Two are enough: the bad-side runs of the search refine p from there.
+    """
+
+    confidence: float = 0.99
+    build_cost_in_runs: float = 10.0
+    epsilon: float | None = None
+    bad_epsilon: float | None = None
+    max_runs: int | None = None
+    p_prior: tuple[float, float] = (1.0, 1.0)
+    q_prior: tuple[float, float] = (2.0, 150.0)
+    q_zero_weight: float = 0.5
+    calibration_failures: int = 2
+    calibration_max_runs: int = 60
+    good_end_runs: int = 0
+    min_culprit_failures: int = 2
+    split_target: float = 0.5
+    bracket_mass: float = 0.9
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.confidence < 1.0:
+            raise ValueError(f"confidence {self.confidence} must be in [0.5, 1)")
+        if self.build_cost_in_runs < 0:
+            raise ValueError("build cost must not be negative")
+        for name in ("epsilon", "bad_epsilon"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 < value < 0.5:
+                raise ValueError(f"{name} {value} must be in (0, 0.5)")
+        if self.max_runs is not None and self.max_runs < 1:
+            raise ValueError("max_runs must be at least 1")
+        if not 0.0 <= self.q_zero_weight <= 1.0:
+            raise ValueError("q_zero_weight must be in [0, 1]")
+
+    @property
+    def stop_threshold(self) -> float:
+        return 1.0 - (1.0 - self.confidence) / 2.0
+
+    @property
+    def resolved_epsilon(self) -> float:
+        if self.epsilon is not None:
+            return self.epsilon
+        return epsilon_for_cost_ratio(self.build_cost_in_runs)
+
+    @property
+    def resolved_bad_epsilon(self) -> float:
+        if self.bad_epsilon is not None:
+            return self.bad_epsilon
+        return min(15.0 * self.resolved_epsilon, 0.2)
+
+
+class ProbeReason(enum.StrEnum):
+    CALIBRATE_BAD = "calibrate-bad-end"
+    CALIBRATE_GOOD = "calibrate-good-end"
+    REPEAT = "repeat-until-resolved"
+    SPLIT = "split-posterior"
+    ENDPOINT = "endpoint-information"
+    DECIDE = "decide-culprit"
+
+
+class StopReason(enum.StrEnum):
+    CONFIDENT = "confident"
+    BLOCKED = "blocked-by-untestable"
+    BUDGET = "budget-exhausted"
+    BAD_END_DOES_NOT_REPRODUCE = "bad-end-does-not-reproduce"
+    BAD_END_UNTESTABLE = "bad-end-untestable"
+    GOOD_END_FAILS = "good-end-fails"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Which position to run next, and why."""
+
+    index: int
+    reason: ProbeReason
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Raw counts at one position."""
+
+    index: int
+    failures: int
+    runs: int
+    untestable: bool = False
+
+
+@dataclass(frozen=True)
+class BisectResult:
+    """Where the search stands: the culprit (when confident), its probability, ranges, estimates.
+
+    ``culprit`` is None unless the stop reason is CONFIDENT; ``top`` is the most probable position
+    either way. ``builds`` counts distinct positions probed (including untestable ones), ``switches``
+    the changes of probed position (the builds spent with a single build tree and no cache).
+    """
+
+    n_candidates: int
+    culprit: int | None
+    top: int
+    probability: float
+    range90: tuple[int, int]
+    range99: tuple[int, int]
+    p: Estimate
+    q: Estimate
+    evidence: tuple[Evidence, ...]
+    runs: int
+    builds: int
+    switches: int
+    stop_reason: StopReason | None
+    bayes_factor_vs_parent: float = field(default=math.inf)

@@ -1,0 +1,147 @@
+"""How bisect gets a commit ready and runs the test once there: a meson test, or a command.
+
+Both work in a worktree patchtool owns (the user's checkout is never touched). A probe that cannot
+be made ready (the commit does not build) or whose command exits 125 is untestable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from patchtool import proc
+from patchtool.config import Settings
+from patchtool.errors import EnvironmentProblem, InputError
+from patchtool.store import Store
+from patchtool.vcs.repo import GitRepo
+from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_path
+
+WORKTREE_NAME = "bisect"
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    UNTESTABLE = "untestable"
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """What to run at each commit: a meson test (name and setup) or a command (git bisect run)."""
+
+    test: str | None = None
+    setup: str | None = None
+    command: str | None = None
+    configure_args: tuple[str, ...] = ()
+    timeout: float = 3600.0
+
+    def key(self) -> str:
+        """Stored runs are reused only for the same test, setup and configuration (or command)."""
+        fields = {"test": self.test, "setup": self.setup, "command": self.command, "cfg": self.configure_args}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:20]
+
+    def describe(self) -> str:
+        if self.command is not None:
+            return f"command {self.command!r}"
+        return f"test {self.test}" + (f" (setup {self.setup})" if self.setup else "")
+
+
+class Prober(Protocol):
+    def prepare(self, commit: str) -> bool:
+        """Check out (and build) `commit`; False when it cannot be tested."""
+        ...
+
+    def run_once(self) -> Verdict:
+        """Run the test once at the prepared commit."""
+        ...
+
+
+class CommandProber:
+    """`git bisect run` semantics: 0 good, 125 untestable, 1-127 bad, anything else aborts."""
+
+    def __init__(self, repo: GitRepo, settings: Settings, spec: ProbeSpec) -> None:
+        if not spec.command:
+            raise InputError("--run needs a command")
+        self.argv = shlex.split(spec.command)
+        if not self.argv:
+            raise InputError("--run: empty command")
+        self.repo, self.settings, self.timeout = repo, settings, spec.timeout
+        self.tree: Path | None = None
+
+    def prepare(self, commit: str) -> bool:
+        self.tree = ensure_worktree(self.repo, self.settings, WORKTREE_NAME, commit)
+        return True
+
+    def run_once(self) -> Verdict:
+        assert self.tree is not None
+        argv = list(self.argv)
+        if "/" in argv[0] and not Path(argv[0]).is_absolute():
+            argv[0] = str(self.tree / argv[0])  # `./t.sh` is the script of the probed commit
+        try:
+            done = proc.run(argv, cwd=self.tree, timeout=self.timeout)
+        except (FileNotFoundError, PermissionError) as e:
+            raise InputError(f"--run {self.argv[0]}: cannot run it ({e.strerror})") from e
+        return verdict_of_exit(done.returncode, done.timed_out, self.argv[0])
+
+
+def verdict_of_exit(code: int, timed_out: bool, name: str) -> Verdict:
+    if timed_out:
+        return Verdict.FAIL
+    if code == 0:
+        return Verdict.PASS
+    if code == 125:
+        return Verdict.UNTESTABLE
+    if 1 <= code <= 127:
+        return Verdict.FAIL
+    raise EnvironmentProblem(
+        f"command {name} exited with {code}: bisect aborted",
+        hint="as with git bisect run, exit 0 = good, 1-127 = bad, 125 = cannot test; others abort",
+    )
+
+
+class MesonProber:
+    """Build the commit with meson/ninja (reusing one build directory) and run one meson test once."""
+
+    def __init__(self, repo: GitRepo, settings: Settings, spec: ProbeSpec, store: Store) -> None:
+        if not spec.test:
+            raise InputError("--test needs a test name")
+        self.repo, self.settings, self.spec, self.store = repo, settings, spec, store
+        self.build_dir: Path | None = None
+
+    def prepare(self, commit: str) -> bool:
+        from patchtool.build.meson import build_tree
+
+        tree = ensure_worktree(self.repo, self.settings, WORKTREE_NAME, commit)
+        result = build_tree(tree, self.settings, configure_args=self.spec.configure_args, store=self.store)
+        self.build_dir = result.build_dir if result.ok else None
+        return result.ok
+
+    def run_once(self) -> Verdict:
+        from patchtool.testrun.run import run_tests
+
+        assert self.build_dir is not None and self.spec.test is not None
+        outcome = run_tests(self.build_dir, names=[self.spec.test], setup=self.spec.setup, timeout=None)
+        if outcome.interrupted:
+            raise KeyboardInterrupt
+        stats = outcome.tests[0] if outcome.tests else None
+        if stats is None or stats.runs - stats.skips <= 0:
+            return Verdict.UNTESTABLE
+        return Verdict.FAIL if stats.failures + stats.timeouts > 0 else Verdict.PASS
+
+
+@contextmanager
+def prober_for(repo: GitRepo, settings: Settings, spec: ProbeSpec, store: Store) -> Iterator[Prober]:
+    """The prober for a spec, holding the bisect worktree's lock while it is used."""
+    with ExitStack() as stack:
+        stack.enter_context(locked(worktree_path(settings, repo, WORKTREE_NAME)))
+        if spec.command is not None:
+            yield CommandProber(repo, settings, spec)
+        else:
+            yield MesonProber(repo, settings, spec, store)

@@ -1,0 +1,4 @@
+"""Configure and compile a tree with meson and ninja, keep the results in the store.
+
+Imports apply and below.
+"""

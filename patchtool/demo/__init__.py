@@ -1,0 +1,1 @@
+"""The demo command and the mini QEMU world it runs on. Imports everything below the CLI."""

@@ -1,0 +1,102 @@
+"""Series from local mail: an mbox file, a maildir, a directory of .eml/.patch files, or stdin."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import BinaryIO
+
+from patchtool.errors import InputError
+from patchtool.models import Provenance, RawMessage, RawThread
+from patchtool.parse.mail import split_mbox
+
+MAIL_SUFFIXES = (".eml", ".patch", ".mbox", ".mbx", ".msg", ".diff", ".txt", ".mail")
+# Mail to read is bounded: a compressed mbox must not expand without limit.
+MAX_BYTES = 256 * 1024 * 1024
+
+
+def is_local(ref: str) -> bool:
+    """A local source is "-" (stdin) or a path that exists."""
+    return ref == "-" or Path(ref).exists()
+
+
+def _read_bounded(path: Path) -> bytes:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
+        else:
+            with path.open("rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
+    except (OSError, EOFError) as e:
+        raise InputError(f"{path}: cannot be read ({e})") from e
+    if len(data) > MAX_BYTES:
+        raise InputError(f"{path}: larger than {MAX_BYTES // (1024 * 1024)} MiB of mail")
+    return data
+
+
+def _messages_of(data: bytes, origin: str) -> list[RawMessage]:
+    return [RawMessage(m, f"{origin}#{i}") for i, m in enumerate(split_mbox(data), 1)]
+
+
+def _dir_files(path: Path) -> list[Path]:
+    if (path / "cur").is_dir() or (path / "new").is_dir():  # a maildir: every file is one message
+        return sorted(
+            f
+            for sub in ("cur", "new")
+            if (path / sub).is_dir()
+            for f in (path / sub).iterdir()
+            if f.is_file()
+        )
+    return sorted(
+        f for f in path.iterdir() if f.is_file() and f.name.lower().endswith((*MAIL_SUFFIXES, ".gz"))
+    )
+
+
+def read_paths(paths: list[Path]) -> list[RawMessage]:
+    """Messages of several files, in the given order (format-patch numbering sorts by name)."""
+    messages: list[RawMessage] = []
+    for file in paths:
+        data = _read_bounded(file)
+        if not data.strip():
+            raise InputError(f"{file}: empty file")
+        found = _messages_of(data, f"file:{file}")
+        if not found:
+            raise InputError(f"{file}: not mail (no message headers found)")
+        messages += found
+    return messages
+
+
+def read_local(source: str, stdin: BinaryIO | None) -> RawThread:
+    """Read the mail of a local SOURCE: a file, a maildir, a directory of mail files, or "-"."""
+    if source == "-":
+        if stdin is None:
+            raise InputError("-: no standard input to read")
+        data = stdin.read(MAX_BYTES + 1)
+        if not data.strip():
+            raise InputError("-: empty input on stdin")
+        messages = _messages_of(data, "stdin")
+        if not messages:
+            raise InputError("-: not mail (no message headers found)")
+        return RawThread(tuple(messages), (Provenance("stdin", "-", f"{len(messages)} messages"),))
+    path = Path(source)
+    if path.is_dir():
+        files = _dir_files(path)
+        if not files:
+            raise InputError(
+                f"{path}: no mail files (maildir, or {', '.join(MAIL_SUFFIXES)}) in this directory"
+            )
+    elif path.exists():
+        files = [path]
+    else:
+        raise InputError(f"{path}: no such file or directory")
+    messages = read_paths(files)
+    return RawThread(tuple(messages), (Provenance("file", str(path), f"{len(messages)} messages"),))
+
+
+def read_many(sources: list[str]) -> RawThread:
+    """Several local sources (e.g. the files `git format-patch` wrote) read as one thread."""
+    messages: list[RawMessage] = []
+    for source in sources:
+        messages += read_local(source, None).messages
+    return RawThread(tuple(messages), tuple(Provenance("file", s, "") for s in sources))

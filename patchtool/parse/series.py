@@ -1,0 +1,367 @@
+"""Mail thread to Series: revisions, cover letters, ordered patches, trailers and findings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from patchtool.errors import InputError
+from patchtool.models import Cover, Finding, Patch, RawThread, Reply, Revision, Series, SubjectInfo, Trailer
+from patchtool.parse.body import cover_parts, has_diff, parse_patch_body
+from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
+from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_address, parse_mail
+from patchtool.parse.subjects import parse_subject
+from patchtool.parse.trailers import commit_trailers, dedupe, reply_trailers, sender_matches
+
+
+@dataclass(frozen=True)
+class _Msg:
+    mail: Mail
+    info: SubjectInfo
+    kind: str  # "patch" | "cover" | "reply"
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.info.revision, self.info.index if self.info.index is not None else 1)
+
+
+def _classify(mail: Mail) -> _Msg:
+    info = parse_subject(mail.subject)
+    if info.is_reply:
+        return _Msg(mail, info, "reply")
+    if info.index == 0:  # a cover letter may carry a diff (format-patch --interdiff)
+        return _Msg(mail, info, "cover")
+    return _Msg(mail, info, "patch" if has_diff(mail.body) else "reply")
+
+
+def _where(msg: _Msg) -> str:
+    return f"{origin_name(msg.mail.origin)}: message <{msg.mail.msgid}>"
+
+
+def _read_messages(raw: RawThread) -> list[_Msg]:
+    name = raw.provenance[0].location if raw.provenance else "input"
+    if not raw.messages:
+        raise InputError(f"{name}: no mail found (empty input)")
+    if not any(looks_like_mail(m) for m in raw.messages):
+        raise InputError(f"{name}: not mail (no message headers found)")
+    seen: set[str] = set()
+    msgs = []
+    for raw_msg in raw.messages:
+        mail = parse_mail(raw_msg)
+        if mail.msgid in seen:  # the same message twice (two archives, a Cc copy)
+            continue
+        seen.add(mail.msgid)
+        msgs.append(_classify(mail))
+    if not any(m.kind == "patch" for m in msgs):
+        raise InputError(f"{name}: no patches found in {len(msgs)} message(s)")
+    return msgs
+
+
+def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
+    where = _where(msg)
+    body = parse_patch_body(msg.mail.body, where)
+    author, sender = msg.mail.sender, None
+    if "From" in body.in_body:
+        in_body = parse_address(body.in_body["From"])
+        if (in_body.email.lower(), in_body.name) != (author.email.lower(), author.name):
+            author, sender = in_body, msg.mail.sender
+    index = msg.info.index if msg.info.index is not None else 1
+    label = f"{index}/{total}"
+    try:
+        summary = summarize_diff(body.diff)
+    except InputError as e:
+        raise InputError(f"{where}: {e.message}") from e
+    stated = parse_diffstat(body.stat_text)
+    title = parse_subject(body.in_body["Subject"]).title if "Subject" in body.in_body else msg.info.title
+    patch = Patch(
+        msgid=msg.mail.msgid,
+        index=index,
+        total=total,
+        subject=msg.mail.subject,
+        title=title,
+        author=author,
+        date=msg.mail.date,
+        message=body.message,
+        trailers=commit_trailers(body.message),
+        review_trailers=(),
+        notes=body.notes,
+        diffstat=stated,
+        diff=body.diff,
+        summary=summary,
+        footers=body.footers,
+        sender=sender,
+        in_reply_to=msg.mail.in_reply_to,
+        based_on=body.based_on,
+        supersedes=body.supersedes,
+    )
+    return patch, check_diffstat(stated, summary, label)
+
+
+def _pick_duplicates(msgs: list[_Msg], ids: set[str]) -> tuple[_Msg, list[Finding]]:
+    """Copies of one patch: keep the one threaded into the series, else the first sent."""
+    threaded = [m for m in msgs if m.mail.in_reply_to in ids]
+    keep = threaded[0] if threaded else msgs[0]
+    findings = []
+    for other in msgs:
+        if other is not keep:
+            same = other.mail.body.strip() == keep.mail.body.strip()
+            findings.append(
+                Finding(
+                    "info" if same else "warning",
+                    "duplicate-patch",
+                    f"patch {keep.key[1]} was sent twice; kept <{keep.mail.msgid}>, "
+                    f"dropped <{other.mail.msgid}>" + ("" if same else " (the copies differ)"),
+                    patch=f"{keep.key[1]}",
+                    msgid=other.mail.msgid,
+                )
+            )
+    return keep, findings
+
+
+def _target(reply: _Msg, by_id: dict[str, _Msg], parts: dict[tuple[int, int], _Msg]) -> _Msg | None:
+    """The patch or cover a reply answers: up the In-Reply-To/References chain, else by subject."""
+    chain = [reply.mail.in_reply_to, *reversed(reply.mail.references)]
+    seen: set[str] = set()
+    while chain:
+        msgid = chain.pop(0)
+        if msgid is None or msgid in seen:
+            continue
+        seen.add(msgid)
+        parent = by_id.get(msgid)
+        if parent is None:
+            continue
+        if parent.kind in ("patch", "cover"):
+            return parts.get(parent.key, parent)
+        chain.insert(0, parent.mail.in_reply_to)
+    # No usable threading headers: a "Re: [PATCH vN i/n] title" subject still says what it answers.
+    info = reply.info
+    part = parts.get((info.revision, info.index if info.index is not None else 1))
+    if part is not None and info.prefixes and info.title == part.info.title:
+        return part
+    return None
+
+
+@dataclass
+class _RevisionParts:
+    """Everything gathered for one revision number before it becomes a frozen Revision."""
+
+    number: int
+    cover: _Msg | None = None
+    patches: dict[int, _Msg] | None = None
+    replies: list[tuple[_Msg, _Msg]] | None = None  # (reply, the part it answers)
+
+
+def _inherit_revision(msgs: list[_Msg]) -> list[_Msg]:
+    """A patch without `vN` threaded under a `[PATCH vN 0/M]` cover belongs to revision N."""
+    covers = {m.mail.msgid: m for m in msgs if m.kind == "cover"}
+    fixed = []
+    for msg in msgs:
+        parents = [msg.mail.in_reply_to, *msg.mail.references[:1]]
+        cover = next((covers[p] for p in parents if p in covers), None)
+        if (
+            msg.kind == "patch"
+            and cover is not None
+            and msg.info.revision == 1
+            and cover.info.revision > 1
+            and msg.info.total == cover.info.total
+        ):
+            msg = replace(msg, info=replace(msg.info, revision=cover.info.revision))
+        fixed.append(msg)
+    return fixed
+
+
+def _number_unnumbered(msgs: list[_Msg]) -> list[_Msg]:
+    """Several different `[PATCH]` mails of one revision (`format-patch -N`) are patches 1..k in order."""
+    titles: dict[int, list[str]] = defaultdict(list)
+    for msg in msgs:
+        if msg.kind == "patch" and msg.info.index is None and msg.info.title not in titles[msg.info.revision]:
+            titles[msg.info.revision].append(msg.info.title)
+    numbered = []
+    for msg in msgs:
+        order = titles.get(msg.info.revision, [])
+        if msg.kind == "patch" and msg.info.index is None and len(order) > 1:
+            index = order.index(msg.info.title) + 1
+            msg = replace(msg, info=replace(msg.info, index=index, total=len(order)))
+        numbered.append(msg)
+    return numbered
+
+
+def _group(msgs: list[_Msg]) -> tuple[dict[tuple[int, int], _Msg], list[Finding]]:
+    copies: dict[tuple[int, int], list[_Msg]] = defaultdict(list)
+    for msg in msgs:
+        if msg.kind in ("patch", "cover"):
+            copies[(msg.key[0], 0 if msg.kind == "cover" else msg.key[1])].append(msg)
+    ids = {m.mail.msgid for m in msgs}
+    parts, findings = {}, []
+    for key, found in copies.items():
+        parts[key], dup_findings = _pick_duplicates(found, ids)
+        findings += dup_findings
+    return parts, findings
+
+
+def _collect_trailers(
+    replies: list[tuple[_Msg, _Msg]], label: dict[str, str]
+) -> tuple[dict[str, list[Trailer]], list[Finding]]:
+    """Trusted review trailers per answered msgid; a trailer not naming its sender is a finding."""
+    trusted: dict[str, list[Trailer]] = defaultdict(list)
+    findings = []
+    for reply, part in replies:
+        origin = "cover-reply" if part.kind == "cover" else "reply"
+        for trailer in reply_trailers(reply.mail.body, reply.mail.sender, reply.mail.msgid, origin):
+            if sender_matches(trailer, reply.mail.sender):
+                trusted[part.mail.msgid].append(trailer)
+            else:
+                findings.append(
+                    Finding(
+                        "warning",
+                        "trailer-sender-mismatch",
+                        f'"{trailer.key}: {trailer.value}" was sent by {reply.mail.sender}, '
+                        "not by the person it names; not applied",
+                        patch=label.get(part.mail.msgid),
+                        msgid=reply.mail.msgid,
+                    )
+                )
+    return trusted, findings
+
+
+def _make_cover(msg: _Msg) -> Cover:
+    body, footers, _, _ = cover_parts(msg.mail.body)
+    return Cover(
+        msg.mail.msgid,
+        msg.mail.subject,
+        msg.info.title,
+        msg.mail.sender,
+        msg.mail.date,
+        body,
+        commit_trailers(body),
+        footers,
+    )
+
+
+def _build_revision(rp: _RevisionParts) -> tuple[Revision, list[Finding]]:
+    patches_in = rp.patches or {}
+    totals = [m.info.total or 1 for m in patches_in.values()]
+    if rp.cover is not None and rp.cover.info.total:
+        totals.append(rp.cover.info.total)
+    total = max(totals or [1])
+    findings: list[Finding] = []
+    built: list[Patch] = []
+    for index in sorted(patches_in):
+        patch, patch_findings = _build_patch(patches_in[index], total)
+        built.append(patch)
+        findings += patch_findings
+    label = {p.msgid: f"{p.index}/{p.total}" for p in built}
+    trusted, trailer_findings = _collect_trailers(rp.replies or [], label)
+    findings += trailer_findings
+    cover_msgid = rp.cover.mail.msgid if rp.cover else None
+    from_cover = trusted.get(cover_msgid, []) if cover_msgid else []
+    built = [
+        replace(p, review_trailers=dedupe(trusted.get(p.msgid, []) + from_cover, p.trailers)) for p in built
+    ]
+    missing = tuple(i for i in range(1, total + 1) if i not in patches_in)
+    if missing:
+        names = ", ".join(f"{i}/{total}" for i in missing)
+        findings.append(Finding("error", "missing-patches", f"v{rp.number} is incomplete: {names} not found"))
+    return _revision(rp, total, built, missing, label), findings
+
+
+def _revision(
+    rp: _RevisionParts, total: int, built: list[Patch], missing: tuple[int, ...], label: dict[str, str]
+) -> Revision:
+    cover = _make_cover(rp.cover) if rp.cover else None
+    first = rp.cover or next(iter((rp.patches or {}).values()), None)
+    _, cover_footers, based_on, supersedes = cover_parts(rp.cover.mail.body) if rp.cover else ("", {}, (), ())
+    base = cover_footers.get("base-commit") or next(
+        (p.footers["base-commit"] for p in built if "base-commit" in p.footers), None
+    )
+    replies = tuple(
+        Reply(
+            r.mail.msgid,
+            r.mail.in_reply_to,
+            r.mail.subject,
+            r.mail.sender,
+            r.mail.date,
+            tuple(reply_trailers(r.mail.body, r.mail.sender, r.mail.msgid)),
+            "cover" if part.kind == "cover" else label.get(part.mail.msgid),
+        )
+        for r, part in rp.replies or []
+    )
+    return Revision(
+        number=rp.number,
+        subject_prefixes=first.info.prefixes if first else (),
+        total=total,
+        cover=cover,
+        patches=tuple(built),
+        missing=missing,
+        replies=replies,
+        based_on=tuple(dict.fromkeys(based_on + tuple(b for p in built for b in p.based_on))),
+        supersedes=tuple(dict.fromkeys(supersedes + tuple(s for p in built for s in p.supersedes))),
+        base_commit=base,
+    )
+
+
+def _revision_parts(msgs: list[_Msg]) -> tuple[dict[int, _RevisionParts], list[Finding]]:
+    parts, findings = _group(msgs)
+    revisions: dict[int, _RevisionParts] = {}
+    for (number, index), msg in parts.items():
+        rp = revisions.setdefault(number, _RevisionParts(number, patches={}, replies=[]))
+        if index == 0:
+            rp.cover = msg
+        else:
+            assert rp.patches is not None
+            rp.patches[index] = msg
+    by_id = {m.mail.msgid: m for m in msgs}
+    for msg in msgs:
+        if msg.kind == "reply" and (target := _target(msg, by_id, parts)) is not None:
+            rp = revisions[target.key[0]]
+            assert rp.replies is not None
+            rp.replies.append(
+                (msg, parts.get((target.key[0], 0 if target.kind == "cover" else target.key[1]), target))
+            )
+    return revisions, findings
+
+
+def build_series(raw: RawThread, *, revision: int | None = None) -> Series:
+    """Understand a thread; the newest revision is chosen unless `revision` names another."""
+    msgs = _number_unnumbered(_inherit_revision(_read_messages(raw)))
+    parts, findings = _revision_parts(msgs)
+    numbers = sorted(n for n, rp in parts.items() if rp.patches or rp.cover)
+    chosen = max(n for n in numbers if parts[n].patches) if revision is None else revision
+    if chosen not in parts:
+        name = raw.provenance[0].location if raw.provenance else "input"
+        found = ", ".join(f"v{n}" for n in numbers)
+        raise InputError(f"{name}: revision {revision} not found (the thread has {found})")
+    revisions = []
+    for number in numbers:
+        try:
+            rev, rev_findings = _build_revision(parts[number])
+        except InputError as e:
+            if number == chosen:
+                raise
+            # An older or newer revision that cannot be read must not hide the one asked for.
+            findings.append(Finding("warning", "revision-unreadable", f"v{number} skipped: {e.message}"))
+            continue
+        revisions.append(rev)
+        if number == chosen:
+            findings += rev_findings
+    findings += [
+        Finding(
+            "warning", "revision-without-patches", f"v{n} is newer but none of its patches are in the thread"
+        )
+        for n in numbers
+        if n > chosen and not parts[n].patches and revision is None
+    ]
+    chosen_rev = next(r for r in revisions if r.number == chosen)
+    title = (
+        chosen_rev.cover.title
+        if chosen_rev.cover
+        else (chosen_rev.patches[0].title if chosen_rev.patches else "")
+    )
+    return Series(
+        title=title,
+        revisions=tuple(revisions),
+        chosen=chosen,
+        findings=tuple(findings),
+        provenance=raw.provenance,
+        extras=dict(raw.extras),
+    )

@@ -1,0 +1,212 @@
+"""Run the stages a report asks for (fetch, parse, checks, apply; build and test when asked), reusing
+stored results, and collect them into a ReportContext."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from patchtool.config import Settings
+from patchtool.errors import VerdictError
+from patchtool.models import Series
+from patchtool.report.context import build_context
+from patchtool.report.records import ReportContext
+from patchtool.review.checks import CheckResult, run_checks
+from patchtool.store import Store
+from patchtool.vcs.repo import GitRepo
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What the user asked `patchtool report` for."""
+
+    source: str
+    repo: Path | None = None
+    base: str | None = None
+    revision: int | None = None
+    build: bool = False
+    tests: tuple[str, ...] = ()
+    setup: str | None = None
+    repeat: int = 1
+    configure_args: tuple[str, ...] = ()
+    checkpatch: bool = True
+    bisect_test: str | None = None  # the test whose stored bisect result to show (default: the first test)
+
+
+@dataclass
+class _Stages:
+    apply: Any = None
+    build: Any = None
+    build_reused: bool = False
+    tests: Any = None
+    bisect: Any = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # stages that gave a negative verdict early
+
+
+def run_report(
+    req: ReportRequest, settings: Settings, *, stdin: BinaryIO | None = None, progress: Progress | None = None
+) -> ReportContext:
+    """Fetch and parse the series, then run the stages asked for; each missing stage shows as not run."""
+    from patchtool.fetch import resolve_source
+    from patchtool.parse.series import build_series
+
+    say = progress or (lambda _text: None)
+    say("fetching the series")
+    raw = resolve_source(req.source, settings, repo=req.repo, stdin=stdin)
+    series = build_series(raw, revision=req.revision)
+    stages = _Stages()
+    repo = GitRepo(req.repo) if req.repo is not None else None
+    checks = _checks_and_apply(req, settings, series, repo, stages, say)
+    if repo is not None and stages.apply is not None:
+        _build_and_test(req, settings, repo, stages, say)
+    if repo is not None:
+        stages.bisect = _stored_bisect(settings, repo, req)
+    _explain_skips(req, repo, stages)
+    return build_context(
+        series,
+        checks,
+        raw=raw,
+        apply=stages.apply,
+        build=stages.build,
+        build_reused=stages.build_reused,
+        tests=stages.tests,
+        bisect=stages.bisect,
+        skipped=stages.skipped,
+        failed=stages.failed,
+        reply_from=git_identity(req.repo),
+    )
+
+
+def git_identity(repo: Path | None) -> str:
+    """`Name <email>` from git config (the repository's, else the global one), or "" when unset."""
+    from patchtool import proc
+
+    cwd = repo if repo is not None and repo.is_dir() else Path.cwd()
+    values = []
+    for key in ("user.name", "user.email"):
+        done = proc.run(["git", "config", "--get", key], cwd=cwd, timeout=10)
+        values.append(done.text().strip() if done.ok else "")
+    name, email = values
+    if not email:
+        return ""
+    return f"{name} <{email}>" if name else email
+
+
+def _checks_and_apply(
+    req: ReportRequest,
+    settings: Settings,
+    series: Series,
+    repo: GitRepo | None,
+    stages: _Stages,
+    say: Progress,
+) -> CheckResult:
+    base: str | None = None
+    if repo is not None:
+        stages.apply = _apply(req, settings, series, repo, stages, say)
+        # Without an applied result the checks still read the tree at --base or HEAD.
+        base = stages.apply.base if stages.apply is not None else repo.try_rev_parse(req.base or "HEAD")
+    say("running the checks")
+    return run_checks(series, repo=repo, base=base, stubs=settings["stubs"], checkpatch=req.checkpatch)
+
+
+def _apply(
+    req: ReportRequest, settings: Settings, series: Series, repo: GitRepo, stages: _Stages, say: Progress
+) -> Any:
+    """Apply the series; an incomplete series or a refused apply is a failed stage, not an abort."""
+    from patchtool.apply.engine import apply_series
+
+    rev = series.revision
+    if rev.missing:
+        missing = ", ".join(f"{i}/{rev.total}" for i in rev.missing)
+        stages.failed["apply"] = f"the series is incomplete (missing {missing})"
+        return None
+    say("applying the series")
+    try:
+        return apply_series(repo, series, settings, base=req.base)
+    except VerdictError as e:
+        stages.failed["apply"] = e.message
+        return None
+
+
+def _build_and_test(
+    req: ReportRequest, settings: Settings, repo: GitRepo, stages: _Stages, say: Progress
+) -> None:
+    if not (req.build or req.tests):
+        return
+    if stages.apply.head is None or stages.apply.status == "conflict":
+        stages.skipped["build"] = stages.skipped["test"] = "the series did not apply"
+        return
+    from patchtool.apply.engine import materialize
+    from patchtool.build.meson import build_tree, config_key
+
+    tree = materialize(repo, settings, stages.apply, name="report")
+    key = config_key(list(req.configure_args))
+    with Store(settings.store_path) as store:
+        say("building")
+        stages.build = build_tree(tree, settings, configure_args=list(req.configure_args), store=store)
+        if not req.tests:
+            return
+        if not stages.build.ok:
+            stages.skipped["test"] = "the build failed"
+            return
+        stages.tests = _measure(stages.build.build_dir, store, stages.build.tree_id, key, req, say)
+
+
+def _measure(
+    build_dir: Path, store: Store, tree_id: str | None, key: str, req: ReportRequest, say: Progress
+) -> Any:
+    """Reuse stored runs of this tree and configuration; run only the repetitions still missing."""
+    from patchtool.testrun.results import TestOutcome, record_runs, stored_outcome
+    from patchtool.testrun.run import run_tests
+
+    names = list(req.tests)
+    have = stored_outcome(store, tree_id, key, names, req.setup) if tree_id else None
+    done = min((t.runs for t in have.tests), default=0) if have else 0
+    if have is not None and done >= req.repeat:
+        return have
+    say(f"running {', '.join(names)} x{req.repeat - done}")
+    fresh = run_tests(build_dir, names=names, setup=req.setup, repeat=req.repeat - done)
+    if tree_id is None:
+        return fresh
+    record_runs(store, tree_id, key, req.setup, fresh.records)
+    merged = stored_outcome(store, tree_id, key, names, req.setup)
+    if merged is None:
+        return fresh
+    return TestOutcome(
+        build_dir=build_dir,
+        tests=merged.tests,
+        setup=req.setup,
+        repeat=req.repeat,
+        interrupted=fresh.interrupted,
+        records=merged.records,
+    )
+
+
+def _stored_bisect(settings: Settings, repo: GitRepo, req: ReportRequest) -> Any:
+    """A bisect result stored for this repository and test (the first --test, or --bisect-test)."""
+    test = req.bisect_test or (req.tests[0] if req.tests else None)
+    if test is None:
+        return None
+    from patchtool.report.stages import load_stored_bisect
+
+    with Store(settings.store_path) as store:
+        return load_stored_bisect(store, repo, test, req.setup, req.configure_args)
+
+
+def _explain_skips(req: ReportRequest, repo: GitRepo | None, stages: _Stages) -> None:
+    if repo is None:
+        for name in ("apply", "build", "test"):
+            stages.skipped.setdefault(name, "no repository (use --repo)")
+        return
+    if stages.apply is None:
+        for name in ("build", "test"):
+            stages.skipped.setdefault(name, "the series was not applied")
+    if not req.build and not req.tests:
+        stages.skipped.setdefault("build", "not asked (use --build)")
+    if not req.tests:
+        stages.skipped.setdefault("test", "not asked (use --test NAMES)")

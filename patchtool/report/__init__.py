@@ -1,0 +1,4 @@
+"""The report: records (plain dataclasses), the context from the stages, renderers per format.
+
+Imports bisection and below.
+"""

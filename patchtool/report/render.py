@@ -1,0 +1,109 @@
+"""Render a ReportContext with the jinja2 templates: terminal text, Markdown, HTML and the reply e-mail."""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import hashlib
+import json
+from email.message import EmailMessage
+from typing import Any
+
+import jinja2
+
+from patchtool.jsonable import to_jsonable
+from patchtool.report import html as report_html
+from patchtool.report.records import ReportContext
+from patchtool.resources import templates_dir
+
+_TEMPLATES = {
+    "term": "report.term.j2",
+    "md": "report.md.j2",
+    "html": "report.html.j2",
+    "email": "report.email.j2",
+}
+REPLY_FROM = "patchtool <patchtool@localhost>"
+
+
+def _environment(html: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=html,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["pct"] = lambda x: f"{100 * float(x):.0f}%"
+    env.filters["short"] = lambda sha: (sha or "")[:12]
+    env.filters["md"] = _md_escape
+    return env
+
+
+def _md_escape(text: object) -> str:
+    """Escape Markdown/HTML-significant characters in text that came from mail."""
+    out = str(text)
+    for ch in "\\`*_[]<>|#":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def render_text(ctx: ReportContext, fmt: str) -> str:
+    if fmt not in _TEMPLATES:
+        raise ValueError(f"unknown report format {fmt!r}")
+    env = _environment(html=fmt == "html")
+    values: dict[str, Any] = {"ctx": ctx, "counts": ctx.counts, "failed": ctx.failed}
+    if fmt == "html":
+        values["view"] = report_html.html_view(ctx)
+    text = env.get_template(_TEMPLATES[fmt]).render(**values)
+    if fmt == "email":
+        return reply_message(ctx, text, ctx.reply_from or REPLY_FROM).as_string()
+    return text
+
+
+def _reply_subject(subject: str) -> str:
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+def reply_message(ctx: ReportContext, body: str, sender: str = REPLY_FROM) -> EmailMessage:
+    """A plain-text reply to the series in patchew's manner: Re: subject, threaded, To the author."""
+    s = ctx.series
+    msg = EmailMessage(policy=email.policy.default.clone(linesep="\n", max_line_length=998))
+    msg["From"] = sender
+    msg["To"] = f"{s.author} <{s.author_email}>" if s.author else s.author_email
+    cc = [a for a in dict.fromkeys((*s.to, *s.cc)) if s.author_email.lower() not in a.lower()]
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    msg["Subject"] = _reply_subject(s.subject)
+    msg["In-Reply-To"] = f"<{s.msgid}>"
+    msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys((*s.references, s.msgid)))
+    msg["Date"] = _date(ctx.generated)
+    digest = hashlib.sha256(f"{s.msgid}\0{ctx.generated}".encode()).hexdigest()[:16]
+    msg["Message-ID"] = f"<patchtool.{digest}@localhost>"
+    msg["X-Mailer"] = "patchtool"
+    # 8bit keeps the reply readable as sent; quoted-printable only when a line is too long for SMTP.
+    long_line = any(len(line.encode()) > 990 for line in body.splitlines())
+    msg.set_content(body, charset="utf-8", cte="quoted-printable" if long_line else "8bit")
+    return msg
+
+
+def _date(iso: str) -> str:
+    import datetime as dt
+
+    try:
+        when = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        when = dt.datetime.now(dt.UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return email.utils.format_datetime(when)
+
+
+def render(ctx: ReportContext, fmt: str) -> str:
+    """The report as text in one of FORMATS."""
+    if fmt == "json":
+        data: dict[str, object] = {"schema_version": ctx.schema_version}
+        data.update(verdict="fail" if ctx.failed else "pass", counts=ctx.counts)
+        data.update(to_jsonable(ctx))
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return render_text(ctx, fmt)

@@ -1,0 +1,195 @@
+"""Review checks that read C code and the tree: missing stubs, stale callers, the tree's checkpatch.pl."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from patchtool import proc
+from patchtool.models import Finding, FunctionChange, Patch, Revision
+from patchtool.parse import cfuncs
+from patchtool.parse.difflines import parse_diff
+from patchtool.vcs.repo import GitRepo
+
+_CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
+_CHECKPATCH_WHERE = re.compile(r"^#\d+:\s*FILE:\s*(?P<file>[^:]+):(?P<line>\d+):")
+_DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
+
+
+def parse_stub_map(spec: str) -> dict[str, str]:
+    """`header=stubs,header2=stubs2` (Settings["stubs"]) into a dict; malformed pairs are ignored."""
+    pairs = (p.split("=", 1) for p in spec.split(",") if "=" in p)
+    return {h.strip(): s.strip() for h, s in pairs if h.strip() and s.strip()}
+
+
+def _changes(rev: Revision) -> list[tuple[Patch, FunctionChange]]:
+    """Every C-level change of the revision, with the patch that makes it (from the diff summaries)."""
+    return [(p, c) for p in rev.patches for c in p.summary.functions]
+
+
+def _storage(signature: str | None) -> set[str]:
+    """The words "static" and "inline" found before the parameter list of a FunctionChange signature."""
+    return set((signature or "").split("(", 1)[0].split()) & {"static", "inline"}
+
+
+# ---- stubs -----------------------------------------------------------------------------------
+
+
+def _grep_has(repo: GitRepo | None, base: str | None, name: str, path: str) -> bool:
+    if repo is None or base is None:
+        return False
+    done = repo.git("grep", "-q", "-w", "-e", name, base, "--", path, check=False)
+    return done.ok
+
+
+def check_stubs(
+    rev: Revision, stub_map: dict[str, str], repo: GitRepo | None, base: str | None
+) -> list[Finding]:
+    """A prototype added to a mapped header, defined in code, needs a stub in the mapped stubs file."""
+    changes = _changes(rev)
+    defs = [c for _, c in changes if c.kind in _DEFINED and c.file.endswith(".c")]
+    found: list[Finding] = []
+    for header, stubs in stub_map.items():
+        defined = {c.name for c in defs if c.file != stubs}
+        stubbed = {c.name for c in defs if c.file == stubs}
+        for patch, c in changes:
+            if c.file != header or c.kind != "prototype-added" or _storage(c.new_signature):
+                continue
+            in_code = c.name in defined or _grep_has(repo, base, c.name, ":!" + stubs)
+            if not in_code or c.name in stubbed or _grep_has(repo, base, c.name, stubs):
+                continue
+            found.append(
+                _f(
+                    "error",
+                    "missing-stub",
+                    f"{c.name}() is declared in {header} but {stubs} gets no stub "
+                    "(builds without the accelerator will fail to link)",
+                    patch,
+                    file=header,
+                    line=c.line,
+                )
+            )
+    return found
+
+
+# ---- signature changes -----------------------------------------------------------------------
+
+
+def _callers(repo: GitRepo, base: str, name: str, path: str | None) -> list[tuple[str, int, str]]:
+    args = ["grep", "-n", "-w", "-e", name, base, "--"]
+    done = repo.git(*args, *([path] if path else []), check=False)
+    hits = []
+    for row in done.text().splitlines():
+        parts = row.split(":", 3)  # base:path:line:text
+        if len(parts) == 4 and parts[2].isdigit():
+            hits.append((parts[1], int(parts[2]), parts[3]))
+    return hits
+
+
+def check_stale_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
+    """A function whose signature changes while callers at the base are left in the old form."""
+    removed_text: dict[str, set[str]] = {}
+    for p in rev.patches:
+        for f in parse_diff(p.diff):
+            removed_text.setdefault(f.old_path, set()).update(x.text.strip() for x in f.removed)
+    found: list[Finding] = []
+    for p in rev.patches:
+        old_paths = {f.path: f.old_path or f.path for f in p.summary.files}
+        for c in p.summary.functions:
+            if c.kind == "signature-changed" and c.old_signature and c.new_signature:
+                found += _stale(p, c, old_paths.get(c.file, c.file), repo, base, removed_text)
+    return found
+
+
+def _stale(
+    patch: Patch,
+    change: FunctionChange,
+    old_path: str,
+    repo: GitRepo,
+    base: str,
+    removed: dict[str, set[str]],
+) -> list[Finding]:
+    old, new, name = change.old_signature or "", change.new_signature or "", change.name
+    before = cfuncs.parameters(old)
+    args_changed = before is None or before != cfuncs.parameters(new)
+    found = []
+    for path, line, text in _callers(repo, base, name, old_path if "static" in _storage(old) else None):
+        stmt = text.strip()
+        if stmt in removed.get(path, set()) or cfuncs.declares(stmt, name):
+            continue  # updated by the series, or a declaration rather than a call
+        if not re.search(rf"\b{re.escape(name)}\s*\(", stmt):
+            continue  # a mention (comment, function pointer) rather than a call
+        found.append(
+            _f(
+                "warning" if args_changed else "info",
+                "stale-caller",
+                f"{name}() changes from `{old}` to `{new}` but this caller is not updated by the series",
+                patch,
+                file=path,
+                line=line,
+            )
+        )
+    return found
+
+
+# ---- checkpatch ------------------------------------------------------------------------------
+
+
+def patch_mail(patch: Patch) -> str:
+    """The patch as a format-patch mail, for checkpatch.pl."""
+    return (
+        f"From: {patch.author}\nSubject: [PATCH {patch.index}/{patch.total}] {patch.title}\n\n"
+        f"{patch.message.rstrip()}\n---\n{patch.diff.rstrip()}\n-- \n"
+    )
+
+
+def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
+    """QEMU/Linux checkpatch output: `ERROR: msg` then `#N: FILE: path:line:` into findings."""
+    found: list[Finding] = []
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        m = _CHECKPATCH_MSG.match(line.strip())
+        if not m:
+            continue
+        where = _CHECKPATCH_WHERE.match(lines[i + 1].strip()) if i + 1 < len(lines) else None
+        sev = "error" if m.group("sev") == "ERROR" else "warning"
+        found.append(
+            _f(
+                sev,
+                "checkpatch",
+                f"checkpatch: {m.group('msg').strip()}",
+                patch,
+                file=where.group("file") if where else None,
+                line=int(where.group("line")) if where else None,
+            )
+        )
+    return found
+
+
+def run_checkpatch(rev: Revision, repo: GitRepo, base: str, tree: Path | None) -> tuple[bool, list[Finding]]:
+    """Run the base tree's scripts/checkpatch.pl on each patch; (ran, findings)."""
+    script = repo.git("show", f"{base}:scripts/checkpatch.pl", check=False)
+    if not script.ok:
+        return False, []
+    if shutil.which("perl") is None:
+        return False, [_f("info", "checkpatch", "scripts/checkpatch.pl not run: perl is not installed", None)]
+    found: list[Finding] = []
+    with tempfile.TemporaryDirectory(prefix="patchtool-checkpatch-") as tmp:
+        path = Path(tmp) / "checkpatch.pl"
+        path.write_bytes(script.stdout)
+        for patch in rev.patches:
+            mail = Path(tmp) / f"{patch.index:04d}.patch"
+            mail.write_text(patch_mail(patch), encoding="utf-8")
+            done = proc.run(["perl", str(path), str(mail)], cwd=tree or repo.path, timeout=120)
+            if done.timed_out:
+                found.append(_f("warning", "checkpatch", "checkpatch: timed out", patch))
+                continue
+            found += parse_checkpatch(done.text(), patch)
+    return True, found
+
+
+def _f(severity: str, code: str, message: str, patch: Patch | None, **kw: object) -> Finding:
+    label = f"{patch.index}/{patch.total}" if patch else None
+    return Finding(severity, code, message, label, msgid=patch.msgid if patch else None, **kw)  # type: ignore[arg-type]

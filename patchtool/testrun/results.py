@@ -1,0 +1,210 @@
+"""Test outcomes: per-run records, per-test summaries with failure rates, and their rows in the store.
+
+Runs are stored one row each, keyed by tree id (the git tree of the source), build configuration,
+test setup and test name, so a later report or bisect can reuse them instead of running again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from patchtool.store import Store
+from patchtool.testrun.stats import wilson_interval
+
+# meson's result names, by what they mean for a failure rate.
+_PASS = frozenset({"OK", "EXPECTEDFAIL"})
+_FAIL = frozenset({"FAIL", "UNEXPECTEDPASS", "ERROR"})
+_SKIP = frozenset({"SKIP"})
+_TIMEOUT = frozenset({"TIMEOUT"})
+_KEEP_FAILURES = 3  # outputs kept per test
+_OUTPUT_LIMIT = 4000  # characters kept of each failing run's output (its end, where errors are)
+
+TEST_DDL = """
+CREATE TABLE IF NOT EXISTS test_runs (
+    id INTEGER PRIMARY KEY,
+    tree_id TEXT NOT NULL,
+    config_key TEXT NOT NULL,
+    setup TEXT NOT NULL,
+    test TEXT NOT NULL,
+    result TEXT NOT NULL,
+    duration REAL NOT NULL,
+    output TEXT NOT NULL,
+    recorded_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS test_runs_key ON test_runs (tree_id, config_key, setup, test);
+"""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of one test as meson logged it."""
+
+    name: str
+    result: str  # OK, FAIL, SKIP, TIMEOUT, ERROR, EXPECTEDFAIL, UNEXPECTEDPASS, INTERRUPT
+    duration: float
+    output: str
+
+    @property
+    def counted(self) -> bool:
+        """An interrupted run did not finish: it is neither a pass nor a failure."""
+        return self.result in _PASS | _FAIL | _SKIP | _TIMEOUT
+
+    @property
+    def failed(self) -> bool:
+        return self.result in _FAIL | _TIMEOUT
+
+
+@dataclass(frozen=True)
+class TestStats:
+    """One test's measured behaviour over its runs."""
+
+    name: str
+    runs: int
+    passes: int
+    failures: int  # failed runs, timeouts not included
+    skips: int
+    timeouts: int
+    failure_rate: float  # (failures + timeouts) / (runs - skips)
+    interval: tuple[float, float]  # 95% Wilson interval of the failure rate
+    mean_duration: float
+    first_failures: tuple[str, ...] = ()
+    flaky: bool = False  # both passed and failed
+
+    @property
+    def failed_runs(self) -> int:
+        return self.failures + self.timeouts
+
+    @property
+    def decided_runs(self) -> int:
+        return self.runs - self.skips
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """The result of running tests (or of reading stored runs): per-test statistics."""
+
+    build_dir: Path | None
+    tests: tuple[TestStats, ...]
+    setup: str | None = None
+    suite: str | None = None
+    repeat: int = 1
+    interrupted: bool = False
+    stopped_early: bool = False
+    duration: float = 0.0
+    from_store: bool = False
+    records: tuple[RunRecord, ...] = field(default=(), repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """Every test ran at least once and none failed or timed out."""
+        return bool(self.tests) and all(t.failed_runs == 0 and t.runs > 0 for t in self.tests)
+
+    @property
+    def failed(self) -> bool:
+        return any(t.failed_runs for t in self.tests)
+
+    def test(self, name: str) -> TestStats | None:
+        return next((t for t in self.tests if t.name == name), None)
+
+
+def _bounded(output: str) -> str:
+    return output if len(output) <= _OUTPUT_LIMIT else "…" + output[-_OUTPUT_LIMIT:]
+
+
+def stats_for(name: str, records: Sequence[RunRecord]) -> TestStats:
+    """Count one test's runs and estimate its failure rate."""
+    mine = [r for r in records if r.name == name and r.counted]
+    passes = sum(r.result in _PASS for r in mine)
+    failures = sum(r.result in _FAIL for r in mine)
+    skips = sum(r.result in _SKIP for r in mine)
+    timeouts = sum(r.result in _TIMEOUT for r in mine)
+    decided = passes + failures + timeouts
+    timed = [r.duration for r in mine if r.result not in _SKIP]
+    return TestStats(
+        name=name,
+        runs=len(mine),
+        passes=passes,
+        failures=failures,
+        skips=skips,
+        timeouts=timeouts,
+        failure_rate=(failures + timeouts) / decided if decided else 0.0,
+        interval=wilson_interval(failures + timeouts, decided),
+        mean_duration=sum(timed) / len(timed) if timed else 0.0,
+        first_failures=tuple(
+            _bounded(r.output) or f"({r.result.lower()}, no output)" for r in mine if r.failed
+        )[:_KEEP_FAILURES],
+        flaky=passes > 0 and failures + timeouts > 0,
+    )
+
+
+def summarize(records: Sequence[RunRecord], names: Sequence[str] = ()) -> tuple[TestStats, ...]:
+    """Per-test statistics: the named tests first (even with no runs), then any other that ran."""
+    order = list(dict.fromkeys([*names, *(r.name for r in records if r.counted)]))
+    return tuple(stats_for(name, records) for name in order)
+
+
+def record_runs(
+    store: Store, tree_id: str, config_key: str, setup: str | None, records: Iterable[RunRecord]
+) -> int:
+    """Store finished runs (interrupted ones are not results); returns how many were stored."""
+    store.ensure_schema(TEST_DDL)
+    now = time.time()
+    rows = [
+        (tree_id, config_key, setup or "", r.name, r.result, r.duration, _bounded(r.output), now)
+        for r in records
+        if r.counted
+    ]
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO test_runs (tree_id, config_key, setup, test, result, duration, output, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return len(rows)
+
+
+def stored_records(
+    store: Store, tree_id: str, config_key: str, setup: str | None, names: Sequence[str]
+) -> list[RunRecord]:
+    store.ensure_schema(TEST_DDL)
+    records = []
+    for name in names:
+        rows = store.query(
+            "SELECT result, duration, output FROM test_runs"
+            " WHERE tree_id = ? AND config_key = ? AND setup = ? AND test = ? ORDER BY id",
+            (tree_id, config_key, setup or "", name),
+        )
+        records += [RunRecord(name, row["result"], row["duration"], row["output"]) for row in rows]
+    return records
+
+
+def stored_outcome(
+    store: Store, tree_id: str, config_key: str, names: Sequence[str], setup: str | None = None
+) -> TestOutcome | None:
+    """What the store knows about these tests on this tree and configuration (None: nothing)."""
+    records = stored_records(store, tree_id, config_key, setup, names)
+    if not records:
+        return None
+    stats = summarize(records, names)
+    return TestOutcome(
+        build_dir=None,
+        tests=stats,
+        setup=setup,
+        repeat=min((t.runs for t in stats), default=0),
+        from_store=True,
+        records=tuple(records),
+    )
+
+
+def forget_runs(store: Store, tree_id: str, config_key: str, setup: str | None, names: Sequence[str]) -> None:
+    """Drop stored runs (for --fresh, so the new measurement replaces the old one)."""
+    store.ensure_schema(TEST_DDL)
+    with store.transaction() as conn:
+        for name in names:
+            conn.execute(
+                "DELETE FROM test_runs WHERE tree_id = ? AND config_key = ? AND setup = ? AND test = ?",
+                (tree_id, config_key, setup or "", name),
+            )

@@ -1,0 +1,295 @@
+"""The sticky Bayesian bisection core, driven by seeded random oracles (p and q unknown to it)."""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+from dataclasses import dataclass
+
+import pytest
+
+from patchtool.bisection.core import GOOD_END, BisectState, replay
+from patchtool.bisection.model import ProbeReason, StopReason, Strategy, epsilon_for_cost_ratio
+from patchtool.bisection.stats import (
+    binomial_quantile,
+    confirmation_plan,
+    judge_confirmation,
+    next_confirmation_run,
+    shortest_range,
+)
+
+
+@dataclass(frozen=True)
+class Trial:
+    culprit: int
+    named: int | None
+    stop: StopReason | None
+    runs: int
+    builds: int
+
+
+def simulate(
+    n: int,
+    p: float,
+    q: float,
+    seed: int,
+    strategy: Strategy | None = None,
+    untestable: frozenset[int] = frozenset(),
+    culprit: int | None = None,
+) -> tuple[Trial, BisectState]:
+    """One search against a flaky oracle: positions >= culprit fail with probability p, others q."""
+    rng = random.Random(seed)
+    c = culprit if culprit is not None else rng.randint(1, n)
+    state = BisectState(n, strategy)
+    while (probe := state.next_probe()) is not None:
+        if probe.index in untestable:
+            state.mark_untestable(probe.index)
+            continue
+        state.observe(probe.index, rng.random() < (p if probe.index >= c else q))
+    result = state.result()
+    return Trial(c, result.culprit, result.stop_reason, result.runs, result.builds), state
+
+
+@functools.cache
+def count_errors(n: int, p: float, q: float, trials: int, base_seed: int) -> int:
+    wrong = 0
+    for t in range(trials):
+        trial, _ = simulate(n, p, q, seed=base_seed + t)
+        assert trial.stop is StopReason.CONFIDENT
+        wrong += trial.named != trial.culprit
+    return wrong
+
+
+# ----- calibration: the error stays within the confidence ---------------------------------------
+# A cell passes when its error count is consistent with a true rate of at most 1 % (below the
+# 99th percentile of Binomial(trials, 0.01)); the pooled rate over all cells must be <= 1 % itself.
+CELLS = [
+    (64, 0.5, 0.0, 300),
+    (64, 0.5, 0.02, 300),
+    (64, 0.2, 0.0, 200),
+    (64, 0.2, 0.02, 200),
+    (128, 0.5, 0.02, 200),
+]
+
+
+def _seed(n: int, p: float, q: float) -> int:
+    return 10_000 * n + round(p * 100) + round(q * 1000)
+
+
+@pytest.mark.parametrize(("n", "p", "q", "trials"), CELLS)
+def test_error_within_confidence(n: int, p: float, q: float, trials: int) -> None:
+    wrong = count_errors(n, p, q, trials, _seed(n, p, q))
+    assert wrong <= binomial_quantile(trials, 0.01, 0.99)
+
+
+def test_pooled_error_at_most_one_percent() -> None:
+    wrong = sum(count_errors(n, p, q, t, _seed(n, p, q)) for n, p, q, t in CELLS)
+    assert wrong / sum(t for *_, t in CELLS) <= 0.01
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("p", [0.5, 0.2])
+@pytest.mark.parametrize("q", [0.0, 0.02])
+def test_error_within_confidence_thorough(p: float, q: float) -> None:
+    wrong = count_errors(256, p, q, 1000, 7_000_000 + round(p * 100) + round(q * 1000))
+    assert wrong <= 10
+
+
+# ----- endpoints --------------------------------------------------------------------------------
+def test_bad_end_that_does_not_reproduce_stops_without_culprit() -> None:
+    trial, state = simulate(32, p=0.0, q=0.0, seed=1, culprit=10)
+    assert trial.stop is StopReason.BAD_END_DOES_NOT_REPRODUCE
+    assert trial.named is None
+    assert state.counts(32) == (0, Strategy().calibration_max_runs)
+    assert trial.builds == 1  # nothing else was built
+
+
+def test_bad_end_untestable_stops() -> None:
+    trial, _ = simulate(32, p=0.5, q=0.0, seed=1, culprit=10, untestable=frozenset({32}))
+    assert trial.stop is StopReason.BAD_END_UNTESTABLE
+    assert trial.named is None
+
+
+def test_first_probes_calibrate_the_bad_end() -> None:
+    state = BisectState(50)
+    probe = state.next_probe()
+    assert probe is not None and probe.index == 50 and probe.reason is ProbeReason.CALIBRATE_BAD
+
+
+def test_good_end_failing_like_the_bad_end_stops() -> None:
+    strategy = Strategy(good_end_runs=10)
+    state = BisectState(20, strategy)
+    rng = random.Random(3)
+    while (probe := state.next_probe()) is not None:
+        state.observe(probe.index, rng.random() < 0.6)  # every commit fails alike
+    assert state.stop_reason() is StopReason.GOOD_END_FAILS
+    assert state.counts(GOOD_END)[1] > 0
+
+
+def test_budget_stops_with_ranges_but_no_culprit() -> None:
+    trial, state = simulate(256, 0.2, 0.02, seed=5, strategy=Strategy(max_runs=40))
+    assert trial.stop is StopReason.BUDGET
+    assert trial.named is None and trial.runs == 40
+    lo, hi = state.result().range90
+    assert 1 <= lo <= hi <= 256
+
+
+# ----- untestable commits -----------------------------------------------------------------------
+def test_untestable_commits_next_to_the_culprit_end_with_a_range() -> None:
+    untestable = frozenset({20, 21, 22})
+    trial, state = simulate(40, 0.5, 0.0, seed=2, culprit=21, untestable=untestable)
+    assert trial.stop is StopReason.BLOCKED
+    assert trial.named is None
+    result = state.result()
+    assert result.range99 == (20, 23)
+    for index in untestable:
+        assert state.is_untestable(index) and state.counts(index) == (0, 0)
+
+
+def test_untestable_commits_away_from_the_culprit_are_passed_over() -> None:
+    untestable = frozenset(range(14, 19)) | {31, 32}
+    for seed in range(5):
+        trial, state = simulate(64, 0.5, 0.02, seed=seed, culprit=40, untestable=untestable)
+        assert trial.stop is StopReason.CONFIDENT
+        assert trial.named == 40
+        assert all(state.counts(i) == (0, 0) for i in untestable)
+
+
+def test_untestable_culprit_itself_is_reported_within_the_range() -> None:
+    trial, state = simulate(64, 0.5, 0.0, seed=4, culprit=33, untestable=frozenset({33}))
+    assert trial.stop is StopReason.BLOCKED
+    assert state.result().range99 == (33, 34)
+
+
+# ----- posterior sanity -------------------------------------------------------------------------
+def test_posterior_starts_uniform_and_sums_to_one() -> None:
+    state = BisectState(10)
+    post = state.posterior()
+    assert post[0] == 0.0
+    assert all(math.isclose(x, 0.1) for x in post[1:])
+    state.observe(10, True)  # the bad end says nothing about where the culprit is
+    assert all(math.isclose(x, 0.1) for x in state.posterior()[1:])
+
+
+def test_failures_move_mass_to_the_left_and_passes_to_the_right() -> None:
+    state = BisectState(10)
+    for _ in range(4):
+        state.observe(10, True)
+    before = state.prob_bad(5)
+    state.observe(5, True)
+    after_fail = state.prob_bad(5)
+    assert after_fail > before
+    for _ in range(8):
+        state.observe(5, False)
+    assert state.prob_bad(5) < after_fail
+    post = state.posterior()
+    assert math.isclose(sum(post), 1.0)
+    cdf = [state.prob_bad(i) for i in range(11)]
+    assert cdf == sorted(cdf) and math.isclose(cdf[-1], 1.0)
+
+
+def test_strictly_good_commits_make_one_failure_proof() -> None:
+    state = BisectState(10, Strategy(q_zero_weight=1.0))
+    state.observe(10, True)
+    state.observe(4, True)
+    assert state.prob_bad(4) == pytest.approx(1.0)
+    assert sum(state.posterior()[5:]) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_estimates_of_p_and_q_bracket_the_truth() -> None:
+    _, state = simulate(128, 0.3, 0.02, seed=11, culprit=60)
+    result = state.result()
+    assert result.p.low <= 0.3 <= result.p.high
+    assert result.q.low <= result.q.mean <= result.q.high < 0.1
+    assert result.range90[0] >= result.range99[0] and result.range90[1] <= result.range99[1]
+    assert result.culprit == 60 and result.probability >= Strategy().stop_threshold
+    assert result.bayes_factor_vs_parent > 100
+
+
+def test_shortest_range() -> None:
+    assert shortest_range([0.0, 0.1, 0.6, 0.3], 0.85) == (2, 3)
+    assert shortest_range([0.0, 0.5, 0.0, 0.5], 0.9) == (1, 3)
+    assert shortest_range([0.0, 1.0], 0.99) == (1, 1)
+
+
+# ----- choices and policy -----------------------------------------------------------------------
+def test_sticky_probe_repeats_an_unresolved_commit() -> None:
+    state = BisectState(64, Strategy(q_zero_weight=0.0))
+    for _ in range(3):
+        state.observe(64, True)
+    first = state.next_probe()
+    assert first is not None and first.reason is ProbeReason.SPLIT and first.index == 32
+    state.observe(32, False)
+    again = state.next_probe()
+    assert again == type(first)(32, ProbeReason.REPEAT)
+
+
+def test_epsilon_follows_build_cost() -> None:
+    values = [epsilon_for_cost_ratio(r) for r in (0.5, 1, 2, 5, 10, 30, 100, 1000)]
+    assert values == sorted(values, reverse=True)
+    assert values[1] == pytest.approx(0.1) and values[-1] == pytest.approx(0.002)
+    assert Strategy(build_cost_in_runs=10).resolved_epsilon == epsilon_for_cost_ratio(10)
+    assert Strategy(epsilon=0.05).resolved_epsilon == 0.05
+    assert Strategy(confidence=0.99).stop_threshold == pytest.approx(0.995)
+
+
+def test_same_seed_same_search_and_replay_restores_it() -> None:
+    a, state_a = simulate(200, 0.3, 0.02, seed=99)
+    b, _ = simulate(200, 0.3, 0.02, seed=99)
+    assert a == b
+    rng = random.Random(99)
+    c = rng.randint(1, 200)
+    log: list[tuple[int, bool | None]] = []
+    state = BisectState(200)
+    while (probe := state.next_probe()) is not None:
+        failed = rng.random() < (0.3 if probe.index >= c else 0.02)
+        state.observe(probe.index, failed)
+        log.append((probe.index, failed))
+    restored = replay(200, log)
+    assert restored.result() == state.result() == state_a.result()
+    assert restored.next_probe() is None
+
+
+def test_rejects_bad_input() -> None:
+    state = BisectState(5)
+    with pytest.raises(IndexError):
+        state.observe(6, True)
+    state.mark_untestable(3)
+    with pytest.raises(ValueError):
+        state.observe(3, False)
+    with pytest.raises(ValueError):
+        BisectState(0)
+    for bad in ({"confidence": 1.0}, {"epsilon": 0.7}, {"max_runs": 0}, {"q_zero_weight": 2.0}):
+        with pytest.raises(ValueError):
+            Strategy(**bad)  # type: ignore[arg-type]
+
+
+def test_large_history_is_fast_enough() -> None:
+    import time
+
+    start = time.perf_counter()
+    trial, _ = simulate(1024, 0.5, 0.02, seed=8)
+    assert trial.named == trial.culprit
+    assert time.perf_counter() - start < 5.0
+
+
+# ----- confirmation pass ------------------------------------------------------------------------
+def test_confirmation_plan_matches_the_design_numbers() -> None:
+    assert confirmation_plan(0.5, 0.0).parent_runs == 7
+    assert confirmation_plan(0.2, 0.0).parent_runs == 21
+    assert confirmation_plan(0.05, 0.0).parent_runs == 90
+    plan = confirmation_plan(0.5, 0.02)
+    assert plan.parent_max_failures >= 0 and plan.culprit_failures == 2
+    assert plan.culprit_max_runs == 3 * plan.parent_runs
+
+
+def test_confirmation_sequence_and_verdict() -> None:
+    plan = confirmation_plan(0.5, 0.0)
+    assert next_confirmation_run(plan, (0, 0), (0, 0)) == "parent"
+    assert next_confirmation_run(plan, (0, 7), (0, 0)) == "culprit"
+    assert next_confirmation_run(plan, (0, 7), (2, 3)) is None
+    assert next_confirmation_run(plan, (1, 2), (0, 0)) == "culprit"  # parent already failed
+    assert judge_confirmation(plan, (0, 7), (2, 3)).confirmed
+    bad = judge_confirmation(plan, (1, 2), (0, 21))
+    assert not bad.confirmed and not bad.parent_ok and not bad.culprit_ok

@@ -1,0 +1,216 @@
+"""`patchtool bisect` on real repositories: --run with a flaky script, resume after kill -9, mini tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from unittest.mock import ANY
+
+import pytest
+
+from patchtool.demo.minitree import MiniTree
+from tests.conftest import ROOT, run_patchtool
+from tests.plugins.gitutil import git, make_repo, snapshot_repo
+
+# The test script of every commit: passes until state.txt says "bug", then fails about half of
+# its runs. The coin is a seeded PRNG stepped by a counter file outside the repository, so a run
+# of the whole test is reproducible. "skip" in state.txt makes the commit untestable (exit 125).
+FLAKY = """#!/bin/sh
+grep -q skip state.txt && exit 125
+grep -q bug state.txt || exit 0
+exec "$BISECT_PYTHON" -c '
+import os, random, sys
+path = os.environ["BISECT_COUNTER"]
+n = int(open(path).read()) if os.path.exists(path) else 0
+open(path, "w").write(str(n + 1))
+sys.exit(1 if random.Random(n).random() < 0.5 else 0)
+'
+"""
+
+CULPRIT = 17
+N_COMMITS = 24
+SKIPPED = (12, 13)  # the first midpoint and its neighbour cannot be tested
+
+
+def make_flaky_repo(path: Path) -> list[str]:
+    """Commits 0..N: 0 is good; commit CULPRIT introduces the flaky failure."""
+    make_repo(path, {"t.sh": FLAKY, "state.txt": "fine\n"}, message="commit 0")
+    (path / "t.sh").chmod(0o755)
+    git(path, "add", "t.sh")
+    git(path, "commit", "-q", "--amend", "-m", "commit 0")
+    shas = [git(path, "rev-parse", "HEAD").strip()]
+    for i in range(1, N_COMMITS + 1):
+        state = "bug\n" if i >= CULPRIT else ("skip\n" if i in SKIPPED else "fine\n")
+        (path / "state.txt").write_text(state)
+        (path / f"file{i}.txt").write_text(f"{i}\n")
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", f"commit {i}")
+        shas.append(git(path, "rev-parse", "HEAD").strip())
+    return shas
+
+
+def bisect_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "BISECT_COUNTER": str(tmp_path / "counter"),
+        "BISECT_PYTHON": sys.executable,
+        "PATCHTOOL_CACHE_DIR": str(tmp_path / "cache"),
+        "PATCHTOOL_DATA_DIR": str(tmp_path / "data"),
+    }
+
+
+def test_run_command_finds_the_flaky_commit_without_touching_the_checkout(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    (repo / "uncommitted.txt").write_text("mine\n")
+    before = snapshot_repo(repo)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo, "--json"]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[CULPRIT]
+    assert report["culprit"]["subject"] == f"commit {CULPRIT}"
+    assert report["probability"] >= 0.99
+    assert report["confirmation"]["parent_failures"] == 0
+    assert report["confirmation"]["culprit_failures"] >= 2
+    assert report["parent"]["sha"] == shas[CULPRIT - 1]
+    assert report["builds"] < N_COMMITS
+    untestable = {ref["sha"] for ref in report["untestable"]}  # the first midpoint was passed over
+    assert untestable and untestable <= {shas[i] for i in SKIPPED}
+    assert snapshot_repo(repo) == before
+
+    human = run_patchtool(*args[:-1], env=bisect_env(tmp_path))  # same command again: all reused
+    assert human.code == 0, human.stderr
+    assert f"first bad commit: {shas[CULPRIT][:12]} commit {CULPRIT}" in human.stdout
+    assert "reused from the store" in human.stdout
+
+
+def test_bad_end_that_never_fails_stops(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    done = run_patchtool(
+        "bisect", "--good", shas[0], "--bad", shas[10], "--run", "./t.sh", "--repo", repo, "--json",
+        env=bisect_env(tmp_path),
+    )  # fmt: skip
+    # no commit in 1..10 fails: the bad end does not reproduce
+    assert done.code == 1
+    report = json.loads(done.stdout)
+    assert report["stop_reason"] == "bad-end-does-not-reproduce" and report["culprit"] is None
+
+
+def test_bad_exit_code_aborts_like_git_bisect_run(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"t.sh": "#!/bin/sh\nexit 200\n"})
+    (repo / "t.sh").chmod(0o755)
+    git(repo, "add", "t.sh")
+    git(repo, "commit", "-q", "-m", "second")
+    args = ["bisect", "--good", "HEAD~1", "--bad", "HEAD", "--run", "./t.sh", "--repo", repo]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 3
+    assert "exited with 200" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--good", "HEAD~1", "--bad", "HEAD"], "exactly one of --test"),
+        (["--good", "HEAD~1", "--bad", "HEAD", "--run", "true", "--test", "x"], "exactly one of --test"),
+        (["--good", "HEAD", "--bad", "HEAD~1", "--run", "true"], "not an ancestor"),
+        (["--good", "nosuch", "--bad", "HEAD", "--run", "true"], "nosuch: no such commit"),
+        (["--good", "HEAD~1", "--bad", "HEAD", "--run", "true", "--setup", "thorough"], "--setup goes"),
+    ],
+)
+def test_bad_usage(tmp_path: Path, args: list[str], message: str) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "x").write_text("x\n")
+    git(repo, "add", "x")
+    git(repo, "commit", "-q", "-m", "second")
+    done = run_patchtool("bisect", *args, "--repo", repo, env=bisect_env(tmp_path))
+    assert done.code == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def _stored_runs(store: Path) -> int:
+    if not store.exists():
+        return 0
+    try:
+        with sqlite3.connect(store, timeout=5) as conn:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM bisect_observations WHERE outcome IN ('pass', 'fail')"
+            ).fetchone()
+    except sqlite3.OperationalError:
+        return 0
+    return int(row[0])
+
+
+def test_kill_and_resume_loses_no_run(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    env = {**os.environ, **bisect_env(tmp_path)}
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", str(repo), "--json"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "patchtool", *args], cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    store = tmp_path / "cache" / "patchtool.sqlite3"
+    deadline = time.monotonic() + 120
+    while _stored_runs(store) < 12 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert child.poll() is None, "the bisect finished before it could be killed"
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    before = _stored_runs(store)
+    assert before >= 12
+
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["reused_runs"] == before
+    assert report["runs"] >= before
+    assert report["culprit"]["sha"] == shas[CULPRIT]
+
+
+def _minitree_bisect(repo: Path, tmp_path: Path, good: str, bad: str) -> dict[str, object]:
+    env = bisect_env(tmp_path)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    done = run_patchtool(
+        "bisect", "--good", good, "--bad", bad, "--test", "func-alpha-replay", "--setup", "thorough",
+        "--configure", "--target-list=alpha-softmmu", "--repo", repo, "--json", env=env, timeout=3000,
+    )  # fmt: skip
+    assert done.code == 0, done.stderr[-3000:]
+    report: dict[str, object] = json.loads(done.stdout)
+    return report
+
+
+@pytest.mark.slow
+def test_minitree_names_the_rcu_commit(minitree: MiniTree, minitree_copy: Path, tmp_path: Path) -> None:
+    report = _minitree_bisect(minitree_copy, tmp_path, "v10.0.0", "main")
+    assert report["culprit"] == {"sha": minitree.rcu_regression, "subject": ANY}
+    assert report["parent"] == {"sha": minitree.rcu_parent, "subject": ANY}
+
+    # A range whose midpoint falls in the build break (v10.0.0 + 24..26 do not build): the search
+    # passes over the broken commits, keeps them as possible culprits, and still names the RCU commit.
+    after = git(minitree_copy, "rev-list", "--reverse", "v10.0.0..main").split()
+    fresh = tmp_path / "fresh-store"  # a store of its own: the first search's runs would be reused
+    fresh.mkdir()
+    report = _minitree_bisect(minitree_copy, fresh, "v10.0.0", after[49])
+    assert report["culprit"] == {"sha": minitree.rcu_regression, "subject": ANY}
+    untestable = {ref["sha"] for ref in report["untestable"]}  # type: ignore[attr-defined]
+    assert untestable and untestable <= set(minitree.broken_commits)
+
+
+def test_run_budget_stops_with_a_range_and_exit_1(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo]
+    done = run_patchtool(*args, "--max-runs", "6", "--json", env=bisect_env(tmp_path))
+    assert done.code == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["stop_reason"] == "budget-exhausted" and report["culprit"] is None
+    assert report["runs"] == 6
+    human = run_patchtool(*args, "--max-runs", "6", env=bisect_env(tmp_path))
+    assert human.code == 1 and "no verdict (budget-exhausted)" in human.stdout

@@ -1,0 +1,166 @@
+"""Diff summaries: files, hunks, stated diffstat, and the C functions each hunk touches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from patchtool.fetch.local import read_local
+from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
+from patchtool.parse.series import build_series
+from tests.plugins.gitutil import git
+from tests.plugins.mail import mail_fixture
+
+
+def _reaper_summary():  # type: ignore[no-untyped-def]
+    series = build_series(read_local(str(mail_fixture("reaper-v2.mbox")), None))
+    return series.revision.patches[0]
+
+
+def test_reaper_function_level_facts() -> None:
+    summary = _reaper_summary().summary
+    facts = {(f.file, f.name, f.kind, f.detail) for f in summary.functions}
+    kvm_all = "accel/kvm/kvm-all.c"
+    assert (kvm_all, "kvm_dirty_ring_reaper_thread", "body-changed", "") in facts
+    assert (kvm_all, "kvm_dirty_ring_reaper_init", "signature-changed", "return type void -> int") in facts
+    assert (kvm_all, "kvm_dirty_ring_reaper_kick", "added", "") in facts
+    assert ("include/system/kvm.h", "kvm_dirty_ring_reaper_kick", "prototype-added", "") in facts
+    assert ("accel/stubs/kvm-stub.c", "kvm_dirty_ring_reaper_kick", "stub-added", "empty body") in facts
+    assert (
+        "include/system/kvm_int.h",
+        "KVMDirtyRingReaper",
+        "struct-member-added",
+        "member reaper_wakeup",
+    ) in facts
+    assert ("system/dirtylimit.c", "dirtylimit_state_finalize", "body-changed", "") in facts
+    # and nothing that is not true: the only other facts are the macro and the caller in kvm_init
+    assert facts - {
+        (kvm_all, "kvm_dirty_ring_reaper_thread", "body-changed", ""),
+        (kvm_all, "kvm_dirty_ring_reaper_init", "signature-changed", "return type void -> int"),
+        (kvm_all, "kvm_dirty_ring_reaper_kick", "added", ""),
+        ("include/system/kvm.h", "kvm_dirty_ring_reaper_kick", "prototype-added", ""),
+        ("accel/stubs/kvm-stub.c", "kvm_dirty_ring_reaper_kick", "stub-added", "empty body"),
+        ("include/system/kvm_int.h", "KVMDirtyRingReaper", "struct-member-added", "member reaper_wakeup"),
+        ("system/dirtylimit.c", "dirtylimit_state_finalize", "body-changed", ""),
+    } == {
+        (kvm_all, "KVM_DIRTY_RING_REAPER_TIMEOUT_NS", "macro-added", ""),
+        (kvm_all, "kvm_init", "body-changed", ""),
+    }
+    init = next(f for f in summary.functions if f.name == "kvm_dirty_ring_reaper_init")
+    assert init.old_signature == "static void kvm_dirty_ring_reaper_init(KVMState *s)"
+    assert init.new_signature == "static int kvm_dirty_ring_reaper_init(KVMState *s)"
+
+
+def test_reaper_files_hunks_and_diffstat_agree() -> None:
+    patch = _reaper_summary()
+    summary = patch.summary
+    assert [(f.path, f.status, f.added, f.removed) for f in summary.files] == [
+        ("accel/kvm/kvm-all.c", "modified", 36, 6),
+        ("accel/stubs/kvm-stub.c", "modified", 4, 0),
+        ("include/system/kvm.h", "modified", 7, 0),
+        ("include/system/kvm_int.h", "modified", 3, 0),
+        ("system/dirtylimit.c", "modified", 2, 0),
+    ]
+    assert (summary.added, summary.removed) == (52, 6)
+    hunks = summary.files[0].hunks
+    assert len(hunks) == 4
+    assert hunks[1].section == "static void *kvm_dirty_ring_reaper_thread(void *data)"
+    assert (hunks[0].old_start, hunks[0].old_lines, hunks[0].new_lines) == (18, 6, 8)
+    assert check_diffstat(patch.diffstat, summary, "1/1") == []
+
+
+def test_diffstat_mismatch_is_a_finding() -> None:
+    patch = _reaper_summary()
+    stated = parse_diffstat(" accel/kvm/kvm-all.c | 40 +++++---\n docs/none.txt | 1 +\n")
+    findings = check_diffstat(stated, patch.summary, "1/1")
+    messages = [f.message for f in findings]
+    assert all(f.code == "diffstat-mismatch" for f in findings)
+    assert "diffstat says 40 changed lines in accel/kvm/kvm-all.c, the diff has 42 (+36 -6)" in messages
+    assert "diffstat names docs/none.txt but the diff does not touch it" in messages
+    assert "system/dirtylimit.c is changed by the diff but missing from the diffstat" in messages
+
+
+def test_renames_modes_binaries_from_real_git(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    body = "".join(f"line {i}\n" for i in range(40))
+    (repo / "old.c").write_text(body)
+    (repo / "run.sh").write_text("echo hi\n")
+    (repo / "gone.txt").write_text("bye\n")
+    (repo / "logo.bin").write_bytes(bytes(range(256)))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "mv", "old.c", "new.c")
+    (repo / "new.c").write_text(body.replace("line 3\n", "line three\n"))
+    (repo / "run.sh").chmod(0o755)
+    (repo / "gone.txt").unlink()
+    (repo / "logo.bin").write_bytes(bytes(range(255, -1, -1)))
+    (repo / "added.h").write_text("int added(void);\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "change")
+    diff = git(repo, "show", "--format=", "-M", "--binary", "HEAD")
+    files = {f.path: f for f in summarize_diff(diff).files}
+    assert files["new.c"].status == "renamed" and files["new.c"].old_path == "old.c"
+    assert files["new.c"].similarity is not None and files["new.c"].similarity >= 90
+    assert (files["new.c"].added, files["new.c"].removed) == (1, 1)
+    assert (files["run.sh"].old_mode, files["run.sh"].new_mode) == ("100644", "100755")
+    assert files["gone.txt"].status == "removed"
+    assert files["logo.bin"].binary
+    assert files["added.h"].status == "added" and files["added.h"].new_mode == "100644"
+    functions = summarize_diff(diff).functions
+    assert [(f.name, f.kind) for f in functions] == [("added", "prototype-added")]
+
+
+def _diff(path: str, section: str, lines: list[str], old: tuple[int, int], new: tuple[int, int]) -> str:
+    header = f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n"
+    return header + f"@@ -{old[0]},{old[1]} +{new[0]},{new[1]} @@ {section}\n" + "\n".join(lines) + "\n"
+
+
+def test_parameters_change_function_removed_and_member_removed() -> None:
+    diff = _diff(
+        "hw/dev.c",
+        "",
+        [
+            ' #include "x.h"',
+            " ",
+            "-static void dev_reset(Dev *d)",
+            "+static void dev_reset(Dev *d, bool hard)",
+            " {",
+            "     d->x = 0;",
+            " }",
+            " ",
+            "-static int dev_old(void)",
+            "-{",
+            "-    return 1;",
+            "-}",
+            "-",
+            " struct DevState {",
+            "     int a;",
+            "-    int b;",
+            " };",
+        ],
+        (1, 16),
+        (1, 10),
+    )
+    facts = {(f.name, f.kind, f.detail) for f in summarize_diff(diff).functions}
+    assert ("dev_reset", "signature-changed", "parameters (Dev *d) -> (Dev *d, bool hard)") in facts
+    assert ("dev_old", "removed", "") in facts
+    assert ("DevState", "struct-member-removed", "member b") in facts
+
+
+def test_hunk_inside_a_function_uses_git_section_header() -> None:
+    diff = _diff(
+        "util/x.c",
+        "int compute(int a, int b)",
+        ["     int r = a;", "-    r += b;", "+    r -= b;", "     return r;"],
+        (10, 3),
+        (10, 3),
+    )
+    assert [(f.name, f.kind) for f in summarize_diff(diff).functions] == [("compute", "body-changed")]
+
+
+def test_non_c_files_get_no_function_analysis() -> None:
+    diff = _diff("docs/a.rst", "Intro", [" text", "-old", "+new"], (1, 2), (1, 2))
+    summary = summarize_diff(diff)
+    assert summary.functions == ()
+    assert summary.files[0].hunks[0].section == "Intro"

@@ -1,0 +1,352 @@
+"""The report in five formats: golden files on the fixture series, escaping, the reply e-mail, JSON schema."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email
+import email.policy
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from patchtool.apply.engine import ApplyResult, PatchApplyOutcome
+from patchtool.bisection.core import Evidence, replay
+from patchtool.bisection.stats import Estimate
+from patchtool.build.meson import BuildResult, Diagnostic
+from patchtool.config import load_settings
+from patchtool.fetch import resolve_source
+from patchtool.parse.series import build_series
+from patchtool.report.context import build_context
+from patchtool.report.records import FORMATS, ReportContext
+from patchtool.report.render import render
+from patchtool.report.stages import BisectInput, bisect_view, log_excerpt
+from patchtool.review.checks import run_checks
+from patchtool.testrun import results as testresults
+from patchtool.testrun.results import RunRecord, summarize
+from patchtool.vcs.repo import GitRepo
+from tests.plugins.reportkit import GENERATED, HOSTILE_TITLE, fixture_context, hostile_mbox
+
+SUFFIX = {"term": "txt", "md": "md", "html": "html", "email": "eml", "json": "json"}
+BUILD_LOG = """[1/3] Compiling C object util/rcu.c.o
+[2/3] Compiling C object accel/kvm/kvm-all.c.o
+FAILED: accel/kvm/kvm-all.c.o
+cc -Iinclude -c ../accel/kvm/kvm-all.c
+../accel/kvm/kvm-all.c:52:5: error: 'ret' undeclared (first use in this function)
+   52 |     ret = kvm_dirty_ring_reaper_init(s);
+      |     ^~~
+ninja: build stopped: subcommand failed.
+"""
+
+
+OBSERVATIONS = [(0, False)] * 6 + [(8, True), (8, False), (8, True)] + [(4, False)] * 3 + [(6, True)] * 2
+SHAS = tuple(f"{i:x}" * 40 for i in range(9))
+SUBJECTS = tuple(f"commit {i} <subject & more>" for i in range(9))
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredResult:
+    """A bisect result as the bisect stage reports it, frozen here so the golden files do not
+    follow every change of the bisect model's priors (test_bisect_view_from_the_core uses the model)."""
+
+    culprit: int | None
+    probability: float
+    range90: tuple[int, int]
+    range99: tuple[int, int]
+    runs: int
+    builds: int
+    evidence: tuple[Evidence, ...]
+    p: Estimate
+    q: Estimate
+
+
+def fixed_bisect() -> BisectInput:
+    evidence = (
+        Evidence(0, 0, 6),
+        Evidence(4, 0, 3),
+        Evidence(6, 2, 2),
+        Evidence(7, 0, 0, True),
+        Evidence(8, 2, 3),
+    )
+    posterior = (0.0, 0.02, 0.02, 0.02, 0.02, 0.3, 0.6, 0.01, 0.01)
+    result = StoredResult(
+        6, 0.6, (5, 6), (1, 6), 14, 4, evidence, Estimate(0.7, 0.38, 0.93), Estimate(0.01, 0.0, 0.03)
+    )
+    return BisectInput("func-alpha-replay", SHAS, SUBJECTS, posterior, result)
+
+
+def test_bisect_view_from_the_core() -> None:
+    state = replay(8, OBSERVATIONS)
+    view = bisect_view(BisectInput("t", SHAS, SUBJECTS, tuple(state.posterior()), state.result()))
+    assert len(view.commits) == 9 and view.commits[0].probability == 0.0
+    assert abs(sum(c.probability for c in view.commits) - 1.0) < 1e-6
+    assert view.runs == 14 and view.builds == state.result().builds
+    assert view.good == "0" * 12 and view.bad == "8" * 12
+    assert {c.index: (c.failures, c.runs) for c in view.commits if c.runs} == {
+        0: (0, 6),
+        4: (0, 3),
+        6: (2, 2),
+        8: (2, 3),
+    }
+
+
+def full_context(tmp_path: Path, kvm_repo: Path) -> ReportContext:
+    """A series whose subject carries markup, checked against a real tree, with every stage's result."""
+    mbox = hostile_mbox(tmp_path / "hostile.mbox")
+    raw = resolve_source(str(mbox), load_settings())
+    series = build_series(raw)
+    series = dataclasses.replace(series, provenance=())
+    repo = GitRepo(kvm_repo)
+    checks = run_checks(series, repo=repo, base=repo.rev_parse("HEAD"))
+    base = "1" * 40
+    outcome = PatchApplyOutcome(index=1, total=1, title=HOSTILE_TITLE, status="clean", commit="2" * 40)
+    applied = ApplyResult(
+        base=base,
+        base_label="v10.1.0",
+        base_reason="--base",
+        patches=(outcome,),
+        head="2" * 40,
+        status="applied",
+    )
+    log = tmp_path / "build.log"
+    log.write_text(BUILD_LOG)
+    diag = Diagnostic(
+        file="accel/kvm/kvm-all.c",
+        line=52,
+        column=5,
+        severity="error",
+        message="'ret' undeclared (first use in this function)",
+    )
+    build = BuildResult(
+        ok=False,
+        build_dir=tmp_path,
+        log_path=log,
+        diagnostics=(diag,),
+        first_error="accel/kvm/kvm-all.c:52:5: error: 'ret' undeclared",
+        steps_run=2,
+        duration=3.25,
+        configured=True,
+    )
+    records = [
+        RunRecord("func-alpha-replay", r, 0.5, "replay diverged at icount 4123\n" if r == "FAIL" else "")
+        for r in ("OK", "FAIL", "OK", "FAIL", "FAIL", "OK", "OK", "FAIL", "OK", "OK")
+    ]
+    records += [RunRecord("unit-rcu", "OK", 0.1, "") for _ in range(10)]
+    tests = testresults.TestOutcome(build_dir=tmp_path, tests=summarize(records), setup="thorough", repeat=10)
+    bisect = fixed_bisect()
+    ctx = build_context(
+        series,
+        checks,
+        raw=raw,
+        apply=applied,
+        build=build,
+        tests=tests,
+        bisect=bisect,
+        generated=dt.datetime.fromisoformat(GENERATED),
+    )
+    return dataclasses.replace(
+        ctx, build=dataclasses.replace(ctx.build, log_path="build/meson-logs/build.log")
+    )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_fixture_series_golden(
+    fmt: str, monkeypatch: pytest.MonkeyPatch, golden: Callable[[str, str], None]
+) -> None:
+    ctx = fixture_context(monkeypatch)
+    golden(f"report-fixture.{SUFFIX[fmt]}", render(ctx, fmt))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_full_report_golden(
+    fmt: str, tmp_path: Path, kvm_repo: Path, golden: Callable[[str, str], None]
+) -> None:
+    golden(f"report-full.{SUFFIX[fmt]}", render(full_context(tmp_path, kvm_repo), fmt))
+
+
+def test_fixture_report_has_no_stage_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = fixture_context(monkeypatch)
+    assert isinstance(ctx, ReportContext)
+    states = {s.name: s.state for s in ctx.stages}
+    assert states == {
+        "fetch": "ok",
+        "parse": "ok",
+        "checks": "ok",
+        "apply": "not run",
+        "build": "not run",
+        "test": "not run",
+        "bisect": "not run",
+    }
+    assert ctx.apply is None and ctx.build is None and ctx.tests is None and ctx.bisect is None
+    text = render(ctx, "term")
+    assert "Reviewed-by: Wei Zhang" in text and "signature-changed: kvm_dirty_ring_reaper_init" in text
+
+
+def test_full_report_facts(tmp_path: Path, kvm_repo: Path) -> None:
+    ctx = full_context(tmp_path, kvm_repo)
+    assert ctx.failed  # the build failed
+    flaky = ctx.tests.tests[0] if ctx.tests else None
+    assert flaky is not None and (flaky.verdict, flaky.failures, flaky.runs) == ("flaky", 4, 10)
+    assert flaky.low < 0.4 < flaky.high
+    assert ctx.bisect is not None and len(ctx.bisect.commits) == 9
+    assert [s.name for s in ctx.subsystems] == ["Overall KVM CPUs", "Dirty limit"]
+    md = render(ctx, "md")
+    assert "<script>" not in md and "\\<script\\>" in md
+
+
+def test_html_escapes_mail_text(tmp_path: Path, kvm_repo: Path) -> None:
+    html = render(full_context(tmp_path, kvm_repo), "html")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<b>bold</b>" not in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in html and "<link" not in html
+    assert (
+        html.count('<details class="patch"') == 1 and 'id="posterior"' in html and 'id="test-rates"' in html
+    )
+
+
+def test_html_puts_findings_beside_their_line(tmp_path: Path, kvm_repo: Path) -> None:
+    ctx = full_context(tmp_path, kvm_repo)
+    finding = dataclasses.replace(
+        ctx.findings[0], patch="1/1", file="system/dirtylimit.c", line=27, message="a finding on a line"
+    )
+    html = render(dataclasses.replace(ctx, findings=(finding,)), "html")
+    row = html.rindex("a finding on a line")
+    before = html[:row]
+    line_row = before.rfind('<td class="no">27</td>')
+    assert before.rfind('<tr class="finding">') > line_row > before.rfind("dirtylimit.c") > 0
+
+
+def test_email_is_a_reply_with_threading_headers(tmp_path: Path, kvm_repo: Path) -> None:
+    ctx = full_context(tmp_path, kvm_repo)
+    msg = email.message_from_string(render(ctx, "email"), policy=email.policy.default)
+    assert msg["Subject"] == f"Re: [PATCH v2] {HOSTILE_TITLE}"
+    assert msg["In-Reply-To"] == f"<{ctx.series.msgid}>"
+    assert f"<{ctx.series.msgid}>" in msg["References"]
+    assert msg["To"].addresses[0].addr_spec == "lqiao@example-cloud.com"
+    cc = {a.addr_spec for a in msg["Cc"].addresses}
+    assert {"qemu-devel@nongnu.org", "pbonzini@redhat.com"} <= cc
+    assert msg["Message-ID"] and msg["Date"] and msg.get_content_type() == "text/plain"
+    body = msg.get_content()
+    assert "FAILED: accel/kvm/kvm-all.c.o" in body and "error: 'ret' undeclared" in body
+    assert "func-alpha-replay" in body and "flaky" in body
+    assert not msg.defects
+
+
+def test_json_is_the_whole_result(tmp_path: Path, kvm_repo: Path) -> None:
+    data = json.loads(render(full_context(tmp_path, kvm_repo), "json"))
+    assert data["schema_version"] == 1 and data["verdict"] == "fail"
+    assert data["tests"]["tests"][0]["name"] == "func-alpha-replay"
+    assert set(data) >= {
+        "series",
+        "patches",
+        "findings",
+        "subsystems",
+        "stages",
+        "apply",
+        "build",
+        "tests",
+        "bisect",
+    }
+
+
+def test_log_excerpt_keeps_context_and_separates_groups() -> None:
+    lines = [f"line {i}" for i in range(20)]
+    lines[3] = "error: one"
+    lines[15] = "WARNING: two"
+    out = log_excerpt(lines)
+    assert out == (
+        *[f"line {i}" for i in range(0, 3)],
+        "error: one",
+        "line 4",
+        "line 5",
+        "line 6",
+        "---",
+        "line 12",
+        "line 13",
+        "line 14",
+        "WARNING: two",
+        "line 16",
+        "line 17",
+        "line 18",
+    )
+
+
+def test_unknown_format_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError):
+        render(fixture_context(monkeypatch), "pdf")  # type: ignore[arg-type]
+
+
+_TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+}
+
+
+def _validate(
+    value: object, schema: dict[str, object], root: dict[str, object], path: str = "$"
+) -> list[str]:
+    """A small JSON-schema checker for the keywords report.schema.json uses."""
+    if "$ref" in schema:
+        name = str(schema["$ref"]).rsplit("/", 1)[-1]
+        return _validate(value, root["$defs"][name], root, path)  # type: ignore[index]
+    if "anyOf" in schema:
+        options = [_validate(value, s, root, path) for s in schema["anyOf"]]  # type: ignore[attr-defined]
+        return [] if any(not o for o in options) else [f"{path}: matches no alternative"]
+    if "const" in schema and value != schema["const"]:
+        return [f"{path}: {value!r} is not {schema['const']!r}"]
+    if "enum" in schema and value not in schema["enum"]:  # type: ignore[operator]
+        return [f"{path}: {value!r} not in {schema['enum']}"]
+    if schema.get("type") == "null":
+        return [] if value is None else [f"{path}: not null"]
+    kind = _TYPES.get(str(schema.get("type")))
+    if kind and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+        return [f"{path}: {type(value).__name__} is not {schema['type']}"]
+    errors: list[str] = []
+    if isinstance(value, dict):
+        props: dict[str, dict[str, object]] = schema.get("properties", {})  # type: ignore[assignment]
+        errors += [f"{path}: missing {k}" for k in schema.get("required", []) if k not in value]  # type: ignore[attr-defined]
+        if schema.get("additionalProperties") is False:
+            errors += [f"{path}: unexpected {k}" for k in value if k not in props]
+        for k, v in value.items():
+            if k in props:
+                errors += _validate(v, props[k], root, f"{path}.{k}")
+    if isinstance(value, list):
+        if "prefixItems" in schema:
+            items = schema["prefixItems"]
+            if len(value) != len(items):  # type: ignore[arg-type]
+                errors.append(f"{path}: expected {len(items)} items")  # type: ignore[arg-type]
+            for i, (v, s) in enumerate(zip(value, items, strict=False)):  # type: ignore[call-overload]
+                errors += _validate(v, s, root, f"{path}[{i}]")
+        elif "items" in schema:
+            for i, v in enumerate(value):
+                errors += _validate(v, schema["items"], root, f"{path}[{i}]")  # type: ignore[arg-type]
+    return errors
+
+
+def _schema() -> dict[str, object]:
+    path = Path(__file__).resolve().parents[2] / "patchtool" / "schemas" / "report.schema.json"
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def test_json_matches_its_schema(tmp_path: Path, kvm_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    schema = _schema()
+    for ctx in (full_context(tmp_path, kvm_repo), fixture_context(monkeypatch)):
+        data = json.loads(render(ctx, "json"))  # type: ignore[arg-type]
+        assert _validate(data, schema, schema) == []
+
+
+def test_schema_check_can_fail(tmp_path: Path, kvm_repo: Path) -> None:
+    schema = _schema()
+    data = json.loads(render(full_context(tmp_path, kvm_repo), "json"))
+    data["tests"]["tests"][0]["runs"] = "ten"
+    data["series"]["extra"] = 1
+    del data["stages"]
+    errors = _validate(data, schema, schema)
+    assert len(errors) == 3, errors

@@ -1,0 +1,132 @@
+"""Checks and reports on the mini QEMU tree: the reaper series as sent, and with its stub left out."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from patchtool.config import load_settings
+from patchtool.demo.minitree import MiniTree
+from patchtool.fetch import resolve_source
+from patchtool.parse.series import build_series
+from patchtool.review.checks import run_checks
+from patchtool.vcs.repo import GitRepo
+from tests.conftest import run_patchtool
+
+QUIET_CODES = {
+    "missing-stub",
+    "stale-caller",
+    "commit-ref-unknown",
+    "commit-ref-subject",
+    "dco-missing-author-signoff",
+    "codev-without-signoff",
+    "sender-signoff-not-last",
+    "trailer-malformed",
+    "diffstat-mismatch",
+}
+
+
+def _checks(mbox: Path, repo: Path) -> tuple[object, ...]:
+    series = build_series(resolve_source(str(mbox), load_settings()))
+    git = GitRepo(repo)
+    return run_checks(series, repo=git, base=git.rev_parse("HEAD"))  # type: ignore[return-value]
+
+
+def test_reaper_series_is_clean_on_the_mini_tree(minitree: MiniTree) -> None:
+    result = _checks(minitree.series_path("reaper-v2"), minitree.repo)
+    codes = {f.code for f in result.findings}  # type: ignore[attr-defined]
+    assert not codes & QUIET_CODES, result.findings  # type: ignore[attr-defined]
+    assert result.checkpatch_ran  # type: ignore[attr-defined]
+    sections = {s.section.name: s for s in result.subsystems}  # type: ignore[attr-defined]
+    assert {"Overall KVM CPUs", "Dirty page rate limit"} <= set(sections)
+    assert [a.email for a in sections["Dirty page rate limit"].approved_by] == ["hhult@example.net"]
+
+
+def _without_stub(text: str) -> str:
+    """The reaper patch as if its author had forgotten the stub (seed 000's pattern)."""
+    head, _, rest = text.partition("\ndiff --git a/accel/stubs/kvm-stub.c")
+    _, _, tail = rest.partition("\ndiff --git ")
+    text = head + "\ndiff --git " + tail
+    return re.sub(r"^ accel/stubs/kvm-stub\.c +\| +\d+ \+*\n", "", text, count=1, flags=re.M)
+
+
+def test_reaper_series_without_its_stub_is_caught(minitree: MiniTree, tmp_path: Path) -> None:
+    mbox = tmp_path / "nostub.mbox"
+    original = minitree.series_path("reaper-v2").read_text(encoding="utf-8")
+    first_mail = original.split("\nFrom ", 1)[0] + "\n"  # the patch, without the review reply
+    mbox.write_text(_without_stub(first_mail), encoding="utf-8")
+    result = _checks(mbox, minitree.repo)
+    stubs = [f for f in result.findings if f.code == "missing-stub"]  # type: ignore[attr-defined]
+    assert len(stubs) == 1, result.findings  # type: ignore[attr-defined]
+    assert stubs[0].file == "include/system/kvm.h" and stubs[0].line
+    assert "kvm_dirty_ring_reaper_kick" in stubs[0].message
+    assert not [f for f in result.findings if f.code == "diffstat-mismatch"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_report_reuses_stored_test_runs(minitree: MiniTree, minitree_copy: Path, tmp_path: Path) -> None:
+    mbox = minitree.series_path("reaper-v2")
+    test = ("--test", "func-alpha-replay", "--setup", "thorough", "--repeat", "2")
+    args = ("report", mbox, "--repo", minitree_copy, *test, "-f", "json")
+    first = run_patchtool(*args, cwd=tmp_path)
+    assert first.code in (0, 1), first.stderr
+    data = json.loads(first.stdout)
+    assert data["apply"]["ok"] and data["build"]["ok"]
+    assert data["tests"]["tests"][0]["runs"] == 2
+    again = json.loads(run_patchtool(*args, cwd=tmp_path).stdout)
+    assert again["tests"]["tests"][0]["runs"] == 2  # read from the store, not run a second time
+    assert again["tests"]["tests"][0]["failures"] == data["tests"]["tests"][0]["failures"]
+    assert data["verdict"] == ("fail" if data["tests"]["tests"][0]["failures"] else "pass")
+
+
+def _linear_repo(path: Path, n: int) -> list[str]:
+    from tests.plugins.gitutil import git, make_repo
+
+    make_repo(path, {"f": "0\n"}, message="c0")
+    for i in range(1, n + 1):
+        (path / "f").write_text(f"{i}\n")
+        git(path, "commit", "-qam", f"c{i}")
+    return git(path, "rev-list", "--reverse", "HEAD").split()
+
+
+def test_stored_bisect_observations_become_a_posterior(tmp_path: Path) -> None:
+    from patchtool.bisection.driver import record_row
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.report.stages import bisect_view, load_stored_bisect
+    from patchtool.store import Store
+
+    shas = _linear_repo(tmp_path / "r", 8)
+    key = ProbeSpec(test="t", setup="thorough").key()
+    with Store(tmp_path / "s.sqlite3") as store:
+        assert load_stored_bisect(store, GitRepo(tmp_path / "r"), "t", "thorough") is None
+        for i, sha in enumerate(shas):
+            record_row(store, key, sha, "built", "search", 1.0)
+            for run in range(12 if i in (4, 5) else 4):
+                failed = i >= 5 and run % 2 == 0
+                record_row(store, key, sha, "fail" if failed else "pass", "search", 0.1)
+        record_row(store, ProbeSpec(test="other").key(), shas[3], "fail", "search", 0.1)
+        found = load_stored_bisect(store, GitRepo(tmp_path / "r"), "t", "thorough")
+        assert load_stored_bisect(store, GitRepo(tmp_path / "r"), "t", None) is None
+    assert found is not None and found.shas == tuple(shas)
+    view = bisect_view(found)
+    assert view.culprit == shas[5][:12] and view.culprit_subject == "c5"
+    assert view.probability > 0.9 and view.commits[5].probability == max(c.probability for c in view.commits)
+    assert (view.commits[5].failures, view.commits[5].runs) == (6, 12)
+
+
+@pytest.mark.slow
+def test_report_shows_the_stored_bisect(minitree: MiniTree, minitree_copy: Path, tmp_path: Path) -> None:
+    probe = ("--test", "func-alpha-replay", "--setup", "thorough", "--repo", minitree_copy)
+    done = run_patchtool("bisect", "--good", "v10.0.0", "--bad", "main", *probe, cwd=tmp_path)
+    assert done.code == 0, done.stderr
+    mbox = minitree.series_path("rcu-gp")
+    args = ("--repo", minitree_copy, "--bisect-test", "func-alpha-replay", "--setup", "thorough")
+    data = json.loads(run_patchtool("report", mbox, *args, "-f", "json", cwd=tmp_path).stdout)
+    assert data["bisect"]["culprit"] == minitree.rcu_regression[:12]
+    assert data["bisect"]["probability"] > 0.99
+    assert {s["name"]: s["state"] for s in data["stages"]}["bisect"] == "ok"
+    html = run_patchtool("report", mbox, *args, "-f", "html", cwd=tmp_path).stdout
+    assert 'id="posterior"' in html and minitree.rcu_regression[:12] in html

@@ -1,0 +1,300 @@
+"""Each review check fires on the mistake it looks for and stays quiet on a correct series."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from patchtool.models import Address, DiffstatLine, Finding, Trailer
+from patchtool.review.checks import (
+    check_commit_refs,
+    check_diffstat,
+    check_signoffs,
+    check_trailer_form,
+    commit_references,
+    run_checks,
+)
+from patchtool.vcs.repo import GitRepo
+from tests.plugins.gitutil import git
+from tests.plugins.reportkit import DIRTYLIMIT, KVM_ALL, KVM_H, KVM_STUB, make_patch, make_series
+
+SOB_ADA = "Signed-off-by: Ada Lovelace <ada@example.org>"
+SOB_BOB = "Signed-off-by: Bob Byte <bob@example.org>"
+ONE_LINE_DIFF = """diff --git a/README b/README
+index 1111111..2222222 100644
+--- a/README
++++ b/README
+@@ -1 +1 @@
+-hello
++hello, world
+"""
+
+
+def codes(findings: list[Finding] | tuple[Finding, ...]) -> list[str]:
+    return [f.code for f in findings]
+
+
+def msg(*trailers: str) -> str:
+    return "Explain the change.\n\n" + "\n".join(trailers) + "\n"
+
+
+# ---- DCO / trailer order ----------------------------------------------------------------------
+
+
+def test_author_signoff_missing_fires() -> None:
+    found = check_signoffs(
+        make_patch(ONE_LINE_DIFF, message=msg(SOB_BOB), sender=Address("Bob Byte", "bob@example.org"))
+    )
+    assert codes(found) == ["dco-missing-author-signoff"]
+    assert found[0].patch == "1/1" and "Ada Lovelace" in found[0].message
+
+
+def test_author_signoff_present_is_quiet() -> None:
+    assert check_signoffs(make_patch(ONE_LINE_DIFF, message=msg(SOB_ADA))) == []
+
+
+def test_codeveloped_without_signoff_fires() -> None:
+    m = msg("Co-developed-by: Bob Byte <bob@example.org>", SOB_ADA)
+    assert codes(check_signoffs(make_patch(ONE_LINE_DIFF, message=m))) == ["codev-without-signoff"]
+
+
+def test_codeveloped_followed_by_signoff_is_quiet() -> None:
+    m = msg("Co-developed-by: Bob Byte <bob@example.org>", SOB_BOB, SOB_ADA)
+    assert check_signoffs(make_patch(ONE_LINE_DIFF, message=m)) == []
+
+
+def test_signoff_before_author_without_codev_fires() -> None:
+    # Seed 003's shape: another person's sign-off precedes the author's, with no Co-developed-by.
+    found = check_signoffs(make_patch(ONE_LINE_DIFF, message=msg(SOB_BOB, SOB_ADA)))
+    assert codes(found) == ["signoff-without-codev"]
+    assert "bob@example.org" in found[0].message
+
+
+def test_handler_signoff_after_author_is_quiet() -> None:
+    sender = Address("Bob Byte", "bob@example.org")
+    assert check_signoffs(make_patch(ONE_LINE_DIFF, message=msg(SOB_ADA, SOB_BOB), sender=sender)) == []
+
+
+def test_sender_signoff_not_last_fires() -> None:
+    sender = Address("Bob Byte", "bob@example.org")
+    found = check_signoffs(make_patch(ONE_LINE_DIFF, message=msg(SOB_BOB, SOB_ADA), sender=sender))
+    assert "sender-signoff-not-last" in codes(found)
+
+
+# ---- trailer form -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Reviewed by: Rita Viewer <rita@example.org>",
+        "Signed-off-by:Ada Lovelace <ada@example.org>",
+        "Signed-Off-By: Ada Lovelace <ada@example.org>",
+        "Acked-by: Rita Viewer",
+        "Fixes: 43a5e377f4 kvm: make the reaper init void",
+        "Tested-by:",
+    ],
+)
+def test_malformed_trailer_fires(line: str) -> None:
+    found = check_trailer_form(make_patch(ONE_LINE_DIFF, message=msg(line, SOB_ADA)))
+    assert codes(found) == ["trailer-malformed"], line
+
+
+def test_well_formed_trailers_are_quiet() -> None:
+    m = msg(
+        'Fixes: 43a5e377f4aa ("kvm: make the reaper init void")',
+        "Link: https://lore.example.org/r/1@example.org",
+        "Reviewed-by: Rita Viewer <rita@example.org>",
+        "Message-ID: <1@example.org>",
+        SOB_ADA,
+    )
+    assert check_trailer_form(make_patch(ONE_LINE_DIFF, message=m)) == []
+
+
+def test_prose_with_colon_is_not_a_trailer() -> None:
+    m = "Explain.\n\nNote: this is prose, not a trailer.\n" + SOB_ADA + "\n"
+    assert check_trailer_form(make_patch(ONE_LINE_DIFF, message=m)) == []
+
+
+# ---- commit references ------------------------------------------------------------------------
+
+
+def test_commit_references_are_found_across_line_breaks() -> None:
+    text = 'returns int again (was made void in\ncommit 43a5e377f4) and\nFixes: 0123456789ab ("a b")\n'
+    assert commit_references(text) == [("0123456789ab", "a b"), ("43a5e377f4", None)]
+
+
+def test_unknown_commit_reference_fires(kvm_repo: Path) -> None:
+    m = "Was made void in commit 43a5e377f4 by mistake.\n\n" + SOB_ADA + "\n"
+    found = check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))
+    assert codes(found) == ["commit-ref-unknown"] and "43a5e377f4" in found[0].message
+
+
+def test_wrong_quoted_subject_fires(kvm_repo: Path) -> None:
+    sha = git(kvm_repo, "rev-parse", "--short=12", "HEAD").strip()
+    m = f'Broken since\n\nFixes: {sha} ("kvm: some other subject")\n{SOB_ADA}\n'
+    found = check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))
+    assert codes(found) == ["commit-ref-subject"] and "kvm: initial tree" in found[0].message
+
+
+def test_existing_commit_with_matching_subject_is_quiet(kvm_repo: Path) -> None:
+    sha = git(kvm_repo, "rev-parse", "--short=12", "HEAD").strip()
+    m = f'As in commit {sha} ("kvm: initial tree").\n\nFixes: {sha} ("kvm: initial tree")\n{SOB_ADA}\n'
+    assert check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo)) == []
+
+
+# ---- diffstat ---------------------------------------------------------------------------------
+
+
+def test_diffstat_mismatch_fires() -> None:
+    found = check_diffstat(make_patch(ONE_LINE_DIFF, diffstat=[DiffstatLine("README", 7)]))
+    assert codes(found) == ["diffstat-mismatch"] and found[0].file == "README"
+    found = check_diffstat(make_patch(ONE_LINE_DIFF, diffstat=[DiffstatLine("OTHER", 2)]))
+    assert sorted(f.file or "" for f in found) == ["OTHER", "README"]
+
+
+def test_diffstat_match_is_quiet() -> None:
+    assert check_diffstat(make_patch(ONE_LINE_DIFF, diffstat=[DiffstatLine("README", 2)])) == []
+    assert check_diffstat(make_patch(ONE_LINE_DIFF, diffstat=[DiffstatLine(".../README", 2)])) == []
+
+
+# ---- stubs ------------------------------------------------------------------------------------
+
+KICK_DEF = "\nvoid kvm_reaper_kick(void)\n{\n    kvm_reaper_init(8);\n}\n"
+KICK_PROTO = KVM_H.replace("#endif", "/* Wake the reaper. */\nvoid kvm_reaper_kick(void);\n\n#endif")
+
+
+def _run(repo: Path, diff: str, **kw: object) -> tuple[Finding, ...]:
+    r = GitRepo(repo)
+    series = make_series([make_patch(diff)])
+    return run_checks(series, repo=r, base=r.rev_parse("HEAD"), **kw).findings  # type: ignore[arg-type]
+
+
+def test_missing_stub_fires(kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]) -> None:
+    diff = kvm_diff({"include/system/kvm.h": KICK_PROTO, "accel/kvm/kvm-all.c": KVM_ALL + KICK_DEF})
+    found = [f for f in _run(kvm_repo, diff) if f.code == "missing-stub"]
+    assert len(found) == 1
+    assert (found[0].file, found[0].line) == ("include/system/kvm.h", 8)
+    assert "kvm_reaper_kick" in found[0].message and "accel/stubs/kvm-stub.c" in found[0].message
+
+
+def test_stub_added_is_quiet(kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]) -> None:
+    stub = KVM_STUB + "\nvoid kvm_reaper_kick(void)\n{\n}\n"
+    diff = kvm_diff(
+        {
+            "include/system/kvm.h": KICK_PROTO,
+            "accel/kvm/kvm-all.c": KVM_ALL + KICK_DEF,
+            "accel/stubs/kvm-stub.c": stub,
+        }
+    )
+    assert "missing-stub" not in codes(_run(kvm_repo, diff))
+
+
+def test_stub_map_comes_from_configuration(kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]) -> None:
+    diff = kvm_diff({"include/system/kvm.h": KICK_PROTO, "accel/kvm/kvm-all.c": KVM_ALL + KICK_DEF})
+    assert "missing-stub" not in codes(
+        _run(kvm_repo, diff, stubs="include/system/hvf.h=accel/stubs/hvf-stub.c")
+    )
+    other = "include/system/hvf.h=accel/stubs/hvf-stub.c, include/system/kvm.h=accel/stubs/kvm-stub.c"
+    assert "missing-stub" in codes(_run(kvm_repo, diff, stubs=other))
+
+
+# ---- signature changes with stale callers -----------------------------------------------------
+
+
+def test_changed_arguments_with_stale_caller_fire(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
+) -> None:
+    new_h = KVM_H.replace("void kvm_flush(int level);", "void kvm_flush(int level, int mask);")
+    new_c = KVM_ALL.replace("void kvm_flush(int level)\n", "void kvm_flush(int level, int mask)\n")
+    diff = kvm_diff({"include/system/kvm.h": new_h, "accel/kvm/kvm-all.c": new_c})
+    found = [f for f in _run(kvm_repo, diff) if f.code == "stale-caller"]
+    assert [(f.file, f.line, f.severity) for f in found] == [("system/dirtylimit.c", 5, "warning")]
+
+
+def test_callers_updated_by_the_series_are_quiet(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
+) -> None:
+    new_h = KVM_H.replace("void kvm_flush(int level);", "void kvm_flush(int level, int mask);")
+    new_c = KVM_ALL.replace("void kvm_flush(int level)\n", "void kvm_flush(int level, int mask)\n")
+    new_d = DIRTYLIMIT.replace("kvm_flush(1);", "kvm_flush(1, 0);")
+    diff = kvm_diff(
+        {"include/system/kvm.h": new_h, "accel/kvm/kvm-all.c": new_c, "system/dirtylimit.c": new_d}
+    )
+    assert "stale-caller" not in codes(_run(kvm_repo, diff))
+
+
+def test_static_return_type_change_with_updated_caller_is_quiet(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
+) -> None:
+    # Seed 000's pattern: static void f(...) -> static int f(...), its one caller updated in the patch.
+    new_c = KVM_ALL.replace(
+        "static void kvm_reaper_init(int ring)\n{\n    (void)ring;\n",
+        "static int kvm_reaper_init(int ring)\n{\n    return ring;\n",
+    )
+    new_c = new_c.replace(
+        "    kvm_reaper_init(4);\n", "    if (kvm_reaper_init(4) < 0) {\n        return 0;\n    }\n"
+    )
+    diff = kvm_diff({"accel/kvm/kvm-all.c": new_c})
+    assert "stale-caller" not in codes(_run(kvm_repo, diff))
+
+
+# ---- checkpatch -------------------------------------------------------------------------------
+
+
+def test_checkpatch_output_becomes_findings(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
+) -> None:
+    new_d = DIRTYLIMIT.replace("    kvm_flush(1);\n", "    kvm_flush(1);   \n    sleep(1);\n")
+    diff = kvm_diff({"system/dirtylimit.c": new_d})
+    found = [f for f in _run(kvm_repo, diff) if f.code == "checkpatch"]
+    assert [(f.severity, f.file, f.line) for f in found] == [
+        ("error", "system/dirtylimit.c", 5),
+        ("warning", "system/dirtylimit.c", 6),
+    ]
+    assert found[0].message == "checkpatch: trailing whitespace"
+
+
+def test_clean_patch_gives_no_checkpatch_findings(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
+) -> None:
+    diff = kvm_diff({"system/dirtylimit.c": DIRTYLIMIT.replace("kvm_flush(1);", "kvm_flush(2);")})
+    r = GitRepo(kvm_repo)
+    result = run_checks(make_series([make_patch(diff)]), repo=r, base=r.rev_parse("HEAD"))
+    assert result.checkpatch_ran and "checkpatch" not in codes(result.findings)
+
+
+def test_tree_without_checkpatch_is_not_run(tmp_path: Path) -> None:
+    from tests.plugins.reportkit import make_kvm_repo
+
+    repo = make_kvm_repo(tmp_path / "q", checkpatch=False)
+    r = GitRepo(repo)
+    result = run_checks(make_series([make_patch(ONE_LINE_DIFF)]), repo=r, base=r.rev_parse("HEAD"))
+    assert not result.checkpatch_ran
+
+
+# ---- maintainers and reviews ------------------------------------------------------------------
+
+
+def test_missing_maintainer_review_fires(kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]) -> None:
+    diff = kvm_diff({"system/dirtylimit.c": DIRTYLIMIT.replace("kvm_flush(1);", "kvm_flush(2);")})
+    r = GitRepo(kvm_repo)
+    result = run_checks(make_series([make_patch(diff)]), repo=r, base=r.rev_parse("HEAD"))
+    assert [s.section.name for s in result.subsystems] == ["Dirty limit"]
+    assert "no-maintainer-review" in codes(result.findings)
+
+
+def test_maintainer_review_is_quiet(kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]) -> None:
+    diff = kvm_diff({"system/dirtylimit.c": DIRTYLIMIT.replace("kvm_flush(1);", "kvm_flush(2);")})
+    review = Trailer("Reviewed-by", "Hy Mann <hy@example.org>", Address("Hy Mann", "hy@example.org"), "reply")
+    r = GitRepo(kvm_repo)
+    result = run_checks(make_series([make_patch(diff, review=[review])]), repo=r, base=r.rev_parse("HEAD"))
+    assert "no-maintainer-review" not in codes(result.findings)
+    assert [a.email for a in result.subsystems[0].approved_by] == ["hy@example.org"]
+
+
+def test_checks_without_repository_skip_tree_checks() -> None:
+    result = run_checks(make_series([make_patch(ONE_LINE_DIFF)]))
+    assert result.findings == () and not result.checkpatch_ran and not result.maintainers_found

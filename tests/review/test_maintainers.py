@@ -1,0 +1,92 @@
+"""MAINTAINERS in QEMU's format: sections, F:/X: globs, K: keywords, N: regexes, and who approved."""
+
+from __future__ import annotations
+
+import pytest
+
+from patchtool.models import Address, Trailer
+from patchtool.review.maintainers import (
+    owners_of,
+    parse_address,
+    parse_maintainers,
+    path_matches,
+    subsystems_for,
+)
+from tests.plugins.reportkit import MAINTAINERS
+
+
+def test_sections_and_tags_are_parsed() -> None:
+    m = parse_maintainers(MAINTAINERS)
+    assert [s.name for s in m.sections] == ["Overall KVM CPUs", "Dirty limit", "RCU"]
+    kvm = m.sections[0]
+    assert kvm.maintainers == (Address("Paula Bonzo", "paula@example.org"),)
+    assert kvm.reviewers == (Address("Rita Viewer", "rita@example.org"),)
+    assert kvm.lists == ("kvm@example.org",) and kvm.status == "Supported"
+    assert kvm.excludes == ("accel/kvm/trace-events",)
+    assert m.sections[2].keywords == ("\\bcall_rcu\\b",)
+
+
+@pytest.mark.parametrize(
+    ("path", "pattern", "expected"),
+    [
+        ("accel/kvm/kvm-all.c", "accel/kvm/", True),
+        ("accel/kvm/sub/x.c", "accel/kvm/", True),
+        ("accel/kvmx/x.c", "accel/kvm/", False),
+        ("include/system/kvm_int.h", "include/system/kvm*.h", True),
+        ("include/system/sub/kvm.h", "include/system/kvm*.h", False),
+        ("accel/kvm/x.c", "accel/kvm", True),
+        ("hw/a.c", "hw/?.c", True),
+        ("hw/ab.c", "hw/?.c", False),
+    ],
+)
+def test_path_patterns(path: str, pattern: str, expected: bool) -> None:
+    assert path_matches(path, pattern) is expected
+
+
+def test_excluded_file_has_no_owner_from_that_section() -> None:
+    m = parse_maintainers(MAINTAINERS)
+    assert owners_of(m, "accel/kvm/trace-events").sections == ()
+    owners = owners_of(m, "accel/kvm/kvm-all.c")
+    assert owners.sections == ("Overall KVM CPUs",)
+    assert [a.email for a in owners.maintainers] == ["paula@example.org"]
+    assert [a.email for a in owners.reviewers] == ["rita@example.org"]
+
+
+def test_keyword_sections_match_diff_content() -> None:
+    m = parse_maintainers(MAINTAINERS)
+    diff = "+++ b/util/x.c\n+    call_rcu(&n->rcu, free_node);\n"
+    subs = subsystems_for(m, ["util/x.c"], diff)
+    assert [(s.section.name, s.by_keyword) for s in subs] == [("RCU", True)]
+    assert subsystems_for(m, ["util/x.c"], "+    rcu_read_lock();\n") == ()
+
+
+def test_approvals_come_from_section_people_only() -> None:
+    m = parse_maintainers(MAINTAINERS)
+    trailers = [
+        Trailer("Reviewed-by", "Rita Viewer <RITA@example.org>", Address("Rita Viewer", "RITA@example.org")),
+        Trailer("Acked-by", "Someone Else <else@example.org>"),
+        Trailer("Tested-by", "Hy Mann <hy@example.org>"),
+    ]
+    subs = {
+        s.section.name: s
+        for s in subsystems_for(m, ["accel/kvm/kvm-all.c", "system/dirtylimit.c"], "", trailers)
+    }
+    assert [a.email for a in subs["Overall KVM CPUs"].approved_by] == ["rita@example.org"]
+    assert subs["Dirty limit"].approved_by == ()  # Tested-by is not an approval
+
+
+def test_parse_address_forms() -> None:
+    assert parse_address('"Doe, John" <j@x.org>') == Address("Doe, John", "j@x.org")
+    assert parse_address("j@x.org") == Address("", "j@x.org")
+
+
+def test_broken_keyword_regex_is_ignored() -> None:
+    m = parse_maintainers("Broken\nM: A <a@x.org>\nK: (unclosed\nF: a/\n")
+    assert [s.section.name for s in subsystems_for(m, ["b/c"], "+(unclosed\n")] == []
+
+
+def test_group_heading_underline_keeps_the_title() -> None:
+    m = parse_maintainers(
+        "General Project Administration\n------------------------------\nM: A B <a@x.org>\n"
+    )
+    assert [s.name for s in m.sections] == ["General Project Administration"]

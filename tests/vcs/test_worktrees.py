@@ -1,0 +1,102 @@
+"""Tool-owned worktrees: created detached, reused, rebuilt after an interruption, removed by clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from patchtool.apply.patches import remove_stale_indexes, temp_root
+from patchtool.config import Settings, load_settings
+from patchtool.vcs.repo import GitRepo
+from patchtool.vcs.worktrees import ensure_worktree, list_worktrees, remove_worktrees, worktree_path
+from tests.plugins.gitutil import git, snapshot_repo
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
+
+
+def two_commits(repo_factory: object) -> tuple[Path, str, str]:
+    path: Path = repo_factory("user", {"a.txt": "one\n"})  # type: ignore[operator]
+    first = git(path, "rev-parse", "HEAD").strip()
+    (path / "a.txt").write_text("two\n")
+    git(path, "commit", "-q", "-am", "two")
+    return path, first, git(path, "rev-parse", "HEAD").strip()
+
+
+def test_worktree_is_detached_reused_and_cleaned(repo_factory: object, settings: Settings) -> None:
+    path, first, second = two_commits(repo_factory)
+    (path / "a.txt").write_text("dirty\n")
+    before = snapshot_repo(path)
+    repo = GitRepo(path)
+    wt = ensure_worktree(repo, settings, "apply", first)
+    assert (wt / "a.txt").read_text() == "one\n" and settings.data_dir in wt.parents
+    (wt / "build-output").write_text("stale\n")
+    again = ensure_worktree(repo, settings, "apply", second)
+    assert again == wt and (wt / "a.txt").read_text() == "two\n" and not (wt / "build-output").exists()
+    assert git(wt, "rev-parse", "--abbrev-ref", "HEAD").strip() == "HEAD"  # detached: no branch moved
+    assert list_worktrees(repo, settings) == [wt.resolve()]
+    assert snapshot_repo(path) == before
+    assert remove_worktrees(repo, settings) == [wt.resolve()]
+    assert not wt.exists() and list_worktrees(repo, settings) == []
+    assert snapshot_repo(path) == before
+
+
+def test_leftover_directory_from_an_interrupted_run_is_rebuilt(
+    repo_factory: object, settings: Settings
+) -> None:
+    path, first, _ = two_commits(repo_factory)
+    repo = GitRepo(path)
+    leftover = worktree_path(settings, repo, "apply")
+    leftover.mkdir(parents=True)
+    (leftover / "half-written.c").write_text("x")
+    wt = ensure_worktree(repo, settings, "apply", first)
+    assert wt == leftover and sorted(p.name for p in wt.iterdir()) == [".git", "a.txt"]
+
+
+def test_stale_temporary_indexes_are_removed_but_live_ones_kept(
+    repo_factory: object, settings: Settings
+) -> None:
+    path, _, _ = two_commits(repo_factory)
+    repo = GitRepo(path)
+    root = temp_root(settings, repo)
+    dead = root / "999999999-abc"  # no such pid
+    live = root / "1-xyz"  # pid 1 is always alive
+    for d in (dead, live):
+        d.mkdir(parents=True)
+        (d / "index").write_bytes(b"x")
+    assert remove_stale_indexes(settings, repo) == [dead]
+    assert live.exists() and not dead.exists()
+
+
+def test_worktree_add_killed_half_way_is_recovered(repo_factory: object, settings: Settings) -> None:
+    """`git worktree add` killed early leaves a locked registration and maybe no directory at all."""
+    import shutil
+
+    path, first, second = two_commits(repo_factory)
+    repo = GitRepo(path)
+    wt = ensure_worktree(repo, settings, "apply", first)
+    admin = Path(git(wt, "rev-parse", "--git-dir").strip())
+    (admin / "locked").write_text("initializing")
+    shutil.rmtree(wt)
+    again = ensure_worktree(repo, settings, "apply", second)
+    assert again == wt and (wt / "a.txt").read_text() == "two\n"
+    remove_worktrees(repo, settings)
+    assert git(path, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_clean_removes_a_locked_registration_without_directory(
+    repo_factory: object, settings: Settings
+) -> None:
+    import shutil
+
+    path, first, _ = two_commits(repo_factory)
+    repo = GitRepo(path)
+    wt = ensure_worktree(repo, settings, "apply", first)
+    admin = Path(git(wt, "rev-parse", "--git-dir").strip())
+    (admin / "locked").write_text("initializing")
+    shutil.rmtree(wt)
+    remove_worktrees(repo, settings)
+    assert git(path, "worktree", "list", "--porcelain").count("worktree ") == 1
