@@ -151,7 +151,11 @@ def engine_times(clone: Path, mbox: Path, runs: int, data_dir: Path) -> list[flo
     from patchtool.parse.series import build_series
     from patchtool.vcs.repo import GitRepo
 
-    settings = load_settings({"data_dir": str(data_dir), "cache_dir": str(data_dir)}, repo=clone)
+    from patchtool.vcs.gitcmd import patchtool_config
+
+    settings = load_settings(
+        {"data_dir": str(data_dir), "cache_dir": str(data_dir)}, repo=clone, git_values=patchtool_config(clone)
+    )
     times = []
     for _ in range(runs):
         start = time.perf_counter()

@@ -1,14 +1,21 @@
-"""Settings: each from a CLI option, else an environment variable, else `git config`, else a default."""
+"""Settings: each from a CLI option, else an environment variable, else `git config`, else a default.
+
+The git config values are read by the caller (vcs.gitcmd.patchtool_config: every git process
+starts in vcs) and passed in; each value is checked here, so a bad one is a one-line usage error
+naming the setting, where it came from and the form it takes.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+
+from patchtool.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -48,26 +55,6 @@ SPECS: dict[str, SettingSpec] = {
 }
 
 
-def git_config_all(cwd: Path | None = None) -> dict[str, str]:
-    """Every `patchtool.*` git config value, read with one git call (repository config included)."""
-    try:
-        proc = subprocess.run(
-            ["git", "config", "--null", "--get-regexp", r"^patchtool\."],
-            cwd=cwd if cwd and cwd.is_dir() else Path.cwd(),
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return {}
-    values: dict[str, str] = {}
-    for entry in proc.stdout.decode("utf-8", "replace").split("\0"):
-        key, _, value = entry.partition("\n")
-        if key:
-            values[key.lower()] = value  # last one wins, as for `git config --get`
-    return values
-
-
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings; `values` maps each SPECS name to its value, `origins` to where it came from."""
@@ -96,19 +83,62 @@ class Settings:
         return float(self.values["timeout"])
 
 
+def _check_timeout(value: str) -> str | None:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if math.isfinite(seconds) and seconds > 0:
+        return None
+    return "a number of seconds greater than 0, e.g. 30"
+
+
+def _check_url(value: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    return None if ok else "an http:// or https:// URL, e.g. https://patchew.org"
+
+
+_CHECKS = {
+    "timeout": _check_timeout,
+    "patchew_url": _check_url,
+    "patchwork_url": _check_url,
+    "lore_url": _check_url,
+}
+
+
+def check_settings(values: Mapping[str, str], origins: Mapping[str, str]) -> None:
+    """UsageError naming the first setting whose value is not of its allowed form."""
+    for name, check in _CHECKS.items():
+        if name in values and (form := check(values[name])) is not None:
+            where = origins.get(name, "default")
+            shown = values[name] if len(values[name]) <= 80 else values[name][:80] + "..."
+            raise UsageError(f"{SPECS[name].key}: bad value {shown!r} (from {where}); it must be {form}")
+
+
 def load_settings(
     cli: Mapping[str, str | None] | None = None,
     *,
     repo: Path | None = None,
     env: Mapping[str, str] | None = None,
     offline: bool = False,
+    git_values: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Resolve every setting: CLI option > environment variable > git config > default."""
+    """Resolve every setting: CLI option > environment variable > git config > default.
+
+    `git_values` are the `patchtool.*` git config values (lower-cased keys) the caller read for
+    `repo` (vcs.gitcmd.patchtool_config); without them git config is not consulted.
+    """
     cli = cli or {}
     env = os.environ if env is None else env
     values: dict[str, str] = {}
     origins: dict[str, str] = {}
-    from_git = git_config_all(repo)
+    from_git = git_values or {}
     for name, spec in SPECS.items():
         cli_value = cli.get(name)
         if cli_value is not None:
@@ -119,4 +149,5 @@ def load_settings(
             values[name], origins[name] = git_value, f"git config {spec.key}"
         else:
             values[name], origins[name] = spec.default, "default"
+    check_settings(values, origins)
     return Settings(values=values, origins=origins, offline=offline)

@@ -84,14 +84,10 @@ def run_report(
 
 def git_identity(repo: Path | None) -> str:
     """`Name <email>` from git config (the repository's, else the global one), or "" when unset."""
-    from patchtool import proc
+    from patchtool.vcs.gitcmd import config_values
 
-    cwd = repo if repo is not None and repo.is_dir() else Path.cwd()
-    values = []
-    for key in ("user.name", "user.email"):
-        done = proc.run(["git", "config", "--get", key], cwd=cwd, timeout=10)
-        values.append(done.text().strip() if done.ok else "")
-    name, email = values
+    values = config_values(repo if repo is not None else Path.cwd(), r"^user\.(name|email)$")
+    name, email = values.get("user.name", "").strip(), values.get("user.email", "").strip()
     if not email:
         return ""
     return f"{name} <{email}>" if name else email

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from patchtool.config import SPECS, load_settings
+from patchtool.vcs.gitcmd import patchtool_config
 from tests.conftest import ROOT
 from tests.plugins.gitutil import git
 
@@ -26,20 +27,22 @@ def test_defaults(tmp_path: Path) -> None:
 def test_git_config_beats_default(repo_factory: Callable[..., Path]) -> None:
     repo = repo_factory("r")
     git(repo, "config", "patchtool.lore.url", "http://lore.local")
-    settings = load_settings({}, repo=repo, env={})
+    settings = load_settings({}, repo=repo, env={}, git_values=patchtool_config(repo))
     assert settings["lore_url"] == "http://lore.local"
     assert settings.origins["lore_url"] == "git config patchtool.lore.url"
 
 
 def test_global_git_config_is_read_outside_a_repository(tmp_path: Path, hermetic: Path) -> None:
     git(tmp_path, "config", "--global", "patchtool.project", "Other")
-    assert load_settings({}, repo=tmp_path, env={})["project"] == "Other"
+    assert load_settings({}, env={}, git_values=patchtool_config(tmp_path))["project"] == "Other"
 
 
 def test_environment_beats_git_config(repo_factory: Callable[..., Path]) -> None:
     repo = repo_factory("r")
     git(repo, "config", "patchtool.patchwork.url", "http://from-git")
-    settings = load_settings({}, repo=repo, env={"PATCHTOOL_PATCHWORK_URL": "http://from-env"})
+    settings = load_settings(
+        {}, env={"PATCHTOOL_PATCHWORK_URL": "http://from-env"}, git_values=patchtool_config(repo)
+    )
     assert settings["patchwork_url"] == "http://from-env"
     assert settings.origins["patchwork_url"] == "$PATCHTOOL_PATCHWORK_URL"
 
@@ -48,7 +51,9 @@ def test_option_beats_everything(repo_factory: Callable[..., Path]) -> None:
     repo = repo_factory("r")
     git(repo, "config", "patchtool.patchew.url", "http://from-git")
     settings = load_settings(
-        {"patchew_url": "http://from-option"}, repo=repo, env={"PATCHTOOL_PATCHEW_URL": "http://from-env"}
+        {"patchew_url": "http://from-option"},
+        env={"PATCHTOOL_PATCHEW_URL": "http://from-env"},
+        git_values=patchtool_config(repo),
     )
     assert settings["patchew_url"] == "http://from-option"
     assert settings.origins["patchew_url"] == "option"

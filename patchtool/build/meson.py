@@ -28,6 +28,7 @@ from patchtool import proc
 from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, InputError
 from patchtool.store import Store
+from patchtool.vcs.gitcmd import run_git
 
 # Environment variables that change what a configure produces: part of the configuration key.
 _CONFIG_ENV = ("CC", "CXX", "CFLAGS", "CPPFLAGS", "CXXFLAGS", "LDFLAGS", "PKG_CONFIG_PATH")
@@ -40,7 +41,6 @@ _DIAG = re.compile(
     r"(?P<sev>fatal error|error|warning):\s*(?P<msg>.*)$"
 )
 _NINJA_STATUS = "[%f/%t] "
-_GIT_SCRUBBED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
 
 BUILD_DDL = """
 CREATE TABLE IF NOT EXISTS build_results (
@@ -146,10 +146,9 @@ def build_dir_for(source_dir: Path, settings: Settings, key: str) -> Path:
 
 
 def _git(args: Sequence[str], cwd: Path, extra_env: dict[str, str] | None = None) -> proc.Completed:
-    # Plain git through proc, not GitRepo: importing GitPython would cost more than the no-op
-    # build it decorates (tree ids are taken on every build and test command).
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_SCRUBBED}
-    return proc.run(["git", *args], cwd=cwd, env=env, extra_env=extra_env, timeout=300)
+    # vcs.gitcmd, not GitRepo: importing GitPython would cost more than the no-op build it
+    # decorates (tree ids are taken on every build and test command).
+    return run_git(args, cwd=cwd, extra_env=extra_env, timeout=300)
 
 
 def tree_id_of(source_dir: Path) -> str | None:

@@ -47,7 +47,9 @@ def emit_json(value: Any) -> None:
 def settings_for(
     cli: dict[str, str | None] | None = None, repo: Path | None = None, offline: bool = False
 ) -> Settings:
-    return load_settings(cli, repo=repo, offline=offline)
+    from patchtool.vcs.gitcmd import patchtool_config
+
+    return load_settings(cli, repo=repo, offline=offline, git_values=patchtool_config(repo))
 
 
 def _version(value: bool) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool.config import load_settings
+from patchtool.vcs.gitcmd import patchtool_config
 from patchtool.pipeline import ReportRequest, run_report
 from patchtool.report.records import ReportContext
 from patchtool.report.render import render
@@ -43,7 +44,9 @@ def run_demo(
     say("generating the mini QEMU tree")
     world = generate(workdir / "world")
     settings = load_settings(
-        {"cache_dir": str(workdir / "cache"), "data_dir": str(workdir / "data")}, repo=world.repo
+        {"cache_dir": str(workdir / "cache"), "data_dir": str(workdir / "data")},
+        repo=world.repo,
+        git_values=patchtool_config(world.repo),
     )
     req = ReportRequest(
         source=str(world.series_path(DEMO_SERIES)),

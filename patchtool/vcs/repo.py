@@ -1,21 +1,19 @@
 """The one place patchtool talks to git: GitPython for discovery, git's plumbing for the work.
 
 Every git command goes through `GitRepo.git()`, which runs an argv list (never a shell) with a
-timeout and turns failures into GitError naming the command.
+timeout, the user's hooks, fsmonitor and drivers off (vcs.gitcmd), and turns failures into
+GitError naming the command.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool import proc
 from patchtool.errors import GitError, InputError
-
-# Never let the user's environment redirect the commands we run at another repository.
-_SCRUBBED_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
+from patchtool.vcs.gitcmd import run_git
 
 
 @dataclass(frozen=True)
@@ -52,15 +50,7 @@ class GitRepo:
         cwd: Path | None = None,
     ) -> proc.Completed:
         """Run `git ARGS` in this repository; raise GitError unless it succeeded (or check=False)."""
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-        done = proc.run(
-            ["git", *args],
-            cwd=cwd or self.path,
-            input=input,
-            env=env,
-            extra_env=extra_env,
-            timeout=timeout,
-        )
+        done = run_git(args, cwd=cwd or self.path, input=input, extra_env=extra_env, timeout=timeout)
         if check and not done.ok:
             detail = done.errtext().strip().splitlines()
             reason = "timed out" if done.timed_out else (detail[-1] if detail else f"exit {done.returncode}")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from patchtool.errors import GitError
 from patchtool.proc import kill_group
+from patchtool.vcs.gitcmd import start_git
 from patchtool.vcs.repo import GitRepo
 
 TREE_MODE = b"40000"
@@ -51,16 +52,7 @@ class ObjectStore:
 
     def _reader(self) -> subprocess.Popen[bytes]:
         if self._cat is None:
-            env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_INDEX_FILE")}
-            self._cat = subprocess.Popen(
-                ["git", "cat-file", "--batch"],
-                cwd=self.repo.path,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,  # Ctrl-C goes to us; we stop it in close()
-            )
+            self._cat = start_git(["cat-file", "--batch"], cwd=self.repo.path)  # stopped in close()
         return self._cat
 
     def read(self, oid: str) -> tuple[str, bytes]:

@@ -14,6 +14,7 @@ from typing import IO
 
 from patchtool.demo.minitree._tree import EXECUTABLES, Change, Tree, apply_changes, changed_paths
 from patchtool.errors import GitError
+from patchtool.vcs.gitcmd import no_hooks_dir
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,12 @@ class CommitRecord:
 
 
 def git_env() -> dict[str, str]:
-    """An environment where no user or system configuration can change what git writes."""
+    """An environment where no user or system configuration can change what git writes, no hook runs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C", "TZ": "UTC"})
+    # The repositories are fresh, but a template directory could still bring hooks along.
+    hooks = {"GIT_CONFIG_KEY_0": "core.hooksPath", "GIT_CONFIG_VALUE_0": str(no_hooks_dir())}
+    env.update({"GIT_CONFIG_COUNT": "1", **hooks})
     return env
 
 
