@@ -12,6 +12,7 @@ from types import FrameType
 from patchtool.cli.app import app, err
 from patchtool.cli.commands import register_commands
 from patchtool.errors import ExitCode, Interrupted, PatchtoolError
+from patchtool.report.escape import for_terminal_line
 
 
 def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
@@ -35,9 +36,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except PatchtoolError as e:
         if debug:
             traceback.print_exc()
-        err.print(f"error: {e.message}", markup=False)
+        # one line, whatever the message quotes from mail or a server
+        err.print(f"error: {for_terminal_line(e.message)}", markup=False)
         if e.hint:
-            err.print(f"hint: {e.hint}", markup=False)
+            err.print(f"hint: {for_terminal_line(e.hint)}", markup=False)
         sys.exit(int(e.exit_code))
     except KeyboardInterrupt:
         err.print("error: interrupted", markup=False)
@@ -45,6 +47,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as e:
         if debug:
             traceback.print_exc()
-        err.print(f"error: internal error: {type(e).__name__}: {e}", markup=False)
+        err.print(f"error: internal error: {type(e).__name__}: {for_terminal_line(e)}", markup=False)
         err.print("hint: rerun with --debug and report the traceback", markup=False)
         sys.exit(int(ExitCode.ENVIRONMENT))

@@ -27,9 +27,24 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
+
+class SafeConsole(Console):
+    """A console that shows, never obeys, control characters in the strings it prints.
+
+    Subjects, trailers, server messages reach these prints; an escape sequence among them must
+    not retitle or clear the user's terminal (report.escape.for_terminal makes it visible).
+    """
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        from patchtool.report.escape import for_terminal
+
+        super().print(*(for_terminal(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
 # stdout carries results (and --json); stderr carries progress, errors and hints.
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = SafeConsole(highlight=False, soft_wrap=True)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 RepoOption = Annotated[

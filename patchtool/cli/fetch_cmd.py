@@ -12,6 +12,7 @@ from patchtool.cli.app import JsonOption, app, emit_json, err, out, settings_for
 from patchtool.errors import UsageError
 from patchtool.jsonable import to_jsonable
 from patchtool.models import SERIES_SCHEMA_VERSION, Patch, RawThread, Series
+from patchtool.report.escape import for_terminal
 
 _SOURCE_HELP = (
     "Where the series is: an mbox or .eml/.patch file, a maildir or directory of mail files, "
@@ -160,7 +161,8 @@ def fetch(
         emit_json(series_json(series, mbox))
     else:
         lines = summary_lines(series) + ([f"Wrote:     {mbox}"] if mbox is not None else [])
-        out.print("\n".join(lines), markup=False)  # one call: rich's per-call cost adds up
+        # one call: rich's per-call cost adds up; subjects and trailers are shown, never obeyed
+        out.print(for_terminal("\n".join(lines)), markup=False)
     if not usable:
         missing = ", ".join(f"{i}/{rev.total}" for i in rev.missing)
         err.print(f"error: series v{rev.number} is incomplete: {missing} not found", markup=False)

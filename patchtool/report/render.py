@@ -7,11 +7,14 @@ import email.utils
 import hashlib
 import json
 from email.message import EmailMessage
+from collections.abc import Callable
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from patchtool.jsonable import to_jsonable
+from patchtool.report import escape
 from patchtool.report import html as report_html
 from patchtool.report.records import ReportContext
 from patchtool.resources import templates_dir
@@ -25,33 +28,43 @@ _TEMPLATES = {
 REPLY_FROM = "patchtool <patchtool@localhost>"
 
 
-def _environment(html: bool) -> jinja2.Environment:
+def _html_finalize(value: object) -> object:
+    # autoescape escapes what this returns, so Markup (pygments output) must stay Markup
+    return escape.for_html(value) if isinstance(value, Markup) else escape.for_terminal(value)
+
+
+# Applied to every `{{ }}` of a format's templates, so no value from mail reaches the output raw,
+# whether or not the template remembered a filter.
+_FINALIZE: dict[str, Callable[[object], object]] = {
+    "term": escape.for_terminal,
+    "md": escape.for_terminal,  # |md adds Markdown escaping where a template asks for it
+    "html": _html_finalize,
+    "email": escape.for_email_body,
+}
+
+
+def _environment(fmt: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
-        autoescape=html,
+        autoescape=fmt == "html",
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_FINALIZE[fmt],
     )
     env.filters["pct"] = lambda x: f"{100 * float(x):.0f}%"
     env.filters["short"] = lambda sha: (sha or "")[:12]
-    env.filters["md"] = _md_escape
+    env.filters["md"] = escape.for_markdown
+    env.filters["term"] = escape.for_terminal
+    env.filters["email_body"] = escape.for_email_body
     return env
-
-
-def _md_escape(text: object) -> str:
-    """Escape Markdown/HTML-significant characters in text that came from mail."""
-    out = str(text)
-    for ch in "\\`*_[]<>|#":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 def render_text(ctx: ReportContext, fmt: str) -> str:
     if fmt not in _TEMPLATES:
         raise ValueError(f"unknown report format {fmt!r}")
-    env = _environment(html=fmt == "html")
+    env = _environment(fmt)
     values: dict[str, Any] = {"ctx": ctx, "counts": ctx.counts, "failed": ctx.failed}
     if fmt == "html":
         values["view"] = report_html.html_view(ctx)
@@ -65,18 +78,36 @@ def _reply_subject(subject: str) -> str:
     return subject if subject.lower().startswith("re:") else f"Re: {subject}"
 
 
+_ADDRESS_SPECIALS = set('()<>@,;:\\"[]')
+
+
+def _address(name: str, addr: str) -> str:
+    """`Name <addr>` with both parts CR/LF-free; a name with specials is quoted so it stays one."""
+    name, addr = escape.for_email_header(name), escape.for_email_header(addr).strip("<>")
+    if not name:
+        return addr
+    if _ADDRESS_SPECIALS & set(name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{addr}>"
+
+
 def reply_message(ctx: ReportContext, body: str, sender: str = REPLY_FROM) -> EmailMessage:
-    """A plain-text reply to the series in patchew's manner: Re: subject, threaded, To the author."""
+    """A plain-text reply to the series in patchew's manner: Re: subject, threaded, To the author.
+
+    Every header value from mail goes through escape.for_email_header: a display name or subject
+    that decoded to text with a newline can neither crash the e-mail policy nor add a header.
+    """
     s = ctx.series
+    header = escape.for_email_header
     msg = EmailMessage(policy=email.policy.default.clone(linesep="\n", max_line_length=998))
-    msg["From"] = sender
-    msg["To"] = f"{s.author} <{s.author_email}>" if s.author else s.author_email
-    cc = [a for a in dict.fromkeys((*s.to, *s.cc)) if s.author_email.lower() not in a.lower()]
+    msg["From"] = header(sender)
+    msg["To"] = _address(s.author, s.author_email)
+    cc = [header(a) for a in dict.fromkeys((*s.to, *s.cc)) if s.author_email.lower() not in a.lower()]
     if cc:
         msg["Cc"] = ", ".join(cc)
-    msg["Subject"] = _reply_subject(s.subject)
-    msg["In-Reply-To"] = f"<{s.msgid}>"
-    msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys((*s.references, s.msgid)))
+    msg["Subject"] = _reply_subject(header(s.subject))
+    msg["In-Reply-To"] = f"<{header(s.msgid)}>"
+    msg["References"] = " ".join(f"<{header(r)}>" for r in dict.fromkeys((*s.references, s.msgid)))
     msg["Date"] = _date(ctx.generated)
     digest = hashlib.sha256(f"{s.msgid}\0{ctx.generated}".encode()).hexdigest()[:16]
     msg["Message-ID"] = f"<patchtool.{digest}@localhost>"
