@@ -38,9 +38,12 @@ def check_msgid(msgid: str, what: str) -> str:
     msgid = msgid.strip()
     if msgid.startswith("<") and msgid.endswith(">"):
         msgid = msgid[1:-1]
-    bad = not msgid or "@" not in msgid or len(msgid) > 998 or msgid.startswith("-")
+    shown = what if len(what) <= 80 else f"{what[:60]}... ({len(what)} characters)"
+    if len(msgid) > 998:  # RFC 5322's line limit: no real message-id is longer
+        raise InputError(f"{shown}: not a message-id (longer than 998 characters)")
+    bad = not msgid or "@" not in msgid or msgid.startswith("-")
     if bad or any(c in _MSGID_FORBIDDEN or ord(c) < 32 for c in msgid):
-        raise InputError(f"{what}: not a message-id (expected something like 1234.5-1-me@example.org)")
+        raise InputError(f"{shown}: not a message-id (expected something like 1234.5-1-me@example.org)")
     return msgid
 
 

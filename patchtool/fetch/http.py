@@ -2,12 +2,20 @@
 
 Every answer goes through `Http.get`, which turns each failure into a one-line FetchError naming the
 URL (with any user:password removed), reads at most `max_bytes` of body, and un-gzips with a cap on
-the decompressed size. When a cache is attached, each answer is stored; `offline=True` answers from
-the cache alone and raises NotCachedError for what is missing.
+the decompressed size. `timeout` bounds the whole answer (connect, retries, redirects, headers and
+body), not each read: a watchdog shuts the connection's socket when it runs out, so a server that
+trickles a byte every few seconds is cut off. A redirect to another host never carries the
+Authorization header along (requests' own rule, checked by our tests). When a cache is attached,
+each answer is stored; `offline=True` answers from the cache alone and raises NotCachedError for
+what is missing.
 """
 
 from __future__ import annotations
 
+import re
+import socket
+import threading
+import weakref
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from patchtool import __version__
@@ -52,9 +61,15 @@ class AnswerCache(Protocol):
     def save_answer(self, source: str, answer: Answer) -> None: ...
 
 
+_USERINFO = re.compile(r"(//)[^/?#]*@")
+
+
 def safe_url(url: str) -> str:
-    """The URL without user:password@, for messages and cache keys."""
-    parts = urlsplit(url)
+    """The URL without user:password@, for messages, logs and cache keys."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not even a URL (an unclosed [ in the host): strip what looks like userinfo
+        return _USERINFO.sub(r"\1", url, count=1)
     if "@" not in parts.netloc:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
@@ -102,7 +117,65 @@ def _status_message(status: int) -> str:
     return f"unexpected answer (HTTP {status})"
 
 
-def make_session() -> requests.Session:
+class Sockets:
+    """The live sockets of a session's connections, so that a deadline can cut any of them."""
+
+    def __init__(self) -> None:
+        self._socks: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def add(self, sock: socket.socket | None) -> None:
+        if sock is not None:
+            with self._lock:
+                self._socks.add(sock)
+
+    def cut(self) -> None:
+        """Shut every socket down: a read blocked on one returns at once."""
+        with self._lock:
+            socks = list(self._socks)
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
+
+def _watched_pool(base: type[HTTPConnectionPool], sockets: Sockets) -> type[HTTPConnectionPool]:
+    """A pool class whose connections report their socket (TLS-wrapped when https) on connect."""
+
+    class Connection(base.ConnectionCls):  # type: ignore[name-defined,misc]
+        def connect(self) -> None:
+            super().connect()
+            sockets.add(self.sock)
+
+    return type(f"Watched{base.__name__}", (base,), {"ConnectionCls": Connection})
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """An adapter whose connections' sockets are known to `sockets` (plain and proxied alike)."""
+
+    def __init__(self, sockets: Sockets, **kwargs: object) -> None:
+        self.sockets = sockets
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def _watch(self, manager: object) -> None:
+        classes = {
+            "http": _watched_pool(HTTPConnectionPool, self.sockets),
+            "https": _watched_pool(HTTPSConnectionPool, self.sockets),
+        }
+        manager.pool_classes_by_scheme = classes  # type: ignore[attr-defined]
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+        self._watch(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: object) -> object:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        self._watch(manager)
+        return manager
+
+
+def make_session(sockets: Sockets | None = None) -> requests.Session:
     """The one session patchtool uses: retries on connection errors and 5xx, bounded redirects."""
     retry = Retry(
         total=4,
@@ -116,7 +189,7 @@ def make_session() -> requests.Session:
         respect_retry_after_header=False,
     )
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = DeadlineAdapter(sockets or Sockets(), max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.max_redirects = MAX_REDIRECTS
@@ -139,7 +212,8 @@ class Http:
         self.timeout = timeout
         self.cache = cache
         self.offline = offline
-        self.session = session or make_session()
+        self.sockets = Sockets()
+        self.session = session or make_session(self.sockets)
 
     def close(self) -> None:
         self.session.close()
@@ -153,6 +227,12 @@ class Http:
     ) -> Answer:
         """Fetch `url`; a status outside 200..299 raises FetchError naming the URL (never its password)."""
         shown = safe_url(url)
+        try:
+            absolute = urlsplit(url).scheme in ("http", "https") and bool(urlsplit(url).hostname)
+        except ValueError:
+            absolute = False
+        if not absolute:  # e.g. a relative link in a server's answer of an unexpected shape
+            raise FetchError(shown, f"not an http(s) URL (a link in the {source} server's answer?)")
         if self.offline:
             return self._from_cache(shown)
         answer = self._fetch(url, shown, accept)
@@ -169,14 +249,40 @@ class Http:
         return cached
 
     def _fetch(self, url: str, shown: str, accept: str) -> Answer:
+        expired = threading.Event()
+
+        def cut() -> None:
+            expired.set()
+            self.sockets.cut()
+
+        watchdog = threading.Timer(self.timeout, cut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            status, ctype, encoding, kept, raw = self._request(url, shown, accept)
+        except (FetchError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
+            if expired.is_set():
+                raise FetchError(shown, f"timed out after {self.timeout:g}s") from e
+            raise
+        finally:
+            watchdog.cancel()
+        if expired.is_set():  # the cut landed as the last byte arrived: the answer may be short
+            raise FetchError(shown, f"timed out after {self.timeout:g}s")
+        body = raw
+        if encoding in ("gzip", "x-gzip") or (raw.startswith(_GZIP_MAGIC) and "gzip" in ctype):
+            body = gunzip_capped(raw, shown)
+        return Answer(url=shown, status=status, content_type=ctype, body=body, headers=kept)
+
+    def _request(self, url: str, shown: str, accept: str) -> tuple[int, str, str, dict[str, str], bytes]:
+        """One GET (its redirects and retries included), body read; every failure a FetchError."""
         headers = {"Accept": accept, "Accept-Encoding": "gzip"}
         try:
             with self.session.get(url, headers=headers, timeout=self.timeout, stream=True) as resp:
                 raw = self._read_capped(resp, shown)
                 encoding = resp.headers.get("Content-Encoding", "").lower()
-                status = resp.status_code
                 ctype = resp.headers.get("Content-Type", "")
                 kept = {k: v for k, v in resp.headers.items() if k.lower() in ("link", "content-type")}
+                return resp.status_code, ctype, encoding, kept, raw
         except requests.exceptions.TooManyRedirects as e:
             raise FetchError(shown, f"too many redirects (more than {MAX_REDIRECTS})") from e
         except requests.exceptions.Timeout as e:
@@ -189,12 +295,8 @@ class Http:
             raise FetchError(shown, f"request failed ({type(e).__name__})") from e
         except urllib3.exceptions.ReadTimeoutError as e:
             raise FetchError(shown, f"timed out after {self.timeout:g}s") from e
-        except urllib3.exceptions.HTTPError as e:
+        except (urllib3.exceptions.HTTPError, OSError) as e:
             raise FetchError(shown, "connection broken while reading the answer") from e
-        body = raw
-        if encoding in ("gzip", "x-gzip") or (raw.startswith(_GZIP_MAGIC) and "gzip" in ctype):
-            body = gunzip_capped(raw, shown)
-        return Answer(url=shown, status=status, content_type=ctype, body=body, headers=kept)
 
     def _read_capped(self, resp: requests.Response, shown: str) -> bytes:
         parts: list[bytes] = []

@@ -16,8 +16,11 @@ MAX_BYTES = 256 * 1024 * 1024
 
 
 def is_local(ref: str) -> bool:
-    """A local source is "-" (stdin) or a path that exists."""
-    return ref == "-" or Path(ref).exists()
+    """A local source is "-" (stdin) or a path that exists (a name too long or with a NUL is none)."""
+    try:
+        return ref == "-" or Path(ref).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _read_bounded(path: Path) -> bytes:

@@ -86,8 +86,10 @@ def _patchwork_target(ref: str, url: str) -> Target | None:
 _DEFAULT_HOSTS = {"patchew": "patchew.org", "lore": "lore.kernel.org"}
 
 
-def _url_target(ref: str, settings: Settings) -> Target:
-    url = safe_url(ref)
+def _url_target(typed: str, settings: Settings) -> Target:
+    # What the user typed may carry user:token@; only the list-archive page (fetched through Http,
+    # which never shows it) keeps it. Every message names the URL without it.
+    ref = url = safe_url(typed)
     split = urlsplit(url)
     for name, check in (("patchew", _patchew_target), ("lore", _lore_target)):
         rest = _under(url, settings[f"{name}_url"])
@@ -98,7 +100,12 @@ def _url_target(ref: str, settings: Settings) -> Target:
             return target
     if target := _patchwork_target(ref, url):
         return target
-    return Target(ref, page=ref, source="list-archive")
+    return Target(ref, page=typed, source="list-archive")
+
+
+def _shorten(text: str) -> str:
+    """What the user typed, cut for a one-line message (a 20,000-character SOURCE stays readable)."""
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
 
 
 def parse_ref(ref: str, settings: Settings) -> Target:
@@ -108,12 +115,15 @@ def parse_ref(ref: str, settings: Settings) -> Target:
         if text.startswith(prefix):
             return Target(ref, check_msgid(text[len(prefix) :], ref), "patchew", tag=True)
     if text.startswith(("http://", "https://")):
-        return _url_target(text, settings)
+        try:
+            return _url_target(text, settings)
+        except ValueError as e:  # urlsplit: an unclosed [ or a bad port
+            raise InputError(f"{_shorten(safe_url(text))}: not a valid URL ({e})") from e
     if text.lower().startswith("id:"):
         text = text[3:]
     if "@" not in text:  # most likely a file name with a typo
         raise InputError(
-            f"{ref}: no such file, and not a message-id or URL",
+            f"{_shorten(ref)}: no such file, and not a message-id or URL",
             hint="name an mbox, a directory, '-', a message-id, patchew/<msgid> or a patchew, "
             "patchwork, lore or list-archive URL",
         )
