@@ -149,12 +149,13 @@ def engine_times(clone: Path, mbox: Path, runs: int, data_dir: Path) -> list[flo
     from patchtool.config import load_settings
     from patchtool.fetch import resolve_source
     from patchtool.parse.series import build_series
+    from patchtool.vcs.gitcmd import patchtool_config
     from patchtool.vcs.repo import GitRepo
 
-    from patchtool.vcs.gitcmd import patchtool_config
-
     settings = load_settings(
-        {"data_dir": str(data_dir), "cache_dir": str(data_dir)}, repo=clone, git_values=patchtool_config(clone)
+        {"data_dir": str(data_dir), "cache_dir": str(data_dir)},
+        repo=clone,
+        git_values=patchtool_config(clone),
     )
     times = []
     for _ in range(runs):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from patchtool.apply.commitmsg import patch_message
 from patchtool.apply.patches import Conflict, StepOutcome, git_date, temp_index
+from patchtool.apply.pathguard import check_paths
 from patchtool.config import Settings
 from patchtool.errors import InputError, PatchtoolError, UsageError, VerdictError
 from patchtool.models import Patch, Series
@@ -137,6 +138,7 @@ def run_patches(
         if not item.diff.strip():
             p = item.patch
             raise InputError(f'patch {p.index}/{p.total} "{p.title}" has no diff')
+    check_paths(planned)  # ../x, /x, .git/x, or a write through a symlink the series made: exit 2
     with temp_index(repo, settings) as index:
         index.load(base, {path for item in planned for path in touched_paths(item.diff)})
         parent = base

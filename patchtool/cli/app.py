@@ -28,7 +28,6 @@ app = typer.Typer(
 )
 
 
-
 class SafeConsole(Console):
     """A console that shows, never obeys, control characters in the strings it prints.
 

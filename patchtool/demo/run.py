@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool.config import load_settings
-from patchtool.vcs.gitcmd import patchtool_config
 from patchtool.pipeline import ReportRequest, run_report
 from patchtool.report.records import ReportContext
 from patchtool.report.render import render
+from patchtool.vcs.gitcmd import patchtool_config
 
 DEMO_SERIES = "reaper-v2"
 DEMO_TEST = "func-alpha-replay"

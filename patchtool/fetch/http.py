@@ -12,6 +12,7 @@ what is missing.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -134,10 +135,8 @@ class Sockets:
         with self._lock:
             socks = list(self._socks)
         for sock in socks:
-            try:
+            with contextlib.suppress(OSError):  # already closed
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
 
 
 def _watched_pool(base: type[HTTPConnectionPool], sockets: Sockets) -> type[HTTPConnectionPool]:

@@ -9,6 +9,7 @@ from patchtool.errors import InputError
 from patchtool.models import Cover, Finding, Patch, RawThread, Reply, Revision, Series, SubjectInfo, Trailer
 from patchtool.parse.body import cover_parts, has_diff, parse_patch_body
 from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
+from patchtool.parse.duplicates import unique_mails
 from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_address, parse_mail
 from patchtool.parse.subjects import parse_subject
 from patchtool.parse.trailers import commit_trailers, dedupe, reply_trailers, sender_matches
@@ -38,23 +39,18 @@ def _where(msg: _Msg) -> str:
     return f"{origin_name(msg.mail.origin)}: message <{msg.mail.msgid}>"
 
 
-def _read_messages(raw: RawThread) -> list[_Msg]:
+def _read_messages(raw: RawThread) -> tuple[list[_Msg], list[Finding]]:
     name = raw.provenance[0].location if raw.provenance else "input"
     if not raw.messages:
         raise InputError(f"{name}: no mail found (empty input)")
     if not any(looks_like_mail(m) for m in raw.messages):
         raise InputError(f"{name}: not mail (no message headers found)")
-    seen: set[str] = set()
-    msgs = []
-    for raw_msg in raw.messages:
-        mail = parse_mail(raw_msg)
-        if mail.msgid in seen:  # the same message twice (two archives, a Cc copy)
-            continue
-        seen.add(mail.msgid)
-        msgs.append(_classify(mail))
+    # the same message twice (two archives, a Cc copy) is read once; differing copies are an error
+    mails, duplicates = unique_mails(parse_mail(raw_msg) for raw_msg in raw.messages)
+    msgs = [_classify(mail) for mail in mails]
     if not any(m.kind == "patch" for m in msgs):
         raise InputError(f"{name}: no patches found in {len(msgs)} message(s)")
-    return msgs
+    return msgs, duplicates
 
 
 def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
@@ -323,8 +319,10 @@ def _revision_parts(msgs: list[_Msg]) -> tuple[dict[int, _RevisionParts], list[F
 
 def build_series(raw: RawThread, *, revision: int | None = None) -> Series:
     """Understand a thread; the newest revision is chosen unless `revision` names another."""
-    msgs = _number_unnumbered(_inherit_revision(_read_messages(raw)))
+    read, duplicates = _read_messages(raw)
+    msgs = _number_unnumbered(_inherit_revision(read))
     parts, findings = _revision_parts(msgs)
+    findings = duplicates + findings
     numbers = sorted(n for n, rp in parts.items() if rp.patches or rp.cover)
     chosen = max(n for n in numbers if parts[n].patches) if revision is None else revision
     if chosen not in parts:

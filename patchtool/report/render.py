@@ -6,8 +6,8 @@ import email.policy
 import email.utils
 import hashlib
 import json
-from email.message import EmailMessage
 from collections.abc import Callable
+from email.message import EmailMessage
 from typing import Any
 
 import jinja2

@@ -9,7 +9,6 @@ each written id is checked against the one computed here.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path

@@ -50,9 +50,9 @@ def plant_everything(repo: Path, marks: Path) -> None:
     monitor = _script(repo.parent / "fsmonitor-watchman", f'touch "{marks}/fsmonitor"\nexit 1\n')
     git(repo, "config", "core.fsmonitor", str(monitor))
     for kind in ("clean", "smudge"):
-        git(repo, "config", f"filter.evil.{kind}", f'sh -c \'touch "{marks}/{kind}"; cat\'')
+        git(repo, "config", f"filter.evil.{kind}", f"sh -c 'touch \"{marks}/{kind}\"; cat'")
     git(repo, "config", "filter.evil.required", "true")
-    git(repo, "config", "merge.evil.driver", f'sh -c \'touch "{marks}/merge-driver"; false\'')
+    git(repo, "config", "merge.evil.driver", f"sh -c 'touch \"{marks}/merge-driver\"; false'")
     git(repo, "config", "diff.evil.textconv", f'sh -c \'touch "{marks}/textconv"; cat "$0"\'')
     git(repo, "config", "gc.auto", "1")  # any loose object would ask for an automatic gc
 
