@@ -16,6 +16,8 @@ shown as a visible `\\xNN` / `\\uNNNN` escape, and letters of any script are kep
 
 from __future__ import annotations
 
+import email.errors
+import email.header
 import re
 
 from markupsafe import Markup, escape
@@ -57,9 +59,24 @@ def for_html(text: object) -> Markup:
     return escape(for_terminal(text))
 
 
+def _decode_words(value: str) -> str:
+    try:
+        return str(email.header.make_header(email.header.decode_header(value)))
+    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
+        return value
+
+
 def for_email_header(text: object) -> str:
-    """A header value: every CR, LF and other control becomes a space (tabs are header whitespace)."""
-    return _HEADER_CONTROLS.sub(" ", str(text))
+    """A header value: every CR, LF and other control becomes a space (tabs are header whitespace).
+
+    An RFC 2047 encoded word (`=?utf-8?q?a=0ABcc:_x?=`) would be decoded again, newline and all,
+    when the e-mail policy parses the value: encoded words are decoded first, cleaned like the
+    rest, and whatever still looks like one is broken up (`= ?`).
+    """
+    value = str(text)
+    if "=?" in value:
+        value = _decode_words(value)
+    return _HEADER_CONTROLS.sub(" ", value).replace("=?", "= ?")
 
 
 def for_email_body(text: object) -> str:
