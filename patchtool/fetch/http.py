@@ -174,6 +174,21 @@ class DeadlineAdapter(HTTPAdapter):
         return manager
 
 
+class GuardedSession(requests.Session):
+    """A session whose redirects carry Authorization only to the very same origin.
+
+    requests already drops it on a change of host; we also drop it on any change of scheme or
+    port, so credentials typed for one service never reach another, whatever a Location says.
+    """
+
+    def should_strip_auth(self, old_url: str, new_url: str) -> bool:
+        old, new = urlsplit(old_url), urlsplit(new_url)
+        try:
+            return (old.scheme, old.hostname, old.port) != (new.scheme, new.hostname, new.port)
+        except ValueError:  # a port that is not a number
+            return True
+
+
 def make_session(sockets: Sockets | None = None) -> requests.Session:
     """The one session patchtool uses: retries on connection errors and 5xx, bounded redirects."""
     retry = Retry(
@@ -187,7 +202,7 @@ def make_session(sockets: Sockets | None = None) -> requests.Session:
         raise_on_status=False,
         respect_retry_after_header=False,
     )
-    session = requests.Session()
+    session = GuardedSession()
     adapter = DeadlineAdapter(sockets or Sockets(), max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

@@ -8,6 +8,7 @@ plain git does run them, so the test can fail.
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
@@ -96,3 +97,30 @@ def test_no_user_hook_runs_under_any_command(tmp_path: Path, data_env: dict[str,
     git(repo, "checkout", "-q", "stable")
     git(repo, "status", "--porcelain")
     assert {"post-checkout", "fsmonitor", "smudge"} <= set(os.listdir(marks))
+
+
+PACKAGE = Path(__file__).resolve().parents[2] / "patchtool"
+# The demo writes its own fresh repositories with plumbing of its own; it still turns hooks off.
+OWN_PLUMBING = {"demo/minitree/_importer.py"}
+
+
+def _starts_git(tree: ast.AST) -> bool:
+    """True if the module builds an argv list whose first item is the string "git"."""
+    return any(
+        isinstance(node, ast.List)
+        and node.elts
+        and isinstance(node.elts[0], ast.Constant)
+        and node.elts[0].value == "git"
+        for node in ast.walk(tree)
+    )
+
+
+def test_every_git_process_starts_in_vcs() -> None:
+    starters = sorted(
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if _starts_git(ast.parse(path.read_text(encoding="utf-8")))
+    )
+    assert starters == sorted({"vcs/gitcmd.py", *OWN_PLUMBING})
+    importer = (PACKAGE / "demo/minitree/_importer.py").read_text(encoding="utf-8")
+    assert "core.hooksPath" in importer and "no_hooks_dir()" in importer
