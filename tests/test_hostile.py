@@ -9,12 +9,14 @@ from __future__ import annotations
 import email
 import email.policy
 import gzip
+import http.server
 import json
 import os
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -182,9 +184,9 @@ def test_redirect_to_another_host_drops_authorization_and_stores_no_secret(
     from patchtool.fetch.cache import Cache
 
     with Cache(tmp_path / "store.sqlite3") as cache:
-        http = Http(5, cache=cache)
-        answer = http.get(f"http://alice:typed-token@127.0.0.1:{port}/lore/a", source="lore")
-        http.close()
+        client = Http(5, cache=cache)
+        answer = client.get(f"http://alice:typed-token@127.0.0.1:{port}/lore/a", source="lore")
+        client.close()
     assert answer.body == b"the answer" and "token" not in answer.url
     sent = {raw: headers for _, raw, headers in replay.log}
     assert "Authorization" in sent["/lore/a"]  # the typed credentials reached the host they name...
@@ -216,16 +218,16 @@ def trickle_server() -> Iterator[str]:
 
 
 def test_a_trickling_server_is_cut_off_at_the_overall_deadline(trickle_server: str) -> None:
-    http = Http(3)
+    client = Http(3)
     start = time.monotonic()
     with pytest.raises(FetchError) as info:
-        http.get(trickle_server, source="lore")
+        client.get(trickle_server, source="lore")
     elapsed = time.monotonic() - start
     assert str(info.value) == f"{trickle_server}: timed out after 3s"
     assert elapsed < 7, elapsed  # each read is quick; only the overall deadline stops it
     # the connection was shut on that path: nothing left open to the trickling server
-    assert all(s.fileno() == -1 or _peer_closed(s) for s in list(http.sockets._socks))
-    http.close()
+    assert all(s.fileno() == -1 or _peer_closed(s) for s in list(client.sockets._socks))
+    client.close()
 
 
 def _peer_closed(sock: socket.socket) -> bool:
@@ -236,21 +238,54 @@ def _peer_closed(sock: socket.socket) -> bool:
     return False
 
 
-def test_every_answer_path_leaves_no_connection_open(replay: Replay) -> None:
-    replay.add("lore", "/ok", body="fine")
-    replay.add("lore", "/gone", status=404, body="nope")
-    replay.add("lore", "/slow", body="late", delay=3)
-    http = Http(1)
+class _KeepAlive(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive: a connection stays open until the client closes it."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if self.path == "/slow":
+            time.sleep(3)
+        status, body = (200, b"fine") if self.path != "/gone" else (404, b"nope")
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that cut the connection is what these tests do
+
+
+@pytest.fixture
+def keepalive_server() -> Iterator[str]:
+    server = _QuietServer(("127.0.0.1", 0), _KeepAlive)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_every_answer_path_leaves_no_connection_open(keepalive_server: str) -> None:
+    client = Http(1)
     seen: set[socket.socket] = set()
-    http.sockets._socks = seen  # type: ignore[assignment]  # keep every socket alive to look at it
-    http.get(replay.url("lore") + "/ok", source="lore")
+    client.sockets._socks = seen  # type: ignore[assignment]  # keep every socket alive to look at it
+    client.get(keepalive_server + "/ok", source="lore")
+    assert [s for s in seen if s.fileno() != -1]  # kept alive in the pool, for the next request
     with pytest.raises(FetchError):
-        http.get(replay.url("lore") + "/gone", source="lore")
-    with pytest.raises(FetchError):
-        http.get(replay.url("lore") + "/slow", source="lore")
-    assert seen  # the watch saw the connections
-    http.close()
-    assert all(s.fileno() == -1 for s in seen)
+        client.get(keepalive_server + "/gone", source="lore")
+    with pytest.raises(FetchError, match="timed out after 1s"):
+        client.get(keepalive_server + "/slow", source="lore")
+    client.close()
+    assert seen and all(s.fileno() == -1 for s in seen)
 
 
 def test_a_wrong_shape_patchew_answer_gives_a_clear_line(replay: Replay) -> None:
