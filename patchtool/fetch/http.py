@@ -119,24 +119,49 @@ def _status_message(status: int) -> str:
 
 
 class Sockets:
-    """The live sockets of a session's connections, so that a deadline can cut any of them."""
+    """The live sockets of a session's connections, so that a deadline can cut any of them.
+
+    Once cut (until `rearm`), a socket connected later (a retry) is shut at once as well: the
+    deadline bounds the whole request, retries included.
+    """
 
     def __init__(self) -> None:
         self._socks: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._lock = threading.Lock()
+        self._cut = False
 
     def add(self, sock: socket.socket | None) -> None:
-        if sock is not None:
-            with self._lock:
-                self._socks.add(sock)
+        if sock is None:
+            return
+        with self._lock:
+            self._socks.add(sock)
+            late = self._cut
+        if late:
+            self._shut(sock)
+
+    def rearm(self) -> None:
+        with self._lock:
+            self._cut = False
 
     def cut(self) -> None:
         """Shut every socket down: a read blocked on one returns at once."""
         with self._lock:
+            self._cut = True
             socks = list(self._socks)
         for sock in socks:
-            with contextlib.suppress(OSError):  # already closed
-                sock.shutdown(socket.SHUT_RDWR)
+            self._shut(sock)
+
+    def close_all(self) -> None:
+        """Close every socket (after a cut, once the request has given up on them)."""
+        with self._lock:
+            socks = list(self._socks)
+        for sock in socks:
+            sock.close()
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _watched_pool(base: type[HTTPConnectionPool], sockets: Sockets) -> type[HTTPConnectionPool]:
@@ -269,6 +294,7 @@ class Http:
             expired.set()
             self.sockets.cut()
 
+        self.sockets.rearm()
         watchdog = threading.Timer(self.timeout, cut)
         watchdog.daemon = True
         watchdog.start()
@@ -276,16 +302,22 @@ class Http:
             status, ctype, encoding, kept, raw = self._request(url, shown, accept)
         except (FetchError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
             if expired.is_set():
-                raise FetchError(shown, f"timed out after {self.timeout:g}s") from e
+                raise self._timed_out(shown) from e
             raise
         finally:
             watchdog.cancel()
         if expired.is_set():  # the cut landed as the last byte arrived: the answer may be short
-            raise FetchError(shown, f"timed out after {self.timeout:g}s")
+            raise self._timed_out(shown)
         body = raw
         if encoding in ("gzip", "x-gzip") or (raw.startswith(_GZIP_MAGIC) and "gzip" in ctype):
             body = gunzip_capped(raw, shown)
         return Answer(url=shown, status=status, content_type=ctype, body=body, headers=kept)
+
+    def _timed_out(self, shown: str) -> FetchError:
+        # Nothing of the request may outlive it: drop the pools and close every socket we cut.
+        self.session.close()
+        self.sockets.close_all()
+        return FetchError(shown, f"timed out after {self.timeout:g}s")
 
     def _request(self, url: str, shown: str, accept: str) -> tuple[int, str, str, dict[str, str], bytes]:
         """One GET (its redirects and retries included), body read; every failure a FetchError."""
