@@ -19,8 +19,9 @@ _DIAG = re.compile(
     r"^(?P<file>[^\s:][^:]*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*"
     r"(?P<sev>fatal error|error|warning|ERROR):\s*(?P<msg>.*)$"
 )
-# GNU ld with debug info: `../util/rcu.c:42:(.text+0x1a): undefined reference to `foo'`.
-_LINK = re.compile(r"^(?:\S*ld(?:\.\w+)?: )?(?P<file>[^\s:][^:]*?):(?P<line>\d+):\([^)]*\): (?P<msg>.*)$")
+# GNU ld with debug info: `/usr/bin/ld: ../util/rcu.c:42: undefined reference to `foo'`; some
+# versions put the section between: `../util/rcu.c:42:(.text+0x1a): undefined reference to ...`.
+_LINK = re.compile(r"^(?:\S*ld(?:\.\w+)?: )?(?P<file>[^\s:][^:]*?):(?P<line>\d+):(?:\([^)]*\):)? (?P<msg>.*)$")
 _LINKER_WORDS = ("undefined reference to", "multiple definition of", "cannot find -l", "ld: cannot find")
 _STATUS = re.compile(r"^\[\d+/\d+\] ")
 
