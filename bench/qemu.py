@@ -47,7 +47,7 @@ SECTIONS = ("full", "incremental", "test", "report", "bisect")
 # The flaky probe: a real build of the test's targets, then the test; from the chosen commit on,
 # about half of the runs fail (a seeded coin stepped by a counter file, so a run is repeatable).
 FLAKY = """#!/bin/sh
-patchtool build --worktree . --target {target} --quiet >/dev/null 2>&1 || exit 125
+patchtool build --worktree . --target {target} --quiet -- {configure} >/dev/null 2>&1 || exit 125
 if git merge-base --is-ancestor {culprit} HEAD; then
     exec {python} -c '
 import os, random, sys
@@ -66,7 +66,7 @@ class Bench:
         self.qemu, self.data = qemu.resolve(), data
         self.env = {
             **os.environ,
-            "PATCHTOOL_DATA_DIR": str(data / "data"),
+            "PATCHTOOL_DATA_DIR": str(data),
             "PATCHTOOL_CACHE_DIR": str(data / "cache"),
         }
         self.env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
@@ -94,14 +94,34 @@ def _med(values: list[float]) -> str:
     )
 
 
+def _start(b: Bench, argv: list[str], cwd: Path, log: Path) -> tuple[subprocess.Popen[bytes], float]:
+    handle = open(log, "wb")  # noqa: SIM115 - closed with the process
+    popen = subprocess.Popen(argv, cwd=cwd, env=b.env, stdout=handle, stderr=subprocess.STDOUT)
+    return popen, time.perf_counter()
+
+
+def _finish(popen: subprocess.Popen[bytes], start: float) -> tuple[float, float, int]:
+    """Wall and CPU seconds (the child and all it waited for) of one process, and its exit code."""
+    _, status, usage = os.wait4(popen.pid, 0)
+    popen.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, popen.returncode
+
+
 def section_full(b: Bench, plain_dir: Path) -> None:
-    print("== full: configure + full build ==")
+    """Both at once, so they share the machine's load side by side."""
+    print("== full: configure + full build (run side by side, at the same time) ==")
     plain_dir.mkdir(parents=True)
-    w1, c1, _ = b.run([str(b.qemu / "configure"), *CONFIGURE.split()], cwd=plain_dir)
-    w2, c2, _ = b.run(["ninja"], cwd=plain_dir)
-    print(f"plain ../configure + ninja : configure {w1:.1f}s, ninja {w2:.1f}s (cpu {c1 + c2:.0f}s)")
-    w, c, text = b.patchtool("build", "--repo", str(b.qemu), "--quiet", "--", *CONFIGURE.split())
-    print(f"patchtool build --repo     : {w:.1f}s (cpu {c:.0f}s): {text.strip().splitlines()[0]}")
+    script = f"{shlex.quote(str(b.qemu / 'configure'))} {CONFIGURE} && ninja"
+    plain = _start(b, ["sh", "-c", script], plain_dir, b.data / "full-plain.log")
+    ours = _start(
+        b, [sys.executable, "-m", "patchtool", "build", "--repo", str(b.qemu), "--", *CONFIGURE.split()],
+        b.qemu, b.data / "full-patchtool.log",
+    )  # fmt: skip
+    for label, (popen, start) in (("plain ../configure && ninja", plain), ("patchtool build --repo", ours)):
+        wall, cpu, code = _finish(popen, start)
+        print(f"{label:28s}: {wall:7.1f}s wall, {cpu:7.0f}s cpu, exit {code}")
+    steps = (b.data / "full-patchtool.log").read_text(errors="replace").splitlines()
+    print("patchtool: " + next((ln for ln in steps if ln.startswith("built ")), steps[-1] if steps else "?"))
 
 
 def _tool_tree(b: Bench) -> tuple[Path, Path]:
@@ -201,7 +221,11 @@ def section_bisect(b: Bench, good: str, bad: str, culprit: str, max_time: float)
     script = b.data / "flaky-probe.sh"
     script.write_text(
         FLAKY.format(
-            target=f"tests/unit/{TEST}", culprit=culprit, python=sys.executable, counter=str(b.data / "coin")
+            target=f"tests/unit/{TEST}",
+            configure=CONFIGURE,
+            culprit=culprit,
+            python=sys.executable,
+            counter=str(b.data / "coin"),
         )
     )
     script.chmod(0o755)

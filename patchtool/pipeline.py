@@ -181,7 +181,7 @@ def _build_then_measure(
     """A full build (the report's build verdict; test names checked first), then the tests."""
     from patchtool.build.meson import build_tree
     from patchtool.testrun.measure import Measure, measure
-    from patchtool.testrun.select import plan_for_tests
+    from patchtool.testrun.selection import plan_for_tests
 
     check = plan_for_tests(req.tests, req.setup) if req.tests else None
 

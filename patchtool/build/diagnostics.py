@@ -21,7 +21,9 @@ _DIAG = re.compile(
 )
 # GNU ld with debug info: `/usr/bin/ld: ../util/rcu.c:42: undefined reference to `foo'`; some
 # versions put the section between: `../util/rcu.c:42:(.text+0x1a): undefined reference to ...`.
-_LINK = re.compile(r"^(?:\S*ld(?:\.\w+)?: )?(?P<file>[^\s:][^:]*?):(?P<line>\d+):(?:\([^)]*\):)? (?P<msg>.*)$")
+_LINK = re.compile(
+    r"^(?:\S*ld(?:\.\w+)?: )?(?P<file>[^\s:][^:]*?):(?P<line>\d+):(?:\([^)]*\):)? (?P<msg>.*)$"
+)
 _LINKER_WORDS = ("undefined reference to", "multiple definition of", "cannot find -l", "ld: cannot find")
 _STATUS = re.compile(r"^\[\d+/\d+\] ")
 

@@ -186,12 +186,16 @@ def _print_outcome(outcome: TestOutcome) -> None:
 def _measure(
     source: Path, settings: Settings, store: Store, req: Measure, quiet: bool
 ) -> tuple[TestOutcome, BuildResult | None]:
-    """The one measuring routine, with progress for the build and for each test run."""
-    with progress("build", quiet=quiet) as on_step, progress("test", quiet=quiet) as on_test:
+    """The one measuring routine, with one progress line for the build and then each test run."""
+    with progress("test", quiet=quiet) as say:
+
+        def on_step(line: str) -> None:
+            if say is not None:
+                say(f"building {line}")
 
         def on_run(p: RunProgress) -> None:
-            if on_test is not None:
-                on_test(f"{p.runs_done}/{p.runs_total} runs, {p.failures} failed: {p.current}")
+            if say is not None:
+                say(f"{p.runs_done}/{p.runs_total} runs, {p.failures} failed: {p.current}")
 
         outcome, build = measure(source, settings, store, req, hooks=Hooks(on_step, on_run))
     if build is not None and build.steps_run and not quiet:

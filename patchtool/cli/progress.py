@@ -36,21 +36,28 @@ class _Live:
 
 
 class _Periodic:
-    """Plain lines: the first at once, then the newest state every PERIOD seconds."""
+    """Plain lines: the first at once, then the newest state every PERIOD seconds, and the last."""
 
     def __init__(self, stream: IO[str], label: str, period: float) -> None:
         self.stream, self.label, self.period = stream, label, period
         self.last = -period
+        self.pending: str | None = None
 
     def __call__(self, text: str) -> None:
         now = time.monotonic()
+        self.pending = text
         if now - self.last >= self.period:
             self.last = now
-            self.stream.write(f"{self.label}: {' '.join(text.split())}\n")
+            self._write()
+
+    def _write(self) -> None:
+        if self.pending is not None:
+            self.stream.write(f"{self.label}: {' '.join(self.pending.split())}\n")
             self.stream.flush()
+            self.pending = None
 
     def close(self) -> None:
-        return None
+        self._write()  # where the step ended (the last ninja step, the last test run)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from patchtool.config import Settings
 from patchtool.store import Store
 from patchtool.testrun.results import TestOutcome, forget_runs, record_runs, stored_outcome
 from patchtool.testrun.run import RunProgress, run_tests
-from patchtool.testrun.select import plan_for_tests
+from patchtool.testrun.selection import plan_for_tests
 
 
 @dataclass(frozen=True)
