@@ -383,7 +383,8 @@ def build_tree(
         configured=configured,
         source_dir=source_dir,
         config_key=key,
-        tree_id=(tree_id or tree_id_of(source_dir)) if store is not None else None,
+        # Only full builds are recorded: a targeted build does not hash the tree for nothing.
+        tree_id=(tree_id or tree_id_of(source_dir)) if store is not None and not targets else tree_id,
         steps=steps,
     )
     if store is not None and result.tree_id and not targets:
