@@ -106,10 +106,10 @@ def report(
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
     names = tuple(n.strip() for n in (test or "").split(",") if n.strip())
-    if (build or names or bisect_test or configure) and repo is None:
-        raise UsageError(
-            "--build, --test, --configure and --bisect-test need --repo (the tree to apply the series to)"
-        )
+    if (build or names or bisect_test) and repo is None:
+        raise UsageError("--build, --test and --bisect-test need --repo (the tree to apply the series to)")
+    if configure is not None and not (build or names):
+        raise UsageError("--configure goes with --build or --test")
     if output is not None and not output.parent.resolve().is_dir():
         raise UsageError(f"{output}: the directory {output.parent} does not exist")
     settings = settings_for(repo=repo)
