@@ -34,6 +34,9 @@ from patchtool.store import Store
 _CONFIG_ENV = ("CC", "CXX", "CFLAGS", "CPPFLAGS", "CXXFLAGS", "LDFLAGS", "PKG_CONFIG_PATH")
 _MARKER = "patchtool-configure.json"
 _KEEP_LOGS = 10
+# A bound on one configure or compile, for a build that hangs. A full QEMU build on a busy 2-core
+# machine took more than 30 minutes: the bound is far above any real build.
+BUILD_TIMEOUT = 6 * 3600.0
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _STATUS = re.compile(r"^\[(\d+)/(\d+)\] (.*)$")
 _NINJA_STATUS = "[%f/%t] "
@@ -342,7 +345,7 @@ def build_tree(
     targets: Sequence[str] = (),
     store: Store | None = None,
     progress: Callable[[str], None] | None = None,
-    timeout: float = 1800,
+    timeout: float = BUILD_TIMEOUT,
     tree_id: str | None = None,
     targets_for: Callable[[Path], Sequence[str]] | None = None,
 ) -> BuildResult:
