@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from patchtool.config import Settings
-from patchtool.errors import VerdictError
+from patchtool.errors import EnvironmentProblem, VerdictError
 from patchtool.models import Series
 from patchtool.report.context import build_context
 from patchtool.report.records import ReportContext
@@ -18,6 +18,15 @@ from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
 Progress = Callable[[str], None]
+# The reason of a stage that the environment kept from running (a missing dependency, a broken
+# compiler): the report is still written, and the exit code says "environment" (3).
+COULD_NOT_RUN = "could not run: "
+BUILD_WORKTREE = "build"  # the tool worktree every build of a repository happens in (bisect has its own)
+
+
+def environment_blocked(ctx: ReportContext) -> bool:
+    """A stage could not run because of the environment (not because it was not asked for)."""
+    return any(s.state == "not run" and s.detail.startswith(COULD_NOT_RUN) for s in ctx.stages)
 
 
 @dataclass(frozen=True)
@@ -137,50 +146,58 @@ def _build_and_test(
     if stages.apply.head is None or stages.apply.status == "conflict":
         stages.skipped["build"] = stages.skipped["test"] = "the series did not apply"
         return
-    from patchtool.apply.engine import materialize
-    from patchtool.build.meson import build_tree, config_key
+    from patchtool.build.meson import last_configuration
+    from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_path
 
-    tree = materialize(repo, settings, stages.apply, name="report")
-    key = config_key(list(req.configure_args))
-    with Store(settings.store_path) as store:
-        say("building")
-        stages.build = build_tree(tree, settings, configure_args=list(req.configure_args), store=store)
-        if not req.tests:
-            return
-        if not stages.build.ok:
-            stages.skipped["test"] = "the build failed"
-            return
-        stages.tests = _measure(stages.build.build_dir, store, stages.build.tree_id, key, req, say)
+    # The same tool worktree as `build --repo` and `test --repo`: one build directory per
+    # repository and configuration, so a report after a build recompiles only what the series changed.
+    try:
+        with locked(worktree_path(settings, repo, BUILD_WORKTREE)):
+            tree = ensure_worktree(repo, settings, BUILD_WORKTREE, stages.apply.head)
+            args = tuple(req.configure_args) or tuple(last_configuration(tree, settings))
+            with Store(settings.store_path) as store:
+                _build_then_measure(tree, settings, store, args, req, stages, say)
+    except EnvironmentProblem as e:
+        reason = COULD_NOT_RUN + e.message
+        if stages.build is None:
+            stages.skipped["build"] = reason
+        if req.tests:
+            stages.skipped["test"] = reason
 
 
-def _measure(
-    build_dir: Path, store: Store, tree_id: str | None, key: str, req: ReportRequest, say: Progress
-) -> Any:
-    """Reuse stored runs of this tree and configuration; run only the repetitions still missing."""
-    from patchtool.testrun.results import TestOutcome, record_runs, stored_outcome
-    from patchtool.testrun.run import run_tests
+def _build_then_measure(
+    tree: Path,
+    settings: Settings,
+    store: Store,
+    args: tuple[str, ...],
+    req: ReportRequest,
+    stages: _Stages,
+    say: Progress,
+) -> None:
+    """A full build (the report's build verdict; test names checked first), then the tests."""
+    from patchtool.build.meson import build_tree
+    from patchtool.testrun.measure import Measure, measure
+    from patchtool.testrun.selection import plan_for_tests
 
-    names = list(req.tests)
-    have = stored_outcome(store, tree_id, key, names, req.setup) if tree_id else None
-    done = min((t.runs for t in have.tests), default=0) if have else 0
-    if have is not None and done >= req.repeat:
-        return have
-    say(f"running {', '.join(names)} x{req.repeat - done}")
-    fresh = run_tests(build_dir, names=names, setup=req.setup, repeat=req.repeat - done)
-    if tree_id is None:
-        return fresh
-    record_runs(store, tree_id, key, req.setup, fresh.records)
-    merged = stored_outcome(store, tree_id, key, names, req.setup)
-    if merged is None:
-        return fresh
-    return TestOutcome(
-        build_dir=build_dir,
-        tests=merged.tests,
-        setup=req.setup,
-        repeat=req.repeat,
-        interrupted=fresh.interrupted,
-        records=merged.records,
+    check = plan_for_tests(req.tests, req.setup) if req.tests else None
+
+    def checked_full_build(build_dir: Path) -> list[str]:
+        if check is not None:
+            check(build_dir)  # a typo in a test name stops here, before anything is compiled
+        return []
+
+    say("building")
+    stages.build = build_tree(
+        tree, settings, configure_args=args, store=store, targets_for=checked_full_build
     )
+    if not req.tests:
+        return
+    if not stages.build.ok:
+        stages.skipped["test"] = "the build failed"
+        return
+    say(f"running {', '.join(req.tests)} x{req.repeat}")
+    wanted = Measure(names=req.tests, setup=req.setup, repeat=req.repeat, configure_args=args)
+    stages.tests, _ = measure(tree, settings, store, wanted, built=stages.build)
 
 
 def _stored_bisect(settings: Settings, repo: GitRepo, req: ReportRequest) -> Any:

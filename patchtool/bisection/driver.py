@@ -122,6 +122,13 @@ def load_rows(store: Store, key: str, commits: Sequence[str]) -> list[tuple[str,
     return [(r[0], r[1], r[2], r[3]) for r in rows if r[0] in wanted]
 
 
+def forget_rows(store: Store, key: str) -> None:
+    """Drop every stored observation of this probe (`bisect --fresh`)."""
+    store.ensure_schema(BISECT_DDL)
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM bisect_observations WHERE probe_key = ?", (key,))
+
+
 def record_row(store: Store, key: str, commit: str, outcome: str, phase: str, seconds: float) -> None:
     store.ensure_schema(BISECT_DDL)
     with store.transaction() as conn:
@@ -161,6 +168,8 @@ class _Session:
     def _replay(self, rows: list[tuple[str, str, str, float]]) -> int:
         reused = 0
         for sha, outcome, phase, seconds in rows:
+            if outcome == Verdict.UNTESTABLE:
+                continue  # "cannot test" may have been the environment's fault: probe it again
             self._apply(sha, outcome, phase, seconds)
             reused += outcome in (Verdict.PASS, Verdict.FAIL)
         self._retune()

@@ -116,10 +116,14 @@ class MesonProber:
         self.build_dir: Path | None = None
 
     def prepare(self, commit: str) -> bool:
-        from patchtool.build.meson import build_tree
+        from patchtool.testrun.measure import Hooks, Measure, build_for_tests
 
         tree = ensure_worktree(self.repo, self.settings, WORKTREE_NAME, commit)
-        result = build_tree(tree, self.settings, configure_args=self.spec.configure_args, store=self.store)
+        # The test's name and setup are checked against the build's introspection before anything
+        # is compiled, and only the targets the test needs are built.
+        wanted = Measure(names=(self.spec.test or "",), setup=self.spec.setup,
+                         configure_args=self.spec.configure_args)  # fmt: skip
+        result = build_for_tests(tree, self.settings, self.store, wanted, None, Hooks())
         self.build_dir = result.build_dir if result.ok else None
         return result.ok
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO
 
 from patchtool import proc
+from patchtool.build.diagnostics import Diagnostic, configure_problem, first_error, parse_diagnostics
 from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, InputError
 from patchtool.store import Store
@@ -34,12 +35,11 @@ from patchtool.vcs.gitcmd import run_git
 _CONFIG_ENV = ("CC", "CXX", "CFLAGS", "CPPFLAGS", "CXXFLAGS", "LDFLAGS", "PKG_CONFIG_PATH")
 _MARKER = "patchtool-configure.json"
 _KEEP_LOGS = 10
+# A bound on one configure or compile, for a build that hangs. A full QEMU build on a busy 2-core
+# machine took more than 30 minutes: the bound is far above any real build.
+BUILD_TIMEOUT = 6 * 3600.0
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _STATUS = re.compile(r"^\[(\d+)/(\d+)\] (.*)$")
-_DIAG = re.compile(
-    r"^(?P<file>[^\s:][^:]*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*"
-    r"(?P<sev>fatal error|error|warning):\s*(?P<msg>.*)$"
-)
 _NINJA_STATUS = "[%f/%t] "
 
 BUILD_DDL = """
@@ -54,21 +54,6 @@ CREATE TABLE IF NOT EXISTS build_results (
     PRIMARY KEY (tree_id, config_key)
 );
 """
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """One compiler message: where it points and what it says."""
-
-    file: str
-    line: int
-    column: int | None
-    severity: str  # "error", "fatal error" or "warning"
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" + (f":{self.column}" if self.column is not None else "")
-        return f"{where}: {self.severity}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -258,40 +243,39 @@ def _configure_argv(source_dir: Path, build_dir: Path, args: Sequence[str]) -> l
     return [find_tool("meson"), "setup", str(build_dir), str(source_dir), *args]
 
 
-def _configure_env() -> dict[str, str]:
+def pick_ninja() -> str:
+    """The ninja a new build directory is configured with: the developer's own (the one their shell
+    runs, so a `ninja` typed in a directory patchtool printed agrees with ours), else the venv's.
+    Two ninja versions take turns rebuilding everything in one directory."""
+    return shutil.which("ninja") or find_tool("ninja")
+
+
+def ninja_of(build_dir: Path) -> str:
+    """The ninja `build_dir` was configured with (recorded at configure), so one ninja drives it."""
+    try:
+        recorded = json.loads((build_dir / _MARKER).read_text()).get("ninja")
+    except (OSError, ValueError):
+        recorded = None
+    if isinstance(recorded, str) and os.access(recorded, os.X_OK):
+        return recorded
+    return pick_ninja()
+
+
+def _configure_env(ninja: str) -> dict[str, str]:
     # A ./configure wrapper must find the same meson and ninja as we do.
     bindir = str(Path(find_tool("meson")).parent)
     env = {"PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-    env["NINJA"] = find_tool("ninja")
+    env["NINJA"] = ninja
     return env
 
 
-def configure_problem(source_dir: Path, lines: Sequence[str], log_path: Path) -> EnvironmentProblem:
-    """Turn a failed configure's output into an environment error whose hint names what is missing."""
-    text = "\n".join(lines)
-    compiler = re.search(r"Unknown compiler\(s\): \[\['([^']*)'", text)
-    if compiler or re.search(r"[Nn]o (working )?C compiler", text):
-        name = compiler.group(1) if compiler else os.environ.get("CC", "cc")
-        return EnvironmentProblem(
-            f"configure of {source_dir} failed: C compiler {name} not found",
-            hint="install a C compiler (gcc or clang) or point CC at one",
-        )
-    dep = re.search(r"""Dependency "?([\w.+-]+)"? not found""", text) or re.search(
-        r"Program '?([\w.+-]+)'? not found", text
-    )
-    if dep:
-        return EnvironmentProblem(
-            f"configure of {source_dir} failed: build dependency {dep.group(1)} not found",
-            hint=f"install {dep.group(1)} (or its development package) and rerun",
-        )
-    errors = [ln for ln in lines if "ERROR" in ln or "error" in ln.lower()]
-    reason = (errors[0] if errors else (lines[-1] if lines else "no output")).strip()
-    return EnvironmentProblem(
-        f"configure of {source_dir} failed: {reason}", hint=f"see the full log in {log_path}"
-    )
-
-
-def configure_tree(source_dir: Path, build_dir: Path, args: Sequence[str], timeout: float) -> bool:
+def configure_tree(
+    source_dir: Path,
+    build_dir: Path,
+    args: Sequence[str],
+    timeout: float,
+    on_line: Callable[[str], None] | None = None,
+) -> bool:
     """Configure `build_dir` for `source_dir` unless already done with these arguments."""
     if _configured(build_dir, args):
         return False
@@ -299,59 +283,23 @@ def configure_tree(source_dir: Path, build_dir: Path, args: Sequence[str], timeo
         shutil.rmtree(build_dir)  # half-configured or configured differently: start clean
     build_dir.mkdir(parents=True)
     log_path = _new_log_path(build_dir, "configure")
+    ninja = pick_ninja()
     with open(log_path, "w", encoding="utf-8") as log:
         code, timed_out, lines = _stream(
             _configure_argv(source_dir, build_dir, args),
             cwd=build_dir,
             log=log,
             timeout=timeout,
-            extra_env=_configure_env(),
+            extra_env=_configure_env(ninja),
+            on_line=on_line,
         )
     if timed_out:
         raise EnvironmentProblem(f"configure of {source_dir} timed out after {timeout:.0f}s")
     if code != 0 or not (build_dir / "build.ninja").is_file():
         raise configure_problem(source_dir, lines, log_path)
-    (build_dir / _MARKER).write_text(json.dumps({"args": list(args), "source": str(source_dir)}))
+    marker = {"args": list(args), "source": str(source_dir), "ninja": ninja}
+    (build_dir / _MARKER).write_text(json.dumps(marker))
     return True
-
-
-def _relative_file(name: str, build_dir: Path, source_dir: Path) -> str:
-    path = Path(os.path.normpath(build_dir / name))
-    try:
-        return path.relative_to(source_dir.resolve()).as_posix()
-    except ValueError:
-        return name
-
-
-def parse_diagnostics(lines: Sequence[str], build_dir: Path, source_dir: Path) -> tuple[Diagnostic, ...]:
-    """Compiler errors and warnings in `file:line[:col]: severity: message` form, deduplicated."""
-    seen: dict[tuple[str, int, int | None, str, str], Diagnostic] = {}
-    for line in lines:
-        match = _DIAG.match(line)
-        if not match:
-            continue
-        diag = Diagnostic(
-            file=_relative_file(match["file"], build_dir, source_dir),
-            line=int(match["line"]),
-            column=int(match["col"]) if match["col"] else None,
-            severity=match["sev"],
-            message=match["msg"].strip(),
-        )
-        seen.setdefault((diag.file, diag.line, diag.column, diag.severity, diag.message), diag)
-    return tuple(seen.values())
-
-
-def _first_error(diagnostics: Sequence[Diagnostic], lines: Sequence[str]) -> str:
-    for diag in diagnostics:
-        if diag.severity != "warning":
-            return str(diag)
-    # Linker and script failures have no file:line form: take the first line that says error.
-    for line in lines:
-        low = line.lower()
-        if "error" in low and not line.startswith(("FAILED", "ninja:")):
-            return line.strip()
-    failed = [ln for ln in lines if ln.startswith("FAILED")]
-    return failed[0] if failed else (lines[-1] if lines else "build failed")
 
 
 def _compile(
@@ -365,13 +313,14 @@ def _compile(
         if progress and _STATUS.match(line):
             progress(line)
 
-    argv = [find_tool("ninja"), "-C", str(build_dir), *targets]
+    ninja = ninja_of(build_dir)
+    argv = [ninja, "-C", str(build_dir), *targets]
     return _stream(
         argv,
         cwd=build_dir,
         log=log,
         timeout=timeout,
-        extra_env={"NINJA_STATUS": _NINJA_STATUS, **_configure_env()},
+        extra_env={"NINJA_STATUS": _NINJA_STATUS, **_configure_env(ninja)},
         on_line=on_line,
     )
 
@@ -395,13 +344,16 @@ def build_tree(
     targets: Sequence[str] = (),
     store: Store | None = None,
     progress: Callable[[str], None] | None = None,
-    timeout: float = 1800,
+    timeout: float = BUILD_TIMEOUT,
     tree_id: str | None = None,
+    targets_for: Callable[[Path], Sequence[str]] | None = None,
 ) -> BuildResult:
     """Configure (once per configuration) and compile `source_dir`; a compile error is ok=False.
 
     With a store, the result is recorded under the source's tree id: pass `tree_id` when the
     caller has already computed it, since computing it hashes the whole work tree again.
+    `targets_for`, given the configured build directory, checks the request against meson's
+    introspection (raising before anything is compiled) and names the targets to build.
     """
     source_dir = source_dir.resolve()
     if not (source_dir / "meson.build").is_file():
@@ -412,7 +364,10 @@ def build_tree(
     with _build_lock(build_dir):
         if progress:
             progress(f"configuring {source_dir.name}")
-        configured = configure_tree(source_dir, build_dir, configure_args, timeout)
+        configured = configure_tree(source_dir, build_dir, configure_args, timeout, _said(progress))
+        remember_configuration(source_dir, settings, configure_args)
+        if targets_for is not None:
+            targets = list(targets_for(build_dir))
         log_path = _new_log_path(build_dir, "build")
         with open(log_path, "w", encoding="utf-8") as log:
             code, timed_out, lines = _compile(build_dir, targets, log, timeout, progress)
@@ -424,18 +379,48 @@ def build_tree(
         build_dir=build_dir,
         log_path=log_path,
         diagnostics=diagnostics,
-        first_error=None if code == 0 else _first_error(diagnostics, lines),
+        first_error=None if code == 0 else first_error(diagnostics, lines),
         steps_run=len(steps),
         duration=time.monotonic() - start,
         configured=configured,
         source_dir=source_dir,
         config_key=key,
-        tree_id=(tree_id or tree_id_of(source_dir)) if store is not None else None,
+        # Only full builds are recorded: a targeted build does not hash the tree for nothing.
+        tree_id=(tree_id or tree_id_of(source_dir)) if store is not None and not targets else tree_id,
         steps=steps,
     )
     if store is not None and result.tree_id and not targets:
         record_build(store, result)
     return result
+
+
+def _said(progress: Callable[[str], None] | None) -> Callable[[str], None] | None:
+    if progress is None:
+        return None
+    return lambda line: progress(f"configure: {line}") if line.strip() else None
+
+
+def _last_configuration_file(source_dir: Path, settings: Settings) -> Path:
+    """One record per repository (tool worktrees share their repository's), else per directory."""
+    found = _git(["rev-parse", "--path-format=absolute", "--git-common-dir"], source_dir)
+    owner = found.text().strip() if found.ok and found.text().strip() else str(source_dir.resolve())
+    digest = hashlib.sha256(owner.encode()).hexdigest()[:16]
+    return settings.data_dir / "builds" / "last-configuration" / f"{digest}.json"
+
+
+def remember_configuration(source_dir: Path, settings: Settings, args: Sequence[str]) -> None:
+    path = _last_configuration_file(source_dir, settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"args": list(args)}))
+
+
+def last_configuration(source_dir: Path, settings: Settings) -> list[str]:
+    """The configure arguments this tree (or its repository) was last built with; [] if never."""
+    try:
+        args = json.loads(_last_configuration_file(source_dir, settings).read_text()).get("args")
+    except (OSError, ValueError):
+        return []
+    return [str(a) for a in args] if isinstance(args, list) else []
 
 
 def record_build(store: Store, result: BuildResult) -> None:
@@ -477,6 +462,8 @@ __all__ = [
     "build_tree",
     "config_key",
     "find_tool",
+    "last_configuration",
+    "ninja_of",
     "parse_diagnostics",
     "stored_build",
     "tree_id_of",

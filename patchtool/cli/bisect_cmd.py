@@ -10,7 +10,14 @@ from typing import Annotated
 
 import typer
 
-from patchtool.bisection.driver import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
+from patchtool.bisection.driver import (
+    BisectOptions,
+    BisectReport,
+    CommitRef,
+    Progress,
+    forget_rows,
+    run_bisect,
+)
 from patchtool.bisection.probe import ProbeSpec, prober_for
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 from patchtool.errors import ExitCode, UsageError
@@ -92,6 +99,9 @@ def bisect(
     configure: Annotated[
         str | None, typer.Option("--configure", help="With --test: configure arguments, as one string.")
     ] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Forget the stored observations of this probe and start over.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Find the commit that made a test fail (even flakily), with a stated confidence.
@@ -110,16 +120,26 @@ def bisect(
         raise UsageError("--configure goes with --test")
     settings = settings_for(repo=repo)
     git_repo = GitRepo(repo or Path.cwd())
-    spec = ProbeSpec(test=test, setup=setup, command=run, configure_args=tuple(shlex.split(configure or "")))
+    from patchtool.build.meson import last_configuration
+
+    # Like build and test: without --configure, the configuration the repository was last built with.
+    args = shlex.split(configure) if configure is not None else last_configuration(git_repo.path, settings)
+    spec = ProbeSpec(test=test, setup=setup, command=run, configure_args=tuple(args) if test else ())
     options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time)
     with (
         Store(settings.store_path) as store,
         prober_for(git_repo, settings, spec, store) as prober,
         _live() as live,
     ):
+        if fresh:
+            forget_rows(store, spec.key())
         report = run_bisect(git_repo, store, spec, options, prober, live)
     if as_json:
         emit_json(report)
+    elif report.runs == 0:
+        # No posterior from zero runs: every probed commit was untestable.
+        err.print("bisect: no test ran (every probed commit could not be built or tested)", markup=False)
+        raise typer.Exit(int(ExitCode.ENVIRONMENT))
     else:
         _print_report(report)
     if not report.found:

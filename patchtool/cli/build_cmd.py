@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from patchtool.build.meson import BuildResult, build_tree, config_key, tree_id_of
+from patchtool.build.meson import BuildResult, build_tree, last_configuration
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
+from patchtool.cli.progress import progress
 from patchtool.config import Settings
 from patchtool.errors import ExitCode, InputError, UsageError
 from patchtool.store import Store
-from patchtool.testrun.results import TestOutcome, TestStats, forget_runs, record_runs, stored_outcome
-from patchtool.testrun.run import RunProgress, run_tests
+from patchtool.testrun.measure import Hooks, Measure, measure
+from patchtool.testrun.results import TestOutcome, TestStats
+from patchtool.testrun.run import RunProgress
 
 RevOption = Annotated[
     str | None, typer.Option("--rev", help="With --repo: the revision to build (default HEAD).")
@@ -28,6 +30,7 @@ WorktreeOption = Annotated[
 TargetOption = Annotated[
     list[str] | None, typer.Option("--target", help="Build only this ninja target (repeatable).")
 ]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")]
 
 
 @contextmanager
@@ -50,56 +53,24 @@ def source_tree(
 
     git_repo = GitRepo(repo)
     commit = git_repo.rev_parse(rev or "HEAD")
+    if not git_repo.git("cat-file", "-e", f"{commit}:meson.build", check=False).ok:
+        # Checked before a tool worktree is registered in the user's repository.
+        raise InputError(f"{repo}: no meson.build at {commit[:12]} (not a meson source tree)")
     path = worktree_path(settings, git_repo, "build")
     with locked(path):
         yield ensure_worktree(git_repo, settings, "build", commit)
 
 
-@contextmanager
-def _progress_display(label: str) -> Iterator[Callable[[str, int | None, int | None], None] | None]:
-    """A rich progress bar on stderr, only when stderr is a terminal."""
-    if not err.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(text: str, done: int | None = None, total: int | None = None) -> None:
-            bar.update(task, description=text[:80], completed=done, total=total)
-
-        yield update
+def configuration(source: Path, settings: Settings, given: list[str] | None) -> list[str]:
+    """The configure arguments given, else the ones this tree (or repository) was last built with."""
+    return list(given) if given else last_configuration(source, settings)
 
 
 def _build(
-    source: Path,
-    settings: Settings,
-    args: list[str],
-    targets: list[str],
-    store: Store,
-    tree_id: str | None = None,
+    source: Path, settings: Settings, args: list[str], targets: list[str], store: Store, quiet: bool
 ) -> BuildResult:
-    with _progress_display("building") as show:
-
-        def on_step(line: str) -> None:
-            if show is None:
-                return
-            head, _, desc = line.partition("] ")
-            done, _, total = head.lstrip("[").partition("/")
-            ok = done.isdigit() and total.isdigit()
-            show(desc or line, int(done) if ok else None, int(total) if ok else None)
-
-        return build_tree(
-            source,
-            settings,
-            configure_args=args,
-            targets=targets,
-            store=store,
-            progress=on_step,
-            tree_id=tree_id,
-        )
+    with progress("build", quiet=quiet) as say:
+        return build_tree(source, settings, configure_args=args, targets=targets, store=store, progress=say)
 
 
 def _print_build(result: BuildResult) -> None:
@@ -128,15 +99,21 @@ def build(
     rev: RevOption = None,
     worktree: WorktreeOption = None,
     target: TargetOption = None,
+    quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Configure (once) and compile a tree with meson and ninja, reusing its build directory.
+
+    Without configure arguments the tree's last configuration is used again. The build directory
+    is driven by the ninja it was configured with (the one on PATH), so running `ninja` there
+    yourself never forces a full rebuild.
 
     Example: patchtool build --repo ~/src/qemu --rev v10.1.0 -- --target-list=alpha-softmmu
     """
     settings = settings_for(repo=repo)
     with Store(settings.store_path) as store, source_tree(settings, repo, rev, worktree) as source:
-        result = _build(source, settings, list(configure_args or []), list(target or []), store)
+        args = configuration(source, settings, configure_args)
+        result = _build(source, settings, args, list(target or []), store, quiet)
     if as_json:
         emit_json(result)
     else:
@@ -206,57 +183,24 @@ def _print_outcome(outcome: TestOutcome) -> None:
         out.print("interrupted: the counts above are what was measured before Ctrl-C", markup=False)
 
 
-def _run(build: BuildResult, names: list[str], opts: dict[str, Any], repeat: int) -> TestOutcome:
-    with _progress_display("testing") as show:
+def _measure(
+    source: Path, settings: Settings, store: Store, req: Measure, quiet: bool
+) -> tuple[TestOutcome, BuildResult | None]:
+    """The one measuring routine, with one progress line for the build and then each test run."""
+    with progress("test", quiet=quiet) as say:
+
+        def on_step(line: str) -> None:
+            if say is not None:
+                say(f"building {line}")
 
         def on_run(p: RunProgress) -> None:
-            if show is not None:
-                show(f"{p.current}  [{p.failures} failed]", p.runs_done, p.runs_total)
+            if say is not None:
+                say(f"{p.runs_done}/{p.runs_total} runs, {p.failures} failed: {p.current}")
 
-        return run_tests(build.build_dir, names=names, repeat=repeat, progress=on_run, **opts)
-
-
-def _measure(
-    source: Path,
-    settings: Settings,
-    store: Store,
-    names: list[str],
-    opts: dict[str, Any],
-    plan: dict[str, Any],
-) -> tuple[TestOutcome, BuildResult | None]:
-    """Reuse stored runs of this tree when there are enough; else build, run what is missing, store."""
-    key = config_key(plan["configure_args"])
-    tree_id = tree_id_of(source)
-    setup, repeat = opts["setup"], plan["repeat"]
-    reusable = bool(tree_id and names and not plan["fresh"] and not opts["until_fail"] and not opts["suite"])
-    have = stored_outcome(store, tree_id, key, names, setup) if reusable and tree_id else None
-    done = min((t.runs for t in have.tests), default=0) if have else 0
-    if have and done >= repeat:
-        return have, None
-    build = _build(source, settings, plan["configure_args"], [], store, tree_id)
-    if build.steps_run:
+        outcome, build = measure(source, settings, store, req, hooks=Hooks(on_step, on_run))
+    if build is not None and build.steps_run and not quiet:
         err.print(f"built {source}: {build.steps_run} step(s) in {build.duration:.1f}s", markup=False)
-    if not build.ok:
-        return TestOutcome(build_dir=build.build_dir, tests=()), build
-    fresh = _run(build, names, opts, repeat - done)
-    if tree_id:
-        if plan["fresh"]:
-            forget_runs(store, tree_id, key, setup, [t.name for t in fresh.tests])
-        record_runs(store, tree_id, key, setup, fresh.records)
-    if not have or tree_id is None:
-        return fresh, build
-    combined = stored_outcome(store, tree_id, key, names, setup) or fresh
-    merged = TestOutcome(
-        build_dir=build.build_dir,
-        tests=combined.tests,
-        setup=setup,
-        repeat=repeat,
-        interrupted=fresh.interrupted,
-        stopped_early=fresh.stopped_early,
-        duration=fresh.duration,
-        records=combined.records,
-    )
-    return merged, build
+    return outcome, build
 
 
 def _exit_code(outcome: TestOutcome) -> int:
@@ -288,6 +232,7 @@ def test_command(
         ),
     ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Run again even when results are stored.")] = False,
+    quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Build if needed, run meson tests repeatedly and report each test's failure rate.
@@ -295,10 +240,13 @@ def test_command(
     Example: patchtool test func-alpha-replay --setup thorough --repeat 20 --repo ~/src/qemu
     """
     settings = settings_for(repo=repo)
-    opts = {"suite": suite, "setup": setup, "timeout": timeout, "jobs": jobs, "until_fail": until_fail}
-    plan = {"configure_args": shlex.split(configure or ""), "repeat": repeat, "fresh": fresh}
     with Store(settings.store_path) as store, source_tree(settings, repo, rev, worktree) as source:
-        outcome, build = _measure(source, settings, store, list(names or []), opts, plan)
+        args = configuration(source, settings, shlex.split(configure) if configure is not None else None)
+        req = Measure(
+            names=tuple(names or ()), setup=setup, suite=suite, repeat=repeat, timeout=timeout, jobs=jobs,
+            until_fail=until_fail, fresh=fresh, configure_args=tuple(args),
+        )  # fmt: skip
+        outcome, build = _measure(source, settings, store, req, quiet)
     if build is not None and not build.ok:
         if as_json:
             emit_json({"ok": False, "build": build, "tests": []})

@@ -71,6 +71,13 @@ def report(
     ] = None,
     setup: Annotated[str | None, typer.Option("--setup", help="meson test setup, e.g. thorough.")] = None,
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="Runs per test.")] = 1,
+    configure: Annotated[
+        str | None,
+        typer.Option(
+            "--configure",
+            help="Configure arguments for --build, as one string (default: the repository's last build's).",
+        ),
+    ] = None,
     bisect_test: Annotated[
         str | None,
         typer.Option(
@@ -86,11 +93,14 @@ def report(
 ) -> None:
     """Review a series: checks, apply, build and test when asked, then one report.
 
-    Exit code 1 when any stage gave a negative verdict; the report is written either way.
+    Exit code 1 when any stage gave a negative verdict, 3 when a stage could not run because of
+    the environment (it shows as "not run" with the reason); the report is written either way.
 
     Example: patchtool report series.mbox --repo ~/qemu --test func-alpha-replay --repeat 5 -f html -o r.html
     """
-    from patchtool.pipeline import ReportRequest, run_report
+    import shlex
+
+    from patchtool.pipeline import ReportRequest, environment_blocked, run_report
 
     fmt = "json" if as_json else fmt
     if fmt not in FORMATS:
@@ -98,6 +108,8 @@ def report(
     names = tuple(n.strip() for n in (test or "").split(",") if n.strip())
     if (build or names or bisect_test) and repo is None:
         raise UsageError("--build, --test and --bisect-test need --repo (the tree to apply the series to)")
+    if configure is not None and not (build or names):
+        raise UsageError("--configure goes with --build or --test")
     if output is not None and not output.parent.resolve().is_dir():
         raise UsageError(f"{output}: the directory {output.parent} does not exist")
     settings = settings_for(repo=repo)
@@ -110,6 +122,7 @@ def report(
         tests=names,
         setup=setup,
         repeat=repeat,
+        configure_args=tuple(shlex.split(configure or "")),
         checkpatch=not no_checkpatch,
         bisect_test=bisect_test,
     )
@@ -117,6 +130,8 @@ def report(
     write_report(ctx, fmt, output)
     if ctx.failed:
         raise typer.Exit(int(ExitCode.VERDICT))
+    if environment_blocked(ctx):
+        raise typer.Exit(int(ExitCode.ENVIRONMENT))
 
 
 @app.command()

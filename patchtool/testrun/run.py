@@ -236,7 +236,7 @@ def _invoke(
     return popen.returncode, "\n".join(output), overran
 
 
-def _explain_failure(code: int, text: str, names: Sequence[str], setup: str | None) -> None:
+def explain_failure(code: int, text: str, names: Sequence[str], setup: str | None) -> None:
     """meson exited without running anything: say why, naming the test or setup."""
     if "Test setup" in text and "not found" in text:
         raise InputError(f"test setup {setup}: not defined by this tree")
@@ -330,7 +330,7 @@ def _run_group(
             return
         if not counted:
             if code != 0:
-                _explain_failure(code, text, wanted, opts.setup)
+                explain_failure(code, text, wanted, opts.setup)
             return  # meson ran nothing more: do not loop forever
         for r in counted:
             counts[r.name] += 1
@@ -350,7 +350,7 @@ def _selected_names(
     done = proc.run(argv, cwd=build_dir, timeout=120)
     text = done.text() + done.errtext()
     if not done.ok:
-        _explain_failure(done.returncode, text, [], setup)
+        explain_failure(done.returncode, text, [], setup)
     listed = [line.strip() for line in done.text().splitlines() if line.strip()]
     return [t.name for t in known if any(_match_name(line, [t.name]) == t.name for line in listed)]
 

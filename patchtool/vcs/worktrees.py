@@ -3,12 +3,19 @@
 The user's HEAD, index, work tree, stash and branches are never touched: a tool worktree is a
 detached `git worktree` under Settings.data_dir, and only its own HEAD moves. An interrupted
 creation leaves a directory that the next call detects and rebuilds.
+
+What a developer's checkout holds that git does not track but a build needs (the meson
+subprojects `configure` downloaded, their packagecache) is copied into the tool worktree and
+refreshed when the checkout's copy changes. A copy, not a link: nothing a build does in the tool
+worktree can write into the user's checkout. `git clean` in the tool worktree keeps the copies.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,8 +68,11 @@ def ensure_worktree(repo: GitRepo, settings: Settings, name: str, commit: str) -
     path = worktree_path(settings, repo, name)
     if path.exists() and path.resolve() in _registered(repo) and (path / ".git").exists():
         wt = GitRepo(path)
+        carried = carried_dirs(repo)
         wt.git("checkout", "--quiet", "--force", "--detach", commit)
-        wt.git("clean", "-ffdxq")
+        keep = [arg for rel in carried for arg in ("-e", f"/{rel}/")]
+        wt.git("clean", "-ffdxq", *keep)
+        sync_carried(repo.path, path, carried)
         return path
     if path.exists():  # left over by an interrupted run, or no longer registered
         shutil.rmtree(path)
@@ -70,7 +80,60 @@ def ensure_worktree(repo: GitRepo, settings: Settings, name: str, commit: str) -
     path.parent.mkdir(parents=True, exist_ok=True)
     # Twice --force: a `worktree add` killed half-way leaves its registration locked ("initializing").
     repo.git("worktree", "add", "--quiet", "--force", "--force", "--detach", str(path), commit)
+    path.with_name(path.name + _STAMP).unlink(missing_ok=True)
+    sync_carried(repo.path, path, carried_dirs(repo))
     return path
+
+
+_CARRIED_UNDER = "subprojects"
+_STAMP = ".carried.json"
+
+
+def carried_dirs(repo: GitRepo) -> list[str]:
+    """Untracked or ignored directories directly under subprojects/ of the user's checkout."""
+    if not (repo.path / _CARRIED_UNDER).is_dir():
+        return []
+    listing = repo.out("ls-files", "-z", "--others", "--", f"{_CARRIED_UNDER}/")
+    found = set()
+    for entry in listing.split("\0"):
+        parts = entry.split("/")
+        if len(parts) >= 3 and parts[0] == _CARRIED_UNDER and parts[1] not in ("", ".", ".."):
+            found.add(f"{_CARRIED_UNDER}/{parts[1]}")
+    return sorted(found)
+
+
+def _fingerprint(root: Path) -> list[int]:
+    """File count, total size and newest mtime: changes when the developer updates a subproject."""
+    count = size = newest = 0
+    for top, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            st = os.lstat(os.path.join(top, name))
+            count, size, newest = count + 1, size + st.st_size, max(newest, st.st_mtime_ns)
+    return [count, size, newest]
+
+
+def sync_carried(source: Path, tree: Path, carried: list[str]) -> None:
+    """Copy the carried directories from the user's checkout into a tool worktree when they changed.
+
+    copy2 keeps modification times, so a refreshed copy with the same files rebuilds nothing.
+    """
+    stamp_path = tree.with_name(tree.name + _STAMP)
+    try:
+        stamp: dict[str, list[int]] = json.loads(stamp_path.read_text())
+    except (OSError, ValueError):
+        stamp = {}
+    new: dict[str, list[int]] = {}
+    for rel in carried:
+        new[rel] = _fingerprint(source / rel)
+        target = tree / rel
+        if stamp.get(rel) == new[rel] and target.is_dir():
+            continue
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source / rel, target, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+    for gone in set(stamp) - set(new):
+        shutil.rmtree(tree / gone, ignore_errors=True)
+    stamp_path.write_text(json.dumps(new))
 
 
 def list_worktrees(repo: GitRepo, settings: Settings) -> list[Path]:

@@ -130,3 +130,23 @@ def test_report_shows_the_stored_bisect(minitree: MiniTree, minitree_copy: Path,
     assert {s["name"]: s["state"] for s in data["stages"]}["bisect"] == "ok"
     html = run_patchtool("report", mbox, *args, "-f", "html", cwd=tmp_path).stdout
     assert 'id="posterior"' in html and minitree.rcu_regression[:12] in html
+
+
+@pytest.mark.slow
+def test_report_is_written_when_the_build_cannot_run(
+    minitree: MiniTree, minitree_copy: Path, data_env: dict[str, str]
+) -> None:
+    args = ("report", minitree.series_path("reaper-v2"), "--repo", minitree_copy, "--build")
+    done = run_patchtool(
+        *args, "--configure", "--target-list=alpha-softmmu", "--test", "test-rcu", "-f", "json",
+        env={**data_env, "CC": "/nonexistent"},
+    )  # fmt: skip
+    assert done.code == 3, done.stderr  # the environment, not the series
+    stages = {s["name"]: (s["state"], s["detail"]) for s in json.loads(done.stdout)["stages"]}
+    assert stages["apply"][0] == "ok"
+    for name in ("build", "test"):
+        state, detail = stages[name]
+        assert state == "not run" and detail.startswith("could not run: configure of ")
+        assert "C compiler /nonexistent not found" in detail
+    term = run_patchtool(*args, env={**data_env, "CC": "/nonexistent"})
+    assert term.code == 3 and "could not run: configure of" in term.stdout

@@ -100,3 +100,37 @@ def test_clean_removes_a_locked_registration_without_directory(
     shutil.rmtree(wt)
     remove_worktrees(repo, settings)
     assert git(path, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_ignored_subprojects_are_copied_kept_across_clean_and_refreshed(
+    repo_factory: object, settings: Settings
+) -> None:
+    path, first, second = two_commits(repo_factory)
+    (path / ".gitignore").write_text("/subprojects/keymaps/\n")
+    git(path, "add", ".gitignore")
+    git(path, "commit", "-q", "-m", "ignore the downloaded subproject")
+    third = git(path, "rev-parse", "HEAD").strip()
+    sub = path / "subprojects" / "keymaps"
+    sub.mkdir(parents=True)
+    (sub / "meson.build").write_text("project('keymaps', 'c')\n")
+    (path / "subprojects" / "untracked-file.txt").write_text("not a directory: not carried\n")
+    before = snapshot_repo(path)
+    repo = GitRepo(path)
+
+    wt = ensure_worktree(repo, settings, "build", third)
+    copy = wt / "subprojects" / "keymaps" / "meson.build"
+    assert copy.read_text() == "project('keymaps', 'c')\n"
+    assert not (wt / "subprojects" / "untracked-file.txt").exists()
+    copy.write_text("changed by a build in the tool worktree\n")
+    assert (sub / "meson.build").read_text() == "project('keymaps', 'c')\n"  # a copy, not a link
+
+    (wt / "subprojects" / "keymaps" / "build-junk").write_text("x\n")
+    again = ensure_worktree(repo, settings, "build", first)  # reuse runs git clean -ffdx
+    assert again == wt and (wt / "subprojects" / "keymaps").is_dir()
+    assert (wt / "subprojects" / "keymaps" / "build-junk").exists()  # kept by the clean, not copied again
+
+    assert snapshot_repo(path) == before  # nothing written into the user's checkout
+
+    (sub / "meson.build").write_text("project('keymaps', 'c', version: '2')\n")
+    ensure_worktree(repo, settings, "build", second)
+    assert copy.read_text() == "project('keymaps', 'c', version: '2')\n"  # the developer updated it

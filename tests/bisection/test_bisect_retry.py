@@ -1,0 +1,52 @@
+"""bisect and stored "cannot test": retried on the next run once the environment is fixed, --fresh
+forgets, and nothing is concluded from zero runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import run_patchtool
+from tests.plugins.gitutil import git, make_repo
+
+# Deterministic: exit 125 while the environment file says "broken", else bad from "bug" on.
+SCRIPT = """#!/bin/sh
+grep -q broken "$1" && exit 125
+grep -q bug state.txt && exit 1
+exit 0
+"""
+
+
+def _history(tmp_path: Path, culprit: int, count: int) -> tuple[Path, str, str]:
+    repo = make_repo(tmp_path / "repo", {"state.txt": "fine\n"})
+    good = git(repo, "rev-parse", "HEAD").strip()
+    for i in range(1, count + 1):
+        (repo / "state.txt").write_text(f"bug {i}\n" if i >= culprit else f"fine {i}\n")
+        git(repo, "commit", "-q", "-am", f"change {i}")
+    return repo, good, git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_stored_cannot_test_is_retried_fresh_forgets_and_zero_runs_conclude_nothing(
+    tmp_path: Path, data_env: dict[str, str]
+) -> None:
+    repo, good, bad = _history(tmp_path, culprit=5, count=8)
+    environment = tmp_path / "environment.txt"
+    environment.write_text("broken\n")
+    script = tmp_path / "probe.sh"
+    script.write_text(SCRIPT)
+    script.chmod(0o755)
+    args = ("bisect", "--good", good, "--bad", bad, "--run", f"{script} {environment}", "--repo", repo)
+
+    broken = run_patchtool(*args, env=data_env)
+    assert broken.code == 3, broken.stdout + broken.stderr
+    assert "no test ran" in broken.stderr and "posterior" not in broken.stdout
+
+    environment.write_text("fixed\n")
+    fixed = run_patchtool(*args, env=data_env)  # the stored "cannot test" rows are probed again
+    assert fixed.code == 0, fixed.stdout + fixed.stderr
+    culprit = git(repo, "rev-parse", "HEAD~3").strip()
+    assert fixed.stdout.startswith(f"first bad commit: {culprit[:12]} change 5")
+
+    again = run_patchtool(*args, env=data_env)
+    assert "runs (0 reused" not in again.stdout  # the stored runs are reused
+    fresh = run_patchtool(*args, "--fresh", env=data_env)
+    assert fresh.code == 0 and "runs (0 reused from the store)" in fresh.stdout
