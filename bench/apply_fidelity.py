@@ -59,7 +59,10 @@ def patchtool_tree(repo: Path, mbox: Path, base: str) -> tuple[str | None, str]:
     result = json.loads(done.stdout)
     if result["status"] != "applied" or not result["head"]:
         bad = [p for p in result["patches"] if p["status"] != "clean"]
-        return None, f"{result['status']}: {bad[0]['index'] if bad else '?'} {bad[0]['status'] if bad else ''}"
+        return (
+            None,
+            f"{result['status']}: {bad[0]['index'] if bad else '?'} {bad[0]['status'] if bad else ''}",
+        )
     return git(repo, "rev-parse", result["head"] + "^{tree}"), result["status"]
 
 
@@ -70,7 +73,11 @@ def git_am_tree(repo: Path, mbox: Path, base: str, scratch: Path) -> tuple[str |
         argv = ["am", "-q", "-3", str(mbox)]
         for _ in range(50):
             done = subprocess.run(
-                ["git", "-c", "core.hooksPath=/dev/null", *argv], cwd=wt, capture_output=True, env=ENV, check=False
+                ["git", "-c", "core.hooksPath=/dev/null", *argv],
+                cwd=wt,
+                capture_output=True,
+                env=ENV,
+                check=False,
             )
             # The cover letter (0/N) is a mail without a diff: git am stops on it; skip it as b4 does.
             if done.returncode == 0 or b"Patch is empty" not in done.stdout + done.stderr:

@@ -26,11 +26,22 @@ def trailer_line(trailer: Trailer) -> str:
     return f"{trailer.key}: {trailer.value.strip()}"
 
 
+def stripspace(text: str) -> list[str]:
+    """The lines `git stripspace` keeps (as `git am` cleans a message): trailing whitespace removed,
+    runs of blank lines made one, none at either end. Only LF ends a line; a lone CR is text."""
+    kept: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip(" \t\r\v\f")
+        if line or (kept and kept[-1]):
+            kept.append(line)
+    while kept and not kept[-1]:
+        kept.pop()
+    return kept
+
+
 def build_message(title: str, body: str, extra_lines: Iterable[str] = ()) -> str:
     """`title`, the body, and `extra_lines` appended to its trailer block, skipping exact duplicates."""
-    lines = body.strip("\n").splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
+    lines = stripspace(body)
     last_blank = max((i for i, line in enumerate(lines) if not line.strip()), default=-1)
     has_block = _is_trailer_block(lines[last_blank + 1 :])
     seen = {_key(line) for line in lines[last_blank + 1 :]} if has_block else set()

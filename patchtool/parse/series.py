@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
 
 from patchtool.errors import InputError
-from patchtool.models import Cover, Finding, Patch, RawThread, Reply, Revision, Series, SubjectInfo, Trailer
+from patchtool.models import (
+    Address,
+    Cover,
+    Finding,
+    Patch,
+    RawThread,
+    Reply,
+    Revision,
+    Series,
+    SubjectInfo,
+    Trailer,
+)
+from patchtool.parse.addresses import mailinfo_author
 from patchtool.parse.body import cover_parts, has_diff, parse_patch_body
 from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
-from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_address, parse_mail
-from patchtool.parse.subjects import parse_subject
+from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_mail
+from patchtool.parse.subjects import mailinfo_subject, parse_subject
 from patchtool.parse.trailers import commit_trailers, dedupe, reply_trailers, sender_matches
 
 
@@ -57,14 +71,31 @@ def _read_messages(raw: RawThread) -> list[_Msg]:
     return msgs
 
 
+def _author_and_sender(msg: _Msg, in_body: dict[str, str]) -> tuple[Address, Address | None]:
+    """The author as `git am` records it: the in-body From: when there is one, else the mail's."""
+    author = msg.mail.sender
+    if "From" not in in_body:
+        return author, None
+    found = mailinfo_author(in_body["From"])
+    if (found.email.lower(), found.name) == (author.email.lower(), author.name):
+        return author, None
+    return found, msg.mail.sender
+
+
+def _date(msg: _Msg, in_body: dict[str, str]) -> dt.datetime | None:
+    """An in-body Date: that parses is the author date (as in git am); else the mail's."""
+    if "Date" in in_body:
+        try:
+            return parsedate_to_datetime(in_body["Date"])
+        except (TypeError, ValueError, IndexError):
+            pass
+    return msg.mail.date
+
+
 def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
     where = _where(msg)
-    body = parse_patch_body(msg.mail.body, where)
-    author, sender = msg.mail.sender, None
-    if "From" in body.in_body:
-        in_body = parse_address(body.in_body["From"])
-        if (in_body.email.lower(), in_body.name) != (author.email.lower(), author.name):
-            author, sender = in_body, msg.mail.sender
+    body = parse_patch_body(msg.mail.body, where, msg.mail.exact_body)
+    author, sender = _author_and_sender(msg, body.in_body)
     index = msg.info.index if msg.info.index is not None else 1
     label = f"{index}/{total}"
     try:
@@ -72,7 +103,7 @@ def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
     except InputError as e:
         raise InputError(f"{where}: {e.message}") from e
     stated = parse_diffstat(body.stat_text)
-    title = parse_subject(body.in_body["Subject"]).title if "Subject" in body.in_body else msg.info.title
+    title = mailinfo_subject(body.in_body.get("Subject", msg.mail.subject))
     patch = Patch(
         msgid=msg.mail.msgid,
         index=index,
@@ -80,7 +111,7 @@ def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
         subject=msg.mail.subject,
         title=title,
         author=author,
-        date=msg.mail.date,
+        date=_date(msg, body.in_body),
         message=body.message,
         trailers=commit_trailers(body.message),
         review_trailers=(),
