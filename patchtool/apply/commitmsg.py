@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from patchtool.models import Patch, Trailer
-
-_TRAILER_LINE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*:\s")
-
-
-def _is_trailer_block(paragraph: Sequence[str]) -> bool:
-    """A paragraph of trailers (continuations and `(cherry picked ...)` / `[mjt: ...]` notes allowed)."""
-    if not paragraph or not _TRAILER_LINE.match(paragraph[0]):
-        return False
-    return all(_TRAILER_LINE.match(line) or line[:1] in (" ", "\t", "(", "[") for line in paragraph)
+from patchtool.parse.trailers import trailer_block, trailer_text
 
 
 def _key(line: str) -> str:
@@ -23,7 +14,7 @@ def _key(line: str) -> str:
 
 
 def trailer_line(trailer: Trailer) -> str:
-    return f"{trailer.key}: {trailer.value.strip()}"
+    return trailer_text(trailer)
 
 
 def stripspace(text: str) -> list[str]:
@@ -42,9 +33,9 @@ def stripspace(text: str) -> list[str]:
 def build_message(title: str, body: str, extra_lines: Iterable[str] = ()) -> str:
     """`title`, the body, and `extra_lines` appended to its trailer block, skipping exact duplicates."""
     lines = stripspace(body)
-    last_blank = max((i for i, line in enumerate(lines) if not line.strip()), default=-1)
-    has_block = _is_trailer_block(lines[last_blank + 1 :])
-    seen = {_key(line) for line in lines[last_blank + 1 :]} if has_block else set()
+    _, block = trailer_block("\n".join(lines))
+    has_block = bool(block)
+    seen = {_key(line) for line in block}
     added = []
     for line in extra_lines:
         if _key(line) not in seen:

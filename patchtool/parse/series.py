@@ -25,7 +25,17 @@ from patchtool.parse.body import cover_parts, has_diff, parse_patch_body
 from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
 from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_mail
 from patchtool.parse.subjects import mailinfo_subject, parse_subject
-from patchtool.parse.trailers import commit_trailers, dedupe, reply_trailers, sender_matches
+from patchtool.parse.trailers import (
+    REFERENCE_KEYS,
+    REPLY_KEYS,
+    REVIEW_KEYS,
+    commit_trailers,
+    dedupe,
+    missing_people,
+    reply_trailers,
+    same_trailer,
+    sender_matches,
+)
 
 
 @dataclass(frozen=True)
@@ -182,6 +192,33 @@ class _RevisionParts:
     replies: list[tuple[_Msg, _Msg]] | None = None  # (reply, the part it answers)
 
 
+def _covers_by_shape(msgs: list[_Msg]) -> list[_Msg]:
+    """A thread root without `0/N` is the cover letter when its author's patches reply to it.
+
+    Some mail clients and tools send the cover as a plain `[PATCH]` (or prefix-less) mail; it has
+    no diff, starts the thread, and the same author's patches answer it.
+    """
+    ids = {m.mail.msgid for m in msgs}
+    answers: dict[str, list[_Msg]] = defaultdict(list)
+    for m in msgs:
+        if m.kind == "patch":
+            for parent in dict.fromkeys((m.mail.in_reply_to, *m.mail.references[:1])):
+                answers[parent or ""].append(m)
+    fixed = []
+    for msg in msgs:
+        children = answers.get(msg.mail.msgid, [])
+        root = msg.mail.in_reply_to is None or msg.mail.in_reply_to not in ids
+        same_author = children and all(
+            c.mail.sender.email.lower() == msg.mail.sender.email.lower() for c in children
+        )
+        if msg.kind == "reply" and not msg.info.is_reply and root and same_author:
+            first = children[0].info
+            info = replace(msg.info, revision=first.revision, index=0, total=first.total or len(children))
+            msg = _Msg(msg.mail, info, "cover")
+        fixed.append(msg)
+    return fixed
+
+
 def _inherit_revision(msgs: list[_Msg]) -> list[_Msg]:
     """A patch without `vN` threaded under a `[PATCH vN 0/M]` cover belongs to revision N."""
     covers = {m.mail.msgid: m for m in msgs if m.kind == "cover"}
@@ -230,28 +267,38 @@ def _group(msgs: list[_Msg]) -> tuple[dict[tuple[int, int], _Msg], list[Finding]
     return parts, findings
 
 
+def _mismatch(trailer: Trailer, reply: _Msg, label: str | None) -> Finding:
+    missing = ", ".join(str(p) for p in missing_people(trailer, reply.mail.sender)) or trailer.value
+    return Finding(
+        "warning",
+        "trailer-sender-mismatch",
+        f'"{trailer.key}: {trailer.value}" was sent by {reply.mail.sender}, '
+        f"not by {missing} whom it names; not applied",
+        patch=label,
+        msgid=reply.mail.msgid,
+    )
+
+
 def _collect_trailers(
-    replies: list[tuple[_Msg, _Msg]], label: dict[str, str]
+    replies: list[tuple[_Msg, _Msg]], label: dict[str, str], carried: dict[str, tuple[Trailer, ...]]
 ) -> tuple[dict[str, list[Trailer]], list[Finding]]:
-    """Trusted review trailers per answered msgid; a trailer not naming its sender is a finding."""
+    """Trusted reply trailers per answered msgid; a person trailer is applied only when every
+    person it names sent the reply, else it is a finding naming who did not. Trailers the patch
+    already carries (a replier restating them) are neither applied again nor flagged. A Link:,
+    Closes: or Fixes: is taken from a reply to the patch itself, never spread from the cover."""
     trusted: dict[str, list[Trailer]] = defaultdict(list)
     findings = []
     for reply, part in replies:
         origin = "cover-reply" if part.kind == "cover" else "reply"
-        for trailer in reply_trailers(reply.mail.body, reply.mail.sender, reply.mail.msgid, origin):
-            if sender_matches(trailer, reply.mail.sender):
+        keys = REVIEW_KEYS if part.kind == "cover" else REPLY_KEYS
+        own = carried.get(part.mail.msgid, ())
+        for trailer in reply_trailers(reply.mail.body, reply.mail.sender, reply.mail.msgid, origin, keys):
+            if any(same_trailer(trailer, t) for t in own):
+                continue
+            if trailer.key in REFERENCE_KEYS or sender_matches(trailer, reply.mail.sender):
                 trusted[part.mail.msgid].append(trailer)
             else:
-                findings.append(
-                    Finding(
-                        "warning",
-                        "trailer-sender-mismatch",
-                        f'"{trailer.key}: {trailer.value}" was sent by {reply.mail.sender}, '
-                        "not by the person it names; not applied",
-                        patch=label.get(part.mail.msgid),
-                        msgid=reply.mail.msgid,
-                    )
-                )
+                findings.append(_mismatch(trailer, reply, label.get(part.mail.msgid)))
     return trusted, findings
 
 
@@ -282,7 +329,8 @@ def _build_revision(rp: _RevisionParts) -> tuple[Revision, list[Finding]]:
         built.append(patch)
         findings += patch_findings
     label = {p.msgid: f"{p.index}/{p.total}" for p in built}
-    trusted, trailer_findings = _collect_trailers(rp.replies or [], label)
+    carried = {p.msgid: p.trailers for p in built}
+    trusted, trailer_findings = _collect_trailers(rp.replies or [], label, carried)
     findings += trailer_findings
     cover_msgid = rp.cover.mail.msgid if rp.cover else None
     from_cover = trusted.get(cover_msgid, []) if cover_msgid else []
@@ -354,7 +402,7 @@ def _revision_parts(msgs: list[_Msg]) -> tuple[dict[int, _RevisionParts], list[F
 
 def build_series(raw: RawThread, *, revision: int | None = None) -> Series:
     """Understand a thread; the newest revision is chosen unless `revision` names another."""
-    msgs = _number_unnumbered(_inherit_revision(_read_messages(raw)))
+    msgs = _number_unnumbered(_inherit_revision(_covers_by_shape(_read_messages(raw))))
     parts, findings = _revision_parts(msgs)
     numbers = sorted(n for n, rp in parts.items() if rp.patches or rp.cover)
     chosen = max(n for n in numbers if parts[n].patches) if revision is None else revision
