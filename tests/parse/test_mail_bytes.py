@@ -5,6 +5,7 @@ for `patchtool apply` and for the `-o` mbox patchtool writes."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import quopri
 import re
@@ -60,7 +61,7 @@ def git_bytes(cwd: Path, *args: str) -> bytes:
 
 def _messages(mbox: bytes) -> list[bytes]:
     starts = [m.start() for m in _ENVELOPE.finditer(mbox)] + [len(mbox)]
-    return [mbox[a:b] for a, b in zip(starts, starts[1:], strict=False)]
+    return [mbox[a:b] for a, b in itertools.pairwise(starts)]
 
 
 def _encode_bodies(mbox: bytes, cte: str, encode: Callable[[bytes], bytes]) -> bytes:

@@ -29,9 +29,7 @@ def _mailinfo(mail: Path, tmp: Path) -> tuple[dict[str, str], bytes, bytes]:
     done = subprocess.run(
         ["git", "mailinfo", str(msg), str(patch)], stdin=mail.open("rb"), capture_output=True, check=True
     )
-    info = dict(
-        line.split(": ", 1) for line in done.stdout.decode().splitlines() if ": " in line
-    )
+    info = dict(line.split(": ", 1) for line in done.stdout.decode().splitlines() if ": " in line)
     return info, msg.read_bytes(), patch.read_bytes()
 
 
