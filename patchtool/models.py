@@ -71,6 +71,7 @@ class Trailer:
     origin: str = "commit"  # "commit" | "reply" | "cover-reply"
     msgid: str | None = None  # the reply that carried it, for review trailers
     sender: Address | None = None  # the reply's From:, for review trailers
+    scope: str = ""  # a `[for the parts touching X]` line written right under a reply trailer
 
 
 @dataclass(frozen=True)

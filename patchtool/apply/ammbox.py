@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from email.header import Header
 from email.utils import format_datetime, formataddr
@@ -10,6 +11,7 @@ from pathlib import Path
 from patchtool.errors import InputError
 from patchtool.models import Address, Patch, Series
 from patchtool.parse.mail import is_from_line
+from patchtool.parse.subjects import mailinfo_subject
 from patchtool.parse.trailers import append_trailers
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")
@@ -31,9 +33,27 @@ def _escape_from_lines(text: str) -> str:
     return "\n".join(">" + ln if is_from_line(ln.encode()) else ln for ln in text.split("\n"))
 
 
-def patch_mail(patch: Patch) -> str:
-    """One patch as a mail: the sender's headers, the in-body From: when the author differs."""
+def _body_lines(patch: Patch) -> str:
+    """In-body headers git mailinfo reads (author, title, date), the message, notes and the diff."""
+    in_body = [f"From: {_address(patch.author)}"] if patch.sender else []
+    if patch.title != mailinfo_subject(patch.subject):
+        in_body.append(f"Subject: {patch.title}")  # the title came from an in-body Subject:
+    body = "\n".join(in_body) + "\n\n" if in_body else ""
+    body += append_trailers(patch.message, patch.review_trailers).rstrip("\n") + "\n---\n"
+    if patch.notes:
+        body += patch.notes + "\n\n"
+    return _escape_from_lines(body) + patch.diff.rstrip("\n") + "\n"
+
+
+def patch_mail(patch: Patch) -> bytes:
+    """One patch as a mail: the sender's headers, in-body From:/Subject: where the mail had them.
+
+    The diff goes out as the bytes received (Patch.diff keeps undecodable bytes as surrogates);
+    a body holding a CR is sent base64-encoded, since git mailsplit drops CRs before LFs.
+    """
     sender = patch.sender or patch.author
+    body = _body_lines(patch).encode("utf-8", "surrogateescape")
+    encoding = "base64" if b"\r" in body else "8bit"
     headers = [
         "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001",
         f"From: {_address(sender)}",
@@ -42,14 +62,11 @@ def patch_mail(patch: Patch) -> str:
         f"Message-Id: <{patch.msgid}>",
         "MIME-Version: 1.0",
         "Content-Type: text/plain; charset=utf-8",
-        "Content-Transfer-Encoding: 8bit",
+        f"Content-Transfer-Encoding: {encoding}",
     ]
-    body = f"From: {patch.author}\n\n" if patch.sender else ""
-    body += append_trailers(patch.message, patch.review_trailers).rstrip("\n") + "\n---\n"
-    if patch.notes:
-        body += patch.notes + "\n\n"
-    body += patch.diff.rstrip("\n") + "\n"
-    return "\n".join(headers) + "\n\n" + _escape_from_lines(body) + "\n"
+    if encoding == "base64":
+        body = base64.encodebytes(body)
+    return ("\n".join(headers) + "\n\n").encode() + body + b"\n"
 
 
 def mbox_name(series: Series) -> str:
@@ -67,5 +84,5 @@ def write_am_mbox(series: Series, dest_dir: Path) -> Path:
     path = dest_dir / mbox_name(series)
     if path.resolve().parent != dest_dir.resolve():
         raise InputError(f"{path}: refusing to write outside {dest_dir}")
-    path.write_text("".join(patch_mail(p) for p in revision.patches), encoding="utf-8")
+    path.write_bytes(b"".join(patch_mail(p) for p in revision.patches))
     return path

@@ -1,13 +1,12 @@
-"""What a patch's diff changes: files, hunks, line counts and C functions, from unidiff."""
+"""What a patch's diff changes: files, hunks, line counts and C functions, from the one diff reader."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from patchtool.errors import InputError
 from patchtool.models import DiffstatLine, DiffSummary, FileChange, Finding, FunctionChange, Hunk
 from patchtool.parse.cfuncs import C_SUFFIXES, analyze_hunk, merge_changes
+from patchtool.parse.difftext import FileDiff, HunkText, split_files
 
 _SIMILARITY = re.compile(r"^(?:similarity|dissimilarity) index (\d+)%")
 _MODE = re.compile(r"^(old|new|new file|deleted file) mode (\d+)")
@@ -15,25 +14,20 @@ _COPY = re.compile(r"^copy from ")
 _DIFFSTAT = re.compile(r"^ (\S.*?)\s+\|\s+(?:(\d+) ?[+-]*|(Bin) .*)$")
 
 
-def _strip_prefix(path: str | None) -> str | None:
-    if path is None or path == "/dev/null":
-        return None
-    return path[2:] if path[:2] in ("a/", "b/") else path
-
-
-def _file_status(pf: Any, info: list[str]) -> str:
-    if pf.is_added_file:
+def _file_status(fd: FileDiff) -> str:
+    info = fd.headers
+    if fd.old_path is None or any(line.startswith("new file mode ") for line in info):
         return "added"
-    if pf.is_removed_file:
+    if fd.new_path is None or any(line.startswith("deleted file mode ") for line in info):
         return "removed"
     if any(_COPY.match(line) for line in info):
         return "copied"
-    if pf.is_rename:
+    if fd.old_path != fd.new_path:
         return "renamed"
     return "modified"
 
 
-def _modes(info: list[str]) -> tuple[str | None, str | None]:
+def _modes(info: tuple[str, ...]) -> tuple[str | None, str | None]:
     old = new = None
     for line in info:
         if match := _MODE.match(line):
@@ -44,58 +38,41 @@ def _modes(info: list[str]) -> tuple[str | None, str | None]:
     return old, new
 
 
-def _file_change(pf: Any) -> tuple[FileChange, list[FunctionChange]]:
-    info = [str(line).rstrip("\n") for line in (pf.patch_info or [])]
-    old_path, new_path = _strip_prefix(pf.source_file), _strip_prefix(pf.target_file)
-    path = new_path or old_path or pf.path
-    similarity = next((int(m.group(1)) for line in info if (m := _SIMILARITY.match(line))), None)
-    old_mode, new_mode = _modes(info)
-    hunks, functions = [], []
-    for hunk in pf:
-        hunks.append(
-            Hunk(
-                hunk.source_start,
-                hunk.source_length,
-                hunk.target_start,
-                hunk.target_length,
-                hunk.section_header.strip(),
-                hunk.added,
-                hunk.removed,
-            )
-        )
-        if path.endswith(C_SUFFIXES):
-            lines = [(line.line_type, line.value.rstrip("\n")) for line in hunk if line.line_type in " +-"]
-            starts = (hunk.source_start, hunk.target_start)
-            functions += analyze_hunk(path, hunk.section_header, lines, starts)
+def _hunk(h: HunkText) -> Hunk:
+    added = sum(1 for x in h.lines if x.kind == "+")
+    removed = sum(1 for x in h.lines if x.kind == "-")
+    return Hunk(h.old_start, h.old_lines, h.new_start, h.new_lines, h.section.strip(), added, removed)
+
+
+def _file_change(fd: FileDiff) -> tuple[FileChange, list[FunctionChange]]:
+    path = fd.path
+    similarity = next((int(m.group(1)) for line in fd.headers if (m := _SIMILARITY.match(line))), None)
+    old_mode, new_mode = _modes(fd.headers)
+    functions: list[FunctionChange] = []
+    if path.endswith(C_SUFFIXES):
+        for h in fd.hunk_texts:
+            lines = [(x.kind, x.text) for x in h.lines]
+            functions += analyze_hunk(path, h.section, lines, (h.old_start, h.new_start))
     change = FileChange(
         path=path,
-        old_path=old_path if old_path != path else None,
-        status=_file_status(pf, info),
-        added=pf.added,
-        removed=pf.removed,
+        old_path=fd.old_path if fd.old_path != path else None,
+        status=_file_status(fd),
+        added=len(fd.added),
+        removed=len(fd.removed),
         similarity=similarity,
         old_mode=old_mode,
         new_mode=new_mode,
-        binary=bool(pf.is_binary_file),
-        hunks=tuple(hunks),
+        binary=fd.binary,
+        hunks=tuple(_hunk(h) for h in fd.hunk_texts),
     )
     return change, functions
 
 
 def summarize_diff(diff_text: str) -> DiffSummary:
-    """Parse a unified diff (git's extended headers included) into a DiffSummary."""
-    from unidiff import PatchSet
-    from unidiff.errors import UnidiffParseError
-
-    try:
-        patchset = PatchSet(diff_text)
-    except UnidiffParseError as e:
-        raise InputError(f"the diff cannot be parsed: {e}") from e
-    except (AttributeError, NameError, ValueError, IndexError) as e:  # unidiff trips on some damage
-        raise InputError(f"the diff cannot be parsed ({type(e).__name__}: {e})") from e
+    """A unified diff (git's extended headers included) as a DiffSummary, read by the one reader."""
     files, functions = [], []
-    for pf in patchset:
-        change, funcs = _file_change(pf)
+    for fd in split_files(diff_text):
+        change, funcs = _file_change(fd)
         files.append(change)
         functions += funcs
     return DiffSummary(

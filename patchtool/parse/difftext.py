@@ -1,14 +1,16 @@
-"""Line-level reading and rewriting of git diff text: which hunk is where, and renaming its paths.
+"""The one reader of diff text: files, extended headers, hunks and their lines; and path rewriting.
 
-Only the file headers (from `diff --git` to the first `@@`) are rewritten; hunk bodies are left
-byte-for-byte, since a removed line may itself look like a header (`--- a/x`).
+Every caller (the diff summary, the checks, apply and backport) reads diffs through split_files.
+Hunks are read by the counts in their headers, as git apply reads them, so a removed line that
+looks like a header (`--- a/x`) stays in its hunk. Only the file headers (from `diff --git` to the
+first `@@`) are rewritten; hunk bodies are left byte-for-byte.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _HEADER_PATH = re.compile(
@@ -17,12 +19,54 @@ _HEADER_PATH = re.compile(
 
 
 @dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "+", "-" or " "
+    text: str  # without the leading marker
+
+
+@dataclass(frozen=True)
+class HunkText:
+    """One hunk as written: its header's numbers, git's function context, and its lines."""
+
+    old_start: int
+    old_lines: int
+    new_start: int
+    new_lines: int
+    header: str  # the whole `@@ ... @@ context` line
+    section: str  # the text after the second `@@`
+    lines: tuple[DiffLine, ...]
+
+
+@dataclass(frozen=True)
 class FileDiff:
-    """One file's part of a diff: its old and new path and its hunk header lines."""
+    """One file's part of a diff: paths, extended header lines, hunks, and whether it is binary."""
 
     old_path: str | None  # None when the file is created
     new_path: str | None  # None when the file is deleted
-    hunks: tuple[tuple[int, str], ...]  # (old start line, header line)
+    hunk_texts: tuple[HunkText, ...] = ()
+    headers: tuple[str, ...] = ()  # `index`, `new file mode`, `rename from` ... lines
+    binary: bool = False
+
+    @property
+    def path(self) -> str:
+        return self.new_path or self.old_path or ""
+
+    @property
+    def hunks(self) -> tuple[tuple[int, str], ...]:
+        """(old start line, header line) per hunk, as `git apply` names a failing hunk."""
+        return tuple((h.old_start, h.header) for h in self.hunk_texts)
+
+    @property
+    def lines(self) -> tuple[DiffLine, ...]:
+        return tuple(x for h in self.hunk_texts for x in h.lines)
+
+    @property
+    def added(self) -> tuple[DiffLine, ...]:
+        return tuple(x for x in self.lines if x.kind == "+")
+
+    @property
+    def removed(self) -> tuple[DiffLine, ...]:
+        return tuple(x for x in self.lines if x.kind == "-")
 
 
 def unquote(path: str) -> str:
@@ -53,32 +97,96 @@ def _diff_git_paths(line: str) -> tuple[str | None, str | None]:
     return (_strip_prefix(parts[0]), _strip_prefix("b/" + parts[1])) if len(parts) == 2 else (None, None)
 
 
-def split_files(diff: str) -> list[FileDiff]:
-    """The files of a diff, with their hunks, in order."""
-    files: list[FileDiff] = []
-    old: str | None = None
-    new: str | None = None
-    hunks: list[tuple[int, str]] = []
-    started = False
-    for line in diff.splitlines():
-        if line.startswith("diff --git "):
-            if started:
-                files.append(FileDiff(old, new, tuple(hunks)))
-            old, new = _diff_git_paths(line)
-            hunks, started = [], True
-        elif not started:
-            continue
-        elif m := _HUNK.match(line):
-            hunks.append((int(m.group(1)), line))
-        elif not hunks and (m := _HEADER_PATH.match(line)):
+def _hunk(lines: list[str], i: int, match: re.Match[str]) -> tuple[HunkText, int]:
+    """The hunk whose header is lines[i], read by its line counts (as git apply reads it).
+
+    An empty line is an empty context line whose single space was stripped in transit; `\\ No
+    newline at end of file` markers stay with the hunk but are not lines of it.
+    """
+    old = int(match.group(2)) if match.group(2) is not None else 1
+    new = int(match.group(4)) if match.group(4) is not None else 1
+    header = lines[i]
+    body: list[DiffLine] = []
+    i += 1
+    while i < len(lines) and (old > 0 or new > 0 or lines[i].startswith("\\")):
+        raw = lines[i]
+        kind = raw[:1]
+        if kind in ("+", "-"):
+            body.append(DiffLine(kind, raw[1:]))
+            old, new = old - (kind == "-"), new - (kind == "+")
+        elif kind in (" ", "", "\r"):
+            body.append(DiffLine(" ", raw[1:] if kind == " " else ""))
+            old, new = old - 1, new - 1
+        elif kind != "\\":
+            break  # a damaged hunk ends here; the mail reader reports such damage with its line
+        i += 1
+    section = header.split("@@", 2)[2] if header.count("@@") >= 2 else ""
+    hunk = HunkText(
+        int(match.group(1)),
+        int(match.group(2)) if match.group(2) is not None else 1,
+        int(match.group(3)),
+        int(match.group(4)) if match.group(4) is not None else 1,
+        header,
+        section[1:] if section.startswith(" ") else section,
+        tuple(body),
+    )
+    return hunk, i
+
+
+class _Reader:
+    """Walks a diff: `diff --git` (or a bare `---`/`+++` pair) starts a file, `@@` a hunk."""
+
+    def __init__(self) -> None:
+        self.files: list[FileDiff] = []
+        self.cur: FileDiff | None = None
+
+    def flush(self) -> None:
+        if self.cur is not None:
+            self.files.append(self.cur)
+        self.cur = None
+
+    def start(self, old: str | None, new: str | None) -> None:
+        self.flush()
+        self.cur = FileDiff(old, new)
+
+    def header(self, line: str) -> None:
+        assert self.cur is not None
+        cur = replace(self.cur, headers=(*self.cur.headers, line))
+        if line.startswith(("GIT binary patch", "Binary files ")):
+            cur = replace(cur, binary=True)
+        elif not cur.hunk_texts and (m := _HEADER_PATH.match(line)):
             path = _strip_prefix(m.group("path"))
             if m.group("key") in ("--- ", "rename from ", "copy from "):
-                old = path
+                cur = replace(cur, old_path=path)
             else:
-                new = path
-    if started:
-        files.append(FileDiff(old, new, tuple(hunks)))
-    return files
+                cur = replace(cur, new_path=path)
+        self.cur = cur
+
+
+def split_files(diff: str) -> list[FileDiff]:
+    """The files of a diff, in order: the one reader of diff text every caller uses."""
+    lines = diff.split("\n")
+    reader = _Reader()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("diff --git "):
+            reader.start(*_diff_git_paths(line))
+        elif line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
+            if reader.cur is None or reader.cur.hunk_texts:  # a diff without `diff --git` lines
+                reader.start(None, None)
+            reader.header(line)
+        elif reader.cur is None:
+            pass
+        elif m := _HUNK.match(line):
+            hunk, i = _hunk(lines, i, m)
+            reader.cur = replace(reader.cur, hunk_texts=(*reader.cur.hunk_texts, hunk))
+            continue
+        elif line.strip():
+            reader.header(line)
+        i += 1
+    reader.flush()
+    return reader.files
 
 
 def hunk_headers_at(diff: str, file: str, lines: Iterable[int]) -> list[str]:

@@ -7,20 +7,23 @@ file that says it is mboxrd (public-inbox's "From mboxrd@z" envelope) gets `>Fro
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import email
 import email.policy
 import hashlib
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage, Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.message import Message
+from email.utils import parsedate_to_datetime
 
 from patchtool.errors import InputError
 from patchtool.models import Address, RawMessage
+from patchtool.parse.addresses import mailinfo_author, parse_people
 
 # git mailsplit's is_from_line(): "From " ... "hh:mm:ss yyyy" somewhere after it.
 _FROM_LINE = re.compile(rb"^From \S.*\d\d?:\d\d(:\d\d)?\s+(\S+\s+)?\d{4}\s*(\S+)?\s*$")
+_FROM_CANDIDATE = re.compile(rb"^From [^\n]*", re.MULTILINE)
 _MBOXRD_ESCAPED = re.compile(rb"^>(>*From )", re.MULTILINE)
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:[ \t]?")
 _MSGID = re.compile(r"<([^<>\s]+)>")
@@ -30,7 +33,11 @@ _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Mail:
-    """One decoded message: the headers patchtool reads and the text body."""
+    """One message: the headers patchtool reads and the body as sent (transfer encoding undone).
+
+    `raw_body` is what git gets; `body` is text for reading (decoded by the declared charset, else
+    UTF-8, else Latin-1 as the declared fallback), computed on demand so a large mbox is held once.
+    """
 
     msgid: str
     in_reply_to: str | None
@@ -38,9 +45,29 @@ class Mail:
     subject: str
     sender: Address
     date: dt.datetime | None
-    body: str
+    raw_body: bytes
     origin: str
     headers: tuple[tuple[str, str], ...] = ()
+    charset: str | None = None
+
+    @property
+    def body(self) -> str:
+        return body_text(self.raw_body, self.charset).replace("\r\n", "\n")
+
+    @property
+    def exact_body(self) -> str:
+        """The body with every byte kept (undecodable bytes as surrogates), for the diff."""
+        return self.raw_body.decode("utf-8", "surrogateescape")
+
+
+def body_text(raw: bytes, charset: str | None) -> str:
+    """Body bytes as text: the declared charset, else UTF-8 when valid, else Latin-1."""
+    if charset and charset.lower() not in ("us-ascii", "ascii", "utf-8", "utf8"):
+        return raw.decode(charset, "replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def origin_name(origin: str) -> str:
@@ -54,34 +81,39 @@ def is_from_line(line: bytes) -> bool:
     return line.startswith(b"From ") and _FROM_LINE.match(line.rstrip(b"\r\n")) is not None
 
 
+def _envelope_starts(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of every envelope line, found without copying the input line by line."""
+    return [(m.start(), m.end()) for m in _FROM_CANDIDATE.finditer(data) if is_from_line(m.group())]
+
+
 def split_mbox(data: bytes) -> list[bytes]:
     """Split an mbox (mboxo or mboxrd) or a single bare message into message bytes.
 
-    CRLF line ends become LF (as `git mailsplit` does without --keep-cr). An input that is neither
-    an mbox nor starts with a header line yields [] (the caller names the file).
+    CRLF line ends become LF (as `git mailsplit` does without --keep-cr); whitespace before the
+    first message is skipped as git does. An input that is neither an mbox nor starts with a header
+    line yields [] (the caller names the file). Each message is one slice of the input, so a large
+    mbox is held about twice (input and messages), never line by line.
     """
-    data = data.replace(b"\r\n", b"\n")
-    stripped = data.lstrip(b"\n")
-    if not stripped:
+    if b"\r\n" in data:
+        data = data.replace(b"\r\n", b"\n")
+    offset = len(data) - len(data.lstrip())
+    newline = data.find(b"\n", offset)
+    first_line = data[offset : newline if newline >= 0 else len(data)]
+    if not first_line:
         return []
-    first_line = stripped.split(b"\n", 1)[0]
     if not is_from_line(first_line):
-        return [stripped] if _HEADER_LINE.match(first_line) else []
+        return [data[offset:].strip(b"\n") + b"\n"] if _HEADER_LINE.match(first_line) else []
     mboxrd = first_line.startswith(b"From mboxrd@z ")
+    starts = _envelope_starts(data)
     messages: list[bytes] = []
-    current: list[bytes] = []
-    for line in stripped.split(b"\n"):
-        if line.startswith(b"From ") and is_from_line(line):
-            if current:
-                messages.append(b"\n".join(current))
-            current = []
-            continue
-        current.append(line)
-    if current:
-        messages.append(b"\n".join(current))
-    if mboxrd:
-        messages = [_MBOXRD_ESCAPED.sub(rb"\1", m) for m in messages]
-    return [m.strip(b"\n") + b"\n" for m in messages if m.strip()]
+    for i, (_, body_start) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(data)
+        message = data[body_start + 1 : end].strip(b"\n")
+        if mboxrd:
+            message = _MBOXRD_ESCAPED.sub(rb"\1", message)
+        if message.strip():
+            messages.append(message + b"\n")
+    return messages
 
 
 def msgids_in(value: str | None) -> list[str]:
@@ -97,11 +129,10 @@ def msgids_in(value: str | None) -> list[str]:
 
 def parse_address(value: str) -> Address:
     """A From:-style value to an Address; `"Doe, John" <j@x>` stays one person."""
-    pairs = getaddresses([value])
-    if not pairs or not pairs[0][1]:
+    people = parse_people(value)
+    if not people:
         return Address(name=value.strip(), email="")
-    name, addr = pairs[0]
-    return Address(name=name.strip(), email=addr.strip())
+    return people[0]
 
 
 def _raw_headers(msg: Message) -> dict[str, str]:
@@ -136,51 +167,45 @@ def _date(value: str) -> dt.datetime | None:
         return None
 
 
-def _text_of(part: EmailMessage, origin: str, msgid: str) -> str:
-    try:
-        content = part.get_content()
-    except LookupError as e:
-        charset = part.get_content_charset() or "?"
-        raise InputError(
-            f"{origin_name(origin)}: message <{msgid}> has an unknown charset {charset!r}"
-        ) from e
-    if isinstance(content, bytes):
-        content = content.decode("utf-8", "replace")
-    return str(content).replace("\r\n", "\n")
-
-
-def _single_part_text(msg: Message, raw_type: str, origin: str, msgid: str) -> str:
-    """The common case, decoded without re-parsing Content-Type for every question asked of it."""
+def _charset(raw_type: str, origin: str, msgid: str) -> str | None:
+    """The declared charset (None when the mail declares none), checked to be one Python knows."""
     match = _CHARSET.search(raw_type)
-    charset = match.group(1) if match else "us-ascii"
-    payload = msg.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
+    if not match:
+        return None
     try:
-        text = payload.decode(charset, "replace")
+        codecs.lookup(match.group(1))
     except LookupError as e:
         raise InputError(
-            f"{origin_name(origin)}: message <{msgid}> has an unknown charset {charset!r}"
+            f"{origin_name(origin)}: message <{msgid}> has an unknown charset {match.group(1)!r}"
         ) from e
-    return text.replace("\r\n", "\n")
+    return match.group(1)
 
 
-def _body(msg: Message, raw_type: str, origin: str, msgid: str) -> str:
-    """The text/plain body; patches sent as text attachments are appended after it."""
+def _payload(part: Message) -> bytes:
+    # get_payload(decode=True) undoes base64/quoted-printable and gives 8-bit bodies back as the
+    # exact bytes sent; nothing is decoded by a charset here.
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _body(msg: Message, raw_type: str, origin: str, msgid: str) -> tuple[bytes, str | None]:
+    """The text/plain body as bytes and its charset; patches sent as text attachments follow it."""
     if not msg.is_multipart():
         ctype = raw_type.split(";", 1)[0].strip().lower()
         if ctype and not ctype.startswith("text/"):
-            return ""
-        return _single_part_text(msg, raw_type, origin, msgid)
-    texts: list[str] = []
+            return b"", None
+        return _payload(msg), _charset(raw_type, origin, msgid)
+    texts: list[bytes] = []
+    charsets: list[str] = []
     for part in msg.walk():
         if part.is_multipart():
             continue
-        ctype = part.get_content_type()
-        if ctype in ("text/plain", "text/x-patch", "text/x-diff"):
-            assert isinstance(part, EmailMessage)  # multipart mail is parsed with the default policy
-            texts.append(_text_of(part, origin, msgid))
-    return "\n".join(texts)
+        if part.get_content_type() in ("text/plain", "text/x-patch", "text/x-diff"):
+            texts.append(_payload(part))
+            found = _charset(str(part.get("Content-Type", "")), origin, msgid)
+            charsets += [found] if found else []
+    # Parts in different charsets cannot share one decoding; UTF-8 (or Latin-1) is then the reading.
+    return b"\n".join(texts), charsets[0] if len(set(charsets)) == 1 else None
 
 
 def parse_mail(raw: RawMessage) -> Mail:
@@ -202,15 +227,17 @@ def parse_mail(raw: RawMessage) -> Mail:
     parents = msgids_in(raw_headers.get("in-reply-to"))
     in_reply_to = parents[-1] if parents else (references[-1] if references else None)
     subject = _decoded(raw_headers, "Subject")
+    raw_body, charset = _body(msg, raw_headers.get("content-type", ""), raw.origin, msgid)
     return Mail(
         msgid=msgid,
         in_reply_to=in_reply_to,
         references=references,
         subject=subject,
-        sender=parse_address(_decoded(raw_headers, "From")),
+        sender=mailinfo_author(raw_headers.get("from", "")),
         date=_date(raw_headers.get("date", "")),
-        body=_body(msg, raw_headers.get("content-type", ""), raw.origin, msgid),
+        raw_body=raw_body,
         origin=raw.origin,
+        charset=charset,
         headers=tuple((k, raw_headers[k.lower()]) for k in ("From", "To", "Cc") if k.lower() in raw_headers),
     )
 

@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
 
 from patchtool.errors import InputError
-from patchtool.models import Cover, Finding, Patch, RawThread, Reply, Revision, Series, SubjectInfo, Trailer
+from patchtool.models import (
+    Address,
+    Cover,
+    Finding,
+    Patch,
+    RawThread,
+    Reply,
+    Revision,
+    Series,
+    SubjectInfo,
+    Trailer,
+)
+from patchtool.parse.addresses import mailinfo_author
 from patchtool.parse.body import cover_parts, has_diff, parse_patch_body
 from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
 from patchtool.parse.duplicates import unique_mails
-from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_address, parse_mail
-from patchtool.parse.subjects import parse_subject
-from patchtool.parse.trailers import commit_trailers, dedupe, reply_trailers, sender_matches
+from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_mail
+from patchtool.parse.subjects import mailinfo_subject, parse_subject
+from patchtool.parse.trailers import (
+    REFERENCE_KEYS,
+    REPLY_KEYS,
+    REVIEW_KEYS,
+    commit_trailers,
+    dedupe,
+    missing_people,
+    reply_trailers,
+    same_trailer,
+    sender_matches,
+)
 
 
 @dataclass(frozen=True)
@@ -53,14 +77,31 @@ def _read_messages(raw: RawThread) -> tuple[list[_Msg], list[Finding]]:
     return msgs, duplicates
 
 
+def _author_and_sender(msg: _Msg, in_body: dict[str, str]) -> tuple[Address, Address | None]:
+    """The author as `git am` records it: the in-body From: when there is one, else the mail's."""
+    author = msg.mail.sender
+    if "From" not in in_body:
+        return author, None
+    found = mailinfo_author(in_body["From"])
+    if (found.email.lower(), found.name) == (author.email.lower(), author.name):
+        return author, None
+    return found, msg.mail.sender
+
+
+def _date(msg: _Msg, in_body: dict[str, str]) -> dt.datetime | None:
+    """An in-body Date: that parses is the author date (as in git am); else the mail's."""
+    if "Date" in in_body:
+        try:
+            return parsedate_to_datetime(in_body["Date"])
+        except (TypeError, ValueError, IndexError):
+            pass
+    return msg.mail.date
+
+
 def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
     where = _where(msg)
-    body = parse_patch_body(msg.mail.body, where)
-    author, sender = msg.mail.sender, None
-    if "From" in body.in_body:
-        in_body = parse_address(body.in_body["From"])
-        if (in_body.email.lower(), in_body.name) != (author.email.lower(), author.name):
-            author, sender = in_body, msg.mail.sender
+    body = parse_patch_body(msg.mail.body, where, msg.mail.exact_body)
+    author, sender = _author_and_sender(msg, body.in_body)
     index = msg.info.index if msg.info.index is not None else 1
     label = f"{index}/{total}"
     try:
@@ -68,7 +109,7 @@ def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
     except InputError as e:
         raise InputError(f"{where}: {e.message}") from e
     stated = parse_diffstat(body.stat_text)
-    title = parse_subject(body.in_body["Subject"]).title if "Subject" in body.in_body else msg.info.title
+    title = mailinfo_subject(body.in_body.get("Subject", msg.mail.subject))
     patch = Patch(
         msgid=msg.mail.msgid,
         index=index,
@@ -76,7 +117,7 @@ def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
         subject=msg.mail.subject,
         title=title,
         author=author,
-        date=msg.mail.date,
+        date=_date(msg, body.in_body),
         message=body.message,
         trailers=commit_trailers(body.message),
         review_trailers=(),
@@ -147,6 +188,33 @@ class _RevisionParts:
     replies: list[tuple[_Msg, _Msg]] | None = None  # (reply, the part it answers)
 
 
+def _covers_by_shape(msgs: list[_Msg]) -> list[_Msg]:
+    """A thread root without `0/N` is the cover letter when its author's patches reply to it.
+
+    Some mail clients and tools send the cover as a plain `[PATCH]` (or prefix-less) mail; it has
+    no diff, starts the thread, and the same author's patches answer it.
+    """
+    ids = {m.mail.msgid for m in msgs}
+    answers: dict[str, list[_Msg]] = defaultdict(list)
+    for m in msgs:
+        if m.kind == "patch":
+            for parent in dict.fromkeys((m.mail.in_reply_to, *m.mail.references[:1])):
+                answers[parent or ""].append(m)
+    fixed = []
+    for msg in msgs:
+        children = answers.get(msg.mail.msgid, [])
+        root = msg.mail.in_reply_to is None or msg.mail.in_reply_to not in ids
+        same_author = children and all(
+            c.mail.sender.email.lower() == msg.mail.sender.email.lower() for c in children
+        )
+        if msg.kind == "reply" and not msg.info.is_reply and root and same_author:
+            first = children[0].info
+            info = replace(msg.info, revision=first.revision, index=0, total=first.total or len(children))
+            msg = _Msg(msg.mail, info, "cover")
+        fixed.append(msg)
+    return fixed
+
+
 def _inherit_revision(msgs: list[_Msg]) -> list[_Msg]:
     """A patch without `vN` threaded under a `[PATCH vN 0/M]` cover belongs to revision N."""
     covers = {m.mail.msgid: m for m in msgs if m.kind == "cover"}
@@ -195,28 +263,38 @@ def _group(msgs: list[_Msg]) -> tuple[dict[tuple[int, int], _Msg], list[Finding]
     return parts, findings
 
 
+def _mismatch(trailer: Trailer, reply: _Msg, label: str | None) -> Finding:
+    missing = ", ".join(str(p) for p in missing_people(trailer, reply.mail.sender)) or trailer.value
+    return Finding(
+        "warning",
+        "trailer-sender-mismatch",
+        f'"{trailer.key}: {trailer.value}" was sent by {reply.mail.sender}, '
+        f"not by {missing} whom it names; not applied",
+        patch=label,
+        msgid=reply.mail.msgid,
+    )
+
+
 def _collect_trailers(
-    replies: list[tuple[_Msg, _Msg]], label: dict[str, str]
+    replies: list[tuple[_Msg, _Msg]], label: dict[str, str], carried: dict[str, tuple[Trailer, ...]]
 ) -> tuple[dict[str, list[Trailer]], list[Finding]]:
-    """Trusted review trailers per answered msgid; a trailer not naming its sender is a finding."""
+    """Trusted reply trailers per answered msgid; a person trailer is applied only when every
+    person it names sent the reply, else it is a finding naming who did not. Trailers the patch
+    already carries (a replier restating them) are neither applied again nor flagged. A Link:,
+    Closes: or Fixes: is taken from a reply to the patch itself, never spread from the cover."""
     trusted: dict[str, list[Trailer]] = defaultdict(list)
     findings = []
     for reply, part in replies:
         origin = "cover-reply" if part.kind == "cover" else "reply"
-        for trailer in reply_trailers(reply.mail.body, reply.mail.sender, reply.mail.msgid, origin):
-            if sender_matches(trailer, reply.mail.sender):
+        keys = REVIEW_KEYS if part.kind == "cover" else REPLY_KEYS
+        own = carried.get(part.mail.msgid, ())
+        for trailer in reply_trailers(reply.mail.body, reply.mail.sender, reply.mail.msgid, origin, keys):
+            if any(same_trailer(trailer, t) for t in own):
+                continue
+            if trailer.key in REFERENCE_KEYS or sender_matches(trailer, reply.mail.sender):
                 trusted[part.mail.msgid].append(trailer)
             else:
-                findings.append(
-                    Finding(
-                        "warning",
-                        "trailer-sender-mismatch",
-                        f'"{trailer.key}: {trailer.value}" was sent by {reply.mail.sender}, '
-                        "not by the person it names; not applied",
-                        patch=label.get(part.mail.msgid),
-                        msgid=reply.mail.msgid,
-                    )
-                )
+                findings.append(_mismatch(trailer, reply, label.get(part.mail.msgid)))
     return trusted, findings
 
 
@@ -247,7 +325,8 @@ def _build_revision(rp: _RevisionParts) -> tuple[Revision, list[Finding]]:
         built.append(patch)
         findings += patch_findings
     label = {p.msgid: f"{p.index}/{p.total}" for p in built}
-    trusted, trailer_findings = _collect_trailers(rp.replies or [], label)
+    carried = {p.msgid: p.trailers for p in built}
+    trusted, trailer_findings = _collect_trailers(rp.replies or [], label, carried)
     findings += trailer_findings
     cover_msgid = rp.cover.mail.msgid if rp.cover else None
     from_cover = trusted.get(cover_msgid, []) if cover_msgid else []
@@ -320,7 +399,7 @@ def _revision_parts(msgs: list[_Msg]) -> tuple[dict[int, _RevisionParts], list[F
 def build_series(raw: RawThread, *, revision: int | None = None) -> Series:
     """Understand a thread; the newest revision is chosen unless `revision` names another."""
     read, duplicates = _read_messages(raw)
-    msgs = _number_unnumbered(_inherit_revision(read))
+    msgs = _number_unnumbered(_inherit_revision(_covers_by_shape(read)))
     parts, findings = _revision_parts(msgs)
     findings = duplicates + findings
     numbers = sorted(n for n, rp in parts.items() if rp.patches or rp.cover)

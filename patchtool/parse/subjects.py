@@ -57,3 +57,23 @@ def parse_subject(subject: str) -> SubjectInfo:
         is_rfc="RFC" in upper,
         is_pull="PULL" in upper or "GIT PULL" in " ".join(upper),
     )
+
+
+def mailinfo_subject(subject: str) -> str:
+    """The commit title `git am` takes from a subject (git mailinfo's cleanup_subject, no -k/-b).
+
+    Leading `Re:`, blanks, colons and `[...]` groups go; the rest is kept as written, with runs of
+    whitespace made one space.
+    """
+    text = subject
+    while text:
+        head = text[0]
+        if head in " \t:":
+            text = text[1:]
+        elif head in "rR" and text[1:3].lower() == "e:" and len(text) > 3:
+            text = text[3:]
+        elif head == "[" and "]" in text:
+            text = text[text.index("]") + 1 :]
+        else:
+            break
+    return " ".join(text.split())

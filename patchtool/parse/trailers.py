@@ -1,15 +1,21 @@
 """Trailers: the `Key: value` block of a commit message, and review trailers given in replies.
 
-What counts as a trailer block follows `git interpret-trailers --parse`: the last paragraph of the
-message, in which trailer lines dominate (at least one known key and a quarter of the lines).
+One reader for both, following `git interpret-trailers --parse`: a trailer line is a token of
+letters, digits and dashes, optional blanks, then `:`; a line starting with a blank continues the
+previous trailer (folded); the block is the last paragraph when trailers dominate it (a known key
+and three times the other lines, or nothing but trailers). As maintainer tools append trailers
+after a blank line, a paragraph of nothing but trailers right above the block joins it. Keys are
+matched in any case and written in their canonical spelling.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from patchtool.models import Address, Trailer
+from patchtool.parse.addresses import parse_people, strip_mailto
 from patchtool.parse.mail import parse_address
 
 KNOWN_KEYS = (
@@ -42,8 +48,14 @@ PERSON_KEYS = frozenset(
 )
 # The trailers a reviewer gives in a reply and that `b4 am` carries into the commit.
 REVIEW_KEYS = frozenset({"Reviewed-by", "Acked-by", "Tested-by", "Reported-by", "Suggested-by"})
+# Trailers that name no person, collected from a reply to the patch itself (QEMU's defaults):
+# a Closes: belongs right after the Reported-by it completes.
+REFERENCE_KEYS = frozenset({"Link", "Closes", "Fixes"})
+REPLY_KEYS = REVIEW_KEYS | REFERENCE_KEYS
 
-_TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):[ \t]*(\S.*?)\s*$")
+_TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*?)\s*$")
+_GIT_PREFIXES = ("Signed-off-by: ", "(cherry picked from commit ")
+_SCOPE = re.compile(r"^\s*\[[^\]]+\]\s*$")
 
 
 def canonical_key(key: str) -> str:
@@ -53,66 +65,143 @@ def canonical_key(key: str) -> str:
 def parse_trailer_line(line: str, origin: str = "commit") -> Trailer | None:
     """`Reviewed-by: A <a@x>` to a Trailer; URLs (`https://x`) and prose are not trailers."""
     match = _TRAILER.match(line)
-    if not match or " " in match.group(1) or match.group(2).startswith("//"):
+    if not match or not match.group(2) or match.group(2).startswith("//"):
         return None
     key = canonical_key(match.group(1))
     value = match.group(2)
-    address = parse_address(value) if key in PERSON_KEYS else None
-    return Trailer(key=key, value=value, address=address, origin=origin)
+    if key in PERSON_KEYS:
+        value = strip_mailto(value)
+        return Trailer(key=key, value=value, address=parse_address(value), origin=origin)
+    return Trailer(key=key, value=value, origin=origin)
 
 
-def _last_paragraph(lines: list[str]) -> list[str]:
-    end = len(lines)
-    while end and not lines[end - 1].strip():
-        end -= 1
+def _is_trailer_line(line: str) -> bool:
+    return _TRAILER.match(line) is not None and not line[:1].isspace()
+
+
+def _block_start(lines: list[str], end: int) -> int | None:
+    """Where the trailer paragraph ending at `end` starts (git's find_trailer_block_start)."""
     start = end
     while start and lines[start - 1].strip():
         start -= 1
-    return lines[start:end]
+    trailers = others = continuations = 0
+    recognised = False
+    for line in lines[start:end]:
+        if line.startswith(_GIT_PREFIXES) or (
+            _is_trailer_line(line) and line.split(":", 1)[0].strip().lower() in _CANONICAL
+        ):
+            recognised = True
+        if _is_trailer_line(line) or line.startswith(_GIT_PREFIXES):
+            trailers, others, continuations = trailers + 1, others + continuations, 0
+        elif line[:1].isspace():
+            continuations += 1
+        else:
+            others += 1
+    others += 0 if trailers else continuations
+    if trailers and ((recognised and trailers * 3 >= others) or not others):
+        return start
+    return None
+
+
+def _unfold(block: list[str]) -> list[str]:
+    """Join continuation lines (a leading blank) onto the line they continue."""
+    joined: list[str] = []
+    for line in block:
+        if line[:1].isspace() and joined:
+            joined[-1] = f"{joined[-1].rstrip()} {line.strip()}"
+        else:
+            joined.append(line)
+    return joined
+
+
+def trailer_block(message: str) -> tuple[int, list[str]]:
+    """(index of the block's first line, its unfolded lines); (len, []) when there is no block."""
+    lines = message.split("\n")
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    start = _block_start(lines, end)
+    if start is None:
+        return len(lines), []
+    while start > 1 and not lines[start - 1].strip():  # a block split by a blank line
+        above = start - 1
+        while above and not lines[above - 1].strip():
+            above -= 1
+        earlier = _block_start(lines, above)
+        if earlier is None or not all(_is_trailer_line(x) or x[:1].isspace() for x in lines[earlier:above]):
+            break
+        start = earlier
+    return start, _unfold([x for x in lines[start:end] if x.strip()])
 
 
 def commit_trailers(message: str) -> tuple[Trailer, ...]:
-    """The trailers of a commit message: its last paragraph, when that paragraph is a trailer block."""
-    block = _last_paragraph(message.split("\n"))
-    trailers: list[Trailer] = []
-    other = 0
-    for line in block:
-        if line[:1] in (" ", "\t") and trailers:
-            continue  # a folded continuation of the previous trailer
-        trailer = parse_trailer_line(line)
-        if trailer is None:
-            other += 1
-        else:
-            trailers.append(trailer)
-    known = any(t.key in _CANONICAL.values() for t in trailers)
-    if not trailers or not known or len(trailers) * 3 < other:
-        return ()
-    return tuple(trailers)
+    """The trailers of a commit message, read as `git interpret-trailers --parse` reads them."""
+    _, block = trailer_block(message)
+    found = (parse_trailer_line(line) for line in block)
+    return tuple(t for t in found if t is not None)
 
 
-def reply_trailers(body: str, sender: Address, msgid: str, origin: str = "reply") -> list[Trailer]:
-    """Review trailers written (not quoted) in a reply; stops at the signature `-- ` line."""
+def _reply_lines(body: str) -> list[str]:
+    """The reply's own lines: quotes dropped, nothing after the signature `-- ` line."""
+    lines = body.split("\n")
+    own = lines[: lines.index("-- ")] if "-- " in lines else lines
+    return [line for line in own if not line.startswith(">")]
+
+
+def _continues(value: str, line: str) -> bool:
+    """A wrapped trailer: an indented line after a value that is not a complete address yet."""
+    if not line[:1].isspace() or not line.strip() or _TRAILER.match(line.strip()):
+        return False
+    return "@" not in value or value.rstrip().endswith((",", "<"))
+
+
+def reply_trailers(
+    body: str, sender: Address, msgid: str, origin: str = "reply", keys: frozenset[str] = REPLY_KEYS
+) -> list[Trailer]:
+    """Trailers written (not quoted, not indented) in a reply, with wrapped lines joined and a
+    `[scope]` line right under a trailer kept with it; stops at the signature `-- ` line."""
+    lines = _reply_lines(body)
     found: list[Trailer] = []
-    for line in body.split("\n"):
-        if line == "-- ":
-            break
-        if line.startswith(">"):
+    i = 0
+    while i < len(lines):
+        trailer = parse_trailer_line(lines[i], origin) if not lines[i][:1].isspace() else None
+        i += 1
+        if trailer is None or trailer.key not in keys:
             continue
-        trailer = parse_trailer_line(line.strip(), origin)
-        if trailer is not None and trailer.key in REVIEW_KEYS:
-            found.append(
-                Trailer(trailer.key, trailer.value, trailer.address, origin, msgid=msgid, sender=sender)
-            )
+        value = trailer.value
+        while i < len(lines) and _continues(value, lines[i]):
+            value, i = f"{value.rstrip()} {lines[i].strip()}", i + 1
+        scope = ""
+        if i < len(lines) and _SCOPE.match(lines[i]):
+            scope, i = lines[i].strip(), i + 1
+        again = parse_trailer_line(f"{trailer.key}: {value}", origin)
+        assert again is not None
+        found.append(replace(again, msgid=msgid, sender=sender, scope=scope))
     return found
 
 
+def trailer_people(trailer: Trailer) -> list[Address]:
+    """Every person a person trailer names (`A <a@x>, B <b@x>` names two)."""
+    return parse_people(trailer.value) if trailer.key in PERSON_KEYS else []
+
+
+def _same_person(person: Address, sender: Address) -> bool:
+    if person.email and sender.email:
+        return person.email.lower() == sender.email.lower()
+    return bool(person.name) and person.name.lower() == sender.name.lower()
+
+
+def missing_people(trailer: Trailer, sender: Address | None) -> list[Address]:
+    """The people a trailer names who are not the reply's sender (all of them when unknown)."""
+    people = trailer_people(trailer)
+    if sender is None:
+        return people
+    return [p for p in people if not _same_person(p, sender)]
+
+
 def sender_matches(trailer: Trailer, sender: Address | None) -> bool:
-    """A review trailer is trusted when it names the reply's sender (by address, else by name)."""
-    if sender is None or trailer.address is None:
-        return False
-    if trailer.address.email and sender.email:
-        return trailer.address.email.lower() == sender.email.lower()
-    return bool(trailer.address.name) and trailer.address.name.lower() == sender.name.lower()
+    """A person trailer is trusted only when every person it names is the reply's sender."""
+    return bool(trailer_people(trailer)) and not missing_people(trailer, sender)
 
 
 def same_trailer(a: Trailer, b: Trailer) -> bool:
@@ -134,9 +223,15 @@ def dedupe(trailers: Iterable[Trailer], existing: Iterable[Trailer] = ()) -> tup
     return tuple(kept[start:])
 
 
+def trailer_text(trailer: Trailer) -> str:
+    """The trailer as written into a commit: `Key: value`, then its scope line when it has one."""
+    line = f"{trailer.key}: {trailer.value.strip()}"
+    return f"{line}\n{trailer.scope}" if trailer.scope else line
+
+
 def append_trailers(message: str, extra: Iterable[Trailer]) -> str:
     """Place `extra` after the message's existing trailers (as `b4 am` does)."""
-    lines = [f"{t.key}: {t.value}" for t in extra]
+    lines = [trailer_text(t) for t in extra]
     if not lines:
         return message
     text = message.rstrip("\n")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool.models import Address, Finding, Patch, Revision, Series, Trailer
-from patchtool.parse.difflines import parse_diff
+from patchtool.parse.difftext import split_files
 from patchtool.parse.trailers import KNOWN_KEYS, PERSON_KEYS
 from patchtool.review import tree_checks as checks_tree
 from patchtool.review.maintainers import (
@@ -215,7 +215,7 @@ def check_diffstat(patch: Patch) -> list[Finding]:
     """The diffstat written in the mail matches the diff that follows it."""
     if not patch.diffstat:
         return []
-    files = parse_diff(patch.diff)
+    files = split_files(patch.diff)
     actual = {f.path: len(f.added) + len(f.removed) for f in files if not f.binary}
     paths = [f.path for f in files]
     found: list[Finding] = []
@@ -262,7 +262,7 @@ def review_status(
     rev: Revision, maint: Maintainers
 ) -> tuple[tuple[Subsystem, ...], tuple[FileOwners, ...], list[Finding]]:
     """Sections, owners per file, and a finding per section whose people have not reviewed yet."""
-    paths = list(dict.fromkeys(f.path for p in rev.patches for f in parse_diff(p.diff)))
+    paths = list(dict.fromkeys(f.path for p in rev.patches for f in split_files(p.diff)))
     diff_text = "\n".join(p.diff for p in rev.patches)
     subsystems = subsystems_for(maint, paths, diff_text, _all_trailers(rev))
     owners = tuple(owners_of(maint, p) for p in paths)

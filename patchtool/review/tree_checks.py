@@ -10,7 +10,7 @@ from pathlib import Path
 from patchtool import proc
 from patchtool.models import Finding, FunctionChange, Patch, Revision
 from patchtool.parse import cfuncs
-from patchtool.parse.difflines import parse_diff
+from patchtool.parse.difftext import split_files
 from patchtool.vcs.repo import GitRepo
 
 _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
@@ -92,8 +92,8 @@ def check_stale_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding
     """A function whose signature changes while callers at the base are left in the old form."""
     removed_text: dict[str, set[str]] = {}
     for p in rev.patches:
-        for f in parse_diff(p.diff):
-            removed_text.setdefault(f.old_path, set()).update(x.text.strip() for x in f.removed)
+        for f in split_files(p.diff):
+            removed_text.setdefault(f.old_path or f.path, set()).update(x.text.strip() for x in f.removed)
     found: list[Finding] = []
     for p in rev.patches:
         old_paths = {f.path: f.old_path or f.path for f in p.summary.files}

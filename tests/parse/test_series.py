@@ -225,12 +225,12 @@ def test_mboxrd_thread_with_latin1_quoted_printable_reply() -> None:
         ("bad/no-patches.mbox", "bad/no-patches.mbox: no patches found in 2 message(s)"),
         (
             "bad/mangled-whitespace.mbox",
-            "mangled-whitespace.mbox: message <mangled-ws-1@example.org>: mangled diff: line "
+            "mangled-whitespace.mbox: message <mangled-ws-1@example.org>: mangled diff at line 13: "
             "'memcpy(new_bus, bus, size);' inside hunk '-10,6 +10,7' is not a diff line",
         ),
         (
             "bad/mangled-wrapped.mbox",
-            "message <mangled-wrap-1@example.org>: mangled diff: line 'hiding a real outage",
+            "message <mangled-wrap-1@example.org>: mangled diff at line",
         ),
         ("bad/msgid-dotdot.mbox", "has an invalid message-id (contains '..')"),
         (

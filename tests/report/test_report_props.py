@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patchtool.parse.difflines import parse_diff
+from patchtool.parse.difftext import split_files
 from patchtool.report.render import render
 from patchtool.review.checks import check_diffstat, check_signoffs, check_trailer_form, commit_references
 from patchtool.review.maintainers import parse_maintainers, subsystems_for
@@ -39,7 +39,7 @@ def test_maintainers_parser_takes_anything(text: list[str]) -> None:
 @given(st.lists(st.one_of(st.sampled_from(DIFF_LINES), st.text(max_size=30)), max_size=40))
 def test_diff_reader_takes_anything(diff: list[str]) -> None:
     text = "\n".join(diff)
-    parse_diff(text)
+    split_files(text)
     check_diffstat(make_patch(text))
 
 

@@ -1,0 +1,219 @@
+"""Every mail shape of issue 19, in threads written here: trailers, people, covers, diffs, mboxes."""
+
+from __future__ import annotations
+
+import pytest
+
+from patchtool.apply.ammbox import patch_mail
+from patchtool.apply.commitmsg import patch_message
+from patchtool.errors import InputError
+from patchtool.models import Address, RawMessage, RawThread, Series
+from patchtool.parse.mail import split_mbox
+from patchtool.parse.series import build_series
+from patchtool.parse.trailers import commit_trailers
+
+DIFF = """diff --git a/hw/lamp.c b/hw/lamp.c
+index 1111111..2222222 100644
+--- a/hw/lamp.c
++++ b/hw/lamp.c
+@@ -1,4 +1,4 @@
+ int lamp_level;
+-int lamp_max = 10;
++int lamp_max = 12;
+
+ int lamp_min;
+"""
+AUTHOR = "Pat Author <pat@example.org>"
+
+
+def _mail(msgid: str, sender: str, subject: str, body: str, parent: str | None = None) -> str:
+    head = (
+        f"From: {sender}\nSubject: {subject}\nMessage-Id: <{msgid}>\nDate: Tue, 3 Feb 2026 10:00:00 +0000\n"
+    )
+    if parent:
+        head += f"In-Reply-To: <{parent}>\nReferences: <{parent}>\n"
+    return f"From mboxrd@z Thu Jan  1 00:00:00 1970\n{head}\n{body}\n"
+
+
+def _patch_body(message: str = "Raise the maximum.") -> str:
+    return f"{message}\n\nSigned-off-by: {AUTHOR}\n---\n{DIFF}-- \n2.47.0\n"
+
+
+def _series(*mails: str) -> Series:
+    raw = "".join(mails).encode()
+    return build_series(RawThread(tuple(RawMessage(m, f"t#{i}") for i, m in enumerate(split_mbox(raw)))))
+
+
+def _reply(body: str, sender: str, msgid: str = "r1@x", parent: str = "p1@x") -> str:
+    return _mail(msgid, sender, "Re: [PATCH] lamp: raise max", body, parent)
+
+
+def _thread(reply_body: str, sender: str) -> Series:
+    patch = _mail("p1@x", AUTHOR, "[PATCH] lamp: raise max", _patch_body())
+    return _series(patch, _reply(reply_body, sender))
+
+
+def _applied(series: Series) -> list[str]:
+    return [f"{t.key}: {t.value}" for t in series.revision.patches[0].review_trailers]
+
+
+def _mismatches(series: Series) -> list[str]:
+    return [f.message for f in series.findings if f.code == "trailer-sender-mismatch"]
+
+
+def test_trailer_naming_two_people_needs_both_to_send_it() -> None:
+    series = _thread("Reviewed-by: Send Er <sender@x.org>, Oth Er <other@x.org>\n", "Send Er <sender@x.org>")
+    assert _applied(series) == []
+    (finding,) = _mismatches(series)
+    assert "Oth Er <other@x.org>" in finding and "Send Er <sender" not in finding.split("not by")[1]
+
+
+@pytest.mark.parametrize(
+    ("value", "sender"),
+    [
+        ("Tester2, Followup <t2@x.org>", "Tester2 Followup <t2@x.org>"),
+        ("Followup Tester1 [corporate] <t1@x.org>", "Followup Tester1 <t1@x.org>"),
+        ('"Quoted, Person" <q@x.org>', "Quoted Person <q@x.org>"),
+        ("t3@x.org (Tester Three)", "Tester Three <t3@x.org>"),
+    ],
+)
+def test_display_names_with_commas_and_brackets(value: str, sender: str) -> None:
+    series = _thread(f"Tested-by: {value}\n", sender)
+    assert _applied(series) == [f"Tested-by: {value}"]
+    assert _mismatches(series) == []
+
+
+def test_reported_by_with_unquoted_comma_keeps_the_address() -> None:
+    series = _thread("Reported-by: Some, One <some@x.org>\n", "Some One <some@x.org>")
+    (trailer,) = series.revision.patches[0].review_trailers
+    assert trailer.address == Address("Some, One", "some@x.org")
+
+
+def test_wrapped_trailer_is_joined() -> None:
+    series = _thread(
+        "Looks fine.\n\nReviewed-by: A Very Long Reviewer Name\n <long@x.org>\n", "R <long@x.org>"
+    )
+    assert _applied(series) == ["Reviewed-by: A Very Long Reviewer Name <long@x.org>"]
+
+
+def test_html_mailto_junk_is_removed() -> None:
+    series = _thread("Reviewed-by: Html User <html@x.org<mailto:html@x.org>>\n", "Html User <html@x.org>")
+    assert _applied(series) == ["Reviewed-by: Html User <html@x.org>"]
+    assert "mailto" not in patch_message(series.revision.patches[0])
+
+
+def test_scope_line_stays_with_its_trailer() -> None:
+    series = _thread(
+        "Acked-by: Part Owner <po@x.org>\n[for the parts touching hw/lamp]\n", "Part Owner <po@x.org>"
+    )
+    message = patch_message(series.revision.patches[0])
+    assert "Acked-by: Part Owner <po@x.org>\n[for the parts touching hw/lamp]\n" in message
+
+
+def test_restated_trailers_are_not_flagged() -> None:
+    body = (
+        "> Raise the maximum.\n\nThe patch says:\n"
+        f"    Signed-off-by: {AUTHOR}\n    Reviewed-by: Earlier Person <early@x.org>\n\n"
+        "Reviewed-by: Real Reviewer <real@x.org>\n"
+    )
+    series = _thread(body, "Real Reviewer <real@x.org>")
+    assert _applied(series) == ["Reviewed-by: Real Reviewer <real@x.org>"]
+    assert _mismatches(series) == []
+
+
+def test_link_closes_fixes_from_a_reply_follow_reported_by() -> None:
+    body = "Reported-by: Bug Finder <bug@x.org>\nCloses: https://gitlab.example.org/q/-/issues/42\n"
+    series = _thread(body, "Bug Finder <bug@x.org>")
+    assert _applied(series) == [
+        "Reported-by: Bug Finder <bug@x.org>",
+        "Closes: https://gitlab.example.org/q/-/issues/42",
+    ]
+
+
+def test_cover_letter_without_0_n_is_found_by_thread_shape() -> None:
+    cover = _mail("c@x", AUTHOR, "[PATCH] lamp: brightness rework", "This series reworks the lamp.\n")
+    p1 = _mail("p1@x", AUTHOR, "[PATCH 1/2] lamp: raise max", _patch_body(), "c@x")
+    p2 = _mail("p2@x", AUTHOR, "[PATCH 2/2] lamp: raise max again", _patch_body("Again."), "c@x")
+    review = _mail(
+        "r@x",
+        "Rev Iewer <rev@x.org>",
+        "Re: [PATCH] lamp: brightness rework",
+        "Reviewed-by: Rev Iewer <rev@x.org>\n",
+        "c@x",
+    )
+    series = _series(cover, p1, p2, review)
+    assert series.revision.cover is not None and series.revision.cover.msgid == "c@x"
+    for patch in series.revision.patches:
+        assert [t.value for t in patch.review_trailers] == ["Rev Iewer <rev@x.org>"]
+
+
+def test_trailer_reader_follows_git_interpret_trailers() -> None:
+    message = "Title body.\n\nsigned-off-by: A <a@x>\nREVIEWED-BY: Long\n  Name <l@x>\n\nAcked-by: C <c@x>\n"
+    keys = [(t.key, t.value) for t in commit_trailers(message)]
+    assert keys == [("Signed-off-by", "A <a@x>"), ("Reviewed-by", "Long Name <l@x>"), ("Acked-by", "C <c@x>")]
+
+
+def test_stripped_blank_context_line_parses() -> None:
+    series = _series(_mail("p1@x", AUTHOR, "[PATCH] lamp: raise max", _patch_body()))
+    (change,) = series.revision.patches[0].summary.files
+    assert (change.added, change.removed) == (1, 1)
+
+
+def test_unrecognised_hunk_header_is_an_error_naming_the_line() -> None:
+    broken = DIFF + "@@ -20,3 +20,3 @ int lamp_off(void)\n int x;\n-int y;\n+int z;\n"
+    body = f"Raise the maximum.\n\nSigned-off-by: {AUTHOR}\n---\n{broken}-- \n2.47.0\n"
+    with pytest.raises(InputError, match=r"mangled diff at line 15: '@@ -20,3 \+20,3 @ int lamp_off"):
+        _series(_mail("p1@x", AUTHOR, "[PATCH] lamp: raise max", body))
+
+
+def _binary(name: str) -> str:
+    return (
+        f"diff --git a/{name} b/{name}\nnew file mode 100644\nindex 0000000..e69de29\n"
+        "GIT binary patch\nliteral 4\nLcmZ?wbNL1T0Qmp|\n\nliteral 0\nHcmV?d00001\n\n"
+    )
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_binary_patch_anywhere_in_the_diff(where: str) -> None:
+    other = DIFF.replace("lamp", "bulb")
+    parts = {"first": _binary("fw.bin") + DIFF, "middle": DIFF + _binary("fw.bin") + other,
+             "last": DIFF + _binary("fw.bin")}[where]  # fmt: skip
+    body = f"Firmware update.\n\nSigned-off-by: {AUTHOR}\n---\n{parts}-- \n2.47.0\n"
+    patch = _series(_mail("p1@x", AUTHOR, "[PATCH] roms: update", body)).revision.patches[0]
+    files = {f.path: f.binary for f in patch.summary.files}
+    assert files["fw.bin"] is True and files["hw/lamp.c"] is False
+    assert patch.diff.rstrip("\n") == parts.rstrip("\n")
+
+
+def test_whitespace_before_the_first_mail_is_skipped() -> None:
+    raw = b"  \n\t\n\n" + _mail("p1@x", AUTHOR, "[PATCH] lamp: raise max", _patch_body()).encode()
+    assert len(split_mbox(raw)) == 1
+
+
+def test_in_body_subject_reaches_the_written_mbox() -> None:
+    body = "Subject: [PATCH] lamp: the real title\n\n" + _patch_body()
+    patch = _series(_mail("p1@x", AUTHOR, "[PATCH] lamp: placeholder", body)).revision.patches[0]
+    assert patch.title == "lamp: the real title"
+    assert b"\nSubject: lamp: the real title\n" in patch_mail(patch)
+
+
+def test_commit_message_is_cleaned_as_git_am_does() -> None:
+    body = (
+        "Trailing spaces.   \n\n\n\nA lone\rcarriage return stays.\n\nSigned-off-by: "
+        + AUTHOR
+        + "\n---\n"
+        + DIFF
+    )
+    patch = _series(_mail("p1@x", AUTHOR, "[PATCH] lamp: tidy", body)).revision.patches[0]
+    assert patch_message(patch) == (
+        "lamp: tidy\n\nTrailing spaces.\n\nA lone\rcarriage return stays.\n\nSigned-off-by: " + AUTHOR + "\n"
+    )
+
+
+def test_stripped_blank_context_line_at_the_end_of_a_hunk() -> None:
+    diff = DIFF.replace("@@ -1,4 +1,4 @@", "@@ -1,3 +1,3 @@").replace("\n int lamp_min;\n", "\n")
+    body = f"Raise the maximum.\n\nSigned-off-by: {AUTHOR}\n---\n{diff}\n-- \n2.47.0\n"
+    patch = _series(_mail("p1@x", AUTHOR, "[PATCH] lamp: raise max", body)).revision.patches[0]
+    (change,) = patch.summary.files
+    assert (change.added, change.removed, change.hunks[0].old_lines) == (1, 1, 3)
+    assert patch.diff.endswith("+int lamp_max = 12;\n\n")  # git apply gets the whole hunk
