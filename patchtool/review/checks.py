@@ -11,27 +11,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from patchtool.models import Address, Finding, Patch, Revision, Series, Trailer
+from patchtool.models import Finding, Patch, Revision, Series, Trailer
 from patchtool.parse.difflines import parse_diff
-from patchtool.parse.trailers import KNOWN_KEYS, PERSON_KEYS
 from patchtool.review import tree_checks as checks_tree
 from patchtool.review.maintainers import (
     FileOwners,
     Maintainers,
     Subsystem,
     owners_of,
-    parse_address,
     parse_maintainers,
     subsystems_for,
 )
+from patchtool.review.signoffs import check_signoffs, check_trailer_form
 from patchtool.vcs.repo import GitRepo
 
-# A Cc: trailer may name a bare list address, so it is not held to the <address> form.
-PERSON_TRAILERS = {k.lower() for k in PERSON_KEYS - {"Cc"}}
-_TRAILER_LINE = re.compile(
-    r"^(?P<key>[A-Za-z][A-Za-z0-9-]*(?: [A-Za-z][A-Za-z0-9-]*)?)(?P<sp>\s*):(?P<rest>.*)$"
-)
-_FIXES_FORM = re.compile(r'^[0-9a-f]{12,40} \(".+"\)$')
 _COMMIT_REF = re.compile(
     r'\bcommit\s+(?P<sha>[0-9a-f]{7,40})\b(?:\s*\(\s*"(?P<subject>[^"\n]+)"\s*\))?', re.I
 )
@@ -52,105 +45,6 @@ class CheckResult:
 def _finding(severity: str, code: str, message: str, patch: Patch | None, **kw: object) -> Finding:
     label = f"{patch.index}/{patch.total}" if patch else None
     return Finding(severity, code, message, label, msgid=patch.msgid if patch else None, **kw)  # type: ignore[arg-type]
-
-
-def _email(t: Trailer) -> str:
-    return (t.address.email if t.address else parse_address(t.value).email).lower()
-
-
-def _same_person(a: Address, t: Trailer) -> bool:
-    other = t.address or parse_address(t.value)
-    if a.email.lower() == other.email.lower():
-        return True
-    return bool(a.name) and a.name.casefold() == other.name.casefold()
-
-
-# ---- DCO and trailer order ------------------------------------------------------------------
-
-
-def check_signoffs(patch: Patch) -> list[Finding]:
-    """DCO: the author signs off; each Co-developed-by is followed by a SoB; the sender signs last."""
-    trailers = list(patch.trailers)
-    author_sob = next(
-        (i for i, t in enumerate(trailers) if t.key == "Signed-off-by" and _same_person(patch.author, t)),
-        None,
-    )
-    found: list[Finding] = []
-    if author_sob is None:
-        message = f"no Signed-off-by from the author {patch.author}"
-        found.append(_finding("error", "dco-missing-author-signoff", message, patch))
-    found += _codev_signoffs(patch, trailers)
-    if author_sob is not None:
-        found += _signoffs_before_author(patch, trailers[:author_sob])
-    sobs = [t for t in trailers if t.key == "Signed-off-by"]
-    sender = patch.sender or patch.author
-    if sobs and not _same_person(sender, sobs[-1]):
-        message = f"the last Signed-off-by should be the sender's ({sender}), not {sobs[-1].value}"
-        found.append(_finding("warning", "sender-signoff-not-last", message, patch))
-    return found
-
-
-def _codev_signoffs(patch: Patch, trailers: list[Trailer]) -> list[Finding]:
-    """Each Co-developed-by must be immediately followed by the same person's Signed-off-by."""
-    found = []
-    for i, t in enumerate(trailers):
-        if t.key != "Co-developed-by":
-            continue
-        nxt = trailers[i + 1] if i + 1 < len(trailers) else None
-        if nxt is None or nxt.key != "Signed-off-by" or _email(nxt) != _email(t):
-            message = f"Co-developed-by: {t.value} is not followed by that person's Signed-off-by"
-            found.append(_finding("error", "codev-without-signoff", message, patch))
-    return found
-
-
-def _signoffs_before_author(patch: Patch, before: list[Trailer]) -> list[Finding]:
-    """A sign-off before the author's is a co-author's: it needs a Co-developed-by (seed 003)."""
-    codevs = {_email(t) for t in patch.trailers if t.key == "Co-developed-by"}
-    return [
-        _finding(
-            "warning",
-            "signoff-without-codev",
-            f"Signed-off-by: {t.value} comes before the author's but has no Co-developed-by "
-            "(add one, or fix the author)",
-            patch,
-        )
-        for t in before
-        if t.key == "Signed-off-by" and _email(t) not in codevs
-    ]
-
-
-def trailer_block(message: str) -> list[str]:
-    """The lines of the commit message's last paragraph (where trailers live)."""
-    paragraphs = re.split(r"\n\s*\n", message.strip())
-    return paragraphs[-1].splitlines() if paragraphs and paragraphs[-1] else []
-
-
-def check_trailer_form(patch: Patch) -> list[Finding]:
-    """Trailers are `Key: value` with a known key spelled canonically, people with <address>."""
-    found: list[Finding] = []
-    canon = {k.lower(): k for k in KNOWN_KEYS}
-    for line in trailer_block(patch.message):
-        m = _TRAILER_LINE.match(line)
-        if not m or line[:1].isspace():
-            continue
-        key, rest = m.group("key"), m.group("rest")
-        fixed = canon.get(key.replace(" ", "-").lower())
-        if fixed is None:
-            continue  # not a trailer we know ("Note: ..."); git would keep it as text
-        problem = None
-        if " " in key or m.group("sp"):
-            problem = f"malformed trailer {line.strip()!r}: write `{fixed}: ...`"
-        elif key != fixed and key.lower() != "message-id":
-            problem = f"trailer {key!r} should be spelled {fixed!r}"
-        elif not rest.startswith(" ") or not rest.strip():
-            problem = f"malformed trailer {line.strip()!r}: `{fixed}: value` needs one space and a value"
-        elif fixed.lower() in PERSON_TRAILERS and not re.search(r"<[^<>@\s]+@[^<>\s]+>", rest):
-            problem = f"trailer {line.strip()!r} has no <e-mail address>"
-        elif fixed == "Fixes" and not _FIXES_FORM.match(rest.strip()):
-            problem = f'Fixes: should read `Fixes: <12+ hex digits> ("subject")`, not {rest.strip()!r}'
-        if problem:
-            found.append(_finding("warning", "trailer-malformed", problem, patch))
-    return found
 
 
 # ---- commit references -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from patchtool import proc
@@ -186,8 +187,25 @@ def run_checkpatch(rev: Revision, repo: GitRepo, base: str, tree: Path | None) -
             if done.timed_out:
                 found.append(_f("warning", "checkpatch", "checkpatch: timed out", patch))
                 continue
-            found += parse_checkpatch(done.text(), patch)
+            found += collapse_checkpatch(parse_checkpatch(done.text(), patch))
     return True, found
+
+
+def collapse_checkpatch(found: list[Finding]) -> list[Finding]:
+    """One finding per identical checkpatch message of a patch, with a count and the lines it names."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in found:
+        groups.setdefault((f.severity, f.message), []).append(f)
+    out = []
+    for (_, message), same in groups.items():
+        if len(same) == 1:
+            out.append(same[0])
+            continue
+        where = [f"{f.file}:{f.line}" for f in same if f.file and f.line]
+        shown = ", ".join(where[:8]) + (f" and {len(where) - 8} more" if len(where) > 8 else "")
+        suffix = f" ({len(same)} times" + (f": {shown})" if shown else ")")
+        out.append(replace(same[0], message=message + suffix))
+    return out
 
 
 def _f(severity: str, code: str, message: str, patch: Patch | None, **kw: object) -> Finding:
