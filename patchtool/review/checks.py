@@ -19,6 +19,7 @@ from patchtool.review.maintainers import (
     Maintainers,
     Subsystem,
     owners_of,
+    parse_mailmap,
     parse_maintainers,
     subsystems_for,
 )
@@ -148,17 +149,27 @@ def load_maintainers(repo: GitRepo | None, base: str | None, tree: Path | None =
     return None
 
 
+def load_mailmap(repo: GitRepo | None, base: str | None, tree: Path | None = None) -> dict[str, str]:
+    """The tree's .mailmap (commit address -> proper address); empty when there is none."""
+    if repo is not None and base is not None:
+        done = repo.git("show", f"{base}:.mailmap", check=False)
+        return parse_mailmap(done.text()) if done.ok else {}
+    if tree is not None and (tree / ".mailmap").is_file():
+        return parse_mailmap((tree / ".mailmap").read_text("utf-8", "replace"))
+    return {}
+
+
 def _all_trailers(rev: Revision) -> list[Trailer]:
     return [t for p in rev.patches for t in (*p.trailers, *p.review_trailers)]
 
 
 def review_status(
-    rev: Revision, maint: Maintainers
+    rev: Revision, maint: Maintainers, mailmap: dict[str, str] | None = None
 ) -> tuple[tuple[Subsystem, ...], tuple[FileOwners, ...], list[Finding]]:
     """Sections, owners per file, and a finding per section whose people have not reviewed yet."""
     paths = list(dict.fromkeys(f.path for p in rev.patches for f in parse_diff(p.diff)))
     diff_text = "\n".join(p.diff for p in rev.patches)
-    subsystems = subsystems_for(maint, paths, diff_text, _all_trailers(rev))
+    subsystems = subsystems_for(maint, paths, diff_text, _all_trailers(rev), mailmap)
     owners = tuple(owners_of(maint, p) for p in paths)
     found: list[Finding] = []
     for s in subsystems:
@@ -170,6 +181,15 @@ def review_status(
                     "info",
                     "no-maintainer-review",
                     f"no Reviewed-by/Acked-by yet from {s.section.name} ({names})",
+                )
+            )
+        for person, given in s.by_name:
+            found.append(
+                Finding(
+                    "info",
+                    "maintainer-review-by-name",
+                    f"{s.section.name}: counted the review from {given} as {person} "
+                    "(same name, address not in MAINTAINERS or .mailmap)",
                 )
             )
     for o in owners:
@@ -227,6 +247,7 @@ def run_checks(
     subsystems: tuple[Subsystem, ...] = ()
     owners: tuple[FileOwners, ...] = ()
     if maint is not None:
-        subsystems, owners, extra = review_status(rev, maint)
+        mailmap = load_mailmap(repo, base, tree)
+        subsystems, owners, extra = review_status(rev, maint, mailmap)
         found += extra
     return CheckResult(dedupe(found), subsystems, owners, ran, maint is not None)
