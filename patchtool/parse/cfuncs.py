@@ -40,7 +40,8 @@ class _Item:
 
 
 @lru_cache(maxsize=1)
-def _parser() -> Any:
+def parser() -> Any:
+    """The tree-sitter parser for C (ImportError when tree-sitter is not installed)."""
     # Imported lazily: tree-sitter is only needed when a patch touches C files.
     import tree_sitter_c
     from tree_sitter import Language, Parser
@@ -125,7 +126,7 @@ def _items(text: str) -> list[_Item]:
     """Top-level entities of a fragment (never descending into function bodies)."""
     src = text.encode()
     found: list[_Item] = []
-    stack = [_parser().parse(src).root_node]
+    stack = [parser().parse(src).root_node]
     while stack:
         node = stack.pop()
         item: _Item | None = None

@@ -14,6 +14,7 @@ from pathlib import Path
 from patchtool.models import Finding, Patch, Revision, Series, Trailer
 from patchtool.parse.difflines import parse_diff
 from patchtool.review import tree_checks as checks_tree
+from patchtool.review.callers import check_callers, check_definition_left_behind
 from patchtool.review.maintainers import (
     FileOwners,
     Maintainers,
@@ -238,7 +239,8 @@ def run_checks(
             found += check_commit_refs(patch, repo)
     found += checks_tree.check_stubs(rev, checks_tree.parse_stub_map(stubs), repo, base)
     if repo is not None and base is not None:
-        found += checks_tree.check_stale_callers(rev, repo, base)
+        found += check_callers(rev, repo, base)
+    found += check_definition_left_behind(rev)
     ran = False
     if checkpatch and repo is not None and base is not None:
         ran, style = checks_tree.run_checkpatch(rev, repo, base, tree)

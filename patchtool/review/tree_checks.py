@@ -10,8 +10,6 @@ from pathlib import Path
 
 from patchtool import proc
 from patchtool.models import Finding, FunctionChange, Patch, Revision
-from patchtool.parse import cfuncs
-from patchtool.parse.difflines import parse_diff
 from patchtool.vcs.repo import GitRepo
 
 _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
@@ -72,66 +70,6 @@ def check_stubs(
                     line=c.line,
                 )
             )
-    return found
-
-
-# ---- signature changes -----------------------------------------------------------------------
-
-
-def _callers(repo: GitRepo, base: str, name: str, path: str | None) -> list[tuple[str, int, str]]:
-    args = ["grep", "-n", "-w", "-e", name, base, "--"]
-    done = repo.git(*args, *([path] if path else []), check=False)
-    hits = []
-    for row in done.text().splitlines():
-        parts = row.split(":", 3)  # base:path:line:text
-        if len(parts) == 4 and parts[2].isdigit():
-            hits.append((parts[1], int(parts[2]), parts[3]))
-    return hits
-
-
-def check_stale_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
-    """A function whose signature changes while callers at the base are left in the old form."""
-    removed_text: dict[str, set[str]] = {}
-    for p in rev.patches:
-        for f in parse_diff(p.diff):
-            removed_text.setdefault(f.old_path, set()).update(x.text.strip() for x in f.removed)
-    found: list[Finding] = []
-    for p in rev.patches:
-        old_paths = {f.path: f.old_path or f.path for f in p.summary.files}
-        for c in p.summary.functions:
-            if c.kind == "signature-changed" and c.old_signature and c.new_signature:
-                found += _stale(p, c, old_paths.get(c.file, c.file), repo, base, removed_text)
-    return found
-
-
-def _stale(
-    patch: Patch,
-    change: FunctionChange,
-    old_path: str,
-    repo: GitRepo,
-    base: str,
-    removed: dict[str, set[str]],
-) -> list[Finding]:
-    old, new, name = change.old_signature or "", change.new_signature or "", change.name
-    before = cfuncs.parameters(old)
-    args_changed = before is None or before != cfuncs.parameters(new)
-    found = []
-    for path, line, text in _callers(repo, base, name, old_path if "static" in _storage(old) else None):
-        stmt = text.strip()
-        if stmt in removed.get(path, set()) or cfuncs.declares(stmt, name):
-            continue  # updated by the series, or a declaration rather than a call
-        if not re.search(rf"\b{re.escape(name)}\s*\(", stmt):
-            continue  # a mention (comment, function pointer) rather than a call
-        found.append(
-            _f(
-                "warning" if args_changed else "info",
-                "stale-caller",
-                f"{name}() changes from `{old}` to `{new}` but this caller is not updated by the series",
-                patch,
-                file=path,
-                line=line,
-            )
-        )
     return found
 
 

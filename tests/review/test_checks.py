@@ -18,7 +18,15 @@ from patchtool.review.checks import (
 )
 from patchtool.vcs.repo import GitRepo
 from tests.plugins.gitutil import git
-from tests.plugins.reportkit import DIRTYLIMIT, KVM_ALL, KVM_H, KVM_STUB, make_patch, make_series
+from tests.plugins.reportkit import (
+    DIRTYLIMIT,
+    KVM_ALL,
+    KVM_H,
+    KVM_STUB,
+    diff_after,
+    make_patch,
+    make_series,
+)
 
 SOB_ADA = "Signed-off-by: Ada Lovelace <ada@example.org>"
 SOB_BOB = "Signed-off-by: Bob Byte <bob@example.org>"
@@ -270,6 +278,65 @@ def test_static_return_type_change_with_updated_caller_is_quiet(
     )
     diff = kvm_diff({"accel/kvm/kvm-all.c": new_c})
     assert "stale-caller" not in codes(_run(kvm_repo, diff))
+
+
+def _two_patch_run(repo: Path, first: str, second: str) -> tuple[Finding, ...]:
+    r = GitRepo(repo)
+    patches = [make_patch(first, index=1, total=2), make_patch(second, index=2, total=2)]
+    return run_checks(make_series(patches), repo=r, base=r.rev_parse("HEAD")).findings
+
+
+FLUSH_2 = ("void kvm_flush(int level)\n", "void kvm_flush(int level, int mask)\n")
+
+
+def test_compatible_signature_change_is_quiet(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
+) -> None:
+    # unsigned -> uint32_t converts implicitly: no caller has to change.
+    new_h = KVM_H.replace("void kvm_flush(int level);", "void kvm_flush(uint32_t level);")
+    new_c = KVM_ALL.replace("void kvm_flush(int level)\n", "void kvm_flush(uint32_t level)\n")
+    diff = kvm_diff({"include/system/kvm.h": new_h, "accel/kvm/kvm-all.c": new_c})
+    assert not {"stale-caller", "build-break"} & set(codes(_run(kvm_repo, diff)))
+
+
+def test_mentions_that_are_not_calls_are_quiet(tmp_path: Path) -> None:
+    # A string, a comment, a trace-events line, the prototype and the definition are no callers.
+    from tests.plugins.reportkit import make_kvm_repo
+
+    repo = make_kvm_repo(tmp_path / "q")
+    quiet = DIRTYLIMIT.replace(
+        "    kvm_flush(1);\n",
+        '    error_report("kvm_flush(1) failed");\n    /* kvm_flush(2) is not needed */\n',
+    )
+    (repo / "system/dirtylimit.c").write_text(quiet)
+    (repo / "accel/kvm/trace-events").write_text('kvm_flush(int level) "level %d"\n')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "mentions only")
+    new_h = KVM_H.replace("void kvm_flush(int level);", "void kvm_flush(int level, int mask);")
+    diff = diff_after(repo, {"include/system/kvm.h": new_h, "accel/kvm/kvm-all.c": KVM_ALL.replace(*FLUSH_2)})
+    assert "stale-caller" not in codes(_run(repo, diff))
+
+
+def test_caller_updated_only_by_a_later_patch_breaks_the_build(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
+) -> None:
+    new_h = KVM_H.replace("void kvm_flush(int level);", "void kvm_flush(int level, int mask);")
+    first = kvm_diff({"include/system/kvm.h": new_h, "accel/kvm/kvm-all.c": KVM_ALL.replace(*FLUSH_2)})
+    second = kvm_diff({"system/dirtylimit.c": DIRTYLIMIT.replace("kvm_flush(1);", "kvm_flush(1, 0);")})
+    found = [f for f in _two_patch_run(kvm_repo, first, second) if f.code in ("stale-caller", "build-break")]
+    assert [(f.code, f.severity, f.patch, f.file, f.line) for f in found] == [
+        ("build-break", "error", "1/2", "system/dirtylimit.c", 5)
+    ]
+    assert "updated only in patch 2/2" in found[0].message
+
+
+def test_definition_turned_into_declaration_breaks_the_build(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
+) -> None:
+    broken = KVM_ALL.replace("void kvm_flush(int level)\n{", "void kvm_flush(int level);\n{")
+    found = [f for f in _run(kvm_repo, kvm_diff({"accel/kvm/kvm-all.c": broken})) if f.code == "build-break"]
+    assert [(f.file, f.line) for f in found] == [("accel/kvm/kvm-all.c", 14)]
+    assert "kvm_flush" in found[0].message
 
 
 # ---- checkpatch -------------------------------------------------------------------------------

@@ -1,0 +1,144 @@
+"""Callers a series leaves behind: stale call sites, and patches after which the tree cannot build.
+
+QEMU bisects through series, so each patch must build. A patch that changes a function's
+signature incompatibly must update every call at the same time: a call left for a later patch
+breaks the build at this one (`build-break`), a call left for good is a `stale-caller`. Calls are
+found with tree-sitter in the base tree's C files; a call the series rewrites counts as updated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from patchtool.models import Finding, FunctionChange, Patch, Revision
+from patchtool.parse import ccalls
+from patchtool.parse.difflines import parse_diff
+from patchtool.vcs.repo import GitRepo
+
+_C_PATHSPECS = ("*.c", "*.h", "*.c.inc", "*.h.inc", "*.inc")
+_MAX_FILES = 400  # a name in more files than this is too common to check call by call
+
+
+@dataclass(frozen=True)
+class _Call:
+    path: str
+    line: int  # 1-based, in the base tree
+    texts: frozenset[str]  # the stripped lines the call spans
+    value_used: bool
+
+
+def _label(patch: Patch) -> str:
+    return f"{patch.index}/{patch.total}"
+
+
+def _f(severity: str, code: str, message: str, patch: Patch, path: str, line: int) -> Finding:
+    return Finding(severity, code, message, _label(patch), file=path, line=line, msgid=patch.msgid)
+
+
+def _removed_by_patch(rev: Revision) -> list[dict[str, set[str]]]:
+    """For each patch, the stripped text of the lines it removes, per old path."""
+    out = []
+    for p in rev.patches:
+        removed: dict[str, set[str]] = {}
+        for f in parse_diff(p.diff):
+            removed.setdefault(f.old_path or f.path, set()).update(x.text.strip() for x in f.removed)
+        out.append(removed)
+    return out
+
+
+def _calls(repo: GitRepo, base: str, name: str, only: str | None, home: str) -> list[_Call]:
+    """Calls of `name` at the base, in `only` (a static function's file) or every C file."""
+    done = repo.git(
+        "grep", "-l", "-w", "-e", name, base, "--", *([only] if only else _C_PATHSPECS), check=False
+    )
+    paths = [row.split(":", 1)[1] for row in done.text().splitlines() if ":" in row][:_MAX_FILES]
+    found = []
+    for path in paths:
+        shown = repo.git("show", f"{base}:{path}", check=False)
+        if not shown.ok:
+            continue
+        text = shown.text()
+        if path != home and not path.endswith(".h") and ccalls.defines(text, name):
+            continue  # a static function of the same name in another file
+        rows = text.split("\n")
+        for site in ccalls.call_sites(text, name):
+            texts = frozenset(r.strip() for r in rows[site.start : site.end + 1])
+            found.append(_Call(path, site.start + 1, texts, site.value_used))
+    return found
+
+
+def _updated_in(call: _Call, removed: list[dict[str, set[str]]]) -> int | None:
+    """The index (0-based) of the first patch that rewrites one of the call's lines."""
+    for i, per_path in enumerate(removed):
+        if call.texts & per_path.get(call.path, set()):
+            return i
+    return None
+
+
+def _signature_changes(rev: Revision) -> list[tuple[int, FunctionChange, str, bool]]:
+    """(patch index, change, why, only-value-users) for each incompatible signature change, once per name."""
+    seen: set[tuple[int, str]] = set()
+    out = []
+    for i, p in enumerate(rev.patches):
+        for c in p.summary.functions:
+            if c.kind != "signature-changed" or not c.old_signature or not c.new_signature:
+                continue
+            if (i, c.name) in seen:
+                continue
+            why = ccalls.incompatibility(c.old_signature, c.new_signature)
+            if why is not None:
+                seen.add((i, c.name))
+                out.append((i, c, *why))
+    return out
+
+
+def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
+    """stale-caller and build-break findings for the incompatible signature changes of a revision."""
+    removed = _removed_by_patch(rev)
+    found: list[Finding] = []
+    for i, change, why, value_only in _signature_changes(rev):
+        patch = rev.patches[i]
+        static = "static" in (change.old_signature or "").split("(", 1)[0].split()
+        old_path = next(
+            (f.old_path or f.path for f in patch.summary.files if f.path == change.file), change.file
+        )
+        for call in _calls(repo, base, change.name, old_path if static else None, old_path):
+            if value_only and not call.value_used:
+                continue
+            j = _updated_in(call, removed)
+            if j is not None and j <= i:
+                continue
+            found.append(_caller_finding(rev, i, j, change, why, call))
+    return found
+
+
+def _caller_finding(
+    rev: Revision, i: int, j: int | None, change: FunctionChange, why: str, call: _Call
+) -> Finding:
+    patch = rev.patches[i]
+    if j is None:
+        message = f"{change.name}() changes ({why}) but this call is not updated by the series"
+        return _f("warning", "stale-caller", message, patch, call.path, call.line)
+    message = (
+        f"{change.name}() changes ({why}) in patch {_label(patch)} but this call is updated only in "
+        f"patch {_label(rev.patches[j])}: the tree does not build in between"
+    )
+    return _f("error", "build-break", message, patch, call.path, call.line)
+
+
+def check_definition_left_behind(rev: Revision) -> list[Finding]:
+    """A definition turned into a declaration in the same .c file: its body is left behind."""
+    found = []
+    for p in rev.patches:
+        kinds: dict[tuple[str, str], set[str]] = {}
+        for c in p.summary.functions:
+            kinds.setdefault((c.file, c.name), set()).add(c.kind)
+        for (path, name), seen in kinds.items():
+            if path.endswith(".c") and {"removed", "prototype-added"} <= seen and "added" not in seen:
+                line = next(c.line for c in p.summary.functions if c.name == name and c.kind == "removed")
+                message = (
+                    f"{name}() is turned from a definition into a declaration in {path}: "
+                    "the tree does not build"
+                )
+                found.append(_f("error", "build-break", message, p, path, line or 0))
+    return found
