@@ -18,7 +18,10 @@ PERSON_TRAILERS = {k.lower() for k in PERSON_KEYS - {"Cc"}}
 _TRAILER_LINE = re.compile(
     r"^(?P<key>[A-Za-z][A-Za-z0-9-]*(?: [A-Za-z][A-Za-z0-9-]*)?)(?P<sp>\s*):(?P<rest>.*)$"
 )
-_FIXES_SHA = re.compile(r'^[0-9a-f]{12,40} \(".+"\)$')
+# QEMU does not hold Fixes: to the kernel's 12 digits and quoted subject: a hash and a subject do.
+_FIXES_SHA = re.compile(r"^[0-9a-f]{7,40}\b( \(.+\))?$")
+# A list that rewrites From: for DMARC sends "Name via <list>": the name is still the person's.
+_VIA = re.compile(r"\s+via(\s+.*)?$")
 # QEMU also writes `Fixes:`/`Resolves:` with the URL of a gitlab issue (or any bug tracker link).
 _ISSUE_URL = re.compile(r"^<?https?://\S+>?$")
 _GIT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:")
@@ -65,11 +68,15 @@ def _email(t: Trailer) -> str:
     return _addr(t).email.lower()
 
 
+def _name(a: Address) -> str:
+    return _VIA.sub("", a.name).casefold().strip()
+
+
 def same_person(a: Address, t: Trailer) -> bool:
     other = _addr(t)
     if a.email.lower() == other.email.lower():
         return True
-    return bool(a.name) and a.name.casefold() == other.name.casefold()
+    return bool(_name(a)) and _name(a) == _name(other)
 
 
 def _finding(severity: str, code: str, message: str, patch: Patch) -> Finding:
@@ -145,7 +152,7 @@ def _form_problem(line: str, key: str, sp: str, rest: str, fixed: str) -> str | 
     if fixed.lower() in PERSON_TRAILERS and not re.search(r"<[^<>@\s]+@[^<>\s]+>", rest):
         return f"trailer {line.strip()!r} has no <e-mail address>"
     if fixed == "Fixes" and not (_FIXES_SHA.match(value) or _ISSUE_URL.match(value)):
-        return f'Fixes: should read `Fixes: <12+ hex digits> ("subject")` or an issue URL, not {value!r}'
+        return f'Fixes: should read `Fixes: <commit hash> ("subject")` or an issue URL, not {value!r}'
     return None
 
 

@@ -97,6 +97,12 @@ def test_signoff_above_a_blank_line_split_block_counts() -> None:
     assert check_signoffs(make_patch(ONE_LINE_DIFF, message=m)) == []
 
 
+def test_list_rewritten_from_still_names_the_author() -> None:
+    # A list that rewrites From: for DMARC sends "Name via <list address>".
+    author = Address("Ada Lovelace via", "qemu-devel@nongnu.org")
+    assert check_signoffs(make_patch(ONE_LINE_DIFF, message=msg(SOB_ADA), author=author)) == []
+
+
 def test_format_patch_input_has_no_sender_check() -> None:
     # Without send-email, From: is the author: a handler's sign-off after the author's is fine.
     m = msg(SOB_ADA, SOB_BOB)
@@ -145,6 +151,7 @@ def test_well_formed_trailers_are_quiet() -> None:
         "Signed-Off-By: Bob Byte <bob@example.org>",
         "Fixes: https://gitlab.com/qemu-project/qemu/-/issues/1234",
         "Resolves: https://gitlab.com/qemu-project/qemu/-/issues/1234",
+        'Fixes: 43a5e377f4 ("kvm: make the reaper init void")',
     ],
 )
 def test_qemu_conventions_are_quiet(line: str) -> None:
