@@ -118,10 +118,13 @@ def run_checkpatch(rev: Revision, repo: GitRepo, base: str, tree: Path | None) -
     with tempfile.TemporaryDirectory(prefix="patchtool-checkpatch-") as tmp:
         path = Path(tmp) / "checkpatch.pl"
         path.write_bytes(script.stdout)
+        cwd = tree or repo.path
+        # checkpatch refuses to run outside a checked-out tree (a bare or no-checkout clone)
+        flags = [] if (cwd / "MAINTAINERS").is_file() else ["--no-tree"]
         for patch in rev.patches:
             mail = Path(tmp) / f"{patch.index:04d}.patch"
             mail.write_text(patch_mail(patch), encoding="utf-8")
-            done = proc.run(["perl", str(path), str(mail)], cwd=tree or repo.path, timeout=120)
+            done = proc.run(["perl", str(path), *flags, str(mail)], cwd=cwd, timeout=120)
             if done.timed_out:
                 found.append(_f("warning", "checkpatch", "checkpatch: timed out", patch))
                 continue
