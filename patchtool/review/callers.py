@@ -75,52 +75,71 @@ def _updated_in(call: _Call, removed: list[dict[str, set[str]]]) -> int | None:
     return None
 
 
-def _signature_changes(rev: Revision) -> list[tuple[int, FunctionChange, str, bool]]:
-    """(patch index, change, why, only-value-users) for each incompatible signature change, once per name."""
+@dataclass(frozen=True)
+class _Break:
+    """A change that breaks the callers of `name` (its name at the base)."""
+
+    index: int  # of the patch, 0-based
+    change: FunctionChange
+    name: str
+    why: str
+    value_only: bool  # only calls that use the return value break
+
+
+def _why(c: FunctionChange) -> tuple[str, str, bool] | None:
+    """(name at the base, why callers break, only value users) for one change; None if they do not."""
+    if c.kind == "renamed" and c.detail.startswith("renamed from "):
+        return c.detail.removeprefix("renamed from "), f"renamed to {c.name}", False
+    if c.kind == "macro-params-changed":
+        before, _, after = c.detail.removeprefix("parameters ").partition(" -> ")
+        count = [len([p for p in x.strip("()").split(",") if p.strip()]) for x in (before, after)]
+        variadic = "..." in before or "..." in after
+        return (c.name, f"macro {c.detail}", False) if count[0] != count[1] and not variadic else None
+    if c.kind != "signature-changed" or not c.old_signature or not c.new_signature:
+        return None
+    why = ccalls.incompatibility(c.old_signature, c.new_signature)
+    return (c.name, *why) if why is not None else None
+
+
+def _signature_changes(rev: Revision) -> list[_Break]:
+    """Each change that breaks callers, once per patch and name."""
     seen: set[tuple[int, str]] = set()
     out = []
     for i, p in enumerate(rev.patches):
         for c in p.summary.functions:
-            if c.kind != "signature-changed" or not c.old_signature or not c.new_signature:
-                continue
-            if (i, c.name) in seen:
-                continue
-            why = ccalls.incompatibility(c.old_signature, c.new_signature)
-            if why is not None:
-                seen.add((i, c.name))
-                out.append((i, c, *why))
+            found = _why(c)
+            if found is not None and (i, found[0]) not in seen:
+                seen.add((i, found[0]))
+                out.append(_Break(i, c, *found))
     return out
 
 
 def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
-    """stale-caller and build-break findings for the incompatible signature changes of a revision."""
+    """stale-caller and build-break findings for the changes of a revision that break callers."""
     removed = _removed_by_patch(rev)
     found: list[Finding] = []
-    for i, change, why, value_only in _signature_changes(rev):
-        patch = rev.patches[i]
-        static = "static" in (change.old_signature or "").split("(", 1)[0].split()
-        old_path = next(
-            (f.old_path or f.path for f in patch.summary.files if f.path == change.file), change.file
-        )
-        for call in _calls(repo, base, change.name, old_path if static else None, old_path):
-            if value_only and not call.value_used:
+    for b in _signature_changes(rev):
+        patch = rev.patches[b.index]
+        static = "static" in (b.change.old_signature or "").split("(", 1)[0].split()
+        files = patch.summary.files
+        old_path = next((f.old_path or f.path for f in files if f.path == b.change.file), b.change.file)
+        for call in _calls(repo, base, b.name, old_path if static else None, old_path):
+            if b.value_only and not call.value_used:
                 continue
             j = _updated_in(call, removed)
-            if j is not None and j <= i:
+            if j is not None and j <= b.index:
                 continue
-            found.append(_caller_finding(rev, i, j, change, why, call))
+            found.append(_caller_finding(rev, j, b, call))
     return found
 
 
-def _caller_finding(
-    rev: Revision, i: int, j: int | None, change: FunctionChange, why: str, call: _Call
-) -> Finding:
-    patch = rev.patches[i]
+def _caller_finding(rev: Revision, j: int | None, b: _Break, call: _Call) -> Finding:
+    patch = rev.patches[b.index]
     if j is None:
-        message = f"{change.name}() changes ({why}) but this call is not updated by the series"
+        message = f"{b.name}() changes ({b.why}) but this call is not updated by the series"
         return _f("warning", "stale-caller", message, patch, call.path, call.line)
     message = (
-        f"{change.name}() changes ({why}) in patch {_label(patch)} but this call is updated only in "
+        f"{b.name}() changes ({b.why}) in patch {_label(patch)} but this call is updated only in "
         f"patch {_label(rev.patches[j])}: the tree does not build in between"
     )
     return _f("error", "build-break", message, patch, call.path, call.line)

@@ -337,6 +337,17 @@ def test_caller_updated_only_by_a_later_patch_breaks_the_build(
     assert "updated only in patch 2/2" in found[0].message
 
 
+def test_renamed_function_with_a_caller_left_on_the_old_name_fires(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
+) -> None:
+    new_h = KVM_H.replace("void kvm_flush(int level);", "void kvm_flush_all(int level);")
+    new_c = KVM_ALL.replace("void kvm_flush(int level)\n", "void kvm_flush_all(int level)\n")
+    diff = kvm_diff({"include/system/kvm.h": new_h, "accel/kvm/kvm-all.c": new_c})
+    found = [f for f in _run(kvm_repo, diff) if f.code == "stale-caller"]
+    assert [(f.file, f.line) for f in found] == [("system/dirtylimit.c", 5)]
+    assert "renamed to kvm_flush_all" in found[0].message
+
+
 def test_definition_turned_into_declaration_breaks_the_build(
     kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
 ) -> None:
