@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from patchtool.errors import InputError
 from patchtool.models import Cover, Finding, Patch, RawThread, Reply, Revision, Series, SubjectInfo, Trailer
+from patchtool.parse import pulls
 from patchtool.parse.body import cover_parts, has_diff, parse_patch_body
 from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
 from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_address, parse_mail
@@ -323,6 +324,13 @@ def _revision_parts(msgs: list[_Msg]) -> tuple[dict[int, _RevisionParts], list[F
 
 def build_series(raw: RawThread, *, revision: int | None = None) -> Series:
     """Understand a thread; the newest revision is chosen unless `revision` names another."""
+    pull = pulls.split_thread(raw)
+    if pull is None:
+        return _assemble_series(raw, revision)
+    return pulls.attach(_assemble_series(pull[0], revision), pulls.earlier_series(pull[1], _assemble_series))
+
+
+def _assemble_series(raw: RawThread, revision: int | None) -> Series:
     msgs = _number_unnumbered(_inherit_revision(_read_messages(raw)))
     parts, findings = _revision_parts(msgs)
     numbers = sorted(n for n, rp in parts.items() if rp.patches or rp.cover)

@@ -206,6 +206,38 @@ def review_status(
     return subsystems, owners, found
 
 
+# ---- pull requests ---------------------------------------------------------------------------
+
+_HOW = {
+    "message-id": "its Message-Id/Link trailer",
+    "patch-id": "the same patch-id",
+    "subject": "the same subject",
+    "named": "its Message-Id/Link trailer; that posting is not in the thread",
+}
+
+
+def pull_findings(series: Series) -> list[Finding]:
+    """The pull request, and for each patch the earlier posting it was reviewed as."""
+    pull = series.pull
+    if pull is None:
+        return []
+    where = " ".join(x for x in (pull.url, pull.tag) if x) or "a repository the cover does not name"
+    found = [Finding("info", "pull-request", f"pull request: {where}")]
+    links = {link.patch: link for link in pull.links}
+    for p in series.revision.patches:
+        label = f"{p.index}/{p.total}"
+        link = links.get(label)
+        if link is None:
+            message = "no earlier [PATCH] posting of this patch found"
+            found.append(Finding("info", "pull-unlinked", message, label, msgid=p.msgid))
+            continue
+        given = "; ".join(f"{t.key}: {t.value}" for t in link.reviews)
+        reviews = f" with {given}" if given else ""
+        message = f"posted earlier as <{link.posting}> (by {_HOW.get(link.how, link.how)}){reviews}"
+        found.append(Finding("info", "pull-link", message, label, msgid=p.msgid))
+    return found
+
+
 # ---- everything ------------------------------------------------------------------------------
 
 
@@ -232,7 +264,7 @@ def run_checks(
 ) -> CheckResult:
     """Run every check on the chosen revision; tree checks need the repository and the base."""
     rev = series.revision
-    found: list[Finding] = list(series.findings)
+    found: list[Finding] = list(series.findings) + pull_findings(series)
     for patch in rev.patches:
         found += check_signoffs(patch) + check_trailer_form(patch) + check_diffstat(patch)
         if repo is not None:
