@@ -3,6 +3,7 @@
 Usage:
   python bench/precision.py SERIES_DIR [--repo QEMU] [--limit N] [--save DIR] [--judgments FILE]
 
+Mirror branches that only add the CI bot's shazam.log are left out (they are not review mail).
 SERIES_DIR holds real series as `<msgid>.mbox`, each with a `<msgid>.meta` naming its `base` commit
 (as /work/data/series/* do). For each series it runs `patchtool report MBOX --format json` (with
 `--repo QEMU --base <base>` when a tree is given) in a subprocess and counts the findings per code
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -62,6 +64,15 @@ def run_report(mbox: Path, repo: Path | None, timeout: int) -> dict[str, object]
     return report
 
 
+_DIFF_PATH = re.compile(r"^diff --git a/(\S+) ", re.M)
+
+
+def is_bot_artifact(mbox: Path) -> bool:
+    """A mirror branch that only adds the CI bot's shazam.log: real bytes, but not a series to review."""
+    paths = set(_DIFF_PATH.findall(mbox.read_text("utf-8", "replace")))
+    return paths == {"shazam.log"}
+
+
 def read_judgments(path: Path) -> list[Judgment]:
     found = []
     for row in path.read_text("utf-8").splitlines():
@@ -91,6 +102,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=int, default=600)
     args = ap.parse_args()
     mboxes = sorted(args.series_dir.glob("*.mbox"))[: args.limit or None]
+    bots = [m for m in mboxes if is_bot_artifact(m)]
+    mboxes = [m for m in mboxes if m not in bots]
+    print(f"{len(bots)} bot artifacts (only shazam.log) left out")
     fired: Counter[tuple[str, str]] = Counter()
     keys: set[tuple[str, str, str]] = set()
     reports = 0

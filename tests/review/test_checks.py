@@ -368,7 +368,7 @@ def test_checkpatch_output_becomes_findings(
     found = [f for f in _run(kvm_repo, diff) if f.code == "checkpatch"]
     assert [(f.severity, f.file, f.line) for f in found] == [
         ("error", "system/dirtylimit.c", 5),
-        ("warning", "system/dirtylimit.c", 6),
+        ("info", "system/dirtylimit.c", 6),
     ]
     assert found[0].message == "checkpatch: trailing whitespace"
 
