@@ -30,10 +30,19 @@ def section_opens_scope(section: str, texts: list[str]) -> bool:
     """The hunk header's line is the start of what the hunk continues: an open parameter list,
     or a function whose `{` is the hunk's first code row."""
     code = code_of(section)
-    if code.count("(") > code.count(")"):
-        return True
     first = next((t for t in texts if t.strip()), "")
-    return first.startswith("{") and "(" in code and not code.rstrip().endswith(";")
+    if code.count("(") <= code.count(")"):
+        return first.startswith("{") and "(" in code and not code.rstrip().endswith(";")
+    # an open parameter list: the hunk continues it only if its rows close it before any `{` or `;`
+    depth = code.count("(") - code.count(")")
+    for text in texts:
+        row = code_of(text)
+        if ";" in row or "{" in row:
+            return False
+        depth += row.count("(") - row.count(")")
+        if depth <= 0:
+            return True
+    return False
 
 
 def mark_macro_calls(texts: list[str]) -> list[str]:

@@ -134,3 +134,9 @@ def test_macro_invocation_without_semicolon_is_not_part_of_the_signature() -> No
     (change,) = analyze_hunk("hw/net/nic.c", "", lines, (20, 20))
     assert (change.name, change.kind) == ("nic_init_one", "signature-changed")
     assert change.old_signature == "void nic_init_one(Bus *b, int addr)"
+
+
+def test_hunk_inside_the_body_of_a_function_with_a_split_signature() -> None:
+    # The header is the signature's first line, but the hunk is in the body, past the parameters.
+    lines = rows(" ", "     trace_nic_add(s, n,", "                   flags);", "+    nic_kick(s);", " }", " ")
+    assert facts("hw/net/nic.c", "static void nic_add(NicState *s,", lines) == [("nic_add", "body-changed", "")]
