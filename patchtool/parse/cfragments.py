@@ -33,15 +33,16 @@ def section_opens_scope(section: str, texts: list[str]) -> bool:
     first = next((t for t in texts if t.strip()), "")
     if code.count("(") <= code.count(")"):
         return first.startswith("{") and "(" in code and not code.rstrip().endswith(";")
-    # an open parameter list: the hunk continues it only if its rows close it before any `{` or `;`
+    # an open parameter list: the hunk continues it only if its rows close it before any other
+    # statement or block starts (a call in a body opens and closes its own parentheses)
     depth = code.count("(") - code.count(")")
     for text in texts:
         row = code_of(text)
-        if ";" in row or "{" in row:
-            return False
         depth += row.count("(") - row.count(")")
         if depth <= 0:
-            return True
+            return True  # closed: the signature (or a prototype ending in `);`) is complete
+        if ";" in row or "{" in row:
+            return False
     return False
 
 

@@ -138,5 +138,23 @@ def test_macro_invocation_without_semicolon_is_not_part_of_the_signature() -> No
 
 def test_hunk_inside_the_body_of_a_function_with_a_split_signature() -> None:
     # The header is the signature's first line, but the hunk is in the body, past the parameters.
-    lines = rows(" ", "     trace_nic_add(s, n,", "                   flags);", "+    nic_kick(s);", " }", " ")
-    assert facts("hw/net/nic.c", "static void nic_add(NicState *s,", lines) == [("nic_add", "body-changed", "")]
+    lines = rows(
+        " ", "     trace_nic_add(s, n,", "                   flags);", "+    nic_kick(s);", " }", " "
+    )
+    assert facts("hw/net/nic.c", "static void nic_add(NicState *s,", lines) == [
+        ("nic_add", "body-changed", "")
+    ]
+
+
+def test_prototype_added_after_a_prototype_split_in_the_header() -> None:
+    # The hunk header is a prototype's first line; the hunk ends it and adds another prototype.
+    lines = rows(
+        "                   int b, int c);",
+        " ",
+        "+bool nic_open(Nic *n, int flags);",
+        "+",
+        " bool nic_close(Nic *n);",
+    )
+    assert facts("include/hw/nic.h", "bool nic_alloc(Nic *n, int a,", lines) == [
+        ("nic_open", "prototype-added", "")
+    ]
