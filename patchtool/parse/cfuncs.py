@@ -176,6 +176,9 @@ def _items(text: str) -> list[_Item]:
 
 def _leading_rows(texts: list[str]) -> int:
     """How many rows at the fragment's start still belong to the scope git named in the header."""
+    if texts and texts[0].rstrip().endswith("\\"):
+        # the hunk starts inside a multi-line #define: its body ends at the first row without `\`
+        return next((row + 1 for row, t in enumerate(texts) if not t.rstrip().endswith("\\")), len(texts))
     depth = 0
     for row, text in enumerate(texts):
         code = re.sub(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'|//.*|/\*.*?\*/', "", text)

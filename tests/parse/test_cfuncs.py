@@ -158,3 +158,20 @@ def test_prototype_added_after_a_prototype_split_in_the_header() -> None:
     assert facts("include/hw/nic.h", "bool nic_alloc(Nic *n, int a,", lines) == [
         ("nic_open", "prototype-added", "")
     ]
+
+
+def test_hunk_starting_inside_a_multi_line_macro() -> None:
+    lines = rows(
+        "         (x)->word[1] = 0; \\",
+        "     } while (0)",
+        " ",
+        "+#define NIC_GET_ID(x) ((x)->word[1])",
+        "+",
+        " void nic_record(Nic *n);",
+        "+void nic_forward(Nic *n, Evt *e);",
+        " int nic_find(Nic *n);",
+    )
+    assert facts("hw/net/nic-internal.h", "typedef struct NicInfo {", lines) == [
+        ("nic_forward", "prototype-added", ""),
+        ("NIC_GET_ID", "macro-added", ""),
+    ]
