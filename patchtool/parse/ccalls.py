@@ -148,6 +148,14 @@ def compatible_types(old: str, new: str) -> bool:
     return old.count("*") == 1 and old_base in _BYTES and new_base in _BYTES
 
 
+def changed_types(old_sig: str, new_sig: str) -> list[tuple[str, str]]:
+    """The (old, new) parameter types a caller cannot pass unchanged, for same-count signatures."""
+    old, new = shape(old_sig), shape(new_sig)
+    if old is None or new is None or len(old.params) != len(new.params):
+        return []
+    return [(a, b) for a, b in zip(old.params, new.params, strict=True) if not compatible_types(a, b)]
+
+
 def incompatibility(old_sig: str, new_sig: str) -> tuple[str, bool] | None:
     """Why callers of `old_sig` break with `new_sig`, and whether only callers using the value break.
 

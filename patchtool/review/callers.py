@@ -8,6 +8,7 @@ found with tree-sitter in the base tree's C files; a call the series rewrites co
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from patchtool.models import Finding, FunctionChange, Patch, Revision
@@ -86,7 +87,7 @@ class _Break:
     value_only: bool  # only calls that use the return value break
 
 
-def _why(c: FunctionChange) -> tuple[str, str, bool] | None:
+def _why(c: FunctionChange, patch: Patch) -> tuple[str, str, bool] | None:
     """(name at the base, why callers break, only value users) for one change; None if they do not."""
     if c.kind == "renamed" and c.detail.startswith("renamed from "):
         return c.detail.removeprefix("renamed from "), f"renamed to {c.name}", False
@@ -98,7 +99,34 @@ def _why(c: FunctionChange) -> tuple[str, str, bool] | None:
     if c.kind != "signature-changed" or not c.old_signature or not c.new_signature:
         return None
     why = ccalls.incompatibility(c.old_signature, c.new_signature)
-    return (c.name, *why) if why is not None else None
+    if why is None or _types_renamed(patch, c.name, ccalls.changed_types(c.old_signature, c.new_signature)):
+        return None
+    return (c.name, *why)
+
+
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def _types_renamed(patch: Patch, name: str, pairs: list[tuple[str, str]]) -> bool:
+    """Whether the patch renames each changed parameter type everywhere (`struct a` -> `A`).
+
+    Then the callers' variables were renamed with it, and their calls compile unchanged.
+    """
+    if not pairs:
+        return False
+    files = parse_diff(patch.diff)
+    # lines naming the function are its own signature and prototype, not other uses of the type
+    removed = [x.text for f in files for x in f.removed if name not in x.text]
+    added = [x.text for f in files for x in f.added if name not in x.text]
+    for old, new in pairs:
+        a, b = (_WORD.findall(t.replace("*", " "))[-1:] for t in (old, new))
+        if not a or not b:
+            return False
+        uses_a = sum(1 for t in removed if re.search(rf"\b{a[0]}\b", t))
+        uses_b = sum(1 for t in added if re.search(rf"\b{b[0]}\b", t))
+        if uses_a < 3 or uses_b < 3:
+            return False
+    return True
 
 
 def _signature_changes(rev: Revision) -> list[_Break]:
@@ -107,7 +135,7 @@ def _signature_changes(rev: Revision) -> list[_Break]:
     out = []
     for i, p in enumerate(rev.patches):
         for c in p.summary.functions:
-            found = _why(c)
+            found = _why(c, p)
             if found is not None and (i, found[0]) not in seen:
                 seen.add((i, found[0]))
                 out.append(_Break(i, c, *found))

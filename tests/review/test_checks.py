@@ -17,7 +17,7 @@ from patchtool.review.checks import (
     run_checks,
 )
 from patchtool.vcs.repo import GitRepo
-from tests.plugins.gitutil import git
+from tests.plugins.gitutil import git, make_repo
 from tests.plugins.reportkit import (
     DIRTYLIMIT,
     KVM_ALL,
@@ -346,6 +346,53 @@ def test_renamed_function_with_a_caller_left_on_the_old_name_fires(
     found = [f for f in _run(kvm_repo, diff) if f.code == "stale-caller"]
     assert [(f.file, f.line) for f in found] == [("system/dirtylimit.c", 5)]
     assert "renamed to kvm_flush_all" in found[0].message
+
+
+NIC_C = """struct nic_state {
+    int a;
+};
+
+static void nic_irq(struct nic_state *s)
+{
+    s->a = 1;
+}
+
+static void nic_read(void *opaque)
+{
+    struct nic_state *s = opaque;
+    nic_irq(s);
+}
+
+static void nic_write(void *opaque)
+{
+    struct nic_state *s = opaque;
+    nic_irq(s);
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("edit", "stale"),
+    [
+        # the type is renamed everywhere: the callers' variables change with it
+        (
+            lambda t: (
+                t.replace("struct nic_state {", "typedef struct NicState {")
+                .replace("};", "} NicState;")
+                .replace("struct nic_state", "NicState")
+            ),
+            0,
+        ),
+        # only the parameter's type changes: both calls pass the old type
+        (lambda t: t.replace("nic_irq(struct nic_state *s)", "nic_irq(struct other *s)"), 2),
+    ],
+)
+def test_type_renamed_with_its_users_is_no_stale_caller(
+    tmp_path: Path, edit: Callable[[str], str], stale: int
+) -> None:
+    repo = make_repo(tmp_path / "q", {"hw/nic.c": NIC_C})
+    diff = diff_after(repo, {"hw/nic.c": edit(NIC_C)})
+    assert codes(_run(repo, diff)).count("stale-caller") == stale
 
 
 def test_definition_turned_into_declaration_breaks_the_build(
