@@ -96,13 +96,17 @@ def check_commit_refs(patch: Patch, repo: GitRepo) -> list[Finding]:
 def _stated_path(path: str) -> str:
     """The new name in a diffstat path: `a/{x => y}/f` -> `a/y/f`, `old => new` -> `new`."""
     path = re.sub(r"\{[^{}]*? => ([^{}]*)\}", r"\1", path).replace("//", "/")
-    return path.split(" => ")[-1].strip()
+    new = path.split(" => ")[-1].strip()
+    if " => " in path and path.startswith("...") and new.endswith("}"):
+        # git cut the start of `dir/{old => new}` away: `...old => new}` keeps only the tail
+        return "..." + new.rstrip("}")
+    return new
 
 
 def _match_stated(stated: str, paths: list[str]) -> str | None:
     """The diff path a diffstat name stands for; git shortens long names to `.../tail`."""
     for p in paths:
-        if p == stated or (stated.startswith(".../") and ("/" + p).endswith(stated[3:])):
+        if p == stated or (stated.startswith("...") and ("/" + p).endswith(stated[3:])):
             return p
     return None
 

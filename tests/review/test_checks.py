@@ -201,6 +201,25 @@ def test_diffstat_mismatch_fires() -> None:
     assert sorted(f.file or "" for f in found) == ["OTHER", "README"]
 
 
+RENAME_DIFF = """diff --git a/qapi/machine-target.json b/qapi/machine-s390x.json
+similarity index 85%
+rename from qapi/machine-target.json
+rename to qapi/machine-s390x.json
+index 1111111..2222222 100644
+--- a/qapi/machine-target.json
++++ b/qapi/machine-s390x.json
+@@ -1 +1 @@
+-a
++b
+"""
+
+
+def test_diffstat_of_a_rename_with_a_cut_directory_is_quiet() -> None:
+    # git shortens `qapi/{machine-target.json => machine-s390x.json}` from the left when it is long
+    stated = DiffstatLine("...machine-target.json => machine-s390x.json}", 2)
+    assert check_diffstat(make_patch(RENAME_DIFF, diffstat=[stated])) == []
+
+
 def test_diffstat_match_is_quiet() -> None:
     assert check_diffstat(make_patch(ONE_LINE_DIFF, diffstat=[DiffstatLine("README", 2)])) == []
     assert check_diffstat(make_patch(ONE_LINE_DIFF, diffstat=[DiffstatLine(".../README", 2)])) == []
