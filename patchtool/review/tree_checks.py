@@ -14,6 +14,7 @@ from patchtool.vcs.repo import GitRepo
 
 _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
 _CHECKPATCH_WHERE = re.compile(r"^#\d+:\s*FILE:\s*(?P<file>[^:]+):(?P<line>\d+):")
+_GUESSED_SPACING = re.compile(r"\(ctx:\w+\)")
 _DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
 
 
@@ -96,6 +97,8 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
         # QEMU takes checkpatch's WARNING/CHECK as advice (line length, "does MAINTAINERS need
         # updating?"): on real series most were not problems a maintainer asked to fix
         sev = "error" if m.group("sev") == "ERROR" else "info"
+        if _GUESSED_SPACING.search(m.group("msg")):
+            sev = "info"  # its operator-spacing rules guess at types: `fn_t *p` reads as a product
         found.append(
             _f(
                 sev,

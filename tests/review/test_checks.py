@@ -493,3 +493,15 @@ def test_maintainer_review_is_quiet(kvm_repo: Path, kvm_diff: Callable[[dict[str
 def test_checks_without_repository_skip_tree_checks() -> None:
     result = run_checks(make_series([make_patch(ONE_LINE_DIFF)]))
     assert result.findings == () and not result.checkpatch_ran and not result.maintainers_found
+
+
+def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    output = (
+        "ERROR: spaces required around that '*' (ctx:WxV)\n#20: FILE: hw/a.c:7:\n+    fn_t *cb;\n\n"
+        "ERROR: trailing whitespace\n#21: FILE: hw/a.c:8:\n+    x = 1; $\n\n"
+        "WARNING: line over 80 characters\n#22: FILE: hw/a.c:9:\n"
+    )
+    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
+    assert [(f.severity, f.line) for f in found] == [("info", 7), ("error", 8), ("info", 9)]
