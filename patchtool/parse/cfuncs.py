@@ -8,7 +8,7 @@ truncated code a fragment is); git's hunk header names the function a fragment s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -246,7 +246,21 @@ def _lead_changes(
                 changes.append(
                     FunctionChange(path, name, f"struct-member-{verb}", detail=detail, line=image.line(row))
                 )
-    return changes
+    return _changed_members(changes)
+
+
+def _changed_members(changes: list[FunctionChange]) -> list[FunctionChange]:
+    """A member removed and added again under the same name had its declaration changed."""
+    added = {c.detail: c for c in changes if c.kind == "struct-member-added"}
+    gone = {c.detail for c in changes if c.kind == "struct-member-removed"}
+    out = []
+    for c in changes:
+        if c.detail in added and c.detail in gone:
+            if c.kind == "struct-member-added":
+                out.append(replace(c, kind="struct-member-changed"))
+        else:
+            out.append(c)
+    return out
 
 
 def _function_changes(

@@ -175,3 +175,10 @@ def test_hunk_starting_inside_a_multi_line_macro() -> None:
         ("nic_forward", "prototype-added", ""),
         ("NIC_GET_ID", "macro-added", ""),
     ]
+
+
+def test_member_whose_type_changes_inside_a_struct_named_in_the_header() -> None:
+    lines = rows("     bool drain;", "-    bool pasid;", "+    uint8_t pasid;", "     bool fs1gp;")
+    assert facts("include/hw/nic.h", "struct NicState {", lines) == [
+        ("NicState", "struct-member-changed", "member pasid")
+    ]
