@@ -3,7 +3,8 @@
 Usage:
   python bench/precision.py SERIES_DIR [--repo QEMU] [--limit N] [--save DIR] [--judgments FILE]
 
-Mirror branches that only add the CI bot's shazam.log are left out (they are not review mail).
+Mirror branches (and patches inside a series) that only add the CI bot's shazam.log are left out:
+they are not review mail.
 SERIES_DIR holds real series as `<msgid>.mbox`, each with a `<msgid>.meta` naming its `base` commit
 (as /work/data/series/* do). For each series it runs `patchtool report MBOX --format json` (with
 `--repo QEMU --base <base>` when a tree is given) in a subprocess and counts the findings per code
@@ -73,6 +74,17 @@ def is_bot_artifact(mbox: Path) -> bool:
     return paths == {"shazam.log"}
 
 
+def bot_patches(report: dict[str, object]) -> set[str]:
+    """Labels of patches that only add the CI bot's shazam.log (a mirror artifact inside a series)."""
+    patches = report.get("patches")
+    found = set()
+    for p in patches if isinstance(patches, list) else []:
+        files = p.get("files") if isinstance(p, dict) else None
+        if isinstance(files, list) and [f.get("path") for f in files] == ["shazam.log"]:
+            found.add(str(p.get("label")))
+    return found
+
+
 def read_judgments(path: Path) -> list[Judgment]:
     found = []
     for row in path.read_text("utf-8").splitlines():
@@ -121,7 +133,10 @@ def main() -> int:
         if report is None:
             continue
         reports += 1
+        bot = bot_patches(report)
         for f in findings_of(report):
+            if f.get("patch") in bot:
+                continue
             fired[(str(f.get("code")), str(f.get("severity")))] += 1
             keys.add((msgid, str(f.get("patch") or "-"), str(f.get("code"))))
     print(f"{reports} of {len(mboxes)} series reported")
