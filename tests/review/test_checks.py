@@ -218,6 +218,10 @@ def test_diffstat_of_a_rename_with_a_cut_directory_is_quiet() -> None:
     # git shortens `qapi/{machine-target.json => machine-s390x.json}` from the left when it is long
     stated = DiffstatLine("...machine-target.json => machine-s390x.json}", 2)
     assert check_diffstat(make_patch(RENAME_DIFF, diffstat=[stated])) == []
+    # `qapi/{old => new}/f` cut inside the braces keeps only the new side's tail
+    moved = RENAME_DIFF.replace("qapi/machine-s390x.json", "tests/data/s390x/machine.json")
+    stated = DiffstatLine(".../data/s390x}/machine.json", 2)
+    assert check_diffstat(make_patch(moved, diffstat=[stated])) == []
 
 
 def test_diffstat_match_is_quiet() -> None:
