@@ -35,8 +35,8 @@ def test_each_patch_is_linked_to_its_posting_and_its_reviews(monkeypatch: pytest
     assert series.pull is not None
     links = [(x.patch, x.posting, x.how) for x in series.pull.links]
     assert links == [
-        ("1/3", "20260201-dana-1@example.org", "message-id"),
-        ("2/3", "20260201-dana-2@example.org", "patch-id"),  # same diff at other line numbers
+        ("1/3", "20260201100000.4242-1-dana@example.org", "message-id"),
+        ("2/3", "20260201100000.4242-2-dana@example.org", "patch-id"),  # same diff at other line numbers
     ]
     assert [t.value for t in series.pull.links[1].reviews] == ["Rita Viewer <rita@example.org>"]
     # the earlier posting is not mixed into the pull's patches
@@ -55,7 +55,7 @@ def test_missing_pull_patches_are_not_an_incomplete_revision(monkeypatch: pytest
     assert (parse.state, parse.detail) == ("ok", "pull request, 2 of 3 patches in the thread")
     shown = {(f.code, f.patch): f.message for f in ctx.findings}
     assert "tags/pull-cache-20260210" in shown[("pull-request", None)]
-    assert "<20260201-dana-2@example.org>" in shown[("pull-link", "2/3")]
+    assert "<20260201100000.4242-2-dana@example.org>" in shown[("pull-link", "2/3")]
     assert "Reviewed-by: Rita Viewer" in shown[("pull-link", "2/3")]
 
 
