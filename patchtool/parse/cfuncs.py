@@ -456,11 +456,6 @@ def _signature_items(text: str) -> list[_Item]:
         return []
 
 
-def declares(line: str, name: str) -> bool:
-    """Whether one line of C declares or defines function `name` (a prototype or a definition's head)."""
-    return any(i.name == name for i in _signature_items(line))
-
-
 def parameters(signature: str) -> str | None:
     """The parameter list of a FunctionChange signature, spaced for comparison: `(int a,int*b)`.
 
