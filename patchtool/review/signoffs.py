@@ -91,7 +91,10 @@ def check_signoffs(patch: Patch) -> list[Finding]:
         None,
     )
     found: list[Finding] = []
-    if author_sob is None:
+    if author_sob is None and _signs_elsewhere(patch):
+        message = f"the author's Signed-off-by stands above the trailer block, not in it ({patch.author})"
+        found.append(_finding("info", "signoff-outside-trailers", message, patch))
+    elif author_sob is None:
         message = f"no Signed-off-by from the author {patch.author}"
         found.append(_finding("error", "dco-missing-author-signoff", message, patch))
     found += _codev_signoffs(patch, trailers)
@@ -99,6 +102,16 @@ def check_signoffs(patch: Patch) -> list[Finding]:
         found += _signoffs_before_author(patch, trailers, trailers[:author_sob])
     found += _sender_last(patch, trailers)
     return found
+
+
+def _signs_elsewhere(patch: Patch) -> bool:
+    """The author signed off in the message, above the last trailer block (a notes block kept in
+    the message by mistake split it): the certificate is given, only its place is wrong."""
+    for line in patch.message.split("\n"):
+        trailer = parse_trailer_line(line) if line.startswith("Signed-off-by:") else None
+        if trailer is not None and same_person(patch.author, trailer):
+            return True
+    return False
 
 
 def _sender_last(patch: Patch, trailers: list[Trailer]) -> list[Finding]:

@@ -97,6 +97,13 @@ def test_signoff_above_a_blank_line_split_block_counts() -> None:
     assert check_signoffs(make_patch(ONE_LINE_DIFF, message=m)) == []
 
 
+def test_signoff_above_a_notes_block_left_in_the_message_is_no_dco_error() -> None:
+    # A "--" (not "---") line kept the changelog in the message; the author signed off above it.
+    m = f"Explain.\n\n{SOB_ADA}\n\n--\nChanges in v2:\n- fixed\n\n{SOB_BOB}\n"
+    found = check_signoffs(make_patch(ONE_LINE_DIFF, message=m))
+    assert codes(found) == ["signoff-outside-trailers"] and found[0].severity == "info"
+
+
 def test_list_rewritten_from_still_names_the_author() -> None:
     # A list that rewrites From: for DMARC sends "Name via <list address>".
     author = Address("Ada Lovelace via", "qemu-devel@nongnu.org")
