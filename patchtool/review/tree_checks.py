@@ -14,6 +14,7 @@ from patchtool.vcs.repo import GitRepo
 
 _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
 _CHECKPATCH_WHERE = re.compile(r"^#\d+:\s*FILE:\s*(?P<file>[^:]+):(?P<line>\d+):")
+_NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifier'")
 _GUESSED_SPACING = re.compile(r"\(ctx:\w+\)")
 _DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
 
@@ -127,14 +128,35 @@ def run_checkpatch(rev: Revision, repo: GitRepo, base: str, tree: Path | None) -
         # checkpatch refuses to run outside a checked-out tree (a bare or no-checkout clone)
         flags = [] if (cwd / "MAINTAINERS").is_file() else ["--no-tree"]
         for patch in rev.patches:
+            if not any(f.hunks for f in patch.summary.files):
+                continue  # a mode change or a pure rename: checkpatch misreads it as a new file
             mail = Path(tmp) / f"{patch.index:04d}.patch"
             mail.write_text(patch_mail(patch), encoding="utf-8")
             done = proc.run(["perl", str(path), *flags, str(mail)], cwd=cwd, timeout=120)
             if done.timed_out:
-                found.append(_f("warning", "checkpatch", "checkpatch: timed out", patch))
+                found.append(_f("info", "checkpatch", "checkpatch: timed out", patch))
                 continue
-            found += collapse_checkpatch(parse_checkpatch(done.text(), patch))
-    return True, found
+            found += collapse_checkpatch(_weigh(parse_checkpatch(done.text(), patch), patch))
+    return True, _base_script_notes(rev, found)
+
+
+def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
+    """Demote what checkpatch says about a file it misjudges: a new JSON file cannot hold an SPDX
+    comment, and a file the patch does not add is no new file."""
+    added = {f.path for f in patch.summary.files if f.status == "added"}
+    out = []
+    for f in found:
+        spdx = _NEW_FILE_SPDX.search(f.message)
+        if spdx and (spdx.group(1) not in added or spdx.group(1).endswith(".json")):
+            f = replace(f, severity="info")
+        out.append(f)
+    return out
+
+
+def _base_script_notes(rev: Revision, found: list[Finding]) -> list[Finding]:
+    """A series that changes checkpatch.pl itself is judged by its new rules: the base's are notes."""
+    changes_script = any(f.path == "scripts/checkpatch.pl" for p in rev.patches for f in p.summary.files)
+    return [replace(f, severity="info") for f in found] if changes_script else found
 
 
 def collapse_checkpatch(found: list[Finding]) -> list[Finding]:

@@ -516,3 +516,39 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
     assert [(f.severity, f.line) for f in found] == [("info", 7), ("error", 8), ("info", 9)]
+
+
+ALWAYS = (
+    "print \"ERROR: New file 'hw/new.json' requires 'SPDX-License-Identifier'\\n\";\n"
+    'print "ERROR: always\\n";\n'
+)
+MODE_ONLY = "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n"
+
+
+def _always_repo(tmp_path: Path) -> Path:
+    files = {"scripts/checkpatch.pl": ALWAYS, "MAINTAINERS": "", "run.sh": "true\n", "README": "hello\n"}
+    return make_repo(tmp_path / "q", files)
+
+
+def _checkpatch_findings(repo: Path, *diffs: str) -> list[tuple[str, str, str | None]]:
+    r = GitRepo(repo)
+    patches = [make_patch(d, index=i + 1, total=len(diffs)) for i, d in enumerate(diffs)]
+    found = run_checks(make_series(patches), repo=r, base=r.rev_parse("HEAD")).findings
+    return [(f.severity, f.message, f.patch) for f in found if f.code == "checkpatch"]
+
+
+def test_checkpatch_skips_a_mode_change_and_weighs_what_it_misjudges(tmp_path: Path) -> None:
+    repo = _always_repo(tmp_path)
+    assert _checkpatch_findings(repo, MODE_ONLY) == []
+    found = _checkpatch_findings(repo, ONE_LINE_DIFF)
+    # hw/new.json is not added by the patch (and JSON holds no comment): a note
+    assert [(sev, msg.split(": ", 1)[1][:8]) for sev, msg, _ in found] == [
+        ("info", "New file"),
+        ("error", "always"),
+    ]
+
+
+def test_series_that_changes_checkpatch_gets_notes_from_the_base_script(tmp_path: Path) -> None:
+    repo = _always_repo(tmp_path)
+    script = diff_after(repo, {"scripts/checkpatch.pl": ALWAYS + "# newer rules\n"})
+    assert {sev for sev, _, _ in _checkpatch_findings(repo, script, ONE_LINE_DIFF)} == {"info"}
