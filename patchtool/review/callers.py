@@ -17,6 +17,7 @@ from patchtool.parse.difflines import parse_diff
 from patchtool.vcs.repo import GitRepo
 
 _C_PATHSPECS = ("*.c", "*.h", "*.c.inc", "*.h.inc", "*.inc")
+_DEFINES = ("added", "stub-added", "prototype-added")
 _MAX_FILES = 400  # a name in more files than this is too common to check call by call
 
 
@@ -90,7 +91,10 @@ class _Break:
 def _why(c: FunctionChange, patch: Patch) -> tuple[str, str, bool] | None:
     """(name at the base, why callers break, only value users) for one change; None if they do not."""
     if c.kind == "renamed" and c.detail.startswith("renamed from "):
-        return c.detail.removeprefix("renamed from "), f"renamed to {c.name}", False
+        old = c.detail.removeprefix("renamed from ")
+        if any(f.name == old and f.kind in _DEFINES for f in patch.summary.functions):
+            return None  # the old name is defined again (a new wrapper around the renamed one)
+        return old, f"renamed to {c.name}", False
     if c.kind == "macro-params-changed":
         before, _, after = c.detail.removeprefix("parameters ").partition(" -> ")
         count = [len([p for p in x.strip("()").split(",") if p.strip()]) for x in (before, after)]

@@ -425,6 +425,16 @@ def test_type_renamed_with_its_users_is_no_stale_caller(
     assert codes(_run(repo, diff)).count("stale-caller") == stale
 
 
+def test_renamed_function_whose_old_name_is_defined_again_is_quiet(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
+) -> None:
+    # kvm_flush becomes kvm_flush_one, and a new kvm_flush wraps it: the old callers still link.
+    new_c = KVM_ALL.replace("void kvm_flush(int level)\n", "static void kvm_flush_one(int level)\n")
+    new_c += "\nvoid kvm_flush(int level)\n{\n    kvm_flush_one(level);\n}\n"
+    diff = kvm_diff({"accel/kvm/kvm-all.c": new_c})
+    assert "stale-caller" not in codes(_run(kvm_repo, diff))
+
+
 def test_definition_turned_into_declaration_breaks_the_build(
     kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
 ) -> None:
