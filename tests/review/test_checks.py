@@ -429,7 +429,11 @@ def test_renamed_function_whose_old_name_is_defined_again_is_quiet(
     kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
 ) -> None:
     # kvm_flush becomes kvm_flush_one, and a new kvm_flush wraps it: the old callers still link.
-    new_c = KVM_ALL.replace("void kvm_flush(int level)\n", "static void kvm_flush_one(int level)\n")
+    filler = "".join(f"\nint kvm_slot_{i}(void)\n{{\n    return {i};\n}}\n" for i in range(3))
+    old_c = KVM_ALL + filler
+    (kvm_repo / "accel/kvm/kvm-all.c").write_text(old_c)
+    git(kvm_repo, "commit", "-qam", "kvm: more slots")  # the wrapper lands in a hunk of its own
+    new_c = old_c.replace("void kvm_flush(int level)\n", "static void kvm_flush_one(int level)\n")
     new_c += "\nvoid kvm_flush(int level)\n{\n    kvm_flush_one(level);\n}\n"
     diff = kvm_diff({"accel/kvm/kvm-all.c": new_c})
     assert "stale-caller" not in codes(_run(kvm_repo, diff))
