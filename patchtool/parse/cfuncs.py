@@ -94,9 +94,13 @@ def _function_item(node: Any, src: bytes, kind: str) -> _Item | None:
     rtype = [w for w in _norm(src[node.start_byte : name.start_byte].decode()).split() if w not in _STORAGE]
     params = fdecl.child_by_field_name("parameters")
     body_text = _norm(src[body.start_byte : body.end_byte].decode()) if body is not None else ""
+    inner = fdecl.child_by_field_name("declarator")
+    # `void HELPER(add)(CPUState *env)`: a macro makes the name; keep `HELPER(add)`, which no
+    # call expression names (callers use the expanded helper_add through generated code)
+    shown = _norm(inner.text.decode()) if inner is not None and inner.type == "function_declarator" else ""
     return _Item(
         kind=kind,
-        name=name.text.decode(),
+        name=shown or name.text.decode(),
         start=node.start_point.row,
         end=node.end_point.row,
         signature=_norm(src[node.start_byte : sig_end].decode()).rstrip(";").strip(),

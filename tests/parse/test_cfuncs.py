@@ -182,3 +182,12 @@ def test_member_whose_type_changes_inside_a_struct_named_in_the_header() -> None
     assert facts("include/hw/nic.h", "struct NicState {", lines) == [
         ("NicState", "struct-member-changed", "member pasid")
     ]
+
+
+def test_function_named_by_a_macro_keeps_the_macro_call_as_its_name() -> None:
+    lines = rows(
+        " ", "-void HELPER(nic_op)(Env *env, uint32_t v)", "+void HELPER(nic_op)(Env *env, FPReg *v)", " {"
+    )
+    assert facts("target/nic/helper.c", "", lines) == [
+        ("HELPER(nic_op)", "signature-changed", "parameters (Env *env, uint32_t v) -> (Env *env, FPReg *v)")
+    ]
