@@ -118,8 +118,8 @@ def shape(signature: str) -> Shape | None:
     params = fdecl.child_by_field_name("parameters") if fdecl is not None else None
     if params is None:
         return None
-    rtype_node = decls[0].child_by_field_name("type")
-    rtype = _type_text(rtype_node, src, None) + " *" * pointer if rtype_node is not None else "int"
+    head = src[decls[0].start_byte : fdecl.start_byte if fdecl is not None else decls[0].end_byte].decode()
+    rtype = _return_type(head) + " *" * pointer
     types, variadic = [], False
     for p in params.named_children:
         if p.type == "variadic_parameter":
@@ -129,6 +129,19 @@ def shape(signature: str) -> Shape | None:
     if types == ["void"]:
         types = []
     return Shape(rtype, tuple(types), variadic or "..." in params.text.decode())
+
+
+_STORAGE = {"static", "inline", "extern", "__inline__", "__inline"}
+_MACRO_WORD = re.compile(r"^[A-Z][A-Z0-9_]+$")
+
+
+def _return_type(head: str) -> str:
+    """The return type written before a function's name, without storage words and attribute
+    macros (`QEMU_PLUGIN_API int` -> `int`)."""
+    words = re.sub(r"([*()])", r" \1 ", head).split()
+    kept = [w for w in words if w not in _QUALIFIERS | _STORAGE and w not in "*()"]
+    typed = [w for w in kept if not _MACRO_WORD.match(w)] or kept
+    return " ".join(typed) or "int"
 
 
 def _is_integer(t: str) -> bool:

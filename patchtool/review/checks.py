@@ -65,12 +65,14 @@ def commit_references(message: str) -> list[tuple[str, str | None]]:
 def check_commit_refs(patch: Patch, repo: GitRepo) -> list[Finding]:
     """Each cited commit exists in the repository and a quoted subject matches its subject."""
     found: list[Finding] = []
+    fixes = {m.group("sha").lower() for m in _FIXES_REF.finditer(patch.message)}
     for sha, subject in commit_references(patch.message):
         full = repo.try_rev_parse(sha)
         if full is None:
+            # prose may cite another project's commit (Linux, EDK2); a Fixes: trailer cites QEMU's
             found.append(
                 _finding(
-                    "warning",
+                    "warning" if sha in fixes else "info",
                     "commit-ref-unknown",
                     f"commit {sha} cited in the message is not in the repository",
                     patch,

@@ -183,6 +183,10 @@ def test_unknown_commit_reference_fires(kvm_repo: Path) -> None:
     m = "Was made void in commit 43a5e377f4 by mistake.\n\n" + SOB_ADA + "\n"
     found = check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))
     assert codes(found) == ["commit-ref-unknown"] and "43a5e377f4" in found[0].message
+    assert found[0].severity == "info"  # prose may cite another project's commit (Linux's)
+    m = 'Broken since.\n\nFixes: 43a5e377f4aa ("kvm: x")\n' + SOB_ADA + "\n"
+    found = check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))
+    assert [(f.code, f.severity) for f in found] == [("commit-ref-unknown", "warning")]
 
 
 def test_wrong_quoted_subject_fires(kvm_repo: Path) -> None:
@@ -566,3 +570,11 @@ def test_series_that_changes_checkpatch_gets_notes_from_the_base_script(tmp_path
     repo = _always_repo(tmp_path)
     script = diff_after(repo, {"scripts/checkpatch.pl": ALWAYS + "# newer rules\n"})
     assert {sev for sev, _, _ in _checkpatch_findings(repo, script, ONE_LINE_DIFF)} == {"info"}
+
+
+def test_attribute_macro_before_the_return_type_is_no_signature_change(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
+) -> None:
+    # `QEMU_PLUGIN_API int f(void)`: an export macro added before the return type changes no caller.
+    new_h = KVM_H.replace("void kvm_flush(int level);", "QEMU_EXPORT\nvoid kvm_flush(int level);")
+    assert "stale-caller" not in codes(_run(kvm_repo, kvm_diff({"include/system/kvm.h": new_h})))
