@@ -235,6 +235,29 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class PullLink:
+    """A patch of a PULL request and the earlier [PATCH] posting it was reviewed as."""
+
+    patch: str  # "3/18" in the pull
+    posting: str  # the posting's msgid
+    # "message-id" (a Link:/Message-Id: trailer names it), "patch-id", "subject"; "named" when only
+    # the trailer names it and the posting itself was not in the input
+    how: str
+    reviews: tuple[Trailer, ...] = ()  # Reviewed-by/Acked-by/Tested-by given to the posting
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """A maintainer's PULL request: where to fetch it, and its patches' earlier postings."""
+
+    url: str  # the repository in the cover's "are available in the Git repository at"
+    tag: str  # e.g. "tags/pull-vfio-20251003"
+    base: str | None = None  # "The following changes since commit ..."
+    head: str | None = None  # "for you to fetch changes up to ..."
+    links: tuple[PullLink, ...] = ()
+
+
+@dataclass(frozen=True)
 class Series:
     """A thread understood: every revision found, the one chosen, and what was noticed."""
 
@@ -244,6 +267,7 @@ class Series:
     findings: tuple[Finding, ...]
     provenance: tuple[Provenance, ...] = ()
     extras: dict[str, str] = field(default_factory=dict)
+    pull: PullRequest | None = None  # set when the thread is a PULL request
 
     @property
     def revision(self) -> Revision:

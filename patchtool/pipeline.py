@@ -14,6 +14,7 @@ from patchtool.models import Series
 from patchtool.report.context import build_context
 from patchtool.report.records import ReportContext
 from patchtool.review.checks import CheckResult, run_checks
+from patchtool.review.pull_cache import link_cached_postings
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
@@ -67,7 +68,7 @@ def run_report(
     say = progress or (lambda _text: None)
     say("fetching the series")
     raw = resolve_source(req.source, settings, repo=req.repo, stdin=stdin)
-    series = build_series(raw, revision=req.revision)
+    series = link_cached_postings(build_series(raw, revision=req.revision), settings.store_path)
     stages = _Stages()
     repo = GitRepo(req.repo) if req.repo is not None else None
     checks = _checks_and_apply(req, settings, series, repo, stages, say)

@@ -8,11 +8,17 @@ truncated code a fragment is); git's hunk header names the function a fragment s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from patchtool.models import FunctionChange
+from patchtool.parse.cfragments import (
+    close_open_scopes,
+    is_comment_row,
+    mark_macro_calls,
+    section_opens_scope,
+)
 
 C_SUFFIXES = (".c", ".h", ".inc", ".c.inc", ".h.inc")
 _SECTION_FUNC = re.compile(r"([A-Za-z_]\w*)\s*\([^;]*$")
@@ -20,7 +26,9 @@ _SECTION_STRUCT = re.compile(r"^(?:typedef\s+)?(struct|union|enum)\s+([A-Za-z_]\
 _STORAGE = {"static", "inline", "extern", "__inline__", "__inline", "G_GNUC_UNUSED", "QEMU_ALWAYS_INLINE"}
 _MEMBER = re.compile(r"^\s*[A-Za-z_][^;()=]*?\b([A-Za-z_]\w*)\s*(\[[^\]]*\])?\s*(:\s*\d+)?\s*;")
 _TRIVIAL_BODY = re.compile(r"^\{\s*((return\b[^;]*|g_assert_not_reached\(\)|abort\(\));)?\s*\}$")
-_PRIORITY = {"added": 0, "stub-added": 0, "removed": 1, "signature-changed": 2, "body-changed": 3}
+_PRIORITY = {
+    "added": 0, "stub-added": 0, "renamed": 1, "removed": 1, "signature-changed": 2, "body-changed": 3,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -36,11 +44,13 @@ class _Item:
     params: str = ""
     members: tuple[str, ...] = ()
     member_rows: tuple[int, ...] = ()  # the row of each member, in the same order
+    member_decls: tuple[str, ...] = ()  # each member's declaration, spaced for comparison
     body: str = ""  # "empty body" | "trivial body" | ""
 
 
 @lru_cache(maxsize=1)
-def _parser() -> Any:
+def parser() -> Any:
+    """The tree-sitter parser for C (ImportError when tree-sitter is not installed)."""
     # Imported lazily: tree-sitter is only needed when a patch touches C files.
     import tree_sitter_c
     from tree_sitter import Language, Parser
@@ -84,9 +94,13 @@ def _function_item(node: Any, src: bytes, kind: str) -> _Item | None:
     rtype = [w for w in _norm(src[node.start_byte : name.start_byte].decode()).split() if w not in _STORAGE]
     params = fdecl.child_by_field_name("parameters")
     body_text = _norm(src[body.start_byte : body.end_byte].decode()) if body is not None else ""
+    inner = fdecl.child_by_field_name("declarator")
+    # `void HELPER(add)(CPUState *env)`: a macro makes the name; keep `HELPER(add)`, which no
+    # call expression names (callers use the expanded helper_add through generated code)
+    shown = _norm(inner.text.decode()) if inner is not None and inner.type == "function_declarator" else ""
     return _Item(
         kind=kind,
-        name=name.text.decode(),
+        name=shown or name.text.decode(),
         start=node.start_point.row,
         end=node.end_point.row,
         signature=_norm(src[node.start_byte : sig_end].decode()).rstrip(";").strip(),
@@ -101,16 +115,15 @@ def _struct_item(node: Any) -> _Item | None:
     body = node.child_by_field_name("body")
     if name is None or body is None:
         return None
-    members, rows = [], []
+    members, rows, decls = [], [], []
     for field in body.named_children:
         if field.type == "field_declaration":
-            declarator = field.child_by_field_name("declarator")
-            ident = declarator
-            while ident is not None and ident.type != "field_identifier":
-                ident = ident.child_by_field_name("declarator")
+            # a function-pointer member nests its name in parentheses: `void (*reset)(Dev *d)`
+            ident = _first_of_type(field.child_by_field_name("declarator"), "field_identifier")
             if ident is not None:
                 members.append(ident.text.decode())
                 rows.append(ident.start_point.row)
+                decls.append(_norm(field.text.decode()))
     return _Item(
         "struct",
         name.text.decode(),
@@ -118,14 +131,35 @@ def _struct_item(node: Any) -> _Item | None:
         node.end_point.row,
         members=tuple(members),
         member_rows=tuple(rows),
+        member_decls=tuple(decls),
     )
+
+
+def _first_of_type(node: Any | None, kind: str) -> Any | None:
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop(0)
+        if current.type == kind:
+            return current
+        stack[:0] = current.children
+    return None
+
+
+def _macro_item(node: Any) -> _Item | None:
+    name = node.child_by_field_name("name")
+    if name is None:
+        return None
+    params = node.child_by_field_name("parameters")
+    text = _norm(params.text.decode()) if params is not None else ""
+    return _Item("macro", name.text.decode(), node.start_point.row, node.start_point.row, params=text)
 
 
 def _items(text: str) -> list[_Item]:
     """Top-level entities of a fragment (never descending into function bodies)."""
+    text = close_open_scopes("\n".join(mark_macro_calls(text.split("\n"))))
     src = text.encode()
     found: list[_Item] = []
-    stack = [_parser().parse(src).root_node]
+    stack = [parser().parse(src).root_node]
     while stack:
         node = stack.pop()
         item: _Item | None = None
@@ -134,9 +168,7 @@ def _items(text: str) -> list[_Item]:
         elif node.type == "declaration" and _function_declarator(node.child_by_field_name("declarator")):
             item = _function_item(node, src, "prototype")
         elif node.type in ("preproc_def", "preproc_function_def"):
-            name = node.child_by_field_name("name")
-            if name is not None:
-                item = _Item("macro", name.text.decode(), node.start_point.row, node.start_point.row)
+            item = _macro_item(node)
         elif node.type == "struct_specifier":
             item = _struct_item(node)
         if item is not None:
@@ -148,6 +180,9 @@ def _items(text: str) -> list[_Item]:
 
 def _leading_rows(texts: list[str]) -> int:
     """How many rows at the fragment's start still belong to the scope git named in the header."""
+    if texts and texts[0].rstrip().endswith("\\"):
+        # the hunk starts inside a multi-line #define: its body ends at the first row without `\`
+        return next((row + 1 for row, t in enumerate(texts) if not t.rstrip().endswith("\\")), len(texts))
     depth = 0
     for row, text in enumerate(texts):
         code = re.sub(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'|//.*|/\*.*?\*/', "", text)
@@ -158,7 +193,12 @@ def _leading_rows(texts: list[str]) -> int:
             # an indented "}" closes an inner block of the scope, not the scope itself
             depth = max(depth, 0)
     first = next(
-        (t for t in texts if t.strip() and not t.startswith("#") and not t.rstrip().endswith(":")), ""
+        (
+            t
+            for t in texts
+            if t.strip() and not t.startswith("#") and not t.rstrip().endswith(":") and not is_comment_row(t)
+        ),
+        "",
     )
     return len(texts) if first[:1] in (" ", "\t") else 0
 
@@ -210,7 +250,21 @@ def _lead_changes(
                 changes.append(
                     FunctionChange(path, name, f"struct-member-{verb}", detail=detail, line=image.line(row))
                 )
-    return changes
+    return _changed_members(changes)
+
+
+def _changed_members(changes: list[FunctionChange]) -> list[FunctionChange]:
+    """A member removed and added again under the same name had its declaration changed."""
+    added = {c.detail: c for c in changes if c.kind == "struct-member-added"}
+    gone = {c.detail for c in changes if c.kind == "struct-member-removed"}
+    out = []
+    for c in changes:
+        if c.detail in added and c.detail in gone:
+            if c.kind == "struct-member-added":
+                out.append(replace(c, kind="struct-member-changed"))
+        else:
+            out.append(c)
+    return out
 
 
 def _function_changes(
@@ -283,6 +337,9 @@ def _simple_changes(
             changes += _member_changes(path, old[name], item, pre, post, off)
         elif kind == "prototype" and name in old and _norm(old[name].signature) != _norm(item.signature):
             changes.append(_signature_change(path, old[name], item, line))
+        elif kind == "macro" and name in old and old[name].params != item.params:
+            detail = f"parameters {old[name].params or '(none)'} -> {item.params or '(none)'}"
+            changes.append(FunctionChange(path, name, "macro-params-changed", detail=detail, line=line))
     for name, item in old.items():
         if name not in new and pre.kinds[item.start + off[0]] == "-":
             sig, line = item.signature or None, pre.line(item.start + off[0])
@@ -307,6 +364,15 @@ def _member_changes(
                         path, after.name, f"struct-member-{verb}", detail=f"member {member}", line=line
                     )
                 )
+    old_decls = dict(zip(before.members, before.member_decls, strict=True))
+    for member, row, decl in zip(after.members, after.member_rows, after.member_decls, strict=True):
+        if member in old_decls and old_decls[member] != decl and post.changed(row + off[1], row + off[1]):
+            line = post.line(row + off[1])
+            changes.append(
+                FunctionChange(
+                    path, after.name, "struct-member-changed", detail=f"member {member}", line=line
+                )
+            )
     return changes
 
 
@@ -321,6 +387,9 @@ def analyze_hunk(
 
     `starts` are the hunk header's old and new start lines, for FunctionChange.line.
     """
+    if section_opens_scope(section, [t for _, t in lines]):
+        # the header line is the signature the hunk continues: read it as a context row
+        lines, starts, section = [(" ", section.strip()), *lines], (starts[0] - 1, starts[1] - 1), ""
     pre, post = _Image.of(lines, " -", starts[0]), _Image.of(lines, " +", starts[1])
     lp, lq = _leading_rows(pre.texts), _leading_rows(post.texts)
     changes = _lead_changes(path, _section_scope(section), pre, post, lp, lq)
@@ -340,6 +409,32 @@ def analyze_hunk(
         old = {n: i for n, i in _by_kind(old_items, kind).items() if n not in old_funcs}
         new = {n: i for n, i in _by_kind(new_items, kind).items() if n not in new_funcs}
         changes += _simple_changes(path, kind, old, new, pre, post, off)
+    return _renames(changes)
+
+
+def _renames(changes: list[FunctionChange]) -> list[FunctionChange]:
+    """One function (or prototype) removed and one added with the same parameters is a rename."""
+    for removed_kind, added_kind in (("removed", "added"), ("prototype-removed", "prototype-added")):
+        gone = [c for c in changes if c.kind == removed_kind and c.old_signature]
+        new = [c for c in changes if c.kind == added_kind and c.new_signature]
+        if len(gone) != 1 or len(new) != 1:
+            continue
+        old_params, new_params = (
+            parameters(gone[0].old_signature or ""),
+            parameters(new[0].new_signature or ""),
+        )
+        if old_params is None or old_params != new_params:
+            continue
+        renamed = FunctionChange(
+            new[0].file,
+            new[0].name,
+            "renamed",
+            gone[0].old_signature,
+            new[0].new_signature,
+            detail=f"renamed from {gone[0].name}",
+            line=new[0].line,
+        )
+        changes = [renamed if c is new[0] else c for c in changes if c is not gone[0]]
     return changes
 
 
@@ -363,11 +458,6 @@ def _signature_items(text: str) -> list[_Item]:
         return [i for i in _items(text) if i.kind in ("function", "prototype")]
     except ImportError:  # no tree-sitter: no signature-changed entries to compare either
         return []
-
-
-def declares(line: str, name: str) -> bool:
-    """Whether one line of C declares or defines function `name` (a prototype or a definition's head)."""
-    return any(i.name == name for i in _signature_items(line))
 
 
 def parameters(signature: str) -> str | None:

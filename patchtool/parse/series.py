@@ -21,6 +21,7 @@ from patchtool.models import (
     Trailer,
 )
 from patchtool.parse.addresses import mailinfo_author
+from patchtool.parse import pulls
 from patchtool.parse.body import cover_parts, has_diff, parse_patch_body
 from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
 from patchtool.parse.duplicates import unique_mails
@@ -398,6 +399,13 @@ def _revision_parts(msgs: list[_Msg]) -> tuple[dict[int, _RevisionParts], list[F
 
 def build_series(raw: RawThread, *, revision: int | None = None) -> Series:
     """Understand a thread; the newest revision is chosen unless `revision` names another."""
+    pull = pulls.split_thread(raw)
+    if pull is None:
+        return _assemble_series(raw, revision)
+    return pulls.attach(_assemble_series(pull[0], revision), pulls.earlier_series(pull[1], _assemble_series))
+
+
+def _assemble_series(raw: RawThread, revision: int | None) -> Series:
     read, duplicates = _read_messages(raw)
     msgs = _number_unnumbered(_inherit_revision(_covers_by_shape(read)))
     parts, findings = _revision_parts(msgs)

@@ -267,8 +267,10 @@ def stage_views(
     stages.append(
         StageView(
             "parse",
-            FAILED if rev.missing else OK,
-            f"missing {missing}"
+            FAILED if rev.missing and series.pull is None else OK,
+            f"pull request, {len(rev.patches)} of {rev.total} patches in the thread"
+            if series.pull is not None
+            else f"missing {missing}"
             if missing
             else f"v{rev.number}, {len(rev.patches)} patch{'es' if len(rev.patches) != 1 else ''}",
         )

@@ -11,27 +11,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from patchtool.models import Address, Finding, Patch, Revision, Series, Trailer
+from patchtool.models import Finding, Patch, Revision, Series, Trailer
 from patchtool.parse.difftext import split_files
-from patchtool.parse.trailers import KNOWN_KEYS, PERSON_KEYS
 from patchtool.review import tree_checks as checks_tree
+from patchtool.review.callers import check_callers, check_definition_left_behind
 from patchtool.review.maintainers import (
     FileOwners,
     Maintainers,
     Subsystem,
     owners_of,
-    parse_address,
+    parse_mailmap,
     parse_maintainers,
     subsystems_for,
 )
+from patchtool.review.signoffs import check_signoffs, check_trailer_form
 from patchtool.vcs.repo import GitRepo
 
-# A Cc: trailer may name a bare list address, so it is not held to the <address> form.
-PERSON_TRAILERS = {k.lower() for k in PERSON_KEYS - {"Cc"}}
-_TRAILER_LINE = re.compile(
-    r"^(?P<key>[A-Za-z][A-Za-z0-9-]*(?: [A-Za-z][A-Za-z0-9-]*)?)(?P<sp>\s*):(?P<rest>.*)$"
-)
-_FIXES_FORM = re.compile(r'^[0-9a-f]{12,40} \(".+"\)$')
 _COMMIT_REF = re.compile(
     r'\bcommit\s+(?P<sha>[0-9a-f]{7,40})\b(?:\s*\(\s*"(?P<subject>[^"\n]+)"\s*\))?', re.I
 )
@@ -54,105 +49,6 @@ def _finding(severity: str, code: str, message: str, patch: Patch | None, **kw: 
     return Finding(severity, code, message, label, msgid=patch.msgid if patch else None, **kw)  # type: ignore[arg-type]
 
 
-def _email(t: Trailer) -> str:
-    return (t.address.email if t.address else parse_address(t.value).email).lower()
-
-
-def _same_person(a: Address, t: Trailer) -> bool:
-    other = t.address or parse_address(t.value)
-    if a.email.lower() == other.email.lower():
-        return True
-    return bool(a.name) and a.name.casefold() == other.name.casefold()
-
-
-# ---- DCO and trailer order ------------------------------------------------------------------
-
-
-def check_signoffs(patch: Patch) -> list[Finding]:
-    """DCO: the author signs off; each Co-developed-by is followed by a SoB; the sender signs last."""
-    trailers = list(patch.trailers)
-    author_sob = next(
-        (i for i, t in enumerate(trailers) if t.key == "Signed-off-by" and _same_person(patch.author, t)),
-        None,
-    )
-    found: list[Finding] = []
-    if author_sob is None:
-        message = f"no Signed-off-by from the author {patch.author}"
-        found.append(_finding("error", "dco-missing-author-signoff", message, patch))
-    found += _codev_signoffs(patch, trailers)
-    if author_sob is not None:
-        found += _signoffs_before_author(patch, trailers[:author_sob])
-    sobs = [t for t in trailers if t.key == "Signed-off-by"]
-    sender = patch.sender or patch.author
-    if sobs and not _same_person(sender, sobs[-1]):
-        message = f"the last Signed-off-by should be the sender's ({sender}), not {sobs[-1].value}"
-        found.append(_finding("warning", "sender-signoff-not-last", message, patch))
-    return found
-
-
-def _codev_signoffs(patch: Patch, trailers: list[Trailer]) -> list[Finding]:
-    """Each Co-developed-by must be immediately followed by the same person's Signed-off-by."""
-    found = []
-    for i, t in enumerate(trailers):
-        if t.key != "Co-developed-by":
-            continue
-        nxt = trailers[i + 1] if i + 1 < len(trailers) else None
-        if nxt is None or nxt.key != "Signed-off-by" or _email(nxt) != _email(t):
-            message = f"Co-developed-by: {t.value} is not followed by that person's Signed-off-by"
-            found.append(_finding("error", "codev-without-signoff", message, patch))
-    return found
-
-
-def _signoffs_before_author(patch: Patch, before: list[Trailer]) -> list[Finding]:
-    """A sign-off before the author's is a co-author's: it needs a Co-developed-by (seed 003)."""
-    codevs = {_email(t) for t in patch.trailers if t.key == "Co-developed-by"}
-    return [
-        _finding(
-            "warning",
-            "signoff-without-codev",
-            f"Signed-off-by: {t.value} comes before the author's but has no Co-developed-by "
-            "(add one, or fix the author)",
-            patch,
-        )
-        for t in before
-        if t.key == "Signed-off-by" and _email(t) not in codevs
-    ]
-
-
-def trailer_block(message: str) -> list[str]:
-    """The lines of the commit message's last paragraph (where trailers live)."""
-    paragraphs = re.split(r"\n\s*\n", message.strip())
-    return paragraphs[-1].splitlines() if paragraphs and paragraphs[-1] else []
-
-
-def check_trailer_form(patch: Patch) -> list[Finding]:
-    """Trailers are `Key: value` with a known key spelled canonically, people with <address>."""
-    found: list[Finding] = []
-    canon = {k.lower(): k for k in KNOWN_KEYS}
-    for line in trailer_block(patch.message):
-        m = _TRAILER_LINE.match(line)
-        if not m or line[:1].isspace():
-            continue
-        key, rest = m.group("key"), m.group("rest")
-        fixed = canon.get(key.replace(" ", "-").lower())
-        if fixed is None:
-            continue  # not a trailer we know ("Note: ..."); git would keep it as text
-        problem = None
-        if " " in key or m.group("sp"):
-            problem = f"malformed trailer {line.strip()!r}: write `{fixed}: ...`"
-        elif key != fixed and key.lower() != "message-id":
-            problem = f"trailer {key!r} should be spelled {fixed!r}"
-        elif not rest.startswith(" ") or not rest.strip():
-            problem = f"malformed trailer {line.strip()!r}: `{fixed}: value` needs one space and a value"
-        elif fixed.lower() in PERSON_TRAILERS and not re.search(r"<[^<>@\s]+@[^<>\s]+>", rest):
-            problem = f"trailer {line.strip()!r} has no <e-mail address>"
-        elif fixed == "Fixes" and not _FIXES_FORM.match(rest.strip()):
-            problem = f'Fixes: should read `Fixes: <12+ hex digits> ("subject")`, not {rest.strip()!r}'
-        if problem:
-            found.append(_finding("warning", "trailer-malformed", problem, patch))
-    return found
-
-
 # ---- commit references -----------------------------------------------------------------------
 
 
@@ -169,12 +65,14 @@ def commit_references(message: str) -> list[tuple[str, str | None]]:
 def check_commit_refs(patch: Patch, repo: GitRepo) -> list[Finding]:
     """Each cited commit exists in the repository and a quoted subject matches its subject."""
     found: list[Finding] = []
+    fixes = {m.group("sha").lower() for m in _FIXES_REF.finditer(patch.message)}
     for sha, subject in commit_references(patch.message):
         full = repo.try_rev_parse(sha)
         if full is None:
+            # prose may cite another project's commit (Linux, EDK2); a Fixes: trailer cites QEMU's
             found.append(
                 _finding(
-                    "warning",
+                    "warning" if sha in fixes else "info",
                     "commit-ref-unknown",
                     f"commit {sha} cited in the message is not in the repository",
                     patch,
@@ -200,13 +98,17 @@ def check_commit_refs(patch: Patch, repo: GitRepo) -> list[Finding]:
 def _stated_path(path: str) -> str:
     """The new name in a diffstat path: `a/{x => y}/f` -> `a/y/f`, `old => new` -> `new`."""
     path = re.sub(r"\{[^{}]*? => ([^{}]*)\}", r"\1", path).replace("//", "/")
-    return path.split(" => ")[-1].strip()
+    new = path.split(" => ")[-1].strip()
+    if path.startswith("...") and "{" not in path:
+        # git cut the start of `dir/{old => new}/f` away: `...old => new}/f` or `.../new}/f`
+        return ("..." if " => " in path else "") + new.replace("}", "")
+    return new
 
 
 def _match_stated(stated: str, paths: list[str]) -> str | None:
     """The diff path a diffstat name stands for; git shortens long names to `.../tail`."""
     for p in paths:
-        if p == stated or (stated.startswith(".../") and ("/" + p).endswith(stated[3:])):
+        if p == stated or (stated.startswith("...") and ("/" + p).endswith(stated[3:])):
             return p
     return None
 
@@ -254,17 +156,27 @@ def load_maintainers(repo: GitRepo | None, base: str | None, tree: Path | None =
     return None
 
 
+def load_mailmap(repo: GitRepo | None, base: str | None, tree: Path | None = None) -> dict[str, str]:
+    """The tree's .mailmap (commit address -> proper address); empty when there is none."""
+    if repo is not None and base is not None:
+        done = repo.git("show", f"{base}:.mailmap", check=False)
+        return parse_mailmap(done.text()) if done.ok else {}
+    if tree is not None and (tree / ".mailmap").is_file():
+        return parse_mailmap((tree / ".mailmap").read_text("utf-8", "replace"))
+    return {}
+
+
 def _all_trailers(rev: Revision) -> list[Trailer]:
     return [t for p in rev.patches for t in (*p.trailers, *p.review_trailers)]
 
 
 def review_status(
-    rev: Revision, maint: Maintainers
+    rev: Revision, maint: Maintainers, mailmap: dict[str, str] | None = None
 ) -> tuple[tuple[Subsystem, ...], tuple[FileOwners, ...], list[Finding]]:
     """Sections, owners per file, and a finding per section whose people have not reviewed yet."""
     paths = list(dict.fromkeys(f.path for p in rev.patches for f in split_files(p.diff)))
     diff_text = "\n".join(p.diff for p in rev.patches)
-    subsystems = subsystems_for(maint, paths, diff_text, _all_trailers(rev))
+    subsystems = subsystems_for(maint, paths, diff_text, _all_trailers(rev), mailmap)
     owners = tuple(owners_of(maint, p) for p in paths)
     found: list[Finding] = []
     for s in subsystems:
@@ -278,6 +190,15 @@ def review_status(
                     f"no Reviewed-by/Acked-by yet from {s.section.name} ({names})",
                 )
             )
+        for person, given in s.by_name:
+            found.append(
+                Finding(
+                    "info",
+                    "maintainer-review-by-name",
+                    f"{s.section.name}: counted the review from {given} as {person} "
+                    "(same name, address not in MAINTAINERS or .mailmap)",
+                )
+            )
     for o in owners:
         if not o.maintainers and not o.reviewers:
             found.append(
@@ -289,6 +210,38 @@ def review_status(
                 )
             )
     return subsystems, owners, found
+
+
+# ---- pull requests ---------------------------------------------------------------------------
+
+_HOW = {
+    "message-id": "its Message-Id/Link trailer",
+    "patch-id": "the same patch-id",
+    "subject": "the same subject",
+    "named": "its Message-Id/Link trailer; that posting is not in the thread",
+}
+
+
+def pull_findings(series: Series) -> list[Finding]:
+    """The pull request, and for each patch the earlier posting it was reviewed as."""
+    pull = series.pull
+    if pull is None:
+        return []
+    where = " ".join(x for x in (pull.url, pull.tag) if x) or "a repository the cover does not name"
+    found = [Finding("info", "pull-request", f"pull request: {where}")]
+    links = {link.patch: link for link in pull.links}
+    for p in series.revision.patches:
+        label = f"{p.index}/{p.total}"
+        link = links.get(label)
+        if link is None:
+            message = "no earlier [PATCH] posting of this patch found"
+            found.append(Finding("info", "pull-unlinked", message, label, msgid=p.msgid))
+            continue
+        given = "; ".join(f"{t.key}: {t.value}" for t in link.reviews)
+        reviews = f" with {given}" if given else ""
+        message = f"posted earlier as <{link.posting}> (by {_HOW.get(link.how, link.how)}){reviews}"
+        found.append(Finding("info", "pull-link", message, label, msgid=p.msgid))
+    return found
 
 
 # ---- everything ------------------------------------------------------------------------------
@@ -317,14 +270,16 @@ def run_checks(
 ) -> CheckResult:
     """Run every check on the chosen revision; tree checks need the repository and the base."""
     rev = series.revision
-    found: list[Finding] = list(series.findings)
+    # check_diffstat below reads git's shortened rename paths; the parser's own copy does not
+    found = [f for f in series.findings if f.code != "diffstat-mismatch"] + pull_findings(series)
     for patch in rev.patches:
         found += check_signoffs(patch) + check_trailer_form(patch) + check_diffstat(patch)
         if repo is not None:
             found += check_commit_refs(patch, repo)
     found += checks_tree.check_stubs(rev, checks_tree.parse_stub_map(stubs), repo, base)
     if repo is not None and base is not None:
-        found += checks_tree.check_stale_callers(rev, repo, base)
+        found += check_callers(rev, repo, base)
+    found += check_definition_left_behind(rev)
     ran = False
     if checkpatch and repo is not None and base is not None:
         ran, style = checks_tree.run_checkpatch(rev, repo, base, tree)
@@ -333,6 +288,7 @@ def run_checks(
     subsystems: tuple[Subsystem, ...] = ()
     owners: tuple[FileOwners, ...] = ()
     if maint is not None:
-        subsystems, owners, extra = review_status(rev, maint)
+        mailmap = load_mailmap(repo, base, tree)
+        subsystems, owners, extra = review_status(rev, maint, mailmap)
         found += extra
     return CheckResult(dedupe(found), subsystems, owners, ran, maint is not None)

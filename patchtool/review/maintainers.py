@@ -37,6 +37,8 @@ class Subsystem:
     files: tuple[str, ...]  # touched files matched by F:/N: (and not X:)
     by_keyword: bool = False  # matched by a K: regex on the diff
     approved_by: tuple[Address, ...] = ()  # maintainers/reviewers who gave Reviewed-by/Acked-by
+    # of those, the ones known only by name: (the section's address, the address they reviewed from)
+    by_name: tuple[tuple[Address, Address], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,18 +161,56 @@ def _unique(addresses: Iterable[Address]) -> tuple[Address, ...]:
     return tuple(seen.values())
 
 
-def approvers(trailers: Iterable[Trailer]) -> set[str]:
-    """Lower-cased e-mail addresses that gave a Reviewed-by or Acked-by."""
-    emails: set[str] = set()
-    for t in trailers:
-        if t.key in APPROVING_KEYS:
-            email = t.address.email if t.address else parse_address(t.value).email
-            emails.add(email.lower())
-    return emails
+_MAILMAP_ADDR = re.compile(r"<([^<>\s]+)>")
+
+
+def parse_mailmap(text: str) -> dict[str, str]:
+    """git's .mailmap as {lower-cased commit address: lower-cased proper address}.
+
+    Forms: `Name <proper> <commit>`, `<proper> <commit>`, `Name <proper> Other <commit>`; a line
+    with one address only fixes a name, so it maps nothing.
+    """
+    mapping: dict[str, str] = {}
+    for line in text.splitlines():
+        emails = _MAILMAP_ADDR.findall(line.split("#", 1)[0])
+        if len(emails) == 2:
+            mapping[emails[1].lower()] = emails[0].lower()
+    return mapping
+
+
+def _canonical(email: str, mailmap: dict[str, str]) -> str:
+    return mailmap.get(email.lower(), email.lower())
+
+
+def _approvals(trailers: Iterable[Trailer]) -> list[Address]:
+    """The people who gave a Reviewed-by or Acked-by."""
+    return [t.address or parse_address(t.value) for t in trailers if t.key in APPROVING_KEYS]
+
+
+def _approved(
+    people: Iterable[Address], given: list[Address], mailmap: dict[str, str]
+) -> tuple[tuple[Address, ...], tuple[tuple[Address, Address], ...]]:
+    """Section people who approved: by address or .mailmap, else by the same full name (kept apart)."""
+    emails = {_canonical(a.email, mailmap) for a in given}
+    ok: list[Address] = []
+    by_name: list[tuple[Address, Address]] = []
+    for person in _unique(people):
+        if _canonical(person.email, mailmap) in emails:
+            ok.append(person)
+            continue
+        same = next((a for a in given if a.name and a.name.casefold() == person.name.casefold()), None)
+        if same is not None and " " in person.name.strip():
+            ok.append(person)
+            by_name.append((person, same))
+    return tuple(ok), tuple(by_name)
 
 
 def subsystems_for(
-    maint: Maintainers, paths: Iterable[str], diff_text: str = "", trailers: Iterable[Trailer] = ()
+    maint: Maintainers,
+    paths: Iterable[str],
+    diff_text: str = "",
+    trailers: Iterable[Trailer] = (),
+    mailmap: dict[str, str] | None = None,
 ) -> tuple[Subsystem, ...]:
     """Sections touched by a series: by file (F:/X:/N:) and by content (K: on the diff's -/+ lines)."""
     paths = list(dict.fromkeys(paths))
@@ -179,14 +219,13 @@ def subsystems_for(
         for line in diff_text.splitlines()
         if line[:1] in "+-" and not line.startswith(("+++", "---"))
     )
-    approved = approvers(trailers)
+    given = _approvals(trailers)
     result: list[Subsystem] = []
     for s in maint.sections:
         files = tuple(p for p in paths if section_covers(s, p))
         by_kw = not files and bool(changed) and any(_safe_search(k, changed) for k in s.keywords)
         if not files and not by_kw:
             continue
-        people = (*s.maintainers, *s.reviewers)
-        ok = _unique(a for a in people if a.email.lower() in approved)
-        result.append(Subsystem(section=s, files=files, by_keyword=by_kw, approved_by=ok))
+        ok, by_name = _approved((*s.maintainers, *s.reviewers), given, mailmap or {})
+        result.append(Subsystem(s, files, by_kw, ok, by_name))
     return tuple(result)

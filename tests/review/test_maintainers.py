@@ -8,6 +8,7 @@ from patchtool.models import Address, Trailer
 from patchtool.review.maintainers import (
     owners_of,
     parse_address,
+    parse_mailmap,
     parse_maintainers,
     path_matches,
     subsystems_for,
@@ -90,3 +91,27 @@ def test_group_heading_underline_keeps_the_title() -> None:
         "General Project Administration\n------------------------------\nM: A B <a@x.org>\n"
     )
     assert [s.name for s in m.sections] == ["General Project Administration"]
+
+
+def test_review_from_a_mailmap_address_counts() -> None:
+    # The reviewer moved to a new address; the tree's .mailmap maps it to the one in MAINTAINERS.
+    m = parse_maintainers(MAINTAINERS)
+    mailmap = parse_mailmap(
+        "# comment\nRita Viewer <rita@example.org> <rita@new.example.com>\nOnly Name <x@example.org>\n"
+    )
+    assert mailmap == {"rita@new.example.com": "rita@example.org"}
+    review = [
+        Trailer("Reviewed-by", "R. V. <rita@new.example.com>", Address("R. V.", "rita@new.example.com"))
+    ]
+    subs = subsystems_for(m, ["accel/kvm/kvm-all.c"], "", review, mailmap)
+    assert [a.email for a in subs[0].approved_by] == ["rita@example.org"] and subs[0].by_name == ()
+    assert subsystems_for(m, ["accel/kvm/kvm-all.c"], "", review)[0].approved_by == ()
+
+
+def test_review_by_the_same_full_name_counts_and_says_so() -> None:
+    m = parse_maintainers(MAINTAINERS)
+    other = Address("Rita Viewer", "rviewer@corp.example.com")
+    review = [Trailer("Reviewed-by", str(other), other)]
+    sub = subsystems_for(m, ["accel/kvm/kvm-all.c"], "", review)[0]
+    assert [a.email for a in sub.approved_by] == ["rita@example.org"]
+    assert sub.by_name == ((Address("Rita Viewer", "rita@example.org"), other),)

@@ -1,0 +1,187 @@
+"""C call sites and signature compatibility, read with tree-sitter rather than as text.
+
+A caller is a `call_expression` whose function is the name itself: never a definition, a
+prototype, a string, a comment or a mention in a non-C file. Two signatures are compatible for a
+caller when every existing call still compiles without a change: the same number of parameters,
+and each parameter (and the return value, where a caller uses it) of a type C converts implicitly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from patchtool.parse.cfuncs import parser
+
+_QUALIFIERS = {"const", "volatile", "restrict", "__restrict", "struct", "union", "enum", "register"}
+# Integer types convert into each other implicitly: a caller passing one needs no change.
+_INTEGERS = {
+    "int", "unsigned", "signed", "long", "short", "char", "bool", "_Bool", "size_t", "ssize_t",
+    "off_t", "hwaddr", "vaddr", "ram_addr_t", "target_ulong", "target_long", "uintptr_t", "intptr_t",
+    "ptrdiff_t", "gint", "guint", "gsize", "gssize", "gboolean", "glong", "gulong", "gint64", "guint64",
+    "gint32", "guint32", "gchar", "guchar", "abi_ulong", "abi_long", "tcg_target_ulong", "MemOp",
+}  # fmt: skip
+_INT_N = re.compile(r"^u?int(8|16|32|64|128)_t$|^u?int_fast\d+_t$|^[us](8|16|32|64)$|^Int128$")
+_BYTES = {"char", "uint8_t", "int8_t", "gchar", "guchar", "u8", "s8"}
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One call of the function: rows (0-based) it spans and whether its value is used."""
+
+    start: int
+    end: int
+    value_used: bool
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a caller depends on: the return type, each parameter's type, and whether `...` ends it."""
+
+    rtype: str
+    params: tuple[str, ...]
+    variadic: bool
+
+
+def _walk(node: Any) -> Any:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def call_sites(text: str, name: str) -> list[CallSite]:
+    """Every call of `name` in a C file's text (macro bodies and comments are not parsed as calls)."""
+    root = parser().parse(text.encode()).root_node
+    found = []
+    for node in _walk(root):
+        if node.type != "call_expression":
+            continue
+        func = node.child_by_field_name("function")
+        if func is None or func.type != "identifier" or func.text.decode() != name:
+            continue
+        parent = node.parent
+        used = parent is not None and parent.type not in ("expression_statement", "comma_expression")
+        found.append(CallSite(node.start_point.row, node.end_point.row, used))
+    return found
+
+
+def defines(text: str, name: str) -> bool:
+    """Whether the file defines a function `name` of its own (a static helper sharing the name)."""
+    root = parser().parse(text.encode()).root_node
+    for node in root.children:
+        if node.type == "function_definition":
+            decl = node.child_by_field_name("declarator")
+            while decl is not None and decl.type not in ("identifier",):
+                decl = decl.child_by_field_name("declarator")
+            if decl is not None and decl.text.decode() == name:
+                return True
+    return False
+
+
+def _type_text(node: Any, src: bytes, skip: Any | None) -> str:
+    """The parameter's text without its name: `const char *name` -> `const char *`."""
+    text = src[node.start_byte : node.end_byte]
+    if skip is not None:
+        text = src[node.start_byte : skip.start_byte] + src[skip.end_byte : node.end_byte]
+    words = re.sub(r"([*\[\]()])", r" \1 ", text.decode()).split()
+    return " ".join(w for w in words if w not in _QUALIFIERS)
+
+
+def _param_name(node: Any) -> Any | None:
+    decl = node.child_by_field_name("declarator")
+    while decl is not None and decl.type != "identifier":
+        nxt = decl.child_by_field_name("declarator")
+        if nxt is None:
+            nxt = next(
+                (c for c in decl.named_children if c.type.endswith("declarator") or c.type == "identifier"),
+                None,
+            )
+        decl = nxt
+    return decl
+
+
+def shape(signature: str) -> Shape | None:
+    """The caller-visible shape of a `FunctionChange` signature; None when it is not one function."""
+    src = (signature.rstrip(";") + ";").encode()
+    root = parser().parse(src).root_node
+    decls = [n for n in root.children if n.type == "declaration"]
+    if len(decls) != 1:
+        return None
+    fdecl = decls[0].child_by_field_name("declarator")
+    pointer = 0
+    while fdecl is not None and fdecl.type != "function_declarator":
+        pointer += fdecl.type == "pointer_declarator"
+        fdecl = fdecl.child_by_field_name("declarator")
+    params = fdecl.child_by_field_name("parameters") if fdecl is not None else None
+    if params is None:
+        return None
+    head = src[decls[0].start_byte : fdecl.start_byte if fdecl is not None else decls[0].end_byte].decode()
+    rtype = _return_type(head) + " *" * pointer
+    types, variadic = [], False
+    for p in params.named_children:
+        if p.type == "variadic_parameter":
+            variadic = True
+        elif p.type == "parameter_declaration":
+            types.append(_type_text(p, src, _param_name(p)))
+    if types == ["void"]:
+        types = []
+    return Shape(rtype, tuple(types), variadic or "..." in params.text.decode())
+
+
+_STORAGE = {"static", "inline", "extern", "__inline__", "__inline"}
+_MACRO_WORD = re.compile(r"^[A-Z][A-Z0-9_]+$")
+
+
+def _return_type(head: str) -> str:
+    """The return type written before a function's name, without storage words and attribute
+    macros (`QEMU_PLUGIN_API int` -> `int`)."""
+    words = re.sub(r"([*()])", r" \1 ", head).split()
+    kept = [w for w in words if w not in _QUALIFIERS | _STORAGE and w not in "*()"]
+    typed = [w for w in kept if not _MACRO_WORD.match(w)] or kept
+    return " ".join(typed) or "int"
+
+
+def _is_integer(t: str) -> bool:
+    words = t.split()
+    return bool(words) and "*" not in words and all(w in _INTEGERS or _INT_N.match(w) for w in words)
+
+
+def compatible_types(old: str, new: str) -> bool:
+    """Whether a value of type `old` passes as `new` without a change at the call (no new warning)."""
+    if old == new or (_is_integer(old) and _is_integer(new)):
+        return True
+    old_base, new_base = old.replace("*", "").strip(), new.replace("*", "").strip()
+    if old.count("*") != new.count("*"):
+        return False
+    if old.count("*") == 1 and "void" in (old_base, new_base):
+        return True  # void * converts to and from any object pointer
+    return old.count("*") == 1 and old_base in _BYTES and new_base in _BYTES
+
+
+def changed_types(old_sig: str, new_sig: str) -> list[tuple[str, str]]:
+    """The (old, new) parameter types a caller cannot pass unchanged, for same-count signatures."""
+    old, new = shape(old_sig), shape(new_sig)
+    if old is None or new is None or len(old.params) != len(new.params):
+        return []
+    return [(a, b) for a, b in zip(old.params, new.params, strict=True) if not compatible_types(a, b)]
+
+
+def incompatibility(old_sig: str, new_sig: str) -> tuple[str, bool] | None:
+    """Why callers of `old_sig` break with `new_sig`, and whether only callers using the value break.
+
+    None when every existing call still compiles (or a signature does not parse: say nothing).
+    """
+    old, new = shape(old_sig), shape(new_sig)
+    if old is None or new is None:
+        return None
+    if len(old.params) != len(new.params) and not (old.variadic and new.variadic):
+        return f"{len(old.params)} -> {len(new.params)} parameters", False
+    for i, (a, b) in enumerate(zip(old.params, new.params, strict=False)):
+        if not compatible_types(a, b):
+            return f"parameter {i + 1} {a} -> {b}", False
+    if old.rtype != "void" and not compatible_types(new.rtype, old.rtype):
+        return f"return type {old.rtype} -> {new.rtype}", True
+    return None

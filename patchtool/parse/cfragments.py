@@ -1,0 +1,68 @@
+"""Make a hunk's C fragment parse as what it is, keeping one text row per hunk row.
+
+A hunk cuts C code anywhere: it may start at a function's `{` (the signature is in the hunk
+header), inside a signature split over lines, inside a doc comment, or leave a struct open. These
+helpers add what the cut took away (as context rows that change nothing) and mark a QEMU macro
+invocation without `;` (`type_init(x)`, `OBJECT_DECLARE_TYPE(...)`) so that tree-sitter does not
+read it as the return type of the function that follows.
+"""
+
+from __future__ import annotations
+
+import re
+
+_STRINGS_COMMENTS = re.compile(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'|//.*|/\*.*?\*/')
+_MACRO_CALL = re.compile(r"^[A-Z_a-z]\w*\s*\(.*\)\s*$")
+_COMMENT_ROW = re.compile(r"^\s*(\*|/\*|\*/|//)")
+
+
+def code_of(text: str) -> str:
+    """A row without strings and one-line comments, for counting braces and parentheses."""
+    return _STRINGS_COMMENTS.sub("", text)
+
+
+def is_comment_row(text: str) -> bool:
+    """A row that is (the continuation of) a comment: ` * @d: the device`, `/*`, ` */`."""
+    return bool(_COMMENT_ROW.match(text))
+
+
+def section_opens_scope(section: str, texts: list[str]) -> bool:
+    """The hunk header's line is the start of what the hunk continues: an open parameter list,
+    or a function whose `{` is the hunk's first code row."""
+    code = code_of(section)
+    first = next((t for t in texts if t.strip()), "")
+    if code.count("(") <= code.count(")"):
+        return first.startswith("{") and "(" in code and not code.rstrip().endswith(";")
+    # an open parameter list: the hunk continues it only if its rows close it before any other
+    # statement or block starts (a call in a body opens and closes its own parentheses)
+    depth = code.count("(") - code.count(")")
+    for text in texts:
+        row = code_of(text)
+        depth += row.count("(") - row.count(")")
+        if depth <= 0:
+            return True  # closed: the signature (or a prototype ending in `);`) is complete
+        if ";" in row or "{" in row:
+            return False
+    return False
+
+
+def mark_macro_calls(texts: list[str]) -> list[str]:
+    """`NAME(args)` alone at column 0 and not followed by `{` is a statement-like macro: add its `;`."""
+    out = list(texts)
+    for i, text in enumerate(texts):
+        if not _MACRO_CALL.match(text) or text.rstrip().endswith(";"):
+            continue
+        following = next((t for t in texts[i + 1 :] if t.strip() and not is_comment_row(t)), "")
+        if following.startswith("{") or following[:1] in (" ", "\t") or following.startswith(")"):
+            continue  # a function's own signature line (its body or parameters follow)
+        out[i] = text.rstrip() + ";"
+    return out
+
+
+def close_open_scopes(text: str) -> str:
+    """Close the braces a fragment leaves open (a struct opening in the hunk), so it parses."""
+    depth = 0
+    for row in text.split("\n"):
+        code = code_of(row)
+        depth = max(depth + code.count("{") - code.count("}"), 0)
+    return text + "\n};" * depth

@@ -1,0 +1,195 @@
+"""Callers a series leaves behind: stale call sites, and patches after which the tree cannot build.
+
+QEMU bisects through series, so each patch must build. A patch that changes a function's
+signature incompatibly must update every call at the same time: a call left for a later patch
+breaks the build at this one (`build-break`), a call left for good is a `stale-caller`. Calls are
+found with tree-sitter in the base tree's C files; a call the series rewrites counts as updated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from patchtool.models import Finding, FunctionChange, Patch, Revision
+from patchtool.parse import ccalls
+from patchtool.parse.difftext import split_files
+from patchtool.vcs.repo import GitRepo
+
+_C_PATHSPECS = ("*.c", "*.h", "*.c.inc", "*.h.inc", "*.inc")
+_DEFINES = ("added", "stub-added", "prototype-added")
+_MAX_FILES = 400  # a name in more files than this is too common to check call by call
+
+
+@dataclass(frozen=True)
+class _Call:
+    path: str
+    line: int  # 1-based, in the base tree
+    texts: frozenset[str]  # the stripped lines the call spans
+    value_used: bool
+
+
+def _label(patch: Patch) -> str:
+    return f"{patch.index}/{patch.total}"
+
+
+def _f(severity: str, code: str, message: str, patch: Patch, path: str, line: int) -> Finding:
+    return Finding(severity, code, message, _label(patch), file=path, line=line, msgid=patch.msgid)
+
+
+def _removed_by_patch(rev: Revision) -> list[dict[str, set[str]]]:
+    """For each patch, the stripped text of the lines it removes, per old path."""
+    out = []
+    for p in rev.patches:
+        removed: dict[str, set[str]] = {}
+        for f in split_files(p.diff):
+            removed.setdefault(f.old_path or f.path, set()).update(x.text.strip() for x in f.removed)
+        out.append(removed)
+    return out
+
+
+def _calls(repo: GitRepo, base: str, name: str, only: str | None, home: str) -> list[_Call]:
+    """Calls of `name` at the base, in `only` (a static function's file) or every C file."""
+    done = repo.git(
+        "grep", "-l", "-w", "-e", name, base, "--", *([only] if only else _C_PATHSPECS), check=False
+    )
+    paths = [row.split(":", 1)[1] for row in done.text().splitlines() if ":" in row][:_MAX_FILES]
+    found = []
+    for path in paths:
+        shown = repo.git("show", f"{base}:{path}", check=False)
+        if not shown.ok:
+            continue
+        text = shown.text()
+        if path != home and not path.endswith(".h") and ccalls.defines(text, name):
+            continue  # a static function of the same name in another file
+        rows = text.split("\n")
+        for site in ccalls.call_sites(text, name):
+            texts = frozenset(r.strip() for r in rows[site.start : site.end + 1])
+            found.append(_Call(path, site.start + 1, texts, site.value_used))
+    return found
+
+
+def _updated_in(call: _Call, removed: list[dict[str, set[str]]]) -> int | None:
+    """The index (0-based) of the first patch that rewrites one of the call's lines."""
+    for i, per_path in enumerate(removed):
+        if call.texts & per_path.get(call.path, set()):
+            return i
+    return None
+
+
+@dataclass(frozen=True)
+class _Break:
+    """A change that breaks the callers of `name` (its name at the base)."""
+
+    index: int  # of the patch, 0-based
+    change: FunctionChange
+    name: str
+    why: str
+    value_only: bool  # only calls that use the return value break
+
+
+def _why(c: FunctionChange, patch: Patch) -> tuple[str, str, bool] | None:
+    """(name at the base, why callers break, only value users) for one change; None if they do not."""
+    if c.kind == "renamed" and c.detail.startswith("renamed from "):
+        old = c.detail.removeprefix("renamed from ")
+        if any(f.name == old and f.kind in _DEFINES for f in patch.summary.functions):
+            return None  # the old name is defined again (a new wrapper around the renamed one)
+        return old, f"renamed to {c.name}", False
+    if c.kind == "macro-params-changed":
+        before, _, after = c.detail.removeprefix("parameters ").partition(" -> ")
+        count = [len([p for p in x.strip("()").split(",") if p.strip()]) for x in (before, after)]
+        variadic = "..." in before or "..." in after
+        return (c.name, f"macro {c.detail}", False) if count[0] != count[1] and not variadic else None
+    if c.kind != "signature-changed" or not c.old_signature or not c.new_signature:
+        return None
+    why = ccalls.incompatibility(c.old_signature, c.new_signature)
+    if why is None or _types_renamed(patch, c.name, ccalls.changed_types(c.old_signature, c.new_signature)):
+        return None
+    return (c.name, *why)
+
+
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def _types_renamed(patch: Patch, name: str, pairs: list[tuple[str, str]]) -> bool:
+    """Whether the patch renames each changed parameter type everywhere (`struct a` -> `A`).
+
+    Then the callers' variables were renamed with it, and their calls compile unchanged.
+    """
+    if not pairs:
+        return False
+    files = split_files(patch.diff)
+    # lines naming the function are its own signature and prototype, not other uses of the type
+    removed = [x.text for f in files for x in f.removed if name not in x.text]
+    added = [x.text for f in files for x in f.added if name not in x.text]
+    for old, new in pairs:
+        a, b = (_WORD.findall(t.replace("*", " "))[-1:] for t in (old, new))
+        if not a or not b:
+            return False
+        uses_a = sum(1 for t in removed if re.search(rf"\b{a[0]}\b", t))
+        uses_b = sum(1 for t in added if re.search(rf"\b{b[0]}\b", t))
+        if uses_a < 3 or uses_b < 3:
+            return False
+    return True
+
+
+def _signature_changes(rev: Revision) -> list[_Break]:
+    """Each change that breaks callers, once per patch and name."""
+    seen: set[tuple[int, str]] = set()
+    out = []
+    for i, p in enumerate(rev.patches):
+        for c in p.summary.functions:
+            found = _why(c, p)
+            if found is not None and (i, found[0]) not in seen:
+                seen.add((i, found[0]))
+                out.append(_Break(i, c, *found))
+    return out
+
+
+def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
+    """stale-caller and build-break findings for the changes of a revision that break callers."""
+    removed = _removed_by_patch(rev)
+    found: list[Finding] = []
+    for b in _signature_changes(rev):
+        patch = rev.patches[b.index]
+        static = "static" in (b.change.old_signature or "").split("(", 1)[0].split()
+        files = patch.summary.files
+        old_path = next((f.old_path or f.path for f in files if f.path == b.change.file), b.change.file)
+        for call in _calls(repo, base, b.name, old_path if static else None, old_path):
+            if b.value_only and not call.value_used:
+                continue
+            j = _updated_in(call, removed)
+            if j is not None and j <= b.index:
+                continue
+            found.append(_caller_finding(rev, j, b, call))
+    return found
+
+
+def _caller_finding(rev: Revision, j: int | None, b: _Break, call: _Call) -> Finding:
+    patch = rev.patches[b.index]
+    if j is None:
+        message = f"{b.name}() changes ({b.why}) but this call is not updated by the series"
+        return _f("warning", "stale-caller", message, patch, call.path, call.line)
+    message = (
+        f"{b.name}() changes ({b.why}) in patch {_label(patch)} but this call is updated only in "
+        f"patch {_label(rev.patches[j])}: the tree does not build in between"
+    )
+    return _f("error", "build-break", message, patch, call.path, call.line)
+
+
+def check_definition_left_behind(rev: Revision) -> list[Finding]:
+    """A definition turned into a declaration in the same .c file: its body is left behind."""
+    found = []
+    for p in rev.patches:
+        kinds: dict[tuple[str, str], set[str]] = {}
+        for c in p.summary.functions:
+            kinds.setdefault((c.file, c.name), set()).add(c.kind)
+        for (path, name), seen in kinds.items():
+            if path.endswith(".c") and {"removed", "prototype-added"} <= seen and "added" not in seen:
+                line = next(c.line for c in p.summary.functions if c.name == name and c.kind == "removed")
+                message = (
+                    f"{name}() is turned from a definition into a declaration in {path}: "
+                    "the tree does not build"
+                )
+                found.append(_f("error", "build-break", message, p, path, line or 0))
+    return found

@@ -1,0 +1,193 @@
+"""The C analysis of one hunk, on the shapes real QEMU patches have (fixtures written for these tests)."""
+
+from __future__ import annotations
+
+import pytest
+
+from patchtool.parse.cfuncs import analyze_hunk
+
+
+def rows(*lines: str) -> list[tuple[str, str]]:
+    """Hunk lines as (kind, text): the first character is ' ', '+' or '-'."""
+    return [(line[0], line[1:]) for line in lines]
+
+
+def facts(path: str, section: str, lines: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    return [(c.name, c.kind, c.detail) for c in analyze_hunk(path, section, lines, (20, 20))]
+
+
+def test_hunk_starting_at_the_opening_brace_names_the_function() -> None:
+    # git put the signature in the hunk header; the hunk's first row is the function's `{`.
+    lines = rows(
+        " {", "     s->ready = false;", "-    s->count = 0;", "+    s->count = 1;", "     s->ok = 1;"
+    )
+    assert facts("hw/net/nic.c", "static void nic_reset(NicState *s)", lines) == [
+        ("nic_reset", "body-changed", "")
+    ]
+
+
+def test_signature_split_over_two_lines_changes_return_type() -> None:
+    lines = rows(
+        "     s->a = 1;",
+        " }",
+        " ",
+        "-static int",
+        "+static void",
+        " nic_stop(NicState *s)",
+        " {",
+        "     s->a = 0;",
+    )
+    assert facts("hw/net/nic.c", "static void nic_start(NicState *s)", lines) == [
+        ("nic_stop", "signature-changed", "return type int -> void")
+    ]
+
+
+def test_hunk_inside_a_split_parameter_list() -> None:
+    # The header holds the first half of the signature; the hunk changes its second line.
+    lines = rows(
+        "-                   Error **errp)",
+        "+                   Error **errp, bool force)",
+        " {",
+        "     s->a = 0;",
+    )
+    assert facts("hw/net/nic.c", "static int nic_unplug(NicState *s,", lines) == [
+        (
+            "nic_unplug",
+            "signature-changed",
+            "parameters (NicState *s, Error **errp) -> (NicState *s, Error **errp, bool force)",
+        )
+    ]
+
+
+def test_function_named_only_in_the_header_is_not_changed() -> None:
+    # The hunk starts inside the doc comment after that function and adds a new function.
+    lines = rows("  * Old helper.", "  */", " ", "+static void nic_poll(NicState *s)", "+{", "+}", "+")
+    assert facts("hw/net/nic.c", "static void nic_start(NicState *s)", lines) == [("nic_poll", "added", "")]
+
+
+def test_rename_is_reported_as_a_rename() -> None:
+    lines = rows(
+        " }", " ", "-void nic_old_name_init(NicState *s)", "+void nic_new_name_init(NicState *s)", " {"
+    )
+    assert facts("hw/net/nic.c", "static void nic_a(void)", lines) == [
+        ("nic_new_name_init", "renamed", "renamed from nic_old_name_init")
+    ]
+
+
+def test_function_like_macro_parameters_change() -> None:
+    lines = rows(
+        ' #include "x.h"',
+        "-#define NIC_REG(a, b) ((a) + (b))",
+        "+#define NIC_REG(a, b, c) ((a) + (b) + (c))",
+        " ",
+    )
+    assert facts("hw/net/nic.h", "", lines) == [
+        ("NIC_REG", "macro-params-changed", "parameters (a, b) -> (a, b, c)")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (
+            rows(
+                " struct NicClass {",
+                "     int a;",
+                "-    void (*reset)(Nic *n);",
+                "+    void (*reset)(Nic *n, bool hard);",
+                " };",
+            ),
+            ("NicClass", "struct-member-changed", "member reset"),
+        ),
+        (
+            rows(" struct NicClass {", "     int a;", "+    void (*realize)(Nic *n);", " };"),
+            ("NicClass", "struct-member-added", "member realize"),
+        ),
+        (
+            # the struct opens inside the hunk and does not close in it
+            rows(" ", " struct NicState {", "     int a;", "+    int c;", "     int b;"),
+            ("NicState", "struct-member-added", "member c"),
+        ),
+    ],
+)
+def test_struct_members(lines: list[tuple[str, str]], expected: tuple[str, str, str]) -> None:
+    assert facts("hw/net/nic.h", "", lines) == [expected]
+
+
+def test_prototype_after_a_doc_comment_in_a_header() -> None:
+    lines = rows(
+        "  * @n: the device", "  */", "-void nic_flush(Nic *n);", "+void nic_flush(Nic *n, bool all);", " "
+    )
+    assert facts("include/hw/nic.h", "void nic_init(Nic *n);", lines) == [
+        ("nic_flush", "signature-changed", "parameters (Nic *n) -> (Nic *n, bool all)")
+    ]
+
+
+def test_macro_invocation_without_semicolon_is_not_part_of_the_signature() -> None:
+    lines = rows(
+        " type_init(nic_register_types)",
+        " ",
+        "-void nic_init_one(Bus *b, int addr)",
+        "+void nic_init_one(Bus *b, int addr, bool x)",
+        " {",
+    )
+    (change,) = analyze_hunk("hw/net/nic.c", "", lines, (20, 20))
+    assert (change.name, change.kind) == ("nic_init_one", "signature-changed")
+    assert change.old_signature == "void nic_init_one(Bus *b, int addr)"
+
+
+def test_hunk_inside_the_body_of_a_function_with_a_split_signature() -> None:
+    # The header is the signature's first line, but the hunk is in the body, past the parameters.
+    lines = rows(
+        " ", "     trace_nic_add(s, n,", "                   flags);", "+    nic_kick(s);", " }", " "
+    )
+    assert facts("hw/net/nic.c", "static void nic_add(NicState *s,", lines) == [
+        ("nic_add", "body-changed", "")
+    ]
+
+
+def test_prototype_added_after_a_prototype_split_in_the_header() -> None:
+    # The hunk header is a prototype's first line; the hunk ends it and adds another prototype.
+    lines = rows(
+        "                   int b, int c);",
+        " ",
+        "+bool nic_open(Nic *n, int flags);",
+        "+",
+        " bool nic_close(Nic *n);",
+    )
+    assert facts("include/hw/nic.h", "bool nic_alloc(Nic *n, int a,", lines) == [
+        ("nic_open", "prototype-added", "")
+    ]
+
+
+def test_hunk_starting_inside_a_multi_line_macro() -> None:
+    lines = rows(
+        "         (x)->word[1] = 0; \\",
+        "     } while (0)",
+        " ",
+        "+#define NIC_GET_ID(x) ((x)->word[1])",
+        "+",
+        " void nic_record(Nic *n);",
+        "+void nic_forward(Nic *n, Evt *e);",
+        " int nic_find(Nic *n);",
+    )
+    assert facts("hw/net/nic-internal.h", "typedef struct NicInfo {", lines) == [
+        ("nic_forward", "prototype-added", ""),
+        ("NIC_GET_ID", "macro-added", ""),
+    ]
+
+
+def test_member_whose_type_changes_inside_a_struct_named_in_the_header() -> None:
+    lines = rows("     bool drain;", "-    bool pasid;", "+    uint8_t pasid;", "     bool fs1gp;")
+    assert facts("include/hw/nic.h", "struct NicState {", lines) == [
+        ("NicState", "struct-member-changed", "member pasid")
+    ]
+
+
+def test_function_named_by_a_macro_keeps_the_macro_call_as_its_name() -> None:
+    lines = rows(
+        " ", "-void HELPER(nic_op)(Env *env, uint32_t v)", "+void HELPER(nic_op)(Env *env, FPReg *v)", " {"
+    )
+    assert facts("target/nic/helper.c", "", lines) == [
+        ("HELPER(nic_op)", "signature-changed", "parameters (Env *env, uint32_t v) -> (Env *env, FPReg *v)")
+    ]
