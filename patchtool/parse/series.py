@@ -20,8 +20,8 @@ from patchtool.models import (
     SubjectInfo,
     Trailer,
 )
-from patchtool.parse.addresses import mailinfo_author
 from patchtool.parse import pulls
+from patchtool.parse.addresses import mailinfo_author
 from patchtool.parse.body import cover_parts, has_diff, parse_patch_body
 from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
 from patchtool.parse.duplicates import unique_mails
