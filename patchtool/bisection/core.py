@@ -68,6 +68,13 @@ class BisectState:
         self._current = None
         self._untestable.add(index)
 
+    def retire(self, index: int) -> None:
+        """Stop testing a position whose runs are mostly unusable; runs it already has still count."""
+        self._check_index(index)
+        self._untestable.add(index)
+        if self._current == index:
+            self._current = None
+
     def _enter(self, index: int) -> None:
         if index != self._current:
             self._switches += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ _EPSILON_KNOTS: tuple[tuple[float, float], ...] = (
 )
 
 
+@functools.cache
 def epsilon_for_cost_ratio(build_cost_in_runs: float) -> float:
     """Per-commit resolution threshold for a measured build/test cost ratio (design section 3.3)."""
     ratio = max(build_cost_in_runs, _EPSILON_KNOTS[0][0])

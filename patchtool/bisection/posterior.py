@@ -33,11 +33,12 @@ class _Class:
     """Candidates (bit set ``mask``) with one likelihood; ``sig`` = tested positions descending
     from all of them; ``bad_f``/``bad_r`` = failures/runs summed over ``sig``."""
 
-    __slots__ = ("mask", "size", "sig", "bad_f", "bad_r", "mass")
+    __slots__ = ("bad_f", "bad_r", "mask", "mass", "p_hat", "q_hat", "sig", "size")
 
     def __init__(self, mask: int, sig: int, bad_f: int, bad_r: int) -> None:
         self.mask, self.size, self.sig = mask, mask.bit_count(), sig
         self.bad_f, self.bad_r, self.mass = bad_f, bad_r, 0.0
+        self.p_hat = self.q_hat = 0.0
 
 
 class Posterior:
@@ -51,6 +52,9 @@ class Posterior:
         self.total_f = self.total_r = 0
         self._classes = [_Class(history.ancestors(n), 0, 0, 0)]
         self._dirty = True
+        self._bad_cache: dict[tuple[int, int], float] = {}
+        self._good_cache: dict[tuple[int, int], float] = {}
+        self._p_mean = self._q_mean = 0.0
 
     def add(self, index: int, failed: bool) -> None:
         """One run at ``index``; the first run at a candidate splits the classes by ancestry."""
@@ -89,27 +93,41 @@ class Posterior:
         return self._classes
 
     def _normalise(self) -> None:
-        ap, bp = self.priors.p_prior
-        logs = []
-        for k in self._classes:
-            gf, gr = self.total_f - k.bad_f, self.total_r - k.bad_r
-            logs.append(
-                math.log(k.size)
-                + log_beta(ap + k.bad_f, bp + k.bad_r - k.bad_f)
-                + self.log_good_side(gf, gr)
-            )
+        logs = [
+            math.log(k.size) + self.log_bad_side(k.bad_f, k.bad_r)
+            + self.log_good_side(self.total_f - k.bad_f, self.total_r - k.bad_r)
+            for k in self._classes
+        ]  # fmt: skip
         top = max(logs)
         weights = [math.exp(x - top) for x in logs]
         norm = sum(weights)
+        p_mean = q_mean = 0.0
         for k, w in zip(self._classes, weights, strict=True):
             k.mass = w / norm
+            k.p_hat, k.q_hat = self._p_hat(k), self._q_hat(k)
+            p_mean += k.mass * k.p_hat
+            q_mean += k.mass * k.q_hat
+        self._p_mean, self._q_mean = p_mean, q_mean
         self._dirty = False
 
-    def log_good_side(self, fails: int, runs: int) -> float:
-        aq, bq = self.priors.q_prior
-        return log_spike_slab(fails, runs, self.priors.q_zero_weight, aq, bq)
+    def log_bad_side(self, fails: int, runs: int) -> float:
+        key = (fails, runs)
+        value = self._bad_cache.get(key)
+        if value is None:
+            ap, bp = self.priors.p_prior
+            value = self._bad_cache[key] = log_beta(ap + fails, bp + runs - fails)
+        return value
 
-    def p_hat(self, k: _Class) -> float:
+    def log_good_side(self, fails: int, runs: int) -> float:
+        key = (fails, runs)
+        value = self._good_cache.get(key)
+        if value is None:
+            aq, bq = self.priors.q_prior
+            value = log_spike_slab(fails, runs, self.priors.q_zero_weight, aq, bq)
+            self._good_cache[key] = value
+        return value
+
+    def _p_hat(self, k: _Class) -> float:
         ap, bp = self.priors.p_prior
         return (ap + k.bad_f) / (ap + bp + k.bad_r)
 
@@ -121,7 +139,7 @@ class Posterior:
             return 0.0
         return min(math.exp(math.log(zero) - self.log_good_side(0, good_r)), 1.0)
 
-    def q_hat(self, k: _Class) -> float:
+    def _q_hat(self, k: _Class) -> float:
         aq, bq = self.priors.q_prior
         good_f, good_r = self.total_f - k.bad_f, self.total_r - k.bad_r
         return (1.0 - self.q_zero_share(k)) * (aq + good_f) / (aq + bq + good_r)
@@ -162,17 +180,19 @@ class Posterior:
         return post
 
     def p_mean(self) -> float:
-        return sum(k.mass * self.p_hat(k) for k in self.classes())
+        self.classes()
+        return self._p_mean
 
     def q_mean(self) -> float:
-        return sum(k.mass * self.q_hat(k) for k in self.classes())
+        self.classes()
+        return self._q_mean
 
     def information(self, index: int) -> float:
         """Mutual information (bits) between one run at ``index`` and the culprit."""
         anc = self.history.ancestors(index)
         p_fail = cond = 0.0
         for k in self.classes():
-            p_hat, q_hat = self.p_hat(k), self.q_hat(k)
+            p_hat, q_hat = k.p_hat, k.q_hat
             share = (k.mask & anc).bit_count() / k.size
             m_bad, m_good = k.mass * share, k.mass * (1 - share)
             p_fail += m_bad * p_hat + m_good * q_hat
@@ -185,7 +205,6 @@ class Posterior:
         Classes are refined by every tested position, so each lies wholly inside or outside the
         ancestors of a tested ``index``: drop its counts from each class and re-weigh.
         """
-        ap, bp = self.priors.p_prior
         f_x, r_x = self.fails[index], self.runs[index]
         bit = 1 << index
         logs, inside = [], []
@@ -194,7 +213,7 @@ class Posterior:
             if k.sig & bit:
                 bf, br = bf - f_x, br - r_x
             gf, gr = self.total_f - f_x - bf, self.total_r - r_x - br
-            logs.append(math.log(k.size) + log_beta(ap + bf, bp + br - bf) + self.log_good_side(gf, gr))
+            logs.append(math.log(k.size) + self.log_bad_side(bf, br) + self.log_good_side(gf, gr))
             inside.append(bool(k.sig & bit))
         top = max(logs)
         weights = [math.exp(x - top) for x in logs]
