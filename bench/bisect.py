@@ -57,16 +57,16 @@ GRIDS = {
         ],
         1,
     ),
-    "report": (
+    "report": (  # cheapest first, so a run cut short still has most cells
         [
             "16:1:0",
-            "4096:0.5:0",
-            "128:0.1:0",
-            "32:0.05:0",
-            "256:0.2:0.05",
-            "64:0.3:0.1",
-            "512:0.8:0.3",
             "dag:3:4:4:0.5:0.05",
+            "4096:0.5:0",
+            "512:0.8:0.3",
+            "64:0.3:0.1",
+            "128:0.1:0",
+            "256:0.2:0.05",
+            "24:0.05:0",
         ],
         7_000_001,
     ),
@@ -145,23 +145,33 @@ class Outcome:
 
 
 # ----- m-of-k rule, tuned with the true p and q ---------------------------------------------------
+@cache
+def _cdfs(rate: float, top: int = 400) -> list[list[float]]:
+    """CDF rows of Binomial(t, rate) for t = 0..top."""
+    rows, pmf = [], [1.0]
+    for t in range(top + 1):
+        acc, cdf = 0.0, []
+        for x in pmf:
+            acc += x
+            cdf.append(acc)
+        rows.append(cdf)
+        pmf = [
+            (pmf[i] if i < len(pmf) else 0.0) * (1 - rate) + (pmf[i - 1] * rate if i else 0.0)
+            for i in range(t + 2)
+        ]
+    return rows
+
+
 def _verdict_stats(k: int, m: int, rate: float) -> tuple[float, float]:
-    """P(verdict bad) and E[runs] of "m of k" with early stop, for a commit failing at ``rate``."""
-    dist = {0: 1.0}
-    p_bad = runs = 0.0
-    for t in range(k):
-        runs += sum(dist.values())
-        nxt: dict[int, float] = {}
-        for f, w in dist.items():
-            for nf, pw in ((f + 1, w * rate), (f, w * (1 - rate))):
-                if pw == 0.0:
-                    continue
-                if nf >= m:
-                    p_bad += pw
-                elif nf + (k - t - 1) >= m:
-                    nxt[nf] = nxt.get(nf, 0.0) + pw
-        dist = nxt
-    return p_bad, runs
+    """P(verdict bad) and E[runs] of "m of k" with early stop, for a commit failing at ``rate``:
+    a run happens while the verdict is still open (fewer than m failures, m still reachable)."""
+    rows = _cdfs(rate)
+
+    def cdf(t: int, x: int) -> float:
+        return 0.0 if x < 0 else rows[t][min(x, t)]
+
+    runs = sum(cdf(t, m - 1) - cdf(t, m - k + t - 1) for t in range(k))
+    return 1.0 - cdf(k, m - 1), runs
 
 
 def rule_error_and_cost(n: int, k: int, m: int, p: float, q: float) -> tuple[float, float]:
@@ -200,10 +210,8 @@ def tune_rule(n: int, p: float, q: float) -> tuple[int, int] | None:
     """The cheapest (k, m), m <= k <= 400, whose exact error is at most 1 % (None if none is)."""
     best: tuple[float, int, int] | None = None
     for k in range(1, 401):
-        lo_err = None
         for m in range(1, k + 1):
             err, cost = rule_error_and_cost(n, k, m, p, q)
-            lo_err = err if lo_err is None else min(lo_err, err)
             if err <= TARGET_ERROR and (best is None or cost < best[0]):
                 best = (cost, k, m)
         if best is not None and k > 2 * best[1] + 20:
@@ -211,13 +219,11 @@ def tune_rule(n: int, p: float, q: float) -> tuple[int, int] | None:
     return (best[1], best[2]) if best else None
 
 
-def strategy_mofk(oracle: Oracle) -> int | None:
-    cell = oracle.cell
-    rule = tune_rule(cell.history.n, cell.p, cell.q)
+def strategy_mofk(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
     if rule is None:
         return None
     k, m = rule
-    hist = cell.history
+    hist = oracle.cell.history
     alive = hist.ancestors(hist.n)  # git bisect over the graph: split the candidate set in half
     while alive & (alive - 1):
         total = alive.bit_count()
@@ -237,7 +243,7 @@ def strategy_mofk(oracle: Oracle) -> int | None:
 
 
 # ----- git-bayesect, driven through its Python API (first-parent line, as it bisects) -----------
-def strategy_bayesect(oracle: Oracle) -> int | None:
+def strategy_bayesect(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
     import numpy as np
     from git_bayesect import Bisector
 
@@ -257,7 +263,7 @@ def strategy_bayesect(oracle: Oracle) -> int | None:
 
 
 # ----- patchtool ------------------------------------------------------------------------------------
-def strategy_patchtool(oracle: Oracle) -> int | None:
+def strategy_patchtool(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
     strategy = Strategy(confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS)
     state = BisectState(oracle.cell.history, strategy)
     while (probe := state.next_probe()) is not None:
@@ -265,20 +271,20 @@ def strategy_patchtool(oracle: Oracle) -> int | None:
     return state.result().culprit
 
 
-STRATEGIES: dict[str, Callable[[Oracle], int | None]] = {
+STRATEGIES: dict[str, Callable[[Oracle, tuple[int, int] | None], int | None]] = {
     "patchtool": strategy_patchtool,
     "git-bayesect": strategy_bayesect,
     "m-of-k": strategy_mofk,
 }
 
 
-def run_chunk(args: tuple[str, str, int, int]) -> tuple[str, str, list[Outcome]]:
-    name, spec, first_seed, trials = args
+def run_chunk(args: tuple[str, str, int, int, tuple[int, int] | None]) -> tuple[str, str, list[Outcome]]:
+    name, spec, first_seed, trials, rule = args
     cell = parse_cell(spec)
     outcomes = []
     for t in range(trials):
         oracle = Oracle(cell, first_seed + t)
-        named = STRATEGIES[name](oracle)
+        named = STRATEGIES[name](oracle, rule)
         outcomes.append(Outcome(named == oracle.culprit, named is not None, oracle.runs, len(oracle.built)))
     return name, spec, outcomes
 
@@ -311,32 +317,34 @@ def summarise(outs: list[Outcome]) -> dict[str, float]:
     }  # fmt: skip
 
 
-def print_tables(specs: list[str], names: list[str], results: dict[tuple[str, str], list[Outcome]]) -> None:
-    print(f"{'cell':<22} {'strategy':<13} {'trials':>6} {'error':>6} {'95% interval':>15} {'no answer':>9}"
-          f" {'runs':>8} {'builds':>6} {'cost':>8}")  # fmt: skip
-    for spec in specs:
-        for name in names:
-            s = summarise(results[(name, spec)])
-            label = name
-            if name == "m-of-k":
-                cell = parse_cell(spec)
-                rule = tune_rule(cell.history.n, cell.p, cell.q)
-                label = f"{rule[1]}-of-{rule[0]}" if rule else "m-of-k: none"
-            print(
-                f"{spec:<22} {label:<13} {s['trials']:6d} {s['err']:6.1%} [{s['lo']:5.1%}, {s['hi']:5.1%}]"
-                f" {s['none']:9.1%} {s['runs']:8.1f} {s['builds']:6.1f} {s['cost']:8.1f}"
+def print_header() -> None:
+    print(
+        f"{'cell':<22} {'strategy':<13} {'trials':>6} {'wrong':>5} {'error':>6} {'95% interval':>15}"
+        f" {'no answer':>9} {'runs':>8} {'builds':>6} {'cost':>8}  {'/bayesect':>9} {'/m-of-k':>7}",
+        flush=True,
+    )
+
+
+def print_cell(
+    spec: str, names: list[str], results: dict[str, list[Outcome]], rule: tuple[int, int] | None
+) -> None:
+    costs = {name: summarise(results[name])["cost"] for name in names}
+    for name in names:
+        s = summarise(results[name])
+        label = name if name != "m-of-k" else (f"{rule[1]}-of-{rule[0]}" if rule else "m-of-k: none")
+        ratios = ""
+        if name == "patchtool":
+            ratios = "".join(
+                f" {costs[name] / costs[o]:>{w}.2f}"
+                if o in costs and summarise(results[o])["none"] < 1
+                else f" {'-':>{w}}"
+                for o, w in (("git-bayesect", 10), ("m-of-k", 7))
             )
-    if "patchtool" not in names:
-        return
-    print("\npatchtool cost / other's (targets: < 1.00 vs git-bayesect, <= 1.40 vs tuned m-of-k)")
-    for spec in specs:
-        mine = summarise(results[("patchtool", spec)])["cost"]
-        ratios = []
-        for other in ("git-bayesect", "m-of-k"):
-            if (other, spec) in results:
-                s = summarise(results[(other, spec)])
-                ratios.append(f"{other} {mine / s['cost']:.2f}" if s["none"] < 1 else f"{other} -")
-        print(f"{spec:<22} " + "   ".join(ratios))
+        print(
+            f"{spec:<22} {label:<13} {s['trials']:6d} {s['wrong']:5d} {s['err']:6.1%} [{s['lo']:5.1%}, {s['hi']:5.1%}]"
+            f" {s['none']:9.1%} {s['runs']:8.1f} {s['builds']:6.1f} {s['cost']:8.1f}{ratios}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -344,10 +352,11 @@ def main() -> None:
     parser.add_argument("--grid", choices=sorted(GRIDS), help="a built-in grid (tune or report)")
     parser.add_argument("--cell", action="append", default=[], help="N:p:q or dag:R:B:L:p:q (repeatable)")
     parser.add_argument("--trials", type=int, default=400, help="trials per cell")
+    parser.add_argument("--first-trial", type=int, default=0, help="skip this many trials (to top a run up)")
     parser.add_argument("--seed-base", type=int, default=None, help="default: the grid's (1 for --cell)")
     parser.add_argument("--strategies", default="patchtool,git-bayesect,m-of-k")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--chunk", type=int, default=50, help="trials per work unit")
+    parser.add_argument("--chunk", type=int, default=25, help="trials per work unit")
     args = parser.parse_args()
     specs, base = list(args.cell), 1
     if args.grid:
@@ -357,20 +366,26 @@ def main() -> None:
     if not specs:
         parser.error("name --grid or at least one --cell")
     names = args.strategies.split(",")
-    work = [
-        (name, spec, cell_seed(base, spec) + start, min(args.chunk, args.trials - start))
-        for spec in specs
-        for name in names
-        for start in range(0, args.trials, args.chunk)
-    ]
     started = time.time()
-    results: dict[tuple[str, str], list[Outcome]] = {}
+    print_header()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for name, spec, outs in pool.map(run_chunk, work):
-            results.setdefault((name, spec), []).extend(outs)
-    print_tables(specs, names, results)
-    print(f"\n{args.trials} trials per cell, seed base {base}, build cost {BUILD_COST} runs,"
-          f" {time.time() - started:.0f} s")  # fmt: skip
+        for spec in specs:
+            cell = parse_cell(spec)
+            rule = tune_rule(cell.history.n, cell.p, cell.q) if "m-of-k" in names else None
+            first = cell_seed(base, spec) + args.first_trial
+            work = [
+                (name, spec, first + start, min(args.chunk, args.trials - start), rule)
+                for name in names
+                for start in range(0, args.trials, args.chunk)
+            ]
+            results: dict[str, list[Outcome]] = {}
+            for name, _, outs in pool.map(run_chunk, work):
+                results.setdefault(name, []).extend(outs)
+            print_cell(spec, names, results, rule)
+    print(
+        f"\n{args.trials} trials per cell from trial {args.first_trial}, seed base {base},"
+        f" build cost {BUILD_COST} runs, {time.time() - started:.0f} s"
+    )
 
 
 if __name__ == "__main__":

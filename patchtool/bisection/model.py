@@ -59,11 +59,11 @@ class Strategy:
     bad_epsilon: float | None = None
     max_runs: int | None = None
     p_prior: tuple[float, float] = (1.0, 1.0)
-    q_prior: tuple[float, float] = (1.0, 6.0)
+    q_prior: tuple[float, float] = (1.0, 12.0)
     q_zero_weight: float = 0.5
     calibration_failures: int = 2
     calibration_max_runs: int = 60
-    good_end_runs: int = 4
+    good_end_runs: int = 3
     good_end_runs_when_failing: int = 12
     min_culprit_failures: int = 2
     split_target: float = 0.5

@@ -25,7 +25,7 @@ class Priors:
     """p ~ Beta(p_prior); q = 0 with weight q_zero_weight, else q ~ Beta(q_prior)."""
 
     p_prior: tuple[float, float] = (1.0, 1.0)
-    q_prior: tuple[float, float] = (1.0, 6.0)
+    q_prior: tuple[float, float] = (1.0, 12.0)
     q_zero_weight: float = 0.5
 
 
