@@ -92,5 +92,6 @@ _TIMEOUT_VERDICT = {
 
 
 def set_aside(conclusive: int, inconclusive: int) -> bool:
-    """Whether a commit's runs are mostly unusable: at least 3 and over two thirds of them."""
-    return inconclusive >= 3 and inconclusive > 2 * conclusive
+    """Whether a commit's runs are mostly unusable: over two thirds of them, and at least 8 (a few
+    unlucky runs of a test that also fails other ways must not end the search)."""
+    return inconclusive >= 8 and inconclusive > 2 * conclusive

@@ -18,6 +18,7 @@ from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.replay import BUILT, Replay, commit_graph, load_rows, record_row
 from patchtool.bisection.stats import (
     ConfirmationOutcome,
+    ConfirmationPlan,
     Estimate,
     confirmation_plan,
     judge_confirmation,
@@ -185,9 +186,15 @@ class _Session:
             side = next_confirmation_run(plan, self._confirm_counts(parent), self._confirm_counts(culprit))
             if side is None:
                 break
-            if not self.run_at(sides[side], "confirm"):
+            if not self.run_at(sides[side], "confirm", self._confirm_batch(plan, side, sides[side])):
                 return None
         return judge_confirmation(plan, self._confirm_counts(parent), self._confirm_counts(culprit))
+
+    def _confirm_batch(self, plan: ConfirmationPlan, side: str, index: int) -> int:
+        """Runs to start at once: up to --jobs, never more than the plan still asks of this side."""
+        failures, runs = self._confirm_counts(index)
+        left = plan.parent_runs - runs if side == "parent" else plan.culprit_failures - failures
+        return max(1, min(self.options.jobs, left))
 
     def _over_budget(self) -> bool:
         limit = self.options.max_runs

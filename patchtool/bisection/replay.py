@@ -95,9 +95,11 @@ class Replay:
         i, state = self.index[sha], self.state
         if outcome == BUILT:
             self.build_seconds.append(seconds)
-        elif outcome == Verdict.UNTESTABLE:
-            if not state.is_untestable(i) and state.counts(i)[1] == 0:
+        elif outcome == Verdict.UNTESTABLE and not state.is_untestable(i):
+            if state.counts(i)[1] == 0:
                 state.mark_untestable(i)
+            else:  # exit 125 (or a skipped test) after runs that counted: test it no more
+                state.retire(i)
         elif outcome in (Verdict.OTHER, Verdict.INCONCLUSIVE):
             self.unusable[sha] = self.unusable.get(sha, 0) + 1
             if set_aside(state.counts(i)[1], self.unusable[sha]) and not state.is_untestable(i):
