@@ -263,8 +263,14 @@ def strategy_bayesect(oracle: Oracle, rule: tuple[int, int] | None) -> int | Non
 
 
 # ----- patchtool ------------------------------------------------------------------------------------
+OVERRIDES: dict[str, float] = {}  # --set name=value: Strategy fields tried while tuning
+
+
 def strategy_patchtool(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
-    strategy = Strategy(confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS)
+    fields: dict[str, object] = {"confidence": 0.99, "build_cost_in_runs": BUILD_COST, "max_runs": MAX_RUNS}
+    for key, value in OVERRIDES.items():
+        fields[key] = int(value) if value == int(value) and key != "confidence" else value
+    strategy = Strategy(**fields)  # type: ignore[arg-type]
     state = BisectState(oracle.cell.history, strategy)
     while (probe := state.next_probe()) is not None:
         state.observe(probe.index, oracle.run(probe.index))
@@ -278,8 +284,13 @@ STRATEGIES: dict[str, Callable[[Oracle, tuple[int, int] | None], int | None]] = 
 }
 
 
-def run_chunk(args: tuple[str, str, int, int, tuple[int, int] | None]) -> tuple[str, str, list[Outcome]]:
-    name, spec, first_seed, trials, rule = args
+Work = tuple[str, str, int, int, tuple[int, int] | None, dict[str, float]]
+
+
+def run_chunk(args: Work) -> tuple[str, str, list[Outcome]]:
+    name, spec, first_seed, trials, rule, overrides = args
+    OVERRIDES.clear()
+    OVERRIDES.update(overrides)
     cell = parse_cell(spec)
     outcomes = []
     for t in range(trials):
@@ -341,7 +352,8 @@ def print_cell(
                 for o, w in (("git-bayesect", 10), ("m-of-k", 7))
             )
         print(
-            f"{spec:<22} {label:<13} {s['trials']:6d} {s['wrong']:5d} {s['err']:6.1%} [{s['lo']:5.1%}, {s['hi']:5.1%}]"
+            f"{spec:<22} {label:<13} {s['trials']:6d} {s['wrong']:5d} {s['err']:6.1%}"
+            f" [{s['lo']:5.1%}, {s['hi']:5.1%}]"
             f" {s['none']:9.1%} {s['runs']:8.1f} {s['builds']:6.1f} {s['cost']:8.1f}{ratios}",
             flush=True,
         )
@@ -357,7 +369,9 @@ def main() -> None:
     parser.add_argument("--strategies", default="patchtool,git-bayesect,m-of-k")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=25, help="trials per work unit")
+    parser.add_argument("--set", action="append", default=[], help="patchtool Strategy field=value (tuning)")
     args = parser.parse_args()
+    overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
     specs, base = list(args.cell), 1
     if args.grid:
         specs, base = GRIDS[args.grid][0] + specs, GRIDS[args.grid][1]
@@ -374,7 +388,7 @@ def main() -> None:
             rule = tune_rule(cell.history.n, cell.p, cell.q) if "m-of-k" in names else None
             first = cell_seed(base, spec) + args.first_trial
             work = [
-                (name, spec, first + start, min(args.chunk, args.trials - start), rule)
+                (name, spec, first + start, min(args.chunk, args.trials - start), rule, overrides)
                 for name in names
                 for start in range(0, args.trials, args.chunk)
             ]
@@ -384,6 +398,7 @@ def main() -> None:
             print_cell(spec, names, results, rule)
     print(
         f"\n{args.trials} trials per cell from trial {args.first_trial}, seed base {base},"
+        f" settings {overrides or 'default'},"
         f" build cost {BUILD_COST} runs, {time.time() - started:.0f} s"
     )
 

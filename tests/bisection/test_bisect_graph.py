@@ -30,9 +30,10 @@ sys.exit(1 if random.Random(n).random() < 0.5 else 0)
 """
 
 
-def merge_heavy_repo(
-    path: Path, culprit_at: tuple[int, int, int]
-) -> tuple[str, dict[tuple[int, int, int], str]]:
+Position = tuple[int, int, int]  # (round, branch, index on the branch)
+
+
+def merge_heavy_repo(path: Path, culprit_at: Position) -> tuple[str, dict[Position, str]]:
     """3 rounds of 3 parallel branches of 4 commits, each merged into main one after another, with
     author dates interleaved across branches (as pull requests developed in parallel are). The
     commit at (round, branch, index) adds bug.txt. Returns the good end and every branch commit."""
