@@ -10,15 +10,10 @@ from typing import Annotated
 
 import typer
 
-from patchtool.bisection.driver import (
-    BisectOptions,
-    BisectReport,
-    CommitRef,
-    Progress,
-    forget_rows,
-    run_bisect,
-)
+from patchtool.bisection.classify import Classifier, TimeoutAs
+from patchtool.bisection.driver import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
 from patchtool.bisection.probe import ProbeSpec, prober_for
+from patchtool.bisection.replay import forget_rows
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 from patchtool.errors import ExitCode, UsageError
 from patchtool.store import Store
@@ -48,6 +43,8 @@ def _live() -> Iterator[Callable[[Progress], None] | None]:
 
 def _print_report(report: BisectReport) -> None:
     say = out.print
+    if report.merge is not None:
+        say(f"first-parent search named the merge {_short(report.merge)}; bisected inside it", markup=False)
     if report.culprit is not None:
         say(f"first bad commit: {_short(report.culprit)}", markup=False)
         say(f"  posterior probability {report.probability:.4f}", markup=False)
@@ -72,6 +69,14 @@ def _print_report(report: BisectReport) -> None:
             f"  confirmation (fresh runs): parent failed {c.parent_failures}/{c.parent_runs},"
             f" culprit failed {c.culprit_failures}/{c.culprit_runs}: {verdict}"
         )
+    if report.runs_needed is not None and report.culprit is None:
+        say(
+            f"  p - q is too small to resolve within this budget: about {report.runs_needed} runs"
+            " would do (--max-runs)",
+            markup=False,
+        )
+    if report.unusable_runs:
+        say(f"  {report.unusable_runs} runs failed otherwise or were inconclusive (counted apart)")
     say(f"  spent {report.runs} runs ({report.reused_runs} reused from the store), {report.builds} builds")
 
 
@@ -99,6 +104,18 @@ def bisect(
     configure: Annotated[
         str | None, typer.Option("--configure", help="With --test: configure arguments, as one string.")
     ] = None,
+    fail_match: Annotated[
+        str | None,
+        typer.Option("--fail-match", metavar="REGEX", help="Count a failure only when its output matches."),
+    ] = None,
+    pass_match: Annotated[
+        str | None,
+        typer.Option("--pass-match", metavar="REGEX", help="Count a pass only when its output matches."),
+    ] = None,
+    timeout_as: Annotated[
+        TimeoutAs, typer.Option("--timeout-as", help="What a timed-out run counts as.")
+    ] = TimeoutAs.FAIL,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=256, help="Test runs at once.")] = 1,
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Forget the stored observations of this probe and start over.")
     ] = False,
@@ -120,15 +137,22 @@ def bisect(
         raise UsageError("--configure goes with --test")
     settings = settings_for(repo=repo)
     git_repo = GitRepo(repo or Path.cwd())
+    classifier = Classifier(fail_match, pass_match, timeout_as)
     from patchtool.build.meson import last_configuration
 
     # Like build and test: without --configure, the configuration the repository was last built with.
     args = shlex.split(configure) if configure is not None else last_configuration(git_repo.path, settings)
-    spec = ProbeSpec(test=test, setup=setup, command=run, configure_args=tuple(args) if test else ())
-    options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time)
+    spec = ProbeSpec(
+        test=test,
+        setup=setup,
+        command=run,
+        configure_args=tuple(args) if test else (),
+        classifier=classifier,
+    )
+    options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time, jobs)
     with (
         Store(settings.store_path) as store,
-        prober_for(git_repo, settings, spec, store) as prober,
+        prober_for(git_repo, settings, spec, store, jobs) as prober,
         _live() as live,
     ):
         if fresh:

@@ -93,8 +93,8 @@ def _linear_repo(path: Path, n: int) -> list[str]:
 
 
 def test_stored_bisect_observations_become_a_posterior(tmp_path: Path) -> None:
-    from patchtool.bisection.driver import record_row
     from patchtool.bisection.probe import ProbeSpec
+    from patchtool.bisection.replay import record_row
     from patchtool.report.stages import bisect_view, load_stored_bisect
     from patchtool.store import Store
 
