@@ -72,7 +72,11 @@ def find_cases(repo: Path, branch: str, upstream: str) -> list[Case]:
     for record in text.split("\x01"):
         sha, _, body = record.strip().partition("\0")
         found = PICKED.findall(body)
-        if sha and found and git("cat-file", "-e", f"{found[-1]}^{{commit}}", cwd=repo, check=False).returncode == 0:
+        if (
+            sha
+            and found
+            and git("cat-file", "-e", f"{found[-1]}^{{commit}}", cwd=repo, check=False).returncode == 0
+        ):
             cases.append(Case(branch, sha, found[-1]))
     return cases
 
@@ -143,7 +147,9 @@ def run_branch(repo: Path, worktree: Path, settings: Settings, branch: str, args
     for name in ("identical", "different but flagged", "silently different", "refused"):
         key = "different" if name == "silently different" else name
         print(f"  {name:<24}{pick[key] if name != 'different but flagged' else 0:>12}{ours[name]:>12}")
-    resolved = sum(n for (t, m), n in cross.items() if t == "refused" and m in ("identical", "different but flagged"))
+    resolved = sum(
+        n for (t, m), n in cross.items() if t == "refused" and m in ("identical", "different but flagged")
+    )
     lost = sum(n for (t, m), n in cross.items() if t == "identical" and m != "identical")
     print(f"  cherry-pick conflicts resolved by patchtool: {resolved} of {pick['refused']}")
     print(f"  cherry-pick identical but patchtool not: {lost}")
