@@ -205,7 +205,26 @@ def changed_files(repo: GitRepo, target: str, base: str) -> list[str]:
     return [p for p in listing.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
-def _absent(repo: GitRepo, found: Sequence[Use], target: str, base: str, near: Sequence[str]) -> set[str]:
+class NameOracle:
+    """Which names occur in a commit's whole tree, remembered: many dry runs against one target (the
+    stable candidates) then cost one tree-wide `git grep` per new batch of names, not one per run."""
+
+    def __init__(self, repo: GitRepo) -> None:
+        self.repo = repo
+        self.known: dict[str, dict[str, bool]] = {}
+
+    def present(self, commit: str, names: Iterable[str]) -> set[str]:
+        seen = self.known.setdefault(commit, {})
+        ask = sorted({n for n in names if n not in seen})
+        if ask:
+            found = words_in_tree(self.repo, commit, ask)
+            seen.update({n: n in found for n in ask})
+        return {n for n in names if seen[n]}
+
+
+def _absent(
+    repo: GitRepo, found: Sequence[Use], target: str, base: str, near: Sequence[str], oracle: NameOracle
+) -> set[str]:
     """The names (and trace events, as `event`) the target lacks and the base has."""
     plain = {u.name for u in found if u.kind != "trace event"}
     events = {u.name for u in found if u.kind == "trace event"}
@@ -213,7 +232,7 @@ def _absent(repo: GitRepo, found: Sequence[Use], target: str, base: str, near: S
     absent_events = events - declared_events(repo, target, events)
     if not absent and not absent_events:
         return set()
-    absent -= words_in_tree(repo, target, absent)
+    absent -= oracle.present(target, absent)
     changed = changed_files(repo, target, base)
     if not changed:
         return set()
@@ -222,7 +241,9 @@ def _absent(repo: GitRepo, found: Sequence[Use], target: str, base: str, near: S
     return absent | {f"event {e}" for e in absent_events}
 
 
-def missing_uses(repo: GitRepo, diff: str, target: str, base: str, title: str = "") -> list[Missing]:
+def missing_uses(
+    repo: GitRepo, diff: str, target: str, base: str, title: str = "", oracle: NameOracle | None = None
+) -> list[Missing]:
     """The names the diff's added lines use that the target lacks and the base has: one warning per
     member chain (its outermost missing link), each with the upstream commit behind it. A name the
     patch itself introduced upstream (a guessed base may already hold the patch) is not missing."""
@@ -230,7 +251,8 @@ def missing_uses(repo: GitRepo, diff: str, target: str, base: str, title: str = 
     if not found or target == base:
         return []
     files = {u.file for u in found}
-    absent = _absent(repo, found, target, base, sorted(existing_files(repo, target, files)))
+    near = sorted(existing_files(repo, target, files))
+    absent = _absent(repo, found, target, base, near, oracle or NameOracle(repo))
     if not absent:
         return []
     fork = repo.out("merge-base", target, base)

@@ -11,6 +11,7 @@ import datetime as dt
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from patchtool.apply.backbase import (
     UPSTREAM_GUESSES,
@@ -20,6 +21,7 @@ from patchtool.apply.backbase import (
     series_preimages,
     upstream_revs,
 )
+from patchtool.apply.backcheck import NameOracle
 from patchtool.apply.backreview import review_backport
 from patchtool.apply.engine import (
     ApplyResult,
@@ -135,6 +137,7 @@ def backport_series(
     worktree: bool = False,
     signoff: bool = False,
     written_against: str | None = None,
+    oracle: NameOracle | None = None,
 ) -> BackportResult:
     """Apply the series onto `onto`, mapping renamed paths first; conflicts give status "conflict".
 
@@ -152,7 +155,9 @@ def backport_series(
             dataclasses.replace(p, extra_lines=(*p.extra_lines, f"Signed-off-by: {ident}")) for p in planned
         ]
     outcomes, head = run_patches(repo, settings, target, planned)
-    checked = review_backport(repo, planned, outcomes, onto=onto, target=target, source_base=source_base)
+    checked = review_backport(
+        repo, planned, outcomes, onto=onto, target=target, source_base=source_base, oracle=oracle
+    )
     conflict = any(o.status == "conflict" for o in checked.outcomes)
     status = "conflict" if conflict else (NEEDS_ADAPTATION if checked.findings else NOT_BUILT)
     result = BackportResult(
@@ -167,6 +172,46 @@ def backport_series(
         source_base=source_base,
         prerequisites=checked.prerequisites,
     )
+    return _finish(repo, settings, result, branch, force, worktree)
+
+
+def backport_with_prerequisites(
+    repo: GitRepo, series: Series, settings: Settings, *, onto: str, **options: Any
+) -> BackportResult:
+    """Backport the series; when it conflicts or needs adaptation and points at upstream commits, backport
+    those first (in upstream order, each listed as a dependency) and the series on top of them."""
+    branch, force, worktree = (
+        options.pop("branch", None),
+        options.pop("force", False),
+        options.pop("worktree", False),
+    )
+    first = backport_series(repo, series, settings, onto=onto, **options)
+    if first.status not in ("conflict", NEEDS_ADAPTATION) or not first.prerequisites:
+        return _finish(repo, settings, first, branch, force, worktree)
+    shas = list(first.prerequisites)
+    signoff = bool(options.get("signoff", False))
+    before = backport_series(
+        repo, series_from_commits(repo, shas), settings, onto=onto, source_commits=shas, signoff=signoff
+    )
+    if not before.ok or before.head is None:
+        note = f"prerequisites {', '.join(short(s) for s in shas)} do not apply to {onto} either"
+        return dataclasses.replace(first, adaptations=(*first.adaptations, note), dependencies=(before,))
+    options.setdefault("written_against", first.source_base)
+    second = backport_series(repo, series, settings, onto=before.head, **options)
+    listed = ", ".join(short(s) for s in shas)
+    result = dataclasses.replace(
+        second,
+        base=first.base,
+        base_label=onto,
+        base_reason=f"{first.base_reason}; prerequisites backported first: {listed}",
+        dependencies=(before,),
+    )
+    return _finish(repo, settings, result, branch, force, worktree)
+
+
+def _finish(
+    repo: GitRepo, settings: Settings, result: BackportResult, branch: str | None, force: bool, worktree: bool
+) -> BackportResult:
     finished = finish(repo, settings, result, branch=branch, force=force, worktree=worktree)
     assert isinstance(finished, BackportResult)
     return finished

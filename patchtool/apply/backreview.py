@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from patchtool.apply.backbase import added_by, existing
-from patchtool.apply.backcheck import finding, missing_uses
+from patchtool.apply.backcheck import NameOracle, finding, missing_uses
 from patchtool.apply.engine import PatchApplyOutcome, PlannedPatch
 from patchtool.models import Finding
 from patchtool.parse.difftext import split_files
@@ -58,6 +58,7 @@ def review_backport(
     onto: str,
     target: str,
     source_base: str,
+    oracle: NameOracle | None = None,
 ) -> Reviewed:
     """Missing files on conflicts; missing identifiers on applied patches; their upstream commits."""
     reviewed: list[PatchApplyOutcome] = []
@@ -70,7 +71,7 @@ def review_backport(
             findings += said
             shas += origins
         elif outcome.status != "skipped":
-            for missing in missing_uses(repo, item.diff, target, source_base, item.patch.title):
+            for missing in missing_uses(repo, item.diff, target, source_base, item.patch.title, oracle):
                 findings.append(finding(missing, onto, where))
                 if missing.commit:
                     shas.append(missing.commit[0])
