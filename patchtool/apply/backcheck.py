@@ -146,7 +146,7 @@ def declared_events(repo: GitRepo, commit: str, names: Iterable[str]) -> set[str
     wanted = sorted(set(names))
     if not wanted:
         return set()
-    patterns = [arg for name in wanted for arg in ("-e", f"^{re.escape(name)}(")]
+    patterns = [arg for name in wanted for arg in ("-e", f"^{name}[(]")]
     done = repo.git(
         "grep", "-h", "-o", "-E", *patterns, commit, "--", "*trace-events", check=False, timeout=300
     )

@@ -145,6 +145,7 @@ def stable_candidates(
     wanted = [m for m in marked if m[0] not in picked]
     ids = _patch_ids(repo, [m[0] for m in wanted], walk=False)
     missing = [m for m in wanted if ids.get(m[0]) not in held_ids]
+    held = len(marked) - len(missing)
     release = _last_release(repo, fork, tip)
     if since_release and release:
         missing = [m for m in missing if m[3] > release[1]]
@@ -154,6 +155,4 @@ def stable_candidates(
         prediction, detail = _predict(repo, settings, tip, sha, oracle) if predict else ("unknown", ())
         after = release is None or when > release[1]
         candidates.append(Candidate(sha, subject, why, prediction, detail, after))
-    return CandidateReport(
-        branch, upstream, fork, release[0] if release else None, tuple(candidates), len(marked) - len(missing)
-    )
+    return CandidateReport(branch, upstream, fork, release[0] if release else None, tuple(candidates), held)
