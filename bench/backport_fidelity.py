@@ -128,7 +128,9 @@ def run_branch(repo: Path, worktree: Path, settings: Settings, branch: str, args
     ours: Counter[str] = Counter()
     cross: Counter[tuple[str, str]] = Counter()
     pick_time = ours_time = 0.0
-    for case in cases:
+    for number, case in enumerate(cases, 1):
+        if number % 20 == 0:
+            print(f"  ... {number}/{len(cases)}", file=sys.stderr, flush=True)
         start = time.monotonic()
         theirs = cherry_pick(worktree, case)
         pick_time += time.monotonic() - start

@@ -45,7 +45,7 @@ class Missing:
 
 
 @lru_cache(maxsize=1)
-def _parser() -> Any:
+def c_parser() -> Any:
     import tree_sitter_c  # imported lazily: only C patches need it
     from tree_sitter import Language, Parser
 
@@ -99,7 +99,7 @@ def _member_uses(node: Any, path: str, row: int) -> Iterator[Use]:
 
 def _uses_in(path: str, lines: Sequence[tuple[int, str]]) -> Iterator[Use]:
     source = "\n".join(text for _, text in lines).encode("utf-8", "surrogateescape")
-    tree = _parser().parse(source)
+    tree = c_parser().parse(source)
     for node in _nodes(tree.root_node):
         row = lines[min(node.start_point[0], len(lines) - 1)][0]
         text = node.text.decode("utf-8", "surrogateescape") if node.text else ""

@@ -21,7 +21,9 @@ from patchtool.apply.backbase import (
     series_preimages,
     upstream_revs,
 )
+from patchtool.apply.backcheck import CODE as MISSING_CODE
 from patchtool.apply.backcheck import NameOracle
+from patchtool.apply.backresolve import resolve_conflicts
 from patchtool.apply.backreview import review_backport
 from patchtool.apply.engine import (
     ApplyResult,
@@ -155,11 +157,14 @@ def backport_series(
             dataclasses.replace(p, extra_lines=(*p.extra_lines, f"Signed-off-by: {ident}")) for p in planned
         ]
     outcomes, head = run_patches(repo, settings, target, planned)
+    if any(o.status == "conflict" for o in outcomes):
+        planned, outcomes, head = resolve_conflicts(repo, settings, target, planned, outcomes, head)
     checked = review_backport(
         repo, planned, outcomes, onto=onto, target=target, source_base=source_base, oracle=oracle
     )
     conflict = any(o.status == "conflict" for o in checked.outcomes)
-    status = "conflict" if conflict else (NEEDS_ADAPTATION if checked.findings else NOT_BUILT)
+    missing = any(f.code == MISSING_CODE for f in checked.findings)
+    status = "conflict" if conflict else (NEEDS_ADAPTATION if missing else NOT_BUILT)
     result = BackportResult(
         base=target,
         base_label=onto,

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 from patchtool.apply.backbase import added_by, existing
 from patchtool.apply.backcheck import NameOracle, finding, missing_uses
+from patchtool.apply.backresolve import RELOCATED
 from patchtool.apply.engine import PatchApplyOutcome, PlannedPatch
 from patchtool.models import Finding
 from patchtool.parse.difftext import split_files
 from patchtool.vcs.repo import GitRepo
 
 MISSING_FILE = "backport-missing-file"
+RELOCATED_CODE = "backport-relocated-hunk"
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,23 @@ def review_backport(
             findings += said
             shas += origins
         elif outcome.status != "skipped":
+            findings += _relocations(outcome)
             for missing in missing_uses(repo, item.diff, target, source_base, item.patch.title, oracle):
                 findings.append(finding(missing, onto, where))
                 if missing.commit:
                     shas.append(missing.commit[0])
         reviewed.append(outcome)
     return Reviewed(tuple(reviewed), tuple(findings), _oldest_first(repo, shas))
+
+
+def _relocations(outcome: PatchApplyOutcome) -> list[Finding]:
+    """A hunk placed away from where git would put it is an adaptation to check, never silent."""
+    moved = [a.removeprefix(RELOCATED) for a in outcome.adaptations if a.startswith(RELOCATED)]
+    if not moved:
+        return []
+    where = f"{outcome.index}/{outcome.total}"
+    text = "; ".join(moved)
+    return [Finding("warning", RELOCATED_CODE, f"conflict resolved, check the result: {text}", patch=where)]
 
 
 def _oldest_first(repo: GitRepo, shas: Sequence[str]) -> tuple[str, ...]:
