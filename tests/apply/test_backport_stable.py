@@ -85,6 +85,7 @@ def _upstream(path: Path, fork: str) -> dict[str, str]:
     (path / "include/system/kick.h").write_text("/* kick */\n")
     shas["fix_move"] = commit_all(path, "kvm: declare kvm_kick" + STABLE_CC)
     edit(path / "include/system/late.h", "int late_init(void);", "int late_init(int flags);")
+    (path / "include/system/late-flags.h").write_text("#define LATE_FLAGS 1\n")
     shas["fix_late"] = commit_all(path, "late: take flags" + STABLE_CC)
     edit(path / "hw/dev.c", "    return d->flags;\n", "    return d->flags + d->nr_items;\n")
     shas["fix_member"] = commit_all(path, f"dev: count items in the size\n\nFixes: {fork[:12]}")
@@ -175,6 +176,8 @@ def test_a_file_missing_on_the_target_names_the_commit_that_added_it(
     assert result.status == "conflict"
     outcome = result.patches[0]
     assert [c.file for c in outcome.conflicts] == ["include/system/late.h"]
+    # the file it creates follows the directory's move; the file it changes does not
+    assert "renamed path: include/system/late-flags.h -> include/sysemu/late-flags.h" in outcome.adaptations
     said = f"include/system/late.h does not exist on stable: added by upstream commit {world.added_late[:12]}"
     assert any(a.startswith(said) and "'include: add late.h'" in a for a in outcome.adaptations)
     assert [f.code for f in result.findings] == ["backport-missing-file"]
