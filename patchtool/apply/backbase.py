@@ -24,6 +24,9 @@ _NULL = re.compile(r"^0+$")
 _RAW = re.compile(r"^:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) \w+\t(.*)$")
 # git's words when it gave up inexact rename detection (the limit was hit): worth a note, never silent.
 _MAX_ADDING_COMMITS = 20
+# One path's history has few rename candidates, so no limit is needed; and a user's low
+# diff.renameLimit makes `log --follow` give up without a word (it prints no warning).
+_NO_RENAME_LIMIT = ("-c", "diff.renameLimit=0")
 _RENAME_WARNING = re.compile(r"rename detection|renamelimit|renameLimit", re.IGNORECASE)
 
 
@@ -157,7 +160,16 @@ def follow_path(repo: GitRepo, fork: str, base: str, path: str) -> tuple[str | N
     """The name `path` (at the base) had at the fork point, following its renames; None if it was
     created after the fork. Also git's rename-limit warnings."""
     done = repo.git(
-        "log", "--follow", "-M", "--name-status", "--format=", f"{fork}..{base}", "--", path, check=False
+        *_NO_RENAME_LIMIT,
+        "log",
+        "--follow",
+        "-M",
+        "--name-status",
+        "--format=",
+        f"{fork}..{base}",
+        "--",
+        path,
+        check=False,
     )
     name = path
     for line in done.text().splitlines():
@@ -177,6 +189,7 @@ def directory_moves(repo: GitRepo, fork: str, base: str, directory: str) -> tupl
     notes: list[str] = []
     for sha in done.text().split()[:_MAX_ADDING_COMMITS]:
         tree_diff = repo.git(
+            *_NO_RENAME_LIMIT,
             "diff-tree",
             "-r",
             "-M",

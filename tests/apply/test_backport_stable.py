@@ -70,6 +70,7 @@ def commit_dated(repo: Path, message: str, when: str) -> str:
 def _upstream(path: Path, fork: str) -> dict[str, str]:
     shas: dict[str, str] = {}
     git(path, "mv", "include/sysemu", "include/system")
+    edit(path / "include/system/kvm.h", "#endif\n", "/* moved */\n#endif\n")  # an inexact rename
     shas["moved"] = commit_all(path, "include: move sysemu/ to system/")
     (path / "include/system/late.h").write_text("/* late */\nint late_init(void);\n")
     shas["added_late"] = commit_all(path, "include: add late.h")
@@ -234,11 +235,13 @@ def test_with_prerequisites_backports_the_upstream_commit_first(
     assert log == ["dev: count items in the size", "dev: rename count to nr_items"]
 
 
-def test_follow_path_notes_git_giving_up_on_renames(world: StableWorld) -> None:
+def test_follow_path_is_not_limited_by_the_users_rename_limit(world: StableWorld) -> None:
     repo = GitRepo(world.path)
     old, notes = follow_path(repo, world.fork, world.fix_move, "include/system/kvm.h")
     assert old == "include/sysemu/kvm.h" and notes == []
     assert follow_path(repo, world.fork, world.fix_late, "include/system/late.h")[0] is None
+    git(world.path, "config", "diff.renameLimit", "1")  # a user's setting must not make it give up
+    assert follow_path(repo, world.fork, world.fix_move, "include/system/kvm.h")[0] == "include/sysemu/kvm.h"
 
 
 def test_candidates_list_marked_commits_not_held_with_predictions(
