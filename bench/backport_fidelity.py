@@ -106,8 +106,8 @@ def patchtool_backport(repo: Path, settings: Settings, case: Case) -> tuple[str,
     mail = git("format-patch", "-1", "--stdout", case.upstream, cwd=repo).stdout
     path = repo.parent / "mail.patch"
     path.write_bytes(mail)
-    series = build_series(read_local(str(path), None))
-    try:
+    try:  # a mail the parser refuses (e.g. a binary patch it cannot read) is a refusal too
+        series = build_series(read_local(str(path), None))
         result = backport_series(GitRepo(repo), series, settings, onto=f"{case.backport}^")
     except PatchtoolError as e:
         return "refused", [f"error: {e.message}"]
