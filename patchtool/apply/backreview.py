@@ -8,6 +8,7 @@ lacks (backcheck); the upstream commits behind both are offered as prerequisites
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,9 @@ from patchtool.vcs.repo import GitRepo
 
 MISSING_FILE = "backport-missing-file"
 RELOCATED_CODE = "backport-relocated-hunk"
+_OLD_RANGE = re.compile(r"^@@ -(\d+)(?:,(\d+))? ")
+_BLAME_HEADER = re.compile(r"^[0-9a-f]{40} \d+ \d+")
+_MAX_PREREQUISITES = 5
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,43 @@ def _missing_files(
     return changed, findings, shas
 
 
+def _base_path(planned: PlannedPatch, path: str) -> str:
+    """The series' own name for a path the backport renamed (from its "renamed path:" notes)."""
+    for note in planned.adaptations:
+        old, arrow, new = note.removeprefix("renamed path: ").partition(" -> ")
+        if arrow and new == path:
+            return old
+    return path
+
+
+def conflict_prerequisites(
+    repo: GitRepo, outcome: PatchApplyOutcome, planned: PlannedPatch, target: str, base: str
+) -> list[str]:
+    """The upstream commits (not on the target) that last changed the lines a conflicting hunk
+    expected: `git blame` of the hunk's old range at the series' base."""
+    shas: list[str] = []
+    for conflict in outcome.conflicts:
+        m = _OLD_RANGE.match(conflict.hunk)
+        if not m:
+            continue
+        start, length = int(m.group(1)), int(m.group(2) or 1)
+        if length == 0:
+            continue
+        done = repo.git(
+            "blame",
+            "--porcelain",
+            "-L",
+            f"{start},+{length}",
+            base,
+            "--",
+            _base_path(planned, conflict.file),
+            check=False,
+        )
+        shas += [line[:40] for line in done.text().splitlines() if _BLAME_HEADER.match(line)]
+    unique = list(dict.fromkeys(shas))
+    return [sha for sha in unique if not repo.is_ancestor(sha, target)][:_MAX_PREREQUISITES]
+
+
 def review_backport(
     repo: GitRepo,
     planned: Sequence[PlannedPatch],
@@ -72,6 +113,7 @@ def review_backport(
             outcome, said, origins = _missing_files(repo, outcome, item, onto, target, source_base)
             findings += said
             shas += origins
+            shas += conflict_prerequisites(repo, outcome, item, target, source_base)
         elif outcome.status != "skipped":
             findings += _relocations(outcome)
             for missing in missing_uses(repo, item.diff, target, source_base, item.patch.title, oracle):

@@ -6,7 +6,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from patchtool.apply.backport import NOT_BUILT, backport_series, commit_range, series_from_commits
+from patchtool.apply.backport import (
+    NOT_BUILT,
+    backport_series,
+    backport_with_prerequisites,
+    commit_range,
+    series_from_commits,
+)
 from patchtool.apply.backreview import RELOCATED_CODE
 from patchtool.apply.relocate import Hunk, parse_hunks, relocate_file, renames_between
 from patchtool.config import load_settings
@@ -90,3 +96,21 @@ def test_backport_resolves_a_conflict_cherry_pick_leaves(tmp_path: Path) -> None
     assert repo.out("show", f"{result.head}:hw/m.c") + "\n" == SOURCE.replace("report(r);", "report(r, 0);")
     [finding] = result.findings
     assert finding.code == RELOCATED_CODE and "hw/m.c: hunk 1 placed at its removed lines" in finding.message
+
+
+def test_a_conflict_offers_the_upstream_commit_behind_its_lines(tmp_path: Path) -> None:
+    path = make_repo(tmp_path / "r", {"hw/m.c": SOURCE})
+    git(path, "branch", "stable")
+    edit(path / "hw/m.c", "    report(r);\n", '    report(r, "init");\n')
+    changed = commit_all(path, "m: name the report")
+    edit(path / "hw/m.c", '    report(r, "init");\n', '    report(r, "init", 0);\n')
+    fix = commit_all(path, "m: report with flags")
+    repo = GitRepo(path)
+    settings = load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
+    series = series_from_commits(repo, [fix])
+    result = backport_series(repo, series, settings, onto="stable", source_commits=[fix])
+    assert result.status == "conflict" and result.prerequisites == (changed,)
+    both = backport_with_prerequisites(repo, series, settings, onto="stable", source_commits=[fix])
+    assert both.status == NOT_BUILT and both.head is not None
+    assert [p.source_commit for p in both.dependencies[0].patches] == [changed]
+    assert 'report(r, "init", 0);' in repo.out("show", f"{both.head}:hw/m.c")
