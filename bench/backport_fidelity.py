@@ -13,7 +13,7 @@ is done in a scratch work tree for comparison. Classes printed per branch:
 Everything happens in a `--shared` clone under --workdir (the given repository is only read).
 
 Usage: python bench/backport_fidelity.py QEMU_GIT [--branch stable-8.1 --branch stable-7.2]
-       [--limit N] [--workdir DIR] [--verbose]
+       [--limit N] [--workdir DIR] [--shard I/N] [--verbose]
 """
 
 from __future__ import annotations
@@ -104,7 +104,8 @@ def flagged(result: object) -> list[str]:
 
 def patchtool_backport(repo: Path, settings: Settings, case: Case) -> tuple[str, list[str]]:
     mail = git("format-patch", "-1", "--stdout", case.upstream, cwd=repo).stdout
-    path = repo.parent / "mail.patch"
+    path = settings.data_dir / "mail.patch"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(mail)
     try:  # a mail the parser refuses (e.g. a binary patch it cannot read) is a refusal too
         series = build_series(read_local(str(path), None))
@@ -123,7 +124,8 @@ def patchtool_backport(repo: Path, settings: Settings, case: Case) -> tuple[str,
 
 
 def run_branch(repo: Path, worktree: Path, settings: Settings, branch: str, args: argparse.Namespace) -> None:
-    cases = find_cases(repo, branch, args.upstream)[: args.limit or None]
+    index, count = (int(x) for x in args.shard.split("/"))
+    cases = find_cases(repo, branch, args.upstream)[index - 1 :: count][: args.limit or None]
     pick: Counter[str] = Counter()
     ours: Counter[str] = Counter()
     cross: Counter[tuple[str, str]] = Counter()
@@ -166,8 +168,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument(
+        "--shard", default="1/1", help="I/N: every Nth backport from the Ith (add the tables)"
+    )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="backport-fidelity-"))
+    if args.shard != "1/1":  # each shard needs its own scratch work tree for cherry-pick
+        workdir = workdir / f"shard-{args.shard.replace('/', '-')}"
     workdir.mkdir(parents=True, exist_ok=True)
     clone = workdir / "qemu.git"
     if not clone.exists():
