@@ -11,7 +11,20 @@ import datetime as dt
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from patchtool.apply.backbase import (
+    UPSTREAM_GUESSES,
+    base_from_blobs,
+    existing,
+    path_history,
+    series_preimages,
+    upstream_revs,
+)
+from patchtool.apply.backcheck import CODE as MISSING_CODE
+from patchtool.apply.backcheck import NameOracle
+from patchtool.apply.backresolve import resolve_conflicts
+from patchtool.apply.backreview import review_backport
 from patchtool.apply.engine import (
     ApplyResult,
     PlannedPatch,
@@ -22,7 +35,7 @@ from patchtool.apply.engine import (
     short,
 )
 from patchtool.config import Settings
-from patchtool.models import Address, Patch, Revision, Series
+from patchtool.models import Address, Finding, Patch, Revision, Series
 from patchtool.parse.diffs import summarize_diff
 from patchtool.parse.difftext import rewrite_paths, split_files, touched_paths
 from patchtool.parse.trailers import commit_trailers
@@ -31,52 +44,63 @@ from patchtool.vcs.repo import GitRepo
 NOT_BUILT = "applied, not built"
 
 
+NEEDS_ADAPTATION = "applied, needs adaptation"
+
+
+@dataclass(frozen=True)
+class BackportResult(ApplyResult):
+    """An ApplyResult with what a maintainer must look at: missing identifiers, missing files."""
+
+    findings: tuple[Finding, ...] = ()
+    source_base: str | None = None  # the commit the series was written against
+    prerequisites: tuple[str, ...] = ()  # upstream commits the conflicts or findings point at
+
+
 @dataclass(frozen=True)
 class RenameMap:
-    """Paths renamed between the target and the series' base: new path (series) -> old path (target)."""
+    """Paths renamed between the target and the series' base: path (series) -> path (target).
+
+    Directory moves apply only to files the series creates: a file it modifies either exists on the
+    target (under its own name or a followed rename) or is missing there, never guessed.
+    """
 
     files: dict[str, str]
-    dirs: dict[str, str]  # whole directories moved, for files a patch creates there
+    dirs: dict[str, str]
+    created: frozenset[str] = frozenset()
 
-    def map(self, path: str, exists_on_target: set[str]) -> str:
+    def map(self, path: str) -> str:
         if path in self.files:
             return self.files[path]
         parent, name = posixpath.split(path)
-        if parent in self.dirs and path not in exists_on_target:
+        if path in self.created and parent in self.dirs:
             return posixpath.join(self.dirs[parent], name)
         return path
 
 
-def find_renames(repo: GitRepo, target: str, source_base: str) -> RenameMap:
-    """Renames made on the series' side since it forked from the target (git's rename detection)."""
-    done = repo.git("diff", "-M", "--name-status", "-z", "--diff-filter=R", f"{target}...{source_base}")
-    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
-    files: dict[str, str] = {}
-    for i in range(0, len(fields) - 2, 3):
-        if fields[i].startswith("R"):
-            files[fields[i + 2]] = fields[i + 1]
-    dirs: dict[str, str] = {}
-    for new, old in files.items():
-        new_dir, old_dir = posixpath.dirname(new), posixpath.dirname(old)
-        if posixpath.basename(new) == posixpath.basename(old) and new_dir != old_dir:
-            dirs.setdefault(new_dir, old_dir)
-    return RenameMap(files, dirs)
+def _changed_and_created(series: Series) -> tuple[set[str], set[str]]:
+    changed: set[str] = set()
+    created: set[str] = set()
+    for patch in series.revision.patches:
+        for f in split_files(patch.diff):
+            if f.old_path and f.old_path not in created:
+                changed.add(f.old_path)
+            elif f.old_path is None and f.new_path:
+                created.add(f.new_path)
+    return changed, created
 
 
-def _existing(repo: GitRepo, commit: str, paths: Sequence[str]) -> set[str]:
-    if not paths:
-        return set()
-    listing = repo.git("ls-tree", "-r", "-z", "--name-only", commit, "--", *paths).stdout
-    return set(listing.decode("utf-8", "surrogateescape").split("\0")) - {""}
+def find_renames(
+    repo: GitRepo, target: str, source_base: str, series: Series
+) -> tuple[RenameMap, tuple[str, ...]]:
+    """Each touched path's name on the target (its own history), and git's warnings as notes."""
+    changed, created = _changed_and_created(series)
+    history = path_history(repo, target, source_base, changed, created)
+    return RenameMap(history.files, history.dirs, frozenset(created)), history.notes
 
 
-def _plan(
-    repo: GitRepo, target: str, patch: Patch, renames: RenameMap, source_commit: str | None
-) -> PlannedPatch:
+def _plan(patch: Patch, renames: RenameMap, source_commit: str | None) -> PlannedPatch:
     paths = sorted(touched_paths(patch.diff))
-    existing = _existing(repo, target, paths)
-    mapping = {p: renames.map(p, existing) for p in paths}
-    moved = {p: q for p, q in mapping.items() if p != q}
+    moved = {p: q for p in paths if (q := renames.map(p)) != p}
     diff = rewrite_paths(patch.diff, lambda p: moved.get(p, p)) if moved else patch.diff
     notes = tuple(f"renamed path: {p} -> {q}" for p, q in sorted(moved.items()))
     if source_commit:
@@ -85,6 +109,22 @@ def _plan(
         real = patch.msgid and not patch.msgid.endswith(".invalid")  # not a made-up id
         extra = (f"Message-Id: <{patch.msgid}>",) if real else ()
     return PlannedPatch(patch, diff, extra, notes, source_commit, fuzz=True)
+
+
+def source_base_of(
+    repo: GitRepo,
+    series: Series,
+    settings: Settings,
+    target: str,
+    source_commits: Sequence[str] | None,
+    written_against: str | None,
+) -> tuple[str, str]:
+    """The commit the series was written against, and how that is known."""
+    if source_commits:
+        return repo.rev_parse(f"{source_commits[0]}^"), f"the parent of {short(source_commits[0])}"
+    if written_against:
+        return repo.rev_parse(written_against), f"--from {written_against}"
+    return guess_source_base(repo, series, settings, target)
 
 
 def backport_series(
@@ -99,66 +139,111 @@ def backport_series(
     worktree: bool = False,
     signoff: bool = False,
     written_against: str | None = None,
-) -> ApplyResult:
+    oracle: NameOracle | None = None,
+) -> BackportResult:
     """Apply the series onto `onto`, mapping renamed paths first; conflicts give status "conflict".
 
     With `signoff`, each commit also gets the backporter's Signed-off-by (as stable trees want).
     """
     target = repo.rev_parse(onto)
     patches = series_patches(series)
-    if source_commits:
-        source_base = repo.rev_parse(f"{source_commits[0]}^")
-        why = f"the parent of {short(source_commits[0])}"
-    elif written_against:
-        source_base, why = repo.rev_parse(written_against), f"--from {written_against}"
-    else:
-        source_base, why = guess_source_base(repo, series, settings)
-    renames = find_renames(repo, target, source_base)
+    source_base, why = source_base_of(repo, series, settings, target, source_commits, written_against)
+    renames, notes = find_renames(repo, target, source_base, series)
     commits: list[str | None] = list(source_commits) if source_commits else [None] * len(patches)
-    planned = [_plan(repo, target, p, renames, c) for p, c in zip(patches, commits, strict=True)]
+    planned = [_plan(p, renames, c) for p, c in zip(patches, commits, strict=True)]
     if signoff:
         ident = repo.out("var", "GIT_COMMITTER_IDENT").rsplit(" ", 2)[0]
         planned = [
             dataclasses.replace(p, extra_lines=(*p.extra_lines, f"Signed-off-by: {ident}")) for p in planned
         ]
     outcomes, head = run_patches(repo, settings, target, planned)
-    conflict = any(o.status == "conflict" for o in outcomes)
-    result = ApplyResult(
+    if any(o.status == "conflict" for o in outcomes):
+        planned, outcomes, head = resolve_conflicts(repo, settings, target, planned, outcomes, head)
+    checked = review_backport(
+        repo, planned, outcomes, onto=onto, target=target, source_base=source_base, oracle=oracle
+    )
+    conflict = any(o.status == "conflict" for o in checked.outcomes)
+    missing = any(f.code == MISSING_CODE for f in checked.findings)
+    status = "conflict" if conflict else (NEEDS_ADAPTATION if missing else NOT_BUILT)
+    result = BackportResult(
         base=target,
         base_label=onto,
         base_reason=f"--onto {onto} (series written against {short(source_base)}: {why})",
-        patches=outcomes,
+        patches=checked.outcomes,
         head=head,
-        status="conflict" if conflict else NOT_BUILT,
-        adaptations=tuple(dict.fromkeys(a for o in outcomes for a in o.adaptations)),
+        status=status,
+        adaptations=tuple(dict.fromkeys([*notes, *(a for o in checked.outcomes for a in o.adaptations)])),
+        findings=checked.findings,
+        source_base=source_base,
+        prerequisites=checked.prerequisites,
     )
-    return finish(repo, settings, result, branch=branch, force=force, worktree=worktree)
+    return _finish(repo, settings, result, branch, force, worktree)
 
 
-# Where a series from mail was most likely written, after its own base-commit: and patchew's base.
-_UPSTREAM_GUESSES = ("HEAD", "refs/remotes/origin/HEAD", "origin/master", "origin/main", "master", "main")
+def backport_with_prerequisites(
+    repo: GitRepo, series: Series, settings: Settings, *, onto: str, **options: Any
+) -> BackportResult:
+    """Backport the series; when it conflicts or needs adaptation and points at upstream commits, backport
+    those first (in upstream order, each listed as a dependency) and the series on top of them."""
+    branch, force, worktree = (
+        options.pop("branch", None),
+        options.pop("force", False),
+        options.pop("worktree", False),
+    )
+    first = backport_series(repo, series, settings, onto=onto, **options)
+    if first.status not in ("conflict", NEEDS_ADAPTATION) or not first.prerequisites:
+        return _finish(repo, settings, first, branch, force, worktree)
+    shas = list(first.prerequisites)
+    signoff = bool(options.get("signoff", False))
+    before = backport_series(
+        repo, series_from_commits(repo, shas), settings, onto=onto, source_commits=shas, signoff=signoff
+    )
+    if not before.ok or before.head is None:
+        note = f"prerequisites {', '.join(short(s) for s in shas)} do not apply to {onto} either"
+        return dataclasses.replace(first, adaptations=(*first.adaptations, note), dependencies=(before,))
+    options.setdefault("written_against", first.source_base)
+    second = backport_series(repo, series, settings, onto=before.head, **options)
+    listed = ", ".join(short(s) for s in shas)
+    result = dataclasses.replace(
+        second,
+        base=first.base,
+        base_label=onto,
+        base_reason=f"{first.base_reason}; prerequisites backported first: {listed}",
+        dependencies=(before,),
+    )
+    return _finish(repo, settings, result, branch, force, worktree)
 
 
-def _has_paths(repo: GitRepo, commit: str, paths: list[str]) -> bool:
-    return len(_existing(repo, commit, paths)) == len(paths)
+def _finish(
+    repo: GitRepo, settings: Settings, result: BackportResult, branch: str | None, force: bool, worktree: bool
+) -> BackportResult:
+    finished = finish(repo, settings, result, branch=branch, force=force, worktree=worktree)
+    assert isinstance(finished, BackportResult)
+    return finished
 
 
-def guess_source_base(repo: GitRepo, series: Series, settings: Settings) -> tuple[str, str]:
-    """The commit the series was written against: its stated base, else the first likely upstream
+def guess_source_base(repo: GitRepo, series: Series, settings: Settings, target: str) -> tuple[str, str]:
+    """The commit the series was written against: its stated base (base-commit:, patchew's), else the
+    commit whose tree holds the patch's preimage blobs, else a stated guess: the first likely upstream
     branch holding every file the first patch changes (HEAD may well be the stable branch itself)."""
     choice = choose_base(repo, series, settings)
     if not choice.reason.startswith("the repository's HEAD"):
         return choice.sha, choice.reason
+    revs = upstream_revs(repo)
+    pres = series_preimages(series)
+    found = base_from_blobs(repo, target, pres, revs)
+    if found:
+        return found, f"the commit holding the {len(pres)} preimage blob(s) of its index lines"
     first = series.revision.patches[0]
     paths = sorted({f.old_path for f in split_files(first.diff) if f.old_path})
-    for rev in _UPSTREAM_GUESSES:
+    for rev in UPSTREAM_GUESSES:
         sha = repo.try_rev_parse(rev)
-        if sha and _has_paths(repo, sha, paths):
+        if sha and len(existing(repo, sha, paths)) == len(paths):
             return (
                 sha,
-                f"{rev}, the first of {', '.join(_UPSTREAM_GUESSES)} with the files the series changes",
+                f"a guess: {rev}, the first of {', '.join(UPSTREAM_GUESSES)} with the files it changes",
             )
-    return choice.sha, choice.reason
+    return choice.sha, f"a guess: {choice.reason}"
 
 
 def commit_range(repo: GitRepo, source: str) -> list[str] | None:

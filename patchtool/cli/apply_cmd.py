@@ -13,6 +13,7 @@ import typer
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 
 if TYPE_CHECKING:  # the engine is imported when a command runs, to keep `patchtool --help` quick
+    from patchtool.apply.candidates import CandidateReport
     from patchtool.apply.engine import ApplyResult
     from patchtool.config import Settings
     from patchtool.models import Series
@@ -80,6 +81,7 @@ def _print_result(result: ApplyResult, title: str) -> None:
     for label, value in (("head", result.head), ("branch", result.branch), ("worktree", result.worktree)):
         if value:
             out.print(f"{label}: {value}", markup=False)
+    _print_findings(result)
     out.print(f"status: {result.status}", markup=False)
 
 
@@ -143,12 +145,57 @@ def apply(
     _report(result, as_json, "base")
 
 
+def _print_findings(result: ApplyResult) -> None:
+    """A backport's warnings and the upstream commits they point at (nothing for a plain apply)."""
+    for finding in getattr(result, "findings", ()):
+        where = f"{finding.file}:{finding.line}: " if finding.file and finding.line else ""
+        out.print(f"{finding.severity}: {finding.code}: {where}{finding.message}", markup=False)
+    prerequisites = getattr(result, "prerequisites", ())
+    if prerequisites and result.status != "applied, not built":
+        listed = " ".join(sha[:12] for sha in prerequisites)
+        out.print(f"prerequisites (try --with-prerequisites): {listed}", markup=False)
+
+
+def _print_candidates(report: CandidateReport) -> None:
+    release = f", last release {report.last_release[:12]}" if report.last_release else ""
+    out.print(
+        f"{report.branch}: forked from {report.upstream} at {report.fork_point[:12]}{release}; "
+        f"{report.held} marked commits already held, {len(report.candidates)} candidates",
+        markup=False,
+    )
+    for c in report.candidates:
+        out.print(f"  {c.sha[:12]} {c.prediction:<16} {c.subject}", markup=False)
+        out.print(f"        {'; '.join(c.reasons)}", markup=False)
+        for line in c.detail:
+            out.print(f"        {line}", markup=False)
+
+
+def _candidates(git_repo: GitRepo, branch: str, upstream: str | None, all_: bool, as_json: bool) -> None:
+    from patchtool.apply.backbase import UPSTREAM_GUESSES
+    from patchtool.apply.candidates import stable_candidates
+    from patchtool.errors import UsageError
+
+    settings = settings_for(repo=git_repo.path)
+    rev = upstream or next((r for r in UPSTREAM_GUESSES[1:] if git_repo.try_rev_parse(r)), None)
+    if rev is None:
+        raise UsageError("no upstream branch found: pass --upstream REV")
+    with _progress(f"looking for stable candidates for {branch}"):
+        report = stable_candidates(git_repo, settings, branch, rev, since_release=not all_)
+    if as_json:
+        emit_json(report)
+    else:
+        _print_candidates(report)
+
+
 @app.command()
 def backport(
     source: Annotated[
-        str, typer.Argument(help="The series (as for apply), or commits of the repository: REV or A..B.")
-    ],
-    onto: Annotated[str, typer.Option("--onto", help="The older branch (or commit) to backport onto.")],
+        str | None,
+        typer.Argument(help="The series (as for apply), or commits of the repository: REV or A..B."),
+    ] = None,
+    onto: Annotated[
+        str | None, typer.Option("--onto", help="The older branch (or commit) to backport onto.")
+    ] = None,
     repo: RepoOption = None,
     branch: BranchOption = None,
     revision: Annotated[int | None, typer.Option("--revision", help="Backport revision N.")] = None,
@@ -159,40 +206,68 @@ def backport(
     ] = False,
     written_against: Annotated[
         str | None,
-        typer.Option("--from", help="The commit the series was written against (default: guessed)."),
+        typer.Option("--from", help="The commit the series was written against (default: found)."),
     ] = None,
+    with_prerequisites: Annotated[
+        bool,
+        typer.Option(
+            "--with-prerequisites", help="Backport the upstream commits a conflict points at first."
+        ),
+    ] = False,
+    candidates: Annotated[
+        str | None,
+        typer.Option("--candidates", metavar="BRANCH", help="List upstream commits BRANCH should consider."),
+    ] = None,
+    upstream: Annotated[
+        str | None,
+        typer.Option("--upstream", metavar="REV", help="Upstream for --candidates (default: master)."),
+    ] = None,
+    all_candidates: Annotated[
+        bool, typer.Option("--all", help="With --candidates: since the fork point, not the last release.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Backport a series onto an older branch, mapping paths renamed since, with 3-way merges.
 
-    Commits get "(cherry picked from commit X)" (from commits) or "Message-Id:" (from mail).
-    A clean backport is "applied, not built" until the build stage has run on it.
+    The series' base is its --from, base-commit:, patchew's base, else the commit holding the
+    preimage blobs of its index lines, else a stated guess. Commits get "(cherry picked from commit
+    X)" (from commits) or "Message-Id:" (from mail). Names the added lines use that the branch lacks
+    make the status "applied, needs adaptation"; a clean backport is "applied, not built" until built.
 
     Example: patchtool backport fix.mbox --onto stable-9.2 --repo ~/qemu
+    Example: patchtool backport --candidates stable-9.2 --repo ~/qemu
     """
-    from patchtool.apply.backport import backport_series, commit_range, series_from_commits
+    from patchtool.apply.backport import backport_with_prerequisites, commit_range, series_from_commits
+    from patchtool.errors import UsageError
     from patchtool.vcs.repo import GitRepo
 
     git_repo = GitRepo(repo or Path.cwd())
+    if candidates is not None:
+        _candidates(git_repo, candidates, upstream, all_candidates, as_json)
+        return
+    if source is None or onto is None:
+        raise UsageError("backport needs a SOURCE and --onto BRANCH (or --candidates BRANCH)")
     settings = settings_for(repo=git_repo.path)
     commits = None if Path(source).exists() or source == "-" else commit_range(git_repo, source)
     if commits:
         series = series_from_commits(git_repo, commits)
     else:
         series = _series(source, settings, git_repo, revision)
+    options = dict(
+        source_commits=commits,
+        branch=branch,
+        force=force,
+        worktree=worktree,
+        signoff=signoff,
+        written_against=written_against,
+    )
     with _progress(f"backporting {len(series.revision.patches)} patches onto {onto}"):
-        result = backport_series(
-            git_repo,
-            series,
-            settings,
-            onto=onto,
-            source_commits=commits,
-            branch=branch,
-            force=force,
-            worktree=worktree,
-            signoff=signoff,
-            written_against=written_against,
-        )
+        if with_prerequisites:
+            result = backport_with_prerequisites(git_repo, series, settings, onto=onto, **options)
+        else:
+            from patchtool.apply.backport import backport_series
+
+            result = backport_series(git_repo, series, settings, onto=onto, **options)  # type: ignore[arg-type]
     _report(result, as_json, "onto")
 
 

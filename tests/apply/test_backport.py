@@ -58,14 +58,14 @@ def rename_repo(tmp_path: Path) -> RenameRepo:
     return RenameRepo(path, fix, f"{fix}~1..{fix}")
 
 
-def test_renames_are_found_with_directory_moves(rename_repo: RenameRepo) -> None:
+def test_renames_are_found_per_touched_path_with_directory_moves(rename_repo: RenameRepo) -> None:
+    """Only the paths the series touches are followed (other.h moved too, but is not asked about)."""
     repo = GitRepo(rename_repo.path)
-    renames = find_renames(repo, "stable", f"{rename_repo.fix}~1")
-    assert renames.files == {
-        "include/system/kvm.h": "include/sysemu/kvm.h",
-        "include/system/other.h": "include/sysemu/other.h",
-    }
+    series = series_from_commits(repo, [rename_repo.fix])
+    renames, notes = find_renames(repo, "stable", f"{rename_repo.fix}~1", series)
+    assert renames.files == {"include/system/kvm.h": "include/sysemu/kvm.h"}
     assert renames.dirs == {"include/system": "include/sysemu"}
+    assert renames.created == {"include/system/kick.h"} and notes == ()
 
 
 def test_backport_from_a_commit_maps_paths_and_records_the_source(

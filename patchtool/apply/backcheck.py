@@ -1,0 +1,296 @@
+"""The missing-identifier check: what a clean backport uses that the older branch does not have.
+
+A backport that applies cleanly can still be wrong: the upstream patch may use a struct member renamed
+since, a macro added later, or a trace event the branch's `trace-events` never declared. The added
+lines' identifiers and member names (read by tree-sitter, so comments and strings are ignored) are
+looked up in the target tree; those absent there but present at the series' base are reported with
+the upstream commit that introduced (or renamed) them (`git log -S`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from patchtool.models import Finding
+from patchtool.vcs.repo import GitRepo
+
+CODE = "backport-missing-identifier"
+_C_FILE = re.compile(r"\.(c|h|inc|c\.inc|h\.inc)$")
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MIN_LENGTH = 4  # shorter names (i, s, env, ret) are everywhere; they cannot be missing
+_MAX_NAMES = 400  # a bound on what one git grep is asked for
+
+
+@dataclass(frozen=True)
+class Use:
+    """A name an added line uses: an identifier, a struct member or a trace event."""
+
+    name: str
+    kind: str  # "identifier" | "member" | "trace event"
+    file: str
+    line: int
+    context: str  # the member chain (`s->regs.foo`) or the identifier itself
+
+
+@dataclass(frozen=True)
+class Missing:
+    use: Use
+    commit: tuple[str, str] | None  # (sha, subject): the upstream commit that introduced the name
+
+
+@lru_cache(maxsize=1)
+def c_parser() -> Any:
+    import tree_sitter_c  # imported lazily: only C patches need it
+    from tree_sitter import Language, Parser
+
+    return Parser(Language(tree_sitter_c.language()))
+
+
+def added_lines(diff: str) -> dict[str, list[tuple[int, str]]]:
+    """The added lines of each C file of a diff, with their line numbers in the new file."""
+    found: dict[str, list[tuple[int, str]]] = {}
+    path: str | None = None
+    line = 0
+    for text in diff.splitlines():
+        if text.startswith("diff --git "):
+            path = None
+        elif text.startswith("+++ "):
+            name = text[4:].split("\t")[0]
+            path = name[2:] if name.startswith("b/") and _C_FILE.search(name) else None
+        elif (m := _HUNK.match(text)) and path:
+            line = int(m.group(1))
+        elif path and text.startswith("+"):
+            found.setdefault(path, []).append((line, text[1:]))
+            line += 1
+        elif path and text.startswith(" "):
+            line += 1
+    return found
+
+
+def _nodes(node: Any) -> Iterator[Any]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def _member_uses(node: Any, path: str, row: int) -> Iterator[Use]:
+    """A member, and the link `outer.member` when the object is itself a member (`s->f.extra.arm`):
+    a renamed or moved member often keeps its name but not its place."""
+    field = node.child_by_field_name("field")
+    inner = node.child_by_field_name("argument")
+    if field is None or not field.text:
+        return
+    name = field.text.decode("utf-8", "surrogateescape")
+    chain = "".join(node.text.decode("utf-8", "surrogateescape").split())
+    yield Use(name, "member", path, row, chain)
+    if inner is not None and inner.type == "field_expression":
+        outer = inner.child_by_field_name("field")
+        if outer is not None and outer.text:
+            yield Use(f"{outer.text.decode()}.{name}", "member link", path, row, chain)
+
+
+def _uses_in(path: str, lines: Sequence[tuple[int, str]]) -> Iterator[Use]:
+    source = "\n".join(text for _, text in lines).encode("utf-8", "surrogateescape")
+    tree = c_parser().parse(source)
+    for node in _nodes(tree.root_node):
+        row = lines[min(node.start_point[0], len(lines) - 1)][0]
+        text = node.text.decode("utf-8", "surrogateescape") if node.text else ""
+        if node.type == "call_expression":
+            callee = node.child_by_field_name("function")
+            name = callee.text.decode() if callee is not None and callee.type == "identifier" else ""
+            if name.startswith("trace_") and len(name) > 6:
+                yield Use(name[6:], "trace event", path, row, name)
+        elif node.type == "field_expression":
+            yield from _member_uses(node, path, row)
+        elif node.type in ("identifier", "type_identifier") and not text.startswith("trace_"):
+            yield Use(text, "identifier", path, row, text)
+
+
+def uses(diff: str) -> list[Use]:
+    """The names the added C lines of a diff use, first use of each name and kind only."""
+    seen: dict[tuple[str, str], Use] = {}
+    for path, lines in added_lines(diff).items():
+        for use in _uses_in(path, lines):
+            if len(use.name) >= _MIN_LENGTH and all(_WORD.match(w) for w in use.name.split(".")):
+                seen.setdefault((use.name, use.kind), use)
+    return list(seen.values())
+
+
+def words_in_tree(repo: GitRepo, commit: str, names: Iterable[str], pathspec: Sequence[str] = ()) -> set[str]:
+    """Which of `names` (words, or member links `outer.member`) occur in `commit`'s tree: one `git grep`."""
+    wanted = sorted(set(names))[:_MAX_NAMES]
+    if not wanted:
+        return set()
+    # fixed strings: many times faster than a regex over a QEMU-sized tree
+    patterns = [arg for name in wanted for literal in _literals(name) for arg in ("-e", literal)]
+    done = repo.git(
+        "grep", "-I", "-h", "-o", "-w", "-F", *patterns, commit, "--", *pathspec, check=False, timeout=300
+    )
+    found = set()
+    for line in done.text().splitlines():
+        match = line.split(":", 1)[-1] if line.startswith(commit) else line
+        found.add("".join(match.split()).replace("->", "."))
+    return found & set(wanted)
+
+
+def declared_events(repo: GitRepo, commit: str, names: Iterable[str]) -> set[str]:
+    """Which trace events are declared in some `trace-events` file of `commit`."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return set()
+    patterns = [arg for name in wanted for arg in ("-e", f"^{name}[(]")]
+    done = repo.git(
+        "grep", "-h", "-o", "-E", *patterns, commit, "--", "*trace-events", check=False, timeout=300
+    )
+    return {line.rsplit(":", 1)[-1].rstrip("(") for line in done.text().splitlines()} & set(wanted)
+
+
+def introduced_by(
+    repo: GitRepo, fork: str, base: str, name: str, pathspec: Sequence[str] = ()
+) -> tuple[str, str] | None:
+    """The oldest commit between the fork point and the base that added uses of `name` (`git log -S`)."""
+    done = repo.git(
+        "log",
+        "--format=%H%x00%s",
+        "--pickaxe-regex",
+        f"-S{_pickaxe(name)}",
+        f"{fork}..{base}",
+        "--",
+        *pathspec,
+        check=False,
+        timeout=300,
+    )
+    lines = [line for line in done.text().splitlines() if "\0" in line]
+    if not lines:
+        return None
+    sha, _, subject = lines[-1].partition("\0")
+    return sha, subject
+
+
+def _literals(name: str) -> tuple[str, ...]:
+    """The fixed strings a word or a member link (`outer.member`: `outer.member`, `outer->member`) is
+    written as; fixed-string grep is many times faster than a regex over a QEMU-sized tree."""
+    return (name, name.replace(".", "->")) if "." in name else (name,)
+
+
+def _pickaxe(name: str) -> str:
+    if "." in name:
+        outer, member = name.split(".")
+        return rf"\b{outer}[[:space:]]*(\.|->)[[:space:]]*{member}\b"
+    return rf"\b{name}\b"
+
+
+def existing_files(repo: GitRepo, commit: str, paths: Iterable[str]) -> set[str]:
+    wanted = sorted(set(paths))
+    listing = repo.git("ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", *wanted).stdout
+    return set(listing.decode("utf-8", "surrogateescape").split("\0")) & set(wanted)
+
+
+def _files_with(repo: GitRepo, commit: str, name: str, pathspec: Sequence[str]) -> list[str]:
+    patterns = [arg for literal in _literals(name) for arg in ("-e", literal)]
+    done = repo.git("grep", "-l", "-w", "-F", *patterns, commit, "--", *pathspec, check=False, timeout=300)
+    return [line.split(":", 1)[1] for line in done.text().splitlines() if ":" in line][:20]
+
+
+def changed_files(repo: GitRepo, target: str, base: str) -> list[str]:
+    """The files that differ between the target and the base: a name the target lacks can only be in
+    one of them at the base, so the base is searched there alone."""
+    listing = repo.git("diff", "--no-renames", "--name-only", "-z", target, base).stdout
+    return [p for p in listing.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+class NameOracle:
+    """Which names occur in a commit's whole tree, remembered: many dry runs against one target (the
+    stable candidates) then cost one tree-wide `git grep` per new batch of names, not one per run."""
+
+    def __init__(self, repo: GitRepo) -> None:
+        self.repo = repo
+        self.known: dict[str, dict[str, bool]] = {}
+
+    def present(self, commit: str, names: Iterable[str]) -> set[str]:
+        seen = self.known.setdefault(commit, {})
+        ask = sorted({n for n in names if n not in seen})
+        if ask:
+            found = words_in_tree(self.repo, commit, ask)
+            seen.update({n: n in found for n in ask})
+        return {n for n in names if seen[n]}
+
+
+def _absent(
+    repo: GitRepo, found: Sequence[Use], target: str, base: str, changed: Sequence[str], oracle: NameOracle
+) -> set[str]:
+    """The names (and trace events, as `event NAME`) the target lacks and the base has.
+
+    Cheapest search first: the directories the patch touches on the target, then the base's files
+    that differ from the target (a name the target lacks can only be there), and only what survives
+    both is looked for in the whole target tree.
+    """
+    plain = {u.name for u in found if u.kind != "trace event"}
+    events = {u.name for u in found if u.kind == "trace event"}
+    near = sorted({posixpath.dirname(u.file) or "." for u in found})
+    absent = plain - words_in_tree(repo, target, plain, [f"{d}/" if d != "." else d for d in near])
+    absent_events = events - declared_events(repo, target, events)
+    if absent:
+        absent &= words_in_tree(repo, base, absent, changed)
+    absent -= oracle.present(target, absent) if absent else set()
+    absent_events &= declared_events(repo, base, absent_events) if absent_events else set()
+    return absent | {f"event {e}" for e in absent_events}
+
+
+def missing_uses(
+    repo: GitRepo, diff: str, target: str, base: str, title: str = "", oracle: NameOracle | None = None
+) -> list[Missing]:
+    """The names the diff's added lines use that the target lacks and the base has: one warning per
+    member chain (its outermost missing link), each with the upstream commit behind it. A name the
+    patch itself introduced upstream (a guessed base may already hold the patch) is not missing."""
+    found = uses(diff)
+    if not found or target == base:
+        return []
+    changed = changed_files(repo, target, base)
+    absent = _absent(repo, found, target, base, changed, oracle or NameOracle(repo)) if changed else set()
+    if not absent:
+        return []
+    fork = repo.out("merge-base", target, base)
+    missing: list[Missing] = []
+    for use in found:
+        key = f"event {use.name}" if use.kind == "trace event" else use.name
+        covered = any(m.use.name == use.name or m.use.context.startswith(use.context) for m in missing)
+        if key in absent and not covered:
+            spec = (
+                [p for p in changed if p.endswith("trace-events")] if use.kind == "trace event" else changed
+            )
+            where = _files_with(repo, base, use.name, spec)
+            origin = introduced_by(repo, fork, base, use.name, where)
+            if not (origin and title and origin[1] == title):
+                missing.append(Missing(use, origin))
+    return missing
+
+
+def finding(missing: Missing, onto: str, patch: str | None) -> Finding:
+    """The `backport-missing-identifier` warning for one missing name."""
+    use = missing.use
+    what = {
+        "member": f"member {use.name} ({use.context})",
+        "member link": f"member {use.name} ({use.context})",
+        "trace event": f"trace event {use.name}",
+    }.get(use.kind, f"identifier {use.name}")
+    where = "declared in no trace-events file" if use.kind == "trace event" else "does not exist"
+    origin = "its upstream origin not found"
+    if missing.commit:
+        origin = f"introduced upstream by {missing.commit[0][:12]} '{missing.commit[1]}'"
+    return Finding(
+        severity="warning",
+        code=CODE,
+        message=f"{what} {where} on {onto} ({origin})",
+        patch=patch,
+        file=use.file,
+        line=use.line,
+    )

@@ -1,0 +1,298 @@
+"""Backports from mail onto a stable branch of our own: base from the index lines, renames per path,
+missing files, missing identifiers and trace events, prerequisites, and stable candidates."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from patchtool.apply.backbase import follow_path, preimages
+from patchtool.apply.backcheck import CODE, uses
+from patchtool.apply.backport import (
+    NEEDS_ADAPTATION,
+    NOT_BUILT,
+    backport_series,
+    backport_with_prerequisites,
+)
+from patchtool.apply.candidates import stable_candidates
+from patchtool.config import Settings, load_settings
+from patchtool.fetch.local import read_local
+from patchtool.models import Series
+from patchtool.parse.series import build_series
+from patchtool.vcs.repo import GitRepo
+from tests.conftest import run_patchtool
+from tests.plugins.applyrepo import commit_all, edit, numbered
+from tests.plugins.gitutil import git, make_repo
+
+DEV_H = "#ifndef DEV_H\n#define DEV_H\ntypedef struct Dev {\n    int count;\n    int flags;\n} Dev;\n#endif\n"
+DEV_C = (
+    '#include "dev.h"\n#include "trace.h"\n\nvoid dev_reset(Dev *d)\n{\n    d->count = 0;\n'
+    "    trace_dev_reset(d->flags);\n}\n"
+    + numbered(12, "/* filler")
+    + "int dev_size(Dev *d)\n{\n    return d->flags;\n}\n"
+    + numbered(12, "/* more")
+    + "void dev_poll(Dev *d)\n{\n    d->flags |= 1;\n}\n"
+)
+KVM_H = "#ifndef KVM_H\n#define KVM_H\nint kvm_init(void);\n" + numbered(10, "/* doc") + "#endif\n"
+TRACE = 'dev_reset(int flags) "flags %d"\n'
+STABLE_CC = "\n\nCc: qemu-stable@nongnu.org\nSigned-off-by: Ann <ann@example.org>"
+
+
+@dataclass(frozen=True)
+class StableWorld:
+    path: Path
+    fork: str
+    moved: str  # include/sysemu -> include/system
+    added_late: str  # adds include/system/late.h
+    renamed_member: str  # Dev.count -> Dev.nr_items
+    added_event: str  # declares trace event dev_kick
+    fix_move: str  # changes include/system/kvm.h, creates include/system/kick.h
+    fix_late: str  # changes include/system/late.h (missing on stable)
+    fix_member: str  # uses d->nr_items
+    fix_trace: str  # calls trace_dev_kick()
+    fix_doc: str  # already on stable under another sha (same patch-id)
+
+
+def commit_dated(repo: Path, message: str, when: str) -> str:
+    git(repo, "add", "-A")
+    env = {**os.environ, "GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
+    subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, env=env, check=True)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def _upstream(path: Path, fork: str) -> dict[str, str]:
+    shas: dict[str, str] = {}
+    git(path, "mv", "include/sysemu", "include/system")
+    edit(path / "include/system/kvm.h", "#endif\n", "/* moved */\n#endif\n")  # an inexact rename
+    shas["moved"] = commit_all(path, "include: move sysemu/ to system/")
+    (path / "include/system/late.h").write_text("/* late */\nint late_init(void);\n")
+    shas["added_late"] = commit_all(path, "include: add late.h")
+    edit(path / "include/dev.h", "int count;", "int nr_items;")
+    edit(path / "hw/dev.c", "d->count = 0;", "d->nr_items = 0;")
+    shas["renamed_member"] = commit_all(path, "dev: rename count to nr_items")
+    (path / "hw/trace-events").write_text(TRACE + 'dev_kick(void) ""\n')
+    (path / "hw/dev.c").write_text((path / "hw/dev.c").read_text() + "void dev_kick_all(void)\n{\n}\n")
+    shas["added_event"] = commit_all(path, "dev: add a kick trace event")
+    edit(
+        path / "include/system/kvm.h", "int kvm_init(void);\n", "int kvm_init(void);\nvoid kvm_kick(void);\n"
+    )
+    (path / "include/system/kick.h").write_text("/* kick */\n")
+    shas["fix_move"] = commit_all(path, "kvm: declare kvm_kick" + STABLE_CC)
+    edit(path / "include/system/late.h", "int late_init(void);", "int late_init(int flags);")
+    (path / "include/system/late-flags.h").write_text("#define LATE_FLAGS 1\n")
+    shas["fix_late"] = commit_all(path, "late: take flags" + STABLE_CC)
+    edit(path / "hw/dev.c", "    return d->flags;\n", "    return d->flags + d->nr_items;\n")
+    shas["fix_member"] = commit_all(path, f"dev: count items in the size\n\nFixes: {fork[:12]}")
+    edit(path / "hw/dev.c", "    d->flags |= 1;\n", "    d->flags |= 1;\n    trace_dev_kick();\n")
+    shas["fix_trace"] = commit_all(path, "dev: trace polls" + STABLE_CC)
+    (path / "README").write_text("readme\nfixed\n")
+    shas["fix_doc"] = commit_all(path, "docs: fix the readme" + STABLE_CC)
+    return shas
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> StableWorld:
+    path = make_repo(
+        tmp_path / "qemu",
+        {
+            "include/sysemu/kvm.h": KVM_H,
+            "include/sysemu/other.h": "o\n",
+            "include/dev.h": DEV_H,
+            "hw/dev.c": DEV_C,
+            "hw/trace-events": TRACE,
+            "README": "readme\n",
+        },
+    )
+    shas = {"fork": git(path, "rev-parse", "HEAD").strip()}
+    git(path, "branch", "stable")
+    shas.update(_upstream(path, shas["fork"]))
+    git(path, "checkout", "-q", "stable")  # a stable maintainer's checkout: HEAD is not the base
+    (path / "VERSION").write_text("1.0.1\n")
+    commit_dated(path, "Update version for 1.0.1 release", "2025-12-01T00:00:00+0000")
+    (path / "README").write_text("readme\nfixed\n")
+    commit_all(path, "docs: fix the readme (backported by hand)")
+    return StableWorld(path=path, **shas)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
+
+
+def mail_series(world: StableWorld, sha: str) -> Series:
+    """The commit as mail without a base-commit: footer (as most mail is)."""
+    mbox = world.path.parent / f"{sha[:12]}.patch"
+    mbox.write_bytes(
+        subprocess.run(
+            ["git", "format-patch", "-1", "--stdout", sha], cwd=world.path, capture_output=True, check=True
+        ).stdout
+    )
+    return build_series(read_local(str(mbox), None))
+
+
+def test_base_is_found_from_the_index_lines_and_paths_follow_their_own_history(
+    world: StableWorld, settings: Settings
+) -> None:
+    repo = GitRepo(world.path)
+    result = backport_series(repo, mail_series(world, world.fix_move), settings, onto="stable")
+    assert result.source_base == world.moved  # the commit that first held the preimage blob
+    assert "preimage blob(s) of its index lines" in result.base_reason
+    assert result.status == NOT_BUILT and result.findings == ()
+    notes = set(result.patches[0].adaptations)
+    assert {
+        "renamed path: include/system/kvm.h -> include/sysemu/kvm.h",
+        "renamed path: include/system/kick.h -> include/sysemu/kick.h",
+    } <= notes
+    assert result.head is not None
+    files = repo.out("ls-tree", "-r", "--name-only", result.head).splitlines()
+    assert "include/sysemu/kick.h" in files and not any(f.startswith("include/system/") for f in files)
+
+
+def test_unknown_preimage_blobs_give_a_stated_guess(world: StableWorld, settings: Settings) -> None:
+    repo = GitRepo(world.path)
+    series = mail_series(world, world.fix_move)
+    patch = series.revision.patches[0]
+    assert [p.path for p in preimages(patch.diff)] == ["include/system/kvm.h"]
+    foreign = re.sub(r"(?m)^index \w+\.\.", "index 1234567..", patch.diff)
+
+    revision = dataclasses.replace(series.revision, patches=(dataclasses.replace(patch, diff=foreign),))
+    series = dataclasses.replace(series, revisions=(revision,))
+    result = backport_series(repo, series, settings, onto="stable")
+    assert "a guess: " in result.base_reason
+
+
+def test_a_file_missing_on_the_target_names_the_commit_that_added_it(
+    world: StableWorld, settings: Settings
+) -> None:
+    """late.h sits in a moved directory but was created after the move: never mapped by the directory."""
+    repo = GitRepo(world.path)
+    result = backport_series(repo, mail_series(world, world.fix_late), settings, onto="stable")
+    assert result.status == "conflict"
+    outcome = result.patches[0]
+    assert [c.file for c in outcome.conflicts] == ["include/system/late.h"]
+    # the file it creates follows the directory's move; the file it changes does not
+    assert "renamed path: include/system/late-flags.h -> include/sysemu/late-flags.h" in outcome.adaptations
+    said = f"include/system/late.h does not exist on stable: added by upstream commit {world.added_late[:12]}"
+    assert any(a.startswith(said) and "'include: add late.h'" in a for a in outcome.adaptations)
+    assert [f.code for f in result.findings] == ["backport-missing-file"]
+    assert result.prerequisites == (world.added_late,)
+
+
+def test_a_member_missing_on_the_target_is_flagged_with_its_upstream_commit(
+    world: StableWorld, settings: Settings
+) -> None:
+    repo = GitRepo(world.path)
+    result = backport_series(repo, mail_series(world, world.fix_member), settings, onto="stable")
+    assert result.status == NEEDS_ADAPTATION and result.head is not None
+    [finding] = result.findings
+    assert finding.code == CODE and finding.severity == "warning" and finding.file == "hw/dev.c"
+    assert "member nr_items (d->nr_items) does not exist on stable" in finding.message
+    assert (
+        f"introduced upstream by {world.renamed_member[:12]} 'dev: rename count to nr_items'"
+        in finding.message
+    )
+    assert result.prerequisites == (world.renamed_member,)
+
+
+def test_a_trace_event_missing_from_trace_events_is_flagged(world: StableWorld, settings: Settings) -> None:
+    repo = GitRepo(world.path)
+    result = backport_series(repo, mail_series(world, world.fix_trace), settings, onto="stable")
+    assert result.status == NEEDS_ADAPTATION
+    [finding] = result.findings
+    assert "trace event dev_kick declared in no trace-events file on stable" in finding.message
+    assert world.added_event[:12] in finding.message
+
+
+def test_names_in_comments_and_strings_are_not_uses() -> None:
+    diff = (
+        "diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1,1 +1,3 @@\n ctx\n"
+        '+    /* old_name_here */ puts("string_name");\n+    s->regs.widget = trace_one_thing;\n'
+    )
+    names = {(u.name, u.kind) for u in uses(diff)}
+    assert ("old_name_here", "identifier") not in names and ("string_name", "identifier") not in names
+    assert {("widget", "member"), ("regs.widget", "member link"), ("puts", "identifier")} <= names
+
+
+def test_with_prerequisites_backports_the_upstream_commit_first(
+    world: StableWorld, settings: Settings
+) -> None:
+    repo = GitRepo(world.path)
+    result = backport_with_prerequisites(
+        repo, mail_series(world, world.fix_member), settings, onto="stable", branch="stable-fix"
+    )
+    assert result.status == NOT_BUILT and result.findings == ()
+    [before] = result.dependencies
+    assert [p.source_commit for p in before.patches] == [world.renamed_member]
+    assert "prerequisites backported first: " + world.renamed_member[:12] in result.base_reason
+    log = repo.out("log", "--format=%s", "stable..stable-fix").splitlines()
+    assert log == ["dev: count items in the size", "dev: rename count to nr_items"]
+
+
+def test_follow_path_is_not_limited_by_the_users_rename_limit(world: StableWorld) -> None:
+    repo = GitRepo(world.path)
+    old, notes = follow_path(repo, world.fork, world.fix_move, "include/system/kvm.h")
+    assert old == "include/sysemu/kvm.h" and notes == []
+    assert follow_path(repo, world.fork, world.fix_late, "include/system/late.h")[0] is None
+    git(world.path, "config", "diff.renameLimit", "1")  # a user's setting must not make it give up
+    assert follow_path(repo, world.fork, world.fix_move, "include/system/kvm.h")[0] == "include/sysemu/kvm.h"
+
+
+def test_candidates_list_marked_commits_not_held_with_predictions(
+    world: StableWorld, settings: Settings
+) -> None:
+    path = world.path
+    edit(
+        path / "include/sysemu/kvm.h", "int kvm_init(void);\n", "int kvm_init(void);\nvoid kvm_kick(void);\n"
+    )
+    (path / "include/sysemu/kick.h").write_text("/* kick, adapted */\n")
+    commit_all(path, f"kvm: declare kvm_kick\n\n(cherry picked from commit {world.fix_move})")
+    git(path, "checkout", "-q", "main")
+    (path / "hw/old.c").write_text("int old;\n")
+    old = commit_dated(path, "hw: an old fix" + STABLE_CC, "2025-11-01T00:00:00+0000")
+    git(path, "checkout", "-q", "stable")
+    repo = GitRepo(path)
+    report = stable_candidates(repo, settings, "stable", "main")
+    listed = {c.sha: c for c in report.candidates}
+    assert list(listed) == [world.fix_late, world.fix_member, world.fix_trace]
+    assert listed[world.fix_late].prediction == "conflict"
+    assert listed[world.fix_member].prediction == "needs adaptation"
+    assert listed[world.fix_member].reasons == (f"Fixes: {world.fork[:12]} (on the branch)",)
+    assert listed[world.fix_trace].prediction == "needs adaptation"
+    assert report.held == 2  # fix_move by its cherry-pick line, fix_doc by patch-id
+    everything = stable_candidates(repo, settings, "stable", "main", since_release=False, predict=False)
+    assert old in {c.sha for c in everything.candidates}
+
+
+def test_cli_candidates_json_and_backport_warning(world: StableWorld) -> None:
+    done = run_patchtool(
+        "backport", "--candidates", "stable", "--upstream", "main", "--repo", world.path, "--json"
+    )
+    assert done.code == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert [c["prediction"] for c in data["candidates"]] == [
+        "clean",
+        "conflict",
+        "needs adaptation",
+        "needs adaptation",
+    ]
+    mbox = world.path.parent / "member.patch"
+    mbox.write_bytes(
+        subprocess.run(
+            ["git", "format-patch", "-1", "--stdout", world.fix_member],
+            cwd=world.path,
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
+    done = run_patchtool("backport", mbox, "--onto", "stable", "--repo", world.path)
+    assert done.code == 0, done.stderr
+    assert "warning: backport-missing-identifier: hw/dev.c:" in done.stdout
+    assert f"prerequisites (try --with-prerequisites): {world.renamed_member[:12]}" in done.stdout
+    assert done.stdout.rstrip().endswith("status: applied, needs adaptation")
