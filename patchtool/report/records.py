@@ -60,6 +60,48 @@ class TrailerView:
 
 
 @dataclass(frozen=True)
+class LinksView:
+    """Where a message can be read on the web (lore) and its series on patchew."""
+
+    lore: str
+    patchew: str
+
+
+@dataclass(frozen=True)
+class ReplyBlockView:
+    """A run of quoted or own lines of a reply; long quotes are shown folded."""
+
+    quoted: bool
+    lines: tuple[str, ...]
+    folded: bool = False
+    file: str | None = None  # the patch file a quoted hunk comes from
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    """One reply of the thread under the patch or cover it answers."""
+
+    msgid: str
+    author: str
+    date: str | None
+    depth: int  # 1 for a direct answer, 2 for an answer to that answer...
+    blocks: tuple[ReplyBlockView, ...]
+    trailers: tuple[TrailerView, ...]
+    links: LinksView
+
+
+@dataclass(frozen=True)
+class CoverView:
+    msgid: str
+    subject: str
+    author: str
+    date: str | None
+    body: str
+    links: LinksView
+    replies: tuple[ReplyView, ...] = ()
+
+
+@dataclass(frozen=True)
 class PatchView:
     index: int
     total: int
@@ -79,6 +121,10 @@ class PatchView:
     diff: str
     apply_status: str | None = None  # applied clean | applied 3-way | conflict | not applied
     commit: str | None = None
+    message: str = ""  # the commit message body below the title, trailers included
+    notes: str = ""  # what the author wrote between `---` and the diff (e.g. "Changes in v2")
+    replies: tuple[ReplyView, ...] = ()
+    links: LinksView | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +150,10 @@ class SeriesView:
     to: tuple[str, ...] = ()  # the original mail's recipients, for a reply
     cc: tuple[str, ...] = ()
     references: tuple[str, ...] = ()  # the original mail's References, for a reply
-    source: str = ""  # where it came from
+    source: str = ""  # where it came from (web sources only unless the report is --local)
+    links: LinksView | None = None
+    base: str | None = None  # the commit the series is based on, when the thread or patchew says
+    fetch: str = ""  # a `git fetch` command for the series' tag or base, when one is known
 
 
 @dataclass(frozen=True)
@@ -212,6 +261,58 @@ class BisectView:
 
 
 @dataclass(frozen=True)
+class PairView:
+    """One patch across two revisions: unchanged, changed (with its interdiff), new or dropped."""
+
+    status: str
+    old_label: str | None
+    new_label: str | None
+    title: str
+    matched_by: str  # patch-id | title | similarity | ""
+    similarity: float
+    interdiff: str
+    notes: str  # the newer patch's notes (its "Changes in vN")
+
+
+@dataclass(frozen=True)
+class CommentView:
+    """A review comment on the older revision and whether the lines it quotes changed."""
+
+    reviewer: str
+    date: str | None
+    old_label: str
+    new_label: str | None
+    file: str | None
+    lines: tuple[str, ...]
+    text: str
+    addressed: str  # changed | unchanged | patch dropped
+    msgid: str
+
+
+@dataclass(frozen=True)
+class CarryView:
+    """A review trailer given on the older revision and whether the newer one carries it."""
+
+    key: str
+    value: str
+    old_label: str
+    new_label: str | None
+    carried: bool
+
+
+@dataclass(frozen=True)
+class SinceView:
+    """What changed since an older revision of the series, and what happened to its review."""
+
+    old: int
+    new: int
+    pairs: tuple[PairView, ...]
+    comments: tuple[CommentView, ...]
+    trailers: tuple[CarryView, ...]
+    changes: str  # the newer cover letter's "Changes in" notes
+
+
+@dataclass(frozen=True)
 class StageView:
     name: str  # fetch, parse, checks, apply, build, test, bisect
     state: str  # ok | failed | not run
@@ -235,6 +336,16 @@ class ReportContext:
     tool: str = "patchtool"
     reply_from: str = ""  # the From: of the reply e-mail (the user's git identity when known)
     schema_version: int = REPORT_SCHEMA_VERSION
+    cover: CoverView | None = None
+    since: SinceView | None = None
+    reasons: tuple[str, ...] = ()  # why the verdict is what it is, most important first
+    local: bool = False  # a view for the user only: may name local paths
+
+    @property
+    def verdict_line(self) -> str:
+        """`FAIL: build failed (...); 1 note`: the verdict with its reasons."""
+        word = "FAIL" if self.failed else "PASS"
+        return f"{word}: {'; '.join(self.reasons)}" if self.reasons else word
 
     @property
     def failed(self) -> bool:
@@ -247,4 +358,3 @@ class ReportContext:
         for f in self.findings:
             result[f.severity] = result.get(f.severity, 0) + 1
         return result
-
