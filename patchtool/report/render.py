@@ -13,7 +13,7 @@ import jinja2
 
 from patchtool.jsonable import to_jsonable
 from patchtool.report import html as report_html
-from patchtool.report.records import ReportContext
+from patchtool.report.records import ReportContext, SinceView
 from patchtool.resources import templates_dir
 
 _TEMPLATES = {
@@ -97,6 +97,12 @@ def _date(iso: str) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return email.utils.format_datetime(when)
+
+
+def render_since(since: SinceView, *, interdiff: bool = True) -> str:
+    """The revision comparison as text, as `patchtool diff` prints it."""
+    env = _environment(html=False)
+    return env.get_template("since.term.j2").render(sv=since, show_interdiff=interdiff)
 
 
 def render(ctx: ReportContext, fmt: str) -> str:

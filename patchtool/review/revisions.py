@@ -13,9 +13,11 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from patchtool.config import Settings
 from patchtool.errors import InputError
 from patchtool.models import Patch, RawThread, Revision, Series, Trailer
 from patchtool.parse.difflines import parse_diff
+from patchtool.parse.series import build_series
 from patchtool.review.replies import answered_patch, comments, reply_bodies, split_reply
 
 UNCHANGED, CHANGED, NEW, DROPPED = "unchanged", "changed", "new", "dropped"
@@ -264,6 +266,25 @@ def compare_revisions(series: Series, raw: RawThread | None, old: int, new: int)
         check_trailers(older, newer, pairs),
         changes_notes(newer),
     )
+
+
+def with_older_revision(
+    raw: RawThread, series: Series, settings: Settings, wanted: int | None = None
+) -> tuple[RawThread, Series]:
+    """The thread with the revision it supersedes added, when it lacks one and `Supersedes:` names it."""
+    have = {r.number for r in series.revisions if r.patches}
+    if (wanted in have) or (wanted is None and any(n < series.chosen for n in have)):
+        return raw, series
+    names = series.revision.supersedes
+    if not names:
+        return raw, series
+    from patchtool.fetch import resolve_source
+
+    older = resolve_source(names[0], settings)
+    merged = RawThread(
+        raw.messages + older.messages, raw.provenance + older.provenance, raw.wanted_msgid, dict(raw.extras)
+    )
+    return merged, build_series(merged, revision=series.chosen)
 
 
 def default_pair(series: Series) -> tuple[int, int] | None:
