@@ -6,6 +6,7 @@ import email.policy
 import email.utils
 import hashlib
 import json
+import re
 from email.message import EmailMessage
 from typing import Any
 
@@ -13,6 +14,7 @@ import jinja2
 
 from patchtool.jsonable import to_jsonable
 from patchtool.report import html as report_html
+from patchtool.report import reply
 from patchtool.report.records import ReportContext, SinceView
 from patchtool.resources import templates_dir
 
@@ -22,7 +24,6 @@ _TEMPLATES = {
     "html": "report.html.j2",
     "email": "report.email.j2",
 }
-REPLY_FROM = "patchtool <patchtool@localhost>"
 
 
 def _environment(html: bool) -> jinja2.Environment:
@@ -37,6 +38,9 @@ def _environment(html: bool) -> jinja2.Environment:
     env.filters["pct"] = lambda x: f"{100 * float(x):.0f}%"
     env.filters["short"] = lambda sha: (sha or "")[:12]
     env.filters["md"] = _md_escape
+    env.filters["wrap"] = reply.wrap
+    env.filters["fence"] = _fence
+    env.filters["quote_line"] = lambda line: f"> {line}"
     return env
 
 
@@ -48,6 +52,14 @@ def _md_escape(text: object) -> str:
     return out
 
 
+def _fence(text: object) -> str:
+    """Text from mail as a Markdown code block, fenced longer than any backtick run inside it."""
+    body = str(text)
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{body}\n{fence}"
+
+
 def render_text(ctx: ReportContext, fmt: str) -> str:
     if fmt not in _TEMPLATES:
         raise ValueError(f"unknown report format {fmt!r}")
@@ -55,17 +67,31 @@ def render_text(ctx: ReportContext, fmt: str) -> str:
     values: dict[str, Any] = {"ctx": ctx, "counts": ctx.counts, "failed": ctx.failed}
     if fmt == "html":
         values["view"] = report_html.html_view(ctx)
-    text = env.get_template(_TEMPLATES[fmt]).render(**values)
     if fmt == "email":
-        return reply_message(ctx, text, ctx.reply_from or REPLY_FROM).as_string()
-    return text
+        sender = reply.require_sender(ctx.reply_from)
+        values.update(_email_values(ctx, sender))
+        return reply_message(ctx, env.get_template(_TEMPLATES[fmt]).render(**values), sender).as_string()
+    return env.get_template(_TEMPLATES[fmt]).render(**values)
+
+
+def _email_values(ctx: ReportContext, sender: str) -> dict[str, Any]:
+    quoted = reply.quoted_findings(ctx)
+    author = ctx.series.author.split(",")[0].split()
+    name = email.utils.parseaddr(sender)[0]
+    return {
+        "quoted": quoted,
+        "others": reply.unquoted_findings(ctx, quoted),
+        "errors": reply.error_lines(ctx.build),
+        "greeting": author[0] if author else "all",
+        "signer": name or sender,
+    }
 
 
 def _reply_subject(subject: str) -> str:
     return subject if subject.lower().startswith("re:") else f"Re: {subject}"
 
 
-def reply_message(ctx: ReportContext, body: str, sender: str = REPLY_FROM) -> EmailMessage:
+def reply_message(ctx: ReportContext, body: str, sender: str) -> EmailMessage:
     """A plain-text reply to the series in patchew's manner: Re: subject, threaded, To the author."""
     s = ctx.series
     msg = EmailMessage(policy=email.policy.default.clone(linesep="\n", max_line_length=998))
@@ -79,7 +105,7 @@ def reply_message(ctx: ReportContext, body: str, sender: str = REPLY_FROM) -> Em
     msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys((*s.references, s.msgid)))
     msg["Date"] = _date(ctx.generated)
     digest = hashlib.sha256(f"{s.msgid}\0{ctx.generated}".encode()).hexdigest()[:16]
-    msg["Message-ID"] = f"<patchtool.{digest}@localhost>"
+    msg["Message-ID"] = f"<patchtool.{digest}@{reply.sender_domain(sender)}>"
     msg["X-Mailer"] = "patchtool"
     # 8bit keeps the reply readable as sent; quoted-printable only when a line is too long for SMTP.
     long_line = any(len(line.encode()) > 990 for line in body.splitlines())
