@@ -23,9 +23,7 @@ from patchtool.report.records import (
     ApplyView,
     BuildView,
     DiagnosticView,
-    FileView,
     FindingView,
-    FunctionView,
     PatchView,
     ReplyView,
     ReportContext,
@@ -60,11 +58,8 @@ def _trailer(t: Trailer) -> TrailerView:
 
 
 def patch_view(p: Patch, replies: tuple[ReplyView, ...] = ()) -> PatchView:
-    files = tuple(FileView(f.path, f.status, f.added, f.removed, f.old_path) for f in p.summary.files)
-    functions = tuple(
-        FunctionView(fn.file, fn.name, fn.kind, fn.detail, fn.old_signature, fn.new_signature)
-        for fn in p.summary.functions
-    )
+    files = p.summary.files
+    functions = p.summary.functions
     trailers = (*p.trailers, *p.review_trailers)
     reviewed = tuple(dict.fromkeys(t.value for t in trailers if t.key in APPROVING_KEYS))
     return PatchView(
@@ -157,7 +152,7 @@ def series_view(series: Series, raw: RawThread | None, local: bool = False) -> S
 
 
 def finding_view(f: Finding) -> FindingView:
-    return FindingView(f.severity, f.code, f.message, f.patch, f.file, f.line)
+    return f
 
 
 def subsystem_views(checks: CheckResult | None) -> tuple[SubsystemView, ...]:

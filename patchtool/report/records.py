@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from patchtool.models import FileChange, Finding, FunctionChange
+
 REPORT_SCHEMA_VERSION = 1
 FORMATS = ("term", "md", "html", "email", "json")
 
@@ -15,40 +17,18 @@ FORMATS = ("term", "md", "html", "email", "json")
 OK, FAILED, NOT_RUN = "ok", "failed", "not run"
 
 
-@dataclass(frozen=True)
-class FindingView:
-    severity: str  # "error" | "warning" | "info"
-    code: str
-    message: str
-    patch: str | None = None  # "2/3"
-    file: str | None = None
-    line: int | None = None
-
-    @property
-    def where(self) -> str:
-        place = self.file or ""
-        if self.file and self.line:
-            place += f":{self.line}"
-        return " ".join(x for x in (f"[{self.patch}]" if self.patch else "", place) if x)
+# The report shows the models' own records for findings, files and functions: one record per fact.
+FindingView = Finding
+FileView = FileChange
+FunctionView = FunctionChange
 
 
-@dataclass(frozen=True)
-class FileView:
-    path: str
-    status: str  # added | removed | modified | renamed | copied
-    added: int
-    removed: int
-    old_path: str | None = None
-
-
-@dataclass(frozen=True)
-class FunctionView:
-    file: str
-    name: str
-    kind: str  # added, removed, body-changed, signature-changed, prototype-added, stub-added, ...
-    detail: str = ""
-    old_signature: str | None = None
-    new_signature: str | None = None
+def where(f: Finding) -> str:
+    """`[2/3] path:line`: where a finding points, for one line of text."""
+    place = f.file or ""
+    if f.file and f.line:
+        place += f":{f.line}"
+    return " ".join(x for x in (f"[{f.patch}]" if f.patch else "", place) if x)
 
 
 @dataclass(frozen=True)

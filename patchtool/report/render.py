@@ -15,7 +15,7 @@ import jinja2
 from patchtool.jsonable import to_jsonable
 from patchtool.report import html as report_html
 from patchtool.report import reply
-from patchtool.report.records import ReportContext, SinceView
+from patchtool.report.records import ReportContext, SinceView, where
 from patchtool.resources import templates_dir
 
 _TEMPLATES = {
@@ -40,6 +40,7 @@ def _environment(html: bool) -> jinja2.Environment:
     env.filters["md"] = _md_escape
     env.filters["wrap"] = reply.wrap
     env.filters["fence"] = _fence
+    env.filters["where"] = where
     env.filters["quote_line"] = lambda line: f"> {line}"
     return env
 
