@@ -85,6 +85,12 @@ def report(
     no_checkpatch: Annotated[
         bool, typer.Option("--no-checkpatch", help="Do not run the tree's scripts/checkpatch.pl.")
     ] = False,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local", help="Keep local paths (build log, mbox file) in the report: not for sharing."
+        ),
+    ] = False,
     sender: Annotated[
         str | None,
         typer.Option(
@@ -121,6 +127,7 @@ def report(
         repeat=repeat,
         checkpatch=not no_checkpatch,
         bisect_test=bisect_test,
+        local=local or fmt == "term",  # the terminal is the user's own screen
     )
     ctx = run_report(req, settings, stdin=sys.stdin.buffer if source == "-" else None, progress=_progress)
     if reply_from:

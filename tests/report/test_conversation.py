@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from patchtool.report.records import ReportContext
 from patchtool.report.render import render
 from patchtool.review.revisions import compare_revisions, patch_id
 from tests.conftest import ROOT, run_patchtool
+from tests.plugins.httpreplay import Replay
 from tests.plugins.reportkit import SENDER
 from tests.report.test_report import full_context
 
@@ -116,6 +119,10 @@ def test_nothing_local_in_shared_formats() -> None:
         assert "fixtures/mail" not in text and str(ROOT) not in text, fmt
     local = ring_context(local=True)
     assert "fixtures/mail/ring-v1-v2.mbox" in render(local, "term")
+    for fmt in ("md", "json", "html"):
+        assert "fixtures/mail" not in run_patchtool("report", RING, "-f", fmt).stdout, fmt
+    assert "fixtures/mail/ring-v1-v2.mbox" in run_patchtool("report", RING, "-f", "md", "--local").stdout
+    assert f"file: {RING}" in run_patchtool("report", RING).stdout  # the user's own terminal
 
 
 def test_verdict_line_names_its_reasons(tmp_path: Path, kvm_repo: Path) -> None:
@@ -173,3 +180,26 @@ def test_email_refuses_without_a_sender(tmp_path: Path, kvm_repo: Path) -> None:
         and "Message-ID: <patchtool." in given.stdout
         and "@maint.example.com>" in given.stdout
     )
+
+
+def _ring_parts() -> tuple[str, str]:
+    """The fixture thread split into v1 (with its review) and v2 (with its own)."""
+    mails = [m for m in re.split(r"(?m)^(?=From (?:[0-9a-f]{40} |mailer@))", RING.read_text()) if m]
+    older = [m for m in mails if re.search(r"(?m)^Message-Id: <(v1-|r[1-4]\.)", m)]
+    newer = [m for m in mails if m not in older]
+    return "".join(older), "".join(newer)
+
+
+def test_diff_fetches_the_superseded_revision(tmp_path: Path, replay: Replay) -> None:
+    older, newer = _ring_parts()
+    lone = tmp_path / "v2.mbox"
+    lone.write_text(newer)
+    replay.add("lore", "/qemu-devel/v1-0.ring@example.org/t.mbox.gz", body=gzip.compress(older.encode()))
+    result = run_patchtool("diff", lone, "--json")
+    assert result.code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [c["addressed"] for c in data["comments"]] == ["changed", "unchanged", "unchanged"]
+    assert any("v1-0.ring@example.org" in r for r in replay.requests_to("lore"))
+    replay.routes.clear()  # without the older thread the command says what is missing
+    missing = run_patchtool("diff", lone)
+    assert missing.code != 0 and "Traceback" not in missing.stderr
