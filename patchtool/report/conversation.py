@@ -32,7 +32,7 @@ FOLD_AFTER = 8  # quoted lines shown open; a longer quote is folded
 
 def links(msgid: str) -> LinksView:
     """lore and patchew addresses of a message (msgids may hold `/`, `+` or `%`: quoted)."""
-    safe = quote(msgid, safe="@=-._~!$&'()*,;:")
+    safe = quote(msgid, safe="@=-._~+!$,;:")  # parentheses, quotes and `*` would end a Markdown link
     return LinksView(f"{LORE}{safe}/", f"{PATCHEW}{safe}/")
 
 

@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from patchtool.config import Settings
 from patchtool.errors import InputError
@@ -84,9 +85,12 @@ def _changed_lines(diff: str) -> list[str]:
 
 
 def patch_id(diff: str) -> str:
-    """git's `patch-id --stable` idea: a hash of the changed lines without whitespace or positions."""
+    """git's `patch-id --stable` idea: a hash of the file names and hunk lines (context included),
+    without whitespace, positions or blob ids: the same change in the same surroundings."""
     digest = hashlib.sha1()
-    for line in _changed_lines(diff):
+    for line in diff.splitlines():
+        if _INDEX.match(line) or line.startswith(("@@", "--- ", "+++ ")):
+            continue
         digest.update("".join(line.split()).encode())
     return digest.hexdigest()
 
@@ -268,6 +272,18 @@ def compare_revisions(series: Series, raw: RawThread | None, old: int, new: int)
     )
 
 
+_ARCHIVE_LINK = re.compile(
+    r"^\s*v\d+\s*:\s*https?://(?:lore\.kernel\.org|patchew\.org)/[^/\s]+/([^/\s]+@[^/\s]+)/?\s*$"
+)
+
+
+def archive_links(revision: Revision) -> tuple[str, ...]:
+    """Message-ids of earlier revisions named by `v1: https://lore.kernel.org/<list>/<msgid>/` lines."""
+    body = revision.cover.body if revision.cover else "\n".join(p.notes for p in revision.patches)
+    found = (m.group(1) for line in body.splitlines() if (m := _ARCHIVE_LINK.match(line)))
+    return tuple(dict.fromkeys(unquote(x) for x in found))
+
+
 def with_older_revision(
     raw: RawThread, series: Series, settings: Settings, wanted: int | None = None
 ) -> tuple[RawThread, Series]:
@@ -275,7 +291,7 @@ def with_older_revision(
     have = {r.number for r in series.revisions if r.patches}
     if (wanted in have) or (wanted is None and any(n < series.chosen for n in have)):
         return raw, series
-    names = series.revision.supersedes
+    names = (*series.revision.supersedes, *archive_links(series.revision))
     if not names:
         return raw, series
     from patchtool.fetch import resolve_source

@@ -4,11 +4,13 @@ and the reply e-mail read line by line."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import email
 import email.policy
 import gzip
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,12 +21,13 @@ from patchtool.errors import UsageError
 from patchtool.fetch import resolve_source
 from patchtool.parse.series import build_series
 from patchtool.report.context import build_context
+from patchtool.report.conversation import fetch_line, links
 from patchtool.report.records import ReportContext
 from patchtool.report.render import render
-from patchtool.review.revisions import compare_revisions, patch_id
+from patchtool.review.revisions import archive_links, compare_revisions, patch_id
 from tests.conftest import ROOT, run_patchtool
 from tests.plugins.httpreplay import Replay
-from tests.plugins.reportkit import SENDER
+from tests.plugins.reportkit import GENERATED, SENDER
 from tests.report.test_report import full_context
 
 RING = ROOT / "fixtures" / "mail" / "ring-v1-v2.mbox"
@@ -203,3 +206,57 @@ def test_diff_fetches_the_superseded_revision(tmp_path: Path, replay: Replay) ->
     replay.routes.clear()  # without the older thread the command says what is missing
     missing = run_patchtool("diff", lone)
     assert missing.code != 0 and "Traceback" not in missing.stderr
+
+
+def test_fetch_line_from_the_patchew_tag_or_the_base() -> None:
+    raw = resolve_source(str(RING), load_settings())
+    series = build_series(raw)
+    assert fetch_line(series) == (None, "")  # nothing known: no command to offer
+    tagged = dataclasses.replace(
+        series,
+        extras={
+            "patchew.repo": "https://github.com/patchew-project/qemu",
+            "patchew.tag": "patchew/v2-0.ring@example.org",
+            "patchew.base": "1234567890abcdef1234567890abcdef12345678",
+        },
+    )
+    base, line = fetch_line(tagged)
+    assert line == "git fetch https://github.com/patchew-project/qemu patchew/v2-0.ring@example.org"
+    assert base == "1234567890abcdef1234567890abcdef12345678"
+    rev = dataclasses.replace(series.revision, base_commit="abcdef0123456789abcdef0123456789abcdef01")
+    based = dataclasses.replace(series, revisions=(series.revisions[0], rev))
+    assert fetch_line(based)[1].endswith("qemu.git abcdef0123456789abcdef0123456789abcdef01")
+    ctx = build_context(tagged, raw=raw, reply_from=SENDER)
+    assert ctx.series.fetch == line and line in render(ctx, "md") and line in render(ctx, "term")
+    assert links("a(b)c@x").lore == "https://lore.kernel.org/qemu-devel/a%28b%29c@x/"
+
+
+def test_older_revision_named_by_an_archive_link() -> None:
+    raw = resolve_source(str(RING), load_settings())
+    series = build_series(raw)
+    cover = series.revision.cover
+    assert cover is not None
+    body = cover.body + "\nv1: https://lore.kernel.org/qemu-devel/v0-0.older%2Bx@example.org/\n"
+    rev = dataclasses.replace(series.revision, cover=dataclasses.replace(cover, body=body))
+    assert archive_links(rev) == ("v0-0.older+x@example.org",)
+    assert archive_links(series.revision) == ()
+
+
+@pytest.mark.parametrize("fmt", ["term", "md", "html", "email", "json"])
+def test_ring_thread_golden(fmt: str, golden: Callable[[str, str], None]) -> None:
+    raw = resolve_source(str(RING), load_settings())
+    when = dt.datetime.fromisoformat(GENERATED)
+    ctx = build_context(build_series(raw), raw=raw, reply_from=SENDER, generated=when)
+    suffix = {"term": "txt", "md": "md", "html": "html", "email": "eml", "json": "json"}[fmt]
+    golden(f"report-ring.{suffix}", render(ctx, fmt))
+
+
+def test_charts_have_axes_and_scales(tmp_path: Path, kvm_repo: Path) -> None:
+    html = render(full_context(tmp_path, kvm_repo), "html")
+    rates = html[
+        html.index('<svg id="test-rates"') : html.index("</svg>", html.index('<svg id="test-rates"'))
+    ]
+    assert all(f">{p}%</text>" in rates for p in (0, 25, 50, 75, 100)) and "95% interval" in rates
+    post = html[html.index('<svg id="posterior"') :]
+    post = post[: post.index("</svg>")]
+    assert ">0.00</text>" in post and ">0.60</text>" in post and "9 commits from good to bad" in post
