@@ -41,6 +41,7 @@ def _environment(html: bool) -> jinja2.Environment:
     env.filters["wrap"] = reply.wrap
     env.filters["fence"] = _fence
     env.filters["where"] = where
+    env.filters["rstrip"] = lambda text: str(text).rstrip()
     env.filters["quote_line"] = lambda line: f"> {line}"
     return env
 
