@@ -62,6 +62,7 @@ def test_patch_id_ignores_positions_and_whitespace() -> None:
     a = "diff --git a/x b/x\n@@ -1,2 +1,3 @@\n a\n+b  c\n"
     b = "diff --git a/x b/x\nindex 1..2\n@@ -7,2 +7,3 @@\n a\n+b c\n"
     assert patch_id(a) == patch_id(b) and patch_id(a) != patch_id(a.replace("+b", "+d"))
+    assert patch_id(a) != patch_id(a.replace(" a\n", " z\n"))  # git hashes the context lines too
 
 
 def test_diff_command(tmp_path: Path) -> None:
