@@ -45,6 +45,7 @@ class ReportRequest:
     configure_args: tuple[str, ...] = ()
     checkpatch: bool = True
     bisect_test: str | None = None  # the test whose stored bisect result to show (default: the first test)
+    local: bool = False  # a report for the user only: may name local paths (log files, mbox paths)
 
 
 @dataclass
@@ -89,6 +90,7 @@ def run_report(
         skipped=stages.skipped,
         failed=stages.failed,
         reply_from=git_identity(req.repo),
+        local=req.local,
     )
 
 

@@ -11,8 +11,22 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "patchtool"
 
 # The stages from the bottom up; a module may import its own stage and the ones listed before it.
-ORDER = ["bottom", "vcs", "parse", "fetch", "review", "apply", "build", "testrun", "bisection",
-         "report", "pipeline", "demo", "cli", "__main__"]
+ORDER = [
+    "bottom",
+    "vcs",
+    "parse",
+    "fetch",
+    "review",
+    "apply",
+    "build",
+    "testrun",
+    "bisection",
+    "report",
+    "pipeline",
+    "demo",
+    "cli",
+    "__main__",
+]
 BOTTOM = {"errors", "config", "proc", "store", "resources", "jsonable", "models", "__init__"}
 MAX_MODULES_BESIDE_STAGES = 10
 MAX_LINES = 500
@@ -82,7 +96,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
             if nxt.startswith(node + "."):
                 continue  # a package importing its own submodule is not a cycle through it
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()

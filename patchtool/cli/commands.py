@@ -14,6 +14,7 @@ COMMAND_MODULES: dict[str, str] = {
     "build": "build_cmd",
     "test": "build_cmd",
     "bisect": "bisect_cmd",
+    "diff": "diff_cmd",
     "report": "report_cmd",
     "demo": "report_cmd",
 }

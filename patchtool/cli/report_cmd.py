@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import sys
 from pathlib import Path
@@ -90,6 +92,18 @@ def report(
     no_checkpatch: Annotated[
         bool, typer.Option("--no-checkpatch", help="Do not run the tree's scripts/checkpatch.pl.")
     ] = False,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local", help="Keep local paths (build log, mbox file) in the report: not for sharing."
+        ),
+    ] = False,
+    sender: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="ADDRESS", help="Sender of the e-mail (default: git's user.name/email)."
+        ),
+    ] = None,
 ) -> None:
     """Review a series: checks, apply, build and test when asked, then one report.
 
@@ -112,6 +126,7 @@ def report(
         raise UsageError("--configure goes with --build or --test")
     if output is not None and not output.parent.resolve().is_dir():
         raise UsageError(f"{output}: the directory {output.parent} does not exist")
+    reply_from = _sender(fmt, sender, repo)
     settings = settings_for(repo=repo)
     req = ReportRequest(
         source=source,
@@ -125,13 +140,26 @@ def report(
         configure_args=tuple(shlex.split(configure or "")),
         checkpatch=not no_checkpatch,
         bisect_test=bisect_test,
+        local=local or fmt == "term",  # the terminal is the user's own screen
     )
     ctx = run_report(req, settings, stdin=sys.stdin.buffer if source == "-" else None, progress=_progress)
+    if reply_from:
+        ctx = dataclasses.replace(ctx, reply_from=reply_from)
     write_report(ctx, fmt, output)
     if ctx.failed:
         raise typer.Exit(int(ExitCode.VERDICT))
     if environment_blocked(ctx):
         raise typer.Exit(int(ExitCode.ENVIRONMENT))
+
+
+def _sender(fmt: str, explicit: str | None, repo: Path | None) -> str:
+    """The e-mail's sender, checked before any stage runs: refused when there is none."""
+    if fmt != "email":
+        return ""
+    from patchtool.pipeline import git_identity
+    from patchtool.report.reply import require_sender, sender_identity
+
+    return require_sender(sender_identity(explicit, git_identity(repo), os.environ))
 
 
 @app.command()

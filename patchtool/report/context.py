@@ -15,6 +15,7 @@ from typing import Any
 
 from patchtool.bisection.replay import StoredBisect
 from patchtool.models import Address, Finding, Patch, RawThread, Series, Trailer
+from patchtool.report.conversation import cover_view, fetch_line, links, since_for, thread_views
 from patchtool.report.records import (
     FAILED,
     NOT_RUN,
@@ -23,10 +24,9 @@ from patchtool.report.records import (
     ApplyView,
     BuildView,
     DiagnosticView,
-    FileView,
     FindingView,
-    FunctionView,
     PatchView,
+    ReplyView,
     ReportContext,
     RevisionView,
     SeriesView,
@@ -37,6 +37,7 @@ from patchtool.report.records import (
     TrailerView,
 )
 from patchtool.report.stages import bisect_view, build_log_excerpt
+from patchtool.report.verdict import verdict_reasons
 from patchtool.review.checks import CheckResult
 from patchtool.review.maintainers import APPROVING_KEYS
 
@@ -57,12 +58,9 @@ def _trailer(t: Trailer) -> TrailerView:
     return TrailerView(t.key, t.value, t.origin, str(t.sender) if t.sender else None)
 
 
-def patch_view(p: Patch) -> PatchView:
-    files = tuple(FileView(f.path, f.status, f.added, f.removed, f.old_path) for f in p.summary.files)
-    functions = tuple(
-        FunctionView(fn.file, fn.name, fn.kind, fn.detail, fn.old_signature, fn.new_signature)
-        for fn in p.summary.functions
-    )
+def patch_view(p: Patch, replies: tuple[ReplyView, ...] = ()) -> PatchView:
+    files = p.summary.files
+    functions = p.summary.functions
     trailers = (*p.trailers, *p.review_trailers)
     reviewed = tuple(dict.fromkeys(t.value for t in trailers if t.key in APPROVING_KEYS))
     return PatchView(
@@ -82,6 +80,10 @@ def patch_view(p: Patch) -> PatchView:
         review_trailers=tuple(_trailer(t) for t in p.review_trailers),
         reviewed_by=tuple(v for v in reviewed if v),
         diff=p.diff,
+        message=p.message.strip("\n"),
+        notes=p.notes.strip("\n"),
+        replies=replies,
+        links=links(p.msgid),
     )
 
 
@@ -106,7 +108,12 @@ def _fmt(pair: tuple[str, str]) -> str:
     return email.utils.formataddr(pair) if pair[0] else pair[1]
 
 
-def series_view(series: Series, raw: RawThread | None) -> SeriesView:
+def _shareable(location: str) -> bool:
+    """Web addresses may be shared; a path on the user's machine may not."""
+    return location.startswith(("http://", "https://"))
+
+
+def series_view(series: Series, raw: RawThread | None, local: bool = False) -> SeriesView:
     rev = series.revision
     head: Any = rev.cover or (rev.patches[0] if rev.patches else None)
     msgid = head.msgid if head else ""
@@ -122,6 +129,7 @@ def series_view(series: Series, raw: RawThread | None) -> SeriesView:
         )
         for r in series.revisions
     )
+    base, fetch = fetch_line(series)
     return SeriesView(
         title=series.title,
         subject=head.subject if head else series.title,
@@ -135,12 +143,17 @@ def series_view(series: Series, raw: RawThread | None) -> SeriesView:
         to=to,
         cc=cc,
         references=refs,
-        source=", ".join(f"{p.source}:{p.location}" for p in series.provenance),
+        source=", ".join(
+            f"{p.source}:{p.location}" for p in series.provenance if local or _shareable(p.location)
+        ),
+        links=links(msgid) if msgid else None,
+        base=base,
+        fetch=fetch,
     )
 
 
 def finding_view(f: Finding) -> FindingView:
-    return FindingView(f.severity, f.code, f.message, f.patch, f.file, f.line)
+    return f
 
 
 def subsystem_views(checks: CheckResult | None) -> tuple[SubsystemView, ...]:
@@ -191,7 +204,7 @@ def _conflict_text(c: Any) -> str:
     return f"{path} ({hunk})" if hunk else str(path)
 
 
-def build_view(result: Any, reused: bool = False) -> BuildView:
+def build_view(result: Any, reused: bool = False, local: bool = False) -> BuildView:
     """From build.BuildResult (ok, duration, log_path, first_error, diagnostics)."""
     diags = tuple(
         DiagnosticView(d.file, d.line, d.severity, d.message)
@@ -201,7 +214,7 @@ def build_view(result: Any, reused: bool = False) -> BuildView:
     return BuildView(
         ok=bool(result.ok),
         duration=float(result.duration),
-        log_path=str(result.log_path),
+        log_path=str(result.log_path) if local else "",
         first_error=result.first_error,
         diagnostics=diags,
         log_excerpt=build_log_excerpt(result.log_path) if not result.ok else (),
@@ -260,10 +273,16 @@ def stage_views(
     bisect_ran: bool,
     skipped: dict[str, str],
     failed: dict[str, str] | None = None,
+    local: bool = False,
 ) -> tuple[StageView, ...]:
     rev = series.revision
     prov = series.provenance[0] if series.provenance else None
-    stages = [StageView("fetch", OK, f"{prov.source}: {prov.location}" if prov else "")]
+    where = (
+        (f"{prov.source}: {prov.location}" if local or _shareable(prov.location) else prov.source)
+        if prov
+        else ""
+    )
+    stages = [StageView("fetch", OK, where)]
     missing = ", ".join(f"{i}/{rev.total}" for i in rev.missing)
     stages.append(
         StageView(
@@ -326,9 +345,11 @@ def build_context(
     generated: dt.datetime | None = None,
     tool: str = "patchtool",
     reply_from: str = "",
+    local: bool = False,
 ) -> ReportContext:
     """Everything the report shows; stage results that are None show as not run."""
-    patches = [patch_view(p) for p in series.revision.patches]
+    threads = thread_views(series.revision, raw)
+    patches = [patch_view(p, threads.get(f"{p.index}/{p.total}", ())) for p in series.revision.patches]
     apply_v = apply_view(apply) if apply is not None else None
     if apply_v is not None:
         by_label = {a.label: a for a in apply_v.patches}
@@ -337,17 +358,19 @@ def build_context(
     ordered = sorted(
         findings, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 3), f.patch or "", f.file or "")
     )
-    build_v = build_view(build, build_reused) if build is not None else None
+    build_v = build_view(build, build_reused, local) if build is not None else None
     tests_v = tests_view(tests) if tests is not None else None
     bisect_v = bisect_view(bisect) if bisect is not None else None
+    stages = stage_views(
+        series, checks, apply_v, build_v, tests_v, bisect_v is not None, skipped or {}, failed, local
+    )
+    finding_views = tuple(finding_view(f) for f in ordered)
     return ReportContext(
-        series=series_view(series, raw),
+        series=series_view(series, raw, local),
         patches=tuple(patches),
-        findings=tuple(finding_view(f) for f in ordered),
+        findings=finding_views,
         subsystems=subsystem_views(checks),
-        stages=stage_views(
-            series, checks, apply_v, build_v, tests_v, bisect_v is not None, skipped or {}, failed
-        ),
+        stages=stages,
         apply=apply_v,
         build=build_v,
         tests=tests_v,
@@ -355,6 +378,10 @@ def build_context(
         generated=(generated or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat(),
         tool=tool,
         reply_from=reply_from,
+        cover=cover_view(series.revision, threads.get("cover", ())),
+        since=since_for(series, raw),
+        reasons=verdict_reasons(stages, finding_views, build_v),
+        local=local,
     )
 
 

@@ -21,6 +21,7 @@ _FILE = re.compile(r"^diff --git a/.+? b/(.+)$")
 BAR_W, BAR_H, LABEL_W = 360, 22, 220
 CHART_W, CHART_H = 640, 160
 MAX_BARS = 400  # a posterior over more commits is drawn in buckets
+AXIS_W = 48  # room left of the posterior chart for its probability scale
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,14 @@ class PosteriorBar:
 
 
 @dataclass(frozen=True)
+class Tick:
+    """A scale mark on a chart axis: its position in pixels and its label."""
+
+    at: float
+    label: str
+
+
+@dataclass(frozen=True)
 class HtmlView:
     css: Markup
     patches: tuple[HtmlPatch, ...]
@@ -74,6 +83,10 @@ class HtmlView:
     label_w: int = LABEL_W
     chart_w: int = CHART_W
     chart_h: int = CHART_H
+    rate_ticks: tuple[Tick, ...] = ()
+    posterior_ticks: tuple[Tick, ...] = ()  # y positions of probability marks
+    posterior_caption: str = ""
+    axis_w: int = AXIS_W
 
 
 def _kind(line: str) -> str:
@@ -179,6 +192,31 @@ def posterior_bars(ctx: ReportContext) -> tuple[PosteriorBar, ...]:
     return tuple(bars)
 
 
+def rate_ticks() -> tuple[Tick, ...]:
+    """The failure-rate scale under the bars: 0% to 100% in quarters."""
+    return tuple(Tick(round(BAR_W * q / 4, 1), f"{25 * q}%") for q in range(5))
+
+
+def posterior_ticks(ctx: ReportContext) -> tuple[Tick, ...]:
+    """Probability marks for the posterior chart's y axis: 0, half and the tallest bar's mass."""
+    if ctx.bisect is None or not ctx.bisect.commits:
+        return ()
+    commits = ctx.bisect.commits
+    per = max(1, -(-len(commits) // MAX_BARS))
+    top = max(sum(c.probability for c in commits[i : i + per]) for i in range(0, len(commits), per)) or 1.0
+    plot = CHART_H - 20
+    return tuple(Tick(round(plot - plot * f, 2), f"{top * f:.2f}") for f in (0.0, 0.5, 1.0))
+
+
+def posterior_caption(ctx: ReportContext) -> str:
+    if ctx.bisect is None or not ctx.bisect.commits:
+        return ""
+    n = len(ctx.bisect.commits)
+    per = max(1, -(-n // MAX_BARS))
+    bucket = f", {per} commits per bar" if per > 1 else ""
+    return f"P(first bad commit), {n} commits from good to bad{bucket}"
+
+
 def html_view(ctx: ReportContext) -> HtmlView:
     patches = []
     for p in ctx.patches:
@@ -193,4 +231,7 @@ def html_view(ctx: ReportContext) -> HtmlView:
         bars=bars,
         bars_height=16 + len(bars) * (BAR_H + 8),
         posterior=posterior_bars(ctx),
+        rate_ticks=rate_ticks(),
+        posterior_ticks=posterior_ticks(ctx),
+        posterior_caption=posterior_caption(ctx),
     )

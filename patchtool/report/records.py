@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from patchtool.models import FileChange, Finding, FunctionChange
+
 REPORT_SCHEMA_VERSION = 1
 FORMATS = ("term", "md", "html", "email", "json")
 
@@ -15,40 +17,18 @@ FORMATS = ("term", "md", "html", "email", "json")
 OK, FAILED, NOT_RUN = "ok", "failed", "not run"
 
 
-@dataclass(frozen=True)
-class FindingView:
-    severity: str  # "error" | "warning" | "info"
-    code: str
-    message: str
-    patch: str | None = None  # "2/3"
-    file: str | None = None
-    line: int | None = None
-
-    @property
-    def where(self) -> str:
-        place = self.file or ""
-        if self.file and self.line:
-            place += f":{self.line}"
-        return " ".join(x for x in (f"[{self.patch}]" if self.patch else "", place) if x)
+# The report shows the models' own records for findings, files and functions: one record per fact.
+FindingView = Finding
+FileView = FileChange
+FunctionView = FunctionChange
 
 
-@dataclass(frozen=True)
-class FileView:
-    path: str
-    status: str  # added | removed | modified | renamed | copied
-    added: int
-    removed: int
-    old_path: str | None = None
-
-
-@dataclass(frozen=True)
-class FunctionView:
-    file: str
-    name: str
-    kind: str  # added, removed, body-changed, signature-changed, prototype-added, stub-added, ...
-    detail: str = ""
-    old_signature: str | None = None
-    new_signature: str | None = None
+def where(f: Finding) -> str:
+    """`[2/3] path:line`: where a finding points, for one line of text."""
+    place = f.file or ""
+    if f.file and f.line:
+        place += f":{f.line}"
+    return " ".join(x for x in (f"[{f.patch}]" if f.patch else "", place) if x)
 
 
 @dataclass(frozen=True)
@@ -57,6 +37,48 @@ class TrailerView:
     value: str
     origin: str  # commit | reply | cover-reply
     given_by: str | None = None  # the reply's sender, for review trailers
+
+
+@dataclass(frozen=True)
+class LinksView:
+    """Where a message can be read on the web (lore) and its series on patchew."""
+
+    lore: str
+    patchew: str
+
+
+@dataclass(frozen=True)
+class ReplyBlockView:
+    """A run of quoted or own lines of a reply; long quotes are shown folded."""
+
+    quoted: bool
+    lines: tuple[str, ...]
+    folded: bool = False
+    file: str | None = None  # the patch file a quoted hunk comes from
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    """One reply of the thread under the patch or cover it answers."""
+
+    msgid: str
+    author: str
+    date: str | None
+    depth: int  # 1 for a direct answer, 2 for an answer to that answer...
+    blocks: tuple[ReplyBlockView, ...]
+    trailers: tuple[TrailerView, ...]
+    links: LinksView
+
+
+@dataclass(frozen=True)
+class CoverView:
+    msgid: str
+    subject: str
+    author: str
+    date: str | None
+    body: str
+    links: LinksView
+    replies: tuple[ReplyView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +101,10 @@ class PatchView:
     diff: str
     apply_status: str | None = None  # applied clean | applied 3-way | conflict | not applied
     commit: str | None = None
+    message: str = ""  # the commit message body below the title, trailers included
+    notes: str = ""  # what the author wrote between `---` and the diff (e.g. "Changes in v2")
+    replies: tuple[ReplyView, ...] = ()
+    links: LinksView | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +130,10 @@ class SeriesView:
     to: tuple[str, ...] = ()  # the original mail's recipients, for a reply
     cc: tuple[str, ...] = ()
     references: tuple[str, ...] = ()  # the original mail's References, for a reply
-    source: str = ""  # where it came from
+    source: str = ""  # where it came from (web sources only unless the report is --local)
+    links: LinksView | None = None
+    base: str | None = None  # the commit the series is based on, when the thread or patchew says
+    fetch: str = ""  # a `git fetch` command for the series' tag or base, when one is known
 
 
 @dataclass(frozen=True)
@@ -212,6 +241,58 @@ class BisectView:
 
 
 @dataclass(frozen=True)
+class PairView:
+    """One patch across two revisions: unchanged, changed (with its interdiff), new or dropped."""
+
+    status: str
+    old_label: str | None
+    new_label: str | None
+    title: str
+    matched_by: str  # patch-id | title | similarity | ""
+    similarity: float
+    interdiff: str
+    notes: str  # the newer patch's notes (its "Changes in vN")
+
+
+@dataclass(frozen=True)
+class CommentView:
+    """A review comment on the older revision and whether the lines it quotes changed."""
+
+    reviewer: str
+    date: str | None
+    old_label: str
+    new_label: str | None
+    file: str | None
+    lines: tuple[str, ...]
+    text: str
+    addressed: str  # changed | unchanged | patch dropped
+    msgid: str
+
+
+@dataclass(frozen=True)
+class CarryView:
+    """A review trailer given on the older revision and whether the newer one carries it."""
+
+    key: str
+    value: str
+    old_label: str
+    new_label: str | None
+    carried: bool
+
+
+@dataclass(frozen=True)
+class SinceView:
+    """What changed since an older revision of the series, and what happened to its review."""
+
+    old: int
+    new: int
+    pairs: tuple[PairView, ...]
+    comments: tuple[CommentView, ...]
+    trailers: tuple[CarryView, ...]
+    changes: str  # the newer cover letter's "Changes in" notes
+
+
+@dataclass(frozen=True)
 class StageView:
     name: str  # fetch, parse, checks, apply, build, test, bisect
     state: str  # ok | failed | not run
@@ -235,6 +316,16 @@ class ReportContext:
     tool: str = "patchtool"
     reply_from: str = ""  # the From: of the reply e-mail (the user's git identity when known)
     schema_version: int = REPORT_SCHEMA_VERSION
+    cover: CoverView | None = None
+    since: SinceView | None = None
+    reasons: tuple[str, ...] = ()  # why the verdict is what it is, most important first
+    local: bool = False  # a view for the user only: may name local paths
+
+    @property
+    def verdict_line(self) -> str:
+        """`FAIL: build failed (...); 1 note`: the verdict with its reasons."""
+        word = "FAIL" if self.failed else "PASS"
+        return f"{word}: {'; '.join(self.reasons)}" if self.reasons else word
 
     @property
     def failed(self) -> bool:

@@ -6,6 +6,7 @@ import email.policy
 import email.utils
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
@@ -14,9 +15,9 @@ import jinja2
 from markupsafe import Markup
 
 from patchtool.jsonable import to_jsonable
-from patchtool.report import escape
+from patchtool.report import escape, reply
 from patchtool.report import html as report_html
-from patchtool.report.records import ReportContext
+from patchtool.report.records import ReportContext, SinceView, where
 from patchtool.resources import templates_dir
 
 _TEMPLATES = {
@@ -25,7 +26,6 @@ _TEMPLATES = {
     "html": "report.html.j2",
     "email": "report.email.j2",
 }
-REPLY_FROM = "patchtool <patchtool@localhost>"
 
 
 def _html_finalize(value: object) -> object:
@@ -58,7 +58,20 @@ def _environment(fmt: str) -> jinja2.Environment:
     env.filters["md"] = escape.for_markdown
     env.filters["term"] = escape.for_terminal
     env.filters["email_body"] = escape.for_email_body
+    env.filters["wrap"] = reply.wrap
+    env.filters["fence"] = _fence
+    env.filters["where"] = where
+    env.filters["rstrip"] = lambda text: str(text).rstrip()
+    env.filters["quote_line"] = lambda line: f"> {line}"
     return env
+
+
+def _fence(text: object) -> str:
+    """Text from mail as a Markdown code block, fenced longer than any backtick run inside it."""
+    body = str(text)
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{body}\n{fence}"
 
 
 def render_text(ctx: ReportContext, fmt: str) -> str:
@@ -68,10 +81,24 @@ def render_text(ctx: ReportContext, fmt: str) -> str:
     values: dict[str, Any] = {"ctx": ctx, "counts": ctx.counts, "failed": ctx.failed}
     if fmt == "html":
         values["view"] = report_html.html_view(ctx)
-    text = env.get_template(_TEMPLATES[fmt]).render(**values)
     if fmt == "email":
-        return reply_message(ctx, text, ctx.reply_from or REPLY_FROM).as_string()
-    return text
+        sender = reply.require_sender(ctx.reply_from)
+        values.update(_email_values(ctx, sender))
+        return reply_message(ctx, env.get_template(_TEMPLATES[fmt]).render(**values), sender).as_string()
+    return env.get_template(_TEMPLATES[fmt]).render(**values)
+
+
+def _email_values(ctx: ReportContext, sender: str) -> dict[str, Any]:
+    quoted = reply.quoted_findings(ctx)
+    author = ctx.series.author.split(",")[0].split()
+    name = email.utils.parseaddr(sender)[0]
+    return {
+        "quoted": quoted,
+        "others": reply.unquoted_findings(ctx, quoted),
+        "errors": reply.error_lines(ctx.build),
+        "greeting": author[0] if author else "all",
+        "signer": name or sender,
+    }
 
 
 def _reply_subject(subject: str) -> str:
@@ -91,7 +118,7 @@ def _address(name: str, addr: str) -> str:
     return f"{name} <{addr}>"
 
 
-def reply_message(ctx: ReportContext, body: str, sender: str = REPLY_FROM) -> EmailMessage:
+def reply_message(ctx: ReportContext, body: str, sender: str) -> EmailMessage:
     """A plain-text reply to the series in patchew's manner: Re: subject, threaded, To the author.
 
     Every header value from mail goes through escape.for_email_header: a display name or subject
@@ -110,7 +137,7 @@ def reply_message(ctx: ReportContext, body: str, sender: str = REPLY_FROM) -> Em
     msg["References"] = " ".join(f"<{header(r)}>" for r in dict.fromkeys((*s.references, s.msgid)))
     msg["Date"] = _date(ctx.generated)
     digest = hashlib.sha256(f"{s.msgid}\0{ctx.generated}".encode()).hexdigest()[:16]
-    msg["Message-ID"] = f"<patchtool.{digest}@localhost>"
+    msg["Message-ID"] = f"<patchtool.{digest}@{reply.sender_domain(sender)}>"
     msg["X-Mailer"] = "patchtool"
     # 8bit keeps the reply readable as sent; quoted-printable only when a line is too long for SMTP.
     long_line = any(len(line.encode()) > 990 for line in body.splitlines())
@@ -128,6 +155,12 @@ def _date(iso: str) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return email.utils.format_datetime(when)
+
+
+def render_since(since: SinceView, *, interdiff: bool = True) -> str:
+    """The revision comparison as text, as `patchtool diff` prints it."""
+    env = _environment(html=False)
+    return env.get_template("since.term.j2").render(sv=since, show_interdiff=interdiff)
 
 
 def render(ctx: ReportContext, fmt: str) -> str:

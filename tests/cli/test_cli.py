@@ -33,9 +33,7 @@ def test_every_registered_command_is_mapped_to_its_module() -> None:
     from patchtool.cli.commands import register_commands
 
     register_commands(["--help"])
-    registered = {
-        c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands
-    }
+    registered = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
     assert registered == set(COMMAND_MODULES)
 
 

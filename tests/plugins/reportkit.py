@@ -279,6 +279,7 @@ def hostile_mbox(dest: Path) -> Path:
 
 
 GENERATED = "2026-06-08T09:00:00+00:00"
+SENDER = "Mo Maint <mo@maint.example.com>"  # the reviewer sending the reply e-mail
 
 
 def fixture_context(monkeypatch: pytest.MonkeyPatch) -> object:
@@ -294,4 +295,6 @@ def fixture_context(monkeypatch: pytest.MonkeyPatch) -> object:
     monkeypatch.chdir(ROOT)
     raw = resolve_source(FIXTURE_MBOX, load_settings())
     series = build_series(raw)
-    return build_context(series, run_checks(series), raw=raw, generated=dt.datetime.fromisoformat(GENERATED))
+    return build_context(
+        series, run_checks(series), raw=raw, generated=dt.datetime.fromisoformat(GENERATED), reply_from=SENDER
+    )
