@@ -132,7 +132,7 @@ def build(
 ) -> None:
     """Configure (once) and compile a tree with meson and ninja, reusing its build directory.
 
-    Example: patchtool build --repo ~/src/qemu --rev v10.1.0 -- --target-list=alpha-softmmu
+    Example: patchtool build --repo /tmp/pt/world/qemu --rev v10.1.0
     """
     settings = settings_for(repo=repo)
     with Store(settings.store_path) as store, source_tree(settings, repo, rev, worktree) as source:
@@ -292,7 +292,7 @@ def test_command(
 ) -> None:
     """Build if needed, run meson tests repeatedly and report each test's failure rate.
 
-    Example: patchtool test func-alpha-replay --setup thorough --repeat 20 --repo ~/src/qemu
+    Example: patchtool test func-alpha-replay --setup thorough --repeat 4 --repo /tmp/pt/world/qemu
     """
     settings = settings_for(repo=repo)
     opts = {"suite": suite, "setup": setup, "timeout": timeout, "jobs": jobs, "until_fail": until_fail}

@@ -139,7 +139,7 @@ def fetch(
 ) -> None:
     """Read a patch series (every revision, cover, replies) and show what it is.
 
-    Example: patchtool fetch fixtures/mail/reaper-v2.mbox -o out/
+    Example: patchtool fetch /tmp/pt/world/series/reaper-v2.mbox -o /tmp/pt/out
     """
     from patchtool.apply.ammbox import write_am_mbox
     from patchtool.parse.series import build_series
