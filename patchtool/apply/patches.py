@@ -106,11 +106,9 @@ class TempIndex:
         """Start from `commit`, with index entries for `paths` (those that exist there)."""
         self.store.set_algorithm(commit)
         self.tree = self.store.tree_of_commit(commit)
-        wanted = sorted(set(paths))
-        listing = b""
-        if wanted:
-            listing = self.repo.git("ls-tree", "-r", "-z", "--full-tree", commit, "--", *wanted).stdout
-        self._write_index(listing)
+        # The entries come from the trees cat-file already reads (no `ls-tree` process).
+        files = self.store.files_at(self.tree, sorted(set(paths)))
+        self._write_index(b"".join(b"%s %s\t%s\0" % (mode, oid.encode(), name) for mode, oid, name in files))
         self.entries = self._read_entries()
 
     def _write_index(self, index_info: bytes) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import traceback
 from collections.abc import Sequence
 from types import FrameType
 
@@ -40,9 +39,15 @@ def _os_problem(e: OSError) -> EnvironmentProblem:
     return EnvironmentProblem(f"{where}: {reason}", hint="check the path's permissions and free space")
 
 
+def _traceback() -> None:
+    import traceback  # only for --debug: its import (linecache, tokenize) costs start-up time
+
+    traceback.print_exc()
+
+
 def _fail(e: PatchtoolError, debug: bool) -> None:
     if debug:
-        traceback.print_exc()
+        _traceback()
     _say(f"error: {e.message}")
     if e.hint:
         _say(f"hint: {e.hint}")
@@ -79,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(_os_problem(e), debug)
     except Exception as e:
         if debug:
-            traceback.print_exc()
+            _traceback()
         _say(f"error: internal error: {type(e).__name__}: {e}")
         _say("hint: rerun with --debug and report the traceback")
         sys.exit(int(ExitCode.ENVIRONMENT))

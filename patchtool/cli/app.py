@@ -7,7 +7,6 @@ lines, and settings only when a command asks for them.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -103,6 +102,8 @@ RepoOption = Annotated[
 
 def emit_json(value: Any) -> None:
     """Write a result as JSON to stdout (dataclasses converted by to_jsonable)."""
+    import json
+
     from patchtool.jsonable import to_jsonable
 
     sys.stdout.write(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n")
@@ -142,6 +143,11 @@ def run_app(args: Sequence[str], order: Sequence[str]) -> None:
     from patchtool.cli.helptext import order_commands, use_patchtool_commands
 
     use_patchtool_commands(app)
+    # --install-completion and --show-completion belong to the bare `patchtool`; typer's completion
+    # module costs ~15 ms, so a command run without them (or a completion request) does not load it.
+    asked = any(a.startswith(("--install-completion", "--show-completion")) for a in args)
+    named = any(not a.startswith("-") for a in args)
+    app._add_completion = asked or not named or "_PATCHTOOL_COMPLETE" in os.environ
     command = typer.main.get_command(app)
     order_commands(command, order)
     command.main(args=list(args), prog_name="patchtool")

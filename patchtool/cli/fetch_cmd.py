@@ -23,15 +23,17 @@ def _raw_thread(
     sources: list[str], repo: Path | None, settings_cli: dict[str, str | None], offline: bool
 ) -> RawThread:
     from patchtool.fetch import resolve_source
-    from patchtool.fetch.local import is_local, read_many
+    from patchtool.fetch.local import is_local, read_local, read_many
 
     if len(sources) > 1:
         remote = [s for s in sources if not is_local(s) or s == "-"]
         if remote:
             raise UsageError(f"{remote[0]}: only existing files can be combined with other sources")
         return read_many(sources)
-    settings = settings_for(settings_cli, repo=repo, offline=offline)
     ref = sources[0]
+    if is_local(ref):  # a file needs no settings: no config read, no data directory
+        return read_local(ref, sys.stdin.buffer if ref == "-" else None)
+    settings = settings_for(settings_cli, repo=repo, offline=offline)
     return resolve_source(ref, settings, repo=repo, stdin=sys.stdin.buffer if ref == "-" else None)
 
 
