@@ -79,7 +79,9 @@ def cpu(argv: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> tuple[float, 
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         if child.returncode not in ok:
-            sys.exit(f"bench: {' '.join(argv)} exited {child.returncode}: {err.decode(errors='replace')[-800:]}")
+            sys.exit(
+                f"bench: {' '.join(argv)} exited {child.returncode}: {err.decode(errors='replace')[-800:]}"
+            )
         out.seek(0)
         return usage.ru_utime + usage.ru_stime, out.read()
 
@@ -93,7 +95,9 @@ def load_series(directory: Path, limit: int | None) -> list[Series]:
     for meta in sorted(directory.glob("*.meta")):
         fields = dict(line.split(" ", 1) for line in meta.read_text().splitlines() if " " in line)
         msgid = meta.name[: -len(".meta")]
-        found.append(Series(msgid, meta.with_suffix(".mbox"), fields["base"], fields["tip"], int(fields["count"])))
+        found.append(
+            Series(msgid, meta.with_suffix(".mbox"), fields["base"], fields["tip"], int(fields["count"]))
+        )
     return found[:limit] if limit else found
 
 
@@ -129,7 +133,16 @@ def bench_apply(s: Series, runs: int, clone: Path, ambox: Path) -> tuple[Pairs, 
     heads: list[str] = []
 
     def ours() -> float:
-        argv = [str(BIN / "patchtool"), "apply", str(s.mbox), "--repo", str(clone), "--base", s.base, "--json"]
+        argv = [
+            str(BIN / "patchtool"),
+            "apply",
+            str(s.mbox),
+            "--repo",
+            str(clone),
+            "--base",
+            s.base,
+            "--json",
+        ]
         spent, out = cpu(argv, clone, ok=(0, 1))
         heads.append(json.loads(out).get("head") or "")
         return spent
@@ -141,9 +154,11 @@ def bench_apply(s: Series, runs: int, clone: Path, ambox: Path) -> tuple[Pairs, 
 
     pairs = paired(runs, ours, theirs)
     am_head = git(clone, "rev-parse", "HEAD").strip()
-    return pairs, bool(heads[-1]) and tree(clone, heads[-1]) == TRUTH[s.tip], tree(clone, am_head) == TRUTH[
-        s.tip
-    ]
+    return (
+        pairs,
+        bool(heads[-1]) and tree(clone, heads[-1]) == TRUTH[s.tip],
+        tree(clone, am_head) == TRUTH[s.tip],
+    )
 
 
 TRUTH: dict[str, str] = {}
@@ -159,7 +174,9 @@ def median(xs: list[float]) -> float:
 
 def report_line(name: str, s: Series, pairs: Pairs, extra: str = "") -> str:
     o, t = median(pairs.ours), median(pairs.theirs)
-    return f"{name:5} {s.count:3}p  ours {o:6.3f}s  theirs {t:6.3f}s  paired x{pairs.ratio():5.2f}  {extra}{s.msgid[:60]}"
+    ratio = pairs.ratio()
+    figures = f"ours {o:6.3f}s  theirs {t:6.3f}s  paired x{ratio:5.2f}"
+    return f"{name:5} {s.count:3}p  {figures}  {extra}{s.msgid[:60]}"
 
 
 def summary(name: str, other: str, results: list[Pairs]) -> str:
