@@ -101,7 +101,10 @@ class BisectReport:
 def candidate_commits(repo: GitRepo, good: str, bad: str, first_parent: bool) -> list[str]:
     """Positions 0..n: the good commit, then good..bad oldest first (the last is the bad commit)."""
     good_sha, bad_sha = repo.rev_parse(good), repo.rev_parse(bad)
-    if good_sha == bad_sha or not repo.is_ancestor(good_sha, bad_sha):
+    if good_sha == bad_sha:
+        same = f"the same commit {good_sha[:12]}"
+        raise InputError(f"--good {good} and --bad {bad} are {same}: nothing to bisect")
+    if not repo.is_ancestor(good_sha, bad_sha):
         raise InputError(f"--good {good} is not an ancestor of --bad {bad}: nothing to bisect")
     mode = "--first-parent" if first_parent else "--ancestry-path"
     listed = repo.out("rev-list", "--reverse", mode, f"{good_sha}..{bad_sha}").split()

@@ -102,11 +102,21 @@ def _build(
         )
 
 
-def _print_build(result: BuildResult) -> None:
+def _commit_label(repo: Path | None, rev: str | None) -> str | None:
+    """`REV (commit SHA)` for a build of --repo (its tool worktree's path means nothing to a user)."""
+    if repo is None:
+        return None
+    from patchtool.vcs.repo import GitRepo
+
+    return f"{rev or 'HEAD'} (commit {GitRepo(repo).rev_parse(rev or 'HEAD')[:12]})"
+
+
+def _print_build(result: BuildResult, label: str | None = None) -> None:
     if result.ok:
         warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
+        what = label or result.source_dir
         out.print(
-            f"built {result.source_dir} in {result.duration:.1f}s: {result.steps_run} step(s){warned}",
+            f"built {what} in {result.duration:.1f}s: {result.steps_run} step(s){warned}",
             markup=False,
         )
     else:
@@ -140,7 +150,7 @@ def build(
     if as_json:
         emit_json(result)
     else:
-        _print_build(result)
+        _print_build(result, _commit_label(repo, rev))
     if not result.ok:
         raise typer.Exit(int(ExitCode.VERDICT))
 
