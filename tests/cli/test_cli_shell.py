@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 
 from patchtool.cli.commands import COMMAND_MODULES
@@ -172,3 +173,15 @@ def test_bisect_between_one_commit_says_so_in_one_line(apply_repo: ApplyRepo) ->
     assert done.stderr.strip() == (
         f"error: --good HEAD and --bad HEAD are the same commit {sha[:12]}: nothing to bisect"
     )
+
+
+@pytest.mark.slow
+def test_build_of_a_revision_names_the_commit_not_the_tool_worktree(
+    demo_project: Path, data_env: dict[str, str]
+) -> None:
+    sha = git(demo_project, "rev-parse", "HEAD").strip()
+    done = run_patchtool("build", "--repo", demo_project, "--rev", "HEAD", env=data_env)
+    assert done.code == 0, done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith(f"built HEAD (commit {sha[:12]}) in ")
+    assert data_env["PATCHTOOL_DATA_DIR"] not in first
