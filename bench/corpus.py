@@ -14,7 +14,7 @@ median paired ratio over the series, and the count of identical trees.
   the same file and write an am-ready mbox).
 - apply: `patchtool apply MBOX --repo CLONE --base BASE --json` (no checkout: it commits from a
   temporary index) vs `git am -3 AMBOX` in a checkout already at the base (the checkout is reset
-  to the base before each run, untimed). AMBOX is the am-ready mbox patchtool wrote.
+  to the base before each run, untimed). AMBOX is the am-ready mbox b4 wrote (a neutral third party).
 
 Usage: python bench/corpus.py SERIES_DIR QEMU_GIT [--truth GITDIR] [--runs 5] [--only fetch|apply]
        [--limit N] [--scratch DIR]
@@ -126,7 +126,7 @@ def bench_fetch(s: Series, runs: int, scratch: Path) -> tuple[Pairs, Path]:
         return cpu(argv, scratch)[0]
 
     pairs = paired(runs, ours, theirs)
-    return pairs, next(mine.glob("*.mbox"))
+    return pairs, next(b4dir.glob("*.mbx"))
 
 
 def bench_apply(s: Series, runs: int, clone: Path, ambox: Path) -> tuple[Pairs, bool, bool]:
