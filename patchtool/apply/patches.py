@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -227,8 +226,10 @@ def temp_index(repo: GitRepo, settings: Settings) -> Iterator[TempIndex]:
     root = temp_root(settings, repo)
     root.mkdir(parents=True, exist_ok=True)
     remove_stale_indexes(settings, repo)
-    directory = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
+    # Made inside the try: a Ctrl-C right after the directory appears must still remove it.
+    directory = root / f"{os.getpid()}-{time.monotonic_ns()}"
     try:
+        directory.mkdir(mode=0o700)
         with ObjectStore(repo) as store:
             index = TempIndex(repo, directory, store)
             yield index
