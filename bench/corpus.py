@@ -113,8 +113,16 @@ def paired(runs: int, ours: Callable[[], float], theirs: Callable[[], float]) ->
     return pairs
 
 
+class Refused(Exception):
+    """patchtool refused a series (exit 2: its mail could not be read); it is counted, not timed."""
+
+
 def bench_fetch(s: Series, runs: int, scratch: Path) -> tuple[Pairs, Path]:
     mine, b4dir = scratch / "pt-out", scratch / "b4-out"
+    argv = [str(BIN / "patchtool"), "fetch", str(s.mbox)]
+    done = subprocess.run(argv, capture_output=True, env=ENV, check=False)
+    if done.returncode != 0:
+        raise Refused(done.stderr.decode(errors="replace").strip().splitlines()[0][:200])
 
     def ours() -> float:
         shutil.rmtree(mine, ignore_errors=True)
@@ -220,9 +228,15 @@ def main() -> None:
     applies: list[Pairs] = []
     same = same_am = 0
     series = load_series(args.series_dir, args.limit)
+    refused = 0
     for s in series:
         TRUTH[s.tip] = git(truth, "rev-parse", f"{s.tip}^{{tree}}").strip()
-        fetch, ambox = bench_fetch(s, args.runs, scratch)
+        try:
+            fetch, ambox = bench_fetch(s, args.runs, scratch)
+        except Refused as e:
+            refused += 1
+            print(f"REFUSED {s.count:3}p  {s.msgid[:60]}: {e}", flush=True)
+            continue
         if args.only != "apply":
             fetches.append(fetch)
             print(report_line("fetch", s, fetch), flush=True)
@@ -237,7 +251,8 @@ def main() -> None:
         print(summary("fetch", "b4", fetches))
     if applies:
         print(summary("apply", "git-am-3", applies).replace("speed-up", "git-am/patchtool"))
-        print(f"apply: identical trees: patchtool {same}/{len(series)}, git am -3 {same_am}/{len(series)}")
+        print(f"apply: identical trees: patchtool {same}/{len(series)}, git am -3 {same_am}/{len(applies)}")
+    print(f"refused by patchtool (mail it could not read; not timed, not identical): {refused}/{len(series)}")
 
 
 if __name__ == "__main__":
