@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -106,11 +105,9 @@ class TempIndex:
         """Start from `commit`, with index entries for `paths` (those that exist there)."""
         self.store.set_algorithm(commit)
         self.tree = self.store.tree_of_commit(commit)
-        wanted = sorted(set(paths))
-        listing = b""
-        if wanted:
-            listing = self.repo.git("ls-tree", "-r", "-z", "--full-tree", commit, "--", *wanted).stdout
-        self._write_index(listing)
+        # The entries come from the trees cat-file already reads (no `ls-tree` process).
+        files = self.store.files_at(self.tree, sorted(set(paths)))
+        self._write_index(b"".join(b"%s %s\t%s\0" % (mode, oid.encode(), name) for mode, oid, name in files))
         self.entries = self._read_entries()
 
     def _write_index(self, index_info: bytes) -> None:
@@ -229,8 +226,10 @@ def temp_index(repo: GitRepo, settings: Settings) -> Iterator[TempIndex]:
     root = temp_root(settings, repo)
     root.mkdir(parents=True, exist_ok=True)
     remove_stale_indexes(settings, repo)
-    directory = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
+    # Made inside the try: a Ctrl-C right after the directory appears must still remove it.
+    directory = root / f"{os.getpid()}-{time.monotonic_ns()}"
     try:
+        directory.mkdir(mode=0o700)
         with ObjectStore(repo) as store:
             index = TempIndex(repo, directory, store)
             yield index

@@ -40,7 +40,10 @@ def commit_graph(repo: GitRepo, good: str, bad: str, first_parent: bool) -> tupl
     """Positions 0..n: the good commit, then every commit of good..bad, parents before children
     (the last is the bad commit), with their parents inside the range."""
     good_sha, bad_sha = repo.rev_parse(good), repo.rev_parse(bad)
-    if good_sha == bad_sha or not repo.is_ancestor(good_sha, bad_sha):
+    if good_sha == bad_sha:
+        same = f"the same commit {good_sha[:12]}"
+        raise InputError(f"--good {good} and --bad {bad} are {same}: nothing to bisect")
+    if not repo.is_ancestor(good_sha, bad_sha):
         raise InputError(f"--good {good} is not an ancestor of --bad {bad}: nothing to bisect")
     mode = ("--first-parent",) if first_parent else ()
     listing = repo.out("rev-list", "--reverse", "--topo-order", "--parents", *mode, f"{good_sha}..{bad_sha}")

@@ -30,7 +30,7 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Let --branch overwri
 WorktreeOption = Annotated[
     bool,
     typer.Option(
-        "--worktree/--no-worktree", help="Also check the result out in patchtool's own (reused) worktree."
+        "--checkout/--no-checkout", help="Also check the result out in patchtool's own (reused) worktree."
     ),
 ]
 
@@ -123,7 +123,8 @@ def apply(
 
     Base, in order: --base, the series' base-commit:, patchew's base, Based-on: (applied first), HEAD.
 
-    Example: patchtool apply reaper-v2.mbox --repo ~/qemu --branch review/reaper-v2
+    Example: patchtool apply /tmp/pt/world/series/reaper-v2.mbox --repo /tmp/pt/world/qemu
+    --branch review/reaper-v2
     """
     from patchtool.apply.engine import apply_series
     from patchtool.vcs.repo import GitRepo
@@ -234,8 +235,9 @@ def backport(
     X)" (from commits) or "Message-Id:" (from mail). Names the added lines use that the branch lacks
     make the status "applied, needs adaptation"; a clean backport is "applied, not built" until built.
 
-    Example: patchtool backport fix.mbox --onto stable-9.2 --repo ~/qemu
-    Example: patchtool backport --candidates stable-9.2 --repo ~/qemu
+    Example: patchtool backport /tmp/pt/world/series/stable-backport.mbox --onto stable-9.2
+    --repo /tmp/pt/world/qemu
+    Example: patchtool backport --candidates stable-9.2 --repo /tmp/pt/world/qemu
     """
     from patchtool.apply.backport import backport_with_prerequisites, commit_range, series_from_commits
     from patchtool.errors import UsageError
@@ -275,7 +277,7 @@ def backport(
 def clean(repo: RepoOption = None, as_json: JsonOption = False) -> None:
     """Remove patchtool's worktrees and temporary indexes for a repository (your checkout is untouched).
 
-    Example: patchtool clean --repo ~/qemu
+    Example: patchtool clean --repo /tmp/pt/world/qemu
     """
     from patchtool.apply.patches import remove_stale_indexes
     from patchtool.vcs.repo import GitRepo

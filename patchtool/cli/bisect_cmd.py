@@ -128,6 +128,7 @@ def bisect(
     stored: re-running the same command after an interruption resumes.
 
     Example: patchtool bisect --good v10.0.0 --bad main --test func-alpha-replay --setup thorough
+    --repo /tmp/pt/world/qemu
     """
     if (test is None) == (run is None):
         raise UsageError("name exactly one of --test NAME or --run CMD")

@@ -73,11 +73,21 @@ def _build(
         return build_tree(source, settings, configure_args=args, targets=targets, store=store, progress=say)
 
 
-def _print_build(result: BuildResult) -> None:
+def _commit_label(repo: Path | None, rev: str | None) -> str | None:
+    """`REV (commit SHA)` for a build of --repo (its tool worktree's path means nothing to a user)."""
+    if repo is None:
+        return None
+    from patchtool.vcs.repo import GitRepo
+
+    return f"{rev or 'HEAD'} (commit {GitRepo(repo).rev_parse(rev or 'HEAD')[:12]})"
+
+
+def _print_build(result: BuildResult, label: str | None = None) -> None:
     if result.ok:
         warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
+        what = label or result.source_dir
         out.print(
-            f"built {result.source_dir} in {result.duration:.1f}s: {result.steps_run} step(s){warned}",
+            f"built {what} in {result.duration:.1f}s: {result.steps_run} step(s){warned}",
             markup=False,
         )
     else:
@@ -108,7 +118,7 @@ def build(
     is driven by the ninja it was configured with (the one on PATH), so running `ninja` there
     yourself never forces a full rebuild.
 
-    Example: patchtool build --repo ~/src/qemu --rev v10.1.0 -- --target-list=alpha-softmmu
+    Example: patchtool build --repo /tmp/pt/world/qemu --rev v10.1.0
     """
     settings = settings_for(repo=repo)
     with Store(settings.store_path) as store, source_tree(settings, repo, rev, worktree) as source:
@@ -117,7 +127,7 @@ def build(
     if as_json:
         emit_json(result)
     else:
-        _print_build(result)
+        _print_build(result, _commit_label(repo, rev))
     if not result.ok:
         raise typer.Exit(int(ExitCode.VERDICT))
 
@@ -237,7 +247,7 @@ def test_command(
 ) -> None:
     """Build if needed, run meson tests repeatedly and report each test's failure rate.
 
-    Example: patchtool test func-alpha-replay --setup thorough --repeat 20 --repo ~/src/qemu
+    Example: patchtool test func-alpha-replay --setup thorough --repeat 4 --repo /tmp/pt/world/qemu
     """
     settings = settings_for(repo=repo)
     with Store(settings.store_path) as store, source_tree(settings, repo, rev, worktree) as source:

@@ -24,15 +24,17 @@ def _raw_thread(
     sources: list[str], repo: Path | None, settings_cli: dict[str, str | None], offline: bool
 ) -> RawThread:
     from patchtool.fetch import resolve_source
-    from patchtool.fetch.local import is_local, read_many
+    from patchtool.fetch.local import is_local, read_local, read_many
 
     if len(sources) > 1:
         remote = [s for s in sources if not is_local(s) or s == "-"]
         if remote:
             raise UsageError(f"{remote[0]}: only existing files can be combined with other sources")
         return read_many(sources)
-    settings = settings_for(settings_cli, repo=repo, offline=offline)
     ref = sources[0]
+    if is_local(ref):  # a file needs no settings: no config read, no data directory
+        return read_local(ref, sys.stdin.buffer if ref == "-" else None)
+    settings = settings_for(settings_cli, repo=repo, offline=offline)
     return resolve_source(ref, settings, repo=repo, stdin=sys.stdin.buffer if ref == "-" else None)
 
 
@@ -140,7 +142,7 @@ def fetch(
 ) -> None:
     """Read a patch series (every revision, cover, replies) and show what it is.
 
-    Example: patchtool fetch fixtures/mail/reaper-v2.mbox -o out/
+    Example: patchtool fetch /tmp/pt/world/series/reaper-v2.mbox -o /tmp/pt/out
     """
     from patchtool.apply.ammbox import write_am_mbox
     from patchtool.parse.series import build_series

@@ -110,7 +110,8 @@ def report(
     Exit code 1 when any stage gave a negative verdict, 3 when a stage could not run because of
     the environment (it shows as "not run" with the reason); the report is written either way.
 
-    Example: patchtool report series.mbox --repo ~/qemu --test func-alpha-replay --repeat 5 -f html -o r.html
+    Example: patchtool report /tmp/pt/world/series/reaper-v2.mbox
+    --repo /tmp/pt/world/qemu -f html -o /tmp/pt/r.html
     """
     import shlex
 
@@ -180,7 +181,7 @@ def demo(
     Prints the terminal report and writes report.html. The exit code is 0 when the demo ran,
     whatever the verdict on the series (the report says it).
 
-    Example: patchtool demo --dir /tmp/patchtool-demo --keep
+    Example: patchtool demo --dir /tmp/pt --keep
     """
     import tempfile
 

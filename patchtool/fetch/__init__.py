@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from patchtool.config import Settings
 from patchtool.errors import InputError
-from patchtool.models import RawThread
+
+if TYPE_CHECKING:  # a local file needs no settings: platformdirs stays out of `patchtool fetch FILE`
+    from patchtool.config import Settings
+    from patchtool.models import RawThread
 
 
 def resolve_source(

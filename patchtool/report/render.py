@@ -159,7 +159,7 @@ def _date(iso: str) -> str:
 
 def render_since(since: SinceView, *, interdiff: bool = True) -> str:
     """The revision comparison as text, as `patchtool diff` prints it."""
-    env = _environment(html=False)
+    env = _environment("term")
     return env.get_template("since.term.j2").render(sv=since, show_interdiff=interdiff)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from patchtool.errors import PatchtoolError
 from patchtool.models import Patch, RawThread, Reply, Revision
-from patchtool.parse.difflines import parse_diff
+from patchtool.parse.difftext import split_files
 from patchtool.parse.mail import parse_mail
 
 # An attribution line ("On Mon, 2 Mar 2026, Ann wrote:", "Ann <a@b> writes:") introduces a quote.
@@ -117,7 +117,7 @@ def _diff_line(line: str) -> str | None:
 def locate_quote(lines: tuple[str, ...], patch: Patch) -> tuple[str | None, tuple[str, ...]]:
     """Which file of the patch the quoted lines come from, and those of them that are its diff lines."""
     best: tuple[int, str | None, tuple[str, ...]] = (0, None, ())
-    for fd in parse_diff(patch.diff):
+    for fd in split_files(patch.diff):
         present = {f"{d.kind}{d.text}".rstrip() for d in fd.lines}
         found = tuple(x for line in lines if (x := _diff_line(line)) is not None and x.rstrip() in present)
         changed = sum(1 for x in found if x[0] in "+-")

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from patchtool.config import Settings
 from patchtool.errors import InputError
 from patchtool.models import Patch, RawThread, Revision, Series, Trailer
-from patchtool.parse.difflines import parse_diff
+from patchtool.parse.difftext import split_files
 from patchtool.parse.series import build_series
 from patchtool.review.replies import answered_patch, comments, reply_bodies, split_reply
 
@@ -167,7 +167,7 @@ def _still_there(lines: tuple[str, ...], file: str | None, new: Patch) -> bool:
     """Whether every commented line is still a line of the newer patch's diff, in the same file."""
     present = {
         f"{d.kind}{d.text}".rstrip()
-        for fd in parse_diff(new.diff)
+        for fd in split_files(new.diff)
         if file in (None, fd.path)
         for d in fd.lines
     }

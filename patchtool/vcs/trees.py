@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from patchtool.errors import GitError
@@ -84,6 +84,42 @@ class ObjectStore:
                 raise GitError(f"{tree}: not a tree")
             self._trees[tree] = _parse_tree(body, 32 if self._algo == "sha256" else 20)
         return self._trees[tree]
+
+    def files_at(self, tree: str, paths: Iterable[str]) -> list[tuple[bytes, str, bytes]]:
+        """(mode, oid, path) of each of `paths` in `tree`, as `ls-tree -r` lists them: a file gives
+        itself, a directory every file under it, a missing path nothing. Read through the running
+        `cat-file --batch`, so no process per call."""
+        found: dict[bytes, tuple[bytes, str]] = {}
+        for path in paths:
+            entry = self._lookup(tree, path.encode("utf-8", "surrogateescape"))
+            if entry is None:
+                continue
+            mode, oid = entry
+            if mode == TREE_MODE:
+                found.update(self._files_under(oid, path.encode("utf-8", "surrogateescape") + b"/"))
+            else:
+                found[path.encode("utf-8", "surrogateescape")] = entry
+        return [(mode, oid, name) for name, (mode, oid) in sorted(found.items())]
+
+    def _lookup(self, tree: str, path: bytes) -> Entry | None:
+        entry: Entry = (TREE_MODE, tree)
+        for part in path.split(b"/"):
+            if entry[0] != TREE_MODE:
+                return None
+            next_entry = self.entries(entry[1]).get(part)
+            if next_entry is None:
+                return None
+            entry = next_entry
+        return entry
+
+    def _files_under(self, tree: str, prefix: bytes) -> dict[bytes, Entry]:
+        found: dict[bytes, Entry] = {}
+        for name, (mode, oid) in self.entries(tree).items():
+            if mode == TREE_MODE:
+                found.update(self._files_under(oid, prefix + name + b"/"))
+            else:
+                found[prefix + name] = (mode, oid)
+        return found
 
     def _put(self, kind: str, body: bytes) -> str:
         oid = hashlib.new(self._algo, b"%s %d\0" % (kind.encode(), len(body)) + body).hexdigest()

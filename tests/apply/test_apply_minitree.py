@@ -231,7 +231,7 @@ def test_dirty_tree_untouched_by_apply_backport_and_clean(minitree_copy: Path, m
     dirty(minitree_copy)
     before = snapshot_repo(minitree_copy)
     for name in ("reaper-v2", "dirty-ring-v4", "conflict"):
-        run_patchtool("apply", minitree.series_path(name), "--repo", minitree_copy, "--worktree")
+        run_patchtool("apply", minitree.series_path(name), "--repo", minitree_copy, "--checkout")
     run_patchtool(
         "backport", minitree.series_path("stable-backport"), "--onto", "stable-9.2", "--repo", minitree_copy
     )
@@ -267,14 +267,14 @@ def test_interrupted_apply_mid_rebase_leaves_the_repo_unchanged(
     tmp_root = data_dir(hermetic) / "tmp"
     for sig in (signal.SIGKILL, signal.SIGINT):
         child = start_patchtool(
-            ["apply", str(minitree.series_path("dirty-ring-v4")), "--repo", str(repo), "--worktree"]
+            ["apply", str(minitree.series_path("dirty-ring-v4")), "--repo", str(repo), "--checkout"]
         )
         wait_for_work(tmp_root, child)
         os.killpg(child.pid, sig)
         child.wait(timeout=60)
         assert snapshot_repo(repo) == before
     done = run_patchtool(
-        "apply", minitree.series_path("dirty-ring-v4"), "--repo", repo, "--base", "main", "--worktree"
+        "apply", minitree.series_path("dirty-ring-v4"), "--repo", repo, "--base", "main", "--checkout"
     )
     assert done.code == 0, done.stderr
     assert [p for d in tmp_root.iterdir() for p in d.iterdir()] == []

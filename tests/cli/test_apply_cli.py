@@ -50,7 +50,7 @@ def test_conflict_exits_1_with_one_line_naming_patch_base_and_file(apply_repo: A
 
 def test_json_result_and_worktree(apply_repo: ApplyRepo, hermetic: Path) -> None:
     done = run_patchtool(
-        "apply", apply_repo.series_mbox, "--repo", apply_repo.path, "--base", "main~1", "--worktree", "--json"
+        "apply", apply_repo.series_mbox, "--repo", apply_repo.path, "--base", "main~1", "--checkout", "--json"
     )
     assert done.code == 0, done.stderr
     result = json.loads(done.stdout)
@@ -113,7 +113,7 @@ def test_killed_applies_leave_the_user_repo_unchanged(tmp_path: Path, hermetic: 
     killed_mid_apply = 0
     for attempt in range(7):
         child = start_patchtool(
-            ["apply", str(mbox), "--repo", str(repo), "--worktree", "--branch", "kept", "--force"]
+            ["apply", str(mbox), "--repo", str(repo), "--checkout", "--branch", "kept", "--force"]
         )
         if attempt < 2:  # anywhere: while starting, parsing, applying or checking out
             time.sleep(rng.uniform(0.0, 1.0))
@@ -124,7 +124,7 @@ def test_killed_applies_leave_the_user_repo_unchanged(tmp_path: Path, hermetic: 
         child.wait()
         assert snapshot_repo(repo) == before or _only_branch_added(repo, before)
     assert killed_mid_apply >= 3
-    done = run_patchtool("apply", mbox, "--repo", repo, "--worktree")
+    done = run_patchtool("apply", mbox, "--repo", repo, "--checkout")
     assert done.code == 0, done.stderr
     assert done.stdout.count(" clean ") == 24
     leftovers = [p for d in tmp_root.iterdir() for p in d.iterdir()] if tmp_root.exists() else []

@@ -38,7 +38,7 @@ def test_readme_first_command_prints_the_summary() -> None:
 def test_help_has_an_example() -> None:
     result = run_patchtool("fetch", "--help")
     assert result.code == 0
-    assert "Example: patchtool fetch fixtures/mail/reaper-v2.mbox" in result.stdout
+    assert "Example: patchtool fetch /tmp/pt/world/series/reaper-v2.mbox" in result.stdout
     for option in (
         "--revision",
         "--allow-incomplete",
