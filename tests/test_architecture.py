@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "patchtool"
 
 # The stages from the bottom up; a module may import its own stage and the ones listed before it.
 ORDER = ["bottom", "vcs", "parse", "fetch", "review", "apply", "build", "testrun", "bisection",
-         "report", "pipeline", "demo", "cli", "__main__"]
+         "report", "pipeline", "cluster", "demo", "cli", "__main__"]
 BOTTOM = {"errors", "config", "proc", "store", "resources", "jsonable", "models", "__init__"}
 MAX_MODULES_BESIDE_STAGES = 10
 MAX_LINES = 500

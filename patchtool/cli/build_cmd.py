@@ -12,6 +12,13 @@ import typer
 
 from patchtool.build.meson import BuildResult, build_tree, config_key, tree_id_of
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
+from patchtool.cli.cluster_cmd import (
+    ClusterOption,
+    ClusterRepoOption,
+    FallbackOption,
+    cluster_repo,
+    open_cluster,
+)
 from patchtool.config import Settings
 from patchtool.errors import ExitCode, InputError, UsageError
 from patchtool.store import Store
@@ -259,6 +266,38 @@ def _measure(
     return merged, build
 
 
+def _measure_remote(
+    remote: Any,
+    settings: Settings,
+    store: Store,
+    repo: Path | None,
+    rev: str | None,
+    repo_url: str | None,
+    names: list[str],
+    opts: dict[str, Any],
+    plan: dict[str, Any],
+) -> TestOutcome:
+    """The same measurement on the cluster's workers: they clone the repository, not this checkout."""
+    from patchtool.cluster.measure import measure_on_cluster
+    from patchtool.cluster.spec import TreeSpec
+    from patchtool.vcs.repo import GitRepo
+
+    if opts["until_fail"] or opts["suite"]:
+        raise UsageError("--cluster runs named tests; --until-fail and --suite run here only")
+    git_repo = GitRepo(repo or Path.cwd())
+    commit = git_repo.rev_parse(rev or "HEAD")
+    tree = TreeSpec(cluster_repo(settings, repo_url, git_repo.path), commit, tuple(plan["configure_args"]))
+    with _progress_display("testing on the cluster") as show:
+
+        def on_runs(done: int, total: int) -> None:
+            if show is not None:
+                show(f"{commit[:12]}", done, total)
+
+        return measure_on_cluster(remote, tree, git_repo.tree_of(commit), names, plan["repeat"], store,
+                                  setup=opts["setup"], timeout=opts["timeout"], fresh=plan["fresh"],
+                                  progress=on_runs)
+
+
 def _exit_code(outcome: TestOutcome) -> int:
     if outcome.interrupted:
         return int(ExitCode.INTERRUPTED)
@@ -289,6 +328,9 @@ def test_command(
     ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Run again even when results are stored.")] = False,
     as_json: JsonOption = False,
+    cluster: ClusterOption = None,
+    cluster_fallback: FallbackOption = "fail",
+    cluster_repo_url: ClusterRepoOption = None,
 ) -> None:
     """Build if needed, run meson tests repeatedly and report each test's failure rate.
 
@@ -297,8 +339,13 @@ def test_command(
     settings = settings_for(repo=repo)
     opts = {"suite": suite, "setup": setup, "timeout": timeout, "jobs": jobs, "until_fail": until_fail}
     plan = {"configure_args": shlex.split(configure or ""), "repeat": repeat, "fresh": fresh}
-    with Store(settings.store_path) as store, source_tree(settings, repo, rev, worktree) as source:
-        outcome, build = _measure(source, settings, store, list(names or []), opts, plan)
+    with Store(settings.store_path) as store, open_cluster(settings, cluster, cluster_fallback) as remote:
+        if remote is not None:
+            outcome, build = _measure_remote(remote, settings, store, repo, rev, cluster_repo_url,
+                                             list(names or []), opts, plan), None
+        else:
+            with source_tree(settings, repo, rev, worktree) as source:
+                outcome, build = _measure(source, settings, store, list(names or []), opts, plan)
     if build is not None and not build.ok:
         if as_json:
             emit_json({"ok": False, "build": build, "tests": []})

@@ -16,6 +16,7 @@ COMMAND_MODULES: dict[str, str] = {
     "bisect": "bisect_cmd",
     "report": "report_cmd",
     "demo": "report_cmd",
+    "batch": "cluster_cmd",
 }
 
 

@@ -100,3 +100,14 @@ class GitRepo:
 
     def tree_of(self, rev: str) -> str:
         return self.out("rev-parse", f"{rev}^{{tree}}")
+
+    @classmethod
+    def clone(cls, source: str, dest: Path, timeout: float = 3600.0) -> GitRepo:
+        """Clone `source` (a URL or a path) into `dest` without checking files out."""
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+        argv = ["git", "clone", "--quiet", "--no-checkout", "--", source, str(dest)]
+        done = proc.run(argv, cwd=dest.parent, env=env, timeout=timeout)
+        if not done.ok:
+            detail = done.errtext().strip().splitlines()
+            raise GitError(f"git clone {source}: {detail[-1] if detail else f'exit {done.returncode}'}")
+        return cls(dest)
