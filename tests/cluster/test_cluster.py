@@ -72,7 +72,8 @@ def test_repeats_on_the_cluster_count_as_locally_and_land_in_the_store(
         with Store(data_dirs / "cache" / "patchtool.sqlite3") as store:
             outcome = cluster.run_repeats(TreeSpec(str(repo), commit), ["unit-add", "alternate"], 40, store,
                                           setup="thorough")
-            rows = stored_records(store, outcome.tree_id, config_key(()), "thorough", ["unit-add", "alternate"])
+            names = ["unit-add", "alternate"]
+            rows = stored_records(store, outcome.tree_id, config_key(()), "thorough", names)
     finally:
         cluster.close()
     # The same counts a local `test --repeat 40` gives: unit-add never fails, alternate every 2nd run.

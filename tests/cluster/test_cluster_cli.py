@@ -61,7 +61,8 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_3_unless_falling_back(
     args = ("test", "unit-add", "--repo", repo, "--cluster", "tcp://127.0.0.1:9")
     gone = run_patchtool(*args, env={**env, "PATCHTOOL_TIMEOUT": "3"})
     assert gone.code == 3
-    assert gone.stderr.strip().splitlines()[-1].startswith("error: cluster tcp://127.0.0.1:9: scheduler unreachable")
+    last = gone.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cluster tcp://127.0.0.1:9: scheduler unreachable")
     here = run_patchtool(*args, "--cluster-fallback", "local", env={**env, "PATCHTOOL_TIMEOUT": "3"})
     assert here.code == 0 and "unit-add: pass" in here.stdout and "running here" in here.stderr
     via_env = run_patchtool("test", "unit-add", "--repo", repo,
@@ -69,7 +70,9 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_3_unless_falling_back(
     assert via_env.code == 3
 
 
-def test_batch_reviews_many_series_on_the_cluster(tmp_path: Path, env: dict[str, str], scheduler: str) -> None:
+def test_batch_reviews_many_series_on_the_cluster(
+    tmp_path: Path, env: dict[str, str], scheduler: str
+) -> None:
     out = tmp_path / "reports"
     out.mkdir()
     series = [FIXTURES / "mail" / "reaper-v2.mbox", FIXTURES / "mail" / "b4-single.mbox"]
