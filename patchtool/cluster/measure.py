@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from patchtool.build.meson import config_key
@@ -40,4 +41,5 @@ def measure_on_cluster(
             raise VerdictError(f"build of {tree.commit[:12]} failed on the cluster: {outcome.build_error}")
     combined = stored_outcome(store, tree_id, key, names, setup)
     assert combined is not None  # runs were just stored, or enough were there before
-    return combined
+    # "stored results" means nothing ran now; runs the workers just made are fresh results.
+    return dataclasses.replace(combined, from_store=done >= repeat, repeat=repeat)

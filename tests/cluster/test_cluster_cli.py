@@ -47,6 +47,7 @@ def test_test_on_the_cluster_gives_the_local_counts_and_a_local_run_reuses_them(
     remote = run_patchtool(*args, "--cluster", scheduler, "--json", env=env)
     assert remote.code == 1, remote.stderr  # alternate fails every second run: a negative verdict
     assert _counts(remote.stdout) == {"unit-add": (16, 0), "alternate": (16, 8)}
+    assert json.loads(remote.stdout)["from_store"] is False
     local = run_patchtool(*args, "--json", env=env)  # same keys: nothing runs again
     assert _counts(local.stdout) == {"unit-add": (16, 0), "alternate": (16, 8)}
     assert json.loads(local.stdout)["from_store"] is True
