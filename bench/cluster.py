@@ -1,10 +1,16 @@
 """Cluster benchmark: wall time of test repeats (and bisect) with W Dask workers on loopback.
 
 Usage: python -P bench/cluster.py [--workers 1 2 4] [--repeat 64] [--sleep 0.5] [--rounds 3]
+       python -P bench/cluster.py --bisect [--workers 1 2 4] [--n 256] [--p 0.5] [--q 0.05]
+              [--trials 8] [--run-s 0.1] [--build-runs 2] [--seed 1]
 
 Each test run is a sleep, so the figures measure patchtool's distribution, not the CPU of this
-machine. Every W gets a fresh loopback cluster; the builds are warmed first (one task per worker),
-then `repeat` runs are timed `rounds` times and the median is printed beside the speedup over W=1.
+machine. Every W gets a fresh loopback cluster.
+Repeats: a meson test that sleeps; the builds are warmed first (one task per worker), then
+`repeat` runs are timed `rounds` times and the median is printed beside the speedup over W=1.
+Bisect: the real bisection core and the cluster's round planner over N commits, a culprit drawn
+per trial; each run is a task that sleeps `run-s` (plus `build-runs` x run-s when its worker last
+built another commit) and fails with probability p at a bad commit, q at a good one.
 """
 
 from __future__ import annotations
@@ -66,15 +72,89 @@ def bench_workers(workers: int, args: argparse.Namespace, root: Path, tree: Tree
     return statistics.median(times)
 
 
+def sim_run(trial: str, position: int, bad: bool, p: float, q: float, build_s: float, run_s: float,
+            seed: int) -> bool:
+    """One simulated run on a worker: build when this worker last built another commit, then run."""
+    import random
+
+    from distributed import get_worker
+
+    worker = get_worker()
+    last = worker.__dict__.setdefault("_patchtool_bench_last", {})
+    if last.get(trial) != position:
+        time.sleep(build_s)
+        last[trial] = position
+    time.sleep(run_s)
+    return random.Random(seed).random() < (p if bad else q)
+
+
+def bisect_trial(
+    cluster: Cluster, args: argparse.Namespace, width: int, seed: int
+) -> tuple[bool, float, int]:
+    import random
+
+    from patchtool.bisection.core import BisectState
+    from patchtool.cluster.rounds import run_rounds, share_for
+
+    rng = random.Random(seed)
+    culprit = rng.randint(1, args.n)
+    state = BisectState(args.n)
+    trial = f"t{seed}-{width}"
+    build_s = args.build_runs * args.run_s
+
+    def task(position: int) -> tuple[object, tuple[object, ...]]:
+        return sim_run, (trial, position, position >= culprit, args.p, args.q, build_s, args.run_s,
+                         rng.getrandbits(64))
+
+    start = time.monotonic()
+    run_rounds(state, width, lambda picks: cluster.probe_round(picks, task),  # type: ignore[arg-type]
+               share=share_for(build_s, args.run_s))
+    return state.result().culprit == culprit, time.monotonic() - start, state.runs
+
+
+def bench_bisect(args: argparse.Namespace, root: Path) -> None:
+    from distributed import LocalCluster
+
+    print(f"bisect N={args.n} p={args.p} q={args.q}, run {args.run_s}s, build {args.build_runs} runs; "
+          f"{args.trials} trials per W, seeds from {args.seed}")
+    print(f"{'W':>3} {'wall s (mean)':>14} {'speedup':>8} {'wrong':>6} {'runs':>6}")
+    base = None
+    for w in args.workers:
+        local = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, host="127.0.0.1",
+                             dashboard_address=None, silence_logs=50)
+        try:
+            cluster = connect(local.scheduler_address, timeout=60, min_workers=w)
+            results = [bisect_trial(cluster, args, w, args.seed + t) for t in range(args.trials)]
+            cluster.close()
+        finally:
+            local.close()
+        wall = statistics.mean(r[1] for r in results)
+        base = base or wall
+        wrong = sum(not r[0] for r in results)
+        print(f"{w:>3} {wall:>14.2f} {base / wall:>8.2f} {wrong:>3}/{len(results):<2} "
+              f"{statistics.mean(r[2] for r in results):>6.1f}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--repeat", type=int, default=64)
     parser.add_argument("--sleep", type=float, default=0.5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--bisect", action="store_true")
+    parser.add_argument("--n", type=int, default=256)
+    parser.add_argument("--p", type=float, default=0.5)
+    parser.add_argument("--q", type=float, default=0.05)
+    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--run-s", type=float, default=0.1)
+    parser.add_argument("--build-runs", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="patchtool-cluster-bench-") as tmp:
         root = Path(tmp)
+        if args.bisect:
+            bench_bisect(args, root)
+            return 0
         repo, commit = make_repo(root, args.sleep)
         tree = TreeSpec(repo, commit)
         base = None
