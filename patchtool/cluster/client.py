@@ -173,6 +173,7 @@ def connect(address: str, *, timeout: float = 10.0, min_workers: int = 1) -> Clu
     except ImportError as e:
         raise EnvironmentProblem(
             "--cluster needs Dask: pip install 'patchtool[cluster]'") from e
+    _check_tls(address)
     try:
         client = Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as e:
@@ -183,6 +184,16 @@ def connect(address: str, *, timeout: float = 10.0, min_workers: int = 1) -> Clu
         client.close()
         raise EnvironmentProblem(f"cluster {address}: no worker joined within {timeout:g}s") from e
     return Cluster(client)
+
+
+def _check_tls(address: str) -> None:
+    """A tls:// address needs Dask's TLS settings; say so before Dask fails half-way through."""
+    from distributed.security import Security
+
+    if address.startswith("tls://") and not getattr(Security(), "tls_ca_file", None):
+        raise EnvironmentProblem(
+            f"cluster {address}: no TLS settings (set distributed.comm.tls.* in Dask's configuration)"
+        )
 
 
 def _reason(error: BaseException) -> str:
