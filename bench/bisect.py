@@ -1,14 +1,18 @@
-"""Benchmark bisection strategies on simulated flaky histories (cost = runs + build_cost * builds).
+"""Benchmark bisection with a flaky test on simulated histories (cost = runs + 10 * builds).
 
-Each trial places one culprit uniformly among N candidates; a run fails with probability p on bad
-commits and q on good ones. Every strategy sees the same instances (same seeds). "builds" counts the
-distinct commits a strategy ran (a build per commit, kept); "switches" counts every change of the
-commit under test (one build tree, no cache: a return to a commit is built again). cost = runs +
-10 * builds, cost_sw = runs + 10 * switches. git bisect style strategies trust the endpoints and
-never run them; patchtool calibrates on the bad end (its build and runs are counted).
+Each trial places one culprit uniformly (on a DAG: uniformly among the side-branch commits); a run
+fails with probability p where the culprit is an ancestor and q elsewhere. p and q are unknown to
+patchtool and to git-bayesect; the m-of-k rule is tuned with the true p and q (exact dynamic
+programme over k <= 400 and m <= k, the cheapest rule with error <= 1 %). Every strategy sees the
+same seeded instances. "builds" counts the distinct commits a strategy ran.
 
-Usage: python bench/bisect.py [--trials 1000] [--quick] [--jobs 2] [--sizes 64,256,1024] [--only 3,5]
-(1000 trials per cell take about 7-10 minutes on 2 cores; --quick about 15 s.)
+Cells are "N:p:q" (a line of N candidates) or "dag:R:B:L:p:q" (R rounds of B parallel branches of
+L commits, forked from the main line and merged into it one after another). Two grids are built in:
+--grid tune (used while choosing the priors and thresholds) and --grid report (other cells and
+other seeds, never tuned on).
+
+Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
+       python bench/bisect.py --cell 256:0.2:0.1 --cell dag:3:3:4:0.5:0 --trials 100
 """
 
 from __future__ import annotations
@@ -33,120 +37,156 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from patchtool.bisection.core import BisectState  # noqa: E402
+from patchtool.bisection.graph import History  # noqa: E402
 from patchtool.bisection.model import Strategy  # noqa: E402
 
 BUILD_COST = 10
 TARGET_ERROR = 0.01
+MAX_RUNS = 30000  # every strategy stops here; patchtool then reports "no verdict"
+
+GRIDS = {
+    "tune": (
+        [
+            "64:0.5:0",
+            "1024:0.5:0.02",
+            "256:0.2:0.1",
+            "16:0.05:0",
+            "128:0.6:0.3",
+            "512:1:0",
+            "dag:3:3:4:0.5:0",
+        ],
+        1,
+    ),
+    "report": (  # cheapest first, so a run cut short still has most cells
+        [
+            "16:1:0",
+            "dag:3:4:4:0.5:0.05",
+            "4096:0.5:0",
+            "512:0.8:0.3",
+            "64:0.3:0.1",
+            "128:0.1:0",
+            "256:0.2:0.05",
+            "24:0.05:0",
+        ],
+        7_000_001,
+    ),
+}
 
 
 @dataclass(frozen=True)
-class Instance:
-    n: int
+class Cell:
+    spec: str
+    history: History
     p: float
     q: float
-    seed: int
+    side: tuple[int, ...] | None  # culprit positions on a DAG (side-branch commits); None = any
+    mainline: tuple[int, ...]  # first-parent chain from the good end to the bad end
+
+
+def parse_cell(spec: str) -> Cell:
+    parts = spec.split(":")
+    if parts[0] == "dag":
+        r, b, length = (int(x) for x in parts[1:4])
+        history, side, main = merge_history(r, b, length)
+        return Cell(spec, history, float(parts[4]), float(parts[5]), side, main)
+    n = int(parts[0])
+    return Cell(spec, History.chain(n), float(parts[1]), float(parts[2]), None, tuple(range(n + 1)))
+
+
+def merge_history(
+    rounds: int, branches: int, length: int
+) -> tuple[History, tuple[int, ...], tuple[int, ...]]:
+    """Rounds of parallel branches forked from the main line, merged one after another."""
+    parents: list[tuple[int, ...]] = [()]
+    side: list[int] = []
+    main = [0]
+    for _ in range(rounds):
+        fork = main[-1]
+        tips = []
+        for _ in range(branches):
+            prev = fork
+            for _ in range(length):
+                parents.append((prev,))
+                prev = len(parents) - 1
+                side.append(prev)
+            tips.append(prev)
+        for tip in tips:
+            parents.append((main[-1], tip))
+            main.append(len(parents) - 1)
+    return History(parents), tuple(side), tuple(main)
+
+
+class Oracle:
+    """A flaky test: commits descending from the culprit fail with probability p, others q."""
+
+    def __init__(self, cell: Cell, seed: int) -> None:
+        self.rng = random.Random(seed)
+        n = cell.history.n
+        self.culprit = self.rng.choice(cell.side) if cell.side else self.rng.randint(1, n)
+        self.cell = cell
+        self.runs = 0
+        self.built: set[int] = set()
+
+    def bad(self, position: int) -> bool:
+        return self.cell.history.is_ancestor(self.culprit, position)
+
+    def run(self, position: int) -> bool:
+        self.built.add(position)
+        self.runs += 1
+        return self.rng.random() < (self.cell.p if self.bad(position) else self.cell.q)
 
 
 @dataclass(frozen=True)
 class Outcome:
     correct: bool
+    answered: bool
     runs: int
     builds: int
-    switches: int
 
 
-class Oracle:
-    """A flaky test: positions >= culprit fail with probability p, the others with q."""
-
-    def __init__(self, inst: Instance) -> None:
-        self.rng = random.Random(inst.seed)
-        self.culprit = self.rng.randint(1, inst.n)
-        self.inst = inst
-        self.runs = 0
-        self.switches = 0
-        self.built: set[int] = set()
-        self._last: int | None = None
-
-    def run(self, position: int) -> bool:
-        if position != self._last:
-            self.switches += 1
-            self.built.add(position)
-            self._last = position
-        self.runs += 1
-        rate = self.inst.p if position >= self.culprit else self.inst.q
-        return self.rng.random() < rate
-
-    def outcome(self, named: int | None) -> Outcome:
-        return Outcome(named == self.culprit, self.runs, len(self.built), self.switches)
+# ----- m-of-k rule, tuned with the true p and q ---------------------------------------------------
+@cache
+def _cdfs(rate: float, top: int = 400) -> list[list[float]]:
+    """CDF rows of Binomial(t, rate) for t = 0..top."""
+    rows, pmf = [], [1.0]
+    for t in range(top + 1):
+        acc, cdf = 0.0, []
+        for x in pmf:
+            acc += x
+            cdf.append(acc)
+        rows.append(cdf)
+        pmf = [
+            (pmf[i] if i < len(pmf) else 0.0) * (1 - rate) + (pmf[i - 1] * rate if i else 0.0)
+            for i in range(t + 2)
+        ]
+    return rows
 
 
-# ----- (a)-(c): git bisect with a per-step verdict rule -------------------------------------------
-def bisect_with_rule(oracle: Oracle, k: int, m: int, early_stop: bool) -> int:
-    """Classic bisection; a commit is bad if at least m of k runs fail."""
-    lo, hi = 0, oracle.inst.n  # lo known good, hi known bad
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        fails = 0
-        for done in range(1, k + 1):
-            fails += oracle.run(mid)
-            if early_stop and (fails >= m or fails + (k - done) < m):
-                break
-        if fails >= m:
-            hi = mid
-        else:
-            lo = mid
-    return hi
-
-
-def strategy_git_bisect(oracle: Oracle) -> int:
-    return bisect_with_rule(oracle, 1, 1, early_stop=False)
-
-
-def strategy_ten_runs(oracle: Oracle) -> int:
-    # The habit in seed 004: `--repeat 10` runs all ten, any failure means bad.
-    return bisect_with_rule(oracle, 10, 1, early_stop=False)
-
-
-# ----- tuning the m-of-k rule knowing p and q (exact, by dynamic programming) -------------------
 def _verdict_stats(k: int, m: int, rate: float) -> tuple[float, float]:
-    """P(verdict bad) and E[runs] of "m of k" with early stop, for a commit failing at ``rate``."""
-    # state: distribution of failures after t runs among undecided paths
-    dist = {0: 1.0}
-    p_bad = 0.0
-    runs = 0.0
-    for t in range(k):
-        runs += sum(dist.values())
-        nxt: dict[int, float] = {}
-        for f, w in dist.items():
-            for nf, pw in ((f + 1, w * rate), (f, w * (1 - rate))):
-                if pw == 0.0:
-                    continue
-                if nf >= m:
-                    p_bad += pw
-                elif nf + (k - t - 1) < m:
-                    continue  # decided good
-                else:
-                    nxt[nf] = nxt.get(nf, 0.0) + pw
-        dist = nxt
-    return p_bad, runs
+    """P(verdict bad) and E[runs] of "m of k" with early stop, for a commit failing at ``rate``:
+    a run happens while the verdict is still open (fewer than m failures, m still reachable)."""
+    rows = _cdfs(rate)
+
+    def cdf(t: int, x: int) -> float:
+        return 0.0 if x < 0 else rows[t][min(x, t)]
+
+    runs = sum(cdf(t, m - 1) - cdf(t, m - k + t - 1) for t in range(k))
+    return 1.0 - cdf(k, m - 1), runs
 
 
 def rule_error_and_cost(n: int, k: int, m: int, p: float, q: float) -> tuple[float, float]:
-    """Exact error and expected cost of bisection with the m-of-k rule, culprit uniform."""
+    """Exact error and expected cost of line bisection with the m-of-k rule, culprit uniform."""
     pb_bad, runs_bad = _verdict_stats(k, m, p)
     pb_good, runs_good = _verdict_stats(k, m, q)
-    step_bad = runs_bad + BUILD_COST
-    step_good = runs_good + BUILD_COST
 
     @cache
-    def uniform_cost(size: int, kind: str) -> float:
-        # size candidates (lo, hi]; kind: all bad / all good side (culprit outside)
+    def one_side(size: int, bad: bool) -> float:
         if size <= 1:
             return 0.0
         left = size // 2
-        step = step_bad if kind == "bad" else step_good
-        p_go_left = pb_bad if kind == "bad" else pb_good
-        return step + p_go_left * uniform_cost(left, kind) + (1 - p_go_left) * uniform_cost(size - left, kind)
+        go_left = pb_bad if bad else pb_good
+        step = (runs_bad if bad else runs_good) + BUILD_COST
+        return step + go_left * one_side(left, bad) + (1 - go_left) * one_side(size - left, bad)
 
     @cache
     def mixed(size: int) -> tuple[float, float]:
@@ -157,8 +197,8 @@ def rule_error_and_cost(n: int, k: int, m: int, p: float, q: float) -> tuple[flo
         ok_l, cost_l = mixed(left)
         ok_r, cost_r = mixed(size - left)
         ok = a * pb_bad * ok_l + (1 - a) * (1 - pb_good) * ok_r
-        cost = a * (step_bad + pb_bad * cost_l + (1 - pb_bad) * uniform_cost(size - left, "bad"))
-        cost += (1 - a) * (step_good + (1 - pb_good) * cost_r + pb_good * uniform_cost(left, "good"))
+        cost = a * (runs_bad + BUILD_COST + pb_bad * cost_l + (1 - pb_bad) * one_side(size - left, True))
+        cost += (1 - a) * (runs_good + BUILD_COST + (1 - pb_good) * cost_r + pb_good * one_side(left, False))
         return ok, cost
 
     ok, cost = mixed(n)
@@ -166,133 +206,186 @@ def rule_error_and_cost(n: int, k: int, m: int, p: float, q: float) -> tuple[flo
 
 
 @cache
-def tune_rule(n: int, p: float, q: float) -> tuple[int, int]:
-    """The cheapest (k, m) whose exact error is at most 1 %."""
+def tune_rule(n: int, p: float, q: float) -> tuple[int, int] | None:
+    """The cheapest (k, m), m <= k <= 400, whose exact error is at most 1 % (None if none is)."""
     best: tuple[float, int, int] | None = None
-    for k in range(1, 200):
-        for m in range(1, min(k, 12) + 1):
+    for k in range(1, 401):
+        for m in range(1, k + 1):
             err, cost = rule_error_and_cost(n, k, m, p, q)
             if err <= TARGET_ERROR and (best is None or cost < best[0]):
                 best = (cost, k, m)
         if best is not None and k > 2 * best[1] + 20:
             break
-    if best is None:
-        raise RuntimeError(f"no m-of-k rule reaches 99 % for n={n} p={p} q={q}")
-    return best[1], best[2]
+    return (best[1], best[2]) if best else None
 
 
-def strategy_tuned(oracle: Oracle) -> int:
-    inst = oracle.inst
-    k, m = tune_rule(inst.n, inst.p, inst.q)
-    return bisect_with_rule(oracle, k, m, early_stop=True)
+def strategy_mofk(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
+    if rule is None:
+        return None
+    k, m = rule
+    hist = oracle.cell.history
+    alive = hist.ancestors(hist.n)  # git bisect over the graph: split the candidate set in half
+    while alive & (alive - 1):
+        total = alive.bit_count()
+        pick = max(
+            (i for i in range(1, hist.n) if alive >> i & 1),
+            key=lambda i: min(
+                (alive & hist.ancestors(i)).bit_count(), total - (alive & hist.ancestors(i)).bit_count()
+            ),
+        )
+        fails = 0
+        for done in range(1, k + 1):
+            fails += oracle.run(pick)
+            if fails >= m or fails + (k - done) < m:
+                break
+        alive = alive & hist.ancestors(pick) if fails >= m else alive & ~hist.ancestors(pick)
+    return alive.bit_length() - 1
 
 
-# ----- (d) git-bayesect, driven through its Python API ------------------------------------------
-def strategy_bayesect(oracle: Oracle) -> int:
+# ----- git-bayesect, driven through its Python API (first-parent line, as it bisects) -----------
+def strategy_bayesect(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
     import numpy as np
     from git_bayesect import Bisector
 
-    n = oracle.inst.n
-    # git_bayesect indexes newest first: index j is position n - j; the good end (j = n) is excluded.
+    main = oracle.cell.mainline
+    n = len(main) - 1
+    # git_bayesect indexes newest first: index j is mainline position n - j; the good end is excluded.
     prior = np.ones(n + 1)
     prior[n] = 0.0
     bisector = Bisector(prior)
     with np.errstate(all="ignore"):  # its log of the zero prior weight warns; the result is right
-        while float(bisector.distribution.max()) < 0.99 and oracle.runs < 20000:
+        while float(bisector.distribution.max()) < 0.99 and oracle.runs < MAX_RUNS:
             j = bisector.select()
-            bisector.record(j, oracle.run(n - j))
-        return n - int(np.argmax(bisector.distribution))
+            bisector.record(j, oracle.run(main[n - j]))
+        if float(bisector.distribution.max()) < 0.99:
+            return None
+        return main[n - int(np.argmax(bisector.distribution))]
 
 
-# ----- (e) patchtool ------------------------------------------------------------------------------
-def strategy_patchtool(oracle: Oracle) -> int | None:
-    state = BisectState(oracle.inst.n, Strategy(confidence=0.99, build_cost_in_runs=BUILD_COST))
+# ----- patchtool ------------------------------------------------------------------------------------
+def strategy_patchtool(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
+    strategy = Strategy(confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS)
+    state = BisectState(oracle.cell.history, strategy)
     while (probe := state.next_probe()) is not None:
         state.observe(probe.index, oracle.run(probe.index))
     return state.result().culprit
 
 
-STRATEGIES: dict[str, Callable[[Oracle], int | None]] = {
-    "git bisect, 1 run/step": strategy_git_bisect,
-    "10 runs/step, any fail=bad": strategy_ten_runs,
-    "tuned m-of-k (knows p,q)": strategy_tuned,
-    "git-bayesect 1.2 (conf 0.99)": strategy_bayesect,
-    "patchtool (p,q unknown)": strategy_patchtool,
+STRATEGIES: dict[str, Callable[[Oracle, tuple[int, int] | None], int | None]] = {
+    "patchtool": strategy_patchtool,
+    "git-bayesect": strategy_bayesect,
+    "m-of-k": strategy_mofk,
 }
 
 
-def run_cell(args: tuple[str, int, float, float, int]) -> tuple[str, int, float, float, list[Outcome]]:
-    name, n, p, q, trials = args
+def run_chunk(args: tuple[str, str, int, int, tuple[int, int] | None]) -> tuple[str, str, list[Outcome]]:
+    name, spec, first_seed, trials, rule = args
+    cell = parse_cell(spec)
     outcomes = []
     for t in range(trials):
-        inst = Instance(n, p, q, seed=n * 1_000_003 + round(p * 1000) * 10_007 + round(q * 1000) * 101 + t)
-        oracle = Oracle(inst)
-        outcomes.append(oracle.outcome(STRATEGIES[name](oracle)))
-    return name, n, p, q, outcomes
+        oracle = Oracle(cell, first_seed + t)
+        named = STRATEGIES[name](oracle, rule)
+        outcomes.append(Outcome(named == oracle.culprit, named is not None, oracle.runs, len(oracle.built)))
+    return name, spec, outcomes
+
+
+def cell_seed(base: int, spec: str) -> int:
+    return base * 1_000_003 + sum(ord(ch) * 131**i for i, ch in enumerate(spec)) % 1_000_000_007
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return 0.0, 1.0
+    phat = k / n
+    denom = 1 + z * z / n
+    centre = (phat + z * z / (2 * n)) / denom
+    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def summarise(outs: list[Outcome]) -> dict[str, float]:
+    n = len(outs)
+    wrong = sum(o.answered and not o.correct for o in outs)
+    lo, hi = wilson(wrong, n)
+    runs = sum(o.runs for o in outs) / n
+    builds = sum(o.builds for o in outs) / n
+    return {
+        "trials": n, "wrong": wrong, "err": wrong / n, "lo": lo, "hi": hi,
+        "none": sum(not o.answered for o in outs) / n, "runs": runs, "builds": builds,
+        "cost": runs + BUILD_COST * builds,
+    }  # fmt: skip
+
+
+def print_header() -> None:
+    print(
+        f"{'cell':<22} {'strategy':<13} {'trials':>6} {'wrong':>5} {'error':>6} {'95% interval':>15}"
+        f" {'no answer':>9} {'runs':>8} {'builds':>6} {'cost':>8}  {'/bayesect':>9} {'/m-of-k':>7}",
+        flush=True,
+    )
+
+
+def print_cell(
+    spec: str, names: list[str], results: dict[str, list[Outcome]], rule: tuple[int, int] | None
+) -> None:
+    costs = {name: summarise(results[name])["cost"] for name in names}
+    for name in names:
+        s = summarise(results[name])
+        label = name if name != "m-of-k" else (f"{rule[1]}-of-{rule[0]}" if rule else "m-of-k: none")
+        ratios = ""
+        if name == "patchtool":
+            ratios = "".join(
+                f" {costs[name] / costs[o]:>{w}.2f}"
+                if o in costs and summarise(results[o])["none"] < 1
+                else f" {'-':>{w}}"
+                for o, w in (("git-bayesect", 10), ("m-of-k", 7))
+            )
+        print(
+            f"{spec:<22} {label:<13} {s['trials']:6d} {s['wrong']:5d} {s['err']:6.1%} [{s['lo']:5.1%}, {s['hi']:5.1%}]"
+            f" {s['none']:9.1%} {s['runs']:8.1f} {s['builds']:6.1f} {s['cost']:8.1f}{ratios}",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=1000, help="trials per cell (seeded)")
-    parser.add_argument("--quick", action="store_true", help="60 trials, N = 64 and 256 only")
+    parser.add_argument("--grid", choices=sorted(GRIDS), help="a built-in grid (tune or report)")
+    parser.add_argument("--cell", action="append", default=[], help="N:p:q or dag:R:B:L:p:q (repeatable)")
+    parser.add_argument("--trials", type=int, default=400, help="trials per cell")
+    parser.add_argument("--first-trial", type=int, default=0, help="skip this many trials (to top a run up)")
+    parser.add_argument("--seed-base", type=int, default=None, help="default: the grid's (1 for --cell)")
+    parser.add_argument("--strategies", default="patchtool,git-bayesect,m-of-k")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--sizes", default="64,256,1024")
-    parser.add_argument("--only", default="", help="comma-separated strategy numbers, e.g. 3,5")
+    parser.add_argument("--chunk", type=int, default=25, help="trials per work unit")
     args = parser.parse_args()
-    trials = 60 if args.quick else args.trials
-    sizes = [64, 256] if args.quick else [int(s) for s in args.sizes.split(",")]
-    names = list(STRATEGIES)
-    if args.only:
-        names = [names[int(i) - 1] for i in args.only.split(",")]
-    cells = [
-        (name, n, p, q, trials) for n in sizes for p in (0.5, 0.2) for q in (0.0, 0.02) for name in names
-    ]
-    start = time.time()
+    specs, base = list(args.cell), 1
+    if args.grid:
+        specs, base = GRIDS[args.grid][0] + specs, GRIDS[args.grid][1]
+    if args.seed_base is not None:
+        base = args.seed_base
+    if not specs:
+        parser.error("name --grid or at least one --cell")
+    names = args.strategies.split(",")
+    started = time.time()
+    print_header()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(run_cell, cells))
-    print_table(results, trials)
-    print(f"\n{trials} trials per cell, build cost {BUILD_COST} runs, {time.time() - start:.0f} s")
-
-
-Row = tuple[str, int, float, float, list[Outcome]]
-Costs = dict[tuple[int, float, float, str], tuple[float, float]]
-
-
-def print_table(results: list[Row], trials: int) -> None:
-    head = f"{'N':>5} {'p':>4} {'q':>5}  {'strategy':<30} {'runs':>7} {'builds':>6} {'switch':>6}"
-    print(head + f" {'cost':>7} {'cost_sw':>7} {'error':>6}")
-    costs: Costs = {}
-    for name, n, p, q, outs in results:
-        runs = sum(o.runs for o in outs) / len(outs)
-        builds = sum(o.builds for o in outs) / len(outs)
-        switches = sum(o.switches for o in outs) / len(outs)
-        cost, cost_sw = runs + BUILD_COST * builds, runs + BUILD_COST * switches
-        err = 1 - sum(o.correct for o in outs) / len(outs)
-        costs[(n, p, q, name)] = (cost, cost_sw)
-        print(
-            f"{n:>5} {p:>4} {q:>5}  {name:<30} {runs:7.1f} {builds:6.1f} {switches:6.1f}"
-            f" {cost:7.1f} {cost_sw:7.1f} {err:6.1%}"
-        )
-    print_ratios(costs)
-
-
-def print_ratios(costs: Costs) -> None:
-    names = list(STRATEGIES)
-    ours, tuned, bayes = names[4], names[2], names[3]
+        for spec in specs:
+            cell = parse_cell(spec)
+            rule = tune_rule(cell.history.n, cell.p, cell.q) if "m-of-k" in names else None
+            first = cell_seed(base, spec) + args.first_trial
+            work = [
+                (name, spec, first + start, min(args.chunk, args.trials - start), rule)
+                for name in names
+                for start in range(0, args.trials, args.chunk)
+            ]
+            results: dict[str, list[Outcome]] = {}
+            for name, _, outs in pool.map(run_chunk, work):
+                results.setdefault(name, []).extend(outs)
+            print_cell(spec, names, results, rule)
     print(
-        "\npatchtool cost divided by the other's (targets: <= 1.40 vs tuned m-of-k, < 1.00 vs git-bayesect)"
+        f"\n{args.trials} trials per cell from trial {args.first_trial}, seed base {base},"
+        f" build cost {BUILD_COST} runs, {time.time() - started:.0f} s"
     )
-    print(f"{'N':>5} {'p':>4} {'q':>5}  {'/tuned':>7} {'/bayesect':>9} {'/tuned_sw':>9} {'/bayesect_sw':>12}")
-    for n, p, q, name in sorted(costs):
-        if name != ours:
-            continue
-        mine = costs[(n, p, q, ours)]
-        t = costs.get((n, p, q, tuned), (math.nan, math.nan))
-        b = costs.get((n, p, q, bayes), (math.nan, math.nan))
-        print(
-            f"{n:>5} {p:>4} {q:>5}  {mine[0] / t[0]:7.2f} {mine[0] / b[0]:9.2f}"
-            f" {mine[1] / t[1]:9.2f} {mine[1] / b[1]:12.2f}"
-        )
 
 
 if __name__ == "__main__":

@@ -1,22 +1,22 @@
-"""Sticky Bayesian bisection over an ordered list of commits with a flaky test (pure core, no git).
+"""Sticky Bayesian bisection over a commit graph with a flaky test (pure core, no git).
 
-Positions: 0 is the known-good commit, 1..n the candidates in history order, n the known-bad
-commit. "Culprit c" means positions >= c are bad (a run fails with probability p) and positions < c
-are good (probability q); c is never 0. p and q are unknown and integrated out exactly (Beta prior
-for p; for q a point mass at 0 plus a Beta slab), so the posterior over c is a product of Beta
-functions of the failure and run counts on each side (design note, section 4.5).
+Positions: 0 is the known-good commit, 1..n the candidates in a topological order, n the
+known-bad commit (graph.py). "Culprit c" means the descendants of c are bad (a run fails with
+probability p) and every other commit is good (probability q). p and q are unknown and integrated
+out exactly (posterior.py); the good end is run to measure q, the bad end to measure p.
 
-Only the positions that have runs split the candidates into segments sharing one likelihood, so
-every update costs O(number of tested positions), not O(n).
+The policy (design note, section 4.6): calibrate both ends, then test the commit whose P(bad) is
+nearest one half (on a line: the middle of the bracket, as git bisect does), keep running it until
+its verdict is resolved, and stop when one candidate holds the stated confidence with p and q
+integrated out.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from patchtool.bisection.graph import GOOD_END, History, members
 from patchtool.bisection.model import (
     BisectResult,
     Evidence,
@@ -25,49 +25,29 @@ from patchtool.bisection.model import (
     StopReason,
     Strategy,
 )
-from patchtool.bisection.stats import (
-    binary_entropy,
-    log_beta,
-    log_spike_slab,
-    mixture_estimate,
-    shortest_range,
-)
+from patchtool.bisection.posterior import Posterior, Priors
+from patchtool.bisection.stats import Estimate, mixture_estimate, runs_needed, shortest_range
 
-GOOD_END = 0
+__all__ = ["GOOD_END", "BisectState", "replay"]
+
 # Each side of the final (parent, culprit) pair may keep half of the error the stop allows.
 _FINAL_SHARE_OF_ERROR = 0.5
-
-
-@dataclass(frozen=True)
-class _Segment:
-    """Candidates start..end share one likelihood: the same tested positions lie on each side."""
-
-    start: int
-    end: int
-    mass: float
-    bad_fail: int
-    bad_runs: int
-    good_fail: int
-    good_runs: int
 
 
 class BisectState:
     """Observations over positions 0..n and the posterior over the culprit c in 1..n."""
 
-    def __init__(self, n_candidates: int, strategy: Strategy | None = None) -> None:
-        if n_candidates < 1:
-            raise ValueError("need at least one candidate commit")
-        self.n = n_candidates
+    def __init__(self, history: History | int, strategy: Strategy | None = None) -> None:
+        self.history = history if isinstance(history, History) else History.chain(history)
+        self.n = self.history.n
         self.strategy = strategy or Strategy()
-        self._fails = [0] * (n_candidates + 1)
-        self._runs = [0] * (n_candidates + 1)
+        st = self.strategy
+        self.post = Posterior(self.history, Priors(st.p_prior, st.q_prior, st.q_zero_weight))
         self._untestable: set[int] = set()
-        self._tested: list[int] = []  # sorted positions >= 1 with runs
         self._probed: set[int] = set()
         self._current: int | None = None
         self._visit_runs = 0
         self._switches = 0
-        self._segments: list[_Segment] | None = None
 
     # ----- recording -------------------------------------------------------------------------
     def observe(self, index: int, failed: bool) -> None:
@@ -77,20 +57,23 @@ class BisectState:
             raise ValueError(f"position {index} is marked untestable")
         self._enter(index)
         self._visit_runs += 1
-        self._runs[index] += 1
-        self._fails[index] += int(failed)
-        if index >= 1 and self._runs[index] == 1:
-            self._tested.insert(bisect_left(self._tested, index), index)
-        self._segments = None
+        self.post.add(index, failed)
 
     def mark_untestable(self, index: int) -> None:
         """The position does not build (or its setup exits 125): a possible culprit, never tested."""
         self._check_index(index)
-        if self._runs[index]:
+        if self.post.runs[index]:
             raise ValueError(f"position {index} already has runs")
         self._enter(index)
         self._current = None
         self._untestable.add(index)
+
+    def retire(self, index: int) -> None:
+        """Stop testing a position whose runs are mostly unusable; runs it already has still count."""
+        self._check_index(index)
+        self._untestable.add(index)
+        if self._current == index:
+            self._current = None
 
     def _enter(self, index: int) -> None:
         if index != self._current:
@@ -106,7 +89,7 @@ class BisectState:
     # ----- counters ---------------------------------------------------------------------------
     @property
     def runs(self) -> int:
-        return sum(self._runs)
+        return self.post.total_r
 
     @property
     def builds(self) -> int:
@@ -118,105 +101,42 @@ class BisectState:
         """Times the probed position changed: the builds spent when only one build tree is kept."""
         return self._switches
 
+    @property
+    def current(self) -> int | None:
+        return self._current
+
     def counts(self, index: int) -> tuple[int, int]:
         """(failures, runs) at a position."""
-        return self._fails[index], self._runs[index]
+        return self.post.fails[index], self.post.runs[index]
 
     def is_untestable(self, index: int) -> bool:
         return index in self._untestable
 
     # ----- posterior --------------------------------------------------------------------------
-    def _segs(self) -> list[_Segment]:
-        if self._segments is None:
-            self._segments = self._compute_segments(self._tested)
-        return self._segments
-
-    def _compute_segments(self, tested: Sequence[int]) -> list[_Segment]:
-        ap, bp = self.strategy.p_prior
-        total_f = self._fails[0] + sum(self._fails[t] for t in tested)
-        total_r = self._runs[0] + sum(self._runs[t] for t in tested)
-        bad_f, bad_r = total_f - self._fails[0], total_r - self._runs[0]
-        raw: list[tuple[int, int, int, int]] = []
-        start = 1
-        for t in tested:
-            raw.append((start, t, bad_f, bad_r))
-            bad_f -= self._fails[t]
-            bad_r -= self._runs[t]
-            start = t + 1
-        if start <= self.n:
-            raw.append((start, self.n, 0, 0))
-        logs = [
-            math.log(e - s + 1) + log_beta(ap + f, bp + r - f) + self._log_good_side(total_f - f, total_r - r)
-            for s, e, f, r in raw
-        ]
-        top = max(logs)
-        weights = [math.exp(x - top) for x in logs]
-        norm = sum(weights)
-        return [
-            _Segment(s, e, w / norm, f, r, total_f - f, total_r - r)
-            for (s, e, f, r), w in zip(raw, weights, strict=True)
-        ]
-
-    def _log_good_side(self, fails: int, runs: int) -> float:
-        """log P(good-side counts): q = 0 with weight q_zero_weight, else q ~ Beta(q_prior)."""
-        aq, bq = self.strategy.q_prior
-        return log_spike_slab(fails, runs, self.strategy.q_zero_weight, aq, bq)
-
-    def _p_hat(self, seg: _Segment) -> float:
-        ap, bp = self.strategy.p_prior
-        return (ap + seg.bad_fail) / (ap + bp + seg.bad_runs)
-
-    def _q_zero_share(self, seg: _Segment) -> float:
-        """Posterior probability that q = 0 given this segment's good-side counts."""
-        zero = self.strategy.q_zero_weight
-        if zero <= 0.0 or seg.good_fail:
-            return 0.0
-        return min(math.exp(math.log(zero) - self._log_good_side(0, seg.good_runs)), 1.0)
-
-    def _q_hat(self, seg: _Segment) -> float:
-        aq, bq = self.strategy.q_prior
-        return (1.0 - self._q_zero_share(seg)) * (aq + seg.good_fail) / (aq + bq + seg.good_runs)
-
     def posterior(self) -> list[float]:
         """P(culprit = c) for c in 0..n (entry 0 is always 0: the good end is good by assumption)."""
-        post = [0.0] * (self.n + 1)
-        for seg in self._segs():
-            each = seg.mass / (seg.end - seg.start + 1)
-            for c in range(seg.start, seg.end + 1):
-                post[c] = each
-        return post
+        return self.post.vector()
 
     def prob_bad(self, index: int) -> float:
-        """P(position is bad) = P(culprit <= index)."""
-        return _cdf(self._segs(), index)
+        return self.post.prob_bad(index)
 
     def candidate_prob(self, c: int) -> float:
-        """P(culprit = c)."""
-        for seg in self._segs():
-            if seg.start <= c <= seg.end:
-                return seg.mass / (seg.end - seg.start + 1)
-        return 0.0
+        return self.post.candidate_prob(c)
 
     def top_candidate(self) -> tuple[int, float]:
-        best = max(self._segs(), key=lambda s: (s.mass / (s.end - s.start + 1), -s.end))
-        return best.end, best.mass / (best.end - best.start + 1)
+        return self.post.top()
 
     def p_mean(self) -> float:
-        return sum(s.mass * self._p_hat(s) for s in self._segs())
+        return self.post.p_mean()
 
     def q_mean(self) -> float:
-        return sum(s.mass * self._q_hat(s) for s in self._segs())
+        return self.post.q_mean()
 
     def information(self, index: int) -> float:
-        """Mutual information (bits) between one run at ``index`` and the culprit."""
-        p_fail = cond = 0.0
-        for s in self._segs():
-            p_hat, q_hat = self._p_hat(s), self._q_hat(s)
-            bad_share = min(max(index - s.start + 1, 0), s.end - s.start + 1) / (s.end - s.start + 1)
-            m_bad, m_good = s.mass * bad_share, s.mass * (1 - bad_share)
-            p_fail += m_bad * p_hat + m_good * q_hat
-            cond += m_bad * binary_entropy(p_hat) + m_good * binary_entropy(q_hat)
-        return max(binary_entropy(p_fail) - cond, 0.0)
+        return self.post.information(index)
+
+    def parent_of(self, index: int) -> int:
+        return self.history.first_parent(index)
 
     # ----- stopping ---------------------------------------------------------------------------
     def stop_reason(self) -> StopReason | None:
@@ -231,29 +151,50 @@ class BisectState:
         if self._good_end_fails():
             return StopReason.GOOD_END_FAILS
         top, prob = self.top_candidate()
-        if prob >= st.stop_threshold and self._fails[top] >= st.min_culprit_failures:
+        if prob >= st.stop_threshold and self.post.fails[top] >= st.min_culprit_failures:
             return StopReason.CONFIDENT
         if self._blocked():
             return StopReason.BLOCKED
         if self._out_of_budget():
             return StopReason.BUDGET
+        if self._hopeless():
+            return StopReason.UNRESOLVABLE
         return None
 
     def _out_of_budget(self) -> bool:
         return self.strategy.max_runs is not None and self.runs >= self.strategy.max_runs
 
+    def _hopeless(self) -> bool:
+        """p - q is too small for the budget: the estimated need is over three times the budget.
+
+        Judged only after a quarter of the budget, so an early low estimate of p cannot end it.
+        """
+        budget = self.strategy.max_runs
+        if budget is None or self.runs < budget / 4 or self._calibration_probe() is not None:
+            return False
+        return self.runs_needed() > 3 * budget
+
+    def runs_needed(self) -> int:
+        """About how many runs in all the search needs at the current estimates of p and q."""
+        post = self.posterior()
+        entropy = -sum(x * math.log2(x) for x in post if x > 0)
+        return self.runs + runs_needed(entropy, self.p_mean(), self.q_mean(), self.strategy.confidence)
+
     def _good_end_fails(self) -> bool:
         """The good end fails about as often as the bad end: the premise of the search is wrong."""
         gf, gr = self.counts(GOOD_END)
         bf, br = self.counts(self.n)
-        return gf >= 3 and gr > 0 and br > 0 and gf / gr >= 0.5 * bf / br
+        return gf >= 5 and gr >= 15 and br >= 15 and gf / gr >= bf / br
 
     def _blocked(self) -> bool:
-        """The credible set is a run of candidates separated only by untestable positions."""
+        """Nearly all the mass sits on one set of candidates that no further run can split: every
+        one of them is untestable or already tested (the tested one is the newest of the set)."""
         if not self._untestable:
             return False
-        lo, hi = shortest_range(self.posterior(), self.strategy.stop_threshold)
-        return all(i in self._untestable for i in range(lo, hi))
+        best = max(self.post.classes(), key=lambda k: k.mass)
+        if best.size < 2 or best.mass < self.strategy.stop_threshold:
+            return False
+        return all(i in self._untestable or self.post.runs[i] for i in members(best.mask))
 
     # ----- choosing the next probe (design 4.6) -----------------------------------------------
     def next_probe(self) -> Probe | None:
@@ -266,7 +207,7 @@ class BisectState:
         top, prob = self.top_candidate()
         if prob >= self.strategy.stop_threshold and top not in self._untestable:
             # Confident, but the culprit has too few failures of its own: a guard against q being
-            # larger than its prior allows (one failure of a good commit must not convict).
+            # larger than the data so far shows (one failure of a good commit must not convict).
             return Probe(top, ProbeReason.DECIDE)
         if self._stay():
             assert self._current is not None
@@ -283,10 +224,18 @@ class BisectState:
         bad_f, bad_r = self.counts(self.n)
         if bad_f < st.calibration_failures and bad_r < st.calibration_max_runs:
             return Probe(self.n, ProbeReason.CALIBRATE_BAD)
-        wanted = GOOD_END not in self._untestable and self._runs[GOOD_END] < st.good_end_runs
+        wanted = GOOD_END not in self._untestable and self.post.runs[GOOD_END] < self._good_end_target()
         if wanted and (GOOD_END not in self._probed or self._current == GOOD_END):
             return Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
         return None
+
+    def _good_end_target(self) -> int:
+        """Runs at the good end: a fixed minimum, more while the good end shows failures (q is then
+        certainly above 0 and worth measuring where it costs no build)."""
+        st = self.strategy
+        if self.post.fails[GOOD_END] == 0:
+            return st.good_end_runs
+        return max(st.good_end_runs, st.good_end_runs_when_failing)
 
     def _stay(self) -> bool:
         """The sticky rule: keep running the current commit until it is resolved."""
@@ -318,10 +267,9 @@ class BisectState:
         p_hat, q_hat = self.p_mean(), max(self.q_mean(), 1e-6)
         if p_hat <= q_hat:
             return self.prob_bad(index)
-        fails, runs = self._fails[index], self._runs[index]
+        fails, runs = self.counts(index)
         log_lr = fails * math.log(p_hat / q_hat) + (runs - fails) * math.log((1 - p_hat) / (1 - q_hat))
-        others = [t for t in self._tested if t != index]
-        prior_bad = _cdf(self._compute_segments(others), index)
+        prior_bad = self.post.prob_bad_without(index)
         if prior_bad <= 0.0 or prior_bad >= 1.0:
             return prior_bad
         log_odds = math.log(prior_bad / (1 - prior_bad)) + log_lr
@@ -340,14 +288,17 @@ class BisectState:
             share = self.candidate_prob(index) / max(pb, 1e-12)
             extra = 1.0 / max(p_hat, 1e-3)
         else:
-            share = self.candidate_prob(index + 1) / max(1.0 - pb, 1e-12)
+            child = sum(self.candidate_prob(c) for c in self.history.children[index])
+            share = child / max(1.0 - pb, 1e-12)
             extra = max(math.log(max(pb, level) / level), 0.0) / -math.log1p(-min(p_hat, 0.999))
         if share >= 1.0:
             return True
         return share / (1.0 - share) >= extra / max(self.strategy.build_cost_in_runs, 1e-9)
 
     def _best_split(self) -> int | None:
-        """Where to test next: the middle of the bracket, or else the posterior split point."""
+        """Where to test next: on a line the middle of the bracket, else the posterior median."""
+        if not self.history.is_chain:
+            return self._graph_split()
         bracket = self._bracket()
         if bracket is not None:
             lo, hi = bracket
@@ -363,7 +314,9 @@ class BisectState:
         the mass lies between them. Splitting it in the middle, as git bisect does, keeps builds at
         about log2 of its length instead of drifting with the mass earlier verdicts leave outside."""
         lo, hi = GOOD_END, self.n
-        for t in self._tested:
+        for t in self.post.tested():
+            if t == GOOD_END:
+                continue
             if self.prob_bad(t) < 0.5:
                 lo = max(lo, t)
             else:
@@ -374,7 +327,7 @@ class BisectState:
         return lo, hi
 
     def _median_split(self) -> int | None:
-        """The testable interior position whose P(bad) is closest to the split target."""
+        """On a line: the testable interior position whose P(bad) is closest to the target."""
         target = self.strategy.split_target
         lo, hi = 1, self.n - 1
         while lo < hi:  # first position with P(bad) >= target
@@ -387,6 +340,18 @@ class BisectState:
         if not options:
             return None
         return min(options, key=lambda i: abs(self.prob_bad(i) - target))
+
+    def _graph_split(self) -> int | None:
+        """On a DAG: the testable interior commit whose P(bad) is closest to the target (the
+        descendants of a probe share its fate, so this is git bisect's best split, weighed)."""
+        target = self.strategy.split_target
+        best: tuple[float, int] | None = None
+        for i in range(1, self.n):
+            if i not in self._untestable:
+                gap = abs(self.prob_bad(i) - target)
+                if best is None or gap < best[0]:
+                    best = (gap, i)
+        return best[1] if best else None
 
     def _testable_near(self, index: int, step: int) -> int | None:
         """The nearest testable interior position from ``index`` going ``step`` (like skip_away)."""
@@ -408,7 +373,7 @@ class BisectState:
     def _decide_probe(self, split: int | None) -> Probe | None:
         """End game, every commit resolved to epsilon: buy the most information per unit of cost."""
         top, _ = self.top_candidate()
-        options = {top, top - 1, self.n, GOOD_END}
+        options = {top, *self.history.parents[top], self.n, GOOD_END}
         if split is not None:
             options.add(split)
         if self._current is not None:
@@ -428,20 +393,7 @@ class BisectState:
         post = self.posterior()
         top, prob = self.top_candidate()
         reason = self.stop_reason()
-        st = self.strategy
-        segs = self._segs()
-        p_est = mixture_estimate(
-            [(s.mass, st.p_prior[0] + s.bad_fail, st.p_prior[1] + s.bad_runs - s.bad_fail) for s in segs]
-        )
-        zero = [s.mass * self._q_zero_share(s) for s in segs]
-        q_est = mixture_estimate(
-            [
-                (s.mass - z, st.q_prior[0] + s.good_fail, st.q_prior[1] + s.good_runs - s.good_fail)
-                for s, z in zip(segs, zero, strict=True)
-            ],
-            zero_mass=sum(zero),
-        )
-        parent_p = post[top - 1] if top > 1 else 0.0
+        parent_p = self.candidate_prob(self.parent_of(top)) if self.parent_of(top) != GOOD_END else 0.0
         return BisectResult(
             n_candidates=self.n,
             culprit=top if reason == StopReason.CONFIDENT else None,
@@ -449,43 +401,51 @@ class BisectState:
             probability=prob,
             range90=shortest_range(post, 0.90),
             range99=shortest_range(post, 0.99),
-            p=p_est,
-            q=q_est,
+            p=self._p_estimate(),
+            q=self._q_estimate(),
             evidence=self.evidence(),
             runs=self.runs,
             builds=self.builds,
             switches=self.switches,
             stop_reason=reason,
             bayes_factor_vs_parent=prob / parent_p if parent_p > 0 else math.inf,
+            runs_needed=self.runs_needed() if reason in _SHORT_OF_RUNS else None,
         )
+
+    def _p_estimate(self) -> Estimate:
+        ap, bp = self.strategy.p_prior
+        ks = self.post.classes()
+        return mixture_estimate([(k.mass, ap + k.bad_f, bp + k.bad_r - k.bad_f) for k in ks])
+
+    def _q_estimate(self) -> Estimate:
+        aq, bq = self.strategy.q_prior
+        ks = self.post.classes()
+        zero = [k.mass * self.post.q_zero_share(k) for k in ks]
+        tf, tr = self.post.total_f, self.post.total_r
+        comps = [
+            (k.mass - z, aq + tf - k.bad_f, bq + (tr - k.bad_r) - (tf - k.bad_f))
+            for k, z in zip(ks, zero, strict=True)
+        ]
+        return mixture_estimate(comps, zero_mass=sum(zero))
 
     def evidence(self) -> tuple[Evidence, ...]:
         """Counts at every position that has runs or was found untestable."""
-        keys = sorted({i for i in range(self.n + 1) if self._runs[i]} | self._untestable)
-        return tuple(Evidence(i, self._fails[i], self._runs[i], i in self._untestable) for i in keys)
+        keys = sorted(set(self.post.tested()) | self._untestable)
+        return tuple(Evidence(i, *self.counts(i), i in self._untestable) for i in keys)
 
 
-def _cdf(segs: Sequence[_Segment], index: int) -> float:
-    """P(culprit <= index) from segments."""
-    if index <= 0:
-        return 0.0
-    total = 0.0
-    for seg in segs:
-        if seg.end <= index:
-            total += seg.mass
-        elif seg.start <= index:
-            total += seg.mass * (index - seg.start + 1) / (seg.end - seg.start + 1)
-    return min(total, 1.0)
+_SHORT_OF_RUNS = (StopReason.BUDGET, StopReason.UNRESOLVABLE, None)
 
 
 def replay(
-    n_candidates: int, observations: Sequence[tuple[int, bool | None]], strategy: Strategy | None = None
+    history: History | int, observations: Sequence[tuple[int, bool | None]], strategy: Strategy | None = None
 ) -> BisectState:
-    """Rebuild a state from stored observations in order (None = untestable)."""
-    state = BisectState(n_candidates, strategy)
+    """Rebuild a state from observations in order (None = untestable)."""
+    state = BisectState(history, strategy)
     for index, failed in observations:
         if failed is None:
-            state.mark_untestable(index)
-        else:
+            if not state.is_untestable(index) and state.counts(index)[1] == 0:
+                state.mark_untestable(index)
+        elif not state.is_untestable(index):
             state.observe(index, failed)
     return state

@@ -8,12 +8,14 @@ stopped and a later bisect over an overlapping range reuses the runs of the same
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.model import StopReason, Strategy
-from patchtool.bisection.probe import Prober, ProbeSpec, Verdict
+from patchtool.bisection.model import ProbeReason, StopReason, Strategy
+from patchtool.bisection.probe import Prober, ProbeSpec
+from patchtool.bisection.replay import BUILT, Replay, commit_graph, load_rows, record_row
 from patchtool.bisection.stats import (
     ConfirmationOutcome,
     Estimate,
@@ -21,24 +23,12 @@ from patchtool.bisection.stats import (
     judge_confirmation,
     next_confirmation_run,
 )
-from patchtool.errors import InputError
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
-BISECT_DDL = """
-CREATE TABLE IF NOT EXISTS bisect_observations (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    probe_key TEXT NOT NULL,
-    commit_sha TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    phase TEXT NOT NULL,
-    seconds REAL NOT NULL,
-    recorded_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS bisect_observations_key ON bisect_observations (probe_key, commit_sha);
-"""
-_BUILT = "built"  # an outcome row that only records a successful build and its duration
 _MAX_CYCLES = 3  # search + confirmation rounds before giving up on a culprit that will not hold
+# Probes where more than one run at the same commit is expected: a batch of --jobs runs goes at once.
+_BATCHED = (ProbeReason.CALIBRATE_BAD, ProbeReason.CALIBRATE_GOOD, ProbeReason.REPEAT, ProbeReason.SPLIT)
 
 
 @dataclass(frozen=True)
@@ -49,6 +39,7 @@ class BisectOptions:
     confidence: float = 0.99
     max_runs: int | None = None
     max_time: float | None = None
+    jobs: int = 1
 
 
 @dataclass(frozen=True)
@@ -92,48 +83,17 @@ class BisectReport:
     reused_runs: int
     untestable: tuple[CommitRef, ...]
     confirmation: ConfirmationOutcome | None
+    unusable_runs: int = 0  # other failures (--fail-match) and inconclusive runs, counted apart
+    runs_needed: int | None = None  # no verdict: about how many runs the search would need
+    merge: CommitRef | None = None  # --first-parent: the merge named first, then bisected inside
 
     @property
     def found(self) -> bool:
         return self.culprit is not None and (self.confirmation is None or self.confirmation.confirmed)
 
 
-def candidate_commits(repo: GitRepo, good: str, bad: str, first_parent: bool) -> list[str]:
-    """Positions 0..n: the good commit, then good..bad oldest first (the last is the bad commit)."""
-    good_sha, bad_sha = repo.rev_parse(good), repo.rev_parse(bad)
-    if good_sha == bad_sha or not repo.is_ancestor(good_sha, bad_sha):
-        raise InputError(f"--good {good} is not an ancestor of --bad {bad}: nothing to bisect")
-    mode = "--first-parent" if first_parent else "--ancestry-path"
-    listed = repo.out("rev-list", "--reverse", mode, f"{good_sha}..{bad_sha}").split()
-    if not listed or listed[-1] != bad_sha:
-        raise InputError(f"no commits between {good} and {bad}")
-    return [good_sha, *listed]
-
-
-def load_rows(store: Store, key: str, commits: Sequence[str]) -> list[tuple[str, str, str, float]]:
-    """Stored (commit, outcome, phase, seconds) rows of this probe for these commits, in order."""
-    store.ensure_schema(BISECT_DDL)
-    wanted = set(commits)
-    rows = store.query(
-        "SELECT commit_sha, outcome, phase, seconds FROM bisect_observations"
-        " WHERE probe_key = ? ORDER BY seq",
-        (key,),
-    )
-    return [(r[0], r[1], r[2], r[3]) for r in rows if r[0] in wanted]
-
-
-def record_row(store: Store, key: str, commit: str, outcome: str, phase: str, seconds: float) -> None:
-    store.ensure_schema(BISECT_DDL)
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO bisect_observations (probe_key, commit_sha, outcome, phase, seconds, recorded_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (key, commit, outcome, phase, seconds, time.time()),
-        )
-
-
 class _Session:
-    """One bisect: the state, the prober, the store, the clock and the budgets."""
+    """One bisect over one range: the state, the prober, the store, the clock and the budgets."""
 
     def __init__(
         self,
@@ -146,75 +106,59 @@ class _Session:
     ) -> None:
         self.repo, self.store, self.key, self.options = repo, store, spec.key(), options
         self.prober, self.progress = prober, progress
-        self.commits = candidate_commits(repo, options.good, options.bad, options.first_parent)
-        self.index = {sha: i for i, sha in enumerate(self.commits)}
+        self.commits, history = commit_graph(repo, options.good, options.bad, options.first_parent)
         strategy = Strategy(confidence=options.confidence, max_runs=options.max_runs)
-        self.state = BisectState(len(self.commits) - 1, strategy)
+        self.state = BisectState(history, strategy)
+        self.replay = Replay(self.state, {sha: i for i, sha in enumerate(self.commits)})
         self.prepared: str | None = None
-        self.build_seconds: list[float] = []
-        self.run_seconds: list[float] = []
-        self.confirm: dict[str, list[int]] = {}
-        self.reused = self._replay(load_rows(store, self.key, self.commits))
+        self.replay.apply_all(load_rows(store, self.key, self.commits))
+        self.reused = self.replay.conclusive
+        self._retune()
         self.started = time.monotonic()
         self._subjects: dict[str, str] = {}
 
-    def _replay(self, rows: list[tuple[str, str, str, float]]) -> int:
-        reused = 0
-        for sha, outcome, phase, seconds in rows:
-            self._apply(sha, outcome, phase, seconds)
-            reused += outcome in (Verdict.PASS, Verdict.FAIL)
-        self._retune()
-        return reused
-
-    def _apply(self, sha: str, outcome: str, phase: str, seconds: float) -> None:
-        i = self.index[sha]
-        if outcome == _BUILT:
-            self.build_seconds.append(seconds)
-        elif outcome == Verdict.UNTESTABLE:
-            if not self.state.is_untestable(i) and self.state.counts(i)[1] == 0:
-                self.state.mark_untestable(i)
-        elif not self.state.is_untestable(i):
-            self.run_seconds.append(seconds)
-            self.state.observe(i, outcome == Verdict.FAIL)
-            if phase == "confirm":
-                counts = self.confirm.setdefault(sha, [0, 0])
-                counts[0] += outcome == Verdict.FAIL
-                counts[1] += 1
+    @property
+    def confirm(self) -> dict[str, list[int]]:
+        return self.replay.confirm
 
     def _retune(self) -> None:
         """Set the per-commit threshold from the measured build/test time ratio (design 4.1)."""
-        if self.build_seconds and self.run_seconds:
-            build = sum(self.build_seconds) / len(self.build_seconds)
-            run = max(sum(self.run_seconds) / len(self.run_seconds), 1e-3)
-            self.state.strategy = replace(self.state.strategy, build_cost_in_runs=build / run)
+        ratio = self.replay.build_cost_in_runs()
+        if ratio is not None:
+            self.state.strategy = replace(self.state.strategy, build_cost_in_runs=ratio)
+
+    def _record(self, sha: str, outcome: str, phase: str, seconds: float) -> None:
+        record_row(self.store, self.key, sha, outcome, phase, seconds)
+        self.replay.apply(sha, outcome, phase, seconds)
 
     def out_of_time(self) -> bool:
         limit = self.options.max_time
         return limit is not None and time.monotonic() - self.started >= limit
 
-    def run_at(self, i: int, phase: str) -> bool:
-        """Probe position i once (building it first if needed); False if it is untestable."""
+    def run_at(self, i: int, phase: str, count: int = 1) -> bool:
+        """Probe position i ``count`` times at once (building it first if needed); False if it
+        cannot be tested (does not build, exits 125, or its runs are mostly unusable)."""
         sha = self.commits[i]
         if self.prepared != sha:
             start = time.monotonic()
             self.prepared = None
             if not self.prober.prepare(sha):
-                record_row(self.store, self.key, sha, Verdict.UNTESTABLE, phase, time.monotonic() - start)
-                self._apply(sha, Verdict.UNTESTABLE, phase, 0.0)
+                self._record(sha, Verdict.UNTESTABLE, phase, time.monotonic() - start)
                 return False
             self.prepared = sha
-            record_row(self.store, self.key, sha, _BUILT, phase, time.monotonic() - start)
-            self._apply(sha, _BUILT, phase, time.monotonic() - start)
+            self._record(sha, BUILT, phase, time.monotonic() - start)
+        if self.options.max_runs is not None:
+            count = max(1, min(count, self.options.max_runs - self.state.runs))
         start = time.monotonic()
-        verdict = self.prober.run_once()
-        seconds = time.monotonic() - start
-        record_row(self.store, self.key, sha, verdict, phase, seconds)
-        self._apply(sha, verdict, phase, seconds)
-        if verdict == Verdict.UNTESTABLE:
+        verdicts = self.prober.run_batch(count)
+        seconds = (time.monotonic() - start) * min(count, self.options.jobs) / max(len(verdicts), 1)
+        for verdict in verdicts:
+            self._record(sha, verdict, phase, seconds)
+        if self.state.is_untestable(i):
             self.prepared = None
         self._retune()
         self._report(i)
-        return verdict != Verdict.UNTESTABLE
+        return not self.state.is_untestable(i)
 
     def _report(self, i: int) -> None:
         if self.progress is not None:
@@ -229,11 +173,11 @@ class _Session:
 
     def search(self) -> None:
         while not self.out_of_time() and (probe := self.state.next_probe()) is not None:
-            self.run_at(probe.index, "search")
+            self.run_at(probe.index, "search", self.options.jobs if probe.reason in _BATCHED else 1)
 
     def confirm_culprit(self, culprit: int) -> ConfirmationOutcome | None:
         """Fresh runs on the culprit and its parent (design 4.9), folded into the posterior."""
-        parent = culprit - 1
+        parent = self.state.parent_of(culprit)
         result = self.state.result()
         plan = confirmation_plan(result.p.mean, result.q.mean)
         sides = {"parent": parent, "culprit": culprit}
@@ -262,7 +206,32 @@ def run_bisect(
     prober: Prober,
     progress: Callable[[Progress], None] | None = None,
 ) -> BisectReport:
-    """Search, confirm, and search again if the confirmation moved the posterior."""
+    """Search, confirm, and search again if the confirmation moved the posterior.
+
+    With --first-parent, a merge named as the culprit is bisected inside automatically (its
+    first parent good, the merge bad, over the merged branch); the runs already made at both
+    ends are reused from the store, so p and q carry over.
+    """
+    session, confirmation = _search_and_confirm(repo, store, spec, options, prober, progress)
+    culprit = session.state.result().culprit
+    if options.first_parent and culprit is not None and len(session.state.history.parents[culprit]) < 2:
+        parents = repo.out("rev-list", "--parents", "-n", "1", session.commits[culprit]).split()[1:]
+        if len(parents) > 1:
+            merge = session.ref(culprit)
+            inner = replace(options, good=parents[0], bad=merge.sha, first_parent=False)
+            session, confirmation = _search_and_confirm(repo, store, spec, inner, prober, progress)
+            return replace(_report(session, spec, confirmation), merge=merge)
+    return _report(session, spec, confirmation)
+
+
+def _search_and_confirm(
+    repo: GitRepo,
+    store: Store,
+    spec: ProbeSpec,
+    options: BisectOptions,
+    prober: Prober,
+    progress: Callable[[Progress], None] | None,
+) -> tuple[_Session, ConfirmationOutcome | None]:
     session = _Session(repo, store, spec, options, prober, progress)
     confirmation: ConfirmationOutcome | None = None
     for _ in range(_MAX_CYCLES):
@@ -277,7 +246,7 @@ def run_bisect(
         ):
             break
         confirmation = None
-    return _report(session, spec, confirmation)
+    return session, confirmation
 
 
 def _report(session: _Session, spec: ProbeSpec, confirmation: ConfirmationOutcome | None) -> BisectReport:
@@ -287,7 +256,7 @@ def _report(session: _Session, spec: ProbeSpec, confirmation: ConfirmationOutcom
     if result.stop_reason is None and not session.out_of_time():
         reason = StopReason.BUDGET.value
     ref = session.ref
-    top = result.top
+    top, parent = result.top, state.parent_of(result.top)
     return BisectReport(
         good=ref(0),
         bad=ref(state.n),
@@ -303,12 +272,14 @@ def _report(session: _Session, spec: ProbeSpec, confirmation: ConfirmationOutcom
         p=result.p,
         q=result.q,
         culprit_counts=state.counts(top),
-        parent=ref(top - 1),
-        parent_counts=state.counts(top - 1),
+        parent=ref(parent),
+        parent_counts=state.counts(parent),
         bayes_factor_vs_parent=result.bayes_factor_vs_parent,
         runs=result.runs,
         builds=result.builds,
         reused_runs=session.reused,
         untestable=tuple(ref(e.index) for e in result.evidence if e.untestable),
         confirmation=confirmation,
+        unusable_runs=sum(session.replay.unusable.values()),
+        runs_needed=result.runs_needed if result.culprit is None else None,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ _EPSILON_KNOTS: tuple[tuple[float, float], ...] = (
 )
 
 
+@functools.cache
 def epsilon_for_cost_ratio(build_cost_in_runs: float) -> float:
     """Per-commit resolution threshold for a measured build/test cost ratio (design section 3.3)."""
     ratio = max(build_cost_in_runs, _EPSILON_KNOTS[0][0])
@@ -57,11 +59,12 @@ class Strategy:
     bad_epsilon: float | None = None
     max_runs: int | None = None
     p_prior: tuple[float, float] = (1.0, 1.0)
-    q_prior: tuple[float, float] = (2.0, 150.0)
+    q_prior: tuple[float, float] = (1.0, 12.0)
     q_zero_weight: float = 0.5
     calibration_failures: int = 2
     calibration_max_runs: int = 60
-    good_end_runs: int = 0
+    good_end_runs: int = 3
+    good_end_runs_when_failing: int = 12
     min_culprit_failures: int = 2
     split_target: float = 0.5
     bracket_mass: float = 0.9
@@ -113,6 +116,7 @@ class StopReason(enum.StrEnum):
     BAD_END_DOES_NOT_REPRODUCE = "bad-end-does-not-reproduce"
     BAD_END_UNTESTABLE = "bad-end-untestable"
     GOOD_END_FAILS = "good-end-fails"
+    UNRESOLVABLE = "unresolvable-within-budget"
 
 
 @dataclass(frozen=True)
@@ -156,3 +160,4 @@ class BisectResult:
     switches: int
     stop_reason: StopReason | None
     bayes_factor_vs_parent: float = field(default=math.inf)
+    runs_needed: int | None = None  # when stopped short: about how many runs the search needs

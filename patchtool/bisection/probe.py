@@ -1,7 +1,9 @@
-"""How bisect gets a commit ready and runs the test once there: a meson test, or a command.
+"""How bisect gets a commit ready and runs the test there: a meson test, or a command.
 
 Both work in a worktree patchtool owns (the user's checkout is never touched). A probe that cannot
-be made ready (the commit does not build) or whose command exits 125 is untestable.
+be made ready (the commit does not build) or whose command exits 125 is untestable. Up to
+``jobs`` runs of one commit go at once. Each run is classified (classify.py): the regression's
+failure, a pass, another failure, a timeout, or inconclusive.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ import hashlib
 import json
 import shlex
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from patchtool import proc
+from patchtool.bisection.classify import Classifier, RawRun, Verdict
 from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, InputError
 from patchtool.store import Store
@@ -24,12 +27,7 @@ from patchtool.vcs.repo import GitRepo
 from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_path
 
 WORKTREE_NAME = "bisect"
-
-
-class Verdict(StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    UNTESTABLE = "untestable"
+__all__ = ["CommandProber", "MesonProber", "ProbeSpec", "Prober", "Verdict", "prober_for"]
 
 
 @dataclass(frozen=True)
@@ -41,10 +39,16 @@ class ProbeSpec:
     command: str | None = None
     configure_args: tuple[str, ...] = ()
     timeout: float = 3600.0
+    classifier: Classifier = field(default_factory=Classifier)
 
     def key(self) -> str:
-        """Stored runs are reused only for the same test, setup and configuration (or command)."""
-        fields = {"test": self.test, "setup": self.setup, "command": self.command, "cfg": self.configure_args}
+        """Stored runs are reused only for the same test, setup and configuration (or command),
+        and the same classification of outputs (a match changes what a run's outcome means)."""
+        fields: dict[str, object] = {
+            "test": self.test, "setup": self.setup, "command": self.command, "cfg": self.configure_args,
+        }  # fmt: skip
+        if self.classifier != Classifier():
+            fields["classify"] = self.classifier.key()
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:20]
 
     def describe(self) -> str:
@@ -58,28 +62,35 @@ class Prober(Protocol):
         """Check out (and build) `commit`; False when it cannot be tested."""
         ...
 
-    def run_once(self) -> Verdict:
-        """Run the test once at the prepared commit."""
+    def run_batch(self, count: int) -> list[Verdict]:
+        """Run the test ``count`` times at the prepared commit (at once, up to the job limit)."""
         ...
 
 
 class CommandProber:
     """`git bisect run` semantics: 0 good, 125 untestable, 1-127 bad, anything else aborts."""
 
-    def __init__(self, repo: GitRepo, settings: Settings, spec: ProbeSpec) -> None:
+    def __init__(self, repo: GitRepo, settings: Settings, spec: ProbeSpec, jobs: int = 1) -> None:
         if not spec.command:
             raise InputError("--run needs a command")
         self.argv = shlex.split(spec.command)
         if not self.argv:
             raise InputError("--run: empty command")
         self.repo, self.settings, self.timeout = repo, settings, spec.timeout
+        self.classifier, self.jobs = spec.classifier, max(jobs, 1)
         self.tree: Path | None = None
 
     def prepare(self, commit: str) -> bool:
         self.tree = ensure_worktree(self.repo, self.settings, WORKTREE_NAME, commit)
         return True
 
-    def run_once(self) -> Verdict:
+    def run_batch(self, count: int) -> list[Verdict]:
+        if count <= 1 or self.jobs == 1:
+            return [self._run_one() for _ in range(max(count, 1))]
+        with ThreadPoolExecutor(max_workers=min(self.jobs, count)) as pool:
+            return list(pool.map(lambda _: self._run_one(), range(count)))
+
+    def _run_one(self) -> Verdict:
         assert self.tree is not None
         argv = list(self.argv)
         if "/" in argv[0] and not Path(argv[0]).is_absolute():
@@ -88,18 +99,17 @@ class CommandProber:
             done = proc.run(argv, cwd=self.tree, timeout=self.timeout)
         except (FileNotFoundError, PermissionError) as e:
             raise InputError(f"--run {self.argv[0]}: cannot run it ({e.strerror})") from e
-        return verdict_of_exit(done.returncode, done.timed_out, self.argv[0])
+        check_exit(done.returncode, done.timed_out, self.argv[0])
+        output = (done.stdout + done.stderr).decode("utf-8", "replace")
+        if done.returncode == 125 and not done.timed_out:
+            return Verdict.UNTESTABLE
+        return self.classifier.classify(RawRun(done.returncode == 0, done.timed_out, output))
 
 
-def verdict_of_exit(code: int, timed_out: bool, name: str) -> Verdict:
-    if timed_out:
-        return Verdict.FAIL
-    if code == 0:
-        return Verdict.PASS
-    if code == 125:
-        return Verdict.UNTESTABLE
-    if 1 <= code <= 127:
-        return Verdict.FAIL
+def check_exit(code: int, timed_out: bool, name: str) -> None:
+    """As with git bisect run: 0 good, 1-127 bad, 125 cannot test; any other exit aborts."""
+    if timed_out or 0 <= code <= 127:
+        return
     raise EnvironmentProblem(
         f"command {name} exited with {code}: bisect aborted",
         hint="as with git bisect run, exit 0 = good, 1-127 = bad, 125 = cannot test; others abort",
@@ -109,10 +119,13 @@ def verdict_of_exit(code: int, timed_out: bool, name: str) -> Verdict:
 class MesonProber:
     """Build the commit with meson/ninja (reusing one build directory) and run one meson test once."""
 
-    def __init__(self, repo: GitRepo, settings: Settings, spec: ProbeSpec, store: Store) -> None:
+    def __init__(
+        self, repo: GitRepo, settings: Settings, spec: ProbeSpec, store: Store, jobs: int = 1
+    ) -> None:
         if not spec.test:
             raise InputError("--test needs a test name")
         self.repo, self.settings, self.spec, self.store = repo, settings, spec, store
+        self.jobs = max(jobs, 1)
         self.build_dir: Path | None = None
 
     def prepare(self, commit: str) -> bool:
@@ -123,25 +136,35 @@ class MesonProber:
         self.build_dir = result.build_dir if result.ok else None
         return result.ok
 
-    def run_once(self) -> Verdict:
+    def run_batch(self, count: int) -> list[Verdict]:
         from patchtool.testrun.run import run_tests
 
         assert self.build_dir is not None and self.spec.test is not None
-        outcome = run_tests(self.build_dir, names=[self.spec.test], setup=self.spec.setup, timeout=None)
+        count = max(count, 1)
+        outcome = run_tests(
+            self.build_dir, names=[self.spec.test], setup=self.spec.setup, timeout=None,
+            repeat=count, jobs=min(self.jobs, count),
+        )  # fmt: skip
         if outcome.interrupted:
             raise KeyboardInterrupt
-        stats = outcome.tests[0] if outcome.tests else None
-        if stats is None or stats.runs - stats.skips <= 0:
+        verdicts = [self._verdict(r.result, r.output) for r in outcome.records if r.counted]
+        return verdicts or [Verdict.UNTESTABLE]
+
+    def _verdict(self, result: str, output: str) -> Verdict:
+        if result == "SKIP":
             return Verdict.UNTESTABLE
-        return Verdict.FAIL if stats.failures + stats.timeouts > 0 else Verdict.PASS
+        passed = result in ("OK", "EXPECTEDFAIL")
+        return self.spec.classifier.classify(RawRun(passed, result == "TIMEOUT", output))
 
 
 @contextmanager
-def prober_for(repo: GitRepo, settings: Settings, spec: ProbeSpec, store: Store) -> Iterator[Prober]:
+def prober_for(
+    repo: GitRepo, settings: Settings, spec: ProbeSpec, store: Store, jobs: int = 1
+) -> Iterator[Prober]:
     """The prober for a spec, holding the bisect worktree's lock while it is used."""
     with ExitStack() as stack:
         stack.enter_context(locked(worktree_path(settings, repo, WORKTREE_NAME)))
         if spec.command is not None:
-            yield CommandProber(repo, settings, spec)
+            yield CommandProber(repo, settings, spec, jobs)
         else:
-            yield MesonProber(repo, settings, spec, store)
+            yield MesonProber(repo, settings, spec, store, jobs)

@@ -34,6 +34,15 @@ def log_spike_slab(fails: int, runs: int, zero_weight: float, a: float, b: float
     return hi + math.log(math.exp(x - hi) + math.exp(y - hi))
 
 
+def runs_needed(entropy_bits: float, p: float, q: float, confidence: float) -> int:
+    """About how many more runs locate the culprit: the bits still missing (plus those of the
+    stop) over the information one run at an even split carries, with half again for the
+    per-commit repeats and the calibration (a rough guide for the budget, not a bound)."""
+    per_run = binary_entropy((p + q) / 2) - (binary_entropy(p) + binary_entropy(q)) / 2
+    bits = entropy_bits + math.log2(1.0 / max(1.0 - confidence, 1e-9))
+    return math.ceil(1.5 * bits / max(per_run, 1e-6))
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A posterior mean with a 90 % equal-tailed credible interval."""

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from patchtool.bisection.classify import Classifier, TimeoutAs
 from patchtool.bisection.driver import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
 from patchtool.bisection.probe import ProbeSpec, prober_for
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
@@ -41,6 +42,8 @@ def _live() -> Iterator[Callable[[Progress], None] | None]:
 
 def _print_report(report: BisectReport) -> None:
     say = out.print
+    if report.merge is not None:
+        say(f"first-parent search named the merge {_short(report.merge)}; bisected inside it", markup=False)
     if report.culprit is not None:
         say(f"first bad commit: {_short(report.culprit)}", markup=False)
         say(f"  posterior probability {report.probability:.4f}", markup=False)
@@ -65,6 +68,14 @@ def _print_report(report: BisectReport) -> None:
             f"  confirmation (fresh runs): parent failed {c.parent_failures}/{c.parent_runs},"
             f" culprit failed {c.culprit_failures}/{c.culprit_runs}: {verdict}"
         )
+    if report.runs_needed is not None and report.culprit is None:
+        say(
+            f"  p - q is too small to resolve within this budget: about {report.runs_needed} runs"
+            " would do (--max-runs)",
+            markup=False,
+        )
+    if report.unusable_runs:
+        say(f"  {report.unusable_runs} runs failed otherwise or were inconclusive (counted apart)")
     say(f"  spent {report.runs} runs ({report.reused_runs} reused from the store), {report.builds} builds")
 
 
@@ -92,6 +103,18 @@ def bisect(
     configure: Annotated[
         str | None, typer.Option("--configure", help="With --test: configure arguments, as one string.")
     ] = None,
+    fail_match: Annotated[
+        str | None,
+        typer.Option("--fail-match", metavar="REGEX", help="Count a failure only when its output matches."),
+    ] = None,
+    pass_match: Annotated[
+        str | None,
+        typer.Option("--pass-match", metavar="REGEX", help="Count a pass only when its output matches."),
+    ] = None,
+    timeout_as: Annotated[
+        TimeoutAs, typer.Option("--timeout-as", help="What a timed-out run counts as.")
+    ] = TimeoutAs.FAIL,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=256, help="Test runs at once.")] = 1,
     as_json: JsonOption = False,
 ) -> None:
     """Find the commit that made a test fail (even flakily), with a stated confidence.
@@ -110,11 +133,18 @@ def bisect(
         raise UsageError("--configure goes with --test")
     settings = settings_for(repo=repo)
     git_repo = GitRepo(repo or Path.cwd())
-    spec = ProbeSpec(test=test, setup=setup, command=run, configure_args=tuple(shlex.split(configure or "")))
-    options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time)
+    classifier = Classifier(fail_match, pass_match, timeout_as)
+    spec = ProbeSpec(
+        test=test,
+        setup=setup,
+        command=run,
+        configure_args=tuple(shlex.split(configure or "")),
+        classifier=classifier,
+    )
+    options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time, jobs)
     with (
         Store(settings.store_path) as store,
-        prober_for(git_repo, settings, spec, store) as prober,
+        prober_for(git_repo, settings, spec, store, jobs) as prober,
         _live() as live,
     ):
         report = run_bisect(git_repo, store, spec, options, prober, live)

@@ -13,6 +13,7 @@ import email.policy
 import email.utils
 from typing import Any
 
+from patchtool.bisection.replay import StoredBisect
 from patchtool.models import Address, Finding, Patch, RawThread, Series, Trailer
 from patchtool.report.records import (
     FAILED,
@@ -317,7 +318,7 @@ def build_context(
     build: Any = None,
     build_reused: bool = False,
     tests: Any = None,
-    bisect: Any = None,
+    bisect: StoredBisect | None = None,
     skipped: dict[str, str] | None = None,
     failed: dict[str, str] | None = None,
     generated: dt.datetime | None = None,

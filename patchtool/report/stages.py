@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from patchtool.bisection.probe import ProbeSpec
+from patchtool.bisection.replay import StoredBisect, load_stored
 from patchtool.report.records import BisectCommitView, BisectView
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
@@ -48,15 +49,8 @@ def build_log_excerpt(path: Path | str | None) -> tuple[str, ...]:
     return log_excerpt(data.decode("utf-8", "replace").splitlines())
 
 
-@dataclass(frozen=True)
-class BisectInput:
-    """A bisect result with the commits it ranged over (oldest first; shas[0] is the good end)."""
-
-    test: str
-    shas: tuple[str, ...]
-    subjects: tuple[str, ...]
-    posterior: tuple[float, ...]  # per commit, same length as shas (0 for the good end)
-    result: Any  # bisection.BisectResult
+# The report reads the bisection's public record of a stored bisect (one replay, in bisection/).
+BisectInput = StoredBisect
 
 
 def _estimate(e: Any) -> str:
@@ -109,60 +103,7 @@ def bisect_view(data: BisectInput) -> BisectView:
 
 def load_stored_bisect(
     store: Store, repo: GitRepo, test: str, setup: str | None = None, configure_args: Sequence[str] = ()
-) -> BisectInput | None:
-    """The bisect evidence stored for `test` in this repository, replayed into a posterior.
-
-    `patchtool bisect` writes every observation to the store as it happens (keyed by test, setup
-    and configuration). The range is the oldest to the newest commit observed (the bisect always
-    probes both ends); None when the store has nothing for this test here.
-    """
-    from patchtool.bisection.driver import BISECT_DDL, candidate_commits, load_rows
-    from patchtool.bisection.probe import ProbeSpec
-
+) -> StoredBisect | None:
+    """The bisect evidence stored for `test` (with this setup and configuration) in this repository."""
     key = ProbeSpec(test=test, setup=setup, configure_args=tuple(configure_args)).key()
-    store.ensure_schema(BISECT_DDL)
-    rows = store.query("SELECT DISTINCT commit_sha FROM bisect_observations WHERE probe_key = ?", (key,))
-    known = [sha for r in rows if (sha := repo.try_rev_parse(str(r[0])))]
-    if len(known) < 2:
-        return None
-    # The bad end is the one observed commit no other descends from; the good end is the common
-    # ancestor of them all (bisect probes both ends, so both are among the observed commits).
-    tips = repo.out("merge-base", "--independent", *known).split()
-    base = repo.git("merge-base", "--octopus", *known, check=False).text().split()
-    if len(tips) != 1 or len(base) != 1 or base[0] not in known or base[0] == tips[0]:
-        return None
-    good, bad = base[0], tips[0]
-    commits = candidate_commits(repo, good, bad, first_parent=False)
-    state = _replay(
-        len(commits) - 1, {sha: i for i, sha in enumerate(commits)}, load_rows(store, key, commits)
-    )
-    subjects = _subjects(repo, good, bad)
-    return BisectInput(
-        test,
-        tuple(commits),
-        tuple(subjects.get(c, "") for c in commits),
-        tuple(state.posterior()),
-        state.result(),
-    )
-
-
-def _replay(n: int, index: dict[str, int], rows: Sequence[tuple[str, str, str, float]]) -> Any:
-    """Feed stored observations to the bisection core, as the bisect command does when it resumes."""
-    from patchtool.bisection.core import BisectState
-    from patchtool.bisection.probe import Verdict
-
-    state = BisectState(n)
-    for sha, outcome, _phase, _seconds in rows:
-        i = index[sha]
-        if outcome == Verdict.UNTESTABLE:
-            if not state.is_untestable(i) and state.counts(i)[1] == 0:
-                state.mark_untestable(i)
-        elif outcome in (Verdict.PASS, Verdict.FAIL) and not state.is_untestable(i):
-            state.observe(i, outcome == Verdict.FAIL)
-    return state
-
-
-def _subjects(repo: GitRepo, good: str, bad: str) -> dict[str, str]:
-    listing = repo.out("log", "--format=%H%x00%s", f"{good}..{bad}", "--")
-    pairs = (line.split("\0", 1) for line in listing.splitlines() if "\0" in line)
-    return {good: repo.commit_info(good).subject, **dict(pairs)}
+    return load_stored(store, repo, test, key)

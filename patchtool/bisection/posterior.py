@@ -1,0 +1,224 @@
+"""The posterior over the culprit on a commit graph, with p and q integrated out exactly.
+
+A run at a bad commit fails with probability p, at a good one with probability q. p has a Beta
+prior; q a point mass at 0 (good commits never fail) plus a Beta slab wide enough to learn q of
+0.1-0.3. Both are integrated out in closed form, so P(culprit = c | data) is a product of Beta
+functions of the failure and run counts on c's bad side (its descendants) and good side (the
+rest) (design note, section 4.5).
+
+Candidates that every tested commit treats alike (each tested commit either descends from all of
+them or from none) share one likelihood: they form a class. Testing a new commit splits classes
+in two, so an update costs O(number of classes), not O(n), on any DAG.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from patchtool.bisection.graph import GOOD_END, History, members
+from patchtool.bisection.stats import binary_entropy, log_beta, log_spike_slab
+
+
+@dataclass(frozen=True)
+class Priors:
+    """p ~ Beta(p_prior); q = 0 with weight q_zero_weight, else q ~ Beta(q_prior)."""
+
+    p_prior: tuple[float, float] = (1.0, 1.0)
+    q_prior: tuple[float, float] = (1.0, 12.0)
+    q_zero_weight: float = 0.5
+
+
+class _Class:
+    """Candidates (bit set ``mask``) with one likelihood; ``sig`` = tested positions descending
+    from all of them; ``bad_f``/``bad_r`` = failures/runs summed over ``sig``."""
+
+    __slots__ = ("bad_f", "bad_r", "mask", "mass", "p_hat", "q_hat", "sig", "size")
+
+    def __init__(self, mask: int, sig: int, bad_f: int, bad_r: int) -> None:
+        self.mask, self.size, self.sig = mask, mask.bit_count(), sig
+        self.bad_f, self.bad_r, self.mass = bad_f, bad_r, 0.0
+        self.p_hat = self.q_hat = 0.0
+
+
+class Posterior:
+    """Failure and run counts per position and the posterior over the culprit they imply."""
+
+    def __init__(self, history: History, priors: Priors) -> None:
+        self.history, self.priors = history, priors
+        n = history.n
+        self.fails = [0] * (n + 1)
+        self.runs = [0] * (n + 1)
+        self.total_f = self.total_r = 0
+        self._classes = [_Class(history.ancestors(n), 0, 0, 0)]
+        self._dirty = True
+        self._bad_cache: dict[tuple[int, int], float] = {}
+        self._good_cache: dict[tuple[int, int], float] = {}
+        self._p_mean = self._q_mean = 0.0
+
+    def add(self, index: int, failed: bool) -> None:
+        """One run at ``index``; the first run at a candidate splits the classes by ancestry."""
+        if self.runs[index] == 0 and index != GOOD_END:
+            self._split(index)
+        self.runs[index] += 1
+        self.fails[index] += failed
+        self.total_r += 1
+        self.total_f += failed
+        bit = 1 << index
+        for k in self._classes:
+            if k.sig & bit:
+                k.bad_r += 1
+                k.bad_f += failed
+        self._dirty = True
+
+    def _split(self, index: int) -> None:
+        anc = self.history.ancestors(index)
+        bit = 1 << index
+        out = []
+        for k in self._classes:
+            inside = k.mask & anc
+            if inside and inside != k.mask:
+                out.append(_Class(inside, k.sig | bit, k.bad_f, k.bad_r))
+                out.append(_Class(k.mask & ~anc, k.sig, k.bad_f, k.bad_r))
+            else:
+                if inside:
+                    k.sig |= bit
+                out.append(k)
+        self._classes = out
+
+    # ----- likelihood ---------------------------------------------------------------------------
+    def classes(self) -> list[_Class]:
+        if self._dirty:
+            self._normalise()
+        return self._classes
+
+    def _normalise(self) -> None:
+        logs = [
+            math.log(k.size) + self.log_bad_side(k.bad_f, k.bad_r)
+            + self.log_good_side(self.total_f - k.bad_f, self.total_r - k.bad_r)
+            for k in self._classes
+        ]  # fmt: skip
+        top = max(logs)
+        weights = [math.exp(x - top) for x in logs]
+        norm = sum(weights)
+        p_mean = q_mean = 0.0
+        for k, w in zip(self._classes, weights, strict=True):
+            k.mass = w / norm
+            k.p_hat, k.q_hat = self._p_hat(k), self._q_hat(k)
+            p_mean += k.mass * k.p_hat
+            q_mean += k.mass * k.q_hat
+        self._p_mean, self._q_mean = p_mean, q_mean
+        self._dirty = False
+
+    def log_bad_side(self, fails: int, runs: int) -> float:
+        key = (fails, runs)
+        value = self._bad_cache.get(key)
+        if value is None:
+            ap, bp = self.priors.p_prior
+            value = self._bad_cache[key] = log_beta(ap + fails, bp + runs - fails)
+        return value
+
+    def log_good_side(self, fails: int, runs: int) -> float:
+        key = (fails, runs)
+        value = self._good_cache.get(key)
+        if value is None:
+            aq, bq = self.priors.q_prior
+            value = log_spike_slab(fails, runs, self.priors.q_zero_weight, aq, bq)
+            self._good_cache[key] = value
+        return value
+
+    def _p_hat(self, k: _Class) -> float:
+        ap, bp = self.priors.p_prior
+        return (ap + k.bad_f) / (ap + bp + k.bad_r)
+
+    def q_zero_share(self, k: _Class) -> float:
+        """Posterior probability that q = 0 given this class's good-side counts."""
+        zero = self.priors.q_zero_weight
+        good_f, good_r = self.total_f - k.bad_f, self.total_r - k.bad_r
+        if zero <= 0.0 or good_f:
+            return 0.0
+        return min(math.exp(math.log(zero) - self.log_good_side(0, good_r)), 1.0)
+
+    def _q_hat(self, k: _Class) -> float:
+        aq, bq = self.priors.q_prior
+        good_f, good_r = self.total_f - k.bad_f, self.total_r - k.bad_r
+        return (1.0 - self.q_zero_share(k)) * (aq + good_f) / (aq + bq + good_r)
+
+    # ----- queries ------------------------------------------------------------------------------
+    def prob_bad(self, index: int) -> float:
+        """P(position is bad) = P(the culprit is one of its ancestors)."""
+        if index == GOOD_END:
+            return 0.0
+        anc = self.history.ancestors(index)
+        total = 0.0
+        for k in self.classes():
+            inside = (k.mask & anc).bit_count()
+            if inside:
+                total += k.mass * inside / k.size
+        return min(total, 1.0)
+
+    def candidate_prob(self, c: int) -> float:
+        bit = 1 << c
+        for k in self.classes():
+            if k.mask & bit:
+                return k.mass / k.size
+        return 0.0
+
+    def top(self) -> tuple[int, float]:
+        """The most probable culprit (the oldest of a tied class) and its probability."""
+        best = max(self.classes(), key=lambda k: k.mass / k.size)
+        low = best.mask & -best.mask
+        return low.bit_length() - 1, best.mass / best.size
+
+    def vector(self) -> list[float]:
+        """P(culprit = c) for c in 0..n (entry 0 is always 0)."""
+        post = [0.0] * (self.history.n + 1)
+        for k in self.classes():
+            each = k.mass / k.size
+            for c in members(k.mask):
+                post[c] = each
+        return post
+
+    def p_mean(self) -> float:
+        self.classes()
+        return self._p_mean
+
+    def q_mean(self) -> float:
+        self.classes()
+        return self._q_mean
+
+    def information(self, index: int) -> float:
+        """Mutual information (bits) between one run at ``index`` and the culprit."""
+        anc = self.history.ancestors(index)
+        p_fail = cond = 0.0
+        for k in self.classes():
+            p_hat, q_hat = k.p_hat, k.q_hat
+            share = (k.mask & anc).bit_count() / k.size
+            m_bad, m_good = k.mass * share, k.mass * (1 - share)
+            p_fail += m_bad * p_hat + m_good * q_hat
+            cond += m_bad * binary_entropy(p_hat) + m_good * binary_entropy(q_hat)
+        return max(binary_entropy(p_fail) - cond, 0.0)
+
+    def prob_bad_without(self, index: int) -> float:
+        """P(index bad) from the runs at every other position (its own runs left out).
+
+        Classes are refined by every tested position, so each lies wholly inside or outside the
+        ancestors of a tested ``index``: drop its counts from each class and re-weigh.
+        """
+        f_x, r_x = self.fails[index], self.runs[index]
+        bit = 1 << index
+        logs, inside = [], []
+        for k in self.classes():
+            bf, br = k.bad_f, k.bad_r
+            if k.sig & bit:
+                bf, br = bf - f_x, br - r_x
+            gf, gr = self.total_f - f_x - bf, self.total_r - r_x - br
+            logs.append(math.log(k.size) + self.log_bad_side(bf, br) + self.log_good_side(gf, gr))
+            inside.append(bool(k.sig & bit))
+        top = max(logs)
+        weights = [math.exp(x - top) for x in logs]
+        bad = sum(w for w, i in zip(weights, inside, strict=True) if i)
+        return bad / sum(weights)
+
+    def tested(self) -> list[int]:
+        return [i for i, r in enumerate(self.runs) if r]

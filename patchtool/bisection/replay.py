@@ -1,0 +1,171 @@
+"""The one replay of stored bisect observations, and the commit graph a bisect ranges over.
+
+`patchtool bisect` writes every build verdict and every run to the store the moment it happens,
+keyed by commit and probe. The bisect command (resuming), and the report (showing a stored
+result) both rebuild the posterior from those rows here, through `Replay`; the report reads only
+the public record `StoredBisect`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from patchtool.bisection.classify import Verdict, set_aside
+from patchtool.bisection.core import BisectState
+from patchtool.bisection.graph import History
+from patchtool.bisection.model import BisectResult, Strategy
+from patchtool.errors import InputError
+from patchtool.store import Store
+from patchtool.vcs.repo import GitRepo
+
+BISECT_DDL = """
+CREATE TABLE IF NOT EXISTS bisect_observations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    probe_key TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    recorded_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bisect_observations_key ON bisect_observations (probe_key, commit_sha);
+"""
+BUILT = "built"  # an outcome row that only records a successful build and its duration
+Row = tuple[str, str, str, float]  # commit, outcome, phase, seconds
+
+
+def commit_graph(repo: GitRepo, good: str, bad: str, first_parent: bool) -> tuple[list[str], History]:
+    """Positions 0..n: the good commit, then every commit of good..bad, parents before children
+    (the last is the bad commit), with their parents inside the range."""
+    good_sha, bad_sha = repo.rev_parse(good), repo.rev_parse(bad)
+    if good_sha == bad_sha or not repo.is_ancestor(good_sha, bad_sha):
+        raise InputError(f"--good {good} is not an ancestor of --bad {bad}: nothing to bisect")
+    mode = ("--first-parent",) if first_parent else ()
+    listing = repo.out("rev-list", "--reverse", "--topo-order", "--parents", *mode, f"{good_sha}..{bad_sha}")
+    rows = [line.split() for line in listing.splitlines() if line.strip()]
+    if not rows or rows[-1][0] != bad_sha:
+        raise InputError(f"no commits between {good} and {bad}")
+    shas = [good_sha] + [r[0] for r in rows]
+    index = {sha: i for i, sha in enumerate(shas)}
+    parents: list[tuple[int, ...]] = [()]
+    for pos, row in enumerate(rows, start=1):
+        listed = row[1:2] if first_parent else row[1:]
+        # Parents outside the range are ancestors of the good end (or of no interest): known good.
+        parents.append(tuple(index[p] for p in listed if p in index and index[p] < pos))
+    return shas, History(parents)
+
+
+def load_rows(store: Store, key: str, commits: Sequence[str]) -> list[Row]:
+    """Stored (commit, outcome, phase, seconds) rows of this probe for these commits, in order."""
+    store.ensure_schema(BISECT_DDL)
+    wanted = set(commits)
+    rows = store.query(
+        "SELECT commit_sha, outcome, phase, seconds FROM bisect_observations"
+        " WHERE probe_key = ? ORDER BY seq",
+        (key,),
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows if r[0] in wanted]
+
+
+def record_row(store: Store, key: str, commit: str, outcome: str, phase: str, seconds: float) -> None:
+    store.ensure_schema(BISECT_DDL)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO bisect_observations (probe_key, commit_sha, outcome, phase, seconds, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (key, commit, outcome, phase, seconds, time.time()),
+        )
+
+
+@dataclass
+class Replay:
+    """Feeds rows to a state: runs, builds, untestable commits, confirmation counts, set-asides."""
+
+    state: BisectState
+    index: dict[str, int]
+    build_seconds: list[float] = field(default_factory=list)
+    run_seconds: list[float] = field(default_factory=list)
+    confirm: dict[str, list[int]] = field(default_factory=dict)
+    unusable: dict[str, int] = field(default_factory=dict)  # other failures and inconclusive runs
+    conclusive: int = 0
+
+    def apply(self, sha: str, outcome: str, phase: str, seconds: float) -> None:
+        i, state = self.index[sha], self.state
+        if outcome == BUILT:
+            self.build_seconds.append(seconds)
+        elif outcome == Verdict.UNTESTABLE:
+            if not state.is_untestable(i) and state.counts(i)[1] == 0:
+                state.mark_untestable(i)
+        elif outcome in (Verdict.OTHER, Verdict.INCONCLUSIVE):
+            self.unusable[sha] = self.unusable.get(sha, 0) + 1
+            if set_aside(state.counts(i)[1], self.unusable[sha]) and not state.is_untestable(i):
+                state.retire(i)
+        elif outcome in (Verdict.PASS, Verdict.FAIL) and not state.is_untestable(i):
+            self.conclusive += 1
+            self.run_seconds.append(seconds)
+            state.observe(i, outcome == Verdict.FAIL)
+            if phase == "confirm":
+                counts = self.confirm.setdefault(sha, [0, 0])
+                counts[0] += outcome == Verdict.FAIL
+                counts[1] += 1
+
+    def apply_all(self, rows: Sequence[Row]) -> None:
+        for row in rows:
+            self.apply(*row)
+
+    def build_cost_in_runs(self) -> float | None:
+        """The measured build/test time ratio (design 4.1), once both have been timed."""
+        if not self.build_seconds or not self.run_seconds:
+            return None
+        build = sum(self.build_seconds) / len(self.build_seconds)
+        return build / max(sum(self.run_seconds) / len(self.run_seconds), 1e-3)
+
+
+@dataclass(frozen=True)
+class StoredBisect:
+    """A stored bisect, replayed: the commits (oldest first, shas[0] the good end), their
+    subjects, the posterior per commit and the result record."""
+
+    test: str
+    shas: tuple[str, ...]
+    subjects: tuple[str, ...]
+    posterior: tuple[float, ...]
+    result: BisectResult
+
+
+def load_stored(store: Store, repo: GitRepo, test: str, key: str) -> StoredBisect | None:
+    """The bisect evidence stored under ``key`` in this repository, replayed into a posterior.
+
+    The range is the oldest to the newest commit observed (the bisect always probes both ends);
+    None when the store has nothing for this probe here.
+    """
+    store.ensure_schema(BISECT_DDL)
+    rows = store.query("SELECT DISTINCT commit_sha FROM bisect_observations WHERE probe_key = ?", (key,))
+    known = [sha for r in rows if (sha := repo.try_rev_parse(str(r[0])))]
+    if len(known) < 2:
+        return None
+    # The bad end is the one observed commit no other descends from; the good end is the common
+    # ancestor of them all.
+    tips = repo.out("merge-base", "--independent", *known).split()
+    base = repo.git("merge-base", "--octopus", *known, check=False).text().split()
+    if len(tips) != 1 or len(base) != 1 or base[0] not in known or base[0] == tips[0]:
+        return None
+    shas, history = commit_graph(repo, base[0], tips[0], first_parent=False)
+    replay = Replay(BisectState(history, Strategy()), {sha: i for i, sha in enumerate(shas)})
+    replay.apply_all(load_rows(store, key, shas))
+    subjects = _subjects(repo, base[0], tips[0])
+    return StoredBisect(
+        test,
+        tuple(shas),
+        tuple(subjects.get(c, "") for c in shas),
+        tuple(replay.state.posterior()),
+        replay.state.result(),
+    )
+
+
+def _subjects(repo: GitRepo, good: str, bad: str) -> dict[str, str]:
+    listing = repo.out("log", "--format=%H%x00%s", f"{good}..{bad}", "--")
+    pairs = (line.split("\0", 1) for line in listing.splitlines() if "\0" in line)
+    return {good: repo.commit_info(good).subject, **dict(pairs)}

@@ -1,0 +1,209 @@
+"""`patchtool bisect` on real merge-heavy git histories, and --fail-match / --jobs on the mini tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from patchtool.demo.minitree import MiniTree
+from tests.bisection.test_bisectrun import bisect_env
+from tests.conftest import run_patchtool
+from tests.plugins.gitutil import git, make_repo
+
+# The test of every commit: passes unless bug.txt exists (the culprit adds it, so exactly its
+# descendants have it); then fails about half of its runs (a seeded coin stepped by a counter file
+# outside the repository, so the whole test is reproducible). Good commits never fail.
+FLAKY = """#!/bin/sh
+test -f bug.txt || exit 0
+exec "$BISECT_PYTHON" -c '
+import os, random, sys
+path = os.environ["BISECT_COUNTER"]
+n = int(open(path).read()) if os.path.exists(path) else 0
+open(path, "w").write(str(n + 1))
+sys.exit(1 if random.Random(n).random() < 0.5 else 0)
+'
+"""
+
+
+def merge_heavy_repo(path: Path, culprit_at: tuple[int, int, int]) -> tuple[str, dict[tuple[int, int, int], str]]:
+    """3 rounds of 3 parallel branches of 4 commits, each merged into main one after another, with
+    author dates interleaved across branches (as pull requests developed in parallel are). The
+    commit at (round, branch, index) adds bug.txt. Returns the good end and every branch commit."""
+    make_repo(path, {"t.sh": FLAKY, "README": "base\n"}, message="base")
+    (path / "t.sh").chmod(0o755)
+    git(path, "add", "t.sh")
+    git(path, "commit", "-q", "--amend", "-m", "base")
+    good = git(path, "rev-parse", "HEAD").strip()
+    commits: dict[tuple[int, int, int], str] = {}
+    clock = 1_700_000_000
+    for rnd in range(3):
+        fork = git(path, "rev-parse", "main").strip()
+        for br in range(3):
+            git(path, "branch", "-f", f"b{br}", fork)
+        for idx in range(4):
+            for br in range(3):  # interleaved dates: the listing mixes the branches
+                clock += 60
+                git(path, "checkout", "-q", f"b{br}")
+                (path / f"r{rnd}b{br}.txt").write_text(f"{idx}\n")
+                if (rnd, br, idx) == culprit_at:
+                    (path / "bug.txt").write_text("bug\n")
+                git(path, "add", "-A")
+                date = f"@{clock} +0000"
+                env_date = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+                _commit(path, f"round {rnd} branch {br} commit {idx}", env_date)
+                commits[(rnd, br, idx)] = git(path, "rev-parse", "HEAD").strip()
+        git(path, "checkout", "-q", "main")
+        for br in range(3):
+            clock += 60
+            os.environ.update({"GIT_AUTHOR_DATE": f"@{clock} +0000", "GIT_COMMITTER_DATE": f"@{clock} +0000"})
+            try:
+                git(path, "merge", "-q", "--no-ff", "-m", f"merge round {rnd} branch {br}", f"b{br}")
+            finally:
+                os.environ.pop("GIT_AUTHOR_DATE", None)
+                os.environ.pop("GIT_COMMITTER_DATE", None)
+    return good, commits
+
+
+def _commit(path: Path, message: str, env: dict[str, str]) -> None:
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        git(path, "commit", "-q", "-m", message)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _not_descending_after(repo: Path, good: str, culprit: str) -> int:
+    """Commits the old linear listing put after the culprit that do not contain it."""
+    listed = git(repo, "rev-list", "--reverse", "--ancestry-path", f"{good}..main").split()
+    after = listed[listed.index(culprit) + 1 :]
+    return sum(1 for c in after if not _is_ancestor(repo, culprit, c))
+
+
+def _is_ancestor(repo: Path, a: str, b: str) -> bool:
+    import subprocess
+
+    return subprocess.run(["git", "merge-base", "--is-ancestor", a, b], cwd=repo, check=False).returncode == 0
+
+
+@pytest.mark.parametrize("culprit_at", [(0, 0, 1), (1, 1, 2), (2, 2, 0)])
+def test_merge_history_names_the_culprit_not_its_merge(tmp_path: Path, culprit_at: tuple[int, int, int]) -> None:
+    repo = tmp_path / "repo"
+    good, commits = merge_heavy_repo(repo, culprit_at)
+    culprit = commits[culprit_at]
+    assert _not_descending_after(repo, good, culprit) > 0  # the history really is interleaved
+    args = ["bisect", "--good", good, "--bad", "main", "--run", "./t.sh", "--repo", repo, "--json"]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == culprit
+    assert report["probability"] >= 0.99
+    assert report["confirmation"]["parent_failures"] == 0
+    assert report["parent"]["sha"] != culprit and _is_ancestor(repo, report["parent"]["sha"], culprit)
+
+
+def test_first_parent_names_the_merge_then_bisects_inside_it(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    good, commits = merge_heavy_repo(repo, (1, 2, 1))
+    args = ["bisect", "--good", good, "--bad", "main", "--run", "./t.sh", "--first-parent", "--repo", repo]
+    done = run_patchtool(*args, "--json", env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == commits[(1, 2, 1)]
+    assert report["merge"]["subject"] == "merge round 1 branch 2"
+    human = run_patchtool(*args, env=bisect_env(tmp_path))  # all reused from the store
+    assert human.code == 0, human.stderr
+    assert "bisected inside it" in human.stdout and "first bad commit" in human.stdout
+
+
+# ----- the mini tree: a test that fails two ways, and parallel runs ----------------------------
+# Runs in the probed tree of the mini QEMU: bad exactly when the RCU regression is an ancestor.
+# There it fails half its runs with the regression's message; everywhere, a third of the runs
+# fail another way (an asset download error). The coin is os.urandom: --jobs runs it at once.
+TWO_WAYS = """#!/bin/sh
+sleep "$BISECT_SLEEP"
+coin=$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')
+if [ "$coin" -lt 85 ]; then echo "asset download failed: connection reset"; exit 1; fi
+if git merge-base --is-ancestor "$BISECT_CULPRIT" HEAD && [ $((coin % 2)) -eq 0 ]; then
+    echo "rcu: stall detected on CPU 0"; exit 1
+fi
+echo ok
+"""
+
+
+def _two_ways_script(tmp_path: Path) -> Path:
+    script = tmp_path / "two-ways.sh"
+    script.write_text(TWO_WAYS)
+    script.chmod(0o755)
+    return script
+
+
+def _minitree_env(tmp_path: Path, minitree: MiniTree, sleep: str) -> dict[str, str]:
+    env = bisect_env(tmp_path)
+    env.update({"BISECT_CULPRIT": minitree.rcu_regression, "BISECT_SLEEP": sleep})
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return env
+
+
+def _range(repo: Path, minitree: MiniTree, before: int, after: int) -> tuple[str, str]:
+    listed = git(repo, "rev-list", "--reverse", "--first-parent", "main").split()
+    at = listed.index(minitree.rcu_regression)
+    return listed[max(at - before, 0)], listed[min(at + after, len(listed) - 1)]
+
+
+def test_fail_match_counts_other_failures_apart(minitree: MiniTree, minitree_copy: Path, tmp_path: Path) -> None:
+    good, bad = _range(minitree_copy, minitree, 9, 6)
+    script = _two_ways_script(tmp_path)
+    done = run_patchtool(
+        "bisect", "--good", good, "--bad", bad, "--run", str(script), "--fail-match", r"rcu: stall",
+        "--repo", minitree_copy, "--json", env=_minitree_env(tmp_path, minitree, "0"),
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == minitree.rcu_regression
+    assert report["unusable_runs"] > 0  # the download errors were seen and set apart
+    assert report["q"]["high"] < 0.15  # ... and did not make good commits look flaky
+
+
+def test_bad_fail_match_is_a_usage_error(minitree_copy: Path, tmp_path: Path) -> None:
+    done = run_patchtool(
+        "bisect", "--good", "HEAD~3", "--bad", "HEAD", "--run", "true", "--fail-match", "(unclosed",
+        "--repo", minitree_copy, env=bisect_env(tmp_path),
+    )  # fmt: skip
+    assert done.code == 2 and "--fail-match" in done.stderr and "Traceback" not in done.stderr
+
+
+def _timed_bisect(tmp_path: Path, minitree: MiniTree, repo: Path, jobs: int) -> tuple[float, dict[str, object]]:
+    good, bad = _range(repo, minitree, 7, 4)
+    store = tmp_path / f"jobs{jobs}"
+    store.mkdir()
+    start = time.monotonic()
+    done = run_patchtool(
+        "bisect", "--good", good, "--bad", bad, "--run", str(_two_ways_script(tmp_path)),
+        "--fail-match", "rcu: stall", "--max-runs", "24", "--jobs", str(jobs), "--repo", repo, "--json",
+        env=_minitree_env(store, minitree, "1"),
+    )  # fmt: skip
+    elapsed = time.monotonic() - start
+    assert done.code in (0, 1), done.stderr
+    report: dict[str, object] = json.loads(done.stdout)
+    return elapsed, report
+
+
+def test_two_jobs_halve_the_wall_time_of_slow_probes(
+    minitree: MiniTree, minitree_copy: Path, tmp_path: Path
+) -> None:
+    one, r1 = _timed_bisect(tmp_path, minitree, minitree_copy, 1)
+    two, r2 = _timed_bisect(tmp_path, minitree, minitree_copy, 2)
+    runs1 = int(r1["runs"]) + int(r1["unusable_runs"])  # type: ignore[call-overload]
+    runs2 = int(r2["runs"]) + int(r2["unusable_runs"])  # type: ignore[call-overload]
+    assert runs1 >= 20 and runs2 >= 20  # both spend about the same number of 1-second runs
+    assert two / runs2 <= 0.65 * (one / runs1)

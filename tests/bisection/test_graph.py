@@ -1,0 +1,126 @@
+"""The bisection core on commit graphs: merge histories, seeded random probes, p and q unknown."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from patchtool.bisection.core import BisectState
+from patchtool.bisection.graph import History
+from patchtool.bisection.model import StopReason, Strategy
+from patchtool.bisection.stats import binomial_quantile
+
+
+def merge_history(rounds: int, branches: int, length: int) -> tuple[History, list[int], list[int]]:
+    """Rounds of parallel branches forked from the main line and merged into it one after another.
+
+    Positions are listed branch by branch, then the merges: a listing where commits after the
+    culprit (in position order) do not descend from it, as on QEMU's master.
+    """
+    parents: list[tuple[int, ...]] = [()]
+    side: list[int] = []
+    main = [0]
+    for _ in range(rounds):
+        fork, tips = main[-1], []
+        for _ in range(branches):
+            prev = fork
+            for _ in range(length):
+                parents.append((prev,))
+                prev = len(parents) - 1
+                side.append(prev)
+            tips.append(prev)
+        for tip in tips:
+            parents.append((main[-1], tip))
+            main.append(len(parents) - 1)
+    return History(parents), side, main
+
+
+def search(history: History, culprit: int, p: float, q: float, seed: int) -> BisectState:
+    rng = random.Random(seed)
+    state = BisectState(history, Strategy())
+    while (probe := state.next_probe()) is not None:
+        rate = p if history.is_ancestor(culprit, probe.index) else q
+        state.observe(probe.index, rng.random() < rate)
+    return state
+
+
+def test_history_ancestry_and_chain() -> None:
+    history, side, main = merge_history(2, 2, 3)
+    assert not history.is_chain and History.chain(5).is_chain
+    first_branch_tip = side[2]
+    merge = main[1]
+    assert history.is_ancestor(side[0], first_branch_tip) and history.is_ancestor(side[0], merge)
+    assert not history.is_ancestor(side[3], merge)  # the second branch merges later
+    assert history.is_ancestor(side[3], history.n)
+    assert history.first_parent(merge) == main[0]
+    with pytest.raises(ValueError):
+        History([(), (0,), (0,)])  # two tips: the bad end must descend from every candidate
+
+
+def test_a_commit_listed_after_the_culprit_but_not_descending_stays_a_candidate() -> None:
+    history, side, main = merge_history(1, 2, 2)
+    culprit, unrelated = side[0], side[2]  # unrelated: the second branch, listed after the culprit
+    state = BisectState(history, Strategy(q_zero_weight=1.0))
+    for _ in range(3):
+        state.observe(history.n, True)
+    state.observe(culprit, True)
+    # One failure at the culprit (good commits never fail here) convicts its descendants only.
+    assert state.prob_bad(side[1]) == pytest.approx(1.0)
+    assert state.prob_bad(unrelated) < 0.9
+    state.observe(main[1], True)  # the first merge contains the culprit
+    assert sum(state.posterior()[c] for c in (side[2], side[3])) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_culprit_on_a_side_branch_is_named_not_the_merge(seed: int) -> None:
+    history, side, _ = merge_history(3, 3, 4)
+    culprit = random.Random(seed).choice(side)
+    state = search(history, culprit, 0.5, 0.0, seed=1000 + seed)
+    result = state.result()
+    assert result.stop_reason is StopReason.CONFIDENT
+    assert result.culprit == culprit
+    assert result.builds < len(side) // 2
+
+
+def test_merge_history_error_within_confidence_when_good_commits_fail_too() -> None:
+    history, side, _ = merge_history(3, 3, 4)
+    trials, wrong = 60, 0
+    for t in range(trials):
+        culprit = random.Random(500 + t).choice(side)
+        result = search(history, culprit, 0.5, 0.1, seed=600 + t).result()
+        assert result.stop_reason is StopReason.CONFIDENT
+        wrong += result.culprit != culprit
+    assert wrong <= binomial_quantile(trials, 0.01, 0.99)
+
+
+def test_linear_cells_good_commits_failing_ten_percent() -> None:
+    """The issue's worst cell (p 0.2, q 0.1: 69.5 % wrong before): within the confidence now."""
+    trials, wrong = 40, 0
+    for t in range(trials):
+        rng = random.Random(t)
+        culprit = rng.randint(1, 32)
+        result = search(History.chain(32), culprit, 0.5, 0.1, seed=9000 + t).result()
+        wrong += result.culprit is not None and result.culprit != culprit
+    assert wrong <= binomial_quantile(trials, 0.01, 0.99)
+
+
+def test_budget_too_small_for_p_minus_q_says_what_would_do() -> None:
+    history = History.chain(64)
+    rng = random.Random(3)
+    state = BisectState(history, Strategy(max_runs=200))
+    while (probe := state.next_probe()) is not None:
+        state.observe(probe.index, rng.random() < (0.2 if probe.index >= 40 else 0.15))
+    result = state.result()
+    assert result.culprit is None
+    assert result.stop_reason in (StopReason.BUDGET, StopReason.UNRESOLVABLE)
+    assert result.runs_needed is not None and result.runs_needed > 200
+
+
+def test_large_history_stays_fast() -> None:
+    import time
+
+    start = time.process_time()
+    state = search(History.chain(4096), 3001, 0.5, 0.02, seed=4)
+    assert state.result().culprit == 3001
+    assert time.process_time() - start < 10.0
