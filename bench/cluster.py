@@ -8,9 +8,10 @@ Each test run is a sleep, so the figures measure patchtool's distribution, not t
 machine. Every W gets a fresh loopback cluster.
 Repeats: a meson test that sleeps; the builds are warmed first (one task per worker), then
 `repeat` runs are timed `rounds` times and the median is printed beside the speedup over W=1.
-Bisect: the real bisection core and the cluster's round planner over N commits, a culprit drawn
-per trial; each run is a task that sleeps `run-s` (plus `build-runs` x run-s when its worker last
-built another commit) and fails with probability p at a bad commit, q at a good one.
+Bisect: the real bisect driver with `ClusterProber` (what `bisect --cluster` runs) over a real git
+history of N commits, a culprit drawn per trial and `--jobs W`; each run is a task that sleeps
+`run-s` (plus `build-runs` x run-s when its worker last built another commit) and fails with
+probability p at a bad commit, q at a good one.
 """
 
 from __future__ import annotations
@@ -72,67 +73,100 @@ def bench_workers(workers: int, args: argparse.Namespace, root: Path, tree: Tree
     return statistics.median(times)
 
 
-def sim_run(trial: str, position: int, bad: bool, p: float, q: float, build_s: float, run_s: float,
-            seed: int) -> bool:
-    """One simulated run on a worker: build when this worker last built another commit, then run."""
+def sim_probe(repo: str, commit: str, spec: object, runs: int) -> list[str]:
+    """A bisect probe on a worker: build when this worker last built another commit, then run.
+
+    The commit's message says whether it is bad and the cell's p, q (written by make_range); the
+    run sleeps instead of testing, so only patchtool's distribution is measured.
+    """
     import random
+    import subprocess as sp
 
     from distributed import get_worker
 
     worker = get_worker()
     last = worker.__dict__.setdefault("_patchtool_bench_last", {})
-    if last.get(trial) != position:
-        time.sleep(build_s)
-        last[trial] = position
-    time.sleep(run_s)
-    return random.Random(seed).random() < (p if bad else q)
+    message = sp.run(["git", "-C", repo, "log", "-1", "--format=%B", commit], capture_output=True,
+                     text=True, check=True).stdout
+    fields = dict(part.split("=") for part in message.split())
+    if last.get(repo) != commit:
+        time.sleep(float(fields["build"]))
+        last[repo] = commit
+    out = []
+    for _ in range(runs):
+        time.sleep(float(fields["run"]))
+        fail = random.random() < float(fields["p"] if fields["bad"] == "1" else fields["q"])
+        out.append("fail" if fail else "pass")
+    return out
+
+
+def make_range(root: Path, args: argparse.Namespace, culprit: int, tag: str) -> tuple[Path, str, str]:
+    """A linear history of N candidates after a good commit; commits from `culprit` on are bad."""
+    repo = root / f"range-{tag}"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    build_s = args.build_runs * args.run_s
+    lines = []
+    for i in range(args.n + 1):
+        msg = f"bad={int(i >= culprit and i > 0)} p={args.p} q={args.q} run={args.run_s} build={build_s}"
+        lines += ["commit refs/heads/main", f"mark :{i + 1}",
+                  f"committer b <b@b> {1700000000 + i} +0000", f"data {len(msg)}", msg]
+        if i:
+            lines.append(f"from :{i}")
+        lines.append("")
+    subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input="\n".join(lines).encode(),
+                   check=True)
+    shas = subprocess.run(["git", "-C", str(repo), "rev-list", "--reverse", "main"], capture_output=True,
+                          text=True, check=True).stdout.split()
+    return repo, shas[0], shas[-1]
 
 
 def bisect_trial(
-    cluster: Cluster, args: argparse.Namespace, width: int, seed: int
-) -> tuple[bool, float, int]:
+    cluster: Cluster, args: argparse.Namespace, root: Path, width: int, seed: int
+) -> tuple[bool, float, int, int]:
     import random
 
-    from patchtool.bisection.core import BisectState
-    from patchtool.cluster.rounds import run_rounds, share_for
+    from patchtool.bisection.driver import BisectOptions, run_bisect
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.cluster.prober import ClusterProber
+    from patchtool.vcs.repo import GitRepo
 
-    rng = random.Random(seed)
-    culprit = rng.randint(1, args.n)
-    state = BisectState(args.n)
-    trial = f"t{seed}-{width}"
-    build_s = args.build_runs * args.run_s
-
-    def task(position: int) -> tuple[object, tuple[object, ...]]:
-        return sim_run, (trial, position, position >= culprit, args.p, args.q, build_s, args.run_s,
-                         rng.getrandbits(64))
-
+    culprit = random.Random(seed).randint(1, args.n)
+    repo, good, bad = make_range(root, args, culprit, f"{seed}-{width}")
+    shas = subprocess.run(["git", "-C", str(repo), "rev-list", "--reverse", "main"], capture_output=True,
+                          text=True, check=True).stdout.split()
+    spec = ProbeSpec(command=f"sim-{seed}-{width}")  # a distinct store key per trial
+    prober = ClusterProber(cluster, str(repo), spec, task=sim_probe)
+    options = BisectOptions(good, bad, confidence=args.confidence, jobs=width)
     start = time.monotonic()
-    run_rounds(state, width, lambda picks: cluster.probe_round(picks, task),  # type: ignore[arg-type]
-               share=share_for(build_s, args.run_s))
-    return state.result().culprit == culprit, time.monotonic() - start, state.runs
+    with Store(root / f"store-{seed}-{width}.sqlite3") as store:
+        report = run_bisect(GitRepo(repo), store, spec, options, prober)
+    wall = time.monotonic() - start
+    named = report.culprit.sha if report.culprit else None
+    return named == shas[culprit], wall, report.runs, report.builds
 
 
 def bench_bisect(args: argparse.Namespace, root: Path) -> None:
     from distributed import LocalCluster
 
-    print(f"bisect N={args.n} p={args.p} q={args.q}, run {args.run_s}s, build {args.build_runs} runs; "
-          f"{args.trials} trials per W, seeds from {args.seed}")
-    print(f"{'W':>3} {'wall s (mean)':>14} {'speedup':>8} {'wrong':>6} {'runs':>6}")
+    print(f"bisect N={args.n} p={args.p} q={args.q} at --confidence {args.confidence}; run {args.run_s}s, "
+          f"build {args.build_runs} runs; {args.trials} trials per W, seeds from {args.seed}")
+    print(f"{'W':>3} {'wall s (mean)':>14} {'speedup':>8} {'wrong':>6} {'runs':>6} {'builds':>6}")
     base = None
     for w in args.workers:
         local = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, host="127.0.0.1",
                              dashboard_address=None, silence_logs=50)
         try:
             cluster = connect(local.scheduler_address, timeout=60, min_workers=w)
-            results = [bisect_trial(cluster, args, w, args.seed + t) for t in range(args.trials)]
+            results = [bisect_trial(cluster, args, root, w, args.seed + t) for t in range(args.trials)]
             cluster.close()
         finally:
             local.close()
         wall = statistics.mean(r[1] for r in results)
         base = base or wall
         wrong = sum(not r[0] for r in results)
-        print(f"{w:>3} {wall:>14.2f} {base / wall:>8.2f} {wrong:>3}/{len(results):<2} "
-              f"{statistics.mean(r[2] for r in results):>6.1f}", flush=True)
+        runs, builds = (statistics.mean(r[k] for r in results) for k in (2, 3))
+        row = f"{w:>3} {wall:>14.2f} {base / wall:>8.2f} {wrong:>3}/{len(results):<2}"
+        print(f"{row} {runs:>6.1f} {builds:>6.1f}", flush=True)
 
 
 def main() -> int:
@@ -149,6 +183,7 @@ def main() -> int:
     parser.add_argument("--run-s", type=float, default=0.1)
     parser.add_argument("--build-runs", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--confidence", type=float, default=0.99)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="patchtool-cluster-bench-") as tmp:
         root = Path(tmp)

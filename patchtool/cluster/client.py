@@ -15,8 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from patchtool.cluster.batch import Review, ReviewTask, review_on_worker
-from patchtool.cluster.placement import nearest_worker, preferred_workers, split_repeats
-from patchtool.cluster.rounds import RoundResult
+from patchtool.cluster.placement import preferred_workers, split_repeats
 from patchtool.cluster.spec import RunSpec, SliceResult, TreeSpec, slot_ids
 from patchtool.cluster.worker import describe_failure, run_slice
 from patchtool.errors import EnvironmentProblem, PatchtoolError, UsageError
@@ -25,8 +24,6 @@ from patchtool.testrun.results import RunRecord, record_observed_runs
 
 # A task whose worker raised is tried this many more times; a dead worker's is rescheduled by Dask.
 RETRIES = 2
-# What one bisect run at a position is: a function and its arguments, sent as a task.
-TaskMaker = Callable[[int], tuple[Callable[..., Any], tuple[Any, ...]]]
 
 
 def check_address(address: str) -> list[str]:
@@ -67,7 +64,6 @@ class Cluster:
     def __init__(self, client: Any) -> None:
         self._client = client
         self._warm: dict[str, str] = {}
-        self._warm_positions: dict[str, int] = {}
 
     @property
     def workers(self) -> list[str]:
@@ -76,29 +72,21 @@ class Cluster:
     def close(self) -> None:
         self._client.close()
 
-    def probe_round(self, picks: Sequence[tuple[int, int]], task: TaskMaker) -> list[RoundResult]:
-        """Run one round of bisect probes: `runs` single-run tasks per position, placed near warm builds.
-
-        `task(position)` gives the function and arguments of one run there; it returns a failure
-        flag, or None when the commit cannot be tested.
-        """
-        workers, busy, futures = self.workers, list[str](), list[tuple[int, Any]]()
-        for position, runs in picks:
-            for _ in range(runs):
-                worker = nearest_worker(position, self._warm_positions, workers, busy) or workers[0]
-                busy.append(worker)
-                self._warm_positions[worker] = position
-                func, args = task(position)
-                futures.append((position, self._client.submit(
-                    func, *args, workers=[worker], allow_other_workers=True, retries=RETRIES, pure=False)))
-        results = self._client.gather([f for _, f in futures])
-        outcomes: dict[int, list[bool] | None] = {}
-        for (position, _), failed in zip(futures, results, strict=True):
-            if failed is None:
-                outcomes[position] = None
-            elif outcomes.get(position, []) is not None:
-                outcomes.setdefault(position, []).append(bool(failed))  # type: ignore[union-attr]
-        return [RoundResult(i, None if f is None else tuple(f)) for i, f in outcomes.items()]
+    def map_on_workers(
+        self, warm_key: str, func: Callable[..., Any], args: Sequence[tuple[Any, ...]]
+    ) -> list[Any]:
+        """Run func(*a) for every a at once, first on the workers that last ran `warm_key`, spread."""
+        order = preferred_workers(warm_key, self._warm, self.workers)
+        futures = [
+            self._client.submit(func, *a, workers=[order[n % len(order)]] if order else None,
+                                allow_other_workers=True, retries=RETRIES, pure=False)
+            for n, a in enumerate(args)
+        ]
+        results = self._client.gather(futures)
+        for holders in self._client.who_has(futures).values():
+            for address in holders:
+                self._warm[address] = warm_key
+        return list(results)
 
     def review_many(self, tasks: Sequence[ReviewTask]) -> Iterator[Review]:
         """One review task per series; the reviews as they finish (completion order)."""

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from patchtool.bisection.probe import ProbeSpec, Verdict, prober_for
 from patchtool.build.meson import build_tree, config_key
 from patchtool.cluster.spec import Observation, RunSpec, SliceResult, TreeSpec
 from patchtool.config import Settings, load_settings
@@ -146,3 +147,13 @@ def describe_failure(error: BaseException) -> str:
     if isinstance(error, PatchtoolError):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def bisect_probe(repo: str, commit: str, spec: ProbeSpec, runs: int) -> list[str]:
+    """Bisect runs on a worker: the same probers (build, run, classify) as a local bisect."""
+    settings = worker_settings()
+    clone = ensure_clone(settings, repo, commit)
+    with Store(settings.store_path) as store, prober_for(clone, settings, spec, store) as prober:
+        if not prober.prepare(commit):
+            return [str(Verdict.UNTESTABLE)]
+        return [str(v) for v in prober.run_batch(runs)]

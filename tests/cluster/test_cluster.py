@@ -163,22 +163,3 @@ def test_placement_keeps_builds_warm_and_splits_repeats_small() -> None:
 def test_cluster_type_is_importable_without_connecting() -> None:
     assert Cluster.__name__ == "Cluster"
 
-
-def deterministic_run(position: int, culprit: int) -> bool:
-    """A run on a worker: fails exactly at the culprit's descendants (a module function workers import)."""
-    return position >= culprit
-
-
-def test_bisect_rounds_on_the_cluster_name_the_culprit(local_cluster: tuple[str, object]) -> None:
-    from patchtool.bisection.core import BisectState
-    from patchtool.cluster.rounds import run_rounds
-
-    address, _ = local_cluster
-    cluster = connect(address, timeout=30)
-    try:
-        state = BisectState(40)
-        rounds = run_rounds(state, 2, lambda picks: cluster.probe_round(
-            picks, lambda pos: (deterministic_run, (pos, 23))))
-    finally:
-        cluster.close()
-    assert state.result().culprit == 23 and rounds > 0

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import FIXTURES, run_patchtool
 from tests.plugins.buildtree import make_project
+from tests.plugins.gitutil import git
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +90,28 @@ def test_batch_reviews_many_series_on_the_cluster(
     here = run_patchtool("batch", *series, "-d", local, env=env)
     assert here.code == done.code
     assert [p.name for p in sorted(local.iterdir())] == [p.name for p in written]
+
+
+def _history(path: Path, culprit: int, length: int = 12) -> list[str]:
+    """A line of commits; from `culprit` on, the tree's t.sh fails half of its runs."""
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    shas = []
+    for i in range(length):
+        body = "exit $(( $(od -An -N1 -tu1 /dev/urandom) % 2 ))\n" if i >= culprit else "exit 0\n"
+        (path / "t.sh").write_text("#!/bin/sh\n" + body)
+        (path / "t.sh").chmod(0o755)
+        (path / "n.txt").write_text(f"{i}\n")
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", f"step {i}")
+        shas.append(git(path, "rev-parse", "HEAD").strip())
+    return shas
+
+
+def test_bisect_on_the_cluster_names_the_culprit(tmp_path: Path, env: dict[str, str], scheduler: str) -> None:
+    shas = _history(tmp_path / "repo", culprit=7)
+    done = run_patchtool("bisect", "--good", shas[0], "--bad", shas[-1], "--run", "./t.sh", "--repo",
+                         tmp_path / "repo", "--cluster", scheduler, "--json", env=env)
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[7]
