@@ -52,6 +52,8 @@ SPECS: dict[str, SettingSpec] = {
         "PATCHTOOL_STUBS",
         "include/system/kvm.h=accel/stubs/kvm-stub.c",
     ),
+    "cluster": SettingSpec("patchtool.cluster", "PATCHTOOL_CLUSTER", ""),
+    "cluster_repo": SettingSpec("patchtool.cluster.repo", "PATCHTOOL_CLUSTER_REPO", ""),
 }
 
 

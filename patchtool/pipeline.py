@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, VerdictError
-from patchtool.models import Series
+from patchtool.models import RawThread, Series
 from patchtool.report.context import build_context
 from patchtool.report.records import ReportContext
 from patchtool.review.checks import CheckResult, run_checks
@@ -60,15 +60,24 @@ class _Stages:
 
 
 def run_report(
-    req: ReportRequest, settings: Settings, *, stdin: BinaryIO | None = None, progress: Progress | None = None
+    req: ReportRequest,
+    settings: Settings,
+    *,
+    stdin: BinaryIO | None = None,
+    progress: Progress | None = None,
+    raw: RawThread | None = None,
 ) -> ReportContext:
-    """Fetch and parse the series, then run the stages asked for; each missing stage shows as not run."""
+    """Fetch and parse the series, then run the stages asked for; each missing stage shows as not run.
+
+    `raw` is the thread when the caller already has it (a cluster worker gets the mail, not a source).
+    """
     from patchtool.fetch import resolve_source
     from patchtool.parse.series import build_series
 
     say = progress or (lambda _text: None)
-    say("fetching the series")
-    raw = resolve_source(req.source, settings, repo=req.repo, stdin=stdin)
+    if raw is None:
+        say("fetching the series")
+        raw = resolve_source(req.source, settings, repo=req.repo, stdin=stdin)
     series = link_cached_postings(build_series(raw, revision=req.revision), settings.store_path)
     stages = _Stages()
     repo = GitRepo(req.repo) if req.repo is not None else None

@@ -23,6 +23,7 @@ ORDER = [
     "bisection",
     "report",
     "pipeline",
+    "cluster",
     "demo",
     "cli",
     "__main__",

@@ -6,15 +6,23 @@ import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from patchtool.bisection.classify import Classifier, TimeoutAs
 from patchtool.bisection.driver import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
-from patchtool.bisection.probe import ProbeSpec, prober_for
+from patchtool.bisection.probe import Prober, ProbeSpec, prober_for
 from patchtool.bisection.replay import forget_rows
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
+from patchtool.cli.cluster_cmd import (
+    ClusterOption,
+    ClusterRepoOption,
+    FallbackOption,
+    cluster_repo,
+    open_cluster,
+)
+from patchtool.config import Settings
 from patchtool.errors import ExitCode, UsageError
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
@@ -80,6 +88,25 @@ def _print_report(report: BisectReport) -> None:
     say(f"  spent {report.runs} runs ({report.reused_runs} reused from the store), {report.builds} builds")
 
 
+@contextmanager
+def _prober(
+    remote: Any, repo: GitRepo, settings: Settings, spec: ProbeSpec, store: Store, jobs: int, url: str | None
+) -> Iterator[tuple[Prober, int]]:
+    """Probe here (in the bisect worktree) or on the cluster's workers, and how many runs go at once."""
+    if remote is None:
+        with prober_for(repo, settings, spec, store, jobs) as prober:
+            yield prober, jobs
+        return
+    from patchtool.cluster.prober import ClusterProber
+
+    program = shlex.split(spec.command)[:1] if spec.command is not None else []
+    if program and program[0].startswith("/"):
+        raise UsageError("--run with --cluster: an absolute path names this machine's file; "
+                         "use a script of the tree (./t.sh) or a command on the workers' PATH")
+    remote_prober = ClusterProber(remote, cluster_repo(settings, url, repo.path), spec)
+    yield remote_prober, max(jobs, remote_prober.width)
+
+
 @app.command()
 def bisect(
     good: Annotated[str, typer.Option("--good", help="A commit where the test passes.")],
@@ -120,6 +147,9 @@ def bisect(
         bool, typer.Option("--fresh", help="Forget the stored observations of this probe and start over.")
     ] = False,
     as_json: JsonOption = False,
+    cluster: ClusterOption = None,
+    cluster_fallback: FallbackOption = "fail",
+    cluster_repo_url: ClusterRepoOption = None,
 ) -> None:
     """Find the commit that made a test fail (even flakily), with a stated confidence.
 
@@ -150,14 +180,15 @@ def bisect(
         configure_args=tuple(args) if test else (),
         classifier=classifier,
     )
-    options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time, jobs)
     with (
         Store(settings.store_path) as store,
-        prober_for(git_repo, settings, spec, store, jobs) as prober,
+        open_cluster(settings, cluster, cluster_fallback) as remote,
+        _prober(remote, git_repo, settings, spec, store, jobs, cluster_repo_url) as (prober, width),
         _live() as live,
     ):
         if fresh:
             forget_rows(store, spec.key())
+        options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time, width)
         report = run_bisect(git_repo, store, spec, options, prober, live)
     if as_json:
         emit_json(report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,13 @@ import typer
 
 from patchtool.build.meson import BuildResult, build_tree, last_configuration
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
+from patchtool.cli.cluster_cmd import (
+    ClusterOption,
+    ClusterRepoOption,
+    FallbackOption,
+    cluster_repo,
+    open_cluster,
+)
 from patchtool.cli.progress import progress
 from patchtool.config import Settings
 from patchtool.errors import ExitCode, InputError, UsageError
@@ -213,6 +221,32 @@ def _measure(
     return outcome, build
 
 
+def _measure_remote(
+    remote: Any,
+    settings: Settings,
+    store: Store,
+    repo: Path | None,
+    rev: str | None,
+    repo_url: str | None,
+    req: Measure,
+) -> TestOutcome:
+    """The same measurement on the cluster's workers: they clone the repository, not this checkout."""
+    from patchtool.cluster.measure import measure_on_cluster
+    from patchtool.cluster.spec import TreeSpec
+    from patchtool.vcs.repo import GitRepo
+
+    git_repo = GitRepo(repo or Path.cwd())
+    commit = git_repo.rev_parse(rev or "HEAD")
+    tree = TreeSpec(cluster_repo(settings, repo_url, git_repo.path), commit, req.configure_args)
+    with progress("test", quiet=False) as say:
+
+        def on_runs(done: int, total: int) -> None:
+            if say is not None:
+                say(f"{done}/{total} runs on the cluster: {commit[:12]}")
+
+        return measure_on_cluster(remote, tree, git_repo.tree_of(commit), req, store, on_runs)
+
+
 def _exit_code(outcome: TestOutcome) -> int:
     if outcome.interrupted:
         return int(ExitCode.INTERRUPTED)
@@ -244,19 +278,28 @@ def test_command(
     fresh: Annotated[bool, typer.Option("--fresh", help="Run again even when results are stored.")] = False,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
+    cluster: ClusterOption = None,
+    cluster_fallback: FallbackOption = "fail",
+    cluster_repo_url: ClusterRepoOption = None,
 ) -> None:
     """Build if needed, run meson tests repeatedly and report each test's failure rate.
 
     Example: patchtool test func-alpha-replay --setup thorough --repeat 4 --repo /tmp/pt/world/qemu
     """
     settings = settings_for(repo=repo)
-    with Store(settings.store_path) as store, source_tree(settings, repo, rev, worktree) as source:
-        args = configuration(source, settings, shlex.split(configure) if configure is not None else None)
-        req = Measure(
-            names=tuple(names or ()), setup=setup, suite=suite, repeat=repeat, timeout=timeout, jobs=jobs,
-            until_fail=until_fail, fresh=fresh, configure_args=tuple(args),
-        )  # fmt: skip
-        outcome, build = _measure(source, settings, store, req, quiet)
+    req = Measure(
+        names=tuple(names or ()), setup=setup, suite=suite, repeat=repeat, timeout=timeout, jobs=jobs,
+        until_fail=until_fail, fresh=fresh,
+    )  # fmt: skip
+    given = shlex.split(configure) if configure is not None else None
+    with Store(settings.store_path) as store, open_cluster(settings, cluster, cluster_fallback) as remote:
+        if remote is not None:
+            req = dataclasses.replace(req, configure_args=tuple(given or ()))
+            outcome, build = _measure_remote(remote, settings, store, repo, rev, cluster_repo_url, req), None
+        else:
+            with source_tree(settings, repo, rev, worktree) as source:
+                req = dataclasses.replace(req, configure_args=tuple(configuration(source, settings, given)))
+                outcome, build = _measure(source, settings, store, req, quiet)
     if build is not None and not build.ok:
         if as_json:
             emit_json({"ok": False, "build": build, "tests": []})

@@ -19,6 +19,7 @@ COMMAND_MODULES: dict[str, str] = {
     "bisect": "bisect_cmd",
     "diff": "diff_cmd",
     "report": "report_cmd",
+    "batch": "cluster_cmd",
     "clean": "apply_cmd",
 }
 

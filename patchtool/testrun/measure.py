@@ -44,6 +44,16 @@ def _reusable(req: Measure) -> bool:
     return bool(req.names and not req.fresh and not req.until_fail and not req.suite)
 
 
+def stored_progress(
+    store: Store, tree_id: str | None, req: Measure
+) -> tuple[TestOutcome | None, int]:
+    """What the store holds for this tree and request, and how many repetitions that covers."""
+    if not tree_id or not _reusable(req):
+        return None, 0
+    have = stored_outcome(store, tree_id, config_key(req.configure_args), req.names, req.setup)
+    return have, min((t.runs for t in have.tests), default=0) if have else 0
+
+
 def build_for_tests(
     source: Path, settings: Settings, store: Store, req: Measure, tree_id: str | None, hooks: Hooks
 ) -> BuildResult:
@@ -75,8 +85,7 @@ def measure(
     """
     key = config_key(req.configure_args)
     tree_id = built.tree_id if built is not None and built.tree_id else tree_id_of(source)
-    have = stored_outcome(store, tree_id, key, req.names, req.setup) if tree_id and _reusable(req) else None
-    done = min((t.runs for t in have.tests), default=0) if have else 0
+    have, done = stored_progress(store, tree_id, req)
     if have is not None and done >= req.repeat:
         return have, None
     build = built or build_for_tests(source, settings, store, req, tree_id, hooks)

@@ -146,24 +146,59 @@ def summarize(records: Sequence[RunRecord], names: Sequence[str] = ()) -> tuple[
     return tuple(stats_for(name, records) for name in order)
 
 
+_INSERT_RUN = (
+    "INSERT INTO test_runs (tree_id, config_key, setup, test, result, duration, output, recorded_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+# Runs that came from elsewhere (cluster workers) carry an id, so a task retried after its worker
+# died, or a result delivered twice, is stored once.
+OBSERVED_DDL = """
+CREATE TABLE IF NOT EXISTS observed_runs (obs_id TEXT PRIMARY KEY, recorded_at REAL NOT NULL);
+"""
+
+
+def _run_row(
+    tree_id: str, config_key: str, setup: str | None, r: RunRecord, now: float
+) -> tuple[object, ...]:
+    return (tree_id, config_key, setup or "", r.name, r.result, r.duration, _bounded(r.output), now)
+
+
 def record_runs(
     store: Store, tree_id: str, config_key: str, setup: str | None, records: Iterable[RunRecord]
 ) -> int:
     """Store finished runs (interrupted ones are not results); returns how many were stored."""
     store.ensure_schema(TEST_DDL)
     now = time.time()
-    rows = [
-        (tree_id, config_key, setup or "", r.name, r.result, r.duration, _bounded(r.output), now)
-        for r in records
-        if r.counted
-    ]
+    rows = [_run_row(tree_id, config_key, setup, r, now) for r in records if r.counted]
     with store.transaction() as conn:
-        conn.executemany(
-            "INSERT INTO test_runs (tree_id, config_key, setup, test, result, duration, output, recorded_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        conn.executemany(_INSERT_RUN, rows)
     return len(rows)
+
+
+def record_observed_runs(
+    store: Store,
+    tree_id: str,
+    config_key: str,
+    setup: str | None,
+    observed: Iterable[tuple[str, RunRecord]],
+) -> int:
+    """Store runs that carry an id, each id at most once, in the same rows local runs use."""
+    store.ensure_schema(TEST_DDL)
+    store.ensure_schema(OBSERVED_DDL)
+    now = time.time()
+    stored = 0
+    with store.transaction() as conn:
+        for obs_id, r in observed:
+            if not r.counted:
+                continue
+            fresh = conn.execute(
+                "INSERT OR IGNORE INTO observed_runs (obs_id, recorded_at) VALUES (?, ?)", (obs_id, now)
+            ).rowcount
+            if fresh:
+                conn.execute(_INSERT_RUN, _run_row(tree_id, config_key, setup, r, now))
+                stored += 1
+    return stored
 
 
 def stored_records(

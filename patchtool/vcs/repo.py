@@ -84,6 +84,16 @@ class GitRepo:
     def tree_of(self, rev: str) -> str:
         return self.out("rev-parse", f"{rev}^{{tree}}")
 
+    @classmethod
+    def clone(cls, source: str, dest: Path, timeout: float = 3600.0) -> GitRepo:
+        """Clone `source` (a URL or a path) into `dest` without checking files out."""
+        done = run_git(["clone", "--quiet", "--no-checkout", "--", source, str(dest)], cwd=dest.parent,
+                       timeout=timeout)
+        if not done.ok:
+            detail = done.errtext().strip().splitlines()
+            raise GitError(f"git clone {source}: {detail[-1] if detail else f'exit {done.returncode}'}")
+        return cls(dest)
+
 
 def _discover(path: Path) -> tuple[Path, Path, Path]:
     """(work tree or git dir, git dir, common dir) of the repository at or above `path`."""

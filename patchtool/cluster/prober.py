@@ -1,0 +1,48 @@
+"""`bisect --cluster`: the bisect driver's Prober, with each batch of runs spread over the workers.
+
+The driver stays the one that bisects locally (posterior, store, replay, confirmation,
+--first-parent); only where runs happen changes. A batch at one commit goes to the workers that
+already built it first, then to the rest, one run per task, so W workers give W runs at once (a
+batch is never narrower than the cluster); a
+worker builds the commit in its own reused worktree and classifies each run with the same rules
+(--fail-match, --timeout-as, exit 125) as a local probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from patchtool.bisection.probe import ProbeSpec, Verdict
+from patchtool.cluster.client import Cluster
+from patchtool.cluster.worker import bisect_probe
+
+# A run's task: (repository, commit, spec, runs) -> verdict strings. Swappable for benchmarks.
+ProbeTask = Callable[[str, str, ProbeSpec, int], list[str]]
+
+
+class ClusterProber:
+    """Prepare is free here (workers build on demand); run_batch sends one task per run."""
+
+    def __init__(self, cluster: Cluster, repo: str, spec: ProbeSpec, task: ProbeTask = bisect_probe) -> None:
+        self.cluster, self.repo, self.spec, self.task = cluster, repo, spec, task
+        self.commit: str | None = None
+
+    @property
+    def width(self) -> int:
+        """Runs that can go at once: one per worker."""
+        return max(1, len(self.cluster.workers))
+
+    def prepare(self, commit: str) -> bool:
+        self.commit = commit
+        return True
+
+    def run_batch(self, count: int) -> list[Verdict]:
+        """At least one run per worker: idle workers cost the same wall time, and every run the
+        posterior gets is evidence (the driver records all that come back)."""
+        assert self.commit is not None
+        commit = self.commit
+        runs = max(count, self.width)
+        args: list[tuple[Any, ...]] = [(self.repo, commit, self.spec, 1) for _ in range(runs)]
+        verdicts = self.cluster.map_on_workers(commit, self.task, args)
+        return [Verdict(v) for batch in verdicts for v in batch]

@@ -1,0 +1,1 @@
+"""Tests of patchtool.cluster."""

@@ -1,0 +1,117 @@
+"""The command line over a real loopback Dask cluster: `test --cluster`, fallbacks, `batch`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, run_patchtool
+from tests.plugins.buildtree import make_project
+from tests.plugins.gitutil import git
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {"PATCHTOOL_DATA_DIR": str(tmp_path / "data"), "PATCHTOOL_CACHE_DIR": str(tmp_path / "cache")}
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)  # the workers started below inherit these
+    return values
+
+
+@pytest.fixture
+def scheduler(env: dict[str, str]) -> Iterator[str]:
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, silence_logs=50)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def _counts(stdout: str) -> dict[str, tuple[int, int]]:
+    return {t["name"]: (t["runs"], t["failures"]) for t in json.loads(stdout)["tests"]}
+
+
+def test_test_on_the_cluster_gives_the_local_counts_and_a_local_run_reuses_them(
+    tmp_path: Path, env: dict[str, str], scheduler: str
+) -> None:
+    repo = make_project(tmp_path / "demo")
+    common = ("test", "unit-add", "alternate", "--setup", "thorough", "--repo", repo)
+    args = (*common, "--repeat", "16")
+    remote = run_patchtool(*args, "--cluster", scheduler, "--json", env=env)
+    assert remote.code == 1, remote.stderr  # alternate fails every second run: a negative verdict
+    assert _counts(remote.stdout) == {"unit-add": (16, 0), "alternate": (16, 8)}
+    assert json.loads(remote.stdout)["from_store"] is False
+    local = run_patchtool(*args, "--json", env=env)  # same keys: nothing runs again
+    assert _counts(local.stdout) == {"unit-add": (16, 0), "alternate": (16, 8)}
+    assert json.loads(local.stdout)["from_store"] is True
+    more = run_patchtool(*common, "--repeat", "20", "--cluster", scheduler, "--json", env=env)
+    assert _counts(more.stdout)["unit-add"] == (20, 0)  # only the 4 missing runs were sent
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_3_unless_falling_back(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    repo = make_project(tmp_path / "demo")
+    args = ("test", "unit-add", "--repo", repo, "--cluster", "tcp://127.0.0.1:9")
+    gone = run_patchtool(*args, env={**env, "PATCHTOOL_TIMEOUT": "3"})
+    assert gone.code == 3
+    last = gone.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cluster tcp://127.0.0.1:9: scheduler unreachable")
+    here = run_patchtool(*args, "--cluster-fallback", "local", env={**env, "PATCHTOOL_TIMEOUT": "3"})
+    assert here.code == 0 and "unit-add: pass" in here.stdout and "running here" in here.stderr
+    via_env = run_patchtool("test", "unit-add", "--repo", repo,
+                            env={**env, "PATCHTOOL_TIMEOUT": "3", "PATCHTOOL_CLUSTER": "tcp://127.0.0.1:9"})
+    assert via_env.code == 3
+
+
+def test_batch_reviews_many_series_on_the_cluster(
+    tmp_path: Path, env: dict[str, str], scheduler: str
+) -> None:
+    out = tmp_path / "reports"
+    out.mkdir()
+    series = [FIXTURES / "mail" / "reaper-v2.mbox", FIXTURES / "mail" / "b4-single.mbox"]
+    done = run_patchtool("batch", *series, "-d", out, "--cluster", scheduler, env=env)
+    assert done.code in (0, 1), done.stderr
+    written = sorted(out.iterdir())
+    assert len(written) == 2
+    for path in written:
+        report = json.loads(path.read_text())
+        assert report["patches"] and report["series"]["msgid"]
+    local = tmp_path / "local"
+    local.mkdir()
+    here = run_patchtool("batch", *series, "-d", local, env=env)
+    assert here.code == done.code
+    assert [p.name for p in sorted(local.iterdir())] == [p.name for p in written]
+
+
+def _history(path: Path, culprit: int, length: int = 12) -> list[str]:
+    """A line of commits; from `culprit` on, the tree's t.sh fails half of its runs."""
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    shas = []
+    for i in range(length):
+        body = "exit $(( $(od -An -N1 -tu1 /dev/urandom) % 2 ))\n" if i >= culprit else "exit 0\n"
+        (path / "t.sh").write_text("#!/bin/sh\n" + body)
+        (path / "t.sh").chmod(0o755)
+        (path / "n.txt").write_text(f"{i}\n")
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", f"step {i}")
+        shas.append(git(path, "rev-parse", "HEAD").strip())
+    return shas
+
+
+def test_bisect_on_the_cluster_names_the_culprit(tmp_path: Path, env: dict[str, str], scheduler: str) -> None:
+    shas = _history(tmp_path / "repo", culprit=7)
+    done = run_patchtool("bisect", "--good", shas[0], "--bad", shas[-1], "--run", "./t.sh", "--repo",
+                         tmp_path / "repo", "--cluster", scheduler, "--json", env=env)
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[7]
