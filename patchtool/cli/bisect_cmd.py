@@ -140,7 +140,10 @@ def bisect(
         typer.Option("--pass-match", metavar="REGEX", help="Count a pass only when its output matches."),
     ] = None,
     timeout_as: Annotated[
-        TimeoutAs, typer.Option("--timeout-as", help="What a timed-out run counts as.")
+        TimeoutAs,
+        typer.Option(
+            "--timeout-as", metavar="fail|skip|inconclusive", help="What a timed-out run counts as."
+        ),
     ] = TimeoutAs.FAIL,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=256, help="Test runs at once.")] = 1,
     fresh: Annotated[

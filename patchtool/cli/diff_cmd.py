@@ -38,7 +38,7 @@ def diff(
 
     The older revision is fetched when the thread lacks it and a Supersedes: line names it.
 
-    Example: patchtool diff fixtures/mail/ring-v1-v2.mbox --from 1 --to 2
+    Example: cat /tmp/pt/world/series/reaper-v1.mbox /tmp/pt/world/series/reaper-v2.mbox | patchtool diff -
     """
     from patchtool.fetch import resolve_source
     from patchtool.jsonable import to_jsonable

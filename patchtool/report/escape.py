@@ -16,11 +16,14 @@ shown as a visible `\\xNN` / `\\uNNNN` escape, and letters of any script are kep
 
 from __future__ import annotations
 
-import email.errors
-import email.header
 import re
+from typing import TYPE_CHECKING
 
-from markupsafe import Markup, escape
+if TYPE_CHECKING:
+    from markupsafe import Markup
+
+# markupsafe and email.header are imported where used: the console escapes every line it prints,
+# and `patchtool fetch` must not pay for HTML or header machinery (start-up, issue 18).
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidi embedding/override/isolate marks.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -54,12 +57,17 @@ def for_markdown(text: object) -> str:
 
 def for_html(text: object) -> Markup:
     """HTML text: markup escaped (already-safe Markup kept as markup), controls shown."""
+    from markupsafe import Markup, escape
+
     if isinstance(text, Markup):
         return Markup(for_terminal(str(text)))
     return escape(for_terminal(text))
 
 
 def _decode_words(value: str) -> str:
+    import email.errors
+    import email.header
+
     try:
         return str(email.header.make_header(email.header.decode_header(value)))
     except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
