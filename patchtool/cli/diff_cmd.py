@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, settings_for
+from patchtool.config import Settings
 from patchtool.errors import UsageError
-from patchtool.models import Revision
+from patchtool.models import RawThread, Revision
 
 
 @app.command()
 def diff(
-    source: Annotated[
-        str,
+    sources: Annotated[
+        list[str],
         typer.Argument(
-            metavar="SOURCE", help="A thread holding both revisions (mbox, -, URL or message-id)."
+            metavar="SOURCE...",
+            help="A thread holding both revisions (mbox, -, URL or message-id), or several mail files.",
         ),
     ],
-    old: Annotated[
-        int | None,
-        typer.Option("--from", metavar="N", help="The older revision (default: the one before --to)."),
+    old_arg: Annotated[
+        str | None,
+        typer.Option("--from", metavar="N", help="The older revision, 2 or v2 (default: before --to)."),
     ] = None,
-    new: Annotated[
-        int | None, typer.Option("--to", metavar="N", help="The newer revision (default: the newest).")
+    new_arg: Annotated[
+        str | None, typer.Option("--to", metavar="N", help="The newer revision (default: the newest).")
     ] = None,
     repo: RepoOption = None,
     no_interdiff: Annotated[
@@ -38,9 +41,8 @@ def diff(
 
     The older revision is fetched when the thread lacks it and a Supersedes: line names it.
 
-    Example: cat /tmp/pt/world/series/reaper-v1.mbox /tmp/pt/world/series/reaper-v2.mbox | patchtool diff -
+    Example: patchtool diff /tmp/pt/world/series/reaper-v1.mbox /tmp/pt/world/series/reaper-v2.mbox
     """
-    from patchtool.fetch import resolve_source
     from patchtool.jsonable import to_jsonable
     from patchtool.parse.series import build_series
     from patchtool.report.conversation import since_view
@@ -48,7 +50,8 @@ def diff(
     from patchtool.review.revisions import compare_revisions, with_older_revision
 
     settings = settings_for(repo=repo)
-    raw = resolve_source(source, settings, repo=repo, stdin=sys.stdin.buffer if source == "-" else None)
+    raw = _read(sources, settings, repo)
+    old, new = _revision("--from", old_arg), _revision("--to", new_arg)
     series = build_series(raw, revision=new)
     raw, series = with_older_revision(raw, series, settings, old)
     newer = new if new is not None else series.chosen
@@ -66,3 +69,26 @@ def _previous(revisions: tuple[Revision, ...], newer: int) -> int:
     if not older:
         raise UsageError(f"v{newer} has no older revision in the thread; name one with --from N")
     return max(older)
+
+
+def _read(sources: list[str], settings: Settings, repo: Path | None) -> RawThread:
+    """One source as `fetch` reads it, or several local mail files read as one thread."""
+    from patchtool.fetch import resolve_source
+    from patchtool.fetch.local import is_local, read_many
+
+    if len(sources) > 1:
+        if any(not is_local(s) or s == "-" for s in sources):
+            raise UsageError("several sources must all be existing mail files")
+        return read_many(sources)
+    source = sources[0]
+    return resolve_source(source, settings, repo=repo, stdin=sys.stdin.buffer if source == "-" else None)
+
+
+def _revision(option: str, value: str | None) -> int | None:
+    """A revision number as a user writes it: 2 or v2 (`--from` takes text on every command)."""
+    if value is None:
+        return None
+    digits = value[1:] if value[:1] in ("v", "V") else value
+    if not digits.isdigit() or int(digits) < 1:
+        raise UsageError(f"{option} {value}: not a revision number (e.g. 2 or v2)")
+    return int(digits)
