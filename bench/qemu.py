@@ -101,11 +101,20 @@ def _start(b: Bench, argv: list[str], cwd: Path, log: Path) -> tuple[subprocess.
     return popen, time.perf_counter()
 
 
-def _finish(popen: subprocess.Popen[bytes], start: float) -> tuple[float, float, int]:
-    """Wall and CPU seconds (the child and all it waited for) of one process, and its exit code."""
-    _, status, usage = os.wait4(popen.pid, 0)
-    popen.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, popen.returncode
+def _finish_all(
+    started: dict[str, tuple[subprocess.Popen[bytes], float]],
+) -> dict[str, tuple[float, float, int]]:
+    """Wall and CPU seconds (the child and all it waited for) and exit code of each, as each ends."""
+    by_pid = {popen.pid: (label, popen, start) for label, (popen, start) in started.items()}
+    done: dict[str, tuple[float, float, int]] = {}
+    while by_pid:
+        pid, status, usage = os.wait4(-1, 0)
+        if pid not in by_pid:
+            continue
+        label, popen, start = by_pid.pop(pid)
+        popen.returncode = os.waitstatus_to_exitcode(status)
+        done[label] = (time.perf_counter() - start, usage.ru_utime + usage.ru_stime, popen.returncode)
+    return done
 
 
 def section_full(b: Bench, plain_dir: Path) -> None:
@@ -118,8 +127,8 @@ def section_full(b: Bench, plain_dir: Path) -> None:
         b, [sys.executable, "-m", "patchtool", "build", "--repo", str(b.qemu), "--", *CONFIGURE.split()],
         b.qemu, b.data / "full-patchtool.log",
     )  # fmt: skip
-    for label, (popen, start) in (("plain ../configure && ninja", plain), ("patchtool build --repo", ours)):
-        wall, cpu, code = _finish(popen, start)
+    done = _finish_all({"plain ../configure && ninja": plain, "patchtool build --repo": ours})
+    for label, (wall, cpu, code) in done.items():
         print(f"{label:28s}: {wall:7.1f}s wall, {cpu:7.0f}s cpu, exit {code}")
     steps = (b.data / "full-patchtool.log").read_text(errors="replace").splitlines()
     print("patchtool: " + next((ln for ln in steps if ln.startswith("built ")), steps[-1] if steps else "?"))

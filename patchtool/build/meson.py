@@ -284,7 +284,7 @@ def configure_tree(
     build_dir.mkdir(parents=True)
     log_path = _new_log_path(build_dir, "configure")
     ninja = pick_ninja()
-    with open(log_path, "w", encoding="utf-8") as log:
+    with open(log_path, "w", encoding="utf-8", buffering=1) as log:
         code, timed_out, lines = _stream(
             _configure_argv(source_dir, build_dir, args),
             cwd=build_dir,
@@ -369,7 +369,7 @@ def build_tree(
         if targets_for is not None:
             targets = list(targets_for(build_dir))
         log_path = _new_log_path(build_dir, "build")
-        with open(log_path, "w", encoding="utf-8") as log:
+        with open(log_path, "w", encoding="utf-8", buffering=1) as log:
             code, timed_out, lines = _compile(build_dir, targets, log, timeout, progress)
     _check_ninja_failure(code, timed_out, lines, log_path)
     steps = tuple(m.group(3) for ln in lines if (m := _STATUS.match(ln)))

@@ -87,9 +87,7 @@ def test_a_test_run_builds_only_what_the_test_needs(minitree_copy: Path, data_en
 
 
 @pytest.mark.slow
-def test_failing_link_is_summarised_by_the_linker_line(
-    minitree_copy: Path, data_env: dict[str, str]
-) -> None:
+def test_failing_link_is_summarised_by_the_linker_line(minitree_copy: Path, data_env: dict[str, str]) -> None:
     rcu = (minitree_copy / "util" / "rcu.c").read_text()
     broken = rcu.replace(
         "void rcu_register_thread(struct rcu_reader_data *reader)\n{\n",
@@ -137,5 +135,3 @@ def test_test_in_a_repository_without_meson_registers_no_worktree(
     done = run_patchtool("test", "--repo", repo, env=data_env)
     assert done.code == 2 and "no meson.build" in done.stderr
     assert git(repo, "worktree", "list").count("\n") == 1  # only the user's own checkout
-
-
