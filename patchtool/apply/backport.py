@@ -159,8 +159,9 @@ def backport_series(
     outcomes, head = run_patches(repo, settings, target, planned)
     if any(o.status == "conflict" for o in outcomes):
         planned, outcomes, head = resolve_conflicts(repo, settings, target, planned, outcomes, head)
+    reference = source_base if source_base != target else upstream_reference(repo, target)
     checked = review_backport(
-        repo, planned, outcomes, onto=onto, target=target, source_base=source_base, oracle=oracle
+        repo, planned, outcomes, onto=onto, target=target, source_base=reference, oracle=oracle
     )
     conflict = any(o.status == "conflict" for o in checked.outcomes)
     missing = any(f.code == MISSING_CODE for f in checked.findings)
@@ -220,6 +221,16 @@ def _finish(
     finished = finish(repo, settings, result, branch=branch, force=force, worktree=worktree)
     assert isinstance(finished, BackportResult)
     return finished
+
+
+def upstream_reference(repo: GitRepo, target: str) -> str:
+    """What the missing-identifier check compares with when the target itself holds the preimage
+    blobs (the files did not change in between, but the names the patch uses may have): the first
+    likely upstream branch that is not already in the target."""
+    for sha in upstream_revs(repo):
+        if not repo.is_ancestor(sha, target):
+            return sha
+    return target
 
 
 def guess_source_base(repo: GitRepo, series: Series, settings: Settings, target: str) -> tuple[str, str]:

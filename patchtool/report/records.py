@@ -338,3 +338,4 @@ class ReportContext:
         for f in self.findings:
             result[f.severity] = result.get(f.severity, 0) + 1
         return result
+

@@ -58,6 +58,8 @@ class StableWorld:
     fix_member: str  # uses d->nr_items
     fix_trace: str  # calls trace_dev_kick()
     fix_doc: str  # already on stable under another sha (same patch-id)
+    added_macro: str  # defines RETRY_CALL in include/dev.h
+    fix_util: str  # uses RETRY_CALL in hw/util.c, a file stable has unchanged
 
 
 def commit_dated(repo: Path, message: str, when: str) -> str:
@@ -92,6 +94,10 @@ def _upstream(path: Path, fork: str) -> dict[str, str]:
     shas["fix_member"] = commit_all(path, f"dev: count items in the size\n\nFixes: {fork[:12]}")
     edit(path / "hw/dev.c", "    d->flags |= 1;\n", "    d->flags |= 1;\n    trace_dev_kick();\n")
     shas["fix_trace"] = commit_all(path, "dev: trace polls" + STABLE_CC)
+    edit(path / "include/dev.h", "#endif\n", "#define RETRY_CALL(x) (x)\n#endif\n")
+    shas["added_macro"] = commit_all(path, "dev: add RETRY_CALL")
+    edit(path / "hw/util.c", "    return 0;\n", "    return RETRY_CALL(0);\n")
+    shas["fix_util"] = commit_all(path, "util: retry")
     (path / "README").write_text("readme\nfixed\n")
     shas["fix_doc"] = commit_all(path, "docs: fix the readme" + STABLE_CC)
     return shas
@@ -108,6 +114,7 @@ def world(tmp_path: Path) -> StableWorld:
             "hw/dev.c": DEV_C,
             "hw/trace-events": TRACE,
             "README": "readme\n",
+            "hw/util.c": "int util(void)\n{\n    return 0;\n}\n",
         },
     )
     shas = {"fork": git(path, "rev-parse", "HEAD").strip()}
@@ -208,6 +215,19 @@ def test_a_trace_event_missing_from_trace_events_is_flagged(world: StableWorld, 
     [finding] = result.findings
     assert "trace event dev_kick declared in no trace-events file on stable" in finding.message
     assert world.added_event[:12] in finding.message
+
+
+def test_a_file_unchanged_on_the_target_is_still_checked_against_upstream(
+    world: StableWorld, settings: Settings
+) -> None:
+    """The target holds the preimage blob (so it is the base), yet the macro the patch uses is new."""
+    repo = GitRepo(world.path)
+    result = backport_series(repo, mail_series(world, world.fix_util), settings, onto="stable")
+    assert result.source_base == repo.rev_parse("stable")
+    assert result.status == NEEDS_ADAPTATION
+    [finding] = result.findings
+    assert "identifier RETRY_CALL does not exist on stable" in finding.message
+    assert world.added_macro[:12] in finding.message
 
 
 def test_names_in_comments_and_strings_are_not_uses() -> None:
