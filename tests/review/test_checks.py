@@ -572,9 +572,10 @@ def test_series_that_changes_checkpatch_gets_notes_from_the_base_script(tmp_path
     assert {sev for sev, _, _ in _checkpatch_findings(repo, script, ONE_LINE_DIFF)} == {"info"}
 
 
-def test_attribute_macro_before_the_return_type_is_no_signature_change(
-    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
-) -> None:
+def test_attribute_macro_before_the_return_type_is_no_signature_change(tmp_path: Path) -> None:
     # `QEMU_PLUGIN_API int f(void)`: an export macro added before the return type changes no caller.
-    new_h = KVM_H.replace("void kvm_flush(int level);", "QEMU_EXPORT\nvoid kvm_flush(int level);")
-    assert "stale-caller" not in codes(_run(kvm_repo, kvm_diff({"include/system/kvm.h": new_h})))
+    nic_h = "int nic_count(void);\n"
+    nic_c = '#include "nic.h"\n\nint nic_total(void)\n{\n    return nic_count() + 1;\n}\n'
+    repo = make_repo(tmp_path / "q", {"hw/nic.h": nic_h, "hw/nic.c": nic_c})
+    diff = diff_after(repo, {"hw/nic.h": "QEMU_EXPORT\n" + nic_h})
+    assert "stale-caller" not in codes(_run(repo, diff))
