@@ -531,9 +531,10 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         "ERROR: spaces required around that '*' (ctx:WxV)\n#20: FILE: hw/a.c:7:\n+    fn_t *cb;\n\n"
         "ERROR: trailing whitespace\n#21: FILE: hw/a.c:8:\n+    x = 1; $\n\n"
         "WARNING: line over 80 characters\n#22: FILE: hw/a.c:9:\n"
+        "ERROR: line over 90 characters\n#23: FILE: hw/a.c:10:\n"
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
-    assert [(f.severity, f.line) for f in found] == [("info", 7), ("error", 8), ("info", 9)]
+    assert [(f.severity, f.line) for f in found] == [("info", 7), ("error", 8), ("info", 9), ("info", 10)]
 
 
 ALWAYS = (
