@@ -580,3 +580,14 @@ def test_attribute_macro_before_the_return_type_is_no_signature_change(tmp_path:
     repo = make_repo(tmp_path / "q", {"hw/nic.h": nic_h, "hw/nic.c": nic_c})
     diff = diff_after(repo, {"hw/nic.h": "QEMU_EXPORT\n" + nic_h})
     assert "stale-caller" not in codes(_run(repo, diff))
+
+
+def test_argument_line_inserted_inside_a_call_updates_it(tmp_path: Path) -> None:
+    # The patch adds a parameter and inserts the new argument's line between the call's own lines.
+    nic_h = "void nic_send(int a, int b);\n"
+    nic_c = '#include "nic.h"\n\nvoid nic_go(void)\n{\n    nic_send(1,\n             2);\n}\n'
+    repo = make_repo(tmp_path / "q", {"hw/nic.h": nic_h, "hw/nic.c": nic_c})
+    new_h = "void nic_send(int a, int c, int b);\n"
+    updated = nic_c.replace("    nic_send(1,\n", "    nic_send(1,\n             9,\n")
+    assert "stale-caller" not in codes(_run(repo, diff_after(repo, {"hw/nic.h": new_h, "hw/nic.c": updated})))
+    assert "stale-caller" in codes(_run(repo, diff_after(repo, {"hw/nic.h": new_h})))
