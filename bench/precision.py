@@ -139,7 +139,8 @@ def main() -> int:
             if f.get("patch") in bot:
                 continue
             fired[(str(f.get("code")), str(f.get("severity")))] += 1
-            keys.add((msgid, str(f.get("patch") or "-"), str(f.get("code"))))
+            if f.get("severity") != "info":  # judgments are about error/warning findings
+                keys.add((msgid, str(f.get("patch") or "-"), str(f.get("code"))))
     print(f"{reports} of {len(mboxes)} series reported")
     print_table(fired, keys, read_judgments(args.judgments) if args.judgments else None)
     return 0
