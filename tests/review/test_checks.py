@@ -138,6 +138,8 @@ def test_sender_same_as_author_has_no_sender_check() -> None:
 def test_malformed_trailer_fires(line: str) -> None:
     found = check_trailer_form(make_patch(ONE_LINE_DIFF, message=msg(line, SOB_ADA)))
     assert codes(found) == ["trailer-malformed"], line
+    # a Fixes: form QEMU merges anyway is a note; a broken person trailer is a warning
+    assert found[0].severity == ("info" if line.startswith("Fixes") else "warning")
 
 
 def test_well_formed_trailers_are_quiet() -> None:
@@ -532,9 +534,16 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         "ERROR: trailing whitespace\n#21: FILE: hw/a.c:8:\n+    x = 1; $\n\n"
         "WARNING: line over 80 characters\n#22: FILE: hw/a.c:9:\n"
         "ERROR: line over 90 characters\n#23: FILE: hw/a.c:10:\n"
+        "ERROR: Error messages should not contain newlines\n#24: FILE: hw/a.c:11:\n"
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
-    assert [(f.severity, f.line) for f in found] == [("info", 7), ("error", 8), ("info", 9), ("info", 10)]
+    assert [(f.severity, f.line) for f in found] == [
+        ("info", 7),
+        ("error", 8),
+        ("info", 9),
+        ("info", 10),
+        ("info", 11),
+    ]
 
 
 ALWAYS = (
