@@ -10,9 +10,10 @@ SERIES_DIR holds real series as `<msgid>.mbox`, each with a `<msgid>.meta` namin
 `--repo QEMU --base <base>` when a tree is given) in a subprocess and counts the findings per code
 and severity. `--save DIR` keeps each JSON report for judging by hand.
 
-A judgments file (tab-separated: msgid, patch label or "-", code, true|false, why) says for a finding
-whether a QEMU reviewer would agree with it; the "why" column holds facts, never mail text. With one,
-the bench prints per code how many fired findings were judged and how many of those were true.
+A judgments file (tab-separated: msgid, patch label or "-", code, true|false, why; one row per
+error/warning finding) says whether a QEMU maintainer would agree with it; the "why" column holds
+facts, never mail text. With one, the bench prints per code how many of the judged rows whose
+(msgid, patch, code) fired are true: the precision of that code on the judged sample.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def main() -> int:
             if f.get("patch") in bot:
                 continue
             fired[(str(f.get("code")), str(f.get("severity")))] += 1
-            keys.add((msgid, str(f.get("patch") or "-"), str(f.get("code"))))
+            if f.get("severity") != "info":  # judgments are about error/warning findings
+                keys.add((msgid, str(f.get("patch") or "-"), str(f.get("code"))))
     print(f"{reports} of {len(mboxes)} series reported")
     print_table(fired, keys, read_judgments(args.judgments) if args.judgments else None)
     return 0
@@ -158,7 +160,7 @@ def print_table(
     print(head + (f" {'judged':>7} {'true':>5} {'precision':>9}" if judged is not None else ""))
     for (code, sev), n in sorted(fired.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         row = f"{code:32} {sev:9} {n:6}"
-        if judged is not None and total[code]:
+        if judged is not None and total[code] and sev != "info":  # judgments cover error/warning
             row += f" {total[code]:7} {true[code]:5} {100 * true[code] / total[code]:8.0f}%"
         print(row)
 

@@ -37,14 +37,31 @@ def _f(severity: str, code: str, message: str, patch: Patch, path: str, line: in
     return Finding(severity, code, message, _label(patch), file=path, line=line, msgid=patch.msgid)
 
 
-def _removed_by_patch(rev: Revision) -> list[dict[str, set[str]]]:
-    """For each patch, the stripped text of the lines it removes, per old path."""
+@dataclass
+class _Touched:
+    """What one patch changes in a file: the lines it removes, and the (line before, line after)
+    of each run of lines it inserts (an argument line added inside a call updates that call)."""
+
+    removed: set[str]
+    inserted_between: set[tuple[str, str]]
+
+
+def _touched_by_patch(rev: Revision) -> list[dict[str, _Touched]]:
+    """For each patch, what it changes per old path (stripped line texts)."""
     out = []
     for p in rev.patches:
-        removed: dict[str, set[str]] = {}
+        per_path: dict[str, _Touched] = {}
         for f in split_files(p.diff):
-            removed.setdefault(f.old_path or f.path, set()).update(x.text.strip() for x in f.removed)
-        out.append(removed)
+            touched = per_path.setdefault(f.old_path or f.path, _Touched(set(), set()))
+            touched.removed.update(x.text.strip() for x in f.removed)
+            old_side = [(x.kind, x.text.strip()) for x in f.lines]
+            for i, (kind, _) in enumerate(old_side):
+                if kind == "+" and (i == 0 or old_side[i - 1][0] != "+"):
+                    before = next((t for k, t in reversed(old_side[:i]) if k != "+"), None)
+                    after = next((t for k, t in old_side[i:] if k != "+"), None)
+                    if before is not None and after is not None:
+                        touched.inserted_between.add((before, after))
+        out.append(per_path)
     return out
 
 
@@ -69,10 +86,14 @@ def _calls(repo: GitRepo, base: str, name: str, only: str | None, home: str) -> 
     return found
 
 
-def _updated_in(call: _Call, removed: list[dict[str, set[str]]]) -> int | None:
-    """The index (0-based) of the first patch that rewrites one of the call's lines."""
-    for i, per_path in enumerate(removed):
-        if call.texts & per_path.get(call.path, set()):
+def _updated_in(call: _Call, touched: list[dict[str, _Touched]]) -> int | None:
+    """The index (0-based) of the first patch that rewrites one of the call's lines or inserts
+    a line inside it."""
+    for i, per_path in enumerate(touched):
+        t = per_path.get(call.path)
+        if t is None:
+            continue
+        if call.texts & t.removed or any(a in call.texts and b in call.texts for a, b in t.inserted_between):
             return i
     return None
 
@@ -148,7 +169,7 @@ def _signature_changes(rev: Revision) -> list[_Break]:
 
 def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
     """stale-caller and build-break findings for the changes of a revision that break callers."""
-    removed = _removed_by_patch(rev)
+    removed = _touched_by_patch(rev)
     found: list[Finding] = []
     for b in _signature_changes(rev):
         patch = rev.patches[b.index]

@@ -186,5 +186,7 @@ def check_trailer_form(patch: Patch) -> list[Finding]:
             continue  # not a trailer we know ("Note: ..."); git would keep it as text
         problem = _form_problem(line, key, m.group("sp"), m.group("rest"), fixed)
         if problem:
-            found.append(_finding("warning", "trailer-malformed", problem, patch))
+            # QEMU merges Fixes: in several forms (a hash and a bare quoted subject): a note
+            severity = "info" if fixed == "Fixes" else "warning"
+            found.append(_finding(severity, "trailer-malformed", problem, patch))
     return found

@@ -138,6 +138,8 @@ def test_sender_same_as_author_has_no_sender_check() -> None:
 def test_malformed_trailer_fires(line: str) -> None:
     found = check_trailer_form(make_patch(ONE_LINE_DIFF, message=msg(line, SOB_ADA)))
     assert codes(found) == ["trailer-malformed"], line
+    # a Fixes: form QEMU merges anyway is a note; a broken person trailer is a warning
+    assert found[0].severity == ("info" if line.startswith("Fixes") else "warning")
 
 
 def test_well_formed_trailers_are_quiet() -> None:
@@ -531,9 +533,17 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         "ERROR: spaces required around that '*' (ctx:WxV)\n#20: FILE: hw/a.c:7:\n+    fn_t *cb;\n\n"
         "ERROR: trailing whitespace\n#21: FILE: hw/a.c:8:\n+    x = 1; $\n\n"
         "WARNING: line over 80 characters\n#22: FILE: hw/a.c:9:\n"
+        "ERROR: line over 90 characters\n#23: FILE: hw/a.c:10:\n"
+        "ERROR: Error messages should not contain newlines\n#24: FILE: hw/a.c:11:\n"
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
-    assert [(f.severity, f.line) for f in found] == [("info", 7), ("error", 8), ("info", 9)]
+    assert [(f.severity, f.line) for f in found] == [
+        ("info", 7),
+        ("error", 8),
+        ("info", 9),
+        ("info", 10),
+        ("info", 11),
+    ]
 
 
 ALWAYS = (
@@ -572,9 +582,21 @@ def test_series_that_changes_checkpatch_gets_notes_from_the_base_script(tmp_path
     assert {sev for sev, _, _ in _checkpatch_findings(repo, script, ONE_LINE_DIFF)} == {"info"}
 
 
-def test_attribute_macro_before_the_return_type_is_no_signature_change(
-    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
-) -> None:
+def test_attribute_macro_before_the_return_type_is_no_signature_change(tmp_path: Path) -> None:
     # `QEMU_PLUGIN_API int f(void)`: an export macro added before the return type changes no caller.
-    new_h = KVM_H.replace("void kvm_flush(int level);", "QEMU_EXPORT\nvoid kvm_flush(int level);")
-    assert "stale-caller" not in codes(_run(kvm_repo, kvm_diff({"include/system/kvm.h": new_h})))
+    nic_h = "int nic_count(void);\n"
+    nic_c = '#include "nic.h"\n\nint nic_total(void)\n{\n    return nic_count() + 1;\n}\n'
+    repo = make_repo(tmp_path / "q", {"hw/nic.h": nic_h, "hw/nic.c": nic_c})
+    diff = diff_after(repo, {"hw/nic.h": "QEMU_EXPORT\n" + nic_h})
+    assert "stale-caller" not in codes(_run(repo, diff))
+
+
+def test_argument_line_inserted_inside_a_call_updates_it(tmp_path: Path) -> None:
+    # The patch adds a parameter and inserts the new argument's line between the call's own lines.
+    nic_h = "void nic_send(int a, int b);\n"
+    nic_c = '#include "nic.h"\n\nvoid nic_go(void)\n{\n    nic_send(1,\n             2);\n}\n'
+    repo = make_repo(tmp_path / "q", {"hw/nic.h": nic_h, "hw/nic.c": nic_c})
+    new_h = "void nic_send(int a, int c, int b);\n"
+    updated = nic_c.replace("    nic_send(1,\n", "    nic_send(1,\n             9,\n")
+    assert "stale-caller" not in codes(_run(repo, diff_after(repo, {"hw/nic.h": new_h, "hw/nic.c": updated})))
+    assert "stale-caller" in codes(_run(repo, diff_after(repo, {"hw/nic.h": new_h})))
