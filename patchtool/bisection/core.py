@@ -151,7 +151,11 @@ class BisectState:
         if self._good_end_fails():
             return StopReason.GOOD_END_FAILS
         top, prob = self.top_candidate()
-        if prob >= st.stop_threshold and self.post.fails[top] >= st.min_culprit_failures:
+        if (
+            prob >= st.stop_threshold
+            and self.post.fails[top] >= st.min_culprit_failures
+            and self.post.pessimistic(top)[0] >= st.confidence
+        ):
             return StopReason.CONFIDENT
         if self._blocked():
             return StopReason.BLOCKED
@@ -214,9 +218,10 @@ class BisectState:
             return calibration
         top, prob = self.top_candidate()
         if prob >= self.strategy.stop_threshold and top not in self._untestable:
-            # Confident, but the culprit has too few failures of its own: a guard against q being
-            # larger than the data so far shows (one failure of a good commit must not convict).
-            return Probe(top, ProbeReason.DECIDE)
+            # Confident on average over p and q, but not yet with the culprit's own failures, or
+            # not under pessimistic p and q: run the culprit, or its parent when the doubt is an
+            # earlier culprit (a parent judged good with too few clean runs).
+            return Probe(self._decide_side(top), ProbeReason.DECIDE)
         if self._stay():
             assert self._current is not None
             return Probe(self._current, ProbeReason.REPEAT)
@@ -226,6 +231,16 @@ class BisectState:
             if self.strategy.resolved_epsilon < pb < 1 - self.strategy.resolved_epsilon:
                 return self._prefer_endpoint(Probe(split, ProbeReason.SPLIT))
         return self._decide_probe(split)
+
+    def _decide_side(self, top: int) -> int:
+        if self.post.fails[top] < self.strategy.min_culprit_failures:
+            return top
+        mine, earlier = self.post.pessimistic(top)
+        later = 1.0 - mine - earlier
+        parent = self.parent_of(top)
+        if earlier > later and parent not in self._untestable:
+            return parent
+        return top
 
     def _calibration_probe(self) -> Probe | None:
         st = self.strategy
