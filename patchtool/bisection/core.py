@@ -30,6 +30,8 @@ from patchtool.bisection.stats import Estimate, mixture_estimate, runs_needed, s
 
 __all__ = ["GOOD_END", "BisectState", "replay"]
 
+# Without --max-runs, a search whose p - q is hopeless still ends (as unresolvable) near this.
+_DEFAULT_BUDGET = 20_000
 # Each side of the final (parent, culprit) pair may keep half of the error the stop allows.
 _FINAL_SHARE_OF_ERROR = 0.5
 
@@ -173,8 +175,8 @@ class BisectState:
 
         Judged only after a quarter of the budget, so an early low estimate of p cannot end it.
         """
-        budget = self.strategy.max_runs
-        if budget is None or self.runs < budget / 4 or self._calibration_probe() is not None:
+        budget = self.strategy.max_runs or _DEFAULT_BUDGET
+        if self.runs < budget / 4 or self._calibration_probe() is not None:
             return False
         return self.runs_needed() > 3 * budget
 
@@ -188,7 +190,8 @@ class BisectState:
         """The good end fails clearly more often than the bad end: the premise of the search is wrong.
 
         "Clearly": the difference of the two rates is over 2.6 standard errors (about 1 in 200 by
-        chance when the bad end fails at least as often), with some runs at each end.
+        chance when the bad end fails at least as often), with some runs at each end. Ends that
+        fail alike leave p - q at 0, which the budget check reports as unresolvable.
         """
         gf, gr = self.counts(GOOD_END)
         bf, br = self.counts(self.n)

@@ -68,6 +68,9 @@ class Posterior:
             self._split(index)
         self.runs[index] += 1
         self.fails[index] += failed
+        if len(self._good_cache) > 200_000:  # long searches: keep the memo bounded
+            self._good_cache.clear()
+            self._bad_cache.clear()
         self.total_r += 1
         self.total_f += failed
         bit = 1 << index
