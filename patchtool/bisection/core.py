@@ -30,6 +30,8 @@ from patchtool.bisection.stats import Estimate, mixture_estimate, runs_needed, s
 
 __all__ = ["GOOD_END", "BisectState", "replay"]
 
+# Without --max-runs, a search whose p - q is hopeless still ends (as unresolvable) near this.
+_DEFAULT_BUDGET = 20_000
 # Each side of the final (parent, culprit) pair may keep half of the error the stop allows.
 _FINAL_SHARE_OF_ERROR = 0.5
 
@@ -151,7 +153,11 @@ class BisectState:
         if self._good_end_fails():
             return StopReason.GOOD_END_FAILS
         top, prob = self.top_candidate()
-        if prob >= st.stop_threshold and self.post.fails[top] >= st.min_culprit_failures:
+        if (
+            prob >= st.stop_threshold
+            and self.post.fails[top] >= st.min_culprit_failures
+            and self.post.pessimistic(top)[0] >= st.confidence
+        ):
             return StopReason.CONFIDENT
         if self._blocked():
             return StopReason.BLOCKED
@@ -169,8 +175,8 @@ class BisectState:
 
         Judged only after a quarter of the budget, so an early low estimate of p cannot end it.
         """
-        budget = self.strategy.max_runs
-        if budget is None or self.runs < budget / 4 or self._calibration_probe() is not None:
+        budget = self.strategy.max_runs or _DEFAULT_BUDGET
+        if self.runs < budget / 4 or self._calibration_probe() is not None:
             return False
         return self.runs_needed() > 3 * budget
 
@@ -184,7 +190,8 @@ class BisectState:
         """The good end fails clearly more often than the bad end: the premise of the search is wrong.
 
         "Clearly": the difference of the two rates is over 2.6 standard errors (about 1 in 200 by
-        chance when the bad end fails at least as often), with some runs at each end.
+        chance when the bad end fails at least as often), with some runs at each end. Ends that
+        fail alike leave p - q at 0, which the budget check reports as unresolvable.
         """
         gf, gr = self.counts(GOOD_END)
         bf, br = self.counts(self.n)
@@ -214,9 +221,10 @@ class BisectState:
             return calibration
         top, prob = self.top_candidate()
         if prob >= self.strategy.stop_threshold and top not in self._untestable:
-            # Confident, but the culprit has too few failures of its own: a guard against q being
-            # larger than the data so far shows (one failure of a good commit must not convict).
-            return Probe(top, ProbeReason.DECIDE)
+            # Confident on average over p and q, but not yet with the culprit's own failures, or
+            # not under pessimistic p and q: run the culprit, or its parent when the doubt is an
+            # earlier culprit (a parent judged good with too few clean runs).
+            return Probe(self._decide_side(top), ProbeReason.DECIDE)
         if self._stay():
             assert self._current is not None
             return Probe(self._current, ProbeReason.REPEAT)
@@ -226,6 +234,16 @@ class BisectState:
             if self.strategy.resolved_epsilon < pb < 1 - self.strategy.resolved_epsilon:
                 return self._prefer_endpoint(Probe(split, ProbeReason.SPLIT))
         return self._decide_probe(split)
+
+    def _decide_side(self, top: int) -> int:
+        if self.post.fails[top] < self.strategy.min_culprit_failures:
+            return top
+        mine, earlier = self.post.pessimistic(top)
+        later = 1.0 - mine - earlier
+        parent = self.parent_of(top)
+        if earlier > later and parent not in self._untestable:
+            return parent
+        return top
 
     def _calibration_probe(self) -> Probe | None:
         st = self.strategy

@@ -29,6 +29,12 @@ class Priors:
     q_zero_weight: float = 0.5
 
 
+def _beta_bound(a: float, b: float, z: float) -> float:
+    """Mean + z standard deviations of Beta(a, b) (a normal approximation of a quantile)."""
+    mean = a / (a + b)
+    return mean + z * math.sqrt(mean * (1 - mean) / (a + b + 1))
+
+
 class _Class:
     """Candidates (bit set ``mask``) with one likelihood; ``sig`` = tested positions descending
     from all of them; ``bad_f``/``bad_r`` = failures/runs summed over ``sig``."""
@@ -62,6 +68,9 @@ class Posterior:
             self._split(index)
         self.runs[index] += 1
         self.fails[index] += failed
+        if len(self._good_cache) > 200_000:  # long searches: keep the memo bounded
+            self._good_cache.clear()
+            self._bad_cache.clear()
         self.total_r += 1
         self.total_f += failed
         bit = 1 << index
@@ -169,6 +178,40 @@ class Posterior:
         best = max(self.classes(), key=lambda k: k.mass / k.size)
         low = best.mask & -best.mask
         return low.bit_length() - 1, best.mass / best.size
+
+    def pessimistic(self, c: int) -> tuple[float, float]:
+        """(P(culprit = c), P(culprit is a strict ancestor of c)) with p at the low end and q at
+        the high end of their 90 % credible ranges (as seen from c's class), fixed.
+
+        The marginal posterior averages over p and q; a search that stopped on it can still be
+        wrong when p happens to be overestimated (a good-looking parent with a few clean runs) or
+        q underestimated. Stopping also under these pessimistic values keeps the stated
+        confidence honest across p and q, not only on average over the prior.
+        """
+        own = next(k for k in self.classes() if k.mask >> c & 1)
+        ap, bp = self.priors.p_prior
+        aq, bq = self.priors.q_prior
+        gf, gr = self.total_f - own.bad_f, self.total_r - own.bad_r
+        p_lo = max(_beta_bound(ap + own.bad_f, bp + own.bad_r - own.bad_f, -1.645), 1e-3)
+        q_hi = min(_beta_bound(aq + gf, bq + gr - gf, 1.645), 0.999)
+        if p_lo <= q_hi:
+            return 0.0, 1.0
+        lp, lnp, lq, lnq = math.log(p_lo), math.log1p(-p_lo), math.log(q_hi), math.log1p(-q_hi)
+        logs = [
+            math.log(k.size) + k.bad_f * lp + (k.bad_r - k.bad_f) * lnp
+            + (self.total_f - k.bad_f) * lq + (self.total_r - k.bad_r - self.total_f + k.bad_f) * lnq
+            for k in self._classes
+        ]  # fmt: skip
+        top = max(logs)
+        weights = [math.exp(x - top) for x in logs]
+        norm = sum(weights)
+        anc = self.history.ancestors(c) & ~(1 << c)
+        mine = earlier = 0.0
+        for k, w in zip(self._classes, weights, strict=True):
+            if k is own:
+                mine = w / norm / k.size
+            earlier += w / norm * (k.mask & anc).bit_count() / k.size
+        return mine, earlier
 
     def vector(self) -> list[float]:
         """P(culprit = c) for c in 0..n (entry 0 is always 0)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from patchtool.bisection.core import GOOD_END, BisectState, replay
-from patchtool.bisection.model import ProbeReason, StopReason, Strategy, epsilon_for_cost_ratio
+from patchtool.bisection.model import Probe, ProbeReason, StopReason, Strategy, epsilon_for_cost_ratio
 from patchtool.bisection.stats import (
     binomial_quantile,
     confirmation_plan,
@@ -118,19 +118,32 @@ def test_first_probes_calibrate_the_bad_end() -> None:
 
 
 def test_good_end_failing_like_the_bad_end_stops() -> None:
-    strategy = Strategy(good_end_runs=10)
+    strategy = Strategy(good_end_runs=20, max_runs=400)
     state = BisectState(20, strategy)
     rng = random.Random(3)
     while (probe := state.next_probe()) is not None:
         state.observe(probe.index, rng.random() < 0.6)  # every commit fails alike
+    assert state.stop_reason() in (StopReason.GOOD_END_FAILS, StopReason.UNRESOLVABLE)
+    assert state.counts(GOOD_END)[1] >= 20 and state.result().culprit is None
+    assert state.runs < 400  # said so before the budget ran out
+
+
+def test_good_end_failing_more_than_the_bad_end_stops() -> None:
+    state = BisectState(20, Strategy(good_end_runs=30))
+    rng = random.Random(5)
+    while (probe := state.next_probe()) is not None:
+        rate = 0.2 if probe.index == 20 else 0.7  # the "good" end is the one that fails
+        state.observe(probe.index, rng.random() < rate)
     assert state.stop_reason() is StopReason.GOOD_END_FAILS
-    assert state.counts(GOOD_END)[1] > 0
 
 
 def test_budget_stops_with_ranges_but_no_culprit() -> None:
     trial, state = simulate(256, 0.2, 0.02, seed=5, strategy=Strategy(max_runs=40))
-    assert trial.stop is StopReason.BUDGET
-    assert trial.named is None and trial.runs == 40
+    # About 600 runs are needed: the search says so after a quarter of the budget, or at its end.
+    assert trial.stop in (StopReason.BUDGET, StopReason.UNRESOLVABLE)
+    assert trial.named is None and 10 <= trial.runs <= 40
+    needed = state.result().runs_needed
+    assert needed is not None and needed > 3 * 40
     lo, hi = state.result().range90
     assert 1 <= lo <= hi <= 256
 
@@ -218,6 +231,9 @@ def test_sticky_probe_repeats_an_unresolved_commit() -> None:
     state = BisectState(64, Strategy(q_zero_weight=0.0))
     for _ in range(3):
         state.observe(64, True)
+    for _ in range(Strategy().good_end_runs):
+        assert state.next_probe() == Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)  # q is measured
+        state.observe(GOOD_END, False)
     first = state.next_probe()
     assert first is not None and first.reason is ProbeReason.SPLIT and first.index == 32
     state.observe(32, False)

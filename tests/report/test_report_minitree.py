@@ -104,7 +104,7 @@ def test_stored_bisect_observations_become_a_posterior(tmp_path: Path) -> None:
         assert load_stored_bisect(store, GitRepo(tmp_path / "r"), "t", "thorough") is None
         for i, sha in enumerate(shas):
             record_row(store, key, sha, "built", "search", 1.0)
-            for run in range(12 if i in (4, 5) else 4):
+            for run in range(16 if i in (4, 5) else 4):
                 failed = i >= 5 and run % 2 == 0
                 record_row(store, key, sha, "fail" if failed else "pass", "search", 0.1)
         record_row(store, ProbeSpec(test="other").key(), shas[3], "fail", "search", 0.1)
@@ -114,7 +114,7 @@ def test_stored_bisect_observations_become_a_posterior(tmp_path: Path) -> None:
     view = bisect_view(found)
     assert view.culprit == shas[5][:12] and view.culprit_subject == "c5"
     assert view.probability > 0.9 and view.commits[5].probability == max(c.probability for c in view.commits)
-    assert (view.commits[5].failures, view.commits[5].runs) == (6, 12)
+    assert (view.commits[5].failures, view.commits[5].runs) == (8, 16)
 
 
 @pytest.mark.slow
