@@ -134,6 +134,7 @@ def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
         in_reply_to=msg.mail.in_reply_to,
         based_on=body.based_on,
         supersedes=body.supersedes,
+        raw_diff=body.raw_diff,
     )
     return patch, check_diffstat(stated, summary, label)
 

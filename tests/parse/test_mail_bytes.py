@@ -16,6 +16,7 @@ import pytest
 
 from patchtool.apply.ammbox import write_am_mbox
 from patchtool.fetch.local import read_local
+from patchtool.parse.diffs import diff_bytes
 from patchtool.parse.series import build_series
 from tests.conftest import run_patchtool
 from tests.plugins.gitutil import git
@@ -95,10 +96,11 @@ def test_series_bytes_reach_git_as_sent(tmp_path: Path, variant: str) -> None:
     assert want == git(origin, "rev-parse", "HEAD^{tree}").strip()  # git am reproduces the author
 
     series = build_series(read_local(str(sent), None))
-    latin = series.revision.patches[1].diff.encode("utf-8", "surrogateescape")
-    assert b"+Jos\xe9 M\xfcller" in latin
+    assert b"+Jos\xe9 M\xfcller" in diff_bytes(series.revision.patches[1])  # what git gets
+    assert "+Jos\u00e9 M\u00fcller" in series.revision.patches[1].diff  # what a reader sees
     assert "\u2713 done\u2026 it\u2019s" in series.revision.patches[0].diff
     assert "\ufffd" not in "".join(p.diff + p.message for p in series.revision.patches)
+    json.dumps([p.diff for p in series.revision.patches], ensure_ascii=False).encode()  # no surrogates
 
     done = run_patchtool("apply", sent, "--repo", origin, "--base", base, "--json")
     assert done.code == 0, done.stderr
