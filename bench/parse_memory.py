@@ -1,9 +1,10 @@
 """Benchmark: peak memory of parsing a large mbox, against the mbox's size (target: within 2x).
 
-Generates (or reuses, with --mbox) a thread of the given size: a cover letter, --patches patches with
-large diffs (one in ten with 8-bit UTF-8 and no Content-Type), and many replies quoting them, as
-real review threads look; half the bytes are patches, half replies. Then, in a fresh interpreter, reads the file as `patchtool` does (fetch.local) and
-builds the Series; prints the interpreter's baseline, the peak resident size, and both ratios.
+Generates (or reuses, with --mbox) a thread of the given size: a cover letter, --patches patches
+with large diffs (one in ten with 8-bit UTF-8 and no Content-Type), and many replies quoting them,
+as real review threads look; half the bytes are patches, half replies. Then, in a fresh
+interpreter, reads the file as `patchtool` does (fetch.local) and builds the Series; prints the
+interpreter's baseline, the peak resident size, and both ratios.
 
 Usage: python bench/parse_memory.py [--mb 200] [--patches 40] [--mbox PATH]
 """
@@ -60,7 +61,8 @@ def write_mbox(path: Path, megabytes: int, patches: int = 40) -> None:
         out.write(_envelope("c@bench", f"[PATCH 0/{patches}] lamp: bench", AUTHOR, None) + "Cover.\n\n")
         for i in range(1, patches + 1):
             body = f"lamp: part {i}\n\nSigned-off-by: {AUTHOR}\n---\n{_diff(i, lines)}-- \n2.47.0\n\n"
-            out.write(_envelope(f"p{i}@bench", f"[PATCH {i}/{patches}] lamp: part {i}", AUTHOR, "c@bench") + body)
+            subject = f"[PATCH {i}/{patches}] lamp: part {i}"
+            out.write(_envelope(f"p{i}@bench", subject, AUTHOR, "c@bench") + body)
         quote = "".join(f"> +    lamp_quoted_{n} = {n};\n" for n in range(150))
         n = 0
         while out.tell() < target:
@@ -68,7 +70,8 @@ def write_mbox(path: Path, megabytes: int, patches: int = 40) -> None:
             who = f"Reviewer {n % 97} <r{n % 97}@example.org>"
             parent = f"p{n % patches + 1}@bench"
             body = f"{quote}\nLooks right.\n\nReviewed-by: {who}\n\n"
-            out.write(_envelope(f"r{n}@bench", f"Re: [PATCH {n % patches + 1}/{patches}] lamp", who, parent) + body)
+            subject = f"Re: [PATCH {n % patches + 1}/{patches}] lamp"
+            out.write(_envelope(f"r{n}@bench", subject, who, parent) + body)
 
 
 def main() -> int:

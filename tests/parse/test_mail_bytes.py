@@ -117,3 +117,31 @@ def test_message_from_line_is_kept(tmp_path: Path) -> None:
     sent.write_bytes(mbox)
     third = build_series(read_local(str(sent), None)).revision.patches[2]
     assert third.message.startswith("From the user's point of view")
+
+
+def test_binary_patches_first_middle_last_apply_as_git_am(tmp_path: Path) -> None:
+    repo = tmp_path / "origin"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for name in ("b.c", "m.c", "z.c"):
+        (repo / name).write_text(f"int {name[0]};\n")
+    _commit(repo, "base")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    blobs = {"a.bin": bytes(range(256)) * 4, "m.bin": b"\x00\xff" * 300, "zz.bin": b"\x7fELF" + bytes(500)}
+    for binary, texts in (("a.bin", ["m.c"]), ("m.bin", ["b.c", "z.c"]), ("zz.bin", ["b.c"])):
+        (repo / binary).write_bytes(blobs[binary])
+        for name in texts:
+            (repo / name).write_text((repo / name).read_text() + f"int {binary[0]}2;\n")
+        _commit(repo, f"fw: add {binary}\n\nSigned-off-by: Test Author <author@example.org>")
+    sent = tmp_path / "fw.mbox"
+    sent.write_bytes(git_bytes(repo, "format-patch", "--stdout", f"{base}..HEAD"))
+    want = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    series = build_series(read_local(str(sent), None))
+    positions = [[f.binary for f in p.summary.files] for p in series.revision.patches]
+    assert positions == [[True, False], [False, True, False], [False, True]]  # first, middle, last
+    done = run_patchtool("apply", sent, "--repo", repo, "--base", base, "--json")
+    assert done.code == 0, done.stderr
+    head = json.loads(done.stdout)["head"]
+    assert git(repo, "rev-parse", f"{head}^{{tree}}").strip() == want
+    written = write_am_mbox(series, tmp_path / "out")
+    assert _am_tree(repo, base, written, tmp_path / "am-ours") == want
