@@ -139,13 +139,11 @@ def diff_end(lines: list[str], start: int, where: str, first: int = 0) -> int:
             break
     rest = lines[i:]
     tail = rest[: rest.index("-- ")] if "-- " in rest else rest
-    if (tail and _looks_like_diff(tail[0])) or any(
-        _HUNK.match(t) or t.startswith("diff --git ") for t in tail
-    ):
-        bad = next(n for n, t in enumerate(tail) if _looks_like_diff(t))
+    stray = any(_HUNK.match(t) or t.startswith("diff --git ") for t in tail)
+    if (tail and _looks_like_diff(tail[0])) or stray:
         raise InputError(
-            f"{where}: mangled diff at line {first + i + bad + 1}: {tail[bad][:40]!r} cannot be read "
-            "as part of the diff (unrecognised hunk header, wrong line counts or wrapped lines?)"
+            f"{where}: mangled diff at line {first + i + 1}: {rest[0][:40]!r} breaks the diff "
+            "(unrecognised hunk header, wrong line counts, whitespace stripped or lines wrapped?)"
         )
     return i
 
