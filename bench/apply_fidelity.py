@@ -66,29 +66,43 @@ def patchtool_tree(repo: Path, mbox: Path, base: str) -> tuple[str | None, str]:
     return git(repo, "rev-parse", result["head"] + "^{tree}"), result["status"]
 
 
-def git_am_tree(repo: Path, mbox: Path, base: str, scratch: Path) -> tuple[str | None, str]:
-    wt = scratch / "am"
-    git(repo, "worktree", "add", "-q", "--detach", str(wt), base)
-    try:
-        argv = ["am", "-q", "-3", str(mbox)]
-        for _ in range(50):
-            done = subprocess.run(
-                ["git", "-c", "core.hooksPath=/dev/null", *argv],
-                cwd=wt,
-                capture_output=True,
-                env=ENV,
-                check=False,
-            )
-            # The cover letter (0/N) is a mail without a diff: git am stops on it; skip it as b4 does.
-            if done.returncode == 0 or b"Patch is empty" not in done.stdout + done.stderr:
-                break
-            argv = ["am", "-q", "--skip"]
-        if done.returncode != 0:
-            git(wt, "am", "--abort", check=False)
-            return None, "git am failed"
-        return git(wt, "rev-parse", "HEAD^{tree}"), "applied"
-    finally:
-        git(repo, "worktree", "remove", "--force", str(wt), check=False)
+def git_am_tree(wt: Path, mbox: Path, base: str) -> tuple[str | None, str]:
+    """`git am -3` of the mbox at `base` in the one scratch worktree (reset between series)."""
+    git(wt, "am", "--abort", check=False)
+    git(wt, "checkout", "-q", "-f", "--detach", base)
+    git(wt, "clean", "-q", "-f", "-d", "-x")
+    argv = ["am", "-q", "-3", str(mbox)]
+    for _ in range(50):
+        done = subprocess.run(
+            ["git", "-c", "core.hooksPath=/dev/null", *argv],
+            cwd=wt,
+            capture_output=True,
+            env=ENV,
+            check=False,
+        )
+        # The cover letter (0/N) is a mail without a diff: git am stops on it; skip it as b4 does.
+        if done.returncode == 0 or b"Patch is empty" not in done.stdout + done.stderr:
+            break
+        argv = ["am", "-q", "--skip"]
+    if done.returncode != 0:
+        git(wt, "am", "--abort", check=False)
+        return None, "git am failed"
+    return git(wt, "rev-parse", "HEAD^{tree}"), "applied"
+
+
+def compare(repo: Path, meta_path: Path, wt: Path | None) -> tuple[tuple[bool, bool], str]:
+    """Apply one series both ways; ((patchtool same, git am same), the line to print)."""
+    meta = read_meta(meta_path)
+    mbox = meta_path.with_suffix(".mbox")
+    want = git(repo, "rev-parse", meta["tip"] + "^{tree}")
+    tree, why = patchtool_tree(repo, mbox, meta["base"])
+    line = f"{'same' if tree == want else 'DIFF'} patchtool ({why})"
+    am_ok = False
+    if wt is not None:
+        am_tree, am_why = git_am_tree(wt, mbox, meta["base"])
+        am_ok = am_tree == want
+        line += f" | {'same' if am_ok else 'DIFF'} git am -3 ({am_why})"
+    return (tree == want, am_ok), f"{meta_path.stem[:60]:60} {meta.get('count', '?'):>3}  {line}"
 
 
 def main() -> int:
@@ -101,19 +115,18 @@ def main() -> int:
     metas = sorted(args.series_dir.glob("*.meta"))[: args.limit or None]
     ours = theirs = 0
     with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:
-        for meta_path in metas:
-            meta = read_meta(meta_path)
-            mbox = meta_path.with_suffix(".mbox")
-            want = git(args.qemu_git, "rev-parse", meta["tip"] + "^{tree}")
-            tree, why = patchtool_tree(args.qemu_git, mbox, meta["base"])
-            ok = tree == want
-            ours += ok
-            line = f"{'same' if ok else 'DIFF'} patchtool ({why})"
+        wt = Path(tmp) / "am"
+        if not args.no_git_am:
+            git(args.qemu_git, "worktree", "add", "-q", "--detach", str(wt), "HEAD")
+        try:
+            for meta_path in metas:
+                ok, line = compare(args.qemu_git, meta_path, None if args.no_git_am else wt)
+                ours += ok[0]
+                theirs += ok[1]
+                print(line, flush=True)
+        finally:
             if not args.no_git_am:
-                am_tree, am_why = git_am_tree(args.qemu_git, mbox, meta["base"], Path(tmp))
-                theirs += am_tree == want
-                line += f" | {'same' if am_tree == want else 'DIFF'} git am -3 ({am_why})"
-            print(f"{meta_path.stem[:60]:60} {meta.get('count', '?'):>3}  {line}", flush=True)
+                git(args.qemu_git, "worktree", "remove", "--force", str(wt), check=False)
     total = len(metas)
     print(f"patchtool reproduces {ours}/{total} trees", end="")
     print("" if args.no_git_am else f"; git am -3 reproduces {theirs}/{total}")

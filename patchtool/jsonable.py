@@ -13,7 +13,8 @@ from typing import Any
 def to_jsonable(value: Any) -> Any:
     """Dataclasses become objects, tuples lists, enums their value, paths and dates strings."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        fields = (f for f in dataclasses.fields(value) if f.metadata.get("json", True))
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields}
     if isinstance(value, enum.Enum):
         return to_jsonable(value.value)
     if isinstance(value, Mapping):

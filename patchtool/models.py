@@ -187,6 +187,9 @@ class Patch:
     in_reply_to: str | None = None
     based_on: tuple[str, ...] = ()  # QEMU `Based-on: <msgid>` lines in this patch's mail
     supersedes: tuple[str, ...] = ()  # QEMU `Supersedes: <msgid>` lines in this patch's mail
+    # The diff's bytes as received, kept only when they are not UTF-8 (then `diff` shows those lines
+    # decoded as Latin-1); what git gets is parse.diffs.diff_bytes(patch). Not part of the JSON.
+    raw_diff: bytes = field(default=b"", repr=False, metadata={"json": False})
 
 
 @dataclass(frozen=True)

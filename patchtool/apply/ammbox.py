@@ -10,6 +10,7 @@ from pathlib import Path
 
 from patchtool.errors import InputError
 from patchtool.models import Address, Patch, Series
+from patchtool.parse.diffs import diff_bytes
 from patchtool.parse.mail import is_from_line
 from patchtool.parse.subjects import mailinfo_subject
 from patchtool.parse.trailers import append_trailers
@@ -34,7 +35,7 @@ def _escape_from_lines(text: str) -> str:
 
 
 def _body_lines(patch: Patch) -> str:
-    """In-body headers git mailinfo reads (author, title, date), the message, notes and the diff."""
+    """In-body headers git mailinfo reads (author, title), the message and the notes."""
     in_body = [f"From: {_address(patch.author)}"] if patch.sender else []
     if patch.title != mailinfo_subject(patch.subject):
         in_body.append(f"Subject: {patch.title}")  # the title came from an in-body Subject:
@@ -42,17 +43,17 @@ def _body_lines(patch: Patch) -> str:
     body += append_trailers(patch.message, patch.review_trailers).rstrip("\n") + "\n---\n"
     if patch.notes:
         body += patch.notes + "\n\n"
-    return _escape_from_lines(body) + patch.diff.rstrip("\n") + "\n"
+    return _escape_from_lines(body)
 
 
 def patch_mail(patch: Patch) -> bytes:
     """One patch as a mail: the sender's headers, in-body From:/Subject: where the mail had them.
 
-    The diff goes out as the bytes received (Patch.diff keeps undecodable bytes as surrogates);
+    The diff goes out as the bytes received (parse.diffs.diff_bytes);
     a body holding a CR is sent base64-encoded, since git mailsplit drops CRs before LFs.
     """
     sender = patch.sender or patch.author
-    body = _body_lines(patch).encode("utf-8", "surrogateescape")
+    body = _body_lines(patch).encode() + diff_bytes(patch)
     encoding = "base64" if b"\r" in body else "8bit"
     headers = [
         "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001",

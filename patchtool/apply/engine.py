@@ -18,6 +18,7 @@ from patchtool.apply.pathguard import check_paths
 from patchtool.config import Settings
 from patchtool.errors import InputError, PatchtoolError, UsageError, VerdictError
 from patchtool.models import Patch, Series
+from patchtool.parse.diffs import diff_bytes
 from patchtool.parse.difftext import touched_paths
 from patchtool.vcs.repo import GitRepo
 from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_path
@@ -146,7 +147,7 @@ def run_patches(
             if outcomes and outcomes[-1].status in ("conflict", "skipped"):
                 outcomes.append(_skipped(item))
                 continue
-            step = index.apply(item.diff.encode("utf-8", "surrogateescape"), fuzz=item.fuzz)
+            step = index.apply(diff_bytes(item.patch, item.diff), fuzz=item.fuzz)
             commit = None
             if step.status != "conflict":
                 author = (item.patch.author.name, item.patch.author.email, git_date(item.patch.date))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from patchtool.errors import InputError
 from patchtool.models import Provenance, RawMessage, RawThread
-from patchtool.parse.mail import split_mbox
+from patchtool.parse.mail import iter_mbox
 
 MAIL_SUFFIXES = (".eml", ".patch", ".mbox", ".mbx", ".msg", ".diff", ".txt", ".mail")
 # Mail to read is bounded: a compressed mbox must not expand without limit.
@@ -23,23 +24,37 @@ def is_local(ref: str) -> bool:
         return False
 
 
-def _read_bounded(path: Path) -> bytes:
+class _Bounded:
+    """The lines of a mail stream, refusing more than MAX_BYTES; notes whether any text was seen."""
+
+    def __init__(self, fh: BinaryIO, name: str) -> None:
+        self.fh, self.name, self.total, self.text = fh, name, 0, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for line in self.fh:
+                self.total += len(line)
+                if self.total > MAX_BYTES:
+                    raise InputError(f"{self.name}: larger than {MAX_BYTES // (1024 * 1024)} MiB of mail")
+                self.text = self.text or bool(line.strip())
+                yield line
+        except (OSError, EOFError, gzip.BadGzipFile) as e:
+            raise InputError(f"{self.name}: cannot be read ({e})") from e
+
+
+def _messages_of(lines: _Bounded, origin: str) -> list[RawMessage]:
+    # Streamed: a large mbox is held once (as its messages), never twice (input and messages).
+    return [RawMessage(m, f"{origin}#{i}") for i, m in enumerate(iter_mbox(lines), 1)]
+
+
+def _read_file(path: Path) -> tuple[list[RawMessage], bool]:
+    """The messages of one file (gzip allowed) and whether it held any text at all."""
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as fh:
-                data = fh.read(MAX_BYTES + 1)
-        else:
-            with path.open("rb") as fh:
-                data = fh.read(MAX_BYTES + 1)
-    except (OSError, EOFError) as e:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as fh:
+            lines = _Bounded(fh, str(path))  # type: ignore[arg-type]
+            return _messages_of(lines, f"file:{path}"), lines.text
+    except OSError as e:
         raise InputError(f"{path}: cannot be read ({e})") from e
-    if len(data) > MAX_BYTES:
-        raise InputError(f"{path}: larger than {MAX_BYTES // (1024 * 1024)} MiB of mail")
-    return data
-
-
-def _messages_of(data: bytes, origin: str) -> list[RawMessage]:
-    return [RawMessage(m, f"{origin}#{i}") for i, m in enumerate(split_mbox(data), 1)]
 
 
 def _dir_files(path: Path) -> list[Path]:
@@ -60,10 +75,9 @@ def read_paths(paths: list[Path]) -> list[RawMessage]:
     """Messages of several files, in the given order (format-patch numbering sorts by name)."""
     messages: list[RawMessage] = []
     for file in paths:
-        data = _read_bounded(file)
-        if not data.strip():
+        found, text = _read_file(file)
+        if not text:
             raise InputError(f"{file}: empty file")
-        found = _messages_of(data, f"file:{file}")
         if not found:
             raise InputError(f"{file}: not mail (no message headers found)")
         messages += found
@@ -75,10 +89,10 @@ def read_local(source: str, stdin: BinaryIO | None) -> RawThread:
     if source == "-":
         if stdin is None:
             raise InputError("-: no standard input to read")
-        data = stdin.read(MAX_BYTES + 1)
-        if not data.strip():
+        lines = _Bounded(stdin, "-")
+        messages = _messages_of(lines, "stdin")
+        if not lines.text:
             raise InputError("-: empty input on stdin")
-        messages = _messages_of(data, "stdin")
         if not messages:
             raise InputError("-: not mail (no message headers found)")
         return RawThread(tuple(messages), (Provenance("stdin", "-", f"{len(messages)} messages"),))

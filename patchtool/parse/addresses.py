@@ -99,24 +99,31 @@ def _bare(chunk: str) -> Address | None:
 
 
 def _split_chunks(value: str) -> list[tuple[str, str | None]]:
-    """(text, address in angle brackets or None), cut at top-level commas that end a person."""
+    """(text, address in angle brackets or None), cut at top-level commas that end a person.
+
+    Linear in the value's length, however many commas or brackets a hostile value holds.
+    """
     chunks: list[tuple[str, str | None]] = []
     buf: list[str] = []
-    quote, depth, i = False, 0, 0
+    quote, depth, i, has_at, closes = False, 0, 0, False, True
     while i < len(value):
         c = value[i]
         if c == '"' and not depth:
             quote = not quote
         elif not quote and c in "()":
             depth = max(0, depth + (1 if c == "(" else -1))
-        elif not quote and not depth and c == "<" and (close := value.find(">", i)) > 0:
-            chunks.append(("".join(buf), value[i + 1 : close]))
-            buf, i = [], close + 1
-            continue
-        elif not quote and not depth and c == "," and "@" in "".join(buf):
+        elif not quote and not depth and c == "<" and closes:
+            close = value.find(">", i)
+            closes = close > 0
+            if closes:
+                chunks.append(("".join(buf), value[i + 1 : close]))
+                buf, i, has_at = [], close + 1, False
+                continue
+        elif not quote and not depth and c == "," and has_at:
             chunks.append(("".join(buf), None))  # a bare address ends here
-            buf, i = [], i + 1
+            buf, i, has_at = [], i + 1, False
             continue
+        has_at = has_at or c == "@"
         buf.append(c)
         i += 1
     if "".join(buf).strip(" ,"):

@@ -50,6 +50,7 @@ class PatchBody:
     footers: dict[str, str] = field(default_factory=dict)
     based_on: tuple[str, ...] = ()
     supersedes: tuple[str, ...] = ()
+    raw_diff: bytes = b""  # the diff's bytes, kept only when they are not UTF-8
 
 
 def diff_start(lines: list[str]) -> int | None:
@@ -138,13 +139,11 @@ def diff_end(lines: list[str], start: int, where: str, first: int = 0) -> int:
             break
     rest = lines[i:]
     tail = rest[: rest.index("-- ")] if "-- " in rest else rest
-    if (tail and _looks_like_diff(tail[0])) or any(
-        _HUNK.match(t) or t.startswith("diff --git ") for t in tail
-    ):
-        bad = next(n for n, t in enumerate(tail) if _looks_like_diff(t))
+    stray = any(_HUNK.match(t) or t.startswith("diff --git ") for t in tail)
+    if (tail and _looks_like_diff(tail[0])) or stray:
         raise InputError(
-            f"{where}: mangled diff at line {first + i + bad + 1}: {tail[bad][:40]!r} cannot be read "
-            "as part of the diff (unrecognised hunk header, wrong line counts or wrapped lines?)"
+            f"{where}: mangled diff at line {first + i + 1}: {rest[0][:40]!r} breaks the diff "
+            "(unrecognised hunk header, wrong line counts, whitespace stripped or lines wrapped?)"
         )
     return i
 
@@ -251,16 +250,37 @@ def parse_patch_body(body: str, where: str, exact: str | None = None) -> PatchBo
             footers[key] = f"{footers[key]} {match.group(2)}" if key in footers else match.group(2)
     notes = "\n".join(ln for ln in notes.split("\n") if not _FOOTER.match(ln)).strip("\n")
     everything = lines[:start]
+    # end is exact: a stripped blank last context line stays in the diff.
+    diff, raw_diff = readable_diff("\n".join(exact_lines[start:end]) + "\n")
     return PatchBody(
         in_body=in_body,
         message=message,
         notes=notes,
         stat_text=stat,
-        diff="\n".join(exact_lines[start:end]) + "\n",  # end is exact: a stripped blank line stays
+        diff=diff,
         footers=footers,
         based_on=_msgid_lines(everything, "Based-on"),
         supersedes=_msgid_lines(everything, "Supersedes"),
+        raw_diff=raw_diff,
     )
+
+
+def readable_diff(exact: str) -> tuple[str, bytes]:
+    """(text, raw bytes) of a diff whose undecodable bytes are surrogates: UTF-8 diffs are their
+    own text (raw stays empty); other lines read as Latin-1, and the bytes are kept beside them."""
+    raw = exact.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8"), b""
+    except UnicodeDecodeError:
+        lines = raw.split(b"\n")
+        return "\n".join(_line_text(line) for line in lines), raw
+
+
+def _line_text(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("latin-1")
 
 
 def cover_parts(body: str) -> tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]:

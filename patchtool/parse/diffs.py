@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from patchtool.models import DiffstatLine, DiffSummary, FileChange, Finding, FunctionChange, Hunk
+from patchtool.models import DiffstatLine, DiffSummary, FileChange, Finding, FunctionChange, Hunk, Patch
 from patchtool.parse.cfuncs import C_SUFFIXES, analyze_hunk, merge_changes
 from patchtool.parse.difftext import FileDiff, HunkText, split_files
 
@@ -81,6 +81,13 @@ def summarize_diff(diff_text: str) -> DiffSummary:
         added=sum(f.added for f in files),
         removed=sum(f.removed for f in files),
     )
+
+
+def diff_bytes(patch: Patch, diff: str | None = None) -> bytes:
+    """What git gets for a patch's diff (or for `diff`, a rewritten copy of it): the bytes sent."""
+    if diff is None or diff == patch.diff:
+        return patch.raw_diff or patch.diff.encode("utf-8", "surrogateescape")
+    return diff.encode("utf-8", "surrogateescape")
 
 
 def parse_diffstat(text: str) -> tuple[DiffstatLine, ...]:

@@ -12,7 +12,9 @@ import datetime as dt
 import email
 import email.policy
 import hashlib
+import io
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import parsedate_to_datetime
@@ -23,7 +25,7 @@ from patchtool.parse.addresses import mailinfo_author, parse_people
 
 # git mailsplit's is_from_line(): "From " ... "hh:mm:ss yyyy" somewhere after it.
 _FROM_LINE = re.compile(rb"^From \S.*\d\d?:\d\d(:\d\d)?\s+(\S+\s+)?\d{4}\s*(\S+)?\s*$")
-_FROM_CANDIDATE = re.compile(rb"^From [^\n]*", re.MULTILINE)
+_ENCODED = ("base64", "quoted-printable", "x-uuencode", "uuencode", "x-uue")
 _MBOXRD_ESCAPED = re.compile(rb"^>(>*From )", re.MULTILINE)
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:[ \t]?")
 _MSGID = re.compile(r"<([^<>\s]+)>")
@@ -36,7 +38,8 @@ class Mail:
     """One message: the headers patchtool reads and the body as sent (transfer encoding undone).
 
     `raw_body` is what git gets; `body` is text for reading (decoded by the declared charset, else
-    UTF-8, else Latin-1 as the declared fallback), computed on demand so a large mbox is held once.
+    UTF-8, else Latin-1 as the declared fallback). Both are computed on demand from the message's
+    bytes, so a large mbox is held once, not once per view.
     """
 
     msgid: str
@@ -45,10 +48,16 @@ class Mail:
     subject: str
     sender: Address
     date: dt.datetime | None
-    raw_body: bytes
+    source: bytes  # the whole message as split from the mbox (shared, never copied)
     origin: str
     headers: tuple[tuple[str, str], ...] = ()
     charset: str | None = None
+    body_at: int = -1  # where the body starts in `source` when it needs no decoding
+    decoded: bytes = b""  # the body with its transfer encoding undone, when it had one
+
+    @property
+    def raw_body(self) -> bytes:
+        return self.source[self.body_at :] if self.body_at >= 0 else self.decoded
 
     @property
     def body(self) -> str:
@@ -81,39 +90,45 @@ def is_from_line(line: bytes) -> bool:
     return line.startswith(b"From ") and _FROM_LINE.match(line.rstrip(b"\r\n")) is not None
 
 
-def _envelope_starts(data: bytes) -> list[tuple[int, int]]:
-    """(start, end) of every envelope line, found without copying the input line by line."""
-    return [(m.start(), m.end()) for m in _FROM_CANDIDATE.finditer(data) if is_from_line(m.group())]
+def _message(lines: list[bytes], mboxrd: bool) -> bytes | None:
+    message = b"".join(lines).strip(b"\n")
+    if mboxrd:
+        message = _MBOXRD_ESCAPED.sub(rb"\1", message)
+    return message + b"\n" if message.strip() else None
+
+
+def iter_mbox(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """Messages of an mbox (mboxo or mboxrd) or of a single bare message, read line by line.
+
+    CRLF line ends become LF (as `git mailsplit` does without --keep-cr); whitespace before the
+    first message is skipped as git does. Input that is neither an mbox nor starts with a header
+    line yields nothing (the caller names the file). Streaming: only the messages are kept, never
+    the whole input beside them.
+    """
+    stream = iter(lines)
+    first = next((line.lstrip() for line in stream if line.strip()), b"")
+    first_line = first.rstrip(b"\r\n")
+    if not first_line or not (is_from_line(first_line) or _HEADER_LINE.match(first_line)):
+        return
+    mbox = is_from_line(first_line)
+    mboxrd = first_line.startswith(b"From mboxrd@z ")
+    current: list[bytes] = [] if mbox else [first.replace(b"\r\n", b"\n")]
+    for line in stream:
+        if line.endswith(b"\r\n"):
+            line = line[:-2] + b"\n"
+        if mbox and line.startswith(b"From ") and is_from_line(line):
+            if (message := _message(current, mboxrd)) is not None:
+                yield message
+            current = []
+            continue
+        current.append(line)
+    if (message := _message(current, mboxrd)) is not None:
+        yield message
 
 
 def split_mbox(data: bytes) -> list[bytes]:
-    """Split an mbox (mboxo or mboxrd) or a single bare message into message bytes.
-
-    CRLF line ends become LF (as `git mailsplit` does without --keep-cr); whitespace before the
-    first message is skipped as git does. An input that is neither an mbox nor starts with a header
-    line yields [] (the caller names the file). Each message is one slice of the input, so a large
-    mbox is held about twice (input and messages), never line by line.
-    """
-    if b"\r\n" in data:
-        data = data.replace(b"\r\n", b"\n")
-    offset = len(data) - len(data.lstrip())
-    newline = data.find(b"\n", offset)
-    first_line = data[offset : newline if newline >= 0 else len(data)]
-    if not first_line:
-        return []
-    if not is_from_line(first_line):
-        return [data[offset:].strip(b"\n") + b"\n"] if _HEADER_LINE.match(first_line) else []
-    mboxrd = first_line.startswith(b"From mboxrd@z ")
-    starts = _envelope_starts(data)
-    messages: list[bytes] = []
-    for i, (_, body_start) in enumerate(starts):
-        end = starts[i + 1][0] if i + 1 < len(starts) else len(data)
-        message = data[body_start + 1 : end].strip(b"\n")
-        if mboxrd:
-            message = _MBOXRD_ESCAPED.sub(rb"\1", message)
-        if message.strip():
-            messages.append(message + b"\n")
-    return messages
+    """Split mbox bytes into message bytes (see iter_mbox)."""
+    return list(iter_mbox(io.BytesIO(data)))
 
 
 def msgids_in(value: str | None) -> list[str]:
@@ -181,6 +196,19 @@ def _charset(raw_type: str, origin: str, msgid: str) -> str | None:
     return match.group(1)
 
 
+def _body_offset(data: bytes, msg: Message) -> int:
+    """Where an 8-bit/7-bit single-part body starts in `data`, or -1 when it must be decoded."""
+    if msg.is_multipart() or str(msg.get("Content-Transfer-Encoding", "")).strip().lower() in _ENCODED:
+        return -1
+    sep = data.find(b"\n\n")
+    payload = msg.get_payload()
+    # The parser keeps the body verbatim (non-ASCII bytes as one surrogate each), so equal lengths
+    # mean the body is exactly the bytes after the blank line.
+    if sep < 0 or not isinstance(payload, str) or len(payload) != len(data) - sep - 2:
+        return -1
+    return sep + 2
+
+
 def _payload(part: Message) -> bytes:
     # get_payload(decode=True) undoes base64/quoted-printable and gives 8-bit bodies back as the
     # exact bytes sent; nothing is decoded by a charset here.
@@ -227,7 +255,16 @@ def parse_mail(raw: RawMessage) -> Mail:
     parents = msgids_in(raw_headers.get("in-reply-to"))
     in_reply_to = parents[-1] if parents else (references[-1] if references else None)
     subject = _decoded(raw_headers, "Subject")
-    raw_body, charset = _body(msg, raw_headers.get("content-type", ""), raw.origin, msgid)
+    ctype = raw_headers.get("content-type", "")
+    if ctype and not msg.is_multipart() and not ctype.split(";", 1)[0].strip().lower().startswith("text/"):
+        body_at, decoded, charset = -1, b"", None
+    else:
+        body_at = _body_offset(raw.data, msg)
+        decoded, charset = (
+            (b"", _charset(ctype, raw.origin, msgid))
+            if body_at >= 0
+            else _body(msg, ctype, raw.origin, msgid)
+        )
     return Mail(
         msgid=msgid,
         in_reply_to=in_reply_to,
@@ -235,9 +272,11 @@ def parse_mail(raw: RawMessage) -> Mail:
         subject=subject,
         sender=mailinfo_author(raw_headers.get("from", "")),
         date=_date(raw_headers.get("date", "")),
-        raw_body=raw_body,
+        source=raw.data,
         origin=raw.origin,
         charset=charset,
+        body_at=body_at,
+        decoded=decoded,
         headers=tuple((k, raw_headers[k.lower()]) for k in ("From", "To", "Cc") if k.lower() in raw_headers),
     )
 

@@ -101,7 +101,8 @@ def _date(msg: _Msg, in_body: dict[str, str]) -> dt.datetime | None:
 
 def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
     where = _where(msg)
-    body = parse_patch_body(msg.mail.body, where, msg.mail.exact_body)
+    text, exact = msg.mail.body, msg.mail.exact_body
+    body = parse_patch_body(text, where, None if exact == text else exact)  # one copy when equal
     author, sender = _author_and_sender(msg, body.in_body)
     index = msg.info.index if msg.info.index is not None else 1
     label = f"{index}/{total}"
@@ -131,6 +132,7 @@ def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
         in_reply_to=msg.mail.in_reply_to,
         based_on=body.based_on,
         supersedes=body.supersedes,
+        raw_diff=body.raw_diff,
     )
     return patch, check_diffstat(stated, summary, label)
 

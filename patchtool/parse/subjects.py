@@ -13,12 +13,19 @@ _REVISION = re.compile(r"^(?:patch)?v(\d+)$", re.IGNORECASE)
 _COUNTER = re.compile(r"^(\d+)/(\d+)$")
 
 
-def strip_reply(subject: str) -> tuple[str, bool]:
-    """Remove every leading `Re:`/`RE:`/`Aw:` marker; say whether there was one."""
+def strip_reply(subject: str, *, after_prefix: bool = False) -> tuple[str, bool]:
+    """Remove every leading `Re:`/`RE:`/`Aw:` marker; say whether there was one.
+
+    `Fw:`/`Fwd:` count only before a `[...]` prefix, and after a prefix (`[list] Re: [PATCH]`) any
+    marker does: `[PATCH] fw: add blobs` is a patch to the firmware, not a forwarded mail.
+    """
     is_reply = False
     while match := _REPLY.match(subject):
-        subject = subject[match.end() :]
-        is_reply = True
+        rest = subject[match.end() :]
+        forward = match.group(1).lower().startswith("fw")
+        if (forward or after_prefix) and not rest.startswith("["):
+            break
+        subject, is_reply = rest, True
     return subject, is_reply
 
 
@@ -34,7 +41,7 @@ def parse_subject(subject: str) -> SubjectInfo:
     revision, index, total = 1, None, None
     while match := _BRACKET.match(rest):
         rest = rest[match.end() :]
-        again, replied = strip_reply(rest)
+        again, replied = strip_reply(rest, after_prefix=True)
         if replied:  # "[list] Re: [PATCH]"
             rest, is_reply = again, True
         for token in _tokens(match.group(1)):

@@ -16,6 +16,7 @@ import pytest
 
 from patchtool.apply.ammbox import write_am_mbox
 from patchtool.fetch.local import read_local
+from patchtool.parse.diffs import diff_bytes
 from patchtool.parse.series import build_series
 from tests.conftest import run_patchtool
 from tests.plugins.gitutil import git
@@ -95,10 +96,11 @@ def test_series_bytes_reach_git_as_sent(tmp_path: Path, variant: str) -> None:
     assert want == git(origin, "rev-parse", "HEAD^{tree}").strip()  # git am reproduces the author
 
     series = build_series(read_local(str(sent), None))
-    latin = series.revision.patches[1].diff.encode("utf-8", "surrogateescape")
-    assert b"+Jos\xe9 M\xfcller" in latin
+    assert b"+Jos\xe9 M\xfcller" in diff_bytes(series.revision.patches[1])  # what git gets
+    assert "+Jos\u00e9 M\u00fcller" in series.revision.patches[1].diff  # what a reader sees
     assert "\u2713 done\u2026 it\u2019s" in series.revision.patches[0].diff
     assert "\ufffd" not in "".join(p.diff + p.message for p in series.revision.patches)
+    json.dumps([p.diff for p in series.revision.patches], ensure_ascii=False).encode()  # no surrogates
 
     done = run_patchtool("apply", sent, "--repo", origin, "--base", base, "--json")
     assert done.code == 0, done.stderr
@@ -115,3 +117,31 @@ def test_message_from_line_is_kept(tmp_path: Path) -> None:
     sent.write_bytes(mbox)
     third = build_series(read_local(str(sent), None)).revision.patches[2]
     assert third.message.startswith("From the user's point of view")
+
+
+def test_binary_patches_first_middle_last_apply_as_git_am(tmp_path: Path) -> None:
+    repo = tmp_path / "origin"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for name in ("b.c", "m.c", "z.c"):
+        (repo / name).write_text(f"int {name[0]};\n")
+    _commit(repo, "base")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    blobs = {"a.bin": bytes(range(256)) * 4, "m.bin": b"\x00\xff" * 300, "zz.bin": b"\x7fELF" + bytes(500)}
+    for binary, texts in (("a.bin", ["m.c"]), ("m.bin", ["b.c", "z.c"]), ("zz.bin", ["b.c"])):
+        (repo / binary).write_bytes(blobs[binary])
+        for name in texts:
+            (repo / name).write_text((repo / name).read_text() + f"int {binary[0]}2;\n")
+        _commit(repo, f"fw: add {binary}\n\nSigned-off-by: Test Author <author@example.org>")
+    sent = tmp_path / "fw.mbox"
+    sent.write_bytes(git_bytes(repo, "format-patch", "--stdout", f"{base}..HEAD"))
+    want = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    series = build_series(read_local(str(sent), None))
+    positions = [[f.binary for f in p.summary.files] for p in series.revision.patches]
+    assert positions == [[True, False], [False, True, False], [False, True]]  # first, middle, last
+    done = run_patchtool("apply", sent, "--repo", repo, "--base", base, "--json")
+    assert done.code == 0, done.stderr
+    head = json.loads(done.stdout)["head"]
+    assert git(repo, "rev-parse", f"{head}^{{tree}}").strip() == want
+    written = write_am_mbox(series, tmp_path / "out")
+    assert _am_tree(repo, base, written, tmp_path / "am-ours") == want

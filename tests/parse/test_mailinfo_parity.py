@@ -18,6 +18,7 @@ import pytest
 from patchtool.apply.commitmsg import stripspace
 from patchtool.fetch.local import read_local
 from patchtool.models import Patch
+from patchtool.parse.diffs import diff_bytes
 from patchtool.parse.series import build_series
 from tests.conftest import FIXTURES
 
@@ -46,7 +47,7 @@ def test_parse_matches_git_mailinfo(mail: Path, tmp_path: Path) -> None:
     assert patch.title == info["Subject"]
     assert patch.date == parsedate_to_datetime(info["Date"])
     assert stripspace(patch.message) == stripspace(message.decode())
-    ours = patch.diff.encode("utf-8", "surrogateescape")
+    ours = diff_bytes(patch)
     start = diff.index(b"diff --git ")
     assert diff[start:].startswith(ours)
     assert diff[start + len(ours) :].lstrip(b"\n").startswith((b"-- \n", b"")), "diff cut short"
