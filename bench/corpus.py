@@ -133,6 +133,10 @@ def bench_fetch(s: Series, runs: int, scratch: Path) -> tuple[Pairs, Path]:
         argv = [str(BIN / "b4"), "--offline-mode", "am", "-m", str(s.mbox), "-o", str(b4dir)]
         return cpu(argv, scratch)[0]
 
+    b4_check = [str(BIN / "b4"), "--offline-mode", "am", "-m", str(s.mbox), "-o", str(b4dir)]
+    if subprocess.run(b4_check, capture_output=True, env=ENV, check=False).returncode != 0:
+        raise Refused("b4 cannot read it (no pair to time)")
+
     pairs = paired(runs, ours, theirs)
     return pairs, next(b4dir.glob("*.mbx"))
 
@@ -218,6 +222,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=("fetch", "apply"))
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--skip", type=int, default=0, help="start after this many series")
     parser.add_argument("--scratch", type=Path)
     args = parser.parse_args()
     scratch = (args.scratch or Path(tempfile.mkdtemp(prefix="pt-corpus-"))).resolve()
@@ -227,7 +232,7 @@ def main() -> None:
     fetches: list[Pairs] = []
     applies: list[Pairs] = []
     same = same_am = 0
-    series = load_series(args.series_dir, args.limit)
+    series = load_series(args.series_dir, args.limit)[args.skip :]
     refused = 0
     for s in series:
         TRUTH[s.tip] = git(truth, "rev-parse", f"{s.tip}^{{tree}}").strip()
@@ -235,7 +240,7 @@ def main() -> None:
             fetch, ambox = bench_fetch(s, args.runs, scratch)
         except Refused as e:
             refused += 1
-            print(f"REFUSED {s.count:3}p  {s.msgid[:60]}: {e}", flush=True)
+            print(f"REFUSED {s.count:3}p  {s.msgid[:60]}: {e}", flush=True)  # patchtool's or b4's
             continue
         if args.only != "apply":
             fetches.append(fetch)
