@@ -376,7 +376,7 @@ def test_a_write_through_a_symlink_the_series_creates_is_refused(tmp_path: Path,
         mail("l1@example.org", "[PATCH 1/2] add: a link", diff=link),
         mail("l2@example.org", "[PATCH 2/2] write: through it", diff=new_file_diff("lnk/evil")),
     )
-    done = run_patchtool("apply", mbox, "--repo", user_repo, "--worktree")
+    done = run_patchtool("apply", mbox, "--repo", user_repo, "--checkout")
     assert done.code == 2
     assert one_line_error(done.stderr) == (
         'error: patch 2/2 "write: through it": refuses to write lnk/evil through the symlink lnk '
@@ -511,7 +511,7 @@ def test_concurrent_applies_all_succeed(tmp_path: Path, user_repo: Path) -> None
         str(mbox),
         "--repo",
         str(user_repo),
-        "--worktree",
+        "--checkout",
         "--branch",
         f"r/{i}",
     ]
@@ -530,6 +530,6 @@ def test_hooks_stay_idle_for_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setenv("PATCHTOOL_DATA_DIR", str(tmp_path / "data"))
     repo, marks, names = hostile_repo(tmp_path)
-    done = run_patchtool("apply", names["series"], "--repo", repo, "--base", names["base"], "--worktree")
+    done = run_patchtool("apply", names["series"], "--repo", repo, "--base", names["base"], "--checkout")
     assert done.code == 0, done.stderr
     assert os.listdir(marks) == []

@@ -104,6 +104,15 @@ def original_headers(
     return (), (), ()
 
 
+def sent_from(raw: RawThread | None, msgid: str) -> str:
+    """The bare address in the From: of message `msgid`, parsed before any encoded word is decoded."""
+    for m in raw.messages if raw is not None else ():
+        msg = email.message_from_bytes(m.data, policy=email.policy.compat32)
+        if (msg.get("Message-ID") or msg.get("Message-Id") or "").strip().strip("<>") == msgid:
+            return email.utils.parseaddr(str(msg.get("From", "")))[1]
+    return ""
+
+
 def _fmt(pair: tuple[str, str]) -> str:
     return email.utils.formataddr(pair) if pair[0] else pair[1]
 
@@ -136,6 +145,7 @@ def series_view(series: Series, raw: RawThread | None, local: bool = False) -> S
         msgid=msgid,
         author=author.name,
         author_email=author.email,
+        reply_to=sent_from(raw, msgid),
         revision=series.chosen,
         revisions=revisions,
         total=rev.total,

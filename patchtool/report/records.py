@@ -6,7 +6,7 @@ requests objects), so it serialises as JSON as is and templates only loop and te
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from patchtool.models import FileChange, Finding, FunctionChange
 
@@ -134,6 +134,9 @@ class SeriesView:
     links: LinksView | None = None
     base: str | None = None  # the commit the series is based on, when the thread or patchew says
     fetch: str = ""  # a `git fetch` command for the series' tag or base, when one is known
+    # The address the mail was sent from (RFC 5322, before decoding): where a reply goes. The
+    # author above is what `git am` would record, which a crafted display name can steer.
+    reply_to: str = field(default="", metadata={"json": False})
 
 
 @dataclass(frozen=True)

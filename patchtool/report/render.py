@@ -128,8 +128,9 @@ def reply_message(ctx: ReportContext, body: str, sender: str) -> EmailMessage:
     header = escape.for_email_header
     msg = EmailMessage(policy=email.policy.default.clone(linesep="\n", max_line_length=998))
     msg["From"] = header(sender)
-    msg["To"] = _address(s.author, s.author_email)
-    cc = [header(a) for a in dict.fromkeys((*s.to, *s.cc)) if s.author_email.lower() not in a.lower()]
+    to = s.reply_to or s.author_email  # the address it was sent from, never one taken from a name
+    msg["To"] = _address(s.author, to)
+    cc = [header(a) for a in dict.fromkeys((*s.to, *s.cc)) if to.lower() not in a.lower()]
     if cc:
         msg["Cc"] = ", ".join(cc)
     msg["Subject"] = _reply_subject(header(s.subject))

@@ -80,8 +80,8 @@ def test_no_user_hook_runs_under_any_command(tmp_path: Path, data_env: dict[str,
     repo, marks, names = hostile_repo(tmp_path)
     runs = [
         ("apply", names["series"], "--repo", repo, "--base", names["base"]),
-        ("apply", names["series"], "--repo", repo, "--base", names["base"], "--worktree", "--branch", "r/x"),
-        ("backport", names["series"], "--onto", "stable", "--repo", repo, "--worktree", "--branch", "bp/x"),
+        ("apply", names["series"], "--repo", repo, "--base", names["base"], "--checkout", "--branch", "r/x"),
+        ("backport", names["series"], "--onto", "stable", "--repo", repo, "--checkout", "--branch", "bp/x"),
         ("build", "--repo", repo),
         ("test", "unit-add", "--repo", repo, "--rev", names["base"]),
         ("bisect", "--good", names["base"], "--bad", names["bad"], "--test", "unit-add", "--repo", repo),
