@@ -12,7 +12,6 @@ from urllib.parse import quote
 from patchtool.models import Patch, RawThread, Reply, Revision, Series, Trailer
 from patchtool.report.records import (
     CarryView,
-    CommentView,
     CoverView,
     LinksView,
     PairView,
@@ -131,16 +130,10 @@ def since_view(cmp: RevisionComparison) -> SinceView:
         )
         for p in cmp.pairs
     )
-    comments = tuple(
-        CommentView(
-            c.reviewer, c.date, c.old_label, c.new_label, c.file, c.lines, c.text, c.addressed, c.msgid
-        )
-        for c in cmp.comments
-    )
     trailers = tuple(
         CarryView(t.trailer.key, t.trailer.value, t.old_label, t.new_label, t.carried) for t in cmp.trailers
     )
-    return SinceView(cmp.old, cmp.new, pairs, comments, trailers, cmp.changes)
+    return SinceView(cmp.old, cmp.new, pairs, cmp.comments, trailers, cmp.changes)
 
 
 def since_for(series: Series, raw: RawThread | None) -> SinceView | None:

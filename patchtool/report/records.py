@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from patchtool.models import FileChange, Finding, FunctionChange
+from patchtool.review.revisions import CommentCheck
 
 REPORT_SCHEMA_VERSION = 1
 FORMATS = ("term", "md", "html", "email", "json")
@@ -258,21 +259,6 @@ class PairView:
 
 
 @dataclass(frozen=True)
-class CommentView:
-    """A review comment on the older revision and whether the lines it quotes changed."""
-
-    reviewer: str
-    date: str | None
-    old_label: str
-    new_label: str | None
-    file: str | None
-    lines: tuple[str, ...]
-    text: str
-    addressed: str  # changed | unchanged | patch dropped
-    msgid: str
-
-
-@dataclass(frozen=True)
 class CarryView:
     """A review trailer given on the older revision and whether the newer one carries it."""
 
@@ -290,7 +276,7 @@ class SinceView:
     old: int
     new: int
     pairs: tuple[PairView, ...]
-    comments: tuple[CommentView, ...]
+    comments: tuple[CommentCheck, ...]  # review's own records, shown as they are
     trailers: tuple[CarryView, ...]
     changes: str  # the newer cover letter's "Changes in" notes
 

@@ -42,9 +42,10 @@ class PatchPair:
 
 @dataclass(frozen=True)
 class CommentCheck:
-    """A reviewer's comment on quoted lines of the older revision, looked for in the newer one."""
+    """A reviewer's comment on quoted lines of the older revision, looked for in the newer one.
 
-    msgid: str
+    The report shows it as it is (no view copy of its fields)."""
+
     reviewer: str
     date: str | None
     old_label: str
@@ -53,6 +54,7 @@ class CommentCheck:
     lines: tuple[str, ...]
     text: str
     addressed: str  # changed | unchanged | patch dropped
+    msgid: str
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,6 @@ def check_comments(
                 addressed = UNCHANGED if _still_there(c.lines, c.file, pair.new) else CHANGED
             out.append(
                 CommentCheck(
-                    reply.msgid,
                     str(reply.sender),
                     reply.date.isoformat() if reply.date else None,
                     _label(patch) or "",
@@ -203,6 +204,7 @@ def check_comments(
                     c.lines,
                     c.text,
                     addressed,
+                    reply.msgid,
                 )
             )
     return tuple(out)
