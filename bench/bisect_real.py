@@ -209,7 +209,7 @@ def print_facts(rng: Range) -> None:
     stray = sum(1 for sha in after if sha not in rng.bad_set)
     fp = git(g, "rev-list", "--first-parent", "--parents", f"{b}..{c}").splitlines()
     fp_merges = sum(1 for line in fp if len(line.split()) > 2)
-    shas, history = graph(g, b, c, False)
+    _, history = graph(g, b, c, False)
     subject = git(g, "log", "-1", "--format=%s", rng.culprit).strip()
     print(f"range {b[:12]}..{c[:12]}  culprit {rng.culprit[:12]} {subject!r}")
     print(f"  ancestry path: {len(listed)} commits; good..bad (patchtool's graph): {history.n} candidates")
@@ -233,7 +233,8 @@ def print_row(name: str, outs: list[Outcome], seconds: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
     parser.add_argument("git_dir")
     parser.add_argument("good")
     parser.add_argument("bad")
