@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason, Strategy
-from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, search_in_lanes
+from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
 from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.replay import BUILT, Replay, commit_graph, load_rows, record_row
 from patchtool.bisection.stats import (
@@ -195,18 +195,38 @@ class _Session:
         plan = confirmation_plan(result.p.mean, result.q.mean)
         sides = {"parent": parent, "culprit": culprit}
         while not self.out_of_time() and not self._over_budget():
-            side = next_confirmation_run(plan, self._confirm_counts(parent), self._confirm_counts(culprit))
-            if side is None:
+            wanted = self._confirm_sides(plan, parent, culprit)
+            if not wanted:
                 break
-            if not self.run_at(sides[side], "confirm", self._confirm_batch(plan, side, sides[side])):
+            if not self._confirm_round(plan, sides, wanted):
                 return None
         return judge_confirmation(plan, self._confirm_counts(parent), self._confirm_counts(culprit))
 
-    def _confirm_batch(self, plan: ConfirmationPlan, side: str, index: int) -> int:
+    def _confirm_round(self, plan: ConfirmationPlan, sides: dict[str, int], wanted: list[str]) -> bool:
+        """One batch of fresh runs: both sides at once when there are two lanes (the runs shared
+        between them), else the first side wanted; False when a side turned out untestable."""
+        if len(wanted) == 2 and len(self.lanes) > 1 and self.jobs > 1:
+            share = {"parent": self.jobs - self.jobs // 2, "culprit": self.jobs // 2}
+            runs = [(sides[s], self._confirm_batch(plan, s, sides[s], share[s])) for s in wanted]
+            return run_together(self, runs, "confirm")
+        side = wanted[0]
+        return self.run_at(sides[side], "confirm", self._confirm_batch(plan, side, sides[side]))
+
+    def _confirm_sides(self, plan: ConfirmationPlan, parent: int, culprit: int) -> list[str]:
+        """The sides that still need fresh runs, each judged as if the other were done (the plan
+        asks for the parent first only because one worktree runs one commit at a time)."""
+        parent_done, culprit_done = (0, plan.parent_runs), (plan.culprit_failures, 0)
+        wanted = [
+            next_confirmation_run(plan, self._confirm_counts(parent), culprit_done),
+            next_confirmation_run(plan, parent_done, self._confirm_counts(culprit)),
+        ]
+        return [side for side in wanted if side is not None]
+
+    def _confirm_batch(self, plan: ConfirmationPlan, side: str, index: int, width: int | None = None) -> int:
         """Runs to start at once: up to --jobs, never more than the plan still asks of this side."""
         failures, runs = self._confirm_counts(index)
         left = plan.parent_runs - runs if side == "parent" else plan.culprit_failures - failures
-        return max(1, min(self.options.jobs, left))
+        return max(1, min(width or self.jobs, left))
 
     def _over_budget(self) -> bool:
         limit = self.options.max_runs

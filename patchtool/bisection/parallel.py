@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -86,7 +86,7 @@ class Host(Protocol):
     def sha(self, index: int) -> str: ...
     def out_of_time(self) -> bool: ...
     def runs_left(self) -> int | None: ...
-    def absorb(self, done: Done) -> None: ...
+    def absorb(self, done: Done, phase: str = "search") -> None: ...
 
 
 def search_in_lanes(host: Host) -> None:
@@ -103,6 +103,18 @@ def search_in_lanes(host: Host) -> None:
             for future in sorted(finished, key=lambda f: f.result().finished):
                 del running[future]
                 host.absorb(future.result())
+
+
+def run_together(host: Host, wanted: Sequence[tuple[int, int]], phase: str) -> bool:
+    """Run (position, count) pairs at once, one lane each, absorbing each as it finishes; False
+    when one of them turned out untestable."""
+    free = list(range(len(host.lanes)))
+    tasks = [_task(host, free, index, count) for index, count in wanted]
+    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="bisect-lane") as pool:
+        futures = [pool.submit(execute, host.lanes[t.lane].prober, t) for t in tasks]
+        for future in as_completed(futures):
+            host.absorb(future.result(), phase)
+    return not any(host.state.is_untestable(t.index) for t in tasks)
 
 
 def plan(host: Host, running: Sequence[Task]) -> list[Task]:

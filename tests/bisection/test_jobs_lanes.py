@@ -60,10 +60,10 @@ if test -f bug.txt; then exit 1; fi
 """
 
 
-def _overlaps(log: Path) -> int:
-    """Pairs of runs at two different commits that were under way at the same time."""
+def _overlaps(log: Path, only: set[str] | None = None) -> int:
+    """Pairs of runs at two different commits (among ``only``) under way at the same time."""
     rows = (line.split() for line in log.read_text().splitlines())
-    runs = [(sha, float(a), float(b)) for sha, a, b in rows]
+    runs = [(sha, float(a), float(b)) for sha, a, b in rows if only is None or sha in only]
     return sum(
         1
         for i, (sha1, a1, b1) in enumerate(runs)
@@ -87,6 +87,12 @@ def test_two_jobs_run_two_commits_at_once_and_resume_the_same(tmp_path: Path) ->
     report = json.loads(done.stdout)
     assert report["culprit"]["sha"] == commits[(1, 0, 2)]
     assert _overlaps(log) >= 3, log.read_text()
+    # The confirmation's fresh runs of the culprit and of its parent went at once too.
+    confirm = report["confirmation"]
+    assert confirm["parent_runs"] >= 2 and confirm["culprit_runs"] >= 2
+    last = tmp_path / "confirm.log"
+    last.write_text("".join(log.read_text().splitlines(keepends=True)[-4:]))
+    assert _overlaps(last, {report["culprit"]["sha"], report["parent"]["sha"]}) >= 1, log.read_text()
     assert len({line.split()[0] for line in log.read_text().splitlines()}) >= 4
     assert snapshot_repo(repo) == before  # the user's checkout is never touched
     lanes = list((tmp_path / "data" / "worktrees").glob("*/bisect-2"))
