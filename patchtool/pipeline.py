@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from patchtool.bisection.classify import Classifier
 from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, VerdictError
 from patchtool.models import RawThread, Series
@@ -45,6 +46,8 @@ class ReportRequest:
     configure_args: tuple[str, ...] = ()
     checkpatch: bool = True
     bisect_test: str | None = None  # the test whose stored bisect result to show (default: the first test)
+    # How that bisect classified its runs (--fail-match, --pass-match, --timeout-as): part of its key.
+    bisect_match: Classifier = field(default_factory=Classifier)
     local: bool = False  # a report for the user only: may name local paths (log files, mbox paths)
 
 
@@ -217,10 +220,13 @@ def _stored_bisect(settings: Settings, repo: GitRepo, req: ReportRequest) -> Any
     test = req.bisect_test or (req.tests[0] if req.tests else None)
     if test is None:
         return None
+    from patchtool.build.meson import last_configuration
     from patchtool.report.stages import load_stored_bisect
 
+    # The same default as `patchtool bisect --test`: the configuration the repository was last built with.
+    args = tuple(req.configure_args) or tuple(last_configuration(repo.path, settings))
     with Store(settings.store_path) as store:
-        return load_stored_bisect(store, repo, test, req.setup, req.configure_args)
+        return load_stored_bisect(store, repo, test, req.setup, args, req.bisect_match)
 
 
 def _explain_skips(req: ReportRequest, repo: GitRepo | None, stages: _Stages) -> None:

@@ -8,12 +8,13 @@ stopped and a later bisect over an overlapping range reuses the runs of the same
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.model import ProbeReason, StopReason, Strategy
+from patchtool.bisection.model import StopReason, Strategy
+from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
 from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.replay import BUILT, Replay, commit_graph, load_rows, record_row
 from patchtool.bisection.stats import (
@@ -28,8 +29,6 @@ from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
 _MAX_CYCLES = 3  # search + confirmation rounds before giving up on a culprit that will not hold
-# Probes where more than one run at the same commit is expected: a batch of --jobs runs goes at once.
-_BATCHED = (ProbeReason.CALIBRATE_BAD, ProbeReason.CALIBRATE_GOOD, ProbeReason.REPEAT, ProbeReason.SPLIT)
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ class BisectReport:
 
 
 class _Session:
-    """One bisect over one range: the state, the prober, the store, the clock and the budgets."""
+    """One bisect over one range: the state, the lanes (probers), the store, the clock and the budgets."""
 
     def __init__(
         self,
@@ -102,16 +101,15 @@ class _Session:
         store: Store,
         spec: ProbeSpec,
         options: BisectOptions,
-        prober: Prober,
+        probers: Sequence[Prober],
         progress: Callable[[Progress], None] | None,
     ) -> None:
         self.repo, self.store, self.key, self.options = repo, store, spec.key(), options
-        self.prober, self.progress = prober, progress
+        self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
         self.commits, history = commit_graph(repo, options.good, options.bad, options.first_parent)
         strategy = Strategy(confidence=options.confidence, max_runs=options.max_runs)
         self.state = BisectState(history, strategy)
         self.replay = Replay(self.state, {sha: i for i, sha in enumerate(self.commits)})
-        self.prepared: str | None = None
         # A stored "cannot test" may have been the environment's fault (since fixed): probe it again.
         stored = load_rows(store, self.key, self.commits)
         self.replay.apply_all([row for row in stored if row[1] != Verdict.UNTESTABLE])
@@ -138,30 +136,39 @@ class _Session:
         limit = self.options.max_time
         return limit is not None and time.monotonic() - self.started >= limit
 
+    def sha(self, index: int) -> str:
+        return self.commits[index]
+
+    def runs_left(self) -> int | None:
+        limit = self.options.max_runs
+        return None if limit is None else max(limit - self.state.runs, 0)
+
     def run_at(self, i: int, phase: str, count: int = 1) -> bool:
-        """Probe position i ``count`` times at once (building it first if needed); False if it
-        cannot be tested (does not build, exits 125, or its runs are mostly unusable)."""
-        sha = self.commits[i]
-        if self.prepared != sha:
-            start = time.monotonic()
-            self.prepared = None
-            if not self.prober.prepare(sha):
-                self._record(sha, Verdict.UNTESTABLE, phase, time.monotonic() - start)
-                return False
-            self.prepared = sha
-            self._record(sha, BUILT, phase, time.monotonic() - start)
-        if self.options.max_runs is not None:
-            count = max(1, min(count, self.options.max_runs - self.state.runs))
-        start = time.monotonic()
-        verdicts = self.prober.run_batch(count)
-        seconds = (time.monotonic() - start) * min(count, self.options.jobs) / max(len(verdicts), 1)
-        for verdict in verdicts:
-            self._record(sha, verdict, phase, seconds)
-        if self.state.is_untestable(i):
-            self.prepared = None
-        self._retune()
-        self._report(i)
+        """Probe position i ``count`` times at once in the first lane (building it first if
+        needed); False if it cannot be tested (does not build, exits 125, or its runs are mostly
+        unusable)."""
+        left = self.runs_left()
+        if left is not None:
+            count = max(1, min(count, left))
+        lane = self.lanes[0]
+        task = Task(0, i, self.commits[i], count, lane.prepared != self.commits[i])
+        self.absorb(execute(lane.prober, task), phase)
         return not self.state.is_untestable(i)
+
+    def absorb(self, done: Done, phase: str = "search") -> None:
+        """A lane's build verdict and runs, into the store and the state (in the order they come)."""
+        task, lane = done.task, self.lanes[done.task.lane]
+        if done.built is not None:
+            lane.prepared = task.sha if done.built else None
+            self._record(task.sha, BUILT if done.built else Verdict.UNTESTABLE, phase, done.build_seconds)
+        # Runs started together: each took about the batch's wall time.
+        seconds = done.run_seconds * task.count / max(len(done.verdicts), 1)
+        for verdict in done.verdicts:
+            self._record(task.sha, verdict, phase, seconds)
+        if self.state.is_untestable(task.index):
+            lane.prepared = None
+        self._retune()
+        self._report(task.index)
 
     def _report(self, i: int) -> None:
         if self.progress is not None:
@@ -175,8 +182,11 @@ class _Session:
         return CommitRef(sha, self._subjects[sha])
 
     def search(self) -> None:
+        if len(self.lanes) > 1 and self.jobs > 1:
+            search_in_lanes(self)
+            return
         while not self.out_of_time() and (probe := self.state.next_probe()) is not None:
-            self.run_at(probe.index, "search", self.options.jobs if probe.reason in _BATCHED else 1)
+            self.run_at(probe.index, "search", self.jobs if probe.reason in BATCHED else 1)
 
     def confirm_culprit(self, culprit: int) -> ConfirmationOutcome | None:
         """Fresh runs on the culprit and its parent (design 4.9), folded into the posterior."""
@@ -185,18 +195,38 @@ class _Session:
         plan = confirmation_plan(result.p.mean, result.q.mean)
         sides = {"parent": parent, "culprit": culprit}
         while not self.out_of_time() and not self._over_budget():
-            side = next_confirmation_run(plan, self._confirm_counts(parent), self._confirm_counts(culprit))
-            if side is None:
+            wanted = self._confirm_sides(plan, parent, culprit)
+            if not wanted:
                 break
-            if not self.run_at(sides[side], "confirm", self._confirm_batch(plan, side, sides[side])):
+            if not self._confirm_round(plan, sides, wanted):
                 return None
         return judge_confirmation(plan, self._confirm_counts(parent), self._confirm_counts(culprit))
 
-    def _confirm_batch(self, plan: ConfirmationPlan, side: str, index: int) -> int:
+    def _confirm_round(self, plan: ConfirmationPlan, sides: dict[str, int], wanted: list[str]) -> bool:
+        """One batch of fresh runs: both sides at once when there are two lanes (the runs shared
+        between them), else the first side wanted; False when a side turned out untestable."""
+        if len(wanted) == 2 and len(self.lanes) > 1 and self.jobs > 1:
+            share = {"parent": self.jobs - self.jobs // 2, "culprit": self.jobs // 2}
+            runs = [(sides[s], self._confirm_batch(plan, s, sides[s], share[s])) for s in wanted]
+            return run_together(self, runs, "confirm")
+        side = wanted[0]
+        return self.run_at(sides[side], "confirm", self._confirm_batch(plan, side, sides[side]))
+
+    def _confirm_sides(self, plan: ConfirmationPlan, parent: int, culprit: int) -> list[str]:
+        """The sides that still need fresh runs, each judged as if the other were done (the plan
+        asks for the parent first only because one worktree runs one commit at a time)."""
+        parent_done, culprit_done = (0, plan.parent_runs), (plan.culprit_failures, 0)
+        wanted = [
+            next_confirmation_run(plan, self._confirm_counts(parent), culprit_done),
+            next_confirmation_run(plan, parent_done, self._confirm_counts(culprit)),
+        ]
+        return [side for side in wanted if side is not None]
+
+    def _confirm_batch(self, plan: ConfirmationPlan, side: str, index: int, width: int | None = None) -> int:
         """Runs to start at once: up to --jobs, never more than the plan still asks of this side."""
         failures, runs = self._confirm_counts(index)
         left = plan.parent_runs - runs if side == "parent" else plan.culprit_failures - failures
-        return max(1, min(self.options.jobs, left))
+        return max(1, min(width or self.jobs, left))
 
     def _over_budget(self) -> bool:
         limit = self.options.max_runs
@@ -212,23 +242,27 @@ def run_bisect(
     store: Store,
     spec: ProbeSpec,
     options: BisectOptions,
-    prober: Prober,
+    prober: Prober | Sequence[Prober],
     progress: Callable[[Progress], None] | None = None,
 ) -> BisectReport:
     """Search, confirm, and search again if the confirmation moved the posterior.
+
+    ``prober`` may be one per lane (each in its own worktree): with --jobs 2 or more, the search
+    then runs a second commit while the first's runs are under way (parallel.py).
 
     With --first-parent, a merge named as the culprit is bisected inside automatically (its
     first parent good, the merge bad, over the merged branch); the runs already made at both
     ends are reused from the store, so p and q carry over.
     """
-    session, confirmation = _search_and_confirm(repo, store, spec, options, prober, progress)
+    probers = list(prober) if isinstance(prober, Sequence) else [prober]
+    session, confirmation = _search_and_confirm(repo, store, spec, options, probers, progress)
     culprit = session.state.result().culprit
     if options.first_parent and culprit is not None and len(session.state.history.parents[culprit]) < 2:
         parents = repo.out("rev-list", "--parents", "-n", "1", session.commits[culprit]).split()[1:]
         if len(parents) > 1:
             merge = session.ref(culprit)
             inner = replace(options, good=parents[0], bad=merge.sha, first_parent=False)
-            session, confirmation = _search_and_confirm(repo, store, spec, inner, prober, progress)
+            session, confirmation = _search_and_confirm(repo, store, spec, inner, probers, progress)
             return replace(_report(session, spec, confirmation), merge=merge)
     return _report(session, spec, confirmation)
 
@@ -238,10 +272,10 @@ def _search_and_confirm(
     store: Store,
     spec: ProbeSpec,
     options: BisectOptions,
-    prober: Prober,
+    probers: Sequence[Prober],
     progress: Callable[[Progress], None] | None,
 ) -> tuple[_Session, ConfirmationOutcome | None]:
-    session = _Session(repo, store, spec, options, prober, progress)
+    session = _Session(repo, store, spec, options, probers, progress)
     confirmation: ConfirmationOutcome | None = None
     for _ in range(_MAX_CYCLES):
         session.search()

@@ -27,7 +27,7 @@ from patchtool.vcs.repo import GitRepo
 from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_path
 
 WORKTREE_NAME = "bisect"
-__all__ = ["CommandProber", "MesonProber", "ProbeSpec", "Prober", "Verdict", "prober_for"]
+__all__ = ["CommandProber", "MesonProber", "ProbeSpec", "Prober", "Verdict", "prober_for", "probers_for"]
 
 
 @dataclass(frozen=True)
@@ -70,18 +70,20 @@ class Prober(Protocol):
 class CommandProber:
     """`git bisect run` semantics: 0 good, 125 untestable, 1-127 bad, anything else aborts."""
 
-    def __init__(self, repo: GitRepo, settings: Settings, spec: ProbeSpec, jobs: int = 1) -> None:
+    def __init__(
+        self, repo: GitRepo, settings: Settings, spec: ProbeSpec, jobs: int = 1, worktree: str = WORKTREE_NAME
+    ) -> None:
         if not spec.command:
             raise InputError("--run needs a command")
         self.argv = shlex.split(spec.command)
         if not self.argv:
             raise InputError("--run: empty command")
         self.repo, self.settings, self.timeout = repo, settings, spec.timeout
-        self.classifier, self.jobs = spec.classifier, max(jobs, 1)
+        self.classifier, self.jobs, self.worktree = spec.classifier, max(jobs, 1), worktree
         self.tree: Path | None = None
 
     def prepare(self, commit: str) -> bool:
-        self.tree = ensure_worktree(self.repo, self.settings, WORKTREE_NAME, commit)
+        self.tree = ensure_worktree(self.repo, self.settings, self.worktree, commit)
         return True
 
     def run_batch(self, count: int) -> list[Verdict]:
@@ -120,18 +122,24 @@ class MesonProber:
     """Build the commit with meson/ninja (reusing one build directory) and run one meson test once."""
 
     def __init__(
-        self, repo: GitRepo, settings: Settings, spec: ProbeSpec, store: Store, jobs: int = 1
+        self,
+        repo: GitRepo,
+        settings: Settings,
+        spec: ProbeSpec,
+        store: Store,
+        jobs: int = 1,
+        worktree: str = WORKTREE_NAME,
     ) -> None:
         if not spec.test:
             raise InputError("--test needs a test name")
         self.repo, self.settings, self.spec, self.store = repo, settings, spec, store
-        self.jobs = max(jobs, 1)
+        self.jobs, self.worktree = max(jobs, 1), worktree
         self.build_dir: Path | None = None
 
     def prepare(self, commit: str) -> bool:
         from patchtool.testrun.measure import Hooks, Measure, build_for_tests
 
-        tree = ensure_worktree(self.repo, self.settings, WORKTREE_NAME, commit)
+        tree = ensure_worktree(self.repo, self.settings, self.worktree, commit)
         # The test's name and setup are checked against the build's introspection before anything
         # is compiled, and only the targets the test needs are built.
         wanted = Measure(names=(self.spec.test or "",), setup=self.spec.setup,
@@ -166,9 +174,29 @@ def prober_for(
     repo: GitRepo, settings: Settings, spec: ProbeSpec, store: Store, jobs: int = 1
 ) -> Iterator[Prober]:
     """The prober for a spec, holding the bisect worktree's lock while it is used."""
+    with probers_for(repo, settings, spec, store, jobs, lanes=1) as probers:
+        yield probers[0]
+
+
+def lane_worktree(lane: int) -> str:
+    """The tool worktree of a lane: the first is the bisect worktree, the others bisect-2, ..."""
+    return WORKTREE_NAME if lane == 0 else f"{WORKTREE_NAME}-{lane + 1}"
+
+
+@contextmanager
+def probers_for(
+    repo: GitRepo, settings: Settings, spec: ProbeSpec, store: Store, jobs: int = 1, lanes: int = 1
+) -> Iterator[list[Prober]]:
+    """One prober per lane, each in its own tool worktree (and build directory) whose lock it holds
+    while it is used, so two commits can be built and run at once. The worktrees stay, to be
+    reused by the next bisect (a resume rebuilds only what changed)."""
     with ExitStack() as stack:
-        stack.enter_context(locked(worktree_path(settings, repo, WORKTREE_NAME)))
-        if spec.command is not None:
-            yield CommandProber(repo, settings, spec, jobs)
-        else:
-            yield MesonProber(repo, settings, spec, store, jobs)
+        probers: list[Prober] = []
+        for lane in range(max(lanes, 1)):
+            name = lane_worktree(lane)
+            stack.enter_context(locked(worktree_path(settings, repo, name)))
+            if spec.command is not None:
+                probers.append(CommandProber(repo, settings, spec, jobs, name))
+            else:
+                probers.append(MesonProber(repo, settings, spec, store, jobs, name))
+        yield probers

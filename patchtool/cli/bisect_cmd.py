@@ -12,7 +12,7 @@ import typer
 
 from patchtool.bisection.classify import Classifier, TimeoutAs
 from patchtool.bisection.driver import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
-from patchtool.bisection.probe import Prober, ProbeSpec, prober_for
+from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.replay import forget_rows
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 from patchtool.cli.cluster_cmd import (
@@ -91,11 +91,12 @@ def _print_report(report: BisectReport) -> None:
 @contextmanager
 def _prober(
     remote: Any, repo: GitRepo, settings: Settings, spec: ProbeSpec, store: Store, jobs: int, url: str | None
-) -> Iterator[tuple[Prober, int]]:
-    """Probe here (in the bisect worktree) or on the cluster's workers, and how many runs go at once."""
+) -> Iterator[tuple[list[Prober], int]]:
+    """Probe here (in the bisect worktrees: a second one with --jobs 2 or more, so two commits can
+    be under way) or on the cluster's workers, and how many runs go at once."""
     if remote is None:
-        with prober_for(repo, settings, spec, store, jobs) as prober:
-            yield prober, jobs
+        with probers_for(repo, settings, spec, store, jobs, lanes=2 if jobs > 1 else 1) as probers:
+            yield probers, jobs
         return
     from patchtool.cluster.prober import ClusterProber
 
@@ -104,7 +105,7 @@ def _prober(
         raise UsageError("--run with --cluster: an absolute path names this machine's file; "
                          "use a script of the tree (./t.sh) or a command on the workers' PATH")
     remote_prober = ClusterProber(remote, cluster_repo(settings, url, repo.path), spec)
-    yield remote_prober, max(jobs, remote_prober.width)
+    yield [remote_prober], max(jobs, remote_prober.width)
 
 
 @app.command()
@@ -186,13 +187,13 @@ def bisect(
     with (
         Store(settings.store_path) as store,
         open_cluster(settings, cluster, cluster_fallback) as remote,
-        _prober(remote, git_repo, settings, spec, store, jobs, cluster_repo_url) as (prober, width),
+        _prober(remote, git_repo, settings, spec, store, jobs, cluster_repo_url) as (probers, width),
         _live() as live,
     ):
         if fresh:
             forget_rows(store, spec.key())
         options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time, width)
-        report = run_bisect(git_repo, store, spec, options, prober, live)
+        report = run_bisect(git_repo, store, spec, options, probers, live)
     if as_json:
         emit_json(report)
     elif report.runs == 0:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from patchtool.bisection.classify import Classifier, TimeoutAs
 from patchtool.cli.app import JsonOption, RepoOption, app, err, out, settings_for
 from patchtool.errors import ExitCode, UsageError
 from patchtool.report.records import FORMATS, ReportContext
@@ -86,6 +87,24 @@ def report(
             "--bisect-test", help="Show the stored bisect result of this test (default: the first --test)."
         ),
     ] = None,
+    bisect_fail_match: Annotated[
+        str | None,
+        typer.Option(
+            "--bisect-fail-match", metavar="REGEX", help="The stored bisect's --fail-match, if it had one."
+        ),
+    ] = None,
+    bisect_pass_match: Annotated[
+        str | None,
+        typer.Option(
+            "--bisect-pass-match", metavar="REGEX", help="The stored bisect's --pass-match, if it had one."
+        ),
+    ] = None,
+    bisect_timeout_as: Annotated[
+        TimeoutAs,
+        typer.Option(
+            "--bisect-timeout-as", metavar="fail|skip|inconclusive", help="The stored bisect's --timeout-as."
+        ),
+    ] = TimeoutAs.FAIL,
     fmt: Annotated[str, typer.Option("--format", "-f", help="term, md, html, email or json.")] = "term",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the report to FILE.")] = None,
     as_json: JsonOption = False,
@@ -141,6 +160,7 @@ def report(
         configure_args=tuple(shlex.split(configure or "")),
         checkpatch=not no_checkpatch,
         bisect_test=bisect_test,
+        bisect_match=Classifier(bisect_fail_match, bisect_pass_match, bisect_timeout_as),
         local=local or fmt == "term",  # the terminal is the user's own screen
     )
     ctx = run_report(req, settings, stdin=sys.stdin.buffer if source == "-" else None, progress=_progress)

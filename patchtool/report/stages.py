@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from patchtool.bisection.classify import Classifier
 from patchtool.bisection.probe import ProbeSpec
 from patchtool.bisection.replay import StoredBisect, load_stored
 from patchtool.report.records import BisectCommitView, BisectView
@@ -102,8 +103,19 @@ def bisect_view(data: BisectInput) -> BisectView:
 
 
 def load_stored_bisect(
-    store: Store, repo: GitRepo, test: str, setup: str | None = None, configure_args: Sequence[str] = ()
+    store: Store,
+    repo: GitRepo,
+    test: str,
+    setup: str | None = None,
+    configure_args: Sequence[str] = (),
+    classifier: Classifier | None = None,
 ) -> StoredBisect | None:
-    """The bisect evidence stored for `test` (with this setup and configuration) in this repository."""
-    key = ProbeSpec(test=test, setup=setup, configure_args=tuple(configure_args)).key()
-    return load_stored(store, repo, test, key)
+    """The bisect evidence stored for `test` (with this setup, configuration and classification of
+    outputs: --fail-match, --pass-match, --timeout-as) in this repository.
+
+    The classification is part of the key: the same runs mean different things under another
+    match, so a bisect with --fail-match is never shown for one without it, nor the other way round.
+    """
+    spec = ProbeSpec(test=test, setup=setup, configure_args=tuple(configure_args),
+                     classifier=classifier or Classifier())  # fmt: skip
+    return load_stored(store, repo, test, spec.key())
