@@ -14,10 +14,10 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool.config import Settings
+from patchtool.jsonable import record
 from patchtool.parse.difftext import hunk_headers_at
 from patchtool.vcs.repo import GitRepo
 from patchtool.vcs.trees import Entry, ObjectStore, read_index_file, tree_mode
@@ -32,7 +32,7 @@ _CHECKING = re.compile(r"^Checking patch (.+)\.\.\.$")
 _OFFSET = re.compile(r"^Hunk #(\d+) succeeded at (\d+) \((?:offset (-?\d+) lines?)?.*\)\.$")
 
 
-@dataclass(frozen=True)
+@record
 class Conflict:
     """Where a patch failed: the file, and the hunk header that did not apply ("" when unknown)."""
 
@@ -40,7 +40,7 @@ class Conflict:
     hunk: str
 
 
-@dataclass(frozen=True)
+@record
 class StepOutcome:
     """What applying one diff to the temporary index did."""
 
@@ -124,9 +124,9 @@ class TempIndex:
             return parsed
         out = self.repo.git("ls-files", "-s", "-z", extra_env=self.env).stdout
         entries = {}
-        for record in out.split(b"\0"):
-            if record:
-                meta, _, path = record.partition(b"\t")
+        for entry in out.split(b"\0"):
+            if entry:
+                meta, _, path = entry.partition(b"\t")
                 mode, oid, _stage = meta.decode().split()
                 entries[path.decode("utf-8", "surrogateescape")] = (mode, oid)
         return entries

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
+from patchtool.jsonable import record
 from patchtool.models import FunctionChange
 from patchtool.parse.cfragments import (
     close_open_scopes,
@@ -31,7 +32,7 @@ _PRIORITY = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
+@record
 class _Item:
     """A top-level C entity found in a fragment, with the image rows it spans."""
 

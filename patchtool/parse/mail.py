@@ -15,11 +15,11 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
 from patchtool.errors import InputError
+from patchtool.jsonable import record
 from patchtool.models import Address, RawMessage
 from patchtool.parse.addresses import mailinfo_author, parse_people
 
@@ -33,7 +33,7 @@ _REPLY_POLICY = email.policy.default
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@record
 class Mail:
     """One message: the headers patchtool reads and the body as sent (transfer encoding undone).
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 
 from patchtool.errors import InputError
+from patchtool.jsonable import record
 from patchtool.models import (
     Address,
     Cover,
@@ -40,7 +41,7 @@ from patchtool.parse.trailers import (
 )
 
 
-@dataclass(frozen=True)
+@record
 class _Msg:
     mail: Mail
     info: SubjectInfo
