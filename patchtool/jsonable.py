@@ -62,9 +62,7 @@ def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[...
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         if len(args) > len(names):
-            raise TypeError(
-                f"{where} takes {takes} positional arguments but {len(args) + 1} were given"
-            )
+            raise TypeError(f"{where} takes {takes} positional arguments but {len(args) + 1} were given")
         put = object.__setattr__
         for name, value in zip(names, args, strict=False):
             put(self, name, value)

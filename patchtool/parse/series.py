@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from email.utils import parsedate_to_datetime
 
 from patchtool.errors import InputError
 from patchtool.jsonable import record
@@ -26,7 +25,7 @@ from patchtool.parse.addresses import mailinfo_author
 from patchtool.parse.body import cover_parts, has_diff, parse_patch_body
 from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
 from patchtool.parse.duplicates import unique_mails
-from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_mail
+from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_date, parse_mail
 from patchtool.parse.subjects import mailinfo_subject, parse_subject
 from patchtool.parse.trailers import (
     REFERENCE_KEYS,
@@ -92,12 +91,8 @@ def _author_and_sender(msg: _Msg, in_body: dict[str, str]) -> tuple[Address, Add
 
 def _date(msg: _Msg, in_body: dict[str, str]) -> dt.datetime | None:
     """An in-body Date: that parses is the author date (as in git am); else the mail's."""
-    if "Date" in in_body:
-        try:
-            return parsedate_to_datetime(in_body["Date"])
-        except (TypeError, ValueError, IndexError):
-            pass
-    return msg.mail.date
+    found = parse_date(in_body["Date"]) if "Date" in in_body else None
+    return found or msg.mail.date
 
 
 def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
