@@ -96,6 +96,8 @@ def test_apply_does_not_import_gitpython(apply_repo: ApplyRepo) -> None:
     found = _imported("apply", apply_repo.series_mbox, "--repo", apply_repo.path, "--base", apply_repo.base)
     assert "git" not in found["third"] and "pydantic" not in found["third"] and "rich" not in found["third"]
     assert "patchtool.apply.engine" in found["ours"]
+    # applying reads no C functions: no tree-sitter, no C parser module
+    assert "tree_sitter" not in found["third"] and "patchtool.parse.cfuncs" not in found["ours"]
 
 
 def _commands_in_help(text: str) -> list[str]:
