@@ -19,6 +19,7 @@ from typing import Any, TypeVar, dataclass_transform
 
 _T = TypeVar("_T")
 _MISSING = dataclasses.MISSING
+_FACTORY = object()  # a default_factory field's default in a compiled __init__: call the factory
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
@@ -52,39 +53,49 @@ def record(cls: type[_T]) -> type[_T]:
 
 
 def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
-    names = tuple(f.name for f in fields)
-    defaults = {f.name: f.default for f in fields if f.default is not _MISSING}
-    factories = {f.name: f.default_factory for f in fields if f.default_factory is not _MISSING}
-    post_init = hasattr(cls, "__post_init__")
-    where = f"{cls.__qualname__}.__init__()"
-    required = sum(1 for n in names if n not in defaults and n not in factories)
-    takes = f"from {required + 1} to {len(names) + 1}" if required < len(names) else str(len(names) + 1)
+    """A stand-in that compiles the class's real __init__ on its first instantiation.
+
+    Most record classes of a run are never instantiated; those that are get the same __init__
+    `dataclass` would write (one exec, ~0.1 ms), so construction stays as fast as a dataclass's and
+    argument errors read the same.
+    """
+    seen_default = ""
+    for f in fields:
+        if f.default is not _MISSING or f.default_factory is not _MISSING:
+            seen_default = f.name
+        elif seen_default:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument {seen_default!r}")
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if len(args) > len(names):
-            raise TypeError(f"{where} takes {takes} positional arguments but {len(args) + 1} were given")
-        put = object.__setattr__
-        for name, value in zip(names, args, strict=False):
-            put(self, name, value)
-        for name in names[len(args) :]:
-            if name in kwargs:
-                put(self, name, kwargs.pop(name))
-            elif name in defaults:
-                put(self, name, defaults[name])
-            elif name in factories:
-                put(self, name, factories[name]())
-            else:
-                raise TypeError(f"{where} missing 1 required positional argument: '{name}'")
-        if kwargs:
-            name = next(iter(kwargs))
-            twice = name in names[: len(args)]
-            raise TypeError(
-                f"{where} got {'multiple values for' if twice else 'an unexpected keyword'} argument '{name}'"
-            )
-        if post_init:
-            self.__post_init__()
+        compiled = _compile_init(cls, fields)
+        type.__setattr__(cls, "__init__", compiled)
+        compiled(self, *args, **kwargs)
 
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     return __init__
+
+
+def _compile_init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
+    namespace: dict[str, Any] = {"_put": object.__setattr__, "_FACTORY": _FACTORY}
+    params, lines = ["self"], []
+    for i, f in enumerate(fields):
+        if f.default is not _MISSING:
+            namespace[f"_default{i}"] = f.default
+            params.append(f"{f.name}=_default{i}")
+        elif f.default_factory is not _MISSING:
+            namespace[f"_factory{i}"] = f.default_factory
+            params.append(f"{f.name}=_FACTORY")
+            lines.append(f"if {f.name} is _FACTORY: {f.name} = _factory{i}()")
+        else:
+            params.append(f.name)
+        lines.append(f"_put(self, {f.name!r}, {f.name})")
+    if hasattr(cls, "__post_init__"):
+        lines.append("self.__post_init__()")
+    body = "".join(f"    {line}\n" for line in lines or ["pass"])
+    exec(f"def __init__({', '.join(params)}):\n{body}", namespace)  # names are field names only
+    compiled: Callable[..., None] = namespace["__init__"]
+    compiled.__qualname__ = f"{cls.__qualname__}.__init__"
+    return compiled
 
 
 def _repr(names: tuple[str, ...]) -> Callable[[Any], str]:

@@ -115,7 +115,7 @@ def test_every_record_in_patchtool_is_a_dataclass_with_record_methods() -> None:
         for obj in vars(module).values():
             if isinstance(obj, type) and obj.__module__ == mod.name and "__record__" in obj.__dict__:
                 assert dataclasses.is_dataclass(obj)
-                assert obj.__init__.__qualname__.startswith("_init.")
+                assert obj.__init__.__qualname__ == f"{obj.__qualname__}.__init__"
                 seen += 1
             elif isinstance(obj, type) and obj.__module__ == mod.name and dataclasses.is_dataclass(obj):
                 assert not obj.__dataclass_params__.frozen, f"{obj.__qualname__}: frozen: use @record"
@@ -135,3 +135,20 @@ def test_pickles_and_copies_like_a_dataclass() -> None:
     x = Pickled(1, (2,))
     assert pickle.loads(pickle.dumps(x)) == x
     assert copy.deepcopy(x) == x and copy.copy(x) == x
+
+
+def test_field_order_is_checked_when_the_class_is_made() -> None:
+    for deco in (record, dataclass(frozen=True)):
+        with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+            deco(
+                type(
+                    "Order", (), {"__annotations__": {"a": "int", "b": "int"}, "a": 0, "__module__": __name__}
+                )
+            )
+
+
+def test_the_compiled_init_replaces_the_first_call_stand_in() -> None:
+    mine, _ = _pair(BODY, ANN)
+    stand_in = mine.__init__
+    first, second = mine(1, "x"), mine(2, "y")
+    assert mine.__init__ is not stand_in and first.d == [] and second.a == 2
