@@ -216,6 +216,20 @@ def tree_mode(index_mode: str) -> bytes:
     return index_mode.lstrip("0").encode()
 
 
+def write_index_file(path: Path, entries: Iterable[tuple[bytes, str, bytes]], algo: str = "sha1") -> None:
+    """A version 2 index holding (mode, oid, path) at stage 0 with empty stat data: the file
+    `git update-index --index-info` writes for the same entries, without its process.
+    tests/vcs/test_object_store.py holds the two side by side."""
+    rows = sorted({name: (mode, oid) for mode, oid, name in entries}.items())
+    parts = [b"DIRC", struct.pack(">II", 2, len(rows))]
+    for name, (mode, oid) in rows:
+        fixed = struct.pack(">10I", 0, 0, 0, 0, 0, 0, int(mode, 8), 0, 0, 0) + bytes.fromhex(oid)
+        entry = fixed + struct.pack(">H", min(len(name), 0xFFF)) + name
+        parts.append(entry + b"\0" * (8 - len(entry) % 8))  # NUL-terminated, padded to 8 bytes
+    data = b"".join(parts)
+    path.write_bytes(data + hashlib.new(algo, data).digest())
+
+
 def read_index_file(path: Path, width: int = 20) -> dict[str, tuple[str, str]] | None:
     """Stage-0 entries (path -> (mode, oid)) of a version 2/3 index file; None for any other shape.
 

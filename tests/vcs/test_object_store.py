@@ -8,13 +8,15 @@ afterwards, and a store that computes a wrong id is caught.
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from patchtool.errors import GitError
 from patchtool.vcs.repo import GitRepo
-from patchtool.vcs.trees import ObjectStore, pack
+from patchtool.vcs.trees import ObjectStore, pack, read_index_file, write_index_file
 from tests.plugins.gitutil import git
 
 
@@ -71,3 +73,23 @@ def test_an_id_git_does_not_confirm_is_an_error(tmp_path: Path) -> None:
         store.pending["0" * 40] = (kind, body)  # an id that is not the content's
         with pytest.raises(GitError, match="0000000000"):
             store.flush(tmp_path)
+
+
+@pytest.mark.parametrize("fmt", ["sha1", "sha256"])
+def test_index_written_here_is_the_one_update_index_writes(tmp_path: Path, fmt: str) -> None:
+    repo, base = _repo(tmp_path, fmt)
+    blob = git(repo.path, "rev-parse", f"{base}:top.txt").strip()
+    names = [b"z", b"a/b.c", b"a b/\xc3\xa9t\xc3\xa9", b"a/b", b"x" * 5000, b"link", b"sub"]
+    modes = [b"100644", b"100755", b"100644", b"100644", b"100644", b"120000", b"160000"]
+    files = [(mode, blob, name) for mode, name in zip(modes, names, strict=True)]
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    write_index_file(ours, files, fmt)
+    info = b"".join(b"%s %s\t%s\0" % (mode, oid.encode(), name) for mode, oid, name in files)
+    env = {"GIT_INDEX_FILE": str(theirs), "GIT_INDEX_VERSION": "2"}
+    done = subprocess.run(
+        ["git", "update-index", "-z", "--index-info"], cwd=repo.path, input=info, env={**os.environ, **env}
+    )
+    assert done.returncode == 0
+    assert ours.read_bytes() == theirs.read_bytes()
+    width = 32 if fmt == "sha256" else 20
+    assert read_index_file(ours, width) == read_index_file(theirs, width)
