@@ -7,6 +7,7 @@ lines, and settings only when a command asks for them.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -172,4 +173,10 @@ def run_app(args: Sequence[str], order: Sequence[str]) -> None:
     app._add_completion = asked or not named or "_PATCHTOOL_COMPLETE" in os.environ
     command = typer.main.get_command(app)
     order_commands(command, order)
+    # Imports are done (patchtool.cli.main paused the collector for them): what exists now lives
+    # for the whole run, so it is frozen out of every later collection, and collection resumes.
+    # Frozen once per process: a caller running commands in-process must not freeze its garbage.
+    if not gc.get_freeze_count():
+        gc.freeze()
+    gc.enable()
     command.main(args=list(args), prog_name="patchtool")

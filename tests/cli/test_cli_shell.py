@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -206,3 +207,19 @@ def test_build_of_a_revision_names_the_commit_not_the_tool_worktree(
     first = done.stdout.splitlines()[0]
     assert first.startswith(f"built HEAD (commit {sha[:12]}) in ")
     assert data_env["PATCHTOOL_DATA_DIR"] not in first
+
+
+@pytest.mark.parametrize(
+    "args", [["--version"], ["fetch", "fixtures/mail/reaper-v2.mbox"], ["fetch", "/nonexistent"]]
+)
+def test_the_collector_is_back_on_after_a_run(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """main() pauses garbage collection for start-up only: a caller (or a long bisect) gets it back."""
+    import gc
+
+    from patchtool.cli import main
+
+    monkeypatch.chdir(ROOT)
+    assert gc.isenabled()
+    with contextlib.suppress(SystemExit):  # click ends a command with SystemExit, errors too
+        main(args)
+    assert gc.isenabled()
