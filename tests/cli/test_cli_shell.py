@@ -32,6 +32,7 @@ _IMPORTS = (
 # Standard modules a plain run never needs, each a few ms of start-up: the email package (plain
 # mail is read without it), OpenSSL's hashlib, sockets, and the dataclass code generator's exec.
 _HEAVY_STDLIB = {
+    "importlib.resources",  # tree_sitter_c's __init__ loads it for query files we do not read
     "email.message",
     "email.parser",
     "email.utils",
