@@ -10,15 +10,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 import platformdirs
 
 from patchtool.errors import UsageError
+from patchtool.jsonable import record
 
 
-@dataclass(frozen=True)
+@record
 class SettingSpec:
     """Where one setting may come from: its git config key, its environment variable, its default."""
 
@@ -57,7 +58,7 @@ SPECS: dict[str, SettingSpec] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """Resolved settings; `values` maps each SPECS name to its value, `origins` to where it came from."""
 

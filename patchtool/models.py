@@ -7,7 +7,9 @@ bumped whenever a field changes meaning or disappears (adding a field is compati
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from patchtool.jsonable import record
 
 SERIES_SCHEMA_VERSION = 1
 
@@ -15,7 +17,7 @@ SERIES_SCHEMA_VERSION = 1
 # ---- raw input -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class RawMessage:
     """One mail exactly as received, and where it came from."""
 
@@ -23,7 +25,7 @@ class RawMessage:
     origin: str  # e.g. "file:fixtures/mail/x.mbox#3", "patchew:https://.../mbox"
 
 
-@dataclass(frozen=True)
+@record
 class Provenance:
     """Which source supplied which part of a thread (shown to the user)."""
 
@@ -33,7 +35,7 @@ class Provenance:
     from_cache: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class RawThread:
     """All the mail of one thread (possibly several revisions), before any interpretation."""
 
@@ -46,7 +48,7 @@ class RawThread:
 # ---- people and trailers ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Address:
     name: str
     email: str
@@ -61,7 +63,7 @@ class Address:
         return f"{name} <{self.email}>" if self.email else name
 
 
-@dataclass(frozen=True)
+@record
 class Trailer:
     """A `Key: value` trailer, from the commit message itself or from a review reply."""
 
@@ -74,7 +76,7 @@ class Trailer:
     scope: str = ""  # a `[for the parts touching X]` line written right under a reply trailer
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """Something a reviewer should know: a mismatch, a missing stub, a checkpatch error..."""
 
@@ -90,7 +92,7 @@ class Finding:
 # ---- diffs -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Hunk:
     old_start: int
     old_lines: int
@@ -101,7 +103,7 @@ class Hunk:
     removed: int
 
 
-@dataclass(frozen=True)
+@record
 class FunctionChange:
     """What a patch does to one C function (or declaration) in one file."""
 
@@ -118,7 +120,7 @@ class FunctionChange:
     line: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class FileChange:
     path: str  # new path (old path for a deletion)
     old_path: str | None
@@ -132,14 +134,14 @@ class FileChange:
     hunks: tuple[Hunk, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class DiffstatLine:
     path: str
     changes: int  # the number in the stated diffstat ("| 42")
     binary: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class DiffSummary:
     files: tuple[FileChange, ...]
     functions: tuple[FunctionChange, ...]
@@ -150,7 +152,7 @@ class DiffSummary:
 # ---- the series ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class SubjectInfo:
     """What a subject line says: `[RFC PATCH v3 2/5] area: title`."""
 
@@ -164,7 +166,7 @@ class SubjectInfo:
     is_pull: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Patch:
     """One patch of one revision, as the maintainer will apply it."""
 
@@ -192,7 +194,7 @@ class Patch:
     raw_diff: bytes = field(default=b"", repr=False, metadata={"json": False})
 
 
-@dataclass(frozen=True)
+@record
 class Cover:
     """The cover letter (0/N) of a revision."""
 
@@ -206,7 +208,7 @@ class Cover:
     footers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class Reply:
     """A reply in the thread (review, ack, question) with the trailers it gave."""
 
@@ -219,7 +221,7 @@ class Reply:
     answers: str | None  # "cover", "2/5" ... which part of the series it answers, when known
 
 
-@dataclass(frozen=True)
+@record
 class Revision:
     number: int
     subject_prefixes: tuple[str, ...]
@@ -237,7 +239,7 @@ class Revision:
         return not self.missing
 
 
-@dataclass(frozen=True)
+@record
 class PullLink:
     """A patch of a PULL request and the earlier [PATCH] posting it was reviewed as."""
 
@@ -249,7 +251,7 @@ class PullLink:
     reviews: tuple[Trailer, ...] = ()  # Reviewed-by/Acked-by/Tested-by given to the posting
 
 
-@dataclass(frozen=True)
+@record
 class PullRequest:
     """A maintainer's PULL request: where to fetch it, and its patches' earlier postings."""
 
@@ -260,7 +262,7 @@ class PullRequest:
     links: tuple[PullLink, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Series:
     """A thread understood: every revision found, the one chosen, and what was noticed."""
 

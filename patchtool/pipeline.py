@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 from patchtool.bisection.classify import Classifier
 from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, VerdictError
+from patchtool.jsonable import record
 from patchtool.models import RawThread, Series
 from patchtool.report.context import build_context
 from patchtool.report.records import ReportContext
@@ -31,7 +32,7 @@ def environment_blocked(ctx: ReportContext) -> bool:
     return any(s.state == "not run" and s.detail.startswith(COULD_NOT_RUN) for s in ctx.stages)
 
 
-@dataclass(frozen=True)
+@record
 class ReportRequest:
     """What the user asked `patchtool report` for."""
 

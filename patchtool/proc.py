@@ -8,13 +8,13 @@ import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool.errors import EnvironmentProblem
+from patchtool.jsonable import record
 
 
-@dataclass(frozen=True)
+@record
 class Completed:
     """The result of a finished (or timed-out) command."""
 

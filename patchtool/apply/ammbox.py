@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
-from email.header import Header
-from email.utils import format_datetime, formataddr
 from pathlib import Path
 
 from patchtool.errors import InputError
@@ -16,17 +15,42 @@ from patchtool.parse.subjects import mailinfo_subject
 from patchtool.parse.trailers import append_trailers
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")
+# RFC 5322 specials: a display name holding one is quoted, its quotes and backslashes escaped.
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+_QUOTED = re.compile(r'([\\"])')
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _encode(value: str) -> str:
-    return value if value.isascii() else Header(value, "utf-8").encode()
+    if value.isascii():
+        return value
+    from email.header import Header  # non-ASCII only: the email package costs ~14 ms to import
+
+    return Header(value, "utf-8").encode()
 
 
 def _address(addr: Address) -> str:
+    """The address as `email.utils.formataddr` writes it (tests hold the two side by side)."""
+    if addr.name.isascii() and addr.email.isascii():
+        if not addr.name:
+            return addr.email
+        quote = '"' if _SPECIALS.search(addr.name) else ""
+        name = _QUOTED.sub(r"\\\1", addr.name)
+        return f"{quote}{name}{quote} <{addr.email}>"
+    from email.utils import formataddr
+
     try:
         return formataddr((addr.name, addr.email), charset="utf-8")
     except UnicodeEncodeError:  # a non-ASCII address: keep it whole, RFC 2047-encoded
         return _encode(str(addr))
+
+
+def mail_date(when: dt.datetime) -> str:
+    """An RFC 5322 date as `email.utils.format_datetime` writes it, in English whatever the locale."""
+    zone = when.strftime("%z") if when.tzinfo is not None else "-0000"
+    day, month = _DAYS[when.weekday()], _MONTHS[when.month - 1]
+    return f"{day}, {when.day:02d} {month} {when.year:04d} {when:%H:%M:%S} {zone}"
 
 
 def _escape_from_lines(text: str) -> str:
@@ -58,7 +82,7 @@ def patch_mail(patch: Patch) -> bytes:
     headers = [
         "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001",
         f"From: {_address(sender)}",
-        *([f"Date: {format_datetime(patch.date)}"] if patch.date else []),
+        *([f"Date: {mail_date(patch.date)}"] if patch.date else []),
         f"Subject: {_encode(patch.subject)}",
         f"Message-Id: <{patch.msgid}>",
         "MIME-Version: 1.0",

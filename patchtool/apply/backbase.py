@@ -11,8 +11,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from patchtool.jsonable import record
 from patchtool.models import Series
 from patchtool.parse.difftext import split_files
 from patchtool.vcs.repo import GitRepo
@@ -30,7 +30,7 @@ _NO_RENAME_LIMIT = ("-c", "diff.renameLimit=0")
 _RENAME_WARNING = re.compile(r"rename detection|renamelimit|renameLimit", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@record
 class Preimage:
     """A file the series changes and the blob (maybe abbreviated) the author's tree held there."""
 
@@ -89,8 +89,8 @@ def holds(repo: GitRepo, commit: str, pres: Sequence[Preimage]) -> bool:
         "utf-8", "surrogateescape"
     )
     have: dict[str, str] = {}
-    for record in listing.split("\0"):
-        meta, _, path = record.partition("\t")
+    for entry in listing.split("\0"):
+        meta, _, path = entry.partition("\t")
         if path:
             have[path] = meta.split()[2]
     return all(have.get(p.path, "").startswith(p.blob) for p in pres)
@@ -139,7 +139,7 @@ def base_from_blobs(repo: GitRepo, target: str, pres: Sequence[Preimage], revs: 
     return next((c for c in ordered if holds(repo, c, pres)), None)
 
 
-@dataclass(frozen=True)
+@record
 class PathHistory:
     """What each touched path was called on the target, and what git said on the way."""
 

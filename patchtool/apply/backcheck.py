@@ -12,10 +12,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from patchtool.jsonable import record
 from patchtool.models import Finding
 from patchtool.vcs.repo import GitRepo
 
@@ -27,7 +27,7 @@ _MIN_LENGTH = 4  # shorter names (i, s, env, ret) are everywhere; they cannot be
 _MAX_NAMES = 400  # a bound on what one git grep is asked for
 
 
-@dataclass(frozen=True)
+@record
 class Use:
     """A name an added line uses: an identifier, a struct member or a trace event."""
 
@@ -38,7 +38,7 @@ class Use:
     context: str  # the member chain (`s->regs.foo`) or the identifier itself
 
 
-@dataclass(frozen=True)
+@record
 class Missing:
     use: Use
     commit: tuple[str, str] | None  # (sha, subject): the upstream commit that introduced the name

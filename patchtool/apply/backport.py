@@ -10,7 +10,6 @@ import dataclasses
 import datetime as dt
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from patchtool.apply.backbase import (
@@ -35,6 +34,7 @@ from patchtool.apply.engine import (
     short,
 )
 from patchtool.config import Settings
+from patchtool.jsonable import record
 from patchtool.models import Address, Finding, Patch, Revision, Series
 from patchtool.parse.diffs import summarize_diff
 from patchtool.parse.difftext import rewrite_paths, split_files, touched_paths
@@ -47,7 +47,7 @@ NOT_BUILT = "applied, not built"
 NEEDS_ADAPTATION = "applied, needs adaptation"
 
 
-@dataclass(frozen=True)
+@record
 class BackportResult(ApplyResult):
     """An ApplyResult with what a maintainer must look at: missing identifiers, missing files."""
 
@@ -56,7 +56,7 @@ class BackportResult(ApplyResult):
     prerequisites: tuple[str, ...] = ()  # upstream commits the conflicts or findings point at
 
 
-@dataclass(frozen=True)
+@record
 class RenameMap:
     """Paths renamed between the target and the series' base: path (series) -> path (target).
 

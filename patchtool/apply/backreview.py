@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from patchtool.apply.backbase import added_by, existing
 from patchtool.apply.backcheck import NameOracle, finding, missing_uses
 from patchtool.apply.backresolve import RELOCATED
 from patchtool.apply.engine import PatchApplyOutcome, PlannedPatch
+from patchtool.jsonable import record
 from patchtool.models import Finding
 from patchtool.parse.difftext import split_files
 from patchtool.vcs.repo import GitRepo
@@ -27,7 +27,7 @@ _BLAME_HEADER = re.compile(r"^[0-9a-f]{40} \d+ \d+")
 _MAX_PREREQUISITES = 5
 
 
-@dataclass(frozen=True)
+@record
 class Reviewed:
     outcomes: tuple[PatchApplyOutcome, ...]
     findings: tuple[Finding, ...]

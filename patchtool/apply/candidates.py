@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from patchtool.apply.backcheck import NameOracle
 from patchtool.apply.backport import backport_series, series_from_commits
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
+from patchtool.jsonable import record
 from patchtool.vcs.repo import GitRepo
 
 _STABLE_CC = re.compile(r"^cc:\s*.*qemu-stable@nongnu\.org", re.IGNORECASE | re.MULTILINE)
@@ -24,7 +24,7 @@ _PICKED = re.compile(r"\(cherry picked from commit ([0-9a-f]{40})\)")
 _RELEASE = re.compile(r"^Update version for .*release", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     """An upstream commit the stable branch lacks, why it is wanted, and how a backport would go."""
 
@@ -36,7 +36,7 @@ class Candidate:
     after_release: bool = True  # committed upstream after the branch's last release
 
 
-@dataclass(frozen=True)
+@record
 class CandidateReport:
     branch: str
     upstream: str
@@ -50,8 +50,8 @@ def _log(repo: GitRepo, *args: str) -> list[tuple[str, str, str, int]]:
     """(sha, subject, body, commit time) of each non-merge commit of the range, newest first."""
     text = repo.out("log", "--no-merges", "--format=%H%x00%s%x00%ct%x00%B%x01", *args, "--")
     records = []
-    for record in text.split("\x01"):
-        sha, _, rest = record.strip().partition("\0")
+    for entry in text.split("\x01"):
+        sha, _, rest = entry.strip().partition("\0")
         subject, _, rest = rest.partition("\0")
         when, _, body = rest.partition("\0")
         if sha:

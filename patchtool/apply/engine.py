@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool.apply.commitmsg import patch_message
@@ -17,6 +16,7 @@ from patchtool.apply.patches import Conflict, StepOutcome, git_date, temp_index
 from patchtool.apply.pathguard import check_paths
 from patchtool.config import Settings
 from patchtool.errors import InputError, PatchtoolError, UsageError, VerdictError
+from patchtool.jsonable import record
 from patchtool.models import Patch, Series
 from patchtool.parse.diffs import diff_bytes
 from patchtool.parse.difftext import touched_paths
@@ -27,7 +27,7 @@ ResolveBasedOn = Callable[[str], Series]
 _MAX_DEPENDENCY_DEPTH = 5
 
 
-@dataclass(frozen=True)
+@record
 class PatchApplyOutcome:
     """What happened to one patch: "clean", "3way", "fuzz" (backports only), "conflict", or "skipped"."""
 
@@ -42,7 +42,7 @@ class PatchApplyOutcome:
     source_commit: str | None = None  # the commit a backported patch came from
 
 
-@dataclass(frozen=True)
+@record
 class ApplyResult:
     """The outcome of applying (or backporting) a series: where, how, and the commits made."""
 
@@ -66,7 +66,7 @@ class ApplyResult:
         return next((p for p in self.patches if p.status == "conflict"), None)
 
 
-@dataclass(frozen=True)
+@record
 class PlannedPatch:
     """A patch ready to apply: its diff (possibly rewritten) and the trailers to add to its message."""
 
@@ -78,7 +78,7 @@ class PlannedPatch:
     fuzz: bool = False  # allow `git apply -C1` when the 3-way merge is impossible (backports)
 
 
-@dataclass(frozen=True)
+@record
 class BaseChoice:
     sha: str
     label: str

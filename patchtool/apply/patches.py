@@ -14,13 +14,13 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool.config import Settings
+from patchtool.jsonable import record
 from patchtool.parse.difftext import hunk_headers_at
 from patchtool.vcs.repo import GitRepo
-from patchtool.vcs.trees import Entry, ObjectStore, read_index_file, tree_mode
+from patchtool.vcs.trees import Entry, ObjectStore, read_index_file, tree_mode, write_index_file
 from patchtool.vcs.worktrees import repo_key
 
 _CONFLICTED = re.compile(r"^Applied patch to '(.+)' with conflicts\.$")
@@ -32,7 +32,7 @@ _CHECKING = re.compile(r"^Checking patch (.+)\.\.\.$")
 _OFFSET = re.compile(r"^Hunk #(\d+) succeeded at (\d+) \((?:offset (-?\d+) lines?)?.*\)\.$")
 
 
-@dataclass(frozen=True)
+@record
 class Conflict:
     """Where a patch failed: the file, and the hunk header that did not apply ("" when unknown)."""
 
@@ -40,7 +40,7 @@ class Conflict:
     hunk: str
 
 
-@dataclass(frozen=True)
+@record
 class StepOutcome:
     """What applying one diff to the temporary index did."""
 
@@ -107,12 +107,12 @@ class TempIndex:
         self.tree = self.store.tree_of_commit(commit)
         # The entries come from the trees cat-file already reads (no `ls-tree` process).
         files = self.store.files_at(self.tree, sorted(set(paths)))
-        self._write_index(b"".join(b"%s %s\t%s\0" % (mode, oid.encode(), name) for mode, oid, name in files))
+        self._write_index(files)
         self.entries = self._read_entries()
 
-    def _write_index(self, index_info: bytes) -> None:
-        (self.directory / "index").unlink(missing_ok=True)
-        self.repo.git("update-index", "-z", "--index-info", input=index_info, extra_env=self.env)
+    def _write_index(self, files: Iterable[tuple[bytes, str, bytes]]) -> None:
+        """The temporary index holding exactly `files` (mode, oid, path), written here (no process)."""
+        write_index_file(self.directory / "index", files, "sha256" if len(self.tree) == 64 else "sha1")
 
     def _read_entries(self) -> dict[str, tuple[str, str]]:
         index = self.directory / "index"
@@ -124,20 +124,19 @@ class TempIndex:
             return parsed
         out = self.repo.git("ls-files", "-s", "-z", extra_env=self.env).stdout
         entries = {}
-        for record in out.split(b"\0"):
-            if record:
-                meta, _, path = record.partition(b"\t")
+        for entry in out.split(b"\0"):
+            if entry:
+                meta, _, path = entry.partition(b"\t")
                 mode, oid, _stage = meta.decode().split()
                 entries[path.decode("utf-8", "surrogateescape")] = (mode, oid)
         return entries
 
     def _restore(self) -> None:
         """Put the index back as it was before the patch (a failed 3-way leaves unmerged entries)."""
-        lines = [
-            f"{mode} {oid}\t".encode() + p.encode("utf-8", "surrogateescape")
+        self._write_index(
+            (mode.encode(), oid, p.encode("utf-8", "surrogateescape"))
             for p, (mode, oid) in self.entries.items()
-        ]
-        self._write_index(b"".join(line + b"\0" for line in lines))
+        )
 
     def apply(self, diff: bytes, *, fuzz: bool = False) -> StepOutcome:
         """Apply one patch: straight (clean), else by 3-way merge, else (if `fuzz`) with one line of

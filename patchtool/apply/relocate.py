@@ -18,9 +18,9 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from patchtool.apply.backcheck import c_parser
+from patchtool.jsonable import record
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\S")
@@ -28,7 +28,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{2,}$")
 _CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 
-@dataclass(frozen=True)
+@record
 class Hunk:
     old_start: int
     section: str
@@ -129,7 +129,7 @@ def function_span(lines: Sequence[str], name: str) -> tuple[int, int] | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class Placement:
     at: int  # index in the target's lines where the replaced block starts
     length: int  # how many target lines it replaces

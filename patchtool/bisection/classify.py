@@ -16,10 +16,10 @@ Only ``pass`` and ``fail`` enter the posterior. A commit whose runs are mostly `
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 
 from patchtool.errors import UsageError
+from patchtool.jsonable import record
 
 _MAX_OUTPUT = 1_000_000  # characters of a run's output searched (its end, where errors are)
 
@@ -42,7 +42,7 @@ class TimeoutAs(StrEnum):
     INCONCLUSIVE = "inconclusive"
 
 
-@dataclass(frozen=True)
+@record
 class RawRun:
     """One finished run: whether it passed, whether it was killed at the deadline, its output."""
 
@@ -60,7 +60,7 @@ def _compile(option: str, pattern: str | None) -> re.Pattern[str] | None:
         raise UsageError(f"{option} {pattern!r}: not a regular expression ({e})") from e
 
 
-@dataclass(frozen=True)
+@record
 class Classifier:
     fail_match: str | None = None
     pass_match: str | None = None

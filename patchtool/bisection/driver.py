@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
@@ -25,13 +25,14 @@ from patchtool.bisection.stats import (
     judge_confirmation,
     next_confirmation_run,
 )
+from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
 _MAX_CYCLES = 3  # search + confirmation rounds before giving up on a culprit that will not hold
 
 
-@dataclass(frozen=True)
+@record
 class BisectOptions:
     good: str
     bad: str
@@ -42,13 +43,13 @@ class BisectOptions:
     jobs: int = 1
 
 
-@dataclass(frozen=True)
+@record
 class CommitRef:
     sha: str
     subject: str
 
 
-@dataclass(frozen=True)
+@record
 class Progress:
     top: CommitRef
     probability: float
@@ -57,7 +58,7 @@ class Progress:
     testing: CommitRef
 
 
-@dataclass(frozen=True)
+@record
 class BisectReport:
     """The outcome of `patchtool bisect`, for the terminal and for --json."""
 

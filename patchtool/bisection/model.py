@@ -6,9 +6,10 @@ import enum
 import functools
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from patchtool.bisection.stats import Estimate
+from patchtool.jsonable import record
 
 # (build cost in test runs, epsilon) from the design note, section 3.3 ("0.1 if B/t <= 2, 0.05 if
 # <= 5, 0.01 if 10-30, 0.002 if >= 100"), interpolated in log-log between the knots.
@@ -32,7 +33,7 @@ def epsilon_for_cost_ratio(build_cost_in_runs: float) -> float:
     return _EPSILON_KNOTS[-1][1]
 
 
-@dataclass(frozen=True)
+@record
 class Strategy:
     """The policy: confidence, per-commit thresholds, budgets and priors.
 
@@ -119,7 +120,7 @@ class StopReason(enum.StrEnum):
     UNRESOLVABLE = "unresolvable-within-budget"
 
 
-@dataclass(frozen=True)
+@record
 class Probe:
     """Which position to run next, and why."""
 
@@ -127,7 +128,7 @@ class Probe:
     reason: ProbeReason
 
 
-@dataclass(frozen=True)
+@record
 class Evidence:
     """Raw counts at one position."""
 
@@ -137,7 +138,7 @@ class Evidence:
     untestable: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class BisectResult:
     """Where the search stands: the culprit (when confident), its probability, ranges, estimates.
 

@@ -23,6 +23,7 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import members
 from patchtool.bisection.model import ProbeReason
 from patchtool.bisection.probe import Prober
+from patchtool.jsonable import record
 
 # A second commit is worth its build when it is expected to tell at least this much about the
 # culprit beyond the first's outcome (a line split in half, then a quarter point: 0.5 bit; a commit
@@ -40,7 +41,7 @@ class Lane:
     prepared: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Task:
     lane: int
     index: int
@@ -49,7 +50,7 @@ class Task:
     build: bool  # the lane must check out and build the commit first
 
 
-@dataclass(frozen=True)
+@record
 class Done:
     """What a lane brings back: the build verdict (when it built), the runs, and when."""
 

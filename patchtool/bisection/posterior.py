@@ -14,13 +14,13 @@ in two, so an update costs O(number of classes), not O(n), on any DAG.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from patchtool.bisection.graph import GOOD_END, History, members
 from patchtool.bisection.stats import binary_entropy, log_beta, log_spike_slab
+from patchtool.jsonable import record
 
 
-@dataclass(frozen=True)
+@record
 class Priors:
     """p ~ Beta(p_prior); q = 0 with weight q_zero_weight, else q ~ Beta(q_prior)."""
 

@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +22,7 @@ from patchtool import proc
 from patchtool.bisection.classify import Classifier, RawRun, Verdict
 from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, InputError
+from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_path
@@ -30,7 +31,7 @@ WORKTREE_NAME = "bisect"
 __all__ = ["CommandProber", "MesonProber", "ProbeSpec", "Prober", "Verdict", "prober_for", "probers_for"]
 
 
-@dataclass(frozen=True)
+@record
 class ProbeSpec:
     """What to run at each commit: a meson test (name and setup) or a command (git bisect run)."""
 

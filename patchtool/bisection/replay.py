@@ -17,6 +17,7 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import History
 from patchtool.bisection.model import BisectResult, Strategy
 from patchtool.errors import InputError
+from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
@@ -135,7 +136,7 @@ class Replay:
         return build / max(sum(self.run_seconds) / len(self.run_seconds), 1e-3)
 
 
-@dataclass(frozen=True)
+@record
 class StoredBisect:
     """A stored bisect, replayed: the commits (oldest first, shas[0] the good end), their
     subjects, the posterior per commit and the result record."""

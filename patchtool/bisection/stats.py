@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from patchtool.jsonable import record
 
 _GRID = 1200
 
@@ -43,7 +44,7 @@ def runs_needed(entropy_bits: float, p: float, q: float, confidence: float) -> i
     return math.ceil(1.5 * bits / max(per_run, 1e-6))
 
 
-@dataclass(frozen=True)
+@record
 class Estimate:
     """A posterior mean with a 90 % equal-tailed credible interval."""
 
@@ -123,7 +124,7 @@ def binomial_quantile(n: int, rate: float, level: float) -> int:
     return n
 
 
-@dataclass(frozen=True)
+@record
 class ConfirmationPlan:
     """Fresh runs after the search (design 4.9): parent must stay clean, culprit must fail twice."""
 
@@ -133,7 +134,7 @@ class ConfirmationPlan:
     culprit_max_runs: int
 
 
-@dataclass(frozen=True)
+@record
 class ConfirmationOutcome:
     parent_failures: int
     parent_runs: int

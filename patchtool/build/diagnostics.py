@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool.errors import EnvironmentProblem
+from patchtool.jsonable import record
 
 _DIAG = re.compile(
     r"^(?P<file>[^\s:][^:]*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*"
@@ -28,7 +28,7 @@ _LINKER_WORDS = ("undefined reference to", "multiple definition of", "cannot fin
 _STATUS = re.compile(r"^\[\d+/\d+\] ")
 
 
-@dataclass(frozen=True)
+@record
 class Diagnostic:
     """One compiler, linker or meson message: where it points and what it says."""
 

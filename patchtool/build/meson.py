@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import IO
 
@@ -28,6 +28,7 @@ from patchtool import proc
 from patchtool.build.diagnostics import Diagnostic, configure_problem, first_error, parse_diagnostics
 from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, InputError
+from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.gitcmd import run_git
 
@@ -56,7 +57,7 @@ CREATE TABLE IF NOT EXISTS build_results (
 """
 
 
-@dataclass(frozen=True)
+@record
 class BuildResult:
     """What a build did: success, where, the diagnostics, and how much work ninja had to do."""
 
@@ -92,7 +93,7 @@ class BuildResult:
         return tuple(d for d in self.diagnostics if d.severity == "warning")
 
 
-@dataclass(frozen=True)
+@record
 class StoredBuild:
     """A build verdict remembered for a tree and configuration."""
 

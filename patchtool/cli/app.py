@@ -7,6 +7,7 @@ lines, and settings only when a command asks for them.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -144,11 +145,27 @@ def _root(
     """patchtool: review, test, bisect and backport patch series from mailing lists."""
 
 
+def _keep_only_the_command_run(args: Sequence[str]) -> None:
+    """Typer builds a click command for every registered one at each run (~1.5 ms each with many
+    options); a run of `apply` needs only apply. An unknown name keeps them all, for the hint."""
+    from patchtool.cli.commands import COMMAND_MODULES, command_name
+
+    wanted = command_name(args)
+    if wanted in COMMAND_MODULES:
+        app.registered_commands = [c for c in app.registered_commands if _command_name(c) == wanted]
+
+
+def _command_name(info: typer.models.CommandInfo) -> str:
+    callback = info.callback.__name__ if info.callback else ""
+    return info.name or callback.lower().replace("_", "-")
+
+
 def run_app(args: Sequence[str], order: Sequence[str]) -> None:
     """Run the typer app on args, with commands listed in `order` and readable metavariables."""
     from patchtool.cli.helptext import order_commands, use_patchtool_commands
 
     use_patchtool_commands(app)
+    _keep_only_the_command_run(args)
     # --install-completion and --show-completion belong to the bare `patchtool`; typer's completion
     # module costs ~15 ms, so a command run without them (or a completion request) does not load it.
     asked = any(a.startswith(("--install-completion", "--show-completion")) for a in args)
@@ -156,4 +173,10 @@ def run_app(args: Sequence[str], order: Sequence[str]) -> None:
     app._add_completion = asked or not named or "_PATCHTOOL_COMPLETE" in os.environ
     command = typer.main.get_command(app)
     order_commands(command, order)
+    # Imports are done (patchtool.cli.main paused the collector for them): what exists now lives
+    # for the whole run, so it is frozen out of every later collection, and collection resumes.
+    # Frozen once per process: a caller running commands in-process must not freeze its garbage.
+    if not gc.get_freeze_count():
+        gc.freeze()
+    gc.enable()
     command.main(args=list(args), prog_name="patchtool")

@@ -35,12 +35,14 @@ WorktreeOption = Annotated[
 ]
 
 
-def _series(source: str, settings: Settings, repo: GitRepo, revision: int | None) -> Series:
+def _series(
+    source: str, settings: Settings, repo: GitRepo, revision: int | None, functions: bool = True
+) -> Series:
     from patchtool.fetch import resolve_source
     from patchtool.parse.series import build_series
 
     raw = resolve_source(source, settings, repo=repo.path, stdin=sys.stdin.buffer)
-    return build_series(raw, revision=revision)
+    return build_series(raw, revision=revision, functions=functions)
 
 
 def _progress(message: str) -> AbstractContextManager[object]:
@@ -131,7 +133,7 @@ def apply(
 
     git_repo = GitRepo(repo or Path.cwd())
     settings = settings_for(repo=git_repo.path)
-    series = _series(source, settings, git_repo, revision)
+    series = _series(source, settings, git_repo, revision, functions=False)  # apply never reads them
     with _progress(f"applying {len(series.revision.patches)} patches"):
         result = apply_series(
             git_repo,

@@ -102,8 +102,10 @@ def _prober(
 
     program = shlex.split(spec.command)[:1] if spec.command is not None else []
     if program and program[0].startswith("/"):
-        raise UsageError("--run with --cluster: an absolute path names this machine's file; "
-                         "use a script of the tree (./t.sh) or a command on the workers' PATH")
+        raise UsageError(
+            "--run with --cluster: an absolute path names this machine's file; "
+            "use a script of the tree (./t.sh) or a command on the workers' PATH"
+        )
     remote_prober = ClusterProber(remote, cluster_repo(settings, url, repo.path), spec)
     yield [remote_prober], max(jobs, remote_prober.width)
 

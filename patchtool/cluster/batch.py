@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from patchtool.cluster.worker import describe_failure, ensure_clone, worker_settings
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
+from patchtool.jsonable import record
 from patchtool.models import RawThread
 from patchtool.pipeline import ReportRequest, run_report
 from patchtool.report.records import ReportContext
 
 
-@dataclass(frozen=True)
+@record
 class ReviewTask:
     """One series to review: its source (for naming), its mail, and where to apply it."""
 
@@ -29,7 +29,7 @@ class ReviewTask:
     repo_url: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Review:
     """The report of one series, or the one-line reason it could not be made."""
 

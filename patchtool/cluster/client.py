@@ -33,8 +33,10 @@ def check_address(address: str) -> list[str]:
         raise UsageError(f"--cluster {address}: not a scheduler address (e.g. tls://host:8786)")
     if parts.scheme != "tcp" or _loopback(parts.hostname):
         return []
-    return [f"cluster {address}: plain tcp is not encrypted; test output and series travel in clear "
-            "(use a tls:// address with Dask's security settings)"]
+    return [
+        f"cluster {address}: plain tcp is not encrypted; test output and series travel in clear "
+        "(use a tls:// address with Dask's security settings)"
+    ]
 
 
 def _loopback(host: str) -> bool:
@@ -78,8 +80,14 @@ class Cluster:
         """Run func(*a) for every a at once, first on the workers that last ran `warm_key`, spread."""
         order = preferred_workers(warm_key, self._warm, self.workers)
         futures = [
-            self._client.submit(func, *a, workers=[order[n % len(order)]] if order else None,
-                                allow_other_workers=True, retries=RETRIES, pure=False)
+            self._client.submit(
+                func,
+                *a,
+                workers=[order[n % len(order)]] if order else None,
+                allow_other_workers=True,
+                retries=RETRIES,
+                pure=False,
+            )
             for n, a in enumerate(args)
         ]
         results = self._client.gather(futures)
@@ -93,8 +101,9 @@ class Cluster:
         from distributed import as_completed
 
         futures = [
-            self._client.submit(review_on_worker, task, key=f"patchtool-review-{uuid.uuid4().hex[:12]}",
-                                retries=1, pure=False)
+            self._client.submit(
+                review_on_worker, task, key=f"patchtool-review-{uuid.uuid4().hex[:12]}", retries=1, pure=False
+            )
             for task in tasks
         ]
         for future in as_completed(futures, loop=self._client.loop):
@@ -122,9 +131,17 @@ class Cluster:
             spec = RunSpec(tree, tuple(tests), slot_ids(request, start, size), setup, timeout)
             start += size
             target = [order[n % len(order)]] if order else None
-            futures.append(self._client.submit(
-                run_slice, spec, key=f"patchtool-run-{request}-{n}", workers=target,
-                allow_other_workers=True, retries=RETRIES, pure=False))
+            futures.append(
+                self._client.submit(
+                    run_slice,
+                    spec,
+                    key=f"patchtool-run-{request}-{n}",
+                    workers=target,
+                    allow_other_workers=True,
+                    retries=RETRIES,
+                    pure=False,
+                )
+            )
         outcome = ClusterOutcome()
         for future in as_completed(futures, loop=self._client.loop):
             self._collect(future, tree, setup, store, outcome)
@@ -159,8 +176,7 @@ def connect(address: str, *, timeout: float = 10.0, min_workers: int = 1) -> Clu
     try:
         from distributed import Client
     except ImportError as e:
-        raise EnvironmentProblem(
-            "--cluster needs Dask: pip install 'patchtool[cluster]'") from e
+        raise EnvironmentProblem("--cluster needs Dask: pip install 'patchtool[cluster]'") from e
     _check_tls(address)
     try:
         client = Client(address, timeout=timeout, set_as_default=False)

@@ -32,8 +32,9 @@ def measure_on_cluster(
         forget_runs(store, tree_id, key, req.setup, req.names)
     _, done = stored_progress(store, tree_id, dataclasses.replace(req, fresh=False))
     if done < req.repeat:
-        outcome = cluster.run_repeats(tree, req.names, req.repeat - done, store, setup=req.setup,
-                                      timeout=req.timeout, progress=progress)
+        outcome = cluster.run_repeats(
+            tree, req.names, req.repeat - done, store, setup=req.setup, timeout=req.timeout, progress=progress
+        )
         if outcome.build_error:
             raise VerdictError(f"build of {tree.commit[:12]} failed on the cluster: {outcome.build_error}")
     combined = stored_outcome(store, tree_id, key, req.names, req.setup)

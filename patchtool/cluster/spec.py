@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
+from patchtool.jsonable import record
 from patchtool.testrun.results import RunRecord
 
 
-@dataclass(frozen=True)
+@record
 class TreeSpec:
     """A tree a worker can rebuild from scratch: a repository, a commit, optionally a series on top.
 
@@ -31,7 +31,7 @@ class TreeSpec:
         return h.hexdigest()[:16]
 
 
-@dataclass(frozen=True)
+@record
 class RunSpec:
     """Run `tests` once per slot on the tree; each slot id names one repetition, cluster-wide."""
 
@@ -42,7 +42,7 @@ class RunSpec:
     timeout: float | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Observation:
     """One run of one test, with the id that makes a retried task count it only once."""
 
@@ -50,7 +50,7 @@ class Observation:
     record: RunRecord
 
 
-@dataclass(frozen=True)
+@record
 class SliceResult:
     """What a worker sends back for one RunSpec."""
 

@@ -120,13 +120,15 @@ def run_slice(spec: RunSpec) -> SliceResult:
     with locked(clone_path.with_name(clone_path.name + "-run")):  # one task per clone at a time
         path, tree_id = prepare_tree(settings, spec.tree)
         with Store(settings.store_path) as store:
-            build = build_tree(path, settings, configure_args=spec.tree.configure_args, store=store,
-                               tree_id=tree_id)
+            build = build_tree(
+                path, settings, configure_args=spec.tree.configure_args, store=store, tree_id=tree_id
+            )
         if not build.ok:
             error = str(build.errors[0]) if build.errors else "build failed"
             return SliceResult(worker_name(), tree_id, key, (), build_ok=False, build_error=error)
-        outcome = run_tests(build.build_dir, names=spec.tests, setup=spec.setup, repeat=len(spec.slots),
-                            timeout=spec.timeout)
+        outcome = run_tests(
+            build.build_dir, names=spec.tests, setup=spec.setup, repeat=len(spec.slots), timeout=spec.timeout
+        )
     return SliceResult(worker_name(), tree_id, key, _label(spec, outcome.records))
 
 

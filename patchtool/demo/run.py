@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool.config import load_settings
+from patchtool.jsonable import record
 from patchtool.pipeline import ReportRequest, run_report
 from patchtool.report.records import ReportContext
 from patchtool.report.render import render
@@ -19,7 +19,7 @@ DEMO_TEST = "func-alpha-replay"
 DEMO_SETUP = "thorough"
 
 
-@dataclass(frozen=True)
+@record
 class DemoResult:
     ctx: ReportContext
     terminal: str  # the terminal report

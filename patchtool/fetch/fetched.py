@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from urllib.parse import quote
 
 from patchtool.errors import FetchError, InputError
 from patchtool.fetch.http import Answer
+from patchtool.jsonable import record
 from patchtool.models import RawMessage
 from patchtool.parse.mail import parse_mail, split_mbox
 from patchtool.parse.subjects import parse_subject
@@ -16,7 +17,7 @@ from patchtool.parse.subjects import parse_subject
 _MSGID_FORBIDDEN = set(' \t\r\n<>\x00"\\')
 
 
-@dataclass(frozen=True)
+@record
 class Fetched:
     """The messages a source supplied, and how much of the series it knew."""
 

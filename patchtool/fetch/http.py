@@ -19,7 +19,7 @@ import threading
 import weakref
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +31,7 @@ from urllib3.util.retry import Retry
 
 from patchtool import __version__
 from patchtool.errors import FetchError, NotCachedError
+from patchtool.jsonable import record
 
 USER_AGENT = f"patchtool/{__version__}"
 MAX_BODY = 64 * 1024 * 1024  # what we read off the wire
@@ -39,7 +40,7 @@ MAX_REDIRECTS = 10
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass(frozen=True)
+@record
 class Answer:
     """One HTTP answer, body fully read (and un-gzipped when it was gzip)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -20,6 +20,7 @@ from patchtool.fetch import lore, patchew, patchwork
 from patchtool.fetch.cache import Cache
 from patchtool.fetch.fetched import Fetched, check_msgid, msgid_of, patch_count
 from patchtool.fetch.http import Http, safe_url
+from patchtool.jsonable import record
 from patchtool.models import Provenance, RawMessage, RawThread
 
 KNOWN_SOURCES = ("patchew", "lore", "patchwork")
@@ -29,7 +30,7 @@ _PW_SERIES = re.compile(r"^(?P<base>.*?)/(?:api/(?:[\d.]+/)?series|series)/(?P<i
 _PW_LIST = re.compile(r"^(?P<base>.*?)/project/(?P<project>[^/]+)/list/?$")
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """What a SOURCE names: a message-id, and the service (and its base URL) the user pointed at."""
 

@@ -8,9 +8,10 @@ diff, and a patch whose context lines lost their leading space is caught as mang
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from patchtool.errors import InputError
+from patchtool.jsonable import record
 
 _DIFF_HEADERS = (
     "diff --git ",
@@ -40,7 +41,7 @@ _STAT_LINE = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@record
 class PatchBody:
     in_body: dict[str, str]
     message: str

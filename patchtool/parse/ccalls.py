@@ -9,9 +9,9 @@ and each parameter (and the return value, where a caller uses it) of a type C co
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from patchtool.jsonable import record
 from patchtool.parse.cfuncs import parser
 
 _QUALIFIERS = {"const", "volatile", "restrict", "__restrict", "struct", "union", "enum", "register"}
@@ -26,7 +26,7 @@ _INT_N = re.compile(r"^u?int(8|16|32|64|128)_t$|^u?int_fast\d+_t$|^[us](8|16|32|
 _BYTES = {"char", "uint8_t", "int8_t", "gchar", "guchar", "u8", "s8"}
 
 
-@dataclass(frozen=True)
+@record
 class CallSite:
     """One call of the function: rows (0-based) it spans and whether its value is used."""
 
@@ -35,7 +35,7 @@ class CallSite:
     value_used: bool
 
 
-@dataclass(frozen=True)
+@record
 class Shape:
     """What a caller depends on: the return type, each parameter's type, and whether `...` ends it."""
 

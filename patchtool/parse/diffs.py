@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from patchtool.models import DiffstatLine, DiffSummary, FileChange, Finding, FunctionChange, Hunk, Patch
-from patchtool.parse.cfuncs import C_SUFFIXES, analyze_hunk, merge_changes
 from patchtool.parse.difftext import FileDiff, HunkText, split_files
 
 _SIMILARITY = re.compile(r"^(?:similarity|dissimilarity) index (\d+)%")
@@ -44,15 +43,13 @@ def _hunk(h: HunkText) -> Hunk:
     return Hunk(h.old_start, h.old_lines, h.new_start, h.new_lines, h.section.strip(), added, removed)
 
 
-def _file_change(fd: FileDiff) -> tuple[FileChange, list[FunctionChange]]:
+def _file_change(fd: FileDiff, functions: bool) -> tuple[FileChange, list[FunctionChange]]:
     path = fd.path
     similarity = next((int(m.group(1)) for line in fd.headers if (m := _SIMILARITY.match(line))), None)
     old_mode, new_mode = _modes(fd.headers)
-    functions: list[FunctionChange] = []
-    if path.endswith(C_SUFFIXES):
-        for h in fd.hunk_texts:
-            lines = [(x.kind, x.text) for x in h.lines]
-            functions += analyze_hunk(path, h.section, lines, (h.old_start, h.new_start))
+    changed: list[FunctionChange] = []
+    if functions:
+        changed = _functions(fd)
     change = FileChange(
         path=path,
         old_path=fd.old_path if fd.old_path != path else None,
@@ -65,19 +62,41 @@ def _file_change(fd: FileDiff) -> tuple[FileChange, list[FunctionChange]]:
         binary=fd.binary,
         hunks=tuple(_hunk(h) for h in fd.hunk_texts),
     )
-    return change, functions
+    return change, changed
 
 
-def summarize_diff(diff_text: str) -> DiffSummary:
-    """A unified diff (git's extended headers included) as a DiffSummary, read by the one reader."""
-    files, functions = [], []
+def _functions(fd: FileDiff) -> list[FunctionChange]:
+    from patchtool.parse.cfuncs import C_SUFFIXES, analyze_hunk  # C parsing: only when asked for
+
+    changed: list[FunctionChange] = []
+    if fd.path.endswith(C_SUFFIXES):
+        for h in fd.hunk_texts:
+            lines = [(x.kind, x.text) for x in h.lines]
+            changed += analyze_hunk(fd.path, h.section, lines, (h.old_start, h.new_start))
+    return changed
+
+
+def _merged(changed: list[FunctionChange]) -> tuple[FunctionChange, ...]:
+    if not changed:
+        return ()
+    from patchtool.parse.cfuncs import merge_changes
+
+    return merge_changes(changed)
+
+
+def summarize_diff(diff_text: str, *, functions: bool = True) -> DiffSummary:
+    """A unified diff (git's extended headers included) as a DiffSummary, read by the one reader.
+
+    `functions=False` skips the C functions (and tree-sitter): the summary then lists none.
+    """
+    files, changed = [], []
     for fd in split_files(diff_text):
-        change, funcs = _file_change(fd)
+        change, funcs = _file_change(fd, functions)
         files.append(change)
-        functions += funcs
+        changed += funcs
     return DiffSummary(
         files=tuple(files),
-        functions=merge_changes(functions),
+        functions=_merged(changed),
         added=sum(f.added for f in files),
         removed=sum(f.removed for f in files),
     )

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
+
+from patchtool.jsonable import record
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _HEADER_PATH = re.compile(
@@ -18,13 +20,13 @@ _HEADER_PATH = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@record
 class DiffLine:
     kind: str  # "+", "-" or " "
     text: str  # without the leading marker
 
 
-@dataclass(frozen=True)
+@record
 class HunkText:
     """One hunk as written: its header's numbers, git's function context, and its lines."""
 
@@ -37,7 +39,7 @@ class HunkText:
     lines: tuple[DiffLine, ...]
 
 
-@dataclass(frozen=True)
+@record
 class FileDiff:
     """One file's part of a diff: paths, extended header lines, hunks, and whether it is binary."""
 

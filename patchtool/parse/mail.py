@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import email
-import email.policy
-import hashlib
 import io
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from email.message import Message
-from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from patchtool.errors import InputError
+from patchtool.jsonable import record
 from patchtool.models import Address, RawMessage
 from patchtool.parse.addresses import mailinfo_author, parse_people
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 # git mailsplit's is_from_line(): "From " ... "hh:mm:ss yyyy" somewhere after it.
 _FROM_LINE = re.compile(rb"^From \S.*\d\d?:\d\d(:\d\d)?\s+(\S+\s+)?\d{4}\s*(\S+)?\s*$")
@@ -29,11 +28,13 @@ _ENCODED = ("base64", "quoted-printable", "x-uuencode", "uuencode", "x-uue")
 _MBOXRD_ESCAPED = re.compile(rb"^>(>*From )", re.MULTILINE)
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:[ \t]?")
 _MSGID = re.compile(r"<([^<>\s]+)>")
-_REPLY_POLICY = email.policy.default
+# A header line as the email package's parser accepts one: a printable-ASCII name, then a colon.
+_HEADER_NAME = re.compile(rb"[!-9;-~]+:")
+_PLAIN_CTE = ("", "7bit", "8bit", "binary")
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@record
 class Mail:
     """One message: the headers patchtool reads and the body as sent (transfer encoding undone).
 
@@ -161,24 +162,73 @@ def _raw_headers(msg: Message) -> dict[str, str]:
     return found
 
 
+def _plain_headers(data: bytes) -> tuple[dict[str, str], int] | None:
+    """The headers and body offset of a plain message, read without the email package.
+
+    "Plain": LF line ends, every line before the first blank one a header or its continuation,
+    a single part that is not transfer-encoded: what git send-email writes, nearly every patch.
+    The values are those `_raw_headers` gives (tests hold the two readers side by side); anything
+    else returns None and goes to the email package (importing it costs ~14 ms a run).
+    """
+    end = data.find(b"\n\n")
+    if end < 0 or b"\r" in data[:end]:
+        return None
+    found: dict[str, str] = {}
+    name, parts = b"", [b""]
+    for line in data[:end].split(b"\n"):
+        if line[:1] in (b" ", b"\t") and name:
+            parts.append(line)
+            continue
+        match = _HEADER_NAME.match(line)
+        if match is None:
+            return None  # a continuation first, or a line the parser would not take as a header
+        _keep_first(found, name, parts)
+        name, parts = line[: match.end() - 1], [line[match.end() :]]
+    _keep_first(found, name, parts)
+    kind = found.get("content-type", "").split(";", 1)[0].strip().lower()
+    if (
+        kind.startswith(("multipart", "message"))
+        or found.get("content-transfer-encoding", "").lower() not in _PLAIN_CTE
+    ):
+        return None
+    return found, end + 2
+
+
+def _keep_first(found: dict[str, str], name: bytes, parts: list[bytes]) -> None:
+    if name:
+        found.setdefault(
+            name.decode("ascii").lower(), " ".join(b"\n".join(parts).decode("utf-8", "replace").split())
+        )
+
+
 def _decoded(raw: dict[str, str], name: str) -> str:
     """A header as text: the raw value when plain ASCII, else decoded by the default email policy."""
     value = raw.get(name.lower(), "")
     if value.isascii() and "=?" not in value:
         return value
+    import email.policy  # only for encoded or non-ASCII headers
+
     try:
-        parsed = _REPLY_POLICY.header_fetch_parse(name, value)
+        parsed = email.policy.default.header_fetch_parse(name, value)
     except (ValueError, IndexError, TypeError, AttributeError):
         return value  # broken encodings degrade to the raw value instead of failing
     return " ".join(str(parsed).split())
 
 
-def _date(value: str) -> dt.datetime | None:
-    if not value:
-        return None
+def parse_date(value: str) -> dt.datetime | None:
+    """A Date: value as `email.utils.parsedate_to_datetime` reads it; None when it does not parse."""
+    # The reader parsedate_to_datetime itself uses, without email.utils' imports (socket, random...).
+    from email._parseaddr import _parsedate_tz  # type: ignore[import-not-found,unused-ignore]
+
     try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        parsed: list[int | None] | None = _parsedate_tz(value) if value else None
+        if parsed is None:
+            return None
+        year, month, day, hour, minute, second = (int(x or 0) for x in parsed[:6])
+        offset = parsed[9]
+        zone = None if offset is None else dt.timezone(dt.timedelta(seconds=offset))
+        return dt.datetime(year, month, day, hour, minute, second, tzinfo=zone)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
 
@@ -236,42 +286,67 @@ def _body(msg: Message, raw_type: str, origin: str, msgid: str) -> tuple[bytes, 
     return b"\n".join(texts), charsets[0] if len(set(charsets)) == 1 else None
 
 
-def parse_mail(raw: RawMessage) -> Mail:
-    """Decode one message (QP, base64, charsets) with the stdlib email package."""
+def _with_email(raw: RawMessage) -> tuple[dict[str, str], Message]:
+    import email
+    import email.policy
+
     # compat32 parses fast (the default policy re-parses Content-Type each time the parser asks);
     # headers that need decoding and multipart bodies still go through the default policy.
     msg = email.message_from_bytes(raw.data, policy=email.policy.compat32)
     if msg.is_multipart():
-        msg = email.message_from_bytes(raw.data, policy=_REPLY_POLICY)
-    raw_headers = _raw_headers(msg)
+        msg = email.message_from_bytes(raw.data, policy=email.policy.default)
+    return _raw_headers(msg), msg
+
+
+def _read_body(
+    raw: RawMessage, headers: dict[str, str], msg: Message | None, plain_at: int, msgid: str
+) -> tuple[int, bytes, str | None]:
+    """Where the body starts in the source (or its decoded bytes), and its charset."""
+    ctype = headers.get("content-type", "")
+    multipart = msg is not None and msg.is_multipart()
+    if ctype and not multipart and not ctype.split(";", 1)[0].strip().lower().startswith("text/"):
+        return -1, b"", None
+    body_at = plain_at if msg is None else _body_offset(raw.data, msg)
+    if body_at >= 0:
+        return body_at, b"", _charset(ctype, raw.origin, msgid)
+    assert msg is not None  # a plain message always has its body in place
+    decoded, charset = _body(msg, ctype, raw.origin, msgid)
+    return -1, decoded, charset
+
+
+def parse_mail(raw: RawMessage, *, plain: bool = True) -> Mail:
+    """Decode one message (QP, base64, charsets); plain mail without the email package.
+
+    `plain=False` reads every message with the email package: the reference the plain reader is
+    checked against (tests/parse/test_mail_plain.py, bench/mail_reader.py).
+    """
+    found = _plain_headers(raw.data) if plain else None
+    msg: Message | None = None
+    if found is None:
+        raw_headers, msg = _with_email(raw)
+        plain_at = -1
+    else:
+        raw_headers, plain_at = found
     ids = msgids_in(raw_headers.get("message-id"))
-    # A message without a Message-Id still needs a stable key for threading.
-    msgid = ids[0] if ids else f"no-msgid-{hashlib.sha1(raw.data).hexdigest()[:16]}@patchtool.invalid"
+    if not ids:  # a message without a Message-Id still needs a stable key for threading
+        import hashlib
+
+        ids = [f"no-msgid-{hashlib.sha1(raw.data).hexdigest()[:16]}@patchtool.invalid"]
+    msgid = ids[0]
     if ".." in msgid:
         raise InputError(
             f"{origin_name(raw.origin)}: message <{msgid}> has an invalid message-id (contains '..')"
         )
     references = tuple(msgids_in(raw_headers.get("references")))
     parents = msgids_in(raw_headers.get("in-reply-to"))
-    in_reply_to = parents[-1] if parents else (references[-1] if references else None)
-    subject = _decoded(raw_headers, "Subject")
-    ctype = raw_headers.get("content-type", "")
-    if ctype and not msg.is_multipart() and not ctype.split(";", 1)[0].strip().lower().startswith("text/"):
-        body_at, decoded, charset = -1, b"", None
-    else:
-        body_at = _body_offset(raw.data, msg)
-        decoded, charset = (
-            (b"", _charset(ctype, raw.origin, msgid))
-            if body_at >= 0
-            else _body(msg, ctype, raw.origin, msgid)
-        )
+    body_at, decoded, charset = _read_body(raw, raw_headers, msg, plain_at, msgid)
     return Mail(
         msgid=msgid,
-        in_reply_to=in_reply_to,
+        in_reply_to=parents[-1] if parents else (references[-1] if references else None),
         references=references,
-        subject=subject,
+        subject=_decoded(raw_headers, "Subject"),
         sender=mailinfo_author(raw_headers.get("from", "")),
-        date=_date(raw_headers.get("date", "")),
+        date=parse_date(raw_headers.get("date", "")),
         source=raw.data,
         origin=raw.origin,
         charset=charset,

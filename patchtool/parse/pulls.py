@@ -8,7 +8,6 @@ without line numbers and whitespace), else by the same subject.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -45,6 +44,8 @@ def read_cover(body: str) -> PullRequest | None:
 
 def patch_id(diff: str) -> str:
     """A stable id of a diff's content, like `git patch-id --stable`: no line numbers, no whitespace."""
+    import hashlib  # only pull requests need it; OpenSSL's loading is ~3 ms of start-up
+
     digest = hashlib.sha1(usedforsecurity=False)
     for line in diff.split("\n"):
         if line.startswith(("index ", "similarity ", "dissimilarity ")):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from email.utils import parsedate_to_datetime
+from functools import partial
 
 from patchtool.errors import InputError
+from patchtool.jsonable import record
 from patchtool.models import (
     Address,
     Cover,
@@ -25,7 +26,7 @@ from patchtool.parse.addresses import mailinfo_author
 from patchtool.parse.body import cover_parts, has_diff, parse_patch_body
 from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
 from patchtool.parse.duplicates import unique_mails
-from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_mail
+from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_date, parse_mail
 from patchtool.parse.subjects import mailinfo_subject, parse_subject
 from patchtool.parse.trailers import (
     REFERENCE_KEYS,
@@ -40,7 +41,7 @@ from patchtool.parse.trailers import (
 )
 
 
-@dataclass(frozen=True)
+@record
 class _Msg:
     mail: Mail
     info: SubjectInfo
@@ -91,15 +92,11 @@ def _author_and_sender(msg: _Msg, in_body: dict[str, str]) -> tuple[Address, Add
 
 def _date(msg: _Msg, in_body: dict[str, str]) -> dt.datetime | None:
     """An in-body Date: that parses is the author date (as in git am); else the mail's."""
-    if "Date" in in_body:
-        try:
-            return parsedate_to_datetime(in_body["Date"])
-        except (TypeError, ValueError, IndexError):
-            pass
-    return msg.mail.date
+    found = parse_date(in_body["Date"]) if "Date" in in_body else None
+    return found or msg.mail.date
 
 
-def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
+def _build_patch(msg: _Msg, total: int, functions: bool = True) -> tuple[Patch, list[Finding]]:
     where = _where(msg)
     text, exact = msg.mail.body, msg.mail.exact_body
     body = parse_patch_body(text, where, None if exact == text else exact)  # one copy when equal
@@ -107,7 +104,7 @@ def _build_patch(msg: _Msg, total: int) -> tuple[Patch, list[Finding]]:
     index = msg.info.index if msg.info.index is not None else 1
     label = f"{index}/{total}"
     try:
-        summary = summarize_diff(body.diff)
+        summary = summarize_diff(body.diff, functions=functions)
     except InputError as e:
         raise InputError(f"{where}: {e.message}") from e
     stated = parse_diffstat(body.stat_text)
@@ -315,7 +312,7 @@ def _make_cover(msg: _Msg) -> Cover:
     )
 
 
-def _build_revision(rp: _RevisionParts) -> tuple[Revision, list[Finding]]:
+def _build_revision(rp: _RevisionParts, functions: bool = True) -> tuple[Revision, list[Finding]]:
     patches_in = rp.patches or {}
     totals = [m.info.total or 1 for m in patches_in.values()]
     if rp.cover is not None and rp.cover.info.total:
@@ -324,7 +321,7 @@ def _build_revision(rp: _RevisionParts) -> tuple[Revision, list[Finding]]:
     findings: list[Finding] = []
     built: list[Patch] = []
     for index in sorted(patches_in):
-        patch, patch_findings = _build_patch(patches_in[index], total)
+        patch, patch_findings = _build_patch(patches_in[index], total, functions)
         built.append(patch)
         findings += patch_findings
     label = {p.msgid: f"{p.index}/{p.total}" for p in built}
@@ -399,15 +396,20 @@ def _revision_parts(msgs: list[_Msg]) -> tuple[dict[int, _RevisionParts], list[F
     return revisions, findings
 
 
-def build_series(raw: RawThread, *, revision: int | None = None) -> Series:
-    """Understand a thread; the newest revision is chosen unless `revision` names another."""
+def build_series(raw: RawThread, *, revision: int | None = None, functions: bool = True) -> Series:
+    """Understand a thread; the newest revision is chosen unless `revision` names another.
+
+    `functions=False` leaves out which C functions each diff changes (its summaries list none):
+    applying a series does not read them, and the C parse is most of a patch's parse time.
+    """
     pull = pulls.split_thread(raw)
     if pull is None:
-        return _assemble_series(raw, revision)
-    return pulls.attach(_assemble_series(pull[0], revision), pulls.earlier_series(pull[1], _assemble_series))
+        return _assemble_series(raw, revision, functions)
+    assemble = partial(_assemble_series, functions=functions)
+    return pulls.attach(assemble(pull[0], revision), pulls.earlier_series(pull[1], assemble))
 
 
-def _assemble_series(raw: RawThread, revision: int | None) -> Series:
+def _assemble_series(raw: RawThread, revision: int | None, functions: bool = True) -> Series:
     read, duplicates = _read_messages(raw)
     msgs = _number_unnumbered(_inherit_revision(_covers_by_shape(read)))
     parts, findings = _revision_parts(msgs)
@@ -421,7 +423,7 @@ def _assemble_series(raw: RawThread, revision: int | None) -> Series:
     revisions = []
     for number in numbers:
         try:
-            rev, rev_findings = _build_revision(parts[number])
+            rev, rev_findings = _build_revision(parts[number], functions)
         except InputError as e:
             if number == chosen:
                 raise

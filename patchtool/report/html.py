@@ -7,13 +7,13 @@ from mail reaches the page either through pygments (which escapes) or through ji
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from markupsafe import Markup
 from pygments import highlight  # type: ignore[import-untyped]
 from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
 from pygments.lexers import DiffLexer  # type: ignore[import-untyped]
 
+from patchtool.jsonable import record
 from patchtool.report.records import FindingView, PatchView, ReportContext
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
@@ -24,7 +24,7 @@ MAX_BARS = 400  # a posterior over more commits is drawn in buckets
 AXIS_W = 48  # room left of the posterior chart for its probability scale
 
 
-@dataclass(frozen=True)
+@record
 class DiffRow:
     kind: str  # file | hunk | add | del | ctx | meta
     old_no: int | None
@@ -33,7 +33,7 @@ class DiffRow:
     findings: tuple[FindingView, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class HtmlPatch:
     patch: PatchView
     rows: tuple[DiffRow, ...]
@@ -41,7 +41,7 @@ class HtmlPatch:
     open: bool  # expanded when it has errors or is the only patch
 
 
-@dataclass(frozen=True)
+@record
 class RateBar:
     name: str
     y: int
@@ -52,7 +52,7 @@ class RateBar:
     verdict: str
 
 
-@dataclass(frozen=True)
+@record
 class PosteriorBar:
     x: float
     w: float
@@ -63,7 +63,7 @@ class PosteriorBar:
     untestable: bool
 
 
-@dataclass(frozen=True)
+@record
 class Tick:
     """A scale mark on a chart axis: its position in pixels and its label."""
 
@@ -71,7 +71,7 @@ class Tick:
     label: str
 
 
-@dataclass(frozen=True)
+@record
 class HtmlView:
     css: Markup
     patches: tuple[HtmlPatch, ...]

@@ -6,8 +6,9 @@ requests objects), so it serialises as JSON as is and templates only loop and te
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from patchtool.jsonable import record
 from patchtool.models import FileChange, Finding, FunctionChange
 from patchtool.review.revisions import CommentCheck
 
@@ -32,7 +33,7 @@ def where(f: Finding) -> str:
     return " ".join(x for x in (f"[{f.patch}]" if f.patch else "", place) if x)
 
 
-@dataclass(frozen=True)
+@record
 class TrailerView:
     key: str
     value: str
@@ -40,7 +41,7 @@ class TrailerView:
     given_by: str | None = None  # the reply's sender, for review trailers
 
 
-@dataclass(frozen=True)
+@record
 class LinksView:
     """Where a message can be read on the web (lore) and its series on patchew."""
 
@@ -48,7 +49,7 @@ class LinksView:
     patchew: str
 
 
-@dataclass(frozen=True)
+@record
 class ReplyBlockView:
     """A run of quoted or own lines of a reply; long quotes are shown folded."""
 
@@ -58,7 +59,7 @@ class ReplyBlockView:
     file: str | None = None  # the patch file a quoted hunk comes from
 
 
-@dataclass(frozen=True)
+@record
 class ReplyView:
     """One reply of the thread under the patch or cover it answers."""
 
@@ -71,7 +72,7 @@ class ReplyView:
     links: LinksView
 
 
-@dataclass(frozen=True)
+@record
 class CoverView:
     msgid: str
     subject: str
@@ -82,7 +83,7 @@ class CoverView:
     replies: tuple[ReplyView, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class PatchView:
     index: int
     total: int
@@ -108,7 +109,7 @@ class PatchView:
     links: LinksView | None = None
 
 
-@dataclass(frozen=True)
+@record
 class RevisionView:
     number: int
     patches: int
@@ -117,7 +118,7 @@ class RevisionView:
     complete: bool = True
 
 
-@dataclass(frozen=True)
+@record
 class SeriesView:
     title: str
     subject: str  # the cover's subject, else the first patch's
@@ -140,7 +141,7 @@ class SeriesView:
     reply_to: str = field(default="", metadata={"json": False})
 
 
-@dataclass(frozen=True)
+@record
 class SubsystemView:
     name: str
     status: str
@@ -152,7 +153,7 @@ class SubsystemView:
     by_keyword: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class ApplyPatchView:
     label: str
     title: str
@@ -162,7 +163,7 @@ class ApplyPatchView:
     adaptations: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class ApplyView:
     status: str  # "applied" | "conflict" | ...
     ok: bool
@@ -173,7 +174,7 @@ class ApplyView:
     patches: tuple[ApplyPatchView, ...]
 
 
-@dataclass(frozen=True)
+@record
 class DiagnosticView:
     file: str
     line: int
@@ -181,7 +182,7 @@ class DiagnosticView:
     message: str
 
 
-@dataclass(frozen=True)
+@record
 class BuildView:
     ok: bool
     duration: float
@@ -192,7 +193,7 @@ class BuildView:
     reused: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class TestView:
     name: str
     runs: int
@@ -207,7 +208,7 @@ class TestView:
     output: str = ""  # the first failure's output (tail)
 
 
-@dataclass(frozen=True)
+@record
 class TestsView:
     ok: bool
     setup: str | None
@@ -216,7 +217,7 @@ class TestsView:
     interrupted: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class BisectCommitView:
     index: int
     sha: str
@@ -227,7 +228,7 @@ class BisectCommitView:
     untestable: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class BisectView:
     test: str
     good: str
@@ -244,7 +245,7 @@ class BisectView:
     q: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class PairView:
     """One patch across two revisions: unchanged, changed (with its interdiff), new or dropped."""
 
@@ -258,7 +259,7 @@ class PairView:
     notes: str  # the newer patch's notes (its "Changes in vN")
 
 
-@dataclass(frozen=True)
+@record
 class CarryView:
     """A review trailer given on the older revision and whether the newer one carries it."""
 
@@ -269,7 +270,7 @@ class CarryView:
     carried: bool
 
 
-@dataclass(frozen=True)
+@record
 class SinceView:
     """What changed since an older revision of the series, and what happened to its review."""
 
@@ -281,14 +282,14 @@ class SinceView:
     changes: str  # the newer cover letter's "Changes in" notes
 
 
-@dataclass(frozen=True)
+@record
 class StageView:
     name: str  # fetch, parse, checks, apply, build, test, bisect
     state: str  # ok | failed | not run
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class ReportContext:
     """Everything a report shows, as plain data."""
 
@@ -327,4 +328,3 @@ class ReportContext:
         for f in self.findings:
             result[f.severity] = result.get(f.severity, 0) + 1
         return result
-

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from patchtool.errors import UsageError
+from patchtool.jsonable import record
 from patchtool.report.records import BuildView, FindingView, PatchView, ReportContext
 
 WIDTH = 76
@@ -21,7 +21,7 @@ _ERROR_LINE = re.compile(r"\b(error|fatal error|undefined reference|FAILED)\b|^F
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
-@dataclass(frozen=True)
+@record
 class QuotedFinding:
     """Findings of one patch line with the diff lines above it, as a reviewer would quote them."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from patchtool.jsonable import record
 from patchtool.models import Finding, FunctionChange, Patch, Revision
 from patchtool.parse import ccalls
 from patchtool.parse.difftext import split_files
@@ -21,7 +22,7 @@ _DEFINES = ("added", "stub-added", "prototype-added")
 _MAX_FILES = 400  # a name in more files than this is too common to check call by call
 
 
-@dataclass(frozen=True)
+@record
 class _Call:
     path: str
     line: int  # 1-based, in the base tree
@@ -98,7 +99,7 @@ def _updated_in(call: _Call, touched: list[dict[str, _Touched]]) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class _Break:
     """A change that breaks the callers of `name` (its name at the base)."""
 

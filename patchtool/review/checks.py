@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
+from patchtool.jsonable import record
 from patchtool.models import Finding, Patch, Revision, Series, Trailer
 from patchtool.parse.difftext import split_files
 from patchtool.review import tree_checks as checks_tree
@@ -33,7 +33,7 @@ _COMMIT_REF = re.compile(
 _FIXES_REF = re.compile(r'^Fixes:\s*(?P<sha>[0-9a-f]{7,40})\b(?:\s*\(\s*"(?P<subject>.+?)"\s*\))?', re.M)
 
 
-@dataclass(frozen=True)
+@record
 class CheckResult:
     """Everything the checks found about the chosen revision."""
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from patchtool.jsonable import record
 from patchtool.models import Address, Trailer
 
 _UNDERLINE = re.compile(r"^\s*(-{3,}|={3,})\s*$")
@@ -14,7 +15,7 @@ _ADDRESS = re.compile(r"^\s*(?P<name>.*?)\s*<(?P<email>[^<>@\s]+@[^<>\s]+)>\s*$"
 APPROVING_KEYS = ("Reviewed-by", "Acked-by")
 
 
-@dataclass(frozen=True)
+@record
 class Section:
     """One MAINTAINERS section: a title and its tagged lines."""
 
@@ -29,7 +30,7 @@ class Section:
     name_regexes: tuple[str, ...] = ()  # N:
 
 
-@dataclass(frozen=True)
+@record
 class Subsystem:
     """A section matched by a series, the files that matched, and who of its people approved."""
 
@@ -41,7 +42,7 @@ class Subsystem:
     by_name: tuple[tuple[Address, Address], ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class FileOwners:
     """Who looks after one touched file."""
 
@@ -52,7 +53,7 @@ class FileOwners:
     lists: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Maintainers:
     """A parsed MAINTAINERS file."""
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
 
 from patchtool.errors import PatchtoolError
+from patchtool.jsonable import record
 from patchtool.models import Patch, RawThread, Reply, Revision
 from patchtool.parse.difftext import split_files
 from patchtool.parse.mail import parse_mail
@@ -24,7 +24,7 @@ _COMMENTED = 3  # diff lines just above a comment that the comment is about
 _SIGNATURE = "-- "
 
 
-@dataclass(frozen=True)
+@record
 class ReplyBlock:
     """A run of quoted or own lines of a reply."""
 
@@ -34,7 +34,7 @@ class ReplyBlock:
     diff_lines: tuple[str, ...] = ()  # the quoted lines that are lines of the answered diff
 
 
-@dataclass(frozen=True)
+@record
 class Comment:
     """Reviewer text written under quoted diff lines: the lines it is about and what it says."""
 

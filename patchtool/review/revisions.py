@@ -11,11 +11,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from dataclasses import dataclass
 from urllib.parse import unquote
 
 from patchtool.config import Settings
 from patchtool.errors import InputError
+from patchtool.jsonable import record
 from patchtool.models import Patch, RawThread, Revision, Series, Trailer
 from patchtool.parse.difftext import split_files
 from patchtool.parse.series import build_series
@@ -28,7 +28,7 @@ _HUNK = re.compile(r"^@@ [^@]* @@")
 _CHANGES = re.compile(r"^\s*(changes\s+(in|since|from)\b|v\d+\s*[:-]|since\s+v\d+)", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@record
 class PatchPair:
     """One patch of the older and/or newer revision and how it moved between them."""
 
@@ -40,7 +40,7 @@ class PatchPair:
     interdiff: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class CommentCheck:
     """A reviewer's comment on quoted lines of the older revision, looked for in the newer one.
 
@@ -57,7 +57,7 @@ class CommentCheck:
     msgid: str
 
 
-@dataclass(frozen=True)
+@record
 class TrailerCarry:
     """A review trailer given on the older revision, and whether the newer one carries it."""
 
@@ -67,7 +67,7 @@ class TrailerCarry:
     carried: bool
 
 
-@dataclass(frozen=True)
+@record
 class RevisionComparison:
     old: int
     new: int

@@ -6,18 +6,18 @@ store them. The test command, the report pipeline and bisect's probes all go thr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool.build.meson import BuildResult, build_tree, config_key, tree_id_of
 from patchtool.config import Settings
+from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.testrun.results import TestOutcome, forget_runs, record_runs, stored_outcome
 from patchtool.testrun.run import RunProgress, run_tests
 from patchtool.testrun.selection import plan_for_tests
 
 
-@dataclass(frozen=True)
+@record
 class Measure:
     """Which tests to measure, how often, and in which configuration."""
 
@@ -32,7 +32,7 @@ class Measure:
     configure_args: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Hooks:
     """Progress callbacks: build steps (ninja lines) and test runs."""
 
@@ -44,9 +44,7 @@ def _reusable(req: Measure) -> bool:
     return bool(req.names and not req.fresh and not req.until_fail and not req.suite)
 
 
-def stored_progress(
-    store: Store, tree_id: str | None, req: Measure
-) -> tuple[TestOutcome | None, int]:
+def stored_progress(store: Store, tree_id: str | None, req: Measure) -> tuple[TestOutcome | None, int]:
     """What the store holds for this tree and request, and how many repetitions that covers."""
     if not tree_id or not _reusable(req):
         return None, 0

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.testrun.stats import wilson_interval
 
@@ -38,7 +39,7 @@ CREATE INDEX IF NOT EXISTS test_runs_key ON test_runs (tree_id, config_key, setu
 """
 
 
-@dataclass(frozen=True)
+@record
 class RunRecord:
     """One run of one test as meson logged it."""
 
@@ -57,7 +58,7 @@ class RunRecord:
         return self.result in _FAIL | _TIMEOUT
 
 
-@dataclass(frozen=True)
+@record
 class TestStats:
     """One test's measured behaviour over its runs."""
 
@@ -82,7 +83,7 @@ class TestStats:
         return self.runs - self.skips
 
 
-@dataclass(frozen=True)
+@record
 class TestOutcome:
     """The result of running tests (or of reading stored runs): per-test statistics."""
 

@@ -23,13 +23,14 @@ from pathlib import Path
 from patchtool import proc
 from patchtool.build.meson import find_tool
 from patchtool.errors import EnvironmentProblem, InputError, Interrupted
+from patchtool.jsonable import record
 from patchtool.testrun.results import RunRecord, TestOutcome, summarize
 
 _MARKER_ENV = "PATCHTOOL_TEST_RUN"
 _GRACE = 5.0  # seconds meson gets to stop its tests after SIGTERM before we kill everything
 
 
-@dataclass(frozen=True)
+@record
 class RunProgress:
     """What the test loop has done so far, for a progress display."""
 
@@ -39,7 +40,7 @@ class RunProgress:
     current: str
 
 
-@dataclass(frozen=True)
+@record
 class TestInfo:
     """A test as meson's introspection describes it."""
 
@@ -267,7 +268,7 @@ def _deadline(selected: Sequence[TestInfo], timeout: float | None, repeat: int) 
     return time.monotonic() + sum(per_test) * repeat * 1.5 + 60.0
 
 
-@dataclass(frozen=True)
+@record
 class _Options:
     suite: str | None
     setup: str | None

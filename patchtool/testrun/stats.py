@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+from patchtool.jsonable import record
 
 # z for a two-sided 95% interval of the normal distribution.
 Z95 = 1.959963984540054
@@ -30,7 +31,7 @@ def wilson_interval(failures: int, runs: int, z: float = Z95) -> tuple[float, fl
     return (low, high)
 
 
-@dataclass(frozen=True)
+@record
 class Rate:
     """A measured proportion: `hits` out of `trials`, its point estimate and 95% interval."""
 

@@ -76,16 +76,27 @@ def _base_options() -> list[str]:
 
 
 @functools.lru_cache(maxsize=64)
+def _config_entries(cwd: str) -> tuple[tuple[str, str], ...]:
+    """Every `filter.*`, `merge.*` and `patchtool.*` config entry seen from `cwd` (any scope), in
+    git's order: one `git config` serves both the safety options and the settings."""
+    argv = ["git", *_base_options(), "config", "--null", "--get-regexp", r"^(filter|merge|patchtool)\."]
+    done = proc.run(argv, cwd=cwd, env=git_env(), timeout=30)  # runs no filter or driver itself
+    entries = []
+    for entry in done.stdout.decode("utf-8", "replace").split("\0"):
+        key, _, value = entry.partition("\n")
+        if key:
+            entries.append((key.lower(), value))
+    return tuple(entries)
+
+
 def _driver_names(cwd: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The filter and merge driver names configured for the repository at `cwd` (any scope)."""
-    argv = ["git", *_base_options(), "config", "--null", "--name-only", "--get-regexp"]
-    done = proc.run([*argv, r"^(filter|merge)\..+\..+$"], cwd=cwd, env=git_env(), timeout=30)
     filters: set[str] = set()
     merges: set[str] = set()
-    for key in done.text().split("\0"):
+    for key, _ in _config_entries(cwd):
         section, _, rest = key.partition(".")
         name = rest.rpartition(".")[0]
-        if name:
+        if name and section in ("filter", "merge"):
             (filters if section == "filter" else merges).add(name)
     return tuple(sorted(filters)), tuple(sorted(merges))
 
@@ -159,5 +170,13 @@ def config_values(cwd: Path, pattern: str) -> dict[str, str]:
 
 
 def patchtool_config(repo: Path | None) -> dict[str, str]:
-    """Every `patchtool.*` git config value seen from `repo` (its config, else the global one)."""
-    return config_values(repo if repo is not None else Path.cwd(), r"^patchtool\.")
+    """Every `patchtool.*` git config value seen from `repo` (its config, else the global one).
+
+    Read once per process and directory, with the driver names (`_config_entries`).
+    """
+    where = repo if repo is not None and repo.is_dir() else Path.cwd()
+    try:
+        entries = _config_entries(str(where))
+    except EnvironmentProblem:
+        return {}
+    return {key: value for key, value in entries if key.startswith("patchtool.")}

@@ -8,15 +8,15 @@ GitError naming the command.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from patchtool import proc
 from patchtool.errors import GitError, InputError
+from patchtool.jsonable import record
 from patchtool.vcs.gitcmd import run_git
 
 
-@dataclass(frozen=True)
+@record
 class CommitInfo:
     sha: str
     subject: str
@@ -87,8 +87,9 @@ class GitRepo:
     @classmethod
     def clone(cls, source: str, dest: Path, timeout: float = 3600.0) -> GitRepo:
         """Clone `source` (a URL or a path) into `dest` without checking files out."""
-        done = run_git(["clone", "--quiet", "--no-checkout", "--", source, str(dest)], cwd=dest.parent,
-                       timeout=timeout)
+        done = run_git(
+            ["clone", "--quiet", "--no-checkout", "--", source, str(dest)], cwd=dest.parent, timeout=timeout
+        )
         if not done.ok:
             detail = done.errtext().strip().splitlines()
             raise GitError(f"git clone {source}: {detail[-1] if detail else f'exit {done.returncode}'}")

@@ -2,14 +2,17 @@
 
 Applying a series needs a full tree per patch, but only a handful of paths change. Rebuilding the
 trees along those paths here (reading the old ones through one `git cat-file --batch`) avoids a
-10,000-entry index per patch; the new objects are written by `git hash-object -w` at the end, and
-each written id is checked against the one computed here.
+10,000-entry index per patch; the new objects go to git at the end as one pack stream that
+`git unpack-objects` stores (one process for every tree and commit), and each id computed here is
+then looked up in the repository.
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 import subprocess
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from patchtool.vcs.gitcmd import start_git
 from patchtool.vcs.repo import GitRepo
 
 TREE_MODE = b"40000"
+_PACK_TYPES = {"commit": 1, "tree": 2, "blob": 3}
 Entry = tuple[bytes, str]  # (mode as in a tree object, hex object id)
 
 
@@ -165,23 +169,35 @@ class ObjectStore:
         return self._put("commit", body + message.encode("utf-8", "surrogateescape"))
 
     def flush(self, scratch: Path) -> None:
-        """Write every object made here into the repository (trees first), checking their ids."""
-        for kind in ("tree", "commit"):
-            oids = [oid for oid, (k, _) in self.pending.items() if k == kind]
-            if not oids:
-                continue
-            paths = []
-            for oid in oids:
-                path = scratch / f"{kind}-{oid}"
-                path.write_bytes(self.pending[oid][1])
-                paths.append(str(path))
-            listing = "\n".join(paths).encode() + b"\n"
-            done = self.repo.git("hash-object", "-w", "-t", kind, "--stdin-paths", input=listing)
-            if done.text().split() != oids:
-                raise GitError(
-                    f"git hash-object in {self.repo.path}: wrote different {kind} ids than computed"
-                )
+        """Write every object made here into the repository, then check each id is there.
+
+        `scratch` is unused since the objects go as one pack on stdin; kept for callers.
+        """
+        if not self.pending:
+            return
+        written = dict(self.pending)
+        self.repo.git("unpack-objects", "-q", input=pack(list(written.values()), self._algo))
         self.pending.clear()
+        for oid, (kind, _) in written.items():  # read back through the running cat-file
+            if self.read(oid)[0] != kind:
+                raise GitError(f"git unpack-objects in {self.repo.path}: object {oid} is not a {kind}")
+
+
+def pack(objects: list[tuple[str, bytes]], algo: str = "sha1") -> bytes:
+    """Objects as a version 2 pack stream (no deltas), as `git unpack-objects` reads one."""
+    parts = [b"PACK", struct.pack(">II", 2, len(objects))]
+    for kind, body in objects:
+        size = len(body)
+        byte = (_PACK_TYPES[kind] << 4) | (size & 0x0F)
+        size >>= 4
+        header = bytearray()
+        while size:
+            header.append(byte | 0x80)
+            byte, size = size & 0x7F, size >> 7
+        header.append(byte)
+        parts += [bytes(header), zlib.compress(body)]
+    data = b"".join(parts)
+    return data + hashlib.new(algo, data).digest()
 
 
 def _parse_tree(body: bytes, width: int) -> dict[bytes, Entry]:
@@ -198,6 +214,20 @@ def _parse_tree(body: bytes, width: int) -> dict[bytes, Entry]:
 def tree_mode(index_mode: str) -> bytes:
     """An index mode ("100644", "040000") as a tree object spells it ("100644", "40000")."""
     return index_mode.lstrip("0").encode()
+
+
+def write_index_file(path: Path, entries: Iterable[tuple[bytes, str, bytes]], algo: str = "sha1") -> None:
+    """A version 2 index holding (mode, oid, path) at stage 0 with empty stat data: the file
+    `git update-index --index-info` writes for the same entries, without its process.
+    tests/vcs/test_object_store.py holds the two side by side."""
+    rows = sorted({name: (mode, oid) for mode, oid, name in entries}.items())
+    parts = [b"DIRC", struct.pack(">II", 2, len(rows))]
+    for name, (mode, oid) in rows:
+        fixed = struct.pack(">10I", 0, 0, 0, 0, 0, 0, int(mode, 8), 0, 0, 0) + bytes.fromhex(oid)
+        entry = fixed + struct.pack(">H", min(len(name), 0xFFF)) + name
+        parts.append(entry + b"\0" * (8 - len(entry) % 8))  # NUL-terminated, padded to 8 bytes
+    data = b"".join(parts)
+    path.write_bytes(data + hashlib.new(algo, data).digest())
 
 
 def read_index_file(path: Path, width: int = 20) -> dict[str, tuple[str, str]] | None:

@@ -350,3 +350,25 @@ def test_newer_revision_with_only_a_cover_is_reported() -> None:
     series = build_series(RawThread(tuple(RawMessage(m, f"t#{i}") for i, m in enumerate(kept))))
     assert series.chosen == 2
     assert [f.code for f in series.findings] == ["revision-without-patches"]
+
+
+def test_a_series_read_without_functions_differs_only_in_them() -> None:
+    """apply builds the series with functions=False; everything else must be what fetch shows."""
+    from dataclasses import replace
+
+    from tests.conftest import ROOT
+
+    raw = read_local(str(ROOT / "fixtures" / "mail" / "kvm-dirty-ring-v4.mbox"), None)
+    full, lean = build_series(raw), build_series(raw, functions=False)
+    patches = [p for rev in full.revisions for p in rev.patches]
+    assert any(p.summary.functions for p in patches)  # the fixture has C changes to lose
+    assert all(not p.summary.functions for rev in lean.revisions for p in rev.patches)
+
+    def without(series: object) -> object:
+        revs = [
+            replace(r, patches=tuple(replace(p, summary=replace(p.summary, functions=())) for p in r.patches))
+            for r in series.revisions  # type: ignore[attr-defined]
+        ]
+        return replace(series, revisions=tuple(revs))  # type: ignore[type-var]
+
+    assert without(full) == without(lean)

@@ -28,17 +28,18 @@ want a QEMU-sized tree.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from patchtool.demo.minitree._history import STABLE_BRANCH, Chronicle, write_main, write_stable
 from patchtool.demo.minitree._importer import Importer, run_git
 from patchtool.errors import EnvironmentProblem, InputError
+from patchtool.jsonable import record
 
 __all__ = ["STABLE_BRANCH", "MiniTree", "generate"]
 
 
-@dataclass(frozen=True)
+@record
 class MiniTree:
     """Where the generated world is, and the commits and series that tests and demos refer to."""
 

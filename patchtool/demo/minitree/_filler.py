@@ -9,12 +9,12 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sized
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from patchtool.demo.minitree import _people as people
 from patchtool.demo.minitree._importer import Person
 from patchtool.demo.minitree._tree import Append, Change, Replace, Tree, Write
+from patchtool.jsonable import record
 from patchtool.resources import fixtures_dir
 
 TEST_TABLE_END = "    /* new cases go above this line */\n"
@@ -22,7 +22,7 @@ HEADER_END = "\n#endif /* QEMU_CUTILS_H */"
 TRACE_HEADER = "# See docs/devel/tracing.rst for the syntax documentation.\n"
 
 
-@dataclass(frozen=True)
+@record
 class Planned:
     """One commit to make: who, what and why."""
 

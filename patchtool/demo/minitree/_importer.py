@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from patchtool.demo.minitree._tree import EXECUTABLES, Change, Tree, apply_changes, changed_paths
 from patchtool.errors import GitError
+from patchtool.jsonable import record
 from patchtool.vcs.gitcmd import no_hooks_dir
 
 
-@dataclass(frozen=True)
+@record
 class Person:
     name: str
     email: str
@@ -28,7 +28,7 @@ class Person:
         return f"{self.name} <{self.email}>"
 
 
-@dataclass(frozen=True)
+@record
 class CommitRecord:
     mark: int
     branch: str

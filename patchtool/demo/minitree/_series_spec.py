@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from patchtool.demo.minitree._filler import Planned
 from patchtool.demo.minitree._history import Chronicle
 from patchtool.demo.minitree._importer import Person
 from patchtool.demo.minitree._mail import msgid_for
 from patchtool.demo.minitree._tree import Tree
+from patchtool.jsonable import record
 
 
-@dataclass(frozen=True)
+@record
 class ReplySpec:
     to: int  # index into the thread: 0 is the cover letter when there is one, else the first patch
     sender: Person
@@ -21,7 +21,7 @@ class ReplySpec:
     quote_lines: int | None = 12
 
 
-@dataclass(frozen=True)
+@record
 class SeriesSpec:
     name: str
     base: str  # a landmark name ("tip"...), a tag, or "series:NAME" (on top of an earlier series)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
+from patchtool.jsonable import record
 from patchtool.resources import fixtures_dir
 
 Tree = dict[str, str]
@@ -20,7 +20,7 @@ class TreeEditError(Exception):
     """A story edit did not find the text it expected: the fixture data and the story disagree."""
 
 
-@dataclass(frozen=True)
+@record
 class Replace:
     """Replace the only occurrence of `old` in `path` with `new`."""
 
@@ -38,7 +38,7 @@ class Replace:
         tree[self.path] = text.replace(self.old, self.new)
 
 
-@dataclass(frozen=True)
+@record
 class ReplaceAll:
     """Replace every occurrence of `old` in `path` (at least one)."""
 
@@ -53,7 +53,7 @@ class ReplaceAll:
         tree[self.path] = text.replace(self.old, self.new)
 
 
-@dataclass(frozen=True)
+@record
 class Write:
     """Create or overwrite `path` with `text`."""
 
@@ -64,7 +64,7 @@ class Write:
         tree[self.path] = self.text
 
 
-@dataclass(frozen=True)
+@record
 class Append:
     """Append `text` at the end of `path` (which must exist)."""
 
@@ -77,7 +77,7 @@ class Append:
         tree[self.path] += self.text
 
 
-@dataclass(frozen=True)
+@record
 class Delete:
     path: str
 
@@ -86,7 +86,7 @@ class Delete:
             raise TreeEditError(f"{self.path}: no such file")
 
 
-@dataclass(frozen=True)
+@record
 class Move:
     """Rename a file, keeping its content."""
 
