@@ -8,8 +8,8 @@ same seeded instances. "builds" counts the distinct commits a strategy ran.
 
 Cells are "N:p:q" (a line of N candidates) or "dag:R:B:L:p:q" (R rounds of B parallel branches of
 L commits, forked from the main line and merged into it one after another). Two grids are built in:
---grid tune (used while choosing the priors and thresholds) and --grid report (other cells and
-other seeds, never tuned on).
+--grid tune and --grid report (both used while choosing the priors and thresholds by now), and
+--grid report2 (other cells and seeds, run once after the parameters were frozen).
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
        python bench/bisect.py --cell 256:0.2:0.1 --cell dag:3:3:4:0.5:0 --trials 100
@@ -69,6 +69,21 @@ GRIDS = {
             "24:0.05:0",
         ],
         7_000_001,
+    ),
+    # Chosen after the parameters were frozen (this round tuned on "tune" and "report"); run once.
+    "report2": (
+        [
+            "32:1:0",
+            "16:0.5:0.3",
+            "dag:4:3:5:0.4:0.1",
+            "200:0.8:0.02",
+            "4096:0.4:0",
+            "1024:0.6:0.2",
+            "96:0.15:0.05",
+            "40:0.05:0",
+            "300:0.2:0.08",
+        ],
+        9_300_017,
     ),
 }
 
@@ -264,12 +279,27 @@ def strategy_bayesect(oracle: Oracle, rule: tuple[int, int] | None) -> int | Non
 
 # ----- patchtool ------------------------------------------------------------------------------------
 OVERRIDES: dict[str, float] = {}  # --set name=value: Strategy fields tried while tuning
+_INT_FIELDS = (
+    "max_runs",
+    "calibration_failures",
+    "calibration_max_runs",
+    "calibration_min_runs",
+    "good_end_runs",
+    "good_end_runs_when_failing",
+    "min_culprit_failures",
+)
 
 
 def strategy_patchtool(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
     fields: dict[str, object] = {"confidence": 0.99, "build_cost_in_runs": BUILD_COST, "max_runs": MAX_RUNS}
     for key, value in OVERRIDES.items():
-        fields[key] = int(value) if value == int(value) and key != "confidence" else value
+        if key in ("p_prior_a", "p_prior_b", "q_prior_a", "q_prior_b"):  # one side of a Beta prior
+            name, side = key[:7], key[-1]
+            prior = fields.get(name, getattr(Strategy, name))
+            assert isinstance(prior, tuple)
+            fields[name] = (value, prior[1]) if side == "a" else (prior[0], value)
+        else:
+            fields[key] = int(value) if value == int(value) and key in _INT_FIELDS else value
     strategy = Strategy(**fields)  # type: ignore[arg-type]
     state = BisectState(oracle.cell.history, strategy)
     while (probe := state.next_probe()) is not None:
@@ -361,7 +391,7 @@ def print_cell(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--grid", choices=sorted(GRIDS), help="a built-in grid (tune or report)")
+    parser.add_argument("--grid", choices=sorted(GRIDS), help="a built-in grid (tune, report, report2)")
     parser.add_argument("--cell", action="append", default=[], help="N:p:q or dag:R:B:L:p:q (repeatable)")
     parser.add_argument("--trials", type=int, default=400, help="trials per cell")
     parser.add_argument("--first-trial", type=int, default=0, help="skip this many trials (to top a run up)")

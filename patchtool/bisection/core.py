@@ -146,7 +146,7 @@ class BisectState:
         if self.n in self._untestable:
             return StopReason.BAD_END_UNTESTABLE
         bad_f, bad_r = self.counts(self.n)
-        if bad_f == 0:
+        if bad_f == 0 and not self._interior_failed():
             if bad_r >= st.calibration_max_runs:
                 return StopReason.BAD_END_DOES_NOT_REPRODUCE
             return StopReason.BUDGET if self._out_of_budget() else None
@@ -156,7 +156,7 @@ class BisectState:
         if (
             prob >= st.stop_threshold
             and self.post.fails[top] >= st.min_culprit_failures
-            and self.post.pessimistic(top)[0] >= st.confidence
+            and self.post.pessimistic(top, st.pessimism_z, st.pessimism_q_z)[0] >= st.confidence
         ):
             return StopReason.CONFIDENT
         if self._blocked():
@@ -236,9 +236,10 @@ class BisectState:
         return self._decide_probe(split)
 
     def _decide_side(self, top: int) -> int:
-        if self.post.fails[top] < self.strategy.min_culprit_failures:
+        st = self.strategy
+        if self.post.fails[top] < st.min_culprit_failures:
             return top
-        mine, earlier = self.post.pessimistic(top)
+        mine, earlier = self.post.pessimistic(top, st.pessimism_z, st.pessimism_q_z)
         later = 1.0 - mine - earlier
         parent = self.parent_of(top)
         if earlier > later and parent not in self._untestable:
@@ -248,12 +249,30 @@ class BisectState:
     def _calibration_probe(self) -> Probe | None:
         st = self.strategy
         bad_f, bad_r = self.counts(self.n)
-        if bad_f < st.calibration_failures and bad_r < st.calibration_max_runs:
+        short = bad_f < st.calibration_failures or bad_r < st.calibration_min_runs
+        if short and bad_r < st.calibration_max_runs:
             return Probe(self.n, ProbeReason.CALIBRATE_BAD)
-        wanted = GOOD_END not in self._untestable and self.post.runs[GOOD_END] < self._good_end_target()
+        wanted = (
+            GOOD_END not in self._untestable
+            and self.post.runs[GOOD_END] < self._good_end_target()
+            and (self.post.runs[GOOD_END] > 0 or self._q_in_doubt())
+        )
         if wanted and (GOOD_END not in self._probed or self._current == GOOD_END):
             return Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
         return None
+
+    def _interior_failed(self) -> bool:
+        """Some commit between the ends has failed: p > 0 is shown without the bad end."""
+        return self.post.total_f > self.post.fails[self.n] + self.post.fails[GOOD_END]
+
+    def _q_in_doubt(self) -> bool:
+        """Whether good commits may fail: only then is the good end worth a build to measure q.
+
+        While every failure seen can be blamed on bad commits, q = 0 stays likely and the
+        interior commits judged good measure q for free; a failure that only q > 0 explains
+        well drops P(q = 0) below the threshold and calls for the good end.
+        """
+        return self.post.q_zero_prob() < self.strategy.good_end_when_q_zero_below
 
     def _good_end_target(self) -> int:
         """Runs at the good end: a fixed minimum, more while the good end shows failures (q is then

@@ -38,8 +38,11 @@ class Strategy:
     """The policy: confidence, per-commit thresholds, budgets and priors.
 
     * ``confidence``: what the user asks for. Because p and q are estimated, the search stops at
-      the stricter ``stop_threshold`` (0.995 for 0.99), as the design note recommends (2.3: a 0.99
-      stop gave 1.6-3.2 % wrong culprits with p estimated, 0.995 brought it under 1 %).
+      the stricter ``stop_threshold``: 1 - (1 - confidence) * ``stop_error_share`` (0.997 for
+      0.99). The design note (2.3) saw 1.6-3.2 % wrong culprits at a 0.99 stop with p estimated;
+      at 0.995 the bench still had cells with 3-4 wrong of 400, so the share is 0.3. The culprit
+      must also hold the confidence with p and q at ``pessimism_z`` / ``pessimism_q_z`` standard
+      deviations towards each other.
     * ``epsilon``: leave a commit once P(bad) < epsilon (it looks good); ``bad_epsilon``: leave once
       P(bad) > 1 - bad_epsilon. Both default from ``build_cost_in_runs`` (measured by the driver).
       The bad side is looser (15x, at most 0.2): a "bad" verdict left early is cheap to revisit,
@@ -49,9 +52,14 @@ class Strategy:
       0.7 %. A slab with a light tail lets a few failures convict a commit when good commits
       stay clean, while 2 % flakiness on good commits still shows up in the data. p has a
       uniform prior.
-    * ``calibration_failures`` / ``calibration_max_runs``: the bad end is run until that many
-      failures; with none after the maximum the search stops (the bad end does not reproduce).
-      Two are enough: the bad-side runs of the search refine p from there.
+    * ``calibration_failures`` / ``calibration_min_runs`` / ``calibration_max_runs``: the bad end
+      is run until that many failures and at least the minimum of runs (cheap when p is high, and
+      a sharper p saves clean runs on every good commit); with no failure after the maximum the
+      search stops (the bad end does not reproduce). The maximum, 300, leaves a bad end with
+      p = 0.05 silent once in 5 million (at 60 it was 1 in 22).
+    * The good end is run (``good_end_runs``) only once P(q = 0) falls below
+      ``good_end_when_q_zero_below``: while every failure can be blamed on bad commits its build
+      buys nothing the commits judged good do not measure for free.
     """
 
     confidence: float = 0.99
@@ -63,12 +71,17 @@ class Strategy:
     q_prior: tuple[float, float] = (1.0, 12.0)
     q_zero_weight: float = 0.5
     calibration_failures: int = 2
-    calibration_max_runs: int = 60
-    good_end_runs: int = 3
+    calibration_max_runs: int = 300
+    calibration_min_runs: int = 6
+    good_end_runs: int = 10
     good_end_runs_when_failing: int = 12
     min_culprit_failures: int = 2
     split_target: float = 0.5
     bracket_mass: float = 0.9
+    pessimism_z: float = 1.645
+    stop_error_share: float = 0.3
+    pessimism_q_z: float = 1.645
+    good_end_when_q_zero_below: float = 0.4
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.confidence < 1.0:
@@ -86,7 +99,7 @@ class Strategy:
 
     @property
     def stop_threshold(self) -> float:
-        return 1.0 - (1.0 - self.confidence) / 2.0
+        return 1.0 - (1.0 - self.confidence) * self.stop_error_share
 
     @property
     def resolved_epsilon(self) -> float:

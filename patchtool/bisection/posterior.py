@@ -148,6 +148,10 @@ class Posterior:
             return 0.0
         return min(math.exp(math.log(zero) - self.log_good_side(0, good_r)), 1.0)
 
+    def q_zero_prob(self) -> float:
+        """Posterior probability that good commits never fail (q = 0)."""
+        return sum(k.mass * self.q_zero_share(k) for k in self.classes())
+
     def _q_hat(self, k: _Class) -> float:
         aq, bq = self.priors.q_prior
         good_f, good_r = self.total_f - k.bad_f, self.total_r - k.bad_r
@@ -179,7 +183,7 @@ class Posterior:
         low = best.mask & -best.mask
         return low.bit_length() - 1, best.mass / best.size
 
-    def pessimistic(self, c: int) -> tuple[float, float]:
+    def pessimistic(self, c: int, z: float = 1.645, z_q: float | None = None) -> tuple[float, float]:
         """(P(culprit = c), P(culprit is a strict ancestor of c)) with p at the low end and q at
         the high end of their 90 % credible ranges (as seen from c's class), fixed.
 
@@ -192,8 +196,8 @@ class Posterior:
         ap, bp = self.priors.p_prior
         aq, bq = self.priors.q_prior
         gf, gr = self.total_f - own.bad_f, self.total_r - own.bad_r
-        p_lo = max(_beta_bound(ap + own.bad_f, bp + own.bad_r - own.bad_f, -1.645), 1e-3)
-        q_hi = min(_beta_bound(aq + gf, bq + gr - gf, 1.645), 0.999)
+        p_lo = max(_beta_bound(ap + own.bad_f, bp + own.bad_r - own.bad_f, -z), 1e-3)
+        q_hi = min(_beta_bound(aq + gf, bq + gr - gf, z if z_q is None else z_q), 0.999)
         if p_lo <= q_hi:
             return 0.0, 1.0
         lp, lnp, lq, lnq = math.log(p_lo), math.log1p(-p_lo), math.log(q_hi), math.log1p(-q_hi)

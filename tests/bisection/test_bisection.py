@@ -117,6 +117,37 @@ def test_first_probes_calibrate_the_bad_end() -> None:
     assert probe is not None and probe.index == 50 and probe.reason is ProbeReason.CALIBRATE_BAD
 
 
+def test_bad_end_runs_to_its_minimum_when_failures_come_cheap() -> None:
+    state = BisectState(50)
+    for _ in range(Strategy().calibration_failures):
+        state.observe(50, True)
+    # two failures already, but a few more runs at p near 1 sharpen p for every later clean run
+    while state.counts(50)[1] < Strategy().calibration_min_runs:
+        assert state.next_probe() == Probe(50, ProbeReason.CALIBRATE_BAD)
+        state.observe(50, True)
+    probe = state.next_probe()
+    assert probe is not None and probe.index not in (50, GOOD_END)
+
+
+def test_rare_failure_at_the_bad_end_is_waited_for() -> None:
+    """p = 0.05 leaves 60 clean runs once in 22; the search must wait for the failure, not give up."""
+    state = BisectState(24)
+    for _ in range(80):
+        assert state.next_probe() == Probe(24, ProbeReason.CALIBRATE_BAD)
+        state.observe(24, False)
+    assert state.stop_reason() is None
+    state.observe(24, True)
+    assert state.next_probe() == Probe(24, ProbeReason.CALIBRATE_BAD)  # until the second failure
+
+
+def test_good_end_is_built_only_when_good_commits_may_fail() -> None:
+    clean, state = simulate(64, p=1.0, q=0.0, seed=4)
+    assert clean.named == clean.culprit and state.counts(GOOD_END) == (0, 0)  # no build spent there
+    noisy, state = simulate(64, p=0.8, q=0.25, seed=4)
+    assert noisy.named == noisy.culprit
+    assert state.counts(GOOD_END)[1] >= Strategy().good_end_runs  # q measured where it is cheap
+
+
 def test_good_end_failing_like_the_bad_end_stops() -> None:
     strategy = Strategy(good_end_runs=20, max_runs=400)
     state = BisectState(20, strategy)
@@ -229,10 +260,11 @@ def test_shortest_range() -> None:
 # ----- choices and policy -----------------------------------------------------------------------
 def test_sticky_probe_repeats_an_unresolved_commit() -> None:
     state = BisectState(64, Strategy(q_zero_weight=0.0))
-    for _ in range(3):
+    for _ in range(Strategy().calibration_min_runs):
         state.observe(64, True)
     for _ in range(Strategy().good_end_runs):
-        assert state.next_probe() == Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)  # q is measured
+        # no weight on q = 0: good commits may fail from the start, so q is measured
+        assert state.next_probe() == Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
         state.observe(GOOD_END, False)
     first = state.next_probe()
     assert first is not None and first.reason is ProbeReason.SPLIT and first.index == 32
@@ -247,7 +279,8 @@ def test_epsilon_follows_build_cost() -> None:
     assert values[1] == pytest.approx(0.1) and values[-1] == pytest.approx(0.002)
     assert Strategy(build_cost_in_runs=10).resolved_epsilon == epsilon_for_cost_ratio(10)
     assert Strategy(epsilon=0.05).resolved_epsilon == 0.05
-    assert Strategy(confidence=0.99).stop_threshold == pytest.approx(0.995)
+    assert Strategy(confidence=0.99).stop_threshold == pytest.approx(0.997)
+    assert Strategy(confidence=0.9, stop_error_share=0.5).stop_threshold == pytest.approx(0.95)
 
 
 def test_same_seed_same_search_and_replay_restores_it() -> None:
