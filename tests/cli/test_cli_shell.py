@@ -38,8 +38,12 @@ _HEAVY_STDLIB = {
     "email.utils",
     "email.header",
     "email.policy",
+    "email._parseaddr",  # git send-email's Date: is read without it
     "hashlib",
     "socket",
+    "gzip",
+    "base64",
+    "platformdirs",
 }
 
 
