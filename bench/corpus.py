@@ -117,6 +117,15 @@ class Refused(Exception):
     """patchtool refused a series (exit 2: its mail could not be read); it is counted, not timed."""
 
 
+class NoB4(Exception):
+    """b4 cannot read the series: fetch has no pair to time; apply is still timed and checked, with
+    git am fed patchtool's own am-ready mbox (`mbox`) instead of b4's."""
+
+    def __init__(self, mbox: Path) -> None:
+        super().__init__("b4 cannot read it")
+        self.mbox = mbox
+
+
 def bench_fetch(s: Series, runs: int, scratch: Path) -> tuple[Pairs, Path]:
     mine, b4dir = scratch / "pt-out", scratch / "b4-out"
     argv = [str(BIN / "patchtool"), "fetch", str(s.mbox)]
@@ -135,7 +144,8 @@ def bench_fetch(s: Series, runs: int, scratch: Path) -> tuple[Pairs, Path]:
 
     b4_check = [str(BIN / "b4"), "--offline-mode", "am", "-m", str(s.mbox), "-o", str(b4dir)]
     if subprocess.run(b4_check, capture_output=True, env=ENV, check=False).returncode != 0:
-        raise Refused("b4 cannot read it (no pair to time)")
+        ours()
+        raise NoB4(next(mine.glob("*.mbox")))
 
     pairs = paired(runs, ours, theirs)
     return pairs, next(b4dir.glob("*.mbx"))
@@ -236,13 +246,17 @@ def main() -> None:
     refused = 0
     for s in series:
         TRUTH[s.tip] = git(truth, "rev-parse", f"{s.tip}^{{tree}}").strip()
+        no_b4 = ""
         try:
             fetch, ambox = bench_fetch(s, args.runs, scratch)
         except Refused as e:
             refused += 1
-            print(f"REFUSED {s.count:3}p  {s.msgid[:60]}: {e}", flush=True)  # patchtool's or b4's
+            print(f"REFUSED {s.count:3}p  {s.msgid[:60]}: {e}", flush=True)
             continue
-        if args.only != "apply":
+        except NoB4 as e:
+            print(f"NO-B4   {s.count:3}p  {s.msgid[:60]}: b4 cannot read it, fetch not timed", flush=True)
+            fetch, ambox, no_b4 = Pairs(), e.mbox, "(git am fed patchtool's mbox) "
+        if args.only != "apply" and not no_b4:
             fetches.append(fetch)
             print(report_line("fetch", s, fetch), flush=True)
         if args.only != "fetch":
@@ -251,7 +265,7 @@ def main() -> None:
             applies.append(pairs)
             same, same_am = same + identical, same_am + am_identical
             mark = "same-tree " if identical else "DIFFERENT "
-            print(report_line("apply", s, pairs, mark), flush=True)
+            print(report_line("apply", s, pairs, mark + no_b4), flush=True)
     if fetches:
         print(summary("fetch", "b4", fetches))
     if applies:

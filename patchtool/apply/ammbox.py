@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 from pathlib import Path
@@ -90,6 +89,8 @@ def patch_mail(patch: Patch) -> bytes:
         f"Content-Transfer-Encoding: {encoding}",
     ]
     if encoding == "base64":
+        import base64  # rare: only a body holding a CR
+
         body = base64.encodebytes(body)
     return ("\n".join(headers) + "\n\n").encode() + body + b"\n"
 

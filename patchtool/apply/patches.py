@@ -19,6 +19,7 @@ from pathlib import Path
 from patchtool.config import Settings
 from patchtool.jsonable import record
 from patchtool.parse.difftext import hunk_headers_at
+from patchtool.vcs.gitcmd import committer_ident
 from patchtool.vcs.repo import GitRepo
 from patchtool.vcs.trees import Entry, ObjectStore, read_index_file, tree_mode, write_index_file
 from patchtool.vcs.worktrees import repo_key
@@ -202,12 +203,15 @@ class TempIndex:
     def committer(self) -> str:
         """Who commits: git's own answer (config and GIT_COMMITTER_*), else the tool itself."""
         if self._committer is None:
-            done = self.repo.git("var", "GIT_COMMITTER_IDENT", check=False)
-            if done.ok:
-                self._committer = done.text().strip()
-            else:  # no identity configured: commit as the tool rather than fail the whole apply
-                self._committer = f"patchtool <patchtool@localhost> {int(time.time())} +0000"
+            self._committer = committer_ident(self.repo.path) or self._git_var_ident()
         return self._committer
+
+    def _git_var_ident(self) -> str:
+        done = self.repo.git("var", "GIT_COMMITTER_IDENT", check=False)
+        if done.ok:
+            return done.text().strip()
+        # no identity configured: commit as the tool rather than fail the whole apply
+        return f"patchtool <patchtool@localhost> {int(time.time())} +0000"
 
 
 def _ident(text: str) -> str:

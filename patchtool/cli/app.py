@@ -145,6 +145,9 @@ def _root(
     """patchtool: review, test, bisect and backport patch series from mailing lists."""
 
 
+_frozen = False  # gc.freeze() done in this process (counting the frozen objects is itself slow)
+
+
 def _keep_only_the_command_run(args: Sequence[str]) -> None:
     """Typer builds a click command for every registered one at each run (~1.5 ms each with many
     options); a run of `apply` needs only apply. An unknown name keeps them all, for the hint."""
@@ -176,7 +179,9 @@ def run_app(args: Sequence[str], order: Sequence[str]) -> None:
     # Imports are done (patchtool.cli.main paused the collector for them): what exists now lives
     # for the whole run, so it is frozen out of every later collection, and collection resumes.
     # Frozen once per process: a caller running commands in-process must not freeze its garbage.
-    if not gc.get_freeze_count():
+    global _frozen
+    if not _frozen:
         gc.freeze()
+        _frozen = True
     gc.enable()
     command.main(args=list(args), prog_name="patchtool")

@@ -1,6 +1,8 @@
-"""CLI commands: apply, backport, clean (registered on the shared app)."""
+"""CLI commands: apply, backport, clean (registered on the shared app).
 
-from __future__ import annotations
+No `from __future__ import annotations`: typer would evaluate the commands' string annotations at
+each run; names imported only for type checking are quoted instead.
+"""
 
 import sys
 from collections.abc import Callable
@@ -36,8 +38,8 @@ WorktreeOption = Annotated[
 
 
 def _series(
-    source: str, settings: Settings, repo: GitRepo, revision: int | None, functions: bool = True
-) -> Series:
+    source: str, settings: "Settings", repo: "GitRepo", revision: int | None, functions: bool = True
+) -> "Series":
     from patchtool.fetch import resolve_source
     from patchtool.parse.series import build_series
 
@@ -50,16 +52,16 @@ def _progress(message: str) -> AbstractContextManager[object]:
     return err.status(message) if err.is_terminal else nullcontext()
 
 
-def _msgids(series: Series) -> set[str]:
+def _msgids(series: "Series") -> set[str]:
     ids = {p.msgid for rev in series.revisions for p in rev.patches}
     return ids | {rev.cover.msgid for rev in series.revisions if rev.cover}
 
 
-def _resolver(settings: Settings, repo: GitRepo, dependencies: list[Path]) -> Callable[[str], Series]:
+def _resolver(settings: "Settings", repo: "GitRepo", dependencies: list[Path]) -> Callable[[str], "Series"]:
     """Based-on: msgids are looked up in the --dependency files first, then fetched like a SOURCE."""
     local = [_series(str(path), settings, repo, None) for path in dependencies]
 
-    def resolve(msgid: str) -> Series:
+    def resolve(msgid: str) -> "Series":
         wanted = msgid.strip("<>")
         for series in local:
             if wanted in _msgids(series):
@@ -69,7 +71,7 @@ def _resolver(settings: Settings, repo: GitRepo, dependencies: list[Path]) -> Ca
     return resolve
 
 
-def _print_result(result: ApplyResult, title: str) -> None:
+def _print_result(result: "ApplyResult", title: str) -> None:
     for dep in result.dependencies:
         _print_result(dep, "dependency")
     out.print(f"{title}: {result.base_label} ({result.base_reason})", markup=False)
@@ -87,7 +89,7 @@ def _print_result(result: ApplyResult, title: str) -> None:
     out.print(f"status: {result.status}", markup=False)
 
 
-def _report(result: ApplyResult, as_json: bool, title: str) -> None:
+def _report(result: "ApplyResult", as_json: bool, title: str) -> None:
     from patchtool.apply.engine import conflict_error
 
     if as_json:
@@ -148,7 +150,7 @@ def apply(
     _report(result, as_json, "base")
 
 
-def _print_findings(result: ApplyResult) -> None:
+def _print_findings(result: "ApplyResult") -> None:
     """A backport's warnings and the upstream commits they point at (nothing for a plain apply)."""
     for finding in getattr(result, "findings", ()):
         where = f"{finding.file}:{finding.line}: " if finding.file and finding.line else ""
@@ -159,7 +161,7 @@ def _print_findings(result: ApplyResult) -> None:
         out.print(f"prerequisites (try --with-prerequisites): {listed}", markup=False)
 
 
-def _print_candidates(report: CandidateReport) -> None:
+def _print_candidates(report: "CandidateReport") -> None:
     release = f", last release {report.last_release[:12]}" if report.last_release else ""
     out.print(
         f"{report.branch}: forked from {report.upstream} at {report.fork_point[:12]}{release}; "
@@ -173,7 +175,7 @@ def _print_candidates(report: CandidateReport) -> None:
             out.print(f"        {line}", markup=False)
 
 
-def _candidates(git_repo: GitRepo, branch: str, upstream: str | None, all_: bool, as_json: bool) -> None:
+def _candidates(git_repo: "GitRepo", branch: str, upstream: str | None, all_: bool, as_json: bool) -> None:
     from patchtool.apply.backbase import UPSTREAM_GUESSES
     from patchtool.apply.candidates import stable_candidates
     from patchtool.errors import UsageError

@@ -1,6 +1,8 @@
-"""CLI command `fetch`: read a series from mail, print what it is, optionally write an am-ready mbox."""
+"""CLI command `fetch`: read a series from mail, print what it is, optionally write an am-ready mbox.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: typer would evaluate every string annotation of the
+command at each run (~2 ms of a fetch); as objects, they are read as they are.
+"""
 
 import sys
 from pathlib import Path

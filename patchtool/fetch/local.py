@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -38,7 +37,7 @@ class _Bounded:
                     raise InputError(f"{self.name}: larger than {MAX_BYTES // (1024 * 1024)} MiB of mail")
                 self.text = self.text or bool(line.strip())
                 yield line
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
+        except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
             raise InputError(f"{self.name}: cannot be read ({e})") from e
 
 
@@ -47,11 +46,19 @@ def _messages_of(lines: _Bounded, origin: str) -> list[RawMessage]:
     return [RawMessage(m, f"{origin}#{i}") for i, m in enumerate(iter_mbox(lines), 1)]
 
 
+def _open(path: Path) -> BinaryIO:
+    if path.suffix == ".gz":
+        import gzip  # only for .gz files
+
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
 def _read_file(path: Path) -> tuple[list[RawMessage], bool]:
     """The messages of one file (gzip allowed) and whether it held any text at all."""
     try:
-        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as fh:
-            lines = _Bounded(fh, str(path))  # type: ignore[arg-type]
+        with _open(path) as fh:
+            lines = _Bounded(fh, str(path))
             return _messages_of(lines, f"file:{path}"), lines.text
     except OSError as e:
         raise InputError(f"{path}: cannot be read ({e})") from e

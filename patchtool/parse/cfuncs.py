@@ -204,6 +204,10 @@ def _items(text: str) -> list[_Item]:
     return found
 
 
+# strings, character constants and comments on one row: their braces are not code
+_NOT_CODE = re.compile(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'|//.*|/\*.*?\*/')
+
+
 def _leading_rows(texts: list[str]) -> int:
     """How many rows at the fragment's start still belong to the scope git named in the header."""
     if texts and texts[0].rstrip().endswith("\\"):
@@ -211,13 +215,16 @@ def _leading_rows(texts: list[str]) -> int:
         return next((row + 1 for row, t in enumerate(texts) if not t.rstrip().endswith("\\")), len(texts))
     depth = 0
     for row, text in enumerate(texts):
-        code = re.sub(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'|//.*|/\*.*?\*/', "", text)
-        for char in code:
-            depth += (char == "{") - (char == "}")
-            if depth < 0 and text.startswith("}"):
-                return row + 1
-            # an indented "}" closes an inner block of the scope, not the scope itself
-            depth = max(depth, 0)
+        if "{" not in text and "}" not in text:
+            continue  # only braces move the depth
+        for char in _NOT_CODE.sub("", text):
+            if char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+                if depth < 0 and text.startswith("}"):
+                    return row + 1
+                depth = max(depth, 0)  # an indented "}" closes an inner block of the scope, not the scope
     first = next(
         (
             t

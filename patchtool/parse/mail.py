@@ -31,6 +31,11 @@ _MSGID = re.compile(r"<([^<>\s]+)>")
 # A header line as the email package's parser accepts one: a printable-ASCII name, then a colon.
 _HEADER_NAME = re.compile(rb"[!-9;-~]+:")
 _PLAIN_CTE = ("", "7bit", "8bit", "binary")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_PLAIN_DATE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) (" + "|".join(_MONTHS) + r") (\d{4}) "
+    r"(\d\d):(\d\d):(\d\d) (\+|-(?!0000))(\d\d)(\d\d)"
+)
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 
 
@@ -217,16 +222,28 @@ def _decoded(raw: dict[str, str], name: str) -> str:
 
 def parse_date(value: str) -> dt.datetime | None:
     """A Date: value as `email.utils.parsedate_to_datetime` reads it; None when it does not parse."""
-    # The reader parsedate_to_datetime itself uses, without email.utils' imports (socket, random...).
+    plain = _PLAIN_DATE.fullmatch(value)
+    if plain:  # what git send-email writes; other shapes (and "-0000", no zone) by email's reader
+        day, month, year, hour, minute, second, sign, zone_h, zone_m = plain.groups()
+        offset = (int(zone_h) * 3600 + int(zone_m) * 60) * (-1 if sign == "-" else 1)
+        fields = [int(year), _MONTHS.index(month) + 1, int(day), int(hour), int(minute), int(second)]
+        return _datetime(fields, offset)
+    # The reader parsedate_to_datetime itself uses, without email.utils' imports (socket...).
     from email._parseaddr import _parsedate_tz  # type: ignore[import-not-found,unused-ignore]
 
     try:
         parsed: list[int | None] | None = _parsedate_tz(value) if value else None
-        if parsed is None:
-            return None
-        year, month, day, hour, minute, second = (int(x or 0) for x in parsed[:6])
-        offset = parsed[9]
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    return _datetime([int(x or 0) for x in parsed[:6]], parsed[9])
+
+
+def _datetime(fields: list[int], offset: int | None) -> dt.datetime | None:
+    try:
         zone = None if offset is None else dt.timezone(dt.timedelta(seconds=offset))
+        year, month, day, hour, minute, second = fields
         return dt.datetime(year, month, day, hour, minute, second, tzinfo=zone)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
@@ -329,9 +346,11 @@ def parse_mail(raw: RawMessage, *, plain: bool = True) -> Mail:
         raw_headers, plain_at = found
     ids = msgids_in(raw_headers.get("message-id"))
     if not ids:  # a message without a Message-Id still needs a stable key for threading
-        import hashlib
-
-        ids = [f"no-msgid-{hashlib.sha1(raw.data).hexdigest()[:16]}@patchtool.invalid"]
+        try:  # the interpreter's own sha1: hashlib would load OpenSSL first (~3 ms)
+            from _sha1 import sha1  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            from hashlib import sha1
+        ids = [f"no-msgid-{sha1(raw.data).hexdigest()[:16]}@patchtool.invalid"]
     msgid = ids[0]
     if ".." in msgid:
         raise InputError(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -77,9 +78,11 @@ def _base_options() -> list[str]:
 
 @functools.lru_cache(maxsize=64)
 def _config_entries(cwd: str) -> tuple[tuple[str, str], ...]:
-    """Every `filter.*`, `merge.*` and `patchtool.*` config entry seen from `cwd` (any scope), in
-    git's order: one `git config` serves both the safety options and the settings."""
-    argv = ["git", *_base_options(), "config", "--null", "--get-regexp", r"^(filter|merge|patchtool)\."]
+    """Every `filter.*`, `merge.*`, `patchtool.*`, `user.*` and `committer.*` config entry seen from
+    `cwd` (any scope), in git's order: one `git config` serves the safety options, the settings and
+    the committer's identity."""
+    sections = r"^(filter|merge|patchtool|user|committer)\."
+    argv = ["git", *_base_options(), "config", "--null", "--get-regexp", sections]
     done = proc.run(argv, cwd=cwd, env=git_env(), timeout=30)  # runs no filter or driver itself
     entries = []
     for entry in done.stdout.decode("utf-8", "replace").split("\0"):
@@ -180,3 +183,49 @@ def patchtool_config(repo: Path | None) -> dict[str, str]:
     except EnvironmentProblem:
         return {}
     return {key: value for key, value in entries if key.startswith("patchtool.")}
+
+
+# Characters git trims from both ends of an ident's name and e-mail (and <, > and newlines inside).
+_CRUD = frozenset([chr(c) for c in range(33)] + list(",:;<>\"\\'"))
+
+
+def _without_crud(text: str) -> str:
+    start, end = 0, len(text)
+    while start < end and text[start] in _CRUD:
+        start += 1
+    while end > start and text[end - 1] in _CRUD:
+        end -= 1
+    return "".join(c for c in text[start:end] if c not in "<>\n")
+
+
+def committer_ident(cwd: Path) -> str | None:
+    """What `git var GIT_COMMITTER_IDENT` prints, without its process, when the identity is given
+    outright: GIT_COMMITTER_NAME/EMAIL, else committer.name/email, else user.name/email (and $EMAIL
+    for the address), at the current time in the local zone. None when git must work it out (a
+    GIT_COMMITTER_DATE to parse, or no name or address given). tests/vcs/test_ident.py holds the
+    two side by side."""
+    env = os.environ
+    if "GIT_COMMITTER_DATE" in env:
+        return None
+    try:
+        config = dict(_config_entries(str(cwd)))  # the last value of a key wins, as in git
+    except EnvironmentProblem:
+        return None
+    name = _first(env.get("GIT_COMMITTER_NAME"), config.get("committer.name"), config.get("user.name"))
+    email = _first(
+        env.get("GIT_COMMITTER_EMAIL"),
+        config.get("committer.email"),
+        config.get("user.email"),
+        env.get("EMAIL"),
+    )
+    name, email = _without_crud(name or ""), _without_crud(email or "")
+    if not name or not email:
+        return None
+    now = int(time.time())
+    offset = time.localtime(now).tm_gmtoff // 60
+    sign = "-" if offset < 0 else "+"
+    return f"{name} <{email}> {now} {sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
+
+
+def _first(*values: str | None) -> str | None:
+    return next((v for v in values if v is not None), None)

@@ -13,7 +13,6 @@ worktree can write into the user's checkout. `git clean` in the tool worktree ke
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -22,12 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from patchtool.config import Settings
+from patchtool.vcs import trees
 from patchtool.vcs.repo import GitRepo
 
 
 def repo_key(repo: GitRepo) -> str:
     """A stable short name for a repository (its common git dir), used in tool paths."""
-    digest = hashlib.sha256(str(repo.common_dir).encode()).hexdigest()[:12]
+    digest = trees.digest("sha256", str(repo.common_dir).encode()).hex()[:12]
     return f"{repo.common_dir.parent.name or 'repo'}-{digest}"
 
 

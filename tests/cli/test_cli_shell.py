@@ -38,8 +38,12 @@ _HEAVY_STDLIB = {
     "email.utils",
     "email.header",
     "email.policy",
+    "email._parseaddr",  # git send-email's Date: is read without it
     "hashlib",
     "socket",
+    "gzip",
+    "base64",
+    "platformdirs",
 }
 
 
@@ -101,6 +105,8 @@ def test_apply_does_not_import_gitpython(apply_repo: ApplyRepo) -> None:
     assert "patchtool.apply.engine" in found["ours"]
     # applying reads no C functions: no tree-sitter, no C parser module
     assert "tree_sitter" not in found["third"] and "patchtool.parse.cfuncs" not in found["ours"]
+    # object ids by the interpreter's own sha1 (hashlib would load OpenSSL), no email package
+    assert {"hashlib", "email.utils", "email.parser", "socket"}.isdisjoint(found["stdlib"])
 
 
 def _commands_in_help(text: str) -> list[str]:

@@ -139,3 +139,25 @@ def test_dates_written_as_format_datetime_writes_them(offset: int | None) -> Non
     for day in range(0, 400, 37):
         when = dt.datetime(2026, 1, 1, 7, 5, 9, tzinfo=zone) + dt.timedelta(days=day, hours=day)
         assert mail_date(when) == email.utils.format_datetime(when)
+
+
+def test_every_shape_of_a_plain_date_reads_as_email_utils_reads_it() -> None:
+    """The fast reader of git send-email's Date: against parsedate_to_datetime, on 3,000 dates."""
+    import random
+
+    rng = random.Random(7)
+    days = ["", "Mon, ", "Tue, ", "Sun, "]
+    months = ["Jan", "Feb", "Mar", "Jun", "Sep", "Dec", "jan", "Foo"]
+    zones = ["+0000", "-0000", "+0100", "-0730", "+1345", "+0199", "-1200", "+2400"]
+    for _ in range(3000):
+        value = (
+            f"{rng.choice(days)}{rng.randint(0, 32)} {rng.choice(months)} "
+            f"{rng.choice([1999, 2026, 99, 20260])} "
+            f"{rng.randint(0, 25):02d}:{rng.randint(0, 60):02d}:{rng.randint(0, 61):02d} {rng.choice(zones)}"
+        )
+        try:
+            want: dt.datetime | None = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            want = None
+        got = parse_date(value)
+        assert got == want and (got is None or got.tzinfo == want.tzinfo), value  # type: ignore[union-attr]
