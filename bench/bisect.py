@@ -25,7 +25,6 @@ import sys
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse  # noqa: E402
-import math  # noqa: E402
 import random  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from patchtool.bisection.core import BisectState  # noqa: E402
 from patchtool.bisection.graph import History  # noqa: E402
 from patchtool.bisection.model import Strategy  # noqa: E402
+from patchtool.testrun.stats import wilson_interval as wilson  # noqa: E402
 
 BUILD_COST = 10
 TARGET_ERROR = 0.01
@@ -332,17 +332,6 @@ def run_chunk(args: Work) -> tuple[str, str, list[Outcome]]:
 
 def cell_seed(base: int, spec: str) -> int:
     return base * 1_000_003 + sum(ord(ch) * 131**i for i, ch in enumerate(spec)) % 1_000_000_007
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a proportion k/n."""
-    if n == 0:
-        return 0.0, 1.0
-    phat = k / n
-    denom = 1 + z * z / n
-    centre = (phat + z * z / (2 * n)) / denom
-    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def summarise(outs: list[Outcome]) -> dict[str, float]:

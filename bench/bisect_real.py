@@ -44,6 +44,7 @@ from patchtool.bisection.core import BisectState  # noqa: E402
 from patchtool.bisection.graph import History  # noqa: E402
 from patchtool.bisection.model import Strategy  # noqa: E402
 from patchtool.bisection.replay import commit_graph  # noqa: E402
+from patchtool.testrun.stats import wilson_interval as wilson  # noqa: E402
 from patchtool.vcs.repo import GitRepo  # noqa: E402
 
 BUILD_COST = 10
@@ -188,17 +189,6 @@ def run_chunk(work: Work) -> list[Outcome]:
         outs.append(Outcome(named == rng.culprit, named is not None, named in rng.merges,
                             oracle.runs, len(oracle.built)))  # fmt: skip
     return outs
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a proportion k/n."""
-    if n == 0:
-        return 0.0, 1.0
-    phat = k / n
-    denom = 1 + z * z / n
-    centre = (phat + z * z / (2 * n)) / denom
-    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def print_facts(rng: Range) -> None:
