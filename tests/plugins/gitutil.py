@@ -31,6 +31,15 @@ def make_repo(path: Path, files: dict[str, str] | None = None, message: str = "i
     return path
 
 
+def linear_repo(path: Path, n: int) -> list[str]:
+    """A repository of n + 1 commits c0..cN, each rewriting one file; their shas, oldest first."""
+    make_repo(path, {"f": "0\n"}, message="c0")
+    for i in range(1, n + 1):
+        (path / "f").write_text(f"{i}\n")
+        git(path, "commit", "-qam", f"c{i}")
+    return git(path, "rev-list", "--reverse", "HEAD").split()
+
+
 def snapshot_repo(path: Path) -> dict[str, str]:
     """Everything a user could lose, hashed: HEAD, refs, index, stash, work tree files (not .git)."""
     state: dict[str, str] = {

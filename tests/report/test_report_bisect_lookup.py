@@ -11,15 +11,7 @@ from patchtool.bisection.probe import ProbeSpec
 from patchtool.bisection.replay import record_row
 from patchtool.store import Store
 from tests.conftest import run_patchtool
-from tests.plugins.gitutil import git, make_repo
-
-
-def _linear_repo(path: Path, n: int) -> list[str]:
-    make_repo(path, {"f": "0\n"}, message="c0")
-    for i in range(1, n + 1):
-        (path / "f").write_text(f"{i}\n")
-        git(path, "commit", "-qam", f"c{i}")
-    return git(path, "rev-list", "--reverse", "HEAD").split()
+from tests.plugins.gitutil import git, linear_repo
 
 
 def _store_bisect(store: Store, shas: list[str], spec: ProbeSpec, culprit: int) -> None:
@@ -53,7 +45,7 @@ def _report_culprit(tmp_path: Path, repo: Path, mbox: Path, *match: str) -> str 
 
 def test_two_bisects_with_different_fail_match_are_not_confused(tmp_path: Path) -> None:
     repo = tmp_path / "r"
-    shas = _linear_repo(repo, 9)
+    shas = linear_repo(repo, 9)
     mbox = _mbox(repo, tmp_path / "s.mbox")
     plain = ProbeSpec(test="t")
     matched = ProbeSpec(test="t", classifier=Classifier(fail_match=r"rcu: stall"))

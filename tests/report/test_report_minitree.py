@@ -15,6 +15,7 @@ from patchtool.parse.series import build_series
 from patchtool.review.checks import run_checks
 from patchtool.vcs.repo import GitRepo
 from tests.conftest import run_patchtool
+from tests.plugins.gitutil import linear_repo
 
 QUIET_CODES = {
     "missing-stub",
@@ -82,23 +83,13 @@ def test_report_reuses_stored_test_runs(minitree: MiniTree, minitree_copy: Path,
     assert data["verdict"] == ("fail" if data["tests"]["tests"][0]["failures"] else "pass")
 
 
-def _linear_repo(path: Path, n: int) -> list[str]:
-    from tests.plugins.gitutil import git, make_repo
-
-    make_repo(path, {"f": "0\n"}, message="c0")
-    for i in range(1, n + 1):
-        (path / "f").write_text(f"{i}\n")
-        git(path, "commit", "-qam", f"c{i}")
-    return git(path, "rev-list", "--reverse", "HEAD").split()
-
-
 def test_stored_bisect_observations_become_a_posterior(tmp_path: Path) -> None:
     from patchtool.bisection.probe import ProbeSpec
     from patchtool.bisection.replay import record_row
     from patchtool.report.stages import bisect_view, load_stored_bisect
     from patchtool.store import Store
 
-    shas = _linear_repo(tmp_path / "r", 8)
+    shas = linear_repo(tmp_path / "r", 8)
     key = ProbeSpec(test="t", setup="thorough").key()
     with Store(tmp_path / "s.sqlite3") as store:
         assert load_stored_bisect(store, GitRepo(tmp_path / "r"), "t", "thorough") is None
