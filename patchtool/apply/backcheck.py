@@ -12,11 +12,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from functools import lru_cache
 from typing import Any
 
 from patchtool.jsonable import record
 from patchtool.models import Finding
+from patchtool.parse.cparser import parser
 from patchtool.vcs.repo import GitRepo
 
 CODE = "backport-missing-identifier"
@@ -42,14 +42,6 @@ class Use:
 class Missing:
     use: Use
     commit: tuple[str, str] | None  # (sha, subject): the upstream commit that introduced the name
-
-
-@lru_cache(maxsize=1)
-def c_parser() -> Any:
-    import tree_sitter_c  # imported lazily: only C patches need it
-    from tree_sitter import Language, Parser
-
-    return Parser(Language(tree_sitter_c.language()))
 
 
 def added_lines(diff: str) -> dict[str, list[tuple[int, str]]]:
@@ -99,7 +91,7 @@ def _member_uses(node: Any, path: str, row: int) -> Iterator[Use]:
 
 def _uses_in(path: str, lines: Sequence[tuple[int, str]]) -> Iterator[Use]:
     source = "\n".join(text for _, text in lines).encode("utf-8", "surrogateescape")
-    tree = c_parser().parse(source)
+    tree = parser().parse(source)
     for node in _nodes(tree.root_node):
         row = lines[min(node.start_point[0], len(lines) - 1)][0]
         text = node.text.decode("utf-8", "surrogateescape") if node.text else ""

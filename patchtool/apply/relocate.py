@@ -19,8 +19,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from patchtool.apply.backcheck import c_parser
 from patchtool.jsonable import record
+from patchtool.parse.cparser import parser
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\S")
@@ -116,7 +116,7 @@ def _translate(lines: Sequence[str], mapping: dict[str, str]) -> list[str]:
 
 def function_span(lines: Sequence[str], name: str) -> tuple[int, int] | None:
     """The lines (start, end) of the C function `name` in a file, found by tree-sitter."""
-    tree = c_parser().parse("\n".join(lines).encode("utf-8", "surrogateescape"))
+    tree = parser().parse("\n".join(lines).encode("utf-8", "surrogateescape"))
     for node in tree.root_node.children:
         if node.type != "function_definition":
             continue

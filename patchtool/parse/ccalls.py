@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from patchtool.jsonable import record
-from patchtool.parse.cfuncs import parser
+from patchtool.parse.cparser import parser
 
 _QUALIFIERS = {"const", "volatile", "restrict", "__restrict", "struct", "union", "enum", "register"}
 # Integer types convert into each other implicitly: a caller passing one needs no change.

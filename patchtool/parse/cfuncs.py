@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any
 
 from patchtool.jsonable import record
 from patchtool.models import FunctionChange
 from patchtool.parse.cfragments import (
     close_open_scopes,
+    code_of,
     is_comment_row,
     mark_macro_calls,
     section_opens_scope,
 )
+from patchtool.parse.cparser import parser
 
 C_SUFFIXES = (".c", ".h", ".inc", ".c.inc", ".h.inc")
 _SECTION_FUNC = re.compile(r"([A-Za-z_]\w*)\s*\([^;]*$")
@@ -47,41 +48,6 @@ class _Item:
     member_rows: tuple[int, ...] = ()  # the row of each member, in the same order
     member_decls: tuple[str, ...] = ()  # each member's declaration, spaced for comparison
     body: str = ""  # "empty body" | "trivial body" | ""
-
-
-@lru_cache(maxsize=1)
-def parser() -> Any:
-    """The tree-sitter parser for C (ImportError when tree-sitter is not installed)."""
-    # Imported lazily: tree-sitter is only needed when a patch touches C files.
-    from tree_sitter import Language, Parser
-
-    return Parser(Language(_c_grammar()))
-
-
-def _c_grammar() -> Any:
-    """tree_sitter_c.language(), from its extension module.
-
-    The package's __init__ only adds query files we do not read, and imports importlib.resources
-    for them (~2.5 ms of a fetch's start-up), so the extension is loaded on its own when found.
-    """
-    import importlib.machinery
-    import importlib.util
-    import os
-
-    spec = importlib.util.find_spec("tree_sitter_c")
-    folder = os.path.dirname(spec.origin) if spec and spec.origin else ""
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = os.path.join(folder, "_binding" + suffix)
-        if folder and os.path.isfile(path):
-            loader = importlib.machinery.ExtensionFileLoader("tree_sitter_c._binding", path)
-            found = importlib.util.spec_from_loader(loader.name, loader)
-            if found is not None:
-                module = importlib.util.module_from_spec(found)
-                loader.exec_module(module)
-                return module.language()
-    import tree_sitter_c  # another layout: the package's own way
-
-    return tree_sitter_c.language()
 
 
 def _norm(text: str) -> str:
@@ -204,10 +170,6 @@ def _items(text: str) -> list[_Item]:
     return found
 
 
-# strings, character constants and comments on one row: their braces are not code
-_NOT_CODE = re.compile(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'|//.*|/\*.*?\*/')
-
-
 def _leading_rows(texts: list[str]) -> int:
     """How many rows at the fragment's start still belong to the scope git named in the header."""
     if texts and texts[0].rstrip().endswith("\\"):
@@ -217,7 +179,7 @@ def _leading_rows(texts: list[str]) -> int:
     for row, text in enumerate(texts):
         if "{" not in text and "}" not in text:
             continue  # only braces move the depth
-        for char in _NOT_CODE.sub("", text):
+        for char in code_of(text):
             if char == "{":
                 depth += 1
             elif char == "}":

@@ -75,7 +75,7 @@ def test_fetch_of_plain_mail_loads_no_email_package_nor_openssl(tmp_path: Path) 
 def test_fetch_of_a_file_imports_its_reader_and_nothing_heavy() -> None:
     found = _imported("fetch", "fixtures/mail/reaper-v2.mbox")
     # typer 0.29 would add pydantic; rich, jinja2, requests, GitPython, platformdirs are not needed
-    # tree_sitter_c: its grammar extension is loaded on its own, without the package (parse/cfuncs.py)
+    # tree_sitter_c: its grammar extension is loaded on its own, without the package (parse/cparser.py)
     third = ["annotated_doc", "shellingham", "tree_sitter", "typer"]
     assert found["third"] == third
     ours = [m for m in found["ours"] if not m.startswith("patchtool.parse.")]  # parse's own split

@@ -1,0 +1,41 @@
+"""The tree-sitter parser for C, made once per process (tree-sitter is imported only when a patch
+touches C files)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+
+@lru_cache(maxsize=1)
+def parser() -> Any:
+    """The tree-sitter parser for C (ImportError when tree-sitter is not installed)."""
+    from tree_sitter import Language, Parser
+
+    return Parser(Language(_c_grammar()))
+
+
+def _c_grammar() -> Any:
+    """tree_sitter_c.language(), from its extension module.
+
+    The package's __init__ only adds query files we do not read, and imports importlib.resources
+    for them (~2.5 ms of a fetch's start-up), so the extension is loaded on its own when found.
+    """
+    import importlib.machinery
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("tree_sitter_c")
+    folder = os.path.dirname(spec.origin) if spec and spec.origin else ""
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = os.path.join(folder, "_binding" + suffix)
+        if folder and os.path.isfile(path):
+            loader = importlib.machinery.ExtensionFileLoader("tree_sitter_c._binding", path)
+            found = importlib.util.spec_from_loader(loader.name, loader)
+            if found is not None:
+                module = importlib.util.module_from_spec(found)
+                loader.exec_module(module)
+                return module.language()
+    import tree_sitter_c  # another layout: the package's own way
+
+    return tree_sitter_c.language()
