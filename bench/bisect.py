@@ -102,33 +102,10 @@ def parse_cell(spec: str) -> Cell:
     parts = spec.split(":")
     if parts[0] == "dag":
         r, b, length = (int(x) for x in parts[1:4])
-        history, side, main = merge_history(r, b, length)
+        history, side, main = History.merged_branches(r, b, length)
         return Cell(spec, history, float(parts[4]), float(parts[5]), side, main)
     n = int(parts[0])
     return Cell(spec, History.chain(n), float(parts[1]), float(parts[2]), None, tuple(range(n + 1)))
-
-
-def merge_history(
-    rounds: int, branches: int, length: int
-) -> tuple[History, tuple[int, ...], tuple[int, ...]]:
-    """Rounds of parallel branches forked from the main line, merged one after another."""
-    parents: list[tuple[int, ...]] = [()]
-    side: list[int] = []
-    main = [0]
-    for _ in range(rounds):
-        fork = main[-1]
-        tips = []
-        for _ in range(branches):
-            prev = fork
-            for _ in range(length):
-                parents.append((prev,))
-                prev = len(parents) - 1
-                side.append(prev)
-            tips.append(prev)
-        for tip in tips:
-            parents.append((main[-1], tip))
-            main.append(len(parents) - 1)
-    return History(parents), tuple(side), tuple(main)
 
 
 class Oracle:

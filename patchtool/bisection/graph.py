@@ -50,6 +50,33 @@ class History:
             raise ValueError("need at least one candidate commit")
         return cls([(), *[(i - 1,) for i in range(1, n + 1)]])
 
+    @classmethod
+    def merged_branches(
+        cls, rounds: int, branches: int, length: int
+    ) -> tuple[History, tuple[int, ...], tuple[int, ...]]:
+        """Rounds of parallel branches forked from the main line and merged into it one after
+        another, as QEMU's master is made of pull requests: (history, side commits, main line).
+
+        Positions are listed branch by branch, then the merges: a listing where commits after the
+        culprit (in position order) do not descend from it. Used by the tests and bench/bisect.py.
+        """
+        parents: list[tuple[int, ...]] = [()]
+        side: list[int] = []
+        main = [0]
+        for _ in range(rounds):
+            fork, tips = main[-1], []
+            for _ in range(branches):
+                prev = fork
+                for _ in range(length):
+                    parents.append((prev,))
+                    prev = len(parents) - 1
+                    side.append(prev)
+                tips.append(prev)
+            for tip in tips:
+                parents.append((main[-1], tip))
+                main.append(len(parents) - 1)
+        return cls(parents), tuple(side), tuple(main)
+
     def ancestors(self, index: int) -> int:
         """Bit set of the candidates that are ancestors of ``index`` (itself included)."""
         return self._anc[index]

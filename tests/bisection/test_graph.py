@@ -12,30 +12,6 @@ from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.stats import binomial_quantile
 
 
-def merge_history(rounds: int, branches: int, length: int) -> tuple[History, list[int], list[int]]:
-    """Rounds of parallel branches forked from the main line and merged into it one after another.
-
-    Positions are listed branch by branch, then the merges: a listing where commits after the
-    culprit (in position order) do not descend from it, as on QEMU's master.
-    """
-    parents: list[tuple[int, ...]] = [()]
-    side: list[int] = []
-    main = [0]
-    for _ in range(rounds):
-        fork, tips = main[-1], []
-        for _ in range(branches):
-            prev = fork
-            for _ in range(length):
-                parents.append((prev,))
-                prev = len(parents) - 1
-                side.append(prev)
-            tips.append(prev)
-        for tip in tips:
-            parents.append((main[-1], tip))
-            main.append(len(parents) - 1)
-    return History(parents), side, main
-
-
 def search(history: History, culprit: int, p: float, q: float, seed: int) -> BisectState:
     rng = random.Random(seed)
     state = BisectState(history, Strategy())
@@ -46,7 +22,7 @@ def search(history: History, culprit: int, p: float, q: float, seed: int) -> Bis
 
 
 def test_history_ancestry_and_chain() -> None:
-    history, side, main = merge_history(2, 2, 3)
+    history, side, main = History.merged_branches(2, 2, 3)
     assert not history.is_chain and History.chain(5).is_chain
     first_branch_tip = side[2]
     merge = main[1]
@@ -59,7 +35,7 @@ def test_history_ancestry_and_chain() -> None:
 
 
 def test_a_commit_listed_after_the_culprit_but_not_descending_stays_a_candidate() -> None:
-    history, side, main = merge_history(1, 2, 2)
+    history, side, main = History.merged_branches(1, 2, 2)
     culprit, unrelated = side[0], side[2]  # unrelated: the second branch, listed after the culprit
     state = BisectState(history, Strategy(q_zero_weight=1.0))
     for _ in range(3):
@@ -74,7 +50,7 @@ def test_a_commit_listed_after_the_culprit_but_not_descending_stays_a_candidate(
 
 @pytest.mark.parametrize("seed", range(6))
 def test_culprit_on_a_side_branch_is_named_not_the_merge(seed: int) -> None:
-    history, side, _ = merge_history(3, 3, 4)
+    history, side, _ = History.merged_branches(3, 3, 4)
     culprit = random.Random(seed).choice(side)
     state = search(history, culprit, 0.5, 0.0, seed=1000 + seed)
     result = state.result()
@@ -84,7 +60,7 @@ def test_culprit_on_a_side_branch_is_named_not_the_merge(seed: int) -> None:
 
 
 def test_merge_history_error_within_confidence_when_good_commits_fail_too() -> None:
-    history, side, _ = merge_history(3, 3, 4)
+    history, side, _ = History.merged_branches(3, 3, 4)
     trials, wrong = 60, 0
     for t in range(trials):
         culprit = random.Random(500 + t).choice(side)
