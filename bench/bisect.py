@@ -9,7 +9,8 @@ same seeded instances. "builds" counts the distinct commits a strategy ran.
 Cells are "N:p:q" (a line of N candidates) or "dag:R:B:L:p:q" (R rounds of B parallel branches of
 L commits, forked from the main line and merged into it one after another). Two grids are built in:
 --grid tune and --grid report (both used while choosing the priors and thresholds by now), and
---grid report2 (other cells and seeds, run once after the parameters were frozen).
+--grid report2 (other cells and seeds, run once after the second round's parameters were frozen,
+tuned on in the third), --grid report3 (drawn at random after the third round's were frozen).
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
        python bench/bisect.py --cell 256:0.2:0.1 --cell dag:3:3:4:0.5:0 --trials 100
@@ -84,6 +85,25 @@ GRIDS = {
             "300:0.2:0.08",
         ],
         9_300_017,
+    ),
+    # Drawn after the parameters of the third round were frozen, by a stated rule (random.Random(
+    # 20261201)): 8 lines with N = 2**U(4, 12), then 2 DAGs with R in 3..5, B in 2..4, L in 3..6;
+    # p log-uniform in [0.05, 1]; q = 0 with probability 1/3, else U(0.02, min(0.3, p / 2)); both
+    # rounded to 0.01. Seed base: the draw's next number. Run once, at 1000 trials.
+    "report3": (
+        [
+            "35:0.91:0",
+            "47:0.98:0",
+            "27:0.52:0.17",
+            "dag:5:3:5:0.87:0",
+            "65:0.79:0.18",
+            "dag:4:2:6:0.32:0",
+            "272:0.26:0",
+            "2184:0.6:0.19",
+            "2760:0.1:0",
+            "3241:0.13:0.06",
+        ],
+        75_604_761,
     ),
 }
 
@@ -270,8 +290,8 @@ _INT_FIELDS = (
 def strategy_patchtool(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
     fields: dict[str, object] = {"confidence": 0.99, "build_cost_in_runs": BUILD_COST, "max_runs": MAX_RUNS}
     for key, value in OVERRIDES.items():
-        if key in ("p_prior_a", "p_prior_b", "q_prior_a", "q_prior_b"):  # one side of a Beta prior
-            name, side = key[:7], key[-1]
+        if key.endswith(("_prior_a", "_prior_b")):  # one side of a Beta prior
+            name, side = key[:-2], key[-1]
             prior = fields.get(name, getattr(Strategy, name))
             assert isinstance(prior, tuple)
             fields[name] = (value, prior[1]) if side == "a" else (prior[0], value)
@@ -357,7 +377,9 @@ def print_cell(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--grid", choices=sorted(GRIDS), help="a built-in grid (tune, report, report2)")
+    parser.add_argument(
+        "--grid", choices=sorted(GRIDS), help="a built-in grid (tune, report, report2, report3)"
+    )
     parser.add_argument("--cell", action="append", default=[], help="N:p:q or dag:R:B:L:p:q (repeatable)")
     parser.add_argument("--trials", type=int, default=400, help="trials per cell")
     parser.add_argument("--first-trial", type=int, default=0, help="skip this many trials (to top a run up)")

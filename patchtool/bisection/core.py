@@ -3,12 +3,10 @@
 Positions: 0 is the known-good commit, 1..n the candidates in a topological order, n the
 known-bad commit (graph.py). "Culprit c" means the descendants of c are bad (a run fails with
 probability p) and every other commit is good (probability q). p and q are unknown and integrated
-out exactly (posterior.py); the good end is run to measure q, the bad end to measure p.
-
-The policy (design note, section 4.6): calibrate both ends, then test the commit whose P(bad) is
-nearest one half (on a line: the middle of the bracket, as git bisect does), keep running it until
-its verdict is resolved, and stop when one candidate holds the stated confidence with p and q
-integrated out.
+out exactly (posterior.py). The policy (design note, 4.6): test the commit whose P(bad) is nearest
+one half (on a line: the middle, as git bisect does), run it until its verdict is resolved,
+measure p at the bad end (unless a commit between failed) and q at the good end (once good
+commits may fail), and stop when one candidate holds the stated confidence.
 """
 
 from __future__ import annotations
@@ -250,7 +248,7 @@ class BisectState:
         st = self.strategy
         bad_f, bad_r = self.counts(self.n)
         short = bad_f < st.calibration_failures or bad_r < st.calibration_min_runs
-        if short and bad_r < st.calibration_max_runs:
+        if short and bad_r < st.calibration_max_runs and not self._bad_end_can_wait():
             return Probe(self.n, ProbeReason.CALIBRATE_BAD)
         wanted = (
             GOOD_END not in self._untestable
@@ -260,6 +258,12 @@ class BisectState:
         if wanted and (GOOD_END not in self._probed or self._current == GOOD_END):
             return Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
         return None
+
+    def _bad_end_can_wait(self) -> bool:
+        """The first split goes before the bad end; once a commit between has failed, the bad end
+        is not needed (bench: cost 75 -> 69 at N = 16, p = 1, same errors)."""
+        started = self.post.total_r > self.post.runs[GOOD_END]
+        return not self.post.runs[self.n] and (self._interior_failed() or not started)
 
     def _interior_failed(self) -> bool:
         """Some commit between the ends has failed: p > 0 is shown without the bad end."""

@@ -16,7 +16,7 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
 from patchtool.bisection.probe import Prober, ProbeSpec
-from patchtool.bisection.replay import BUILT, Replay, commit_graph, load_rows, record_row
+from patchtool.bisection.replay import BUILT, Replay, commit_graph, load_rows, record_range, record_row
 from patchtool.bisection.stats import (
     ConfirmationOutcome,
     ConfirmationPlan,
@@ -108,6 +108,7 @@ class _Session:
         self.repo, self.store, self.key, self.options = repo, store, spec.key(), options
         self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
         self.commits, history = commit_graph(repo, options.good, options.bad, options.first_parent)
+        record_range(store, self.key, self.commits[0], self.commits[-1], options.first_parent)
         strategy = Strategy(confidence=options.confidence, max_runs=options.max_runs)
         self.state = BisectState(history, strategy)
         self.replay = Replay(self.state, {sha: i for i, sha in enumerate(self.commits)})

@@ -56,7 +56,8 @@ class Strategy:
       is run until that many failures and at least the minimum of runs (cheap when p is high, and
       a sharper p saves clean runs on every good commit); with no failure after the maximum the
       search stops (the bad end does not reproduce). The maximum, 300, leaves a bad end with
-      p = 0.05 silent once in 5 million (at 60 it was 1 in 22).
+      p = 0.05 silent once in 5 million (at 60 it was 1 in 22). The first split goes before the
+      bad end, and when some commit between the ends has failed the bad end is not built at all.
     * The good end is run (``good_end_runs``) only once P(q = 0) falls below
       ``good_end_when_q_zero_below``: while every failure can be blamed on bad commits its build
       buys nothing the commits judged good do not measure for free.

@@ -32,6 +32,14 @@ CREATE TABLE IF NOT EXISTS bisect_observations (
     recorded_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS bisect_observations_key ON bisect_observations (probe_key, commit_sha);
+CREATE TABLE IF NOT EXISTS bisect_ranges (
+    probe_key TEXT NOT NULL,
+    good_sha TEXT NOT NULL,
+    bad_sha TEXT NOT NULL,
+    first_parent INTEGER NOT NULL,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (probe_key, good_sha, bad_sha, first_parent)
+);
 """
 BUILT = "built"  # an outcome row that only records a successful build and its duration
 Row = tuple[str, str, str, float]  # commit, outcome, phase, seconds
@@ -74,10 +82,24 @@ def load_rows(store: Store, key: str, commits: Sequence[str]) -> list[Row]:
 
 
 def forget_rows(store: Store, key: str) -> None:
-    """Drop every stored observation of this probe (`bisect --fresh`)."""
+    """Drop every stored observation and range of this probe (`bisect --fresh`)."""
     store.ensure_schema(BISECT_DDL)
     with store.transaction() as conn:
         conn.execute("DELETE FROM bisect_observations WHERE probe_key = ?", (key,))
+        conn.execute("DELETE FROM bisect_ranges WHERE probe_key = ?", (key,))
+
+
+def record_range(store: Store, key: str, good: str, bad: str, first_parent: bool) -> None:
+    """Remember the range a bisect of this probe searched: the search need not run either end (the
+    good end only when good commits may fail, the bad end not once a commit between has failed),
+    so the observations alone do not say where the range began and ended."""
+    store.ensure_schema(BISECT_DDL)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO bisect_ranges (probe_key, good_sha, bad_sha, first_parent, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (key, good, bad, int(first_parent), time.time()),
+        )
 
 
 def record_row(store: Store, key: str, commit: str, outcome: str, phase: str, seconds: float) -> None:
@@ -151,10 +173,50 @@ class StoredBisect:
 def load_stored(store: Store, repo: GitRepo, test: str, key: str) -> StoredBisect | None:
     """The bisect evidence stored under ``key`` in this repository, replayed into a posterior.
 
-    The range is the oldest to the newest commit observed (the bisect always probes both ends);
+    The range is the one the latest bisect of this probe recorded (with observations in it);
+    for a store written before ranges were recorded, the oldest to the newest commit observed.
     None when the store has nothing for this probe here.
     """
     store.ensure_schema(BISECT_DDL)
+    found = _recorded_range(store, repo, key) or _observed_range(store, repo, key)
+    if found is None:
+        return None
+    shas, history, rows = found
+    replay = Replay(BisectState(history, Strategy()), {sha: i for i, sha in enumerate(shas)})
+    replay.apply_all(rows)
+    subjects = _subjects(repo, shas[0], shas[-1])
+    return StoredBisect(
+        test,
+        tuple(shas),
+        tuple(subjects.get(c, "") for c in shas),
+        tuple(replay.state.posterior()),
+        replay.state.result(),
+    )
+
+
+_Found = tuple[list[str], History, list[Row]]
+
+
+def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
+    ranges = store.query(
+        "SELECT good_sha, bad_sha, first_parent FROM bisect_ranges WHERE probe_key = ?"
+        " ORDER BY recorded_at DESC",
+        (key,),
+    )
+    for good, bad, first_parent in ranges:
+        if not (repo.try_rev_parse(str(good)) and repo.try_rev_parse(str(bad))):
+            continue  # another repository's bisect of the same probe
+        try:
+            shas, history = commit_graph(repo, str(good), str(bad), bool(first_parent))
+        except InputError:
+            continue
+        rows = load_rows(store, key, shas)
+        if any(outcome != BUILT for _, outcome, _, _ in rows):
+            return shas, history, rows
+    return None
+
+
+def _observed_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
     rows = store.query("SELECT DISTINCT commit_sha FROM bisect_observations WHERE probe_key = ?", (key,))
     known = [sha for r in rows if (sha := repo.try_rev_parse(str(r[0])))]
     if len(known) < 2:
@@ -166,16 +228,7 @@ def load_stored(store: Store, repo: GitRepo, test: str, key: str) -> StoredBisec
     if len(tips) != 1 or len(base) != 1 or base[0] not in known or base[0] == tips[0]:
         return None
     shas, history = commit_graph(repo, base[0], tips[0], first_parent=False)
-    replay = Replay(BisectState(history, Strategy()), {sha: i for i, sha in enumerate(shas)})
-    replay.apply_all(load_rows(store, key, shas))
-    subjects = _subjects(repo, base[0], tips[0])
-    return StoredBisect(
-        test,
-        tuple(shas),
-        tuple(subjects.get(c, "") for c in shas),
-        tuple(replay.state.posterior()),
-        replay.state.result(),
-    )
+    return shas, history, load_rows(store, key, shas)
 
 
 def _subjects(repo: GitRepo, good: str, bad: str) -> dict[str, str]:

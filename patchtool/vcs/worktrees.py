@@ -76,10 +76,13 @@ def ensure_worktree(repo: GitRepo, settings: Settings, name: str, commit: str) -
         return path
     if path.exists():  # left over by an interrupted run, or no longer registered
         shutil.rmtree(path)
-    repo.git("worktree", "prune")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Twice --force: a `worktree add` killed half-way leaves its registration locked ("initializing").
-    repo.git("worktree", "add", "--quiet", "--force", "--force", "--detach", str(path), commit)
+    # One registration at a time: a `worktree prune` beside another lane's half-done `worktree
+    # add` removes that worktree's entry under it (`bisect --jobs 2` creating both lanes at once).
+    with locked(worktrees_root(settings, repo) / ".registry"):
+        repo.git("worktree", "prune")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Twice --force: a `worktree add` killed half-way leaves its registration locked.
+        repo.git("worktree", "add", "--quiet", "--force", "--force", "--detach", str(path), commit)
     path.with_name(path.name + _STAMP).unlink(missing_ok=True)
     sync_carried(repo.path, path, carried_dirs(repo))
     return path

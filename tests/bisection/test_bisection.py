@@ -96,25 +96,59 @@ def test_error_within_confidence_thorough(p: float, q: float) -> None:
     assert wrong <= 10
 
 
+def test_few_clean_good_runs_do_not_make_q_small_enough_to_stop() -> None:
+    """10 clean runs on the good side leave q up to about 25 %: then 6 failures in 8 at commit 8
+    could be a good commit failing like any other, with the culprit after it. The search's own q
+    prior (little mass above 5 %) would call 8 at 99.6 %; the stop must not."""
+    state = BisectState(16)
+    for index, fails, runs in ((7, 0, 10), (8, 6, 8), (16, 8, 10)):
+        for k in range(runs):
+            state.observe(index, k < fails)
+    top, prob = state.top_candidate()
+    assert top == 8 and prob > state.strategy.stop_threshold  # the marginal posterior is sure
+    mine, _ = state.post.pessimistic(8, state.strategy.pessimism_z, state.strategy.pessimism_q_z)
+    assert mine < 0.95
+    assert state.stop_reason() is None
+    assert state.next_probe() is not None
+
+
 # ----- endpoints --------------------------------------------------------------------------------
 def test_bad_end_that_does_not_reproduce_stops_without_culprit() -> None:
     trial, state = simulate(32, p=0.0, q=0.0, seed=1, culprit=10)
     assert trial.stop is StopReason.BAD_END_DOES_NOT_REPRODUCE
     assert trial.named is None
     assert state.counts(32) == (0, Strategy().calibration_max_runs)
-    assert trial.builds == 1  # nothing else was built
+    assert trial.builds == 2  # the first split (clean), then the bad end; nothing else
 
 
 def test_bad_end_untestable_stops() -> None:
-    trial, _ = simulate(32, p=0.5, q=0.0, seed=1, culprit=10, untestable=frozenset({32}))
-    assert trial.stop is StopReason.BAD_END_UNTESTABLE
+    trial, _ = simulate(32, p=0.5, q=0.0, seed=1, culprit=20, untestable=frozenset({32}))
+    assert trial.stop is StopReason.BAD_END_UNTESTABLE  # the first split (16) was clean
     assert trial.named is None
+    # Had the first split failed, the bad end would not have been needed at all.
+    trial, _ = simulate(32, p=0.5, q=0.0, seed=1, culprit=10, untestable=frozenset({32}))
+    assert trial.stop is StopReason.CONFIDENT and trial.named == 10
 
 
-def test_first_probes_calibrate_the_bad_end() -> None:
+def test_first_split_goes_before_the_bad_end() -> None:
     state = BisectState(50)
     probe = state.next_probe()
-    assert probe is not None and probe.index == 50 and probe.reason is ProbeReason.CALIBRATE_BAD
+    assert probe is not None and probe.reason is ProbeReason.SPLIT and 0 < probe.index < 50
+
+
+def test_clean_first_split_sends_the_search_to_the_bad_end() -> None:
+    state = BisectState(50)
+    first = state.next_probe()
+    assert first is not None
+    while (probe := state.next_probe()) == first:
+        state.observe(first.index, False)  # the split looks good: does the failure reproduce?
+    assert probe == Probe(50, ProbeReason.CALIBRATE_BAD)
+
+
+def test_failing_first_split_leaves_the_bad_end_unbuilt() -> None:
+    trial, state = simulate(64, p=0.9, q=0.0, seed=11, culprit=3)
+    assert trial.named == 3
+    assert state.counts(64) == (0, 0)  # an interior failure already shows the failure reproduces
 
 
 def test_bad_end_runs_to_its_minimum_when_failures_come_cheap() -> None:
@@ -132,6 +166,7 @@ def test_bad_end_runs_to_its_minimum_when_failures_come_cheap() -> None:
 def test_rare_failure_at_the_bad_end_is_waited_for() -> None:
     """p = 0.05 leaves 60 clean runs once in 22; the search must wait for the failure, not give up."""
     state = BisectState(24)
+    state.observe(12, False)  # a clean first split: the bad end is next
     for _ in range(80):
         assert state.next_probe() == Probe(24, ProbeReason.CALIBRATE_BAD)
         state.observe(24, False)

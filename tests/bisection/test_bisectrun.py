@@ -172,6 +172,9 @@ def test_kill_and_resume_loses_no_run(tmp_path: Path) -> None:
     assert report["reused_runs"] == before
     assert report["runs"] >= before
     assert report["culprit"]["sha"] == shas[CULPRIT]
+    with sqlite3.connect(store) as conn:  # the range as given, whichever ends were run
+        ranges = conn.execute("SELECT good_sha, bad_sha, first_parent FROM bisect_ranges").fetchall()
+    assert ranges == [(shas[0], shas[-1], 0)]
 
 
 def _minitree_bisect(repo: Path, tmp_path: Path, good: str, bad: str) -> dict[str, object]:

@@ -108,6 +108,31 @@ def test_stored_bisect_observations_become_a_posterior(tmp_path: Path) -> None:
     assert (view.commits[5].failures, view.commits[5].runs) == (8, 16)
 
 
+def test_stored_bisect_keeps_the_range_it_searched(tmp_path: Path) -> None:
+    """The search may never run either end (the bad end is skipped once a commit between fails):
+    the report shows the range the bisect was given, not the span of the commits it ran."""
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.bisection.replay import forget_rows, record_range, record_row
+    from patchtool.report.stages import load_stored_bisect
+    from patchtool.store import Store
+
+    shas = linear_repo(tmp_path / "r", 12)
+    key = ProbeSpec(test="t").key()
+    repo = GitRepo(tmp_path / "r")
+    with Store(tmp_path / "s.sqlite3") as store:
+        record_range(store, key, "0" * 40, "1" * 40, False)  # another repository's bisect: passed over
+        record_range(store, key, shas[0], shas[12], False)
+        for i in (3, 5, 6, 7):
+            record_row(store, key, shas[i], "built", "search", 1.0)
+            for run in range(12):
+                record_row(store, key, shas[i], "fail" if i >= 6 and run % 2 else "pass", "search", 0.1)
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None and found.shas == tuple(shas)  # not shas[3..7]
+        assert found.result.top == 6
+        forget_rows(store, key)  # --fresh forgets the range too
+        assert load_stored_bisect(store, repo, "t") is None
+
+
 @pytest.mark.slow
 def test_report_shows_the_stored_bisect(minitree: MiniTree, minitree_copy: Path, tmp_path: Path) -> None:
     probe = ("--test", "func-alpha-replay", "--setup", "thorough", "--repo", minitree_copy)

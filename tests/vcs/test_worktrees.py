@@ -134,3 +134,20 @@ def test_ignored_subprojects_are_copied_kept_across_clean_and_refreshed(
     (sub / "meson.build").write_text("project('keymaps', 'c', version: '2')\n")
     ensure_worktree(repo, settings, "build", second)
     assert copy.read_text() == "project('keymaps', 'c', version: '2')\n"  # the developer updated it
+
+
+def test_two_lanes_create_their_worktrees_at_once(repo_factory: object, settings: Settings) -> None:
+    """`bisect --jobs 2` sets up both lanes together: one lane's `worktree prune` must not remove
+    the entry of the other's `worktree add` half-way through."""
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    path, _, second = two_commits(repo_factory)
+    repo = GitRepo(path)
+    names = [f"bisect-{i}" for i in range(1, 5)]
+    with ThreadPoolExecutor(len(names)) as pool:
+        for _ in range(20):
+            for name in names:  # gone: each round registers every worktree anew
+                shutil.rmtree(worktree_path(settings, repo, name), ignore_errors=True)
+            trees = list(pool.map(lambda n: ensure_worktree(repo, settings, n, second), names))
+            assert sorted(list_worktrees(repo, settings)) == sorted(t.resolve() for t in trees)
