@@ -144,9 +144,9 @@ def test_two_lanes_create_their_worktrees_at_once(repo_factory: object, settings
 
     path, _, second = two_commits(repo_factory)
     repo = GitRepo(path)
-    names = [f"bisect-{i}" for i in range(1, 5)]
+    names = [f"bisect-{i}" for i in range(1, 7)]
     with ThreadPoolExecutor(len(names)) as pool:
-        for _ in range(20):
+        for _ in range(30):
             for name in names:  # gone: each round registers every worktree anew
                 shutil.rmtree(worktree_path(settings, repo, name), ignore_errors=True)
             trees = list(pool.map(lambda n: ensure_worktree(repo, settings, n, second), names))
