@@ -50,7 +50,8 @@ class Strategy:
     * q (failure rate of good commits) has prior ``q_zero_weight`` on exactly 0 plus a
       Beta(``q_prior``) slab (mean 1.3 %, mode 0.7 %, little mass above 5 %): overall mean
       0.7 %. A slab with a light tail lets a few failures convict a commit when good commits
-      stay clean, while 2 % flakiness on good commits still shows up in the data. p has a
+      stay clean, while 2 % flakiness on good commits still shows up in the data. The stop's
+      pessimistic q does not use this prior but a flat one (see Posterior.pessimistic). p has a
       uniform prior.
     * ``calibration_failures`` / ``calibration_min_runs`` / ``calibration_max_runs``: the bad end
       is run until that many failures and at least the minimum of runs (cheap when p is high, and
