@@ -97,7 +97,7 @@ def test_error_within_confidence_thorough(p: float, q: float) -> None:
 
 
 def test_few_clean_good_runs_do_not_make_q_small_enough_to_stop() -> None:
-    """10 clean runs on the good side leave q up to about 25 %: then 6 failures in 8 at commit 8
+    """10 clean runs on the good side leave q up to about 21 %: then 6 failures in 8 at commit 8
     could be a good commit failing like any other, with the culprit after it. The search's own q
     prior (little mass above 5 %) would call 8 at 99.6 %; the stop must not."""
     state = BisectState(16)
