@@ -4,7 +4,11 @@ Each trial places one culprit uniformly (on a DAG: uniformly among the side-bran
 fails with probability p where the culprit is an ancestor and q elsewhere. p and q are unknown to
 patchtool and to git-bayesect; the m-of-k rule is tuned with the true p and q (exact dynamic
 programme over k <= 400 and m <= k, the cheapest rule with error <= 1 %). Every strategy sees the
-same seeded instances. "builds" counts the distinct commits a strategy ran.
+same seeded instances. "builds" counts the distinct commits a strategy ran; "cost(ans)" is the
+mean cost of the trials that gave an answer (a search that never converges runs to MAX_RUNS).
+On a DAG, git-bayesect bisects the first-parent line and names a merge; "bayesect+inside" then
+bisects, with git-bayesect again, the branch that merge brought in (what a user of it would do
+to name a commit), and pays for both searches.
 
 Cells are "N:p:q" (a line of N candidates) or "dag:R:B:L:p:q" (R rounds of B parallel branches of
 L commits, forked from the main line and merged into it one after another). Two grids are built in:
@@ -37,7 +41,7 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from patchtool.bisection.core import BisectState  # noqa: E402
-from patchtool.bisection.graph import History  # noqa: E402
+from patchtool.bisection.graph import History, members  # noqa: E402
 from patchtool.bisection.model import Strategy  # noqa: E402
 from patchtool.testrun.stats import wilson_interval as wilson  # noqa: E402
 
@@ -256,22 +260,7 @@ def strategy_mofk(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
 
 # ----- git-bayesect, driven through its Python API (first-parent line, as it bisects) -----------
 def strategy_bayesect(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
-    import numpy as np
-    from git_bayesect import Bisector
-
-    main = oracle.cell.mainline
-    n = len(main) - 1
-    # git_bayesect indexes newest first: index j is mainline position n - j; the good end is excluded.
-    prior = np.ones(n + 1)
-    prior[n] = 0.0
-    bisector = Bisector(prior)
-    with np.errstate(all="ignore"):  # its log of the zero prior weight warns; the result is right
-        while float(bisector.distribution.max()) < 0.99 and oracle.runs < MAX_RUNS:
-            j = bisector.select()
-            bisector.record(j, oracle.run(main[n - j]))
-        if float(bisector.distribution.max()) < 0.99:
-            return None
-        return main[n - int(np.argmax(bisector.distribution))]
+    return _bayesect_line(oracle, list(oracle.cell.mainline))
 
 
 # ----- patchtool ------------------------------------------------------------------------------------
@@ -304,9 +293,43 @@ def strategy_patchtool(oracle: Oracle, rule: tuple[int, int] | None) -> int | No
     return state.result().culprit
 
 
+def _bayesect_line(oracle: Oracle, line: list[int]) -> int | None:
+    """git-bayesect over ``line`` (line[0] known good, the last known bad), at confidence 0.99."""
+    import numpy as np
+    from git_bayesect import Bisector
+
+    n = len(line) - 1
+    # git_bayesect indexes newest first: index j is line position n - j; the good end is excluded.
+    prior = np.ones(n + 1)
+    prior[n] = 0.0
+    bisector = Bisector(prior)
+    with np.errstate(all="ignore"):  # its log of the zero prior weight warns; the result is right
+        while float(bisector.distribution.max()) < 0.99 and oracle.runs < MAX_RUNS:
+            j = bisector.select()
+            bisector.record(j, oracle.run(line[n - j]))
+        if float(bisector.distribution.max()) < 0.99:
+            return None
+        return line[n - int(np.argmax(bisector.distribution))]
+
+
+def strategy_bayesect_inside(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
+    """git-bayesect as a user would run it on a merge history to name a commit: on the first-parent
+    line, then (when it names a merge) again on the branch that merge brought in, from the
+    merge's first parent (judged good by the first search) to the merge. Runs and builds of both
+    searches count. Only for DAG cells (on a line it is git-bayesect)."""
+    named = strategy_bayesect(oracle, rule)
+    hist = oracle.cell.history
+    if named is None or len(hist.parents[named]) < 2:
+        return named
+    first = hist.parents[named][0]
+    branch = members(hist.ancestors(named) & ~hist.ancestors(first))  # the branch and the merge
+    return _bayesect_line(oracle, [first, *branch])
+
+
 STRATEGIES: dict[str, Callable[[Oracle, tuple[int, int] | None], int | None]] = {
     "patchtool": strategy_patchtool,
     "git-bayesect": strategy_bayesect,
+    "bayesect+inside": strategy_bayesect_inside,
     "m-of-k": strategy_mofk,
 }
 
@@ -333,6 +356,7 @@ def cell_seed(base: int, spec: str) -> int:
 
 def summarise(outs: list[Outcome]) -> dict[str, float]:
     n = len(outs)
+    answered = [o for o in outs if o.answered]
     wrong = sum(o.answered and not o.correct for o in outs)
     lo, hi = wilson(wrong, n)
     runs = sum(o.runs for o in outs) / n
@@ -341,13 +365,15 @@ def summarise(outs: list[Outcome]) -> dict[str, float]:
         "trials": n, "wrong": wrong, "err": wrong / n, "lo": lo, "hi": hi,
         "none": sum(not o.answered for o in outs) / n, "runs": runs, "builds": builds,
         "cost": runs + BUILD_COST * builds,
+        "cost_answered": sum(o.runs + BUILD_COST * o.builds for o in answered) / max(len(answered), 1),
     }  # fmt: skip
 
 
 def print_header() -> None:
     print(
-        f"{'cell':<22} {'strategy':<13} {'trials':>6} {'wrong':>5} {'error':>6} {'95% interval':>15}"
-        f" {'no answer':>9} {'runs':>8} {'builds':>6} {'cost':>8}  {'/bayesect':>9} {'/m-of-k':>7}",
+        f"{'cell':<22} {'strategy':<15} {'trials':>6} {'wrong':>5} {'error':>6} {'95% interval':>15}"
+        f" {'no answer':>9} {'runs':>8} {'builds':>6} {'cost':>8}  {'/bayesect':>9} {'/m-of-k':>7}"
+        f" {'/+inside':>9} {'cost(ans)':>9}",
         flush=True,
     )
 
@@ -365,12 +391,13 @@ def print_cell(
                 f" {costs[name] / costs[o]:>{w}.2f}"
                 if o in costs and summarise(results[o])["none"] < 1
                 else f" {'-':>{w}}"
-                for o, w in (("git-bayesect", 10), ("m-of-k", 7))
+                for o, w in (("git-bayesect", 10), ("m-of-k", 7), ("bayesect+inside", 9))
             )
         print(
-            f"{spec:<22} {label:<13} {s['trials']:6d} {s['wrong']:5d} {s['err']:6.1%}"
+            f"{spec:<22} {label:<15} {s['trials']:6d} {s['wrong']:5d} {s['err']:6.1%}"
             f" [{s['lo']:5.1%}, {s['hi']:5.1%}]"
-            f" {s['none']:9.1%} {s['runs']:8.1f} {s['builds']:6.1f} {s['cost']:8.1f}{ratios}",
+            f" {s['none']:9.1%} {s['runs']:8.1f} {s['builds']:6.1f} {s['cost']:8.1f}{ratios:<28}"
+            f" {s['cost_answered']:9.1f}",
             flush=True,
         )
 
@@ -384,7 +411,11 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=400, help="trials per cell")
     parser.add_argument("--first-trial", type=int, default=0, help="skip this many trials (to top a run up)")
     parser.add_argument("--seed-base", type=int, default=None, help="default: the grid's (1 for --cell)")
-    parser.add_argument("--strategies", default="patchtool,git-bayesect,m-of-k")
+    parser.add_argument(
+        "--strategies",
+        default="patchtool,git-bayesect,bayesect+inside,m-of-k",
+        help="bayesect+inside runs on DAG cells only",
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=25, help="trials per work unit")
     parser.add_argument("--set", action="append", default=[], help="patchtool Strategy field=value (tuning)")
@@ -405,15 +436,16 @@ def main() -> None:
             cell = parse_cell(spec)
             rule = tune_rule(cell.history.n, cell.p, cell.q) if "m-of-k" in names else None
             first = cell_seed(base, spec) + args.first_trial
+            here = [n for n in names if n != "bayesect+inside" or cell.side is not None]
             work = [
                 (name, spec, first + start, min(args.chunk, args.trials - start), rule, overrides)
-                for name in names
+                for name in here
                 for start in range(0, args.trials, args.chunk)
             ]
             results: dict[str, list[Outcome]] = {}
             for name, _, outs in pool.map(run_chunk, work):
                 results.setdefault(name, []).extend(outs)
-            print_cell(spec, names, results, rule)
+            print_cell(spec, here, results, rule)
     print(
         f"\n{args.trials} trials per cell from trial {args.first_trial}, seed base {base},"
         f" settings {overrides or 'default'},"

@@ -9,10 +9,13 @@ Strategies, all on the same seeded trials:
   merge it names bisected inside, the runs at both ends carried over, as the driver does);
 * line: the same core over `git rev-list --reverse --ancestry-path GOOD..BAD` treated as a line
   (the old v1 behaviour: everything listed after the culprit counted bad);
-* git-bayesect: on the first-parent line (when the `bench` extra is installed).
+* git-bayesect: on the first-parent line (when the `bench` extra is installed);
+* bayesect+inside: git-bayesect again inside the merge it names (from the branch's fork to its
+  tip, then the merge), as a user of it would go on to name a commit; both searches paid for.
 
 Printed per strategy: error with its 95 % Wilson interval, no answer, mean runs, builds (distinct
-commits run) and cost (runs + 10 builds), and how often the answer is a merge commit.
+commits run) and cost (runs + 10 builds), how often the answer is a merge commit, and the cost of
+the trials that gave an answer (a search that never converges runs to the 30,000-run cap).
 
 Usage: nice -n 10 python bench/bisect_real.py /work/.mirror/pbo-linaro+qemu-ci/repo \\
            3a2d5612a7 ad9ce9f6f2 55d98e3ede --p 0.5 --q 0 --trials 200
@@ -143,10 +146,29 @@ def strategy_line(rng: Range, oracle: Oracle) -> str | None:
 
 
 def strategy_bayesect(rng: Range, oracle: Oracle) -> str | None:
+    return _bayesect_line(graph(rng.git_dir, rng.good, rng.bad, True)[0], oracle)
+
+
+def strategy_bayesect_inside(rng: Range, oracle: Oracle) -> str | None:
+    """git-bayesect as a user would run it to name a commit: on the first-parent line, then, while
+    it names a merge, on the branch that merge brought in (the first-parent line from where the
+    branch forked to its tip, then the merge), up to three levels. Both searches are paid for."""
+    named = strategy_bayesect(rng, oracle)
+    for _ in range(3):
+        if named is None or named not in rng.merges:
+            return named
+        tip = git(rng.git_dir, "rev-parse", f"{named}^2").strip()
+        fork = git(rng.git_dir, "merge-base", f"{named}^1", tip).strip()
+        branch = git(rng.git_dir, "rev-list", "--reverse", "--first-parent", f"{fork}..{tip}").split()
+        named = _bayesect_line([fork, *branch, named], oracle)
+    return named
+
+
+def _bayesect_line(shas: list[str], oracle: Oracle) -> str | None:
+    """git-bayesect over ``shas`` (the first known good, the last known bad), at confidence 0.99."""
     import numpy as np
     from git_bayesect import Bisector
 
-    shas, _ = graph(rng.git_dir, rng.good, rng.bad, True)
     n = len(shas) - 1  # git_bayesect indexes newest first; the good end has prior weight 0
     prior = np.ones(n + 1)
     prior[n] = 0.0
@@ -164,6 +186,7 @@ STRATEGIES: dict[str, Callable[[Range, Oracle], str | None]] = {
     "patchtool": strategy_patchtool,
     "line": strategy_line,
     "git-bayesect": strategy_bayesect,
+    "bayesect+inside": strategy_bayesect_inside,
 }
 
 
@@ -215,10 +238,12 @@ def print_row(name: str, outs: list[Outcome], seconds: float) -> None:
     runs = sum(o.runs for o in outs) / n
     builds = sum(o.builds for o in outs) / n
     merges = sum(o.answered and o.merge for o in outs)
+    answered = [o.runs + BUILD_COST * o.builds for o in outs if o.answered]
     print(
-        f"  {name:<13} {n:>6} {wrong:>5} {100 * wrong / n:>6.1f}% [{100 * lo:4.1f},{100 * hi:5.1f}]"
+        f"  {name:<15} {n:>6} {wrong:>5} {100 * wrong / n:>6.1f}% [{100 * lo:4.1f},{100 * hi:5.1f}]"
         f" {100 * sum(not o.answered for o in outs) / n:>8.1f}% {runs:>8.1f} {builds:>6.1f}"
-        f" {runs + BUILD_COST * builds:>8.1f} {100 * merges / n:>6.1f}%  ({seconds:.0f} s)"
+        f" {runs + BUILD_COST * builds:>8.1f} {100 * merges / n:>6.1f}%"
+        f" {sum(answered) / max(len(answered), 1):>9.1f}  ({seconds:.0f} s)"
     )
 
 
@@ -234,7 +259,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--first-parent", action="store_true", help="patchtool bisects the first-parent line")
-    parser.add_argument("--strategies", default="patchtool,line,git-bayesect")
+    parser.add_argument("--strategies", default="patchtool,line,git-bayesect,bayesect+inside")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     args = parser.parse_args()
     where = (args.git_dir, args.good, args.bad, args.culprit, args.first_parent)
@@ -244,11 +269,11 @@ def main() -> None:
     print_facts(rng)
     mode = "first-parent, then inside the merge" if args.first_parent else "commit graph"
     print(f"p={args.p} q={args.q} trials={args.trials} seeds {args.seed}.. (patchtool: {mode})")
-    print(f"  {'strategy':<13} {'trials':>6} {'wrong':>5} {'error [95%]':>19} {'no answer':>9}"
-          f" {'runs':>8} {'builds':>6} {'cost':>8} {'merge':>7}")  # fmt: skip
+    print(f"  {'strategy':<15} {'trials':>6} {'wrong':>5} {'error [95%]':>19} {'no answer':>9}"
+          f" {'runs':>8} {'builds':>6} {'cost':>8} {'merge':>7} {'cost(ans)':>9}")  # fmt: skip
     for name in args.strategies.split(","):
-        if name == "git-bayesect" and not _has_bayesect():
-            print("  git-bayesect  (not installed: pip install -e '.[bench]')")
+        if name in ("git-bayesect", "bayesect+inside") and not _has_bayesect():
+            print(f"  {name}  (not installed: pip install -e '.[bench]')")
             continue
         start = time.monotonic()
         print_row(name, _run(name, where, args), time.monotonic() - start)

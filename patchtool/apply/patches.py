@@ -184,8 +184,8 @@ class TempIndex:
             )
         return tuple(conflicts) or (Conflict("?", ""),)
 
-    def commit(self, parent: str, message: str, author: tuple[str, str, str | None]) -> str:
-        """Record the index's changes on top of `parent` as a commit by the patch's author."""
+    def write_tree(self) -> str:
+        """The full tree with the index's changes, which become the new starting point."""
         after = self._read_entries()
         changes: dict[str, Entry | None] = {p: None for p in self.entries if p not in after}
         for path, (mode, oid) in after.items():
@@ -193,6 +193,11 @@ class TempIndex:
                 changes[path] = (tree_mode(mode), oid)
         self.tree = self.store.update_tree(self.tree, changes)
         self.entries = after
+        return self.tree
+
+    def commit(self, parent: str, message: str, author: tuple[str, str, str | None]) -> str:
+        """Record the index's changes on top of `parent` as a commit by the patch's author."""
+        self.write_tree()
         committer = self.committer()
         name, email, date = author
         when = date[1:] if date else " ".join(committer.rsplit(" ", 2)[-2:])

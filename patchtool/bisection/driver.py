@@ -16,7 +16,16 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
 from patchtool.bisection.probe import Prober, ProbeSpec
-from patchtool.bisection.replay import BUILT, Replay, commit_graph, load_rows, record_range, record_row
+from patchtool.bisection.replay import (
+    BUILT,
+    Replay,
+    commit_graph,
+    load_rows,
+    record_range,
+    record_revert,
+    record_row,
+)
+from patchtool.bisection.revert import RevertOutcome, judge_revert, make_revert
 from patchtool.bisection.stats import (
     ConfirmationOutcome,
     ConfirmationPlan,
@@ -25,6 +34,7 @@ from patchtool.bisection.stats import (
     judge_confirmation,
     next_confirmation_run,
 )
+from patchtool.config import Settings
 from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
@@ -41,6 +51,7 @@ class BisectOptions:
     max_runs: int | None = None
     max_time: float | None = None
     jobs: int = 1
+    revert_test: bool = True
 
 
 @record
@@ -87,6 +98,7 @@ class BisectReport:
     unusable_runs: int = 0  # other failures (--fail-match) and inconclusive runs, counted apart
     runs_needed: int | None = None  # no verdict: about how many runs the search would need
     merge: CommitRef | None = None  # --first-parent: the merge named first, then bisected inside
+    revert: RevertOutcome | None = None  # the bad commit with the culprit reverted, tested
 
     @property
     def found(self) -> bool:
@@ -246,6 +258,7 @@ def run_bisect(
     options: BisectOptions,
     prober: Prober | Sequence[Prober],
     progress: Callable[[Progress], None] | None = None,
+    settings: Settings | None = None,
 ) -> BisectReport:
     """Search, confirm, and search again if the confirmation moved the posterior.
 
@@ -255,18 +268,74 @@ def run_bisect(
     With --first-parent, a merge named as the culprit is bisected inside automatically (its
     first parent good, the merge bad, over the merged branch); the runs already made at both
     ends are reused from the store, so p and q carry over.
+
+    A confirmed culprit is then reverted on the bad commit the user named and tested there
+    (revert.py), unless ``options.revert_test`` is off; ``settings`` (the tool's data directory,
+    for the temporary index) is None when the probes run on a cluster, which cannot fetch a
+    commit on no branch.
     """
     probers = list(prober) if isinstance(prober, Sequence) else [prober]
     session, confirmation = _search_and_confirm(repo, store, spec, options, probers, progress)
+    bad = session.commits[-1]
     culprit = session.state.result().culprit
+    merge = None
     if options.first_parent and culprit is not None and len(session.state.history.parents[culprit]) < 2:
         parents = repo.out("rev-list", "--parents", "-n", "1", session.commits[culprit]).split()[1:]
         if len(parents) > 1:
             merge = session.ref(culprit)
             inner = replace(options, good=parents[0], bad=merge.sha, first_parent=False)
             session, confirmation = _search_and_confirm(repo, store, spec, inner, probers, progress)
-            return replace(_report(session, spec, confirmation), merge=merge)
-    return _report(session, spec, confirmation)
+    report = replace(_report(session, spec, confirmation), merge=merge)
+    if report.found and report.culprit is not None and options.revert_test:
+        report = replace(report, revert=_revert_test(session, settings, report.culprit.sha, bad))
+    return report
+
+
+def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad: str) -> RevertOutcome:
+    """Run the test on the bad commit with the culprit reverted, as often as the parent's
+    confirmation (design 4.9), allowing as many failures; its runs are stored apart (phase
+    "revert", under the reverted commit) and never enter the posterior."""
+    if settings is None:
+        return RevertOutcome("not-run", bad, detail="the probes run on a cluster")
+    if culprit == bad:
+        return RevertOutcome("not-run", bad, detail="the culprit is the bad commit: its parent is the revert")
+    made = make_revert(session.repo, settings, culprit, bad)
+    record_revert(session.store, session.key, culprit, bad, made)
+    if made.sha is None:
+        return RevertOutcome("conflicts", bad, conflicts=made.conflicts)
+    sha, lane = made.sha, session.lanes[0]
+    result = session.state.result()
+    plan = confirmation_plan(result.p.mean, result.q.mean)
+    # A stored "cannot test" may have been the environment's fault: try again (as for candidates).
+    outcomes = [
+        row[1] for row in load_rows(session.store, session.key, [sha]) if row[1] != Verdict.UNTESTABLE
+    ]
+    started = 0
+    while (outcome := judge_revert(bad, sha, outcomes, plan)).status == "not-run":
+        limit = session.options.max_runs
+        if session.out_of_time() or (limit is not None and session.state.runs + outcome.runs >= limit):
+            return replace(outcome, detail="out of budget or time")
+        if started >= 3 * plan.parent_runs:  # other failures, inconclusive runs (--fail-match)
+            return replace(outcome, status="untestable", detail="its runs are mostly unusable")
+        count = min(session.jobs, plan.parent_runs - outcome.runs)
+        started += count
+        if session.progress is not None:
+            top, prob = session.state.top_candidate()
+            testing = CommitRef(sha, f"revert test of {culprit[:12]}")
+            state = session.state
+            session.progress(Progress(session.ref(top), prob, state.runs, state.builds, testing))
+        # The index is the bad end's: the reverted commit has no position of its own.
+        done = execute(lane.prober, Task(0, session.state.n, sha, count, lane.prepared != sha))
+        if done.built is not None:
+            lane.prepared = sha if done.built else None
+            verdict = BUILT if done.built else Verdict.UNTESTABLE
+            record_row(session.store, session.key, sha, verdict, "revert", done.build_seconds)
+            outcomes.append(verdict)
+        each = done.run_seconds / max(len(done.verdicts), 1)
+        for v in done.verdicts:
+            record_row(session.store, session.key, sha, v, "revert", each)
+            outcomes.append(v)
+    return outcome
 
 
 def _search_and_confirm(

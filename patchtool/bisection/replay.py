@@ -16,6 +16,8 @@ from patchtool.bisection.classify import Verdict, set_aside
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import History
 from patchtool.bisection.model import BisectResult, Strategy
+from patchtool.bisection.revert import RevertCommit, RevertOutcome, judge_revert
+from patchtool.bisection.stats import confirmation_plan
 from patchtool.errors import InputError
 from patchtool.jsonable import record
 from patchtool.store import Store
@@ -39,6 +41,15 @@ CREATE TABLE IF NOT EXISTS bisect_ranges (
     first_parent INTEGER NOT NULL,
     recorded_at REAL NOT NULL,
     PRIMARY KEY (probe_key, good_sha, bad_sha, first_parent)
+);
+CREATE TABLE IF NOT EXISTS bisect_reverts (
+    probe_key TEXT NOT NULL,
+    culprit_sha TEXT NOT NULL,
+    bad_sha TEXT NOT NULL,
+    revert_sha TEXT,
+    conflicts TEXT NOT NULL,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (probe_key, culprit_sha, bad_sha)
 );
 """
 BUILT = "built"  # an outcome row that only records a successful build and its duration
@@ -82,11 +93,12 @@ def load_rows(store: Store, key: str, commits: Sequence[str]) -> list[Row]:
 
 
 def forget_rows(store: Store, key: str) -> None:
-    """Drop every stored observation and range of this probe (`bisect --fresh`)."""
+    """Drop every stored observation, range and revert test of this probe (`bisect --fresh`)."""
     store.ensure_schema(BISECT_DDL)
     with store.transaction() as conn:
         conn.execute("DELETE FROM bisect_observations WHERE probe_key = ?", (key,))
         conn.execute("DELETE FROM bisect_ranges WHERE probe_key = ?", (key,))
+        conn.execute("DELETE FROM bisect_reverts WHERE probe_key = ?", (key,))
 
 
 def record_range(store: Store, key: str, good: str, bad: str, first_parent: bool) -> None:
@@ -100,6 +112,35 @@ def record_range(store: Store, key: str, good: str, bad: str, first_parent: bool
             " VALUES (?, ?, ?, ?, ?)",
             (key, good, bad, int(first_parent), time.time()),
         )
+
+
+def record_revert(store: Store, key: str, culprit: str, bad: str, made: RevertCommit) -> None:
+    """Remember the reverted commit a revert test made (or its conflicts), for the report."""
+    store.ensure_schema(BISECT_DDL)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO bisect_reverts (probe_key, culprit_sha, bad_sha, revert_sha,"
+            " conflicts, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (key, culprit, bad, made.sha, "\n".join(made.conflicts), time.time()),
+        )
+
+
+def stored_revert(store: Store, key: str, culprit: str, result: BisectResult) -> RevertOutcome | None:
+    """The latest revert test of this culprit under this probe, judged from its stored runs."""
+    store.ensure_schema(BISECT_DDL)
+    rows = store.query(
+        "SELECT bad_sha, revert_sha, conflicts FROM bisect_reverts WHERE probe_key = ? AND culprit_sha = ?"
+        " ORDER BY recorded_at DESC LIMIT 1",
+        (key, culprit),
+    )
+    if not rows:
+        return None
+    bad, sha, conflicts = (str(x) if x is not None else None for x in rows[0])
+    assert bad is not None
+    if sha is None:
+        return RevertOutcome("conflicts", bad, conflicts=tuple((conflicts or "").split("\n")))
+    plan = confirmation_plan(result.p.mean, result.q.mean)
+    return judge_revert(bad, sha, [row[1] for row in load_rows(store, key, [sha])], plan)
 
 
 def record_row(store: Store, key: str, commit: str, outcome: str, phase: str, seconds: float) -> None:
@@ -168,6 +209,7 @@ class StoredBisect:
     subjects: tuple[str, ...]
     posterior: tuple[float, ...]
     result: BisectResult
+    revert: RevertOutcome | None = None  # the revert test of the culprit, when one was run
 
 
 def load_stored(store: Store, repo: GitRepo, test: str, key: str) -> StoredBisect | None:
@@ -185,12 +227,15 @@ def load_stored(store: Store, repo: GitRepo, test: str, key: str) -> StoredBisec
     replay = Replay(BisectState(history, Strategy()), {sha: i for i, sha in enumerate(shas)})
     replay.apply_all(rows)
     subjects = _subjects(repo, shas[0], shas[-1])
+    result = replay.state.result()
+    revert = stored_revert(store, key, shas[result.culprit], result) if result.culprit is not None else None
     return StoredBisect(
         test,
         tuple(shas),
         tuple(subjects.get(c, "") for c in shas),
         tuple(replay.state.posterior()),
-        replay.state.result(),
+        result,
+        revert,
     )
 
 

@@ -14,6 +14,7 @@ from patchtool.bisection.classify import Classifier, TimeoutAs
 from patchtool.bisection.driver import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.replay import forget_rows
+from patchtool.bisection.revert import describe_revert
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 from patchtool.cli.cluster_cmd import (
     ClusterOption,
@@ -77,6 +78,9 @@ def _print_report(report: BisectReport) -> None:
             f"  confirmation (fresh runs): parent failed {c.parent_failures}/{c.parent_runs},"
             f" culprit failed {c.culprit_failures}/{c.culprit_runs}: {verdict}"
         )
+    if report.revert is not None:
+        culprit = report.culprit.sha if report.culprit else "?"
+        say(f"  {describe_revert(report.revert, culprit)}", markup=False)
     if report.runs_needed is not None and report.culprit is None:
         say(
             f"  p - q is too small to resolve within this budget: about {report.runs_needed} runs"
@@ -152,6 +156,13 @@ def bisect(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Forget the stored observations of this probe and start over.")
     ] = False,
+    revert_test: Annotated[
+        bool,
+        typer.Option(
+            "--revert-test/--no-revert-test",
+            help="Then test the bad commit with the culprit reverted (one more build).",
+        ),
+    ] = True,
     as_json: JsonOption = False,
     cluster: ClusterOption = None,
     cluster_fallback: FallbackOption = "fail",
@@ -194,8 +205,10 @@ def bisect(
     ):
         if fresh:
             forget_rows(store, spec.key())
-        options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time, width)
-        report = run_bisect(git_repo, store, spec, options, probers, live)
+        options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time, width, revert_test)
+        # On a cluster the workers cannot fetch the reverted commit (it is on no branch).
+        local = settings if remote is None else None
+        report = run_bisect(git_repo, store, spec, options, probers, live, local)
     if as_json:
         emit_json(report)
     elif report.runs == 0:

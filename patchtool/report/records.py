@@ -243,6 +243,7 @@ class BisectView:
     commits: tuple[BisectCommitView, ...]
     p: str = ""  # "0.48 (0.31-0.66)"
     q: str = ""
+    revert: str = ""  # what the revert test found ("" when none was run)
 
 
 @record

@@ -10,6 +10,7 @@ from typing import Any
 from patchtool.bisection.classify import Classifier
 from patchtool.bisection.probe import ProbeSpec
 from patchtool.bisection.replay import StoredBisect, load_stored
+from patchtool.bisection.revert import describe_revert
 from patchtool.report.records import BisectCommitView, BisectView
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
@@ -99,7 +100,15 @@ def bisect_view(data: BisectInput) -> BisectView:
         commits=tuple(commits),
         p=_estimate(getattr(r, "p", None)),
         q=_estimate(getattr(r, "q", None)),
+        revert=_revert_line(data),
     )
+
+
+def _revert_line(data: BisectInput) -> str:
+    culprit = data.result.culprit
+    if data.revert is None or culprit is None:
+        return ""
+    return describe_revert(data.revert, data.shas[culprit])
 
 
 def load_stored_bisect(

@@ -194,6 +194,10 @@ def test_minitree_names_the_rcu_commit(minitree: MiniTree, minitree_copy: Path, 
     report = _minitree_bisect(minitree_copy, tmp_path, "v10.0.0", "main")
     assert report["culprit"] == {"sha": minitree.rcu_regression, "subject": ANY}
     assert report["parent"] == {"sha": minitree.rcu_parent, "subject": ANY}
+    # The RCU commit reverted on main, built with meson and run: the replay test passes again.
+    revert = report["revert"]
+    assert revert["status"] == "fixed", revert  # type: ignore[index]
+    assert revert["runs"] >= 1 and revert["failures"] <= revert["allowed_failures"]  # type: ignore[index]
 
     # A range whose midpoint falls in the build break (v10.0.0 + 24..26 do not build): the search
     # passes over the broken commits, keeps them as possible culprits, and still names the RCU commit.

@@ -15,6 +15,7 @@ import pytest
 
 from patchtool.apply.engine import ApplyResult, PatchApplyOutcome
 from patchtool.bisection.core import Evidence, replay
+from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import Estimate
 from patchtool.build.meson import BuildResult, Diagnostic
 from patchtool.config import load_settings
@@ -75,7 +76,8 @@ def fixed_bisect() -> BisectInput:
     result = StoredResult(
         6, 0.6, (5, 6), (1, 6), 14, 4, evidence, Estimate(0.7, 0.38, 0.93), Estimate(0.01, 0.0, 0.03)
     )
-    return BisectInput("func-alpha-replay", SHAS, SUBJECTS, posterior, result)
+    revert = RevertOutcome("still-fails", SHAS[8], "ab" * 20, 3, 5, 0)  # the tip fails otherwise too
+    return BisectInput("func-alpha-replay", SHAS, SUBJECTS, posterior, result, revert)
 
 
 def test_bisect_view_from_the_core() -> None:

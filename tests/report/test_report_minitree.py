@@ -14,7 +14,7 @@ from patchtool.fetch import resolve_source
 from patchtool.parse.series import build_series
 from patchtool.review.checks import run_checks
 from patchtool.vcs.repo import GitRepo
-from tests.conftest import run_patchtool
+from tests.conftest import ROOT, run_patchtool
 from tests.plugins.gitutil import linear_repo
 
 QUIET_CODES = {
@@ -166,3 +166,67 @@ def test_report_is_written_when_the_build_cannot_run(
         assert "C compiler /nonexistent not found" in detail
     term = run_patchtool(*args, env={**data_env, "CC": "/nonexistent"})
     assert term.code == 3 and "could not run: configure of" in term.stdout
+
+
+def test_stored_revert_test_reaches_every_format(tmp_path: Path) -> None:
+    """The revert test stored by `bisect` is judged from its rows and shown in each format; a
+    conflicting file's name (from the repository) is escaped like any other text."""
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.bisection.replay import StoredBisect, forget_rows, record_range, record_revert, record_row
+    from patchtool.bisection.revert import RevertCommit
+    from patchtool.bisection.stats import confirmation_plan
+    from patchtool.report.context import ReportContext, build_context
+    from patchtool.report.render import render
+    from patchtool.report.stages import load_stored_bisect
+    from patchtool.store import Store
+
+    shas = linear_repo(tmp_path / "r", 12)
+    repo = GitRepo(tmp_path / "r")
+    key = ProbeSpec(test="t").key()
+    raw = resolve_source(str(ROOT / "fixtures" / "mail" / "ring-v1-v2.mbox"), load_settings())
+    series = build_series(raw)
+
+    def context(found: StoredBisect | None) -> ReportContext:
+        return build_context(series, bisect=found, reply_from="Rev <rev@example.org>")
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        record_range(store, key, shas[0], shas[12], False)
+        for i in range(1, 13):
+            for run in range(12):
+                record_row(store, key, shas[i], "fail" if i >= 6 and run % 2 else "pass", "search", 0.1)
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None and found.result.culprit == 6 and found.revert is None
+
+        reverted = "ab" * 20  # the reverted commit: on no branch, so it is never rev-parsed
+        record_revert(store, key, shas[6], shas[12], RevertCommit(reverted))
+        record_row(store, key, reverted, "built", "revert", 5.0)
+        plan = confirmation_plan(found.result.p.mean, found.result.q.mean)
+        for _ in range(plan.parent_runs - 1):
+            record_row(store, key, reverted, "pass", "revert", 0.1)
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None and found.revert is not None and found.revert.status == "not-run"
+        record_row(store, key, reverted, "pass", "revert", 0.1)
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None and found.revert is not None
+        assert (found.revert.status, found.revert.failures) == ("fixed", 0)
+        ctx = context(found)
+        what = f"revert test ({shas[12][:12]} with {shas[6][:12]} reverted)"
+        line = f"{what}: failed 0/{plan.parent_runs} runs: the revert fixes it"
+        for fmt in ("term", "md", "html", "email"):
+            assert line in " ".join(render(ctx, fmt).split()), fmt
+        assert json.loads(render(ctx, "json"))["bisect"]["revert"] == line
+
+        for _ in range(3):
+            record_row(store, key, reverted, "fail", "revert", 0.1)
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None and found.revert is not None and found.revert.status == "still-fails"
+        assert "the revert does NOT fix it" in render(context(found), "md")
+
+        record_revert(store, key, shas[6], shas[12], RevertCommit(None, ("a<b>.c", "x\x1b[31m.h")))
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None and found.revert is not None and found.revert.status == "conflicts"
+        html = render(context(found), "html")
+        assert "a&lt;b&gt;.c" in html and "a<b>.c" not in html
+        assert "\x1b" not in render(context(found), "term")
+        forget_rows(store, key)  # --fresh forgets the revert test too
+        assert store.query("SELECT COUNT(*) FROM bisect_reverts")[0][0] == 0

@@ -1,0 +1,157 @@
+"""The revert test (design 4.9): the bad commit with the culprit reverted, made without a checkout.
+
+"Reverting X on top of master fixes it" is what a maintainer checks before blaming X: a first bad
+commit whose revert does not fix the tip means something later fails as well (a second
+regression, or a fix of X that broke differently). The reverted commit is made as `git revert`
+merges, by `git merge-tree` and object writes with no work tree: the user's HEAD, index,
+branches and hooks are untouched, and no ref points at it. Its author,
+committer and dates are fixed by its inputs, so the same culprit on the same bad commit always
+gives the same commit, and the runs stored for it are reused by a resumed bisect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from patchtool.apply.patches import temp_index
+from patchtool.bisection.classify import Verdict
+from patchtool.bisection.stats import ConfirmationPlan
+from patchtool.config import Settings
+from patchtool.jsonable import record
+from patchtool.vcs.repo import GitRepo
+from patchtool.vcs.trees import ObjectStore
+
+_IDENT = "patchtool <patchtool@localhost>"
+
+
+@record
+class RevertCommit:
+    """The bad commit with the culprit reverted (``sha``), or why it could not be made."""
+
+    sha: str | None
+    conflicts: tuple[str, ...] = ()  # files where the revert did not apply on the bad commit
+
+
+@record
+class RevertOutcome:
+    """What the revert test found.
+
+    ``status``: "fixed" (the test passes there as on the culprit's parent), "still-fails",
+    "conflicts" (the revert does not apply on the bad commit), "untestable" (the reverted tree does
+    not build, or the test cannot run), or "not-run" (out of budget or time, or on a cluster).
+    """
+
+    status: str
+    bad: str
+    sha: str | None = None
+    failures: int = 0
+    runs: int = 0
+    allowed_failures: int = 0
+    conflicts: tuple[str, ...] = ()
+    detail: str = ""
+
+    @property
+    def fixed(self) -> bool:
+        return self.status == "fixed"
+
+
+def make_revert(repo: GitRepo, settings: Settings, culprit: str, bad: str) -> RevertCommit:
+    """`bad` with `culprit` reverted (against its first parent, so a merge's branch is taken out).
+
+    As `git revert` does it: a three-way merge of `bad` and the culprit's parent tree over the
+    culprit (`git merge-tree --write-tree`, git 2.38 or later: renames followed, git's own merge),
+    with no work tree. With an older git, or a culprit that is not an ancestor of `bad`, the
+    culprit's diff reversed is applied to a temporary index (`git apply --cached --3way`), which
+    may refuse a revert git revert would make.
+    """
+    parent = repo.out("rev-parse", "--verify", f"{culprit}^1")
+    subject = repo.commit_info(culprit).subject
+    ident = f"{_IDENT} {repo.out('show', '-s', '--format=%ct %cz', bad, '--')}"
+    message = (
+        f'Revert "{subject}"\n\nThis reverts commit {culprit}.\n\n'
+        f"Made by patchtool bisect to test the revert on {bad}; on no branch.\n"
+    )
+    # The merge puts the culprit at the base only when it is an ancestor of `bad` (always so in a
+    # bisect); otherwise the reversed diff is applied, as git revert does it without history.
+    merged = _merge_tree(repo, culprit, parent, bad, ident) if repo.is_ancestor(culprit, bad) else None
+    if merged is None:
+        return revert_by_apply(repo, settings, culprit, parent, bad, ident, message)
+    tree, conflicts = merged
+    if conflicts:
+        return RevertCommit(None, conflicts)
+    with ObjectStore(repo) as store:
+        store.set_algorithm(bad)
+        sha = store.make_commit(tree, bad, ident, ident, message)
+        store.flush(Path())
+    return RevertCommit(sha)
+
+
+def _merge_tree(
+    repo: GitRepo, culprit: str, parent: str, bad: str, ident: str
+) -> tuple[str, tuple[str, ...]] | None:
+    """(tree, conflicting files) of the three-way merge, or None when git has no `merge-tree
+    --write-tree`. The other side is a commit holding the parent's tree on top of the culprit, so
+    the culprit is the merge base: what `git revert` merges."""
+    with ObjectStore(repo) as store:
+        store.set_algorithm(bad)
+        undo = store.make_commit(store.tree_of_commit(parent), culprit, ident, ident, "undo\n")
+        store.flush(Path())
+    options = ("--write-tree", "--name-only", "--no-messages", "-z")
+    done = repo.git("merge-tree", *options, bad, undo, check=False)
+    fields = done.stdout.split(b"\0")
+    if done.returncode not in (0, 1) or not fields[0]:
+        return None
+    tree = fields[0].decode()
+    conflicts = tuple(dict.fromkeys(f.decode("utf-8", "surrogateescape") for f in fields[1:] if f))
+    return tree, conflicts if done.returncode == 1 else ()
+
+
+def revert_by_apply(
+    repo: GitRepo, settings: Settings, culprit: str, parent: str, bad: str, ident: str, message: str
+) -> RevertCommit:
+    """The revert from the culprit's diff, reversed, applied to a temporary index on `bad`."""
+    changed = repo.git("diff", "--no-renames", "--name-only", "-z", parent, culprit).stdout
+    paths = [p.decode("utf-8", "surrogateescape") for p in changed.split(b"\0") if p]
+    diff = repo.git("diff", "--binary", "--full-index", "--no-renames", culprit, parent).stdout
+    with temp_index(repo, settings) as index:
+        index.load(bad, paths)
+        if paths:
+            step = index.apply(diff)
+            if step.status == "conflict":
+                return RevertCommit(None, tuple(dict.fromkeys(c.file for c in step.conflicts)))
+        sha = index.store.make_commit(index.write_tree(), bad, ident, ident, message)
+    return RevertCommit(sha)
+
+
+def judge_revert(bad: str, sha: str, outcomes: Sequence[str], plan: ConfirmationPlan) -> RevertOutcome:
+    """The revert test from the outcomes of the reverted commit so far (build rows included): the
+    test passes there as on the culprit's parent (at most the parent's allowed failures in as many
+    runs), fails more than that, cannot be built or run, or has not run enough yet ("not-run")."""
+    failures = sum(o == Verdict.FAIL for o in outcomes)
+    runs = sum(o in (Verdict.PASS, Verdict.FAIL) for o in outcomes)
+    outcome = RevertOutcome("not-run", bad, sha, failures, runs, plan.parent_max_failures)
+    if Verdict.UNTESTABLE in outcomes:
+        return RevertOutcome("untestable", bad, sha, failures, runs, plan.parent_max_failures)
+    if failures > plan.parent_max_failures:
+        return RevertOutcome("still-fails", bad, sha, failures, runs, plan.parent_max_failures)
+    if runs >= plan.parent_runs:
+        return RevertOutcome("fixed", bad, sha, failures, runs, plan.parent_max_failures)
+    return outcome
+
+
+def describe_revert(r: RevertOutcome, culprit: str) -> str:
+    """One line for people: what reverting `culprit` (a short sha) on the bad commit did."""
+    what = f"revert test ({r.bad[:12]} with {culprit[:12]} reverted)"
+    if r.status == "fixed":
+        return f"{what}: failed {r.failures}/{r.runs} runs: the revert fixes it"
+    if r.status == "still-fails":
+        return (
+            f"{what}: failed {r.failures}/{r.runs} runs (at most {r.allowed_failures} expected):"
+            " the revert does NOT fix it; something after the culprit fails too"
+        )
+    if r.status == "conflicts":
+        return f"{what}: does not apply there (conflicts in {', '.join(r.conflicts)}): not run"
+    if r.status == "untestable":
+        return f"{what}: the reverted tree cannot be built or tested"
+    return f"{what}: not run ({r.detail or 'interrupted'})"

@@ -1,0 +1,216 @@
+"""The revert test after a bisect: the bad commit with the culprit reverted, built and run.
+
+Real repositories with a flaky script (test_bisectrun.py's): the revert fixes the tip; a later
+commit breaks the tip as well, so the revert does not fix it; the revert conflicts; and the
+reverted commit is the same on a second run, whose stored runs are reused.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from patchtool.bisection.revert import make_revert, revert_by_apply
+from patchtool.config import load_settings
+from patchtool.vcs.repo import GitRepo
+from tests.bisection.test_bisectrun import CULPRIT, FLAKY, bisect_env, make_flaky_repo
+from tests.conftest import run_patchtool
+from tests.plugins.gitutil import git, make_repo, snapshot_repo
+
+# As FLAKY, and fails every run where a file named "also-broken" exists (a second breakage).
+TWO_WAYS = FLAKY.replace("grep -q skip state.txt", "test -e also-broken && exit 1\ngrep -q skip state.txt")
+
+
+def _bisect(repo: Path, tmp_path: Path, good: str, *extra: str) -> tuple[int, str, str]:
+    args = ["bisect", "--good", good, "--bad", "main", "--run", "./t.sh", "--repo", repo, *extra]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    return done.code, done.stdout, done.stderr
+
+
+def _revert_rows(tmp_path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as conn:
+        rows = conn.execute(
+            "SELECT commit_sha, outcome FROM bisect_observations WHERE phase = 'revert' ORDER BY seq"
+        ).fetchall()
+    return [(str(a), str(b)) for a, b in rows]
+
+
+def test_the_revert_fixes_the_tip_and_touches_nothing_of_the_user(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    hook_marker = tmp_path / "hook-ran"
+    for hook in ("post-checkout", "pre-commit", "commit-msg", "post-commit", "reference-transaction"):
+        path = repo / ".git" / "hooks" / hook
+        path.write_text(f"#!/bin/sh\necho {hook} >> {hook_marker}\n")
+        path.chmod(0o755)
+    (repo / "uncommitted.txt").write_text("mine\n")
+    before = snapshot_repo(repo)
+
+    code, stdout, stderr = _bisect(repo, tmp_path, shas[0], "--json")
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["culprit"]["sha"] == shas[CULPRIT]
+    revert = report["revert"]
+    assert revert["status"] == "fixed" and revert["bad"] == shas[-1]
+    assert revert["runs"] >= 1 and revert["failures"] <= revert["allowed_failures"]
+    sha = revert["sha"]
+    # The reverted commit: on the bad commit, the culprit's change undone, on no branch.
+    assert git(repo, "rev-parse", f"{sha}^").strip() == shas[-1]
+    assert git(repo, "show", f"{sha}:state.txt") == "fine\n"
+    assert f"file{CULPRIT}.txt" not in git(repo, "ls-tree", "--name-only", sha).split()
+    assert git(repo, "diff", "--stat", f"{shas[CULPRIT]}^", shas[CULPRIT]) == git(
+        repo, "diff", "--stat", sha, f"{sha}^"
+    )
+    assert git(repo, "for-each-ref", "--contains", sha) == ""
+    assert snapshot_repo(repo) == before
+    assert not hook_marker.exists()
+    rows = _revert_rows(tmp_path)
+    assert {r[0] for r in rows} == {sha} and rows[0][1] == "built"
+    assert sum(r[1] in ("pass", "fail") for r in rows) == revert["runs"]
+
+    # Again: the same reverted commit, its runs reused from the store, no new revert row.
+    code, stdout, stderr = _bisect(repo, tmp_path, shas[0])
+    assert code == 0, stderr
+    assert f"revert test ({shas[-1][:12]} with {shas[CULPRIT][:12]} reverted)" in stdout
+    assert "the revert fixes it" in stdout
+    assert _revert_rows(tmp_path) == rows
+
+
+def test_a_later_breakage_means_the_revert_does_not_fix_the_tip(tmp_path: Path) -> None:
+    """Commit CULPRIT breaks the test; commit CULPRIT + 3 breaks it again another way. The first
+    bad commit is still CULPRIT (exit 0), and the revert test says the tip stays broken."""
+    fresh = tmp_path / "repo"
+    shas = make_flaky_repo(fresh)
+    (fresh / "t.sh").write_text(TWO_WAYS)
+    git(fresh, "add", "t.sh")
+    git(fresh, "commit", "-q", "-m", "t.sh learns a second way to fail")
+    (fresh / "also-broken").write_text("x\n")
+    git(fresh, "add", "also-broken")
+    git(fresh, "commit", "-q", "-m", "a second breakage")
+
+    code, stdout, stderr = _bisect(fresh, tmp_path, shas[0], "--json")
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["culprit"]["sha"] == shas[CULPRIT]
+    revert = report["revert"]
+    assert revert["status"] == "still-fails", revert
+    assert revert["failures"] > revert["allowed_failures"]
+
+    code, stdout, _ = _bisect(fresh, tmp_path, shas[0])
+    assert code == 0
+    assert "the revert does NOT fix it" in stdout
+
+
+def test_a_revert_that_conflicts_is_reported_and_not_run(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    (repo / "state.txt").write_text("bug, and more\n")  # the culprit's line, changed again
+    git(repo, "commit", "-q", "-am", "state: more")
+
+    code, stdout, stderr = _bisect(repo, tmp_path, shas[0], "--json")
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["culprit"]["sha"] == shas[CULPRIT]
+    assert report["revert"]["status"] == "conflicts"
+    assert report["revert"]["conflicts"] == ["state.txt"]
+    assert report["revert"]["runs"] == 0 and report["revert"]["sha"] is None
+    assert _revert_rows(tmp_path) == []
+
+    code, stdout, _ = _bisect(repo, tmp_path, shas[0])
+    assert "does not apply there (conflicts in state.txt): not run" in stdout
+
+
+def test_no_revert_test(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    code, stdout, stderr = _bisect(repo, tmp_path, shas[0], "--json", "--no-revert-test")
+    assert code == 0, stderr
+    assert json.loads(stdout)["revert"] is None
+    assert _revert_rows(tmp_path) == []
+
+
+def test_the_reverted_commit_depends_only_on_its_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same culprit and bad commit, another clock and committer: the same commit (so stored runs
+    of an interrupted revert test are found again); a merge is reverted against its first parent."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "one\n"})
+    git(repo, "checkout", "-q", "-b", "side")
+    (repo / "b.txt").write_text("side\n")
+    git(repo, "add", "b.txt")
+    git(repo, "commit", "-q", "-m", "side adds b")
+    git(repo, "checkout", "-q", "main")
+    (repo / "a.txt").write_text("two\n")
+    git(repo, "commit", "-q", "-am", "main changes a")
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    merge = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "c.txt").write_text("later\n")
+    git(repo, "add", "c.txt")
+    git(repo, "commit", "-q", "-m", "later")
+    bad = git(repo, "rev-parse", "HEAD").strip()
+
+    settings = load_settings(env={"PATCHTOOL_DATA_DIR": str(tmp_path / "data")})
+    first = make_revert(GitRepo(repo), settings, merge, bad)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2001-01-01T00:00:00")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Someone Else")
+    second = make_revert(GitRepo(repo), settings, merge, bad)
+    assert first.sha is not None and first == second
+    assert git(repo, "ls-tree", "--name-only", first.sha).split() == ["a.txt", "c.txt"]
+    assert git(repo, "show", f"{first.sha}:a.txt") == "two\n"
+    assert not list((tmp_path / "data" / "tmp").rglob("index"))  # the temporary index is gone
+
+
+def test_a_revert_follows_a_later_rename_as_git_revert_does(tmp_path: Path) -> None:
+    """The culprit changes a file that a later commit renames: the revert lands in the renamed
+    file, as `git revert` puts it (the three-way merge follows renames). The temporary-index path
+    kept for a git without `merge-tree --write-tree` refuses it instead of guessing."""
+    body = "".join(f"line {i}\n" for i in range(40))
+    repo = make_repo(tmp_path / "repo", {"a.c": body})
+    (repo / "a.c").write_text(body.replace("line 20\n", "line 20 broken\n"))
+    git(repo, "commit", "-q", "-am", "the culprit")
+    culprit = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "mv", "a.c", "b.c")
+    git(repo, "commit", "-q", "-m", "rename a.c to b.c")
+    (repo / "other.txt").write_text("x\n")
+    git(repo, "add", "other.txt")
+    git(repo, "commit", "-q", "-m", "later")
+    bad = git(repo, "rev-parse", "HEAD").strip()
+
+    settings = load_settings(env={"PATCHTOOL_DATA_DIR": str(tmp_path / "data")})
+    made = make_revert(GitRepo(repo), settings, culprit, bad)
+    assert made.sha is not None and made.conflicts == ()
+    assert git(repo, "show", f"{made.sha}:b.c") == body
+    assert git(repo, "ls-tree", "--name-only", made.sha).split() == ["b.c", "other.txt"]
+    scratch = tmp_path / "scratch"  # git revert itself, in a clone, for comparison
+    git(tmp_path, "clone", "-q", str(repo), str(scratch))
+    git(scratch, "revert", "--no-commit", culprit)
+    assert git(scratch, "write-tree").strip() == git(repo, "rev-parse", f"{made.sha}^{{tree}}").strip()
+
+    parent = git(repo, "rev-parse", f"{culprit}^").strip()
+    old = revert_by_apply(GitRepo(repo), settings, culprit, parent, bad, "p <p@p> 0 +0000", "m\n")
+    assert old.sha is None and old.conflicts == ("a.c",)
+
+
+def test_a_culprit_that_is_not_an_ancestor_is_reverted_by_its_diff(tmp_path: Path) -> None:
+    """A revert of a commit the bad commit does not descend from (its change arrived by a
+    cherry-pick, as on a distribution's branch): the culprit cannot be the merge base, so its
+    diff is reversed instead, giving git revert's tree."""
+    body = "".join(f"line {i}\n" for i in range(30))
+    repo = make_repo(tmp_path / "repo", {"a.c": body})
+    git(repo, "checkout", "-q", "-b", "upstream")
+    (repo / "a.c").write_text(body.replace("line 9\n", "line 9 changed\n"))
+    git(repo, "commit", "-q", "-am", "the change upstream")
+    culprit = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "main")
+    (repo / "a.c").write_text(body.replace("line 25\n", "line 25 local\n"))
+    git(repo, "commit", "-q", "-am", "a local change")
+    git(repo, "cherry-pick", culprit)
+    bad = git(repo, "rev-parse", "HEAD").strip()
+
+    settings = load_settings(env={"PATCHTOOL_DATA_DIR": str(tmp_path / "data")})
+    made = make_revert(GitRepo(repo), settings, culprit, bad)
+    assert made.sha is not None
+    assert git(repo, "show", f"{made.sha}:a.c") == body.replace("line 25\n", "line 25 local\n")
