@@ -5,7 +5,9 @@ fails with probability p where the culprit is an ancestor and q elsewhere. p and
 patchtool and to git-bayesect; the m-of-k rule is tuned with the true p and q (exact dynamic
 programme over k <= 400 and m <= k, the cheapest rule with error <= 1 %). Every strategy sees the
 same seeded instances. "builds" counts the distinct commits a strategy ran; "cost(ans)" is the
-mean cost of the trials that gave an answer (a search that never converges runs to MAX_RUNS).
+mean cost of the trials that gave an answer (a search that never converges runs to MAX_RUNS);
+"1 tree" counts a build at every change of the commit run, as with a single build tree and no
+cache (returning to a commit built before is free in "builds", not there).
 On a DAG, git-bayesect bisects the first-parent line and names a merge; "bayesect+inside" then
 bisects, with git-bayesect again, the branch that merge brought in (what a user of it would do
 to name a commit), and pays for both searches.
@@ -142,6 +144,8 @@ class Oracle:
         self.cell = cell
         self.runs = 0
         self.built: set[int] = set()
+        self.switches = 0  # changes of the commit run: the builds one build tree would cost
+        self._last: int | None = None
 
     def bad(self, position: int) -> bool:
         return self.cell.history.is_ancestor(self.culprit, position)
@@ -149,6 +153,8 @@ class Oracle:
     def run(self, position: int) -> bool:
         self.built.add(position)
         self.runs += 1
+        if position != self._last:
+            self.switches, self._last = self.switches + 1, position
         return self.rng.random() < (self.cell.p if self.bad(position) else self.cell.q)
 
 
@@ -158,6 +164,7 @@ class Outcome:
     answered: bool
     runs: int
     builds: int
+    switches: int = 0
 
 
 # ----- m-of-k rule, tuned with the true p and q ---------------------------------------------------
@@ -346,7 +353,8 @@ def run_chunk(args: Work) -> tuple[str, str, list[Outcome]]:
     for t in range(trials):
         oracle = Oracle(cell, first_seed + t)
         named = STRATEGIES[name](oracle, rule)
-        outcomes.append(Outcome(named == oracle.culprit, named is not None, oracle.runs, len(oracle.built)))
+        right, answered = named == oracle.culprit, named is not None
+        outcomes.append(Outcome(right, answered, oracle.runs, len(oracle.built), oracle.switches))
     return name, spec, outcomes
 
 
@@ -366,6 +374,7 @@ def summarise(outs: list[Outcome]) -> dict[str, float]:
         "none": sum(not o.answered for o in outs) / n, "runs": runs, "builds": builds,
         "cost": runs + BUILD_COST * builds,
         "cost_answered": sum(o.runs + BUILD_COST * o.builds for o in answered) / max(len(answered), 1),
+        "cost_one_tree": runs + BUILD_COST * sum(o.switches for o in outs) / n,
     }  # fmt: skip
 
 
@@ -373,7 +382,7 @@ def print_header() -> None:
     print(
         f"{'cell':<22} {'strategy':<15} {'trials':>6} {'wrong':>5} {'error':>6} {'95% interval':>15}"
         f" {'no answer':>9} {'runs':>8} {'builds':>6} {'cost':>8}  {'/bayesect':>9} {'/m-of-k':>7}"
-        f" {'/+inside':>9} {'cost(ans)':>9}",
+        f" {'/+inside':>9} {'cost(ans)':>9} {'1 tree':>8}",
         flush=True,
     )
 
@@ -397,7 +406,7 @@ def print_cell(
             f"{spec:<22} {label:<15} {s['trials']:6d} {s['wrong']:5d} {s['err']:6.1%}"
             f" [{s['lo']:5.1%}, {s['hi']:5.1%}]"
             f" {s['none']:9.1%} {s['runs']:8.1f} {s['builds']:6.1f} {s['cost']:8.1f}{ratios:<28}"
-            f" {s['cost_answered']:9.1f}",
+            f" {s['cost_answered']:9.1f} {s['cost_one_tree']:8.1f}",
             flush=True,
         )
 
