@@ -30,6 +30,14 @@ def _bisect(repo: Path, tmp_path: Path, good: str, *extra: str) -> tuple[int, st
     return done.code, done.stdout, done.stderr
 
 
+def _add(repo: Path, name: str, text: str, message: str) -> str:
+    """Commit a new file; the new commit's sha."""
+    (repo / name).write_text(text)
+    git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
 def _revert_rows(tmp_path: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as conn:
         rows = conn.execute(
@@ -84,12 +92,8 @@ def test_a_later_breakage_means_the_revert_does_not_fix_the_tip(tmp_path: Path) 
     bad commit is still CULPRIT (exit 0), and the revert test says the tip stays broken."""
     fresh = tmp_path / "repo"
     shas = make_flaky_repo(fresh)
-    (fresh / "t.sh").write_text(TWO_WAYS)
-    git(fresh, "add", "t.sh")
-    git(fresh, "commit", "-q", "-m", "t.sh learns a second way to fail")
-    (fresh / "also-broken").write_text("x\n")
-    git(fresh, "add", "also-broken")
-    git(fresh, "commit", "-q", "-m", "a second breakage")
+    _add(fresh, "t.sh", TWO_WAYS, "t.sh learns a second way to fail")
+    _add(fresh, "also-broken", "x\n", "a second breakage")
 
     code, stdout, stderr = _bisect(fresh, tmp_path, shas[0], "--json")
     assert code == 0, stderr
@@ -139,18 +143,13 @@ def test_the_reverted_commit_depends_only_on_its_inputs(
     of an interrupted revert test are found again); a merge is reverted against its first parent."""
     repo = make_repo(tmp_path / "repo", {"a.txt": "one\n"})
     git(repo, "checkout", "-q", "-b", "side")
-    (repo / "b.txt").write_text("side\n")
-    git(repo, "add", "b.txt")
-    git(repo, "commit", "-q", "-m", "side adds b")
+    _add(repo, "b.txt", "side\n", "side adds b")
     git(repo, "checkout", "-q", "main")
     (repo / "a.txt").write_text("two\n")
     git(repo, "commit", "-q", "-am", "main changes a")
     git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
     merge = git(repo, "rev-parse", "HEAD").strip()
-    (repo / "c.txt").write_text("later\n")
-    git(repo, "add", "c.txt")
-    git(repo, "commit", "-q", "-m", "later")
-    bad = git(repo, "rev-parse", "HEAD").strip()
+    bad = _add(repo, "c.txt", "later\n", "later")
 
     settings = load_settings(env={"PATCHTOOL_DATA_DIR": str(tmp_path / "data")})
     first = make_revert(GitRepo(repo), settings, merge, bad)
@@ -174,10 +173,7 @@ def test_a_revert_follows_a_later_rename_as_git_revert_does(tmp_path: Path) -> N
     culprit = git(repo, "rev-parse", "HEAD").strip()
     git(repo, "mv", "a.c", "b.c")
     git(repo, "commit", "-q", "-m", "rename a.c to b.c")
-    (repo / "other.txt").write_text("x\n")
-    git(repo, "add", "other.txt")
-    git(repo, "commit", "-q", "-m", "later")
-    bad = git(repo, "rev-parse", "HEAD").strip()
+    bad = _add(repo, "other.txt", "x\n", "later")
 
     settings = load_settings(env={"PATCHTOOL_DATA_DIR": str(tmp_path / "data")})
     made = make_revert(GitRepo(repo), settings, culprit, bad)
