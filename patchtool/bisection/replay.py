@@ -262,7 +262,9 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
 
 
 def _observed_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
-    rows = store.query("SELECT DISTINCT commit_sha FROM bisect_observations WHERE probe_key = ?", (key,))
+    # A revert test's commit is a child of the bad end, not part of the range.
+    sql = "SELECT DISTINCT commit_sha FROM bisect_observations WHERE probe_key = ? AND phase != 'revert'"
+    rows = store.query(sql, (key,))
     known = [sha for r in rows if (sha := repo.try_rev_parse(str(r[0])))]
     if len(known) < 2:
         return None

@@ -230,3 +230,25 @@ def test_stored_revert_test_reaches_every_format(tmp_path: Path) -> None:
         assert "\x1b" not in render(context(found), "term")
         forget_rows(store, key)  # --fresh forgets the revert test too
         assert store.query("SELECT COUNT(*) FROM bisect_reverts")[0][0] == 0
+
+
+def test_an_old_store_range_leaves_out_the_revert_commit(tmp_path: Path) -> None:
+    """A store from before ranges were recorded: the range is worked out from the commits run, and
+    a revert test's commit (a child of the bad end, on no branch) is not one of them."""
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.bisection.replay import record_row
+    from patchtool.report.stages import load_stored_bisect
+    from patchtool.store import Store
+    from tests.plugins.gitutil import git
+
+    shas = linear_repo(tmp_path / "r", 8)
+    child = git(tmp_path / "r", "commit-tree", f"{shas[8]}^{{tree}}", "-p", shas[8], "-m", "revert").strip()
+    key = ProbeSpec(test="t").key()
+    with Store(tmp_path / "s.sqlite3") as store:
+        for i in (0, 3, 5, 8):
+            for run in range(12):
+                record_row(store, key, shas[i], "fail" if i >= 5 and run % 2 else "pass", "search", 0.1)
+        for _ in range(7):
+            record_row(store, key, child, "pass", "revert", 0.1)
+        found = load_stored_bisect(store, GitRepo(tmp_path / "r"), "t")
+    assert found is not None and found.shas == tuple(shas)
