@@ -299,6 +299,8 @@ def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad
         return RevertOutcome("not-run", bad, detail="the probes run on a cluster")
     if culprit == bad:
         return RevertOutcome("not-run", bad, detail="the culprit is the bad commit: its parent is the revert")
+    if session.repo.try_rev_parse(f"{culprit}^1") is None:  # a root commit of a merged history
+        return RevertOutcome("not-run", bad, detail="the culprit has no parent")
     made = make_revert(session.repo, settings, culprit, bad)
     record_revert(session.store, session.key, culprit, bad, made)
     if made.sha is None:

@@ -72,31 +72,29 @@ def make_revert(repo: GitRepo, settings: Settings, culprit: str, bad: str) -> Re
         f'Revert "{subject}"\n\nThis reverts commit {culprit}.\n\n'
         f"Made by patchtool bisect to test the revert on {bad}; on no branch.\n"
     )
-    # The merge puts the culprit at the base only when it is an ancestor of `bad` (always so in a
-    # bisect); otherwise the reversed diff is applied, as git revert does it without history.
-    merged = _merge_tree(repo, culprit, parent, bad, ident) if repo.is_ancestor(culprit, bad) else None
-    if merged is None:
+    if not repo.is_ancestor(culprit, bad):  # the culprit cannot be the merge base (never in a bisect)
         return revert_by_apply(repo, settings, culprit, parent, bad, ident, message)
-    tree, conflicts = merged
-    if conflicts:
-        return RevertCommit(None, conflicts)
     with ObjectStore(repo) as store:
         store.set_algorithm(bad)
+        merged = _merge_tree(repo, store, culprit, parent, bad, ident)
+        if merged is None:
+            return revert_by_apply(repo, settings, culprit, parent, bad, ident, message)
+        tree, conflicts = merged
+        if conflicts:
+            return RevertCommit(None, conflicts)
         sha = store.make_commit(tree, bad, ident, ident, message)
         store.flush(Path())
     return RevertCommit(sha)
 
 
 def _merge_tree(
-    repo: GitRepo, culprit: str, parent: str, bad: str, ident: str
+    repo: GitRepo, store: ObjectStore, culprit: str, parent: str, bad: str, ident: str
 ) -> tuple[str, tuple[str, ...]] | None:
     """(tree, conflicting files) of the three-way merge, or None when git has no `merge-tree
     --write-tree`. The other side is a commit holding the parent's tree on top of the culprit, so
     the culprit is the merge base: what `git revert` merges."""
-    with ObjectStore(repo) as store:
-        store.set_algorithm(bad)
-        undo = store.make_commit(store.tree_of_commit(parent), culprit, ident, ident, "undo\n")
-        store.flush(Path())
+    undo = store.make_commit(store.tree_of_commit(parent), culprit, ident, ident, "undo\n")
+    store.flush(Path())
     options = ("--write-tree", "--name-only", "--no-messages", "-z")
     done = repo.git("merge-tree", *options, bad, undo, check=False)
     fields = done.stdout.split(b"\0")

@@ -210,3 +210,29 @@ def test_a_culprit_that_is_not_an_ancestor_is_reverted_by_its_diff(tmp_path: Pat
     made = make_revert(GitRepo(repo), settings, culprit, bad)
     assert made.sha is not None
     assert git(repo, "show", f"{made.sha}:a.c") == body.replace("line 25\n", "line 25 local\n")
+
+
+def test_a_root_commit_culprit_is_not_reverted(tmp_path: Path) -> None:
+    """An unrelated history merged in: its root commit can be the first bad commit, and has no
+    parent to revert to; the bisect still names it and says why no revert test ran."""
+    script = "#!/bin/sh\ntest -e poison || exit 0\n" + FLAKY.split("\n", 3)[3].replace(
+        "grep -q bug state.txt || exit 0\n", ""
+    )
+    repo = make_repo(tmp_path / "repo", {"t.sh": script})
+    (repo / "t.sh").chmod(0o755)
+    git(repo, "add", "t.sh")
+    git(repo, "commit", "-q", "-m", "the test")
+    good = _add(repo, "a.txt", "a\n", "a")
+    git(repo, "checkout", "-q", "--orphan", "other")
+    git(repo, "rm", "-q", "--cached", "a.txt")
+    (repo / "a.txt").unlink()
+    root = _add(repo, "poison", "x\n", "an unrelated history (with the same test)")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--allow-unrelated-histories", "-m", "merge it", "other")
+
+    code, stdout, stderr = _bisect(repo, tmp_path, good, "--json")
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["culprit"]["sha"] == root
+    assert report["revert"]["status"] == "not-run"
+    assert report["revert"]["detail"] == "the culprit has no parent"
