@@ -51,10 +51,6 @@ class RevertOutcome:
     conflicts: tuple[str, ...] = ()
     detail: str = ""
 
-    @property
-    def fixed(self) -> bool:
-        return self.status == "fixed"
-
 
 def make_revert(repo: GitRepo, settings: Settings, culprit: str, bad: str) -> RevertCommit:
     """`bad` with `culprit` reverted (against its first parent, so a merge's branch is taken out).
@@ -128,14 +124,13 @@ def judge_revert(bad: str, sha: str, outcomes: Sequence[str], plan: Confirmation
     runs), fails more than that, cannot be built or run, or has not run enough yet ("not-run")."""
     failures = sum(o == Verdict.FAIL for o in outcomes)
     runs = sum(o in (Verdict.PASS, Verdict.FAIL) for o in outcomes)
-    outcome = RevertOutcome("not-run", bad, sha, failures, runs, plan.parent_max_failures)
     if Verdict.UNTESTABLE in outcomes:
-        return RevertOutcome("untestable", bad, sha, failures, runs, plan.parent_max_failures)
-    if failures > plan.parent_max_failures:
-        return RevertOutcome("still-fails", bad, sha, failures, runs, plan.parent_max_failures)
-    if runs >= plan.parent_runs:
-        return RevertOutcome("fixed", bad, sha, failures, runs, plan.parent_max_failures)
-    return outcome
+        status = "untestable"
+    elif failures > plan.parent_max_failures:
+        status = "still-fails"
+    else:
+        status = "fixed" if runs >= plan.parent_runs else "not-run"
+    return RevertOutcome(status, bad, sha, failures, runs, plan.parent_max_failures)
 
 
 def describe_revert(r: RevertOutcome, culprit: str) -> str:
