@@ -15,7 +15,7 @@ from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
-from patchtool.bisection.probe import Prober, ProbeSpec
+from patchtool.bisection.probe import CarriesCommits, Prober, ProbeSpec
 from patchtool.bisection.replay import (
     BUILT,
     Replay,
@@ -25,7 +25,7 @@ from patchtool.bisection.replay import (
     record_revert,
     record_row,
 )
-from patchtool.bisection.revert import RevertOutcome, judge_revert, make_revert
+from patchtool.bisection.revert import RevertOutcome, judge_revert, make_revert, revert_pack
 from patchtool.bisection.stats import (
     ConfirmationOutcome,
     ConfirmationPlan,
@@ -270,9 +270,9 @@ def run_bisect(
     ends are reused from the store, so p and q carry over.
 
     A confirmed culprit is then reverted on the bad commit the user named and tested there
-    (revert.py), unless ``options.revert_test`` is off; ``settings`` (the tool's data directory,
-    for the temporary index) is None when the probes run on a cluster, which cannot fetch a
-    commit on no branch.
+    (revert.py), unless ``options.revert_test`` is off or ``settings`` (the tool's data
+    directory, for the temporary index) is None. On a cluster the reverted commit travels to the
+    workers as a pack of its objects (probe.CarriesCommits).
     """
     probers = list(prober) if isinstance(prober, Sequence) else [prober]
     session, confirmation = _search_and_confirm(repo, store, spec, options, probers, progress)
@@ -296,7 +296,7 @@ def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad
     confirmation (design 4.9), allowing as many failures; its runs are stored apart (phase
     "revert", under the reverted commit) and never enter the posterior."""
     if settings is None:
-        return RevertOutcome("not-run", bad, detail="the probes run on a cluster")
+        return RevertOutcome("not-run", bad, detail="no data directory for the revert")
     if culprit == bad:
         return RevertOutcome("not-run", bad, detail="the culprit is the bad commit: its parent is the revert")
     if session.repo.try_rev_parse(f"{culprit}^1") is None:  # a root commit of a merged history
@@ -306,6 +306,8 @@ def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad
     if made.sha is None:
         return RevertOutcome("conflicts", bad, conflicts=made.conflicts)
     sha, lane = made.sha, session.lanes[0]
+    if isinstance(lane.prober, CarriesCommits):
+        lane.prober.carry(sha, bad, revert_pack(session.repo, sha, bad))
     result = session.state.result()
     plan = confirmation_plan(result.p.mean, result.q.mean)
     # A stored "cannot test" may have been the environment's fault: try again (as for candidates).

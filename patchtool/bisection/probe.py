@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from patchtool import proc
 from patchtool.bisection.classify import Classifier, RawRun, Verdict
@@ -66,6 +66,14 @@ class Prober(Protocol):
     def run_batch(self, count: int) -> list[Verdict]:
         """Run the test ``count`` times at the prepared commit (at once, up to the job limit)."""
         ...
+
+
+@runtime_checkable
+class CarriesCommits(Protocol):
+    """A prober whose runs happen where the user's repository is not (a cluster's workers): a
+    commit made here on no branch must travel with its runs, as the objects it adds to `base`."""
+
+    def carry(self, commit: str, base: str, pack: bytes) -> None: ...
 
 
 class CommandProber:

@@ -39,7 +39,7 @@ class RevertOutcome:
 
     ``status``: "fixed" (the test passes there as on the culprit's parent), "still-fails",
     "conflicts" (the revert does not apply on the bad commit), "untestable" (the reverted tree does
-    not build, or the test cannot run), or "not-run" (out of budget or time, or on a cluster).
+    not build, or the test cannot run), or "not-run" (out of budget or time, no parent, ...).
     """
 
     status: str
@@ -116,6 +116,12 @@ def revert_by_apply(
                 return RevertCommit(None, tuple(dict.fromkeys(c.file for c in step.conflicts)))
         sha = index.store.make_commit(index.write_tree(), bad, ident, ident, message)
     return RevertCommit(sha)
+
+
+def revert_pack(repo: GitRepo, sha: str, bad: str) -> bytes:
+    """The objects the reverted commit adds to `bad`, as a pack: what a cluster worker, whose
+    repository never had the commit, unpacks to check out the same commit, byte for byte."""
+    return repo.git("pack-objects", "--stdout", "--revs", "-q", input=f"{sha}\n^{bad}\n".encode()).stdout
 
 
 def judge_revert(bad: str, sha: str, outcomes: Sequence[str], plan: ConfirmationPlan) -> RevertOutcome:

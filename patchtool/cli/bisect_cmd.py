@@ -206,9 +206,7 @@ def bisect(
         if fresh:
             forget_rows(store, spec.key())
         options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time, width, revert_test)
-        # On a cluster the workers cannot fetch the reverted commit (it is on no branch).
-        local = settings if remote is None else None
-        report = run_bisect(git_repo, store, spec, options, probers, live, local)
+        report = run_bisect(git_repo, store, spec, options, probers, live, settings)
     if as_json:
         emit_json(report)
     elif report.runs == 0:

@@ -17,8 +17,9 @@ from patchtool.bisection.probe import ProbeSpec, Verdict
 from patchtool.cluster.client import Cluster
 from patchtool.cluster.worker import bisect_probe
 
-# A run's task: (repository, commit, spec, runs) -> verdict strings. Swappable for benchmarks.
-ProbeTask = Callable[[str, str, ProbeSpec, int], list[str]]
+# A run's task: (repository, commit, spec, runs[, carried]) -> verdict strings. Swappable for
+# benchmarks; `carried` (base, pack) comes only for a commit given to `carry`.
+ProbeTask = Callable[..., list[str]]
 
 
 class ClusterProber:
@@ -27,6 +28,7 @@ class ClusterProber:
     def __init__(self, cluster: Cluster, repo: str, spec: ProbeSpec, task: ProbeTask = bisect_probe) -> None:
         self.cluster, self.repo, self.spec, self.task = cluster, repo, spec, task
         self.commit: str | None = None
+        self.carried: dict[str, tuple[str, bytes]] = {}
 
     @property
     def width(self) -> int:
@@ -37,12 +39,18 @@ class ClusterProber:
         self.commit = commit
         return True
 
+    def carry(self, commit: str, base: str, pack: bytes) -> None:
+        """Send `pack` (the objects `commit` adds to `base`) with every run of `commit`: the
+        workers' repository does not have it (a commit on no branch, made here)."""
+        self.carried[commit] = (base, pack)
+
     def run_batch(self, count: int) -> list[Verdict]:
         """At least one run per worker: idle workers cost the same wall time, and every run the
         posterior gets is evidence (the driver records all that come back)."""
         assert self.commit is not None
         commit = self.commit
         runs = max(count, self.width)
-        args: list[tuple[Any, ...]] = [(self.repo, commit, self.spec, 1) for _ in range(runs)]
+        extra = (self.carried[commit],) if commit in self.carried else ()
+        args: list[tuple[Any, ...]] = [(self.repo, commit, self.spec, 1, *extra) for _ in range(runs)]
         verdicts = self.cluster.map_on_workers(commit, self.task, args)
         return [Verdict(v) for batch in verdicts for v in batch]

@@ -72,20 +72,35 @@ def _clone_dir(settings: Settings, repo: str) -> Path:
     return settings.data_dir / "clones" / digest
 
 
-def ensure_clone(settings: Settings, repo: str, commit: str) -> GitRepo:
-    """The worker's clone of `repo`, holding `commit` (fetched on demand)."""
+def ensure_clone(
+    settings: Settings, repo: str, commit: str, carried: tuple[str, bytes] | None = None
+) -> GitRepo:
+    """The worker's clone of `repo`, holding `commit` (fetched on demand).
+
+    `carried` = (base, pack) brings a commit `repo` does not have (the bisect's revert test, on
+    no branch): `base` is fetched as usual, then the pack of the objects `commit` adds to it is
+    unpacked, so the worker checks out the very commit the client made.
+    """
     path = _clone_dir(settings, repo)
     with locked(path):
         if not (path / ".git").exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             GitRepo.clone(repo, path)
         clone = GitRepo(path)
-        if clone.try_rev_parse(commit) is None:
-            clone.git("fetch", "--quiet", "--", repo, commit, check=False)
-            if clone.try_rev_parse(commit) is None:
-                clone.git("fetch", "--quiet", "--", repo, "+refs/heads/*:refs/remotes/origin/*")
+        if carried is not None and clone.try_rev_parse(commit) is None:
+            base, pack = carried
+            _fetch(clone, repo, base)
+            clone.git("unpack-objects", "-q", input=pack)
+        _fetch(clone, repo, commit)
         clone.rev_parse(commit)  # InputError when the repository does not have it
         return clone
+
+
+def _fetch(clone: GitRepo, repo: str, commit: str) -> None:
+    if clone.try_rev_parse(commit) is None:
+        clone.git("fetch", "--quiet", "--", repo, commit, check=False)
+        if clone.try_rev_parse(commit) is None:
+            clone.git("fetch", "--quiet", "--", repo, "+refs/heads/*:refs/remotes/origin/*")
 
 
 def _apply_mbox(clone: GitRepo, settings: Settings, commit: str, mbox: bytes) -> str:
@@ -151,10 +166,13 @@ def describe_failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def bisect_probe(repo: str, commit: str, spec: ProbeSpec, runs: int) -> list[str]:
-    """Bisect runs on a worker: the same probers (build, run, classify) as a local bisect."""
+def bisect_probe(
+    repo: str, commit: str, spec: ProbeSpec, runs: int, carried: tuple[str, bytes] | None = None
+) -> list[str]:
+    """Bisect runs on a worker: the same probers (build, run, classify) as a local bisect.
+    `carried`: the objects of a commit `repo` lacks, on a base it has (see ensure_clone)."""
     settings = worker_settings()
-    clone = ensure_clone(settings, repo, commit)
+    clone = ensure_clone(settings, repo, commit, carried)
     with Store(settings.store_path) as store, prober_for(clone, settings, spec, store) as prober:
         if not prober.prepare(commit):
             return [str(Verdict.UNTESTABLE)]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from patchtool.bisection.revert import make_revert, revert_by_apply
+from patchtool.bisection.revert import make_revert, revert_by_apply, revert_pack
 from patchtool.config import load_settings
 from patchtool.vcs.repo import GitRepo
 from tests.bisection.test_bisectrun import CULPRIT, FLAKY, bisect_env, make_flaky_repo
@@ -160,6 +161,32 @@ def test_the_reverted_commit_depends_only_on_its_inputs(
     assert git(repo, "ls-tree", "--name-only", first.sha).split() == ["a.txt", "c.txt"]
     assert git(repo, "show", f"{first.sha}:a.txt") == "two\n"
     assert not list((tmp_path / "data" / "tmp").rglob("index"))  # the temporary index is gone
+
+
+def test_the_reverted_commit_travels_as_a_pack_to_a_clone_that_never_had_it(tmp_path: Path) -> None:
+    """A cluster worker's clone comes from a repository without the reverted commit (on no
+    branch): the pack of what it adds to the bad commit makes the same commit there, and holds
+    nothing the bad commit already has."""
+    body = "".join(f"line {i}\n" for i in range(50))
+    repo = make_repo(tmp_path / "repo", {"a.c": body, "big.bin": "x" * 20000})
+    (repo / "a.c").write_text(body.replace("line 7\n", "line 7 broken\n"))
+    git(repo, "commit", "-q", "-am", "the culprit")
+    culprit = git(repo, "rev-parse", "HEAD").strip()
+    bad = _add(repo, "later.txt", "later\n", "later")
+    settings = load_settings(env={"PATCHTOOL_DATA_DIR": str(tmp_path / "data")})
+    made = make_revert(GitRepo(repo), settings, culprit, bad)
+    assert made.sha is not None
+    pack = revert_pack(GitRepo(repo), made.sha, bad)
+    assert pack.startswith(b"PACK") and len(pack) < 2000  # the new commit, tree and blob only
+
+    worker = tmp_path / "worker"
+    git(tmp_path, "clone", "-q", "--no-local", str(repo), str(worker))
+    never = subprocess.run(["git", "cat-file", "-e", made.sha], cwd=worker, check=False, capture_output=True)
+    assert never.returncode != 0  # it never had it
+    git(worker, "unpack-objects", "-q", input=pack)
+    assert git(worker, "rev-parse", f"{made.sha}^{{tree}}") == git(repo, "rev-parse", f"{made.sha}^{{tree}}")
+    assert git(worker, "show", f"{made.sha}:a.c") == body
+    git(worker, "fsck", "--no-dangling", "--connectivity-only")
 
 
 def test_a_revert_follows_a_later_rename_as_git_revert_does(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def _history(path: Path, culprit: int, length: int = 12) -> list[str]:
         body = "exit $(( $(od -An -N1 -tu1 /dev/urandom) % 2 ))\n" if i >= culprit else "exit 0\n"
         (path / "t.sh").write_text("#!/bin/sh\n" + body)
         (path / "t.sh").chmod(0o755)
-        (path / "n.txt").write_text(f"{i}\n")
+        (path / f"step{i}.txt").write_text(f"{i}\n")  # a file of its own: a revert applies cleanly
         git(path, "add", "-A")
         git(path, "commit", "-q", "-m", f"step {i}")
         shas.append(git(path, "rev-parse", "HEAD").strip())
@@ -115,3 +116,27 @@ def test_bisect_on_the_cluster_names_the_culprit(tmp_path: Path, env: dict[str, 
     assert done.code == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["culprit"]["sha"] == shas[7]
+    assert report["revert"]["status"] == "fixed", report["revert"]  # run on the workers too
+
+
+def test_the_revert_test_reaches_workers_whose_repository_lacks_the_reverted_commit(
+    tmp_path: Path, env: dict[str, str], scheduler: str
+) -> None:
+    """The workers clone a server (--cluster-repo) that never gets the reverted commit (on no
+    branch, made on this machine): it travels with its runs as a pack, and the server is not
+    written to."""
+    shas = _history(tmp_path / "repo", culprit=5, length=10)
+    server = tmp_path / "server.git"
+    git(tmp_path, "clone", "-q", "--bare", str(tmp_path / "repo"), str(server))
+    before = sorted(p.relative_to(server) for p in server.rglob("*"))
+    done = run_patchtool("bisect", "--good", shas[0], "--bad", shas[-1], "--run", "./t.sh", "--repo",
+                         tmp_path / "repo", "--cluster", scheduler, "--cluster-repo", str(server),
+                         "--json", env=env)
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[5]
+    revert = report["revert"]
+    assert revert["status"] == "fixed", revert  # every planned run passed, on the workers
+    assert revert["runs"] >= 7 and revert["failures"] == 0
+    assert subprocess.run(["git", "cat-file", "-e", revert["sha"]], cwd=server, check=False).returncode != 0
+    assert sorted(p.relative_to(server) for p in server.rglob("*")) == before
