@@ -35,6 +35,7 @@ from patchtool.bisection.stats import (
     next_confirmation_run,
 )
 from patchtool.config import Settings
+from patchtool.errors import PatchtoolError
 from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
@@ -294,7 +295,17 @@ def run_bisect(
 def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad: str) -> RevertOutcome:
     """Run the test on the bad commit with the culprit reverted, as often as the parent's
     confirmation (design 4.9), allowing as many failures; its runs are stored apart (phase
-    "revert", under the reverted commit) and never enter the posterior."""
+    "revert", under the reverted commit) and never enter the posterior.
+
+    The verdict is made before: an error here (the test aborts on the reverted tree, git or a
+    worker fails) makes the revert test "untestable", with the error, and keeps the verdict."""
+    try:
+        return _revert_runs(session, settings, culprit, bad)
+    except PatchtoolError as e:
+        return RevertOutcome("untestable", bad, detail=str(e))
+
+
+def _revert_runs(session: _Session, settings: Settings | None, culprit: str, bad: str) -> RevertOutcome:
     if settings is None:
         return RevertOutcome("not-run", bad, detail="no data directory for the revert")
     if culprit == bad:

@@ -152,5 +152,5 @@ def describe_revert(r: RevertOutcome, culprit: str) -> str:
     if r.status == "conflicts":
         return f"{what}: does not apply there (conflicts in {', '.join(r.conflicts)}): not run"
     if r.status == "untestable":
-        return f"{what}: the reverted tree cannot be built or tested"
+        return f"{what}: the reverted tree cannot be built or tested" + (f" ({r.detail})" if r.detail else "")
     return f"{what}: not run ({r.detail or 'interrupted'})"

@@ -109,6 +109,27 @@ def test_a_later_breakage_means_the_revert_does_not_fix_the_tip(tmp_path: Path) 
     assert "the revert does NOT fix it" in stdout
 
 
+def test_a_test_that_aborts_on_the_reverted_tree_keeps_the_verdict(tmp_path: Path) -> None:
+    """The test command aborts (exit 200: not good, bad or untestable) only on the reverted tree.
+    The search was already done: the culprit is still named (exit 0) and the revert test says it
+    could not be run, with the command's error, instead of the whole bisect ending in an error."""
+    fresh = tmp_path / "repo"
+    shas = make_flaky_repo(fresh)
+    crash = f"test -e later && ! test -e file{CULPRIT}.txt && exit 200\n"
+    (fresh / "t.sh").write_text(FLAKY.replace("grep -q skip", crash + "grep -q skip"))
+    git(fresh, "add", "t.sh")
+    _add(fresh, "later", "x\n", "a later commit; the harness aborts where it has no file17.txt")
+
+    code, stdout, stderr = _bisect(fresh, tmp_path, shas[0], "--json")
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["culprit"]["sha"] == shas[CULPRIT]
+    assert report["revert"]["status"] == "untestable", report["revert"]
+    assert "exited with 200" in report["revert"]["detail"]
+    code, stdout, _ = _bisect(fresh, tmp_path, shas[0])
+    assert code == 0 and "cannot be built or tested (command" in stdout
+
+
 def test_a_revert_that_conflicts_is_reported_and_not_run(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     shas = make_flaky_repo(repo)
