@@ -137,6 +137,6 @@ def test_the_revert_test_reaches_workers_whose_repository_lacks_the_reverted_com
     assert report["culprit"]["sha"] == shas[5]
     revert = report["revert"]
     assert revert["status"] == "fixed", revert  # every planned run passed, on the workers
-    assert revert["runs"] >= 7 and revert["failures"] == 0
+    assert revert["runs"] >= 2 and revert["failures"] == 0
     assert subprocess.run(["git", "cat-file", "-e", revert["sha"]], cwd=server, check=False).returncode != 0
     assert sorted(p.relative_to(server) for p in server.rglob("*")) == before
