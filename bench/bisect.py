@@ -16,7 +16,8 @@ Cells are "N:p:q" (a line of N candidates) or "dag:R:B:L:p:q" (R rounds of B par
 L commits, forked from the main line and merged into it one after another). Two grids are built in:
 --grid tune and --grid report (both used while choosing the priors and thresholds by now), and
 --grid report2 (other cells and seeds, run once after the second round's parameters were frozen,
-tuned on in the third), --grid report3 (drawn at random after the third round's were frozen).
+tuned on in the third), --grid report3 (drawn at random after the third round's were frozen) and
+--grid report4 (the same rule, the next seed, drawn in the sixth round).
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
        python bench/bisect.py --cell 256:0.2:0.1 --cell dag:3:3:4:0.5:0 --trials 100
@@ -110,6 +111,23 @@ GRIDS = {
             "3241:0.13:0.06",
         ],
         75_604_761,
+    ),
+    # The same rule with the next seed (random.Random(20261202)), drawn in the sixth round with the
+    # core unchanged since report3: a second sample nothing was tuned on. Run once, at 1000 trials.
+    "report4": (
+        [
+            "41:0.13:0.03",
+            "265:0.26:0",
+            "222:0.06:0",
+            "37:0.06:0",
+            "102:0.37:0.09",
+            "186:0.25:0.06",
+            "667:0.28:0",
+            "221:0.14:0",
+            "dag:4:3:4:0.18:0",
+            "dag:3:2:5:0.11:0.04",
+        ],
+        71_853_455,
     ),
 }
 
@@ -414,7 +432,7 @@ def print_cell(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--grid", choices=sorted(GRIDS), help="a built-in grid (tune, report, report2, report3)"
+        "--grid", choices=sorted(GRIDS), help="a built-in grid (tune, report, report2, report3, report4)"
     )
     parser.add_argument("--cell", action="append", default=[], help="N:p:q or dag:R:B:L:p:q (repeatable)")
     parser.add_argument("--trials", type=int, default=400, help="trials per cell")
