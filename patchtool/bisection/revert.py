@@ -63,7 +63,7 @@ def make_revert(repo: GitRepo, settings: Settings, culprit: str, bad: str) -> Re
     """
     parent = repo.out("rev-parse", "--verify", f"{culprit}^1")
     subject = repo.commit_info(culprit).subject
-    ident = f"{_IDENT} {repo.out('show', '-s', '--format=%ct %cz', bad, '--')}"
+    ident = f"{_IDENT} {repo.out('show', '-s', '--date=raw', '--format=%cd', bad, '--')}"  # "<epoch> +hhmm"
     message = (
         f'Revert "{subject}"\n\nThis reverts commit {culprit}.\n\n'
         f"Made by patchtool bisect to test the revert on {bad}; on no branch.\n"

@@ -90,7 +90,7 @@ def ensure_clone(
         if carried is not None and clone.try_rev_parse(commit) is None:
             base, pack = carried
             _fetch(clone, repo, base)
-            clone.git("unpack-objects", "-q", input=pack)
+            clone.git("unpack-objects", "-q", "--strict", input=pack)  # objects checked as they land
         _fetch(clone, repo, commit)
         clone.rev_parse(commit)  # InputError when the repository does not have it
         return clone

@@ -179,6 +179,12 @@ def test_the_reverted_commit_depends_only_on_its_inputs(
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Someone Else")
     second = make_revert(GitRepo(repo), settings, merge, bad)
     assert first.sha is not None and first == second
+    # The bad commit's own date and time zone: an ident git's fsck accepts (workers check it).
+    date = git(repo, "show", "-s", "--date=raw", "--format=%cd", bad).strip()
+    lines = git(repo, "cat-file", "commit", first.sha).splitlines()
+    assert f"committer patchtool <patchtool@localhost> {date}" in lines
+    assert f"author patchtool <patchtool@localhost> {date}" in lines
+    git(repo, "fsck", "--strict", "--no-dangling")
     assert git(repo, "ls-tree", "--name-only", first.sha).split() == ["a.txt", "c.txt"]
     assert git(repo, "show", f"{first.sha}:a.txt") == "two\n"
     assert not list((tmp_path / "data" / "tmp").rglob("index"))  # the temporary index is gone
@@ -204,7 +210,7 @@ def test_the_reverted_commit_travels_as_a_pack_to_a_clone_that_never_had_it(tmp_
     git(tmp_path, "clone", "-q", "--no-local", str(repo), str(worker))
     never = subprocess.run(["git", "cat-file", "-e", made.sha], cwd=worker, check=False, capture_output=True)
     assert never.returncode != 0  # it never had it
-    git(worker, "unpack-objects", "-q", input=pack)
+    git(worker, "unpack-objects", "-q", "--strict", input=pack)  # as a worker unpacks it
     assert git(worker, "rev-parse", f"{made.sha}^{{tree}}") == git(repo, "rev-parse", f"{made.sha}^{{tree}}")
     assert git(worker, "show", f"{made.sha}:a.c") == body
     git(worker, "fsck", "--no-dangling", "--connectivity-only")

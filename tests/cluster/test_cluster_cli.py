@@ -116,7 +116,7 @@ def test_bisect_on_the_cluster_names_the_culprit(tmp_path: Path, env: dict[str, 
     assert done.code == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["culprit"]["sha"] == shas[7]
-    assert report["revert"]["status"] == "fixed", report["revert"]  # run on the workers too
+    assert report["revert"]["status"] == "fixed", report["revert"]["detail"]  # run on the workers too
 
 
 def test_the_revert_test_reaches_workers_whose_repository_lacks_the_reverted_commit(
