@@ -325,8 +325,10 @@ def _revert_runs(session: _Session, settings: Settings | None, culprit: str, bad
     outcomes = [
         row[1] for row in load_rows(session.store, session.key, [sha]) if row[1] != Verdict.UNTESTABLE
     ]
-    started = 0
+    reused = judge_revert(bad, sha, outcomes, plan).runs
+    started = builds = 0
     while (outcome := judge_revert(bad, sha, outcomes, plan)).status == "not-run":
+        outcome = replace(outcome, reused_runs=reused, builds=builds)
         limit = session.options.max_runs
         if session.out_of_time() or (limit is not None and session.state.runs + outcome.runs >= limit):
             return replace(outcome, detail="out of budget or time")
@@ -334,14 +336,15 @@ def _revert_runs(session: _Session, settings: Settings | None, culprit: str, bad
             return replace(outcome, status="untestable", detail="its runs are mostly unusable")
         count = min(session.jobs, plan.parent_runs - outcome.runs)
         started += count
-        if session.progress is not None:
+        if session.progress is not None:  # the search's totals go on counting through the revert test
             top, prob = session.state.top_candidate()
             testing = CommitRef(sha, f"revert test of {culprit[:12]}")
-            state = session.state
-            session.progress(Progress(session.ref(top), prob, state.runs, state.builds, testing))
+            runs, built = session.state.runs + outcome.runs - reused, session.state.builds + builds
+            session.progress(Progress(session.ref(top), prob, runs, built, testing))
         # The index is the bad end's: the reverted commit has no position of its own.
         done = execute(lane.prober, Task(0, session.state.n, sha, count, lane.prepared != sha))
         if done.built is not None:
+            builds += 1
             lane.prepared = sha if done.built else None
             verdict = BUILT if done.built else Verdict.UNTESTABLE
             record_row(session.store, session.key, sha, verdict, "revert", done.build_seconds)
@@ -350,7 +353,7 @@ def _revert_runs(session: _Session, settings: Settings | None, culprit: str, bad
         for v in done.verdicts:
             record_row(session.store, session.key, sha, v, "revert", each)
             outcomes.append(v)
-    return outcome
+    return replace(outcome, reused_runs=reused, builds=builds)
 
 
 def _search_and_confirm(

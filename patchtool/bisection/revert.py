@@ -35,7 +35,7 @@ class RevertCommit:
 
 @record
 class RevertOutcome:
-    """What the revert test found.
+    """What the revert test found, and what it cost (runs, of them reused, and builds).
 
     ``status``: "fixed" (the test passes there as on the culprit's parent), "still-fails",
     "conflicts" (the revert does not apply on the bad commit), "untestable" (the reverted tree does
@@ -50,6 +50,8 @@ class RevertOutcome:
     allowed_failures: int = 0
     conflicts: tuple[str, ...] = ()
     detail: str = ""
+    reused_runs: int = 0  # of ``runs``, found in the store (an earlier bisect of the same range)
+    builds: int = 0  # builds of the reverted commit in this bisect (0 or 1; a resumed one may reuse)
 
 
 def make_revert(repo: GitRepo, settings: Settings, culprit: str, bad: str) -> RevertCommit:

@@ -89,7 +89,11 @@ def _print_report(report: BisectReport) -> None:
         )
     if report.unusable_runs:
         say(f"  {report.unusable_runs} runs failed otherwise or were inconclusive (counted apart)")
-    say(f"  spent {report.runs} runs ({report.reused_runs} reused from the store), {report.builds} builds")
+    spent = f"  spent {report.runs} runs ({report.reused_runs} reused from the store), {report.builds} builds"
+    r = report.revert
+    if r is not None and (r.runs or r.builds):
+        spent += f"; the revert test {r.runs} runs ({r.reused_runs} reused), {r.builds} builds"
+    say(spent)
 
 
 @contextmanager

@@ -65,6 +65,7 @@ def test_the_revert_fixes_the_tip_and_touches_nothing_of_the_user(tmp_path: Path
     revert = report["revert"]
     assert revert["status"] == "fixed" and revert["bad"] == shas[-1]
     assert revert["runs"] >= 1 and revert["failures"] <= revert["allowed_failures"]
+    assert revert["reused_runs"] == 0 and revert["builds"] == 1  # its cost, apart from the search's
     sha = revert["sha"]
     # The reverted commit: on the bad commit, the culprit's change undone, on no branch.
     assert git(repo, "rev-parse", f"{sha}^").strip() == shas[-1]
@@ -85,6 +86,7 @@ def test_the_revert_fixes_the_tip_and_touches_nothing_of_the_user(tmp_path: Path
     assert code == 0, stderr
     assert f"revert test ({shas[-1][:12]} with {shas[CULPRIT][:12]} reverted)" in stdout
     assert "the revert fixes it" in stdout
+    assert f"; the revert test {revert['runs']} runs ({revert['runs']} reused), 0 builds" in stdout
     assert _revert_rows(tmp_path) == rows
 
 
@@ -290,3 +292,33 @@ def test_a_root_commit_culprit_is_not_reverted(tmp_path: Path) -> None:
     assert report["culprit"]["sha"] == root
     assert report["revert"]["status"] == "not-run"
     assert report["revert"]["detail"] == "the culprit has no parent"
+
+
+def test_the_live_totals_count_on_through_the_revert_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status line's runs and builds go on counting while the reverted commit is built and
+    run, and end at the search's totals plus the revert test's."""
+    from patchtool.bisection.driver import BisectOptions, Progress, run_bisect
+    from patchtool.bisection.probe import ProbeSpec, probers_for
+    from patchtool.store import Store
+
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    for name, value in bisect_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(env=bisect_env(tmp_path))
+    seen: list[Progress] = []
+    spec = ProbeSpec(command="./t.sh")
+    with (
+        Store(tmp_path / "cache" / "patchtool.sqlite3") as store,
+        probers_for(GitRepo(repo), settings, spec, store) as probers,
+    ):
+        report = run_bisect(
+            GitRepo(repo), store, spec, BisectOptions(shas[0], "main"), probers, seen.append, settings
+        )
+    assert report.revert is not None and report.revert.status == "fixed" and report.revert.builds == 1
+    during = [p for p in seen if p.testing.subject.startswith("revert test of")]
+    assert during and during[0].runs == report.runs and during[0].builds == report.builds
+    assert [p.runs for p in during] == sorted(p.runs for p in during) and during[-1].runs > report.runs
+    assert during[-1].runs < report.runs + report.revert.runs and during[-1].builds == report.builds + 1
