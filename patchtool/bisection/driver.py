@@ -312,7 +312,12 @@ def _revert_runs(session: _Session, settings: Settings | None, culprit: str, bad
         return RevertOutcome("not-run", bad, detail="the culprit is the bad commit: its parent is the revert")
     if session.repo.try_rev_parse(f"{culprit}^1") is None:  # a root commit of a merged history
         return RevertOutcome("not-run", bad, detail="the culprit has no parent")
+    tree = session.repo.tree_of
+    if tree(culprit) == tree(f"{culprit}^1"):
+        return RevertOutcome("no-op", bad, detail="the culprit changes no file: doubt the verdict")
     made = make_revert(session.repo, settings, culprit, bad)
+    if made.sha is not None and tree(made.sha) == tree(bad):
+        return RevertOutcome("no-op", bad, made.sha, detail="its change is already undone there")
     record_revert(session.store, session.key, culprit, bad, made)
     if made.sha is None:
         return RevertOutcome("conflicts", bad, conflicts=made.conflicts)

@@ -39,7 +39,9 @@ class RevertOutcome:
 
     ``status``: "fixed" (the test passes there as on the culprit's parent), "still-fails",
     "conflicts" (the revert does not apply on the bad commit), "untestable" (the reverted tree does
-    not build, or the test cannot run), or "not-run" (out of budget or time, no parent, ...).
+    not build, or the test cannot run), "no-op" (the reverted tree is the bad commit's: the culprit
+    changes no file, or a later commit undid it; nothing to run), or "not-run" (out of budget or
+    time, no parent, ...).
     """
 
     status: str
@@ -153,6 +155,8 @@ def describe_revert(r: RevertOutcome, culprit: str) -> str:
         )
     if r.status == "conflicts":
         return f"{what}: does not apply there (conflicts in {', '.join(r.conflicts)}): not run"
+    if r.status == "no-op":
+        return f"{what}: reverting it changes nothing there ({r.detail}): not run"
     if r.status == "untestable":
         return f"{what}: the reverted tree cannot be built or tested" + (f" ({r.detail})" if r.detail else "")
     return f"{what}: not run ({r.detail or 'interrupted'})"
