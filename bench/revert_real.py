@@ -18,12 +18,17 @@ happens in a `--shared` clone under --workdir (the given repository is only read
 With --pair CULPRIT BAD (repeatable) it checks bisect's own case instead: the culprit of a bisect
 reverted on the bad end the user named, against `git revert --no-commit` there.
 
+With --noop it checks the revert test's "no-op" detection instead: each sampled culprit X
+reverted on its revert R (as if the bisect's bad end came after R) should change nothing there
+when R is a plain revert, and reverted on R^ (before R) never should.
+
 With --branch '*' every branch is searched (on a mirror of patchew's series branches, the reverts
 posted to the list), each revert once however many branches hold it.
 
 Usage: python -P bench/revert_real.py QEMU_GIT [--branch master] [--exclude BRANCH] [--sample 150]
        [--seed 1] [--workdir DIR] [--verbose]
        python -P bench/revert_real.py QEMU_GIT --pair 55d98e3ede ad9ce9f6f2 [--pair C B ...]
+       python -P bench/revert_real.py QEMU_GIT --noop [--sample 150] [--seed 2]
 """
 
 from __future__ import annotations
@@ -45,8 +50,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from patchtool.bisection.revert import make_revert  # noqa: E402
-from patchtool.config import load_settings  # noqa: E402
+from patchtool.bisection.revert import make_revert, noop_detail  # noqa: E402
+from patchtool.config import Settings, load_settings  # noqa: E402
 from patchtool.vcs.repo import GitRepo  # noqa: E402
 
 REVERTS = re.compile(r"^This reverts commit ([0-9a-f]{40})", re.MULTILINE)
@@ -95,6 +100,32 @@ def git_revert_tree(clone: Path, base: str, culprit: str) -> str | None:
     return tree.stdout.decode().strip() if tree is not None and tree.returncode == 0 else None
 
 
+def noop_check(
+    repo: GitRepo, settings: Settings, clone: Path, pairs: list[tuple[str, str]], verbose: bool
+) -> None:
+    """Culprit X reverted on its revert R: a no-op exactly when R's tree is what reverting X on
+    R^ gives (R is a plain revert, which the maintainer may have edited). On R^: never a no-op."""
+    counts: Counter[str] = Counter()
+    for revert, culprit in pairs:
+        base = git("rev-parse", f"{revert}^", cwd=clone).stdout.decode().strip()
+        before = make_revert(repo, settings, culprit, base)
+        plain = before.sha is not None and repo.tree_of(before.sha) == repo.tree_of(revert)
+        after = noop_detail(repo, culprit, revert, make_revert(repo, settings, culprit, revert))
+        wrong_before = noop_detail(repo, culprit, base, before)
+        kind = ("plain revert" if plain else "edited or refused") + (
+            ", no-op after" if after else ", runs after"
+        )
+        counts[kind] += 1
+        counts["no-op before R (wrong)"] += bool(wrong_before)
+        if verbose or wrong_before or plain != bool(after):
+            print(
+                f"{revert[:12]} reverts {culprit[:12]}: {kind}; before: {wrong_before or 'runs'}", flush=True
+            )
+    for kind in ("plain revert, no-op after", "plain revert, runs after", "edited or refused, no-op after",
+                 "edited or refused, runs after", "no-op before R (wrong)"):  # fmt: skip
+        print(f"  {kind:32} {counts[kind]:4}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("git_dir", type=Path)
@@ -105,6 +136,7 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--pair", nargs=2, action="append", default=[], metavar=("CULPRIT", "BAD"))
     ap.add_argument("--exclude", action="append", default=[], help="leave out reverts on this branch too")
+    ap.add_argument("--noop", action="store_true", help="check the no-op detection (after R and before it)")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="revert-real-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -129,6 +161,10 @@ def main() -> None:
     everything = cases(clone, f"origin/{args.branch}", [f"origin/{ref}" for ref in args.exclude])
     size = min(args.sample, len(everything))
     sample = sorted(random.Random(args.seed).sample(range(len(everything)), size))
+    if args.noop:
+        noop_check(repo, settings, clone, [everything[i] for i in sample], args.verbose)
+        print(f"({size} reverts sampled of {len(everything)} on {args.branch}, seed {args.seed})")
+        return
     counts: Counter[str] = Counter()
     ours_seconds: list[float] = []
     for i in sample:

@@ -122,6 +122,17 @@ def revert_by_apply(
     return RevertCommit(sha)
 
 
+def noop_detail(repo: GitRepo, culprit: str, bad: str, made: RevertCommit | None = None) -> str:
+    """Why the revert test would only run `bad` again (its tree unchanged), or "": the culprit
+    changes no file (then the verdict itself is in doubt), or the reverted commit ``made`` has
+    `bad`'s tree (a later commit already undid the culprit)."""
+    if repo.tree_of(culprit) == repo.tree_of(f"{culprit}^1"):
+        return "the culprit changes no file: doubt the verdict"
+    if made is not None and made.sha is not None and repo.tree_of(made.sha) == repo.tree_of(bad):
+        return "its change is already undone there"
+    return ""
+
+
 def revert_pack(repo: GitRepo, sha: str, bad: str) -> bytes:
     """The objects the reverted commit adds to `bad`, as a pack: what a cluster worker, whose
     repository never had the commit, unpacks to check out the same commit, byte for byte."""
