@@ -16,7 +16,7 @@ from patchtool.bisection.classify import Verdict, set_aside
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import History
 from patchtool.bisection.model import BisectResult, Strategy
-from patchtool.bisection.revert import RevertCommit, RevertOutcome, judge_revert
+from patchtool.bisection.revert import RevertCommit, RevertOutcome, judge_revert, noop_detail
 from patchtool.bisection.stats import confirmation_plan
 from patchtool.errors import InputError
 from patchtool.jsonable import record
@@ -125,8 +125,11 @@ def record_revert(store: Store, key: str, culprit: str, bad: str, made: RevertCo
         )
 
 
-def stored_revert(store: Store, key: str, culprit: str, result: BisectResult) -> RevertOutcome | None:
-    """The latest revert test of this culprit under this probe, judged from its stored runs."""
+def stored_revert(
+    store: Store, repo: GitRepo, key: str, culprit: str, result: BisectResult
+) -> RevertOutcome | None:
+    """The latest revert test of this culprit under this probe, judged from its stored runs (or
+    "no-op" when reverting it changes nothing, as the bisect found)."""
     store.ensure_schema(BISECT_DDL)
     rows = store.query(
         "SELECT bad_sha, revert_sha, conflicts FROM bisect_reverts WHERE probe_key = ? AND culprit_sha = ?"
@@ -137,8 +140,11 @@ def stored_revert(store: Store, key: str, culprit: str, result: BisectResult) ->
         return None
     bad, sha, conflicts = (str(x) if x is not None else None for x in rows[0])
     assert bad is not None
+    files = tuple(conflicts.split("\n")) if conflicts else ()
+    if detail := noop_detail(repo, culprit, bad, RevertCommit(sha, files)):
+        return RevertOutcome("no-op", bad, sha, detail=detail)
     if sha is None:
-        return RevertOutcome("conflicts", bad, conflicts=tuple((conflicts or "").split("\n")))
+        return RevertOutcome("conflicts", bad, conflicts=files)
     plan = confirmation_plan(result.p.mean, result.q.mean)
     return judge_revert(bad, sha, [row[1] for row in load_rows(store, key, [sha])], plan)
 
@@ -228,7 +234,9 @@ def load_stored(store: Store, repo: GitRepo, test: str, key: str) -> StoredBisec
     replay.apply_all(rows)
     subjects = _subjects(repo, shas[0], shas[-1])
     result = replay.state.result()
-    revert = stored_revert(store, key, shas[result.culprit], result) if result.culprit is not None else None
+    revert = (
+        stored_revert(store, repo, key, shas[result.culprit], result) if result.culprit is not None else None
+    )
     return StoredBisect(
         test,
         tuple(shas),

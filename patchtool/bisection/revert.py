@@ -126,9 +126,16 @@ def noop_detail(repo: GitRepo, culprit: str, bad: str, made: RevertCommit | None
     """Why the revert test would only run `bad` again (its tree unchanged), or "": the culprit
     changes no file (then the verdict itself is in doubt), or the reverted commit ``made`` has
     `bad`'s tree (a later commit already undid the culprit)."""
-    if repo.tree_of(culprit) == repo.tree_of(f"{culprit}^1"):
+
+    def tree(rev: str) -> str | None:  # None: not here (a root's parent, a commit made elsewhere)
+        done = repo.git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{tree}}", check=False
+        )
+        return done.text().strip() if done.ok else None
+
+    if tree(culprit) == tree(f"{culprit}^1") is not None:
         return "the culprit changes no file: doubt the verdict"
-    if made is not None and made.sha is not None and repo.tree_of(made.sha) == repo.tree_of(bad):
+    if made is not None and made.sha is not None and tree(made.sha) == tree(bad) is not None:
         return "its change is already undone there"
     return ""
 

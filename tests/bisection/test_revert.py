@@ -324,6 +324,18 @@ def test_the_live_totals_count_on_through_the_revert_test(
     assert during[-1].runs < report.runs + report.revert.runs and during[-1].builds == report.builds + 1
 
 
+def _stored_revert(repo: Path, tmp_path: Path) -> tuple[str, str] | None:
+    """(status, detail) of the revert test as the report finds it in the store."""
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.bisection.replay import load_stored
+    from patchtool.store import Store
+
+    with Store(tmp_path / "cache" / "patchtool.sqlite3") as store:
+        found = load_stored(store, GitRepo(repo), "./t.sh", ProbeSpec(command="./t.sh").key())
+    assert found is not None
+    return (found.revert.status, found.revert.detail) if found.revert is not None else None
+
+
 def _history(
     repo: Path, script: str, special: dict[int, tuple[dict[str, str], str]], n: int = 12
 ) -> list[str]:
@@ -360,6 +372,7 @@ def test_a_culprit_that_changes_no_file_is_not_reverted_and_is_doubted(tmp_path:
     assert report["revert"]["status"] == "no-op" and report["revert"]["runs"] == 0
     assert "changes no file" in report["revert"]["detail"]
     assert _revert_rows(tmp_path) == []
+    assert _stored_revert(repo, tmp_path) == ("no-op", report["revert"]["detail"])  # what the report shows
     code, stdout, _ = _bisect(repo, tmp_path, shas[0])
     assert code == 0 and "reverting it changes nothing there (the culprit changes no file" in stdout
 
@@ -382,3 +395,4 @@ def test_a_culprit_undone_later_is_not_reverted_again(tmp_path: Path) -> None:
     assert revert["status"] == "no-op" and revert["runs"] == 0 and revert["sha"]
     assert "already undone there" in revert["detail"]
     assert git(repo, "rev-parse", f"{revert['sha']}^{{tree}}") == git(repo, "rev-parse", "main^{tree}")
+    assert _stored_revert(repo, tmp_path) == ("no-op", revert["detail"])
