@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from unittest.mock import ANY
 
@@ -38,21 +39,34 @@ N_COMMITS = 24
 SKIPPED = (12, 13)  # the first midpoint and its neighbour cannot be tested
 
 
-def make_flaky_repo(path: Path) -> list[str]:
-    """Commits 0..N: 0 is good; commit CULPRIT introduces the flaky failure."""
-    make_repo(path, {"t.sh": FLAKY, "state.txt": "fine\n"}, message="commit 0")
+def make_script_repo(
+    path: Path, script: str, n: int, commit: Callable[[int], tuple[dict[str, str], str]]
+) -> list[str]:
+    """Commits 0..n: 0 holds the test script t.sh and state.txt ("fine"); commit i writes the
+    files ``commit(i)`` gives, with its subject (no files: an empty commit). Their shas."""
+    make_repo(path, {"t.sh": script, "state.txt": "fine\n"}, message="commit 0")
     (path / "t.sh").chmod(0o755)
     git(path, "add", "t.sh")
     git(path, "commit", "-q", "--amend", "-m", "commit 0")
     shas = [git(path, "rev-parse", "HEAD").strip()]
-    for i in range(1, N_COMMITS + 1):
-        state = "bug\n" if i >= CULPRIT else ("skip\n" if i in SKIPPED else "fine\n")
-        (path / "state.txt").write_text(state)
-        (path / f"file{i}.txt").write_text(f"{i}\n")
+    for i in range(1, n + 1):
+        files, subject = commit(i)
+        for name, text in files.items():
+            (path / name).write_text(text)
         git(path, "add", "-A")
-        git(path, "commit", "-q", "-m", f"commit {i}")
+        git(path, "commit", "-q", "--allow-empty", "-m", subject)
         shas.append(git(path, "rev-parse", "HEAD").strip())
     return shas
+
+
+def make_flaky_repo(path: Path) -> list[str]:
+    """Commits 0..N: 0 is good; commit CULPRIT introduces the flaky failure."""
+
+    def commit(i: int) -> tuple[dict[str, str], str]:
+        state = "bug\n" if i >= CULPRIT else ("skip\n" if i in SKIPPED else "fine\n")
+        return {"state.txt": state, f"file{i}.txt": f"{i}\n"}, f"commit {i}"
+
+    return make_script_repo(path, FLAKY, N_COMMITS, commit)
 
 
 def bisect_env(tmp_path: Path) -> dict[str, str]:

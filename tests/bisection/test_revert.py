@@ -17,7 +17,7 @@ import pytest
 from patchtool.bisection.revert import make_revert, revert_by_apply, revert_pack
 from patchtool.config import load_settings
 from patchtool.vcs.repo import GitRepo
-from tests.bisection.test_bisectrun import CULPRIT, FLAKY, bisect_env, make_flaky_repo
+from tests.bisection.test_bisectrun import CULPRIT, FLAKY, bisect_env, make_flaky_repo, make_script_repo
 from tests.conftest import run_patchtool
 from tests.plugins.gitutil import git, make_repo, snapshot_repo
 
@@ -341,19 +341,9 @@ def _history(
 ) -> list[str]:
     """Commits 0..n, each adding file<i>.txt, except those in ``special``: (files, subject) instead
     (no files: an empty commit)."""
-    make_repo(repo, {"t.sh": script, "state.txt": "fine\n"}, message="commit 0")
-    (repo / "t.sh").chmod(0o755)
-    git(repo, "add", "t.sh")
-    git(repo, "commit", "-q", "--amend", "-m", "commit 0")
-    shas = [git(repo, "rev-parse", "HEAD").strip()]
-    for i in range(1, n + 1):
-        files, subject = special.get(i, ({f"file{i}.txt": f"{i}\n"}, f"commit {i}"))
-        for name, text in files.items():
-            (repo / name).write_text(text)
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "--allow-empty", "-m", subject)
-        shas.append(git(repo, "rev-parse", "HEAD").strip())
-    return shas
+    return make_script_repo(
+        repo, script, n, lambda i: special.get(i, ({f"file{i}.txt": f"{i}\n"}, f"commit {i}"))
+    )
 
 
 def test_a_culprit_that_changes_no_file_is_not_reverted_and_is_doubted(tmp_path: Path) -> None:
