@@ -92,7 +92,8 @@ def _print_report(report: BisectReport) -> None:
     spent = f"  spent {report.runs} runs ({report.reused_runs} reused from the store), {report.builds} builds"
     r = report.revert
     if r is not None and (r.runs or r.builds):
-        spent += f"; the revert test {r.runs} runs ({r.reused_runs} reused), {r.builds} builds"
+        builds = "1 build" if r.builds == 1 else f"{r.builds} builds"
+        spent += f"; the revert test {r.runs} runs ({r.reused_runs} reused), {builds}"
     say(spent)
 
 

@@ -8,6 +8,7 @@ reverted commit is the same on a second run, whose stored runs are reused.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -88,6 +89,9 @@ def test_the_revert_fixes_the_tip_and_touches_nothing_of_the_user(tmp_path: Path
     assert "the revert fixes it" in stdout
     assert f"; the revert test {revert['runs']} runs ({revert['runs']} reused), 0 builds" in stdout
     assert _revert_rows(tmp_path) == rows
+    code, stdout, stderr = _bisect(repo, tmp_path, shas[0], "--fresh")  # all again: its one build
+    assert code == 0, stderr
+    assert re.search(r"; the revert test \d+ runs \(0 reused\), 1 build\n", stdout), stdout
 
 
 def test_a_later_breakage_means_the_revert_does_not_fix_the_tip(tmp_path: Path) -> None:
