@@ -25,14 +25,7 @@ from patchtool.bisection.replay import (
     record_revert,
     record_row,
 )
-from patchtool.bisection.revert import (
-    RevertCommit,
-    RevertOutcome,
-    judge_revert,
-    make_revert,
-    noop_detail,
-    revert_pack,
-)
+from patchtool.bisection.revert import RevertOutcome, judge_revert, make_revert, noop_detail, revert_pack
 from patchtool.bisection.stats import (
     ConfirmationOutcome,
     ConfirmationPlan,
@@ -319,10 +312,9 @@ def _revert_runs(session: _Session, settings: Settings | None, culprit: str, bad
         return RevertOutcome("not-run", bad, detail="the culprit is the bad commit: its parent is the revert")
     if session.repo.try_rev_parse(f"{culprit}^1") is None:  # a root commit of a merged history
         return RevertOutcome("not-run", bad, detail="the culprit has no parent")
-    empty = noop_detail(session.repo, culprit, bad)  # nothing to revert: the verdict is in doubt
-    made = RevertCommit(None) if empty else make_revert(session.repo, settings, culprit, bad)
+    made = make_revert(session.repo, settings, culprit, bad)
     record_revert(session.store, session.key, culprit, bad, made)  # the report judges it again
-    if detail := empty or noop_detail(session.repo, culprit, bad, made):
+    if detail := noop_detail(session.repo, culprit, bad, made):
         return RevertOutcome("no-op", bad, made.sha, detail=detail)
     if made.sha is None:
         return RevertOutcome("conflicts", bad, conflicts=made.conflicts)

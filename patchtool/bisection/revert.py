@@ -122,10 +122,10 @@ def revert_by_apply(
     return RevertCommit(sha)
 
 
-def noop_detail(repo: GitRepo, culprit: str, bad: str, made: RevertCommit | None = None) -> str:
+def noop_detail(repo: GitRepo, culprit: str, bad: str, made: RevertCommit) -> str:
     """Why the revert test would only run `bad` again (its tree unchanged), or "": the culprit
-    changes no file (then the verdict itself is in doubt), or the reverted commit ``made`` has
-    `bad`'s tree (a later commit already undid the culprit)."""
+    changes no file (then the verdict itself is in doubt), or else the reverted commit ``made``
+    has `bad`'s tree (a later commit already undid the culprit)."""
 
     def tree(rev: str) -> str | None:  # None: not here (a root's parent, a commit made elsewhere)
         done = repo.git(
@@ -135,7 +135,7 @@ def noop_detail(repo: GitRepo, culprit: str, bad: str, made: RevertCommit | None
 
     if tree(culprit) == tree(f"{culprit}^1") is not None:
         return "the culprit changes no file: doubt the verdict"
-    if made is not None and made.sha is not None and tree(made.sha) == tree(bad) is not None:
+    if made.sha is not None and tree(made.sha) == tree(bad) is not None:
         return "its change is already undone there"
     return ""
 
