@@ -128,10 +128,7 @@ def noop_detail(repo: GitRepo, culprit: str, bad: str, made: RevertCommit) -> st
     has `bad`'s tree (a later commit already undid the culprit)."""
 
     def tree(rev: str) -> str | None:  # None: not here (a root's parent, a commit made elsewhere)
-        done = repo.git(
-            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{tree}}", check=False
-        )
-        return done.text().strip() if done.ok else None
+        return repo.try_rev_parse(rev, "tree")
 
     if tree(culprit) == tree(f"{culprit}^1") is not None:
         return "the culprit changes no file: doubt the verdict"

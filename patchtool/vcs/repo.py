@@ -54,18 +54,18 @@ class GitRepo:
         """Run git and return its stdout as text with the trailing newline removed."""
         return self.git(*args, **kwargs).text().rstrip("\n")  # type: ignore[arg-type]
 
-    def rev_parse(self, rev: str) -> str:
-        """The full commit sha of `rev`; InputError if it does not name a commit."""
+    def rev_parse(self, rev: str, kind: str = "commit") -> str:
+        """The full sha of the `kind` (commit, tree) `rev` peels to; InputError if there is none."""
         done = self.git(
-            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{{kind}}}", check=False
         )
         if not done.ok:
-            raise InputError(f"{rev}: no such commit in {self.path}")
+            raise InputError(f"{rev}: no such {kind} in {self.path}")
         return done.text().strip()
 
-    def try_rev_parse(self, rev: str) -> str | None:
+    def try_rev_parse(self, rev: str, kind: str = "commit") -> str | None:
         try:
-            return self.rev_parse(rev)
+            return self.rev_parse(rev, kind)
         except InputError:
             return None
 
