@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from patchtool.bisection.graph import GOOD_END, History, members
+from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import (
     BisectResult,
     Evidence,
@@ -200,14 +200,14 @@ class BisectState:
         return g - b > 2.6 * max(spread, 1e-9)
 
     def _blocked(self) -> bool:
-        """Nearly all the mass sits on one set of candidates that no further run can split: every
-        one of them is untestable or already tested (the tested one is the newest of the set)."""
-        if not self._untestable:
-            return False
-        best = max(self.post.classes(), key=lambda k: k.mass)
-        if best.size < 2 or best.mass < self.strategy.stop_threshold:
-            return False
-        return all(i in self._untestable or self.post.runs[i] for i in members(best.mask))
+        """Nearly all the mass is on candidates no testable commit tells apart (graph.splits)."""
+        mass, group = 0.0, 0
+        for k in sorted(self.post.classes(), key=lambda k: -k.mass) if self._untestable else ():
+            mass, group = mass + k.mass, group | k.mask
+            if mass >= self.strategy.stop_threshold:
+                testable = (t for t in range(self.n + 1) if t not in self._untestable)
+                return group.bit_count() > 1 and not self.history.splits(group, testable)
+        return False
 
     # ----- choosing the next probe (design 4.6) -----------------------------------------------
     def next_probe(self) -> Probe | None:

@@ -11,7 +11,7 @@ candidates by "is an ancestor of x" is one AND and a popcount, even for thousand
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 GOOD_END = 0
 
@@ -84,6 +84,12 @@ class History:
     def is_ancestor(self, a: int, b: int) -> bool:
         """Whether candidate ``a`` is an ancestor of (or is) position ``b``."""
         return bool(self._anc[b] >> a & 1)
+
+    def splits(self, group: int, positions: Iterable[int]) -> bool:
+        """Whether a run at one of ``positions`` can tell candidates of ``group`` (a bit set)
+        apart: it descends from some of them but not all."""
+        size = group.bit_count()
+        return any(0 < (self.ancestors(t) & group).bit_count() < size for t in positions)
 
     def first_parent(self, index: int) -> int:
         """The first parent inside the range (the good end when there is none)."""

@@ -377,3 +377,20 @@ def test_confirmation_sequence_and_verdict() -> None:
     assert judge_confirmation(plan, (0, 7), (2, 3)).confirmed
     bad = judge_confirmation(plan, (1, 2), (0, 21))
     assert not bad.confirmed and not bad.parent_ok and not bad.culprit_ok
+
+
+def test_a_retired_parent_blocks_the_search_instead_of_spinning() -> None:
+    """The culprit's parent was retired (its runs mostly unusable: another failure, set apart)
+    after 3 clean runs. No testable commit tells the two apart (everything after them is bad under
+    both, everything before good), so the search stops, blocked on the pair, instead of running
+    the culprit for nothing until the budget (it did: thousands of runs, a hung test)."""
+    state = BisectState(15)
+    for index, runs in ((GOOD_END, 79), (7, 70), (8, 3)):
+        for _ in range(runs):
+            state.observe(index, False)
+    state.retire(8)
+    for index, runs in ((9, 40), (15, 6)):
+        for i in range(runs):
+            state.observe(index, i % 2 == 0)
+    assert state.stop_reason() == StopReason.BLOCKED and state.next_probe() is None
+    assert state.result().range99 == (8, 9) and state.result().culprit is None
