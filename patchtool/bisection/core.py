@@ -24,7 +24,7 @@ from patchtool.bisection.model import (
     Strategy,
 )
 from patchtool.bisection.posterior import Posterior, Priors
-from patchtool.bisection.stats import Estimate, mixture_estimate, runs_needed, shortest_range
+from patchtool.bisection.stats import runs_needed, shortest_range
 
 __all__ = ["GOOD_END", "BisectState", "replay"]
 
@@ -240,9 +240,15 @@ class BisectState:
         mine, earlier = self.post.pessimistic(top, st.pessimism_z, st.pessimism_q_z)
         later = 1.0 - mine - earlier
         parent = self.parent_of(top)
-        if earlier > later and parent not in self._untestable:
-            return parent
-        return top
+        if parent in self._untestable:
+            return top
+        # Stay on the side being run while its doubt is a fair share of the other's: alternating a
+        # run at a time between culprit and parent costs a rebuild per switch with one build tree.
+        if self._current in (top, parent):
+            mine, other = (later, earlier) if self._current == top else (earlier, later)
+            if mine * self.strategy.side_stay_ratio >= other:
+                return self._current
+        return parent if earlier > later else top
 
     def _calibration_probe(self) -> Probe | None:
         st = self.strategy
@@ -450,8 +456,8 @@ class BisectState:
             probability=prob,
             range90=shortest_range(post, 0.90),
             range99=shortest_range(post, 0.99),
-            p=self._p_estimate(),
-            q=self._q_estimate(),
+            p=self.post.p_estimate(),
+            q=self.post.q_estimate(),
             evidence=self.evidence(),
             runs=self.runs,
             builds=self.builds,
@@ -460,22 +466,6 @@ class BisectState:
             bayes_factor_vs_parent=prob / parent_p if parent_p > 0 else math.inf,
             runs_needed=self.runs_needed() if reason in _SHORT_OF_RUNS else None,
         )
-
-    def _p_estimate(self) -> Estimate:
-        ap, bp = self.strategy.p_prior
-        ks = self.post.classes()
-        return mixture_estimate([(k.mass, ap + k.bad_f, bp + k.bad_r - k.bad_f) for k in ks])
-
-    def _q_estimate(self) -> Estimate:
-        aq, bq = self.strategy.q_prior
-        ks = self.post.classes()
-        zero = [k.mass * self.post.q_zero_share(k) for k in ks]
-        tf, tr = self.post.total_f, self.post.total_r
-        comps = [
-            (k.mass - z, aq + tf - k.bad_f, bq + (tr - k.bad_r) - (tf - k.bad_f))
-            for k, z in zip(ks, zero, strict=True)
-        ]
-        return mixture_estimate(comps, zero_mass=sum(zero))
 
     def evidence(self) -> tuple[Evidence, ...]:
         """Counts at every position that has runs or was found untestable."""

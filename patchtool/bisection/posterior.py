@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from patchtool.bisection.graph import GOOD_END, History, members
-from patchtool.bisection.stats import binary_entropy, log_beta, log_spike_slab
+from patchtool.bisection.stats import Estimate, binary_entropy, log_beta, log_spike_slab, mixture_estimate
 from patchtool.jsonable import record
 
 
@@ -239,6 +239,24 @@ class Posterior:
     def q_mean(self) -> float:
         self.classes()
         return self._q_mean
+
+    def p_estimate(self) -> Estimate:
+        """p's posterior (a mixture over the classes) with its interval."""
+        ap, bp = self.priors.p_prior
+        ks = self.classes()
+        return mixture_estimate([(k.mass, ap + k.bad_f, bp + k.bad_r - k.bad_f) for k in ks])
+
+    def q_estimate(self) -> Estimate:
+        """q's posterior (its point mass at 0 and a mixture over the classes) with its interval."""
+        aq, bq = self.priors.q_prior
+        ks = self.classes()
+        zero = [k.mass * self.q_zero_share(k) for k in ks]
+        tf, tr = self.total_f, self.total_r
+        comps = [
+            (k.mass - z, aq + tf - k.bad_f, bq + (tr - k.bad_r) - (tf - k.bad_f))
+            for k, z in zip(ks, zero, strict=True)
+        ]
+        return mixture_estimate(comps, zero_mass=sum(zero))
 
     def information(self, index: int) -> float:
         """Mutual information (bits) between one run at ``index`` and the culprit."""

@@ -182,7 +182,8 @@ class Replay:
                 state.retire(i)
         elif outcome in (Verdict.OTHER, Verdict.INCONCLUSIVE):
             self.unusable[sha] = self.unusable.get(sha, 0) + 1
-            if set_aside(state.counts(i)[1], self.unusable[sha]) and not state.is_untestable(i):
+            usable = state.counts(i)[1]
+            if not state.is_untestable(i) and set_aside(usable, self.unusable[sha], self._elsewhere(sha)):
                 state.retire(i)
         elif outcome in (Verdict.PASS, Verdict.FAIL) and not state.is_untestable(i):
             self.conclusive += 1
@@ -192,6 +193,11 @@ class Replay:
                 counts = self.confirm.setdefault(sha, [0, 0])
                 counts[0] += outcome == Verdict.FAIL
                 counts[1] += 1
+
+    def _elsewhere(self, sha: str) -> tuple[int, int]:
+        """(unusable, all) runs at the other commits: what chance alone gives the test there."""
+        unusable = sum(self.unusable.values()) - self.unusable[sha]
+        return unusable, unusable + self.state.runs - self.state.counts(self.index[sha])[1]
 
     def apply_all(self, rows: Sequence[Row]) -> None:
         for row in rows:

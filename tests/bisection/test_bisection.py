@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from patchtool.bisection.classify import Verdict, set_aside
 from patchtool.bisection.core import GOOD_END, BisectState, replay
 from patchtool.bisection.model import Probe, ProbeReason, StopReason, Strategy, epsilon_for_cost_ratio
+from patchtool.bisection.replay import Replay
 from patchtool.bisection.stats import (
     binomial_quantile,
     confirmation_plan,
@@ -394,3 +396,55 @@ def test_a_retired_parent_blocks_the_search_instead_of_spinning() -> None:
             state.observe(index, i % 2 == 0)
     assert state.stop_reason() == StopReason.BLOCKED and state.next_probe() is None
     assert state.result().range99 == (8, 9) and state.result().culprit is None
+
+
+def _replay_rows(runs: dict[int, str]) -> Replay:
+    """A replay of a 15-candidate line fed, per position, a string of runs (P pass, F fail, O other)."""
+    replay = Replay(BisectState(15), {f"c{i}": i for i in range(16)})
+    for index, outcomes in runs.items():
+        for mark in outcomes:
+            verdict = {"P": Verdict.PASS, "F": Verdict.FAIL, "O": Verdict.OTHER}[mark]
+            replay.apply(f"c{index}", verdict, "search", 1.0)
+    return replay
+
+
+def test_a_commit_that_breaks_the_test_is_set_aside() -> None:
+    """Its runs fail some other way 8 times in 11 where the test never did elsewhere: untestable."""
+    replay = _replay_rows({GOOD_END: "P" * 12, 15: "FPFFPF", 7: "PPP" + "O" * 8})
+    assert replay.state.is_untestable(7)
+    assert set_aside(0, 8, (40, 120))  # 8 unusable of 8: whatever the test does elsewhere
+
+
+def test_a_test_that_fails_other_ways_everywhere_keeps_its_commits() -> None:
+    """The test fails another way a third of the time at every commit: 8 such runs in 11 at one
+    commit are chance (the two-thirds rule alone set it aside), and it stays testable until its
+    share is clearly its own."""
+    everywhere = "PPO" * 10
+    replay = _replay_rows({GOOD_END: everywhere, 15: "FFO" * 10, 3: everywhere, 7: "PPP" + "O" * 8})
+    assert not replay.state.is_untestable(7)
+    assert not set_aside(3, 8, (30, 90)) and set_aside(3, 8, (0, 90))
+    for _ in range(12):
+        replay.apply("c7", Verdict.OTHER, "search", 1.0)
+    assert replay.state.is_untestable(7)
+
+
+def test_the_end_game_stays_on_the_side_it_is_running() -> None:
+    """Culprit 30 (4 failures in 15, just run) and its parent 29 (35 clean runs) both need more
+    runs, the parent's doubt a little larger. The search stays at 30 rather than switch for one
+    run: switching at every run alternated them, a rebuild per run with one build tree."""
+    counts = {
+        20: (0, 1),
+        22: (0, 20),
+        26: (0, 16),
+        28: (0, 15),
+        29: (0, 35),
+        31: (1, 2),
+        40: (2, 11),
+        30: (4, 15),
+    }
+    observations = [(i, k < fails) for i, (fails, runs) in counts.items() for k in range(runs)]
+    state = replay(40, observations)
+    assert state.current == 30 and state.top_candidate()[0] == 30
+    assert state.next_probe() == Probe(30, ProbeReason.DECIDE)
+    alternating = replay(40, observations, Strategy(side_stay_ratio=1.0))
+    assert alternating.next_probe() == Probe(29, ProbeReason.DECIDE)
