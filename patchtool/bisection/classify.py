@@ -98,23 +98,31 @@ def set_aside(conclusive: int, unusable: int, elsewhere: tuple[int, int] = (0, 0
     """Whether a commit's runs are mostly unusable, by more than chance (syzbot's two-thirds rule,
     made to tell a commit that breaks the test from a test that fails other ways everywhere).
 
-    Over two thirds of its runs, and at least 8, are unusable, and either over nine tenths are, or
-    they are clearly more frequent than in the runs elsewhere (``elsewhere``: unusable, all): a
-    Bayes factor of at least 1000 for a rate of its own against one rate shared with the other
-    commits. The factor is a martingale under the shared rate, so a test that fails other ways
-    at the same rate everywhere loses a commit this way at most once in 1000, however long it runs
-    (the two-thirds rule alone set aside 1.4 % of the commits of a test failing other ways a third
-    of the time, in 80 runs each, and 20 % at one half).
+    Over two thirds of its runs, and at least 8, must be unusable, and more often than chance
+    elsewhere explains. ``elsewhere`` is (unusable, all) of the other commits' runs. Either:
+
+    * a Bayes factor of at least 1000 for a rate of its own against one rate shared with the
+      other commits. The factor is a martingale under the shared rate, so a test failing other
+      ways alike everywhere loses a commit this way at most once in 1000, however long it runs;
+    * or over nine tenths of its runs are unusable while at most half are elsewhere (or nothing
+      is known there: the first commit run), or at least 30 are. This bounds a search whose test
+      is unusable everywhere (the factor alone would never set its commits aside).
+
+    Over 80 runs of a commit (bench/bisect_unusable.py --simulate), a test failing other ways at
+    rate r everywhere had a commit set aside by the two-thirds rule alone 1.4 % of the time at r = 1/3,
+    20 % at 1/2 and 56 % at 0.6; by this rule 0.03 %, 0.5 % and 0.1 % (0.5 % at 0.7, 11 % at 0.8).
+    A commit failing other ways 80-100 % of the time is still set aside within 8-30 runs.
     """
     if unusable < 8 or unusable <= 2 * conclusive:
         return False
-    if unusable > 9 * conclusive:
-        return True
     u_else, n_else = elsewhere
     c_else = n_else - u_else
     own = log_beta(unusable + 1, conclusive + 1)
     shared = log_beta(u_else + unusable + 1, c_else + conclusive + 1) - log_beta(u_else + 1, c_else + 1)
-    return own - shared >= _LOG_SET_ASIDE_FACTOR
+    if own - shared >= _LOG_SET_ASIDE_FACTOR:
+        return True
+    usable_elsewhere = (u_else + 1) / (n_else + 2) <= 0.5
+    return unusable > 9 * conclusive and (usable_elsewhere or unusable >= 30)
 
 
 _LOG_SET_ASIDE_FACTOR = math.log(1000.0)

@@ -412,7 +412,7 @@ def test_a_commit_that_breaks_the_test_is_set_aside() -> None:
     """Its runs fail some other way 8 times in 11 where the test never did elsewhere: untestable."""
     replay = _replay_rows({GOOD_END: "P" * 12, 15: "FPFFPF", 7: "PPP" + "O" * 8})
     assert replay.state.is_untestable(7)
-    assert set_aside(0, 8, (40, 120))  # 8 unusable of 8: whatever the test does elsewhere
+    assert set_aside(0, 8, (40, 120)) and set_aside(0, 8)  # 8 of 8, usable elsewhere or unknown there
 
 
 def test_a_test_that_fails_other_ways_everywhere_keeps_its_commits() -> None:
@@ -423,6 +423,8 @@ def test_a_test_that_fails_other_ways_everywhere_keeps_its_commits() -> None:
     replay = _replay_rows({GOOD_END: everywhere, 15: "FFO" * 10, 3: everywhere, 7: "PPP" + "O" * 8})
     assert not replay.state.is_untestable(7)
     assert not set_aside(3, 8, (30, 90)) and set_aside(3, 8, (0, 90))
+    # Unusable 70 % of the time everywhere: 8 in a row is chance; 30 with nothing usable is not.
+    assert not set_aside(0, 8, (70, 100)) and set_aside(0, 30, (70, 100))
     for _ in range(12):
         replay.apply("c7", Verdict.OTHER, "search", 1.0)
     assert replay.state.is_untestable(7)

@@ -1,0 +1,163 @@
+"""A bisect on a REAL repository whose test also fails other ways, end to end through the CLI.
+
+Each trial runs `patchtool bisect --run PROBE --fail-match "regression:"` on the given range. The
+probe (written here, seeded per trial and run) checks the working tree for a marker: where FILE
+contains TEXT (the culprit's change), it fails with "regression:" with probability p; at every
+commit, before that, it fails with "download error" (another way) with probability --other. The
+other failures are counted apart; a commit whose runs are mostly such failures by more than chance
+is set aside as untestable (bisection.classify.set_aside). Set aside by chance, the culprit or its
+parent leaves the search blocked or wrong.
+
+Printed: how often the culprit was named, the stop reasons, commits set aside per trial, and mean
+runs, unusable runs and builds. --tree runs another checkout of patchtool (to compare versions).
+--simulate (no repository) measures the rule alone: how often a commit is set aside by chance
+when the test fails other ways at rate r everywhere (100 runs elsewhere, 80 at the commit), and
+after how many runs a commit that breaks the test is, against the two-thirds rule alone.
+
+Usage: nice -n 10 python bench/bisect_unusable.py /path/to/qemu 3a2d5612a7 ad9ce9f6f2 55d98e3ede \\
+           --marker 'util/rcu.c:bool forced' --p 0.5 --other 0.55 --trials 20
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# bench/bisect.py, beside this file, is named like the stdlib module: drop this directory from the
+# import path before anything imports `bisect`.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import argparse  # noqa: E402
+import collections  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PROBE = """#!{python}
+import os, random, sys
+counter = {counter!r}
+n = int(open(counter).read()) if os.path.exists(counter) else 0
+open(counter, "w").write(str(n + 1))
+rng = random.Random("{seed}:" + str(n))
+if rng.random() < {other}:
+    print("download error"); sys.exit(1)
+try:
+    bad = {text!r} in open({file!r}, encoding="utf-8", errors="replace").read()
+except OSError:
+    bad = False
+if bad and rng.random() < {p}:
+    print("regression: it broke"); sys.exit(1)
+print("ok")
+"""
+
+
+def trial(args: argparse.Namespace, tree: Path, number: int) -> dict[str, object]:
+    file, _, text = args.marker.partition(":")
+    with tempfile.TemporaryDirectory(prefix="bisect-unusable-") as tmp:
+        probe = Path(tmp) / "probe.py"
+        fields = {"python": sys.executable, "counter": str(Path(tmp) / "n"), "seed": f"{args.seed}:{number}",
+                  "other": args.other, "p": args.p, "text": text, "file": file}  # fmt: skip
+        probe.write_text(PROBE.format(**fields))
+        probe.chmod(0o755)
+        env = dict(os.environ, PYTHONPATH=str(tree.resolve()))
+        env.update(PATCHTOOL_DATA_DIR=f"{tmp}/data", PATCHTOOL_CACHE_DIR=f"{tmp}/cache")
+        argv = [sys.executable, "-m", "patchtool", "bisect", "--good", args.good, "--bad", args.bad,
+                "--run", str(probe), "--fail-match", "regression:", "--no-revert-test", "--json",
+                "--repo", str(Path(args.repo).resolve())]  # fmt: skip
+        # Run from the scratch directory: `python -m` puts the working directory first on the
+        # import path, ahead of PYTHONPATH (--tree).
+        done = subprocess.run(argv, capture_output=True, env=env, cwd=tmp, check=False)
+        if done.returncode not in (0, 1):
+            return {"error": done.stderr.decode(errors="replace").strip().splitlines()[-1:]}
+        report = json.loads(done.stdout)
+    culprit = (report.get("culprit") or {}).get("sha") or ""
+    return {
+        "right": bool(culprit) and culprit.startswith(args.culprit),
+        "stop": report.get("stop_reason"),
+        "runs": report.get("runs", 0),
+        "builds": report.get("builds", 0),
+        "unusable": report.get("unusable_runs", 0),
+        "set_aside": len(report.get("untestable") or []),
+    }
+
+
+def simulate(trials: int, seed: int) -> None:
+    from patchtool.bisection.classify import set_aside
+
+    def two_thirds(conclusive: int, unusable: int, elsewhere: tuple[int, int]) -> bool:
+        return unusable >= 8 and unusable > 2 * conclusive
+
+    Rule = Callable[[int, int, tuple[int, int]], bool]
+
+    def first_set_aside(rule: Rule, rng: random.Random, r_else: float, r: float, runs: int) -> int:
+        u_else = sum(rng.random() < r_else for _ in range(100))
+        conclusive = unusable = 0
+        for k in range(runs):
+            if rng.random() < r:
+                unusable += 1
+            else:
+                conclusive += 1
+            if rule(conclusive, unusable, (u_else, 100)):
+                return k + 1
+        return 0
+
+    for name, rule in (("two-thirds rule", two_thirds), ("set_aside", set_aside)):
+        chance = []
+        for r in (1 / 3, 0.5, 0.6, 0.7, 0.8, 0.9):
+            rng = random.Random(seed)
+            hits = sum(bool(first_set_aside(rule, rng, r, r, 80)) for _ in range(trials))
+            chance.append(f"{r:.2f}: {hits / trials:.2%}")
+        print(f"{name}: set aside by chance within 80 runs at r = " + ", ".join(chance))
+        found = []
+        for r_else, r in ((0.1, 0.8), (1 / 3, 0.9), (0.5, 0.95), (0.7, 1.0)):
+            rng = random.Random(seed)
+            at = sorted(first_set_aside(rule, rng, r_else, r, 200) or 10**6 for _ in range(trials // 10))
+            found.append(f"{r:.2f} among {r_else:.2f}: median {at[len(at) // 2]} runs")
+        print(f"{name}: a commit failing other ways at " + "; ".join(found))
+
+
+def main() -> None:
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
+    parser.add_argument("repo", nargs="?")
+    parser.add_argument("good", nargs="?")
+    parser.add_argument("bad", nargs="?")
+    parser.add_argument("culprit", nargs="?", help="the culprit's sha (a prefix will do)")
+    parser.add_argument("--simulate", action="store_true", help="measure the set-aside rule alone")
+    parser.add_argument("--marker", help="FILE:TEXT, in the tree from the culprit on")
+    parser.add_argument("--p", type=float, default=0.5, help="failure rate (the regression) with the marker")
+    parser.add_argument("--other", type=float, default=0.5, help="rate of failing another way, everywhere")
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    here = Path(__file__).resolve().parent.parent
+    parser.add_argument("--tree", default=str(here), help="the patchtool checkout to run")
+    args = parser.parse_args()
+    if args.simulate:
+        simulate(max(args.trials, 1000), args.seed)
+        return
+    if not (args.culprit and args.marker):
+        parser.error("REPO GOOD BAD CULPRIT and --marker are needed (or --simulate)")
+    started, results = time.time(), []
+    for number in range(args.trials):
+        results.append(trial(args, Path(args.tree), number))
+        print(f"trial {number}: {results[-1]}", file=sys.stderr, flush=True)
+    ok = [r for r in results if "error" not in r]
+    n = max(len(ok), 1)
+    stops = collections.Counter(str(r["stop"]) for r in ok)
+    errors = len(results) - len(ok)
+    print(f"{args.tree}: {len(ok)} trials (+{errors} errors), p {args.p}, other {args.other}", end="")
+    print(f", seed {args.seed}")
+    print(f"  culprit named: {sum(bool(r['right']) for r in ok)}/{len(ok)}; stops: {dict(stops)}")
+    for key in ("set_aside", "runs", "unusable", "builds"):
+        print(f"  mean {key}: {sum(float(str(r[key])) for r in ok) / n:.2f}")
+    print(f"  {time.time() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
