@@ -48,6 +48,7 @@ class BisectState:
         self._current: int | None = None
         self._visit_runs = 0
         self._switches = 0
+        self.halted: StopReason | None = None  # set from outside: what the core cannot see
 
     # ----- recording -------------------------------------------------------------------------
     def observe(self, index: int, failed: bool) -> None:
@@ -58,6 +59,11 @@ class BisectState:
         self._enter(index)
         self._visit_runs += 1
         self.post.add(index, failed)
+
+    def visit(self, index: int) -> None:
+        """A run at a position that does not count (unusable): it was built and is being run."""
+        self._check_index(index)
+        self._enter(index)
 
     def mark_untestable(self, index: int) -> None:
         """The position does not build (or its setup exits 125): a possible culprit, never tested."""
@@ -141,6 +147,8 @@ class BisectState:
     # ----- stopping ---------------------------------------------------------------------------
     def stop_reason(self) -> StopReason | None:
         st = self.strategy
+        if self.halted is not None:
+            return self.halted
         if self.n in self._untestable:
             return StopReason.BAD_END_UNTESTABLE
         bad_f, bad_r = self.counts(self.n)

@@ -140,6 +140,7 @@ class StopReason(enum.StrEnum):
     BAD_END_DOES_NOT_REPRODUCE = "bad-end-does-not-reproduce"
     BAD_END_UNTESTABLE = "bad-end-untestable"
     GOOD_END_FAILS = "good-end-fails"
+    TEST_UNUSABLE = "test-mostly-unusable"
     UNRESOLVABLE = "unresolvable-within-budget"
 
 

@@ -12,10 +12,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from patchtool.bisection.classify import Verdict, set_aside
+from patchtool.bisection.classify import Verdict, set_aside, test_unusable
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import History
-from patchtool.bisection.model import BisectResult, Strategy
+from patchtool.bisection.model import BisectResult, StopReason, Strategy
 from patchtool.bisection.revert import RevertCommit, RevertOutcome, judge_revert, noop_detail
 from patchtool.bisection.stats import confirmation_plan
 from patchtool.errors import InputError
@@ -182,9 +182,12 @@ class Replay:
                 state.retire(i)
         elif outcome in (Verdict.OTHER, Verdict.INCONCLUSIVE):
             self.unusable[sha] = self.unusable.get(sha, 0) + 1
+            state.visit(i)
             usable = state.counts(i)[1]
             if not state.is_untestable(i) and set_aside(usable, self.unusable[sha], self._elsewhere(sha)):
                 state.retire(i)
+            if test_unusable(sum(self.unusable.values()), state.runs):
+                state.halted = StopReason.TEST_UNUSABLE
         elif outcome in (Verdict.PASS, Verdict.FAIL) and not state.is_untestable(i):
             self.conclusive += 1
             self.run_seconds.append(seconds)

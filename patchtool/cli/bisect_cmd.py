@@ -61,6 +61,10 @@ def _print_report(report: BisectReport) -> None:
         a, b = report.range99
         say(f"the first bad commit is one of {a.sha[:12]}..{b.sha[:12]} ({report.range99_size} commits):")
         say("  the commits between them cannot be built or tested", markup=False)
+    elif report.stop_reason == "test-mostly-unusable":
+        say(f"no verdict: {report.unusable_runs} of the test's runs were unusable (another", markup=False)
+        say("  failure, inconclusive or timed out) and few counted; check --fail-match,", markup=False)
+        say("  --pass-match, --timeout-as and the test itself", markup=False)
     else:
         say(f"no verdict ({report.stop_reason}); most likely {_short(report.top)}", markup=False)
         say(f"  posterior probability {report.probability:.4f}", markup=False)
@@ -214,7 +218,7 @@ def bisect(
         report = run_bisect(git_repo, store, spec, options, probers, live, settings)
     if as_json:
         emit_json(report)
-    elif report.runs == 0:
+    elif report.runs == 0 and report.unusable_runs == 0:
         # No posterior from zero runs: every probed commit was untestable.
         err.print("bisect: no test ran (every probed commit could not be built or tested)", markup=False)
         raise typer.Exit(int(ExitCode.ENVIRONMENT))
