@@ -104,9 +104,10 @@ def set_aside(conclusive: int, unusable: int, elsewhere: tuple[int, int] = (0, 0
     * a Bayes factor of at least 1000 for a rate of its own against one rate shared with the
       other commits. The factor is a martingale under the shared rate, so a test failing other
       ways alike everywhere loses a commit this way at most once in 1000, however long it runs;
-    * or over nine tenths of its runs are unusable while at most half are elsewhere (or nothing
-      is known there: the first commit run), or at least 30 are. This bounds a search whose test
-      is unusable everywhere (the factor alone would never set its commits aside).
+    * or over nine tenths of its runs are unusable while at most half of at least 20 are
+      elsewhere, or at least 30 are (with little known elsewhere, 8 in a row at the first commits
+      run is chance at 5.7 % for a test unusable 70 % of the time). This bounds a search whose
+      test is unusable everywhere (the factor alone would never set its commits aside).
 
     Over 80 runs of a commit (bench/bisect_unusable.py --simulate), a test failing other ways at
     rate r everywhere had a commit set aside by the two-thirds rule alone 1.4 % of the time at r = 1/3,
@@ -121,7 +122,7 @@ def set_aside(conclusive: int, unusable: int, elsewhere: tuple[int, int] = (0, 0
     shared = log_beta(u_else + unusable + 1, c_else + conclusive + 1) - log_beta(u_else + 1, c_else + 1)
     if own - shared >= _LOG_SET_ASIDE_FACTOR:
         return True
-    usable_elsewhere = (u_else + 1) / (n_else + 2) <= 0.5
+    usable_elsewhere = n_else >= 20 and u_else <= n_else / 2
     return unusable > 9 * conclusive and (usable_elsewhere or unusable >= 30)
 
 
