@@ -126,7 +126,7 @@ def set_aside(conclusive: int, unusable: int, elsewhere: tuple[int, int] = (0, 0
     return unusable > 9 * conclusive and (usable_elsewhere or unusable >= 30)
 
 
-def test_unusable(unusable: int, conclusive: int) -> bool:
+def unusable_everywhere(unusable: int, conclusive: int) -> bool:
     """Whether the test's runs are unusable nearly everywhere, so the search should stop and say
     so: at least 50 unusable runs over all commits, and over 95 % of all runs. Setting commits
     aside one by one would take 30 runs each (``set_aside``) over every commit of the range."""

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from patchtool.bisection.classify import Verdict, set_aside, test_unusable
+from patchtool.bisection.classify import Verdict, set_aside, unusable_everywhere
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import History
 from patchtool.bisection.model import BisectResult, StopReason, Strategy
@@ -183,10 +183,11 @@ class Replay:
         elif outcome in (Verdict.OTHER, Verdict.INCONCLUSIVE):
             self.unusable[sha] = self.unusable.get(sha, 0) + 1
             state.visit(i)
-            usable = state.counts(i)[1]
-            if not state.is_untestable(i) and set_aside(usable, self.unusable[sha], self._elsewhere(sha)):
+            total = sum(self.unusable.values())
+            elsewhere = self._elsewhere(sha, total)
+            if not state.is_untestable(i) and set_aside(state.counts(i)[1], self.unusable[sha], elsewhere):
                 state.retire(i)
-            if test_unusable(sum(self.unusable.values()), state.runs):
+            if unusable_everywhere(total, state.runs):
                 state.halted = StopReason.TEST_UNUSABLE
         elif outcome in (Verdict.PASS, Verdict.FAIL) and not state.is_untestable(i):
             self.conclusive += 1
@@ -197,9 +198,9 @@ class Replay:
                 counts[0] += outcome == Verdict.FAIL
                 counts[1] += 1
 
-    def _elsewhere(self, sha: str) -> tuple[int, int]:
+    def _elsewhere(self, sha: str, total_unusable: int) -> tuple[int, int]:
         """(unusable, all) runs at the other commits: what chance alone gives the test there."""
-        unusable = sum(self.unusable.values()) - self.unusable[sha]
+        unusable = total_unusable - self.unusable[sha]
         return unusable, unusable + self.state.runs - self.state.counts(self.index[sha])[1]
 
     def apply_all(self, rows: Sequence[Row]) -> None:
