@@ -1,0 +1,74 @@
+"""The benchmark's expected-error estimate (Oracle.doubt): what it says is what chance does."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+_BENCH = Path(__file__).resolve().parents[2] / "bench" / "bisect.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_bisect_under_test", _BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    saved = list(sys.path)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = saved
+    yield module
+    del sys.modules[spec.name]
+
+
+def _brute(cell, oracle, named: int) -> float:
+    """1 - P(named | runs) by the definition: every candidate, every tested position."""
+    hist = cell.history
+    candidates = cell.side or range(1, hist.n + 1)
+    weights = {}
+    for c in candidates:
+        like = 1.0
+        for pos, runs in oracle.tried.items():
+            rate = cell.p if hist.is_ancestor(c, pos) else cell.q
+            f = oracle.fails[pos]
+            like *= rate**f * (1 - rate) ** (runs - f)
+        weights[c] = like
+    return 1 - weights.get(named, 0.0) / sum(weights.values())
+
+
+@pytest.mark.parametrize("spec", ["12:0.6:0.2", "9:0.5:0", "7:1:0.3", "dag:2:2:2:0.7:0.1"])
+def test_the_doubt_is_the_posterior_of_the_answer_by_brute_force(bench, spec):
+    cell = bench.parse_cell(spec)
+    for seed in range(6):
+        oracle = bench.Oracle(cell, seed)
+        hist = cell.history
+        for pos in range(hist.n + 1):  # a few runs everywhere, the ends included
+            for _ in range(1 + (seed + pos) % 3):
+                oracle.run(pos)
+        for named in (oracle.culprit, hist.n, 1):
+            got, want = oracle.doubt(named), _brute(cell, oracle, named)
+            assert not math.isnan(got)
+            assert got == pytest.approx(want, abs=1e-9)
+
+
+def test_the_mean_doubt_matches_the_error_rate_it_estimates(bench):
+    """A loose m-of-k rule is wrong often; over many seeded trials the mean doubt of its answers
+    agrees with the fraction it got wrong (within sampling error), on a line and on a DAG."""
+    for spec, rule in (("40:0.5:0.1", (3, 1)), ("dag:2:3:2:0.6:0.1", (2, 1))):
+        cell = bench.parse_cell(spec)
+        wrong, doubt, trials = 0, 0.0, 1500
+        for seed in range(trials):
+            oracle = bench.Oracle(cell, 10_000 + seed)
+            named = bench.strategy_mofk(oracle, rule)
+            wrong += named != oracle.culprit
+            doubt += oracle.doubt(named)
+        rate, expected = wrong / trials, doubt / trials
+        assert 0.1 < rate < 0.9  # the rule is loose enough that the comparison means something
+        spread = math.sqrt(expected * (1 - expected) / trials)
+        assert abs(rate - expected) < 3.5 * spread, (spec, rate, expected)
