@@ -12,7 +12,8 @@ Printed: how often the culprit was named, the stop reasons, commits set aside pe
 runs, unusable runs and builds. --tree runs another checkout of patchtool (to compare versions).
 --simulate (no repository) measures the rule alone: how often a commit is set aside by chance
 when the test fails other ways at rate r everywhere (100 runs elsewhere, 80 at the commit), and
-after how many runs a commit that breaks the test is, against the two-thirds rule alone.
+after how many runs a commit that breaks the test is, against the two-thirds rule alone; and how
+often a test usable at rate r everywhere stops the search as mostly unusable.
 
 Usage: nice -n 10 python bench/bisect_unusable.py /path/to/qemu 3a2d5612a7 ad9ce9f6f2 55d98e3ede \\
            --marker 'util/rcu.c:bool forced' --p 0.5 --other 0.55 --trials 20
@@ -120,6 +121,33 @@ def simulate(trials: int, seed: int) -> None:
             at = sorted(first_set_aside(rule, rng, r_else, r, 200) or 10**6 for _ in range(trials // 10))
             found.append(f"{r:.2f} among {r_else:.2f}: median {at[len(at) // 2]} runs")
         print(f"{name}: a commit failing other ways at " + "; ".join(found))
+    everywhere_chance(trials, seed)
+
+
+def everywhere_chance(trials: int, seed: int) -> None:
+    """How often, and when, unusable_everywhere stops a search over 1500 runs of a test usable at
+    rate r everywhere, against the rule it replaced (over 95 % of at least 50 runs)."""
+    from patchtool.bisection.classify import unusable_everywhere
+
+    def share_seen(unusable: int, conclusive: int) -> bool:
+        return unusable >= 50 and unusable > 19 * conclusive
+
+    for name, rule in (("over 95 % of 50", share_seen), ("unusable_everywhere", unusable_everywhere)):
+        parts = []
+        for r in (0.0, 0.02, 0.05, 0.08, 0.1, 0.15):
+            rng = random.Random(seed)
+            when = []
+            for _ in range(trials // 4):
+                unusable = conclusive = 0
+                for k in range(1500):
+                    usable = rng.random() < r
+                    conclusive, unusable = conclusive + usable, unusable + (not usable)
+                    if rule(unusable, conclusive):
+                        when.append(k + 1)
+                        break
+            median = sorted(when)[len(when) // 2] if when else "-"
+            parts.append(f"{r:.2f}: {len(when) / (trials // 4):.1%} (median run {median})")
+        print(f"{name}: stopped within 1500 runs, usable at r = " + ", ".join(parts))
 
 
 def main() -> None:

@@ -63,8 +63,10 @@ def _print_report(report: BisectReport) -> None:
         say("  the commits between them cannot be built or tested", markup=False)
     elif report.stop_reason == "test-mostly-unusable":
         say(f"no verdict: {report.unusable_runs} of the test's runs were unusable (another", markup=False)
-        say("  failure, inconclusive or timed out) and few counted; check --fail-match,", markup=False)
-        say("  --pass-match, --timeout-as and the test itself", markup=False)
+        counted = report.runs
+        say(f"  failure, inconclusive or timed out) and {counted} counted: under 5 % of its", markup=False)
+        say("  runs are usable (at 99 %); check --fail-match, --pass-match, --timeout-as and", markup=False)
+        say("  the test itself", markup=False)
     else:
         say(f"no verdict ({report.stop_reason}); most likely {_short(report.top)}", markup=False)
         say(f"  posterior probability {report.probability:.4f}", markup=False)
