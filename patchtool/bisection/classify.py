@@ -105,12 +105,14 @@ def set_aside(conclusive: int, unusable: int, elsewhere: tuple[int, int] = (0, 0
       other commits. The factor is a martingale under the shared rate, so a test failing other
       ways alike everywhere loses a commit this way at most once in 1000, however long it runs;
     * or over nine tenths of its runs are unusable while at most half of at least 20 are
-      elsewhere, or at least 30 are while fewer than 20 runs were made elsewhere (with little
-      known elsewhere, 8 in a row at the first commits run is chance at 5.7 % for a test
-      unusable 70 % of the time). Where the test is known to be mostly unusable elsewhere too,
-      only the factor sets a commit aside: a test unusable 90 % of the time everywhere keeps its
-      commits and the search goes on at its cost, and one unusable nearly everywhere is stopped
-      as a whole (``unusable_everywhere``).
+      elsewhere; or, while fewer than 20 runs were made elsewhere, its first 50 runs all are
+      (the first commit run, usually the bad end, has nothing to be compared with: 8 in a row
+      there is chance at 5.7 % for a test unusable 70 % of the time, and "30, over nine
+      tenths" set the bad end aside in 3 of 8 real bisects of a test unusable 90 % of the time;
+      50 in a row is chance at 0.5 % there). Where the test is known to be mostly unusable
+      elsewhere too, only the factor sets a commit aside: a test unusable 90 % of the time
+      everywhere keeps its commits and the search goes on at its cost, and one unusable nearly
+      everywhere is stopped as a whole (``unusable_everywhere``).
 
     Over 80 runs of a commit (bench/bisect_unusable.py --simulate), a test failing other ways at
     rate r everywhere had a commit set aside by the two-thirds rule alone 1.4 % of the time at r = 1/3,
@@ -129,8 +131,9 @@ def set_aside(conclusive: int, unusable: int, elsewhere: tuple[int, int] = (0, 0
     if own - shared >= _LOG_SET_ASIDE_FACTOR:
         return True
     usable_elsewhere = n_else >= 20 and u_else <= n_else / 2
-    little_known = n_else < 20
-    return unusable > 9 * conclusive and (usable_elsewhere or (little_known and unusable >= 30))
+    if n_else < 20:  # little known elsewhere
+        return conclusive == 0 and unusable >= 50
+    return unusable > 9 * conclusive and usable_elsewhere
 
 
 def unusable_everywhere(unusable: int, conclusive: int) -> bool:
