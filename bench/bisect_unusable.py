@@ -12,8 +12,9 @@ Printed: how often the culprit was named, the stop reasons, commits set aside pe
 runs, unusable runs and builds. --tree runs another checkout of patchtool (to compare versions).
 --simulate (no repository) measures the rule alone: how often a commit is set aside by chance
 when the test fails other ways at rate r everywhere (100 runs elsewhere, 80 at the commit), and
-after how many runs a commit that breaks the test is, against the two-thirds rule alone; and how
-often a test usable at rate r everywhere stops the search as mostly unusable.
+after how many runs a commit that breaks the test is, against the two-thirds rule alone; how often
+the first commit run (nothing known elsewhere) is set aside by chance; and how often a test usable
+at rate r everywhere stops the search as mostly unusable.
 
 Usage: nice -n 10 python bench/bisect_unusable.py /path/to/qemu 3a2d5612a7 ad9ce9f6f2 55d98e3ede \\
            --marker 'util/rcu.c:bool forced' --p 0.5 --other 0.55 --trials 20
@@ -121,7 +122,36 @@ def simulate(trials: int, seed: int) -> None:
             at = sorted(first_set_aside(rule, rng, r_else, r, 200) or 10**6 for _ in range(trials // 10))
             found.append(f"{r:.2f} among {r_else:.2f}: median {at[len(at) // 2]} runs")
         print(f"{name}: a commit failing other ways at " + "; ".join(found))
+    first_commit_chance(trials, seed)
     everywhere_chance(trials, seed)
+
+
+def first_commit_chance(trials: int, seed: int) -> None:
+    """The first commit run (usually the bad end, with nothing run elsewhere yet) is run until 4
+    of its runs count (the bad end's calibration at p = 0.5): how often is it set aside first,
+    when the test is unusable at rate r everywhere?"""
+    from patchtool.bisection.classify import set_aside
+
+    def valve_30(conclusive: int, unusable: int, elsewhere: tuple[int, int]) -> bool:
+        return unusable >= 30 and unusable > 9 * conclusive  # the rule before this round's
+
+    for name, rule in (("30 at nine tenths", valve_30), ("set_aside", set_aside)):
+        parts = []
+        for r in (0.7, 0.8, 0.9, 0.95):
+            rng = random.Random(seed)
+            hits = 0
+            for _ in range(trials):
+                conclusive = unusable = 0
+                while conclusive < 4:
+                    if rng.random() < r:
+                        unusable += 1
+                    else:
+                        conclusive += 1
+                    if rule(conclusive, unusable, (0, 0)):
+                        hits += 1
+                        break
+            parts.append(f"{r:.2f}: {hits / trials:.2%}")
+        print(f"{name}: the first commit run set aside before 4 runs count, at r = " + ", ".join(parts))
 
 
 def everywhere_chance(trials: int, seed: int) -> None:
