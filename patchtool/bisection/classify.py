@@ -20,7 +20,7 @@ import math
 import re
 from enum import StrEnum
 
-from patchtool.bisection.stats import log_beta
+from patchtool.bisection.stats import binomial_cdf, log_beta
 from patchtool.errors import UsageError
 from patchtool.jsonable import record
 
@@ -151,12 +151,7 @@ def unusable_everywhere(unusable: int, conclusive: int) -> bool:
 
 def _beta_upper_tail(successes: int, failures: int, x: float) -> float:
     """P(rate > x) for rate ~ Beta(successes + 1, failures + 1): P(Binomial(n + 1, x) <= successes)."""
-    n = successes + failures + 1
-    log_x, log_y, log_n = math.log(x), math.log1p(-x), math.lgamma(n + 1)
-    return sum(
-        math.exp(log_n - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_x + (n - k) * log_y)
-        for k in range(successes + 1)
-    )
+    return binomial_cdf(successes + failures + 1, x, successes)
 
 
 _LOG_SET_ASIDE_FACTOR = math.log(1000.0)

@@ -106,19 +106,29 @@ def shortest_range(post: Sequence[float], level: float) -> tuple[int, int]:
     return lo, hi
 
 
+def _binomial_pmf(n: int, k: int, rate: float) -> float:
+    """P(Bin(n, rate) = k), for 0 < rate < 1."""
+    return math.exp(
+        math.lgamma(n + 1)
+        - math.lgamma(k + 1)
+        - math.lgamma(n - k + 1)
+        + k * math.log(rate)
+        + (n - k) * math.log1p(-rate)
+    )
+
+
+def binomial_cdf(n: int, rate: float, k: int) -> float:
+    """P(Bin(n, rate) <= k), for 0 < rate < 1."""
+    return sum(_binomial_pmf(n, j, rate) for j in range(min(k, n) + 1))
+
+
 def binomial_quantile(n: int, rate: float, level: float) -> int:
     """Smallest k with P(Bin(n, rate) <= k) >= level."""
     if rate <= 0.0:
         return 0
     acc = 0.0
     for k in range(n + 1):
-        acc += math.exp(
-            math.lgamma(n + 1)
-            - math.lgamma(k + 1)
-            - math.lgamma(n - k + 1)
-            + k * math.log(rate)
-            + (n - k) * math.log1p(-rate)
-        )
+        acc += _binomial_pmf(n, k, rate)
         if acc >= level:
             return k
     return n
