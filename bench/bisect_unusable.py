@@ -164,7 +164,7 @@ def everywhere_chance(trials: int, seed: int) -> None:
 
     for name, rule in (("over 95 % of 50", share_seen), ("unusable_everywhere", unusable_everywhere)):
         parts = []
-        for r in (0.0, 0.02, 0.05, 0.08, 0.1, 0.15):
+        for r in (0.0, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15):
             rng = random.Random(seed)
             when = []
             for _ in range(trials // 4):

@@ -65,7 +65,7 @@ def _print_report(report: BisectReport) -> None:
         say(f"no verdict: {report.unusable_runs} of the test's runs were unusable (another", markup=False)
         counted = report.runs
         say(f"  failure, inconclusive or timed out) and {counted} counted: under 5 % of its", markup=False)
-        say("  runs are usable (at 99 %); check --fail-match, --pass-match, --timeout-as and", markup=False)
+        say("  runs are usable (at 95 %); check --fail-match, --pass-match, --timeout-as and", markup=False)
         say("  the test itself", markup=False)
     else:
         say(f"no verdict ({report.stop_reason}); most likely {_short(report.top)}", markup=False)

@@ -439,7 +439,8 @@ def test_a_test_that_fails_other_ways_everywhere_keeps_its_commits() -> None:
 def test_a_test_usable_one_run_in_ten_is_not_stopped_as_unusable() -> None:
     """Usable 10 % of the time everywhere, a test can still bisect (at ten times the runs): over
     1500 runs of 20 seeded streams it is never judged unusable everywhere (the rule "over 95 % of
-    at least 50 runs" stopped 18 % of such streams). Never usable, it is, at the 89th run."""
+    at least 50 runs" stopped 18 % of such streams; this one about 0.3 %). Never usable, it is,
+    at the 58th run."""
     for seed in range(20):
         rng = random.Random(seed)
         unusable = conclusive = 0
@@ -448,7 +449,7 @@ def test_a_test_usable_one_run_in_ten_is_not_stopped_as_unusable() -> None:
             conclusive, unusable = conclusive + usable, unusable + (not usable)
             assert not unusable_everywhere(unusable, conclusive), (seed, unusable, conclusive)
     assert not unusable_everywhere(60, 3)  # 95.2 % unusable, but 63 runs cannot say under 5 %
-    assert not unusable_everywhere(88, 0) and unusable_everywhere(89, 0)
+    assert not unusable_everywhere(57, 0) and unusable_everywhere(58, 0)
     assert unusable_everywhere(300, 4) and not unusable_everywhere(300, 12)
 
 
