@@ -149,9 +149,9 @@ def unusable_everywhere(unusable: int, conclusive: int) -> bool:
       (and 0 % stopped at 8-10 %), and real QEMU bisects of a test usable 3 % of the time spent
       up to 1100 runs to stop.
     """
-    if unusable < 50 or unusable <= 19 * conclusive:  # over 95 % seen, or it cannot hold
-        return False
-    return _beta_upper_tail(conclusive, unusable, _USABLE_SHARE) < _EVERYWHERE_DOUBT
+    if unusable < 50 or conclusive >= USABLE_SHARE_TO_STOP * (unusable + conclusive):
+        return False  # the share seen is not under it, so the bound cannot be either
+    return _beta_upper_tail(conclusive, unusable, USABLE_SHARE_TO_STOP) < 1.0 - STOP_CERTAINTY
 
 
 def _beta_upper_tail(successes: int, failures: int, x: float) -> float:
@@ -160,5 +160,6 @@ def _beta_upper_tail(successes: int, failures: int, x: float) -> float:
 
 
 _LOG_SET_ASIDE_FACTOR = math.log(1000.0)
-_USABLE_SHARE = 0.05  # a test usable less often than this everywhere stops the search
-_EVERYWHERE_DOUBT = 0.05
+# A test usable less often than this everywhere, with this certainty, stops the search.
+USABLE_SHARE_TO_STOP = 0.05
+STOP_CERTAINTY = 0.95

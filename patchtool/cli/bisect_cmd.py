@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from patchtool.bisection.classify import Classifier, TimeoutAs
+from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP, Classifier, TimeoutAs
 from patchtool.bisection.driver import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.replay import forget_rows
@@ -62,11 +62,14 @@ def _print_report(report: BisectReport) -> None:
         say(f"the first bad commit is one of {a.sha[:12]}..{b.sha[:12]} ({report.range99_size} commits):")
         say("  the commits between them cannot be built or tested", markup=False)
     elif report.stop_reason == "test-mostly-unusable":
-        say(f"no verdict: {report.unusable_runs} of the test's runs were unusable (another", markup=False)
-        counted = report.runs
-        say(f"  failure, inconclusive or timed out) and {counted} counted: under 5 % of its", markup=False)
-        say("  runs are usable (at 95 %); check --fail-match, --pass-match, --timeout-as and", markup=False)
-        say("  the test itself", markup=False)
+        share, sure = f"{USABLE_SHARE_TO_STOP * 100:g} %", f"{STOP_CERTAINTY * 100:g} %"
+        for line in (
+            f"no verdict: {report.unusable_runs} of the test's runs were unusable (another",
+            f"  failure, inconclusive or timed out) and {report.runs} counted: under {share} of",
+            f"  its runs are usable (at {sure}); check --fail-match, --pass-match, --timeout-as",
+            "  and the test itself",
+        ):
+            say(line, markup=False)
     else:
         say(f"no verdict ({report.stop_reason}); most likely {_short(report.top)}", markup=False)
         say(f"  posterior probability {report.probability:.4f}", markup=False)
