@@ -10,11 +10,14 @@ parent leaves the search blocked or wrong.
 
 Printed: how often the culprit was named, the stop reasons, commits set aside per trial, and mean
 runs, unusable runs and builds. --tree runs another checkout of patchtool (to compare versions).
---simulate (no repository) measures the rule alone: how often a commit is set aside by chance
-when the test fails other ways at rate r everywhere (100 runs elsewhere, 80 at the commit), and
-after how many runs a commit that breaks the test is, against the two-thirds rule alone; how often
-the first commit run (nothing known elsewhere) is set aside by chance; and how often a test usable
-at rate r everywhere stops the search as mostly unusable.
+--bad-end-other R also makes the bad end fail another way with probability R (1: a bad end broken
+by a later change; the search then calibrates a commit before it in its place). --simulate-search
+(no repository) runs the whole search in process on a line of --n commits, with the same outcomes,
+and prints how it stopped. --simulate (no repository) measures the rule alone: how often a commit
+is set aside by chance when the test fails other ways at rate r everywhere (100 runs elsewhere, 80
+at the commit), and after how many runs a commit that breaks the test is, against the two-thirds
+rule alone; how often the first commit run (nothing known elsewhere) is set aside by chance; and
+how often a test usable at rate r everywhere stops the search as mostly unusable.
 
 Usage: nice -n 10 python bench/bisect_unusable.py /path/to/qemu 3a2d5612a7 ad9ce9f6f2 55d98e3ede \\
            --marker 'util/rcu.c:bool forced' --p 0.5 --other 0.55 --trials 20
@@ -42,13 +45,17 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 PROBE = """#!{python}
-import os, random, sys
+import os, random, subprocess, sys
 counter = {counter!r}
 n = int(open(counter).read()) if os.path.exists(counter) else 0
 open(counter, "w").write(str(n + 1))
 rng = random.Random("{seed}:" + str(n))
 if rng.random() < {other}:
     print("download error"); sys.exit(1)
+if {bad_end_other} and rng.random() < {bad_end_other}:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    if head == {bad_sha!r}:
+        print("harness: cannot start"); sys.exit(1)
 try:
     bad = {text!r} in open({file!r}, encoding="utf-8", errors="replace").read()
 except OSError:
@@ -64,7 +71,8 @@ def trial(args: argparse.Namespace, tree: Path, number: int) -> dict[str, object
     with tempfile.TemporaryDirectory(prefix="bisect-unusable-") as tmp:
         probe = Path(tmp) / "probe.py"
         fields = {"python": sys.executable, "counter": str(Path(tmp) / "n"), "seed": f"{args.seed}:{number}",
-                  "other": args.other, "p": args.p, "text": text, "file": file}  # fmt: skip
+                  "other": args.other, "p": args.p, "text": text, "file": file,
+                  "bad_end_other": args.bad_end_other, "bad_sha": args.bad_sha}  # fmt: skip
         probe.write_text(PROBE.format(**fields))
         probe.chmod(0o755)
         env = dict(os.environ, PYTHONPATH=str(tree.resolve()))
@@ -180,6 +188,44 @@ def everywhere_chance(trials: int, seed: int) -> None:
         print(f"{name}: stopped within 1500 runs, usable at r = " + ", ".join(parts))
 
 
+def simulate_search(args: argparse.Namespace) -> None:
+    """The whole search in process (BisectState and Replay, as the driver feeds them), on a line of
+    --n commits: how it stops when the test fails other ways at --other everywhere and at
+    --bad-end-other at the bad end (1: a bad end broken by a later change)."""
+    from patchtool.bisection.classify import Verdict
+    from patchtool.bisection.core import BisectState
+    from patchtool.bisection.graph import History
+    from patchtool.bisection.model import Strategy
+    from patchtool.bisection.replay import Replay
+
+    stops: collections.Counter[str] = collections.Counter()
+    right, runs = 0, []
+    for t in range(args.trials):
+        rng = random.Random(f"{args.seed}:{t}")
+        culprit = rng.randint(1, args.n)
+        state = BisectState(History.chain(args.n), Strategy(max_runs=args.max_runs))
+        replay = Replay(state, {str(i): i for i in range(args.n + 1)})
+        made = 0
+        while (probe := state.next_probe()) is not None:
+            i, made = probe.index, made + 1
+            other = args.bad_end_other if i == args.n and args.bad_end_other else args.other
+            if rng.random() < other:
+                verdict = Verdict.OTHER
+            else:
+                verdict = Verdict.FAIL if i >= culprit and rng.random() < args.p else Verdict.PASS
+            replay.apply(str(i), verdict, "search", 1.0)
+        result = state.result()
+        stops[result.stop_reason.value if result.stop_reason else "none"] += 1
+        right += result.culprit == culprit
+        runs.append(made)
+    runs.sort()
+    print(
+        f"N {args.n}, p {args.p}, other {args.other}, bad end other {args.bad_end_other}, seed {args.seed}:"
+        f" culprit named {right}/{args.trials}; stops {dict(stops)}; runs median {runs[len(runs) // 2]},"
+        f" max {runs[-1]}"
+    )
+
+
 def main() -> None:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
@@ -191,6 +237,19 @@ def main() -> None:
     parser.add_argument("--marker", help="FILE:TEXT, in the tree from the culprit on")
     parser.add_argument("--p", type=float, default=0.5, help="failure rate (the regression) with the marker")
     parser.add_argument("--other", type=float, default=0.5, help="rate of failing another way, everywhere")
+    parser.add_argument(
+        "--bad-end-other",
+        type=float,
+        default=0.0,
+        help="rate of failing another way at the bad end (on top of --other)",
+    )
+    parser.add_argument(
+        "--simulate-search",
+        action="store_true",
+        help="the whole search in process, on a line of --n commits (no repository)",
+    )
+    parser.add_argument("--n", type=int, default=646, help="commits, for --simulate-search")
+    parser.add_argument("--max-runs", type=int, default=20000, help="budget, for --simulate-search")
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     here = Path(__file__).resolve().parent.parent
@@ -199,8 +258,13 @@ def main() -> None:
     if args.simulate:
         simulate(max(args.trials, 1000), args.seed)
         return
+    if args.simulate_search:
+        simulate_search(args)
+        return
     if not (args.culprit and args.marker):
         parser.error("REPO GOOD BAD CULPRIT and --marker are needed (or --simulate)")
+    args.bad_sha = subprocess.run(["git", "-C", args.repo, "rev-parse", "--verify", args.bad + "^{commit}"],
+                                  capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     started, results = time.time(), []
     for number in range(args.trials):
         results.append(trial(args, Path(args.tree), number))
@@ -210,6 +274,7 @@ def main() -> None:
     stops = collections.Counter(str(r["stop"]) for r in ok)
     errors = len(results) - len(ok)
     print(f"{args.tree}: {len(ok)} trials (+{errors} errors), p {args.p}, other {args.other}", end="")
+    print(f", bad end other {args.bad_end_other}" if args.bad_end_other else "", end="")
     print(f", seed {args.seed}")
     print(f"  culprit named: {sum(bool(r['right']) for r in ok)}/{len(ok)}; stops: {dict(stops)}")
     for key in ("set_aside", "runs", "unusable", "builds"):

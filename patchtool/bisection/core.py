@@ -149,13 +149,19 @@ class BisectState:
         st = self.strategy
         if self.halted is not None:
             return self.halted
-        if self.n in self._untestable:
-            return StopReason.BAD_END_UNTESTABLE
-        bad_f, bad_r = self.counts(self.n)
-        if bad_f == 0 and not self._interior_failed():
-            if bad_r >= st.calibration_max_runs:
-                return StopReason.BAD_END_DOES_NOT_REPRODUCE
-            return StopReason.BUDGET if self._out_of_budget() else None
+        bad = self.bad_index()
+        if not self._interior_failed():
+            if bad is None:
+                return StopReason.BAD_END_UNTESTABLE
+            bad_f, bad_r = self.counts(bad)
+            if bad_f == 0:
+                if bad_r >= st.calibration_max_runs:
+                    # The stand-in for an untestable bad end does not fail: the bad end itself may
+                    # be the first bad commit, and it cannot be run.
+                    if bad != self.n:
+                        return StopReason.BAD_END_UNTESTABLE
+                    return StopReason.BAD_END_DOES_NOT_REPRODUCE
+                return StopReason.BUDGET if self._out_of_budget() else None
         if self._good_end_fails():
             return StopReason.GOOD_END_FAILS
         top, prob = self.top_candidate()
@@ -171,6 +177,18 @@ class BisectState:
             return StopReason.BUDGET
         if self._hopeless():
             return StopReason.UNRESOLVABLE
+        return None
+
+    def bad_index(self) -> int | None:
+        """The commit calibrated as the bad end: the bad end, or while it cannot be tested its nearest
+        testable first parent, at most ``bad_end_stand_ins`` back (None when none is left)."""
+        index = self.n
+        for _ in range(self.strategy.bad_end_stand_ins + 1):
+            if index not in self._untestable:
+                return index
+            index = self.parent_of(index)
+            if index == GOOD_END:
+                break
         return None
 
     def _out_of_budget(self) -> bool:
@@ -200,7 +218,7 @@ class BisectState:
         fail alike leave p - q at 0, which the budget check reports as unresolvable.
         """
         gf, gr = self.counts(GOOD_END)
-        bf, br = self.counts(self.n)
+        bf, br = self.counts(self.bad_index() or self.n)
         if gf < 5 or gr < 15 or br < 15:
             return False
         g, b = gf / gr, bf / br
@@ -260,10 +278,12 @@ class BisectState:
 
     def _calibration_probe(self) -> Probe | None:
         st = self.strategy
-        bad_f, bad_r = self.counts(self.n)
-        short = bad_f < st.calibration_failures or bad_r < st.calibration_min_runs
-        if short and bad_r < st.calibration_max_runs and not self._bad_end_can_wait():
-            return Probe(self.n, ProbeReason.CALIBRATE_BAD)
+        bad = self.bad_index()
+        if bad is not None:
+            bad_f, bad_r = self.counts(bad)
+            short = bad_f < st.calibration_failures or bad_r < st.calibration_min_runs
+            if short and bad_r < st.calibration_max_runs and not self._bad_end_can_wait(bad):
+                return Probe(bad, ProbeReason.CALIBRATE_BAD)
         wanted = (
             GOOD_END not in self._untestable
             and self.post.runs[GOOD_END] < self._good_end_target()
@@ -273,11 +293,11 @@ class BisectState:
             return Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
         return None
 
-    def _bad_end_can_wait(self) -> bool:
+    def _bad_end_can_wait(self, bad: int) -> bool:
         """The first split goes before the bad end; once a commit between has failed, the bad end
         is not needed (bench: cost 75 -> 69 at N = 16, p = 1, same errors)."""
         started = self.post.total_r > self.post.runs[GOOD_END]
-        return not self.post.runs[self.n] and (self._interior_failed() or not started)
+        return not self.post.runs[bad] and (self._interior_failed() or not started)
 
     def _interior_failed(self) -> bool:
         """Some commit between the ends has failed: p > 0 is shown without the bad end."""

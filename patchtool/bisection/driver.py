@@ -100,6 +100,9 @@ class BisectReport:
     runs_needed: int | None = None  # no verdict: about how many runs the search would need
     merge: CommitRef | None = None  # --first-parent: the merge named first, then bisected inside
     revert: RevertOutcome | None = None  # the bad commit with the culprit reverted, tested
+    # The bad end could not be tested: the commit calibrated in its place, and its (failures, runs).
+    stand_in: CommitRef | None = None
+    stand_in_counts: tuple[int, int] = (0, 0)
 
     @property
     def found(self) -> bool:
@@ -270,15 +273,16 @@ def run_bisect(
     first parent good, the merge bad, over the merged branch); the runs already made at both
     ends are reused from the store, so p and q carry over.
 
-    A confirmed culprit is then reverted on the bad commit the user named and tested there
-    (revert.py), unless ``options.revert_test`` is off or ``settings`` (the tool's data
-    directory, for the temporary index) is None. On a cluster the reverted commit travels to the
-    workers as a pack of its objects (probe.CarriesCommits).
+    A confirmed culprit is then reverted on the bad commit the user named (or, when that cannot be
+    tested, the commit that stood in for it) and tested there (revert.py), unless
+    ``options.revert_test`` is off or ``settings`` (the tool's data directory, for the temporary
+    index) is None. On a cluster the reverted commit travels to the workers as a pack of its objects
+    (probe.CarriesCommits).
     """
     probers = list(prober) if isinstance(prober, Sequence) else [prober]
     session, confirmation = _search_and_confirm(repo, store, spec, options, probers, progress)
-    bad = session.commits[-1]
     culprit = session.state.result().culprit
+    bad = _revert_base(session, culprit)
     merge = None
     if options.first_parent and culprit is not None and len(session.state.history.parents[culprit]) < 2:
         parents = repo.out("rev-list", "--parents", "-n", "1", session.commits[culprit]).split()[1:]
@@ -290,6 +294,16 @@ def run_bisect(
     if report.found and report.culprit is not None and options.revert_test:
         report = replace(report, revert=_revert_test(session, settings, report.culprit.sha, bad))
     return report
+
+
+def _revert_base(session: _Session, culprit: int | None) -> str:
+    """The commit the culprit is reverted on: the bad end, or when it cannot be tested, the commit
+    that stood in for it (if it holds the culprit), where the failure was seen."""
+    state = session.state
+    stand_in = state.bad_index()
+    if culprit is None or stand_in is None or not state.is_untestable(state.n):
+        return session.commits[-1]
+    return session.commits[stand_in] if state.history.is_ancestor(culprit, stand_in) else session.commits[-1]
 
 
 def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad: str) -> RevertOutcome:
@@ -391,6 +405,9 @@ def _report(session: _Session, spec: ProbeSpec, confirmation: ConfirmationOutcom
         reason = StopReason.BUDGET.value
     ref = session.ref
     top, parent = result.top, state.parent_of(result.top)
+    stand_in = state.bad_index()
+    if stand_in == state.n:
+        stand_in = None
     return BisectReport(
         good=ref(0),
         bad=ref(state.n),
@@ -416,4 +433,6 @@ def _report(session: _Session, spec: ProbeSpec, confirmation: ConfirmationOutcom
         confirmation=confirmation,
         unusable_runs=sum(session.replay.unusable.values()),
         runs_needed=result.runs_needed if result.culprit is None else None,
+        stand_in=ref(stand_in) if stand_in is not None else None,
+        stand_in_counts=state.counts(stand_in) if stand_in is not None else (0, 0),
     )

@@ -59,6 +59,12 @@ class Strategy:
       search stops (the bad end does not reproduce). The maximum, 300, leaves a bad end with
       p = 0.05 silent once in 5 million (at 60 it was 1 in 22). The first split goes before the
       bad end, and when some commit between the ends has failed the bad end is not built at all.
+    * ``bad_end_stand_ins``: when the bad end cannot be tested (it does not build, its test exits
+      125, or its runs are set aside as unusable) and no commit between has failed, its nearest
+      testable first parent, at most this many back, is calibrated in its place, as ``git bisect``
+      never runs the bad end at all: the first bad commit is before the bad end unless the
+      bad end itself is it. The search stops (bad-end-untestable) only when none of them can be
+      tested, or the one tested does not fail in ``calibration_max_runs`` runs.
     * The good end is run (``good_end_runs``) only once P(q = 0) falls below
       ``good_end_when_q_zero_below``: while every failure can be blamed on bad commits its build
       buys nothing the commits judged good do not measure for free.
@@ -80,6 +86,7 @@ class Strategy:
     calibration_failures: int = 2
     calibration_max_runs: int = 300
     calibration_min_runs: int = 6
+    bad_end_stand_ins: int = 3
     good_end_runs: int = 10
     good_end_runs_when_failing: int = 12
     min_culprit_failures: int = 2

@@ -12,6 +12,7 @@ import typer
 
 from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP, Classifier, TimeoutAs
 from patchtool.bisection.driver import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
+from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.replay import forget_rows
 from patchtool.bisection.revert import describe_revert
@@ -57,6 +58,10 @@ def _print_report(report: BisectReport) -> None:
     if report.culprit is not None:
         say(f"first bad commit: {_short(report.culprit)}", markup=False)
         say(f"  posterior probability {report.probability:.4f}", markup=False)
+        if report.stand_in is not None:
+            fails, runs = report.stand_in_counts
+            stood = f"; {_short(report.stand_in)} stood in for it: failed {fails}/{runs} runs" if runs else ""
+            say(f"  the bad end {_short(report.bad)} cannot be tested{stood}", markup=False)
     elif report.stop_reason == "blocked-by-untestable":
         a, b = report.range99
         say(f"the first bad commit is one of {a.sha[:12]}..{b.sha[:12]} ({report.range99_size} commits):")
@@ -69,6 +74,9 @@ def _print_report(report: BisectReport) -> None:
             f"  its runs are usable (at {sure}); check --fail-match, --pass-match, --timeout-as",
             "  and the test itself",
         ):
+            say(line, markup=False)
+    elif report.stop_reason == "bad-end-untestable":
+        for line in _bad_end_untestable(report):
             say(line, markup=False)
     else:
         say(f"no verdict ({report.stop_reason}); most likely {_short(report.top)}", markup=False)
@@ -104,6 +112,24 @@ def _print_report(report: BisectReport) -> None:
         builds = "1 build" if r.builds == 1 else f"{r.builds} builds"
         spent += f"; the revert test {r.runs} runs ({r.reused_runs} reused), {builds}"
     say(spent)
+
+
+def _bad_end_untestable(report: BisectReport) -> list[str]:
+    """Why no commit is named when the bad end cannot be tested: no commit before it, tested in
+    its place, showed the failure, or none could be tested either."""
+    lines = [
+        f"no verdict: the bad end {_short(report.bad)} cannot be tested",
+        "  (it does not build, its test exits 125, or its runs fail another way)",
+    ]
+    stand_in, (_, runs) = report.stand_in, report.stand_in_counts
+    if stand_in is None:
+        tried = min(Strategy().bad_end_stand_ins, report.candidates - 1)
+        lines.append(f"  nor can the {tried} commits before it: give --bad a commit that can be tested")
+        return lines
+    lines.append(f"  the nearest commit before it that can be tested, {_short(stand_in)}, did not fail in")
+    lines.append(f"  {runs} runs:")
+    lines.append("  the bad end itself may be the first bad commit")
+    return lines
 
 
 @contextmanager

@@ -123,13 +123,27 @@ def test_bad_end_that_does_not_reproduce_stops_without_culprit() -> None:
     assert trial.builds == 2  # the first split (clean), then the bad end; nothing else
 
 
-def test_bad_end_untestable_stops() -> None:
-    trial, _ = simulate(32, p=0.5, q=0.0, seed=1, culprit=20, untestable=frozenset({32}))
-    assert trial.stop is StopReason.BAD_END_UNTESTABLE  # the first split (16) was clean
-    assert trial.named is None
-    # Had the first split failed, the bad end would not have been needed at all.
-    trial, _ = simulate(32, p=0.5, q=0.0, seed=1, culprit=10, untestable=frozenset({32}))
-    assert trial.stop is StopReason.CONFIDENT and trial.named == 10
+def test_an_untestable_bad_end_is_stood_in_for_by_its_parent() -> None:
+    """The bad end does not build: its parent is calibrated in its place (git bisect never runs the
+    bad end), so a culprit before it is still found."""
+    trial, state = simulate(32, p=0.5, q=0.0, seed=1, culprit=20, untestable=frozenset({32}))
+    assert trial.stop is StopReason.CONFIDENT and trial.named == 20  # the first split (16) was clean
+    assert state.counts(31)[0] >= Strategy().calibration_failures  # 31 was calibrated
+    # Three commits at the top that do not build: the fourth back stands in.
+    trial, state = simulate(32, p=0.5, q=0.0, seed=1, culprit=20, untestable=frozenset({30, 31, 32}))
+    assert trial.stop is StopReason.CONFIDENT and trial.named == 20
+    assert state.counts(29)[1] > 0
+
+
+def test_an_untestable_bad_end_stops_when_no_stand_in_fails_or_none_is_left() -> None:
+    # The culprit is the bad end itself: its parent never fails.
+    trial, state = simulate(32, p=0.5, q=0.0, seed=1, culprit=32, untestable=frozenset({32}))
+    assert trial.stop is StopReason.BAD_END_UNTESTABLE and trial.named is None
+    assert state.counts(31) == (0, Strategy().calibration_max_runs)
+    # The bad end and its three nearest parents cannot be tested: nothing stands in.
+    trial, state = simulate(32, p=0.5, q=0.0, seed=1, culprit=20, untestable=frozenset(range(28, 33)))
+    assert trial.stop is StopReason.BAD_END_UNTESTABLE and trial.named is None
+    assert state.bad_index() is None and all(state.is_untestable(i) for i in (29, 30, 31, 32))
 
 
 def test_first_split_goes_before_the_bad_end() -> None:

@@ -117,6 +117,74 @@ def test_bad_end_that_never_fails_stops(tmp_path: Path) -> None:
     assert report["stop_reason"] == "bad-end-does-not-reproduce" and report["culprit"] is None
 
 
+# The regression fails with "regression:" half its runs; a commit whose state.txt says "broken"
+# fails every run another way (its harness does not start), as a tip broken by a later change.
+BROKEN_TIP = """#!/bin/sh
+grep -q broken state.txt && { echo 'harness: cannot start'; exit 1; }
+grep -q bug state.txt || exit 0
+exec "$BISECT_PYTHON" -c '
+import os, random, sys
+path = os.environ["BISECT_COUNTER"]
+n = int(open(path).read()) if os.path.exists(path) else 0
+open(path, "w").write(str(n + 1))
+if random.Random(n).random() < 0.5:
+    print("regression: it broke")
+    sys.exit(1)
+'
+"""
+
+
+def test_a_bad_end_broken_another_way_is_stood_in_for_by_its_parent(tmp_path: Path) -> None:
+    """The bad end's test never runs (it fails another way every time, and is set aside), as git
+    bisect never runs the bad end either: its parent is calibrated in its place, the culprit
+    before it is named, and the bad end is listed as untestable."""
+    repo = tmp_path / "repo"
+
+    def commit(i: int) -> tuple[dict[str, str], str]:
+        state = "broken\n" if i == N_COMMITS else ("bug\n" if i >= CULPRIT else "fine\n")
+        return {"state.txt": state}, f"commit {i}"
+
+    shas = make_script_repo(repo, BROKEN_TIP, N_COMMITS, commit)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--fail-match", "regression:",
+            "--repo", repo]  # fmt: skip
+    done = run_patchtool(*args, "--json", env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["stop_reason"] == "confident"
+    assert report["culprit"]["sha"] == shas[CULPRIT]
+    assert [ref["sha"] for ref in report["untestable"]] == [shas[N_COMMITS]]
+    assert report["stand_in"]["sha"] == shas[N_COMMITS - 1] and report["stand_in_counts"][0] >= 2
+    assert report["unusable_runs"] >= 8  # the bad end's runs, counted apart
+    # The revert test runs where the failure was seen, not on the bad end that cannot run it.
+    assert report["revert"]["bad"] == shas[N_COMMITS - 1] and report["revert"]["status"] == "fixed"
+    human = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert human.code == 0, human.stderr
+    assert f"the bad end {shas[N_COMMITS][:12]} commit {N_COMMITS} cannot be tested;" in human.stdout
+    assert f"{shas[N_COMMITS - 1][:12]} commit {N_COMMITS - 1} stood in for it" in human.stdout
+
+
+def test_a_bad_end_that_cannot_be_tested_and_whose_parent_never_fails_stops(tmp_path: Path) -> None:
+    """The culprit is the bad end itself, and its test cannot run (exit 125): its parent stands in,
+    never fails, and the search says the bad end cannot be tested rather than naming a commit."""
+    repo = tmp_path / "repo"
+
+    def commit(i: int) -> tuple[dict[str, str], str]:
+        return {"state.txt": "skip\n" if i == 8 else "fine\n"}, f"c{i}"
+
+    shas = make_script_repo(repo, FLAKY, 8, commit)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo]
+    done = run_patchtool(*args, "--json", env=bisect_env(tmp_path))
+    assert done.code == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["stop_reason"] == "bad-end-untestable" and report["culprit"] is None
+    human = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert human.code == 1
+    assert f"no verdict: the bad end {shas[8][:12]} c8 cannot be tested" in human.stdout
+    stand_in = f"before it that can be tested, {shas[7][:12]} c7, did not fail in\n  300 runs:"
+    assert stand_in in human.stdout
+    assert "the bad end itself may be the first bad commit" in human.stdout
+
+
 def test_bad_exit_code_aborts_like_git_bisect_run(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", {"t.sh": "#!/bin/sh\nexit 200\n"})
     (repo / "t.sh").chmod(0o755)
