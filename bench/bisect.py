@@ -25,8 +25,8 @@ L commits, forked from the main line and merged into it one after another). Two 
 --grid report2 (other cells and seeds, run once after the second round's parameters were frozen,
 tuned on in the third), --grid report3 (drawn at random after the third round's were frozen) and
 --grid report4 (the same rule, the next seed, drawn in the sixth round), --grid report5 (the
-next seed again, the seventh round), --grid report6 (the eighth) and --grid report7 (the
-ninth). Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
+next seed again, the seventh round), --grid report6 (the eighth), --grid report7 (the ninth)
+and --grid report8 (the tenth). Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
        python bench/bisect.py --cell 256:0.2:0.1 --cell dag:3:3:4:0.5:0 --trials 100
@@ -106,7 +106,8 @@ GRIDS = {
     # Drawn after the parameters of the third round were frozen, by a stated rule (random.Random(
     # 20261201)): 8 lines with N = 2**U(4, 12), then 2 DAGs with R in 3..5, B in 2..4, L in 3..6;
     # p log-uniform in [0.05, 1]; q = 0 with probability 1/3, else U(0.02, min(0.3, p / 2)); both
-    # rounded to 0.01. Seed base: the draw's next number. Run once, at 1000 trials.
+    # rounded to 0.01. Seed base: the draw's next number. Run once, at 1000 trials. (draw_grid
+    # is this rule as code: --draw SEED.)
     "report3": (
         [
             "35:0.91:0",
@@ -189,6 +190,24 @@ GRIDS = {
             "dag:5:4:6:0.1:0",
         ],
         75_609_294,
+    ),
+    # The same rule with the next seed (random.Random(20261206)), drawn in the tenth round, the
+    # search core unchanged since report6 (the bad end's stand-in never acts in these cells: their
+    # bad ends always run). Run once.
+    "report8": (
+        [
+            "433:0.06:0.03",
+            "93:0.56:0.12",
+            "62:0.19:0.02",
+            "256:0.13:0.03",
+            "149:0.74:0.22",
+            "267:0.42:0",
+            "50:0.94:0",
+            "745:0.08:0.03",
+            "dag:3:3:3:0.45:0",
+            "dag:3:4:5:0.8:0.16",
+        ],
+        82_978_877,
     ),
 }
 
@@ -581,6 +600,26 @@ def print_cell(
         )
 
 
+def draw_grid(seed: int) -> tuple[list[str], int]:
+    """The report grids' stated rule, as code (it reproduces report3 to report8 from
+    random.Random(20261201) to (20261206); report3 lists the same cells in another order): 8 lines
+    with N = 2**U(4, 12), then 2 DAGs with R in 3..5, B in 2..4, L in 3..6; p log-uniform in
+    [0.05, 1]; q = 0 with probability 1/3, else U(0.02, min(0.3, p / 2)); both rounded to 0.01.
+    The seed base is the draw's next number, randint(10**7, 10**8)."""
+    rng = random.Random(seed)
+
+    def rates() -> str:
+        p = round(math.exp(rng.uniform(math.log(0.05), 0.0)), 2)
+        q = 0 if rng.random() < 1 / 3 else round(rng.uniform(0.02, min(0.3, p / 2)), 2)
+        return f"{p:g}:{q:g}"
+
+    cells = [f"{round(2 ** rng.uniform(4, 12))}:{rates()}" for _ in range(8)]
+    for _ in range(2):
+        r, b, length = rng.randint(3, 5), rng.randint(2, 4), rng.randint(3, 6)
+        cells.append(f"dag:{r}:{b}:{length}:{rates()}")
+    return cells, rng.randint(10**7, 10**8)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -598,7 +637,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=25, help="trials per work unit")
     parser.add_argument("--set", action="append", default=[], help="patchtool Strategy field=value (tuning)")
+    parser.add_argument("--draw", type=int, metavar="SEED", help="print the grid the report rule draws")
     args = parser.parse_args()
+    if args.draw is not None:
+        cells, base = draw_grid(args.draw)
+        print(" ".join(f"--cell {c}" for c in cells), f"--seed-base {base}")
+        return
     overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
     specs, base = list(args.cell), 1
     if args.grid:
