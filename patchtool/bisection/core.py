@@ -151,15 +151,11 @@ class BisectState:
             return self.halted
         bad = self.bad_index()
         if not self._interior_failed():
-            if bad is None:
+            if bad is None:  # nor can a commit before it be run, or those that can never failed
                 return StopReason.BAD_END_UNTESTABLE
             bad_f, bad_r = self.counts(bad)
             if bad_f == 0:
                 if bad_r >= st.calibration_max_runs:
-                    # The stand-in for an untestable bad end does not fail: the bad end itself may
-                    # be the first bad commit, and it cannot be run.
-                    if bad != self.n:
-                        return StopReason.BAD_END_UNTESTABLE
                     return StopReason.BAD_END_DOES_NOT_REPRODUCE
                 return StopReason.BUDGET if self._out_of_budget() else None
         if self._good_end_fails():
@@ -180,16 +176,33 @@ class BisectState:
         return None
 
     def bad_index(self) -> int | None:
-        """The commit calibrated as the bad end: the bad end, or while it cannot be tested its nearest
-        testable first parent, at most ``bad_end_stand_ins`` back (None when none is left)."""
-        index = self.n
-        for _ in range(self.strategy.bad_end_stand_ins + 1):
-            if index not in self._untestable:
-                return index
-            index = self.parent_of(index)
-            if index == GOOD_END:
-                break
-        return None
+        """The commit calibrated as the bad end: the bad end itself, or while it cannot be tested the
+        first of ``stand_ins()`` that can be tested and is not an ancestor of one that ran clean
+        ``calibration_max_runs`` times (None when none is left)."""
+        if self.n not in self._untestable:
+            return self.n
+        near, cleared = self.stand_ins(), 0
+        for i in near:
+            if self.post.fails[i] == 0 and self.post.runs[i] >= self.strategy.calibration_max_runs:
+                cleared |= self.history.ancestors(i)
+        return next((i for i in near if i not in self._untestable and not cleared >> i & 1), None)
+
+    def stand_ins(self) -> list[int]:
+        """Where the failure is looked for when the bad end cannot be run: the commits at most
+        ``bad_end_stand_ins`` parent steps before it, nearest first and first parents first (on a
+        line n-1, n-2, n-3; before a merge, its first parent, then the tip of the branch it merged,
+        which the first parent, run clean, does not hold)."""
+        order, seen, frontier = [], {self.n}, [self.n]
+        for _ in range(self.strategy.bad_end_stand_ins):
+            following = []
+            for i in frontier:
+                for parent in self.history.parents[i]:
+                    if parent != GOOD_END and parent not in seen:
+                        seen.add(parent)
+                        order.append(parent)
+                        following.append(parent)
+            frontier = following
+        return order
 
     def _out_of_budget(self) -> bool:
         return self.strategy.max_runs is not None and self.runs >= self.strategy.max_runs

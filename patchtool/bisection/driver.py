@@ -71,6 +71,15 @@ class Progress:
 
 
 @record
+class StandIn:
+    """A commit run in place of a bad end that cannot be tested, and what it showed."""
+
+    commit: CommitRef
+    failures: int
+    runs: int
+
+
+@record
 class BisectReport:
     """The outcome of `patchtool bisect`, for the terminal and for --json."""
 
@@ -100,9 +109,8 @@ class BisectReport:
     runs_needed: int | None = None  # no verdict: about how many runs the search would need
     merge: CommitRef | None = None  # --first-parent: the merge named first, then bisected inside
     revert: RevertOutcome | None = None  # the bad commit with the culprit reverted, tested
-    # The bad end could not be tested: the commit calibrated in its place, and its (failures, runs).
-    stand_in: CommitRef | None = None
-    stand_in_counts: tuple[int, int] = (0, 0)
+    # The bad end could not be tested: the commits before it run in its place (state.stand_ins).
+    stand_ins: tuple[StandIn, ...] = ()
 
     @property
     def found(self) -> bool:
@@ -298,12 +306,12 @@ def run_bisect(
 
 def _revert_base(session: _Session, culprit: int | None) -> str:
     """The commit the culprit is reverted on: the bad end, or when it cannot be tested, the commit
-    that stood in for it (if it holds the culprit), where the failure was seen."""
+    that stood in for it and failed there (one that holds the culprit)."""
     state = session.state
-    stand_in = state.bad_index()
-    if culprit is None or stand_in is None or not state.is_untestable(state.n):
+    if culprit is None or not state.is_untestable(state.n):
         return session.commits[-1]
-    return session.commits[stand_in] if state.history.is_ancestor(culprit, stand_in) else session.commits[-1]
+    held = (i for i in state.stand_ins() if state.counts(i)[0] and state.history.is_ancestor(culprit, i))
+    return session.commits[next(held, state.n)]
 
 
 def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad: str) -> RevertOutcome:
@@ -405,9 +413,7 @@ def _report(session: _Session, spec: ProbeSpec, confirmation: ConfirmationOutcom
         reason = StopReason.BUDGET.value
     ref = session.ref
     top, parent = result.top, state.parent_of(result.top)
-    stand_in = state.bad_index()
-    if stand_in == state.n:
-        stand_in = None
+    stand_ins = [i for i in state.stand_ins() if state.counts(i)[1]] if state.is_untestable(state.n) else []
     return BisectReport(
         good=ref(0),
         bad=ref(state.n),
@@ -433,6 +439,5 @@ def _report(session: _Session, spec: ProbeSpec, confirmation: ConfirmationOutcom
         confirmation=confirmation,
         unusable_runs=sum(session.replay.unusable.values()),
         runs_needed=result.runs_needed if result.culprit is None else None,
-        stand_in=ref(stand_in) if stand_in is not None else None,
-        stand_in_counts=state.counts(stand_in) if stand_in is not None else (0, 0),
+        stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
     )

@@ -60,11 +60,12 @@ class Strategy:
       p = 0.05 silent once in 5 million (at 60 it was 1 in 22). The first split goes before the
       bad end, and when some commit between the ends has failed the bad end is not built at all.
     * ``bad_end_stand_ins``: when the bad end cannot be tested (it does not build, its test exits
-      125, or its runs are set aside as unusable) and no commit between has failed, its nearest
-      testable first parent, at most this many back, is calibrated in its place, as ``git bisect``
-      never runs the bad end at all: the first bad commit is before the bad end unless the
-      bad end itself is it. The search stops (bad-end-untestable) only when none of them can be
-      tested, or the one tested does not fail in ``calibration_max_runs`` runs.
+      125, or its runs are set aside as unusable) and no commit between has failed, a commit at
+      most this many parent steps before it is calibrated in its place (nearest and first parents
+      first), as ``git bisect`` never runs the bad end at all: the first bad commit is before the
+      bad end unless the bad end itself is it. One that runs ``calibration_max_runs`` times clean
+      clears its ancestors, and the next (on a merge, the tip of the branch merged) is tried. The
+      search stops (bad-end-untestable) only when none is left.
     * The good end is run (``good_end_runs``) only once P(q = 0) falls below
       ``good_end_when_q_zero_below``: while every failure can be blamed on bad commits its build
       buys nothing the commits judged good do not measure for free.

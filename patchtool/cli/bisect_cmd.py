@@ -58,10 +58,10 @@ def _print_report(report: BisectReport) -> None:
     if report.culprit is not None:
         say(f"first bad commit: {_short(report.culprit)}", markup=False)
         say(f"  posterior probability {report.probability:.4f}", markup=False)
-        if report.stand_in is not None:
-            fails, runs = report.stand_in_counts
-            stood = f"; {_short(report.stand_in)} stood in for it: failed {fails}/{runs} runs" if runs else ""
-            say(f"  the bad end {_short(report.bad)} cannot be tested{stood}", markup=False)
+        if report.stand_ins:
+            say(f"  the bad end {_short(report.bad)} cannot be tested; run in its place:", markup=False)
+            for s in report.stand_ins:
+                say(f"    {_short(s.commit)}: failed {s.failures}/{s.runs} runs", markup=False)
     elif report.stop_reason == "blocked-by-untestable":
         a, b = report.range99
         say(f"the first bad commit is one of {a.sha[:12]}..{b.sha[:12]} ({report.range99_size} commits):")
@@ -121,13 +121,12 @@ def _bad_end_untestable(report: BisectReport) -> list[str]:
         f"no verdict: the bad end {_short(report.bad)} cannot be tested",
         "  (it does not build, its test exits 125, or its runs fail another way)",
     ]
-    stand_in, (_, runs) = report.stand_in, report.stand_in_counts
-    if stand_in is None:
+    if not report.stand_ins:
         tried = min(Strategy().bad_end_stand_ins, report.candidates - 1)
-        lines.append(f"  nor can the {tried} commits before it: give --bad a commit that can be tested")
+        lines.append(f"  nor can any commit up to {tried} before it: give --bad a commit that can be tested")
         return lines
-    lines.append(f"  the nearest commit before it that can be tested, {_short(stand_in)}, did not fail in")
-    lines.append(f"  {runs} runs:")
+    lines.append("  the commits before it run in its place never failed:")
+    lines.extend(f"    {_short(s.commit)}: {s.runs} runs" for s in report.stand_ins)
     lines.append("  the bad end itself may be the first bad commit")
     return lines
 

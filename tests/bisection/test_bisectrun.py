@@ -153,14 +153,16 @@ def test_a_bad_end_broken_another_way_is_stood_in_for_by_its_parent(tmp_path: Pa
     assert report["stop_reason"] == "confident"
     assert report["culprit"]["sha"] == shas[CULPRIT]
     assert [ref["sha"] for ref in report["untestable"]] == [shas[N_COMMITS]]
-    assert report["stand_in"]["sha"] == shas[N_COMMITS - 1] and report["stand_in_counts"][0] >= 2
+    stand_in = report["stand_ins"][0]
+    assert stand_in["commit"]["sha"] == shas[N_COMMITS - 1] and stand_in["failures"] >= 2
     assert report["unusable_runs"] >= 8  # the bad end's runs, counted apart
     # The revert test runs where the failure was seen, not on the bad end that cannot run it.
     assert report["revert"]["bad"] == shas[N_COMMITS - 1] and report["revert"]["status"] == "fixed"
     human = run_patchtool(*args, env=bisect_env(tmp_path))
     assert human.code == 0, human.stderr
-    assert f"the bad end {shas[N_COMMITS][:12]} commit {N_COMMITS} cannot be tested;" in human.stdout
-    assert f"{shas[N_COMMITS - 1][:12]} commit {N_COMMITS - 1} stood in for it" in human.stdout
+    bad, parent = shas[N_COMMITS][:12], shas[N_COMMITS - 1][:12]
+    assert f"the bad end {bad} commit {N_COMMITS} cannot be tested; run in its place:" in human.stdout
+    assert f"    {parent} commit {N_COMMITS - 1}: failed {stand_in['failures']}/" in human.stdout
 
 
 def test_a_bad_end_that_cannot_be_tested_and_whose_parent_never_fails_stops(tmp_path: Path) -> None:
@@ -180,8 +182,8 @@ def test_a_bad_end_that_cannot_be_tested_and_whose_parent_never_fails_stops(tmp_
     human = run_patchtool(*args, env=bisect_env(tmp_path))
     assert human.code == 1
     assert f"no verdict: the bad end {shas[8][:12]} c8 cannot be tested" in human.stdout
-    stand_in = f"before it that can be tested, {shas[7][:12]} c7, did not fail in\n  300 runs:"
-    assert stand_in in human.stdout
+    never = f"the commits before it run in its place never failed:\n    {shas[7][:12]} c7: 300 runs\n"
+    assert never in human.stdout
     assert "the bad end itself may be the first bad commit" in human.stdout
 
 

@@ -100,3 +100,33 @@ def test_large_history_stays_fast() -> None:
     state = search(History.chain(4096), 3001, 0.5, 0.02, seed=4)
     assert state.result().culprit == 3001
     assert time.process_time() - start < 10.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_merge_bad_end_that_cannot_be_built_stands_in_the_branch_it_merged(seed: int) -> None:
+    """The bad end is a merge that does not build (a semantic conflict); the culprit is the tip of
+    the branch it merged. Its first parent, calibrated in its place, runs clean and clears its own
+    ancestors; the merged branch's tip is calibrated next, fails, and is named."""
+    # 0 good; main line 1-2-3; a branch 4-5-6 forked at 1; 7 merges 3 and 6 (the bad end).
+    history = History([(), (0,), (1,), (2,), (1,), (4,), (5,), (3, 6)])
+    culprit, rng = 6, random.Random(seed)
+    state = BisectState(history, Strategy())
+    assert state.stand_ins() == [3, 6, 2, 5, 1, 4]
+    while (probe := state.next_probe()) is not None:
+        if probe.index == history.n:
+            state.mark_untestable(probe.index)
+            continue
+        state.observe(probe.index, rng.random() < (0.5 if history.is_ancestor(culprit, probe.index) else 0.0))
+    result = state.result()
+    assert result.stop_reason is StopReason.CONFIDENT and result.culprit == culprit
+    # Where the search reached the bad end before any failure, the first parent stood in first.
+    # The order itself: once it has run clean, the merged branch's tip is next, then nothing.
+    fresh = BisectState(history, Strategy())
+    fresh.mark_untestable(history.n)
+    assert fresh.bad_index() == 3
+    for _ in range(Strategy().calibration_max_runs):
+        fresh.observe(3, False)
+    assert fresh.bad_index() == 6 and fresh.stop_reason() is None
+    for _ in range(Strategy().calibration_max_runs):
+        fresh.observe(6, False)
+    assert fresh.bad_index() is None and fresh.stop_reason() is StopReason.BAD_END_UNTESTABLE
