@@ -64,7 +64,8 @@ def commit_graph(repo: GitRepo, good: str, bad: str, first_parent: bool) -> tupl
         same = f"the same commit {good_sha[:12]}"
         raise InputError(f"--good {good} and --bad {bad} are {same}: nothing to bisect")
     if not repo.is_ancestor(good_sha, bad_sha):
-        raise InputError(f"--good {good} is not an ancestor of --bad {bad}: nothing to bisect")
+        why = _not_ancestor(repo, good_sha, bad_sha)
+        raise InputError(f"--good {good} is not an ancestor of --bad {bad}: {why}")
     mode = ("--first-parent",) if first_parent else ()
     listing = repo.out("rev-list", "--reverse", "--topo-order", "--parents", *mode, f"{good_sha}..{bad_sha}")
     rows = [line.split() for line in listing.splitlines() if line.strip()]
@@ -78,6 +79,18 @@ def commit_graph(repo: GitRepo, good: str, bad: str, first_parent: bool) -> tupl
         # Parents outside the range are ancestors of the good end (or of no interest): known good.
         parents.append(tuple(index[p] for p in listed if p in index and index[p] < pos))
     return shas, History(parents)
+
+
+def _not_ancestor(repo: GitRepo, good: str, bad: str) -> str:
+    """What to do when the good commit is not an ancestor of the bad one (a stable branch's tag,
+    say): git bisect would test their merge base first; say which commit that is."""
+    done = repo.git("merge-base", good, bad, check=False)
+    base = done.text().split()[0] if done.ok and done.text().strip() else None
+    if base is None:
+        return "they share no history"
+    if base == bad:
+        return "it descends from --bad (are the two swapped?)"
+    return f"bisect from their merge base, --good {base[:12]}, if the test passes there"
 
 
 def load_rows(store: Store, key: str, commits: Sequence[str]) -> list[Row]:

@@ -203,7 +203,7 @@ def test_bad_exit_code_aborts_like_git_bisect_run(tmp_path: Path) -> None:
     [
         (["--good", "HEAD~1", "--bad", "HEAD"], "exactly one of --test"),
         (["--good", "HEAD~1", "--bad", "HEAD", "--run", "true", "--test", "x"], "exactly one of --test"),
-        (["--good", "HEAD", "--bad", "HEAD~1", "--run", "true"], "not an ancestor"),
+        (["--good", "HEAD", "--bad", "HEAD~1", "--run", "true"], "from --bad (are the two swapped?)"),
         (["--good", "nosuch", "--bad", "HEAD", "--run", "true"], "nosuch: no such commit"),
         (["--good", "HEAD~1", "--bad", "HEAD", "--run", "true", "--setup", "thorough"], "--setup goes"),
     ],
@@ -216,6 +216,22 @@ def test_bad_usage(tmp_path: Path, args: list[str], message: str) -> None:
     done = run_patchtool("bisect", *args, "--repo", repo, env=bisect_env(tmp_path))
     assert done.code == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_good_commit_on_another_branch_points_to_the_merge_base(tmp_path: Path) -> None:
+    """--good on a stable branch (not an ancestor of --bad): the error names their merge base, the
+    commit git bisect would test first."""
+    repo = make_repo(tmp_path / "repo")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    for branch, name in (("stable", "fix"), ("main", "feature")):
+        git(repo, "checkout", "-q", "-B", branch, base)
+        (repo / name).write_text(name + "\n")
+        git(repo, "add", name)
+        git(repo, "commit", "-q", "-m", name)
+    args = ["bisect", "--good", "stable", "--bad", "main", "--run", "true", "--repo", repo]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 2, done.stderr
+    assert f"bisect from their merge base, --good {base[:12]}, if the test passes there" in done.stderr
 
 
 def _stored_runs(store: Path) -> int:
