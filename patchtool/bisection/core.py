@@ -48,6 +48,7 @@ class BisectState:
         self._current: int | None = None
         self._visit_runs = 0
         self._switches = 0
+        self.unusable_runs = 0  # runs that did not count (visit): they spend the budget all the same
         self.halted: StopReason | None = None  # set from outside: what the core cannot see
 
     # ----- recording -------------------------------------------------------------------------
@@ -64,6 +65,7 @@ class BisectState:
         """A run at a position that does not count (unusable): it was built and is being run."""
         self._check_index(index)
         self._enter(index)
+        self.unusable_runs += 1
 
     def mark_untestable(self, index: int) -> None:
         """The position does not build (or its setup exits 125): a possible culprit, never tested."""
@@ -205,7 +207,12 @@ class BisectState:
         return order
 
     def _out_of_budget(self) -> bool:
-        return self.strategy.max_runs is not None and self.runs >= self.strategy.max_runs
+        return self.strategy.max_runs is not None and self.spent_runs >= self.strategy.max_runs
+
+    @property
+    def spent_runs(self) -> int:
+        """Every run of the test, counted or not: what ``max_runs`` bounds."""
+        return self.runs + self.unusable_runs
 
     def _hopeless(self) -> bool:
         """p - q is too small for the budget: the estimated need is over three times the budget.

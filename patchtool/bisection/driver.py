@@ -167,7 +167,7 @@ class _Session:
 
     def runs_left(self) -> int | None:
         limit = self.options.max_runs
-        return None if limit is None else max(limit - self.state.runs, 0)
+        return None if limit is None else max(limit - self.state.spent_runs, 0)
 
     def run_at(self, i: int, phase: str, count: int = 1) -> bool:
         """Probe position i ``count`` times at once in the first lane (building it first if
@@ -256,7 +256,7 @@ class _Session:
 
     def _over_budget(self) -> bool:
         limit = self.options.max_runs
-        return limit is not None and self.state.runs >= limit
+        return limit is not None and self.state.spent_runs >= limit
 
     def _confirm_counts(self, i: int) -> tuple[int, int]:
         counts = self.confirm.get(self.commits[i], [0, 0])
@@ -354,7 +354,8 @@ def _revert_runs(session: _Session, settings: Settings | None, culprit: str, bad
     while (outcome := judge_revert(bad, sha, outcomes, plan)).status == "not-run":
         outcome = replace(outcome, reused_runs=reused, builds=builds)
         limit = session.options.max_runs
-        if session.out_of_time() or (limit is not None and session.state.runs + outcome.runs >= limit):
+        revert_runs = sum(o not in (BUILT, Verdict.UNTESTABLE) for o in outcomes)  # counted or not
+        if session.out_of_time() or (limit is not None and session.state.spent_runs + revert_runs >= limit):
             return replace(outcome, detail="out of budget or time")
         if started >= 3 * plan.parent_runs:  # other failures, inconclusive runs (--fail-match)
             return replace(outcome, status="untestable", detail="its runs are mostly unusable")

@@ -170,7 +170,9 @@ def bisect(
     first_parent: Annotated[
         bool, typer.Option("--first-parent", help="Follow only first parents (a merge can be the culprit).")
     ] = False,
-    max_runs: Annotated[int | None, typer.Option("--max-runs", min=1, help="Budget of test runs.")] = None,
+    max_runs: Annotated[
+        int | None, typer.Option("--max-runs", min=1, help="Budget of test runs (usable or not).")
+    ] = None,
     max_time: Annotated[
         float | None, typer.Option("--max-time", min=1, help="Budget in seconds (this invocation).")
     ] = None,

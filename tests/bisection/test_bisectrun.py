@@ -323,6 +323,32 @@ def test_run_budget_stops_with_a_range_and_exit_1(tmp_path: Path) -> None:
     assert human.code == 1 and "no verdict (budget-exhausted)" in human.stdout
 
 
+def test_the_run_budget_counts_the_runs_that_fail_another_way(tmp_path: Path) -> None:
+    """--max-runs bounds every run of the test: half of them fail another way (not counted as
+    evidence), and they spend the budget all the same."""
+    repo = tmp_path / "repo"
+    script = """#!/bin/sh
+exec "$BISECT_PYTHON" -c '
+import os, random, sys
+path = os.environ["BISECT_COUNTER"]
+n = int(open(path).read()) if os.path.exists(path) else 0
+open(path, "w").write(str(n + 1))
+if random.Random(n).random() < 0.5:
+    print("download error")
+    sys.exit(1)
+'
+"""
+    shas = make_script_repo(repo, script, 24, lambda i: ({}, f"commit {i}"))
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--fail-match", "regression:",
+            "--max-runs", "20", "--repo", repo, "--json"]  # fmt: skip
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["stop_reason"] == "budget-exhausted"
+    assert report["unusable_runs"] > 0 and report["runs"] + report["unusable_runs"] == 20
+    assert int((tmp_path / "counter").read_text()) == 20  # the script itself ran 20 times
+
+
 def test_a_test_unusable_everywhere_stops_and_says_so(tmp_path: Path) -> None:
     """Every run fails another way (--fail-match never matches): no commit is worth setting aside
     more than another, so the search stops once 95 % sure the test is usable under 5 % of the
