@@ -305,13 +305,15 @@ def run_bisect(
 
 
 def _revert_base(session: _Session, culprit: int | None) -> str:
-    """The commit the culprit is reverted on: the bad end, or when it cannot be tested, the commit
-    that stood in for it and failed there (one that holds the culprit)."""
+    """The commit the culprit is reverted on: the bad end, or when it cannot be tested, the nearest
+    commit before it that can be and holds the culprit, one seen failing first."""
     state = session.state
     if culprit is None or not state.is_untestable(state.n):
         return session.commits[-1]
-    held = (i for i in state.stand_ins() if state.counts(i)[0] and state.history.is_ancestor(culprit, i))
-    return session.commits[next(held, state.n)]
+    near = (i for i in state.stand_ins() if not state.is_untestable(i))
+    held = [i for i in near if state.history.is_ancestor(culprit, i)]
+    failing = [i for i in held if state.counts(i)[0]]
+    return session.commits[(failing or held or [state.n])[0]]
 
 
 def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad: str) -> RevertOutcome:
