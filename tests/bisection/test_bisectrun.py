@@ -117,21 +117,29 @@ def test_bad_end_that_never_fails_stops(tmp_path: Path) -> None:
     assert report["stop_reason"] == "bad-end-does-not-reproduce" and report["culprit"] is None
 
 
-# The regression fails with "regression:" half its runs; a commit whose state.txt says "broken"
-# fails every run another way (its harness does not start), as a tip broken by a later change.
-BROKEN_TIP = """#!/bin/sh
-grep -q broken state.txt && { echo 'harness: cannot start'; exit 1; }
-grep -q bug state.txt || exit 0
-exec "$BISECT_PYTHON" -c '
+def coin_script(prelude: str, message: str) -> str:
+    """A test script: the shell lines ``prelude``, then a seeded coin (stepped by the counter file
+    outside the repository, as in FLAKY) that prints ``message`` and fails half the runs."""
+    return f"""#!/bin/sh
+{prelude}exec "$BISECT_PYTHON" -c '
 import os, random, sys
 path = os.environ["BISECT_COUNTER"]
 n = int(open(path).read()) if os.path.exists(path) else 0
 open(path, "w").write(str(n + 1))
 if random.Random(n).random() < 0.5:
-    print("regression: it broke")
+    print("{message}")
     sys.exit(1)
 '
 """
+
+
+# The regression fails with "regression:" half its runs; a commit whose state.txt says "broken"
+# fails every run another way (its harness does not start), as a tip broken by a later change.
+BROKEN_TIP = coin_script(
+    "grep -q broken state.txt && { echo 'harness: cannot start'; exit 1; }\n"
+    "grep -q bug state.txt || exit 0\n",
+    "regression: it broke",
+)
 
 
 def test_a_bad_end_broken_another_way_is_stood_in_for_by_its_parent(tmp_path: Path) -> None:
@@ -327,17 +335,7 @@ def test_the_run_budget_counts_the_runs_that_fail_another_way(tmp_path: Path) ->
     """--max-runs bounds every run of the test: half of them fail another way (not counted as
     evidence), and they spend the budget all the same."""
     repo = tmp_path / "repo"
-    script = """#!/bin/sh
-exec "$BISECT_PYTHON" -c '
-import os, random, sys
-path = os.environ["BISECT_COUNTER"]
-n = int(open(path).read()) if os.path.exists(path) else 0
-open(path, "w").write(str(n + 1))
-if random.Random(n).random() < 0.5:
-    print("download error")
-    sys.exit(1)
-'
-"""
+    script = coin_script("", "download error")  # no regression at all: the bad end never fails
     shas = make_script_repo(repo, script, 24, lambda i: ({}, f"commit {i}"))
     args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--fail-match", "regression:",
             "--max-runs", "20", "--repo", repo, "--json"]  # fmt: skip
