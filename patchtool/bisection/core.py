@@ -24,6 +24,7 @@ from patchtool.bisection.model import (
     Strategy,
 )
 from patchtool.bisection.posterior import Posterior, Priors
+from patchtool.bisection.splits import best_split
 from patchtool.bisection.stats import runs_needed, shortest_range
 
 __all__ = ["GOOD_END", "BisectState", "replay"]
@@ -272,7 +273,7 @@ class BisectState:
         if self._stay():
             assert self._current is not None
             return Probe(self._current, ProbeReason.REPEAT)
-        split = self._best_split()
+        split = best_split(self.history, self.post.tested, self.prob_bad, self._untestable, self.strategy)
         if split is not None:
             pb = self.prob_bad(split)
             if self.strategy.resolved_epsilon < pb < 1 - self.strategy.resolved_epsilon:
@@ -397,73 +398,6 @@ class BisectState:
         if share >= 1.0:
             return True
         return share / (1.0 - share) >= extra / max(self.strategy.build_cost_in_runs, 1e-9)
-
-    def _best_split(self) -> int | None:
-        """Where to test next: on a line the middle of the bracket, else the posterior median."""
-        if not self.history.is_chain:
-            return self._graph_split()
-        bracket = self._bracket()
-        if bracket is not None:
-            lo, hi = bracket
-            mid = (lo + hi) // 2
-            options = [self._testable_near(mid + 1, -1), self._testable_near(mid, +1)]
-            inside = [i for i in options if i is not None and lo < i < hi]
-            if inside:
-                return min(inside, key=lambda i: abs(i - (lo + hi) / 2))
-        return self._median_split()
-
-    def _bracket(self) -> tuple[int, int] | None:
-        """(lo, hi): the last position believed good and the first believed bad, when nearly all
-        the mass lies between them. Splitting it in the middle, as git bisect does, keeps builds at
-        about log2 of its length instead of drifting with the mass earlier verdicts leave outside."""
-        lo, hi = GOOD_END, self.n
-        for t in self.post.tested():
-            if t == GOOD_END:
-                continue
-            if self.prob_bad(t) < 0.5:
-                lo = max(lo, t)
-            else:
-                hi = min(hi, t)
-                break
-        if hi - lo < 2 or self.prob_bad(hi) - self.prob_bad(lo) < self.strategy.bracket_mass:
-            return None
-        return lo, hi
-
-    def _median_split(self) -> int | None:
-        """On a line: the testable interior position whose P(bad) is closest to the target."""
-        target = self.strategy.split_target
-        lo, hi = 1, self.n - 1
-        while lo < hi:  # first position with P(bad) >= target
-            mid = (lo + hi) // 2
-            if self.prob_bad(mid) >= target:
-                hi = mid
-            else:
-                lo = mid + 1
-        options = [i for i in (self._testable_near(lo, -1), self._testable_near(lo, +1)) if i is not None]
-        if not options:
-            return None
-        return min(options, key=lambda i: abs(self.prob_bad(i) - target))
-
-    def _graph_split(self) -> int | None:
-        """On a DAG: the testable interior commit whose P(bad) is closest to the target (the
-        descendants of a probe share its fate, so this is git bisect's best split, weighed)."""
-        target = self.strategy.split_target
-        best: tuple[float, int] | None = None
-        for i in range(1, self.n):
-            if i not in self._untestable:
-                gap = abs(self.prob_bad(i) - target)
-                if best is None or gap < best[0]:
-                    best = (gap, i)
-        return best[1] if best else None
-
-    def _testable_near(self, index: int, step: int) -> int | None:
-        """The nearest testable interior position from ``index`` going ``step`` (like skip_away)."""
-        i = index if step > 0 else index - 1
-        while 1 <= i < self.n:
-            if i not in self._untestable:
-                return i
-            i += step
-        return None
 
     def _prefer_endpoint(self, probe: Probe) -> Probe:
         """Run an endpoint when one run there tells more than one run at the split (design 4.6)."""
