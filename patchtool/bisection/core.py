@@ -207,6 +207,16 @@ class BisectState:
             frontier = following
         return order
 
+    def revert_base(self, culprit: int) -> int:
+        """Where the culprit's revert is tested: the bad end, or when it cannot be tested, the nearest
+        stand-in that holds the culprit and can be tested, one seen failing first."""
+        if not self.is_untestable(self.n):
+            return self.n
+        near = (i for i in self.stand_ins() if not self.is_untestable(i))
+        held = [i for i in near if self.history.is_ancestor(culprit, i)]
+        failing = [i for i in held if self.post.fails[i]]
+        return (failing or held or [self.n])[0]
+
     def _out_of_budget(self) -> bool:
         return self.strategy.max_runs is not None and self.spent_runs >= self.strategy.max_runs
 

@@ -290,7 +290,7 @@ def run_bisect(
     probers = list(prober) if isinstance(prober, Sequence) else [prober]
     session, confirmation = _search_and_confirm(repo, store, spec, options, probers, progress)
     culprit = session.state.result().culprit
-    bad = _revert_base(session, culprit)
+    bad = session.commits[session.state.revert_base(culprit) if culprit is not None else -1]
     merge = None
     if options.first_parent and culprit is not None and len(session.state.history.parents[culprit]) < 2:
         parents = repo.out("rev-list", "--parents", "-n", "1", session.commits[culprit]).split()[1:]
@@ -302,18 +302,6 @@ def run_bisect(
     if report.found and report.culprit is not None and options.revert_test:
         report = replace(report, revert=_revert_test(session, settings, report.culprit.sha, bad))
     return report
-
-
-def _revert_base(session: _Session, culprit: int | None) -> str:
-    """The commit the culprit is reverted on: the bad end, or when it cannot be tested, the nearest
-    commit before it that can be and holds the culprit, one seen failing first."""
-    state = session.state
-    if culprit is None or not state.is_untestable(state.n):
-        return session.commits[-1]
-    near = (i for i in state.stand_ins() if not state.is_untestable(i))
-    held = [i for i in near if state.history.is_ancestor(culprit, i)]
-    failing = [i for i in held if state.counts(i)[0]]
-    return session.commits[(failing or held or [state.n])[0]]
 
 
 def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad: str) -> RevertOutcome:
@@ -440,7 +428,7 @@ def _report(session: _Session, spec: ProbeSpec, confirmation: ConfirmationOutcom
         reused_runs=session.reused,
         untestable=tuple(ref(e.index) for e in result.evidence if e.untestable),
         confirmation=confirmation,
-        unusable_runs=sum(session.replay.unusable.values()),
+        unusable_runs=state.unusable_runs,
         runs_needed=result.runs_needed if result.culprit is None else None,
         stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
     )

@@ -146,6 +146,20 @@ def test_an_untestable_bad_end_stops_when_no_stand_in_fails_or_none_is_left() ->
     assert state.bad_index() is None and all(state.is_untestable(i) for i in (29, 30, 31, 32))
 
 
+def test_the_revert_of_a_culprit_is_tested_where_the_bad_end_stands_in() -> None:
+    state = BisectState(32)
+    assert state.revert_base(20) == 32  # the bad end can be tested
+    state.mark_untestable(32)
+    state.mark_untestable(31)
+    for k in range(4):
+        state.observe(25, k < 2)  # the failure seen before any stand-in ran
+    assert state.revert_base(20) == 30  # nearest testable, holds 20, not yet run
+    assert state.revert_base(31) == 32  # no testable stand-in holds 31: the bad end after all
+    for k in range(4):
+        state.observe(29, k < 2)
+    assert state.revert_base(20) == 29  # one seen failing comes first
+
+
 def test_first_split_goes_before_the_bad_end() -> None:
     state = BisectState(50)
     probe = state.next_probe()
