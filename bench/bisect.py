@@ -13,6 +13,9 @@ the true p, q and culprit prior, with "upper" its 95 % upper bound (mean + 1.96 
 an unbiased estimate of the error rate with far less noise than counting the rare wrong answers,
 so it tells a miscalibrated stop from an unlucky sample ("wrong" stays the figure the targets
 are set on).
+"patchtool-told" (not run unless named) is patchtool's search told the true p and q, as the
+m-of-k rule is: it calibrates neither end and stops on the exact posterior. Against the rule it
+measures the search itself; patchtool's ratio to it is the price of learning p and q.
 "bayesect@0.997" (not run unless named in --strategies) is git-bayesect stopping at 0.997, the
 level patchtool stops at for --confidence 0.99: the two at comparable expected error.
 On a DAG, git-bayesect bisects the first-parent line and names a merge; "bayesect+inside" then
@@ -26,7 +29,8 @@ L commits, forked from the main line and merged into it one after another). Two 
 tuned on in the third), --grid report3 (drawn at random after the third round's were frozen) and
 --grid report4 (the same rule, the next seed, drawn in the sixth round), --grid report5 (the
 next seed again, the seventh round), --grid report6 (the eighth), --grid report7 (the ninth)
-and --grid report8 (the tenth). Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
+--grid report8 (the tenth) and --grid report9 (the eleventh). Below each cell, patchtool's cost
+ratios with 95 % intervals paired by trial.
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
        python bench/bisect.py --cell 256:0.2:0.1 --cell dag:3:3:4:0.5:0 --trials 100
@@ -208,6 +212,23 @@ GRIDS = {
             "dag:3:4:5:0.8:0.16",
         ],
         82_978_877,
+    ),
+    # The same rule with the next seed (random.Random(20261207)), drawn in the eleventh round with
+    # the core unchanged since report8, and run once with "patchtool-told" beside the others.
+    "report9": (
+        [
+            "3210:0.53:0.06",
+            "577:0.13:0",
+            "25:0.3:0",
+            "561:0.08:0.03",
+            "17:0.09:0.03",
+            "60:0.67:0.24",
+            "582:0.22:0.11",
+            "550:0.44:0",
+            "dag:4:4:5:0.36:0.12",
+            "dag:5:2:4:0.07:0",
+        ],
+        26_400_601,
     ),
 }
 
@@ -456,6 +477,40 @@ def strategy_patchtool(oracle: Oracle, rule: tuple[int, int] | None) -> int | No
     return state.result().culprit
 
 
+def told_state(cell: Cell) -> BisectState:
+    """patchtool's search told p and q, as the m-of-k rule is: p's and q's priors are point masses
+    at the truth, so nothing is calibrated (neither end is run to measure p or q) and the stop is
+    the exact posterior at the asked confidence, with no margin for misestimated rates."""
+    told = 10.0**6
+    q_fields: dict[str, object] = (
+        {"q_zero_weight": 1.0} if cell.q == 0
+        else {"q_zero_weight": 0.0, "q_prior": (told * cell.q, told * (1 - cell.q))}
+    )  # fmt: skip
+    strategy = Strategy(
+        confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS, stop_error_share=1.0,
+        p_prior=(told * cell.p, told * (1 - cell.p)), calibration_failures=0, calibration_min_runs=0,
+        good_end_runs=0, good_end_runs_when_failing=0, min_culprit_failures=1, **q_fields,  # type: ignore[arg-type]
+    )  # fmt: skip
+    state = BisectState(cell.history, strategy)
+    post = state.post
+
+    def exact(c: int, z: float = 0.0, z_q: float | None = None) -> tuple[float, float]:
+        vector = post.vector()  # told rates: the marginal posterior is exact, no margin is needed
+        return vector[c], sum(vector[a] for a in members(cell.history.ancestors(c) & ~(1 << c)))
+
+    post.pessimistic = exact  # type: ignore[method-assign]
+    return state
+
+
+def strategy_patchtool_told(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
+    """patchtool told p and q (not in the default set): its cost against the rule is the search's
+    own; the rest of patchtool's ratio to the rule is the price of learning p and q."""
+    state = told_state(oracle.cell)
+    while (probe := state.next_probe()) is not None:
+        state.observe(probe.index, oracle.run(probe.index))
+    return state.result().culprit
+
+
 def _bayesect_line(oracle: Oracle, line: list[int], level: float = 0.99) -> int | None:
     """git-bayesect over ``line`` (line[0] known good, the last known bad), at confidence ``level``."""
     import numpy as np
@@ -495,6 +550,7 @@ STRATEGIES: dict[str, Callable[[Oracle, tuple[int, int] | None], int | None]] = 
     "bayesect@0.997": strategy_bayesect_strict,
     "bayesect+inside": strategy_bayesect_inside,
     "m-of-k": strategy_mofk,
+    "patchtool-told": strategy_patchtool_told,
 }
 
 
@@ -558,7 +614,7 @@ def print_ratios(spec: str, names: list[str], results: dict[str, list[Outcome]])
     if "patchtool" not in results:
         return
     parts = []
-    for other in ("git-bayesect", "bayesect@0.997", "m-of-k", "bayesect+inside"):
+    for other in ("git-bayesect", "bayesect@0.997", "m-of-k", "bayesect+inside", "patchtool-told"):
         outs = results.get(other)
         if other in names and outs and summarise(outs)["none"] < 1:
             r, lo, hi = ratio_interval(results["patchtool"], outs)
@@ -601,8 +657,8 @@ def print_cell(
 
 
 def draw_grid(seed: int) -> tuple[list[str], int]:
-    """The report grids' stated rule, as code (it reproduces report3 to report8 from
-    random.Random(20261201) to (20261206); report3 lists the same cells in another order): 8 lines
+    """The report grids' stated rule, as code (it reproduces report3 to report9 from
+    random.Random(20261201) to (20261207); report3 lists the same cells in another order): 8 lines
     with N = 2**U(4, 12), then 2 DAGs with R in 3..5, B in 2..4, L in 3..6; p log-uniform in
     [0.05, 1]; q = 0 with probability 1/3, else U(0.02, min(0.3, p / 2)); both rounded to 0.01.
     The seed base is the draw's next number, randint(10**7, 10**8)."""

@@ -75,10 +75,32 @@ def test_the_mean_doubt_matches_the_error_rate_it_estimates(bench):
 
 
 def test_the_report_grids_are_what_their_stated_rule_draws(bench) -> None:
-    """report3 to report8 were drawn, one round each, by the rule in draw_grid from
+    """report3 to report9 were drawn, one round each, by the rule in draw_grid from
     random.Random(20261201) onwards: the grids written into the bench are that draw (report3 in
     another order), so none was picked by hand."""
-    for k, name in enumerate(("report3", "report4", "report5", "report6", "report7", "report8")):
+    for k, name in enumerate(("report3", "report4", "report5", "report6", "report7", "report8", "report9")):
         cells, base = bench.draw_grid(20261201 + k)
         written, written_base = bench.GRIDS[name]
         assert sorted(written) == sorted(cells) and written_base == base, name
+
+
+@pytest.mark.parametrize("spec", ["40:0.5:0", "30:0.6:0.15", "dag:3:2:3:0.5:0"])
+def test_the_told_search_measures_neither_rate_and_is_right_at_its_confidence(bench, spec) -> None:
+    """patchtool told p and q (the m-of-k rule's knowledge) calibrates neither end, and its stop is
+    the exact posterior: every answer holds the asked 99 % under the true rates."""
+    from patchtool.bisection.model import ProbeReason
+
+    cell = bench.parse_cell(spec)
+    doubts, reasons = [], set()
+    for seed in range(60):
+        oracle = bench.Oracle(cell, 4242 + seed)
+        state = bench.told_state(cell)
+        while (probe := state.next_probe()) is not None:
+            reasons.add(probe.reason)
+            state.observe(probe.index, oracle.run(probe.index))
+        named = state.result().culprit
+        assert named is not None
+        doubts.append(oracle.doubt(named))
+    assert not reasons & {ProbeReason.CALIBRATE_BAD, ProbeReason.CALIBRATE_GOOD}
+    assert 0 not in oracle.tried
+    assert max(doubts) < 0.0101  # each stop held the confidence under the true rates
