@@ -300,8 +300,27 @@ def run_bisect(
             session, confirmation = _search_and_confirm(repo, store, spec, inner, probers, progress)
     report = replace(_report(session, spec, confirmation), merge=merge)
     if report.found and report.culprit is not None and options.revert_test:
-        report = replace(report, revert=_revert_test(session, settings, report.culprit.sha, bad))
+        revert = _revert_test(session, settings, report.culprit.sha, bad)
+        state = session.state
+        if revert.status == "untestable" and _never_ran(session, state.n):
+            # The search never ran the bad end (a commit between failed first): one probe tells
+            # whether it is the bad end, not the revert, that cannot be tested. If so the revert
+            # is tested where a stand-in holds the culprit, and the report lists the bad end.
+            if not session.run_at(state.n, "search"):
+                culprit = state.result().culprit
+                at = state.revert_base(culprit) if culprit is not None else state.n
+                if at != state.n:
+                    revert = _revert_test(session, settings, report.culprit.sha, session.commits[at])
+            report = replace(_report(session, spec, confirmation), merge=merge)
+        report = replace(report, revert=revert)
     return report
+
+
+def _never_ran(session: _Session, index: int) -> bool:
+    """A position the search never built or ran, with time and runs left to probe it once."""
+    state = session.state
+    untouched = not state.counts(index)[1] and not state.is_untestable(index)
+    return untouched and not session.out_of_time() and session.runs_left() != 0
 
 
 def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad: str) -> RevertOutcome:

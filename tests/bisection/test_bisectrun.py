@@ -195,6 +195,37 @@ def test_a_bad_end_that_cannot_be_tested_and_whose_parent_never_fails_stops(tmp_
     assert "the bad end itself may be the first bad commit" in human.stdout
 
 
+# The regression fails every run (bug.txt, added by the culprit); a commit with broken.txt (added
+# by the tip, as a later change that breaks the harness) cannot run the test at all (exit 125).
+TIP_SKIPS = """#!/bin/sh
+[ -e broken.txt ] && exit 125
+[ -e bug.txt ] && { echo 'regression: it broke'; exit 1; }
+exit 0
+"""
+
+
+def test_a_bad_end_first_met_by_the_revert_test_hands_it_to_a_stand_in(tmp_path: Path) -> None:
+    """A failure between the ends is seen first, so the search never runs the bad end; the revert
+    test then finds the bad end cannot be tested. It is marked so, and the revert is tested on the
+    commit that stands in for it (its parent, which holds the culprit), not reported untestable."""
+    repo = tmp_path / "repo"
+    culprit, tip = 3, 12
+
+    def commit(i: int) -> tuple[dict[str, str], str]:
+        files = {"bug.txt": "bug\n"} if i == culprit else {"broken.txt": "x\n"} if i == tip else {}
+        return {**files, f"file{i}.txt": f"{i}\n"}, f"c{i}"
+
+    shas = make_script_repo(repo, TIP_SKIPS, tip, commit)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo, "--json"]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[culprit]
+    assert [ref["sha"] for ref in report["untestable"]] == [shas[tip]]
+    assert report["revert"]["bad"] == shas[tip - 1], report["revert"]
+    assert report["revert"]["status"] == "fixed"
+
+
 def test_bad_exit_code_aborts_like_git_bisect_run(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", {"t.sh": "#!/bin/sh\nexit 200\n"})
     (repo / "t.sh").chmod(0o755)
