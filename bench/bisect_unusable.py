@@ -77,7 +77,8 @@ def trial(args: argparse.Namespace, tree: Path, number: int) -> dict[str, object
         probe.chmod(0o755)
         env = dict(os.environ, PYTHONPATH=str(tree.resolve()))
         env.update(PATCHTOOL_DATA_DIR=f"{tmp}/data", PATCHTOOL_CACHE_DIR=f"{tmp}/cache")
-        argv = [sys.executable, "-m", "patchtool", "bisect", "--good", args.good, "--bad", args.bad,
+        goods = [x for g in args.good.split(",") for x in ("--good", g)]  # A,B: git bisect good A B
+        argv = [sys.executable, "-m", "patchtool", "bisect", *goods, "--bad", args.bad,
                 "--run", str(probe), "--fail-match", "regression:", "--no-revert-test", "--json",
                 "--repo", str(Path(args.repo).resolve())]  # fmt: skip
         # Run from the scratch directory: `python -m` puts the working directory first on the
@@ -94,6 +95,7 @@ def trial(args: argparse.Namespace, tree: Path, number: int) -> dict[str, object
         "builds": report.get("builds", 0),
         "unusable": report.get("unusable_runs", 0),
         "set_aside": len(report.get("untestable") or []),
+        "candidates": report.get("candidates", 0),
     }
 
 
@@ -230,7 +232,7 @@ def main() -> None:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     parser.add_argument("repo", nargs="?")
-    parser.add_argument("good", nargs="?")
+    parser.add_argument("good", nargs="?", help="the good commit; A,B for several (--good A --good B)")
     parser.add_argument("bad", nargs="?")
     parser.add_argument("culprit", nargs="?", help="the culprit's sha (a prefix will do)")
     parser.add_argument("--simulate", action="store_true", help="measure the set-aside rule alone")
@@ -277,7 +279,7 @@ def main() -> None:
     print(f", bad end other {args.bad_end_other}" if args.bad_end_other else "", end="")
     print(f", seed {args.seed}")
     print(f"  culprit named: {sum(bool(r['right']) for r in ok)}/{len(ok)}; stops: {dict(stops)}")
-    for key in ("set_aside", "runs", "unusable", "builds"):
+    for key in ("candidates", "set_aside", "runs", "unusable", "builds"):
         print(f"  mean {key}: {sum(float(str(r[key])) for r in ok) / n:.2f}")
     print(f"  {time.time() - started:.0f} s")
 

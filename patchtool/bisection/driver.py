@@ -53,6 +53,7 @@ class BisectOptions:
     max_time: float | None = None
     jobs: int = 1
     revert_test: bool = True
+    also_good: tuple[str, ...] = ()  # more good commits (git bisect good A B): their ancestors are out
 
 
 @record
@@ -111,6 +112,7 @@ class BisectReport:
     revert: RevertOutcome | None = None  # the bad commit with the culprit reverted, tested
     # The bad end could not be tested: the commits before it run in its place (state.stand_ins).
     stand_ins: tuple[StandIn, ...] = ()
+    also_good: tuple[CommitRef, ...] = ()  # the other good commits given (git bisect good A B)
 
     @property
     def found(self) -> bool:
@@ -131,8 +133,13 @@ class _Session:
     ) -> None:
         self.repo, self.store, self.key, self.options = repo, store, spec.key(), options
         self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
-        self.commits, history = commit_graph(repo, options.good, options.bad, options.first_parent)
-        record_range(store, self.key, self.commits[0], self.commits[-1], options.first_parent)
+        goods = [options.good, *options.also_good]
+        self.commits, history = commit_graph(repo, goods, options.bad, options.first_parent)
+        # The other good commits have no position: they are known good, as parents outside the range.
+        others = [sha for g in goods if (sha := repo.rev_parse(g)) != self.commits[0]]
+        self.also_good = tuple(dict.fromkeys(others))
+        recorded = " ".join([self.commits[0], *self.also_good])
+        record_range(store, self.key, recorded, self.commits[-1], options.first_parent)
         strategy = Strategy(confidence=options.confidence, max_runs=options.max_runs)
         self.state = BisectState(history, strategy)
         self.replay = Replay(self.state, {sha: i for i, sha in enumerate(self.commits)})
@@ -296,7 +303,9 @@ def run_bisect(
         parents = repo.out("rev-list", "--parents", "-n", "1", session.commits[culprit]).split()[1:]
         if len(parents) > 1:
             merge = session.ref(culprit)
-            inner = replace(options, good=parents[0], bad=merge.sha, first_parent=False)
+            # Good commits inside the merged branch stay good there; the others are outside.
+            inside = tuple(g for g in session.also_good if repo.is_ancestor(g, merge.sha))
+            inner = replace(options, good=parents[0], bad=merge.sha, first_parent=False, also_good=inside)
             session, confirmation = _search_and_confirm(repo, store, spec, inner, probers, progress)
     report = replace(_report(session, spec, confirmation), merge=merge)
     if report.found and report.culprit is not None and options.revert_test:
@@ -425,6 +434,7 @@ def _report(session: _Session, spec: ProbeSpec, confirmation: ConfirmationOutcom
     top, parent = result.top, state.parent_of(result.top)
     stand_ins = [i for i in state.stand_ins() if state.counts(i)[1]] if state.is_untestable(state.n) else []
     return BisectReport(
+        also_good=tuple(CommitRef(sha, session.repo.commit_info(sha).subject) for sha in session.also_good),
         good=ref(0),
         bad=ref(state.n),
         probe=spec.describe(),

@@ -56,27 +56,44 @@ BUILT = "built"  # an outcome row that only records a successful build and its d
 Row = tuple[str, str, str, float]  # commit, outcome, phase, seconds
 
 
-def commit_graph(repo: GitRepo, good: str, bad: str, first_parent: bool) -> tuple[list[str], History]:
+def commit_graph(
+    repo: GitRepo, good: str | Sequence[str], bad: str, first_parent: bool
+) -> tuple[list[str], History]:
     """Positions 0..n: the good commit, then every commit of good..bad, parents before children
-    (the last is the bad commit), with their parents inside the range."""
-    good_sha, bad_sha = repo.rev_parse(good), repo.rev_parse(bad)
-    if good_sha == bad_sha:
-        same = f"the same commit {good_sha[:12]}"
-        raise InputError(f"--good {good} and --bad {bad} are {same}: nothing to bisect")
-    if not repo.is_ancestor(good_sha, bad_sha):
-        why = _not_ancestor(repo, good_sha, bad_sha)
-        raise InputError(f"--good {good} is not an ancestor of --bad {bad}: {why}")
+    (the last is the bad commit), with their parents inside the range.
+
+    Several good commits (``git bisect good A B``) take the ancestors of each out of the range: a
+    commit is a candidate when it is an ancestor of the bad one and of none of them. Position 0 is
+    the first given that no other good commit descends from (the one run when q is measured); the
+    others are known good without a position, as every parent outside the range is."""
+    goods = [good] if isinstance(good, str) else list(good)
+    bad_sha = repo.rev_parse(bad)
+    shas_good: list[str] = []
+    for name in goods:
+        sha = repo.rev_parse(name)
+        if sha == bad_sha:
+            same = f"the same commit {sha[:12]}"
+            raise InputError(f"--good {name} and --bad {bad} are {same}: nothing to bisect")
+        if not repo.is_ancestor(sha, bad_sha):
+            why = _not_ancestor(repo, sha, bad_sha)
+            raise InputError(f"--good {name} is not an ancestor of --bad {bad}: {why}")
+        if sha not in shas_good:
+            shas_good.append(sha)
+    # A good commit that another good commit descends from adds nothing (its ancestors are out).
+    tops = [g for g in shas_good if not any(o != g and repo.is_ancestor(g, o) for o in shas_good)]
     mode = ("--first-parent",) if first_parent else ()
-    listing = repo.out("rev-list", "--reverse", "--topo-order", "--parents", *mode, f"{good_sha}..{bad_sha}")
+    listing = repo.out(
+        "rev-list", "--reverse", "--topo-order", "--parents", *mode, bad_sha, *(f"^{g}" for g in tops)
+    )
     rows = [line.split() for line in listing.splitlines() if line.strip()]
     if not rows or rows[-1][0] != bad_sha:
-        raise InputError(f"no commits between {good} and {bad}")
-    shas = [good_sha] + [r[0] for r in rows]
+        raise InputError(f"no commits between {' '.join(goods)} and {bad}")
+    shas = [tops[0]] + [r[0] for r in rows]
     index = {sha: i for i, sha in enumerate(shas)}
     parents: list[tuple[int, ...]] = [()]
     for pos, row in enumerate(rows, start=1):
         listed = row[1:2] if first_parent else row[1:]
-        # Parents outside the range are ancestors of the good end (or of no interest): known good.
+        # Parents outside the range are ancestors of a good end (or of no interest): known good.
         parents.append(tuple(index[p] for p in listed if p in index and index[p] < pos))
     return shas, History(parents)
 
@@ -117,7 +134,8 @@ def forget_rows(store: Store, key: str) -> None:
 def record_range(store: Store, key: str, good: str, bad: str, first_parent: bool) -> None:
     """Remember the range a bisect of this probe searched: the search need not run either end (the
     good end only when good commits may fail, the bad end not once a commit between has failed),
-    so the observations alone do not say where the range began and ended."""
+    so the observations alone do not say where the range began and ended. Several good commits
+    are stored space-separated in ``good``."""
     store.ensure_schema(BISECT_DDL)
     with store.transaction() as conn:
         conn.execute(
@@ -280,10 +298,11 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
         (key,),
     )
     for good, bad, first_parent in ranges:
-        if not (repo.try_rev_parse(str(good)) and repo.try_rev_parse(str(bad))):
+        goods = str(good).split()  # several good commits are stored space-separated
+        if not (goods and all(repo.try_rev_parse(g) for g in goods) and repo.try_rev_parse(str(bad))):
             continue  # another repository's bisect of the same probe
         try:
-            shas, history = commit_graph(repo, str(good), str(bad), bool(first_parent))
+            shas, history = commit_graph(repo, goods, str(bad), bool(first_parent))
         except InputError:
             continue
         rows = load_rows(store, key, shas)

@@ -155,7 +155,10 @@ def _prober(
 
 @app.command()
 def bisect(
-    good: Annotated[str, typer.Option("--good", help="A commit where the test passes.")],
+    good: Annotated[
+        list[str],
+        typer.Option("--good", help="A commit where the test passes (repeat: git bisect good A B)."),
+    ],
     bad: Annotated[str, typer.Option("--bad", help="A commit where the test fails (sometimes).")],
     test: Annotated[str | None, typer.Option("--test", help="The meson test to run at each commit.")] = None,
     setup: Annotated[str | None, typer.Option("--setup", help="meson test setup, e.g. thorough.")] = None,
@@ -217,6 +220,9 @@ def bisect(
 
     Example: patchtool bisect --good v10.0.0 --bad main --test func-alpha-replay --setup thorough
     --repo /tmp/pt/world/qemu
+
+    Several --good commits take the ancestors of each out of the search, as git bisect good A B
+    does (a branch known good that was merged in, say).
     """
     if (test is None) == (run is None):
         raise UsageError("name exactly one of --test NAME or --run CMD")
@@ -246,7 +252,9 @@ def bisect(
     ):
         if fresh:
             forget_rows(store, spec.key())
-        options = BisectOptions(good, bad, first_parent, confidence, max_runs, max_time, width, revert_test)
+        options = BisectOptions(
+            good[0], bad, first_parent, confidence, max_runs, max_time, width, revert_test, tuple(good[1:])
+        )
         report = run_bisect(git_repo, store, spec, options, probers, live, settings)
     if as_json:
         emit_json(report)

@@ -226,6 +226,89 @@ def test_a_bad_end_first_met_by_the_revert_test_hands_it_to_a_stand_in(tmp_path:
     assert report["revert"]["status"] == "fixed"
 
 
+def _merged_good_branch(repo: Path, bug: str = "c6") -> dict[str, str]:
+    """c0, then side commits s1-s3 on a branch from c0, and on main c1 c2, the merge m of the
+    branch, c4..c8; ``bug`` adds bug.txt (the regression fails every run from there)."""
+    make_repo(repo, {"t.sh": TIP_SKIPS}, message="c0")
+    (repo / "t.sh").chmod(0o755)
+    git(repo, "add", "t.sh")
+    git(repo, "commit", "-q", "--amend", "-m", "c0")
+    shas = {"c0": git(repo, "rev-parse", "HEAD").strip()}
+
+    def commit(name: str, files: dict[str, str]) -> None:
+        for file, text in files.items():
+            (repo / file).write_text(text)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", name)
+        shas[name] = git(repo, "rev-parse", "HEAD").strip()
+
+    git(repo, "checkout", "-q", "-b", "side")
+    for i in (1, 2, 3):
+        commit(f"s{i}", {f"side{i}.txt": f"{i}\n", **({"bug.txt": "bug\n"} if bug == f"s{i}" else {})})
+    git(repo, "checkout", "-q", "main")
+    for i in (1, 2):
+        commit(f"c{i}", {f"main{i}.txt": f"{i}\n"})
+    git(repo, "merge", "-q", "--no-ff", "-m", "m", "side")
+    shas["m"] = git(repo, "rev-parse", "HEAD").strip()
+    for i in range(4, 9):
+        commit(f"c{i}", {f"main{i}.txt": f"{i}\n", **({"bug.txt": "bug\n"} if bug == f"c{i}" else {})})
+    return shas
+
+
+def test_several_good_commits_take_their_ancestors_out_of_the_search(tmp_path: Path) -> None:
+    """As git bisect good A B: a branch known good (s3) that was merged in is not searched, and the
+    stored range keeps both good commits, so the report replays the same candidates. A --good
+    that is an ancestor of another adds nothing; one that is not an ancestor of --bad is named."""
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.bisection.replay import load_stored
+    from patchtool.store import Store
+    from patchtool.vcs.repo import GitRepo
+
+    repo = tmp_path / "repo"
+    shas = _merged_good_branch(repo)
+    env = bisect_env(tmp_path)
+    base = ["bisect", "--bad", "main", "--run", "./t.sh", "--repo", repo, "--json", "--no-revert-test"]
+    one = json.loads(run_patchtool(*base, "--good", shas["c0"], env=env).stdout)
+    assert one["culprit"]["sha"] == shas["c6"] and one["candidates"] == 11  # s1-s3, c1 c2 m, c4-c8
+    done = run_patchtool(*base, "--good", shas["c2"], "--good", shas["s3"], "--fresh", env=env)
+    assert done.code == 0, done.stderr
+    two = json.loads(done.stdout)
+    assert two["candidates"] == 6 and two["culprit"]["sha"] == shas["c6"]  # m, c4-c8
+    assert two["good"]["sha"] == shas["c2"]
+    assert [ref["sha"] for ref in two["also_good"]] == [shas["s3"]]
+    with Store(Path(env["PATCHTOOL_CACHE_DIR"]) / "patchtool.sqlite3") as store:
+        found = load_stored(store, GitRepo(repo), "./t.sh", ProbeSpec(command="./t.sh").key())
+    assert found is not None and len(found.shas) == 7
+    assert not {shas[name] for name in ("c0", "s1", "s2", "s3", "c1")} & set(found.shas)
+    # c0 is an ancestor of s3: s3 alone bounds the search.
+    redundant = json.loads(
+        run_patchtool(*base, "--good", shas["c0"], "--good", shas["s3"], "--fresh", env=env).stdout
+    )
+    assert redundant["good"]["sha"] == shas["s3"] and redundant["candidates"] == 8  # c1 c2 m c4-c8
+    git(repo, "checkout", "-q", "-b", "later", shas["c4"])
+    (repo / "later.txt").write_text("x\n")
+    git(repo, "add", "later.txt")
+    git(repo, "commit", "-q", "-m", "off main")
+    stray = run_patchtool(*base, "--good", shas["c0"], "--good", "later", env=env)
+    assert stray.code == 2
+    assert "--good later is not an ancestor of --bad main" in stray.stderr
+    assert f"--good {shas['c4'][:12]}" in stray.stderr  # their merge base
+
+
+def test_a_good_commit_inside_a_merged_branch_stays_good_when_the_merge_is_bisected(tmp_path: Path) -> None:
+    """--first-parent names the merge m; the search inside the branch it merged keeps s1 good."""
+    repo = tmp_path / "repo"
+    shas = _merged_good_branch(repo, bug="s3")
+    args = ["bisect", "--good", shas["c2"], "--good", shas["s1"], "--bad", "main", "--first-parent",
+            "--run", "./t.sh", "--repo", repo, "--json", "--no-revert-test"]  # fmt: skip
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["merge"]["sha"] == shas["m"] and report["culprit"]["sha"] == shas["s3"]
+    assert report["candidates"] == 3  # s2, s3 and m: s1 is good
+    assert [ref["sha"] for ref in report["also_good"]] == [shas["s1"]]
+
+
 def test_bad_exit_code_aborts_like_git_bisect_run(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", {"t.sh": "#!/bin/sh\nexit 200\n"})
     (repo / "t.sh").chmod(0o755)
