@@ -62,6 +62,9 @@ def _print_report(report: BisectReport) -> None:
             say(f"  the bad end {_short(report.bad)} cannot be tested; run in its place:", markup=False)
             for s in report.stand_ins:
                 say(f"    {_short(s.commit)}: failed {s.failures}/{s.runs} runs", markup=False)
+        elif any(u.sha == report.bad.sha for u in report.untestable):  # met by the revert test only
+            unneeded = "cannot be tested (the search did not need it)"
+            say(f"  the bad end {_short(report.bad)} {unneeded}", markup=False)
     elif report.stop_reason == "blocked-by-untestable":
         a, b = report.range99
         say(f"the first bad commit is one of {a.sha[:12]}..{b.sha[:12]} ({report.range99_size} commits):")

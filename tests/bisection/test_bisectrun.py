@@ -224,6 +224,11 @@ def test_a_bad_end_first_met_by_the_revert_test_hands_it_to_a_stand_in(tmp_path:
     assert [ref["sha"] for ref in report["untestable"]] == [shas[tip]]
     assert report["revert"]["bad"] == shas[tip - 1], report["revert"]
     assert report["revert"]["status"] == "fixed"
+    human = run_patchtool(*args[:-1], env=bisect_env(tmp_path))  # resumed from the store
+    assert human.code == 0, human.stderr
+    bad_end = f"{shas[tip][:12]} c{tip}"
+    assert f"the bad end {bad_end} cannot be tested (the search did not need it)" in human.stdout
+    assert f"revert test ({shas[tip - 1][:12]} with {shas[culprit][:12]} reverted)" in human.stdout
 
 
 def _merged_good_branch(repo: Path, bug: str = "c6") -> dict[str, str]:
