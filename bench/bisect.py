@@ -481,14 +481,14 @@ def told_state(cell: Cell) -> BisectState:
     """patchtool's search told p and q, as the m-of-k rule is: p's and q's priors are point masses
     at the truth, so nothing is calibrated (neither end is run to measure p or q) and the stop is
     the exact posterior at the asked confidence, with no margin for misestimated rates."""
-    told = 10.0**6
+    told, p, q = 10.0**6, min(cell.p, 1 - 1e-9), min(cell.q, 1 - 1e-9)  # a Beta needs both sides > 0
     q_fields: dict[str, object] = (
-        {"q_zero_weight": 1.0} if cell.q == 0
-        else {"q_zero_weight": 0.0, "q_prior": (told * cell.q, told * (1 - cell.q))}
+        {"q_zero_weight": 1.0} if q == 0
+        else {"q_zero_weight": 0.0, "q_prior": (told * q, told * (1 - q))}
     )  # fmt: skip
     strategy = Strategy(
         confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS, stop_error_share=1.0,
-        p_prior=(told * cell.p, told * (1 - cell.p)), calibration_failures=0, calibration_min_runs=0,
+        p_prior=(told * p, told * (1 - p)), calibration_failures=0, calibration_min_runs=0,
         good_end_runs=0, good_end_runs_when_failing=0, min_culprit_failures=1, **q_fields,  # type: ignore[arg-type]
     )  # fmt: skip
     state = BisectState(cell.history, strategy)

@@ -20,6 +20,7 @@ from patchtool.bisection.replay import (
     BUILT,
     Replay,
     commit_graph,
+    good_inside,
     load_rows,
     record_range,
     record_revert,
@@ -135,9 +136,11 @@ class _Session:
         self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
         goods = [options.good, *options.also_good]
         self.commits, history = commit_graph(repo, goods, options.bad, options.first_parent)
-        # The other good commits have no position: they are known good, as parents outside the range.
-        others = [sha for g in goods if (sha := repo.rev_parse(g)) != self.commits[0]]
-        self.also_good = tuple(dict.fromkeys(others))
+        # The other good commits that bound the range (none descends from another) have no
+        # position: they are known good, as parents outside the range.
+        shas = list(dict.fromkeys(repo.rev_parse(g) for g in goods))
+        tops = [g for g in shas if not any(o != g and repo.is_ancestor(g, o) for o in shas)]
+        self.also_good = tuple(g for g in tops if g != self.commits[0])
         recorded = " ".join([self.commits[0], *self.also_good])
         record_range(store, self.key, recorded, self.commits[-1], options.first_parent)
         strategy = Strategy(confidence=options.confidence, max_runs=options.max_runs)
@@ -296,6 +299,7 @@ def run_bisect(
     """
     probers = list(prober) if isinstance(prober, Sequence) else [prober]
     session, confirmation = _search_and_confirm(repo, store, spec, options, probers, progress)
+    outer = session  # the range the user named: its bad end is where the revert is tested
     culprit = session.state.result().culprit
     bad = session.commits[session.state.revert_base(culprit) if culprit is not None else -1]
     merge = None
@@ -303,36 +307,56 @@ def run_bisect(
         parents = repo.out("rev-list", "--parents", "-n", "1", session.commits[culprit]).split()[1:]
         if len(parents) > 1:
             merge = session.ref(culprit)
-            # Good commits inside the merged branch stay good there; the others are outside.
-            inside = tuple(g for g in session.also_good if repo.is_ancestor(g, merge.sha))
-            inner = replace(options, good=parents[0], bad=merge.sha, first_parent=False, also_good=inside)
+            known = good_inside(repo, [session.commits[0], *session.also_good], merge.sha)
+            inner = replace(options, good=parents[0], bad=merge.sha, first_parent=False, also_good=known)
             session, confirmation = _search_and_confirm(repo, store, spec, inner, probers, progress)
     report = replace(_report(session, spec, confirmation), merge=merge)
     if report.found and report.culprit is not None and options.revert_test:
         revert = _revert_test(session, settings, report.culprit.sha, bad)
-        state = session.state
-        if revert.status == "untestable" and _never_ran(session, state.n):
-            # The search never ran the bad end (a commit between failed first): one probe tells
-            # whether it is the bad end, not the revert, that cannot be tested. If so the revert
-            # is tested where a stand-in holds the culprit, and the report lists the bad end.
-            if not session.run_at(state.n, "search"):
-                culprit = state.result().culprit
-                at = state.revert_base(culprit) if culprit is not None else state.n
-                if at != state.n:
-                    revert = _revert_test(session, settings, report.culprit.sha, session.commits[at])
+        if _bad_end_to_probe(outer, revert) and not _testable(outer, outer.state.n):
+            # The search never ran the bad end (a commit between failed first) and the revert
+            # test could not run there: it is the bad end that cannot be tested. The revert is
+            # tested where a stand-in holds the culprit, and the report lists the bad end.
+            named = outer.state.result().culprit
+            at = outer.state.revert_base(named) if named is not None else outer.state.n
+            if at != outer.state.n:
+                spent = _revert_spent(session, revert)
+                revert = _revert_test(session, settings, report.culprit.sha, outer.commits[at], spent)
             report = replace(_report(session, spec, confirmation), merge=merge)
+            if outer is not session:  # bisected inside a merge: the bad end is the outer range's
+                report = replace(report, untestable=(*report.untestable, outer.ref(outer.state.n)))
         report = replace(report, revert=revert)
     return report
 
 
-def _never_ran(session: _Session, index: int) -> bool:
-    """A position the search never built or ran, with time and runs left to probe it once."""
-    state = session.state
-    untouched = not state.counts(index)[1] and not state.is_untestable(index)
-    return untouched and not session.out_of_time() and session.runs_left() != 0
+def _bad_end_to_probe(session: _Session, revert: RevertOutcome) -> bool:
+    """The revert test could not run on the bad end (its reverted tree was built or run, not an
+    error), and the search never built or ran the bad end: one probe tells which cannot be tested."""
+    state, limit = session.state, session.options.max_runs
+    if revert.status != "untestable" or revert.sha is None or revert.bad != session.commits[-1]:
+        return False
+    untouched = not state.counts(state.n)[1] and not state.is_untestable(state.n)
+    within = limit is None or state.spent_runs + _revert_spent(session, revert) < limit
+    return untouched and within and not session.out_of_time()
 
 
-def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad: str) -> RevertOutcome:
+def _revert_spent(session: _Session, revert: RevertOutcome) -> int:
+    """Runs of the test the revert test made (counted or not): the --max-runs budget counts them."""
+    rows = load_rows(session.store, session.key, [revert.sha]) if revert.sha else []
+    return sum(row[1] not in (BUILT, Verdict.UNTESTABLE) for row in rows)
+
+
+def _testable(session: _Session, index: int) -> bool:
+    """Probe a position once (a build and a run); an error there leaves the verdict as it is."""
+    try:
+        return session.run_at(index, "search")
+    except PatchtoolError:
+        return True
+
+
+def _revert_test(
+    session: _Session, settings: Settings | None, culprit: str, bad: str, spent: int = 0
+) -> RevertOutcome:
     """Run the test on the bad commit with the culprit reverted, as often as the parent's
     confirmation (design 4.9), allowing as many failures; its runs are stored apart (phase
     "revert", under the reverted commit) and never enter the posterior.
@@ -340,12 +364,14 @@ def _revert_test(session: _Session, settings: Settings | None, culprit: str, bad
     The verdict is made before: an error here (the test aborts on the reverted tree, git or a
     worker fails) makes the revert test "untestable", with the error, and keeps the verdict."""
     try:
-        return _revert_runs(session, settings, culprit, bad)
+        return _revert_runs(session, settings, culprit, bad, spent)
     except PatchtoolError as e:
         return RevertOutcome("untestable", bad, detail=str(e))
 
 
-def _revert_runs(session: _Session, settings: Settings | None, culprit: str, bad: str) -> RevertOutcome:
+def _revert_runs(
+    session: _Session, settings: Settings | None, culprit: str, bad: str, spent: int
+) -> RevertOutcome:
     if settings is None:
         return RevertOutcome("not-run", bad, detail="no data directory for the revert")
     if culprit == bad:
@@ -372,7 +398,8 @@ def _revert_runs(session: _Session, settings: Settings | None, culprit: str, bad
     while (outcome := judge_revert(bad, sha, outcomes, plan)).status == "not-run":
         outcome = replace(outcome, reused_runs=reused, builds=builds)
         limit = session.options.max_runs
-        revert_runs = sum(o not in (BUILT, Verdict.UNTESTABLE) for o in outcomes)  # counted or not
+        # Counted or not, with those of an earlier revert test of this bisect (``spent``).
+        revert_runs = spent + sum(o not in (BUILT, Verdict.UNTESTABLE) for o in outcomes)
         if session.out_of_time() or (limit is not None and session.state.spent_runs + revert_runs >= limit):
             return replace(outcome, detail="out of budget or time")
         if started >= 3 * plan.parent_runs:  # other failures, inconclusive runs (--fail-match)

@@ -98,6 +98,19 @@ def commit_graph(
     return shas, History(parents)
 
 
+def good_inside(repo: GitRepo, goods: Sequence[str], merge: str) -> tuple[str, ...]:
+    """The good commits that bound the search inside a merge: each good commit that is an ancestor
+    of it, and for the others their merge bases with it (ancestors of a good commit are good)."""
+    known: list[str] = []
+    for good in goods:
+        if repo.is_ancestor(good, merge):
+            known.append(good)
+        else:
+            done = repo.git("merge-base", "--all", good, merge, check=False)
+            known.extend(done.text().split() if done.ok else ())
+    return tuple(dict.fromkeys(known))
+
+
 def _not_ancestor(repo: GitRepo, good: str, bad: str) -> str:
     """What to do when the good commit is not an ancestor of the bad one (a stable branch's tag,
     say): git bisect would test their merge base first; say which commit that is."""

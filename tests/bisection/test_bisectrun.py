@@ -231,9 +231,10 @@ def test_a_bad_end_first_met_by_the_revert_test_hands_it_to_a_stand_in(tmp_path:
     assert f"revert test ({shas[tip - 1][:12]} with {shas[culprit][:12]} reverted)" in human.stdout
 
 
-def _merged_good_branch(repo: Path, bug: str = "c6") -> dict[str, str]:
+def _merged_good_branch(repo: Path, bug: str = "c6", broken: bool = False) -> dict[str, str]:
     """c0, then side commits s1-s3 on a branch from c0, and on main c1 c2, the merge m of the
-    branch, c4..c8; ``bug`` adds bug.txt (the regression fails every run from there)."""
+    branch, c4..c8; ``bug`` adds bug.txt (the regression fails every run from there); with
+    ``broken`` the tip c8 cannot run the test (exit 125)."""
     make_repo(repo, {"t.sh": TIP_SKIPS}, message="c0")
     (repo / "t.sh").chmod(0o755)
     git(repo, "add", "t.sh")
@@ -253,10 +254,11 @@ def _merged_good_branch(repo: Path, bug: str = "c6") -> dict[str, str]:
     git(repo, "checkout", "-q", "main")
     for i in (1, 2):
         commit(f"c{i}", {f"main{i}.txt": f"{i}\n"})
-    git(repo, "merge", "-q", "--no-ff", "-m", "m", "side")
-    shas["m"] = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "side")
+    commit("m", {"bug.txt": "bug\n"} if bug == "m" else {})  # the merge itself may bring the bug
     for i in range(4, 9):
-        commit(f"c{i}", {f"main{i}.txt": f"{i}\n", **({"bug.txt": "bug\n"} if bug == f"c{i}" else {})})
+        files = {f"main{i}.txt": f"{i}\n", **({"bug.txt": "bug\n"} if bug == f"c{i}" else {})}
+        commit(f"c{i}", {**files, **({"broken.txt": "x\n"} if broken and i == 8 else {})})
     return shas
 
 
@@ -290,6 +292,7 @@ def test_several_good_commits_take_their_ancestors_out_of_the_search(tmp_path: P
         run_patchtool(*base, "--good", shas["c0"], "--good", shas["s3"], "--fresh", env=env).stdout
     )
     assert redundant["good"]["sha"] == shas["s3"] and redundant["candidates"] == 8  # c1 c2 m c4-c8
+    assert redundant["also_good"] == []
     git(repo, "checkout", "-q", "-b", "later", shas["c4"])
     (repo / "later.txt").write_text("x\n")
     git(repo, "add", "later.txt")
@@ -312,6 +315,76 @@ def test_a_good_commit_inside_a_merged_branch_stays_good_when_the_merge_is_bisec
     assert report["merge"]["sha"] == shas["m"] and report["culprit"]["sha"] == shas["s3"]
     assert report["candidates"] == 3  # s2, s3 and m: s1 is good
     assert [ref["sha"] for ref in report["also_good"]] == [shas["s1"]]
+
+
+def test_every_good_commit_bounds_the_search_inside_a_merge(tmp_path: Path) -> None:
+    """--first-parent names the merge m that brought the bug; inside it, every good commit still
+    holds, in whatever order they were given: s3 (the branch's tip) and c2 leave m alone."""
+    repo = tmp_path / "repo"
+    shas = _merged_good_branch(repo, bug="m")
+    args = ["bisect", "--good", shas["s3"], "--good", shas["c2"], "--bad", "main", "--first-parent",
+            "--run", "./t.sh", "--repo", repo, "--json", "--no-revert-test"]  # fmt: skip
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["merge"]["sha"] == shas["m"] and report["culprit"]["sha"] == shas["m"]
+    assert report["candidates"] == 1
+
+
+def test_a_good_commit_past_the_merge_keeps_its_ancestors_good_inside_it(tmp_path: Path) -> None:
+    """The branch is merged twice (m1 at s2, with the bug; m2 at s3): s3 is good but not an ancestor
+    of m1, yet s1 and s2 are its ancestors, so inside m1 only m1 is left."""
+    repo = tmp_path / "repo"
+    make_repo(repo, {"t.sh": TIP_SKIPS}, message="c0")
+    (repo / "t.sh").chmod(0o755)
+    git(repo, "add", "t.sh")
+    git(repo, "commit", "-q", "--amend", "-m", "c0")
+    shas: dict[str, str] = {}
+
+    def commit(name: str, files: dict[str, str]) -> None:
+        for file, text in files.items():
+            (repo / file).write_text(text)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", name)
+        shas[name] = git(repo, "rev-parse", "HEAD").strip()
+
+    git(repo, "checkout", "-q", "-b", "side")
+    commit("s1", {"s1.txt": "1\n"})
+    commit("s2", {"s2.txt": "2\n"})
+    git(repo, "checkout", "-q", "main")
+    commit("c1", {"c1.txt": "1\n"})
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "side")
+    commit("m1", {"bug.txt": "bug\n"})
+    commit("c2", {"c2.txt": "2\n"})
+    git(repo, "checkout", "-q", "side")
+    commit("s3", {"s3.txt": "3\n"})
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "side")
+    commit("m2", {})
+    commit("c3", {"c3.txt": "3\n"})
+    args = ["bisect", "--good", "main~5", "--good", shas["s3"], "--bad", "main", "--first-parent",
+            "--run", "./t.sh", "--repo", repo, "--json", "--no-revert-test"]  # fmt: skip
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["merge"]["sha"] == shas["m1"] and report["culprit"]["sha"] == shas["m1"]
+    assert report["candidates"] == 1
+    assert [ref["sha"] for ref in report["also_good"]] == [shas["s2"]]  # s3's merge base with m1
+
+
+def test_the_revert_moves_to_a_stand_in_after_a_merge_is_bisected_inside(tmp_path: Path) -> None:
+    """--first-parent, the culprit s2 on a merged branch, the tip c8 cannot run the test and the
+    search never needed it: the revert test meets it and moves to c7, as without --first-parent."""
+    repo = tmp_path / "repo"
+    shas = _merged_good_branch(repo, bug="s2", broken=True)
+    args = ["bisect", "--good", shas["c0"], "--bad", "main", "--first-parent",
+            "--run", "./t.sh", "--repo", repo, "--json"]  # fmt: skip
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["merge"]["sha"] == shas["m"] and report["culprit"]["sha"] == shas["s2"]
+    assert report["revert"]["bad"] == shas["c7"] and report["revert"]["status"] == "fixed"
+    assert shas["c8"] in [ref["sha"] for ref in report["untestable"]]
 
 
 def test_bad_exit_code_aborts_like_git_bisect_run(tmp_path: Path) -> None:
