@@ -231,10 +231,9 @@ def test_a_bad_end_first_met_by_the_revert_test_hands_it_to_a_stand_in(tmp_path:
     assert f"revert test ({shas[tip - 1][:12]} with {shas[culprit][:12]} reverted)" in human.stdout
 
 
-def _merged_good_branch(repo: Path, bug: str = "c6", broken: bool = False) -> dict[str, str]:
-    """c0, then side commits s1-s3 on a branch from c0, and on main c1 c2, the merge m of the
-    branch, c4..c8; ``bug`` adds bug.txt (the regression fails every run from there); with
-    ``broken`` the tip c8 cannot run the test (exit 125)."""
+def _named_commits(repo: Path) -> tuple[dict[str, str], Callable[[str, dict[str, str]], None]]:
+    """A repository whose first commit c0 holds TIP_SKIPS as t.sh, the shas by name, and a function
+    that commits files (on the branch checked out) under a name, its subject."""
     make_repo(repo, {"t.sh": TIP_SKIPS}, message="c0")
     (repo / "t.sh").chmod(0o755)
     git(repo, "add", "t.sh")
@@ -248,6 +247,14 @@ def _merged_good_branch(repo: Path, bug: str = "c6", broken: bool = False) -> di
         git(repo, "commit", "-q", "-m", name)
         shas[name] = git(repo, "rev-parse", "HEAD").strip()
 
+    return shas, commit
+
+
+def _merged_good_branch(repo: Path, bug: str = "c6", broken: bool = False) -> dict[str, str]:
+    """c0, then side commits s1-s3 on a branch from c0, and on main c1 c2, the merge m of the
+    branch, c4..c8; ``bug`` adds bug.txt (the regression fails every run from there); with
+    ``broken`` the tip c8 cannot run the test (exit 125)."""
+    shas, commit = _named_commits(repo)
     git(repo, "checkout", "-q", "-b", "side")
     for i in (1, 2, 3):
         commit(f"s{i}", {f"side{i}.txt": f"{i}\n", **({"bug.txt": "bug\n"} if bug == f"s{i}" else {})})
@@ -303,51 +310,35 @@ def test_several_good_commits_take_their_ancestors_out_of_the_search(tmp_path: P
     assert f"--good {shas['c4'][:12]}" in stray.stderr  # their merge base
 
 
-def test_a_good_commit_inside_a_merged_branch_stays_good_when_the_merge_is_bisected(tmp_path: Path) -> None:
-    """--first-parent names the merge m; the search inside the branch it merged keeps s1 good."""
+@pytest.mark.parametrize(
+    ("bug", "goods", "culprit", "inside", "also"),
+    [
+        ("s3", ("c2", "s1"), "s3", ("s2", "s3", "m"), "s1"),  # s1, on the branch, stays good inside
+        ("m", ("s3", "c2"), "m", ("m",), "s3"),  # the first good given (s3) holds inside too
+    ],
+)
+def test_good_commits_bound_the_search_inside_a_merge_named_by_first_parent(
+    tmp_path: Path, bug: str, goods: tuple[str, str], culprit: str, inside: tuple[str, ...], also: str
+) -> None:
+    """--first-parent names the merge m; the search inside the branch it merged keeps every good
+    commit that is an ancestor of m, in whatever order they were given."""
     repo = tmp_path / "repo"
-    shas = _merged_good_branch(repo, bug="s3")
-    args = ["bisect", "--good", shas["c2"], "--good", shas["s1"], "--bad", "main", "--first-parent",
+    shas = _merged_good_branch(repo, bug=bug)
+    args = ["bisect", "--good", shas[goods[0]], "--good", shas[goods[1]], "--bad", "main", "--first-parent",
             "--run", "./t.sh", "--repo", repo, "--json", "--no-revert-test"]  # fmt: skip
     done = run_patchtool(*args, env=bisect_env(tmp_path))
     assert done.code == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["merge"]["sha"] == shas["m"] and report["culprit"]["sha"] == shas["s3"]
-    assert report["candidates"] == 3  # s2, s3 and m: s1 is good
-    assert [ref["sha"] for ref in report["also_good"]] == [shas["s1"]]
-
-
-def test_every_good_commit_bounds_the_search_inside_a_merge(tmp_path: Path) -> None:
-    """--first-parent names the merge m that brought the bug; inside it, every good commit still
-    holds, in whatever order they were given: s3 (the branch's tip) and c2 leave m alone."""
-    repo = tmp_path / "repo"
-    shas = _merged_good_branch(repo, bug="m")
-    args = ["bisect", "--good", shas["s3"], "--good", shas["c2"], "--bad", "main", "--first-parent",
-            "--run", "./t.sh", "--repo", repo, "--json", "--no-revert-test"]  # fmt: skip
-    done = run_patchtool(*args, env=bisect_env(tmp_path))
-    assert done.code == 0, done.stderr
-    report = json.loads(done.stdout)
-    assert report["merge"]["sha"] == shas["m"] and report["culprit"]["sha"] == shas["m"]
-    assert report["candidates"] == 1
+    assert report["merge"]["sha"] == shas["m"] and report["culprit"]["sha"] == shas[culprit]
+    assert report["candidates"] == len(inside)
+    assert [ref["sha"] for ref in report["also_good"]] == [shas[also]]  # inside, besides m's first parent
 
 
 def test_a_good_commit_past_the_merge_keeps_its_ancestors_good_inside_it(tmp_path: Path) -> None:
     """The branch is merged twice (m1 at s2, with the bug; m2 at s3): s3 is good but not an ancestor
     of m1, yet s1 and s2 are its ancestors, so inside m1 only m1 is left."""
     repo = tmp_path / "repo"
-    make_repo(repo, {"t.sh": TIP_SKIPS}, message="c0")
-    (repo / "t.sh").chmod(0o755)
-    git(repo, "add", "t.sh")
-    git(repo, "commit", "-q", "--amend", "-m", "c0")
-    shas: dict[str, str] = {}
-
-    def commit(name: str, files: dict[str, str]) -> None:
-        for file, text in files.items():
-            (repo / file).write_text(text)
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", name)
-        shas[name] = git(repo, "rev-parse", "HEAD").strip()
-
+    shas, commit = _named_commits(repo)
     git(repo, "checkout", "-q", "-b", "side")
     commit("s1", {"s1.txt": "1\n"})
     commit("s2", {"s2.txt": "2\n"})
