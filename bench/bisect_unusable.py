@@ -79,6 +79,7 @@ def trial(args: argparse.Namespace, tree: Path, number: int) -> dict[str, object
         env.update(PATCHTOOL_DATA_DIR=f"{tmp}/data", PATCHTOOL_CACHE_DIR=f"{tmp}/cache")
         goods = [x for g in args.good.split(",") for x in ("--good", g)]  # A,B: git bisect good A B
         argv = [sys.executable, "-m", "patchtool", "bisect", *goods, "--bad", args.bad,
+                *(["--first-parent"] if args.first_parent else []),
                 "--run", str(probe), "--fail-match", "regression:", "--no-revert-test", "--json",
                 "--repo", str(Path(args.repo).resolve())]  # fmt: skip
         # Run from the scratch directory: `python -m` puts the working directory first on the
@@ -96,6 +97,7 @@ def trial(args: argparse.Namespace, tree: Path, number: int) -> dict[str, object
         "unusable": report.get("unusable_runs", 0),
         "set_aside": len(report.get("untestable") or []),
         "candidates": report.get("candidates", 0),
+        "merge": ((report.get("merge") or {}).get("sha") or "")[:12],
     }
 
 
@@ -256,6 +258,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     here = Path(__file__).resolve().parent.parent
     parser.add_argument("--tree", default=str(here), help="the patchtool checkout to run")
+    parser.add_argument("--first-parent", action="store_true", help="bisect with --first-parent")
     args = parser.parse_args()
     if args.simulate:
         simulate(max(args.trials, 1000), args.seed)
