@@ -19,6 +19,7 @@ from patchtool.bisection.probe import CarriesCommits, Prober, ProbeSpec
 from patchtool.bisection.replay import (
     BUILT,
     Replay,
+    bounding_goods,
     commit_graph,
     good_inside,
     load_rows,
@@ -134,13 +135,11 @@ class _Session:
     ) -> None:
         self.repo, self.store, self.key, self.options = repo, store, spec.key(), options
         self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
-        goods = [options.good, *options.also_good]
-        self.commits, history = commit_graph(repo, goods, options.bad, options.first_parent)
-        # The other good commits that bound the range (none descends from another) have no
-        # position: they are known good, as parents outside the range.
-        shas = list(dict.fromkeys(repo.rev_parse(g) for g in goods))
-        tops = [g for g in shas if not any(o != g and repo.is_ancestor(g, o) for o in shas)]
-        self.also_good = tuple(g for g in tops if g != self.commits[0])
+        tops = bounding_goods(repo, [options.good, *options.also_good], options.bad)
+        self.commits, history = commit_graph(repo, tops, options.bad, options.first_parent)
+        # The other good commits that bound the range have no position: known good, as parents
+        # outside the range are.
+        self.also_good = tuple(tops[1:])
         recorded = " ".join([self.commits[0], *self.also_good])
         record_range(store, self.key, recorded, self.commits[-1], options.first_parent)
         strategy = Strategy(confidence=options.confidence, max_runs=options.max_runs)

@@ -56,19 +56,13 @@ BUILT = "built"  # an outcome row that only records a successful build and its d
 Row = tuple[str, str, str, float]  # commit, outcome, phase, seconds
 
 
-def commit_graph(
-    repo: GitRepo, good: str | Sequence[str], bad: str, first_parent: bool
-) -> tuple[list[str], History]:
-    """Positions 0..n: the good commit, then every commit of good..bad, parents before children
-    (the last is the bad commit), with their parents inside the range.
-
-    Several good commits (``git bisect good A B``) take the ancestors of each out of the range: a
-    commit is a candidate when it is an ancestor of the bad one and of none of them. Position 0 is
-    the first given that no other good commit descends from (the one run when q is measured); the
-    others are known good without a position, as every parent outside the range is."""
+def bounding_goods(repo: GitRepo, good: str | Sequence[str], bad: str) -> list[str]:
+    """The good commits (shas) that bound the range: each checked to be an ancestor of ``bad``, and
+    without those another good commit descends from (their ancestors are out already). The first
+    is the first given that is kept: the good end, run when q is measured."""
     goods = [good] if isinstance(good, str) else list(good)
     bad_sha = repo.rev_parse(bad)
-    shas_good: list[str] = []
+    shas: list[str] = []
     for name in goods:
         sha = repo.rev_parse(name)
         if sha == bad_sha:
@@ -77,10 +71,23 @@ def commit_graph(
         if not repo.is_ancestor(sha, bad_sha):
             why = _not_ancestor(repo, sha, bad_sha)
             raise InputError(f"--good {name} is not an ancestor of --bad {bad}: {why}")
-        if sha not in shas_good:
-            shas_good.append(sha)
-    # A good commit that another good commit descends from adds nothing (its ancestors are out).
-    tops = [g for g in shas_good if not any(o != g and repo.is_ancestor(g, o) for o in shas_good)]
+        if sha not in shas:
+            shas.append(sha)
+    return [g for g in shas if not any(o != g and repo.is_ancestor(g, o) for o in shas)]
+
+
+def commit_graph(
+    repo: GitRepo, good: str | Sequence[str], bad: str, first_parent: bool
+) -> tuple[list[str], History]:
+    """Positions 0..n: the good commit, then every commit of good..bad, parents before children
+    (the last is the bad commit), with their parents inside the range.
+
+    Several good commits (``git bisect good A B``) take the ancestors of each out of the range: a
+    commit is a candidate when it is an ancestor of the bad one and of none of them. Position 0 is
+    the first of ``bounding_goods``; the others are known good without a position, as every parent
+    outside the range is."""
+    goods = [good] if isinstance(good, str) else list(good)
+    tops, bad_sha = bounding_goods(repo, good, bad), repo.rev_parse(bad)
     mode = ("--first-parent",) if first_parent else ()
     listing = repo.out(
         "rev-list", "--reverse", "--topo-order", "--parents", *mode, bad_sha, *(f"^{g}" for g in tops)
