@@ -20,9 +20,9 @@ from patchtool.bisection.replay import (
     BUILT,
     Replay,
     bounding_goods,
-    commit_graph,
     good_inside,
     load_rows,
+    range_graph,
     record_range,
     record_revert,
     record_row,
@@ -136,7 +136,7 @@ class _Session:
         self.repo, self.store, self.key, self.options = repo, store, spec.key(), options
         self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
         tops = bounding_goods(repo, [options.good, *options.also_good], options.bad)
-        self.commits, history = commit_graph(repo, tops, options.bad, options.first_parent)
+        self.commits, history = range_graph(repo, tops, options.bad, options.first_parent)
         # The other good commits that bound the range have no position: known good, as parents
         # outside the range are.
         self.also_good = tuple(tops[1:])
@@ -312,14 +312,14 @@ def run_bisect(
     report = replace(_report(session, spec, confirmation), merge=merge)
     if report.found and report.culprit is not None and options.revert_test:
         revert = _revert_test(session, settings, report.culprit.sha, bad)
-        if _bad_end_to_probe(outer, revert) and not _testable(outer, outer.state.n):
+        spent = _revert_spent(session, revert)
+        if _bad_end_to_probe(outer, revert, spent) and not _testable(outer, outer.state.n):
             # The search never ran the bad end (a commit between failed first) and the revert
             # test could not run there: it is the bad end that cannot be tested. The revert is
             # tested where a stand-in holds the culprit, and the report lists the bad end.
             named = outer.state.result().culprit
             at = outer.state.revert_base(named) if named is not None else outer.state.n
             if at != outer.state.n:
-                spent = _revert_spent(session, revert)
                 revert = _revert_test(session, settings, report.culprit.sha, outer.commits[at], spent)
             report = replace(_report(session, spec, confirmation), merge=merge)
             if outer is not session:  # bisected inside a merge: the bad end is the outer range's
@@ -328,14 +328,15 @@ def run_bisect(
     return report
 
 
-def _bad_end_to_probe(session: _Session, revert: RevertOutcome) -> bool:
+def _bad_end_to_probe(session: _Session, revert: RevertOutcome, spent: int) -> bool:
     """The revert test could not run on the bad end (its reverted tree was built or run, not an
-    error), and the search never built or ran the bad end: one probe tells which cannot be tested."""
+    error; ``spent`` of its runs), and the search never built or ran the bad end: one probe tells
+    which cannot be tested."""
     state, limit = session.state, session.options.max_runs
     if revert.status != "untestable" or revert.sha is None or revert.bad != session.commits[-1]:
         return False
     untouched = not state.counts(state.n)[1] and not state.is_untestable(state.n)
-    within = limit is None or state.spent_runs + _revert_spent(session, revert) < limit
+    within = limit is None or state.spent_runs + spent < limit
     return untouched and within and not session.out_of_time()
 
 

@@ -86,15 +86,21 @@ def commit_graph(
     commit is a candidate when it is an ancestor of the bad one and of none of them. Position 0 is
     the first of ``bounding_goods``; the others are known good without a position, as every parent
     outside the range is."""
-    goods = [good] if isinstance(good, str) else list(good)
-    tops, bad_sha = bounding_goods(repo, good, bad), repo.rev_parse(bad)
+    return range_graph(repo, bounding_goods(repo, good, bad), bad, first_parent)
+
+
+def range_graph(
+    repo: GitRepo, tops: Sequence[str], bad: str, first_parent: bool
+) -> tuple[list[str], History]:
+    """commit_graph for good commits already checked and bounded (``bounding_goods``)."""
+    bad_sha = repo.rev_parse(bad)
     mode = ("--first-parent",) if first_parent else ()
     listing = repo.out(
         "rev-list", "--reverse", "--topo-order", "--parents", *mode, bad_sha, *(f"^{g}" for g in tops)
     )
     rows = [line.split() for line in listing.splitlines() if line.strip()]
     if not rows or rows[-1][0] != bad_sha:
-        raise InputError(f"no commits between {' '.join(goods)} and {bad}")
+        raise InputError(f"no commits between {' '.join(g[:12] for g in tops)} and {bad}")
     shas = [tops[0]] + [r[0] for r in rows]
     index = {sha: i for i, sha in enumerate(shas)}
     parents: list[tuple[int, ...]] = [()]
