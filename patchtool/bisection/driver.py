@@ -347,9 +347,16 @@ def _revert_spent(session: _Session, revert: RevertOutcome) -> int:
 
 
 def _testable(session: _Session, index: int) -> bool:
-    """Probe a position once (a build and a run); an error there leaves the verdict as it is."""
+    """Probe a position until one run counts (a pass or the regression's failure) or it cannot be
+    tested: it does not build, exits 125, or its runs fail another way often enough to be set aside
+    (classify.set_aside; at most 50 of them). An error there leaves the verdict as it is."""
+    state, sha = session.state, session.commits[index]
     try:
-        return session.run_at(index, "search")
+        while session.run_at(index, "search"):
+            stop = session._over_budget() or session.out_of_time()
+            if stop or state.counts(index)[1] or session.replay.unusable.get(sha, 0) >= 50:
+                return True
+        return False
     except PatchtoolError:
         return True
 

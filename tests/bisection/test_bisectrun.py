@@ -231,6 +231,37 @@ def test_a_bad_end_first_met_by_the_revert_test_hands_it_to_a_stand_in(tmp_path:
     assert f"revert test ({shas[tip - 1][:12]} with {shas[culprit][:12]} reverted)" in human.stdout
 
 
+# As TIP_SKIPS, but the tip's harness fails another way on every run (exit 1, not the regression).
+TIP_BROKEN = """#!/bin/sh
+[ -e broken.txt ] && { echo 'harness: cannot start'; exit 1; }
+[ -e bug.txt ] && { echo 'regression: it broke'; exit 1; }
+exit 0
+"""
+
+
+def test_a_bad_end_first_met_by_the_revert_test_failing_another_way_is_set_aside(tmp_path: Path) -> None:
+    """As above, but the bad end fails another way (--fail-match): one run there cannot set it
+    aside, so it is run until its runs are set aside, and the revert moves to its stand-in."""
+    repo = tmp_path / "repo"
+    culprit, tip = 3, 12
+
+    def commit(i: int) -> tuple[dict[str, str], str]:
+        files = {"bug.txt": "bug\n"} if i == culprit else {"broken.txt": "x\n"} if i == tip else {}
+        return {**files, f"file{i}.txt": f"{i}\n"}, f"c{i}"
+
+    shas = make_script_repo(repo, TIP_BROKEN, tip, commit)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--fail-match", "regression:",
+            "--repo", repo, "--json"]  # fmt: skip
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[culprit]
+    assert [ref["sha"] for ref in report["untestable"]] == [shas[tip]]
+    assert 8 <= report["unusable_runs"] <= 50, report["unusable_runs"]  # the bad end's, set aside
+    assert report["revert"]["bad"] == shas[tip - 1], report["revert"]
+    assert report["revert"]["status"] == "fixed"
+
+
 def _named_commits(repo: Path) -> tuple[dict[str, str], Callable[[str, dict[str, str]], None]]:
     """A repository whose first commit c0 holds TIP_SKIPS as t.sh, the shas by name, and a function
     that commits files (on the branch checked out) under a name, its subject."""
