@@ -179,16 +179,31 @@ class BisectState:
         return None
 
     def bad_index(self) -> int | None:
-        """The commit calibrated as the bad end: the bad end itself, or while it cannot be tested the
-        first of ``stand_ins()`` that can be tested and is not an ancestor of one that ran clean
-        ``calibration_max_runs`` times (None when none is left)."""
+        """The commit calibrated as the bad end: the bad end itself, or while it cannot be tested one
+        of ``stand_ins()`` that can be tested and is not an ancestor of one that ran clean
+        ``calibration_max_runs`` times (None when none is left): the first that has failed, else
+        the bad end's parents in turn, else the first left. On a merge the culprit may be on either
+        side, and its first parent alone would run clean to the maximum before the branch it merged
+        was tried: the parents take turns, each staying until it has twice the runs the other had
+        (``calibration_min_runs`` the first time), so a build tree switches about log2(max/min)
+        times, not at every run."""
         if self.n not in self._untestable:
             return self.n
         near, cleared = self.stand_ins(), 0
         for i in near:
             if self.post.fails[i] == 0 and self.post.runs[i] >= self.strategy.calibration_max_runs:
                 cleared |= self.history.ancestors(i)
-        return next((i for i in near if i not in self._untestable and not cleared >> i & 1), None)
+        left = [i for i in near if i not in self._untestable and not cleared >> i & 1]
+        failed = [i for i in left if self.post.fails[i]]
+        parents = [i for i in left if i in self.history.parents[self.n]]
+        if failed or not parents:
+            return next(iter(failed or left), None)
+        fewest = min(parents, key=lambda i: self.post.runs[i])
+        turn = self.strategy.calibration_min_runs
+        while turn <= self.post.runs[fewest]:
+            turn *= 2
+        stay = self._current in parents and self.post.runs[self._current] < turn
+        return self._current if stay else fewest
 
     def stand_ins(self) -> list[int]:
         """Where the failure is looked for when the bad end cannot be run: the commits at most

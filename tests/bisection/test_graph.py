@@ -130,3 +130,23 @@ def test_a_merge_bad_end_that_cannot_be_built_stands_in_the_branch_it_merged(see
     for _ in range(Strategy().calibration_max_runs):
         fresh.observe(6, False)
     assert fresh.bad_index() is None and fresh.stop_reason() is StopReason.BAD_END_UNTESTABLE
+
+
+def test_the_parents_of_a_merge_bad_end_that_cannot_be_tested_stand_in_by_turns() -> None:
+    """Nothing has failed yet and the bad end (a merge) cannot be tested: its first parent runs
+    clean because the culprit came in with the merged branch. The two parents take turns, each
+    until it has twice the other's runs, so the branch is tried long before the first parent's
+    300 clean runs, and a build tree switches between them a few times, not at every run."""
+    history = History([(), (0,), (1,), (2,), (1,), (4,), (5,), (3, 6)])
+    state = BisectState(history, Strategy())
+    state.mark_untestable(history.n)
+    order = []
+    while (bad := state.bad_index()) == 3 or (bad == 6 and state.counts(6)[1] < 30):
+        order.append(bad)
+        state.visit(bad)
+        state.observe(bad, False)
+    # 6 runs at the first parent, 12 at the branch tip, then 24, 48 ...: every run counted once.
+    assert order[:6] == [3] * 6 and order[6:18] == [6] * 12 and order[18:36] == [3] * 18, order
+    assert state.counts(3)[1] < 100 and state.switches <= 6
+    state.observe(6, True)  # a stand-in that fails is the bad end's from then on
+    assert state.bad_index() == 6 and state.counts(3)[1] == 24 and state.counts(6)[1] == 31
