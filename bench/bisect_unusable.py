@@ -226,7 +226,7 @@ def simulate_search(args: argparse.Namespace) -> None:
     print(
         f"N {args.n}, p {args.p}, other {args.other}, bad end other {args.bad_end_other}, seed {args.seed}:"
         f" culprit named {right}/{args.trials}; stops {dict(stops)}; runs median {runs[len(runs) // 2]},"
-        f" max {runs[-1]}"
+        f" max {runs[-1]}, mean {sum(runs) / len(runs):.1f}"
     )
 
 

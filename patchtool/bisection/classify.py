@@ -122,7 +122,7 @@ def set_aside(conclusive: int, unusable: int, elsewhere: tuple[int, int] = (0, 0
     runs where the test is usable elsewhere at least half the time, and 35 where it is unusable
     70 % of the time elsewhere.
     """
-    if unusable < 8 or unusable <= 2 * conclusive:
+    if unusable < SET_ASIDE_MIN_UNUSABLE or unusable <= 2 * conclusive:
         return False
     u_else, n_else = elsewhere
     c_else = n_else - u_else
@@ -130,8 +130,8 @@ def set_aside(conclusive: int, unusable: int, elsewhere: tuple[int, int] = (0, 0
     shared = log_beta(u_else + unusable + 1, c_else + conclusive + 1) - log_beta(u_else + 1, c_else + 1)
     if own - shared >= _LOG_SET_ASIDE_FACTOR:
         return True
-    usable_elsewhere = n_else >= 20 and u_else <= n_else / 2
-    if n_else < 20:  # little known elsewhere
+    usable_elsewhere = n_else >= ELSEWHERE_KNOWN and u_else <= n_else / 2
+    if n_else < ELSEWHERE_KNOWN:  # little known elsewhere
         return conclusive == 0 and unusable >= 50
     return unusable > 9 * conclusive and usable_elsewhere
 
@@ -160,6 +160,10 @@ def _beta_upper_tail(successes: int, failures: int, x: float) -> float:
 
 
 _LOG_SET_ASIDE_FACTOR = math.log(1000.0)
+# set_aside: a commit needs at least this many unusable runs; with fewer runs than ELSEWHERE_KNOWN
+# at the other commits, only the Bayes factor or 50 in a row set it aside.
+SET_ASIDE_MIN_UNUSABLE = 8
+ELSEWHERE_KNOWN = 20
 # A test usable less often than this everywhere, with this certainty, stops the search.
 USABLE_SHARE_TO_STOP = 0.05
 STOP_CERTAINTY = 0.95

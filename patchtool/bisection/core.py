@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from patchtool.bisection import standins
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import (
     BisectResult,
@@ -50,6 +51,7 @@ class BisectState:
         self._visit_runs = 0
         self._switches = 0
         self.unusable_runs = 0  # runs that did not count (visit): they spend the budget all the same
+        self.unusable_at: dict[int, int] = {}  # those runs by position
         self.halted: StopReason | None = None  # set from outside: what the core cannot see
 
     # ----- recording -------------------------------------------------------------------------
@@ -67,6 +69,7 @@ class BisectState:
         self._check_index(index)
         self._enter(index)
         self.unusable_runs += 1
+        self.unusable_at[index] = self.unusable_at.get(index, 0) + 1
 
     def mark_untestable(self, index: int) -> None:
         """The position does not build (or its setup exits 125): a possible culprit, never tested."""
@@ -179,58 +182,16 @@ class BisectState:
         return None
 
     def bad_index(self) -> int | None:
-        """The commit calibrated as the bad end: the bad end itself, or while it cannot be tested one
-        of ``stand_ins()`` that can be tested and is not an ancestor of one that ran clean
-        ``calibration_max_runs`` times (None when none is left): the first that has failed, else
-        the bad end's parents in turn, else the first left. On a merge the culprit may be on either
-        side, and its first parent alone would run clean to the maximum before the branch it merged
-        was tried: the parents take turns, each staying until it has twice the runs the other had
-        (``calibration_min_runs`` the first time), so a build tree switches about log2(max/min)
-        times, not at every run."""
-        if self.n not in self._untestable:
-            return self.n
-        near, cleared = self.stand_ins(), 0
-        for i in near:
-            if self.post.fails[i] == 0 and self.post.runs[i] >= self.strategy.calibration_max_runs:
-                cleared |= self.history.ancestors(i)
-        left = [i for i in near if i not in self._untestable and not cleared >> i & 1]
-        failed = [i for i in left if self.post.fails[i]]
-        parents = [i for i in left if i in self.history.parents[self.n]]
-        if failed or not parents:
-            return next(iter(failed or left), None)
-        fewest = min(parents, key=lambda i: self.post.runs[i])
-        turn = self.strategy.calibration_min_runs
-        while turn <= self.post.runs[fewest]:
-            turn *= 2
-        stay = self._current in parents and self.post.runs[self._current] < turn
-        return self._current if stay else fewest
+        """The commit calibrated as the bad end (standins.bad_index; None when none is left)."""
+        return standins.bad_index(self)
 
     def stand_ins(self) -> list[int]:
-        """Where the failure is looked for when the bad end cannot be run: the commits at most
-        ``bad_end_stand_ins`` parent steps before it, nearest first and first parents first (on a
-        line n-1, n-2, n-3; before a merge, its first parent, then the tip of the branch it merged,
-        which the first parent, run clean, does not hold)."""
-        order, seen, frontier = [], {self.n}, [self.n]
-        for _ in range(self.strategy.bad_end_stand_ins):
-            following = []
-            for i in frontier:
-                for parent in self.history.parents[i]:
-                    if parent != GOOD_END and parent not in seen:
-                        seen.add(parent)
-                        order.append(parent)
-                        following.append(parent)
-            frontier = following
-        return order
+        """Where the failure is looked for when the bad end cannot be run (standins.stand_ins)."""
+        return standins.stand_ins(self)
 
     def revert_base(self, culprit: int) -> int:
-        """Where the culprit's revert is tested: the bad end, or when it cannot be tested, the nearest
-        stand-in that holds the culprit and can be tested, one seen failing first."""
-        if not self.is_untestable(self.n):
-            return self.n
-        near = (i for i in self.stand_ins() if not self.is_untestable(i))
-        held = [i for i in near if self.history.is_ancestor(culprit, i)]
-        failing = [i for i in held if self.post.fails[i]]
-        return (failing or held or [self.n])[0]
+        """Where the culprit's revert is tested (standins.revert_base)."""
+        return standins.revert_base(self, culprit)
 
     def _out_of_budget(self) -> bool:
         return self.strategy.max_runs is not None and self.spent_runs >= self.strategy.max_runs

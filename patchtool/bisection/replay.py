@@ -17,6 +17,7 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import History
 from patchtool.bisection.model import BisectResult, StopReason, Strategy
 from patchtool.bisection.revert import RevertCommit, RevertOutcome, judge_revert, noop_detail
+from patchtool.bisection.standins import set_aside_bad_end
 from patchtool.bisection.stats import confirmation_plan
 from patchtool.errors import InputError
 from patchtool.jsonable import record
@@ -250,6 +251,7 @@ class Replay:
             self.conclusive += 1
             self.run_seconds.append(seconds)
             state.observe(i, outcome == Verdict.FAIL)
+            set_aside_bad_end(state)  # its runs all failed another way: this run may tell why
             if phase == "confirm":
                 counts = self.confirm.setdefault(sha, [0, 0])
                 counts[0] += outcome == Verdict.FAIL

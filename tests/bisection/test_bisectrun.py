@@ -163,7 +163,9 @@ def test_a_bad_end_broken_another_way_is_stood_in_for_by_its_parent(tmp_path: Pa
     assert [ref["sha"] for ref in report["untestable"]] == [shas[N_COMMITS]]
     stand_in = report["stand_ins"][0]
     assert stand_in["commit"]["sha"] == shas[N_COMMITS - 1] and stand_in["failures"] >= 2
-    assert report["unusable_runs"] >= 8  # the bad end's runs, counted apart
+    # The bad end's runs, counted apart: 8, then its parent ran meanwhile and its usable runs showed
+    # the bad end's were its own, not the 50 in a row that would set it aside alone.
+    assert 8 <= report["unusable_runs"] < 20, report["unusable_runs"]
     # The revert test runs where the failure was seen, not on the bad end that cannot run it.
     assert report["revert"]["bad"] == shas[N_COMMITS - 1] and report["revert"]["status"] == "fixed"
     human = run_patchtool(*args, env=bisect_env(tmp_path))

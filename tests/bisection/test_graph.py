@@ -150,3 +150,31 @@ def test_the_parents_of_a_merge_bad_end_that_cannot_be_tested_stand_in_by_turns(
     assert state.counts(3)[1] < 100 and state.switches <= 6
     state.observe(6, True)  # a stand-in that fails is the bad end's from then on
     assert state.bad_index() == 6 and state.counts(3)[1] == 24 and state.counts(6)[1] == 31
+
+
+def test_a_bad_end_whose_runs_all_fail_another_way_waits_while_its_parent_runs() -> None:
+    """Eight runs at the bad end, all failing another way, and nothing run elsewhere: too little to
+    set it aside (alone it would take 50 in a row). Its parent stands in meanwhile; once the
+    parent's usable runs show the bad end's failures are its own, it is set aside unrun. A test
+    that fails that way at the parent too brings the bad end back after 20 runs there."""
+    from patchtool.bisection.standins import bad_end_pending, set_aside_bad_end
+
+    def broken_bad_end() -> BisectState:
+        state = BisectState(History.chain(10), Strategy())
+        for _ in range(8):
+            assert state.bad_index() == 10
+            state.visit(10)
+        assert bad_end_pending(state) and state.bad_index() == 9
+        return state
+
+    state = broken_bad_end()
+    runs = 0
+    while runs < 20 and not set_aside_bad_end(state):
+        state.observe(9, False)
+        runs += 1
+    assert state.is_untestable(10) and runs < 20 and state.bad_index() == 9
+
+    state = broken_bad_end()
+    for _ in range(20):
+        state.visit(9)  # the parent's runs fail another way too: nothing tells the two apart
+    assert not set_aside_bad_end(state) and not bad_end_pending(state) and state.bad_index() == 10

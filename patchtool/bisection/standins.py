@@ -1,0 +1,138 @@
+"""Where the failure is looked for when the bad end cannot be run (pure, no git).
+
+``git bisect`` never runs the bad end: the first bad commit is before it unless the bad end itself
+is it. patchtool calibrates p at the bad end; when the bad end does not build, its test exits 125,
+or its runs are set aside as failing another way, a commit at most ``bad_end_stand_ins`` parent
+steps before it stands in (Strategy). The functions take the search's state (core.BisectState).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from patchtool.bisection.classify import ELSEWHERE_KNOWN, SET_ASIDE_MIN_UNUSABLE, set_aside
+from patchtool.bisection.graph import GOOD_END, History
+from patchtool.bisection.model import Strategy
+from patchtool.bisection.posterior import Posterior
+
+
+class BisectState(Protocol):
+    """What these functions read of core.BisectState (and ``retire``, which they call)."""
+
+    n: int
+    history: History
+    strategy: Strategy
+    post: Posterior
+    unusable_runs: int
+    unusable_at: dict[int, int]
+
+    @property
+    def runs(self) -> int: ...
+    @property
+    def current(self) -> int | None: ...
+    def is_untestable(self, index: int) -> bool: ...
+    def counts(self, index: int) -> tuple[int, int]: ...
+    def retire(self, index: int) -> None: ...
+
+
+def stand_ins(state: BisectState) -> list[int]:
+    """The commits at most ``bad_end_stand_ins`` parent steps before the bad end, nearest first and
+    first parents first (on a line n-1, n-2, n-3; before a merge, its first parent, then the tip of
+    the branch it merged)."""
+    history = state.history
+    order, seen, frontier = [], {state.n}, [state.n]
+    for _ in range(state.strategy.bad_end_stand_ins):
+        following = []
+        for i in frontier:
+            for parent in history.parents[i]:
+                if parent != GOOD_END and parent not in seen:
+                    seen.add(parent)
+                    order.append(parent)
+                    following.append(parent)
+        frontier = following
+    return order
+
+
+def _bad_end_unusable(state: BisectState) -> tuple[int, tuple[int, int]] | None:
+    """(unusable runs, (unusable, all) runs elsewhere) while the bad end has runs, all unusable, and
+    is not set aside; else None."""
+    n = state.n
+    unusable = state.unusable_at.get(n, 0)
+    if state.is_untestable(n) or state.counts(n)[1] or unusable == 0:
+        return None
+    elsewhere = state.unusable_runs - unusable
+    return unusable, (elsewhere, state.runs + elsewhere)
+
+
+def bad_end_pending(state: BisectState) -> bool:
+    """The bad end's runs have all failed another way (at least the few that can set a commit aside)
+    and too little has run elsewhere to tell a broken bad end from a test that fails that way
+    everywhere (classify.set_aside): a stand-in runs meanwhile.
+
+    Alone, the bad end would be set aside only after 50 such runs in a row. A stand-in's runs either
+    find the failure, or give set_aside the runs elsewhere it compares with (``set_aside_bad_end``
+    then sets the bad end aside without running it again). The bad end is run again past
+    ``ELSEWHERE_KNOWN`` runs elsewhere, or as soon as most runs elsewhere fail another way too:
+    a test that fails that way nearly everywhere cannot tell the bad end apart, and the 50 in a
+    row (with fewer than ``ELSEWHERE_KNOWN`` elsewhere) must stay within reach.
+    """
+    seen = _bad_end_unusable(state)
+    if seen is None or seen[0] < SET_ASIDE_MIN_UNUSABLE:
+        return False
+    unusable, runs = seen[1]
+    return runs < ELSEWHERE_KNOWN and 2 * unusable <= runs
+
+
+def set_aside_bad_end(state: BisectState) -> bool:
+    """Set the bad end aside (``retire``) when the runs made elsewhere since its last run show that
+    its unusable runs are its own (classify.set_aside): called after each run that counts."""
+    seen = _bad_end_unusable(state)
+    if seen is None or not set_aside(0, *seen):
+        return False
+    state.retire(state.n)
+    return True
+
+
+def bad_index(state: BisectState) -> int | None:
+    """The commit calibrated as the bad end: the bad end itself, or while it cannot be tested (or is
+    pending, ``bad_end_pending``) one of ``stand_ins()`` that can be tested and is not an ancestor
+    of one that ran clean ``calibration_max_runs`` times: the first that has failed, else the bad
+    end's parents in turn, else the first left. None when none is left (a pending bad end is then
+    run again).
+
+    On a merge the culprit may be on either side, and its first parent alone would run clean to
+    the maximum before the branch it merged was tried: the parents take turns, each staying until
+    it has twice the runs the other had (``calibration_min_runs`` the first time), so a build tree
+    switches about log2(max/min) times, not at every run.
+    """
+    n, post, strategy = state.n, state.post, state.strategy
+    pending = bad_end_pending(state)
+    if not state.is_untestable(n) and not pending:
+        return n
+    near, cleared = stand_ins(state), 0
+    for i in near:
+        if post.fails[i] == 0 and post.runs[i] >= strategy.calibration_max_runs:
+            cleared |= state.history.ancestors(i)
+    left = [i for i in near if not state.is_untestable(i) and not cleared >> i & 1]
+    failed = [i for i in left if post.fails[i]]
+    parents = [i for i in left if i in state.history.parents[n]]
+    if failed or not parents:
+        return next(iter(failed or left), n if pending else None)
+    fewest = min(parents, key=lambda i: post.runs[i])
+    turn = strategy.calibration_min_runs
+    while turn <= post.runs[fewest]:
+        turn *= 2
+    current = state.current
+    stay = current in parents and post.runs[current] < turn
+    return current if stay and current is not None else fewest
+
+
+def revert_base(state: BisectState, culprit: int) -> int:
+    """Where the culprit's revert is tested: the bad end, or when it cannot be tested, the nearest
+    stand-in that holds the culprit and can be tested, one seen failing first."""
+    if not state.is_untestable(state.n):
+        return state.n
+    near = (i for i in stand_ins(state) if not state.is_untestable(i))
+    held = [i for i in near if state.history.is_ancestor(culprit, i)]
+    failing = [i for i in held if state.post.fails[i]]
+    return (failing or held or [state.n])[0]
