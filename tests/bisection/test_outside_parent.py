@@ -106,9 +106,10 @@ def test_an_outside_parent_that_cannot_run_the_test_gives_way_to_the_good_end(tm
     repo = tmp_path / "repo"
     shas = _side_branch_before_good(repo, fork_untestable=True)
     env = bisect_env(tmp_path)
-    # (Reverting s1 brings broken.txt back: the revert test could not run, and is not the point.)
+    # Reverting s1 brings broken.txt back: the revert test could not run, and is not the point. An
+    # outside parent never given up would be run for ever: --max-time makes that a failure.
     args = ["bisect", "--good", shas["c2"], "--bad", "main", "--run", "./t.sh", "--repo", repo,
-            "--no-revert-test"]  # fmt: skip
+            "--no-revert-test", "--max-time", "120"]  # fmt: skip
     done = run_patchtool(*args, "--json", env=env)
     assert done.code == 0, done.stderr
     report = json.loads(done.stdout)
