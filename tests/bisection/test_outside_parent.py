@@ -127,3 +127,19 @@ def test_an_outside_parent_that_cannot_run_the_test_gives_way_to_the_good_end(tm
     assert human.code == 0, human.stderr
     assert f"first bad commit: {shas['s1'][:12]} s1" in human.stdout
     assert f"cannot be tested: confirmed at {shas['c2'][:12]}" in human.stdout
+
+
+def test_inside_a_merge_named_by_first_parent_the_branch_roots_parent_is_named(tmp_path: Path) -> None:
+    """--first-parent names m, then bisects inside it from c2 (m's first parent): s1's first parent
+    f is outside that range too."""
+    repo = tmp_path / "repo"
+    shas = _side_branch_before_good(repo)
+    env = bisect_env(tmp_path)
+    args = ["bisect", "--good", shas["c2"], "--bad", "main", "--first-parent", "--run", "./t.sh",
+            "--repo", repo, "--json", "--no-revert-test"]  # fmt: skip
+    done = run_patchtool(*args, env=env)
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["merge"]["sha"] == shas["m"] and report["culprit"]["sha"] == shas["s1"]
+    assert report["parent"]["sha"] == shas["f"] and report["parent_outside"]
+    assert report["confirmation"]["parent_runs"] == _runs(_rows(env, shas["f"]), "confirm") > 0
