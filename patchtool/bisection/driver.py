@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
+from patchtool.bisection.graph import GOOD_END
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
 from patchtool.bisection.probe import CarriesCommits, Prober, ProbeSpec
@@ -31,11 +32,11 @@ from patchtool.bisection.revert import RevertOutcome, judge_revert, make_revert,
 from patchtool.bisection.stats import (
     ConfirmationOutcome,
     ConfirmationPlan,
-    Estimate,
     confirmation_plan,
     judge_confirmation,
     next_confirmation_run,
 )
+from patchtool.bisection.summary import BisectReport, CommitRef, build_report
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
 from patchtool.jsonable import record
@@ -43,6 +44,7 @@ from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
 _MAX_CYCLES = 3  # search + confirmation rounds before giving up on a culprit that will not hold
+Side = tuple[int, str]  # a confirmation side: the position its runs go to, the commit run
 
 
 @record
@@ -59,66 +61,12 @@ class BisectOptions:
 
 
 @record
-class CommitRef:
-    sha: str
-    subject: str
-
-
-@record
 class Progress:
     top: CommitRef
     probability: float
     runs: int
     builds: int
     testing: CommitRef
-
-
-@record
-class StandIn:
-    """A commit run in place of a bad end that cannot be tested, and what it showed."""
-
-    commit: CommitRef
-    failures: int
-    runs: int
-
-
-@record
-class BisectReport:
-    """The outcome of `patchtool bisect`, for the terminal and for --json."""
-
-    good: CommitRef
-    bad: CommitRef
-    probe: str
-    candidates: int
-    stop_reason: str
-    culprit: CommitRef | None
-    top: CommitRef
-    probability: float
-    range90: tuple[CommitRef, CommitRef]
-    range99: tuple[CommitRef, CommitRef]
-    range99_size: int
-    p: Estimate
-    q: Estimate
-    culprit_counts: tuple[int, int]
-    parent: CommitRef
-    parent_counts: tuple[int, int]
-    bayes_factor_vs_parent: float
-    runs: int
-    builds: int
-    reused_runs: int
-    untestable: tuple[CommitRef, ...]
-    confirmation: ConfirmationOutcome | None
-    unusable_runs: int = 0  # other failures (--fail-match) and inconclusive runs, counted apart
-    runs_needed: int | None = None  # no verdict: about how many runs the search would need
-    merge: CommitRef | None = None  # --first-parent: the merge named first, then bisected inside
-    revert: RevertOutcome | None = None  # the bad commit with the culprit reverted, tested
-    # The bad end could not be tested: the commits before it run in its place (state.stand_ins).
-    stand_ins: tuple[StandIn, ...] = ()
-    also_good: tuple[CommitRef, ...] = ()  # the other good commits given (git bisect good A B)
-
-    @property
-    def found(self) -> bool:
-        return self.culprit is not None and (self.confirmation is None or self.confirmation.confirmed)
 
 
 class _Session:
@@ -136,7 +84,7 @@ class _Session:
         self.repo, self.store, self.key, self.options = repo, store, spec.key(), options
         self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
         tops = bounding_goods(repo, [options.good, *options.also_good], options.bad)
-        self.commits, history = range_graph(repo, tops, options.bad, options.first_parent)
+        self.commits, history, self.outside = range_graph(repo, tops, options.bad, options.first_parent)
         # The other good commits that bound the range have no position: known good, as parents
         # outside the range are.
         self.also_good = tuple(tops[1:])
@@ -144,9 +92,9 @@ class _Session:
         record_range(store, self.key, recorded, self.commits[-1], options.first_parent)
         strategy = Strategy(confidence=options.confidence, max_runs=options.max_runs)
         self.state = BisectState(history, strategy)
-        self.replay = Replay(self.state, {sha: i for i, sha in enumerate(self.commits)})
+        self.replay = Replay.over(self.state, self.commits, self.outside)
         # A stored "cannot test" may have been the environment's fault (since fixed): probe it again.
-        stored = load_rows(store, self.key, self.commits)
+        stored = load_rows(store, self.key, [*self.commits, *self.outside.values()])
         self.replay.apply_all([row for row in stored if row[1] != Verdict.UNTESTABLE])
         self.reused = self.replay.conclusive
         self._retune()
@@ -178,17 +126,16 @@ class _Session:
         limit = self.options.max_runs
         return None if limit is None else max(limit - self.state.spent_runs, 0)
 
-    def run_at(self, i: int, phase: str, count: int = 1) -> bool:
-        """Probe position i ``count`` times at once in the first lane (building it first if
-        needed); False if it cannot be tested (does not build, exits 125, or its runs are mostly
-        unusable)."""
+    def run_at(self, i: int, phase: str, count: int = 1, sha: str | None = None) -> bool:
+        """Probe position i (or ``sha``, an outside parent, whose runs go to i) ``count`` times at
+        once in the first lane (building it first if needed); False if it cannot be tested (does
+        not build, exits 125, or its runs are mostly unusable)."""
         left = self.runs_left()
         if left is not None:
             count = max(1, min(count, left))
-        lane = self.lanes[0]
-        task = Task(0, i, self.commits[i], count, lane.prepared != self.commits[i])
-        self.absorb(execute(lane.prober, task), phase)
-        return not self.state.is_untestable(i)
+        lane, sha = self.lanes[0], sha or self.commits[i]
+        self.absorb(execute(lane.prober, Task(0, i, sha, count, lane.prepared != sha)), phase)
+        return self.replay.testable(sha)
 
     def absorb(self, done: Done, phase: str = "search") -> None:
         """A lane's build verdict and runs, into the store and the state (in the order they come)."""
@@ -200,18 +147,18 @@ class _Session:
         seconds = done.run_seconds * task.count / max(len(done.verdicts), 1)
         for verdict in done.verdicts:
             self._record(task.sha, verdict, phase, seconds)
-        if self.state.is_untestable(task.index):
+        if not self.replay.testable(task.sha):
             lane.prepared = None
         self._retune()
-        self._report(task.index)
-
-    def _report(self, i: int) -> None:
         if self.progress is not None:
             top, prob = self.state.top_candidate()
-            self.progress(Progress(self.ref(top), prob, self.state.runs, self.state.builds, self.ref(i)))
+            testing = self.commit_ref(task.sha)
+            self.progress(Progress(self.ref(top), prob, self.state.runs, self.state.builds, testing))
 
     def ref(self, i: int) -> CommitRef:
-        sha = self.commits[i]
+        return self.commit_ref(self.commits[i])
+
+    def commit_ref(self, sha: str) -> CommitRef:
         if sha not in self._subjects:
             self._subjects[sha] = self.repo.commit_info(sha).subject
         return CommitRef(sha, self._subjects[sha])
@@ -224,42 +171,57 @@ class _Session:
             self.run_at(probe.index, "search", self.jobs if probe.reason in BATCHED else 1)
 
     def confirm_culprit(self, culprit: int) -> ConfirmationOutcome | None:
-        """Fresh runs on the culprit and its parent (design 4.9), folded into the posterior."""
-        parent = self.state.parent_of(culprit)
+        """Fresh runs on the culprit and its parent (design 4.9), folded into the posterior; a
+        parent outside the range that cannot be tested gives way to the good end."""
         result = self.state.result()
         plan = confirmation_plan(result.p.mean, result.q.mean)
-        sides = {"parent": parent, "culprit": culprit}
+        at_culprit = (culprit, self.commits[culprit])
         while not self.out_of_time() and not self._over_budget():
-            wanted = self._confirm_sides(plan, parent, culprit)
+            sides = {"parent": self.parent_at(culprit), "culprit": at_culprit}
+            wanted = self._confirm_sides(plan, sides)
             if not wanted:
                 break
-            if not self._confirm_round(plan, sides, wanted):
+            if not self._confirm_round(plan, sides, wanted) and (
+                not self.replay.testable(at_culprit[1]) or sides["parent"] == self.parent_at(culprit)
+            ):
                 return None
-        return judge_confirmation(plan, self._confirm_counts(parent), self._confirm_counts(culprit))
+        parent = self.parent_at(culprit)[1]
+        return judge_confirmation(plan, self._confirm_counts(parent), self._confirm_counts(at_culprit[1]))
 
-    def _confirm_round(self, plan: ConfirmationPlan, sides: dict[str, int], wanted: list[str]) -> bool:
+    def parent_at(self, culprit: int) -> tuple[int, str]:
+        """Where the culprit's parent is run (its runs' position, the commit): its first parent;
+        when that is outside the range (known good), that commit as long as it can be tested, its
+        runs going to the good end's position; else the good end."""
+        sha = self.outside.get(culprit)
+        if sha is not None and self.replay.testable(sha):
+            return GOOD_END, sha
+        parent = GOOD_END if sha is not None else self.state.parent_of(culprit)
+        return parent, self.commits[parent]
+
+    def _confirm_round(self, plan: ConfirmationPlan, sides: dict[str, Side], wanted: list[str]) -> bool:
         """One batch of fresh runs: both sides at once when there are two lanes (the runs shared
         between them), else the first side wanted; False when a side turned out untestable."""
         if len(wanted) == 2 and len(self.lanes) > 1 and self.jobs > 1:
             share = {"parent": self.jobs - self.jobs // 2, "culprit": self.jobs // 2}
-            runs = [(sides[s], self._confirm_batch(plan, s, sides[s], share[s])) for s in wanted]
-            return run_together(self, runs, "confirm")
-        side = wanted[0]
-        return self.run_at(sides[side], "confirm", self._confirm_batch(plan, side, sides[side]))
+            runs = [(*sides[s], self._confirm_batch(plan, s, sides[s][1], share[s])) for s in wanted]
+            run_together(self, runs, "confirm")
+            return all(self.replay.testable(sides[s][1]) for s in wanted)
+        index, sha = sides[wanted[0]]
+        return self.run_at(index, "confirm", self._confirm_batch(plan, wanted[0], sha), sha)
 
-    def _confirm_sides(self, plan: ConfirmationPlan, parent: int, culprit: int) -> list[str]:
+    def _confirm_sides(self, plan: ConfirmationPlan, sides: dict[str, Side]) -> list[str]:
         """The sides that still need fresh runs, each judged as if the other were done (the plan
         asks for the parent first only because one worktree runs one commit at a time)."""
         parent_done, culprit_done = (0, plan.parent_runs), (plan.culprit_failures, 0)
         wanted = [
-            next_confirmation_run(plan, self._confirm_counts(parent), culprit_done),
-            next_confirmation_run(plan, parent_done, self._confirm_counts(culprit)),
+            next_confirmation_run(plan, self._confirm_counts(sides["parent"][1]), culprit_done),
+            next_confirmation_run(plan, parent_done, self._confirm_counts(sides["culprit"][1])),
         ]
         return [side for side in wanted if side is not None]
 
-    def _confirm_batch(self, plan: ConfirmationPlan, side: str, index: int, width: int | None = None) -> int:
+    def _confirm_batch(self, plan: ConfirmationPlan, side: str, sha: str, width: int | None = None) -> int:
         """Runs to start at once: up to --jobs, never more than the plan still asks of this side."""
-        failures, runs = self._confirm_counts(index)
+        failures, runs = self._confirm_counts(sha)
         left = plan.parent_runs - runs if side == "parent" else plan.culprit_failures - failures
         return max(1, min(width or self.jobs, left))
 
@@ -267,8 +229,8 @@ class _Session:
         limit = self.options.max_runs
         return limit is not None and self.state.spent_runs >= limit
 
-    def _confirm_counts(self, i: int) -> tuple[int, int]:
-        counts = self.confirm.get(self.commits[i], [0, 0])
+    def _confirm_counts(self, sha: str) -> tuple[int, int]:
+        counts = self.confirm.get(sha, [0, 0])
         return counts[0], counts[1]
 
 
@@ -309,7 +271,7 @@ def run_bisect(
             known = good_inside(repo, [session.commits[0], *session.also_good], merge.sha)
             inner = replace(options, good=parents[0], bad=merge.sha, first_parent=False, also_good=known)
             session, confirmation = _search_and_confirm(repo, store, spec, inner, probers, progress)
-    report = replace(_report(session, spec, confirmation), merge=merge)
+    report = replace(build_report(session, spec, confirmation), merge=merge)
     if report.found and report.culprit is not None and options.revert_test:
         revert = _revert_test(session, settings, report.culprit.sha, bad)
         spent = _revert_spent(session, revert)
@@ -321,7 +283,7 @@ def run_bisect(
             at = outer.state.revert_base(named) if named is not None else outer.state.n
             if at != outer.state.n:
                 revert = _revert_test(session, settings, report.culprit.sha, outer.commits[at], spent)
-            report = replace(_report(session, spec, confirmation), merge=merge)
+            report = replace(build_report(session, spec, confirmation), merge=merge)
             if outer is not session:  # bisected inside a merge: the bad end is the outer range's
                 report = replace(report, untestable=(*report.untestable, outer.ref(outer.state.n)))
         report = replace(report, revert=revert)
@@ -456,42 +418,3 @@ def _search_and_confirm(
             break
         confirmation = None
     return session, confirmation
-
-
-def _report(session: _Session, spec: ProbeSpec, confirmation: ConfirmationOutcome | None) -> BisectReport:
-    state = session.state
-    result = state.result()
-    reason = result.stop_reason.value if result.stop_reason else "time-budget"
-    if result.stop_reason is None and not session.out_of_time():
-        reason = StopReason.BUDGET.value
-    ref = session.ref
-    top, parent = result.top, state.parent_of(result.top)
-    stand_ins = [i for i in state.stand_ins() if state.counts(i)[1]] if state.is_untestable(state.n) else []
-    return BisectReport(
-        also_good=tuple(CommitRef(sha, session.repo.commit_info(sha).subject) for sha in session.also_good),
-        good=ref(0),
-        bad=ref(state.n),
-        probe=spec.describe(),
-        candidates=state.n,
-        stop_reason=reason,
-        culprit=ref(result.culprit) if result.culprit is not None else None,
-        top=ref(top),
-        probability=result.probability,
-        range90=(ref(result.range90[0]), ref(result.range90[1])),
-        range99=(ref(result.range99[0]), ref(result.range99[1])),
-        range99_size=result.range99[1] - result.range99[0] + 1,
-        p=result.p,
-        q=result.q,
-        culprit_counts=state.counts(top),
-        parent=ref(parent),
-        parent_counts=state.counts(parent),
-        bayes_factor_vs_parent=result.bayes_factor_vs_parent,
-        runs=result.runs,
-        builds=result.builds,
-        reused_runs=session.reused,
-        untestable=tuple(ref(e.index) for e in result.evidence if e.untestable),
-        confirmation=confirmation,
-        unusable_runs=state.unusable_runs,
-        runs_needed=result.runs_needed if result.culprit is None else None,
-        stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
-    )

@@ -106,16 +106,15 @@ def search_in_lanes(host: Host) -> None:
                 host.absorb(future.result())
 
 
-def run_together(host: Host, wanted: Sequence[tuple[int, int]], phase: str) -> bool:
-    """Run (position, count) pairs at once, one lane each, absorbing each as it finishes; False
-    when one of them turned out untestable."""
+def run_together(host: Host, wanted: Sequence[tuple[int, str, int]], phase: str) -> None:
+    """Run (position, commit, count) triples at once, one lane each, absorbing each as it
+    finishes (the commit is the position's, or one whose runs go there: an outside parent)."""
     free = list(range(len(host.lanes)))
-    tasks = [_task(host, free, index, count) for index, count in wanted]
+    tasks = [_task(host, free, index, count, sha) for index, sha, count in wanted]
     with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="bisect-lane") as pool:
         futures = [pool.submit(execute, host.lanes[t.lane].prober, t) for t in tasks]
         for future in as_completed(futures):
             host.absorb(future.result(), phase)
-    return not any(host.state.is_untestable(t.index) for t in tasks)
 
 
 def plan(host: Host, running: Sequence[Task]) -> list[Task]:
@@ -143,9 +142,9 @@ def plan(host: Host, running: Sequence[Task]) -> list[Task]:
     return tasks
 
 
-def _task(host: Host, free: list[int], index: int, count: int) -> Task:
+def _task(host: Host, free: list[int], index: int, count: int, sha: str | None = None) -> Task:
     """A task in a free lane, preferring the one where the commit is already built."""
-    sha = host.sha(index)
+    sha = sha or host.sha(index)
     lane = next((i for i in free if host.lanes[i].prepared == sha), free[0])
     free.remove(lane)
     return Task(lane, index, sha, max(count, 1), host.lanes[lane].prepared != sha)

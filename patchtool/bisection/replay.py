@@ -9,12 +9,12 @@ the public record `StoredBisect`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from patchtool.bisection.classify import Verdict, set_aside, unusable_everywhere
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.graph import History
+from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import BisectResult, StopReason, Strategy
 from patchtool.bisection.revert import RevertCommit, RevertOutcome, judge_revert, noop_detail
 from patchtool.bisection.standins import set_aside_bad_end
@@ -87,13 +87,18 @@ def commit_graph(
     commit is a candidate when it is an ancestor of the bad one and of none of them. Position 0 is
     the first of ``bounding_goods``; the others are known good without a position, as every parent
     outside the range is."""
-    return range_graph(repo, bounding_goods(repo, good, bad), bad, first_parent)
+    shas, history, _ = range_graph(repo, bounding_goods(repo, good, bad), bad, first_parent)
+    return shas, history
 
 
 def range_graph(
     repo: GitRepo, tops: Sequence[str], bad: str, first_parent: bool
-) -> tuple[list[str], History]:
-    """commit_graph for good commits already checked and bounded (``bounding_goods``)."""
+) -> tuple[list[str], History, dict[int, str]]:
+    """commit_graph for good commits already checked and bounded (``bounding_goods``), and the
+    first parent of each position whose first parent is outside the range (position -> sha): an
+    ancestor of a good commit, known good, which History leaves out (its first parent there is
+    the good end). A side branch forked before the good end has one at its first commit; so may
+    a --first-parent line when a good commit was merged into it."""
     bad_sha = repo.rev_parse(bad)
     mode = ("--first-parent",) if first_parent else ()
     listing = repo.out(
@@ -105,11 +110,14 @@ def range_graph(
     shas = [tops[0]] + [r[0] for r in rows]
     index = {sha: i for i, sha in enumerate(shas)}
     parents: list[tuple[int, ...]] = [()]
+    outside: dict[int, str] = {}
     for pos, row in enumerate(rows, start=1):
         listed = row[1:2] if first_parent else row[1:]
         # Parents outside the range are ancestors of a good end (or of no interest): known good.
         parents.append(tuple(index[p] for p in listed if p in index and index[p] < pos))
-    return shas, History(parents)
+        if len(row) > 1 and row[1] not in index:
+            outside[pos] = row[1]
+    return shas, History(parents), outside
 
 
 def good_inside(repo: GitRepo, goods: Sequence[str], merge: str) -> tuple[str, ...]:
@@ -219,7 +227,11 @@ def record_row(store: Store, key: str, commit: str, outcome: str, phase: str, se
 
 @dataclass
 class Replay:
-    """Feeds rows to a state: runs, builds, untestable commits, confirmation counts, set-asides."""
+    """Feeds rows to a state: runs, builds, untestable commits, confirmation counts, set-asides.
+
+    A culprit's first parent outside the range (``outside``: known good) is run to confirm it; its
+    runs are good-side evidence, fed to the good end's position (``index`` maps it there), and
+    counted apart in ``confirm``. When it cannot be tested it is ``dropped``, never the good end."""
 
     state: BisectState
     index: dict[str, int]
@@ -228,31 +240,61 @@ class Replay:
     confirm: dict[str, list[int]] = field(default_factory=dict)
     unusable: dict[str, int] = field(default_factory=dict)  # other failures and inconclusive runs
     conclusive: int = 0
+    outside: frozenset[str] = frozenset()
+    dropped: set[str] = field(default_factory=set)  # outside parents that cannot be tested
+
+    @classmethod
+    def over(cls, state: BisectState, shas: Sequence[str], outside: Mapping[int, str]) -> Replay:
+        """A replay of the range ``shas`` (positions 0..n) and its outside first parents."""
+        index = {sha: GOOD_END for sha in outside.values()} | {sha: i for i, sha in enumerate(shas)}
+        return cls(state, index, outside=frozenset(outside.values()) - set(shas))
+
+    def testable(self, sha: str) -> bool:
+        """Whether the commit may still be run (an outside parent: not dropped)."""
+        if sha in self.outside:
+            return sha not in self.dropped
+        return not self.state.is_untestable(self.index[sha])
+
+    def counts(self, sha: str) -> tuple[int, int]:
+        """(failures, runs) counted at a commit: its position's, or an outside parent's own."""
+        if sha in self.outside:
+            failures, runs = self.confirm.get(sha, (0, 0))
+            return failures, runs
+        return self.state.counts(self.index[sha])
+
+    def _stop_testing(self, sha: str, retire: bool) -> None:
+        """Test the commit no more: an outside parent is dropped (the good end is not touched); a
+        position is marked untestable, or retired when ``retire`` or its runs already count."""
+        i, state = self.index[sha], self.state
+        if sha in self.outside:
+            self.dropped.add(sha)
+        elif retire or state.counts(i)[1]:  # exit 125 (or a skipped test) after runs that counted
+            state.retire(i)
+        else:
+            state.mark_untestable(i)
 
     def apply(self, sha: str, outcome: str, phase: str, seconds: float) -> None:
         i, state = self.index[sha], self.state
         if outcome == BUILT:
             self.build_seconds.append(seconds)
-        elif outcome == Verdict.UNTESTABLE and not state.is_untestable(i):
-            if state.counts(i)[1] == 0:
-                state.mark_untestable(i)
-            else:  # exit 125 (or a skipped test) after runs that counted: test it no more
-                state.retire(i)
+        elif outcome == Verdict.UNTESTABLE and self.testable(sha):
+            self._stop_testing(sha, retire=False)
         elif outcome in (Verdict.OTHER, Verdict.INCONCLUSIVE):
             self.unusable[sha] = self.unusable.get(sha, 0) + 1
             state.visit(i)
             total = sum(self.unusable.values())
             elsewhere = self._elsewhere(sha, total)
-            if not state.is_untestable(i) and set_aside(state.counts(i)[1], self.unusable[sha], elsewhere):
-                state.retire(i)
+            if self.testable(sha) and set_aside(self.counts(sha)[1], self.unusable[sha], elsewhere):
+                self._stop_testing(sha, retire=True)
             if unusable_everywhere(total, state.runs):
                 state.halted = StopReason.TEST_UNUSABLE
-        elif outcome in (Verdict.PASS, Verdict.FAIL) and not state.is_untestable(i):
+        elif outcome in (Verdict.PASS, Verdict.FAIL) and self.testable(sha):
             self.conclusive += 1
             self.run_seconds.append(seconds)
-            state.observe(i, outcome == Verdict.FAIL)
+            if not state.is_untestable(i):  # an outside parent's, while the good end cannot be run:
+                state.observe(i, outcome == Verdict.FAIL)  # its own counts only
             set_aside_bad_end(state)  # its runs all failed another way: this run may tell why
-            if phase == "confirm":
+            if phase == "confirm" or sha in self.outside:
                 counts = self.confirm.setdefault(sha, [0, 0])
                 counts[0] += outcome == Verdict.FAIL
                 counts[1] += 1
@@ -260,7 +302,7 @@ class Replay:
     def _elsewhere(self, sha: str, total_unusable: int) -> tuple[int, int]:
         """(unusable, all) runs at the other commits: what chance alone gives the test there."""
         unusable = total_unusable - self.unusable[sha]
-        return unusable, unusable + self.state.runs - self.state.counts(self.index[sha])[1]
+        return unusable, unusable + self.state.runs - self.counts(sha)[1]
 
     def apply_all(self, rows: Sequence[Row]) -> None:
         for row in rows:
@@ -298,8 +340,8 @@ def load_stored(store: Store, repo: GitRepo, test: str, key: str) -> StoredBisec
     found = _recorded_range(store, repo, key) or _observed_range(store, repo, key)
     if found is None:
         return None
-    shas, history, rows = found
-    replay = Replay(BisectState(history, Strategy()), {sha: i for i, sha in enumerate(shas)})
+    shas, history, outside, rows = found
+    replay = Replay.over(BisectState(history, Strategy()), shas, outside)
     replay.apply_all(rows)
     subjects = _subjects(repo, shas[0], shas[-1])
     result = replay.state.result()
@@ -316,7 +358,8 @@ def load_stored(store: Store, repo: GitRepo, test: str, key: str) -> StoredBisec
     )
 
 
-_Found = tuple[list[str], History, list[Row]]
+# The range, its graph, the outside first parents (range_graph) and the rows of them all.
+_Found = tuple[list[str], History, dict[int, str], list[Row]]
 
 
 def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
@@ -330,12 +373,14 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
         if not (goods and all(repo.try_rev_parse(g) for g in goods) and repo.try_rev_parse(str(bad))):
             continue  # another repository's bisect of the same probe
         try:
-            shas, history = commit_graph(repo, goods, str(bad), bool(first_parent))
+            shas, history, outside = range_graph(
+                repo, bounding_goods(repo, goods, str(bad)), str(bad), bool(first_parent)
+            )
         except InputError:
             continue
-        rows = load_rows(store, key, shas)
+        rows = load_rows(store, key, [*shas, *outside.values()])
         if any(outcome != BUILT for _, outcome, _, _ in rows):
-            return shas, history, rows
+            return shas, history, outside, rows
     return None
 
 
@@ -352,8 +397,8 @@ def _observed_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
     base = repo.git("merge-base", "--octopus", *known, check=False).text().split()
     if len(tips) != 1 or len(base) != 1 or base[0] not in known or base[0] == tips[0]:
         return None
-    shas, history = commit_graph(repo, base[0], tips[0], first_parent=False)
-    return shas, history, load_rows(store, key, shas)
+    shas, history, outside = range_graph(repo, base, tips[0], first_parent=False)
+    return shas, history, outside, load_rows(store, key, [*shas, *outside.values()])
 
 
 def _subjects(repo: GitRepo, good: str, bad: str) -> dict[str, str]:

@@ -11,11 +11,12 @@ from typing import Annotated, Any
 import typer
 
 from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP, Classifier, TimeoutAs
-from patchtool.bisection.driver import BisectOptions, BisectReport, CommitRef, Progress, run_bisect
+from patchtool.bisection.driver import BisectOptions, Progress, run_bisect
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.replay import forget_rows
 from patchtool.bisection.revert import describe_revert
+from patchtool.bisection.summary import BisectReport, CommitRef
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 from patchtool.cli.cluster_cmd import (
     ClusterOption,
@@ -89,8 +90,8 @@ def _print_report(report: BisectReport) -> None:
     p, q = report.p, report.q
     say(f"  failure rate when bad p = {p.mean:.3f} [{p.low:.3f}, {p.high:.3f}]", markup=False)
     say(f"  failure rate when good q = {q.mean:.4f} [{q.low:.4f}, {q.high:.4f}]", markup=False)
-    (cf, cr), (pf, pr) = report.culprit_counts, report.parent_counts
-    say(f"  evidence: {report.top.sha[:12]} failed {cf}/{cr} runs; parent {report.parent.sha[:12]} {pf}/{pr}")
+    (cf, cr) = report.culprit_counts
+    say(f"  evidence: {report.top.sha[:12]} failed {cf}/{cr} runs; {_parent_evidence(report)}", markup=False)
     if report.confirmation is not None:
         c = report.confirmation
         verdict = "confirmed" if c.confirmed else "NOT confirmed"
@@ -115,6 +116,18 @@ def _print_report(report: BisectReport) -> None:
         builds = "1 build" if r.builds == 1 else f"{r.builds} builds"
         spent += f"; the revert test {r.runs} runs ({r.reused_runs} reused), {builds}"
     say(spent)
+
+
+def _parent_evidence(report: BisectReport) -> str:
+    """The parent's runs; a parent outside the range is known good (an ancestor of a good commit),
+    and when it cannot be tested the confirmation ran at the good end instead."""
+    (pf, pr), parent = report.parent_counts, report.parent.sha[:12]
+    if not report.parent_outside:
+        return f"parent {parent} {pf}/{pr}"
+    if any(u.sha == report.parent.sha for u in report.untestable):
+        good = report.good.sha[:12]
+        return f"parent {parent} (outside the range, known good) cannot be tested: confirmed at {good}"
+    return f"parent {parent} (outside the range, known good) {pf}/{pr}"
 
 
 def _bad_end_untestable(report: BisectReport) -> list[str]:

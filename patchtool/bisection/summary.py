@@ -1,0 +1,138 @@
+"""The outcome of `patchtool bisect` as a record (`BisectReport`), built from a finished session.
+
+The culprit's parent is its first parent. When that is outside the searched range (a side branch
+forked before the good commit, or an ancestor of another good commit) it is named as it is, known
+good, with its own runs (the confirmation's), not the good end's pooled counts.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from patchtool.bisection.core import BisectState
+from patchtool.bisection.model import StopReason
+from patchtool.bisection.probe import ProbeSpec
+from patchtool.bisection.replay import Replay
+from patchtool.bisection.revert import RevertOutcome
+from patchtool.bisection.stats import ConfirmationOutcome, Estimate
+from patchtool.jsonable import record
+
+
+@record
+class CommitRef:
+    sha: str
+    subject: str
+
+
+@record
+class StandIn:
+    """A commit run in place of a bad end that cannot be tested, and what it showed."""
+
+    commit: CommitRef
+    failures: int
+    runs: int
+
+
+@record
+class BisectReport:
+    """The outcome of `patchtool bisect`, for the terminal and for --json."""
+
+    good: CommitRef
+    bad: CommitRef
+    probe: str
+    candidates: int
+    stop_reason: str
+    culprit: CommitRef | None
+    top: CommitRef
+    probability: float
+    range90: tuple[CommitRef, CommitRef]
+    range99: tuple[CommitRef, CommitRef]
+    range99_size: int
+    p: Estimate
+    q: Estimate
+    culprit_counts: tuple[int, int]
+    parent: CommitRef
+    parent_counts: tuple[int, int]
+    bayes_factor_vs_parent: float
+    runs: int
+    builds: int
+    reused_runs: int
+    untestable: tuple[CommitRef, ...]
+    confirmation: ConfirmationOutcome | None
+    unusable_runs: int = 0  # other failures (--fail-match) and inconclusive runs, counted apart
+    runs_needed: int | None = None  # no verdict: about how many runs the search would need
+    merge: CommitRef | None = None  # --first-parent: the merge named first, then bisected inside
+    revert: RevertOutcome | None = None  # the bad commit with the culprit reverted, tested
+    # The bad end could not be tested: the commits before it run in its place (state.stand_ins).
+    stand_ins: tuple[StandIn, ...] = ()
+    also_good: tuple[CommitRef, ...] = ()  # the other good commits given (git bisect good A B)
+    # The parent is outside the searched range (an ancestor of a good commit): known good. When it
+    # cannot be tested it is listed untestable and the confirmation ran at the good end instead.
+    parent_outside: bool = False
+
+    @property
+    def found(self) -> bool:
+        return self.culprit is not None and (self.confirmation is None or self.confirmation.confirmed)
+
+
+class Finished(Protocol):
+    """What the report needs of a bisect session (driver.py)."""
+
+    state: BisectState
+    replay: Replay
+    outside: dict[int, str]
+    reused: int
+    also_good: tuple[str, ...]
+
+    def out_of_time(self) -> bool: ...
+    def ref(self, i: int) -> CommitRef: ...
+    def commit_ref(self, sha: str) -> CommitRef: ...
+
+
+def build_report(
+    session: Finished, spec: ProbeSpec, confirmation: ConfirmationOutcome | None
+) -> BisectReport:
+    state = session.state
+    result = state.result()
+    reason = result.stop_reason.value if result.stop_reason else "time-budget"
+    if result.stop_reason is None and not session.out_of_time():
+        reason = StopReason.BUDGET.value
+    ref = session.ref
+    top = result.top
+    outside = session.outside.get(top)
+    if outside is not None:  # its own runs, not the good end's
+        parent, parent_counts = session.commit_ref(outside), session.replay.counts(outside)
+    else:
+        parent, parent_counts = ref(state.parent_of(top)), state.counts(state.parent_of(top))
+    stand_ins = [i for i in state.stand_ins() if state.counts(i)[1]] if state.is_untestable(state.n) else []
+    untestable = [ref(e.index) for e in result.evidence if e.untestable]
+    untestable += [session.commit_ref(sha) for sha in sorted(session.replay.dropped)]
+    return BisectReport(
+        also_good=tuple(session.commit_ref(sha) for sha in session.also_good),
+        good=ref(0),
+        bad=ref(state.n),
+        probe=spec.describe(),
+        candidates=state.n,
+        stop_reason=reason,
+        culprit=ref(result.culprit) if result.culprit is not None else None,
+        top=ref(top),
+        probability=result.probability,
+        range90=(ref(result.range90[0]), ref(result.range90[1])),
+        range99=(ref(result.range99[0]), ref(result.range99[1])),
+        range99_size=result.range99[1] - result.range99[0] + 1,
+        p=result.p,
+        q=result.q,
+        culprit_counts=state.counts(top),
+        parent=parent,
+        parent_counts=parent_counts,
+        parent_outside=outside is not None,
+        bayes_factor_vs_parent=result.bayes_factor_vs_parent,
+        runs=result.runs,
+        builds=result.builds,
+        reused_runs=session.reused,
+        untestable=tuple(untestable),
+        confirmation=confirmation,
+        unusable_runs=state.unusable_runs,
+        runs_needed=result.runs_needed if result.culprit is None else None,
+        stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
+    )
