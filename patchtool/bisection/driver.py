@@ -275,17 +275,19 @@ def run_bisect(
     if report.found and report.culprit is not None and options.revert_test:
         revert = _revert_test(session, settings, report.culprit.sha, bad)
         spent = _revert_spent(session, revert)
-        if _bad_end_to_probe(outer, revert, spent) and not _testable(outer, outer.state.n):
-            # The search never ran the bad end (a commit between failed first) and the revert
-            # test could not run there: it is the bad end that cannot be tested. The revert is
-            # tested where a stand-in holds the culprit, and the report lists the bad end.
-            named = outer.state.result().culprit
-            at = outer.state.revert_base(named) if named is not None else outer.state.n
-            if at != outer.state.n:
-                revert = _revert_test(session, settings, report.culprit.sha, outer.commits[at], spent)
+        if _bad_end_to_probe(outer, revert, spent):
+            # The search never ran the bad end (a commit between failed first) and the revert test
+            # could not run there: probed, if it is the bad end that cannot be tested, the revert
+            # is tested where a stand-in holds the culprit, and the report lists the bad end.
+            before = outer.state.runs, outer.state.unusable_runs
+            if not _testable(outer, outer.state.n, spent):
+                named = outer.state.result().culprit
+                at = outer.state.revert_base(named) if named is not None else outer.state.n
+                if at != outer.state.n:
+                    revert = _revert_test(session, settings, report.culprit.sha, outer.commits[at], spent)
             report = replace(build_report(session, spec, confirmation), merge=merge)
             if outer is not session:  # bisected inside a merge: the bad end is the outer range's
-                report = replace(report, untestable=(*report.untestable, outer.ref(outer.state.n)))
+                report = _with_outer_probe(report, outer, before)
         report = replace(report, revert=revert)
     return report
 
@@ -302,20 +304,35 @@ def _bad_end_to_probe(session: _Session, revert: RevertOutcome, spent: int) -> b
     return untouched and within and not session.out_of_time()
 
 
+def _with_outer_probe(report: BisectReport, outer: _Session, before: tuple[int, int]) -> BisectReport:
+    """The report of a search inside a merge, with the probe of the outer range's bad end: its
+    runs (``before``: the outer runs and unusable runs until then), and the bad end when it
+    cannot be tested."""
+    state = outer.state
+    untestable = (outer.ref(state.n),) if state.is_untestable(state.n) else ()
+    return replace(
+        report,
+        runs=report.runs + state.runs - before[0],
+        unusable_runs=report.unusable_runs + state.unusable_runs - before[1],
+        untestable=(*report.untestable, *untestable),
+    )
+
+
 def _revert_spent(session: _Session, revert: RevertOutcome) -> int:
     """Runs of the test the revert test made (counted or not): the --max-runs budget counts them."""
     rows = load_rows(session.store, session.key, [revert.sha]) if revert.sha else []
     return sum(row[1] not in (BUILT, Verdict.UNTESTABLE) for row in rows)
 
 
-def _testable(session: _Session, index: int) -> bool:
+def _testable(session: _Session, index: int, spent: int) -> bool:
     """Probe a position until one run counts (a pass or the regression's failure) or it cannot be
     tested: it does not build, exits 125, or its runs fail another way often enough to be set aside
-    (classify.set_aside; at most 50 of them). An error there leaves the verdict as it is."""
-    state, sha = session.state, session.commits[index]
+    (classify.set_aside; at most 50 of them). --max-runs counts the revert test's ``spent`` runs too;
+    out of runs or time, or on an error there, the verdict stays as it is."""
+    state, sha, limit = session.state, session.commits[index], session.options.max_runs
     try:
         while session.run_at(index, "search"):
-            stop = session._over_budget() or session.out_of_time()
+            stop = (limit is not None and state.spent_runs + spent >= limit) or session.out_of_time()
             if stop or state.counts(index)[1] or session.replay.unusable.get(sha, 0) >= 50:
                 return True
         return False

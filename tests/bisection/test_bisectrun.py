@@ -264,6 +264,36 @@ def test_a_bad_end_first_met_by_the_revert_test_failing_another_way_is_set_aside
     assert report["revert"]["status"] == "fixed"
 
 
+def test_the_bad_end_probe_after_the_revert_test_keeps_within_max_runs(tmp_path: Path) -> None:
+    """As above, with --max-runs 35: the search takes about 23 runs and the revert test on the bad
+    end 6-9 (all failing another way), so the bad end's probe has a few runs left, too few to set
+    it aside (8). The budget counts the revert test's runs: every stored run of the test, counted
+    or not, is within it, and the verdict stays as it was (the revert test untestable there)."""
+    import sqlite3
+
+    repo = tmp_path / "repo"
+
+    def commit(i: int) -> tuple[dict[str, str], str]:
+        files = {"bug.txt": "bug\n"} if i == 3 else {"broken.txt": "x\n"} if i == 12 else {}
+        return {**files, f"file{i}.txt": f"{i}\n"}, f"c{i}"
+
+    shas = make_script_repo(repo, TIP_BROKEN, 12, commit)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--fail-match", "regression:",
+            "--max-runs", "35", "--repo", repo, "--json"]  # fmt: skip
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[3]
+    with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as conn:
+        rows = conn.execute("SELECT commit_sha, outcome, phase FROM bisect_observations").fetchall()
+    assert sum(outcome not in ("built", "untestable") for _, outcome, _ in rows) <= 35
+    probed = [o for sha, o, phase in rows if sha == shas[12] and phase == "search" and o != "built"]
+    assert 1 <= len(probed) < 8 and set(probed) == {"other-failure"}, probed
+    revert = report["revert"]
+    assert revert["bad"] == shas[12] and revert["status"] == "untestable", revert
+    assert report["untestable"] == [] and report["unusable_runs"] == len(probed)
+
+
 def _named_commits(repo: Path) -> tuple[dict[str, str], Callable[[str, dict[str, str]], None]]:
     """A repository whose first commit c0 holds TIP_SKIPS as t.sh, the shas by name, and a function
     that commits files (on the branch checked out) under a name, its subject."""
