@@ -206,18 +206,23 @@ exit 0
 """
 
 
-def test_a_bad_end_first_met_by_the_revert_test_hands_it_to_a_stand_in(tmp_path: Path) -> None:
-    """A failure between the ends is seen first, so the search never runs the bad end; the revert
-    test then finds the bad end cannot be tested. It is marked so, and the revert is tested on the
-    commit that stands in for it (its parent, which holds the culprit), not reported untestable."""
-    repo = tmp_path / "repo"
-    culprit, tip = 3, 12
+def _culprit_and_broken_tip(repo: Path, script: str, culprit: int = 3, tip: int = 12) -> list[str]:
+    """c0..c{tip} running ``script``: c{culprit} adds bug.txt, the tip broken.txt (a later change
+    that breaks the harness); the shas by position."""
 
     def commit(i: int) -> tuple[dict[str, str], str]:
         files = {"bug.txt": "bug\n"} if i == culprit else {"broken.txt": "x\n"} if i == tip else {}
         return {**files, f"file{i}.txt": f"{i}\n"}, f"c{i}"
 
-    shas = make_script_repo(repo, TIP_SKIPS, tip, commit)
+    return make_script_repo(repo, script, tip, commit)
+
+
+def test_a_bad_end_first_met_by_the_revert_test_hands_it_to_a_stand_in(tmp_path: Path) -> None:
+    """A failure between the ends is seen first, so the search never runs the bad end; the revert
+    test then finds the bad end cannot be tested. It is marked so, and the revert is tested on the
+    commit that stands in for it (its parent, which holds the culprit), not reported untestable."""
+    repo, (culprit, tip) = tmp_path / "repo", (3, 12)
+    shas = _culprit_and_broken_tip(repo, TIP_SKIPS, culprit, tip)
     args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo, "--json"]
     done = run_patchtool(*args, env=bisect_env(tmp_path))
     assert done.code == 0, done.stderr
@@ -244,14 +249,8 @@ exit 0
 def test_a_bad_end_first_met_by_the_revert_test_failing_another_way_is_set_aside(tmp_path: Path) -> None:
     """As above, but the bad end fails another way (--fail-match): one run there cannot set it
     aside, so it is run until its runs are set aside, and the revert moves to its stand-in."""
-    repo = tmp_path / "repo"
-    culprit, tip = 3, 12
-
-    def commit(i: int) -> tuple[dict[str, str], str]:
-        files = {"bug.txt": "bug\n"} if i == culprit else {"broken.txt": "x\n"} if i == tip else {}
-        return {**files, f"file{i}.txt": f"{i}\n"}, f"c{i}"
-
-    shas = make_script_repo(repo, TIP_BROKEN, tip, commit)
+    repo, (culprit, tip) = tmp_path / "repo", (3, 12)
+    shas = _culprit_and_broken_tip(repo, TIP_BROKEN, culprit, tip)
     args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--fail-match", "regression:",
             "--repo", repo, "--json"]  # fmt: skip
     done = run_patchtool(*args, env=bisect_env(tmp_path))
@@ -272,12 +271,7 @@ def test_the_bad_end_probe_after_the_revert_test_keeps_within_max_runs(tmp_path:
     import sqlite3
 
     repo = tmp_path / "repo"
-
-    def commit(i: int) -> tuple[dict[str, str], str]:
-        files = {"bug.txt": "bug\n"} if i == 3 else {"broken.txt": "x\n"} if i == 12 else {}
-        return {**files, f"file{i}.txt": f"{i}\n"}, f"c{i}"
-
-    shas = make_script_repo(repo, TIP_BROKEN, 12, commit)
+    shas = _culprit_and_broken_tip(repo, TIP_BROKEN)
     args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--fail-match", "regression:",
             "--max-runs", "35", "--repo", repo, "--json"]  # fmt: skip
     done = run_patchtool(*args, env=bisect_env(tmp_path))
