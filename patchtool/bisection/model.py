@@ -64,9 +64,11 @@ class Strategy:
       most this many parent steps before it is calibrated in its place (nearest and first parents
       first), as ``git bisect`` never runs the bad end at all: the first bad commit is before the
       bad end unless the bad end itself is it. The bad end's parents take turns (on a merge, its
-      first parent and the tip of the branch merged; BisectState.bad_index) until one fails. One
+      first parent and the tip of the branch merged; standins.bad_index) until one fails. One
       that runs ``calibration_max_runs`` times clean clears its ancestors, and the next is tried.
-      The search stops (bad-end-untestable) only when none is left.
+      The search stops (bad-end-untestable) only when none is left. A bad end whose first runs
+      all failed another way, with little run elsewhere to compare, waits while a stand-in runs
+      (standins.bad_end_pending).
     * The good end is run (``good_end_runs``) only once P(q = 0) falls below
       ``good_end_when_q_zero_below``: while every failure can be blamed on bad commits its build
       buys nothing the commits judged good do not measure for free.
