@@ -285,6 +285,7 @@ def run_bisect(
                 at = outer.state.revert_base(named) if named is not None else outer.state.n
                 if at != outer.state.n:
                     revert = _revert_test(session, settings, report.culprit.sha, outer.commits[at], spent)
+                    revert = replace(revert, runs_on_bad_end=spent)
             report = replace(build_report(session, spec, confirmation), merge=merge)
             if outer is not session:  # bisected inside a merge: the bad end is the outer range's
                 report = _with_outer_probe(report, outer, before)

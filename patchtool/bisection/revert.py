@@ -54,6 +54,9 @@ class RevertOutcome:
     detail: str = ""
     reused_runs: int = 0  # of ``runs``, found in the store (an earlier bisect of the same range)
     builds: int = 0  # builds of the reverted commit in this bisect (0 or 1; a resumed one may reuse)
+    # Runs of a first revert test on the bad end, which could not run the test (then this one ran
+    # on the commit that stands in for it).
+    runs_on_bad_end: int = 0
 
 
 def make_revert(repo: GitRepo, settings: Settings, culprit: str, bad: str) -> RevertCommit:

@@ -115,6 +115,8 @@ def _print_report(report: BisectReport) -> None:
     if r is not None and (r.runs or r.builds):
         builds = "1 build" if r.builds == 1 else f"{r.builds} builds"
         spent += f"; the revert test {r.runs} runs ({r.reused_runs} reused), {builds}"
+    if r is not None and r.runs_on_bad_end:
+        spent += f", after {r.runs_on_bad_end} on the bad end, which could not run it"
     say(spent)
 
 

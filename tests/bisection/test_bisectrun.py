@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -261,6 +262,15 @@ def test_a_bad_end_first_met_by_the_revert_test_failing_another_way_is_set_aside
     assert 8 <= report["unusable_runs"] <= 50, report["unusable_runs"]  # the bad end's, set aside
     assert report["revert"]["bad"] == shas[tip - 1], report["revert"]
     assert report["revert"]["status"] == "fixed"
+    # The first revert test's runs, on the bad end that could not run it, are reported too (by a
+    # first run: a resumed one knows the bad end is set aside and reverts on c11 at once).
+    assert report["revert"]["runs_on_bad_end"] >= 3, report["revert"]
+    other = tmp_path / "again"
+    shas = _culprit_and_broken_tip(other / "repo", TIP_BROKEN, culprit, tip)
+    human = run_patchtool("bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--fail-match",
+                          "regression:", "--repo", other / "repo", env=bisect_env(other))  # fmt: skip
+    assert human.code == 0, human.stderr
+    assert re.search(r", after \d+ on the bad end, which could not run it\n", human.stdout), human.stdout
 
 
 def test_the_bad_end_probe_after_the_revert_test_keeps_within_max_runs(tmp_path: Path) -> None:
