@@ -242,6 +242,9 @@ class Replay:
     conclusive: int = 0
     outside: frozenset[str] = frozenset()
     dropped: set[str] = field(default_factory=set)  # outside parents that cannot be tested
+    # Commits built and tried (a run, or found untestable): the state's builds counts positions,
+    # and an outside parent's runs go to the good end's.
+    tried: set[str] = field(default_factory=set)
 
     @classmethod
     def over(cls, state: BisectState, shas: Sequence[str], outside: Mapping[int, str]) -> Replay:
@@ -278,8 +281,10 @@ class Replay:
         if outcome == BUILT:
             self.build_seconds.append(seconds)
         elif outcome == Verdict.UNTESTABLE and self.testable(sha):
+            self.tried.add(sha)
             self._stop_testing(sha, retire=False)
         elif outcome in (Verdict.OTHER, Verdict.INCONCLUSIVE):
+            self.tried.add(sha)
             self.unusable[sha] = self.unusable.get(sha, 0) + 1
             state.visit(i)
             total = sum(self.unusable.values())
@@ -291,6 +296,7 @@ class Replay:
         elif outcome in (Verdict.PASS, Verdict.FAIL) and self.testable(sha):
             self.conclusive += 1
             self.run_seconds.append(seconds)
+            self.tried.add(sha)
             if not state.is_untestable(i):  # an outside parent's, while the good end cannot be run:
                 state.observe(i, outcome == Verdict.FAIL)  # its own counts only
             set_aside_bad_end(state)  # its runs all failed another way: this run may tell why

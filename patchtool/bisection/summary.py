@@ -128,7 +128,7 @@ def build_report(
         parent_outside=outside is not None,
         bayes_factor_vs_parent=result.bayes_factor_vs_parent,
         runs=result.runs,
-        builds=result.builds,
+        builds=len(session.replay.tried),  # an outside parent is a build of its own
         reused_runs=session.reused,
         untestable=tuple(untestable),
         confirmation=confirmation,

@@ -123,6 +123,10 @@ def test_an_outside_parent_that_cannot_run_the_test_gives_way_to_the_good_end(tm
     assert (Verdict.UNTESTABLE, "confirm") in _rows(env, shas["f"]) and report["parent_counts"] == [0, 0]
     at_good = _runs(_rows(env, shas["c2"]), "confirm")
     assert at_good > 0 and report["confirmation"]["parent_runs"] == at_good
+    # f and the good end are two builds, though f's runs would have gone to the good end's position.
+    with sqlite3.connect(Path(env["PATCHTOOL_CACHE_DIR"]) / "patchtool.sqlite3") as conn:
+        sql = "SELECT DISTINCT commit_sha FROM bisect_observations WHERE phase IN ('search', 'confirm')"
+        assert report["builds"] == len(conn.execute(sql).fetchall())
     human = run_patchtool(*args, env=env)  # resumed: f is tried again, and again gives way
     assert human.code == 0, human.stderr
     assert f"first bad commit: {shas['s1'][:12]} s1" in human.stdout
