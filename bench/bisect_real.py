@@ -85,7 +85,8 @@ def load_range(git_dir: str, good: str, bad: str, culprit: str, first_parent: bo
 
 @cache
 def graph(git_dir: str, good: str, bad: str, first_parent: bool) -> tuple[list[str], History]:
-    return commit_graph(GitRepo(Path(git_dir)), good, bad, first_parent)
+    shas, history, _ = commit_graph(GitRepo(Path(git_dir)), good, bad, first_parent)
+    return shas, history
 
 
 @cache

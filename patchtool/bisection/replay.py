@@ -79,16 +79,16 @@ def bounding_goods(repo: GitRepo, good: str | Sequence[str], bad: str) -> list[s
 
 def commit_graph(
     repo: GitRepo, good: str | Sequence[str], bad: str, first_parent: bool
-) -> tuple[list[str], History]:
+) -> tuple[list[str], History, dict[int, str]]:
     """Positions 0..n: the good commit, then every commit of good..bad, parents before children
-    (the last is the bad commit), with their parents inside the range.
+    (the last is the bad commit), with their parents inside the range; and the first parents
+    outside it (``range_graph``).
 
     Several good commits (``git bisect good A B``) take the ancestors of each out of the range: a
     commit is a candidate when it is an ancestor of the bad one and of none of them. Position 0 is
     the first of ``bounding_goods``; the others are known good without a position, as every parent
     outside the range is."""
-    shas, history, _ = range_graph(repo, bounding_goods(repo, good, bad), bad, first_parent)
-    return shas, history
+    return range_graph(repo, bounding_goods(repo, good, bad), bad, first_parent)
 
 
 def range_graph(
@@ -379,9 +379,7 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
         if not (goods and all(repo.try_rev_parse(g) for g in goods) and repo.try_rev_parse(str(bad))):
             continue  # another repository's bisect of the same probe
         try:
-            shas, history, outside = range_graph(
-                repo, bounding_goods(repo, goods, str(bad)), str(bad), bool(first_parent)
-            )
+            shas, history, outside = commit_graph(repo, goods, str(bad), bool(first_parent))
         except InputError:
             continue
         rows = load_rows(store, key, [*shas, *outside.values()])
@@ -403,7 +401,7 @@ def _observed_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
     base = repo.git("merge-base", "--octopus", *known, check=False).text().split()
     if len(tips) != 1 or len(base) != 1 or base[0] not in known or base[0] == tips[0]:
         return None
-    shas, history, outside = range_graph(repo, base, tips[0], first_parent=False)
+    shas, history, outside = commit_graph(repo, base[0], tips[0], first_parent=False)
     return shas, history, outside, load_rows(store, key, [*shas, *outside.values()])
 
 
