@@ -136,7 +136,7 @@ def set_aside(conclusive: int, unusable: int, elsewhere: tuple[int, int] = (0, 0
     return unusable > 9 * conclusive and usable_elsewhere
 
 
-def unusable_everywhere(unusable: int, conclusive: int) -> bool:
+def unusable_everywhere(unusable: int, conclusive: int, broken: int = 0) -> bool:
     """Whether the test's runs are unusable nearly everywhere, so the search should stop and say
     so: at least 50 unusable runs over all commits, and the usable share below 5 % with 95 %
     certainty (flat prior). A test usable 10 % of the time is seldom stopped (it can still
@@ -148,10 +148,15 @@ def unusable_everywhere(unusable: int, conclusive: int) -> bool:
       time: at a median of 123 and 180 runs. At 99 % certainty those were 89, 197 and 424
       (and 0 % stopped at 8-10 %), and real QEMU bisects of a test usable 3 % of the time spent
       up to 1100 runs to stop.
+
+    ``broken``: the runs of a bad end none of whose runs counted (a bad end broken by a later
+    change fails another way every time) are left out of the bound: they say nothing of the test
+    elsewhere. A broken bad end and a test usable 10 % of the time elsewhere stopped 33 of 300
+    simulated searches (--simulate-search, N = 200, seed 4400) when they counted, 0 without.
     """
     if unusable < 50 or conclusive >= USABLE_SHARE_TO_STOP * (unusable + conclusive):
         return False  # the share seen is not under it, so the bound cannot be either
-    return _beta_upper_tail(conclusive, unusable, USABLE_SHARE_TO_STOP) < 1.0 - STOP_CERTAINTY
+    return _beta_upper_tail(conclusive, unusable - broken, USABLE_SHARE_TO_STOP) < 1.0 - STOP_CERTAINTY
 
 
 def _beta_upper_tail(successes: int, failures: int, x: float) -> float:

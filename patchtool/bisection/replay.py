@@ -291,7 +291,7 @@ class Replay:
             elsewhere = self._elsewhere(sha, total)
             if self.testable(sha) and set_aside(self.counts(sha)[1], self.unusable[sha], elsewhere):
                 self._stop_testing(sha, retire=True)
-            if unusable_everywhere(total, state.runs):
+            if unusable_everywhere(total, state.runs, self._broken_bad_end()):
                 state.halted = StopReason.TEST_UNUSABLE
         elif outcome in (Verdict.PASS, Verdict.FAIL) and self.testable(sha):
             self.conclusive += 1
@@ -304,6 +304,12 @@ class Replay:
                 counts = self.confirm.setdefault(sha, [0, 0])
                 counts[0] += outcome == Verdict.FAIL
                 counts[1] += 1
+
+    def _broken_bad_end(self) -> int:
+        """The bad end's unusable runs when none of its runs counted: a bad end broken by a later
+        change fails another way every time, which says nothing of the test elsewhere."""
+        n = self.state.n
+        return 0 if self.state.counts(n)[1] else self.state.unusable_at.get(n, 0)
 
     def _elsewhere(self, sha: str, total_unusable: int) -> tuple[int, int]:
         """(unusable, all) runs at the other commits: what chance alone gives the test there."""

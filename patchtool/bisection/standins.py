@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from patchtool.bisection.classify import ELSEWHERE_KNOWN, SET_ASIDE_MIN_UNUSABLE, set_aside
+from patchtool.bisection.classify import SET_ASIDE_MIN_UNUSABLE, set_aside
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.posterior import Posterior
@@ -66,21 +66,24 @@ def _bad_end_unusable(state: BisectState) -> tuple[int, tuple[int, int]] | None:
 
 def bad_end_pending(state: BisectState) -> bool:
     """The bad end's runs have all failed another way (at least the few that can set a commit aside)
-    and too little has run elsewhere to tell a broken bad end from a test that fails that way
-    everywhere (classify.set_aside): a stand-in runs meanwhile.
+    and the commits elsewhere have had fewer runs than its current turn: a stand-in runs meanwhile.
 
-    Alone, the bad end would be set aside only after 50 such runs in a row. A stand-in's runs either
-    find the failure, or give set_aside the runs elsewhere it compares with (``set_aside_bad_end``
-    then sets the bad end aside without running it again). The bad end is run again past
-    ``ELSEWHERE_KNOWN`` runs elsewhere, or as soon as most runs elsewhere fail another way too:
-    a test that fails that way nearly everywhere cannot tell the bad end apart, and the 50 in a
-    row (with fewer than ``ELSEWHERE_KNOWN`` elsewhere) must stay within reach.
+    Alone, the bad end would be set aside only after 50 such runs in a row, and where the test
+    fails another way often everywhere, never (only classify.set_aside's factor can, and it needs
+    runs elsewhere to compare with). A stand-in's runs either find the failure, or give set_aside
+    the runs elsewhere it compares with (``set_aside_bad_end`` then sets the bad end aside without
+    running it again). The bad end and the rest take turns: its turn ends at 8, 16, 32, ...
+    unusable runs, and it waits until the runs elsewhere have caught up, so the two grow alike and
+    a build tree switches about log2(runs / 8) times.
     """
     seen = _bad_end_unusable(state)
     if seen is None or seen[0] < SET_ASIDE_MIN_UNUSABLE:
         return False
-    unusable, runs = seen[1]
-    return runs < ELSEWHERE_KNOWN and 2 * unusable <= runs
+    own, (_, elsewhere) = seen
+    turn = SET_ASIDE_MIN_UNUSABLE
+    while 2 * turn <= own:
+        turn *= 2
+    return elsewhere < turn
 
 
 def set_aside_bad_end(state: BisectState) -> bool:

@@ -481,6 +481,25 @@ def test_a_test_usable_one_run_in_ten_is_not_stopped_as_unusable() -> None:
     assert unusable_everywhere(300, 4) and not unusable_everywhere(300, 12)
 
 
+def test_a_broken_bad_end_does_not_make_a_mostly_unusable_test_unusable_everywhere() -> None:
+    """A test usable one run in ten: commit 8 had 1 usable run in 26 (chance, about one time in
+    four), and the bad end, broken by a later change, 100 runs that all failed another way. Pooled,
+    the usable share looks under 5 %; without the bad end's runs, which say nothing of the test
+    elsewhere, 26 runs cannot say so, and the search goes on (16 of 300 simulated searches of such
+    a test stopped "test-mostly-unusable" when the bad end's runs counted)."""
+    replay = _replay_rows({8: "P" + "O" * 25, 15: "O" * 100})
+    assert replay.state.halted is None and not replay.state.is_untestable(15)
+    assert unusable_everywhere(125, 1) and not unusable_everywhere(125, 1, broken=100)
+    # Where every commit fails that way, the runs elsewhere are enough on their own (58 of them).
+    replay = _replay_rows({8: "O" * 57, 15: "O" * 100})
+    assert replay.state.halted is None
+    replay.apply("c7", Verdict.OTHER, "search", 1.0)
+    assert replay.state.halted == StopReason.TEST_UNUSABLE
+    # A bad end with a run that counted is not broken: its runs are the test's like any other.
+    replay = _replay_rows({8: "P" + "O" * 25, 15: "F" + "O" * 100})
+    assert replay.state.halted == StopReason.TEST_UNUSABLE
+
+
 def test_the_end_game_stays_on_the_side_it_is_running() -> None:
     """Culprit 30 (4 failures in 15, just run) and its parent 29 (35 clean runs) both need more
     runs, the parent's doubt a little larger. The search stays at 30 rather than switch for one

@@ -156,7 +156,8 @@ def test_a_bad_end_whose_runs_all_fail_another_way_waits_while_its_parent_runs()
     """Eight runs at the bad end, all failing another way, and nothing run elsewhere: too little to
     set it aside (alone it would take 50 in a row). Its parent stands in meanwhile; once the
     parent's usable runs show the bad end's failures are its own, it is set aside unrun. A test
-    that fails that way at the parent too brings the bad end back after 20 runs there."""
+    that fails that way at the parent too has the two take turns: the bad end comes back once the
+    parent has had 8 runs, and waits again at 16 until the parent has had 16, and so on."""
     from patchtool.bisection.standins import bad_end_pending, set_aside_bad_end
 
     def broken_bad_end() -> BisectState:
@@ -175,6 +176,14 @@ def test_a_bad_end_whose_runs_all_fail_another_way_waits_while_its_parent_runs()
     assert state.is_untestable(10) and runs < 20 and state.bad_index() == 9
 
     state = broken_bad_end()
-    for _ in range(20):
-        state.visit(9)  # the parent's runs fail another way too: nothing tells the two apart
-    assert not set_aside_bad_end(state) and not bad_end_pending(state) and state.bad_index() == 10
+    turns = []
+    for _ in range(40):
+        at = state.bad_index()
+        assert at is not None
+        turns.append(at)
+        state.visit(at)  # every run fails another way, at the parent too: nothing tells them apart
+    assert not set_aside_bad_end(state) and not state.is_untestable(10)
+    changes = [i for i in range(1, 40) if turns[i] != turns[i - 1]]
+    # after the bad end's first 8: its parent to 8, the bad end to 16, its parent to 16, the bad
+    # end to 32 (the turn doubles), so each of them runs in a few long stretches
+    assert changes == [8, 16, 24] and turns.count(10) == 8 + 16 and turns.count(9) == 8 + 8
