@@ -27,6 +27,7 @@ from patchtool.bisection.replay import (
     record_range,
     record_revert,
     record_row,
+    revert_made_on,
 )
 from patchtool.bisection.revert import RevertOutcome, judge_revert, make_revert, noop_detail, revert_pack
 from patchtool.bisection.stats import (
@@ -273,7 +274,8 @@ def run_bisect(
             session, confirmation = _search_and_confirm(repo, store, spec, inner, probers, progress)
     report = replace(build_report(session, spec, confirmation), merge=merge)
     if report.found and report.culprit is not None and options.revert_test:
-        revert = _revert_test(session, settings, report.culprit.sha, bad)
+        culprit_sha = report.culprit.sha
+        revert = _revert_test(session, settings, culprit_sha, bad)
         spent = _revert_spent(session, revert)
         if _bad_end_to_probe(outer, revert, spent):
             # The search never ran the bad end (a commit between failed first) and the revert test
@@ -284,11 +286,16 @@ def run_bisect(
                 named = outer.state.result().culprit
                 at = outer.state.revert_base(named) if named is not None else outer.state.n
                 if at != outer.state.n:
-                    revert = _revert_test(session, settings, report.culprit.sha, outer.commits[at], spent)
+                    revert = _revert_test(session, settings, culprit_sha, outer.commits[at], spent)
                     revert = replace(revert, runs_on_bad_end=spent)
             report = replace(build_report(session, spec, confirmation), merge=merge)
             if outer is not session:  # bisected inside a merge: the bad end is the outer range's
                 report = _with_outer_probe(report, outer, before)
+        if revert.bad != outer.commits[-1] and not revert.runs_on_bad_end:
+            # Resumed: the stored runs set the bad end aside, so the revert went to its stand-in at
+            # once; an earlier revert test on the bad end, which could not run it, is reported too.
+            earlier = revert_made_on(session.store, session.key, culprit_sha, outer.commits[-1])
+            revert = replace(revert, runs_on_bad_end=_runs_of(session, earlier))
         report = replace(report, revert=revert)
     return report
 
@@ -321,7 +328,12 @@ def _with_outer_probe(report: BisectReport, outer: _Session, before: tuple[int, 
 
 def _revert_spent(session: _Session, revert: RevertOutcome) -> int:
     """Runs of the test the revert test made (counted or not): the --max-runs budget counts them."""
-    rows = load_rows(session.store, session.key, [revert.sha]) if revert.sha else []
+    return _runs_of(session, revert.sha)
+
+
+def _runs_of(session: _Session, sha: str | None) -> int:
+    """Stored runs of the test at ``sha``, counted or not."""
+    rows = load_rows(session.store, session.key, [sha]) if sha else []
     return sum(row[1] not in (BUILT, Verdict.UNTESTABLE) for row in rows)
 
 

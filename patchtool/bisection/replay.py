@@ -191,6 +191,17 @@ def record_revert(store: Store, key: str, culprit: str, bad: str, made: RevertCo
         )
 
 
+def revert_made_on(store: Store, key: str, culprit: str, bad: str) -> str | None:
+    """The reverted commit the latest revert test of ``culprit`` on ``bad`` made, if any."""
+    store.ensure_schema(BISECT_DDL)
+    rows = store.query(
+        "SELECT revert_sha FROM bisect_reverts WHERE probe_key = ? AND culprit_sha = ? AND bad_sha = ?"
+        " ORDER BY recorded_at DESC LIMIT 1",
+        (key, culprit, bad),
+    )
+    return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
 def stored_revert(
     store: Store, repo: GitRepo, key: str, culprit: str, result: BisectResult
 ) -> RevertOutcome | None:

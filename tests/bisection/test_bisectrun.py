@@ -262,9 +262,15 @@ def test_a_bad_end_first_met_by_the_revert_test_failing_another_way_is_set_aside
     assert 8 <= report["unusable_runs"] <= 50, report["unusable_runs"]  # the bad end's, set aside
     assert report["revert"]["bad"] == shas[tip - 1], report["revert"]
     assert report["revert"]["status"] == "fixed"
-    # The first revert test's runs, on the bad end that could not run it, are reported too (by a
-    # first run: a resumed one knows the bad end is set aside and reverts on c11 at once).
+    # The first revert test's runs, on the bad end that could not run it, are reported too; a
+    # resumed run knows the bad end is set aside and reverts on c11 at once, and reports them still.
     assert report["revert"]["runs_on_bad_end"] >= 3, report["revert"]
+    resumed = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert resumed.code == 0, resumed.stderr
+    again = json.loads(resumed.stdout)
+    assert again["reused_runs"] == again["runs"] and again["revert"]["reused_runs"] > 0
+    for field in ("status", "bad", "sha", "failures", "runs", "runs_on_bad_end"):
+        assert again["revert"][field] == report["revert"][field], (field, again["revert"])
     other = tmp_path / "again"
     shas = _culprit_and_broken_tip(other / "repo", TIP_BROKEN, culprit, tip)
     human = run_patchtool("bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--fail-match",
