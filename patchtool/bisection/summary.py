@@ -69,6 +69,9 @@ class BisectReport:
     # The parent is outside the searched range (an ancestor of a good commit): known good. When it
     # cannot be tested it is listed untestable and the confirmation ran at the good end instead.
     parent_outside: bool = False
+    # The culprit has no parent at all (a root commit of a history merged in): ``parent`` is the
+    # good end, which the culprit's change is compared with instead.
+    parent_root: bool = False
 
     @property
     def found(self) -> bool:
@@ -126,6 +129,7 @@ def build_report(
         parent=parent,
         parent_counts=parent_counts,
         parent_outside=outside is not None,
+        parent_root=outside is None and not state.history.parents[top],
         bayes_factor_vs_parent=result.bayes_factor_vs_parent,
         runs=result.runs,
         builds=len(session.replay.tried),  # an outside parent is a build of its own

@@ -122,8 +122,11 @@ def _print_report(report: BisectReport) -> None:
 
 def _parent_evidence(report: BisectReport) -> str:
     """The parent's runs; a parent outside the range is known good (an ancestor of a good commit),
-    and when it cannot be tested the confirmation ran at the good end instead."""
+    and when it cannot be tested the confirmation ran at the good end instead, as it does for a
+    root commit, which has no parent."""
     (pf, pr), parent = report.parent_counts, report.parent.sha[:12]
+    if report.parent_root:
+        return f"no parent (a root commit): the good end {parent} {pf}/{pr}"
     if not report.parent_outside:
         return f"parent {parent} {pf}/{pr}"
     if any(u.sha == report.parent.sha for u in report.untestable):

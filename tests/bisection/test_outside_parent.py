@@ -147,3 +147,34 @@ def test_inside_a_merge_named_by_first_parent_the_branch_roots_parent_is_named(t
     assert report["merge"]["sha"] == shas["m"] and report["culprit"]["sha"] == shas["s1"]
     assert report["parent"]["sha"] == shas["f"] and report["parent_outside"]
     assert report["confirmation"]["parent_runs"] == _runs(_rows(env, shas["f"]), "confirm") > 0
+
+
+def test_a_root_commit_named_as_the_culprit_says_it_has_no_parent(tmp_path: Path) -> None:
+    """A history with a root commit of its own (r1, with the test script and bug.txt) merged into
+    main after the good commit: r1 has no parent, so the report says so and compares it with the
+    good end, rather than calling the good end its parent."""
+    repo = tmp_path / "repo"
+    shas, commit = _named_commits(repo)
+    commit("c1", {"main1.txt": "1\n"})
+    git(repo, "checkout", "-q", "--orphan", "other")
+    git(repo, "rm", "-q", "-r", "--cached", ".")
+    (repo / "main1.txt").unlink()
+    commit("r1", {"bug.txt": "bug\n"})  # t.sh, as on main: the merge adds it again, unchanged
+    commit("r2", {"other2.txt": "2\n"})
+    git(repo, "checkout", "-q", "main")
+    (repo / "bug.txt").unlink(missing_ok=True)
+    (repo / "other2.txt").unlink(missing_ok=True)
+    git(repo, "merge", "-q", "--no-ff", "--allow-unrelated-histories", "--no-commit", "other")
+    commit("m", {})
+    commit("c3", {"main3.txt": "3\n"})
+    listed, history, outside = range_graph(GitRepo(repo), [shas["c1"]], "main", first_parent=False)
+    assert history.parents[listed.index(shas["r1"])] == () and outside == {}
+    env = bisect_env(tmp_path)
+    args = ["bisect", "--good", shas["c1"], "--bad", "main", "--run", "./t.sh", "--repo", repo]
+    done = run_patchtool(*args, "--json", "--no-revert-test", env=env)
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas["r1"] and report["parent_root"] and not report["parent_outside"]
+    assert report["parent"]["sha"] == shas["c1"] and report["confirmation"]["parent_ok"]
+    human = run_patchtool(*args, "--no-revert-test", env=env)
+    assert f"no parent (a root commit): the good end {shas['c1'][:12]} 0/" in human.stdout, human.stdout
