@@ -279,6 +279,31 @@ def test_a_bad_end_first_met_by_the_revert_test_failing_another_way_is_set_aside
     assert re.search(r", after \d+ on the bad end, which could not run it\n", human.stdout), human.stdout
 
 
+# As TIP_SKIPS, but the tip's harness aborts (exit 200, which aborts a bisect as in git bisect
+# run) where bug.txt is there: only its culprit-reverted tree exits 125.
+TIP_ABORTS = """#!/bin/sh
+[ -e broken.txt ] && [ -e bug.txt ] && exit 200
+[ -e broken.txt ] && exit 125
+[ -e bug.txt ] && { echo 'regression: it broke'; exit 1; }
+exit 0
+"""
+
+
+def test_an_error_probing_the_bad_end_after_the_revert_test_keeps_the_verdict(tmp_path: Path) -> None:
+    """The revert test finds the reverted bad end cannot be tested (exit 125), so the bad end is
+    probed, and there the test aborts (exit 200). The verdict was made before: it stands, the
+    revert test stays "untestable" at the bad end, and the bad end is not set aside."""
+    repo, (culprit, tip) = tmp_path / "repo", (3, 12)
+    shas = _culprit_and_broken_tip(repo, TIP_ABORTS, culprit, tip)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo, "--json"]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[culprit] and report["untestable"] == []
+    assert report["revert"]["bad"] == shas[tip] and report["revert"]["status"] == "untestable"
+    assert report["revert"]["runs_on_bad_end"] == 0
+
+
 def test_the_bad_end_probe_after_the_revert_test_keeps_within_max_runs(tmp_path: Path) -> None:
     """As above, with --max-runs 35: the search takes about 23 runs and the revert test on the bad
     end 6-9 (all failing another way), so the bad end's probe has a few runs left, too few to set
