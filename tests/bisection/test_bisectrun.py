@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from unittest.mock import ANY
 
 import pytest
@@ -218,17 +219,28 @@ def _culprit_and_broken_tip(repo: Path, script: str, culprit: int = 3, tip: int 
     return make_script_repo(repo, script, tip, commit)
 
 
+def _bisect_broken_tip(
+    tmp_path: Path, script: str, *options: str
+) -> tuple[list[str], dict[str, Any], list[Any]]:
+    """Bisect c0..c12 of _culprit_and_broken_tip (culprit c3, tip c12) with --json: the shas, the
+    report (c3 named) and the command line."""
+    repo = tmp_path / "repo"
+    shas = _culprit_and_broken_tip(repo, script)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", *options,
+            "--repo", repo, "--json"]  # fmt: skip
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[3]
+    return shas, report, args
+
+
 def test_a_bad_end_first_met_by_the_revert_test_hands_it_to_a_stand_in(tmp_path: Path) -> None:
     """A failure between the ends is seen first, so the search never runs the bad end; the revert
     test then finds the bad end cannot be tested. It is marked so, and the revert is tested on the
     commit that stands in for it (its parent, which holds the culprit), not reported untestable."""
-    repo, (culprit, tip) = tmp_path / "repo", (3, 12)
-    shas = _culprit_and_broken_tip(repo, TIP_SKIPS, culprit, tip)
-    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo, "--json"]
-    done = run_patchtool(*args, env=bisect_env(tmp_path))
-    assert done.code == 0, done.stderr
-    report = json.loads(done.stdout)
-    assert report["culprit"]["sha"] == shas[culprit]
+    culprit, tip = 3, 12
+    shas, report, args = _bisect_broken_tip(tmp_path, TIP_SKIPS)
     assert [ref["sha"] for ref in report["untestable"]] == [shas[tip]]
     assert report["revert"]["bad"] == shas[tip - 1], report["revert"]
     assert report["revert"]["status"] == "fixed"
@@ -250,14 +262,8 @@ exit 0
 def test_a_bad_end_first_met_by_the_revert_test_failing_another_way_is_set_aside(tmp_path: Path) -> None:
     """As above, but the bad end fails another way (--fail-match): one run there cannot set it
     aside, so it is run until its runs are set aside, and the revert moves to its stand-in."""
-    repo, (culprit, tip) = tmp_path / "repo", (3, 12)
-    shas = _culprit_and_broken_tip(repo, TIP_BROKEN, culprit, tip)
-    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--fail-match", "regression:",
-            "--repo", repo, "--json"]  # fmt: skip
-    done = run_patchtool(*args, env=bisect_env(tmp_path))
-    assert done.code == 0, done.stderr
-    report = json.loads(done.stdout)
-    assert report["culprit"]["sha"] == shas[culprit]
+    culprit, tip = 3, 12
+    shas, report, args = _bisect_broken_tip(tmp_path, TIP_BROKEN, "--fail-match", "regression:")
     assert [ref["sha"] for ref in report["untestable"]] == [shas[tip]]
     assert 8 <= report["unusable_runs"] <= 50, report["unusable_runs"]  # the bad end's, set aside
     assert report["revert"]["bad"] == shas[tip - 1], report["revert"]
@@ -293,14 +299,9 @@ def test_an_error_probing_the_bad_end_after_the_revert_test_keeps_the_verdict(tm
     """The revert test finds the reverted bad end cannot be tested (exit 125), so the bad end is
     probed, and there the test aborts (exit 200). The verdict was made before: it stands, the
     revert test stays "untestable" at the bad end, and the bad end is not set aside."""
-    repo, (culprit, tip) = tmp_path / "repo", (3, 12)
-    shas = _culprit_and_broken_tip(repo, TIP_ABORTS, culprit, tip)
-    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo, "--json"]
-    done = run_patchtool(*args, env=bisect_env(tmp_path))
-    assert done.code == 0, done.stderr
-    report = json.loads(done.stdout)
-    assert report["culprit"]["sha"] == shas[culprit] and report["untestable"] == []
-    assert report["revert"]["bad"] == shas[tip] and report["revert"]["status"] == "untestable"
+    shas, report, _ = _bisect_broken_tip(tmp_path, TIP_ABORTS)
+    assert report["untestable"] == []
+    assert report["revert"]["bad"] == shas[12] and report["revert"]["status"] == "untestable"
     assert report["revert"]["runs_on_bad_end"] == 0
 
 
