@@ -157,7 +157,8 @@ def test_a_bad_end_whose_runs_all_fail_another_way_waits_while_its_parent_runs()
     set it aside (alone it would take 50 in a row). Its parent stands in meanwhile; once the
     parent's usable runs show the bad end's failures are its own, it is set aside unrun. A test
     that fails that way at the parent too has the two take turns: the bad end comes back once the
-    parent has had 8 runs, and waits again at 16 until the parent has had 16, and so on."""
+    parent has had 32 runs (four times its turn of 8), and waits again at 16 until the parent has
+    had 64, and so on."""
     from patchtool.bisection.standins import bad_end_pending, set_aside_bad_end
 
     def broken_bad_end() -> BisectState:
@@ -177,13 +178,45 @@ def test_a_bad_end_whose_runs_all_fail_another_way_waits_while_its_parent_runs()
 
     state = broken_bad_end()
     turns = []
-    for _ in range(40):
+    for _ in range(100):
         at = state.bad_index()
         assert at is not None
         turns.append(at)
         state.visit(at)  # every run fails another way, at the parent too: nothing tells them apart
     assert not set_aside_bad_end(state) and not state.is_untestable(10)
-    changes = [i for i in range(1, 40) if turns[i] != turns[i - 1]]
-    # after the bad end's first 8: its parent to 8, the bad end to 16, its parent to 16, the bad
-    # end to 32 (the turn doubles), so each of them runs in a few long stretches
-    assert changes == [8, 16, 24] and turns.count(10) == 8 + 16 and turns.count(9) == 8 + 8
+    changes = [i for i in range(1, 100) if turns[i] != turns[i - 1]]
+    # after the bad end's first 8: its parent to 32 (four times the turn), the bad end to 16, its
+    # parent to 64, the bad end to 32, its parent on towards 128: a few long stretches each
+    assert changes == [32, 40, 72, 88] and turns.count(10) == 8 + 16 and turns.count(9) == 32 + 32 + 12
+
+
+def test_a_parents_turn_the_broken_bad_ends_turn_interrupted_is_finished() -> None:
+    """A merge bad end whose runs all fail another way, and a test that often does so elsewhere:
+    the first parent's turn (6 runs that count) is cut by the bad end's turn, and is finished after
+    it, before the merged branch's tip is tried."""
+    history = History([(), (0,), (1,), (2,), (1,), (4,), (5,), (3, 6)])
+    state = BisectState(history, Strategy())
+    for _ in range(8):
+        state.visit(7)
+    assert state.bad_index() == 3
+    for k in range(32):  # 4 runs that count, 28 that fail another way: the bad end's turn again
+        state.observe(3, False) if k < 4 else state.visit(3)
+    assert state.bad_index() == 7
+    for _ in range(8):
+        state.visit(7)
+    assert state.bad_index() == 3 and state.counts(3) == (0, 4)
+
+
+def test_once_a_commit_has_failed_the_stand_ins_are_calibrated_in_a_broken_bad_ends_place() -> None:
+    """The bad end's 8 runs all failed another way, commit 4 has failed, and the commits before the
+    bad end have had their share of runs: the bad end's turn would come, but the search needs no
+    bad end now. Its stand-in, not the bad end, is the one calibrated (else p would be calibrated
+    nowhere, and the search cost a quarter more)."""
+    state = BisectState(History.chain(10), Strategy())
+    for _ in range(8):
+        state.visit(10)
+    state.observe(4, True)
+    for _ in range(31):
+        state.observe(9, False)
+    probe = state.next_probe()
+    assert state.bad_index() == 9 and probe is not None and probe.index == 9
