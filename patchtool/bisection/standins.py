@@ -114,8 +114,8 @@ def bad_index(state: BisectState) -> int | None:
     """The commit calibrated as the bad end: the bad end itself, or while it cannot be tested (or is
     pending, ``bad_end_pending``) one of ``stand_ins()`` that can be tested and is not an ancestor
     of one that ran clean ``calibration_max_runs`` times: the first that has failed, else the bad
-    end's parents in turn, else the first left. None when none is left (a pending bad end is then
-    run again).
+    end's parents in turn, else the first left. None when none is left (a bad end that waits, not
+    set aside, is then run again).
 
     On a merge the culprit may be on either side, and its first parent alone would run clean to
     the maximum before the branch it merged was tried: the parents take turns, each staying until
@@ -124,7 +124,8 @@ def bad_index(state: BisectState) -> int | None:
     """
     n, post, strategy = state.n, state.post, state.strategy
     pending = bad_end_pending(state)
-    if not state.is_untestable(n) and not pending and not _replaced_by_stand_ins(state):
+    waiting = pending or _replaced_by_stand_ins(state)  # the bad end, not set aside, stands by
+    if not state.is_untestable(n) and not waiting:
         return n
     near, cleared = stand_ins(state), 0
     for i in near:
@@ -134,7 +135,7 @@ def bad_index(state: BisectState) -> int | None:
     failed = [i for i in left if post.fails[i]]
     parents = [i for i in left if i in state.history.parents[n]]
     if failed or not parents:
-        return next(iter(failed or left), n if pending else None)
+        return next(iter(failed or left), n if waiting else None)
     # Turn k is parents[k mod m]'s, until it has calibration_min_runs * 2**k runs: read from the
     # counts alone, so a turn the bad end's own turn interrupted (bad_end_pending) is finished.
     k = 0

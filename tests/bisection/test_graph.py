@@ -220,3 +220,17 @@ def test_once_a_commit_has_failed_the_stand_ins_are_calibrated_in_a_broken_bad_e
         state.observe(9, False)
     probe = state.next_probe()
     assert state.bad_index() == 9 and probe is not None and probe.index == 9
+
+
+def test_a_broken_bad_end_with_no_stand_in_left_is_run_again_not_called_untestable() -> None:
+    """The bad end's runs all failed another way, the good end failed once (q > 0), and every
+    stand-in cannot be tested: the bad end, never set aside, is run again rather than the search
+    stopping as if it could not be tested."""
+    state = BisectState(History.chain(10), Strategy())
+    for i in (9, 8, 7):
+        state.mark_untestable(i)
+    for _ in range(8):
+        state.visit(10)
+    for k in range(32):
+        state.observe(0, k == 0)
+    assert state.bad_index() == 10 and state.stop_reason() is None
