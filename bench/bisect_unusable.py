@@ -11,9 +11,11 @@ parent leaves the search blocked or wrong.
 Printed: how often the culprit was named, the stop reasons, commits set aside per trial, and mean
 runs, unusable runs and builds. --tree runs another checkout of patchtool (to compare versions).
 --bad-end-other R also makes the bad end fail another way with probability R (1: a bad end broken
-by a later change; the search then calibrates a commit before it in its place). --simulate-search
-(no repository) runs the whole search in process on a line of --n commits, with the same outcomes,
-and prints how it stopped. --simulate (no repository) measures the rule alone: how often a commit
+by a later change; the search then calibrates a commit before it in its place). --broken K makes K
+commits between the ends (drawn per trial, never the culprit) fail another way on every run. --simulate-search
+(no repository) runs the whole search in process on a line of --n commits, with the same outcomes
+(--broken K: K commits between the ends, drawn per trial, always fail another way), and prints how
+it stopped. --simulate (no repository) measures the rule alone: how often a commit
 is set aside by chance when the test fails other ways at rate r everywhere (100 runs elsewhere, 80
 at the commit), and after how many runs a commit that breaks the test is, against the two-thirds
 rule alone; how often the first commit run (nothing known elsewhere) is set aside by chance; and
@@ -52,8 +54,10 @@ open(counter, "w").write(str(n + 1))
 rng = random.Random("{seed}:" + str(n))
 if rng.random() < {other}:
     print("download error"); sys.exit(1)
+head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+if head in {broken!r}:
+    print("harness: cannot start"); sys.exit(1)
 if {bad_end_other} and rng.random() < {bad_end_other}:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     if head == {bad_sha!r}:
         print("harness: cannot start"); sys.exit(1)
 try:
@@ -66,13 +70,22 @@ print("ok")
 """
 
 
+def broken_commits(args: argparse.Namespace, number: int) -> set[str]:
+    """--broken K: K commits between the ends (never the culprit), drawn for this trial."""
+    if not args.broken:
+        return set()
+    between = [c for c in args.between if not c.startswith(args.culprit)]
+    return set(random.Random(f"{args.seed}:{number}:broken").sample(between, args.broken))
+
+
 def trial(args: argparse.Namespace, tree: Path, number: int) -> dict[str, object]:
     file, _, text = args.marker.partition(":")
     with tempfile.TemporaryDirectory(prefix="bisect-unusable-") as tmp:
         probe = Path(tmp) / "probe.py"
         fields = {"python": sys.executable, "counter": str(Path(tmp) / "n"), "seed": f"{args.seed}:{number}",
                   "other": args.other, "p": args.p, "text": text, "file": file,
-                  "bad_end_other": args.bad_end_other, "bad_sha": args.bad_sha}  # fmt: skip
+                  "bad_end_other": args.bad_end_other, "bad_sha": args.bad_sha,
+                  "broken": broken_commits(args, number)}  # fmt: skip
         probe.write_text(PROBE.format(**fields))
         probe.chmod(0o755)
         env = dict(os.environ, PYTHONPATH=str(tree.resolve()))
@@ -194,26 +207,28 @@ def everywhere_chance(trials: int, seed: int) -> None:
 
 def simulate_search(args: argparse.Namespace) -> None:
     """The whole search in process (BisectState and Replay, as the driver feeds them), on a line of
-    --n commits: how it stops when the test fails other ways at --other everywhere and at
-    --bad-end-other at the bad end (1: a bad end broken by a later change)."""
+    --n commits: how it stops when the test fails other ways at --other everywhere, at
+    --bad-end-other at the bad end (1: a bad end broken by a later change), and always at
+    --broken commits between the ends (drawn per trial). Builds are the switches of one build tree."""
     from patchtool.bisection.classify import Verdict
     from patchtool.bisection.core import BisectState
     from patchtool.bisection.graph import History
-    from patchtool.bisection.model import Strategy
+    from patchtool.bisection.model import StopReason, Strategy
     from patchtool.bisection.replay import Replay
 
     stops: collections.Counter[str] = collections.Counter()
-    right, runs = 0, []
+    right, wrong, runs, builds = 0, 0, [], []
     for t in range(args.trials):
         rng = random.Random(f"{args.seed}:{t}")
         culprit = rng.randint(1, args.n)
+        broken = set(rng.sample(range(1, args.n), args.broken)) if args.broken else set()
         state = BisectState(History.chain(args.n), Strategy(max_runs=args.max_runs))
         replay = Replay(state, {str(i): i for i in range(args.n + 1)})
         made = 0
         while (probe := state.next_probe()) is not None:
             i, made = probe.index, made + 1
             other = args.bad_end_other if i == args.n and args.bad_end_other else args.other
-            if rng.random() < other:
+            if rng.random() < (1.0 if i in broken else other):
                 verdict = Verdict.OTHER
             else:
                 verdict = Verdict.FAIL if i >= culprit and rng.random() < args.p else Verdict.PASS
@@ -221,12 +236,15 @@ def simulate_search(args: argparse.Namespace) -> None:
         result = state.result()
         stops[result.stop_reason.value if result.stop_reason else "none"] += 1
         right += result.culprit == culprit
+        wrong += result.stop_reason == StopReason.CONFIDENT and result.culprit != culprit
         runs.append(made)
+        builds.append(state.switches)
     runs.sort()
     print(
-        f"N {args.n}, p {args.p}, other {args.other}, bad end other {args.bad_end_other}, seed {args.seed}:"
-        f" culprit named {right}/{args.trials}; stops {dict(stops)}; runs median {runs[len(runs) // 2]},"
-        f" max {runs[-1]}, mean {sum(runs) / len(runs):.1f}"
+        f"N {args.n}, p {args.p}, other {args.other}, bad end other {args.bad_end_other},"
+        f" broken {args.broken}, seed {args.seed}: culprit named {right}/{args.trials} ({wrong} wrong);"
+        f" stops {dict(stops)}; runs median {runs[len(runs) // 2]}, max {runs[-1]}, mean"
+        f" {sum(runs) / len(runs):.1f}; builds mean {sum(builds) / len(builds):.1f}"
     )
 
 
@@ -253,6 +271,9 @@ def main() -> None:
         help="the whole search in process, on a line of --n commits (no repository)",
     )
     parser.add_argument("--n", type=int, default=646, help="commits, for --simulate-search")
+    parser.add_argument(
+        "--broken", type=int, default=0, help="commits between the ends always failing another way"
+    )
     parser.add_argument("--max-runs", type=int, default=20000, help="budget, for --simulate-search")
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
@@ -270,6 +291,11 @@ def main() -> None:
         parser.error("REPO GOOD BAD CULPRIT and --marker are needed (or --simulate)")
     args.bad_sha = subprocess.run(["git", "-C", args.repo, "rev-parse", "--verify", args.bad + "^{commit}"],
                                   capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    git = ["git", "-C", args.repo]
+    goods = [f"^{g}" for g in args.good.split(",")]
+    listed = subprocess.run([*git, "rev-list", "--ancestry-path", args.bad_sha, *goods],
+                            capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    args.between = sorted(c for c in listed if c != args.bad_sha)
     started, results = time.time(), []
     for number in range(args.trials):
         results.append(trial(args, Path(args.tree), number))
@@ -280,6 +306,7 @@ def main() -> None:
     errors = len(results) - len(ok)
     print(f"{args.tree}: {len(ok)} trials (+{errors} errors), p {args.p}, other {args.other}", end="")
     print(f", bad end other {args.bad_end_other}" if args.bad_end_other else "", end="")
+    print(f", broken {args.broken}" if args.broken else "", end="")
     print(f", seed {args.seed}")
     print(f"  culprit named: {sum(bool(r['right']) for r in ok)}/{len(ok)}; stops: {dict(stops)}")
     for key in ("candidates", "set_aside", "runs", "unusable", "builds"):

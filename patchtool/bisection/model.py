@@ -69,7 +69,9 @@ class Strategy:
       The search stops (bad-end-untestable) only when none is left. A bad end whose first runs
       all failed another way waits while a stand-in runs, and then takes turns with the commits
       before it (standins.bad_end_pending) until its runs are shown to be its own or a commit
-      fails (its stand-ins are then calibrated in its place).
+      fails (its stand-ins are then calibrated in its place). A commit between the ends (a
+      stand-in among them) whose first 32 runs all failed another way takes turns with the rest
+      too (core.BisectState.waiting).
     * The good end is run (``good_end_runs``) only once P(q = 0) falls below
       ``good_end_when_q_zero_below``: while every failure can be blamed on bad commits its build
       buys nothing the commits judged good do not measure for free.

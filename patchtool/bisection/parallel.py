@@ -161,8 +161,9 @@ def second_probe(state: BisectState, first: int, busy: set[int]) -> int | None:
     p_first = _mass(post, anc_first)
     base = _entropy((p_first, 1.0 - p_first))
     best: tuple[float, int] | None = None
+    waiting = state.waiting()  # runs all failed another way: its turn is not yet (core)
     for i in range(1, state.n):
-        if i == first or i in busy or state.is_untestable(i):
+        if i == first or i in busy or i in waiting or state.is_untestable(i):
             continue
         anc = state.history.ancestors(i)
         p_i = _mass(post, anc)

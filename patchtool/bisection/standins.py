@@ -79,11 +79,17 @@ def bad_end_pending(state: BisectState) -> bool:
     four times, 36, and the search cost what it did before the turns.)
     """
     seen = _bad_end_unusable(state)
-    if seen is None or seen[0] < SET_ASIDE_MIN_UNUSABLE:
+    return seen is not None and waits(seen[0], seen[1][1])
+
+
+def waits(unusable: int, elsewhere: int, first_turn: int = SET_ASIDE_MIN_UNUSABLE) -> bool:
+    """A commit none of whose runs counted, with ``unusable`` runs, waits its next turn while the
+    runs elsewhere are fewer than four times its current turn: the largest of ``first_turn``,
+    twice that, four times, ... not above its runs. Fewer than ``first_turn`` runs never wait."""
+    if unusable < first_turn:
         return False
-    own, (_, elsewhere) = seen
-    turn = SET_ASIDE_MIN_UNUSABLE
-    while 2 * turn <= own:
+    turn = first_turn
+    while 2 * turn <= unusable:
         turn *= 2
     return elsewhere < 4 * turn
 

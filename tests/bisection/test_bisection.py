@@ -430,10 +430,14 @@ def _replay_rows(runs: dict[int, str]) -> Replay:
     """A replay of a 15-candidate line fed, per position, a string of runs (P pass, F fail, O other)."""
     replay = Replay(BisectState(15), {f"c{i}": i for i in range(16)})
     for index, outcomes in runs.items():
-        for mark in outcomes:
-            verdict = {"P": Verdict.PASS, "F": Verdict.FAIL, "O": Verdict.OTHER}[mark]
-            replay.apply(f"c{index}", verdict, "search", 1.0)
+        _apply_rows(replay, index, outcomes)
     return replay
+
+
+def _apply_rows(replay: Replay, index: int, outcomes: str) -> None:
+    for mark in outcomes:
+        verdict = {"P": Verdict.PASS, "F": Verdict.FAIL, "O": Verdict.OTHER}[mark]
+        replay.apply(f"c{index}", verdict, "search", 1.0)
 
 
 def test_a_commit_that_breaks_the_test_is_set_aside() -> None:
@@ -498,6 +502,57 @@ def test_a_broken_bad_end_does_not_make_a_mostly_unusable_test_unusable_everywhe
     # A bad end with a run that counted is not broken: its runs are the test's like any other.
     replay = _replay_rows({8: "P" + "O" * 25, 15: "F" + "O" * 100})
     assert replay.state.halted == StopReason.TEST_UNUSABLE
+
+
+def test_a_commit_between_whose_runs_all_fail_another_way_waits_its_turn() -> None:
+    """A test usable one run in ten, and the first split (7) broken by a change of its own: its 32
+    runs all failed another way, far too few for set_aside's factor at that rate (over 100 in a
+    row). Its runs do not move the posterior, so the search would choose it again and again, and
+    its runs would fill the pool that tells a test unusable everywhere. It waits while the rest has
+    fewer than four times its turn since its first run (128), comes back, and waits again at 64
+    until 256."""
+    replay = _replay_rows({15: ("F" + "O" * 9) * 6})
+    state = replay.state
+    assert state.next_probe() == Probe(7, ProbeReason.SPLIT)
+    _apply_rows(replay, 7, "O" * 31)
+    assert state.next_probe() == Probe(7, ProbeReason.REPEAT)  # 31: not yet a turn
+    _apply_rows(replay, 7, "O")
+    assert state.waiting() == {7} and not state.is_untestable(7)
+    assert state.next_probe() == Probe(8, ProbeReason.SPLIT)  # its neighbour instead
+    _apply_rows(replay, 8, "P" + "O" * 126)
+    assert state.waiting() == {7}
+    _apply_rows(replay, 8, "O")  # 128 runs elsewhere since its first: its turn again
+    assert state.waiting() == set()
+    _apply_rows(replay, 7, "O" * 32)
+    assert state.waiting() == {7} and state.next_probe().index != 7
+    _apply_rows(replay, 6, "P" + "O" * 126)  # 255 elsewhere
+    assert state.waiting() == {7}
+    _apply_rows(replay, 6, "O")
+    assert state.waiting() == set()
+    # Where p is low, one visit is long enough (10/p runs) to reach a turn: it ends the visit.
+    replay = _replay_rows({15: ("FPPP" + "O" * 36) * 3, 7: "O" * 31})
+    assert replay.state.next_probe() == Probe(7, ProbeReason.REPEAT)
+    _apply_rows(replay, 7, "O")
+    assert replay.state.next_probe().index != 7
+    # A commit with a run that counted never waits: its unusable runs may be the test's.
+    replay = _replay_rows({15: ("F" + "O" * 9) * 6, 7: "P" + "O" * 40})
+    assert replay.state.waiting() == set() and replay.state.next_probe().index == 7
+
+
+def test_a_stand_in_whose_runs_all_fail_another_way_waits_its_turn_too() -> None:
+    """The bad end and its parent (14, its stand-in) both broken by a later change, in a test
+    usable one run in ten: the stand-in is calibrated to 32 runs, all failing another way, the bad
+    end has its second turn, and then the stand-in waits while the search splits. Calibrated on,
+    it ran 65-87 times in 5 of 300 simulated searches (N = 200, 3 broken commits) until the pool
+    said "test-mostly-unusable"."""
+    replay = _replay_rows({15: "O" * 8, 7: "P" + "O" * 9})
+    state = replay.state
+    assert state.next_probe() == Probe(14, ProbeReason.CALIBRATE_BAD)
+    _apply_rows(replay, 14, "O" * 32)
+    assert state.next_probe() == Probe(15, ProbeReason.CALIBRATE_BAD)  # the bad end's turn
+    _apply_rows(replay, 15, "O" * 8)
+    assert state.bad_index() == 14 and state.waiting() == {14} and not state.is_untestable(14)
+    assert state.next_probe().reason == ProbeReason.SPLIT
 
 
 def test_the_end_game_stays_on_the_side_it_is_running() -> None:

@@ -29,6 +29,9 @@ def test_second_probe_splits_what_the_first_leaves() -> None:
     second = second_probe(state, 16, set())
     assert second is not None and (6 <= second <= 10 or 22 <= second <= 26)  # a quarter point
     assert second_probe(state, 16, {second}) not in (None, second)
+    for _ in range(32):  # its runs all fail another way: it waits its turn (core.BisectState.waiting)
+        state.visit(second)
+    assert state.waiting() == {second} and second_probe(state, 16, set()) not in (None, second)
 
 
 def test_second_probe_on_a_merge_takes_the_other_branch() -> None:
