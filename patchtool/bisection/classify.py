@@ -126,6 +126,8 @@ def set_aside(conclusive: int, unusable: int, elsewhere: tuple[int, int] = (0, 0
         return False
     u_else, n_else = elsewhere
     c_else = n_else - u_else
+    if n_else and unusable * n_else <= u_else * (unusable + conclusive):
+        return False  # no more often than elsewhere: the factor below would also tell a lower rate apart
     own = log_beta(unusable + 1, conclusive + 1)
     shared = log_beta(u_else + unusable + 1, c_else + conclusive + 1) - log_beta(u_else + 1, c_else + 1)
     if own - shared >= _LOG_SET_ASIDE_FACTOR:

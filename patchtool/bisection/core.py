@@ -266,6 +266,8 @@ class BisectState:
             # earlier culprit (a parent judged good with too few clean runs).
             return Probe(self._decide_side(top), ProbeReason.DECIDE)
         waiting = self.waiting()
+        if not self.is_untestable(self.n) and self.bad_index() != self.n:
+            waiting.add(self.n)  # its runs all failed another way: it stands by (standins.bad_index)
         if self._stay(waiting):
             assert self._current is not None
             return Probe(self._current, ProbeReason.REPEAT)
@@ -274,7 +276,7 @@ class BisectState:
         if split is not None:
             pb = self.prob_bad(split)
             if self.strategy.resolved_epsilon < pb < 1 - self.strategy.resolved_epsilon:
-                return self._prefer_endpoint(Probe(split, ProbeReason.SPLIT))
+                return self._prefer_endpoint(Probe(split, ProbeReason.SPLIT), waiting)
         return self._decide_probe(split, waiting)
 
     def waiting(self) -> set[int]:
@@ -418,11 +420,14 @@ class BisectState:
             return True
         return share / (1.0 - share) >= extra / max(self.strategy.build_cost_in_runs, 1e-9)
 
-    def _prefer_endpoint(self, probe: Probe) -> Probe:
-        """Run an endpoint when one run there tells more than one run at the split (design 4.6)."""
+    def _prefer_endpoint(self, probe: Probe, waiting: set[int]) -> Probe:
+        """Run an endpoint when one run there tells more than one run at the split (design 4.6); not
+        a bad end that stands by."""
         best = self.information(probe.index)
         for end in (self.n, GOOD_END):
-            if end not in self._untestable and end != probe.index and self.information(end) > best:
+            if end in waiting or end in self._untestable:
+                continue
+            if end != probe.index and self.information(end) > best:
                 return Probe(end, ProbeReason.ENDPOINT)
         return probe
 

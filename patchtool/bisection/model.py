@@ -64,7 +64,8 @@ class Strategy:
       most this many parent steps before it is calibrated in its place (nearest and first parents
       first), as ``git bisect`` never runs the bad end at all: the first bad commit is before the
       bad end unless the bad end itself is it. The bad end's parents take turns (on a merge, its
-      first parent and the tip of the branch merged; standins.bad_index) until one fails. One
+      first parent and the tip of the branch merged; standins.bad_index) until one fails; one
+      that cannot be tested, or waits its turn, is stood in for by the commit before it. One
       that runs ``calibration_max_runs`` times clean clears its ancestors, and the next is tried.
       The search stops (bad-end-untestable) only when none is left. A bad end whose first runs
       all failed another way waits while a stand-in runs, and then takes turns with the commits
