@@ -12,11 +12,12 @@ Printed: how often the culprit was named, the stop reasons, commits set aside pe
 runs, unusable runs and builds. --tree runs another checkout of patchtool (to compare versions).
 --bad-end-other R also makes the bad end fail another way with probability R (1: a bad end broken
 by a later change; the search then calibrates a commit before it in its place). --broken K makes K
-commits between the ends (drawn per trial, never the culprit) fail another way on every run. --simulate-search
-(no repository) runs the whole search in process on a line of --n commits, with the same outcomes
-(--broken K: K commits between the ends, drawn per trial, always fail another way), and prints how
-it stopped. --simulate (no repository) measures the rule alone: how often a commit
-is set aside by chance when the test fails other ways at rate r everywhere (100 runs elsewhere, 80
+commits between the ends (drawn per trial, never the culprit) fail another way on every run, and
+--broken-sha SHA (repeatable) that commit (the tip of the branch a broken merge bad end merged).
+--simulate-search (no repository) runs the whole search in process on a line of --n commits, with
+the same outcomes (--broken K: K commits between the ends, drawn per trial, always fail another
+way), and prints how it stopped. --simulate (no repository) measures the rule alone: how often a
+commit is set aside by chance when the test fails other ways at rate r everywhere (100 runs elsewhere, 80
 at the commit), and after how many runs a commit that breaks the test is, against the two-thirds
 rule alone; how often the first commit run (nothing known elsewhere) is set aside by chance; and
 how often a test usable at rate r everywhere stops the search as mostly unusable.
@@ -71,11 +72,13 @@ print("ok")
 
 
 def broken_commits(args: argparse.Namespace, number: int) -> set[str]:
-    """--broken K: K commits between the ends (never the culprit), drawn for this trial."""
+    """--broken K: K commits between the ends (never the culprit), drawn for this trial, and the
+    commits named by --broken-sha."""
+    named = {c for c in args.between for prefix in args.broken_sha if c.startswith(prefix)}
     if not args.broken:
-        return set()
+        return named
     between = [c for c in args.between if not c.startswith(args.culprit)]
-    return set(random.Random(f"{args.seed}:{number}:broken").sample(between, args.broken))
+    return named | set(random.Random(f"{args.seed}:{number}:broken").sample(between, args.broken))
 
 
 def trial(args: argparse.Namespace, tree: Path, number: int) -> dict[str, object]:
@@ -273,6 +276,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=646, help="commits, for --simulate-search")
     parser.add_argument(
         "--broken", type=int, default=0, help="commits between the ends always failing another way"
+    )
+    parser.add_argument(
+        "--broken-sha",
+        action="append",
+        default=[],
+        help="a commit between the ends always failing another way",
     )
     parser.add_argument("--max-runs", type=int, default=20000, help="budget, for --simulate-search")
     parser.add_argument("--trials", type=int, default=20)
