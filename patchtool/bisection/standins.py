@@ -158,8 +158,9 @@ def _lines(state: BisectState, left: list[int]) -> list[int]:
     for by the commit before the tip, in the same turns.
 
     Before, the stand-ins after the parents ran in order: with the bad end and the merged branch's
-    tip both broken, the first parent's line ran 300 clean runs at each of three commits (9000 runs
-    where the test fails another way 90 % of the time) before the culprit's branch was tried."""
+    tip both broken (a real QEMU history), the first parent's line ran 300 clean counted runs at
+    each of its commits, about 3000 runs each where the test fails another way 90 % of the time,
+    before the culprit's branch was tried."""
     history, waiting, found = state.history, state.waiting(), []
     for line in history.parents[state.n]:
         for _ in range(state.strategy.bad_end_stand_ins):
