@@ -121,7 +121,8 @@ def bad_index(state: BisectState) -> int | None:
     """The commit calibrated as the bad end: the bad end itself, or while it cannot be tested (or is
     pending, ``bad_end_pending``) one of ``stand_ins()`` that can be tested and is not an ancestor
     of one that ran clean ``calibration_max_runs`` times: the first that has failed, else the bad
-    end's parents in turn, else the first left. None when none is left (a bad end that waits, not
+    end's parents in turn (a parent that cannot be tested or waits is stood in for by the commit
+    before it, ``_lines``), else the first left. None when none is left (a bad end that waits, not
     set aside, is then run again).
 
     On a merge the culprit may be on either side, and its first parent alone would run clean to

@@ -545,12 +545,13 @@ def test_a_commit_between_whose_runs_all_fail_another_way_waits_its_turn() -> No
 
 def test_a_stand_in_whose_runs_all_fail_another_way_waits_its_turn_too() -> None:
     """The bad end and its parent (14, its stand-in) both broken by a later change, in a test
-    usable one run in ten: the stand-in is calibrated to 32 runs, all failing another way, the bad
-    end has its second turn, and then the stand-in waits and the commit before it (13) is
-    calibrated in its place. Calibrated on, it ran 65-87 times in 5 of 300 simulated searches
-    (N = 200, 3 broken commits) until the pool said "test-mostly-unusable". With 13 broken too, it
-    waits in turn, and the bad end has its turn again."""
-    replay = _replay_rows({15: "O" * 8, 7: "P" + "O" * 9})
+    usable one run in five elsewhere: the stand-in is calibrated to 32 runs, all failing another
+    way, the bad end has its second turn, and then the stand-in waits and the commit before it
+    (13) is calibrated in its place. Calibrated on, it ran 65-87 times in 5 of 300 simulated
+    searches (N = 200, 3 broken commits) until the pool said "test-mostly-unusable". With 13 and
+    12 broken too, each waits in turn; once all three wait, the stand-in named (14) is not
+    calibrated and the search splits."""
+    replay = _replay_rows({15: "O" * 8, 7: ("P" + "O" * 4) * 6})
     state = replay.state
     assert state.next_probe() == Probe(14, ProbeReason.CALIBRATE_BAD)
     _apply_rows(replay, 14, "O" * 32)
@@ -558,8 +559,13 @@ def test_a_stand_in_whose_runs_all_fail_another_way_waits_its_turn_too() -> None
     _apply_rows(replay, 15, "O" * 8)
     assert state.waiting() == {14} and not state.is_untestable(14)
     assert state.bad_index() == 13 and state.next_probe() == Probe(13, ProbeReason.CALIBRATE_BAD)
-    _apply_rows(replay, 13, "O" * 32)  # 13 waits too; 74 runs made before the bad end since its 16th
+    _apply_rows(replay, 13, "O" * 32)
     assert state.waiting() == {13, 14} and state.next_probe() == Probe(15, ProbeReason.CALIBRATE_BAD)
+    _apply_rows(replay, 15, "O" * 16)
+    assert state.next_probe() == Probe(12, ProbeReason.CALIBRATE_BAD)  # three parent steps back
+    _apply_rows(replay, 12, "O" * 32)
+    assert state.waiting() == {12, 13, 14} and state.bad_index() == 14 and state.halted is None
+    assert state.next_probe().reason == ProbeReason.SPLIT
 
 
 def test_the_end_game_stays_on_the_side_it_is_running() -> None:
