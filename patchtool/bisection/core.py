@@ -303,18 +303,43 @@ class BisectState:
         st = self.strategy
         if self.post.fails[top] < st.min_culprit_failures:
             return top
-        mine, earlier = self.post.pessimistic(top, st.pessimism_z, st.pessimism_q_z)
-        later = 1.0 - mine - earlier
         parent = self.parent_of(top)
         if parent in self._untestable:
             return top
-        # Stay on the side being run while its doubt is a fair share of the other's: alternating a
-        # run at a time between culprit and parent costs a rebuild per switch with one build tree.
-        if self._current in (top, parent):
-            mine, other = (later, earlier) if self._current == top else (earlier, later)
-            if mine * self.strategy.side_stay_ratio >= other:
-                return self._current
-        return parent if earlier > later else top
+        if self.post.runs[parent] or parent == GOOD_END:
+            gain = {side: self._side_gain(top, side) for side in (top, parent)}
+            if max(gain.values()) > 0.0:
+                # Stay on the side being run while its gain is a fair share of the other's:
+                # alternating a run at a time between culprit and parent costs a rebuild per
+                # switch with one build tree.
+                if self._current in gain:
+                    other = parent if self._current == top else top
+                    if gain[self._current] * st.side_stay_ratio >= gain[other]:
+                        return self._current
+                return max((top, parent), key=lambda side: gain[side])
+        mine, earlier = self.post.pessimistic(top, st.pessimism_z, st.pessimism_q_z)
+        return parent if earlier > 1.0 - mine - earlier else top
+
+    def _side_gain(self, top: int, side: int) -> float:
+        """How far one run at ``side`` (the culprit or its parent) is expected to move the stop's
+        pessimistic P(culprit = top), in log-odds.
+
+        The side with the larger doubt is not always the one whose run shrinks it: a parent's
+        doubt that comes from p barely known (a culprit with few failures, no other bad commit
+        run) falls faster with runs at the culprit, which narrow p, than with clean runs at the
+        parent, each worth little at the pessimistic p.
+        """
+        st = self.strategy
+
+        def log_odds(index: int | None, failed: bool) -> float:
+            mine = self.post.pessimistic_after(top, index, failed, st.pessimism_z, st.pessimism_q_z)[0]
+            mine = min(max(mine, 1e-12), 1.0 - 1e-12)
+            return math.log(mine / (1.0 - mine))
+
+        pb = self.prob_bad(side)
+        fail = pb * self.p_mean() + (1.0 - pb) * self.q_mean()
+        expected = fail * log_odds(side, True) + (1.0 - fail) * log_odds(side, False)
+        return expected - log_odds(None, False)
 
     def _calibration_probe(self) -> Probe | None:
         st = self.strategy
@@ -422,13 +447,20 @@ class BisectState:
 
     def _prefer_endpoint(self, probe: Probe, waiting: set[int]) -> Probe:
         """Run an endpoint when one run there tells more than one run at the split (design 4.6); not
-        a bad end that stands by."""
+        a bad end that stands by. Likewise the most probable culprit, once run: where p is known
+        only from its few failures, a split's doubt can be that p is tiny (every commit before
+        it bad, its clean runs luck), which the split's clean runs shrink only polynomially and
+        a failure at the culprit by a factor of its share of the runs."""
         best = self.information(probe.index)
         for end in (self.n, GOOD_END):
             if end in waiting or end in self._untestable:
                 continue
             if end != probe.index and self.information(end) > best:
                 return Probe(end, ProbeReason.ENDPOINT)
+        top, _ = self.top_candidate()
+        runnable = self.post.runs[top] and top not in waiting | self._untestable
+        if top != probe.index and runnable and self.information(top) > best:
+            return Probe(top, ProbeReason.DECIDE)
         return probe
 
     def _decide_probe(self, split: int | None, waiting: set[int]) -> Probe | None:

@@ -199,26 +199,44 @@ class Posterior:
         that often enough (1.1-1.3 % wrong at 0.99 in the benchmark's q = 0.3 cells; 0.4-0.6 %
         with this bound).
         """
-        own = next(k for k in self.classes() if k.mask >> c & 1)
+        return self.pessimistic_after(c, None, False, z, z_q)
+
+    def pessimistic_after(
+        self, c: int, index: int | None, failed: bool, z: float = 1.645, z_q: float | None = None
+    ) -> tuple[float, float]:
+        """``pessimistic(c)`` as it would be after one more run at ``index`` (None: as it is now).
+
+        ``index`` must have been run before (its classes are split already), so the run only
+        moves counts: to every class it descends from, and to the totals.
+        """
+        classes = self.classes()
+        bit = 0 if index is None else 1 << index
+        if index is not None and not self.runs[index] and index != GOOD_END:
+            raise ValueError(f"position {index} has no runs: a run there would split classes")
+        add_f, add_r = (int(failed), 1) if index is not None else (0, 0)
+        counts = [(k.bad_f + add_f, k.bad_r + add_r) if k.sig & bit else (k.bad_f, k.bad_r) for k in classes]
+        total_f, total_r = self.total_f + add_f, self.total_r + add_r
+        own_at = next(i for i, k in enumerate(classes) if k.mask >> c & 1)
+        own_f, own_r = counts[own_at]
         ap, bp = self.priors.p_prior
-        p_lo = max(_beta_bound(ap + own.bad_f, bp + own.bad_r - own.bad_f, -z), 1e-3)
-        gf, gr = self.total_f - own.bad_f, self.total_r - own.bad_r
+        p_lo = max(_beta_bound(ap + own_f, bp + own_r - own_f, -z), 1e-3)
+        gf, gr = total_f - own_f, total_r - own_r
         q_hi = min(_beta_bound(1.0 + gf, 1.0 + gr - gf, z if z_q is None else z_q), 0.999)
         if p_lo <= q_hi:
             return 0.0, 1.0
         lp, lnp, lq, lnq = math.log(p_lo), math.log1p(-p_lo), math.log(q_hi), math.log1p(-q_hi)
         logs = [
-            math.log(k.size) + k.bad_f * lp + (k.bad_r - k.bad_f) * lnp
-            + (self.total_f - k.bad_f) * lq + (self.total_r - k.bad_r - self.total_f + k.bad_f) * lnq
-            for k in self._classes
+            math.log(k.size) + bf * lp + (br - bf) * lnp
+            + (total_f - bf) * lq + (total_r - br - total_f + bf) * lnq
+            for k, (bf, br) in zip(classes, counts, strict=True)
         ]  # fmt: skip
         top = max(logs)
         weights = [math.exp(x - top) for x in logs]
         norm = sum(weights)
         anc = self.history.ancestors(c) & ~(1 << c)
         mine = earlier = 0.0
-        for k, w in zip(self._classes, weights, strict=True):
-            if k is own:
+        for i, (k, w) in enumerate(zip(classes, weights, strict=True)):
+            if i == own_at:
                 mine = w / norm / k.size
             earlier += w / norm * (k.mask & anc).bit_count() / k.size
         return mine, earlier

@@ -568,23 +568,61 @@ def test_a_stand_in_whose_runs_all_fail_another_way_waits_its_turn_too() -> None
     assert state.next_probe().reason == ProbeReason.SPLIT
 
 
+def _counted(counts: dict[int, tuple[int, int]]) -> list[tuple[int, bool]]:
+    """Observations from {position: (failures, runs)}, in the dict's order (the last is current)."""
+    return [(i, k < fails) for i, (fails, runs) in counts.items() for k in range(runs)]
+
+
 def test_the_end_game_stays_on_the_side_it_is_running() -> None:
-    """Culprit 30 (4 failures in 15, just run) and its parent 29 (35 clean runs) both need more
-    runs, the parent's doubt a little larger. The search stays at 30 rather than switch for one
-    run: switching at every run alternated them, a rebuild per run with one build tree."""
-    counts = {
-        20: (0, 1),
-        22: (0, 20),
-        26: (0, 16),
-        28: (0, 15),
-        29: (0, 35),
-        31: (1, 2),
-        40: (2, 11),
-        30: (4, 15),
-    }
-    observations = [(i, k < fails) for i, (fails, runs) in counts.items() for k in range(runs)]
-    state = replay(40, observations)
-    assert state.current == 30 and state.top_candidate()[0] == 30
+    """Culprit 30 (4 failures in 12, just run) and its parent 29 (12 clean runs): a run at the
+    parent is expected to move the stop about twice as far as one at the culprit. The search
+    stays at 30 rather than switch for one run: switching at every run alternated them, a
+    rebuild per run with one build tree."""
+    counts = {20: (0, 1), 22: (0, 20), 26: (0, 16), 28: (0, 30), 29: (0, 12), 31: (1, 2), 40: (20, 40)}
+    counts[30] = (4, 12)
+    state = replay(40, _counted(counts))
+    top, prob = state.top_candidate()
+    assert (top, state.current) == (30, 30) and prob >= state.strategy.stop_threshold
     assert state.next_probe() == Probe(30, ProbeReason.DECIDE)
-    alternating = replay(40, observations, Strategy(side_stay_ratio=1.0))
+    alternating = replay(40, _counted(counts), Strategy(side_stay_ratio=1.0))
     assert alternating.next_probe() == Probe(29, ProbeReason.DECIDE)
+
+
+def test_the_end_game_runs_the_side_whose_run_moves_the_stop_most() -> None:
+    """The parent's pessimistic doubt is the larger (clean runs at p's low end), yet a run at the
+    culprit moves the stop further: its failures are most of what p is known from, so each
+    narrows p, which the parent's clean runs need as well."""
+    counts = {40: (3, 6), 30: (4, 10), 29: (0, 15), 22: (0, 20), 26: (0, 16), 28: (0, 15), 20: (0, 10)}
+    state = replay(40, _counted(counts))
+    top, prob = state.top_candidate()
+    mine, earlier = state.post.pessimistic(30)
+    assert (top, state.current) == (30, 20) and prob >= state.strategy.stop_threshold
+    assert earlier > 1.0 - mine - earlier  # the side with the larger doubt is the parent
+    assert state.next_probe() == Probe(30, ProbeReason.DECIDE)
+
+
+def test_the_culprit_is_run_rather_than_a_split_that_only_p_keeps_in_doubt() -> None:
+    """The bad end cannot be run; the only failures are the culprit's 2 in 6. Its parent, 40 runs
+    clean, is still bad with probability 0.025: the doubt that p is tiny and every commit from
+    the first bad. More clean runs there shrink that doubt polynomially; a failure at the culprit
+    by a factor of the share of the runs it holds. One run at the culprit tells more, and the
+    search runs it rather than the split."""
+    counts = {30: (2, 6), 29: (0, 40), 10: (0, 15), 20: (0, 15), 25: (0, 15)}
+    state = replay(40, _counted(counts))
+    state.mark_untestable(40)
+    assert state.strategy.resolved_epsilon < state.prob_bad(29) < 0.05
+    assert state.top_candidate()[0] == 30 and state.information(30) > state.information(29)
+    assert state.next_probe() == Probe(30, ProbeReason.DECIDE)
+
+
+def test_a_culprit_that_stands_in_for_the_bad_end_is_run_to_learn_p() -> None:
+    """The bad end and the two commits before it cannot be run, so the culprit (37) is the stand-in
+    and its runs are all p is known from. Proving its parent clean at a p known from a few
+    failures took 112 runs there on average (up to 267) in these 20 searches; running the
+    culprit as well as its parent, about 40."""
+    parent_runs = []
+    for seed in range(20):
+        trial, state = simulate(40, 0.3, 0.0, seed, untestable=frozenset({38, 39, 40}), culprit=37)
+        assert trial.stop is StopReason.CONFIDENT and trial.named == 37, seed
+        parent_runs.append(state.counts(36)[1])
+    assert sum(parent_runs) / len(parent_runs) < 60, parent_runs

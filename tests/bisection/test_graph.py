@@ -291,3 +291,36 @@ def test_a_broken_bad_end_with_no_stand_in_left_is_run_again_not_called_untestab
     for k in range(32):
         state.observe(0, k == 0)
     assert state.bad_index() == 10 and state.stop_reason() is None
+
+
+def test_the_pessimistic_posterior_after_a_run_is_the_one_the_run_makes() -> None:
+    """Posterior.pessimistic_after (what the end game weighs a run by) predicts exactly what
+    pessimistic says once the run is made, on a merge history, for a failure and for a pass,
+    at the culprit, at a parent, at the good end and at commits on other branches."""
+    from patchtool.bisection.posterior import Posterior, Priors
+
+    history = History.merged_branches(3, 3, 4)[0]
+    n, rng = history.n, random.Random("pessimistic-after")
+    checked = 0
+    for _ in range(30):
+        culprit = rng.randint(1, n)
+        post = Posterior(history, Priors())
+        for _ in range(rng.randint(10, 60)):
+            at = rng.randint(0, n)
+            post.add(at, history.is_ancestor(culprit, at) and rng.random() < 0.6)
+        c = rng.choice([i for i in range(1, n + 1)])
+        for at in post.tested():
+            for failed in (False, True):
+                predicted = post.pessimistic_after(c, at, failed)
+                made = Posterior(history, Priors())
+                for i in post.tested():
+                    for k in range(post.runs[i]):
+                        made.add(i, k < post.fails[i])
+                made.add(at, failed)
+                assert predicted == pytest.approx(made.pessimistic(c), abs=1e-12), (c, at, failed)
+                checked += 1
+    assert checked > 200
+    fresh = Posterior(history, Priors())
+    fresh.add(n, True)
+    with pytest.raises(ValueError, match="no runs"):  # a first run would split the classes
+        fresh.pessimistic_after(n, 1, True)
