@@ -29,8 +29,8 @@ L commits, forked from the main line and merged into it one after another). Two 
 tuned on in the third), --grid report3 (drawn at random after the third round's were frozen) and
 --grid report4 (the same rule, the next seed, drawn in the sixth round), --grid report5 (the
 next seed again, the seventh round), --grid report6 (the eighth), --grid report7 (the ninth)
---grid report8 (the tenth) and --grid report9 (the eleventh). Below each cell, patchtool's cost
-ratios with 95 % intervals paired by trial.
+--grid report8 (the tenth), --grid report9 (the eleventh) and --grid report10 (the fifteenth).
+Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
        python bench/bisect.py --cell 256:0.2:0.1 --cell dag:3:3:4:0.5:0 --trials 100
@@ -229,6 +229,24 @@ GRIDS = {
             "dag:5:2:4:0.07:0",
         ],
         26_400_601,
+    ),
+    # The same rule with the next seed (random.Random(20261208)), drawn in the fifteenth round
+    # after the end-game changes (the culprit run where it tells more than the split, the side
+    # by the expected move of the stop, the stand-in as an endpoint) were made on other cells.
+    "report10": (
+        [
+            "272:0.38:0.13",
+            "92:0.32:0",
+            "283:0.3:0.1",
+            "379:0.19:0.07",
+            "124:0.06:0",
+            "33:0.13:0.02",
+            "1191:0.3:0.03",
+            "19:0.14:0.06",
+            "dag:3:2:3:0.17:0",
+            "dag:4:4:5:0.79:0",
+        ],
+        75_316_780,
     ),
 }
 
@@ -657,8 +675,8 @@ def print_cell(
 
 
 def draw_grid(seed: int) -> tuple[list[str], int]:
-    """The report grids' stated rule, as code (it reproduces report3 to report9 from
-    random.Random(20261201) to (20261207); report3 lists the same cells in another order): 8 lines
+    """The report grids' stated rule, as code (it reproduces report3 to report10 from
+    random.Random(20261201) to (20261208); report3 lists the same cells in another order): 8 lines
     with N = 2**U(4, 12), then 2 DAGs with R in 3..5, B in 2..4, L in 3..6; p log-uniform in
     [0.05, 1]; q = 0 with probability 1/3, else U(0.02, min(0.3, p / 2)); both rounded to 0.01.
     The seed base is the draw's next number, randint(10**7, 10**8)."""

@@ -446,20 +446,25 @@ class BisectState:
         return share / (1.0 - share) >= extra / max(self.strategy.build_cost_in_runs, 1e-9)
 
     def _prefer_endpoint(self, probe: Probe, waiting: set[int]) -> Probe:
-        """Run an endpoint when one run there tells more than one run at the split (design 4.6); not
-        a bad end that stands by. Likewise the most probable culprit, once run: where p is known
+        """Run an endpoint (the bad end, or the stand-in calibrated in its place: once commits between
+        have failed it is not calibrated, but where good commits fail too it may hold all p is
+        learnt from) when one run there tells more than one run at the split (design 4.6); not a
+        bad end that stands by. Likewise the most probable culprit, once run: where p is known
         only from its few failures, a split's doubt can be that p is tiny (every commit before
         it bad, its clean runs luck), which the split's clean runs shrink only polynomially and
         a failure at the culprit by a factor of its share of the runs."""
         best = self.information(probe.index)
-        for end in (self.n, GOOD_END):
-            if end in waiting or end in self._untestable:
-                continue
-            if end != probe.index and self.information(end) > best:
-                return Probe(end, ProbeReason.ENDPOINT)
         top, _ = self.top_candidate()
         runnable = self.post.runs[top] and top not in waiting | self._untestable
-        if top != probe.index and runnable and self.information(top) > best:
+        at_top = self.information(top) if runnable and top != probe.index else -1.0
+        bad = self.bad_index()
+        for end in (self.n if bad is None else bad, GOOD_END):
+            if end in waiting or end in self._untestable or end == probe.index:
+                continue
+            # a stand-in needs a build the culprit, run already, does not
+            if self.information(end) > (best if end in (self.n, GOOD_END) else max(best, at_top)):
+                return Probe(end, ProbeReason.ENDPOINT)
+        if at_top > best:
             return Probe(top, ProbeReason.DECIDE)
         return probe
 
@@ -467,7 +472,8 @@ class BisectState:
         """End game, every commit resolved to epsilon: buy the most information per unit of cost
         (a commit that waits only when nothing else is left)."""
         top, _ = self.top_candidate()
-        options = {top, *self.history.parents[top], self.n, GOOD_END}
+        bad = self.bad_index()
+        options = {top, *self.history.parents[top], self.n if bad is None else bad, GOOD_END}
         if split is not None:
             options.add(split)
         if self._current is not None:

@@ -626,3 +626,19 @@ def test_a_culprit_that_stands_in_for_the_bad_end_is_run_to_learn_p() -> None:
         assert trial.stop is StopReason.CONFIDENT and trial.named == 37, seed
         parent_runs.append(state.counts(36)[1])
     assert sum(parent_runs) / len(parent_runs) < 60, parent_runs
+
+
+def test_a_stand_in_never_run_is_the_endpoint_worth_more_than_the_split() -> None:
+    """The bad end and the commit before it cannot be run, and commits between have failed now and
+    then (good commits fail too), so the stand-in (38) is not calibrated: it waits, as a bad end
+    does once a commit between has failed. One run there tells more than one at the split and
+    is made, as at a bad end that can be run. It was never made: the good end was run instead,
+    and in a simulated line of 200 (p = 0.3, q = 0.02) the search ran 13,813 times without
+    running the commit that held the culprit once."""
+    counts = {GOOD_END: (0, 12), 10: (1, 40), 20: (1, 40), 30: (1, 40), 36: (1, 40)}
+    state = replay(40, _counted(counts))
+    state.mark_untestable(40)
+    state.mark_untestable(39)
+    assert state.bad_index() == 38 and not state.post.runs[38]
+    assert state.information(38) > max(state.information(i) for i in (GOOD_END, 36, 37))
+    assert state.next_probe() == Probe(38, ProbeReason.ENDPOINT)
