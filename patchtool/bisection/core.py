@@ -317,6 +317,7 @@ class BisectState:
                     if gain[self._current] * st.side_stay_ratio >= gain[other]:
                         return self._current
                 return max((top, parent), key=lambda side: gain[side])
+        # a parent never run (its first run would split the classes): the side with more doubt
         mine, earlier = self.post.pessimistic(top, st.pessimism_z, st.pessimism_q_z)
         return parent if earlier > 1.0 - mine - earlier else top
 
