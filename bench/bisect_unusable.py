@@ -16,11 +16,13 @@ commits between the ends (drawn per trial, never the culprit) fail another way o
 --broken-sha SHA (repeatable) that commit (the tip of the branch a broken merge bad end merged).
 --simulate-search (no repository) runs the whole search in process on a line of --n commits, with
 the same outcomes (--broken K: K commits between the ends, drawn per trial, always fail another
-way), and prints how it stopped. --simulate (no repository) measures the rule alone: how often a
-commit is set aside by chance when the test fails other ways at rate r everywhere (100 runs elsewhere, 80
-at the commit), and after how many runs a commit that breaks the test is, against the two-thirds
-rule alone; how often the first commit run (nothing known elsewhere) is set aside by chance; and
-how often a test usable at rate r everywhere stops the search as mostly unusable.
+way; --q Q: good commits fail the regression's way at Q; --cannot-build K: the bad end and the K-1
+commits before it do not build; --culprit N: the culprit at N), and prints how it stopped.
+--simulate (no repository) measures the rule alone: how often a commit is set aside by chance
+when the test fails other ways at rate r everywhere (100 runs elsewhere, 80 at the commit), and
+after how many runs a commit that breaks the test is, against the two-thirds rule alone; how
+often the first commit run (nothing known elsewhere) is set aside by chance; and how often a test
+usable at rate r everywhere stops the search as mostly unusable.
 
 Usage: nice -n 10 python bench/bisect_unusable.py /path/to/qemu 3a2d5612a7 ad9ce9f6f2 55d98e3ede \\
            --marker 'util/rcu.c:bool forced' --p 0.5 --other 0.55 --trials 20
@@ -212,7 +214,9 @@ def simulate_search(args: argparse.Namespace) -> None:
     """The whole search in process (BisectState and Replay, as the driver feeds them), on a line of
     --n commits: how it stops when the test fails other ways at --other everywhere, at
     --bad-end-other at the bad end (1: a bad end broken by a later change), and always at
-    --broken commits between the ends (drawn per trial). Builds are the switches of one build tree."""
+    --broken commits between the ends (drawn per trial); good commits fail the regression's way at
+    --q; the bad end and the --cannot-build - 1 commits before it do not build (--culprit N puts
+    the culprit at N, e.g. the nearest that builds). Builds are the switches of one build tree."""
     from patchtool.bisection.classify import Verdict
     from patchtool.bisection.core import BisectState
     from patchtool.bisection.graph import History
@@ -223,18 +227,22 @@ def simulate_search(args: argparse.Namespace) -> None:
     right, wrong, runs, builds = 0, 0, [], []
     for t in range(args.trials):
         rng = random.Random(f"{args.seed}:{t}")
-        culprit = rng.randint(1, args.n)
+        culprit = rng.randint(1, args.n) if args.culprit_at is None else args.culprit_at
         broken = set(rng.sample(range(1, args.n), args.broken)) if args.broken else set()
+        unbuilt = set(range(args.n - args.cannot_build + 1, args.n + 1))
         state = BisectState(History.chain(args.n), Strategy(max_runs=args.max_runs))
         replay = Replay(state, {str(i): i for i in range(args.n + 1)})
         made = 0
         while (probe := state.next_probe()) is not None:
             i, made = probe.index, made + 1
             other = args.bad_end_other if i == args.n and args.bad_end_other else args.other
-            if rng.random() < (1.0 if i in broken else other):
+            if i in unbuilt:
+                verdict, made = Verdict.UNTESTABLE, made - 1
+            elif rng.random() < (1.0 if i in broken else other):
                 verdict = Verdict.OTHER
             else:
-                verdict = Verdict.FAIL if i >= culprit and rng.random() < args.p else Verdict.PASS
+                failing = args.p if i >= culprit else args.q
+                verdict = Verdict.FAIL if rng.random() < failing else Verdict.PASS
             replay.apply(str(i), verdict, "search", 1.0)
         result = state.result()
         stops[result.stop_reason.value if result.stop_reason else "none"] += 1
@@ -245,7 +253,9 @@ def simulate_search(args: argparse.Namespace) -> None:
     runs.sort()
     print(
         f"N {args.n}, p {args.p}, other {args.other}, bad end other {args.bad_end_other},"
-        f" broken {args.broken}, seed {args.seed}: culprit named {right}/{args.trials} ({wrong} wrong);"
+        f" broken {args.broken}, q {args.q}, cannot build {args.cannot_build}, culprit"
+        f" {'random' if args.culprit_at is None else args.culprit_at}, seed {args.seed}:"
+        f" culprit named {right}/{args.trials} ({wrong} wrong);"
         f" stops {dict(stops)}; runs median {runs[len(runs) // 2]}, max {runs[-1]}, mean"
         f" {sum(runs) / len(runs):.1f}; builds mean {sum(builds) / len(builds):.1f}"
     )
@@ -284,6 +294,14 @@ def main() -> None:
         help="a commit between the ends always failing another way",
     )
     parser.add_argument("--max-runs", type=int, default=20000, help="budget, for --simulate-search")
+    parser.add_argument("--q", type=float, default=0.0, help="good commits' failure rate (--simulate-search)")
+    parser.add_argument(
+        "--cannot-build",
+        type=int,
+        default=0,
+        help="the bad end and the K-1 commits before it do not build, for --simulate-search",
+    )
+    parser.add_argument("--culprit", dest="culprit_at", type=int, help="its position (--simulate-search)")
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     here = Path(__file__).resolve().parent.parent
