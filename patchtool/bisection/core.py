@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from patchtool.bisection import standins
+from patchtool.bisection import endgame, standins
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import (
     BisectResult,
@@ -264,7 +264,7 @@ class BisectState:
             # Confident on average over p and q, but not yet with the culprit's own failures, or
             # not under pessimistic p and q: run the culprit, or its parent when the doubt is an
             # earlier culprit (a parent judged good with too few clean runs).
-            return Probe(self._decide_side(top), ProbeReason.DECIDE)
+            return Probe(endgame.decide_side(self, top), ProbeReason.DECIDE)
         waiting = self.waiting()
         if not self.is_untestable(self.n) and self.bad_index() != self.n:
             waiting.add(self.n)  # its runs all failed another way: it stands by (standins.bad_index)
@@ -276,8 +276,8 @@ class BisectState:
         if split is not None:
             pb = self.prob_bad(split)
             if self.strategy.resolved_epsilon < pb < 1 - self.strategy.resolved_epsilon:
-                return self._prefer_endpoint(Probe(split, ProbeReason.SPLIT), waiting)
-        return self._decide_probe(split, waiting)
+                return endgame.prefer_endpoint(self, Probe(split, ProbeReason.SPLIT), waiting)
+        return endgame.decide_probe(self, split, waiting)
 
     def waiting(self) -> set[int]:
         """Commits between the ends whose runs have all failed another way (at least the few that
@@ -298,49 +298,6 @@ class BisectState:
                 if standins.waits(unusable, elsewhere, _FIRST_TURN_BETWEEN):
                     found.add(i)
         return found
-
-    def _decide_side(self, top: int) -> int:
-        st = self.strategy
-        if self.post.fails[top] < st.min_culprit_failures:
-            return top
-        parent = self.parent_of(top)
-        if parent in self._untestable:
-            return top
-        if self.post.runs[parent] or parent == GOOD_END:
-            gain = {side: self._side_gain(top, side) for side in (top, parent)}
-            if max(gain.values()) > 0.0:
-                # Stay on the side being run while its gain is a fair share of the other's:
-                # alternating a run at a time between culprit and parent costs a rebuild per
-                # switch with one build tree.
-                if self._current in gain:
-                    other = parent if self._current == top else top
-                    if gain[self._current] * st.side_stay_ratio >= gain[other]:
-                        return self._current
-                return max((top, parent), key=lambda side: gain[side])
-        # a parent never run (its first run would split the classes): the side with more doubt
-        mine, earlier = self.post.pessimistic(top, st.pessimism_z, st.pessimism_q_z)
-        return parent if earlier > 1.0 - mine - earlier else top
-
-    def _side_gain(self, top: int, side: int) -> float:
-        """How far one run at ``side`` (the culprit or its parent) is expected to move the stop's
-        pessimistic P(culprit = top), in log-odds.
-
-        The side with the larger doubt is not always the one whose run shrinks it: a parent's
-        doubt that comes from p barely known (a culprit with few failures, no other bad commit
-        run) falls faster with runs at the culprit, which narrow p, than with clean runs at the
-        parent, each worth little at the pessimistic p.
-        """
-        st = self.strategy
-
-        def log_odds(index: int | None, failed: bool) -> float:
-            mine = self.post.pessimistic_after(top, index, failed, st.pessimism_z, st.pessimism_q_z)[0]
-            mine = min(max(mine, 1e-12), 1.0 - 1e-12)
-            return math.log(mine / (1.0 - mine))
-
-        pb = self.prob_bad(side)
-        fail = pb * self.p_mean() + (1.0 - pb) * self.q_mean()
-        expected = fail * log_odds(side, True) + (1.0 - fail) * log_odds(side, False)
-        return expected - log_odds(None, False)
 
     def _calibration_probe(self) -> Probe | None:
         st = self.strategy
@@ -445,50 +402,6 @@ class BisectState:
         if share >= 1.0:
             return True
         return share / (1.0 - share) >= extra / max(self.strategy.build_cost_in_runs, 1e-9)
-
-    def _prefer_endpoint(self, probe: Probe, waiting: set[int]) -> Probe:
-        """Run an endpoint (the bad end, or the stand-in calibrated in its place: once commits between
-        have failed it is not calibrated, but where good commits fail too it may hold all p is
-        learnt from) when one run there tells more than one run at the split (design 4.6); not a
-        bad end that stands by. Likewise the most probable culprit, once run: where p is known
-        only from its few failures, a split's doubt can be that p is tiny (every commit before
-        it bad, its clean runs luck), which the split's clean runs shrink only polynomially and
-        a failure at the culprit by a factor of its share of the runs."""
-        best = self.information(probe.index)
-        top, _ = self.top_candidate()
-        runnable = self.post.runs[top] and top not in waiting | self._untestable
-        at_top = self.information(top) if runnable and top != probe.index else -1.0
-        bad = self.bad_index()
-        for end in (self.n if bad is None else bad, GOOD_END):
-            if end in waiting or end in self._untestable or end == probe.index:
-                continue
-            # a stand-in needs a build the culprit, run already, does not
-            if self.information(end) > (best if end in (self.n, GOOD_END) else max(best, at_top)):
-                return Probe(end, ProbeReason.ENDPOINT)
-        if at_top > best:
-            return Probe(top, ProbeReason.DECIDE)
-        return probe
-
-    def _decide_probe(self, split: int | None, waiting: set[int]) -> Probe | None:
-        """End game, every commit resolved to epsilon: buy the most information per unit of cost
-        (a commit that waits only when nothing else is left)."""
-        top, _ = self.top_candidate()
-        bad = self.bad_index()
-        options = {top, *self.history.parents[top], self.n if bad is None else bad, GOOD_END}
-        if split is not None:
-            options.add(split)
-        if self._current is not None:
-            options.add(self._current)
-        usable = sorted(i for i in options if 0 <= i <= self.n and i not in self._untestable)
-        usable = [i for i in usable if i not in waiting] or usable
-        if not usable:
-            return None
-        build = self.strategy.build_cost_in_runs
-
-        def value(i: int) -> float:
-            return self.information(i) / (1.0 if i == self._current else 1.0 + build)
-
-        return Probe(max(usable, key=value), ProbeReason.DECIDE)
 
     # ----- reporting --------------------------------------------------------------------------
     def result(self) -> BisectResult:

@@ -78,7 +78,7 @@ class Strategy:
       buys nothing the commits judged good do not measure for free.
     * ``side_stay_ratio``: in the end game, the culprit or its parent, whichever is being run,
       keeps being run while the move of the stop one run there is expected to make is at least
-      1/ratio of the other's (core.BisectState._side_gain; before, the share of the doubt on its
+      1/ratio of the other's (endgame.side_gain; before, the share of the doubt on its
       side). Running the better side at every run alternated them one run at a time, a rebuild
       per switch with one build tree (bench, seen cells: the same cost in runs and builds, 0-2 %
       less with one build tree; 4 and 10 alike).
