@@ -295,12 +295,7 @@ def main() -> None:
     )
     parser.add_argument("--max-runs", type=int, default=20000, help="budget, for --simulate-search")
     parser.add_argument("--q", type=float, default=0.0, help="good commits' failure rate (--simulate-search)")
-    parser.add_argument(
-        "--cannot-build",
-        type=int,
-        default=0,
-        help="the bad end and the K-1 commits before it do not build, for --simulate-search",
-    )
+    parser.add_argument("--cannot-build", type=int, default=0, help="unbuildable: the bad end, K-1 before")
     parser.add_argument("--culprit", dest="culprit_at", type=int, help="its position (--simulate-search)")
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
