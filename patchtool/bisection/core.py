@@ -262,8 +262,8 @@ class BisectState:
         top, prob = self.top_candidate()
         if prob >= self.strategy.stop_threshold and top not in self._untestable:
             # Confident on average over p and q, but not yet with the culprit's own failures, or
-            # not under pessimistic p and q: run the culprit, or its parent when the doubt is an
-            # earlier culprit (a parent judged good with too few clean runs).
+            # not under pessimistic p and q: run the culprit or its parent, whichever run is
+            # expected to move the stop further (endgame.decide_side).
             return Probe(endgame.decide_side(self, top), ProbeReason.DECIDE)
         waiting = self.waiting()
         if not self.is_untestable(self.n) and self.bad_index() != self.n:
