@@ -265,8 +265,8 @@ class BisectState:
             # not under pessimistic p and q: run the culprit or its parent, whichever run is
             # expected to move the stop further (endgame.decide_side).
             return Probe(endgame.decide_side(self, top), ProbeReason.DECIDE)
-        waiting = self.waiting()
-        if not self.is_untestable(self.n) and self.bad_index() != self.n:
+        waiting, bad = self.waiting(), self.bad_index()
+        if not self.is_untestable(self.n) and bad != self.n:
             waiting.add(self.n)  # its runs all failed another way: it stands by (standins.bad_index)
         if self._stay(waiting):
             assert self._current is not None
@@ -276,8 +276,8 @@ class BisectState:
         if split is not None:
             pb = self.prob_bad(split)
             if self.strategy.resolved_epsilon < pb < 1 - self.strategy.resolved_epsilon:
-                return endgame.prefer_endpoint(self, Probe(split, ProbeReason.SPLIT), waiting)
-        return endgame.decide_probe(self, split, waiting)
+                return endgame.prefer_endpoint(self, Probe(split, ProbeReason.SPLIT), waiting, bad)
+        return endgame.decide_probe(self, split, waiting, bad)
 
     def waiting(self) -> set[int]:
         """Commits between the ends whose runs have all failed another way (at least the few that

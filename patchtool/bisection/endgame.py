@@ -30,10 +30,13 @@ class BisectState(Protocol):
     def p_mean(self) -> float: ...
     def q_mean(self) -> float: ...
     def information(self, index: int) -> float: ...
-    def bad_index(self) -> int | None: ...
 
 
 def decide_side(state: BisectState, top: int) -> int:
+    """The culprit or its parent, once the culprit holds on average: the culprit until it has
+    ``min_culprit_failures``, then the side whose run is expected to move the stop further
+    (side_gain), staying on the side being run while its gain is at least 1/``side_stay_ratio``
+    of the other's."""
     st = state.strategy
     if state.post.fails[top] < st.min_culprit_failures:
         return top
@@ -78,19 +81,18 @@ def side_gain(state: BisectState, top: int, side: int) -> float:
     return expected - log_odds(None, False)
 
 
-def prefer_endpoint(state: BisectState, probe: Probe, waiting: set[int]) -> Probe:
+def prefer_endpoint(state: BisectState, probe: Probe, waiting: set[int], bad: int | None) -> Probe:
     """Run an endpoint (the bad end, or the stand-in calibrated in its place: once commits between
     have failed it is not calibrated, but where good commits fail too it may hold all p is
     learnt from) when one run there tells more than one run at the split (design 4.6); not a
     bad end that stands by. Likewise the most probable culprit, once run: where p is known
     only from its few failures, a split's doubt can be that p is tiny (every commit before
     it bad, its clean runs luck), which the split's clean runs shrink only polynomially and
-    a failure at the culprit by a factor of its share of the runs."""
+    a failure at the culprit by a factor of its share of the runs. ``bad``: core's bad_index()."""
     best = state.information(probe.index)
     top, _ = state.top_candidate()
     runnable = state.post.runs[top] and top not in waiting and not state.is_untestable(top)
     at_top = state.information(top) if runnable and top != probe.index else -1.0
-    bad = state.bad_index()
     for end in (state.n if bad is None else bad, GOOD_END):
         if end in waiting or state.is_untestable(end) or end == probe.index:
             continue
@@ -102,11 +104,10 @@ def prefer_endpoint(state: BisectState, probe: Probe, waiting: set[int]) -> Prob
     return probe
 
 
-def decide_probe(state: BisectState, split: int | None, waiting: set[int]) -> Probe | None:
+def decide_probe(state: BisectState, split: int | None, waiting: set[int], bad: int | None) -> Probe | None:
     """End game, every commit resolved to epsilon: buy the most information per unit of cost
-    (a commit that waits only when nothing else is left)."""
+    (a commit that waits only when nothing else is left; ``bad`` as in prefer_endpoint)."""
     top, _ = state.top_candidate()
-    bad = state.bad_index()
     options = {top, *state.history.parents[top], state.n if bad is None else bad, GOOD_END}
     if split is not None:
         options.add(split)
