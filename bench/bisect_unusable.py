@@ -307,6 +307,8 @@ def main() -> None:
         simulate(max(args.trials, 1000), args.seed)
         return
     if args.simulate_search:
+        if not 0 <= args.cannot_build <= args.n or not 1 <= (args.culprit_at or 1) <= args.n:
+            parser.error(f"--cannot-build and --culprit must lie within the {args.n} commits (--n)")
         simulate_search(args)
         return
     if not (args.culprit and args.marker):
