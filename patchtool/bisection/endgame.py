@@ -100,7 +100,7 @@ def prefer_endpoint(state: BisectState, probe: Probe, waiting: set[int], bad: in
         if state.information(end) > (best if end in (state.n, GOOD_END) else max(best, at_top)):
             return Probe(end, ProbeReason.ENDPOINT)
     if at_top > best:
-        return Probe(top, ProbeReason.DECIDE)
+        return Probe(top, ProbeReason.CULPRIT)
     return probe
 
 

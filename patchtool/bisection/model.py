@@ -147,6 +147,7 @@ class ProbeReason(enum.StrEnum):
     SPLIT = "split-posterior"
     ENDPOINT = "endpoint-information"
     DECIDE = "decide-culprit"
+    CULPRIT = "culprit-information"  # the culprit, where one run there tells more than the split
 
 
 class StopReason(enum.StrEnum):

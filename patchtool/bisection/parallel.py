@@ -30,7 +30,16 @@ from patchtool.jsonable import record
 # left with P(bad) under 5 % or over 95 % tells under 0.3 bit).
 MIN_GAIN_BITS = 0.3
 # Probes where more than one run at the same commit is expected: a batch of runs goes at once.
-BATCHED = (ProbeReason.CALIBRATE_BAD, ProbeReason.CALIBRATE_GOOD, ProbeReason.REPEAT, ProbeReason.SPLIT)
+# The culprit run for what one run there tells (a few failures measure p), and the culprit or its
+# parent at the end (tens of runs to the stop), are run many times too.
+BATCHED = (
+    ProbeReason.CALIBRATE_BAD,
+    ProbeReason.CALIBRATE_GOOD,
+    ProbeReason.REPEAT,
+    ProbeReason.SPLIT,
+    ProbeReason.CULPRIT,
+    ProbeReason.DECIDE,
+)
 
 
 @dataclass

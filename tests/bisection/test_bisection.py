@@ -612,7 +612,7 @@ def test_the_culprit_is_run_rather_than_a_split_that_only_p_keeps_in_doubt() -> 
     state.mark_untestable(40)
     assert state.strategy.resolved_epsilon < state.prob_bad(29) < 0.05
     assert state.top_candidate()[0] == 30 and state.information(30) > state.information(29)
-    assert state.next_probe() == Probe(30, ProbeReason.DECIDE)
+    assert state.next_probe() == Probe(30, ProbeReason.CULPRIT)
 
 
 def test_a_culprit_that_stands_in_for_the_bad_end_is_run_to_learn_p() -> None:
