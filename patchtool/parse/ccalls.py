@@ -28,11 +28,13 @@ _BYTES = {"char", "uint8_t", "int8_t", "gchar", "guchar", "u8", "s8"}
 
 @record
 class CallSite:
-    """One call of the function: rows (0-based) it spans and whether its value is used."""
+    """One call of the function: rows (0-based) it spans, whether its value is used, and the
+    names in each argument (`&s->reg`: `s` and the member `reg`)."""
 
     start: int
     end: int
     value_used: bool
+    args: tuple[frozenset[str], ...] = ()
 
 
 @record
@@ -64,7 +66,13 @@ def call_sites(text: str, name: str) -> list[CallSite]:
             continue
         parent = node.parent
         used = parent is not None and parent.type not in ("expression_statement", "comma_expression")
-        found.append(CallSite(node.start_point.row, node.end_point.row, used))
+        arguments = node.child_by_field_name("arguments")
+        args = tuple(
+            frozenset(n.text.decode() for n in _walk(arg) if n.type in ("identifier", "field_identifier"))
+            for arg in (arguments.named_children if arguments is not None else [])
+            if arg.type != "comment"
+        )
+        found.append(CallSite(node.start_point.row, node.end_point.row, used, args))
     return found
 
 
@@ -159,6 +167,16 @@ def compatible_types(old: str, new: str) -> bool:
     if old.count("*") == 1 and "void" in (old_base, new_base):
         return True  # void * converts to and from any object pointer
     return old.count("*") == 1 and old_base in _BYTES and new_base in _BYTES
+
+
+def incompatible_parameters(old_sig: str, new_sig: str) -> tuple[int, ...]:
+    """The positions (0-based) of the parameters a caller cannot pass unchanged, for signatures
+    with the same number of parameters (empty otherwise)."""
+    old, new = shape(old_sig), shape(new_sig)
+    if old is None or new is None or len(old.params) != len(new.params):
+        return ()
+    pairs = zip(old.params, new.params, strict=True)
+    return tuple(i for i, (a, b) in enumerate(pairs) if not compatible_types(a, b))
 
 
 def changed_types(old_sig: str, new_sig: str) -> list[tuple[str, str]]:

@@ -28,7 +28,9 @@ def is_comment_row(text: str) -> bool:
 
 def section_opens_scope(section: str, texts: list[str]) -> bool:
     """The hunk header's line is the start of what the hunk continues: an open parameter list,
-    or a function whose `{` is the hunk's first code row."""
+    or a function whose `{` is the hunk's first code row.
+
+    ``texts`` are one image's rows (the pre-image: git takes the header from the old file)."""
     code = code_of(section)
     first = next((t for t in texts if t.strip()), "")
     if code.count("(") <= code.count(")"):

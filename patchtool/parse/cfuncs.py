@@ -382,7 +382,9 @@ def analyze_hunk(
 
     `starts` are the hunk header's old and new start lines, for FunctionChange.line.
     """
-    if section_opens_scope(section, [t for _, t in lines]):
+    # git's header line comes from the old file: whether the hunk continues it is read off the
+    # pre-image alone (a removed and an added closing row would close its parenthesis twice)
+    if section_opens_scope(section, [t for kind, t in lines if kind != "+"]):
         # the header line is the signature the hunk continues: read it as a context row
         lines, starts, section = [(" ", section.strip()), *lines], (starts[0] - 1, starts[1] - 1), ""
     pre, post = _Image.of(lines, " -", starts[0]), _Image.of(lines, " +", starts[1])

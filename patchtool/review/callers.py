@@ -3,13 +3,15 @@
 QEMU bisects through series, so each patch must build. A patch that changes a function's
 signature incompatibly must update every call at the same time: a call left for a later patch
 breaks the build at this one (`build-break`), a call left for good is a `stale-caller`. Calls are
-found with tree-sitter in the base tree's C files; a call the series rewrites counts as updated.
+found with tree-sitter in the base tree's C files; a call the series rewrites counts as updated,
+and so does one whose arguments at the retyped parameters name variables, parameters or members
+the series declares with a new type (the call's line unchanged, its types changed with it).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from patchtool.jsonable import record
 from patchtool.models import Finding, FunctionChange, Patch, Revision
@@ -28,6 +30,7 @@ class _Call:
     line: int  # 1-based, in the base tree
     texts: frozenset[str]  # the stripped lines the call spans
     value_used: bool
+    args: tuple[frozenset[str], ...] = ()  # the identifiers each argument names
 
 
 def _label(patch: Patch) -> str:
@@ -40,11 +43,51 @@ def _f(severity: str, code: str, message: str, patch: Patch, path: str, line: in
 
 @dataclass
 class _Touched:
-    """What one patch changes in a file: the lines it removes, and the (line before, line after)
-    of each run of lines it inserts (an argument line added inside a call updates that call)."""
+    """What one patch changes in a file: the lines it removes, the (line before, line after)
+    of each run of lines it inserts (an argument line added inside a call updates that call), and
+    the names whose declared type it changes (a variable, a parameter or a struct member:
+    `int64_t reg = 0;` -> `uint64_t reg = 0;`, and a call passing `&reg` compiles unchanged)."""
 
     removed: set[str]
     inserted_between: set[tuple[str, str]]
+    retyped: set[tuple[str, str]] = field(default_factory=set)  # (function or "", name)
+
+
+# One declarator: type words, stars, the name, an array size (`const Foo *name =`, `u64 v[N]`).
+_DECLARATION = re.compile(
+    r"^(?!(?:return|case|goto|else|sizeof|typedef)\b)((?:[A-Za-z_]\w*\s+)+\**\s*)([A-Za-z_]\w*)"
+    r"\s*(\[[^\]]*\])?\s*(?:=|;|,)"
+)
+
+
+_OPENS_LIST = re.compile(r"([A-Za-z_]\w*)\s*\(")
+
+
+def _declarations(texts: list[str]) -> dict[tuple[str, str], set[str]]:
+    """The types these lines declare each name with, keyed by (the function whose parameter list
+    it is in, or "", name): a statement's first declarator, and each parameter of a (possibly
+    split) parameter list."""
+    out: dict[tuple[str, str], set[str]] = {}
+    depth, owner = 0, ""
+    for text in texts:
+        code = text.strip()
+        inside = depth > 0  # a parameter list's continuation: its first piece is a parameter too
+        if not inside:
+            opens = _OPENS_LIST.search(code)
+            owner = opens.group(1) if opens else ""
+        depth = max(depth + code.count("(") - code.count(")"), 0)
+        for i, piece in enumerate([code, *re.split(r"[(,]", code)[1:]]):
+            m = _DECLARATION.match(piece.strip().rstrip("{;) \t") + ";")
+            if m:
+                kind = " ".join(m.group(1).replace("*", " * ").split()) + ("[]" if m.group(3) else "")
+                out.setdefault((owner if i or inside else "", m.group(2)), set()).add(kind)
+    return out
+
+
+def _retyped(removed: list[str], added: list[str]) -> set[tuple[str, str]]:
+    """(function or "", name) of each declaration whose type the change rewrites."""
+    before, after = _declarations(removed), _declarations(added)
+    return {key for key in before.keys() & after.keys() if before[key] != after[key]}
 
 
 def _touched_by_patch(rev: Revision) -> list[dict[str, _Touched]]:
@@ -55,6 +98,7 @@ def _touched_by_patch(rev: Revision) -> list[dict[str, _Touched]]:
         for f in split_files(p.diff):
             touched = per_path.setdefault(f.old_path or f.path, _Touched(set(), set()))
             touched.removed.update(x.text.strip() for x in f.removed)
+            touched.retyped |= _retyped([x.text for x in f.removed], [x.text for x in f.added])
             old_side = [(x.kind, x.text.strip()) for x in f.lines]
             for i, (kind, _) in enumerate(old_side):
                 if kind == "+" and (i == 0 or old_side[i - 1][0] != "+"):
@@ -83,19 +127,29 @@ def _calls(repo: GitRepo, base: str, name: str, only: str | None, home: str) -> 
         rows = text.split("\n")
         for site in ccalls.call_sites(text, name):
             texts = frozenset(r.strip() for r in rows[site.start : site.end + 1])
-            found.append(_Call(path, site.start + 1, texts, site.value_used))
+            found.append(_Call(path, site.start + 1, texts, site.value_used, site.args))
     return found
 
 
-def _updated_in(call: _Call, touched: list[dict[str, _Touched]]) -> int | None:
+def _updated_in(
+    call: _Call, touched: list[dict[str, _Touched]], params: tuple[int, ...] = (), name: str = ""
+) -> int | None:
     """The index (0-based) of the first patch that rewrites one of the call's lines or inserts
-    a line inside it."""
+    a line inside it, or by which every argument at ``params`` (the parameters whose type changed)
+    names a variable whose declaration has been retyped in the call's file (``name``'s own
+    parameters, retyped with it, are not the caller's)."""
     for i, per_path in enumerate(touched):
         t = per_path.get(call.path)
         if t is None:
             continue
         if call.texts & t.removed or any(a in call.texts and b in call.texts for a, b in t.inserted_between):
             return i
+        if params and len(call.args) > max(params):
+            retyped = {
+                n for p in touched[: i + 1] if call.path in p for o, n in p[call.path].retyped if o != name
+            }
+            if all(call.args[k] & retyped for k in params):
+                return i
     return None
 
 
@@ -108,6 +162,7 @@ class _Break:
     name: str
     why: str
     value_only: bool  # only calls that use the return value break
+    params: tuple[int, ...] = ()  # the parameters (0-based) whose type callers cannot pass unchanged
 
 
 def _why(c: FunctionChange, patch: Patch) -> tuple[str, str, bool] | None:
@@ -164,7 +219,8 @@ def _signature_changes(rev: Revision) -> list[_Break]:
             found = _why(c, p)
             if found is not None and (i, found[0]) not in seen:
                 seen.add((i, found[0]))
-                out.append(_Break(i, c, *found))
+                params = ccalls.incompatible_parameters(c.old_signature or "", c.new_signature or "")
+                out.append(_Break(i, c, *found, params=params if c.kind == "signature-changed" else ()))
     return out
 
 
@@ -180,7 +236,7 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
         for call in _calls(repo, base, b.name, old_path if static else None, old_path):
             if b.value_only and not call.value_used:
                 continue
-            j = _updated_in(call, removed)
+            j = _updated_in(call, removed, b.params, b.name)
             if j is not None and j <= b.index:
                 continue
             found.append(_caller_finding(rev, j, b, call))

@@ -59,6 +59,32 @@ def test_hunk_inside_a_split_parameter_list() -> None:
     ]
 
 
+@pytest.mark.parametrize("lead", [" ", "  */"])
+def test_hunk_changing_the_next_functions_split_signature_names_that_function(lead: str) -> None:
+    # The header is the previous function's first signature line (its parameter list continues on
+    # lines the hunk does not show); the hunk starts after that function (a blank row, the end of
+    # a comment) and changes the split parameter list of the next one. The header comes from the
+    # old file, so only the pre-image says whether the hunk continues it: the removed and the
+    # added closing rows together would close its parenthesis too.
+    lines = rows(
+        lead,
+        " static void nic_end(NicState *s,",
+        "                     Queue *q,",
+        "-                    const Packet *pkt, size_t len, int slot)",
+        "+                    const Packet *pkt, size_t len)",
+        " {",
+        "     if (!q) {",
+    )
+    assert facts("hw/net/nic.c", "static void nic_begin(NicState *s,", lines) == [
+        (
+            "nic_end",
+            "signature-changed",
+            "parameters (NicState *s, Queue *q, const Packet *pkt, size_t len, int slot) -> "
+            "(NicState *s, Queue *q, const Packet *pkt, size_t len)",
+        )
+    ]
+
+
 def test_function_named_only_in_the_header_is_not_changed() -> None:
     # The hunk starts inside the doc comment after that function and adds a new function.
     lines = rows("  * Old helper.", "  */", " ", "+static void nic_poll(NicState *s)", "+{", "+}", "+")

@@ -431,6 +431,117 @@ def test_type_renamed_with_its_users_is_no_stale_caller(
     assert codes(_run(repo, diff)).count("stale-caller") == stale
 
 
+REG_C = """static int reg_read(void *mon, int64_t *pval, const char *name)
+{
+    *pval = name[0];
+    return 0;
+}
+
+static int dump_one(void *mon, const char *buf)
+{
+    int64_t val = 0;
+    int ret;
+
+    ret = reg_read(mon, &val, buf);
+    return ret ? ret : (int)val;
+}
+
+static int dump_two(void *mon, const char *buf)
+{
+    int64_t other = 0;
+
+    return reg_read(mon, &other, buf);
+}
+"""
+REG_WIDENED = ("reg_read(void *mon, int64_t *pval,", "reg_read(void *mon, uint64_t *pval,")
+
+
+@pytest.mark.parametrize(
+    ("retyped", "stale"),
+    [
+        # both callers declare the variable they pass with the new type: their calls compile as they are
+        (("val", "other"), []),
+        # dump_two still passes an int64_t *
+        (("val",), [20]),
+        (("vals",), [12, 20]),  # a variable of another name retyped: no call is updated by it
+    ],
+)
+def test_a_call_whose_argument_variable_is_retyped_is_updated(
+    tmp_path: Path, retyped: tuple[str, ...], stale: list[int]
+) -> None:
+    # The parameter's type changes (int64_t * -> uint64_t *), the line of each call is unchanged.
+    repo = make_repo(tmp_path / "q", {"monitor/regs.c": REG_C.replace("    int ret;", "    int ret, vals;")})
+    new = REG_C.replace(*REG_WIDENED).replace("    int ret;", "    int ret, vals;")
+    for name in retyped:
+        new = (
+            new.replace(f"int64_t {name} = 0;", f"uint64_t {name} = 0;")
+            if name != "vals"
+            else new.replace("    int ret, vals;", "    int ret;\n    long vals;")
+        )
+    found = [f for f in _run(repo, diff_after(repo, {"monitor/regs.c": new})) if f.code == "stale-caller"]
+    assert [f.line for f in found] == stale
+
+
+REQ_C = """struct reg_req {
+    void *mon;
+    int64_t val;
+};
+
+static int reg_read(void *mon, int64_t *pval, const char *name)
+{
+    *pval = name[0];
+    return 0;
+}
+
+static void reg_bh(void *opaque)
+{
+    struct reg_req *req = opaque;
+
+    reg_read(req->mon, &req->val, "pc");
+}
+
+static int reg_get(void *mon, int64_t *out)
+{
+    return reg_read(mon, out, "sp");
+}
+"""
+MEMBER = ("    int64_t val;", "    uint64_t val;")
+PARAM = ("reg_get(void *mon, int64_t *out)", "reg_get(void *mon,\n                   uint64_t *out)")
+
+
+@pytest.mark.parametrize(
+    ("edits", "stale"),
+    [
+        ([MEMBER, PARAM], []),  # the member and the caller's own parameter retyped with it
+        ([PARAM], [16]),
+        ([MEMBER], [21]),
+        # the member's line is rewritten but its type is the same: reg_bh still passes an int64_t *
+        ([("    int64_t val;", "    int64_t val; /* raw */"), PARAM], [16]),
+    ],
+)
+def test_a_call_passing_a_retyped_member_or_parameter_is_updated(
+    tmp_path: Path, edits: list[tuple[str, str]], stale: list[int]
+) -> None:
+    repo = make_repo(tmp_path / "q", {"hw/regs.c": REQ_C})
+    new = REQ_C.replace(*REG_WIDENED)
+    for edit in edits:
+        new = new.replace(*edit)
+    found = [f for f in _run(repo, diff_after(repo, {"hw/regs.c": new})) if f.code == "stale-caller"]
+    assert [f.line for f in found] == stale
+
+
+def test_an_argument_variable_retyped_only_by_a_later_patch_breaks_the_build(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "q", {"monitor/regs.c": REG_C})
+    mid = REG_C.replace(*REG_WIDENED).replace("int64_t other = 0;", "uint64_t other = 0;")
+    first = diff_after(repo, {"monitor/regs.c": mid})
+    (repo / "monitor/regs.c").write_text(mid)
+    git(repo, "commit", "-qam", "first")
+    second = diff_after(repo, {"monitor/regs.c": mid.replace("int64_t val", "uint64_t val")})
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    found = [f for f in _two_patch_run(repo, first, second) if f.code in ("stale-caller", "build-break")]
+    assert [(f.code, f.patch, f.line) for f in found] == [("build-break", "1/2", 12)]
+
+
 def test_renamed_function_whose_old_name_is_defined_again_is_quiet(
     kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
 ) -> None:
