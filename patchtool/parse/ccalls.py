@@ -35,6 +35,7 @@ class CallSite:
     end: int
     value_used: bool
     args: tuple[frozenset[str], ...] = ()
+    target: str = ""  # the variable or member the value is assigned to or initialises, if any
 
 
 @record
@@ -72,8 +73,24 @@ def call_sites(text: str, name: str) -> list[CallSite]:
             for arg in (arguments.named_children if arguments is not None else [])
             if arg.type != "comment"
         )
-        found.append(CallSite(node.start_point.row, node.end_point.row, used, args))
+        found.append(CallSite(node.start_point.row, node.end_point.row, used, args, _target(node)))
     return found
+
+
+def _target(call: Any) -> str:
+    """`x = f()`, `s->x = f()`: the name `x` the call's value is assigned to ("" if none). (A
+    declaration `T *x = f()` retyped rewrites the call's own line.)"""
+    parent = call.parent
+    if (
+        parent is None
+        or parent.type != "assignment_expression"
+        or parent.child_by_field_name("right") != call
+    ):
+        return ""
+    node = parent.child_by_field_name("left")
+    if node is not None and node.type == "field_expression":
+        node = node.child_by_field_name("field")
+    return node.text.decode() if node is not None and node.type in ("identifier", "field_identifier") else ""
 
 
 def defines(text: str, name: str) -> bool:

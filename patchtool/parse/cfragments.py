@@ -49,10 +49,12 @@ def section_opens_scope(section: str, texts: list[str]) -> bool:
 
 
 def mark_macro_calls(texts: list[str]) -> list[str]:
-    """`NAME(args)` alone at column 0 and not followed by `{` is a statement-like macro: add its `;`."""
+    """`NAME(args)` alone at column 0 (a comment may follow it) and not followed by `{` is a
+    statement-like macro: add its `;`."""
     out = list(texts)
     for i, text in enumerate(texts):
-        if not _MACRO_CALL.match(text) or text.rstrip().endswith(";"):
+        code = code_of(text)
+        if not _MACRO_CALL.match(code) or code.rstrip().endswith(";"):
             continue
         following = next((t for t in texts[i + 1 :] if t.strip() and not is_comment_row(t)), "")
         if following.startswith("{") or following[:1] in (" ", "\t") or following.startswith(")"):

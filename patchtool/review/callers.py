@@ -5,7 +5,8 @@ signature incompatibly must update every call at the same time: a call left for 
 breaks the build at this one (`build-break`), a call left for good is a `stale-caller`. Calls are
 found with tree-sitter in the base tree's C files; a call the series rewrites counts as updated,
 and so does one whose arguments at the retyped parameters name variables, parameters or members
-the series declares with a new type (the call's line unchanged, its types changed with it).
+the series declares with a new type, or whose value (for a new return type) is assigned to one:
+the call's line is unchanged, its types changed with it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class _Call:
     texts: frozenset[str]  # the stripped lines the call spans
     value_used: bool
     args: tuple[frozenset[str], ...] = ()  # the identifiers each argument names
+    target: str = ""  # the variable or member the call's value is assigned to
 
 
 def _label(patch: Patch) -> str:
@@ -127,29 +129,31 @@ def _calls(repo: GitRepo, base: str, name: str, only: str | None, home: str) -> 
         rows = text.split("\n")
         for site in ccalls.call_sites(text, name):
             texts = frozenset(r.strip() for r in rows[site.start : site.end + 1])
-            found.append(_Call(path, site.start + 1, texts, site.value_used, site.args))
+            found.append(_Call(path, site.start + 1, texts, site.value_used, site.args, site.target))
     return found
 
 
-def _updated_in(
-    call: _Call, touched: list[dict[str, _Touched]], params: tuple[int, ...] = (), name: str = ""
-) -> int | None:
+def _updated_in(call: _Call, touched: list[dict[str, _Touched]], b: _Break | None = None) -> int | None:
     """The index (0-based) of the first patch that rewrites one of the call's lines or inserts
-    a line inside it, or by which every argument at ``params`` (the parameters whose type changed)
-    names a variable whose declaration has been retyped in the call's file (``name``'s own
-    parameters, retyped with it, are not the caller's)."""
+    a line inside it, or that retypes with the change what the call passes or receives: every
+    argument at the parameters whose type changed names a variable (parameter, member) whose
+    declaration has been retyped in the call's file, or, for a new return type, the variable the
+    value is assigned to has been (the changed function's own parameters are not the caller's)."""
+    params = b.params if b is not None else ()
+    receives = b is not None and b.value_only and bool(call.target)
     for i, per_path in enumerate(touched):
         t = per_path.get(call.path)
         if t is None:
             continue
-        if call.texts & t.removed or any(a in call.texts and b in call.texts for a, b in t.inserted_between):
+        if call.texts & t.removed or any(x in call.texts and y in call.texts for x, y in t.inserted_between):
             return i
-        if params and len(call.args) > max(params):
-            retyped = {
-                n for p in touched[: i + 1] if call.path in p for o, n in p[call.path].retyped if o != name
-            }
-            if all(call.args[k] & retyped for k in params):
-                return i
+        if b is None or not (receives or (params and len(call.args) > max(params))):
+            continue
+        retyped = {
+            n for p in touched[: i + 1] if call.path in p for o, n in p[call.path].retyped if o != b.name
+        }
+        if (call.target in retyped) if receives else all(call.args[k] & retyped for k in params):
+            return i
     return None
 
 
@@ -236,7 +240,7 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
         for call in _calls(repo, base, b.name, old_path if static else None, old_path):
             if b.value_only and not call.value_used:
                 continue
-            j = _updated_in(call, removed, b.params, b.name)
+            j = _updated_in(call, removed, b)
             if j is not None and j <= b.index:
                 continue
             found.append(_caller_finding(rev, j, b, call))

@@ -85,6 +85,30 @@ def test_hunk_changing_the_next_functions_split_signature_names_that_function(le
     ]
 
 
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # entries moved, the ones kept gaining a comment: the commented rows got no `;` and were
+        # read together with the rows after them as one "declaration" of DEF_OPT
+        rows(
+            " DEF_OPT(WIDE)",
+            *(f"-DEF_OPT({name})" for name in ("FAST", "SLOW", "RED", "BLUE", "SOFT", "HARD", "DRY", "WET")),
+            *(f"+DEF_OPT({name})            /* always on */" for name in ("FAST", "SLOW", "SOFT")),
+            "+",
+            ' DEF_OPT(LOUD) /* stop on "go 0x0" */',
+            " DEF_OPT(QUIET)",
+            " DEF_OPT(TINY)",
+        ),
+        # the last entry of the list changes: two "prototypes" of DEF_OPT with other parameters
+        rows(" DEF_OPT(WIDE)", " DEF_OPT(FAST)", "-DEF_OPT(SLOW)", "+DEF_OPT(SLOWER)"),
+    ],
+)
+def test_an_x_macro_list_is_no_function(lines: list[tuple[str, str]]) -> None:
+    # A `.h.inc` of `DEF_OPT(NAME)` rows, expanded by whoever includes it, is not a list of
+    # prototypes of DEF_OPT: no signature of it changes (its "callers" would all be stale).
+    assert facts("target/toy/cpu-opts.h.inc", "", lines) == []
+
+
 def test_function_named_only_in_the_header_is_not_changed() -> None:
     # The hunk starts inside the doc comment after that function and adds a new function.
     lines = rows("  * Old helper.", "  */", " ", "+static void nic_poll(NicState *s)", "+{", "+}", "+")

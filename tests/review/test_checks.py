@@ -530,6 +530,48 @@ def test_a_call_passing_a_retyped_member_or_parameter_is_updated(
     assert [f.line for f in found] == stale
 
 
+CONT_C = """typedef struct Box Box;
+
+static Box *box_new(int fd)
+{
+    return (Box *)(long)fd;
+}
+
+static int box_open(int fd)
+{
+    Box *box;
+    Box *spare = box_new(fd + 1);
+
+    box = box_new(fd);
+    return box && spare;
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("edits", "stale"),
+    [
+        # the variables the value goes to are retyped with the return type (the declaration that
+        # initialises `spare` rewrites the call's line; `box` is assigned on a line of its own)
+        ([("    Box *box;", "    Crate *box;"), ("    Box *spare =", "    Crate *spare =")], []),
+        ([("    Box *box;", "    Crate *box;")], [11]),
+        ([], [11, 13]),
+    ],
+)
+def test_a_call_whose_value_goes_to_a_retyped_variable_is_updated(
+    tmp_path: Path, edits: list[tuple[str, str]], stale: list[int]
+) -> None:
+    repo = make_repo(tmp_path / "q", {"hw/box.c": CONT_C})
+    new = CONT_C.replace("typedef struct Box Box;", "typedef struct Box Box;\ntypedef struct Crate Crate;")
+    new = new.replace("static Box *box_new(int fd)", "static Crate *box_new(int fd)").replace(
+        "return (Box *)(long)fd;", "return (Crate *)(long)fd;"
+    )
+    for edit in edits:
+        new = new.replace(*edit)
+    found = [f for f in _run(repo, diff_after(repo, {"hw/box.c": new})) if f.code == "stale-caller"]
+    assert [f.line for f in found] == stale
+
+
 def test_an_argument_variable_retyped_only_by_a_later_patch_breaks_the_build(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "q", {"monitor/regs.c": REG_C})
     mid = REG_C.replace(*REG_WIDENED).replace("int64_t other = 0;", "uint64_t other = 0;")
