@@ -93,12 +93,18 @@ def _retyped(removed: list[str], added: list[str]) -> set[tuple[str, str]]:
 
 
 def _touched_by_patch(rev: Revision) -> list[dict[str, _Touched]]:
-    """For each patch, what it changes per old path (stripped line texts)."""
+    """For each patch, what it changes per path at the base (stripped line texts): a file the
+    series moves is followed to where a later patch edits it."""
     out = []
+    base_path: dict[str, str] = {}  # a path the series moved a file to -> the file's path at the base
     for p in rev.patches:
         per_path: dict[str, _Touched] = {}
         for f in split_files(p.diff):
-            touched = per_path.setdefault(f.old_path or f.path, _Touched(set(), set()))
+            old = f.old_path or f.path
+            home = base_path.get(old, old)
+            if f.new_path and f.new_path != old:
+                base_path[f.new_path] = home
+            touched = per_path.setdefault(home, _Touched(set(), set()))
             touched.removed.update(x.text.strip() for x in f.removed)
             touched.retyped |= _retyped([x.text for x in f.removed], [x.text for x in f.added])
             old_side = [(x.kind, x.text.strip()) for x in f.lines]

@@ -373,6 +373,33 @@ def test_caller_updated_only_by_a_later_patch_breaks_the_build(
     assert "updated only in patch 2/2" in found[0].message
 
 
+@pytest.mark.parametrize("moved", [True, False])
+def test_a_call_updated_in_a_file_an_earlier_patch_moved_is_updated(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str], moved: bool
+) -> None:
+    # Patch 1 moves the caller's file (git's rename, no hunk); patch 2 changes the signature and
+    # updates the call at the file's new path.
+    if moved:
+        git(kvm_repo, "mv", "system/dirtylimit.c", "system/limits.c")
+    else:  # the same series with a patch 1 that moves nothing
+        (kvm_repo / "NOTES").write_text("limits\n")
+        git(kvm_repo, "add", "NOTES")
+    first = git(kvm_repo, "diff", "--cached", "-M", "HEAD")
+    git(kvm_repo, "commit", "-qm", "patch 1")
+    caller = "system/limits.c" if moved else "system/dirtylimit.c"
+    new_h = KVM_H.replace("void kvm_flush(int level);", "void kvm_flush(int level, int mask);")
+    second = kvm_diff(
+        {
+            "include/system/kvm.h": new_h,
+            "accel/kvm/kvm-all.c": KVM_ALL.replace(*FLUSH_2),
+            caller: DIRTYLIMIT.replace("kvm_flush(1);", "kvm_flush(1, 0);"),
+        }
+    )
+    git(kvm_repo, "reset", "-q", "--hard", "HEAD~1")
+    found = [f for f in _two_patch_run(kvm_repo, first, second) if f.code in ("stale-caller", "build-break")]
+    assert found == []
+
+
 def test_renamed_function_with_a_caller_left_on_the_old_name_fires(
     kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
 ) -> None:
