@@ -81,15 +81,29 @@ def check_commit_refs(patch: Patch, repo: GitRepo) -> list[Finding]:
             continue
         actual = repo.commit_info(full).subject
         if subject is not None and " ".join(actual.split()) != subject:
+            # a quote that still names that commit (spacing, a final period, `()`, its subsystem
+            # prefix left out) is a note; one that names another commit is the wrong hash or quote
+            severity = "info" if _same_subject(actual, subject) else "warning"
             found.append(
                 _finding(
-                    "warning",
+                    severity,
                     "commit-ref-subject",
                     f'commit {sha} is "{actual}", not "{subject}" as the message says',
                     patch,
                 )
             )
     return found
+
+
+def _same_subject(actual: str, quoted: str) -> bool:
+    """Whether a quoted subject is the commit's own but for spacing, case, a final period, `()`
+    after a name, or the `subsystem:` prefixes left out."""
+
+    def bare(text: str) -> str:
+        return re.sub(r"\s+", "", text).replace("()", "").rstrip(".").lower()
+
+    a, q = bare(actual), bare(quoted)
+    return a == q or (bool(q) and a.endswith(q) and a[: -len(q)].endswith(":"))
 
 
 # ---- diffstat --------------------------------------------------------------------------------

@@ -191,11 +191,24 @@ def test_unknown_commit_reference_fires(kvm_repo: Path) -> None:
     assert [(f.code, f.severity) for f in found] == [("commit-ref-unknown", "warning")]
 
 
-def test_wrong_quoted_subject_fires(kvm_repo: Path) -> None:
+@pytest.mark.parametrize(
+    ("quoted", "severity"),
+    [
+        ("kvm: some other subject", "warning"),
+        ("kvm: initial", "warning"),
+        ("initial tree", "info"),  # the subsystem prefix left out: still that commit
+        ("kvm : initial tree", "info"),
+        ("kvm: initial tree.", "info"),
+        ("kvm: Initial() tree", "info"),
+        ("tree", "warning"),  # a tail that is not what follows a prefix
+    ],
+)
+def test_wrong_quoted_subject_fires(kvm_repo: Path, quoted: str, severity: str) -> None:
     sha = git(kvm_repo, "rev-parse", "--short=12", "HEAD").strip()
-    m = f'Broken since\n\nFixes: {sha} ("kvm: some other subject")\n{SOB_ADA}\n'
+    m = f'Broken since\n\nFixes: {sha} ("{quoted}")\n{SOB_ADA}\n'
     found = check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))
     assert codes(found) == ["commit-ref-subject"] and "kvm: initial tree" in found[0].message
+    assert found[0].severity == severity
 
 
 def test_existing_commit_with_matching_subject_is_quiet(kvm_repo: Path) -> None:
