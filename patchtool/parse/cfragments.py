@@ -40,12 +40,33 @@ def section_opens_scope(section: str, texts: list[str]) -> bool:
     depth = code.count("(") - code.count(")")
     for text in texts:
         row = code_of(text)
+        if not _parameters_only(row, depth):
+            return False  # `ram_end - x,`, `as);`: the tail of a call in the body, not parameters
         depth += row.count("(") - row.count(")")
         if depth <= 0:
             return True  # closed: the signature (or a prototype ending in `);`) is complete
         if ";" in row or "{" in row:
             return False
     return False
+
+
+# A parameter: `...`, `void`, type words and stars then a name (and array sizes), or a function
+# pointer `int (*fn)(int a`.
+_PARAMETER = re.compile(
+    r"^(?:\.\.\.|void|(?:[A-Za-z_]\w*[\s*]+)+\**\s*[A-Za-z_]\w*\s*(?:\[[^\]]*\]\s*)*|.*\(\s*\*.*)$"
+)
+
+
+def _parameters_only(row: str, depth: int) -> bool:
+    """Whether what a row holds inside a parameter list open ``depth`` deep reads as parameters."""
+    inside = row
+    for i, ch in enumerate(row):
+        depth += (ch == "(") - (ch == ")")
+        if depth <= 0:
+            inside = row[:i]
+            break
+    pieces = (p.strip().strip("()").strip() for p in inside.split(","))
+    return all(_PARAMETER.match(p) for p in pieces if p)
 
 
 def mark_macro_calls(texts: list[str]) -> list[str]:

@@ -21,7 +21,7 @@ from patchtool.parse.difftext import split_files
 from patchtool.vcs.repo import GitRepo
 
 _C_PATHSPECS = ("*.c", "*.h", "*.c.inc", "*.h.inc", "*.inc")
-_DEFINES = ("added", "stub-added", "prototype-added")
+_DEFINES = ("added", "stub-added", "prototype-added", "macro-added")  # the old name callable again
 _MAX_FILES = 400  # a name in more files than this is too common to check call by call
 
 
@@ -180,7 +180,7 @@ def _why(c: FunctionChange, patch: Patch) -> tuple[str, str, bool] | None:
     if c.kind == "renamed" and c.detail.startswith("renamed from "):
         old = c.detail.removeprefix("renamed from ")
         if any(f.name == old and f.kind in _DEFINES for f in patch.summary.functions):
-            return None  # the old name is defined again (a new wrapper around the renamed one)
+            return None  # the old name is defined again (a wrapper, or a macro, around the renamed one)
         return old, f"renamed to {c.name}", False
     if c.kind == "macro-params-changed":
         before, _, after = c.detail.removeprefix("parameters ").partition(" -> ")

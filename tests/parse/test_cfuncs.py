@@ -196,6 +196,23 @@ def test_hunk_inside_the_body_of_a_function_with_a_split_signature() -> None:
     ]
 
 
+@pytest.mark.parametrize("lead", ["                             s->ram_end -", ""])
+def test_hunk_in_the_tail_of_a_call_under_a_split_signature_changes_the_body(lead: str) -> None:
+    # The header is the signature's first line; the hunk holds the last rows of a call split over
+    # lines, whose `(` is above the hunk: its `);` closes no parameter list.
+    lines = rows(
+        *([" " + lead] if lead else []),
+        "                             s->base,",
+        "-                            as);",
+        "+                            as, NULL);",
+        "     }",
+        "     if (size < 0) {",
+    )
+    assert facts("hw/net/nic.c", "static void nic_boot(NicState *s,", lines) == [
+        ("nic_boot", "body-changed", "")
+    ]
+
+
 def test_prototype_added_after_a_prototype_split_in_the_header() -> None:
     # The hunk header is a prototype's first line; the hunk ends it and adds another prototype.
     lines = rows(

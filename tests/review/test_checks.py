@@ -638,6 +638,21 @@ def test_renamed_function_whose_old_name_is_defined_again_is_quiet(
     assert "stale-caller" not in codes(_run(kvm_repo, diff))
 
 
+@pytest.mark.parametrize("macro", [True, False])
+def test_renamed_function_whose_old_name_becomes_a_macro_is_quiet(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str], macro: bool
+) -> None:
+    # kvm_flush becomes kvm_flush_impl, and the header defines kvm_flush(level) as a macro over
+    # it: the old callers still compile. Without the macro they do not.
+    proto = "void kvm_flush_impl(int level);\n"
+    if macro:
+        proto += "#define kvm_flush(level) kvm_flush_impl((level) & 0xff)\n"
+    new_h = KVM_H.replace("void kvm_flush(int level);\n", proto)
+    new_c = KVM_ALL.replace("void kvm_flush(int level)\n", "void kvm_flush_impl(int level)\n")
+    diff = kvm_diff({"include/system/kvm.h": new_h, "accel/kvm/kvm-all.c": new_c})
+    assert codes(_run(kvm_repo, diff)).count("stale-caller") == (0 if macro else 1)
+
+
 def test_definition_turned_into_declaration_breaks_the_build(
     kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
 ) -> None:
