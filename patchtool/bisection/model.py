@@ -48,11 +48,11 @@ class Strategy:
       The bad side is looser (15x, at most 0.2): a "bad" verdict left early is cheap to revisit,
       while a "good" one at small p needs many clean runs (measured in bench/bisect.py).
     * q (failure rate of good commits) has prior ``q_zero_weight`` on exactly 0 plus a
-      Beta(``q_prior``) slab (mean 1.3 %, mode 0.7 %, little mass above 5 %): overall mean
-      0.7 %. A slab with a light tail lets a few failures convict a commit when good commits
-      stay clean, while 2 % flakiness on good commits still shows up in the data. The stop's
-      pessimistic q does not use this prior but a flat one (see Posterior.pessimistic). p has a
-      uniform prior.
+      Beta(``q_prior``) slab, Beta(1, 12): mean 7.7 %, its mode at 0, 28 % of its mass above
+      10 % and 7 % above 20 % (wide enough to learn q of 0.1-0.3); overall mean 3.8 %. The
+      spike lets a few failures convict a commit when good commits stay clean, while flakiness
+      on good commits still shows up in the data. The stop's pessimistic q does not use this
+      prior but a flat one (see Posterior.pessimistic). p has a uniform prior.
     * ``calibration_failures`` / ``calibration_min_runs`` / ``calibration_max_runs``: the bad end
       is run until that many failures and at least the minimum of runs (cheap when p is high, and
       a sharper p saves clean runs on every good commit); with no failure after the maximum the
