@@ -97,10 +97,10 @@ def check_commit_refs(patch: Patch, repo: GitRepo) -> list[Finding]:
 
 def _same_subject(actual: str, quoted: str) -> bool:
     """Whether a quoted subject is the commit's own but for spacing, case, a final period, `()`
-    after a name, or the `subsystem:` prefixes left out."""
+    after a name, a doubled quote mark, or the `subsystem:` prefixes left out."""
 
     def bare(text: str) -> str:
-        return re.sub(r"\s+", "", text).replace("()", "").rstrip(".").lower()
+        return re.sub(r"\s+", "", text).replace("()", "").strip("\"'").rstrip(".").lower()
 
     a, q = bare(actual), bare(quoted)
     return a == q or (bool(q) and a.endswith(q) and a[: -len(q)].endswith(":"))

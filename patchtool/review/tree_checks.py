@@ -10,6 +10,7 @@ from pathlib import Path
 
 from patchtool import proc
 from patchtool.models import Finding, FunctionChange, Patch, Revision
+from patchtool.review import accelonly
 from patchtool.vcs.repo import GitRepo
 
 _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
@@ -64,6 +65,8 @@ def check_stubs(
             in_code = c.name in defined or _grep_has(repo, base, c.name, ":!" + stubs)
             if not in_code or c.name in stubbed or _grep_has(repo, base, c.name, stubs):
                 continue
+            if repo is not None and base is not None and _called_only_with(repo, base, rev, c.name, stubs):
+                continue  # every caller is built only with the accelerator: nothing links without it
             found.append(
                 _f(
                     "error",
@@ -76,6 +79,13 @@ def check_stubs(
                 )
             )
     return found
+
+
+def _called_only_with(repo: GitRepo, base: str, rev: Revision, name: str, stubs: str) -> bool:
+    """Whether `name` is called, and only from files built with the stubbed accelerator alone."""
+    accel = accelonly.accelerator_of(stubs)
+    found = accelonly.callers(repo, base, rev, name)
+    return bool(found) and all(accelonly.built_only_with(repo, base, path, accel) for path in found)
 
 
 # ---- checkpatch ------------------------------------------------------------------------------

@@ -200,6 +200,7 @@ def test_unknown_commit_reference_fires(kvm_repo: Path) -> None:
         ("kvm : initial tree", "info"),
         ("kvm: initial tree.", "info"),
         ("kvm: Initial() tree", "info"),
+        ('"kvm: initial tree', "info"),  # `(""kvm: ...")`: a quote mark typed twice
         ("tree", "warning"),  # a tail that is not what follows a prefix
     ],
 )
@@ -294,6 +295,58 @@ def test_stub_map_comes_from_configuration(kvm_repo: Path, kvm_diff: Callable[[d
     )
     other = "include/system/hvf.h=accel/stubs/hvf-stub.c, include/system/kvm.h=accel/stubs/kvm-stub.c"
     assert "missing-stub" in codes(_run(kvm_repo, diff, stubs=other))
+
+
+TOY_MESON = """toy_ss = ss.source_set()
+toy_ss.add(files('cpu.c'))
+toy_ss.add(when: 'CONFIG_SEV', if_true: files('sev.c'),
+                               if_false: files('sev-stub.c'))
+toy_ss.add(when: 'CONFIG_SGX', if_true: files('sgx.c'))
+"""
+TOY_KCONFIG = """config SEV
+    bool
+    depends on KVM && X86_64
+
+config SGX
+    bool
+    depends on KVM || X86_64
+"""
+TOY_C = '#include "system/kvm.h"\n\nvoid toy_{0}_init(void)\n{{\n    toy_{0}_setup();\n}}\n'
+
+
+@pytest.mark.parametrize(
+    ("caller", "fires"),
+    [
+        ("accel/kvm/kvm-all.c", False),  # its directory builds it as `kvm_ss`
+        ("target/toy/sev.c", False),  # CONFIG_SEV, whose Kconfig entry depends on KVM
+        ("target/toy/sev-stub.c", True),  # built when CONFIG_SEV is off
+        ("target/toy/sgx.c", True),  # CONFIG_SGX depends on KVM || X86_64: not KVM alone
+        ("target/toy/cpu.c", True),  # built in every configuration
+        ("system/dirtylimit.c", True),  # no meson.build lists it beside it
+    ],
+)
+def test_a_stub_is_missing_only_where_a_build_without_the_accelerator_calls_it(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str], caller: str, fires: bool
+) -> None:
+    tree = {
+        "accel/kvm/meson.build": "kvm_ss = ss.source_set()\nkvm_ss.add(files(\n  'kvm-all.c',\n))\n",
+        "target/toy/meson.build": TOY_MESON,
+        "hw/toy/Kconfig": TOY_KCONFIG,
+        **{f"target/toy/{n}.c": TOY_C.format(n.replace("-", "_")) for n in ("cpu", "sev", "sev-stub", "sgx")},
+    }
+    for name, text in tree.items():
+        (kvm_repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (kvm_repo / name).write_text(text)
+    git(kvm_repo, "add", "-A")
+    git(kvm_repo, "commit", "-qm", "toy target")
+    old = (kvm_repo / caller).read_text()
+    body = "{\n" if caller != "accel/kvm/kvm-all.c" else "{\n    kvm_reaper_init(4);\n"
+    called = old.replace(body, body + "    kvm_reaper_kick();\n", 1)
+    assert called != old
+    edits = {"include/system/kvm.h": KICK_PROTO, "accel/kvm/kvm-all.c": KVM_ALL + KICK_DEF}
+    edits[caller] = (edits.get(caller, old)).replace(body, body + "    kvm_reaper_kick();\n", 1)
+    found = [f for f in _run(kvm_repo, kvm_diff(edits)) if f.code == "missing-stub"]
+    assert len(found) == (1 if fires else 0)
 
 
 # ---- signature changes with stale callers -----------------------------------------------------
