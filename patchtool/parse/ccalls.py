@@ -93,6 +93,25 @@ def _target(call: Any) -> str:
     return node.text.decode() if node is not None and node.type in ("identifier", "field_identifier") else ""
 
 
+def own_prototype(text: str, name: str) -> str | None:
+    """A file's own top-level prototype of `name` (`void f(CPUState *cs);` in a .c file), if any."""
+    root = parser().parse(text.encode()).root_node
+    for node in root.children:
+        if node.type != "declaration":
+            continue
+        decl = node.child_by_field_name("declarator")
+        while decl is not None and decl.type not in ("function_declarator", "identifier"):
+            decl = decl.child_by_field_name("declarator")
+        inner = (
+            decl.child_by_field_name("declarator")
+            if decl is not None and decl.type == "function_declarator"
+            else None
+        )
+        if inner is not None and inner.type == "identifier" and inner.text.decode() == name:
+            return str(node.text.decode())
+    return None
+
+
 def defines(text: str, name: str) -> bool:
     """Whether the file defines a function `name` of its own (a static helper sharing the name)."""
     root = parser().parse(text.encode()).root_node

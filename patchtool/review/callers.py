@@ -118,8 +118,12 @@ def _touched_by_patch(rev: Revision) -> list[dict[str, _Touched]]:
     return out
 
 
-def _calls(repo: GitRepo, base: str, name: str, only: str | None, home: str) -> list[_Call]:
-    """Calls of `name` at the base, in `only` (a static function's file) or every C file."""
+def _calls(
+    repo: GitRepo, base: str, name: str, only: str | None, home: str, new_sig: str | None = None
+) -> list[_Call]:
+    """Calls of `name` at the base, in `only` (a static function's file) or every C file; not in a
+    file with a prototype of its own that already agrees with the new signature (its calls compile
+    against that)."""
     done = repo.git(
         "grep", "-l", "-w", "-e", name, base, "--", *([only] if only else _C_PATHSPECS), check=False
     )
@@ -132,6 +136,9 @@ def _calls(repo: GitRepo, base: str, name: str, only: str | None, home: str) -> 
         text = shown.text()
         if path != home and not path.endswith(".h") and ccalls.defines(text, name):
             continue  # a static function of the same name in another file
+        own = ccalls.own_prototype(text, name) if path != home and new_sig else None
+        if own is not None and new_sig and ccalls.incompatibility(own, new_sig) is None:
+            continue
         rows = text.split("\n")
         for site in ccalls.call_sites(text, name):
             texts = frozenset(r.strip() for r in rows[site.start : site.end + 1])
@@ -190,7 +197,13 @@ def _why(c: FunctionChange, patch: Patch) -> tuple[str, str, bool] | None:
     if c.kind != "signature-changed" or not c.old_signature or not c.new_signature:
         return None
     why = ccalls.incompatibility(c.old_signature, c.new_signature)
-    if why is None or _types_renamed(patch, c.name, ccalls.changed_types(c.old_signature, c.new_signature)):
+    if why is None:
+        return None
+    pairs = ccalls.changed_types(c.old_signature, c.new_signature)
+    if why[1]:  # the return type: `x68_selector f()` -> `x86_selector f()` with the typedef renamed
+        old_shape, new_shape = ccalls.shape(c.old_signature), ccalls.shape(c.new_signature)
+        pairs = [(old_shape.rtype, new_shape.rtype)] if old_shape and new_shape else []
+    if _types_renamed(patch, c.name, pairs):
         return None
     return (c.name, *why)
 
@@ -243,7 +256,8 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
         static = "static" in (b.change.old_signature or "").split("(", 1)[0].split()
         files = patch.summary.files
         old_path = next((f.old_path or f.path for f in files if f.path == b.change.file), b.change.file)
-        for call in _calls(repo, base, b.name, old_path if static else None, old_path):
+        new_sig = b.change.new_signature if b.change.kind == "signature-changed" else None
+        for call in _calls(repo, base, b.name, old_path if static else None, old_path, new_sig):
             if b.value_only and not call.value_used:
                 continue
             j = _updated_in(call, removed, b)

@@ -95,15 +95,22 @@ def check_commit_refs(patch: Patch, repo: GitRepo) -> list[Finding]:
     return found
 
 
+_PREFIXES = re.compile(r"^(?:[^\s:\"']+:\s*)+")
+
+
 def _same_subject(actual: str, quoted: str) -> bool:
     """Whether a quoted subject is the commit's own but for spacing, case, a final period, `()`
-    after a name, a doubled quote mark, or the `subsystem:` prefixes left out."""
+    after a name, a doubled quote mark, or its `subsystem:` prefixes (left out, or named as the
+    directory is named now: `softmmu:` -> `system:`) when two words or more follow them."""
 
     def bare(text: str) -> str:
         return re.sub(r"\s+", "", text).replace("()", "").strip("\"'").rstrip(".").lower()
 
     a, q = bare(actual), bare(quoted)
-    return a == q or (bool(q) and a.endswith(q) and a[: -len(q)].endswith(":"))
+    if a == q or (bool(q) and a.endswith(q) and a[: -len(q)].endswith(":")):
+        return True
+    rest_a, rest_q = (_PREFIXES.sub("", t.strip().strip("\"'")) for t in (actual, quoted))
+    return len(rest_a.split()) >= 2 and bare(rest_a) == bare(rest_q)
 
 
 # ---- diffstat --------------------------------------------------------------------------------

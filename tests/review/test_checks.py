@@ -201,6 +201,8 @@ def test_unknown_commit_reference_fires(kvm_repo: Path) -> None:
         ("kvm: initial tree.", "info"),
         ("kvm: Initial() tree", "info"),
         ('"kvm: initial tree', "info"),  # `(""kvm: ...")`: a quote mark typed twice
+        ("accel/kvm: initial tree", "info"),  # the prefix as the directory is named now
+        ("kvm: initial trees", "warning"),
         ("tree", "warning"),  # a tail that is not what follows a prefix
     ],
 )
@@ -663,6 +665,75 @@ def test_a_call_whose_value_goes_to_a_retyped_variable_is_updated(
         new = new.replace(*edit)
     found = [f for f in _run(repo, diff_after(repo, {"hw/box.c": new})) if f.code == "stale-caller"]
     assert [f.line for f in found] == stale
+
+
+IO_C = """#include "io.h"
+
+void io_out(Env *env, int port)
+{
+    env->port = port;
+}
+"""
+EMU_C = """#include "emu.h"
+
+void io_out({0}, int port);
+
+void emu_step(Cpu *cpu)
+{{
+    io_out(cpu_env_or_self(cpu), 1);
+}}
+"""
+
+
+@pytest.mark.parametrize(("own", "stale"), [("Cpu *cs", 0), ("Env *env", 1)])
+def test_a_file_calling_through_its_own_prototype_follows_that_prototype(
+    tmp_path: Path, own: str, stale: int
+) -> None:
+    # emu.c declares io_out itself; io_out's definition moves from Env * to Cpu *. Where emu.c's
+    # prototype already says Cpu *, its calls compile as they are; where it says Env *, they are stale.
+    repo = make_repo(tmp_path / "q", {"hw/io.c": IO_C, "hw/emu.c": EMU_C.format(own)})
+    new = IO_C.replace("void io_out(Env *env, int port)", "void io_out(Cpu *cs, int port)")
+    new = new.replace("env->port = port;", "cs->port = port;")
+    found = [f for f in _run(repo, diff_after(repo, {"hw/io.c": new})) if f.code == "stale-caller"]
+    assert [(f.file, f.line) for f in found] == [("hw/emu.c", 7)] * stale
+
+
+SEL_C = """typedef struct x68_sel {
+    int v;
+} x68_sel;
+
+static x68_sel read_sel(int n)
+{
+    x68_sel s = { n };
+    return s;
+}
+
+static int show_sel(x68_sel s)
+{
+    x68_sel copy = s;
+    return copy.v;
+}
+
+int sel_demo(void)
+{
+    return show_sel(read_sel(1));
+}
+"""
+
+
+@pytest.mark.parametrize(("everywhere", "stale"), [(True, 0), (False, 1)])
+def test_a_return_type_renamed_with_its_users_is_no_stale_caller(
+    tmp_path: Path, everywhere: bool, stale: int
+) -> None:
+    # x68_sel -> x86_sel, a typo fixed everywhere: show_sel(read_sel(1)) compiles unchanged. With
+    # only read_sel's return type changed (to a struct of another name), the call passes the wrong type.
+    repo = make_repo(tmp_path / "q", {"hw/sel.c": SEL_C})
+    if everywhere:
+        new = SEL_C.replace("x68_sel", "x86_sel")
+    else:
+        new = SEL_C.replace("static x68_sel read_sel(int n)", "static struct other read_sel(int n)")
+    found = [f for f in _run(repo, diff_after(repo, {"hw/sel.c": new})) if f.code == "stale-caller"]
+    assert [f.line for f in found] == [19] * stale
 
 
 def test_an_argument_variable_retyped_only_by_a_later_patch_breaks_the_build(tmp_path: Path) -> None:

@@ -1,0 +1,180 @@
+"""Real-data check: are the C functions a patch's hunks are said to change the ones it changes?
+
+For every commit of every series in SERIES_DIR (each `<msgid>.meta` names a `base` and a `tip`;
+the commits are `git rev-list base..tip`), the commit's diff against its first parent goes through
+`summarize_diff` (what `patchtool` reads from the mail), and the truth is read off the whole files
+before and after with tree-sitter: a function definition whose name appears on one side only is
+added or removed, one whose signature (everything before its body) differs is signature-changed,
+one whose body differs is body-changed; a prototype likewise (added, removed, signature-changed).
+
+Per kind it prints what the hunks named, what the files say, the agreement, precision and
+recall, and with --show N the first N disagreements on `signature-changed`, the kind that matters
+most: the stale-caller and build-break findings start from it.
+
+Usage: python bench/cfuncs_truth.py SERIES_DIR QEMU_GIT [--limit N] [--show N]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import argparse  # noqa: E402
+import subprocess  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from patchtool.parse.cparser import parser  # noqa: E402
+from patchtool.parse.diffs import summarize_diff  # noqa: E402
+
+C_FILES = (".c", ".h", ".c.inc", ".h.inc", ".inc")
+KINDS = ("added", "removed", "signature-changed", "body-changed", "prototype-added", "prototype-removed")
+FAMILY = {kind: kind for kind in KINDS} | {"stub-added": "added"}  # patchtool's kind -> the truth's
+
+
+def git(repo: Path, *argv: str) -> bytes:
+    return subprocess.run(["git", *argv], cwd=repo, capture_output=True, check=True).stdout
+
+
+def show(repo: Path, rev: str, path: str) -> bytes | None:
+    done = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=repo, capture_output=True, check=False)
+    return done.stdout if done.returncode == 0 else None
+
+
+def _declarator_name(node: Any) -> tuple[str, Any] | None:
+    """The name and function_declarator of a definition's or declaration's declarator."""
+    decl = node.child_by_field_name("declarator")
+    while decl is not None and decl.type != "function_declarator":
+        decl = decl.child_by_field_name("declarator")
+    if decl is None:
+        return None
+    inner = decl.child_by_field_name("declarator")
+    while inner is not None and inner.type not in ("identifier", "field_identifier"):
+        inner = inner.child_by_field_name("declarator")
+    return (inner.text.decode(errors="replace"), decl) if inner is not None else None
+
+
+def entities(src: bytes) -> tuple[dict[str, tuple[str, bytes]], dict[str, str]]:
+    """Top-level function definitions (name -> (signature, body)) and prototypes (name -> signature).
+
+    A name defined or declared twice (an `#ifdef` / `#else` pair) is left out: which is which
+    is not a question a whole-file parse answers."""
+    root = parser().parse(src).root_node
+    defs: dict[str, list[tuple[str, bytes]]] = {}
+    protos: dict[str, list[str]] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "function_definition":
+            found = _declarator_name(node)
+            body = node.child_by_field_name("body")
+            if found and body is not None:
+                sig = " ".join(src[node.start_byte : body.start_byte].decode(errors="replace").split())
+                defs.setdefault(found[0], []).append((sig, src[body.start_byte : body.end_byte]))
+            continue
+        if node.type == "declaration":
+            found = _declarator_name(node)
+            if found:
+                protos.setdefault(found[0], []).append(" ".join(node.text.decode(errors="replace").split()))
+            continue
+        stack.extend(node.children)
+    return (
+        {k: v[0] for k, v in defs.items() if len(v) == 1},
+        {k: v[0] for k, v in protos.items() if len(v) == 1},
+    )
+
+
+def truth(repo: Path, commit: str) -> set[tuple[str, str, str]]:
+    """(path, name, kind) the files say the commit changes."""
+    out: set[tuple[str, str, str]] = set()
+    rows = git(
+        repo, "diff-tree", "-r", "-M", "--no-commit-id", "--name-status", f"{commit}^", commit
+    ).decode()
+    for row in rows.splitlines():
+        parts = row.split("\t")
+        status, old, new = parts[0], parts[1], parts[-1]
+        if not new.endswith(C_FILES):
+            continue
+        before = show(repo, f"{commit}^", old) if status[0] != "A" else b""
+        after = show(repo, commit, new) if status[0] != "D" else b""
+        (od, op), (nd, np_) = entities(before or b""), entities(after or b"")
+        path = new if status[0] != "D" else old
+        for name in nd.keys() - od.keys():
+            out.add((path, name, "added"))
+        for name in od.keys() - nd.keys():
+            out.add((path, name, "removed"))
+        for name in od.keys() & nd.keys():
+            if od[name][0] != nd[name][0]:
+                out.add((path, name, "signature-changed"))
+            elif od[name][1] != nd[name][1]:
+                out.add((path, name, "body-changed"))
+        for name in np_.keys() - op.keys() - nd.keys():
+            out.add((path, name, "prototype-added"))
+        for name in op.keys() - np_.keys() - od.keys():
+            out.add((path, name, "prototype-removed"))
+        for name in (op.keys() & np_.keys()) - nd.keys() - od.keys():
+            if op[name] != np_[name]:
+                out.add((path, name, "signature-changed"))
+    return out
+
+
+def claimed(repo: Path, commit: str) -> set[tuple[str, str, str]]:
+    """(path, name, kind) patchtool reads off the commit's diff."""
+    diff = git(repo, "diff-tree", "-p", "-M", "--no-commit-id", f"{commit}^", commit)
+    out: set[tuple[str, str, str]] = set()
+    for c in summarize_diff(diff.decode("utf-8", "surrogateescape")).functions:
+        if c.kind == "renamed":
+            out.add((c.file, c.name, "added"))
+            out.add((c.file, c.detail.removeprefix("renamed from "), "removed"))
+        elif c.kind in FAMILY:
+            out.add((c.file, c.name, FAMILY[c.kind]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("series_dir", type=Path)
+    ap.add_argument("qemu_git", type=Path)
+    ap.add_argument("--limit", type=int, default=0, help="only the first N series (by name)")
+    ap.add_argument("--show", type=int, default=0, help="print the first N disagreements")
+    args = ap.parse_args()
+    metas = sorted(args.series_dir.glob("*.meta"))[: args.limit or None]
+    if not metas:
+        ap.error(f"{args.series_dir}: no <msgid>.meta files")
+    said, true, both = Counter(), Counter(), Counter()
+    shown = commits = 0
+    for meta in metas:
+        fields = dict(line.split(None, 1) for line in meta.read_text().splitlines() if " " in line)
+        revs = git(
+            args.qemu_git, "rev-list", "--reverse", "--no-merges", f"{fields['base']}..{fields['tip']}"
+        )
+        for commit in revs.decode().split():
+            commits += 1
+            t, c = truth(args.qemu_git, commit), claimed(args.qemu_git, commit)
+            for _, _, kind in t:
+                true[kind] += 1
+            for _, _, kind in c:
+                said[kind] += 1
+            for _, _, kind in t & c:
+                both[kind] += 1
+            for path, name, kind in sorted(t ^ c):
+                if shown < args.show and kind == "signature-changed":
+                    side = "said only" if (path, name, kind) in c else "truth only"
+                    print(f"  {commit[:10]} {side:10} {kind:18} {path} {name}")
+                    shown += 1
+    print(f"{len(metas)} series, {commits} commits")
+    print(f"{'kind':20} {'said':>6} {'true':>6} {'both':>6} {'precision':>9} {'recall':>7}")
+    for kind in KINDS:
+        p = both[kind] / said[kind] if said[kind] else float("nan")
+        r = both[kind] / true[kind] if true[kind] else float("nan")
+        print(f"{kind:20} {said[kind]:6} {true[kind]:6} {both[kind]:6} {p:9.3f} {r:7.3f}")
+
+
+if __name__ == "__main__":
+    main()
