@@ -50,10 +50,12 @@ def section_opens_scope(section: str, texts: list[str]) -> bool:
     return False
 
 
-# A parameter: `...`, `void`, type words and stars then a name (and array sizes), or a function
-# pointer `int (*fn)(int a`.
+# A parameter: `...`, type words and stars then a name (and array sizes), a type alone with a
+# star (`void *` in a prototype), or one of C's own type words alone. Words are always apart
+# (`\s+` or stars between them), so no row backtracks (a row is untrusted mail text).
 _PARAMETER = re.compile(
-    r"^(?:\.\.\.|void|(?:[A-Za-z_]\w*[\s*]+)+\**\s*[A-Za-z_]\w*\s*(?:\[[^\]]*\]\s*)*|.*\(\s*\*.*)$"
+    r"^(?:\.\.\.|(?:[A-Za-z_]\w*[\s*]+)+[A-Za-z_]\w*\s*(?:\[[^\]]*\]\s*)*|(?:[A-Za-z_]\w*\s+)*[A-Za-z_]\w*\s*\*[\s*]*"
+    r"|void|bool|_Bool|char|short|int|long|unsigned|signed|float|double|\w+_t)$"
 )
 
 
@@ -65,6 +67,8 @@ def _parameters_only(row: str, depth: int) -> bool:
         if depth <= 0:
             inside = row[:i]
             break
+    if "(*" in inside.replace(" ", ""):
+        return True  # a function pointer's own parameter list: `uint64_t (*fn)(void *, bool),`
     pieces = (p.strip().strip("()").strip() for p in inside.split(","))
     return all(_PARAMETER.match(p) for p in pieces if p)
 

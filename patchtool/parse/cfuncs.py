@@ -399,6 +399,7 @@ def analyze_hunk(
             changes.append(FunctionChange(path, scope[1], "body-changed"))
         return changes
     off = (lp, lq)
+    changes += _open_signature(path, pre, post)
     new_funcs = _by_kind(new_items, "function")
     old_funcs = _by_kind(old_items, "function")
     changes += _function_changes(path, old_funcs, new_funcs, pre, post, off)
@@ -407,6 +408,40 @@ def analyze_hunk(
         new = {n: i for n, i in _by_kind(new_items, kind).items() if n not in new_funcs}
         changes += _simple_changes(path, kind, old, new, pre, post, off)
     return _renames(changes)
+
+
+def _signature_name(code: str) -> str | None:
+    """`static int foo(` -> `foo`: the name before a row's first `(` when only type words and
+    stars come before it (read without a regex that could backtrack on a long row)."""
+    head = code.split("(", 1)[0].rstrip()
+    if head == code or not head or not all(ch.isalnum() or ch in "_ \t*" for ch in head):
+        return None
+    name = head.rsplit(None, 1)[-1].rsplit("*", 1)[-1]
+    return name if name and (name[0].isalpha() or name[0] == "_") else None
+
+
+def _open_signature(path: str, pre: _Image, post: _Image) -> list[FunctionChange]:
+    """A signature whose parameter list the hunk changes and leaves open at its end (the list
+    goes on past the hunk, so no fragment parses it): a signature change with no signatures."""
+    found = []
+    for image in (pre, post):
+        start, depth, name = None, 0, ""
+        for row, text in enumerate(image.texts):
+            code = code_of(text)
+            if depth == 0:
+                named = _signature_name(code) if not text[:1].isspace() else None
+                if named is None or code.count("(") <= code.count(")") or named.isupper():
+                    continue  # no open signature here (an upper-case name is a macro's invocation)
+                start, name = row, named
+            depth = max(depth + code.count("(") - code.count(")"), 0)
+        if depth > 0 and start is not None and image.changed(start, len(image.texts) - 1):
+            found.append(name)
+    return [
+        FunctionChange(
+            path, name, "signature-changed", detail="parameters changed (the list goes on past the hunk)"
+        )
+        for name in dict.fromkeys(found)
+    ]
 
 
 def _renames(changes: list[FunctionChange]) -> list[FunctionChange]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from patchtool.parse.cfuncs import analyze_hunk
@@ -213,6 +216,44 @@ def test_hunk_in_the_tail_of_a_call_under_a_split_signature_changes_the_body(lea
     ]
 
 
+def test_a_parameter_list_that_goes_on_past_the_hunk_is_a_signature_change() -> None:
+    # The hunk adds a parameter to a long list and ends before the list does: no fragment parses
+    # as the function, but its signature changed (with no signatures to compare callers against).
+    lines = rows(
+        " }",
+        " ",
+        " DeviceState *nic_create(bool wide, int queues,",
+        "+                        uint16_t sources,",
+        "                         const Range *low,",
+        "                         const Range *high,",
+    )
+    changes = analyze_hunk("hw/net/nic.c", "uint32_t nic_bits(uint32_t n)", lines, (20, 20))
+    assert [(c.name, c.kind, c.old_signature, c.new_signature) for c in changes] == [
+        ("nic_create", "signature-changed", None, None)
+    ]
+
+
+def test_a_split_prototype_with_function_pointer_parameters_is_read_on() -> None:
+    # The header opens a prototype's parameter list; the hunk's rows go on with function pointers
+    # whose own parameters have no names (`void *`, `bool`), then change a parameter and close it.
+    lines = rows(
+        "                  uint64_t (*note_fn)(void *, void *, bool),",
+        "                  void *opaque, uint64_t *entry,",
+        "-                 int big_endian,",
+        "+                 int data_order,",
+        "                  int clear_lsb);",
+    )
+    assert facts("include/hw/nic.h", "ssize_t nic_load(const char *filename,", lines) == [
+        (
+            "nic_load",
+            "signature-changed",
+            "parameters (const char *filename, uint64_t (*note_fn)(void *, void *, bool), void *opaque, "
+            "uint64_t *entry, int big_endian, int clear_lsb) -> (const char *filename, uint64_t "
+            "(*note_fn)(void *, void *, bool), void *opaque, uint64_t *entry, int data_order, int clear_lsb)",
+        )
+    ]
+
+
 def test_prototype_added_after_a_prototype_split_in_the_header() -> None:
     # The hunk header is a prototype's first line; the hunk ends it and adds another prototype.
     lines = rows(
@@ -258,3 +299,21 @@ def test_function_named_by_a_macro_keeps_the_macro_call_as_its_name() -> None:
     assert facts("target/nic/helper.c", "", lines) == [
         ("HELPER(nic_op)", "signature-changed", "parameters (Env *env, uint32_t v) -> (Env *env, FPReg *v)")
     ]
+
+
+def test_long_rows_in_an_open_parameter_list_do_not_backtrack() -> None:
+    # Mail is untrusted: rows of one long word (no star, no name after it) inside a parameter list
+    # the header leaves open, and a long signature row, must be read in linear time. A regex that
+    # can split a word two ways takes 2^n steps on them (the first form of the parameter test did;
+    # a bench run hung). Run apart, with a bound far above what linear work needs.
+    code = (
+        "from patchtool.parse.cfuncs import analyze_hunk\n"
+        "word = 'a' * 60\n"
+        "pad = ' ' * 10\n"
+        "rows = [('-', pad + word + ' -'), ('+', pad + word + ' -,'), (' ', pad + word + ')')]\n"
+        "analyze_hunk('hw/x.c', 'static int nic_x(int a,', rows, (20, 20))\n"
+        "long_row = 'int ' + word * 2000 + '(' + 'y ' * 20000\n"
+        "analyze_hunk('hw/x.c', '', [(' ', long_row), ('+', 'int a,')], (1, 1))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr.decode()
