@@ -223,13 +223,15 @@ def _types_renamed(patch: Patch, name: str, pairs: list[tuple[str, str]]) -> boo
     removed = [x.text for f in files for x in f.removed if name not in x.text]
     added = [x.text for f in files for x in f.added if name not in x.text]
     for old, new in pairs:
-        a, b = (_WORD.findall(t.replace("*", " "))[-1:] for t in (old, new))
-        if not a or not b:
+        # the words the two types differ in: `SGXList *` -> `SgxList *`, or inside a function
+        # pointer's type, `void (*)(TCGv, TCGv_i64)` -> `void (*)(TCGv_i32, TCGv_i64)`
+        words_old, words_new = set(_WORD.findall(old)), set(_WORD.findall(new))
+        gone, came = words_old - words_new, words_new - words_old
+        if not gone or not came:
             return False
-        uses_a = sum(1 for t in removed if re.search(rf"\b{a[0]}\b", t))
-        uses_b = sum(1 for t in added if re.search(rf"\b{b[0]}\b", t))
-        if uses_a < 3 or uses_b < 3:
-            return False
+        for word, lines in [(w, removed) for w in gone] + [(w, added) for w in came]:
+            if sum(1 for t in lines if re.search(rf"\b{re.escape(word)}\b", t)) < 3:
+                return False
     return True
 
 

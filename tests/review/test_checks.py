@@ -736,6 +736,49 @@ def test_a_return_type_renamed_with_its_users_is_no_stale_caller(
     assert [f.line for f in found] == [19] * stale
 
 
+GEN_C = """typedef int Reg;
+typedef int Reg32;
+
+static void gen_a(Reg r, int e)
+{
+    (void)r;
+    (void)e;
+}
+
+static void gen_b(Reg r, int e)
+{
+    (void)r;
+    (void)e;
+}
+
+static void do_cmp(int x, void (*gen)(Reg, int))
+{
+    Reg r = x;
+    gen(r, x);
+}
+
+void trans(void)
+{
+    do_cmp(1, gen_a);
+    do_cmp(2, gen_b);
+}
+"""
+
+
+@pytest.mark.parametrize(("everywhere", "stale"), [(True, []), (False, [24, 25])])
+def test_a_function_pointer_parameter_retyped_with_its_users_is_no_stale_caller(
+    tmp_path: Path, everywhere: bool, stale: list[int]
+) -> None:
+    # Reg -> Reg32 inside the callback's type, and in the helpers passed as callbacks: the calls
+    # pass helpers of the new type. With only do_cmp's parameter changed, they pass the old one.
+    repo = make_repo(tmp_path / "q", {"tcg/gen.c": GEN_C})
+    new = GEN_C.replace("void (*gen)(Reg, int)", "void (*gen)(Reg32, int)")
+    if everywhere:
+        new = new.replace("(Reg r, int e)", "(Reg32 r, int e)").replace("    Reg r = x;", "    Reg32 r = x;")
+    found = [f for f in _run(repo, diff_after(repo, {"tcg/gen.c": new})) if f.code == "stale-caller"]
+    assert [f.line for f in found] == stale
+
+
 def test_an_argument_variable_retyped_only_by_a_later_patch_breaks_the_build(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "q", {"monitor/regs.c": REG_C})
     mid = REG_C.replace(*REG_WIDENED).replace("int64_t other = 0;", "uint64_t other = 0;")
