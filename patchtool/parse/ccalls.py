@@ -20,7 +20,7 @@ _INTEGERS = {
     "int", "unsigned", "signed", "long", "short", "char", "bool", "_Bool", "size_t", "ssize_t",
     "off_t", "hwaddr", "vaddr", "ram_addr_t", "target_ulong", "target_long", "uintptr_t", "intptr_t",
     "ptrdiff_t", "gint", "guint", "gsize", "gssize", "gboolean", "glong", "gulong", "gint64", "guint64",
-    "gint32", "guint32", "gchar", "guchar", "abi_ulong", "abi_long", "tcg_target_ulong", "MemOp",
+    "gint32", "guint32", "gchar", "guchar", "abi_ulong", "abi_long", "abi_ptr", "tcg_target_ulong", "MemOp",
 }  # fmt: skip
 _INT_N = re.compile(r"^u?int(8|16|32|64|128)_t$|^u?int_fast\d+_t$|^[us](8|16|32|64)$|^Int128$")
 _BYTES = {"char", "uint8_t", "int8_t", "gchar", "guchar", "u8", "s8"}

@@ -119,14 +119,13 @@ def _touched_by_patch(rev: Revision) -> list[dict[str, _Touched]]:
 
 
 def _calls(
-    repo: GitRepo, base: str, name: str, only: str | None, home: str, new_sig: str | None = None
+    repo: GitRepo, base: str, name: str, only: str | list[str] | None, home: str, new_sig: str | None = None
 ) -> list[_Call]:
     """Calls of `name` at the base, in `only` (a static function's file) or every C file; not in a
     file with a prototype of its own that already agrees with the new signature (its calls compile
     against that)."""
-    done = repo.git(
-        "grep", "-l", "-w", "-e", name, base, "--", *([only] if only else _C_PATHSPECS), check=False
-    )
+    specs = [only] if isinstance(only, str) else (only or list(_C_PATHSPECS))
+    done = repo.git("grep", "-l", "-w", "-e", name, base, "--", *specs, check=False)
     paths = [row.split(":", 1)[1] for row in done.text().splitlines() if ":" in row][:_MAX_FILES]
     found = []
     for path in paths:
@@ -259,7 +258,8 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
         files = patch.summary.files
         old_path = next((f.old_path or f.path for f in files if f.path == b.change.file), b.change.file)
         new_sig = b.change.new_signature if b.change.kind == "signature-changed" else None
-        for call in _calls(repo, base, b.name, old_path if static else None, old_path, new_sig):
+        scope: str | list[str] | None = old_path if static else _local_scope(rev, b.name)
+        for call in _calls(repo, base, b.name, scope, old_path, new_sig):
             if b.value_only and not call.value_used:
                 continue
             j = _updated_in(call, removed, b)
@@ -267,6 +267,19 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
                 continue
             found.append(_caller_finding(rev, j, b, call))
     return found
+
+
+def _local_scope(rev: Revision, name: str) -> list[str] | None:
+    """The C files that can see `name` when the series declares it only in headers outside
+    include/ (`target/loongarch/internals.h`): those under the headers' directories. Other
+    targets' functions of the same name are theirs (None: every C file)."""
+    headers = {
+        c.file for p in rev.patches for c in p.summary.functions if c.name == name and c.file.endswith(".h")
+    }
+    if not headers or any(h.startswith("include/") or "/" not in h for h in headers):
+        return None
+    dirs = sorted({h.rsplit("/", 1)[0] for h in headers})
+    return [f":(glob){d}/**/{ext}" for d in dirs for ext in _C_PATHSPECS]
 
 
 def _caller_finding(rev: Revision, j: int | None, b: _Break, call: _Call) -> Finding:

@@ -400,6 +400,22 @@ def _two_patch_run(repo: Path, first: str, second: str) -> tuple[Finding, ...]:
 FLUSH_2 = ("void kvm_flush(int level)\n", "void kvm_flush(int level, int mask)\n")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "compatible"),
+    [
+        ("abi_ptr", "vaddr", True),  # QEMU's integer typedefs convert into each other
+        ("unsigned", "uint32_t", True),
+        ("CPUArchState *", "CPUState *", False),
+        ("int *", "uint32_t *", False),
+        ("void *", "NicState *", True),
+    ],
+)
+def test_which_parameter_types_a_caller_passes_unchanged(old: str, new: str, compatible: bool) -> None:
+    from patchtool.parse.ccalls import compatible_types
+
+    assert compatible_types(old, new) is compatible
+
+
 def test_compatible_signature_change_is_quiet(
     kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
 ) -> None:
@@ -777,6 +793,33 @@ def test_a_function_pointer_parameter_retyped_with_its_users_is_no_stale_caller(
         new = new.replace("(Reg r, int e)", "(Reg32 r, int e)").replace("    Reg r = x;", "    Reg32 r = x;")
     found = [f for f in _run(repo, diff_after(repo, {"tcg/gen.c": new})) if f.code == "stale-caller"]
     assert [f.line for f in found] == stale
+
+
+LOCAL_TREE = {
+    "target/toy/internals.h": "int get_addr(int a);\n",
+    "target/toy/helper.c": '#include "internals.h"\n\nint get_addr(int a)\n{\n    return a;\n}\n\n'
+    "int toy_probe(void)\n{\n    return get_addr(1);\n}\n",
+    "target/toy/sys/walk.c": '#include "../internals.h"\n\n'
+    "int toy_walk(void)\n{\n    return get_addr(2);\n}\n",
+    # another target's function of the same name, declared in its own local header
+    "target/other/internals.h": "int get_addr(int a, int b);\n",
+    "target/other/helper.c": '#include "internals.h"\n\n'
+    "int other_probe(void)\n{\n    return get_addr(1, 2);\n}\n",
+}
+
+
+def test_a_function_of_a_local_header_is_called_only_where_that_header_is_seen(tmp_path: Path) -> None:
+    # get_addr() is declared in target/toy/internals.h: target/other's calls are of its own
+    # get_addr, and only target/toy's (its subdirectories too) can be stale.
+    repo = make_repo(tmp_path / "q", LOCAL_TREE)
+    edits = {
+        "target/toy/internals.h": "int get_addr(int a, int debug);\n",
+        "target/toy/helper.c": LOCAL_TREE["target/toy/helper.c"]
+        .replace("int get_addr(int a)", "int get_addr(int a, int debug)")
+        .replace("get_addr(1);", "get_addr(1, 0);"),
+    }
+    found = [f for f in _run(repo, diff_after(repo, edits)) if f.code == "stale-caller"]
+    assert [(f.file, f.line) for f in found] == [("target/toy/sys/walk.c", 5)]
 
 
 def test_an_argument_variable_retyped_only_by_a_later_patch_breaks_the_build(tmp_path: Path) -> None:
