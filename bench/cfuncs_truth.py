@@ -55,6 +55,9 @@ def _declarator_name(node: Any) -> tuple[str, Any] | None:
     if decl is None:
         return None
     inner = decl.child_by_field_name("declarator")
+    if inner is not None and inner.type in ("function_declarator", "call_expression"):
+        # a name made by a macro, `HELPER(conv_d2df)(...)`: named as patchtool names it
+        return " ".join(inner.text.decode(errors="replace").split()), decl
     while inner is not None and inner.type not in ("identifier", "field_identifier"):
         inner = inner.child_by_field_name("declarator")
     return (inner.text.decode(errors="replace"), decl) if inner is not None else None
