@@ -95,3 +95,28 @@ def close_open_scopes(text: str) -> str:
         code = code_of(row)
         depth = max(depth + code.count("{") - code.count("}"), 0)
     return text + "\n};" * depth
+
+
+def open_signature(texts: list[str]) -> tuple[int, str] | None:
+    """(row, name) of a signature that starts at column 0 and whose parameter list is still open
+    after the last row (the list goes on past the hunk); None if there is none."""
+    start, depth = None, 0
+    for row, text in enumerate(texts):
+        code = code_of(text)
+        if depth == 0:
+            named = _signature_name(code) if not text[:1].isspace() else None
+            if named is None or code.count("(") <= code.count(")") or named.isupper():
+                continue  # no open signature here (an upper-case name is a macro's invocation)
+            start = (row, named)
+        depth = max(depth + code.count("(") - code.count(")"), 0)
+    return start if depth > 0 else None
+
+
+def _signature_name(code: str) -> str | None:
+    """`static int foo(` -> `foo`: the name before a row's first `(` when only type words and
+    stars come before it (read without a regex that could backtrack on a long row)."""
+    head = code.split("(", 1)[0].rstrip()
+    if head == code or not head or not all(ch.isalnum() or ch in "_ \t*" for ch in head):
+        return None
+    name = head.rsplit(None, 1)[-1].rsplit("*", 1)[-1]
+    return name if name and (name[0].isalpha() or name[0] == "_") else None

@@ -18,6 +18,7 @@ from patchtool.parse.cfragments import (
     code_of,
     is_comment_row,
     mark_macro_calls,
+    open_signature,
     section_opens_scope,
 )
 from patchtool.parse.cparser import parser
@@ -410,32 +411,14 @@ def analyze_hunk(
     return _renames(changes)
 
 
-def _signature_name(code: str) -> str | None:
-    """`static int foo(` -> `foo`: the name before a row's first `(` when only type words and
-    stars come before it (read without a regex that could backtrack on a long row)."""
-    head = code.split("(", 1)[0].rstrip()
-    if head == code or not head or not all(ch.isalnum() or ch in "_ \t*" for ch in head):
-        return None
-    name = head.rsplit(None, 1)[-1].rsplit("*", 1)[-1]
-    return name if name and (name[0].isalpha() or name[0] == "_") else None
-
-
 def _open_signature(path: str, pre: _Image, post: _Image) -> list[FunctionChange]:
     """A signature whose parameter list the hunk changes and leaves open at its end (the list
     goes on past the hunk, so no fragment parses it): a signature change with no signatures."""
     found = []
     for image in (pre, post):
-        start, depth, name = None, 0, ""
-        for row, text in enumerate(image.texts):
-            code = code_of(text)
-            if depth == 0:
-                named = _signature_name(code) if not text[:1].isspace() else None
-                if named is None or code.count("(") <= code.count(")") or named.isupper():
-                    continue  # no open signature here (an upper-case name is a macro's invocation)
-                start, name = row, named
-            depth = max(depth + code.count("(") - code.count(")"), 0)
-        if depth > 0 and start is not None and image.changed(start, len(image.texts) - 1):
-            found.append(name)
+        opened = open_signature(image.texts)
+        if opened is not None and image.changed(opened[0], len(image.texts) - 1):
+            found.append(opened[1])
     return [
         FunctionChange(
             path, name, "signature-changed", detail="parameters changed (the list goes on past the hunk)"
