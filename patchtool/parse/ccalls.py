@@ -8,6 +8,7 @@ and each parameter (and the return value, where a caller uses it) of a type C co
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -47,6 +48,13 @@ class Shape:
     variadic: bool
 
 
+@functools.lru_cache(maxsize=4)
+def _root(text: str) -> Any:
+    """A file's parse tree: a caller file is read by `defines`, `own_prototype` and `call_sites`
+    in turn, and parsed once."""
+    return parser().parse(text.encode()).root_node
+
+
 def _walk(node: Any) -> Any:
     stack = [node]
     while stack:
@@ -57,7 +65,7 @@ def _walk(node: Any) -> Any:
 
 def call_sites(text: str, name: str) -> list[CallSite]:
     """Every call of `name` in a C file's text (macro bodies and comments are not parsed as calls)."""
-    root = parser().parse(text.encode()).root_node
+    root = _root(text)
     found = []
     for node in _walk(root):
         if node.type != "call_expression":
@@ -95,7 +103,7 @@ def _target(call: Any) -> str:
 
 def own_prototype(text: str, name: str) -> str | None:
     """A file's own top-level prototype of `name` (`void f(CPUState *cs);` in a .c file), if any."""
-    root = parser().parse(text.encode()).root_node
+    root = _root(text)
     for node in root.children:
         if node.type != "declaration":
             continue
@@ -114,7 +122,7 @@ def own_prototype(text: str, name: str) -> str | None:
 
 def defines(text: str, name: str) -> bool:
     """Whether the file defines a function `name` of its own (a static helper sharing the name)."""
-    root = parser().parse(text.encode()).root_node
+    root = _root(text)
     for node in root.children:
         if node.type == "function_definition":
             decl = node.child_by_field_name("declarator")

@@ -13,12 +13,11 @@ import posixpath
 import re
 
 from patchtool.models import Revision
-from patchtool.parse import ccalls
 from patchtool.parse.difftext import split_files
+from patchtool.review.callers import calling_files
 from patchtool.vcs.repo import GitRepo
 
 _CONFIG = re.compile(r"CONFIG_(\w+)")
-_MAX_CALLERS = 200  # files: beyond this a name is too common to read file by file
 
 
 def accelerator_of(stubs: str) -> str:
@@ -29,13 +28,7 @@ def accelerator_of(stubs: str) -> str:
 def callers(repo: GitRepo, base: str, rev: Revision, name: str) -> set[str]:
     """The C files that call `name`: at the base (a call, not a mention), or on a line the series
     adds (indented: a definition or prototype starts at column 0)."""
-    done = repo.git("grep", "-l", "-w", "-e", name, base, "--", "*.c", "*.c.inc", check=False)
-    found = set()
-    for row in done.text().splitlines()[:_MAX_CALLERS]:
-        path = row.split(":", 1)[1] if ":" in row else row
-        shown = repo.git("show", f"{base}:{path}", check=False)
-        if shown.ok and ccalls.call_sites(shown.text(), name):
-            found.add(path)
+    found = calling_files(repo, base, name, ["*.c", "*.c.inc"])
     call = re.compile(rf"\b{re.escape(name)}\s*\(")
     for patch in rev.patches:
         for f in split_files(patch.diff):

@@ -119,11 +119,17 @@ def _touched_by_patch(rev: Revision) -> list[dict[str, _Touched]]:
 
 
 def _calls(
-    repo: GitRepo, base: str, name: str, only: str | list[str] | None, home: str, new_sig: str | None = None
+    repo: GitRepo,
+    base: str,
+    name: str,
+    only: str | list[str] | None,
+    home: str | None,
+    new_sig: str | None = None,
 ) -> list[_Call]:
-    """Calls of `name` at the base, in `only` (a static function's file) or every C file; not in a
-    file with a prototype of its own that already agrees with the new signature (its calls compile
-    against that)."""
+    """Calls of `name` at the base, in `only` (a static function's file, or pathspecs) or every C
+    file; not in a file with a prototype of its own that already agrees with the new signature (its
+    calls compile against that). With `home` (the function's file), another .c file defining a
+    function of that name calls its own."""
     specs = [only] if isinstance(only, str) else (only or list(_C_PATHSPECS))
     done = repo.git("grep", "-l", "-w", "-e", name, base, "--", *specs, check=False)
     paths = [row.split(":", 1)[1] for row in done.text().splitlines() if ":" in row][:_MAX_FILES]
@@ -133,7 +139,7 @@ def _calls(
         if not shown.ok:
             continue
         text = shown.text()
-        if path != home and not path.endswith(".h") and ccalls.defines(text, name):
+        if home is not None and path != home and not path.endswith(".h") and ccalls.defines(text, name):
             continue  # a static function of the same name in another file
         own = ccalls.own_prototype(text, name) if path != home and new_sig else None
         if own is not None and new_sig and ccalls.incompatibility(own, new_sig) is None:
@@ -143,6 +149,11 @@ def _calls(
             texts = frozenset(r.strip() for r in rows[site.start : site.end + 1])
             found.append(_Call(path, site.start + 1, texts, site.value_used, site.args, site.target))
     return found
+
+
+def calling_files(repo: GitRepo, base: str, name: str, specs: list[str]) -> set[str]:
+    """The files (of those `specs` match) that call `name` at the base, as `_calls` reads them."""
+    return {call.path for call in _calls(repo, base, name, specs, home=None)}
 
 
 def _updated_in(call: _Call, touched: list[dict[str, _Touched]], b: _Break | None = None) -> int | None:

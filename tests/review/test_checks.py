@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from patchtool.models import Address, DiffstatLine, Finding, Trailer
+from patchtool.parse.ccalls import compatible_types
 from patchtool.review.checks import (
     check_commit_refs,
     check_diffstat,
@@ -327,8 +328,9 @@ TOY_C = '#include "system/kvm.h"\n\nvoid toy_{0}_init(void)\n{{\n    toy_{0}_set
         ("system/dirtylimit.c", True),  # no meson.build lists it beside it
     ],
 )
+@pytest.mark.parametrize("at_base", [False, True])  # the call added by the series, or already there
 def test_a_stub_is_missing_only_where_a_build_without_the_accelerator_calls_it(
-    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str], caller: str, fires: bool
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str], caller: str, fires: bool, at_base: bool
 ) -> None:
     tree = {
         "accel/kvm/meson.build": "kvm_ss = ss.source_set()\nkvm_ss.add(files(\n  'kvm-all.c',\n))\n",
@@ -347,6 +349,12 @@ def test_a_stub_is_missing_only_where_a_build_without_the_accelerator_calls_it(
     assert called != old
     edits = {"include/system/kvm.h": KICK_PROTO, "accel/kvm/kvm-all.c": KVM_ALL + KICK_DEF}
     edits[caller] = (edits.get(caller, old)).replace(body, body + "    kvm_reaper_kick();\n", 1)
+    if at_base:  # the function and its call exist; the series only declares it in the header
+        for name, text in edits.items():
+            if name != "include/system/kvm.h":
+                (kvm_repo / name).write_text(text)
+        git(kvm_repo, "commit", "-qam", "kick, called")
+        edits = {"include/system/kvm.h": KICK_PROTO}
     found = [f for f in _run(kvm_repo, kvm_diff(edits)) if f.code == "missing-stub"]
     assert len(found) == (1 if fires else 0)
 
@@ -411,8 +419,6 @@ FLUSH_2 = ("void kvm_flush(int level)\n", "void kvm_flush(int level, int mask)\n
     ],
 )
 def test_which_parameter_types_a_caller_passes_unchanged(old: str, new: str, compatible: bool) -> None:
-    from patchtool.parse.ccalls import compatible_types
-
     assert compatible_types(old, new) is compatible
 
 
