@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from patchtool.jsonable import record
-from patchtool.parse.cparser import parser
+from patchtool.parse.cparser import parser, top_level
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\S")
@@ -115,9 +115,12 @@ def _translate(lines: Sequence[str], mapping: dict[str, str]) -> list[str]:
 
 
 def function_span(lines: Sequence[str], name: str) -> tuple[int, int] | None:
-    """The lines (start, end) of the C function `name` in a file, found by tree-sitter."""
+    """The lines (start, end) of the C function `name` in a file, found by tree-sitter (also inside
+    `#ifdef` blocks); None when the file defines it more than once (`#if` and `#else` variants):
+    which of them a hunk meant is not for us to guess."""
     tree = parser().parse("\n".join(lines).encode("utf-8", "surrogateescape"))
-    for node in tree.root_node.children:
+    spans = []
+    for node in top_level(tree.root_node):
         if node.type != "function_definition":
             continue
         declarator = node.child_by_field_name("declarator")
@@ -125,8 +128,8 @@ def function_span(lines: Sequence[str], name: str) -> tuple[int, int] | None:
             declarator = declarator.child_by_field_name("declarator")
         ident = declarator.child_by_field_name("declarator") if declarator is not None else None
         if ident is not None and ident.text and ident.text.decode() == name:
-            return node.start_point[0], node.end_point[0] + 1
-    return None
+            spans.append((node.start_point[0], node.end_point[0] + 1))
+    return spans[0] if len(spans) == 1 else None
 
 
 @record

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from patchtool.jsonable import record
-from patchtool.parse.cparser import parser
+from patchtool.parse.cparser import parser, top_level
 
 _QUALIFIERS = {"const", "volatile", "restrict", "__restrict", "struct", "union", "enum", "register"}
 # Integer types convert into each other implicitly: a caller passing one needs no change.
@@ -102,9 +102,10 @@ def _target(call: Any) -> str:
 
 
 def own_prototype(text: str, name: str) -> str | None:
-    """A file's own top-level prototype of `name` (`void f(CPUState *cs);` in a .c file), if any."""
-    root = _root(text)
-    for node in root.children:
+    """A file's own top-level prototype of `name` (`void f(CPUState *cs);` in a .c file), if any
+    (also inside `#ifdef` blocks; none when its `#if` and `#else` prototypes differ)."""
+    found = set()
+    for node in top_level(_root(text)):
         if node.type != "declaration":
             continue
         decl = node.child_by_field_name("declarator")
@@ -116,14 +117,13 @@ def own_prototype(text: str, name: str) -> str | None:
             else None
         )
         if inner is not None and inner.type == "identifier" and inner.text.decode() == name:
-            return str(node.text.decode())
-    return None
+            found.add(str(node.text.decode()))
+    return found.pop() if len(found) == 1 else None
 
 
 def defines(text: str, name: str) -> bool:
     """Whether the file defines a function `name` of its own (a static helper sharing the name)."""
-    root = _root(text)
-    for node in root.children:
+    for node in top_level(_root(text)):
         if node.type == "function_definition":
             decl = node.child_by_field_name("declarator")
             while decl is not None and decl.type not in ("identifier",):

@@ -39,3 +39,20 @@ def _c_grammar() -> Any:
     import tree_sitter_c  # another layout: the package's own way
 
     return tree_sitter_c.language()
+
+
+# A file's conditional blocks (`#ifdef CONFIG_VHOST_CRYPTO` around the whole file, `#if
+# defined(CONFIG_LINUX)` around one helper): what they hold is still the file's top level.
+_CONDITIONAL = frozenset({"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"})
+
+
+def top_level(root: Any) -> Any:
+    """The top-level nodes of a parsed C file, in order, with those inside preprocessor
+    conditionals (at any depth) in their place."""
+    stack = list(reversed(root.children))
+    while stack:
+        node = stack.pop()
+        if node.type in _CONDITIONAL:
+            stack.extend(reversed(node.children))
+        else:
+            yield node

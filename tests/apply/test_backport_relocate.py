@@ -66,6 +66,20 @@ def test_an_insertion_goes_into_its_enclosing_function_on_the_target() -> None:
     assert relocate_file([hunk("     int r = 0;", "+    r = probe();")], target, None) is None
 
 
+def test_an_enclosing_function_inside_an_ifdef_is_found_and_one_defined_twice_is_not_guessed() -> None:
+    """`second` inside `#ifdef CONFIG_X` is still the file's function; `second` in both arms of an
+    `#if`/`#else` is two functions, and the anchor is in both: left a conflict."""
+    first = "int first(void)\n{\n    int r = 0;\n    return r;\n}\n"
+    second = "int second(void)\n{\n    int r = 0;\n    return r;\n}\n"
+    added = hunk("     int r = 0;", "+    r = probe();", "     return r;", section="int second(void)")
+    target = (first + "#ifdef CONFIG_X\n" + second + "#endif\n").splitlines()
+    placed = relocate_file([added], target, None)
+    assert placed is not None and placed[0][8:10] == ["    int r = 0;", "    r = probe();"]
+    assert placed[1] == ["hunk 1 placed inserted in second()"]
+    twice = (first + "#if CONFIG_X\n" + second + "#else\n" + second + "#endif\n").splitlines()
+    assert relocate_file([added], twice, None) is None
+
+
 def test_parse_hunks_leaves_files_without_a_final_newline_to_git() -> None:
     section = "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@ f\n a\n-b\n+c\n"
     assert parse_hunks(section) == [Hunk(1, "f", (" a", "-b", "+c"))]
