@@ -150,3 +150,35 @@ def parse_people(value: str) -> list[Address]:
         elif text.strip(" ,"):
             people.append(_person(text, ""))
     return people
+
+
+# A list that rewrites From: for DMARC: "Name via qemu development <qemu-devel@nongnu.org>"
+# (Mailman, the person in Reply-To:), "'Name' via group <group@googlegroups.com>" and
+# "Name via B4 Relay <devnull+...>" (the person in X-Original-From:).
+_VIA_NAME = re.compile(r"\S\s+via(\s+\S.*)?$")
+_LIST_POST = re.compile(r"<mailto:([^<>?\s]+)", re.IGNORECASE)
+
+
+def list_rewrite(headers: dict[str, str]) -> tuple[Address, str]:
+    """The person who sent a mail, and where they were found.
+
+    ("From", ...) unless the list rewrote From: to its own address; then the person is taken from
+    X-Original-From: or Reply-To: (as patchwork and b4 do) and the second item names that header;
+    "" means the list rewrote From: and the mail does not say who sent it. The rewrite is believed
+    only when From: says "... via ..." and is the list's own address (its List-Post:), or when
+    X-Original-From: is there: a Reply-To: alone never replaces an author.
+    """
+    sender = mailinfo_author(headers.get("from", ""))
+    if not _VIA_NAME.search(sender.name) or sender.name == sender.email:
+        return sender, "From"
+    post = _LIST_POST.search(headers.get("list-post", ""))
+    from_list = bool(sender.email) and post is not None and post.group(1).lower() == sender.email.lower()
+    original = mailinfo_author(headers["x-original-from"]) if "x-original-from" in headers else None
+    if original is not None and original.email and original.email.lower() != sender.email.lower():
+        return original, "X-Original-From"
+    if not from_list:
+        return sender, "From"
+    for person in parse_people(decode_words(headers.get("reply-to", ""))):
+        if person.email and "@" in person.email and person.email.lower() != sender.email.lower():
+            return (person if person.name else Address(name=person.email, email=person.email)), "Reply-To"
+    return sender, ""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from patchtool.errors import InputError
 from patchtool.jsonable import record
 from patchtool.models import Address, RawMessage
-from patchtool.parse.addresses import mailinfo_author, parse_people
+from patchtool.parse.addresses import list_rewrite, parse_people
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -60,6 +60,9 @@ class Mail:
     charset: str | None = None
     body_at: int = -1  # where the body starts in `source` when it needs no decoding
     decoded: bytes = b""  # the body with its transfer encoding undone, when it had one
+    # where `sender` was read: "From", or the header holding the person when the list rewrote
+    # From: to its own address ("Reply-To", "X-Original-From"); "" when nothing in the mail does
+    sender_header: str = "From"
 
     @property
     def raw_body(self) -> bytes:
@@ -359,12 +362,14 @@ def parse_mail(raw: RawMessage, *, plain: bool = True) -> Mail:
     references = tuple(msgids_in(raw_headers.get("references")))
     parents = msgids_in(raw_headers.get("in-reply-to"))
     body_at, decoded, charset = _read_body(raw, raw_headers, msg, plain_at, msgid)
+    sender, sender_header = list_rewrite(raw_headers)
     return Mail(
         msgid=msgid,
         in_reply_to=parents[-1] if parents else (references[-1] if references else None),
         references=references,
         subject=_decoded(raw_headers, "Subject"),
-        sender=mailinfo_author(raw_headers.get("from", "")),
+        sender=sender,
+        sender_header=sender_header,
         date=parse_date(raw_headers.get("date", "")),
         source=raw.data,
         origin=raw.origin,

@@ -131,7 +131,25 @@ def _build_patch(msg: _Msg, total: int, functions: bool = True) -> tuple[Patch, 
         supersedes=body.supersedes,
         raw_diff=body.raw_diff,
     )
-    return patch, check_diffstat(stated, summary, label)
+    return patch, check_diffstat(stated, summary, label) + _list_rewrite_findings(msg.mail, patch, label)
+
+
+def _list_rewrite_findings(mail: Mail, patch: Patch, label: str) -> list[Finding]:
+    """A From: the list rewrote to its own address (DMARC): where the author came from instead."""
+    if mail.sender_header == "From" or patch.sender is not None:
+        return []  # the mail's own From:, or an in-body From: names the author
+    if mail.sender_header:
+        what = f"the list rewrote From: to its own address; the author is taken from {mail.sender_header}:"
+        return [Finding("info", "author-from-list-rewrite", f"{what} {patch.author}", patch=label)]
+    return [
+        Finding(
+            "warning",
+            "author-mangled",
+            f"the list rewrote From: to its own address ({patch.author}) and the mail names nobody else: "
+            "a commit would record the list as the author (set it with git commit --amend --author)",
+            patch=label,
+        )
+    ]
 
 
 def _pick_duplicates(msgs: list[_Msg], ids: set[str]) -> tuple[_Msg, list[Finding]]:
