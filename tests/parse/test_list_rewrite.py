@@ -52,6 +52,8 @@ ANN = Address(name="Ann Example", email="ann@example.org")
     [
         # Mailman: the person in Reply-To:, the list's address in From: and List-Post:
         f"From: Ann Example via Lamp Devel <{LIST}>\nReply-To: Ann Example <ann@example.org>\n{POST}",
+        # Mailman with no list name after "via", and header values after two spaces
+        f"Reply-to:  Ann Example <ann@example.org>\nFrom:  Ann Example via <{LIST}>\n{POST}",
         # the same, the person's name encoded and the header spelled as Mailman 2 spells it
         f"From: Ann Example via Lamp Devel <{LIST}>\n"
         f"Reply-to: =?utf-8?q?Ann_Example?= <ann@example.org>\n{POST}",
@@ -100,3 +102,21 @@ def test_a_rewrite_the_mail_cannot_undo_is_a_warning_unless_an_in_body_from_name
     in_body = _series(mangled, "From: Ann Example <ann@example.org>\n\n" + BODY)
     assert in_body.revision.patches[0].author == ANN
     assert _codes(in_body) == []
+
+
+def test_a_review_from_a_rewritten_reply_is_the_person_s() -> None:
+    # Mailman names a sender without a display name by the address's local part: only the
+    # Reply-To: shows that the reviewer sent the Reviewed-by
+    reply = (
+        f"From: rev.iewer--- via Lamp Devel <{LIST}>\nReply-To: Rev Iewer <rev@example.org>\n{POST}"
+        "Subject: Re: [PATCH] lamp: raise max\nMessage-Id: <r1@x>\nIn-Reply-To: <p1@x>\nReferences: <p1@x>\n"
+        "Date: Tue, 3 Feb 2026 11:00:00 +0000\n\nReviewed-by: Rev Iewer <rev@example.org>\n"
+    )
+    series = _series(
+        "From: Ann Example <ann@example.org>\n", BODY + "\nFrom mboxrd@z Thu Jan  1 00:00:00 1970\n" + reply
+    )
+    patch = series.revision.patches[0]
+    assert [f"{t.key}: {t.value}" for t in patch.review_trailers] == [
+        "Reviewed-by: Rev Iewer <rev@example.org>"
+    ]
+    assert [f.code for f in series.findings if f.code == "trailer-sender-mismatch"] == []
