@@ -205,13 +205,33 @@ def test_unknown_commit_reference_fires(kvm_repo: Path) -> None:
         ("accel/kvm: initial tree", "info"),  # the prefix as the directory is named now
         ("kvm: initial trees", "warning"),
         ("tree", "warning"),  # a tail that is not what follows a prefix
+        ("kvm: initial tre", "warning"),  # cut short, but two words are not enough to name it
     ],
 )
 def test_wrong_quoted_subject_fires(kvm_repo: Path, quoted: str, severity: str) -> None:
+    _quoted_subject_is(kvm_repo, quoted, severity)
+
+
+@pytest.mark.parametrize(
+    ("quoted", "severity"),
+    [
+        ("kvm: initial tree with its first", "info"),  # a long subject cut short
+        ("kvm: Initial tree with its fir", "info"),
+        ("kvm: initial tree with ...", "info"),
+        ("kvm: initial tree with its last", "warning"),
+        ("kvm: initial tree ... devices", "warning"),  # an ellipsis inside is not a cut end
+    ],
+)
+def test_a_long_subject_cut_short_is_still_that_commit(kvm_repo: Path, quoted: str, severity: str) -> None:
+    git(kvm_repo, "commit", "-q", "--amend", "-m", "kvm: initial tree with its first devices and buses")
+    _quoted_subject_is(kvm_repo, quoted, severity, actual="kvm: initial tree with its first devices")
+
+
+def _quoted_subject_is(kvm_repo: Path, quoted: str, severity: str, actual: str = "kvm: initial tree") -> None:
     sha = git(kvm_repo, "rev-parse", "--short=12", "HEAD").strip()
     m = f'Broken since\n\nFixes: {sha} ("{quoted}")\n{SOB_ADA}\n'
     found = check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))
-    assert codes(found) == ["commit-ref-subject"] and "kvm: initial tree" in found[0].message
+    assert codes(found) == ["commit-ref-subject"] and actual in found[0].message
     assert found[0].severity == severity
 
 
