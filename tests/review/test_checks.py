@@ -1035,6 +1035,7 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         "WARNING: line over 80 characters\n#22: FILE: hw/a.c:9:\n"
         "ERROR: line over 90 characters\n#23: FILE: hw/a.c:10:\n"
         "ERROR: Error messages should not contain newlines\n#24: FILE: hw/a.c:11:\n"
+        "ERROR: patch seems to be corrupt (line wrapped?)\n#64: FILE: hw/a.c:12:\n"
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
     assert [(f.severity, f.line) for f in found] == [
@@ -1043,6 +1044,7 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         ("info", 9),
         ("info", 10),
         ("info", 11),
+        ("info", 12),
     ]
 
 
