@@ -15,6 +15,7 @@ from patchtool.vcs.repo import GitRepo
 
 _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
 _CHECKPATCH_WHERE = re.compile(r"^#\d+:\s*FILE:\s*(?P<file>[^:]+):(?P<line>\d+):")
+_SYMLINK = "120000"  # git's mode of a symbolic link
 _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifier'")
 # maintainers waive these: long lines in macro tables, test data and asset URLs, and newlines in
 # test skip messages (both merged so upstream, on the tuning and the judged samples)
@@ -161,12 +162,14 @@ def run_checkpatch(rev: Revision, repo: GitRepo, base: str, tree: Path | None) -
 
 def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
     """Demote what checkpatch says about a file it misjudges: a new JSON file cannot hold an SPDX
-    comment, and a file the patch does not add is no new file."""
+    comment, a file the patch does not add is no new file, and a symbolic link holds a path, not
+    code (checkpatch calls the path of each link a line without a final newline)."""
     added = {f.path for f in patch.summary.files if f.status == "added"}
+    links = {f.path for f in patch.summary.files if _SYMLINK in (f.new_mode, f.old_mode)}
     out = []
     for f in found:
         spdx = _NEW_FILE_SPDX.search(f.message)
-        if spdx and (spdx.group(1) not in added or spdx.group(1).endswith(".json")):
+        if (spdx and (spdx.group(1) not in added or spdx.group(1).endswith(".json"))) or f.file in links:
             f = replace(f, severity="info")
         out.append(f)
     return out

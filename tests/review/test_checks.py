@@ -1078,6 +1078,33 @@ def test_checkpatch_skips_a_mode_change_and_weighs_what_it_misjudges(tmp_path: P
     ]
 
 
+NO_NEWLINE = (
+    'print "ERROR: adding a line without newline at end of file\\n#9: FILE: qapi/link.h:1:\\n\\n";\n'
+    'print "ERROR: adding a line without newline at end of file\\n#20: FILE: README:1:\\n\\n";\n'
+)
+LINK_DIFF = """diff --git a/qapi/link.h b/qapi/link.h
+new file mode 120000
+index 0000000..1111111
+--- /dev/null
++++ b/qapi/link.h
+@@ -0,0 +1 @@
++../include/link.h
+\\ No newline at end of file
+"""
+
+
+def test_what_checkpatch_says_of_a_symbolic_link_is_a_note(tmp_path: Path) -> None:
+    # a link's content is its target's path, without a final newline: not a line of code
+    repo = make_repo(
+        tmp_path / "q", {"scripts/checkpatch.pl": NO_NEWLINE, "MAINTAINERS": "", "README": "hello\n"}
+    )
+    found = _checkpatch_findings(repo, LINK_DIFF + ONE_LINE_DIFF)
+    assert [(sev, msg.split(": ", 1)[1][:6]) for sev, msg, _ in found] == [
+        ("info", "adding"),
+        ("error", "adding"),
+    ]
+
+
 def test_series_that_changes_checkpatch_gets_notes_from_the_base_script(tmp_path: Path) -> None:
     repo = _always_repo(tmp_path)
     script = diff_after(repo, {"scripts/checkpatch.pl": ALWAYS + "# newer rules\n"})
