@@ -15,6 +15,8 @@ from patchtool.vcs.repo import GitRepo
 
 _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
 _CHECKPATCH_WHERE = re.compile(r"^#\d+:\s*FILE:\s*(?P<file>[^:]+):(?P<line>\d+):")
+_NAME_PAREN = re.compile(r"^space prohibited between function name and open parenthesis")
+_FUNCTION_POINTER = re.compile(r"\w\s+\(\s*\*\s*\w+\s*\)\s*\(")  # `T (*name)(`, never a call
 _SYMLINK = "120000"  # git's mode of a symbolic link
 _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifier'")
 # maintainers waive these: long lines in macro tables, test data and asset URLs, and newlines in
@@ -117,8 +119,14 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
         # QEMU takes checkpatch's WARNING/CHECK as advice (line length, "does MAINTAINERS need
         # updating?"): on real series most were not problems a maintainer asked to fix
         sev = "error" if m.group("sev") == "ERROR" else "info"
-        if _GUESSED_SPACING.search(m.group("msg")) or _WAIVED.search(m.group("msg")):
-            # its operator-spacing rules guess at types (`fn_t *p` reads as a product)
+        code = lines[i + 2] if where and i + 2 < len(lines) else ""
+        if (
+            _GUESSED_SPACING.search(m.group("msg"))
+            or _WAIVED.search(m.group("msg"))
+            or (_NAME_PAREN.search(m.group("msg")) and _FUNCTION_POINTER.search(code))
+        ):
+            # its operator-spacing rules guess at types (`fn_t *p` reads as a product), and it
+            # takes a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`)
             sev = "info"
         found.append(
             _f(

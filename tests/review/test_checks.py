@@ -1036,6 +1036,10 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         "ERROR: line over 90 characters\n#23: FILE: hw/a.c:10:\n"
         "ERROR: Error messages should not contain newlines\n#24: FILE: hw/a.c:11:\n"
         "ERROR: patch seems to be corrupt (line wrapped?)\n#64: FILE: hw/a.c:12:\n"
+        "ERROR: space prohibited between function name and open parenthesis '('\n"
+        "#70: FILE: hw/a.h:13:\n+    qemu_irq (*get_irq)(void *ctx, int n);\n"
+        "ERROR: space prohibited between function name and open parenthesis '('\n"
+        "#71: FILE: hw/a.c:14:\n+    get_irq (ctx, 1);\n"
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
     assert [(f.severity, f.line) for f in found] == [
@@ -1045,6 +1049,8 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         ("info", 10),
         ("info", 11),
         ("info", 12),
+        ("info", 13),  # a function pointer's declarator
+        ("error", 14),  # a call
     ]
 
 
