@@ -14,19 +14,10 @@ from patchtool.apply.ammbox import patch_mail
 from patchtool.models import Address, RawMessage, RawThread, Series
 from patchtool.parse.mail import split_mbox
 from patchtool.parse.series import build_series
+from tests.parse.test_mail_shapes import DIFF
 
 LIST = "lamp-devel@lists.example.org"
 POST = f"List-Post: <mailto:{LIST}>\n"
-DIFF = """diff --git a/hw/lamp.c b/hw/lamp.c
-index 1111111..2222222 100644
---- a/hw/lamp.c
-+++ b/hw/lamp.c
-@@ -1,3 +1,3 @@
- int lamp_level;
--int lamp_max = 10;
-+int lamp_max = 12;
- int lamp_min;
-"""
 BODY = f"Raise the maximum.\n\nSigned-off-by: Ann Example <ann@example.org>\n---\n{DIFF}-- \n2.47.0\n"
 
 
