@@ -18,6 +18,13 @@ _CHECKPATCH_WHERE = re.compile(r"^#\d+:\s*FILE:\s*(?P<file>[^:]+):(?P<line>\d+):
 _NAME_PAREN = re.compile(r"^space prohibited between function name and open parenthesis")
 _FUNCTION_POINTER = re.compile(r"\w\s+\(\s*\*\s*\w+\s*\)\s*\(")  # `T (*name)(`, never a call
 _SYMLINK = "120000"  # git's mode of a symbolic link
+# tests/tcg/ (but its plugins/) holds guest programs, built by a cross compiler without QEMU's
+# headers or glib: checkpatch's advice to use QEMU's or glib's helpers cannot be followed there,
+# and volatile and extern are those programs' usual C (master: volatile in 108 of their files)
+_GUEST_TESTS = re.compile(r"^tests/tcg/(?!plugins/)")
+_HOST_ADVICE = re.compile(
+    r"^use (?:g_|qemu_|ctz|aio_)\w*\(\)|^Use of volatile is usually wrong|^externs should be avoided"
+)
 _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifier'")
 # maintainers waive these: long lines in macro tables, test data and asset URLs, and newlines in
 # test skip messages (both merged so upstream, on the tuning and the judged samples)
@@ -171,13 +178,21 @@ def run_checkpatch(rev: Revision, repo: GitRepo, base: str, tree: Path | None) -
 def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
     """Demote what checkpatch says about a file it misjudges: a new JSON file cannot hold an SPDX
     comment, a file the patch does not add is no new file, and a symbolic link holds a path, not
-    code (checkpatch calls the path of each link a line without a final newline)."""
+    code (checkpatch calls the path of each link a line without a final newline), and a guest test
+    program cannot take the host's helpers."""
     added = {f.path for f in patch.summary.files if f.status == "added"}
     links = {f.path for f in patch.summary.files if _SYMLINK in (f.new_mode, f.old_mode)}
     out = []
     for f in found:
         spdx = _NEW_FILE_SPDX.search(f.message)
-        if (spdx and (spdx.group(1) not in added or spdx.group(1).endswith(".json"))) or f.file in links:
+        guest = bool(
+            f.file and _GUEST_TESTS.match(f.file) and _HOST_ADVICE.search(f.message.split(": ", 1)[-1])
+        )
+        if (
+            (spdx and (spdx.group(1) not in added or spdx.group(1).endswith(".json")))
+            or f.file in links
+            or guest
+        ):
             f = replace(f, severity="info")
         out.append(f)
     return out

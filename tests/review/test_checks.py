@@ -1111,6 +1111,27 @@ def test_what_checkpatch_says_of_a_symbolic_link_is_a_note(tmp_path: Path) -> No
     ]
 
 
+GUEST = "".join(
+    f'print "ERROR: {msg}\\n#{9 + i}: FILE: {path}:{4 + i}:\\n\\n";\n'
+    for i, (msg, path) in enumerate(
+        [
+            ("Use of volatile is usually wrong, please add a comment", "tests/tcg/arm/t.c"),
+            ("use g_assert_not_reached() instead of assert(false)", "tests/tcg/arm/t.c"),
+            ("code indent should never use tabs", "tests/tcg/arm/t.c"),
+            ("use g_assert_not_reached() instead of assert(false)", "tests/tcg/plugins/p.c"),
+            ("use qemu_real_host_page_size() instead of sysconf(_SC_PAGESIZE)", "hw/a.c"),
+        ]
+    )
+)
+
+
+def test_host_advice_on_a_guest_test_program_is_a_note(tmp_path: Path) -> None:
+    # tests/tcg/ programs are built for the guest without QEMU's headers or glib; its plugins are not
+    repo = make_repo(tmp_path / "q", {"scripts/checkpatch.pl": GUEST, "MAINTAINERS": "", "README": "hello\n"})
+    found = _checkpatch_findings(repo, ONE_LINE_DIFF)
+    assert [sev for sev, _, _ in found] == ["info", "info", "error", "error", "error"]
+
+
 def test_series_that_changes_checkpatch_gets_notes_from_the_base_script(tmp_path: Path) -> None:
     repo = _always_repo(tmp_path)
     script = diff_after(repo, {"scripts/checkpatch.pl": ALWAYS + "# newer rules\n"})
