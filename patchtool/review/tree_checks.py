@@ -11,6 +11,7 @@ from pathlib import Path
 from patchtool import proc
 from patchtool.models import Finding, FunctionChange, Patch, Revision
 from patchtool.review import accelonly
+from patchtool.review.file_style import Counts, weigh_by_file_style
 from patchtool.vcs.repo import GitRepo
 
 _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
@@ -162,6 +163,7 @@ def run_checkpatch(rev: Revision, repo: GitRepo, base: str, tree: Path | None) -
         cwd = tree or repo.path
         # checkpatch refuses to run outside a checked-out tree (a bare or no-checkout clone)
         flags = [] if (cwd / "MAINTAINERS").is_file() else ["--no-tree"]
+        styles: Counts = {}  # the base files' own checkpatch errors, read once per series
         for patch in rev.patches:
             if not any(f.hunks for f in patch.summary.files):
                 continue  # a mode change or a pure rename: checkpatch misreads it as a new file
@@ -171,7 +173,9 @@ def run_checkpatch(rev: Revision, repo: GitRepo, base: str, tree: Path | None) -
             if done.timed_out:
                 found.append(_f("info", "checkpatch", "checkpatch: timed out", patch))
                 continue
-            found += collapse_checkpatch(_weigh(parse_checkpatch(done.text(), patch), patch))
+            weighed = _weigh(parse_checkpatch(done.text(), patch), patch)
+            weighed = weigh_by_file_style(weighed, repo, base, path, Path(tmp) / "base", styles)
+            found += collapse_checkpatch(weighed)
     return True, _base_script_notes(rev, found)
 
 
