@@ -27,6 +27,9 @@ _HOST_ADVICE = re.compile(
     r"^use (?:g_|qemu_|ctz|aio_)\w*\(\)|^Use of volatile is usually wrong|^externs should be avoided"
 )
 _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifier'")
+# its licence rule reads every line that names SPDX-License-Identifier, the commit message's too (a
+# maintainer's "[name: Add SPDX-License-Identifier: ... tag]" note yields the licence "tag]")
+_LICENCE = re.compile(r"^Saw unacceptable licenses ")
 # maintainers waive these: long lines in macro tables, test data and asset URLs, and newlines in
 # test skip messages (both merged so upstream, on the tuning and the judged samples)
 # "patch seems to be corrupt": checkpatch reads diff-like lines in a commit message (the ACPI table
@@ -182,8 +185,9 @@ def run_checkpatch(rev: Revision, repo: GitRepo, base: str, tree: Path | None) -
 def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
     """Demote what checkpatch says about a file it misjudges: a new JSON file cannot hold an SPDX
     comment, a file the patch does not add is no new file, and a symbolic link holds a path, not
-    code (checkpatch calls the path of each link a line without a final newline), and a guest test
-    program cannot take the host's helpers."""
+    code (checkpatch calls the path of each link a line without a final newline), a guest test
+    program cannot take the host's helpers, and a licence named in the commit message is not a
+    file's."""
     added = {f.path for f in patch.summary.files if f.status == "added"}
     links = {f.path for f in patch.summary.files if _SYMLINK in (f.new_mode, f.old_mode)}
     out = []
@@ -192,10 +196,12 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
         guest = bool(
             f.file and _GUEST_TESTS.match(f.file) and _HOST_ADVICE.search(f.message.split(": ", 1)[-1])
         )
+        in_message = f.file is None and _LICENCE.search(f.message.split(": ", 1)[-1])
         if (
             (spdx and (spdx.group(1) not in added or spdx.group(1).endswith(".json")))
             or f.file in links
             or guest
+            or in_message
         ):
             f = replace(f, severity="info")
         out.append(f)

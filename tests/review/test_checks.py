@@ -1132,6 +1132,20 @@ def test_host_advice_on_a_guest_test_program_is_a_note(tmp_path: Path) -> None:
     assert [sev for sev, _, _ in found] == ["info", "info", "error", "error", "error"]
 
 
+LICENCES = (
+    'print "ERROR: Saw unacceptable licenses \'tag]\', valid choices for QEMU are:\n#12: \n\n";\n'
+    'print "ERROR: Saw unacceptable licenses \'GPL-9\', valid choices for QEMU are:\n'
+    '#30: FILE: hw/a.c:1:\n\n";\n'
+)
+
+
+def test_a_licence_read_off_the_commit_message_is_a_note(tmp_path: Path) -> None:
+    # a maintainer's note "[X: Add SPDX-License-Identifier: GPL-2.0-or-later tag]" is no file's licence
+    files = {"scripts/checkpatch.pl": LICENCES, "MAINTAINERS": "", "README": "hello\n"}
+    found = _checkpatch_findings(make_repo(tmp_path / "q", files), ONE_LINE_DIFF)
+    assert [(sev, msg.split("'")[1]) for sev, msg, _ in found] == [("info", "tag]"), ("error", "GPL-9")]
+
+
 def test_series_that_changes_checkpatch_gets_notes_from_the_base_script(tmp_path: Path) -> None:
     repo = _always_repo(tmp_path)
     script = diff_after(repo, {"scripts/checkpatch.pl": ALWAYS + "# newer rules\n"})

@@ -17,6 +17,7 @@ from tests.plugins.reportkit import diff_after, make_patch, make_series
 TABS_CHECKPATCH = r"""use strict;
 use warnings;
 my $file_mode = 0;
+my $tabs = "ERROR: code indent should never use tabs";
 my @inputs;
 for (@ARGV) {
     if ($_ eq '-f') { $file_mode = 1 } elsif (!/^-/) { push @inputs, $_ }
@@ -27,14 +28,14 @@ for my $in (@inputs) {
     while (my $text = <$fh>) {
         $n++;
         if ($file_mode) {
-            print "ERROR: code indent should never use tabs\n#$n: FILE: $path:$n:\n+$text\n" if $text =~ /^\t/;
+            print "$tabs\n#$n: FILE: $path:$n:\n+$text\n" if $text =~ /^\t/;
             next;
         }
         if ($text =~ /^\+\+\+ b\/(\S+)/) { $path = $1; next }
         if ($text =~ /^@@ -\d+(?:,\d+)? \+(\d+)/) { $line = $1; next }
         next unless $line;
         if ($text =~ /^\+/) {
-            print "ERROR: code indent should never use tabs\n#$n: FILE: $path:$line:\n$text\n" if $text =~ /^\+\t/;
+            print "$tabs\n#$n: FILE: $path:$line:\n$text\n" if $text =~ /^\+\t/;
             $line++;
         } elsif ($text =~ /^ /) {
             $line++;
