@@ -28,8 +28,10 @@ _HOST_ADVICE = re.compile(
 )
 _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifier'")
 # its licence rule reads every line that names SPDX-License-Identifier, the commit message's too (a
-# maintainer's "[name: Add SPDX-License-Identifier: ... tag]" note yields the licence "tag]")
-_LICENCE = re.compile(r"^Saw unacceptable licenses ")
+# maintainer's "[name: Add SPDX-License-Identifier: ... tag]" note yields the licence "tag]"), and
+# names no file either way: a licence no added line of the diff declares was read off the message
+_LICENCE = re.compile(r"^Saw unacceptable licenses '([^']*)'")
+_SPDX_ADDED = re.compile(r"^\+.*SPDX-License-Identifier:(.*)$", re.MULTILINE)
 # maintainers waive these: long lines in macro tables, test data and asset URLs, and newlines in
 # test skip messages (both merged so upstream, on the tuning and the judged samples)
 # "patch seems to be corrupt": checkpatch reads diff-like lines in a commit message (the ACPI table
@@ -196,7 +198,11 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
         guest = bool(
             f.file and _GUEST_TESTS.match(f.file) and _HOST_ADVICE.search(f.message.split(": ", 1)[-1])
         )
-        in_message = f.file is None and _LICENCE.search(f.message.split(": ", 1)[-1])
+        licence = _LICENCE.search(f.message.split(": ", 1)[-1])
+        in_message = licence is not None and not any(
+            all(token in declared.split() for token in licence.group(1).split(","))
+            for declared in _SPDX_ADDED.findall(patch.diff)
+        )
         if (
             (spdx and (spdx.group(1) not in added or spdx.group(1).endswith(".json")))
             or f.file in links

@@ -1132,18 +1132,31 @@ def test_host_advice_on_a_guest_test_program_is_a_note(tmp_path: Path) -> None:
     assert [sev for sev, _, _ in found] == ["info", "info", "error", "error", "error"]
 
 
-LICENCES = (
-    'print "ERROR: Saw unacceptable licenses \'tag]\', valid choices for QEMU are:\n#12: \n\n";\n'
-    'print "ERROR: Saw unacceptable licenses \'GPL-9\', valid choices for QEMU are:\n'
-    '#30: FILE: hw/a.c:1:\n\n";\n'
+LICENCES = "".join(
+    f'print "ERROR: Saw unacceptable licenses \'{name}\', valid choices for QEMU are:\nGPL-2.0-or-later\n";\n'
+    for name in ("tag]", "GPL-9", "GPL-9,MIT")
 )
+SPDX_DIFF = """diff --git a/hw/b.c b/hw/b.c
+new file mode 100644
+index 0000000..1111111
+--- /dev/null
++++ b/hw/b.c
+@@ -0,0 +1,2 @@
++/* SPDX-License-Identifier: GPL-9 OR MIT */
++int b;
+"""
 
 
 def test_a_licence_read_off_the_commit_message_is_a_note(tmp_path: Path) -> None:
-    # a maintainer's note "[X: Add SPDX-License-Identifier: GPL-2.0-or-later tag]" is no file's licence
+    # checkpatch names no file for its licence rule; a maintainer's note "[X: Add
+    # SPDX-License-Identifier: GPL-2.0-or-later tag]" yields "tag]", which no line of the diff declares
     files = {"scripts/checkpatch.pl": LICENCES, "MAINTAINERS": "", "README": "hello\n"}
-    found = _checkpatch_findings(make_repo(tmp_path / "q", files), ONE_LINE_DIFF)
-    assert [(sev, msg.split("'")[1]) for sev, msg, _ in found] == [("info", "tag]"), ("error", "GPL-9")]
+    found = _checkpatch_findings(make_repo(tmp_path / "q", files), SPDX_DIFF)
+    assert [(sev, msg.split("'")[1]) for sev, msg, _ in found] == [
+        ("info", "tag]"),
+        ("error", "GPL-9"),
+        ("error", "GPL-9,MIT"),
+    ]
 
 
 def test_series_that_changes_checkpatch_gets_notes_from_the_base_script(tmp_path: Path) -> None:
