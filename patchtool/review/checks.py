@@ -136,12 +136,14 @@ def _stated_path(path: str) -> str:
     return new
 
 
-def _match_stated(stated: str, paths: list[str]) -> str | None:
-    """The diff path a diffstat name stands for; git shortens long names to `.../tail`."""
-    for p in paths:
-        if p == stated or (stated.startswith("...") and ("/" + p).endswith(stated[3:])):
-            return p
-    return None
+def _match_stated(stated: str, paths: list[str], seen: set[str]) -> str | None:
+    """The diff path a diffstat name stands for; git shortens long names to `.../tail`. Two files
+    can be cut to the same name (`...mon-semi-target.h => common-semi-target.c}` for target/arm's
+    and target/riscv's): git lists them in the diff's order, so the first not yet matched is it."""
+    if stated in paths:
+        return stated
+    tails = [p for p in paths if stated.startswith("...") and ("/" + p).endswith(stated[3:])]
+    return next((p for p in tails if p not in seen), tails[0] if tails else None)
 
 
 def check_diffstat(patch: Patch) -> list[Finding]:
@@ -159,7 +161,7 @@ def check_diffstat(patch: Patch) -> list[Finding]:
 
     for line in patch.diffstat:
         stated = _stated_path(line.path)
-        path = _match_stated(stated, paths)
+        path = _match_stated(stated, paths, seen)
         if path is None:
             mismatch(f"diffstat lists {stated} but the diff does not change it", stated)
             continue

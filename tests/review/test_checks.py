@@ -274,6 +274,19 @@ def test_diffstat_of_a_rename_with_a_cut_directory_is_quiet() -> None:
     assert check_diffstat(make_patch(moved, diffstat=[stated])) == []
 
 
+def test_diffstat_names_cut_alike_are_matched_in_the_diffs_order() -> None:
+    # two renames cut to the same name, with 2 and 4 changed lines: each line is its own file's
+    riscv = RENAME_DIFF.replace("qapi/", "riscv/").replace("+1 @@\n-a\n+b\n", "+1,3 @@\n-a\n+b\n+c\n+d\n")
+    cut = "...machine-target.json => machine-s390x.json}"
+    stated = [DiffstatLine(cut, 2), DiffstatLine(cut, 4)]
+    assert check_diffstat(make_patch(RENAME_DIFF + riscv, diffstat=stated)) == []
+    found = check_diffstat(make_patch(RENAME_DIFF + riscv, diffstat=stated[::-1]))
+    assert sorted(f.message for f in found) == [
+        "diffstat says 2 changed lines in riscv/machine-s390x.json, the diff has 4",
+        "diffstat says 4 changed lines in qapi/machine-s390x.json, the diff has 2",
+    ]
+
+
 def test_diffstat_match_is_quiet() -> None:
     assert check_diffstat(make_patch(ONE_LINE_DIFF, diffstat=[DiffstatLine("README", 2)])) == []
     assert check_diffstat(make_patch(ONE_LINE_DIFF, diffstat=[DiffstatLine(".../README", 2)])) == []
