@@ -18,6 +18,10 @@ _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
 _CHECKPATCH_WHERE = re.compile(r"^#\d+:\s*FILE:\s*(?P<file>[^:]+):(?P<line>\d+):")
 _NAME_PAREN = re.compile(r"^space prohibited between function name and open parenthesis")
 _FUNCTION_POINTER = re.compile(r"\w\s+\(\s*\*\s*\w+\s*\)\s*\(")  # `T (*name)(`, never a call
+# its const rule fires on any line naming an ops or description type with a `=` after it; what it
+# means is a static brace initialiser, not `USBDescIface *d = g_new0(USBDescIface, n)`, filled at run time
+_CONST_RULE = re.compile(r"^initializer for struct \w+ should normally be const")
+_BRACE_INIT = re.compile(r"=\s*\{")
 _SYMLINK = "120000"  # git's mode of a symbolic link
 # tests/tcg/ (but its plugins/) holds guest programs, built by a cross compiler without QEMU's
 # headers or glib: checkpatch's advice to use QEMU's or glib's helpers cannot be followed there,
@@ -137,9 +141,11 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             _GUESSED_SPACING.search(m.group("msg"))
             or _WAIVED.search(m.group("msg"))
             or (_NAME_PAREN.search(m.group("msg")) and _FUNCTION_POINTER.search(code))
+            or (_CONST_RULE.search(m.group("msg")) and code and not _BRACE_INIT.search(code))
         ):
-            # its operator-spacing rules guess at types (`fn_t *p` reads as a product), and it
-            # takes a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`)
+            # its operator-spacing rules guess at types (`fn_t *p` reads as a product), it takes
+            # a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`), and an
+            # allocation for an initialiser
             sev = "info"
         found.append(
             _f(

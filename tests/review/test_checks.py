@@ -1053,6 +1053,10 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         "#70: FILE: hw/a.h:13:\n+    qemu_irq (*get_irq)(void *ctx, int n);\n"
         "ERROR: space prohibited between function name and open parenthesis '('\n"
         "#71: FILE: hw/a.c:14:\n+    get_irq (ctx, 1);\n"
+        "ERROR: initializer for struct USBDescIface should normally be const\n"
+        "#80: FILE: hw/a.c:15:\n+    USBDescIface *d = g_new0(USBDescIface, n);\n"
+        "ERROR: initializer for struct TypeInfo should normally be const\n"
+        "#81: FILE: hw/a.c:16:\n+static TypeInfo a_info = {\n"
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
     assert [(f.severity, f.line) for f in found] == [
@@ -1064,6 +1068,8 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         ("info", 12),
         ("info", 13),  # a function pointer's declarator
         ("error", 14),  # a call
+        ("info", 15),  # an allocation filled at run time
+        ("error", 16),  # a static initialiser
     ]
 
 
