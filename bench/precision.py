@@ -13,7 +13,9 @@ and severity. `--save DIR` keeps each JSON report for judging by hand.
 A judgments file (tab-separated: msgid, patch label or "-", code, true|false, why; one row per
 error/warning finding) says whether a QEMU maintainer would agree with it; the "why" column holds
 facts, never mail text. With one, the bench prints per code how many of the judged rows whose
-(msgid, patch, code) fired are true: the precision of that code on the judged sample.
+(msgid, patch, code) fired are true: the precision of that code on the judged sample. A sixth column,
+when present, is text the finding's message holds: the row then counts only while an error or
+warning with that text fires (so a patch's other findings do not keep a row that is now a note).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Judgment:
     code: str
     verdict: bool
     why: str
+    text: str = ""  # what the finding's message holds (optional sixth column)
 
 
 def read_meta(path: Path) -> dict[str, str]:
@@ -95,7 +98,8 @@ def read_judgments(path: Path) -> list[Judgment]:
         if len(cols) < 4:
             raise SystemExit(f"error: {path}: bad judgment row {row!r}")
         why = cols[4] if len(cols) > 4 else ""
-        found.append(Judgment(cols[0], cols[1], cols[2], cols[3].strip().lower() == "true", why))
+        text = cols[5] if len(cols) > 5 else ""
+        found.append(Judgment(cols[0], cols[1], cols[2], cols[3].strip().lower() == "true", why, text))
     return found
 
 
@@ -119,7 +123,7 @@ def main() -> int:
     mboxes = [m for m in mboxes if m not in bots]
     print(f"{len(bots)} bot artifacts (only shazam.log) left out")
     fired: Counter[tuple[str, str]] = Counter()
-    keys: set[tuple[str, str, str]] = set()
+    keys: dict[tuple[str, str, str], list[str]] = {}  # error/warning messages per (msgid, patch, code)
     reports = 0
     for mbox in mboxes:
         msgid = mbox.name[: -len(".mbox")]
@@ -140,20 +144,24 @@ def main() -> int:
                 continue
             fired[(str(f.get("code")), str(f.get("severity")))] += 1
             if f.get("severity") != "info":  # judgments are about error/warning findings
-                keys.add((msgid, str(f.get("patch") or "-"), str(f.get("code"))))
+                key = (msgid, str(f.get("patch") or "-"), str(f.get("code")))
+                keys.setdefault(key, []).append(str(f.get("message")))
     print(f"{reports} of {len(mboxes)} series reported")
     print_table(fired, keys, read_judgments(args.judgments) if args.judgments else None)
     return 0
 
 
 def print_table(
-    fired: Counter[tuple[str, str]], keys: set[tuple[str, str, str]], judged: list[Judgment] | None
+    fired: Counter[tuple[str, str]],
+    keys: dict[tuple[str, str, str], list[str]],
+    judged: list[Judgment] | None,
 ) -> None:
     """Per code and severity: fired; with judgments, judged/true/precision over findings that fired."""
     true: Counter[str] = Counter()
     total: Counter[str] = Counter()
     for j in judged or []:
-        if (j.msgid, j.patch, j.code) in keys:
+        messages = keys.get((j.msgid, j.patch, j.code))
+        if messages is not None and (not j.text or any(j.text in m for m in messages)):
             total[j.code] += 1
             true[j.code] += j.verdict
     head = f"{'code':32} {'severity':9} {'fired':>6}"

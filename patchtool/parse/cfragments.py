@@ -73,6 +73,20 @@ def _parameters_only(row: str, depth: int) -> bool:
     return all(_PARAMETER.match(p) for p in pieces if p)
 
 
+def reopen_comment(texts: list[str]) -> list[str]:
+    """A fragment that starts inside a block comment (a hunk whose first rows are the end of a
+    function's doc comment, ` * 63 - not supported` then ` */`) gets the `/*` the cut took away, on
+    its first row: unopened, tree-sitter reads the comment's words as code and loses the
+    function that follows."""
+    for text in texts:
+        opens, closes = text.find("/*"), text.find("*/")
+        if closes >= 0 and (opens < 0 or closes < opens):
+            return ["/*" + texts[0], *texts[1:]] if texts else texts
+        if opens >= 0:
+            return texts
+    return texts
+
+
 def mark_macro_calls(texts: list[str]) -> list[str]:
     """`NAME(args)` alone at column 0 (a comment may follow it) and not followed by `{` is a
     statement-like macro: add its `;`."""

@@ -19,6 +19,7 @@ from patchtool.parse.cfragments import (
     is_comment_row,
     mark_macro_calls,
     open_signature,
+    reopen_comment,
     section_opens_scope,
 )
 from patchtool.parse.cparser import parser
@@ -149,7 +150,7 @@ def _macro_item(node: Any) -> _Item | None:
 
 def _items(text: str) -> list[_Item]:
     """Top-level entities of a fragment (never descending into function bodies)."""
-    text = close_open_scopes("\n".join(mark_macro_calls(text.split("\n"))))
+    text = close_open_scopes("\n".join(mark_macro_calls(reopen_comment(text.split("\n")))))
     src = text.encode()
     found: list[_Item] = []
     stack = [parser().parse(src).root_node]

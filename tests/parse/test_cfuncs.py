@@ -176,6 +176,26 @@ def test_prototype_after_a_doc_comment_in_a_header() -> None:
     ]
 
 
+def test_definition_after_the_tail_of_a_doc_comment() -> None:
+    # the hunk starts inside the comment: its words (`3 - the queue has dropped frames`) are no code
+    lines = rows(
+        "  * 3 - the queue has dropped frames",
+        "  * 9 - not supported by this model",
+        "  */",
+        "-static int nic_poll(int argc, char **argv)",
+        "+static int nic_poll(const NicCmd *cmd, int argc, char **argv)",
+        " {",
+        "     int c, ret;",
+    )
+    assert facts("hw/net/nic.c", "static int nic_ring(NicState *s)", lines) == [
+        (
+            "nic_poll",
+            "signature-changed",
+            "parameters (int argc, char **argv) -> (const NicCmd *cmd, int argc, char **argv)",
+        )
+    ]
+
+
 def test_macro_invocation_without_semicolon_is_not_part_of_the_signature() -> None:
     lines = rows(
         " type_init(nic_register_types)",
