@@ -469,6 +469,16 @@ def merge_changes(changes: list[FunctionChange]) -> tuple[FunctionChange, ...]:
     return tuple(best[k] for k in order)
 
 
+def signature_change(path: str, old: str, new: str, line: int | None) -> FunctionChange | None:
+    """The signature change from one function signature to another (None when either does not
+    parse as one function, or they are the same but for spacing)."""
+    before, after = _signature_items(old + ";"), _signature_items(new + ";")
+    if len(before) != 1 or len(after) != 1 or _norm(old) == _norm(new):
+        return None
+    change = _signature_change(path, before[0], after[0], 0)
+    return replace(change, old_signature=old, new_signature=new, line=line)
+
+
 def _signature_items(text: str) -> list[_Item]:
     try:
         return [i for i in _items(text) if i.kind in ("function", "prototype")]

@@ -80,8 +80,9 @@ def _merged(changed: list[FunctionChange]) -> tuple[FunctionChange, ...]:
     if not changed:
         return ()
     from patchtool.parse.cfuncs import merge_changes
+    from patchtool.parse.cmoves import pair_moves
 
-    return merge_changes(changed)
+    return merge_changes(pair_moves(changed))
 
 
 def summarize_diff(diff_text: str, *, functions: bool = True) -> DiffSummary:

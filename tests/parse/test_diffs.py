@@ -164,3 +164,29 @@ def test_non_c_files_get_no_function_analysis() -> None:
     summary = summarize_diff(diff)
     assert summary.functions == ()
     assert summary.files[0].hunks[0].section == "Intro"
+
+
+def _functions(names: list[str]) -> str:
+    return "".join(f"static int {n}(int a)\n{{\n    return a + {i};\n}}\n\n" for i, n in enumerate(names))
+
+
+def test_a_function_moved_within_its_file_is_one_change(tmp_path: Path) -> None:
+    # git shows a move as a removal in one hunk and an addition in another; each hunk is read
+    # alone, but what the patch does is change the function (or only move it)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    stop = "static int nic_stop(NicState *s)\n{\n    s->on = 0;\n    return 0;\n}\n\n"
+    kick = "static void nic_kick(NicState *s)\n{\n    s->kicks++;\n}\n\n"
+    filler = _functions([f"nic_helper{i}" for i in range(6)])
+    (repo / "nic.c").write_text(stop + kick + filler)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    moved_stop = stop.replace("(NicState *s)", "(NicState *s, bool hard)")
+    (repo / "nic.c").write_text(filler + moved_stop + kick)
+    diff = git(repo, "diff", "HEAD")
+    facts = [(f.name, f.kind, f.detail) for f in summarize_diff(diff).functions]
+    assert sorted(facts) == [
+        ("nic_kick", "body-changed", "moved"),
+        ("nic_stop", "signature-changed", "parameters (NicState *s) -> (NicState *s, bool hard)"),
+    ]
