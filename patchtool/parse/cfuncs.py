@@ -189,15 +189,17 @@ def _leading_rows(texts: list[str]) -> int:
                 if depth < 0 and text.startswith("}"):
                     return row + 1
                 depth = max(depth, 0)  # an indented "}" closes an inner block of the scope, not the scope
-    first = next(
-        (
-            t
-            for t in texts
-            if t.strip() and not t.startswith("#") and not t.rstrip().endswith(":") and not is_comment_row(t)
-        ),
-        "",
-    )
-    return len(texts) if first[:1] in (" ", "\t") else 0
+    code = [
+        row
+        for row, t in enumerate(texts)
+        if t.strip() and not t.startswith("#") and not t.rstrip().endswith(":") and not is_comment_row(t)
+    ]
+    if not code or texts[code[0]][:1] not in (" ", "\t"):
+        return 0
+    # indented rows first, and no `}` at column 0 closed them: the header's body goes on, unless
+    # code starts at column 0 (a function body holds none), so they were the tail of something
+    # else, such as a `#define` continued over lines
+    return next((row for row in code if texts[row][:1] not in (" ", "\t", "}")), len(texts))
 
 
 def _section_scope(section: str) -> tuple[str, str] | None:

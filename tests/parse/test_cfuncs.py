@@ -196,6 +196,24 @@ def test_definition_after_the_tail_of_a_doc_comment() -> None:
     ]
 
 
+def test_hunk_starting_at_the_last_row_of_a_multi_line_define() -> None:
+    # git named the function before the #define in the header; the hunk's first row is the
+    # #define's last (indented, no `\`): the functions after it are the file's, not that body's
+    lines = rows(
+        "     (NIC_MODE_A | NIC_MODE_B)",
+        " #define NIC_MODE_ALL (NIC_MODE_C)",
+        " ",
+        "-static bool nic_ready(NicState *s)",
+        "-{",
+        "-    return s->ready;",
+        "-}",
+        "-",
+        " static void nic_go(NicState *s)",
+        " {",
+    )
+    assert facts("hw/net/nic.c", "static int nic_mode(NicState *s,", lines) == [("nic_ready", "removed", "")]
+
+
 def test_macro_invocation_without_semicolon_is_not_part_of_the_signature() -> None:
     lines = rows(
         " type_init(nic_register_types)",
