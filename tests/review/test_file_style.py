@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from patchtool.review.checks import run_checks
-from patchtool.review.file_style import rule_of
+from patchtool.review.file_style import base_rule_counts, rule_of
 from patchtool.vcs.repo import GitRepo
 from tests.plugins.gitutil import make_repo
 from tests.plugins.reportkit import diff_after, make_patch, make_series
@@ -86,3 +86,16 @@ def test_a_rule_is_its_message_without_what_it_quotes_or_counts() -> None:
     assert rule_of("checkpatch: trailing whitespace (5 times: a.c:1, a.c:2)") == "trailing whitespace"
     assert rule_of("spaces required around that '=' (ctx:WxV)") == rule_of("spaces required around that '<' ")
     assert rule_of("trailing whitespace") != rule_of("code indent should never use tabs")
+
+
+def test_a_path_that_would_leave_the_work_folder_or_read_as_an_option_is_not_run(tmp_path: Path) -> None:
+    files = {"scripts/checkpatch.pl": TABS_CHECKPATCH, "-x.c": _lines(20, 30), "hw/a.c": _lines(20, 30)}
+    repo = GitRepo(make_repo(tmp_path / "q", files))
+    script, work = tmp_path / "q" / "scripts" / "checkpatch.pl", tmp_path / "work"
+    work.mkdir()
+    base = repo.rev_parse("HEAD")
+    assert base_rule_counts(repo, base, "hw/a.c", script, work) is not None
+    assert base_rule_counts(repo, base, "-x.c", script, work) is None
+    assert base_rule_counts(repo, base, "../hw/a.c", script, work) is None
+    assert base_rule_counts(repo, base, "/etc/hostname", script, work) is None
+    assert not (tmp_path / "hw").exists()
