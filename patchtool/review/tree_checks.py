@@ -107,10 +107,13 @@ def check_stubs(
 
 
 def _called_only_with(repo: GitRepo, base: str, rev: Revision, name: str, stubs: str) -> bool:
-    """Whether `name` is called, and only from files built with the stubbed accelerator alone."""
+    """Whether `name` is called, and only from files built with the stubbed accelerator alone or
+    inside its `#ifdef`."""
     accel = accelonly.accelerator_of(stubs)
-    found = accelonly.callers(repo, base, rev, name)
-    return bool(found) and all(accelonly.built_only_with(repo, base, path, accel) for path in found)
+    found, guarded = accelonly.callers(repo, base, rev, name, accel)
+    if not found:
+        return guarded  # every call is compiled only with the accelerator (`#ifdef CONFIG_KVM`)
+    return all(accelonly.built_only_with(repo, base, path, accel) for path in found)
 
 
 # ---- checkpatch ------------------------------------------------------------------------------

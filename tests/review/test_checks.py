@@ -392,6 +392,40 @@ def test_a_stub_is_missing_only_where_a_build_without_the_accelerator_calls_it(
     assert len(found) == (1 if fires else 0)
 
 
+@pytest.mark.parametrize(
+    ("opening", "fires"),
+    [
+        ("#ifdef CONFIG_KVM\n", False),
+        ("#if defined(CONFIG_KVM) && defined(CONFIG_TOY)\n", False),
+        ("#if CONFIG_KVM /* KVM only */\n", False),
+        ("#ifndef CONFIG_KVM\n", True),
+        ("#ifdef CONFIG_KVM\n    toy_other();\n#else\n", True),  # the call is in the #else
+        ("#if defined(CONFIG_KVM) || defined(CONFIG_HVF)\n", True),
+    ],
+)
+@pytest.mark.parametrize("at_base", [False, True])
+def test_a_call_compiled_only_with_the_accelerator_needs_no_stub(
+    kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str], opening: str, fires: bool, at_base: bool
+) -> None:
+    # a file built in every configuration, but its call sits inside the accelerator's #ifdef
+    guarded = "void toy_init(void)\n{\n" + opening + "    kvm_reaper_kick();\n#endif\n}\n"
+    edits = {
+        "include/system/kvm.h": KICK_PROTO,
+        "accel/kvm/kvm-all.c": KVM_ALL + KICK_DEF,
+        "hw/toy/toy.c": '#include "system/kvm.h"\n\n' + guarded,
+    }
+    if at_base:
+        for name, text in edits.items():
+            if name != "include/system/kvm.h":
+                (kvm_repo / name).parent.mkdir(parents=True, exist_ok=True)
+                (kvm_repo / name).write_text(text)
+        git(kvm_repo, "add", "-A")
+        git(kvm_repo, "commit", "-qm", "kick, called")
+        edits = {"include/system/kvm.h": KICK_PROTO}
+    found = [f for f in _run(kvm_repo, kvm_diff(edits)) if f.code == "missing-stub"]
+    assert len(found) == (1 if fires else 0)
+
+
 # ---- signature changes with stale callers -----------------------------------------------------
 
 
