@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from patchtool.jsonable import record
@@ -292,6 +293,26 @@ def dedupe(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(out)
 
 
+# checkpatch errors that say again what a check of ours said of the same patch, with less
+_SAID_BY_US = {
+    "Missing Signed-off-by": "dco-missing-author-signoff",
+    "Author email address is mangled": "author-mangled",
+}
+
+
+def said_already(style: list[Finding], found: list[Finding]) -> list[Finding]:
+    """checkpatch's error is a note when our own finding on that patch already says it."""
+    ours = {(f.code, f.patch) for f in found if f.severity != "info"}
+    out = []
+    for f in style:
+        text = f.message.removeprefix("checkpatch: ")
+        code = next((c for start, c in _SAID_BY_US.items() if text.startswith(start)), None)
+        if f.severity == "error" and code is not None and (code, f.patch) in ours:
+            f = replace(f, severity="info", message=f"{f.message} (as {code} says)")
+        out.append(f)
+    return out
+
+
 def run_checks(
     series: Series,
     *,
@@ -316,7 +337,7 @@ def run_checks(
     ran = False
     if checkpatch and repo is not None and base is not None:
         ran, style = checks_tree.run_checkpatch(rev, repo, base, tree)
-        found += style
+        found += said_already(style, found)
     maint = load_maintainers(repo, base, tree)
     subsystems: tuple[Subsystem, ...] = ()
     owners: tuple[FileOwners, ...] = ()

@@ -1212,6 +1212,24 @@ def test_a_licence_read_off_the_commit_message_is_a_note(tmp_path: Path) -> None
     ]
 
 
+NO_SIGNOFF = 'print "ERROR: Missing Signed-off-by: line(s)\\n";\n'
+
+
+@pytest.mark.parametrize(
+    ("message", "severity"), [("Fix it.\n", "info"), (f"Fix it.\n\n{SOB_ADA}\n", "error")]
+)
+def test_checkpatch_saying_again_what_our_check_said_is_a_note(
+    tmp_path: Path, message: str, severity: str
+) -> None:
+    # without a Signed-off-by, dco-missing-author-signoff says so (and whose is missing): one error
+    files = {"scripts/checkpatch.pl": NO_SIGNOFF, "MAINTAINERS": "", "README": "hello\n"}
+    r = GitRepo(make_repo(tmp_path / "q", files))
+    patch = make_patch(ONE_LINE_DIFF, message=message)
+    found = run_checks(make_series([patch]), repo=r, base=r.rev_parse("HEAD")).findings
+    assert [f.severity for f in found if f.code == "checkpatch"] == [severity]
+    assert ("dco-missing-author-signoff" in codes(found)) == (severity == "info")
+
+
 def test_series_that_changes_checkpatch_gets_notes_from_the_base_script(tmp_path: Path) -> None:
     repo = _always_repo(tmp_path)
     script = diff_after(repo, {"scripts/checkpatch.pl": ALWAYS + "# newer rules\n"})
