@@ -81,7 +81,7 @@ def reopen_comment(texts: list[str]) -> list[str]:
     for text in texts:
         opens, closes = text.find("/*"), text.find("*/")
         if closes >= 0 and (opens < 0 or closes < opens):
-            return ["/*" + texts[0], *texts[1:]] if texts else texts
+            return ["/*" + texts[0], *texts[1:]]
         if opens >= 0:
             return texts
     return texts

@@ -15,7 +15,7 @@ import re
 
 from patchtool.models import Revision
 from patchtool.parse.difftext import split_files
-from patchtool.review.callers import calling_files
+from patchtool.review.callers import call_rows
 from patchtool.vcs.repo import GitRepo
 
 _CONFIG = re.compile(r"CONFIG_(\w+)")
@@ -43,13 +43,8 @@ def callers(repo: GitRepo, base: str, rev: Revision, name: str, accel: str = "")
         elif sites:
             left_out = True
 
-    for path in calling_files(repo, base, name, ["*.c", "*.c.inc"]):
-        rows = repo.git("show", f"{base}:{path}", check=False).text().split("\n")
-        sites = [i for i, row in enumerate(rows) if row[:1].isspace() and call.search(row)]
-        if sites:
-            weigh(path, rows, sites)
-        else:
-            found.add(path)  # a call `calling_files` reads that no single row shows
+    for path, (rows, sites) in call_rows(repo, base, name, ["*.c", "*.c.inc"]).items():
+        weigh(path, rows, sites)
     for patch in rev.patches:
         for f in split_files(patch.diff):
             if not (f.new_path and f.path.endswith((".c", ".c.inc"))):

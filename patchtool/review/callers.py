@@ -125,11 +125,12 @@ def _calls(
     only: str | list[str] | None,
     home: str | None,
     new_sig: str | None = None,
+    rows_of: dict[str, list[str]] | None = None,
 ) -> list[_Call]:
     """Calls of `name` at the base, in `only` (a static function's file, or pathspecs) or every C
     file; not in a file with a prototype of its own that already agrees with the new signature (its
     calls compile against that). With `home` (the function's file), another .c file defining a
-    function of that name calls its own."""
+    function of that name calls its own. ``rows_of`` receives the rows of each file with a call."""
     specs = [only] if isinstance(only, str) else (only or list(_C_PATHSPECS))
     done = repo.git("grep", "-l", "-w", "-e", name, base, "--", *specs, check=False)
     paths = [row.split(":", 1)[1] for row in done.text().splitlines() if ":" in row][:_MAX_FILES]
@@ -145,15 +146,24 @@ def _calls(
         if own is not None and new_sig and ccalls.incompatibility(own, new_sig) is None:
             continue
         rows = text.split("\n")
+        if rows_of is not None:
+            rows_of[path] = rows
         for site in ccalls.call_sites(text, name):
             texts = frozenset(r.strip() for r in rows[site.start : site.end + 1])
             found.append(_Call(path, site.start + 1, texts, site.value_used, site.args, site.target))
     return found
 
 
-def calling_files(repo: GitRepo, base: str, name: str, specs: list[str]) -> set[str]:
-    """The files (of those `specs` match) that call `name` at the base, as `_calls` reads them."""
-    return {call.path for call in _calls(repo, base, name, specs, home=None)}
+def call_rows(
+    repo: GitRepo, base: str, name: str, specs: list[str]
+) -> dict[str, tuple[list[str], list[int]]]:
+    """The files (of those `specs` match) that call `name` at the base, as `_calls` reads them:
+    each file's rows and the rows (0-based) its calls start on."""
+    rows_of: dict[str, list[str]] = {}
+    found: dict[str, tuple[list[str], list[int]]] = {}
+    for call in _calls(repo, base, name, specs, home=None, rows_of=rows_of):
+        found.setdefault(call.path, (rows_of[call.path], []))[1].append(call.line - 1)
+    return found
 
 
 def _updated_in(call: _Call, touched: list[dict[str, _Touched]], b: _Break | None = None) -> int | None:
