@@ -29,7 +29,8 @@ L commits, forked from the main line and merged into it one after another). Two 
 tuned on in the third), --grid report3 (drawn at random after the third round's were frozen) and
 --grid report4 (the same rule, the next seed, drawn in the sixth round), --grid report5 (the
 next seed again, the seventh round), --grid report6 (the eighth), --grid report7 (the ninth)
---grid report8 (the tenth), --grid report9 (the eleventh) and --grid report10 (the fifteenth).
+--grid report8 (the tenth), --grid report9 (the eleventh), --grid report10 (the fifteenth) and
+--grid report11 (the nineteenth).
 Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
@@ -247,6 +248,23 @@ GRIDS = {
             "dag:4:4:5:0.79:0",
         ],
         75_316_780,
+    ),
+    # The same rule with the next seed (random.Random(20261209)), drawn in the nineteenth round
+    # after revisit_slack_bits was frozen (tuned on "tune" and "report9"); run once.
+    "report11": (
+        [
+            "79:0.5:0.24",
+            "324:0.11:0.05",
+            "100:0.54:0.23",
+            "47:0.09:0.02",
+            "2426:0.45:0.15",
+            "74:0.27:0.05",
+            "72:0.1:0.02",
+            "1051:0.28:0.13",
+            "dag:3:3:5:0.06:0.03",
+            "dag:5:2:4:0.25:0.06",
+        ],
+        20_987_638,
     ),
 }
 
@@ -675,8 +693,8 @@ def print_cell(
 
 
 def draw_grid(seed: int) -> tuple[list[str], int]:
-    """The report grids' stated rule, as code (it reproduces report3 to report10 from
-    random.Random(20261201) to (20261208); report3 lists the same cells in another order): 8 lines
+    """The report grids' stated rule, as code (it reproduces report3 to report11 from
+    random.Random(20261201) to (20261209); report3 lists the same cells in another order): 8 lines
     with N = 2**U(4, 12), then 2 DAGs with R in 3..5, B in 2..4, L in 3..6; p log-uniform in
     [0.05, 1]; q = 0 with probability 1/3, else U(0.02, min(0.3, p / 2)); both rounded to 0.01.
     The seed base is the draw's next number, randint(10**7, 10**8)."""

@@ -25,7 +25,7 @@ from patchtool.bisection.model import (
     Strategy,
 )
 from patchtool.bisection.posterior import Posterior, Priors
-from patchtool.bisection.splits import best_split
+from patchtool.bisection.splits import best_split, prefer_built
 from patchtool.bisection.stats import runs_needed, shortest_range
 
 __all__ = ["GOOD_END", "BisectState", "replay"]
@@ -273,6 +273,7 @@ class BisectState:
             return Probe(self._current, ProbeReason.REPEAT)
         passed_over = self._untestable | waiting
         split = best_split(self.history, self.post.tested, self.prob_bad, passed_over, self.strategy)
+        split = prefer_built(split, self._probed, self.prob_bad, passed_over, self.strategy)
         if split is not None:
             pb = self.prob_bad(split)
             if self.strategy.resolved_epsilon < pb < 1 - self.strategy.resolved_epsilon:

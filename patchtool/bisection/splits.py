@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Iterable
 
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import Strategy
+from patchtool.bisection.stats import binary_entropy
 
 ProbBad = Callable[[int], float]
 
@@ -33,6 +34,37 @@ def best_split(
         if inside:
             return min(inside, key=lambda i: abs(i - (lo + hi) / 2))
     return _median_split(n, prob_bad, untestable, strategy.split_target)
+
+
+def prefer_built(
+    split: int | None,
+    built: Collection[int],
+    prob_bad: ProbBad,
+    passed_over: Collection[int],
+    strategy: Strategy,
+) -> int | None:
+    """A commit already built instead of a new split when a run there is nearly as informative:
+    its P(bad) is unresolved and its binary entropy is within ``revisit_slack_bits`` of the split's.
+
+    The first split is left after one clean run for the bad end; by its return the median has
+    moved a few commits, and building the new median cost a build the old one (P(bad) near 0.45)
+    did not need. Only splits nearly as good qualify, so the number of visits, and the rebuilds a
+    single build tree pays for each, stays that of the best split (bench/bisect.py, "1 tree").
+    """
+    slack = strategy.revisit_slack_bits
+    if split is None or split in built or slack <= 0.0:
+        return split
+    eps = strategy.resolved_epsilon
+    floor = binary_entropy(prob_bad(split)) - slack
+    best: tuple[float, int] | None = None
+    for i in sorted(built):
+        if i in passed_over or i == GOOD_END:
+            continue
+        pb = prob_bad(i)
+        bits = binary_entropy(pb)
+        if eps < pb < 1 - eps and bits >= floor and (best is None or bits > best[0]):
+            best = (bits, i)
+    return split if best is None else best[1]
 
 
 def _bracket(n: int, tested: Iterable[int], prob_bad: ProbBad, bracket_mass: float) -> tuple[int, int] | None:
