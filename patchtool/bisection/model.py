@@ -84,9 +84,9 @@ class Strategy:
       less with one build tree; 4 and 10 alike).
     * ``revisit_slack_bits``: a commit built already is run again instead of a new split whose
       run tells at most this many bits more (splits.prefer_built). Tuned on the bench's "tune"
-      and "report9" grids (150 trials each): 0.1 cut the mean cost 1-9 % in 16 of 17 cells with
-      the cost of one build tree within 2 %; 0.2 and 0.3 cut builds more but a single tree paid
-      up to 6 % more; 0 turns it off.
+      and "report9" grids (150 trials each): 0.1 cut the mean cost 1-9 % in 16 of 17 cells (the
+      17th by 0.6 %), the cost with one build tree moving -5 % to +3 %; 0.2 and 0.3 cut builds
+      more but a single tree paid up to 6 % more; 0 turns it off.
     """
 
     confidence: float = 0.99

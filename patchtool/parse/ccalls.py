@@ -196,14 +196,19 @@ def _return_type(head: str) -> str:
     return " ".join(typed) or "int"
 
 
-def _is_integer(t: str) -> bool:
+def is_integer(t: str) -> bool:
     words = t.split()
     return bool(words) and "*" not in words and all(w in _INTEGERS or _INT_N.match(w) for w in words)
 
 
+def points_to_bytes(t: str) -> bool:
+    """`const char *`, `uint8_t *`: a type a string literal is passed as."""
+    return t.count("*") == 1 and t.replace("*", "").replace("const", "").strip() in _BYTES
+
+
 def compatible_types(old: str, new: str) -> bool:
     """Whether a value of type `old` passes as `new` without a change at the call (no new warning)."""
-    if old == new or (_is_integer(old) and _is_integer(new)):
+    if old == new or (is_integer(old) and is_integer(new)):
         return True
     old_base, new_base = old.replace("*", "").strip(), new.replace("*", "").strip()
     if old.count("*") != new.count("*"):

@@ -5,8 +5,10 @@ signature incompatibly must update every call at the same time: a call left for 
 breaks the build at this one (`build-break`), a call left for good is a `stale-caller`. Calls are
 found with tree-sitter in the base tree's C files; a call the series rewrites counts as updated,
 and so does one whose arguments at the retyped parameters name variables, parameters or members
-the series declares with a new type, or whose value (for a new return type) is assigned to one:
-the call's line is unchanged, its types changed with it.
+the series declares with a new type (in the call's file or a header), or whose value (for a new
+return type) is assigned to one: the call's line is unchanged, its types changed with it. A null
+pointer passes to any pointer, and a parameter retyped to an integer type the series defines
+(`typedef uint8_t privilege_mode_t;`, `typedef enum {...} Mode;`) takes the same integers.
 """
 
 from __future__ import annotations
@@ -170,24 +172,38 @@ def _updated_in(call: _Call, touched: list[dict[str, _Touched]], b: _Break | Non
     """The index (0-based) of the first patch that rewrites one of the call's lines or inserts
     a line inside it, or that retypes with the change what the call passes or receives: every
     argument at the parameters whose type changed names a variable (parameter, member) whose
-    declaration has been retyped in the call's file, or, for a new return type, the variable the
-    value is assigned to has been (the changed function's own parameters are not the caller's)."""
+    declaration has been retyped in the call's file or in a header (a struct's member), or is a
+    null pointer where the parameter is a pointer before and after (updated "at patch 0": it
+    never needed to be), or, for a new return type, the variable the value is assigned to has
+    been (the changed function's own parameters are not the caller's)."""
     params = b.params if b is not None else ()
     receives = b is not None and b.value_only and bool(call.target)
     for i, per_path in enumerate(touched):
         t = per_path.get(call.path)
-        if t is None:
-            continue
-        if call.texts & t.removed or any(x in call.texts and y in call.texts for x, y in t.inserted_between):
+        if t is not None and (
+            call.texts & t.removed or any(x in call.texts and y in call.texts for x, y in t.inserted_between)
+        ):
             return i
         if b is None or not (receives or (params and len(call.args) > max(params))):
             continue
         retyped = {
-            n for p in touched[: i + 1] if call.path in p for o, n in p[call.path].retyped if o != b.name
+            n
+            for p in touched[: i + 1]
+            for path, seen in p.items()
+            if path == call.path or path.endswith(".h")  # a member or global declared in a header
+            for o, n in seen.retyped
+            if o != b.name
         }
-        if (call.target in retyped) if receives else all(call.args[k] & retyped for k in params):
+        if (
+            (call.target in retyped)
+            if receives
+            else all(call.args[k] & retyped or (k in b.null_ok and call.args[k] == _NULL) for k in params)
+        ):
             return i
     return None
+
+
+_NULL: frozenset[str] = frozenset()  # an argument naming nothing: `NULL` or `0` (tree-sitter's null)
 
 
 @record
@@ -200,9 +216,12 @@ class _Break:
     why: str
     value_only: bool  # only calls that use the return value break
     params: tuple[int, ...] = ()  # the parameters (0-based) whose type callers cannot pass unchanged
+    null_ok: frozenset[int] = frozenset()  # those of them that are pointers before and after
 
 
-def _why(c: FunctionChange, patch: Patch) -> tuple[str, str, bool] | None:
+def _why(
+    c: FunctionChange, patch: Patch, integers: dict[str, str] | None = None
+) -> tuple[str, str, bool] | None:
     """(name at the base, why callers break, only value users) for one change; None if they do not."""
     if c.kind == "renamed" and c.detail.startswith("renamed from "):
         old = c.detail.removeprefix("renamed from ")
@@ -216,6 +235,11 @@ def _why(c: FunctionChange, patch: Patch) -> tuple[str, str, bool] | None:
         return (c.name, f"macro {c.detail}", False) if count[0] != count[1] and not variadic else None
     if c.kind != "signature-changed" or not c.old_signature or not c.new_signature:
         return None
+    if (
+        ccalls.incompatibility(*(_as_integers(x, integers or {}) for x in (c.old_signature, c.new_signature)))
+        is None
+    ):
+        return None  # every call compiles once the series' integer type names are read as integers
     why = ccalls.incompatibility(c.old_signature, c.new_signature)
     if why is None:
         return None
@@ -259,14 +283,58 @@ def _signature_changes(rev: Revision) -> list[_Break]:
     """Each change that breaks callers, once per patch and name."""
     seen: set[tuple[int, str]] = set()
     out = []
+    integers = _integer_typedefs(rev)
     for i, p in enumerate(rev.patches):
         for c in p.summary.functions:
-            found = _why(c, p)
+            found = _why(c, p, integers)
             if found is not None and (i, found[0]) not in seen:
                 seen.add((i, found[0]))
-                params = ccalls.incompatible_parameters(c.old_signature or "", c.new_signature or "")
-                out.append(_Break(i, c, *found, params=params if c.kind == "signature-changed" else ()))
+                old_sig, new_sig = (
+                    _as_integers(x or "", integers) for x in (c.old_signature, c.new_signature)
+                )
+                params = (
+                    ccalls.incompatible_parameters(old_sig, new_sig) if c.kind == "signature-changed" else ()
+                )
+                shapes = ccalls.shape(old_sig), ccalls.shape(new_sig)
+                null_ok = frozenset(
+                    k for k in params
+                    if shapes[0] and shapes[1] and "*" in shapes[0].params[k] and "*" in shapes[1].params[k]
+                    and not ccalls.points_to_bytes(shapes[0].params[k])
+                )  # fmt: skip
+                out.append(_Break(i, c, *found, params=params, null_ok=null_ok))
     return out
+
+
+_TYPEDEF = re.compile(r"^\s*typedef\s+([A-Za-z_][\w\s]*?)\s+([A-Za-z_]\w*)\s*;")
+_ENUM_END = re.compile(r"^\s*}\s*([A-Za-z_]\w*)\s*;")
+
+
+def _integer_typedefs(rev: Revision) -> dict[str, str]:
+    """Type names the series defines as integers (`typedef uint8_t privilege_mode_t;`, or a
+    `typedef enum { ... } Name;`), with a type they stand for: a parameter retyped from
+    `target_long` to one takes the same arguments."""
+    out: dict[str, str] = {}
+    for p in rev.patches:
+        for f in split_files(p.diff):
+            in_enum = False
+            for x in f.added:
+                text = x.text
+                m = _TYPEDEF.match(text)
+                if m and ccalls.is_integer(m.group(1)):
+                    out[m.group(2)] = m.group(1)
+                if re.match(r"^\s*typedef\s+enum\b", text) and ";" not in text:
+                    in_enum = True
+                end = _ENUM_END.match(text)
+                if in_enum and end:
+                    out[end.group(1)], in_enum = "int", False
+    return out
+
+
+def _as_integers(signature: str, integers: dict[str, str]) -> str:
+    """The signature with the series' integer type names replaced by what they stand for."""
+    for name, stands in integers.items():
+        signature = re.sub(rf"\b{re.escape(name)}\b", stands, signature)
+    return signature
 
 
 def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:

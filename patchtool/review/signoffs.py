@@ -158,6 +158,10 @@ def _signoffs_before_author(patch: Patch, trailers: list[Trailer], before: list[
     ]
 
 
+_CERTIFY = ("Signed-off-by", "Co-developed-by")
+_BARE_ADDRESS = re.compile(r"[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+")
+
+
 def _form_problem(line: str, key: str, sp: str, rest: str, fixed: str) -> str | None:
     """What is wrong with one `Key: value` line whose key is known; case alone is no problem."""
     value = rest.strip()
@@ -186,7 +190,10 @@ def check_trailer_form(patch: Patch) -> list[Finding]:
             continue  # not a trailer we know ("Note: ..."); git would keep it as text
         problem = _form_problem(line, key, m.group("sp"), m.group("rest"), fixed)
         if problem:
-            # QEMU merges Fixes: in several forms (a hash and a bare quoted subject): a note
-            severity = "info" if fixed == "Fixes" else "warning"
+            # QEMU merges Fixes: in several forms (a hash and a bare quoted subject), and a person
+            # given by a bare address (`Reported-by: someone@example.org`): notes; a sign-off
+            # certifies the DCO under a real name, so there a bare address stays a warning
+            bare = _BARE_ADDRESS.fullmatch(m.group("rest").strip()) is not None and fixed not in _CERTIFY
+            severity = "info" if fixed == "Fixes" or bare else "warning"
             found.append(_finding(severity, "trailer-malformed", problem, patch))
     return found

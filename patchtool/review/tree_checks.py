@@ -36,6 +36,7 @@ _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifi
 # names no file either way: a licence no added line of the diff declares was read off the message
 _LICENCE = re.compile(r"^Saw unacceptable licenses '([^']*)'")
 _SPDX_ADDED = re.compile(r"^\+.*SPDX-License-Identifier:(.*)$", re.MULTILINE)
+_SPDX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*")
 # maintainers waive these: long lines in macro tables, test data and asset URLs, and newlines in
 # test skip messages (both merged so upstream, on the tuning and the judged samples)
 # "patch seems to be corrupt": checkpatch reads diff-like lines in a commit message (the ACPI table
@@ -212,11 +213,17 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
             all(token in declared.split() for token in licence.group(1).split(","))
             for declared in _SPDX_ADDED.findall(patch.diff)
         )
+        # a "licence" no SPDX identifier looks like ('*/"'): the end of a generated comment line
+        # in a script (`print "/* SPDX-License-Identifier: GPL-2.0-or-later */"`), misread
+        misread = licence is not None and not all(
+            _SPDX_ID.fullmatch(token.strip()) for token in licence.group(1).split(",")
+        )
         if (
             (spdx and (spdx.group(1) not in added or spdx.group(1).endswith(".json")))
             or f.file in links
             or guest
             or in_message
+            or misread
         ):
             f = replace(f, severity="info")
         out.append(f)

@@ -134,13 +134,18 @@ def test_sender_same_as_author_has_no_sender_check() -> None:
         "Acked-by: Rita Viewer",
         "Fixes: 43a5e377f4 kvm: make the reaper init void",
         "Tested-by:",
+        "Reported-by: rita@example.org",
+        "Tested-by: rita at example.org",
+        "Signed-off-by: rita@example.org",
     ],
 )
 def test_malformed_trailer_fires(line: str) -> None:
     found = check_trailer_form(make_patch(ONE_LINE_DIFF, message=msg(line, SOB_ADA)))
     assert codes(found) == ["trailer-malformed"], line
-    # a Fixes: form QEMU merges anyway is a note; a broken person trailer is a warning
-    assert found[0].severity == ("info" if line.startswith("Fixes") else "warning")
+    # forms QEMU merges anyway are notes (a Fixes: without the quoted subject, a person given by
+    # a bare address); other broken person trailers are warnings, a sign-off by a bare address too
+    merged_anyway = line.startswith("Fixes") or line == "Reported-by: rita@example.org"
+    assert found[0].severity == ("info" if merged_anyway else "warning")
 
 
 def test_well_formed_trailers_are_quiet() -> None:
@@ -759,6 +764,59 @@ def test_a_call_passing_a_retyped_member_or_parameter_is_updated(
     assert [f.line for f in found] == stale
 
 
+HDR_H = """typedef struct RegReq {
+    void *mon;
+    int64_t val;
+} RegReq;
+"""
+HDR_C = """#include "hw/regs.h"
+
+static int reg_read(void *mon, int64_t *pval, const char *name)
+{
+    *pval = name[0];
+    return 0;
+}
+
+static int reg_mode(void *mon, int mode)
+{
+    return mode;
+}
+
+static void reg_bh(RegReq *req)
+{
+    reg_read(req->mon, &req->val, "pc");
+    reg_read(req->mon, NULL, "sp");
+    reg_mode(req->mon, 3);
+}
+"""
+HDR_MEMBER = ("    int64_t val;", "    uint64_t val;")
+HDR_MODE = ("static int reg_mode(void *mon, int mode)", "static int reg_mode(void *mon, reg_mode_t mode)")
+
+
+@pytest.mark.parametrize(
+    ("typedef", "member", "stale"),
+    [
+        # the member retyped in its header, NULL for a pointer, an int for the series' integer type
+        ("typedef uint8_t reg_mode_t;", True, []),
+        ("typedef enum {\n    REG_MODE_A,\n    REG_MODE_B,\n} reg_mode_t;", True, []),
+        ("typedef uint8_t reg_mode_t;", False, [16]),  # the member keeps its int64_t
+        ("typedef struct RegMode reg_mode_t;", True, [18]),  # not an integer: 3 does not pass
+    ],
+)
+def test_calls_that_compile_unchanged_across_files_are_no_stale_callers(
+    tmp_path: Path, typedef: str, member: bool, stale: list[int]
+) -> None:
+    """The call passes a member the series retypes in a header, a NULL where a pointer's type
+    changes, or an integer where the series' own integer type replaces `int`."""
+    repo = make_repo(tmp_path / "q", {"include/hw/regs.h": HDR_H, "hw/regs.c": HDR_C})
+    header = HDR_H.replace(*HDR_MEMBER) if member else HDR_H
+    header += typedef + "\n"
+    source = HDR_C.replace(*REG_WIDENED).replace(*HDR_MODE)
+    diff = diff_after(repo, {"include/hw/regs.h": header, "hw/regs.c": source})
+    found = [f for f in _run(repo, diff) if f.code == "stale-caller"]
+    assert [f.line for f in found] == stale
+
+
 CONT_C = """typedef struct Box Box;
 
 static Box *box_new(int fd)
@@ -1187,7 +1245,7 @@ def test_host_advice_on_a_guest_test_program_is_a_note(tmp_path: Path) -> None:
 
 LICENCES = "".join(
     f'print "ERROR: Saw unacceptable licenses \'{name}\', valid choices for QEMU are:\nGPL-2.0-or-later\n";\n'
-    for name in ("tag]", "GPL-9", "GPL-9,MIT")
+    for name in ("tag]", "GPL-9", "GPL-9,MIT", '*/\\"')
 )
 SPDX_DIFF = """diff --git a/hw/b.c b/hw/b.c
 new file mode 100644
@@ -1197,6 +1255,15 @@ index 0000000..1111111
 @@ -0,0 +1,2 @@
 +/* SPDX-License-Identifier: GPL-9 OR MIT */
 +int b;
+diff --git a/scripts/gen-b.awk b/scripts/gen-b.awk
+new file mode 100644
+index 0000000..2222222
+--- /dev/null
++++ b/scripts/gen-b.awk
+@@ -0,0 +1,3 @@
++BEGIN {
++    print "/* SPDX-License-Identifier: GPL-9 */"
++}
 """
 
 
@@ -1209,6 +1276,7 @@ def test_a_licence_read_off_the_commit_message_is_a_note(tmp_path: Path) -> None
         ("info", "tag]"),
         ("error", "GPL-9"),
         ("error", "GPL-9,MIT"),
+        ("info", '*/"'),  # the end of `print "/* SPDX-License-Identifier: ... */"` in a script
     ]
 
 
