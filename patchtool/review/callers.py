@@ -236,7 +236,8 @@ def _why(
     if c.kind != "signature-changed" or not c.old_signature or not c.new_signature:
         return None
     if (
-        ccalls.incompatibility(*(_as_integers(x, integers or {}) for x in (c.old_signature, c.new_signature)))
+        integers
+        and ccalls.incompatibility(*(_as_integers(x, integers) for x in (c.old_signature, c.new_signature)))
         is None
     ):
         return None  # every call compiles once the series' integer type names are read as integers
