@@ -178,6 +178,7 @@ def _updated_in(call: _Call, touched: list[dict[str, _Touched]], b: _Break | Non
     been (the changed function's own parameters are not the caller's)."""
     params = b.params if b is not None else ()
     receives = b is not None and b.value_only and bool(call.target)
+    retyped: set[str] = set()  # by the patches up to i, in the call's file or a header (a member)
     for i, per_path in enumerate(touched):
         t = per_path.get(call.path)
         if t is not None and (
@@ -186,14 +187,9 @@ def _updated_in(call: _Call, touched: list[dict[str, _Touched]], b: _Break | Non
             return i
         if b is None or not (receives or (params and len(call.args) > max(params))):
             continue
-        retyped = {
-            n
-            for p in touched[: i + 1]
-            for path, seen in p.items()
-            if path == call.path or path.endswith(".h")  # a member or global declared in a header
-            for o, n in seen.retyped
-            if o != b.name
-        }
+        for path, seen in per_path.items():
+            if path == call.path or path.endswith(".h"):
+                retyped.update(n for o, n in seen.retyped if o != b.name)
         if (
             (call.target in retyped)
             if receives
