@@ -46,6 +46,12 @@ _WAIVED = re.compile(
     r"^line over \d+ characters|^Error messages should not contain newlines|^patch seems to be corrupt"
 )
 _GUESSED_SPACING = re.compile(r"\(ctx:\w+\)")
+# its macro rules want a value in parentheses and statements in do-while: a macro that expands to
+# entries of a list (an X-macro's `NAME##_IDX,`, a table's `{ a, b }, { c, d },`, instruction words
+# separated by commas) can take neither, and maintainers merge such tables (sample N)
+_MACRO_RULE = re.compile(r"^Macros with (?:complex values|multiple statements)")
+_MACRO_HEAD = re.compile(r"^\s*#\s*define\s+\w+(?:\([^)]*\))?")
+_MACRO_NOISE = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", re.DOTALL)
 _DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
 
 
@@ -142,6 +148,10 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
         sev = "error" if m.group("sev") == "ERROR" else "info"
         code = lines[i + 2] if where and i + 2 < len(lines) else ""
         if (
+            _MACRO_RULE.search(m.group("msg"))
+            and where
+            and expands_to_list(_quoted_lines(lines, i + 2))
+        ) or (
             _GUESSED_SPACING.search(m.group("msg"))
             or _WAIVED.search(m.group("msg"))
             or (_NAME_PAREN.search(m.group("msg")) and _FUNCTION_POINTER.search(code))
@@ -162,6 +172,35 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             )
         )
     return found
+
+
+def _quoted_lines(lines: list[str], start: int) -> list[str]:
+    """The added lines checkpatch quotes after a message (up to the blank line), without the '+'."""
+    out = []
+    for line in lines[start:]:
+        if not line.startswith("+"):
+            break
+        out.append(line[1:])
+    return out
+
+
+def expands_to_list(macro: list[str]) -> bool:
+    """Whether a `#define` (its lines, with their continuations) expands to entries of a list: its
+    body, comments and literals aside, has a comma outside every bracket. (A comma operator in an
+    expression macro reads so too; checkpatch's advice is style there either way.)"""
+    text = "\n".join(line.rstrip().removesuffix("\\") for line in macro)
+    head = _MACRO_HEAD.match(text)
+    if head is None:
+        return False
+    depth = 0
+    for ch in _MACRO_NOISE.sub(" ", text[head.end() :]):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        elif ch == "," and depth == 0:
+            return True
+    return False
 
 
 def run_checkpatch(rev: Revision, repo: GitRepo, base: str, tree: Path | None) -> tuple[bool, list[Finding]]:

@@ -1165,6 +1165,31 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
     ]
 
 
+def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
+    # an X-macro's `NAME##_IDX,`, a table's entries and comma-separated words cannot be put in
+    # parentheses or do-while; an operator expression, statements, or a comma inside a call's
+    # arguments, a string or a comment still can
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    complex_, multiple = "Macros with complex values should be enclosed in parenthesis", (
+        "Macros with multiple statements should be enclosed in a do - while loop"
+    )
+    cases = [
+        (complex_, ["#define ENTRY(name, n) name##_IDX,"]),
+        (multiple, ["# define ROW(rate) \\", "    { 1, rate }, \\", "    { 2, rate << 4 },"]),
+        (complex_, ["#define WORDS(a, v) \\", "    0xe3001000 + (v), /* movw */ \\", "    0xe5801000 + (a)"]),
+        (complex_, ["#define OR(a, b) a | b"]),
+        (multiple, ["#define TWO(a) f(a, 1); g(a)"]),
+        (complex_, ['#define SAY(a) "x, y" a /* a, b */']),
+    ]
+    output = "".join(
+        f"ERROR: {msg}\n#{30 + i}: FILE: hw/t.c:{i + 1}:\n" + "".join(f"+{line}\n" for line in lines) + "\n"
+        for i, (msg, lines) in enumerate(cases)
+    )
+    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
+    assert [f.severity for f in found] == ["info", "info", "info", "error", "error", "error"]
+
+
 ALWAYS = (
     "print \"ERROR: New file 'hw/new.json' requires 'SPDX-License-Identifier'\\n\";\n"
     'print "ERROR: always\\n";\n'
