@@ -116,7 +116,9 @@ def main() -> int:
     ap.add_argument("--save", type=Path, help="keep each JSON report here")
     ap.add_argument("--load", type=Path, help="read saved JSON reports from here instead of running")
     ap.add_argument("--judgments", type=Path, help="tab-separated judgments (see the module doc)")
-    ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument(
+        "--timeout", type=int, default=1800, help="seconds per series (checkpatch may take 600 s on a patch)"
+    )
     args = ap.parse_args()
     mboxes = sorted(args.series_dir.glob("*.mbox"))[: args.limit or None]
     bots = [m for m in mboxes if is_bot_artifact(m)]

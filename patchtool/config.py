@@ -42,6 +42,9 @@ SPECS: dict[str, SettingSpec] = {
     "list": SettingSpec("patchtool.list", "PATCHTOOL_LIST", "qemu-devel"),
     "sources": SettingSpec("patchtool.sources", "PATCHTOOL_SOURCES", "patchew,lore,patchwork"),
     "timeout": SettingSpec("patchtool.timeout", "PATCHTOOL_TIMEOUT", "30"),
+    "checkpatch_timeout": SettingSpec(
+        "patchtool.checkpatch.timeout", "PATCHTOOL_CHECKPATCH_TIMEOUT", "600"
+    ),
     "cache_dir": SettingSpec(
         "patchtool.cachedir", "PATCHTOOL_CACHE_DIR", platformdirs.user_cache_dir("patchtool")
     ),
@@ -109,6 +112,7 @@ def _check_url(value: str) -> str | None:
 
 _CHECKS = {
     "timeout": _check_timeout,
+    "checkpatch_timeout": _check_timeout,
     "patchew_url": _check_url,
     "patchwork_url": _check_url,
     "lore_url": _check_url,

@@ -132,7 +132,14 @@ def _checks_and_apply(
         # Without an applied result the checks still read the tree at --base or HEAD.
         base = stages.apply.base if stages.apply is not None else repo.try_rev_parse(req.base or "HEAD")
     say("running the checks")
-    return run_checks(series, repo=repo, base=base, stubs=settings["stubs"], checkpatch=req.checkpatch)
+    return run_checks(
+        series,
+        repo=repo,
+        base=base,
+        stubs=settings["stubs"],
+        checkpatch=req.checkpatch,
+        checkpatch_timeout=float(settings["checkpatch_timeout"]),
+    )
 
 
 def _apply(

@@ -321,6 +321,7 @@ def run_checks(
     stubs: str = "include/system/kvm.h=accel/stubs/kvm-stub.c",
     tree: Path | None = None,
     checkpatch: bool = True,
+    checkpatch_timeout: float = 600.0,
 ) -> CheckResult:
     """Run every check on the chosen revision; tree checks need the repository and the base."""
     rev = series.revision
@@ -336,7 +337,7 @@ def run_checks(
     found += check_definition_left_behind(rev)
     ran = False
     if checkpatch and repo is not None and base is not None:
-        ran, style = checks_tree.run_checkpatch(rev, repo, base, tree)
+        ran, style = checks_tree.run_checkpatch(rev, repo, base, tree, checkpatch_timeout)
         found += said_already(style, found)
     maint = load_maintainers(repo, base, tree)
     subsystems: tuple[Subsystem, ...] = ()

@@ -1323,6 +1323,21 @@ def test_checkpatch_saying_again_what_our_check_said_is_a_note(
     assert ("dco-missing-author-signoff" in codes(found)) == (severity == "info")
 
 
+def test_a_patch_checkpatch_does_not_finish_is_named_not_checked(tmp_path: Path) -> None:
+    # checkpatch ran five minutes on a real 5,400-line patch: past the limit the patch is named
+    # as not checked (with the limit and the way out), and the next patch is still checked
+    slow = 'sleep 30 if grep { /slow/ } <>;\nprint "ERROR: always\\n";\n'
+    files = {"scripts/checkpatch.pl": slow, "MAINTAINERS": "", "README": "hello\n"}
+    r = GitRepo(make_repo(tmp_path / "q", files))
+    slow_diff = ONE_LINE_DIFF.replace("+hello", "+slow")
+    patches = [make_patch(slow_diff, index=1, total=2), make_patch(ONE_LINE_DIFF, index=2, total=2)]
+    found = run_checks(make_series(patches), repo=r, base=r.rev_parse("HEAD"), checkpatch_timeout=2).findings
+    by_patch = [(f.patch, f.severity, f.message) for f in found if f.code == "checkpatch"]
+    assert [(label, sev) for label, sev, _ in by_patch] == [("1/2", "info"), ("2/2", "error")]
+    assert "not checked" in by_patch[0][2] and "after 2 s" in by_patch[0][2]
+    assert "patchtool.checkpatch.timeout" in by_patch[0][2]
+
+
 def test_series_that_changes_checkpatch_gets_notes_from_the_base_script(tmp_path: Path) -> None:
     repo = _always_repo(tmp_path)
     script = diff_after(repo, {"scripts/checkpatch.pl": ALWAYS + "# newer rules\n"})
