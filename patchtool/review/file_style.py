@@ -8,7 +8,8 @@ maintainer merges; checkpatch calls each one an error. On the judged real series
 on, every such error was false, and every error on a file that breaks the rule only here and
 there (tabs on 1.6 % of linux-user/syscall.c's lines, say) was true. A form that is local to one
 part of a large file (55 `UNUSED static` prototypes in linux-user/strace.c, 1.2 % of its lines)
-stays an error: by count and by nearness it looks like syscall.c's tabs.
+is not counted as the file's style: by count and by nearness it looks like syscall.c's tabs (that
+form is a note for another reason: checkpatch reads the attribute macro as a type, tree_checks).
 
 So, for each file a patch modifies that checkpatch finds an error in, the base version of that file
 is given to the same checkpatch.pl (`-f`): when it already breaks the same rule on at least

@@ -49,6 +49,10 @@ _GUESSED_SPACING = re.compile(r"\(ctx:\w+\)")
 # its macro rules want a value in parentheses and statements in do-while: a macro that expands to
 # entries of a list (an X-macro's `NAME##_IDX,`, a table's `{ a, b }, { c, d },`, instruction words
 # separated by commas) can take neither, and maintainers merge such tables (sample N)
+# its storage-class rule takes an attribute macro before `static` (`UNUSED static const ...`, as
+# linux-user/strace.c declares its tables; `G_GNUC_UNUSED static`) for a type: C allows both orders
+_STORAGE_RULE = re.compile(r"^storage class should be at the beginning of the declaration")
+_ATTRIBUTE_FIRST = re.compile(r"^\+\s*(?:[A-Z][A-Z0-9_]*|__attribute__\s*\(\(.*?\)\))\s+(?:static|extern)\b")
 _MACRO_RULE = re.compile(r"^Macros with (?:complex values|multiple statements)")
 _MACRO_HEAD = re.compile(r"^\s*#\s*define\s+\w+(?:\([^)]*\))?")
 _MACRO_NOISE = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", re.DOTALL)
@@ -156,6 +160,7 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             or _WAIVED.search(m.group("msg"))
             or (_NAME_PAREN.search(m.group("msg")) and _FUNCTION_POINTER.search(code))
             or (_CONST_RULE.search(m.group("msg")) and code and not _BRACE_INIT.search(code))
+            or (_STORAGE_RULE.search(m.group("msg")) and _ATTRIBUTE_FIRST.search(code))
         ):
             # its operator-spacing rules guess at types (`fn_t *p` reads as a product), it takes
             # a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`), and an

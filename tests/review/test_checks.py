@@ -1149,6 +1149,10 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         "#80: FILE: hw/a.c:15:\n+    USBDescIface *d = g_new0(USBDescIface, n);\n"
         "ERROR: initializer for struct TypeInfo should normally be const\n"
         "#81: FILE: hw/a.c:16:\n+static TypeInfo a_info = {\n"
+        "ERROR: storage class should be at the beginning of the declaration\n"
+        "#82: FILE: hw/a.c:17:\n+UNUSED static const struct flags open_flags[] = {\n"
+        "ERROR: storage class should be at the beginning of the declaration\n"
+        "#83: FILE: hw/a.c:18:\n+const static int limit = 4;\n"
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
     assert [(f.severity, f.line) for f in found] == [
@@ -1162,6 +1166,8 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         ("error", 14),  # a call
         ("info", 15),  # an allocation filled at run time
         ("error", 16),  # a static initialiser
+        ("info", 17),  # an attribute macro before `static`
+        ("error", 18),  # a qualifier before it
     ]
 
 
