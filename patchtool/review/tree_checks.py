@@ -49,13 +49,13 @@ _GUESSED_SPACING = re.compile(r"\(ctx:\w+\)")
 # its macro rules want a value in parentheses and statements in do-while: a macro that expands to
 # entries of a list (an X-macro's `NAME##_IDX,`, a table's `{ a, b }, { c, d },`, instruction words
 # separated by commas) can take neither, and maintainers merge such tables (sample N)
+_MACRO_RULE = re.compile(r"^Macros with (?:complex values|multiple statements)")
+_MACRO_HEAD = re.compile(r"^\s*#\s*define\s+\w+(?:\([^)]*\))?")
+_MACRO_NOISE = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", re.DOTALL)
 # its storage-class rule takes an attribute macro before `static` (`UNUSED static const ...`, as
 # linux-user/strace.c declares its tables; `G_GNUC_UNUSED static`) for a type: C allows both orders
 _STORAGE_RULE = re.compile(r"^storage class should be at the beginning of the declaration")
 _ATTRIBUTE_FIRST = re.compile(r"^\+\s*(?:[A-Z][A-Z0-9_]*|__attribute__\s*\(\(.*?\)\))\s+(?:static|extern)\b")
-_MACRO_RULE = re.compile(r"^Macros with (?:complex values|multiple statements)")
-_MACRO_HEAD = re.compile(r"^\s*#\s*define\s+\w+(?:\([^)]*\))?")
-_MACRO_NOISE = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", re.DOTALL)
 _DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
 
 
