@@ -36,7 +36,7 @@ _FOOTER = re.compile(r"^(base-commit|change-id|prerequisite-patch-id|prerequisit
 _IN_BODY = re.compile(r"^(from|date|subject):\s*(.*)$", re.IGNORECASE)
 _FORMAT_PATCH_FROM = re.compile(r"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$")
 _STAT_LINE = re.compile(
-    r"^ (\S.*?\s+\|\s+(\d+ ?[+-]*|Bin .*)|\d+ files? changed.*|(create|delete) mode \d+ .*|rename .*|"
+    r"^ (\S.*?\s+\|\s+(\d+ ?[+-]*|Bin(?: .*)?)|\d+ files? changed.*|(create|delete) mode \d+ .*|rename .*|"
     r"mode change .*|copy .*)$"
 )
 

@@ -10,7 +10,7 @@ from patchtool.parse.difftext import FileDiff, HunkText, split_files
 _SIMILARITY = re.compile(r"^(?:similarity|dissimilarity) index (\d+)%")
 _MODE = re.compile(r"^(old|new|new file|deleted file) mode (\d+)")
 _COPY = re.compile(r"^copy from ")
-_DIFFSTAT = re.compile(r"^ (\S.*?)\s+\|\s+(?:(\d+) ?[+-]*|(Bin) .*)$")
+_DIFFSTAT = re.compile(r"^ (\S.*?)\s+\|\s+(?:(\d+) ?[+-]*|(Bin)(?: .*)?)$")
 
 
 def _file_status(fd: FileDiff) -> str:

@@ -190,3 +190,31 @@ def test_a_function_moved_within_its_file_is_one_change(tmp_path: Path) -> None:
         ("nic_kick", "body-changed", "moved"),
         ("nic_stop", "signature-changed", "parameters (NicState *s) -> (NicState *s, bool hard)"),
     ]
+
+
+def test_a_binary_file_moved_unchanged_is_read_from_the_diffstat(tmp_path: Path) -> None:
+    # git states a pure binary rename as `pc-bios/{ => dtb}/board.dtb | Bin`, with nothing after
+    # "Bin": it is the file's diffstat line, not a line of notes, and no diffstat-mismatch
+    from patchtool.review.checks import check_diffstat as review_diffstat
+
+    repo = tmp_path / "repo"
+    (repo / "pc-bios").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "pc-bios" / "board.dtb").write_bytes(bytes(range(256)))
+    (repo / "pc-bios" / "board.dts").write_text("/dts-v1/;\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    (repo / "pc-bios" / "dtb").mkdir()
+    git(repo, "mv", "pc-bios/board.dtb", "pc-bios/board.dts", "pc-bios/dtb/")
+    message = "pc-bios: move the device trees\n\nSigned-off-by: A U Thor <a@example.org>"
+    git(repo, "commit", "-q", "-m", message)
+    mail = tmp_path / "move.mbox"
+    mail.write_text(git(repo, "format-patch", "-M", "--stdout", "-1"))
+    assert "pc-bios/{ => dtb}/board.dtb | Bin\n" in mail.read_text()
+    patch = build_series(read_local(str(mail), None)).revision.patches[0]
+    assert [(d.path, d.binary) for d in patch.diffstat] == [
+        ("pc-bios/{ => dtb}/board.dtb", True),
+        ("pc-bios/{ => dtb}/board.dts", False),
+    ]
+    assert review_diffstat(patch) == []
+    assert "Bin" not in patch.notes
