@@ -817,6 +817,55 @@ def test_calls_that_compile_unchanged_across_files_are_no_stale_callers(
     assert [f.line for f in found] == stale
 
 
+WORD_H = """#ifndef WORD_H
+#define WORD_H
+typedef struct Narrow *Narrow;
+typedef struct Wide *Wide;
+#if WIDTH == 64
+typedef Wide Word;
+#else
+typedef Narrow Word;
+#endif
+typedef Wide Long;
+#endif
+"""
+WORD_C = """#include "word.h"
+
+static Word ri2(int x)
+{
+    return (Word)(long)x;
+}
+
+static int use(int x)
+{
+    Word w = ri2(x);
+    return w != 0;
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "severity"),
+    [
+        ("Word", "Wide", "info"),  # Word is Wide on some targets: the call compiles there
+        ("Long", "Wide", None),  # Long is Wide everywhere: no finding
+        ("Word", "Narrow *", "warning"),  # no typedef relates them
+    ],
+)
+def test_a_type_swapped_for_its_typedef_at_the_base_is_no_stale_caller(
+    tmp_path: Path, old: str, new: str, severity: str | None
+) -> None:
+    # QEMU's `typedef TCGv_i64 TCGv;` (or TCGv_i32, by the target's width): a series turning a
+    # return type from TCGv into TCGv_i64 breaks no caller on a 64-bit target (sample P)
+    source = WORD_C.replace("static Word ri2", f"static {old} ri2")
+    repo = make_repo(tmp_path / "q", {"include/word.h": WORD_H, "hw/word.c": source})
+    changed = source.replace(f"static {old} ri2", f"static {new} ri2")
+    found = [f for f in _run(repo, diff_after(repo, {"hw/word.c": changed})) if f.code == "stale-caller"]
+    assert [f.severity for f in found] == ([severity] if severity else [])
+    if severity == "info":
+        assert "Word is a typedef of Wide in some configurations (Narrow in others)" in found[0].message
+
+
 CONT_C = """typedef struct Box Box;
 
 static Box *box_new(int fd)
