@@ -17,7 +17,8 @@ from patchtool.vcs.repo import GitRepo
 _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
 _CHECKPATCH_WHERE = re.compile(r"^#\d+:\s*FILE:\s*(?P<file>[^:]+):(?P<line>\d+):")
 _NAME_PAREN = re.compile(r"^space prohibited between function name and open parenthesis")
-_FUNCTION_POINTER = re.compile(r"\w\s+\(\s*\*\s*\w+\s*\)\s*\(")  # `T (*name)(`, never a call
+# `T (*name)(`, or with a calling convention (`HRESULT (WINAPI *name) (`): never a call
+_FUNCTION_POINTER = re.compile(r"\w\s+\(\s*(?:[A-Z_][A-Z0-9_]*\s+)?\*\s*\w+\s*\)\s*\(")
 # its const rule fires on any line naming an ops or description type with a `=` after it; what it
 # means is a static brace initialiser, not `USBDescIface *d = g_new0(USBDescIface, n)`, filled at run time
 _CONST_RULE = re.compile(r"^initializer for struct \w+ should normally be const")
@@ -30,6 +31,8 @@ _GUEST_TESTS = re.compile(r"^tests/tcg/(?!plugins/)")
 _HOST_ADVICE = re.compile(
     r"^use (?:g_|qemu_|ctz|aio_)\w*\(\)|^Use of volatile is usually wrong|^externs should be avoided"
 )
+_NO_SPDX = (".json",)  # a format with no comments
+_USE_INSTEAD = re.compile(r"^use (\w+)\(\) instead of \w+\(\)")
 _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifier'")
 # its licence rule reads every line that names SPDX-License-Identifier, the commit message's too (a
 # maintainer's "[name: Add SPDX-License-Identifier: ... tag]" note yields the licence "tag]"), and
@@ -54,6 +57,10 @@ _MACRO_HEAD = re.compile(r"^\s*#\s*define\s+\w+(?:\([^)]*\))?")
 _MACRO_NOISE = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", re.DOTALL)
 # its storage-class rule takes an attribute macro before `static` (`UNUSED static const ...`, as
 # linux-user/strace.c declares its tables; `G_GNUC_UNUSED static`) for a type: C allows both orders
+# its pointer-spacing rule reads an annotation macro after the `*` (`BdrvChild * GRAPH_RDLOCK
+# bdrv_f(...)`, the form of 30 lines of include/block in master) as a variable's name
+_POINTER_RULE = re.compile(r'^"foo \* bar" should be "foo \*bar"')
+_ANNOTATION_AFTER_STAR = re.compile(r"\*\s+[A-Z][A-Z0-9_]*\s+\w+\s*\(|\*\s+[A-Z][A-Z0-9_]*\s*$")
 _STORAGE_RULE = re.compile(r"^storage class should be at the beginning of the declaration")
 _ATTRIBUTE_FIRST = re.compile(r"^\+\s*(?:[A-Z][A-Z0-9_]*|__attribute__\s*\(\(.*?\)\))\s+(?:static|extern)\b")
 _DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
@@ -161,6 +168,7 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             or (_NAME_PAREN.search(m.group("msg")) and _FUNCTION_POINTER.search(code))
             or (_CONST_RULE.search(m.group("msg")) and code and not _BRACE_INIT.search(code))
             or (_STORAGE_RULE.search(m.group("msg")) and _ATTRIBUTE_FIRST.search(code))
+            or (_POINTER_RULE.search(m.group("msg")) and _ANNOTATION_AFTER_STAR.search(code))
         ):
             # its operator-spacing rules guess at types (`fn_t *p` reads as a product), it takes
             # a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`), and an
@@ -253,13 +261,19 @@ def run_checkpatch(
 def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
     """Demote what checkpatch says about a file it misjudges: a new JSON file cannot hold an SPDX
     comment, a file the patch does not add is no new file, and a symbolic link holds a path, not
-    code (checkpatch calls the path of each link a line without a final newline), a guest test
-    program cannot take the host's helpers, and a licence named in the commit message is not a
-    file's."""
+    code (checkpatch calls the path of each link a line without a final newline, and asks it for
+    an SPDX line), a guest test program cannot take the host's helpers, a helper's own definition
+    is built on what checkpatch says to replace with it, and a licence named in the commit message
+    is not a file's."""
     added = {f.path for f in patch.summary.files if f.status == "added"}
     links = {f.path for f in patch.summary.files if _SYMLINK in (f.new_mode, f.old_mode)}
+    defined = {(c.file, c.name) for c in patch.summary.functions}
     out = []
     for f in found:
+        # "use qemu_real_host_page_size() instead of getpagesize()" on the line of that helper's
+        # own definition, which the patch changes: the helper is built on what it replaces
+        helper = _USE_INSTEAD.match(f.message.split(": ", 1)[-1])
+        own = bool(helper and f.file and (f.file, helper.group(1)) in defined)
         spdx = _NEW_FILE_SPDX.search(f.message)
         guest = bool(
             f.file and _GUEST_TESTS.match(f.file) and _HOST_ADVICE.search(f.message.split(": ", 1)[-1])
@@ -275,7 +289,8 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
             _SPDX_ID.fullmatch(token.strip()) for token in licence.group(1).split(",")
         )
         if (
-            (spdx and (spdx.group(1) not in added or spdx.group(1).endswith(".json")))
+            (spdx and (spdx[1] not in added or spdx[1] in links or spdx[1].endswith(_NO_SPDX)))
+            or own
             or f.file in links
             or guest
             or in_message

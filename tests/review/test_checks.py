@@ -1202,6 +1202,14 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         "#82: FILE: hw/a.c:17:\n+UNUSED static const struct flags open_flags[] = {\n"
         "ERROR: storage class should be at the beginning of the declaration\n"
         "#83: FILE: hw/a.c:18:\n+const static int limit = 4;\n"
+        "ERROR: space prohibited between function name and open parenthesis '('\n"
+        "#84: FILE: hw/a.c:19:\n+typedef HRESULT (WINAPI *get_desc_fn) (HANDLE h);\n"
+        'ERROR: "foo * bar" should be "foo *bar"\n'
+        "#85: FILE: hw/a.h:20:\n+BdrvChild * GRAPH_RDLOCK\n"
+        'ERROR: "foo * bar" should be "foo *bar"\n'
+        "#86: FILE: hw/a.h:21:\n+Dev * GRAPH_RDLOCK dev_find(const char *id);\n"
+        'ERROR: "foo * bar" should be "foo *bar"\n'
+        "#87: FILE: hw/a.c:22:\n+    int * p = q;\n"
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
     assert [(f.severity, f.line) for f in found] == [
@@ -1217,6 +1225,10 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
         ("error", 16),  # a static initialiser
         ("info", 17),  # an attribute macro before `static`
         ("error", 18),  # a qualifier before it
+        ("info", 19),  # a function pointer's declarator with a calling convention
+        ("info", 20),  # an annotation macro after the `*` of a return type
+        ("info", 21),
+        ("error", 22),  # a variable
     ]
 
 
@@ -1345,6 +1357,50 @@ index 0000000..2222222
 +    print "/* SPDX-License-Identifier: GPL-9 */"
 +}
 """
+
+
+LINK_SPDX = (
+    "print \"ERROR: New file 'qapi/link.h' requires 'SPDX-License-Identifier'\\n\";\n"
+    "print \"ERROR: New file 'qapi/real.h' requires 'SPDX-License-Identifier'\\n\";\n"
+)
+REAL_FILE_DIFF = """diff --git a/qapi/real.h b/qapi/real.h
+new file mode 100644
+index 0000000..2222222
+--- /dev/null
++++ b/qapi/real.h
+@@ -0,0 +1 @@
++int real;
+"""
+
+
+def test_a_symbolic_link_asked_for_an_spdx_line_is_a_note(tmp_path: Path) -> None:
+    # a new link (QEMU's rust/bindings/*-sys/build.rs) holds a path; the file it names has the line
+    files = {"scripts/checkpatch.pl": LINK_SPDX, "MAINTAINERS": "", "README": "hello\n"}
+    found = _checkpatch_findings(make_repo(tmp_path / "q", files), LINK_DIFF + REAL_FILE_DIFF)
+    named = [(sev, msg.split("'")[1]) for sev, msg, _ in found]
+    assert named == [("info", "qapi/link.h"), ("error", "qapi/real.h")]
+
+
+HELPER = (
+    'print "ERROR: use host_page_size() instead of getpagesize()\\n#9: FILE: util/page.c:4:\\n\\n";\n'
+    'print "ERROR: use host_page_size() instead of getpagesize()\\n#19: FILE: hw/dev.c:2:\\n\\n";\n'
+)
+PAGE_C = "#include <unistd.h>\n\nlong host_page_size(void)\n{\n    return 4096;\n}\n"
+DEV_C = "long dev_pages(long n)\n{\n    return n / 4096;\n}\n"
+
+
+def test_helper_advice_inside_the_helper_itself_is_a_note(tmp_path: Path) -> None:
+    # "use host_page_size() instead of getpagesize()" where host_page_size() is built on it
+    files = {"scripts/checkpatch.pl": HELPER, "MAINTAINERS": "", "util/page.c": PAGE_C, "hw/dev.c": DEV_C}
+    repo = make_repo(tmp_path / "q", files)
+    diff = diff_after(
+        repo,
+        {
+            "util/page.c": PAGE_C.replace("return 4096;", "return getpagesize();"),
+            "hw/dev.c": DEV_C.replace("n / 4096", "n / getpagesize()"),
+        },
+    )
+    assert [sev for sev, _, _ in _checkpatch_findings(repo, diff)] == ["info", "error"]
 
 
 def test_a_licence_read_off_the_commit_message_is_a_note(tmp_path: Path) -> None:
