@@ -1363,14 +1363,12 @@ LINK_SPDX = (
     "print \"ERROR: New file 'qapi/link.h' requires 'SPDX-License-Identifier'\\n\";\n"
     "print \"ERROR: New file 'qapi/real.h' requires 'SPDX-License-Identifier'\\n\";\n"
 )
-REAL_FILE_DIFF = """diff --git a/qapi/real.h b/qapi/real.h
-new file mode 100644
-index 0000000..2222222
---- /dev/null
-+++ b/qapi/real.h
-@@ -0,0 +1 @@
-+int real;
-"""
+# the same new file, a regular one holding code
+REAL_FILE_DIFF = (
+    LINK_DIFF.replace("link.h", "real.h")
+    .replace("mode 120000", "mode 100644")
+    .replace("+../include/real.h\n\\ No newline at end of file\n", "+int real;\n")
+)
 
 
 def test_a_symbolic_link_asked_for_an_spdx_line_is_a_note(tmp_path: Path) -> None:
