@@ -91,7 +91,14 @@ def _declarations(texts: list[str]) -> dict[tuple[str, str], set[str]]:
 def _retyped(removed: list[str], added: list[str]) -> set[tuple[str, str]]:
     """(function or "", name) of each declaration whose type the change rewrites."""
     before, after = _declarations(removed), _declarations(added)
-    return {key for key in before.keys() & after.keys() if before[key] != after[key]}
+    found = {key for key in before.keys() & after.keys() if before[key] != after[key]}
+    # a parameter handed over to a local of the same name and another type (`uint64_t features`
+    # becomes `const uint64_t *in_features`, copied into `uint64_t features[2];`)
+    for (owner, name), kinds in before.items():
+        local = after.get(("", name))
+        if owner and (owner, name) not in after and local is not None and local != kinds:
+            found.add((owner, name))
+    return found
 
 
 def _touched_by_patch(rev: Revision) -> list[dict[str, _Touched]]:

@@ -866,6 +866,42 @@ def test_a_type_swapped_for_its_typedef_at_the_base_is_no_stale_caller(
         assert "Word is a typedef of Wide in some configurations (Narrow in others)" in found[0].message
 
 
+FEAT_C = """#include <stdint.h>
+
+static long by_features(uint64_t f)
+{
+    return (long)f;
+}
+
+static long set_features(long *out, uint64_t features)
+{
+    *out = by_features(features);
+    return *out;
+}
+"""
+FEAT_TO_POINTER = ("static long by_features(uint64_t f)\n{\n    return (long)f;", (
+    "static long by_features(const uint64_t *f)\n{\n    return (long)f[0];"
+))
+
+
+@pytest.mark.parametrize(
+    ("local", "stale"), [("uint64_t features[2];", []), ("uint64_t features = 0;", [10])]
+)
+def test_a_call_passing_a_parameter_turned_into_a_local_of_the_new_type_is_updated(
+    tmp_path: Path, local: str, stale: list[int]
+) -> None:
+    # real shape (virtio-net): the caller's parameter becomes `const uint64_t *in_features`, copied
+    # into a local array of the old name, so `by_features(features)` compiles unchanged
+    repo = make_repo(tmp_path / "q", {"hw/feat.c": FEAT_C})
+    new = FEAT_C.replace(*FEAT_TO_POINTER).replace(
+        "static long set_features(long *out, uint64_t features)\n{\n",
+        f"static long set_features(long *out,\n                         const uint64_t *in_features)\n{{\n"
+        f"    {local}\n\n    (void)in_features;\n",
+    )
+    found = [f for f in _run(repo, diff_after(repo, {"hw/feat.c": new})) if f.code == "stale-caller"]
+    assert [f.line for f in found] == stale
+
+
 CONT_C = """typedef struct Box Box;
 
 static Box *box_new(int fd)
