@@ -347,9 +347,7 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
     found: list[Finding] = []
     for b in _signature_changes(rev):
         patch = rev.patches[b.index]
-        alias = _alias_at_base(repo, base, b.change)
-        if alias is not None and alias[1]:
-            continue  # a plain typedef of the new type at the base: every call compiles
+        stale: list[Finding] = []
         static = "static" in (b.change.old_signature or "").split("(", 1)[0].split()
         files = patch.summary.files
         old_path = next((f.old_path or f.path for f in files if f.path == b.change.file), b.change.file)
@@ -361,11 +359,14 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
             j = _updated_in(call, removed, b)
             if j is not None and j <= b.index:
                 continue
-            finding = _caller_finding(rev, j, b, call)
-            if alias is not None:
-                note = f"; but {alias[0]}: the call compiles where it is"
-                finding = replace(finding, severity="info", message=finding.message + note)
-            found.append(finding)
+            stale.append(_caller_finding(rev, j, b, call))
+        # the base's typedefs are read only for a change that leaves calls behind
+        alias = _alias_at_base(repo, base, b.change) if stale else None
+        if alias is None:
+            found += stale
+        elif not alias[1]:  # the typedef depends on the configuration: the calls compile in some
+            note = f"; but {alias[0]}: the call compiles where it is"
+            found += [replace(f, severity="info", message=f.message + note) for f in stale]
     return found
 
 

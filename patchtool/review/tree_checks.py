@@ -55,12 +55,12 @@ _GUESSED_SPACING = re.compile(r"\(ctx:\w+\)")
 _MACRO_RULE = re.compile(r"^Macros with (?:complex values|multiple statements)")
 _MACRO_HEAD = re.compile(r"^\s*#\s*define\s+\w+(?:\([^)]*\))?")
 _MACRO_NOISE = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", re.DOTALL)
-# its storage-class rule takes an attribute macro before `static` (`UNUSED static const ...`, as
-# linux-user/strace.c declares its tables; `G_GNUC_UNUSED static`) for a type: C allows both orders
 # its pointer-spacing rule reads an annotation macro after the `*` (`BdrvChild * GRAPH_RDLOCK
 # bdrv_f(...)`, the form of 30 lines of include/block in master) as a variable's name
 _POINTER_RULE = re.compile(r'^"foo \* bar" should be "foo \*bar"')
 _ANNOTATION_AFTER_STAR = re.compile(r"\*\s+[A-Z][A-Z0-9_]*\s+\w+\s*\(|\*\s+[A-Z][A-Z0-9_]*\s*$")
+# its storage-class rule takes an attribute macro before `static` (`UNUSED static const ...`, as
+# linux-user/strace.c declares its tables; `G_GNUC_UNUSED static`) for a type: C allows both orders
 _STORAGE_RULE = re.compile(r"^storage class should be at the beginning of the declaration")
 _ATTRIBUTE_FIRST = re.compile(r"^\+\s*(?:[A-Z][A-Z0-9_]*|__attribute__\s*\(\(.*?\)\))\s+(?:static|extern)\b")
 _DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
