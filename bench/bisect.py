@@ -293,7 +293,7 @@ class Oracle:
     """A flaky test: commits descending from the culprit fail with probability p, others q."""
 
     def __init__(self, cell: Cell, seed: int) -> None:
-        self.rng = random.Random(seed)
+        self.rng, self.seed = random.Random(seed), seed
         n = cell.history.n
         self.culprit = self.rng.choice(cell.side) if cell.side else self.rng.randint(1, n)
         self.cell = cell
@@ -496,8 +496,9 @@ _INT_FIELDS = (
 )
 
 
-def strategy_patchtool(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
+def strategy_patchtool(oracle: Oracle, rule: tuple[int, int] | None, **more: object) -> int | None:
     fields: dict[str, object] = {"confidence": 0.99, "build_cost_in_runs": BUILD_COST, "max_runs": MAX_RUNS}
+    fields.update(more)
     for key, value in OVERRIDES.items():
         if key.endswith(("_prior_a", "_prior_b")):  # one side of a Beta prior
             name, side = key[:-2], key[-1]
@@ -511,6 +512,27 @@ def strategy_patchtool(oracle: Oracle, rule: tuple[int, int] | None) -> int | No
     while (probe := state.next_probe()) is not None:
         state.observe(probe.index, oracle.run(probe.index))
     return state.result().culprit
+
+
+RECORD_RUNS = {"good": 100, "bad": 20}  # --record good=R,bad=R: the CI history patchtool+record is given
+
+
+def record_of(oracle: Oracle) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The test's history before the search, as CI would have it: RECORD_RUNS["bad"] runs at the
+    bad end (failing at p) and RECORD_RUNS["good"] on commits known good (failing at q), drawn from
+    a generator of their own so that the trial's runs are the same as the other strategies'."""
+    rng = random.Random(f"record {oracle.seed}")
+    bad_r, good_r = RECORD_RUNS["bad"], RECORD_RUNS["good"]
+    bad_f = sum(rng.random() < oracle.cell.p for _ in range(bad_r))
+    good_f = sum(rng.random() < oracle.cell.q for _ in range(good_r))
+    return (bad_f, bad_r), (good_f, good_r)
+
+
+def strategy_patchtool_record(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
+    """patchtool given the test's CI record (record_of; --bad-record and --good-record): runs that
+    cost nothing here, as CI made them already (not in the default set)."""
+    bad, good = record_of(oracle)
+    return strategy_patchtool(oracle, rule, bad_record=bad, good_record=good)
 
 
 def told_state(cell: Cell) -> BisectState:
@@ -587,6 +609,7 @@ STRATEGIES: dict[str, Callable[[Oracle, tuple[int, int] | None], int | None]] = 
     "bayesect+inside": strategy_bayesect_inside,
     "m-of-k": strategy_mofk,
     "patchtool-told": strategy_patchtool_told,
+    "patchtool+record": strategy_patchtool_record,
 }
 
 
@@ -596,7 +619,8 @@ Work = tuple[str, str, int, int, tuple[int, int] | None, dict[str, float]]
 def run_chunk(args: Work) -> tuple[str, str, list[Outcome]]:
     name, spec, first_seed, trials, rule, overrides = args
     OVERRIDES.clear()
-    OVERRIDES.update(overrides)
+    OVERRIDES.update({k: v for k, v in overrides.items() if not k.startswith("record_")})
+    RECORD_RUNS.update({k[len("record_") :]: int(v) for k, v in overrides.items() if k.startswith("record_")})
     cell = parse_cell(spec)
     outcomes = []
     for t in range(trials):
@@ -647,16 +671,19 @@ def ratio_interval(mine: list[Outcome], other: list[Outcome]) -> tuple[float, fl
 
 def print_ratios(spec: str, names: list[str], results: dict[str, list[Outcome]]) -> None:
     """patchtool's cost ratios with paired 95 % intervals, on a line of their own."""
-    if "patchtool" not in results:
-        return
-    parts = []
-    for other in ("git-bayesect", "bayesect@0.997", "m-of-k", "bayesect+inside", "patchtool-told"):
-        outs = results.get(other)
-        if other in names and outs and summarise(outs)["none"] < 1:
-            r, lo, hi = ratio_interval(results["patchtool"], outs)
-            parts.append(f"/{other} {r:.2f} [{lo:.2f}, {hi:.2f}]")
-    if parts:
-        print(f"{spec:<22} cost ratio, paired 95 %: " + "; ".join(parts), flush=True)
+    for mine in ("patchtool", "patchtool+record"):
+        if mine not in results:
+            continue
+        parts = []
+        others = ("git-bayesect", "bayesect@0.997", "m-of-k", "bayesect+inside", "patchtool-told")
+        others += ("patchtool",)
+        for other in others:
+            outs = results.get(other)
+            if other != mine and other in names and outs and summarise(outs)["none"] < 1:
+                r, lo, hi = ratio_interval(results[mine], outs)
+                parts.append(f"/{other} {r:.2f} [{lo:.2f}, {hi:.2f}]")
+        if parts:
+            print(f"{spec:<22} {mine} cost ratio, paired 95 %: " + "; ".join(parts), flush=True)
 
 
 def print_header() -> None:
@@ -676,7 +703,7 @@ def print_cell(
         s = summarise(results[name])
         label = name if name != "m-of-k" else (f"{rule[1]}-of-{rule[0]}" if rule else "m-of-k: none")
         ratios = ""
-        if name == "patchtool":
+        if name in ("patchtool", "patchtool+record"):
             ratios = "".join(
                 f" {costs[name] / costs[o]:>{w}.2f}"
                 if o in costs and summarise(results[o])["none"] < 1
@@ -729,6 +756,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=25, help="trials per work unit")
     parser.add_argument("--set", action="append", default=[], help="patchtool Strategy field=value (tuning)")
+    parser.add_argument(
+        "--record",
+        default="good=100,bad=20",
+        help="patchtool+record's CI history: runs on known-good commits and at the bad end",
+    )
     parser.add_argument("--draw", type=int, metavar="SEED", help="print the grid the report rule draws")
     args = parser.parse_args()
     if args.draw is not None:
@@ -736,6 +768,8 @@ def main() -> None:
         print(" ".join(f"--cell {c}" for c in cells), f"--seed-base {base}")
         return
     overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
+    records = (item.split("=", 1) for item in args.record.split(","))
+    overrides.update({f"record_{k}": float(v) for k, v in records})
     specs, base = list(args.cell), 1
     if args.grid:
         specs, base = GRIDS[args.grid][0] + specs, GRIDS[args.grid][1]

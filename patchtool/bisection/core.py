@@ -50,7 +50,8 @@ class BisectState:
         self.n = self.history.n
         self.strategy = strategy or Strategy()
         st = self.strategy
-        self.post = Posterior(self.history, Priors(st.p_prior, st.q_prior, st.q_zero_weight))
+        priors = Priors(st.p_prior, st.q_prior, st.q_zero_weight, st.bad_record, st.good_record)
+        self.post = Posterior(self.history, priors)
         self._untestable: set[int] = set()
         self._probed: set[int] = set()
         self._current: int | None = None
@@ -130,6 +131,16 @@ class BisectState:
         """(failures, runs) at a position."""
         return self.post.fails[index], self.post.runs[index]
 
+    def _with_record(self, index: int) -> tuple[int, int]:
+        """(failures, runs) at the good end, or at the commit calibrated as the bad end, with the
+        record of the test there known before the search (Strategy.good_record, bad_record)."""
+        fails, runs = self.counts(index)
+        if index == GOOD_END:
+            more = self.strategy.good_record
+        else:
+            more = self.strategy.bad_record if index == self.bad_index() else (0, 0)
+        return fails + more[0], runs + more[1]
+
     def is_untestable(self, index: int) -> bool:
         return index in self._untestable
 
@@ -168,7 +179,7 @@ class BisectState:
         if not self._interior_failed():
             if bad is None:  # nor can a commit before it be run, or those that can never failed
                 return StopReason.BAD_END_UNTESTABLE
-            bad_f, bad_r = self.counts(bad)
+            bad_f, bad_r = self._with_record(bad)
             if bad_f == 0:
                 if bad_r >= st.calibration_max_runs:
                     return StopReason.BAD_END_DOES_NOT_REPRODUCE
@@ -233,8 +244,8 @@ class BisectState:
         chance when the bad end fails at least as often), with some runs at each end. Ends that
         fail alike leave p - q at 0, which the budget check reports as unresolvable.
         """
-        gf, gr = self.counts(GOOD_END)
-        bf, br = self.counts(self.bad_index() or self.n)
+        gf, gr = self._with_record(GOOD_END)
+        bf, br = self._with_record(self.bad_index() or self.n)
         if gf < 5 or gr < 15 or br < 15:
             return False
         g, b = gf / gr, bf / br
@@ -304,7 +315,7 @@ class BisectState:
         st = self.strategy
         bad = self.bad_index()
         if bad is not None:
-            bad_f, bad_r = self.counts(bad)
+            bad_f, bad_r = self._with_record(bad)
             short = bad_f < st.calibration_failures or bad_r < st.calibration_min_runs
             # a stand-in whose runs all failed another way waits its turn too
             can_wait = self._bad_end_can_wait(bad) or bad in self.waiting()
@@ -312,7 +323,7 @@ class BisectState:
                 return Probe(bad, ProbeReason.CALIBRATE_BAD)
         wanted = (
             GOOD_END not in self._untestable
-            and self.post.runs[GOOD_END] < self._good_end_target()
+            and self._with_record(GOOD_END)[1] < self._good_end_target()
             and (self.post.runs[GOOD_END] > 0 or self._q_in_doubt())
         )
         if wanted and (GOOD_END not in self._probed or self._current == GOOD_END):
@@ -342,7 +353,7 @@ class BisectState:
         """Runs at the good end: a fixed minimum, more while the good end shows failures (q is then
         certainly above 0 and worth measuring where it costs no build)."""
         st = self.strategy
-        if self.post.fails[GOOD_END] == 0:
+        if self._with_record(GOOD_END)[0] == 0:
             return st.good_end_runs
         return max(st.good_end_runs, st.good_end_runs_when_failing)
 

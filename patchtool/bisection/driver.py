@@ -59,6 +59,10 @@ class BisectOptions:
     jobs: int = 1
     revert_test: bool = True
     also_good: tuple[str, ...] = ()  # more good commits (git bisect good A B): their ancestors are out
+    # The test's record known before the search, (failures, runs): at the bad end, and on commits
+    # known good (--bad-record, --good-record; Strategy.bad_record, good_record).
+    bad_record: tuple[int, int] = (0, 0)
+    good_record: tuple[int, int] = (0, 0)
 
 
 @record
@@ -91,7 +95,12 @@ class _Session:
         self.also_good = tuple(tops[1:])
         recorded = " ".join([self.commits[0], *self.also_good])
         record_range(store, self.key, recorded, self.commits[-1], options.first_parent)
-        strategy = Strategy(confidence=options.confidence, max_runs=options.max_runs)
+        strategy = Strategy(
+            confidence=options.confidence,
+            max_runs=options.max_runs,
+            bad_record=options.bad_record,
+            good_record=options.good_record,
+        )
         self.state = BisectState(history, strategy)
         self.replay = Replay.over(self.state, self.commits, self.outside)
         # A stored "cannot test" may have been the environment's fault (since fixed): probe it again.

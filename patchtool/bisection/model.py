@@ -73,6 +73,12 @@ class Strategy:
       fails (its stand-ins are then calibrated in its place). A commit between the ends (a
       stand-in among them) whose first 32 runs all failed another way takes turns with the rest
       too (core.BisectState.waiting).
+    * ``bad_record`` / ``good_record``: (failures, runs) of the test known before the search, at
+      the bad end and on commits known good (CI's history of it: ``--bad-record``,
+      ``--good-record``). They count as runs made there without a build: the bad end's record
+      counts towards its calibration (a record with ``calibration_failures`` failures and
+      ``calibration_min_runs`` runs spares the bad end's build), the good record towards
+      ``good_end_runs``, and both into the posterior of p and q.
     * The good end is run (``good_end_runs``) only once P(q = 0) falls below
       ``good_end_when_q_zero_below``: while every failure can be blamed on bad commits its build
       buys nothing the commits judged good do not measure for free.
@@ -112,6 +118,8 @@ class Strategy:
     good_end_when_q_zero_below: float = 0.4
     side_stay_ratio: float = 4.0
     revisit_slack_bits: float = 0.1
+    bad_record: tuple[int, int] = (0, 0)
+    good_record: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.confidence < 1.0:
@@ -130,6 +138,10 @@ class Strategy:
             raise ValueError("revisit_slack_bits must be in [0, 1]")
         if self.side_stay_ratio < 1.0:
             raise ValueError("side_stay_ratio must be at least 1")
+        for name in ("bad_record", "good_record"):
+            fails, runs = getattr(self, name)
+            if not 0 <= fails <= runs:
+                raise ValueError(f"{name} {fails}/{runs}: failures must be between 0 and the runs")
 
     @property
     def stop_threshold(self) -> float:

@@ -22,11 +22,18 @@ from patchtool.jsonable import record
 
 @record
 class Priors:
-    """p ~ Beta(p_prior); q = 0 with weight q_zero_weight, else q ~ Beta(q_prior)."""
+    """p ~ Beta(p_prior); q = 0 with weight q_zero_weight, else q ~ Beta(q_prior).
+
+    ``bad_record`` / ``good_record``: (failures, runs) of the test known from outside the search
+    (CI's runs of it at the bad end, and on commits known good): evidence on p and q that cost
+    no build. They count as runs on the bad side, and on the good side, of every candidate.
+    """
 
     p_prior: tuple[float, float] = (1.0, 1.0)
     q_prior: tuple[float, float] = (1.0, 12.0)
     q_zero_weight: float = 0.5
+    bad_record: tuple[int, int] = (0, 0)
+    good_record: tuple[int, int] = (0, 0)
 
 
 def _beta_bound(a: float, b: float, z: float) -> float:
@@ -52,6 +59,9 @@ class Posterior:
 
     def __init__(self, history: History, priors: Priors) -> None:
         self.history, self.priors = history, priors
+        (ap, bp), (bad_f, bad_r) = priors.p_prior, priors.bad_record
+        self._p_prior = (ap + bad_f, bp + bad_r - bad_f)  # p's prior with the bad end's record in it
+        self._good_f, self._good_r = priors.good_record
         n = history.n
         self.fails = [0] * (n + 1)
         self.runs = [0] * (n + 1)
@@ -123,7 +133,7 @@ class Posterior:
         key = (fails, runs)
         value = self._bad_cache.get(key)
         if value is None:
-            ap, bp = self.priors.p_prior
+            ap, bp = self._p_prior
             value = self._bad_cache[key] = log_beta(ap + fails, bp + runs - fails)
         return value
 
@@ -132,21 +142,27 @@ class Posterior:
         value = self._good_cache.get(key)
         if value is None:
             aq, bq = self.priors.q_prior
-            value = log_spike_slab(fails, runs, self.priors.q_zero_weight, aq, bq)
+            f, r = fails + self._good_f, runs + self._good_r  # with the record of the good commits
+            value = log_spike_slab(f, r, self.priors.q_zero_weight, aq, bq)
             self._good_cache[key] = value
         return value
 
+    def good_side(self, k: _Class) -> tuple[int, int]:
+        """(failures, runs) on the good side of the class's candidates, the good record included."""
+        return self.total_f - k.bad_f + self._good_f, self.total_r - k.bad_r + self._good_r
+
     def _p_hat(self, k: _Class) -> float:
-        ap, bp = self.priors.p_prior
+        ap, bp = self._p_prior
         return (ap + k.bad_f) / (ap + bp + k.bad_r)
 
     def q_zero_share(self, k: _Class) -> float:
         """Posterior probability that q = 0 given this class's good-side counts."""
         zero = self.priors.q_zero_weight
-        good_f, good_r = self.total_f - k.bad_f, self.total_r - k.bad_r
+        good_f, good_r = self.good_side(k)
         if zero <= 0.0 or good_f:
             return 0.0
-        return min(math.exp(math.log(zero) - self.log_good_side(0, good_r)), 1.0)
+        # log_good_side adds the record itself
+        return min(math.exp(math.log(zero) - self.log_good_side(0, good_r - self._good_r)), 1.0)
 
     def q_zero_prob(self) -> float:
         """Posterior probability that good commits never fail (q = 0)."""
@@ -154,7 +170,7 @@ class Posterior:
 
     def _q_hat(self, k: _Class) -> float:
         aq, bq = self.priors.q_prior
-        good_f, good_r = self.total_f - k.bad_f, self.total_r - k.bad_r
+        good_f, good_r = self.good_side(k)
         return (1.0 - self.q_zero_share(k)) * (aq + good_f) / (aq + bq + good_r)
 
     # ----- queries ------------------------------------------------------------------------------
@@ -218,9 +234,9 @@ class Posterior:
         total_f, total_r = self.total_f + add_f, self.total_r + add_r
         own_at = next(i for i, k in enumerate(classes) if k.mask >> c & 1)
         own_f, own_r = counts[own_at]
-        ap, bp = self.priors.p_prior
+        ap, bp = self._p_prior
         p_lo = max(_beta_bound(ap + own_f, bp + own_r - own_f, -z), 1e-3)
-        gf, gr = total_f - own_f, total_r - own_r
+        gf, gr = total_f - own_f + self._good_f, total_r - own_r + self._good_r
         q_hi = min(_beta_bound(1.0 + gf, 1.0 + gr - gf, z if z_q is None else z_q), 0.999)
         if p_lo <= q_hi:
             return 0.0, 1.0
@@ -260,7 +276,7 @@ class Posterior:
 
     def p_estimate(self) -> Estimate:
         """p's posterior (a mixture over the classes) with its interval."""
-        ap, bp = self.priors.p_prior
+        ap, bp = self._p_prior
         ks = self.classes()
         return mixture_estimate([(k.mass, ap + k.bad_f, bp + k.bad_r - k.bad_f) for k in ks])
 
@@ -269,10 +285,9 @@ class Posterior:
         aq, bq = self.priors.q_prior
         ks = self.classes()
         zero = [k.mass * self.q_zero_share(k) for k in ks]
-        tf, tr = self.total_f, self.total_r
+        sides = [self.good_side(k) for k in ks]
         comps = [
-            (k.mass - z, aq + tf - k.bad_f, bq + (tr - k.bad_r) - (tf - k.bad_f))
-            for k, z in zip(ks, zero, strict=True)
+            (k.mass - z, aq + gf, bq + gr - gf) for k, z, (gf, gr) in zip(ks, zero, sides, strict=True)
         ]
         return mixture_estimate(comps, zero_mass=sum(zero))
 

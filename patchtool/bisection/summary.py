@@ -72,6 +72,9 @@ class BisectReport:
     # The culprit has no parent at all (a root commit of a history merged in): ``parent`` is the
     # good end, which the culprit's change is compared with instead.
     parent_root: bool = False
+    # The test's record given before the search (--bad-record, --good-record): (failures, runs).
+    bad_record: tuple[int, int] = (0, 0)
+    good_record: tuple[int, int] = (0, 0)
 
     @property
     def found(self) -> bool:
@@ -139,4 +142,6 @@ def build_report(
         unusable_runs=state.unusable_runs,
         runs_needed=result.runs_needed if result.culprit is None else None,
         stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
+        bad_record=state.strategy.bad_record,
+        good_record=state.strategy.good_record,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,21 @@ from patchtool.config import Settings
 from patchtool.errors import ExitCode, UsageError
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
+
+_RECORD = re.compile(r"(\d{1,9})/(\d{1,9})")
+
+
+def _record(option: str, value: str | None) -> tuple[int, int]:
+    """--bad-record / --good-record F/R: F failures in R runs, known before the search."""
+    if value is None:
+        return 0, 0
+    match = _RECORD.fullmatch(value.strip())
+    if match is None:
+        raise UsageError(f"{option} {value!r}: expected FAILURES/RUNS, e.g. 3/20")
+    fails, runs = int(match[1]), int(match[2])
+    if fails > runs:
+        raise UsageError(f"{option} {value}: {fails} failures in only {runs} runs")
+    return fails, runs
 
 
 def _short(ref: CommitRef) -> str:
@@ -90,6 +106,13 @@ def _print_report(report: BisectReport) -> None:
     p, q = report.p, report.q
     say(f"  failure rate when bad p = {p.mean:.3f} [{p.low:.3f}, {p.high:.3f}]", markup=False)
     say(f"  failure rate when good q = {q.mean:.4f} [{q.low:.4f}, {q.high:.4f}]", markup=False)
+    given = [
+        f"{label} {f}/{r}"
+        for label, (f, r) in (("--bad-record", report.bad_record), ("--good-record", report.good_record))
+        if r
+    ]
+    if given:
+        say(f"  p and q count the record given: {', '.join(given)} (failures/runs)", markup=False)
     (cf, cr) = report.culprit_counts
     say(f"  evidence: {report.top.sha[:12]} failed {cf}/{cr} runs; {_parent_evidence(report)}", markup=False)
     if report.confirmation is not None:
@@ -217,6 +240,22 @@ def bisect(
             "--timeout-as", metavar="fail|skip|inconclusive", help="What a timed-out run counts as."
         ),
     ] = TimeoutAs.FAIL,
+    bad_record: Annotated[
+        str | None,
+        typer.Option(
+            "--bad-record",
+            metavar="F/R",
+            help="The test failed F of R runs at the bad end before (CI): p known sooner, no calibration.",
+        ),
+    ] = None,
+    good_record: Annotated[
+        str | None,
+        typer.Option(
+            "--good-record",
+            metavar="F/R",
+            help="The test failed F of R runs on commits known good (CI before the regression): q sooner.",
+        ),
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=256, help="Test runs at once.")] = 1,
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Forget the stored observations of this probe and start over.")
@@ -244,6 +283,10 @@ def bisect(
 
     Several --good commits take the ancestors of each out of the search, as git bisect good A B
     does (a branch known good that was merged in, say).
+
+    What CI already knows of the test saves runs: --good-record 0/300 (300 clean runs on master
+    before the regression) tells that good commits rarely fail, --bad-record 7/20 how often the
+    bad end fails. They are taken as runs of this test in this environment.
     """
     if (test is None) == (run is None):
         raise UsageError("name exactly one of --test NAME or --run CMD")
@@ -251,6 +294,7 @@ def bisect(
         raise UsageError("--setup goes with --test")
     if configure is not None and test is None:
         raise UsageError("--configure goes with --test")
+    records = _record("--bad-record", bad_record), _record("--good-record", good_record)
     settings = settings_for(repo=repo)
     git_repo = GitRepo(repo or Path.cwd())
     classifier = Classifier(fail_match, pass_match, timeout_as)
@@ -274,8 +318,9 @@ def bisect(
         if fresh:
             forget_rows(store, spec.key())
         options = BisectOptions(
-            good[0], bad, first_parent, confidence, max_runs, max_time, width, revert_test, tuple(good[1:])
-        )
+            good[0], bad, first_parent, confidence, max_runs, max_time, width, revert_test, tuple(good[1:]),
+            *records,
+        )  # fmt: skip
         report = run_bisect(git_repo, store, spec, options, probers, live, settings)
     if as_json:
         emit_json(report)

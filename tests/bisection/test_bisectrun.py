@@ -477,6 +477,24 @@ def test_the_revert_moves_to_a_stand_in_after_a_merge_is_bisected_inside(tmp_pat
     assert shas["c8"] in [ref["sha"] for ref in report["untestable"]]
 
 
+def test_the_record_of_the_test_given_before_is_counted_and_said(tmp_path: Path) -> None:
+    """--bad-record and --good-record: the culprit is still found, and the report says what it
+    counted, in JSON and in words."""
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo]
+    args += ["--bad-record", "9/20", "--good-record", "0/250", "--no-revert-test"]
+    done = run_patchtool(*args, "--json", env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[CULPRIT]
+    assert report["bad_record"] == [9, 20] and report["good_record"] == [0, 250]
+    assert report["q"]["mean"] < 0.01  # 250 clean runs on good commits besides the search's own
+    human = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert human.code == 0, human.stderr
+    assert "p and q count the record given: --bad-record 9/20, --good-record 0/250" in human.stdout
+
+
 def test_bad_exit_code_aborts_like_git_bisect_run(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", {"t.sh": "#!/bin/sh\nexit 200\n"})
     (repo / "t.sh").chmod(0o755)
@@ -496,6 +514,8 @@ def test_bad_exit_code_aborts_like_git_bisect_run(tmp_path: Path) -> None:
         (["--good", "HEAD", "--bad", "HEAD~1", "--run", "true"], "from --bad (are the two swapped?)"),
         (["--good", "nosuch", "--bad", "HEAD", "--run", "true"], "nosuch: no such commit"),
         (["--good", "HEAD~1", "--bad", "HEAD", "--run", "true", "--setup", "thorough"], "--setup goes"),
+        (["--good", "HEAD~1", "--bad", "HEAD", "--run", "true", "--bad-record", "5/3"], "5 failures in only"),
+        (["--good", "HEAD~1", "--bad", "HEAD", "--run", "true", "--good-record", "x"], "FAILURES/RUNS"),
     ],
 )
 def test_bad_usage(tmp_path: Path, args: list[str], message: str) -> None:

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.graph import History
+from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import ProbeReason, StopReason, Strategy
 from patchtool.bisection.stats import binomial_quantile
 
@@ -324,3 +324,35 @@ def test_the_pessimistic_posterior_after_a_run_is_the_one_the_run_makes() -> Non
     fresh.add(n, True)
     with pytest.raises(ValueError, match="no runs"):  # a first run would split the classes
         fresh.pessimistic_after(n, 1, True)
+
+
+def test_a_record_counts_as_runs_at_the_ends_in_every_estimate() -> None:
+    """Priors.bad_record / good_record (CI's runs of the test, --bad-record / --good-record) give
+    the same posterior, estimates, pessimistic stop and information as those runs made at the bad
+    end and at the good end, on a merge history, with and without failures in the records."""
+    from patchtool.bisection.posterior import Posterior, Priors
+
+    history = History.merged_branches(3, 2, 4)[0]
+    n, rng = history.n, random.Random("records")
+    for bad_record, good_record in (((3, 11), (0, 40)), ((7, 9), (2, 30)), ((0, 5), (0, 0))):
+        culprit = rng.randint(1, n)
+        given = Posterior(history, Priors(bad_record=bad_record, good_record=good_record))
+        made = Posterior(history, Priors())
+        for at, (fails, runs) in ((n, bad_record), (GOOD_END, good_record)):
+            for k in range(runs):
+                made.add(at, k < fails)
+        for _ in range(40):
+            at = rng.randint(1, n)
+            failed = rng.random() < (0.5 if history.is_ancestor(culprit, at) else 0.05)
+            given.add(at, failed)
+            made.add(at, failed)
+        assert given.vector() == pytest.approx(made.vector(), abs=1e-12)
+        assert given.q_zero_prob() == pytest.approx(made.q_zero_prob(), abs=1e-12)
+        estimates = ((given.p_estimate(), made.p_estimate()), (given.q_estimate(), made.q_estimate()))
+        for mine, theirs in estimates:
+            assert (mine.mean, mine.low, mine.high) == pytest.approx((theirs.mean, theirs.low, theirs.high))
+        for c in rng.sample(range(1, n + 1), 6):
+            assert given.pessimistic(c) == pytest.approx(made.pessimistic(c), abs=1e-12)
+        for i in given.tested():
+            assert given.information(i) == pytest.approx(made.information(i), abs=1e-12)
+            assert given.prob_bad_without(i) == pytest.approx(made.prob_bad_without(i), abs=1e-12)
