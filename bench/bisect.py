@@ -602,6 +602,54 @@ def strategy_bayesect_inside(oracle: Oracle, rule: tuple[int, int] | None) -> in
     return _bayesect_line(oracle, [first, *branch])
 
 
+def _search(oracle: Oracle, history: History, where: list[int], **fields: object) -> BisectState:
+    """patchtool's search over ``history``, position i run at the cell's commit where[i]."""
+    strategy = Strategy(confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS, **fields)  # type: ignore[arg-type]
+    state = BisectState(history, strategy)
+    while (probe := state.next_probe()) is not None and oracle.runs < MAX_RUNS:
+        state.observe(probe.index, oracle.run(where[probe.index]))
+    return state
+
+
+def first_parent(oracle: Oracle, carry: bool) -> int | None:
+    """patchtool --first-parent, as the driver runs it: the first-parent line, then (when it names
+    a merge) the branch that merge brought in, from the merge's first parent to the merge. With
+    ``carry`` the line's runs after the merge and before its first parent go inside as records
+    (driver._line_records); without, the inner search starts from nothing, as before. The runs
+    at the two ends are reused inside (the store's), so they are fed to it first, free."""
+    main = list(oracle.cell.mainline)
+    outer = _search(oracle, History.chain(len(main) - 1), main)
+    named = outer.result().culprit
+    hist = oracle.cell.history
+    if named is None or len(hist.parents[main[named]]) < 2:
+        return None if named is None else main[named]
+    merge, first = main[named], main[named - 1]
+    branch = members(hist.ancestors(merge) & ~hist.ancestors(first) & ~(1 << merge))
+    where = [first, *branch, merge]
+    index = {c: i for i, c in enumerate(where)}
+    parents = [()] + [tuple(index[p] for p in hist.parents[c] if p in index) for c in where[1:]]
+    records: dict[str, object] = {}
+    if carry:
+        bad, good = [0, 0], [0, 0]
+        for i in outer.post.tested():
+            if i in (named, named - 1):
+                continue
+            side = bad if i > named else good
+            fails, runs = outer.counts(i)
+            side[0], side[1] = side[0] + fails, side[1] + runs
+        records = {"bad_record": tuple(bad), "good_record": tuple(good)}
+    strategy = Strategy(confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS, **records)  # type: ignore[arg-type]
+    inner = BisectState(History(parents), strategy)
+    for at, i in ((0, named - 1), (len(where) - 1, named)):  # the ends' runs, from the store
+        fails, runs = outer.counts(i)
+        for k in range(runs):
+            inner.observe(at, k < fails)
+    while (probe := inner.next_probe()) is not None and oracle.runs < MAX_RUNS:
+        inner.observe(probe.index, oracle.run(where[probe.index]))
+    culprit = inner.result().culprit
+    return None if culprit is None else where[culprit]
+
+
 STRATEGIES: dict[str, Callable[[Oracle, tuple[int, int] | None], int | None]] = {
     "patchtool": strategy_patchtool,
     "git-bayesect": strategy_bayesect,
@@ -610,6 +658,8 @@ STRATEGIES: dict[str, Callable[[Oracle, tuple[int, int] | None], int | None]] = 
     "m-of-k": strategy_mofk,
     "patchtool-told": strategy_patchtool_told,
     "patchtool+record": strategy_patchtool_record,
+    "first-parent": lambda oracle, rule: first_parent(oracle, carry=True),
+    "first-parent-alone": lambda oracle, rule: first_parent(oracle, carry=False),
 }
 
 
@@ -671,12 +721,12 @@ def ratio_interval(mine: list[Outcome], other: list[Outcome]) -> tuple[float, fl
 
 def print_ratios(spec: str, names: list[str], results: dict[str, list[Outcome]]) -> None:
     """patchtool's cost ratios with paired 95 % intervals, on a line of their own."""
-    for mine in ("patchtool", "patchtool+record"):
+    for mine in ("patchtool", "patchtool+record", "first-parent"):
         if mine not in results:
             continue
         parts = []
         others = ("git-bayesect", "bayesect@0.997", "m-of-k", "bayesect+inside", "patchtool-told")
-        others += ("patchtool",)
+        others += ("patchtool", "first-parent-alone")
         for other in others:
             outs = results.get(other)
             if other != mine and other in names and outs and summarise(outs)["none"] < 1:
@@ -785,7 +835,8 @@ def main() -> None:
             cell = parse_cell(spec)
             rule = tune_rule(cell.history.n, cell.p, cell.q) if "m-of-k" in names else None
             first = cell_seed(base, spec) + args.first_trial
-            here = [n for n in names if n != "bayesect+inside" or cell.side is not None]
+            dag_only = ("bayesect+inside", "first-parent", "first-parent-alone")
+            here = [n for n in names if n not in dag_only or cell.side is not None]
             work = [
                 (name, spec, first + start, min(args.chunk, args.trials - start), rule, overrides)
                 for name in here

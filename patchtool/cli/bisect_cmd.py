@@ -107,12 +107,13 @@ def _print_report(report: BisectReport) -> None:
     say(f"  failure rate when bad p = {p.mean:.3f} [{p.low:.3f}, {p.high:.3f}]", markup=False)
     say(f"  failure rate when good q = {q.mean:.4f} [{q.low:.4f}, {q.high:.4f}]", markup=False)
     given = [
-        f"{label} {f}/{r}"
-        for label, (f, r) in (("--bad-record", report.bad_record), ("--good-record", report.good_record))
+        f"{f}/{r} on {side} commits"
+        for side, (f, r) in (("bad", report.bad_record), ("good", report.good_record))
         if r
     ]
     if given:
-        say(f"  p and q count the record given: {', '.join(given)} (failures/runs)", markup=False)
+        whence = "--bad-record, --good-record" + (", the first-parent search" if report.merge else "")
+        say(f"  p and q also count earlier runs: {', '.join(given)} ({whence})", markup=False)
     (cf, cr) = report.culprit_counts
     say(f"  evidence: {report.top.sha[:12]} failed {cf}/{cr} runs; {_parent_evidence(report)}", markup=False)
     if report.confirmation is not None:

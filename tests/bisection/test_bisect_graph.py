@@ -125,9 +125,15 @@ def test_first_parent_names_the_merge_then_bisects_inside_it(tmp_path: Path) -> 
     report = json.loads(done.stdout)
     assert report["culprit"]["sha"] == commits[(1, 2, 1)]
     assert report["merge"]["subject"] == "merge round 1 branch 2"
+    # The first-parent search's runs after the merge (its bad end's, at least) and before its first
+    # parent count inside it as records: p is known there from the start.
+    bad_f, bad_r = report["bad_record"]
+    assert 0 < bad_f <= bad_r and report["good_record"][0] == 0
     human = run_patchtool(*args, env=bisect_env(tmp_path))  # all reused from the store
     assert human.code == 0, human.stderr
     assert "bisected inside it" in human.stdout and "first bad commit" in human.stdout
+    assert f"p and q also count earlier runs: {bad_f}/{bad_r} on bad commits" in human.stdout
+    assert "the first-parent search)" in human.stdout
 
 
 # ----- the mini tree: a test that fails two ways, and parallel runs ----------------------------

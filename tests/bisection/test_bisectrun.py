@@ -492,7 +492,7 @@ def test_the_record_of_the_test_given_before_is_counted_and_said(tmp_path: Path)
     assert report["q"]["mean"] < 0.01  # 250 clean runs on good commits besides the search's own
     human = run_patchtool(*args, env=bisect_env(tmp_path))
     assert human.code == 0, human.stderr
-    assert "p and q count the record given: --bad-record 9/20, --good-record 0/250" in human.stdout
+    assert "p and q also count earlier runs: 9/20 on bad commits, 0/250 on good commits" in human.stdout
 
 
 def test_bad_exit_code_aborts_like_git_bisect_run(tmp_path: Path) -> None:
