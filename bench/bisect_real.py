@@ -101,7 +101,7 @@ class Oracle:
     """The simulated flaky test over real commits; counts runs and distinct commits run."""
 
     def __init__(self, rng: Range, p: float, q: float, seed: int) -> None:
-        self.range, self.p, self.q = rng, p, q
+        self.range, self.p, self.q, self.seed = rng, p, q, seed
         self.rand = random.Random(seed)
         self.runs = 0
         self.built: set[str] = set()
@@ -112,15 +112,22 @@ class Oracle:
         return self.rand.random() < (self.p if sha in self.range.bad_set else self.q)
 
 
-def _strategy() -> Strategy:
-    # Only the user's options: the confidence, the measured build cost and a run budget.
-    return Strategy(confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS)
+def _strategy(**records: tuple[int, int]) -> Strategy:
+    # Only the user's options: the confidence, the measured build cost, a run budget, and the
+    # records of --bad-record / --good-record (or the first-parent search's, inside its merge).
+    return Strategy(confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS, **records)
 
 
-def search(shas: list[str], history: History, oracle: Oracle, seen: list[tuple[str, bool]]) -> str | None:
+def search(
+    shas: list[str],
+    history: History,
+    oracle: Oracle,
+    seen: list[tuple[str, bool]],
+    **records: tuple[int, int],
+) -> str | None:
     """The core's search over these commits, fed first with runs already made at them."""
     index = {sha: i for i, sha in enumerate(shas)}
-    state = BisectState(history, _strategy())
+    state = BisectState(history, _strategy(**records))
     for sha, failed in seen:
         if sha in index:
             state.observe(index[sha], failed)
@@ -133,13 +140,38 @@ def search(shas: list[str], history: History, oracle: Oracle, seen: list[tuple[s
     return None if culprit is None else shas[culprit]
 
 
-def strategy_patchtool(rng: Range, oracle: Oracle) -> str | None:
+def strategy_patchtool(rng: Range, oracle: Oracle, **records: tuple[int, int]) -> str | None:
     seen: list[tuple[str, bool]] = []
-    named = search(*graph(rng.git_dir, rng.good, rng.bad, rng.first_parent), oracle, seen)
+    line, history = graph(rng.git_dir, rng.good, rng.bad, rng.first_parent)
+    named = search(line, history, oracle, seen, **records)
     if not rng.first_parent or named is None or named not in rng.merges:
         return named
     first = git(rng.git_dir, "rev-parse", f"{named}^1").strip()  # bisect inside the merge named
-    return search(*graph(rng.git_dir, first, named, False), oracle, seen)
+    # the line's other runs count inside as records (driver._line_records): after the merge bad,
+    # before its first parent good
+    at = line.index(named)
+    bad, good = list(records.get("bad_record", (0, 0))), list(records.get("good_record", (0, 0)))
+    for sha, failed in seen:
+        if sha in (named, first):
+            continue
+        side = bad if line.index(sha) > at else good
+        side[0], side[1] = side[0] + failed, side[1] + 1
+    inner = {"bad_record": (bad[0], bad[1]), "good_record": (good[0], good[1])}
+    return search(*graph(rng.git_dir, first, named, False), oracle, seen, **inner)
+
+
+RECORD_RUNS = {"good": 100, "bad": 20}
+
+
+def strategy_patchtool_record(rng: Range, oracle: Oracle) -> str | None:
+    """patchtool given a CI record of the test (--bad-record, --good-record) drawn from the true
+    rates: RECORD_RUNS runs at the bad end and on known-good commits, from a generator of their
+    own (the trial's runs stay those of the other strategies)."""
+    draw = random.Random(f"record {oracle.seed}")
+    bad_f = sum(draw.random() < oracle.p for _ in range(RECORD_RUNS["bad"]))
+    good_f = sum(draw.random() < oracle.q for _ in range(RECORD_RUNS["good"]))
+    bad, good = (bad_f, RECORD_RUNS["bad"]), (good_f, RECORD_RUNS["good"])
+    return strategy_patchtool(rng, oracle, bad_record=bad, good_record=good)
 
 
 def strategy_line(rng: Range, oracle: Oracle) -> str | None:
@@ -185,6 +217,7 @@ def _bayesect_line(shas: list[str], oracle: Oracle) -> str | None:
 
 STRATEGIES: dict[str, Callable[[Range, Oracle], str | None]] = {
     "patchtool": strategy_patchtool,
+    "patchtool+record": strategy_patchtool_record,
     "line": strategy_line,
     "git-bayesect": strategy_bayesect,
     "bayesect+inside": strategy_bayesect_inside,
