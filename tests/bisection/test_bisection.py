@@ -733,3 +733,22 @@ def test_a_record_with_more_failures_than_runs_is_refused() -> None:
         Strategy(good_record=(5, 3))
     with pytest.raises(ValueError, match="bad_record -1/3"):
         Strategy(bad_record=(-1, 3))
+
+
+def test_before_calling_p_minus_q_hopeless_the_good_end_is_measured() -> None:
+    """The good end failed 3 of its 12 runs by chance (q = 0.01 fails that often once in 5000):
+    q looks 0.25, above the 0.1 that the commits run most fail at, and the estimated need passes
+    three times the budget. The good end is run again (to a tenth of the runs) before the search
+    is called unresolvable; once its runs show q is small, the search goes on."""
+    state = BisectState(64, Strategy(max_runs=2000))
+    for index, fails, runs in ((GOOD_END, 3, 12), (64, 60, 600), (32, 50, 500), (16, 30, 300)):
+        for k in range(runs):
+            state.observe(index, k < fails)
+    assert state.runs_needed() > 3 * 2000  # what used to end it here
+    assert state.next_probe() == Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
+    assert state.stop_reason() is None
+    rng = random.Random(7)
+    while (probe := state.next_probe()) is not None and probe.index == GOOD_END:
+        state.observe(GOOD_END, rng.random() < 0.01)
+    assert probe is not None and state.stop_reason() is None
+    assert state.counts(GOOD_END)[1] > 12 and state.runs_needed() <= 3 * 2000
