@@ -72,7 +72,8 @@ class BisectReport:
     # The culprit has no parent at all (a root commit of a history merged in): ``parent`` is the
     # good end, which the culprit's change is compared with instead.
     parent_root: bool = False
-    # The test's record given before the search (--bad-record, --good-record): (failures, runs).
+    # Runs counted from before the search, (failures, runs): --bad-record, --good-record and, inside
+    # a merge named by --first-parent, the line's runs after it (bad) and before it (good).
     bad_record: tuple[int, int] = (0, 0)
     good_record: tuple[int, int] = (0, 0)
 

@@ -112,7 +112,9 @@ def _print_report(report: BisectReport) -> None:
         if r
     ]
     if given:
-        whence = "--bad-record, --good-record" + (", the first-parent search" if report.merge else "")
+        whence = "the first-parent search's, and any --bad-record, --good-record" if report.merge else (
+            "--bad-record, --good-record"
+        )
         say(f"  p and q also count earlier runs: {', '.join(given)} ({whence})", markup=False)
     (cf, cr) = report.culprit_counts
     say(f"  evidence: {report.top.sha[:12]} failed {cf}/{cr} runs; {_parent_evidence(report)}", markup=False)

@@ -133,7 +133,7 @@ def test_first_parent_names_the_merge_then_bisects_inside_it(tmp_path: Path) -> 
     assert human.code == 0, human.stderr
     assert "bisected inside it" in human.stdout and "first bad commit" in human.stdout
     assert f"p and q also count earlier runs: {bad_f}/{bad_r} on bad commits" in human.stdout
-    assert "the first-parent search)" in human.stdout
+    assert "(the first-parent search's, and any --bad-record, --good-record)" in human.stdout
 
 
 # ----- the mini tree: a test that fails two ways, and parallel runs ----------------------------
