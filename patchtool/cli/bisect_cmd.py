@@ -298,6 +298,11 @@ def bisect(
     if configure is not None and test is None:
         raise UsageError("--configure goes with --test")
     records = _record("--bad-record", bad_record), _record("--good-record", good_record)
+    if records[0][0] == 0 and records[0][1] >= Strategy().calibration_max_runs:
+        raise UsageError(
+            f"--bad-record {bad_record}: the test never failed in those runs at the bad end, so there"
+            " is no failure to bisect"
+        )
     settings = settings_for(repo=repo)
     git_repo = GitRepo(repo or Path.cwd())
     classifier = Classifier(fail_match, pass_match, timeout_as)

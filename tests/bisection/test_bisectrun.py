@@ -516,6 +516,7 @@ def test_bad_exit_code_aborts_like_git_bisect_run(tmp_path: Path) -> None:
         (["--good", "HEAD~1", "--bad", "HEAD", "--run", "true", "--setup", "thorough"], "--setup goes"),
         (["--good", "HEAD~1", "--bad", "HEAD", "--run", "true", "--bad-record", "5/3"], "5 failures in only"),
         (["--good", "HEAD~1", "--bad", "HEAD", "--run", "true", "--good-record", "x"], "FAILURES/RUNS"),
+        (["--good", "HEAD~1", "--bad", "HEAD", "--run", "true", "--bad-record", "0/400"], "no failure to"),
     ],
 )
 def test_bad_usage(tmp_path: Path, args: list[str], message: str) -> None:
