@@ -67,6 +67,7 @@ class BisectState:
         self.unusable_at: dict[int, int] = {}  # those runs by position
         self._first_run_at: dict[int, int] = {}  # runs made (counted or not) before a position's first
         self.halted: StopReason | None = None  # set from outside: what the core cannot see
+        self._needed: tuple[int, int] | None = None  # runs_needed() at a count of runs
 
     # ----- recording -------------------------------------------------------------------------
     def observe(self, index: int, failed: bool) -> None:
@@ -248,10 +249,15 @@ class BisectState:
         return self._with_record(GOOD_END)[1] < _GOOD_END_SHARE * self.runs
 
     def runs_needed(self) -> int:
-        """About how many runs in all the search needs at the current estimates of p and q."""
+        """About how many runs in all the search needs at the current estimates of p and q (kept
+        until the next counted run: the stop and the good end's top-up ask it at every probe)."""
+        if self._needed is not None and self._needed[0] == self.runs:
+            return self._needed[1]
         post = self.posterior()
         entropy = -sum(x * math.log2(x) for x in post if x > 0)
-        return self.runs + runs_needed(entropy, self.p_mean(), self.q_mean(), self.strategy.confidence)
+        need = self.runs + runs_needed(entropy, self.p_mean(), self.q_mean(), self.strategy.confidence)
+        self._needed = (self.runs, need)
+        return need
 
     def _good_end_fails(self) -> bool:
         """The good end fails clearly more often than the bad end: the premise of the search is wrong.
