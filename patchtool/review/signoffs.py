@@ -72,11 +72,21 @@ def _name(a: Address) -> str:
     return _VIA.sub("", a.name).casefold().strip()
 
 
+def _spoken_name(a: Address) -> str:
+    """The name an address gives, or, where a mail client put the address itself (or nothing) in
+    the name, the name its local part spells: "first.last@gmail.com" -> "first last"."""
+    name = _name(a)
+    if name and "@" not in name:
+        return name
+    local = a.email.split("@", 1)[0]
+    return " ".join(re.split(r"[._]+", local)).casefold().strip() if re.search(r"[._]", local) else ""
+
+
 def same_person(a: Address, t: Trailer) -> bool:
     other = _addr(t)
     if a.email.lower() == other.email.lower():
         return True
-    return bool(_name(a)) and _name(a) == _name(other)
+    return bool(_spoken_name(a)) and _spoken_name(a) == _name(other)
 
 
 def _finding(severity: str, code: str, message: str, patch: Patch) -> Finding:

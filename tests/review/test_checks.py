@@ -111,6 +111,17 @@ def test_list_rewritten_from_still_names_the_author() -> None:
     assert check_signoffs(make_patch(ONE_LINE_DIFF, message=msg(SOB_ADA), author=author)) == []
 
 
+def test_an_author_named_by_an_address_signs_off_under_the_name_it_spells() -> None:
+    # A mail client that puts the address in the name: "ada.lovelace@mail.example" <same>, and the
+    # sign-off of Ada Lovelace at her employer's address. A local part that spells another name
+    # still lacks the author's sign-off.
+    author = Address("ada.lovelace@mail.example", "ada.lovelace@mail.example")
+    assert check_signoffs(make_patch(ONE_LINE_DIFF, message=msg(SOB_ADA), author=author)) == []
+    other = Address("bob.byte@mail.example", "bob.byte@mail.example")
+    found = check_signoffs(make_patch(ONE_LINE_DIFF, message=msg(SOB_ADA), author=other))
+    assert codes(found) == ["dco-missing-author-signoff"]
+
+
 def test_format_patch_input_has_no_sender_check() -> None:
     # Without send-email, From: is the author: a handler's sign-off after the author's is fine.
     m = msg(SOB_ADA, SOB_BOB)
