@@ -63,6 +63,12 @@ _ANNOTATION_AFTER_STAR = re.compile(r"\*\s+[A-Z][A-Z0-9_]*\s+\w+\s*\(|\*\s+[A-Z]
 # linux-user/strace.c declares its tables; `G_GNUC_UNUSED static`) for a type: C allows both orders
 _STORAGE_RULE = re.compile(r"^storage class should be at the beginning of the declaration")
 _ATTRIBUTE_FIRST = re.compile(r"^\+\s*(?:[A-Z][A-Z0-9_]*|__attribute__\s*\(\(.*?\)\))\s+(?:static|extern)\b")
+# its indent rule takes the block of an `if` whose brace stands on its own line after an
+# `#endif` (`#ifdef CONFIG_PIXMAN` / `if (!use_pixman ||` ... / `#endif` / `{`, the form of
+# hw/display/ati_2d.c at the base) for a statement indented like the `if` (sample Q). Without the
+# `#endif`, such a brace gets "that open brace { should be on the previous line" instead.
+_INDENT_RULE = re.compile(r"^suspect code indent for conditional statements \((\d+), \1\)")
+_LONE_BRACE = re.compile(r"^[+ ]\s*\{\s*$")
 _DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
 
 
@@ -169,6 +175,7 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             or (_CONST_RULE.search(m.group("msg")) and code and not _BRACE_INIT.search(code))
             or (_STORAGE_RULE.search(m.group("msg")) and _ATTRIBUTE_FIRST.search(code))
             or (_POINTER_RULE.search(m.group("msg")) and _ANNOTATION_AFTER_STAR.search(code))
+            or (_INDENT_RULE.search(m.group("msg")) and where and _quote_ends_in_brace(lines, i + 2))
         ):
             # its operator-spacing rules guess at types (`fn_t *p` reads as a product), it takes
             # a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`), and an
@@ -185,6 +192,17 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             )
         )
     return found
+
+
+def _quote_ends_in_brace(lines: list[str], start: int) -> bool:
+    """The code checkpatch quotes after a message (added and context lines, up to the blank line)
+    ends in a brace standing alone."""
+    quote = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        quote.append(line)
+    return bool(quote) and bool(_LONE_BRACE.match(quote[-1]))
 
 
 def _quoted_lines(lines: list[str], start: int) -> list[str]:

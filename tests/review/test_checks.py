@@ -1279,6 +1279,22 @@ def test_checkpatch_spacing_guesses_are_info_real_errors_stay() -> None:
     ]
 
 
+def test_an_if_whose_brace_follows_an_endif_is_no_indent_error() -> None:
+    # checkpatch.pl's output for `#ifdef X` / `if (a > 1 &&` / `a < 5)` / `#endif` / `{` (its
+    # quote ends in the lone brace, added or context), against `if (a)` / `b = 2;` at one indent
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    indent = "ERROR: suspect code indent for conditional statements"
+    output = (
+        f"{indent} (4, 4)\n#21: FILE: hw/x.c:5:\n+    if (a > 1 &&\n[...]\n+    {{\n\n"
+        f"{indent} (8, 8)\n#22: FILE: hw/x.c:30:\n+        if (!use_pixman ||\n[...]\n         {{\n\n"
+        f"{indent} (4, 4)\n#27: FILE: hw/x.c:11:\n+    if (a)\n+    b = 2;\n\n"
+        f"{indent} (4, 8)\n#28: FILE: hw/x.c:12:\n+    if (a)\n[...]\n+        {{\n\n"
+    )
+    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
+    assert [(f.severity, f.line) for f in found] == [("info", 5), ("info", 30), ("error", 11), ("error", 12)]
+
+
 def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
     # an X-macro's `NAME##_IDX,`, a table's entries and comma-separated words cannot be put in
     # parentheses or do-while; an operator expression, statements, or a comma inside a call's
