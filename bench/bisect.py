@@ -59,6 +59,7 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from patchtool.bisection.core import BisectState  # noqa: E402
+from patchtool.bisection.driver import line_records  # noqa: E402
 from patchtool.bisection.graph import History, members  # noqa: E402
 from patchtool.bisection.model import Strategy  # noqa: E402
 from patchtool.testrun.stats import wilson_interval as wilson  # noqa: E402
@@ -602,10 +603,20 @@ def strategy_bayesect_inside(oracle: Oracle, rule: tuple[int, int] | None) -> in
     return _bayesect_line(oracle, [first, *branch])
 
 
-def _search(oracle: Oracle, history: History, where: list[int], **fields: object) -> BisectState:
-    """patchtool's search over ``history``, position i run at the cell's commit where[i]."""
+def _search(
+    oracle: Oracle,
+    history: History,
+    where: list[int],
+    made: tuple[tuple[int, int, int], ...] = (),
+    **fields: object,
+) -> BisectState:
+    """patchtool's search over ``history``, position i run at the cell's commit where[i], fed first
+    with runs already made (position, failures, runs: free, from the store)."""
     strategy = Strategy(confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS, **fields)  # type: ignore[arg-type]
     state = BisectState(history, strategy)
+    for at, fails, runs in made:
+        for k in range(runs):
+            state.observe(at, k < fails)
     while (probe := state.next_probe()) is not None and oracle.runs < MAX_RUNS:
         state.observe(probe.index, oracle.run(where[probe.index]))
     return state
@@ -615,8 +626,9 @@ def first_parent(oracle: Oracle, carry: bool) -> int | None:
     """patchtool --first-parent, as the driver runs it: the first-parent line, then (when it names
     a merge) the branch that merge brought in, from the merge's first parent to the merge. With
     ``carry`` the line's runs after the merge and before its first parent go inside as records
-    (driver._line_records); without, the inner search starts from nothing, as before. The runs
-    at the two ends are reused inside (the store's), so they are fed to it first, free."""
+    (driver.line_records, as the driver does); without, the inner search starts from nothing, as
+    before. The runs at the two ends are reused inside (the store's), so they are fed to it first,
+    free."""
     main = list(oracle.cell.mainline)
     outer = _search(oracle, History.chain(len(main) - 1), main)
     named = outer.result().culprit
@@ -630,23 +642,10 @@ def first_parent(oracle: Oracle, carry: bool) -> int | None:
     parents = [()] + [tuple(index[p] for p in hist.parents[c] if p in index) for c in where[1:]]
     records: dict[str, object] = {}
     if carry:
-        bad, good = [0, 0], [0, 0]
-        for i in outer.post.tested():
-            if i in (named, named - 1):
-                continue
-            side = bad if i > named else good
-            fails, runs = outer.counts(i)
-            side[0], side[1] = side[0] + fails, side[1] + runs
-        records = {"bad_record": tuple(bad), "good_record": tuple(good)}
-    strategy = Strategy(confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS, **records)  # type: ignore[arg-type]
-    inner = BisectState(History(parents), strategy)
-    for at, i in ((0, named - 1), (len(where) - 1, named)):  # the ends' runs, from the store
-        fails, runs = outer.counts(i)
-        for k in range(runs):
-            inner.observe(at, k < fails)
-    while (probe := inner.next_probe()) is not None and oracle.runs < MAX_RUNS:
-        inner.observe(probe.index, oracle.run(where[probe.index]))
-    culprit = inner.result().culprit
+        bad, good = line_records(outer, named, {named, named - 1})
+        records = {"bad_record": bad, "good_record": good}
+    ends = ((0, *outer.counts(named - 1)), (len(where) - 1, *outer.counts(named)))
+    culprit = _search(oracle, History(parents), where, ends, **records).result().culprit
     return None if culprit is None else where[culprit]
 
 
@@ -847,9 +846,11 @@ def main() -> None:
                 results.setdefault(name, []).extend(outs)
             print_cell(spec, here, results, rule)
             print_ratios(spec, here, results)
+    settings = {k: v for k, v in overrides.items() if not k.startswith("record_")}
+    record = f" record {args.record}," if "patchtool+record" in names else ""
     print(
         f"\n{args.trials} trials per cell from trial {args.first_trial}, seed base {base},"
-        f" settings {overrides or 'default'},"
+        f" settings {settings or 'default'},{record}"
         f" build cost {BUILD_COST} runs, {time.time() - started:.0f} s"
     )
 

@@ -244,24 +244,23 @@ class _Session:
         return counts[0], counts[1]
 
 
-def _line_records(session: _Session, merge: int, first: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The first-parent search's runs as records for the search inside the merge it named: at the
-    commits after the merge (bad: they carry it) and before its first parent (good), as
-    (failures, runs). The merge and its first parent are the inner search's ends, whose runs it
-    reuses itself; the merged branch was never run (not on the line)."""
-    state, bad, good = session.state, [0, 0], [0, 0]
+def _plus(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    return a[0] + b[0], a[1] + b[1]
+
+
+def line_records(state: BisectState, merge: int, skip: set[int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A first-parent search's runs as records for the search inside the merge it named, as
+    (failures, runs): bad at the commits that descend from the merge, good at the rest, leaving
+    out ``skip`` (the merge and its first parent: the inner search's ends, whose runs it has)."""
+    bad, good = [0, 0], [0, 0]
     for i in state.post.tested():
-        if i == merge or session.commits[i] == first:
+        if i in skip:
             continue
         fails, runs = state.counts(i)
         side = bad if state.history.is_ancestor(merge, i) else good
         side[0] += fails
         side[1] += runs
     return (bad[0], bad[1]), (good[0], good[1])
-
-
-def _plus(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    return a[0] + b[0], a[1] + b[1]
 
 
 def run_bisect(
@@ -280,7 +279,7 @@ def run_bisect(
 
     With --first-parent, a merge named as the culprit is bisected inside automatically (its
     first parent good, the merge bad, over the merged branch); the runs already made at both
-    ends are reused from the store, and the line's other runs count as records (_line_records:
+    ends are reused from the store, and the line's other runs count as records (line_records:
     bad after the merge, good before it), so p and q carry over.
 
     A confirmed culprit is then reverted on the bad commit the user named (or, when that cannot be
@@ -300,7 +299,9 @@ def run_bisect(
         if len(parents) > 1:
             merge = session.ref(culprit)
             known = good_inside(repo, [session.commits[0], *session.also_good], merge.sha)
-            bad_runs, good_runs = _line_records(session, culprit, parents[0])
+            # the merged branch was never run (not on the line); the ends' runs are reused inside
+            ends = {culprit} | {i for i, sha in enumerate(session.commits) if sha == parents[0]}
+            bad_runs, good_runs = line_records(session.state, culprit, ends)
             records = _plus(options.bad_record, bad_runs), _plus(options.good_record, good_runs)
             inner = replace(
                 options, good=parents[0], bad=merge.sha, first_parent=False, also_good=known,

@@ -158,11 +158,10 @@ class Posterior:
     def q_zero_share(self, k: _Class) -> float:
         """Posterior probability that q = 0 given this class's good-side counts."""
         zero = self.priors.q_zero_weight
-        good_f, good_r = self.good_side(k)
-        if zero <= 0.0 or good_f:
+        if zero <= 0.0 or self.good_side(k)[0]:
             return 0.0
-        # log_good_side adds the record itself
-        return min(math.exp(math.log(zero) - self.log_good_side(0, good_r - self._good_r)), 1.0)
+        # the search's own good-side runs, all clean: log_good_side adds the record's
+        return min(math.exp(math.log(zero) - self.log_good_side(0, self.total_r - k.bad_r)), 1.0)
 
     def q_zero_prob(self) -> float:
         """Posterior probability that good commits never fail (q = 0)."""
