@@ -185,13 +185,17 @@ def shape(signature: str) -> Shape | None:
 
 _STORAGE = {"static", "inline", "extern", "__inline__", "__inline"}
 _MACRO_WORD = re.compile(r"^[A-Z][A-Z0-9_]+$")
+# QEMU's lowercase annotation macros: they mark the function for static analysis, and no call
+# changes with them (`bool coroutine_fn f()` returns a bool as `bool f()` does)
+_ANNOTATIONS = {"coroutine_fn", "coroutine_mixed_fn", "no_coroutine_fn"}
+_ATTRIBUTE = re.compile(r"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)")
 
 
 def _return_type(head: str) -> str:
     """The return type written before a function's name, without storage words and attribute
-    macros (`QEMU_PLUGIN_API int` -> `int`)."""
-    words = re.sub(r"([*()])", r" \1 ", head).split()
-    kept = [w for w in words if w not in _QUALIFIERS | _STORAGE and w not in "*()"]
+    macros (`QEMU_PLUGIN_API int` -> `int`, `bool coroutine_fn` -> `bool`)."""
+    words = re.sub(r"([*()])", r" \1 ", _ATTRIBUTE.sub(" ", head)).split()
+    kept = [w for w in words if w not in _QUALIFIERS | _STORAGE | _ANNOTATIONS and w not in "*()"]
     typed = [w for w in kept if not _MACRO_WORD.match(w)] or kept
     return " ".join(typed) or "int"
 

@@ -102,13 +102,51 @@ def mark_macro_calls(texts: list[str]) -> list[str]:
     return out
 
 
+def _ends_in_comment(text: str) -> bool:
+    """Whether the text ends inside a block comment, read left to right past strings and line
+    comments (`/* see https://...` is a block comment; `"/*"` is a string). Linear in the text."""
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if text.startswith("/*", i):
+            close = text.find("*/", i + 2)
+            if close < 0:
+                return True
+            i = close + 2
+        elif text.startswith("//", i):
+            i = n if (eol := text.find("\n", i)) < 0 else eol + 1
+        elif ch in "\"'":
+            i = _past_quote(text, i)
+        else:
+            i += 1
+    return False
+
+
+def _past_quote(text: str, start: int) -> int:
+    """Where a string or character literal opened at ``start`` ends (one past its closing quote);
+    a quote with no partner on its row is stepped over alone."""
+    quote, i = text[start], start + 1
+    while i < len(text) and text[i] != "\n":
+        if text[i] == "\\":
+            i += 2
+        elif text[i] == quote:
+            return i + 1
+        else:
+            i += 1
+    return start + 1
+
+
 def close_open_scopes(text: str) -> str:
-    """Close the braces a fragment leaves open (a struct opening in the hunk), so it parses."""
+    """Close what a fragment leaves open, so it parses: a block comment the hunk ends inside (the
+    first comment of a function whose signature the hunk changes: left open, the braces added
+    after it are comment, and the function is lost), then the braces (a struct or a body opening
+    in the hunk)."""
     depth = 0
     for row in text.split("\n"):
         code = code_of(row)
         depth = max(depth + code.count("{") - code.count("}"), 0)
-    return text + "\n};" * depth
+    in_comment = _ends_in_comment(text)
+    return text + "\n*/" * in_comment + "\n};" * depth
 
 
 def open_signature(texts: list[str]) -> tuple[int, str] | None:

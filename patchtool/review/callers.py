@@ -5,8 +5,10 @@ signature incompatibly must update every call at the same time: a call left for 
 breaks the build at this one (`build-break`), a call left for good is a `stale-caller`. Calls are
 found with tree-sitter in the base tree's C files; a call the series rewrites counts as updated,
 and so does one whose arguments at the retyped parameters name variables, parameters or members
-the series declares with a new type (in the call's file or a header), or whose value (for a new
-return type) is assigned to one: the call's line is unchanged, its types changed with it. A null
+the series declares with a new type (in the call's file or a header), or functions whose signature
+it changes (passed where a function pointer's type changes: `test_add("/a", test_a)` with both
+given new parameters), or whose value (for a new return type) is assigned to one: the call's line
+is unchanged, its types changed with it. A null
 pointer passes to any pointer, and a parameter retyped to an integer type the series defines
 (`typedef uint8_t privilege_mode_t;`, `typedef enum {...} Mode;`) takes the same integers.
 """
@@ -55,6 +57,7 @@ class _Touched:
     removed: set[str]
     inserted_between: set[tuple[str, str]]
     retyped: set[tuple[str, str]] = field(default_factory=set)  # (function or "", name)
+    resigned: set[str] = field(default_factory=set)  # functions whose signature it changes here
 
 
 # One declarator: type words, stars, the name, an array size (`const Foo *name =`, `u64 v[N]`).
@@ -116,6 +119,9 @@ def _touched_by_patch(rev: Revision) -> list[dict[str, _Touched]]:
             touched = per_path.setdefault(home, _Touched(set(), set()))
             touched.removed.update(x.text.strip() for x in f.removed)
             touched.retyped |= _retyped([x.text for x in f.removed], [x.text for x in f.added])
+            touched.resigned |= {
+                c.name for c in p.summary.functions if c.kind == "signature-changed" and c.file == f.path
+            }
             old_side = [(x.kind, x.text.strip()) for x in f.lines]
             for i, (kind, _) in enumerate(old_side):
                 if kind == "+" and (i == 0 or old_side[i - 1][0] != "+"):
@@ -197,6 +203,7 @@ def _updated_in(call: _Call, touched: list[dict[str, _Touched]], b: _Break | Non
         for path, seen in per_path.items():
             if path == call.path or path.endswith(".h"):
                 retyped.update(n for o, n in seen.retyped if o != b.name)
+                retyped.update(seen.resigned - {b.name})  # a function passed as the retyped pointer
         if (
             (call.target in retyped)
             if receives

@@ -23,6 +23,8 @@ _FIXES_SHA = re.compile(r"^[0-9a-f]{7,40}\b( \(.+\))?$")
 # A list that rewrites From: for DMARC sends "Name via <list>": the name is still the person's.
 _VIA = re.compile(r"\s+via(\s+.*)?$")
 # QEMU also writes `Fixes:`/`Resolves:` with the URL of a gitlab issue (or any bug tracker link).
+# a name written as an address's local part: one word joined by dots or underscores
+_LOCAL_PART = re.compile(r"^[\w-]+(?:[._][\w-]+)+$")
 _ISSUE_URL = re.compile(r"^<?https?://\S+>?$")
 _GIT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:")
 
@@ -73,12 +75,14 @@ def _name(a: Address) -> str:
 
 
 def _spoken_name(a: Address) -> str:
-    """The name an address gives, or, where a mail client put the address itself (or nothing) in
-    the name, the name its local part spells: "first.last@gmail.com" -> "first last"."""
+    """The name an address gives, or, where a mail client put the address itself, its local part
+    (or nothing) in the name, the name the local part spells: "first.last@gmail.com" -> "first
+    last"."""
     name = _name(a)
-    if name and "@" not in name:
+    if name and "@" not in name and not _LOCAL_PART.match(name):
         return name
-    local = a.email.split("@", 1)[0]
+    # the address, or its local part alone ("edmund.raile via <list>", rewritten for DMARC)
+    local = name.split("@", 1)[0] if name else a.email.split("@", 1)[0]
     return " ".join(re.split(r"[._]+", local)).casefold().strip() if re.search(r"[._]", local) else ""
 
 
@@ -86,7 +90,9 @@ def same_person(a: Address, t: Trailer) -> bool:
     other = _addr(t)
     if a.email.lower() == other.email.lower():
         return True
-    return bool(_spoken_name(a)) and _spoken_name(a) == _name(other)
+    name = _name(a)
+    names = {_spoken_name(a), name if "@" not in name else ""} - {""}
+    return _name(other) in names
 
 
 def _finding(severity: str, code: str, message: str, patch: Patch) -> Finding:

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from patchtool.parse.cfragments import close_open_scopes
 from patchtool.parse.cfuncs import analyze_hunk
 
 
@@ -355,3 +356,45 @@ def test_long_rows_in_an_open_parameter_list_do_not_backtrack() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("text", "closed"),
+    [
+        ("{\n    /*\n     * it's the peer", "\n*/\n};"),  # a body whose first comment the hunk cuts
+        ("/* see https://example.org/a */\nint a;", ""),  # a URL in a closed comment
+        ("/* see https://example.org/a", "\n*/"),
+        ('char *s = "/*";', ""),  # a string, not a comment
+        ("x = 1; // a /* in a line comment", ""),
+        ("c = '\\''; /* open", "\n*/"),  # an escaped quote in a character literal
+    ],
+)
+def test_a_fragment_is_closed_where_it_is_left_open(text: str, closed: str) -> None:
+    assert close_open_scopes(text) == text + closed
+
+
+def test_a_signature_change_in_a_hunk_ending_inside_the_functions_comment() -> None:
+    # Under an #ifdef closed past the hunk, the hunk's last rows open the function's first comment:
+    # left open, the comment swallows the closing brace, and tree-sitter's recovery (which
+    # depends on the comment's words) can lose the change (real sample R).
+    lines = [
+        (" ", "}"),
+        (" ", ""),
+        (" ", "#ifdef CONFIG_TLS"),
+        ("-", "static void test_one(void)"),
+        ("+", "static void test_one(char *name,"),
+        ("+", "                     Common *args)"),
+        (" ", "{"),
+        (" ", "    run(1);"),
+        (" ", "}"),
+        (" ", ""),
+        ("-", "static void test_two(void)"),
+        ("+", "static void test_two(char *name,"),
+        ("+", "                     Common *args)"),
+        (" ", "{"),
+        (" ", "    /*"),
+        (" ", "     * The second test behaves differently from the first one: its"),
+    ]
+    found = analyze_hunk("tests/tls.c", "static void run(int n)", lines, (6, 6))
+    expected = [("test_one", "signature-changed"), ("test_two", "signature-changed")]
+    assert [(c.name, c.kind) for c in found] == expected

@@ -122,6 +122,19 @@ def test_an_author_named_by_an_address_signs_off_under_the_name_it_spells() -> N
     assert codes(found) == ["dco-missing-author-signoff"]
 
 
+@pytest.mark.parametrize(
+    ("name", "signed"),
+    [("ada.lovelace via", True), ("ada_lovelace via", True), ("bob.byte via", False), ("A.Lovelace", False)],
+)
+def test_a_list_rewritten_from_naming_the_author_by_a_local_part(name: str, signed: bool) -> None:
+    # The list rewrote From: to "ada.lovelace via <list>" (the sender's client gave no name, so the
+    # list put the local part): Ada Lovelace's sign-off is the author's (real sample R). A local part
+    # spelling another name, or a one-word name that is not hers, still lacks it.
+    author = Address(name, "qemu-devel@nongnu.org")
+    found = check_signoffs(make_patch(ONE_LINE_DIFF, message=msg(SOB_ADA), author=author))
+    assert codes(found) == ([] if signed else ["dco-missing-author-signoff"])
+
+
 def test_format_patch_input_has_no_sender_check() -> None:
     # Without send-email, From: is the author: a handler's sign-off after the author's is fine.
     m = msg(SOB_ADA, SOB_BOB)
@@ -1534,3 +1547,82 @@ def test_argument_line_inserted_inside_a_call_updates_it(tmp_path: Path) -> None
     updated = nic_c.replace("    nic_send(1,\n", "    nic_send(1,\n             9,\n")
     assert "stale-caller" not in codes(_run(repo, diff_after(repo, {"hw/nic.h": new_h, "hw/nic.c": updated})))
     assert "stale-caller" in codes(_run(repo, diff_after(repo, {"hw/nic.h": new_h})))
+
+
+REGISTRY_H = "typedef struct Common Common;\n\nvoid test_add(const char *path, void (*fn)(void));\n"
+REGISTRY_C = (
+    '#include "registry.h"\n\n'
+    "void test_add(const char *path, void (*fn)(void))\n{\n    (void)path;\n    fn();\n}\n"
+)
+REGISTRY_NEW = "(const char *path, void (*fn)(char *name, Common *args))"
+TLS_C = """#include "registry.h"
+
+static void run(int n)
+{
+    (void)n;
+}
+
+#ifdef CONFIG_TLS
+static void test_one(void)
+{
+    run(1);
+}
+
+static void test_two(void)
+{
+    /*
+     * The second test behaves differently from the first one: its
+     * peer gives up before the handshake ends, so the run stops
+     * without an error of its own.
+     *
+     * Nothing else differs.
+     */
+    run(2);
+}
+#endif /* CONFIG_TLS */
+
+void add_tests(void)
+{
+#ifdef CONFIG_TLS
+    test_add("/one", test_one);
+    test_add("/two", test_two);
+#endif
+}
+"""
+
+
+@pytest.mark.parametrize(("retyped", "stale"), [(("one", "two"), []), (("one",), [31])])
+def test_a_call_passing_a_function_the_series_retypes_is_updated(
+    tmp_path: Path, retyped: tuple[str, ...], stale: list[int]
+) -> None:
+    # test_add()'s callback gets parameters, and the functions passed to it get them in the same
+    # patch: the calls' lines are unchanged and compile (real sample R: 85 such calls). test_two's
+    # new signature is in a hunk that ends inside its first comment under an #ifdef closed past
+    # the hunk, which the hunk's parse must still read as a signature change.
+    tree = {"tests/registry.h": REGISTRY_H, "tests/registry.c": REGISTRY_C, "tests/tls.c": TLS_C}
+    repo = make_repo(tmp_path / "q", tree)
+    new = TLS_C
+    for name in retyped:
+        split = f"static void test_{name}(char *name,\n" + " " * 26 + "Common *args)"
+        new = new.replace(f"static void test_{name}(void)", split)
+    new = new.replace("run(2);", "run(2 + (args != 0));" if "two" in retyped else "run(3);")
+    old_params = "(const char *path, void (*fn)(void))"
+    edits = {
+        "tests/registry.h": REGISTRY_H.replace(old_params, REGISTRY_NEW),
+        "tests/registry.c": REGISTRY_C.replace(old_params, REGISTRY_NEW).replace("fn();", "fn(0, 0);"),
+        "tests/tls.c": new,
+    }
+    found = [f for f in _run(repo, diff_after(repo, edits)) if f.code in ("stale-caller", "build-break")]
+    assert [(f.file, f.line) for f in found] == [("tests/tls.c", line) for line in stale]
+
+
+@pytest.mark.parametrize("head", ["bool coroutine_fn", "bool __attribute__((warn_unused_result))"])
+def test_an_annotation_added_to_the_return_type_is_no_stale_caller(tmp_path: Path, head: str) -> None:
+    # `bool f()` -> `bool coroutine_fn f()`: the function still returns a bool (real sample R)
+    base = (
+        "static bool find_buf(int n)\n{\n    return n > 0;\n}\n\n"
+        "int use(void)\n{\n    return find_buf(1) ? 1 : 0;\n}\n"
+    )
+    repo = make_repo(tmp_path / "q", {"block/curl.c": base})
+    diff = diff_after(repo, {"block/curl.c": base.replace("static bool find_buf", f"static {head} find_buf")})
+    assert not {"stale-caller", "build-break"} & set(codes(_run(repo, diff)))
