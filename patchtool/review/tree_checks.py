@@ -69,6 +69,13 @@ _ATTRIBUTE_FIRST = re.compile(r"^\+\s*(?:[A-Z][A-Z0-9_]*|__attribute__\s*\(\(.*?
 # `#endif`, such a brace gets "that open brace { should be on the previous line" instead.
 _INDENT_RULE = re.compile(r"^suspect code indent for conditional statements \((\d+), \1\)")
 _LONE_BRACE = re.compile(r"^[+ ]\s*\{\s*$")
+# its trailing-statement rule takes a C99 comment after an opening brace (`} else if (x) { // y`)
+# for a statement; the comment gets its own error ("do not use C99 // comments") (sample S)
+_TRAILING_RULE = re.compile(r"^trailing statements should be on next line")
+_BRACE_THEN_COMMENT = re.compile(r'^\+[^"\'/]*\{\s*//')
+# a space before a quoted newline in a test's expected output is the output (a hex dump's last
+# column, `"s is \n"`, in tests/unit at master) (sample S)
+_NEWLINE_SPACE_RULE = re.compile(r"^unnecessary whitespace before a quoted newline")
 _DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
 
 
@@ -176,6 +183,8 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             or (_STORAGE_RULE.search(m.group("msg")) and _ATTRIBUTE_FIRST.search(code))
             or (_POINTER_RULE.search(m.group("msg")) and _ANNOTATION_AFTER_STAR.search(code))
             or (_INDENT_RULE.search(m.group("msg")) and where and _quote_ends_in_brace(lines, i + 2))
+            or (_TRAILING_RULE.search(m.group("msg")) and _BRACE_THEN_COMMENT.search(code))
+            or (_NEWLINE_SPACE_RULE.search(m.group("msg")) and where and _in_tests(where.group("file")))
         ):
             # its operator-spacing rules guess at types (`fn_t *p` reads as a product), it takes
             # a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`), and an
@@ -192,6 +201,10 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             )
         )
     return found
+
+
+def _in_tests(path: str) -> bool:
+    return path.startswith("tests/")
 
 
 def _quote_ends_in_brace(lines: list[str], start: int) -> bool:

@@ -1308,6 +1308,32 @@ def test_an_if_whose_brace_follows_an_endif_is_no_indent_error() -> None:
     assert [(f.severity, f.line) for f in found] == [("info", 5), ("info", 30), ("error", 11), ("error", 12)]
 
 
+def test_a_comment_after_a_brace_and_a_tests_expected_output_are_no_checkpatch_errors() -> None:
+    # sample S: `} else if (a) { // b` gets "trailing statements" for its C99 comment (which has an
+    # error of its own); a space before "\n" in tests/ is the output a test expects. A statement
+    # after the brace, and the space in a message outside tests/, stay errors.
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    trailing, space = "ERROR: trailing statements should be on next line", (
+        "ERROR: unnecessary whitespace before a quoted newline"
+    )
+    output = (
+        f"{trailing}\n#20: FILE: migration/m.c:5:\n+    }} else if (a) {{ // && b()\n\n"
+        f"{trailing}\n#21: FILE: migration/m.c:6:\n+    }} else if (a) {{ b(); // c\n\n"
+        f"{trailing}\n#22: FILE: migration/m.c:7:\n+    if (a) {{ s = \"//\"; }}\n\n"
+        f"{space}\n#23: FILE: tests/unit/test-cutils.c:8:\n+        \"0010: 73 20   s is \\n\";\n\n"
+        f"{space}\n#24: FILE: hw/a.c:9:\n+    error_report(\"failed \\n\");\n\n"
+    )
+    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
+    assert [(f.severity, f.line) for f in found] == [
+        ("info", 5),
+        ("error", 6),
+        ("error", 7),
+        ("info", 8),
+        ("error", 9),
+    ]
+
+
 def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
     # an X-macro's `NAME##_IDX,`, a table's entries and comma-separated words cannot be put in
     # parentheses or do-while; an operator expression, statements, or a comma inside a call's
