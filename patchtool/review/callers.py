@@ -8,9 +8,9 @@ and so does one whose arguments at the retyped parameters name variables, parame
 the series declares with a new type (in the call's file or a header), or functions whose signature
 it changes (passed where a function pointer's type changes: `test_add("/a", test_a)` with both
 given new parameters), or whose value (for a new return type) is assigned to one: the call's line
-is unchanged, its types changed with it. A null
-pointer passes to any pointer, and a parameter retyped to an integer type the series defines
-(`typedef uint8_t privilege_mode_t;`, `typedef enum {...} Mode;`) takes the same integers.
+is unchanged, its types changed with it. A null pointer passes to any pointer, and a parameter
+retyped to an integer type the series defines (`typedef uint8_t privilege_mode_t;`,
+`typedef enum {...} Mode;`) takes the same integers.
 """
 
 from __future__ import annotations
