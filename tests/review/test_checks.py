@@ -1325,13 +1325,8 @@ def test_a_comment_after_a_brace_and_a_tests_expected_output_are_no_checkpatch_e
         f"{space}\n#24: FILE: hw/a.c:9:\n+    error_report(\"failed \\n\");\n\n"
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
-    assert [(f.severity, f.line) for f in found] == [
-        ("info", 5),
-        ("error", 6),
-        ("error", 7),
-        ("info", 8),
-        ("error", 9),
-    ]
+    expected = [("info", 5), ("error", 6), ("error", 7), ("info", 8), ("error", 9)]
+    assert [(f.severity, f.line) for f in found] == expected
 
 
 def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
