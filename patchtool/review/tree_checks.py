@@ -37,7 +37,9 @@ _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifi
 # its licence rule reads every line that names SPDX-License-Identifier, the commit message's too (a
 # maintainer's "[name: Add SPDX-License-Identifier: ... tag]" note yields the licence "tag]"), and
 # names no file either way: a licence no added line of the diff declares was read off the message
-_LICENCE = re.compile(r"^Saw unacceptable licenses '([^']*)'")
+# (the licence is what stands between the quotes before ", valid choices": a line of a script
+# that prints one, `out('// SPDX-License-Identifier: GPL-2.0-or-later',`, yields "...-later',")
+_LICENCE = re.compile(r"^Saw unacceptable licenses '(.*)', valid choices")
 _SPDX_ADDED = re.compile(r"^\+.*SPDX-License-Identifier:(.*)$", re.MULTILINE)
 _SPDX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*")
 # maintainers waive these: long lines in macro tables, test data and asset URLs, and newlines in
@@ -76,6 +78,10 @@ _BRACE_THEN_COMMENT = re.compile(r'^\+[^"\'/]*\{\s*//')
 # a space before a quoted newline in a test's expected output is the output (a hex dump's last
 # column, `"s is \n"`, in tests/unit at master) (sample S)
 _NEWLINE_SPACE_RULE = re.compile(r"^unnecessary whitespace before a quoted newline")
+# its extern rule takes `type name(` for a prototype: a local declared with an attribute,
+# `int unused __attribute__ ((unused));`, has `__attribute__` as that name (sample U)
+_EXTERN_RULE = re.compile(r"^externs should be avoided in \.c files")
+_ATTRIBUTE_CALL = re.compile(r"^\+[^(]*\b__attribute__\s*\(")
 _DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
 
 
@@ -185,6 +191,7 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             or (_INDENT_RULE.search(m.group("msg")) and where and _quote_ends_in_brace(lines, i + 2))
             or (_TRAILING_RULE.search(m.group("msg")) and _BRACE_THEN_COMMENT.search(code))
             or (_NEWLINE_SPACE_RULE.search(m.group("msg")) and where and _in_tests(where.group("file")))
+            or (_EXTERN_RULE.search(m.group("msg")) and _ATTRIBUTE_CALL.search(code))
         ):
             # its operator-spacing rules guess at types (`fn_t *p` reads as a product), it takes
             # a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`), and an

@@ -1329,6 +1329,20 @@ def test_a_comment_after_a_brace_and_a_tests_expected_output_are_no_checkpatch_e
     assert [(f.severity, f.line) for f in found] == expected
 
 
+def test_a_local_declared_with_an_attribute_is_no_extern() -> None:
+    # sample U: `int unused __attribute__ ((unused));` in a function body reads as a prototype
+    # named __attribute__; a prototype in a .c file stays an error
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    rule = "ERROR: externs should be avoided in .c files"
+    output = (
+        f"{rule}\n#30: FILE: trace/f.c:44:\n+    int unused __attribute__ ((unused));\n\n"
+        f"{rule}\n#31: FILE: trace/f.c:45:\n+int helper(int a) __attribute__((pure));\n\n"
+    )
+    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
+    assert [(f.severity, f.line) for f in found] == [("info", 44), ("error", 45)]
+
+
 def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
     # an X-macro's `NAME##_IDX,`, a table's entries and comma-separated words cannot be put in
     # parentheses or do-while; an operator expression, statements, or a comma inside a call's
@@ -1434,7 +1448,7 @@ def test_host_advice_on_a_guest_test_program_is_a_note(tmp_path: Path) -> None:
 
 LICENCES = "".join(
     f'print "ERROR: Saw unacceptable licenses \'{name}\', valid choices for QEMU are:\nGPL-2.0-or-later\n";\n'
-    for name in ("tag]", "GPL-9", "GPL-9,MIT", '*/\\"')
+    for name in ("tag]", "GPL-9", "GPL-9,MIT", '*/\\"', "GPL-9',")
 )
 SPDX_DIFF = """diff --git a/hw/b.c b/hw/b.c
 new file mode 100644
@@ -1508,6 +1522,7 @@ def test_a_licence_read_off_the_commit_message_is_a_note(tmp_path: Path) -> None
         ("error", "GPL-9"),
         ("error", "GPL-9,MIT"),
         ("info", '*/"'),  # the end of `print "/* SPDX-License-Identifier: ... */"` in a script
+        ("info", "GPL-9"),  # "GPL-9',": a script's `out('// SPDX-License-Identifier: GPL-9',`
     ]
 
 
