@@ -17,15 +17,31 @@ from patchtool.parse.cfuncs import signature_change
 
 def pair_moves(changes: list[FunctionChange]) -> list[FunctionChange]:
     """Each function removed and added in the same file becomes one change at its new place:
-    signature-changed when the signatures differ, else body-changed ("moved")."""
-    removed = {(c.file, c.name): c for c in changes if c.kind == "removed" and c.old_signature}
-    moved = {(c.file, c.name) for c in changes if c.kind == "added" and c.new_signature} & removed.keys()
+    signature-changed when the signatures differ, else body-changed ("moved"). A prototype
+    removed by one hunk and added by another with other parameters is signature-changed too
+    (`void AUD_set_volume_out(SWVoiceOut *, int, uint8_t, uint8_t);` dropped above a struct and
+    declared below it taking a `Volume *`, sample S); one moved unchanged stays as it reads."""
+    out = _pair(changes, "removed", "added")
+    return _pair(out, "prototype-removed", "prototype-added", keep_same=True)
+
+
+def _pair(
+    changes: list[FunctionChange], gone: str, came: str, keep_same: bool = False
+) -> list[FunctionChange]:
+    removed = {(c.file, c.name): c for c in changes if c.kind == gone and c.old_signature}
+    moved = {(c.file, c.name) for c in changes if c.kind == came and c.new_signature} & removed.keys()
+    if keep_same:  # only the pairs whose signatures differ
+        moved = {
+            key for key in moved
+            for c in changes if (c.file, c.name) == key and c.kind == came
+            if signature_change(c.file, removed[key].old_signature or "", c.new_signature or "", c.line)
+        }  # fmt: skip
     out = []
     for c in changes:
         key = (c.file, c.name)
-        if key not in moved or c.kind not in ("added", "removed"):
+        if key not in moved or c.kind not in (gone, came):
             out.append(c)
-        elif c.kind == "added":
+        elif c.kind == came:
             old = removed[key].old_signature or ""
             changed = signature_change(c.file, old, c.new_signature or "", c.line)
             out.append(changed or replace(c, kind="body-changed", detail="moved"))

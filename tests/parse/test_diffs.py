@@ -192,6 +192,31 @@ def test_a_function_moved_within_its_file_is_one_change(tmp_path: Path) -> None:
     ]
 
 
+def test_a_prototype_declared_again_with_new_parameters_is_one_signature_change(tmp_path: Path) -> None:
+    # sample S: a header drops `void snd_set_volume(Voice *v, int mute, int l, int r);` in one hunk
+    # and declares it below a new struct taking a `Volume *` in another; a prototype only moved
+    # stays as it reads (removed here, added there: no caller changes)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    filler = "".join(f"int snd_helper{i}(Voice *v);\n\n" for i in range(8))
+    head = "void snd_set_volume(Voice *v, int mute, int l, int r);\nvoid snd_reset(Voice *v);\n\n"
+    (repo / "snd.h").write_text(head + filler)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    tail = "typedef struct Volume { int mute; int l, r; } Volume;\n\n"
+    tail += "void snd_set_volume(Voice *v, Volume *vol);\nvoid snd_reset(Voice *v);\n"
+    (repo / "snd.h").write_text(filler + tail)
+    diff = git(repo, "diff", "HEAD")
+    facts = sorted((f.name, f.kind) for f in summarize_diff(diff).functions)
+    assert facts == [
+        ("Volume", "struct-added"),
+        ("snd_reset", "prototype-added"),
+        ("snd_reset", "prototype-removed"),
+        ("snd_set_volume", "signature-changed"),
+    ]
+
+
 def test_a_binary_file_moved_unchanged_is_read_from_the_diffstat(tmp_path: Path) -> None:
     # git states a pure binary rename as `pc-bios/{ => dtb}/board.dtb | Bin`, with nothing after
     # "Bin": it is the file's diffstat line, not a line of notes, and no diffstat-mismatch
