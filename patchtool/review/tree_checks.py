@@ -10,6 +10,7 @@ from pathlib import Path
 
 from patchtool import proc
 from patchtool.models import Finding, FunctionChange, Patch, Revision
+from patchtool.parse.difftext import DiffLine, split_files
 from patchtool.review import accelonly
 from patchtool.review.file_style import Counts, weigh_by_file_style
 from patchtool.vcs.repo import GitRepo
@@ -80,6 +81,9 @@ _BRACE_THEN_COMMENT = re.compile(r'^\+[^"\'/]*\{\s*//')
 _NEWLINE_SPACE_RULE = re.compile(r"^unnecessary whitespace before a quoted newline")
 # its extern rule takes `type name(` for a prototype: a local declared with an attribute,
 # `int unused __attribute__ ((unused));`, has `__attribute__` as that name (sample U)
+# its C99-comment rule on lines that only edit a `//` comment the file has (a licence header
+# written with `//`, whose FSF address a patch replaces with the URL: merged so, sample V)
+_C99_RULE = re.compile(r"^do not use C99 // comments")
 _EXTERN_RULE = re.compile(r"^externs should be avoided in \.c files")
 _ATTRIBUTE_CALL = re.compile(r"^\+[^(]*\b__attribute__\s*\(")
 _DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
@@ -192,6 +196,11 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             or (_TRAILING_RULE.search(m.group("msg")) and _BRACE_THEN_COMMENT.search(code))
             or (_NEWLINE_SPACE_RULE.search(m.group("msg")) and where and _in_tests(where.group("file")))
             or (_EXTERN_RULE.search(m.group("msg")) and _ATTRIBUTE_CALL.search(code))
+            or (
+                _C99_RULE.search(m.group("msg"))
+                and where
+                and _edits_line_comment(patch, where.group("file"), int(where.group("line")))
+            )
         ):
             # its operator-spacing rules guess at types (`fn_t *p` reads as a product), it takes
             # a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`), and an
@@ -208,6 +217,29 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             )
         )
     return found
+
+
+def _edits_line_comment(patch: Patch, path: str, line: int) -> bool:
+    """The added line ``line`` of ``path`` is in a run of changed lines that replaces `//` comment
+    lines with `//` comment lines: the patch edits a comment the file has."""
+    for f in split_files(patch.diff):
+        if f.path != path:
+            continue
+        for h in f.hunk_texts:
+            at, hit = h.new_start, False
+            block: list[DiffLine] = []
+            for x in (*h.lines, None):
+                if x is None or x.kind == " ":
+                    if hit:
+                        return any(b.kind == "-" for b in block) and all(
+                            b.text.strip().startswith("//") for b in block
+                        )
+                    block, at = [], at + (x is not None)
+                    continue
+                block.append(x)
+                if x.kind == "+":
+                    hit, at = hit or at == line, at + 1
+    return False
 
 
 def _in_tests(path: str) -> bool:

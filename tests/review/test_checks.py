@@ -1343,6 +1343,42 @@ def test_a_local_declared_with_an_attribute_is_no_extern() -> None:
     assert [(f.severity, f.line) for f in found] == [("info", 44), ("error", 45)]
 
 
+C99_DIFF = """diff --git a/target/x/emu.c b/target/x/emu.c
+index 1111111..2222222 100644
+--- a/target/x/emu.c
++++ b/target/x/emu.c
+@@ -31,5 +31,5 @@
+ //  Lesser General Public License for more details.
+ //
+-//  License along with this library; if not, write to the Free Software
+-//  Foundation, Inc., 51 Franklin Street
++//  License along with this library; if not, see
++//  <https://www.gnu.org/licenses/>.
+ ////////////////////////////////
+@@ -60,2 +60,3 @@ int f(void)
+ {
++    return 1; // done
+ }
+@@ -70,2 +71,3 @@ int g(void)
+     a = 1;
++    // a new comment
+     b = 2;
+"""
+
+
+def test_an_edit_inside_a_line_comment_the_file_has_is_no_c99_error() -> None:
+    # sample V: a licence header written with `//`, whose FSF address the patch replaces with the
+    # URL (merged so); a `//` comment the patch adds, at a line's end or alone, stays an error
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    rule = "ERROR: do not use C99 // comments"
+    output = "".join(
+        f"{rule}\n#{40 + n}: FILE: target/x/emu.c:{n}:\n+// x\n\n" for n in (33, 34, 61, 72)
+    )
+    found = parse_checkpatch(output, make_patch(C99_DIFF))
+    assert [(f.severity, f.line) for f in found] == [("info", 33), ("info", 34), ("error", 61), ("error", 72)]
+
+
 def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
     # an X-macro's `NAME##_IDX,`, a table's entries and comma-separated words cannot be put in
     # parentheses or do-while; an operator expression, statements, or a comma inside a call's
