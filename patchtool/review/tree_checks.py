@@ -10,20 +10,13 @@ from pathlib import Path
 
 from patchtool import proc
 from patchtool.models import Finding, FunctionChange, Patch, Revision
-from patchtool.parse.difftext import DiffLine, split_files
 from patchtool.review import accelonly
 from patchtool.review.file_style import Counts, weigh_by_file_style
+from patchtool.review.misreads import Quote, misread
 from patchtool.vcs.repo import GitRepo
 
 _CHECKPATCH_MSG = re.compile(r"^(?P<sev>ERROR|WARNING|CHECK):\s*(?P<msg>.+)$")
 _CHECKPATCH_WHERE = re.compile(r"^#\d+:\s*FILE:\s*(?P<file>[^:]+):(?P<line>\d+):")
-_NAME_PAREN = re.compile(r"^space prohibited between function name and open parenthesis")
-# `T (*name)(`, or with a calling convention (`HRESULT (WINAPI *name) (`): never a call
-_FUNCTION_POINTER = re.compile(r"\w\s+\(\s*(?:[A-Z_][A-Z0-9_]*\s+)?\*\s*\w+\s*\)\s*\(")
-# its const rule fires on any line naming an ops or description type with a `=` after it; what it
-# means is a static brace initialiser, not `USBDescIface *d = g_new0(USBDescIface, n)`, filled at run time
-_CONST_RULE = re.compile(r"^initializer for struct \w+ should normally be const")
-_BRACE_INIT = re.compile(r"=\s*\{")
 _SYMLINK = "120000"  # git's mode of a symbolic link
 # tests/tcg/ (but its plugins/) holds guest programs, built by a cross compiler without QEMU's
 # headers or glib: checkpatch's advice to use QEMU's or glib's helpers cannot be followed there,
@@ -43,49 +36,6 @@ _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifi
 _LICENCE = re.compile(r"^Saw unacceptable licenses '(.*)', valid choices")
 _SPDX_ADDED = re.compile(r"^\+.*SPDX-License-Identifier:(.*)$", re.MULTILINE)
 _SPDX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*")
-# maintainers waive these: long lines in macro tables, test data and asset URLs, and newlines in
-# test skip messages (both merged so upstream, on the tuning and the judged samples)
-# "patch seems to be corrupt": checkpatch reads diff-like lines in a commit message (the ACPI table
-# diff of a bios-tables-test blob update) as a broken hunk; the diff itself was read by our parser,
-# which refuses what `git apply` would refuse
-_WAIVED = re.compile(
-    r"^line over \d+ characters|^Error messages should not contain newlines|^patch seems to be corrupt"
-)
-_GUESSED_SPACING = re.compile(r"\(ctx:\w+\)")
-# its macro rules want a value in parentheses and statements in do-while: a macro that expands to
-# entries of a list (an X-macro's `NAME##_IDX,`, a table's `{ a, b }, { c, d },`, instruction words
-# separated by commas) can take neither, and maintainers merge such tables (sample N)
-_MACRO_RULE = re.compile(r"^Macros with (?:complex values|multiple statements)")
-_MACRO_HEAD = re.compile(r"^\s*#\s*define\s+\w+(?:\([^)]*\))?")
-_MACRO_NOISE = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", re.DOTALL)
-# its pointer-spacing rule reads an annotation macro after the `*` (`BdrvChild * GRAPH_RDLOCK
-# bdrv_f(...)`, the form of 30 lines of include/block in master) as a variable's name
-_POINTER_RULE = re.compile(r'^"foo \* bar" should be "foo \*bar"')
-_ANNOTATION_AFTER_STAR = re.compile(r"\*\s+[A-Z][A-Z0-9_]*\s+\w+\s*\(|\*\s+[A-Z][A-Z0-9_]*\s*$")
-# its storage-class rule takes an attribute macro before `static` (`UNUSED static const ...`, as
-# linux-user/strace.c declares its tables; `G_GNUC_UNUSED static`) for a type: C allows both orders
-_STORAGE_RULE = re.compile(r"^storage class should be at the beginning of the declaration")
-_ATTRIBUTE_FIRST = re.compile(r"^\+\s*(?:[A-Z][A-Z0-9_]*|__attribute__\s*\(\(.*?\)\))\s+(?:static|extern)\b")
-# its indent rule takes the block of an `if` whose brace stands on its own line after an
-# `#endif` (`#ifdef CONFIG_PIXMAN` / `if (!use_pixman ||` ... / `#endif` / `{`, the form of
-# hw/display/ati_2d.c at the base) for a statement indented like the `if` (sample Q). Without the
-# `#endif`, such a brace gets "that open brace { should be on the previous line" instead.
-_INDENT_RULE = re.compile(r"^suspect code indent for conditional statements \((\d+), \1\)")
-_LONE_BRACE = re.compile(r"^[+ ]\s*\{\s*$")
-# its trailing-statement rule takes a C99 comment after an opening brace (`} else if (x) { // y`)
-# for a statement; the comment gets its own error ("do not use C99 // comments") (sample S)
-_TRAILING_RULE = re.compile(r"^trailing statements should be on next line")
-_BRACE_THEN_COMMENT = re.compile(r'^\+[^"\'/]*\{\s*//')
-# a space before a quoted newline in a test's expected output is the output (a hex dump's last
-# column, `"s is \n"`, in tests/unit at master) (sample S)
-_NEWLINE_SPACE_RULE = re.compile(r"^unnecessary whitespace before a quoted newline")
-# its extern rule takes `type name(` for a prototype: a local declared with an attribute,
-# `int unused __attribute__ ((unused));`, has `__attribute__` as that name (sample U)
-# its C99-comment rule on lines that only edit a `//` comment the file has (a licence header
-# written with `//`, whose FSF address a patch replaces with the URL: merged so, sample V)
-_C99_RULE = re.compile(r"^do not use C99 // comments")
-_EXTERN_RULE = re.compile(r"^externs should be avoided in \.c files")
-_ATTRIBUTE_CALL = re.compile(r"^\+[^(]*\b__attribute__\s*\(")
 _DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
 
 
@@ -180,31 +130,15 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
         # QEMU takes checkpatch's WARNING/CHECK as advice (line length, "does MAINTAINERS need
         # updating?"): on real series most were not problems a maintainer asked to fix
         sev = "error" if m.group("sev") == "ERROR" else "info"
-        code = lines[i + 2] if where and i + 2 < len(lines) else ""
-        if (
-            _MACRO_RULE.search(m.group("msg"))
-            and where
-            and expands_to_list(_quoted_lines(lines, i + 2))
-        ) or (
-            _GUESSED_SPACING.search(m.group("msg"))
-            or _WAIVED.search(m.group("msg"))
-            or (_NAME_PAREN.search(m.group("msg")) and _FUNCTION_POINTER.search(code))
-            or (_CONST_RULE.search(m.group("msg")) and code and not _BRACE_INIT.search(code))
-            or (_STORAGE_RULE.search(m.group("msg")) and _ATTRIBUTE_FIRST.search(code))
-            or (_POINTER_RULE.search(m.group("msg")) and _ANNOTATION_AFTER_STAR.search(code))
-            or (_INDENT_RULE.search(m.group("msg")) and where and _quote_ends_in_brace(lines, i + 2))
-            or (_TRAILING_RULE.search(m.group("msg")) and _BRACE_THEN_COMMENT.search(code))
-            or (_NEWLINE_SPACE_RULE.search(m.group("msg")) and where and _in_tests(where.group("file")))
-            or (_EXTERN_RULE.search(m.group("msg")) and _ATTRIBUTE_CALL.search(code))
-            or (
-                _C99_RULE.search(m.group("msg"))
-                and where
-                and _edits_line_comment(patch, where.group("file"), int(where.group("line")))
-            )
-        ):
-            # its operator-spacing rules guess at types (`fn_t *p` reads as a product), it takes
-            # a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`), and an
-            # allocation for an initialiser
+        quote = Quote(
+            m.group("msg"),
+            where.group("file") if where else None,
+            int(where.group("line")) if where else None,
+            lines,
+            i + 2,
+            patch,
+        )
+        if misread(quote):
             sev = "info"
         found.append(
             _f(
@@ -217,73 +151,6 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             )
         )
     return found
-
-
-def _edits_line_comment(patch: Patch, path: str, line: int) -> bool:
-    """The added line ``line`` of ``path`` is in a run of changed lines that replaces `//` comment
-    lines with `//` comment lines: the patch edits a comment the file has."""
-    for f in split_files(patch.diff):
-        if f.path != path:
-            continue
-        for h in f.hunk_texts:
-            at, hit = h.new_start, False
-            block: list[DiffLine] = []
-            for x in (*h.lines, None):
-                if x is None or x.kind == " ":
-                    if hit:
-                        return any(b.kind == "-" for b in block) and all(
-                            b.text.strip().startswith("//") for b in block
-                        )
-                    block, at = [], at + (x is not None)
-                    continue
-                block.append(x)
-                if x.kind == "+":
-                    hit, at = hit or at == line, at + 1
-    return False
-
-
-def _in_tests(path: str) -> bool:
-    return path.startswith("tests/")
-
-
-def _quote_ends_in_brace(lines: list[str], start: int) -> bool:
-    """The code checkpatch quotes after a message (added and context lines, up to the blank line)
-    ends in a brace standing alone."""
-    quote = []
-    for line in lines[start:]:
-        if not line.strip():
-            break
-        quote.append(line)
-    return bool(quote) and bool(_LONE_BRACE.match(quote[-1]))
-
-
-def _quoted_lines(lines: list[str], start: int) -> list[str]:
-    """The added lines checkpatch quotes after a message (up to the blank line), without the '+'."""
-    out = []
-    for line in lines[start:]:
-        if not line.startswith("+"):
-            break
-        out.append(line[1:])
-    return out
-
-
-def expands_to_list(macro: list[str]) -> bool:
-    """Whether a `#define` (its lines, with their continuations) expands to entries of a list: its
-    body, comments and literals aside, has a comma outside every bracket. (A comma operator in an
-    expression macro reads so too; checkpatch's advice is style there either way.)"""
-    text = "\n".join(line.rstrip().removesuffix("\\") for line in macro)
-    head = _MACRO_HEAD.match(text)
-    if head is None:
-        return False
-    depth = 0
-    for ch in _MACRO_NOISE.sub(" ", text[head.end() :]):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth = max(depth - 1, 0)
-        elif ch == "," and depth == 0:
-            return True
-    return False
 
 
 def run_checkpatch(

@@ -1,0 +1,197 @@
+"""What checkpatch.pl misjudges: rules of it that fire on lines they were not written for.
+
+Each entry of ``MISREADS`` pairs one of checkpatch's messages with what, in the code it quotes
+or in the patch, shows the rule misread the line; such a finding is kept as a note, not an
+error. Each was found on real qemu-devel series (the sample named beside it) and judged against
+what QEMU merged. ``misread`` is the one question tree_checks.parse_checkpatch asks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from patchtool.models import Patch
+from patchtool.parse.difftext import DiffLine, split_files
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One checkpatch message where it stands in checkpatch's output."""
+
+    msg: str  # the message, without its ERROR:/WARNING: prefix
+    file: str | None  # where it points (None: the patch as a whole)
+    line: int | None
+    output: list[str]  # checkpatch's output, as lines
+    at: int  # the index in ``output`` of the first line it quotes
+    patch: Patch
+
+    @property
+    def code(self) -> str:
+        """The first line it quotes ("" when it points nowhere)."""
+        return self.output[self.at] if self.file and self.at < len(self.output) else ""
+
+
+# `T (*name)(`, or with a calling convention (`HRESULT (WINAPI *name) (`): never a call
+_FUNCTION_POINTER = re.compile(r"\w\s+\(\s*(?:[A-Z_][A-Z0-9_]*\s+)?\*\s*\w+\s*\)\s*\(")
+_BRACE_INIT = re.compile(r"=\s*\{")
+_MACRO_HEAD = re.compile(r"^\s*#\s*define\s+\w+(?:\([^)]*\))?")
+_MACRO_NOISE = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", re.DOTALL)
+_ANNOTATION_AFTER_STAR = re.compile(r"\*\s+[A-Z][A-Z0-9_]*\s+\w+\s*\(|\*\s+[A-Z][A-Z0-9_]*\s*$")
+_ATTRIBUTE_FIRST = re.compile(r"^\+\s*(?:[A-Z][A-Z0-9_]*|__attribute__\s*\(\(.*?\)\))\s+(?:static|extern)\b")
+_LONE_BRACE = re.compile(r"^[+ ]\s*\{\s*$")
+_BRACE_THEN_COMMENT = re.compile(r'^\+[^"\'/]*\{\s*//')
+_ATTRIBUTE_CALL = re.compile(r"^\+[^(]*\b__attribute__\s*\(")
+
+
+def _always(q: Quote) -> bool:
+    return True
+
+
+def _quote_ends_in_brace(q: Quote) -> bool:
+    """The code it quotes (added and context lines, up to the blank line) ends in a lone brace."""
+    quote = []
+    for line in q.output[q.at :] if q.file else ():
+        if not line.strip():
+            break
+        quote.append(line)
+    return bool(quote) and bool(_LONE_BRACE.match(quote[-1]))
+
+
+def _quoted_lines(q: Quote) -> list[str]:
+    """The added lines it quotes (up to the blank line), without the '+'."""
+    out = []
+    for line in q.output[q.at :] if q.file else ():
+        if not line.startswith("+"):
+            break
+        out.append(line[1:])
+    return out
+
+
+def expands_to_list(macro: list[str]) -> bool:
+    """Whether a `#define` (its lines, with their continuations) expands to entries of a list: its
+    body, comments and literals aside, has a comma outside every bracket. (A comma operator in an
+    expression macro reads so too; checkpatch's advice is style there either way.)"""
+    text = "\n".join(line.rstrip().removesuffix("\\") for line in macro)
+    head = _MACRO_HEAD.match(text)
+    if head is None:
+        return False
+    depth = 0
+    for ch in _MACRO_NOISE.sub(" ", text[head.end() :]):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        elif ch == "," and depth == 0:
+            return True
+    return False
+
+
+def _edits_line_comment(q: Quote) -> bool:
+    """The added line it points at is in a run of changed lines that replaces `//` comment lines
+    with `//` comment lines: the patch edits a comment the file has."""
+    for f in split_files(q.patch.diff) if q.file else ():
+        if f.path != q.file:
+            continue
+        for h in f.hunk_texts:
+            at, hit = h.new_start, False
+            block: list[DiffLine] = []
+            for x in (*h.lines, None):
+                if x is None or x.kind == " ":
+                    if hit:
+                        return any(b.kind == "-" for b in block) and all(
+                            b.text.strip().startswith("//") for b in block
+                        )
+                    block, at = [], at + (x is not None)
+                    continue
+                block.append(x)
+                if x.kind == "+":
+                    hit, at = hit or at == q.line, at + 1
+    return False
+
+
+MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
+    # its operator-spacing rules guess at types (`fn_t *p` reads as a product)
+    (re.compile(r"\(ctx:\w+\)"), _always),
+    # maintainers waive these: long lines in macro tables, test data and asset URLs, and newlines
+    # in test skip messages (both merged so upstream, on the tuning and the judged samples);
+    # "patch seems to be corrupt": checkpatch reads diff-like lines in a commit message (the ACPI
+    # table diff of a bios-tables-test blob update) as a broken hunk; the diff itself was read by
+    # our parser, which refuses what `git apply` would refuse
+    (
+        re.compile(
+            r"^line over \d+ characters|^Error messages should not contain newlines"
+            r"|^patch seems to be corrupt"
+        ),
+        _always,
+    ),
+    # its macro rules want a value in parentheses and statements in do-while: a macro that expands
+    # to entries of a list (an X-macro's `NAME##_IDX,`, a table's `{ a, b }, { c, d },`,
+    # instruction words separated by commas) can take neither, and maintainers merge such tables
+    # (sample N)
+    (
+        re.compile(r"^Macros with (?:complex values|multiple statements)"),
+        lambda q: expands_to_list(_quoted_lines(q)),
+    ),
+    # it takes a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`)
+    (
+        re.compile(r"^space prohibited between function name and open parenthesis"),
+        lambda q: bool(_FUNCTION_POINTER.search(q.code)),
+    ),
+    # its const rule fires on any line naming an ops or description type with a `=` after it; what
+    # it means is a static brace initialiser, not `USBDescIface *d = g_new0(USBDescIface, n)`,
+    # filled at run time
+    (
+        re.compile(r"^initializer for struct \w+ should normally be const"),
+        lambda q: bool(q.code) and not _BRACE_INIT.search(q.code),
+    ),
+    # its storage-class rule takes an attribute macro before `static` (`UNUSED static const ...`,
+    # as linux-user/strace.c declares its tables; `G_GNUC_UNUSED static`) for a type: C allows
+    # both orders
+    (
+        re.compile(r"^storage class should be at the beginning of the declaration"),
+        lambda q: bool(_ATTRIBUTE_FIRST.search(q.code)),
+    ),
+    # its pointer-spacing rule reads an annotation macro after the `*` (`BdrvChild * GRAPH_RDLOCK
+    # bdrv_f(...)`, the form of 30 lines of include/block in master) as a variable's name
+    (
+        re.compile(r'^"foo \* bar" should be "foo \*bar"'),
+        lambda q: bool(_ANNOTATION_AFTER_STAR.search(q.code)),
+    ),
+    # its indent rule takes the block of an `if` whose brace stands on its own line after an
+    # `#endif` (`#ifdef CONFIG_PIXMAN` / `if (!use_pixman ||` ... / `#endif` / `{`, the form of
+    # hw/display/ati_2d.c at the base) for a statement indented like the `if` (sample Q). Without
+    # the `#endif`, such a brace gets "that open brace { should be on the previous line" instead.
+    (
+        re.compile(r"^suspect code indent for conditional statements \((\d+), \1\)"),
+        _quote_ends_in_brace,
+    ),
+    # its trailing-statement rule takes a C99 comment after an opening brace (`} else if (x) {
+    # // y`) for a statement; the comment gets its own error ("do not use C99 // comments")
+    # (sample S)
+    (
+        re.compile(r"^trailing statements should be on next line"),
+        lambda q: bool(_BRACE_THEN_COMMENT.search(q.code)),
+    ),
+    # a space before a quoted newline in a test's expected output is the output (a hex dump's last
+    # column, `"s is \n"`, in tests/unit at master) (sample S)
+    (
+        re.compile(r"^unnecessary whitespace before a quoted newline"),
+        lambda q: bool(q.file and q.file.startswith("tests/")),
+    ),
+    # its extern rule takes `type name(` for a prototype: a local declared with an attribute,
+    # `int unused __attribute__ ((unused));`, has `__attribute__` as that name (sample U)
+    (
+        re.compile(r"^externs should be avoided in \.c files"),
+        lambda q: bool(_ATTRIBUTE_CALL.search(q.code)),
+    ),
+    # its C99-comment rule on lines that only edit a `//` comment the file has (a licence header
+    # written with `//`, whose FSF address a patch replaces with the URL: merged so, sample V)
+    (re.compile(r"^do not use C99 // comments"), _edits_line_comment),
+)
+
+
+def misread(q: Quote) -> bool:
+    """Whether checkpatch's message misjudges what it points at (see ``MISREADS``)."""
+    return any(rule.search(q.msg) and test(q) for rule, test in MISREADS)
