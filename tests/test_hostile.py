@@ -533,3 +533,19 @@ def test_hooks_stay_idle_for_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     done = run_patchtool("apply", names["series"], "--repo", repo, "--base", names["base"], "--checkout")
     assert done.code == 0, done.stderr
     assert os.listdir(marks) == []
+
+
+def test_a_hostile_author_name_is_matched_in_one_pass() -> None:
+    # A From: name "a_a_..._a!" read as an address's local part: a pattern whose words could hold
+    # the separator tries 2^n splits (n = 40: hours). Run apart, with a bound no correct match
+    # comes near, so a regression fails instead of hanging the suite.
+    code = (
+        "from patchtool.models import Address\n"
+        "from patchtool.parse.trailers import parse_trailer_line\n"
+        "from patchtool.review.signoffs import same_person\n"
+        "name = 'a_' * 40 + '!'\n"
+        "sob = parse_trailer_line('Signed-off-by: Ada Lovelace <ada@example.org>')\n"
+        "print(same_person(Address(name + ' via', 'qemu-devel@nongnu.org'), sob))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr

@@ -22,8 +22,9 @@ _TRAILER_LINE = re.compile(
 _FIXES_SHA = re.compile(r"^[0-9a-f]{7,40}\b( \(.+\))?$")
 # A list that rewrites From: for DMARC sends "Name via <list>": the name is still the person's.
 _VIA = re.compile(r"\s+via(\s+.*)?$")
-# A name written as an address's local part: words joined by dots or underscores.
-_LOCAL_PART = re.compile(r"^[\w-]+(?:[._][\w-]+)+$")
+# A name written as an address's local part: words joined by dots or underscores (a word holds
+# neither, so a name is split one way only: no backtracking on a hostile `a_a_a_..._a!`).
+_LOCAL_PART = re.compile(r"^(?:[^\W_]|-)+(?:[._](?:[^\W_]|-)+)+$")
 # QEMU also writes `Fixes:`/`Resolves:` with the URL of a gitlab issue (or any bug tracker link).
 _ISSUE_URL = re.compile(r"^<?https?://\S+>?$")
 _GIT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:")
