@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from patchtool.jsonable import record
 from patchtool.models import Patch
 from patchtool.parse.difftext import DiffLine, split_files
 
 
-@dataclass(frozen=True)
+@record
 class Quote:
     """One checkpatch message where it stands in checkpatch's output."""
 
     msg: str  # the message, without its ERROR:/WARNING: prefix
     file: str | None  # where it points (None: the patch as a whole)
     line: int | None
-    output: list[str]  # checkpatch's output, as lines
+    output: tuple[str, ...]  # checkpatch's output, as lines
     at: int  # the index in ``output`` of the first line it quotes
     patch: Patch
 

@@ -122,6 +122,7 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
     """QEMU/Linux checkpatch output: `ERROR: msg` then `#N: FILE: path:line:` into findings."""
     found: list[Finding] = []
     lines = output.splitlines()
+    quoted = tuple(lines)
     for i, line in enumerate(lines):
         m = _CHECKPATCH_MSG.match(line.strip())
         if not m:
@@ -134,7 +135,7 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             m.group("msg"),
             where.group("file") if where else None,
             int(where.group("line")) if where else None,
-            lines,
+            quoted,
             i + 2,
             patch,
         )
