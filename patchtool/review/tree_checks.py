@@ -10,6 +10,7 @@ from pathlib import Path
 
 from patchtool import proc
 from patchtool.models import Finding, FunctionChange, Patch, Revision
+from patchtool.parse.difftext import split_files
 from patchtool.review import accelonly
 from patchtool.review.file_style import Counts, weigh_by_file_style
 from patchtool.review.misreads import Quote, misread
@@ -28,6 +29,12 @@ _HOST_ADVICE = re.compile(
 _NO_SPDX = (".json",)  # a format with no comments
 _USE_INSTEAD = re.compile(r"^use (\w+)\(\) instead of \w+\(\)")
 _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifier'")
+# its boilerplate rule exempts "a file copied from existing code already having such text": a new
+# file whose code the same patch takes out of another file (pc-bios/s390-ccw/virtio-ccw.c split out
+# of virtio.c with its copyright and licence, sample W) is such a file
+_BOILERPLATE = re.compile(r"New file '([^']+)' must not have license boilerplate")
+_MOVED_SHARE = 0.5  # of the new file's code lines, found among the lines the patch removes
+_MOVED_LINES = 10
 # its licence rule reads every line that names SPDX-License-Identifier, the commit message's too (a
 # maintainer's "[name: Add SPDX-License-Identifier: ... tag]" note yields the licence "tag]"), and
 # names no file either way: a licence no added line of the diff declares was read off the message
@@ -226,8 +233,10 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
         misread = licence is not None and not all(
             _SPDX_ID.fullmatch(token.strip()) for token in licence.group(1).split(",")
         )
+        boilerplate = _BOILERPLATE.search(f.message)
         if (
             (spdx and (spdx[1] not in added or spdx[1] in links or spdx[1].endswith(_NO_SPDX)))
+            or (boilerplate and _split_out(patch, boilerplate[1]))
             or own
             or f.file in links
             or guest
@@ -237,6 +246,19 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
             f = replace(f, severity="info")
         out.append(f)
     return out
+
+
+def _split_out(patch: Patch, path: str) -> bool:
+    """Whether most of the new file's code lines (not blank, not comment) are lines the patch
+    removes from other files: code moved out of an existing file, not written anew."""
+    files = split_files(patch.diff)
+    removed = {x.text.strip() for f in files if f.path != path for x in f.removed}
+    code = [
+        t for f in files if f.path == path for x in f.added
+        if (t := x.text.strip()) and not t.startswith(("/*", "*", "//", "#include"))
+    ]  # fmt: skip
+    moved = sum(t in removed for t in code)
+    return moved >= _MOVED_LINES and moved >= _MOVED_SHARE * len(code)
 
 
 def _base_script_notes(rev: Revision, found: list[Finding]) -> list[Finding]:

@@ -1562,6 +1562,42 @@ def test_a_licence_read_off_the_commit_message_is_a_note(tmp_path: Path) -> None
     ]
 
 
+BOILERPLATE = "".join(
+    f'print "ERROR: New file \'{path}\' must not have license boilerplate header text, only the '
+    'SPDX-License-Identifier, unless this file was copied from existing code already having such '
+    'text.\\n";\n'
+    for path in ("hw/split.c", "hw/fresh.c")
+)
+_BODY = [f"    s->reg[{i}] = read_reg(s, {i});" for i in range(12)]
+LICENCE_TEXT = ["/*", " * This work is licensed under the terms of the GNU GPL, version 2 or later.", " */"]
+
+
+def _new_file(path: str, lines: list[str]) -> str:
+    added = "".join(f"+{t}\n" for t in lines)
+    return (
+        f"diff --git a/{path} b/{path}\nnew file mode 100644\nindex 0000000..1111111\n"
+        f"--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{len(lines)} @@\n{added}"
+    )
+
+
+def test_licence_boilerplate_of_a_file_split_out_of_another_is_a_note(tmp_path: Path) -> None:
+    # sample W: checkpatch's own rule exempts a file copied from existing code with such text; a
+    # new file whose code the patch takes out of hw/old.c is one, a file written anew is not
+    old = ["void old_fn(S *s)", "{", *_BODY, "}"]
+    files = {"scripts/checkpatch.pl": BOILERPLATE, "MAINTAINERS": "", "hw/old.c": "\n".join(old) + "\n"}
+    repo = make_repo(tmp_path / "q", files)
+    gone = "".join(f"-{t}\n" for t in old)
+    diff = (
+        f"diff --git a/hw/old.c b/hw/old.c\nindex 1111111..2222222 100644\n--- a/hw/old.c\n+++ b/hw/old.c\n"
+        f"@@ -1,{len(old)} +0,0 @@\n{gone}"
+        + _new_file("hw/split.c", [*LICENCE_TEXT, "void split_fn(S *s)", "{", *_BODY, "}"])
+        + _new_file("hw/fresh.c", [*LICENCE_TEXT, "void fresh_fn(S *s)", "{", *_BODY[:2], "}"])
+    )
+    found = _checkpatch_findings(repo, diff)
+    expected = [("info", "hw/split.c"), ("error", "hw/fresh.c")]
+    assert [(sev, msg.split("'")[1]) for sev, msg, _ in found] == expected
+
+
 NO_SIGNOFF = 'print "ERROR: Missing Signed-off-by: line(s)\\n";\n'
 
 
