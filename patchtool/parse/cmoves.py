@@ -28,21 +28,22 @@ def pair_moves(changes: list[FunctionChange]) -> list[FunctionChange]:
 def _pair(
     changes: list[FunctionChange], gone: str, came: str, keep_same: bool = False
 ) -> list[FunctionChange]:
+    """Pair each ``gone`` entry with the ``came`` entry of the same file and name: one signature
+    change, or (unless ``keep_same``, which leaves such a pair as it reads) a "moved" body."""
     removed = {(c.file, c.name): c for c in changes if c.kind == gone and c.old_signature}
-    moved = {(c.file, c.name) for c in changes if c.kind == came and c.new_signature} & removed.keys()
-    if keep_same:  # only the pairs whose signatures differ
-        moved = {
-            key for key in moved
-            for c in changes if (c.file, c.name) == key and c.kind == came
-            if signature_change(c.file, removed[key].old_signature or "", c.new_signature or "", c.line)
-        }  # fmt: skip
+    changed = {
+        (c.file, c.name): signature_change(
+            c.file, removed[(c.file, c.name)].old_signature or "", c.new_signature or "", c.line
+        )
+        for c in changes
+        if c.kind == came and c.new_signature and (c.file, c.name) in removed
+    }
+    moved = {key for key, change in changed.items() if change is not None or not keep_same}
     out = []
     for c in changes:
         key = (c.file, c.name)
         if key not in moved or c.kind not in (gone, came):
             out.append(c)
         elif c.kind == came:
-            old = removed[key].old_signature or ""
-            changed = signature_change(c.file, old, c.new_signature or "", c.line)
-            out.append(changed or replace(c, kind="body-changed", detail="moved"))
+            out.append(changed[key] or replace(c, kind="body-changed", detail="moved"))
     return out

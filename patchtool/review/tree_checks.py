@@ -10,7 +10,7 @@ from pathlib import Path
 
 from patchtool import proc
 from patchtool.models import Finding, FunctionChange, Patch, Revision
-from patchtool.parse.difftext import split_files
+from patchtool.parse.difftext import FileDiff, split_files
 from patchtool.review import accelonly
 from patchtool.review.file_style import Counts, weigh_by_file_style
 from patchtool.review.misreads import Quote, misread
@@ -211,6 +211,8 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
     is built on what checkpatch says to replace with it, and a licence named in the commit message
     is not a file's."""
     added = {f.path for f in patch.summary.files if f.status == "added"}
+    # the diff's lines, read once, only when a boilerplate error asks where a new file came from
+    files = split_files(patch.diff) if any(_BOILERPLATE.search(f.message) for f in found) else []
     links = {f.path for f in patch.summary.files if _SYMLINK in (f.new_mode, f.old_mode)}
     defined = {(c.file, c.name) for c in patch.summary.functions}
     out = []
@@ -236,7 +238,7 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
         boilerplate = _BOILERPLATE.search(f.message)
         if (
             (spdx and (spdx[1] not in added or spdx[1] in links or spdx[1].endswith(_NO_SPDX)))
-            or (boilerplate and _split_out(patch, boilerplate[1]))
+            or (boilerplate and _split_out(files, boilerplate[1]))
             or own
             or f.file in links
             or guest
@@ -248,10 +250,9 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
     return out
 
 
-def _split_out(patch: Patch, path: str) -> bool:
+def _split_out(files: list[FileDiff], path: str) -> bool:
     """Whether most of the new file's code lines (not blank, not comment) are lines the patch
-    removes from other files: code moved out of an existing file, not written anew."""
-    files = split_files(patch.diff)
+    (its ``files``) removes from other files: code moved out of an existing file, not written anew."""
     removed = {x.text.strip() for f in files if f.path != path for x in f.removed}
     code = [
         t for f in files if f.path == path for x in f.added
