@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from patchtool.jsonable import record
 from patchtool.models import Patch
@@ -91,24 +92,30 @@ def expands_to_list(macro: list[str]) -> bool:
 def _edits_line_comment(q: Quote) -> bool:
     """The added line it points at is in a run of changed lines that replaces `//` comment lines
     with `//` comment lines: the patch edits a comment the file has."""
-    for f in split_files(q.patch.diff) if q.file else ():
-        if f.path != q.file:
-            continue
+    return bool(q.file) and (q.file, q.line) in _comment_edits(q.patch.diff)
+
+
+@lru_cache(maxsize=8)
+def _comment_edits(diff: str) -> frozenset[tuple[str, int]]:
+    """(file, new line) of every added line in a run of changed lines (between context lines) that
+    removes some line and holds only `//` comment lines. Read once per diff, not once per finding:
+    a file of imported code draws one C99 error per line."""
+    found: set[tuple[str, int]] = set()
+    for f in split_files(diff):
         for h in f.hunk_texts:
-            at, hit = h.new_start, False
-            block: list[DiffLine] = []
+            at = h.new_start
+            block: list[tuple[DiffLine, int]] = []
             for x in (*h.lines, None):
                 if x is None or x.kind == " ":
-                    if hit:
-                        return any(b.kind == "-" for b in block) and all(
-                            b.text.strip().startswith("//") for b in block
-                        )
+                    if any(b.kind == "-" for b, _ in block) and all(
+                        b.text.strip().startswith("//") for b, _ in block
+                    ):
+                        found.update((f.path, n) for b, n in block if b.kind == "+")
                     block, at = [], at + (x is not None)
                     continue
-                block.append(x)
-                if x.kind == "+":
-                    hit, at = hit or at == q.line, at + 1
-    return False
+                block.append((x, at))
+                at += x.kind == "+"
+    return frozenset(found)
 
 
 MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (

@@ -1379,6 +1379,25 @@ def test_an_edit_inside_a_line_comment_the_file_has_is_no_c99_error() -> None:
     assert [(f.severity, f.line) for f in found] == [("info", 33), ("info", 34), ("error", 61), ("error", 72)]
 
 
+def test_the_c99_comment_check_reads_a_patch_once_not_once_per_finding() -> None:
+    # a file of imported code draws one C99 error per line: reading the diff again for each made
+    # the check quadratic (2,000 errors took 3 s)
+    from patchtool.review.misreads import _comment_edits
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    n = 300
+    diff = f"diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -0,0 +1,{n} @@\n"
+    diff += "".join(f"+int v{i}; // c{i}\n" for i in range(n))
+    output = "".join(
+        f"ERROR: do not use C99 // comments\n#{i + 9}: FILE: x.c:{i + 1}:\n+int v{i}; // c{i}\n\n"
+        for i in range(n)
+    )
+    before = _comment_edits.cache_info().misses
+    found = parse_checkpatch(output, make_patch(diff))
+    assert [f.severity for f in found] == ["error"] * n
+    assert _comment_edits.cache_info().misses == before + 1
+
+
 def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
     # an X-macro's `NAME##_IDX,`, a table's entries and comma-separated words cannot be put in
     # parentheses or do-while; an operator expression, statements, or a comma inside a call's
