@@ -8,10 +8,10 @@ added or removed, one whose signature (everything before its body) differs is si
 one whose body differs is body-changed; a prototype likewise (added, removed, signature-changed).
 
 Per kind it prints what the hunks named, what the files say, the agreement, precision and
-recall, and with --show N the first N disagreements on `signature-changed`, the kind that matters
-most: the stale-caller and build-break findings start from it.
+recall, and with --show N the first N disagreements on `signature-changed` (the kind that matters
+most: the stale-caller and build-break findings start from it) or on the kind --kind names.
 
-Usage: python bench/cfuncs_truth.py SERIES_DIR QEMU_GIT [--limit N] [--show N]
+Usage: python bench/cfuncs_truth.py SERIES_DIR QEMU_GIT [--limit N] [--show N [--kind KIND]]
 """
 
 from __future__ import annotations
@@ -146,6 +146,7 @@ def main() -> None:
     ap.add_argument("qemu_git", type=Path)
     ap.add_argument("--limit", type=int, default=0, help="only the first N series (by name)")
     ap.add_argument("--show", type=int, default=0, help="print the first N disagreements")
+    ap.add_argument("--kind", default="signature-changed", choices=KINDS, help="what --show prints")
     args = ap.parse_args()
     metas = sorted(args.series_dir.glob("*.meta"))[: args.limit or None]
     if not metas:
@@ -167,7 +168,7 @@ def main() -> None:
             for _, _, kind in t & c:
                 both[kind] += 1
             for path, name, kind in sorted(t ^ c):
-                if shown < args.show and kind == "signature-changed":
+                if shown < args.show and kind == args.kind:
                     side = "said only" if (path, name, kind) in c else "truth only"
                     print(f"  {commit[:10]} {side:10} {kind:18} {path} {name}")
                     shown += 1

@@ -177,6 +177,17 @@ def _signoffs_before_author(patch: Patch, trailers: list[Trailer], before: list[
 
 _CERTIFY = ("Signed-off-by", "Co-developed-by")
 _BARE_ADDRESS = re.compile(r"[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+")
+# A reporter known only from an issue tracker, or a tool, has no address to give. Of the 161
+# Reported-by lines without one on master (to 2026), 64 name Coverity, 68 more a tool or service
+# (Clang Static Analyzer, OSS-Fuzz, AddressSanitizer, CI) and 29 a person whose message links the
+# tracker's issue; since 2024 all 3 that name a person link it (Resolves:, Buglink:).
+_TRACKER_LINK = re.compile(
+    r"(?im)^(?:Resolves|Buglink|Bug|Closes):\s*<?https?://"
+    r"|https?://gitlab\.com/[^\s/]+/[^\s/]+/-/issues/\d+|https?://bugs\.launchpad\.net/"
+)
+_TOOL_REPORTER = re.compile(
+    r"(?i)coverity|\bCID\b|analy[sz]er|sanitizer|fuzz|syzbot|syzkaller|\bCI\b|\blgtm\b|zero day"
+)
 
 
 def _form_problem(line: str, key: str, sp: str, rest: str, fixed: str) -> str | None:
@@ -191,6 +202,13 @@ def _form_problem(line: str, key: str, sp: str, rest: str, fixed: str) -> str | 
     if fixed == "Fixes" and not (_FIXES_SHA.match(value) or _ISSUE_URL.match(value)):
         return f'Fixes: should read `Fixes: <commit hash> ("subject")` or an issue URL, not {value!r}'
     return None
+
+
+def _reporter_without_address(fixed: str, value: str, message: str) -> bool:
+    """A Reported-by that names a tool, or a person the message's issue-tracker link names."""
+    if fixed != "Reported-by" or "@" in value:
+        return False
+    return bool(_TOOL_REPORTER.search(value) or _TRACKER_LINK.search(message))
 
 
 def check_trailer_form(patch: Patch) -> list[Finding]:
@@ -211,6 +229,10 @@ def check_trailer_form(patch: Patch) -> list[Finding]:
             # given by a bare address (`Reported-by: someone@example.org`): notes; a sign-off
             # certifies the DCO under a real name, so there a bare address stays a warning
             bare = _BARE_ADDRESS.fullmatch(m.group("rest").strip()) is not None and fixed not in _CERTIFY
-            severity = "info" if fixed == "Fixes" or bare else "warning"
+            # a reporter from the issue tracker, or a tool: what upstream merges (_TRACKER_LINK)
+            tracked = problem.endswith("has no <e-mail address>") and _reporter_without_address(
+                fixed, m.group("rest").strip(), patch.message
+            )
+            severity = "info" if fixed == "Fixes" or bare or tracked else "warning"
             found.append(_finding(severity, "trailer-malformed", problem, patch))
     return found

@@ -172,6 +172,33 @@ def test_malformed_trailer_fires(line: str) -> None:
     assert found[0].severity == ("info" if merged_anyway else "warning")
 
 
+ISSUE = "https://gitlab.com/qemu-project/qemu/-/issues/2981"
+
+
+@pytest.mark.parametrize(
+    ("lines", "severity"),
+    [
+        # a reporter known from the gitlab issue the patch resolves (real sample Y; upstream merges it)
+        (("Reported-by: Rita Viewer", f"Resolves: {ISSUE}"), "info"),
+        (("Reported-by: Rita Viewer", "Buglink: https://bugs.launchpad.net/qemu/+bug/1926277"), "info"),
+        (("Reported-by: Coverity (CID 1523901)",), "info"),
+        (("Reported-by: Clang Static Analyzer",), "info"),
+        (("Reported-by: OSS-Fuzz (Issue 26725)",), "info"),
+        # a person with no tracker to find them by: the address is missing
+        (("Reported-by: Rita Viewer",), "warning"),
+        (("Reported-by: Rita Viewer", "Link: https://lore.example.org/r/1@example.org"), "warning"),
+        # a tracker link excuses only a reporter, never someone who reviewed or tested
+        (("Tested-by: Rita Viewer", f"Resolves: {ISSUE}"), "warning"),
+        (("Reported by: Rita Viewer", f"Resolves: {ISSUE}"), "warning"),
+    ],
+)
+def test_reporter_without_address_from_a_tracker_or_a_tool_is_a_note(
+    lines: tuple[str, ...], severity: str
+) -> None:
+    found = check_trailer_form(make_patch(ONE_LINE_DIFF, message=msg(*lines, SOB_ADA)))
+    assert [(f.code, f.severity) for f in found] == [("trailer-malformed", severity)], lines
+
+
 def test_well_formed_trailers_are_quiet() -> None:
     m = msg(
         'Fixes: 43a5e377f4aa ("kvm: make the reaper init void")',
@@ -1499,6 +1526,28 @@ def test_host_advice_on_a_guest_test_program_is_a_note(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "q", {"scripts/checkpatch.pl": GUEST, "MAINTAINERS": "", "README": "hello\n"})
     found = _checkpatch_findings(repo, ONE_LINE_DIFF)
     assert [sev for sev, _, _ in found] == ["info", "info", "error", "error", "error"]
+
+
+PLUGIN_STRTO = "".join(
+    f'print "ERROR: consider using qemu_{fn} in preference to {fn}'
+    f'\\n#{9 + i}: FILE: {path}:{4 + i}:\\n\\n";\n'
+    for i, (fn, path) in enumerate(
+        [("strtoull", "contrib/plugins/p.c"), ("strtol", "tests/tcg/plugins/q.c"), ("strtoull", "hw/a.c")]
+    )
+)
+
+
+def test_qemu_strto_advice_on_a_plugin_names_what_plugins_can_call(tmp_path: Path) -> None:
+    # a TCG plugin links glib and the plugin API only: qemu_strtoull is not there to call (real
+    # sample Y); every plugin on master parses numbers with g_ascii_strtoull. Still an error.
+    files = {"scripts/checkpatch.pl": PLUGIN_STRTO, "MAINTAINERS": "", "README": "hi\n"}
+    repo = make_repo(tmp_path / "q", files)
+    found = _checkpatch_findings(repo, ONE_LINE_DIFF)
+    assert [(sev, msg.split(": ", 1)[1]) for sev, msg, _ in found] == [
+        ("error", "use g_ascii_strtoull in preference to strtoull (a plugin cannot call qemu_strtoull)"),
+        ("error", "use g_ascii_strtoll in preference to strtol (a plugin cannot call qemu_strtol)"),
+        ("error", "consider using qemu_strtoull in preference to strtoull"),
+    ]
 
 
 LICENCES = "".join(
