@@ -22,6 +22,7 @@ import sys
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse  # noqa: E402
+import re  # noqa: E402
 import subprocess  # noqa: E402
 from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -63,6 +64,11 @@ def _declarator_name(node: Any) -> tuple[str, Any] | None:
     return (inner.text.decode(errors="replace"), decl) if inner is not None else None
 
 
+_MACRO_DEFINITION = re.compile(
+    rb"^([A-Z_][A-Z0-9_]*\([^()\n]*\))[ \t]*\n(\{\n.*?^\})", re.MULTILINE | re.DOTALL
+)
+
+
 def entities(src: bytes) -> tuple[dict[str, tuple[str, bytes]], dict[str, str]]:
     """Top-level function definitions (name -> (signature, body)) and prototypes (name -> signature).
 
@@ -87,6 +93,11 @@ def entities(src: bytes) -> tuple[dict[str, tuple[str, bytes]], dict[str, str]]:
                 protos.setdefault(found[0], []).append(" ".join(node.text.decode(errors="replace").split()))
             continue
         stack.extend(node.children)
+    # a definition whose whole signature a macro makes, `DISAS_INSN(fpu)` at column 0 with its
+    # body's braces at column 0 too: tree-sitter reads no function there
+    for m in _MACRO_DEFINITION.finditer(src):
+        name = " ".join(m.group(1).decode(errors="replace").split())
+        defs.setdefault(name, []).append((name, m.group(2)))
     return (
         {k: v[0] for k, v in defs.items() if len(v) == 1},
         {k: v[0] for k, v in protos.items() if len(v) == 1},

@@ -14,6 +14,14 @@ import re
 _STRINGS_COMMENTS = re.compile(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'|//.*|/\*.*?\*/')
 _MACRO_CALL = re.compile(r"^[A-Z_a-z]\w*\s*\(.*\)\s*$")
 _COMMENT_ROW = re.compile(r"^\s*(\*|/\*|\*/|//)")
+_SECTION_FUNC = re.compile(r"([A-Za-z_]\w*)\s*\([^;]*$")
+# A name a macro makes: `void HELPER(diag)(CPUS390XState *env, ...)` (the parameters follow the
+# macro's parentheses) or, with no return type before it, `DISAS_INSN(fpu)` (the macro expands to
+# the whole signature; m68k's translator has 200 of them). Named as written, `HELPER(diag)`, as
+# cfuncs._function_item names the first: the macro's name alone would call every such function the same.
+_SECTION_MACRO_NAME = re.compile(r"\b([A-Za-z_]\w*\s*\([^()]*\))\s*\(")
+_SECTION_MACRO_SIGNATURE = re.compile(r"^([A-Z_][A-Z0-9_]*\s*\([^()]*\))\s*\{?$")
+_SECTION_STRUCT = re.compile(r"^(?:typedef\s+)?(struct|union|enum)\s+([A-Za-z_]\w*)\s*\{?\s*$")
 
 
 def code_of(text: str) -> str:
@@ -172,3 +180,19 @@ def _signature_name(code: str) -> str | None:
         return None
     name = head.rsplit(None, 1)[-1].rsplit("*", 1)[-1]
     return name if name and (name[0].isalpha() or name[0] == "_") else None
+
+
+def section_scope(section: str) -> tuple[str, str] | None:
+    """What git's hunk header names: ("struct", name), ("function", name) or None."""
+    section = section.strip()
+    if match := _SECTION_STRUCT.match(section):
+        return ("struct", match.group(2))
+    if section.endswith(";"):
+        return None
+    if match := _SECTION_MACRO_SIGNATURE.match(section):
+        return ("function", " ".join(match.group(1).split()))
+    func = _SECTION_FUNC.search(section)
+    if func is None:
+        return None
+    macro = _SECTION_MACRO_NAME.match(section, func.start())
+    return ("function", " ".join(macro.group(1).split()) if macro else func.group(1))

@@ -21,12 +21,11 @@ from patchtool.parse.cfragments import (
     open_signature,
     reopen_comment,
     section_opens_scope,
+    section_scope,
 )
 from patchtool.parse.cparser import parser
 
 C_SUFFIXES = (".c", ".h", ".inc", ".c.inc", ".h.inc")
-_SECTION_FUNC = re.compile(r"([A-Za-z_]\w*)\s*\([^;]*$")
-_SECTION_STRUCT = re.compile(r"^(?:typedef\s+)?(struct|union|enum)\s+([A-Za-z_]\w*)\s*\{?\s*$")
 _STORAGE = {"static", "inline", "extern", "__inline__", "__inline", "G_GNUC_UNUSED", "QEMU_ALWAYS_INLINE"}
 _MEMBER = re.compile(r"^\s*[A-Za-z_][^;()=]*?\b([A-Za-z_]\w*)\s*(\[[^\]]*\])?\s*(:\s*\d+)?\s*;")
 _TRIVIAL_BODY = re.compile(r"^\{\s*((return\b[^;]*|g_assert_not_reached\(\)|abort\(\));)?\s*\}$")
@@ -200,15 +199,6 @@ def _leading_rows(texts: list[str]) -> int:
     # code starts at column 0 (a function body holds none), so they were the tail of something
     # else, such as a `#define` continued over lines
     return next((row for row in code if texts[row][:1] not in (" ", "\t", "}")), len(texts))
-
-
-def _section_scope(section: str) -> tuple[str, str] | None:
-    section = section.strip()
-    if match := _SECTION_STRUCT.match(section):
-        return ("struct", match.group(2))
-    if not section.endswith(";") and (match := _SECTION_FUNC.search(section)):
-        return ("function", match.group(1))
-    return None
 
 
 @dataclass
@@ -393,12 +383,12 @@ def analyze_hunk(
         lines, starts, section = [(" ", section.strip()), *lines], (starts[0] - 1, starts[1] - 1), ""
     pre, post = _Image.of(lines, " -", starts[0]), _Image.of(lines, " +", starts[1])
     lp, lq = _leading_rows(pre.texts), _leading_rows(post.texts)
-    changes = _lead_changes(path, _section_scope(section), pre, post, lp, lq)
+    changes = _lead_changes(path, section_scope(section), pre, post, lp, lq)
     try:
         old_items = _items("\n".join(pre.texts[lp:]))
         new_items = _items("\n".join(post.texts[lq:]))
     except ImportError:  # no tree-sitter: git's hunk header is all we know
-        scope = _section_scope(section)
+        scope = section_scope(section)
         if not changes and scope and scope[0] == "function":
             changes.append(FunctionChange(path, scope[1], "body-changed"))
         return changes

@@ -340,6 +340,25 @@ def test_function_named_by_a_macro_keeps_the_macro_call_as_its_name() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("section", "name"),
+    [
+        # the header git took from a helper a macro names (real sample Z: s390x's HELPER(diag))
+        ("void HELPER(nic_diag)(Env *env, uint32_t r1, uint32_t r3)", "HELPER(nic_diag)"),
+        ("static inline uint64_t HELPER( nic_sum )(Env *env)", "HELPER( nic_sum )"),
+        # a macro that makes the whole signature, no return type (m68k's DISAS_INSN(fpu))
+        ("DISAS_INSN(nic_fpu)", "DISAS_INSN(nic_fpu)"),
+        ("NIC_OP(add, 32) {", "NIC_OP(add, 32)"),
+        # an ordinary function, and one taking a function pointer, keep their plain names
+        ("static int nic_poll(NicState *s, int (*cb)(void *))", "nic_poll"),
+        ("static int nic_poll(NicState *s)", "nic_poll"),
+    ],
+)
+def test_a_header_a_macro_names_keeps_the_macro_call_as_the_name(section: str, name: str) -> None:
+    lines = rows("     s->a = 1;", "-    s->b = 0;", "+    s->b = 2;", "     s->c = 3;")
+    assert facts("target/nic/translate.c", section, lines) == [(name, "body-changed", "")]
+
+
 def test_long_rows_in_an_open_parameter_list_do_not_backtrack() -> None:
     # Mail is untrusted: rows of one long word (no star, no name after it) inside a parameter list
     # the header leaves open, and a long signature row, must be read in linear time. A regex that
