@@ -187,7 +187,7 @@ _TRACKER_LINK = re.compile(
     r"|https?://gitlab\.com/[^\s/]+/[^\s/]+/-/issues/\d+|https?://bugs\.launchpad\.net/"
 )
 _TOOL_REPORTER = re.compile(
-    r"(?i)coverity|\bCID\b|analy[sz]er|sanitizer|fuzz|syzbot|syzkaller|\bCI\b|\blgtm\b|zero day"
+    r"(?i)coverity|\bCID\b|analy[sz]er|sanitizer|fuzz|syzbot|syzkaller|(?-i:\bCI\b)|\blgtm\b|zero day"
 )
 
 

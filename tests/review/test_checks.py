@@ -184,8 +184,11 @@ ISSUE = "https://gitlab.com/qemu-project/qemu/-/issues/2981"
         (("Reported-by: Coverity (CID 1523901)",), "info"),
         (("Reported-by: Clang Static Analyzer",), "info"),
         (("Reported-by: OSS-Fuzz (Issue 26725)",), "info"),
-        # a person with no tracker to find them by: the address is missing
+        (("Reported-by: GitLab CI",), "info"),
+        # a person with no tracker to find them by: the address is missing (a given name that
+        # spells "ci" is no CI)
         (("Reported-by: Rita Viewer",), "warning"),
+        (("Reported-by: Ci Viewer",), "warning"),
         (("Reported-by: Rita Viewer", "Link: https://lore.example.org/r/1@example.org"), "warning"),
         # a tracker link excuses only a reporter, never someone who reviewed or tested
         (("Tested-by: Rita Viewer", f"Resolves: {ISSUE}"), "warning"),
