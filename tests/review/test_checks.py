@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from patchtool.models import Address, DiffstatLine, Finding, Trailer
+from patchtool.models import Address, DiffstatLine, Finding, Patch, Trailer
 from patchtool.parse.ccalls import compatible_types
 from patchtool.review.checks import (
     check_commit_refs,
@@ -278,12 +278,60 @@ def test_wrong_quoted_subject_fires(kvm_repo: Path, quoted: str, severity: str) 
         ("kvm: Initial tree with its fir", "info"),
         ("kvm: initial tree with ...", "info"),
         ("kvm: initial tree with its last", "warning"),
-        ("kvm: initial tree ... devices", "warning"),  # an ellipsis inside is not a cut end
+        ("kvm: initial tree ... wires", "warning"),  # an ellipsis inside is not a cut end
     ],
 )
 def test_a_long_subject_cut_short_is_still_that_commit(kvm_repo: Path, quoted: str, severity: str) -> None:
     git(kvm_repo, "commit", "-q", "--amend", "-m", "kvm: initial tree with its first devices and buses")
     _quoted_subject_is(kvm_repo, quoted, severity, actual="kvm: initial tree with its first devices")
+
+
+@pytest.mark.parametrize(
+    ("quoted", "severity"),
+    [
+        ("Add KVM halt handler", "info"),  # the same words, the prefix's among them
+        ("kvm: halt handler for vCPUs", "info"),
+        ("kvm: initial tree ... devices", "info"),  # words left out for an ellipsis
+        ("Add a halt handler for guest CPUs", "info"),  # one plain word of five changed
+        ("Add a halt handler for guest vCPU2", "warning"),  # a word with a digit names a thing
+        ("Add FEAT_HLT handler for guest vCPUs", "warning"),
+        ("Add wait handler", "warning"),  # one word of three changed: another commit, maybe
+        ("halt handler", "warning"),  # two words are not enough to tell
+    ],
+)
+def test_a_quote_in_other_words_is_a_note(kvm_repo: Path, quoted: str, severity: str) -> None:
+    subject = (
+        "kvm: initial tree with its first devices"
+        if "devices" in quoted
+        else "kvm: add a halt handler for guest vCPUs"
+    )
+    git(kvm_repo, "commit", "-q", "--amend", "-m", subject)
+    _quoted_subject_is(kvm_repo, quoted, severity, actual=subject)
+    found = check_commit_refs(_fixes_head(kvm_repo, quoted), GitRepo(kvm_repo))
+    assert ("put another way" in found[0].message) == (severity == "info")
+
+
+def test_a_quote_of_another_commits_subject_names_that_commit(kvm_repo: Path) -> None:
+    git(kvm_repo, "commit", "-q", "--amend", "-m", "kvm: add a halt handler for guest vCPUs")
+    cited = git(kvm_repo, "rev-parse", "--short=12", "HEAD").strip()
+    (kvm_repo / "halt.c").write_text("int halt;\n")
+    git(kvm_repo, "add", "halt.c")
+    git(kvm_repo, "commit", "-q", "-m", "kvm: Add a halt handler for guest CPUs")
+    other = git(kvm_repo, "rev-parse", "HEAD").strip()
+    # in words close enough to pass for the cited commit's, but another commit's subject: wrong hash
+    m = f'Broken since\n\nFixes: {cited} ("kvm: add a halt handler for guest CPUs")\n{SOB_ADA}\n'
+    found = check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))
+    assert [(f.code, f.severity) for f in found] == [("commit-ref-subject", "warning")]
+    assert found[0].message.endswith(f"that is the subject of commit {other[:12]}")
+    m = f'Broken since\n\nFixes: {cited} ("Add halt handler for guest vCPUs")\n{SOB_ADA}\n'
+    assert check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))[0].severity == "info"
+    m = f'Broken since\n\nFixes: {other[:12]} ("kvm: Add a halt handler for guest CPUs")\n{SOB_ADA}\n'
+    assert check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo)) == []
+
+
+def _fixes_head(kvm_repo: Path, quoted: str) -> Patch:
+    sha = git(kvm_repo, "rev-parse", "--short=12", "HEAD").strip()
+    return make_patch(ONE_LINE_DIFF, message=f'Broken since\n\nFixes: {sha} ("{quoted}")\n{SOB_ADA}\n')
 
 
 def _quoted_subject_is(kvm_repo: Path, quoted: str, severity: str, actual: str = "kvm: initial tree") -> None:
@@ -933,9 +981,10 @@ static long set_features(long *out, uint64_t features)
     return *out;
 }
 """
-FEAT_TO_POINTER = ("static long by_features(uint64_t f)\n{\n    return (long)f;", (
-    "static long by_features(const uint64_t *f)\n{\n    return (long)f[0];"
-))
+FEAT_TO_POINTER = (
+    "static long by_features(uint64_t f)\n{\n    return (long)f;",
+    ("static long by_features(const uint64_t *f)\n{\n    return (long)f[0];"),
+)
 
 
 @pytest.mark.parametrize(
@@ -1344,15 +1393,16 @@ def test_a_comment_after_a_brace_and_a_tests_expected_output_are_no_checkpatch_e
     # after the brace, and the space in a message outside tests/, stay errors.
     from patchtool.review.tree_checks import parse_checkpatch
 
-    trailing, space = "ERROR: trailing statements should be on next line", (
-        "ERROR: unnecessary whitespace before a quoted newline"
+    trailing, space = (
+        "ERROR: trailing statements should be on next line",
+        ("ERROR: unnecessary whitespace before a quoted newline"),
     )
     output = (
         f"{trailing}\n#20: FILE: migration/m.c:5:\n+    }} else if (a) {{ // && b()\n\n"
         f"{trailing}\n#21: FILE: migration/m.c:6:\n+    }} else if (a) {{ b(); // c\n\n"
-        f"{trailing}\n#22: FILE: migration/m.c:7:\n+    if (a) {{ s = \"//\"; }}\n\n"
-        f"{space}\n#23: FILE: tests/unit/test-cutils.c:8:\n+        \"0010: 73 20   s is \\n\";\n\n"
-        f"{space}\n#24: FILE: hw/a.c:9:\n+    error_report(\"failed \\n\");\n\n"
+        f'{trailing}\n#22: FILE: migration/m.c:7:\n+    if (a) {{ s = "//"; }}\n\n'
+        f'{space}\n#23: FILE: tests/unit/test-cutils.c:8:\n+        "0010: 73 20   s is \\n";\n\n'
+        f'{space}\n#24: FILE: hw/a.c:9:\n+    error_report("failed \\n");\n\n'
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
     expected = [("info", 5), ("error", 6), ("error", 7), ("info", 8), ("error", 9)]
@@ -1402,9 +1452,7 @@ def test_an_edit_inside_a_line_comment_the_file_has_is_no_c99_error() -> None:
     from patchtool.review.tree_checks import parse_checkpatch
 
     rule = "ERROR: do not use C99 // comments"
-    output = "".join(
-        f"{rule}\n#{40 + n}: FILE: target/x/emu.c:{n}:\n+// x\n\n" for n in (33, 34, 61, 72)
-    )
+    output = "".join(f"{rule}\n#{40 + n}: FILE: target/x/emu.c:{n}:\n+// x\n\n" for n in (33, 34, 61, 72))
     found = parse_checkpatch(output, make_patch(C99_DIFF))
     assert [(f.severity, f.line) for f in found] == [("info", 33), ("info", 34), ("error", 61), ("error", 72)]
 
@@ -1434,8 +1482,9 @@ def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
     # arguments, a string or a comment still can
     from patchtool.review.tree_checks import parse_checkpatch
 
-    complex_, multiple = "Macros with complex values should be enclosed in parenthesis", (
-        "Macros with multiple statements should be enclosed in a do - while loop"
+    complex_, multiple = (
+        "Macros with complex values should be enclosed in parenthesis",
+        ("Macros with multiple statements should be enclosed in a do - while loop"),
     )
     cases = [
         (complex_, ["#define ENTRY(name, n) name##_IDX,"]),
@@ -1554,7 +1603,7 @@ def test_qemu_strto_advice_on_a_plugin_names_what_plugins_can_call(tmp_path: Pat
 
 
 LICENCES = "".join(
-    f'print "ERROR: Saw unacceptable licenses \'{name}\', valid choices for QEMU are:\nGPL-2.0-or-later\n";\n'
+    f"print \"ERROR: Saw unacceptable licenses '{name}', valid choices for QEMU are:\nGPL-2.0-or-later\n\";\n"
     for name in ("tag]", "GPL-9", "GPL-9,MIT", '*/\\"', "GPL-9',")
 )
 SPDX_DIFF = """diff --git a/hw/b.c b/hw/b.c
@@ -1634,8 +1683,8 @@ def test_a_licence_read_off_the_commit_message_is_a_note(tmp_path: Path) -> None
 
 
 BOILERPLATE = "".join(
-    f'print "ERROR: New file \'{path}\' must not have license boilerplate header text, only the '
-    'SPDX-License-Identifier, unless this file was copied from existing code already having such '
+    f"print \"ERROR: New file '{path}' must not have license boilerplate header text, only the "
+    "SPDX-License-Identifier, unless this file was copied from existing code already having such "
     'text.\\n";\n'
     for path in ("hw/split.c", "hw/fresh.c")
 )
