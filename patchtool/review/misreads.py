@@ -44,6 +44,13 @@ _ATTRIBUTE_FIRST = re.compile(r"^\+\s*(?:[A-Z][A-Z0-9_]*|__attribute__\s*\(\(.*?
 _LONE_BRACE = re.compile(r"^[+ ]\s*\{\s*$")
 _BRACE_THEN_COMMENT = re.compile(r'^\+[^"\'/]*\{\s*//')
 _ATTRIBUTE_CALL = re.compile(r"^\+[^(]*\b__attribute__\s*\(")
+_STRING = re.compile(r'"((?:\\.|[^"\\])*)"')
+
+
+def _only_blanks_quoted(q: Quote) -> bool:
+    """Every string on the line with a blank before its `\\n` holds only blanks and `\\n`/`\\t`."""
+    blanks = [s for s in _STRING.findall(q.code) if re.search(r"\s\\n", s)]
+    return bool(blanks) and all(re.fullmatch(r"(?:\s|\\[nt])*", s) for s in blanks)
 
 
 def _always(q: Quote) -> bool:
@@ -187,6 +194,9 @@ MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
         re.compile(r"^unnecessary whitespace before a quoted newline"),
         lambda q: bool(q.file and q.file.startswith("tests/")),
     ),
+    # a string that is nothing but blanks around the newline has no text to trail: the blanks are
+    # the data, `text.replace("\n", " \n ")` in a script that wraps comments (sample AB)
+    (re.compile(r"^unnecessary whitespace before a quoted newline"), _only_blanks_quoted),
     # its extern rule takes `type name(` for a prototype: a local declared with an attribute,
     # `int unused __attribute__ ((unused));`, has `__attribute__` as that name (sample U)
     (

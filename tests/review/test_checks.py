@@ -1409,6 +1409,23 @@ def test_a_comment_after_a_brace_and_a_tests_expected_output_are_no_checkpatch_e
     assert [(f.severity, f.line) for f in found] == expected
 
 
+def test_blanks_that_are_a_strings_whole_text_are_no_quoted_newline_error() -> None:
+    # sample AB: a script replaces "\n" with " \n " to split text into words; the blanks are the
+    # data. A message with text before its blank and newline stays an error, in a script too.
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    rule = "ERROR: unnecessary whitespace before a quoted newline"
+    lines = [
+        (10, 'text = text.replace("\\n", " \\n ")', "info"),
+        (11, 'sep = "\\t \\n"', "info"),
+        (12, 'print("wrapped \\n")', "error"),
+        (13, 'out = " \\n" + "done \\n"', "error"),  # one of its strings has text
+    ]
+    output = "".join(f"{rule}\n#{n}: FILE: scripts/wrap.py:{n}:\n+{code}\n\n" for n, code, _ in lines)
+    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
+    assert [(f.severity, f.line) for f in found] == [(sev, n) for n, _, sev in lines]
+
+
 def test_a_local_declared_with_an_attribute_is_no_extern() -> None:
     # sample U: `int unused __attribute__ ((unused));` in a function body reads as a prototype
     # named __attribute__; a prototype in a .c file stays an error
