@@ -34,6 +34,11 @@ _QEMU_STRTO = re.compile(r"consider using qemu_(strto\w+) in preference to strto
 _GLIB_STRTO = {"strtol": "g_ascii_strtoll", "strtoll": "g_ascii_strtoll", "strtoul": "g_ascii_strtoull",
                "strtoull": "g_ascii_strtoull"}  # fmt: skip
 _USE_INSTEAD = re.compile(r"^use (\w+)\(\) instead of \w+\(\)")
+# the name a rule bans: `X is not allowed`, `use Y instead of [unsafe ]X()`, `in preference to X`
+_BANNED = re.compile(
+    r"^checkpatch: (\w+) is not allowed|instead of (?:unsafe |gcc specific )?(\w+)|in preference to (\w+)"
+)
+_NOT_BANNED_NAMES = frozenset({"assert", "sysconf"})  # `assert(0)`, `sysconf(_SC_PAGESIZE)`: a form
 _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifier'")
 # its boilerplate rule exempts "a file copied from existing code already having such text": a new
 # file whose code the same patch takes out of another file (pc-bios/s390-ccw/virtio-ccw.c split out
@@ -206,7 +211,7 @@ def run_checkpatch(
             weighed = _weigh(parse_checkpatch(done.text(), patch), patch)
             weighed = weigh_by_file_style(weighed, repo, base, path, Path(tmp) / "base", styles)
             found += collapse_checkpatch([_plugin_advice(f) for f in weighed])
-    return True, _base_script_notes(rev, found)
+    return True, _banned_uses_reduced(rev, _base_script_notes(rev, found))
 
 
 def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
@@ -282,6 +287,33 @@ def _base_script_notes(rev: Revision, found: list[Finding]) -> list[Finding]:
     """A series that changes checkpatch.pl itself is judged by its new rules: the base's are notes."""
     changes_script = any(f.path == "scripts/checkpatch.pl" for p in rev.patches for f in p.summary.files)
     return [replace(f, severity="info") for f in found] if changes_script else found
+
+
+def _banned_uses_reduced(rev: Revision, found: list[Finding]) -> list[Finding]:
+    """An error on a use of what a rule bans (`DEVICE_NATIVE_ENDIAN is not allowed`, `use X instead
+    of getpagesize()`) is a note when the series removes at least as many lines using it as it adds:
+    it moves or rewrites uses the tree has, as a series that restricts the name does (merged so,
+    twice on real series, each removing 10 such lines and adding 3 or 4)."""
+    counts: dict[str, tuple[int, int]] = {}
+    out = []
+    for f in found:
+        banned = _BANNED.search(f.message) if f.severity == "error" else None
+        name = next((g for g in banned.groups() if g), "") if banned else ""
+        if name and name not in _NOT_BANNED_NAMES:
+            if name not in counts:
+                word = re.compile(rf"\b{re.escape(name)}\b")
+                diff = "\n".join(p.diff for p in rev.patches).splitlines()
+                lines = [x for x in diff if not x.startswith(("+++", "---"))]
+                counts[name] = (
+                    sum(x.startswith("+") and bool(word.search(x)) for x in lines),
+                    sum(x.startswith("-") and bool(word.search(x)) for x in lines),
+                )
+            added, removed = counts[name]
+            if removed >= added:
+                why = f"the series removes {removed} lines using {name} and adds {added}"
+                f = replace(f, severity="info", message=f"{f.message}; {why}: it moves existing uses")
+        out.append(f)
+    return out
 
 
 def collapse_checkpatch(found: list[Finding]) -> list[Finding]:

@@ -1619,6 +1619,42 @@ def test_qemu_strto_advice_on_a_plugin_names_what_plugins_can_call(tmp_path: Pat
     ]
 
 
+BANNED = (
+    'print "ERROR: DEVICE_NATIVE_ENDIAN is not allowed, use DEVICE_LITTLE_ENDIAN or DEVICE_BIG_ENDIAN'
+    ' instead\\n#9: FILE: system/ld.c.inc:4:\\n\\n";\n'
+    'print "ERROR: use qemu_real_host_page_size() instead of getpagesize()'
+    '\\n#10: FILE: system/ld.c.inc:5:\\n\\n";\n'
+)
+
+
+def _endian_diff(removed: int, added: int, extra: str = "") -> str:
+    minus = "".join(f"-    ld_{i}(as, DEVICE_NATIVE_ENDIAN);\n" for i in range(removed))
+    plus = "".join(f"+    ld_any(as, {i}, DEVICE_NATIVE_ENDIAN);\n" for i in range(added)) + extra
+    return (
+        "diff --git a/system/ld.c.inc b/system/ld.c.inc\n--- a/system/ld.c.inc\n+++ b/system/ld.c.inc\n"
+        f"@@ -1,{removed + 1} +1,{added + 1 + extra.count(chr(10))} @@\n {{\n{minus}{plus}"
+    )
+
+
+def test_a_banned_name_the_series_only_moves_is_a_note(tmp_path: Path) -> None:
+    # real sample AC: a series that restricts DEVICE_NATIVE_ENDIAN factors its remaining uses into
+    # a template (10 lines removed, 3 added over the series; merged so): those are no new uses.
+    # One new getpagesize() in the same series stays an error, and so does a series that adds more.
+    repo = make_repo(tmp_path / "q", {"scripts/checkpatch.pl": BANNED, "MAINTAINERS": "", "README": "hi\n"})
+    moved = _checkpatch_findings(repo, _endian_diff(3, 1), _endian_diff(0, 2, "+    n = getpagesize();\n"))
+    assert [(sev, msg.split(": ", 1)[1][:21], patch) for sev, msg, patch in moved] == [
+        ("info", "DEVICE_NATIVE_ENDIAN ", "1/2"),
+        ("error", "use qemu_real_host_pa", "1/2"),
+        ("info", "DEVICE_NATIVE_ENDIAN ", "2/2"),
+        ("error", "use qemu_real_host_pa", "2/2"),
+    ]
+    assert moved[0][1].endswith(
+        "the series removes 3 lines using DEVICE_NATIVE_ENDIAN and adds 3: it moves existing uses"
+    )
+    new = _checkpatch_findings(repo, _endian_diff(3, 1), _endian_diff(0, 3))
+    assert [sev for sev, msg, _ in new if "NATIVE" in msg] == ["error", "error"]
+
+
 LICENCES = "".join(
     f"print \"ERROR: Saw unacceptable licenses '{name}', valid choices for QEMU are:\nGPL-2.0-or-later\n\";\n"
     for name in ("tag]", "GPL-9", "GPL-9,MIT", '*/\\"', "GPL-9',")
