@@ -106,6 +106,55 @@ def _uses_in(path: str, lines: Sequence[tuple[int, str]]) -> Iterator[Use]:
             yield Use(text, "identifier", path, row, text)
 
 
+# what declares a name: its field holding the declarator(s), or its "name" field
+_DECLARATIONS = {
+    "declaration": "declarator",
+    "field_declaration": "declarator",
+    "parameter_declaration": "declarator",
+    "function_definition": "declarator",
+    "type_definition": "declarator",
+    "preproc_def": "name",
+    "preproc_function_def": "name",
+    "enumerator": "name",
+}
+_NAMES = ("identifier", "field_identifier", "type_identifier")
+
+
+def declared_name(node: Any) -> str | None:
+    """The name a declarator declares, through `*`, `[]`, `= init`, `(*name)(...)` and `f(...)`."""
+    while node is not None and node.type not in _NAMES:
+        inner = node.child_by_field_name("declarator")
+        if inner is None and node.type == "parenthesized_declarator":
+            inner = next(iter(node.named_children), None)
+        node = inner
+    return node.text.decode("utf-8", "surrogateescape") if node is not None and node.text else None
+
+
+def _declares_only(node: Any) -> bool:
+    """Whether a declaration defines nothing: `extern int x;`, a prototype `void f(int);`."""
+    if any(c.type == "storage_class_specifier" and c.text == b"extern" for c in node.children):
+        return True
+    return any(d.type == "function_declarator" for d in node.children_by_field_name("declarator"))
+
+
+def defined_names(diff: str) -> set[str]:
+    """The names the added C lines define (functions, variables, members, types, macros, enum
+    constants; not a prototype or an extern): what a patch brings itself is never missing on the
+    target."""
+    names: set[str] = set()
+    for lines in added_lines(diff).values():
+        source = "\n".join(text for _, text in lines).encode("utf-8", "surrogateescape")
+        for node in _nodes(parser().parse(source).root_node):
+            field = _DECLARATIONS.get(node.type)
+            if field and node.type == "declaration" and _declares_only(node):
+                continue  # a prototype or an extern: the definition may still be missing
+            for decl in node.children_by_field_name(field) if field else ():
+                name = declared_name(decl) if field != "name" else decl.text.decode("utf-8", "replace")
+                if name:
+                    names.add(name)
+    return names
+
+
 def uses(diff: str) -> list[Use]:
     """The names the added C lines of a diff use, first use of each name and kind only."""
     seen: dict[tuple[str, str], Use] = {}
@@ -242,8 +291,10 @@ def missing_uses(
 ) -> list[Missing]:
     """The names the diff's added lines use that the target lacks and the base has: one warning per
     member chain (its outermost missing link), each with the upstream commit behind it. A name the
-    patch itself introduced upstream (a guessed base may already hold the patch) is not missing."""
-    found = uses(diff)
+    patch declares or defines in its added lines, or introduced upstream (a guessed base may already
+    hold the patch), is not missing."""
+    own = defined_names(diff)
+    found = [u for u in uses(diff) if u.name.rpartition(".")[2] not in own]
     if not found or target == base:
         return []
     changed = changed_files(repo, target, base)

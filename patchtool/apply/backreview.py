@@ -8,12 +8,14 @@ lacks (backcheck); the upstream commits behind both are offered as prerequisites
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Sequence
 
 from patchtool.apply.backbase import added_by, existing
 from patchtool.apply.backcheck import NameOracle, finding, missing_uses
 from patchtool.apply.backresolve import RELOCATED
+from patchtool.apply.backscope import out_of_scope
 from patchtool.apply.engine import PatchApplyOutcome, PlannedPatch
 from patchtool.jsonable import record
 from patchtool.models import Finding
@@ -103,7 +105,8 @@ def review_backport(
     source_base: str,
     oracle: NameOracle | None = None,
 ) -> Reviewed:
-    """Missing files on conflicts; missing identifiers on applied patches; their upstream commits."""
+    """Missing files on conflicts; missing identifiers, and names a function lacks on the target
+    (backscope), on applied patches; their upstream commits."""
     reviewed: list[PatchApplyOutcome] = []
     findings: list[Finding] = []
     shas: list[str] = []
@@ -120,6 +123,9 @@ def review_backport(
                 findings.append(finding(missing, onto, where))
                 if missing.commit:
                     shas.append(missing.commit[0])
+            if outcome.commit:
+                base_path = functools.partial(_base_path, item)
+                findings += out_of_scope(repo, outcome.commit, source_base, onto, where, base_path)
         reviewed.append(outcome)
     return Reviewed(tuple(reviewed), tuple(findings), _oldest_first(repo, shas))
 

@@ -1,0 +1,167 @@
+"""A backport that applies cleanly into a function that lacks, on the target, a name its added lines
+take from the function upstream (a parameter added later, a local): a warning, never silent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from patchtool.apply.backcheck import CODE
+from patchtool.apply.backport import NEEDS_ADAPTATION, NOT_BUILT, backport_series, series_from_commits
+from patchtool.config import load_settings
+from patchtool.vcs.repo import GitRepo
+from tests.plugins.applyrepo import commit_all, edit
+from tests.plugins.gitutil import git, make_repo
+
+STABLE = """#include "qemu/osdep.h"
+
+int snap_load(State *s, const char *name)
+{
+    int size = s->size;
+    int a = 0;
+    int b = 0;
+
+    if (size < 0) {
+        return -1;
+    }
+    return load(s, name, a + b);
+}
+"""
+# the names are everywhere else in the tree, as errp is in QEMU's: only the function lacks them
+OTHER = """int other_open(State *s, int limit, Error **errp)
+{
+    return open_with(s, limit, errp);
+}
+"""
+CHECK = """    if (size < 0) {
+        return -1;
+    }
+"""
+ADDED = """    if (size > limit) {
+        int over = size - limit;
+        error_setg(errp, "%s: %d too large", name, over);
+        return -1;
+    }
+"""
+
+
+def _backport(tmp_path: Path, upstream_change: tuple[str, str] | None) -> tuple[GitRepo, object]:
+    path = make_repo(tmp_path / "r", {"block/snap.c": STABLE, "block/other.c": OTHER})
+    git(path, "branch", "stable")
+    if upstream_change:
+        edit(path / "block/snap.c", *upstream_change)
+        commit_all(path, "snap: report errors, bound the size")
+    edit(path / "block/snap.c", CHECK, CHECK + ADDED)
+    fix = commit_all(path, "snap: refuse a size over the limit")
+    repo = GitRepo(path)
+    settings = load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
+    result = backport_series(
+        repo, series_from_commits(repo, [fix]), settings, onto="stable", source_commits=[fix]
+    )
+    return repo, result
+
+
+def test_a_name_the_function_has_only_upstream_is_flagged_with_both_signatures(tmp_path: Path) -> None:
+    # upstream the function took an Error **errp and a local limit since; the fix applies cleanly
+    # on stable, where neither exists: git's tree, but not one that builds
+    repo, result = _backport(
+        tmp_path,
+        (
+            "int snap_load(State *s, const char *name)\n{\n",
+            "int snap_load(State *s, const char *name, Error **errp)\n{\n    int limit = s->limit;\n",
+        ),
+    )
+    assert result.head is not None and "error_setg(errp" in repo.out("show", f"{result.head}:block/snap.c")
+    assert result.status == NEEDS_ADAPTATION
+    said = sorted((f.code, f.message.split(" upstream")[0], f.line) for f in result.findings)
+    assert said == [
+        (CODE, "identifier errp is a parameter of snap_load", 14),
+        (CODE, "identifier limit is a local of snap_load", 12),
+    ]
+    errp = next(f for f in result.findings if "errp" in f.message)
+    assert "{" not in errp.message  # the signatures, not the bodies
+    assert "there: int snap_load(State *s, const char *name)" in errp.message
+    assert "upstream: int snap_load(State *s, const char *name, Error **errp)" in errp.message
+
+
+def test_names_the_target_function_has_or_the_patch_declares_are_not_flagged(tmp_path: Path) -> None:
+    # the same fix where stable already has errp and limit: over is the patch's own local, name
+    # and size the function's; nothing to say
+    path_change = (
+        "int snap_load(State *s, const char *name)\n{\n",
+        "int snap_load(State *s, const char *name, Error **errp)\n{\n    int limit = s->limit;\n",
+    )
+    path = make_repo(tmp_path / "r", {"block/snap.c": STABLE})
+    edit(path / "block/snap.c", *path_change)
+    commit_all(path, "snap: report errors, bound the size")
+    git(path, "branch", "stable")
+    edit(path / "block/snap.c", "    int a = 0;\n", "    int a = 1;\n")
+    commit_all(path, "snap: start at one")
+    edit(path / "block/snap.c", CHECK, CHECK + ADDED)
+    fix = commit_all(path, "snap: refuse a size over the limit")
+    repo = GitRepo(path)
+    settings = load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
+    result = backport_series(
+        repo, series_from_commits(repo, [fix]), settings, onto="stable", source_commits=[fix]
+    )
+    assert result.status == NOT_BUILT and result.findings == ()
+
+
+NEW_CODE = """    if (size > SNAP_LIMIT) {
+        return snap_refuse(s, size);
+    }
+"""
+HELPER = """#define SNAP_LIMIT 4096
+
+static int snap_refuse(State *s, int size)
+{
+    int snap_code = size - SNAP_LIMIT;
+    return load(s, NULL, snap_code);
+}
+
+int snap_load(State *s, const char *name)
+"""
+
+
+def test_names_the_patch_defines_itself_are_never_missing_on_the_target(tmp_path: Path) -> None:
+    # the fix brings its own macro, helper and local; upstream later moved the file, so the names'
+    # upstream origin reads as that move: still the patch's own names, not the target's lack
+    path = make_repo(tmp_path / "r", {"block/snap.c": STABLE, "block/other.c": OTHER})
+    git(path, "branch", "stable")
+    edit(path / "block/snap.c", CHECK, CHECK + NEW_CODE)
+    edit(path / "block/snap.c", "int snap_load(State *s, const char *name)\n", HELPER)
+    fix = commit_all(path, "snap: refuse a size over the limit")
+    git(path, "mv", "block/snap.c", "block/snapshot.c")
+    git(path, "commit", "-q", "-m", "block: rename snap.c to snapshot.c")
+    repo = GitRepo(path)
+    settings = load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
+    series = series_from_commits(repo, [fix])
+    result = backport_series(repo, series, settings, onto="stable", written_against="HEAD")
+    assert result.head is not None and "snap_refuse(s, size)" in repo.out(
+        "show", f"{result.head}:block/snap.c"
+    )
+    assert result.status == NOT_BUILT and result.findings == ()
+
+
+def test_a_prototype_or_an_extern_defines_nothing() -> None:
+    # a patch that declares a function or a variable defined elsewhere still needs the definition
+    from patchtool.apply.backcheck import defined_names
+
+    added = [
+        "#define SNAP_LIMIT 4096",
+        "void snap_flush(State *s);",
+        "extern int snap_count;",
+        "static int snap_total = 0, *snap_last;",
+        "static void snap_step(State *s)",
+        "{",
+        "    int snap_code = 1;",
+        "}",
+        "enum { SNAP_ON, SNAP_OFF };",
+        "typedef struct SnapInfo { int snap_size; } SnapInfo;",
+    ]
+    diff = "diff --git a/s.c b/s.c\n--- a/s.c\n+++ b/s.c\n@@ -1,0 +1,10 @@\n" + "".join(
+        f"+{a}\n" for a in added
+    )
+    names = defined_names(diff)
+    assert {"SNAP_LIMIT", "snap_total", "snap_last", "snap_step", "snap_code", "SNAP_ON", "SNAP_OFF"} <= names
+    assert {"snap_size", "SnapInfo"} <= names
+    assert not {"snap_flush", "snap_count"} & names
