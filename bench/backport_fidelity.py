@@ -10,7 +10,8 @@ is done in a scratch work tree for comparison. Classes printed per branch:
   silently different         clean, not the maintainer's tree, nothing said (the failure to avoid)
   refused                    a conflict
 
-and, apart, the identical results that still carry a warning or fuzz: false alarms.
+and, apart, the identical results that still carry a warning or fuzz: a false alarm, a conflict
+resolved that asks for a look, or the maintainer's own miss (a prerequisite backported only later).
 
 Everything happens in a `--shared` clone under --workdir (the given repository is only read).
 
@@ -146,7 +147,7 @@ def run_branch(repo: Path, worktree: Path, settings: Settings, branch: str, args
         ours[mine] += 1
         cross[(theirs, mine)] += 1
         if mine == "identical" and notes:
-            alarms += 1  # the maintainer's tree, yet the result asks for a look: a false alarm
+            alarms += 1  # the maintainer's tree, yet the result asks for a look
         if args.verbose and (mine != "identical" or theirs != "identical" or notes):
             print(f"  {case.backport[:12]} U={case.upstream[:12]} pick={theirs} patchtool={mine}")
             for note in notes[:6]:
@@ -162,7 +163,7 @@ def run_branch(repo: Path, worktree: Path, settings: Settings, branch: str, args
     lost = sum(n for (t, m), n in cross.items() if t == "identical" and m != "identical")
     print(f"  cherry-pick conflicts resolved by patchtool: {resolved} of {pick['refused']}")
     print(f"  cherry-pick identical but patchtool not: {lost}")
-    print(f"  identical yet warned or fuzzed (false alarms): {alarms}")
+    print(f"  identical yet warned or fuzzed: {alarms}")
     print(f"  time: cherry-pick {pick_time:.1f} s, patchtool {ours_time:.1f} s")
 
 

@@ -350,6 +350,8 @@ def dedupe(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 _SAID_BY_US = {
     "Missing Signed-off-by": "dco-missing-author-signoff",
     "Author email address is mangled": "author-mangled",
+    "space required after Signed-off-by:": "trailer-malformed",  # `Signed-off-by:Name <a@b>`
+    'The correct form is "Signed-off-by"': "trailer-malformed",
 }
 
 

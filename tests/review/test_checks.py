@@ -1789,6 +1789,27 @@ def test_checkpatch_saying_again_what_our_check_said_is_a_note(
     assert ("dco-missing-author-signoff" in codes(found)) == (severity == "info")
 
 
+SOB_NO_SPACE = 'print "ERROR: space required after Signed-off-by:\\n";\n'
+
+
+@pytest.mark.parametrize(
+    ("message", "severity"),
+    [
+        ("Fix it.\n\nSigned-off-by:Ada Lovelace <ada@example.org>\n", "info"),  # sample AD
+        (f"Fix it.\n\n{SOB_ADA}\n", "error"),  # our check sees nothing wrong: checkpatch's stays
+    ],
+)
+def test_checkpatch_on_a_malformed_signoff_our_check_names_is_a_note(
+    tmp_path: Path, message: str, severity: str
+) -> None:
+    files = {"scripts/checkpatch.pl": SOB_NO_SPACE, "MAINTAINERS": "", "README": "hello\n"}
+    r = GitRepo(make_repo(tmp_path / "q", files))
+    patch = make_patch(ONE_LINE_DIFF, message=message)
+    found = run_checks(make_series([patch]), repo=r, base=r.rev_parse("HEAD")).findings
+    assert [f.severity for f in found if f.code == "checkpatch"] == [severity]
+    assert ("trailer-malformed" in codes(found)) == (severity == "info")
+
+
 def test_a_patch_checkpatch_does_not_finish_is_named_not_checked(tmp_path: Path) -> None:
     # checkpatch ran five minutes on a real 5,400-line patch: past the limit the patch is named
     # as not checked (with the limit and the way out), and the next patch is still checked
