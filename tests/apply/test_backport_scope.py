@@ -44,12 +44,24 @@ ADDED = """    if (size > limit) {
 """
 
 
-def _backport(tmp_path: Path, upstream_change: tuple[str, str] | None) -> tuple[GitRepo, object]:
+ERRP_AND_LIMIT = (
+    "int snap_load(State *s, const char *name)\n{\n",
+    "int snap_load(State *s, const char *name, Error **errp)\n{\n    int limit = s->limit;\n",
+)
+
+
+def _backport(tmp_path: Path, *, stable_has_them: bool) -> tuple[GitRepo, object]:
+    """The fix, made upstream after snap_load got errp and limit, backported onto stable: a
+    stable forked before that change, or after it (then an unrelated upstream commit follows)."""
     path = make_repo(tmp_path / "r", {"block/snap.c": STABLE, "block/other.c": OTHER})
-    git(path, "branch", "stable")
-    if upstream_change:
-        edit(path / "block/snap.c", *upstream_change)
-        commit_all(path, "snap: report errors, bound the size")
+    if not stable_has_them:
+        git(path, "branch", "stable")
+    edit(path / "block/snap.c", *ERRP_AND_LIMIT)
+    commit_all(path, "snap: report errors, bound the size")
+    if stable_has_them:
+        git(path, "branch", "stable")
+        edit(path / "block/snap.c", "    int a = 0;\n", "    int a = 1;\n")
+        commit_all(path, "snap: start at one")
     edit(path / "block/snap.c", CHECK, CHECK + ADDED)
     fix = commit_all(path, "snap: refuse a size over the limit")
     repo = GitRepo(path)
@@ -63,13 +75,7 @@ def _backport(tmp_path: Path, upstream_change: tuple[str, str] | None) -> tuple[
 def test_a_name_the_function_has_only_upstream_is_flagged_with_both_signatures(tmp_path: Path) -> None:
     # upstream the function took an Error **errp and a local limit since; the fix applies cleanly
     # on stable, where neither exists: git's tree, but not one that builds
-    repo, result = _backport(
-        tmp_path,
-        (
-            "int snap_load(State *s, const char *name)\n{\n",
-            "int snap_load(State *s, const char *name, Error **errp)\n{\n    int limit = s->limit;\n",
-        ),
-    )
+    repo, result = _backport(tmp_path, stable_has_them=False)
     assert result.head is not None and "error_setg(errp" in repo.out("show", f"{result.head}:block/snap.c")
     assert result.status == NEEDS_ADAPTATION
     said = sorted((f.code, f.message.split(" upstream")[0], f.line) for f in result.findings)
@@ -86,23 +92,7 @@ def test_a_name_the_function_has_only_upstream_is_flagged_with_both_signatures(t
 def test_names_the_target_function_has_or_the_patch_declares_are_not_flagged(tmp_path: Path) -> None:
     # the same fix where stable already has errp and limit: over is the patch's own local, name
     # and size the function's; nothing to say
-    path_change = (
-        "int snap_load(State *s, const char *name)\n{\n",
-        "int snap_load(State *s, const char *name, Error **errp)\n{\n    int limit = s->limit;\n",
-    )
-    path = make_repo(tmp_path / "r", {"block/snap.c": STABLE})
-    edit(path / "block/snap.c", *path_change)
-    commit_all(path, "snap: report errors, bound the size")
-    git(path, "branch", "stable")
-    edit(path / "block/snap.c", "    int a = 0;\n", "    int a = 1;\n")
-    commit_all(path, "snap: start at one")
-    edit(path / "block/snap.c", CHECK, CHECK + ADDED)
-    fix = commit_all(path, "snap: refuse a size over the limit")
-    repo = GitRepo(path)
-    settings = load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
-    result = backport_series(
-        repo, series_from_commits(repo, [fix]), settings, onto="stable", source_commits=[fix]
-    )
+    _, result = _backport(tmp_path, stable_has_them=True)
     assert result.status == NOT_BUILT and result.findings == ()
 
 
