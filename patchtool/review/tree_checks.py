@@ -309,7 +309,7 @@ def _banned_uses_reduced(rev: Revision, found: list[Finding]) -> list[Finding]:
                     sum(x.startswith("-") and bool(word.search(x)) for x in lines),
                 )
             added, removed = counts[name]
-            if removed >= added:
+            if 0 < added <= removed:  # a use the diff does not show is not judged
                 why = f"the series removes {removed} lines using {name} and adds {added}"
                 f = replace(f, severity="info", message=f"{f.message}; {why}: it moves existing uses")
         out.append(f)
