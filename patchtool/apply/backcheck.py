@@ -45,10 +45,12 @@ class Missing:
 
 
 def added_lines(diff: str) -> dict[str, list[tuple[int, str]]]:
-    """The added lines of each C file of a diff, with their line numbers in the new file."""
+    """The added lines of each C file of a diff, with their line numbers in the new file, and the
+    text of a comment blanked out: one a context line opened (`/* ... ` above, ` * more` added) is
+    prose, not code, though the added lines alone would read as code."""
     found: dict[str, list[tuple[int, str]]] = {}
     path: str | None = None
-    line = 0
+    line, in_comment, hunk_start = 0, False, False
     for text in diff.splitlines():
         if text.startswith("diff --git "):
             path = None
@@ -56,13 +58,52 @@ def added_lines(diff: str) -> dict[str, list[tuple[int, str]]]:
             name = text[4:].split("\t")[0]
             path = name[2:] if name.startswith("b/") and _C_FILE.search(name) else None
         elif (m := _HUNK.match(text)) and path:
-            line = int(m.group(1))
-        elif path and text.startswith("+"):
-            found.setdefault(path, []).append((line, text[1:]))
-            line += 1
-        elif path and text.startswith(" "):
+            line, hunk_start = int(m.group(1)), True
+        elif path and text[:1] in ("+", " "):
+            if hunk_start:  # a hunk's first line: ` * text` continues a comment begun above
+                in_comment, hunk_start = bool(_CONTINUED.match(text[1:])), False
+            code, in_comment = _blank_comments(text[1:], in_comment)
+            if text.startswith("+"):
+                found.setdefault(path, []).append((line, code))
             line += 1
     return found
+
+
+_CONTINUED = re.compile(r"^\s*\*(?:\s|/|$)")
+
+
+def _blank_comments(text: str, in_comment: bool) -> tuple[str, bool]:
+    """The line with its comments' text turned to blanks (strings kept), and whether a comment is
+    still open at its end."""
+    out, i, quote = [], 0, ""
+    while i < len(text):
+        pair = text[i : i + 2]
+        if in_comment:
+            if pair == "*/":
+                in_comment, i = False, i + 2
+                out.append("  ")
+                continue
+            out.append(" ")
+        elif quote:
+            out.append(text[i])
+            if text[i] == "\\" and i + 1 < len(text):
+                out.append(text[i + 1])
+                i += 1
+            elif text[i] == quote:
+                quote = ""
+        elif pair == "/*":
+            in_comment, i = True, i + 2
+            out.append("  ")
+            continue
+        elif pair == "//":
+            out.append(" " * (len(text) - i))
+            break
+        else:
+            if text[i] in "\"'":
+                quote = text[i]
+            out.append(text[i])
+        i += 1
+    return "".join(out), in_comment
 
 
 def _nodes(node: Any) -> Iterator[Any]:

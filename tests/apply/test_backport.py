@@ -22,7 +22,7 @@ from patchtool.vcs.repo import GitRepo
 from tests.plugins.applyrepo import commit_all, edit, numbered
 from tests.plugins.gitutil import git, make_repo, snapshot_repo
 
-HEADER = "#ifndef KVM_H\n#define KVM_H\nint kvm_init(void);\n" + numbered(12, "/* doc") + "#endif\n"
+HEADER = "#ifndef KVM_H\n#define KVM_H\nint kvm_init(void);\n" + numbered(12, "/* doc", " */") + "#endif\n"
 SOURCE = '#include "sysemu/kvm.h"\n' + numbered(30, "int x")
 
 

@@ -22,9 +22,9 @@ from tests.plugins.gitutil import git, make_repo
 
 SOURCE = (
     "#include <stdio.h>\n\n"
-    + numbered(5, "/* top")
+    + numbered(5, "/* top", " */")
     + "int m_init(void)\n{\n    int r = setup_old(1);\n    report(r);\n    return r;\n}\n"
-    + numbered(5, "/* end")
+    + numbered(5, "/* end", " */")
 )
 
 

@@ -35,12 +35,12 @@ DEV_H = "#ifndef DEV_H\n#define DEV_H\ntypedef struct Dev {\n    int count;\n   
 DEV_C = (
     '#include "dev.h"\n#include "trace.h"\n\nvoid dev_reset(Dev *d)\n{\n    d->count = 0;\n'
     "    trace_dev_reset(d->flags);\n}\n"
-    + numbered(12, "/* filler")
+    + numbered(12, "/* filler", " */")
     + "int dev_size(Dev *d)\n{\n    return d->flags;\n}\n"
-    + numbered(12, "/* more")
+    + numbered(12, "/* more", " */")
     + "void dev_poll(Dev *d)\n{\n    d->flags |= 1;\n}\n"
 )
-KVM_H = "#ifndef KVM_H\n#define KVM_H\nint kvm_init(void);\n" + numbered(10, "/* doc") + "#endif\n"
+KVM_H = "#ifndef KVM_H\n#define KVM_H\nint kvm_init(void);\n" + numbered(10, "/* doc", " */") + "#endif\n"
 TRACE = 'dev_reset(int flags) "flags %d"\n'
 STABLE_CC = "\n\nCc: qemu-stable@nongnu.org\nSigned-off-by: Ann <ann@example.org>"
 
@@ -238,6 +238,22 @@ def test_names_in_comments_and_strings_are_not_uses() -> None:
     names = {(u.name, u.kind) for u in uses(diff)}
     assert ("old_name_here", "identifier") not in names and ("string_name", "identifier") not in names
     assert {("widget", "member"), ("regs.widget", "member link"), ("puts", "identifier")} <= names
+
+
+def test_added_lines_of_a_comment_a_context_line_opened_are_not_uses() -> None:
+    # stable-2.12: a patch adds prose to a comment whose `/*` is a context line; read alone, the
+    # added lines parsed as code, and a word of the prose ("mindful") was a missing identifier.
+    # A hunk that starts inside such a comment (` * more`) is read the same way; code after the
+    # comment's end, and a `*` in code, still count.
+    diff = (
+        "diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1,2 +1,5 @@\n    /* this is not\n"
+        "      * a hard limit\n+     * be mindful_word of the\n+     */ kick_widget(s);\n"
+        "+    n = s->rows * s->cols;\n"
+        "@@ -20,1 +23,2 @@ f\n      * carried from above the hunk\n+     * careful_word here\n"
+    )
+    names = {u.name for u in uses(diff)}
+    assert "mindful_word" not in names and "careful_word" not in names
+    assert {"kick_widget", "rows", "cols"} <= names
 
 
 def test_with_prerequisites_backports_the_upstream_commit_first(

@@ -15,8 +15,8 @@ from tests.conftest import ROOT
 from tests.plugins.gitutil import git, make_repo
 
 
-def numbered(n: int, prefix: str = "line") -> str:
-    return "".join(f"{prefix} {i}\n" for i in range(1, n + 1))
+def numbered(n: int, prefix: str = "line", suffix: str = "") -> str:
+    return "".join(f"{prefix} {i}{suffix}\n" for i in range(1, n + 1))
 
 
 def edit(path: Path, old: str, new: str) -> None:
