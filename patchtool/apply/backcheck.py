@@ -16,6 +16,7 @@ from typing import Any
 
 from patchtool.jsonable import record
 from patchtool.models import Finding
+from patchtool.parse.cfragments import ends_in_comment
 from patchtool.parse.cparser import parser
 from patchtool.vcs.repo import GitRepo
 
@@ -45,9 +46,10 @@ class Missing:
 
 
 def added_lines(diff: str) -> dict[str, list[tuple[int, str]]]:
-    """The added lines of each C file of a diff, with their line numbers in the new file, and the
-    text of a comment blanked out: one a context line opened (`/* ... ` above, ` * more` added) is
-    prose, not code, though the added lines alone would read as code."""
+    """The added lines of each C file of a diff, with their line numbers in the new file. An added
+    line a comment runs into or out of gets the `/*` or `*/` it lacks, so that, read alone, it is
+    prose, not code: the comment may be opened by a context line (`/* ...` above, ` * more`
+    added), or above the hunk when the hunk's first line continues one (` * ...`)."""
     found: dict[str, list[tuple[int, str]]] = {}
     path: str | None = None
     line, in_comment, hunk_start = 0, False, False
@@ -60,50 +62,18 @@ def added_lines(diff: str) -> dict[str, list[tuple[int, str]]]:
         elif (m := _HUNK.match(text)) and path:
             line, hunk_start = int(m.group(1)), True
         elif path and text[:1] in ("+", " "):
-            if hunk_start:  # a hunk's first line: ` * text` continues a comment begun above
+            if hunk_start:
                 in_comment, hunk_start = bool(_CONTINUED.match(text[1:])), False
-            code, in_comment = _blank_comments(text[1:], in_comment)
+            body = ("/*" if in_comment else "") + text[1:]
+            in_comment = ends_in_comment(body)
             if text.startswith("+"):
-                found.setdefault(path, []).append((line, code))
+                found.setdefault(path, []).append((line, body + ("*/" if in_comment else "")))
             line += 1
     return found
 
 
+# a comment's continuation row, ` * text` (not `*p = 0;`, a dereference)
 _CONTINUED = re.compile(r"^\s*\*(?:\s|/|$)")
-
-
-def _blank_comments(text: str, in_comment: bool) -> tuple[str, bool]:
-    """The line with its comments' text turned to blanks (strings kept), and whether a comment is
-    still open at its end."""
-    out, i, quote = [], 0, ""
-    while i < len(text):
-        pair = text[i : i + 2]
-        if in_comment:
-            if pair == "*/":
-                in_comment, i = False, i + 2
-                out.append("  ")
-                continue
-            out.append(" ")
-        elif quote:
-            out.append(text[i])
-            if text[i] == "\\" and i + 1 < len(text):
-                out.append(text[i + 1])
-                i += 1
-            elif text[i] == quote:
-                quote = ""
-        elif pair == "/*":
-            in_comment, i = True, i + 2
-            out.append("  ")
-            continue
-        elif pair == "//":
-            out.append(" " * (len(text) - i))
-            break
-        else:
-            if text[i] in "\"'":
-                quote = text[i]
-            out.append(text[i])
-        i += 1
-    return "".join(out), in_comment
 
 
 def _nodes(node: Any) -> Iterator[Any]:

@@ -110,7 +110,7 @@ def mark_macro_calls(texts: list[str]) -> list[str]:
     return out
 
 
-def _ends_in_comment(text: str) -> bool:
+def ends_in_comment(text: str) -> bool:
     """Whether the text ends inside a block comment, read left to right past strings and line
     comments (`/* see https://...` is a block comment; `"/*"` is a string). Linear in the text."""
     i, n = 0, len(text)
@@ -153,7 +153,7 @@ def close_open_scopes(text: str) -> str:
     for row in text.split("\n"):
         code = code_of(row)
         depth = max(depth + code.count("{") - code.count("}"), 0)
-    in_comment = _ends_in_comment(text)
+    in_comment = ends_in_comment(text)
     return text + "\n*/" * in_comment + "\n};" * depth
 
 
