@@ -112,6 +112,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--no-git-am", action="store_true")
     args = parser.parse_args()
+    # git am runs in a scratch worktree: paths given relative to here are made absolute.
+    args.series_dir, args.qemu_git = args.series_dir.resolve(), args.qemu_git.resolve()
     metas = sorted(args.series_dir.glob("*.meta"))[: args.limit or None]
     ours = theirs = 0
     with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:

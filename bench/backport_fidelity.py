@@ -179,7 +179,7 @@ def main() -> None:
         "--shard", default="1/1", help="I/N: every Nth backport from the Ith (add the tables)"
     )
     args = parser.parse_args()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="backport-fidelity-"))
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="backport-fidelity-"))).resolve()
     if args.shard != "1/1":  # each shard needs its own scratch work tree for cherry-pick
         workdir = workdir / f"shard-{args.shard.replace('/', '-')}"
     workdir.mkdir(parents=True, exist_ok=True)

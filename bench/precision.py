@@ -51,6 +51,8 @@ def read_meta(path: Path) -> dict[str, str]:
 
 
 def run_report(mbox: Path, repo: Path | None, timeout: int) -> dict[str, object] | None:
+    # The report runs from the project's root: paths given relative to here are made absolute.
+    mbox, repo = mbox.resolve(), repo.resolve() if repo is not None else None
     argv = [sys.executable, "-m", "patchtool", "report", str(mbox), "--format", "json"]
     meta = mbox.with_suffix(".meta")
     if repo is not None and meta.is_file() and (base := read_meta(meta).get("base")):

@@ -109,6 +109,22 @@ def _shorten(text: str) -> str:
     return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
 
 
+# What a mail file is called; no message-id's right side (a host name) ends so.
+_MAIL_FILE_SUFFIXES = (".mbox", ".mbx", ".eml", ".mail", ".patch", ".diff", ".txt", ".gz", ".xz")
+
+
+def _path_shaped(text: str) -> bool:
+    """A SOURCE with an "@" that names a file, not a message-id: ``series/<msgid>.mbox`` (an
+    export named after its message-id), ``./x@y``, ``~/mail/x@y``. A message-id's right side is a
+    host name: it has no "/" and ends in no mail file's suffix."""
+    right = text.rpartition("@")[2]
+    return (
+        text.startswith(("/", "./", "../", "~"))
+        or "/" in right
+        or right.lower().endswith(_MAIL_FILE_SUFFIXES)
+    )
+
+
 def parse_ref(ref: str, settings: Settings) -> Target:
     """Recognise a remote SOURCE form; InputError names a form that is none."""
     text = ref.strip()
@@ -122,7 +138,7 @@ def parse_ref(ref: str, settings: Settings) -> Target:
             raise InputError(f"{_shorten(safe_url(text))}: not a valid URL ({e})") from e
     if text.lower().startswith("id:"):
         text = text[3:]
-    if "@" not in text:  # most likely a file name with a typo
+    if "@" not in text or _path_shaped(text):  # most likely a file name with a typo
         raise InputError(
             f"{_shorten(ref)}: no such file, and not a message-id or URL",
             hint="name an mbox, a directory, '-', a message-id, patchew/<msgid> or a patchew, "

@@ -130,7 +130,7 @@ def test_a_patch_msgid_finds_its_series_on_patchew(replay: Replay) -> None:
 
 def test_a_slash_or_dots_in_a_msgid_never_leave_its_path_segment(replay: Replay) -> None:
     with pytest.raises(FetchError):
-        resolve_remote("../../../etc/passwd@x", load_settings({}))
+        resolve_remote("x/../../../etc/passwd@x", load_settings({}))
     raws = [raw for _, raw, _ in replay.log]
     asked = [raw for raw in raws if "passwd" in raw]
     assert len(asked) >= 4 and all("..%2F..%2F..%2Fetc%2Fpasswd" in raw for raw in asked)
@@ -176,6 +176,28 @@ def test_patchwork_ids_in_urls() -> None:
 def test_parse_ref_refuses_what_is_no_message_id(ref: str) -> None:
     with pytest.raises(InputError):
         parse_ref(ref, load_settings({}))
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "series/20240911145204.17692-1-someone@example.org.mbox",
+        "./20240911145204.17692-1-someone@example.org",
+        "~/mail/x@example.org",
+        "inbox@example.org/thread.eml",
+        "20240911145204.17692-1-someone@example.org.patch",
+    ],
+)
+def test_a_missing_file_named_after_a_message_id_is_a_missing_file(ref: str) -> None:
+    """An export named after its message-id, mistyped or run from another directory, is not sent
+    to the network as a message-id (its "right side" is no host name)."""
+    with pytest.raises(InputError, match="no such file"):
+        parse_ref(ref, load_settings({}))
+
+
+@pytest.mark.parametrize("ref", ["20240911145204.17692-1-someone@example.org", "abc.def@mail.gmail.com"])
+def test_a_message_id_stays_a_message_id(ref: str) -> None:
+    assert parse_ref(ref, load_settings({})).msgid == ref
 
 
 def test_cli_refuses_bad_ref_with_exit_2(tmp_path: Path) -> None:
