@@ -208,7 +208,13 @@ def declared_events(repo: GitRepo, commit: str, names: Iterable[str]) -> set[str
 def introduced_by(
     repo: GitRepo, fork: str, base: str, name: str, pathspec: Sequence[str] = ()
 ) -> tuple[str, str] | None:
-    """The oldest commit between the fork point and the base that added uses of `name` (`git log -S`)."""
+    """The oldest commit between the fork point and the base that added uses of `name` (`git log -S`).
+
+    Each file of the pathspec is searched under the names it had since the fork too: a file moved
+    upstream after the name came (softmmu/ to system/) would otherwise name the move, which "adds"
+    every name the file holds at its new path.
+    """
+    paths = sorted({old for path in pathspec for old in former_paths(repo, fork, base, path)})
     done = repo.git(
         "log",
         "--format=%H%x00%s",
@@ -216,7 +222,7 @@ def introduced_by(
         f"-S{_pickaxe(name)}",
         f"{fork}..{base}",
         "--",
-        *pathspec,
+        *paths,
         check=False,
         timeout=300,
     )
@@ -225,6 +231,14 @@ def introduced_by(
         return None
     sha, _, subject = lines[-1].partition("\0")
     return sha, subject
+
+
+def former_paths(repo: GitRepo, fork: str, base: str, path: str) -> set[str]:
+    """The path and the names the file had between the fork point and the base (`git log --follow`)."""
+    done = repo.git(
+        "log", "--follow", "--format=", "--name-only", f"{fork}..{base}", "--", path, check=False, timeout=300
+    )
+    return {path} | {line for line in done.text().splitlines() if line}
 
 
 def _literals(name: str) -> tuple[str, ...]:

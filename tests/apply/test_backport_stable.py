@@ -332,3 +332,26 @@ def test_cli_candidates_json_and_backport_warning(world: StableWorld) -> None:
     assert "warning: backport-missing-identifier: hw/dev.c:" in done.stdout
     assert f"prerequisites (try --with-prerequisites): {world.renamed_member[:12]}" in done.stdout
     assert done.stdout.rstrip().endswith("status: applied, needs adaptation")
+
+
+def test_a_name_the_fix_itself_brought_upstream_is_not_missing_after_its_file_moved(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """A fix that starts using a library's name (never defined in the tree), whose file moved
+    upstream afterwards: the name's first upstream use is the fix itself, not the move, so a
+    stable branch without it lacks nothing (stable-3.0: libseccomp's SCMP_ACT_KILL_PROCESS was
+    "introduced" by the move of softmmu/ to system/)."""
+    sec_c = "#include <seccomp.h>\n\nint sec_action(void)\n{\n    return SCMP_ACT_TRAP;\n}\n" + numbered(20)
+    path = make_repo(tmp_path / "qemu", {"qemu-sec.c": sec_c, "README": "readme\n"})
+    git(path, "branch", "stable")
+    edit(path / "qemu-sec.c", "    return SCMP_ACT_TRAP;\n", "    return SCMP_ACT_KILL_PROCESS_NOW;\n")
+    fix = commit_all(path, "sec: kill the process, not the thread" + STABLE_CC)
+    (path / "system").mkdir()
+    git(path, "mv", "qemu-sec.c", "system/qemu-sec.c")
+    commit_all(path, "system: move qemu-sec.c")
+    git(path, "checkout", "-q", "stable")
+    repo = GitRepo(path)
+    world = StableWorld(path, *([""] * 12))
+    result = backport_series(repo, mail_series(world, fix), settings, onto="stable")
+    assert [f.message for f in result.findings if f.code == CODE] == []
+    assert result.status == NOT_BUILT and not result.prerequisites
