@@ -24,6 +24,7 @@ from patchtool.apply.backcheck import CODE as MISSING_CODE
 from patchtool.apply.backcheck import NameOracle
 from patchtool.apply.backresolve import resolve_conflicts
 from patchtool.apply.backreview import review_backport
+from patchtool.apply.backsites import DUPLICATE, ELSEWHERE
 from patchtool.apply.engine import (
     ApplyResult,
     PlannedPatch,
@@ -164,7 +165,7 @@ def backport_series(
         repo, planned, outcomes, onto=onto, target=target, source_base=reference, oracle=oracle
     )
     conflict = any(o.status == "conflict" for o in checked.outcomes)
-    missing = any(f.code == MISSING_CODE for f in checked.findings)
+    missing = any(f.code in (MISSING_CODE, ELSEWHERE, DUPLICATE) for f in checked.findings)
     status = "conflict" if conflict else (NEEDS_ADAPTATION if missing else NOT_BUILT)
     result = BackportResult(
         base=target,

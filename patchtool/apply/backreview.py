@@ -16,6 +16,7 @@ from patchtool.apply.backbase import added_by, existing
 from patchtool.apply.backcheck import NameOracle, finding, missing_uses
 from patchtool.apply.backresolve import RELOCATED
 from patchtool.apply.backscope import out_of_scope
+from patchtool.apply.backsites import landing_sites
 from patchtool.apply.engine import PatchApplyOutcome, PlannedPatch
 from patchtool.jsonable import record
 from patchtool.models import Finding
@@ -105,8 +106,9 @@ def review_backport(
     source_base: str,
     oracle: NameOracle | None = None,
 ) -> Reviewed:
-    """Missing files on conflicts; missing identifiers, and names a function lacks on the target
-    (backscope), on applied patches; their upstream commits."""
+    """Missing files on conflicts; missing identifiers, names a function lacks on the target
+    (backscope), and hunks placed in another function or in one of several copies of their lines
+    (backsites), on applied patches; their upstream commits."""
     reviewed: list[PatchApplyOutcome] = []
     findings: list[Finding] = []
     shas: list[str] = []
@@ -126,6 +128,7 @@ def review_backport(
             if outcome.commit:
                 base_path = functools.partial(_base_path, item)
                 findings += out_of_scope(repo, outcome.commit, source_base, onto, where, base_path)
+                findings += landing_sites(repo, outcome.commit, item.diff, onto, where, base_path)
         reviewed.append(outcome)
     return Reviewed(tuple(reviewed), tuple(findings), _oldest_first(repo, shas))
 
