@@ -48,8 +48,10 @@ def section_opens_scope(section: str, texts: list[str]) -> bool:
     depth = code.count("(") - code.count(")")
     for text in texts:
         row = code_of(text)
-        if not _parameters_only(row, depth):
-            return False  # `ram_end - x,`, `as);`: the tail of a call in the body, not parameters
+        if not _parameters_only(row, depth) or _holds_literal(text):
+            # `ram_end - x,`, `as);`, `"could not open");`: the tail of a call in the body, not
+            # parameters (no parameter list holds a string or a character)
+            return False
         depth += row.count("(") - row.count(")")
         if depth <= 0:
             return True  # closed: the signature (or a prototype ending in `);`) is complete
@@ -65,6 +67,11 @@ _PARAMETER = re.compile(
     r"^(?:\.\.\.|(?:[A-Za-z_]\w*[\s*]+)+[A-Za-z_]\w*\s*(?:\[[^\]]*\]\s*)*|(?:[A-Za-z_]\w*\s+)*[A-Za-z_]\w*\s*\*[\s*]*"
     r"|void|bool|_Bool|char|short|int|long|unsigned|signed|float|double|\w+_t)$"
 )
+
+
+def _holds_literal(text: str) -> bool:
+    """Whether a row holds a string or character literal outside its comments."""
+    return any(m.group(0)[0] in "\"'" for m in _STRINGS_COMMENTS.finditer(text))
 
 
 def _parameters_only(row: str, depth: int) -> bool:

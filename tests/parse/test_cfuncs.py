@@ -89,6 +89,25 @@ def test_hunk_changing_the_next_functions_split_signature_names_that_function(le
     ]
 
 
+def test_a_call_closed_by_a_string_row_does_not_continue_a_split_signature_header() -> None:
+    # The header is the function's own first signature line, left open by git's cut; the hunk
+    # starts on the tail of a call in the body, a string and `);` (net/tap.c, fe7c0a5680): the
+    # parenthesis it closes is the call's, so the hunk is inside the body the header names.
+    lines = rows(
+        '                        "vhost requested but could not be set up");',
+        "             goto failed;",
+        "         }",
+        "-    } else if (vhostfdname) {",
+        '-        error_setg(errp, "vhostfd(s)= is not valid without vhost");',
+        "-        goto failed;",
+        "     }",
+        " ",
+        "     return;",
+    )
+    section = "static void nic_init_one(const NicOptions *opts, NetClientState *peer,"
+    assert facts("net/nic.c", section, lines) == [("nic_init_one", "body-changed", "")]
+
+
 @pytest.mark.parametrize(
     "lines",
     [
