@@ -11,7 +11,12 @@ Per kind it prints what the hunks named, what the files say, the agreement, prec
 recall, and with --show N the first N disagreements on `signature-changed` (the kind that matters
 most: the stale-caller and build-break findings start from it) or on the kind --kind names.
 
-Usage: python bench/cfuncs_truth.py SERIES_DIR QEMU_GIT [--limit N] [--show N [--kind KIND]]
+With --applied, patchtool's reading is completed from the whole files before and after each
+commit, as `patchtool report --repo` does once the series is applied (parse.cwhole). The truth
+reads the same files with the same reader (cwhole.entities), so that figure measures how the two
+readings are merged, not the reader.
+
+Usage: python bench/cfuncs_truth.py SERIES_DIR QEMU_GIT [--applied] [--limit N] [--show N [--kind KIND]]
 """
 
 from __future__ import annotations
@@ -22,19 +27,16 @@ import sys
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse  # noqa: E402
-import re  # noqa: E402
 import subprocess  # noqa: E402
 from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from patchtool.parse.cparser import parser  # noqa: E402
+from patchtool.parse.cwhole import C_FILES, entities, refine  # noqa: E402
 from patchtool.parse.diffs import summarize_diff  # noqa: E402
 
-C_FILES = (".c", ".h", ".c.inc", ".h.inc", ".inc")
 KINDS = ("added", "removed", "signature-changed", "body-changed", "prototype-added", "prototype-removed")
 FAMILY = {kind: kind for kind in KINDS} | {"stub-added": "added"}  # patchtool's kind -> the truth's
 
@@ -46,62 +48,6 @@ def git(repo: Path, *argv: str) -> bytes:
 def show(repo: Path, rev: str, path: str) -> bytes | None:
     done = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=repo, capture_output=True, check=False)
     return done.stdout if done.returncode == 0 else None
-
-
-def _declarator_name(node: Any) -> tuple[str, Any] | None:
-    """The name and function_declarator of a definition's or declaration's declarator."""
-    decl = node.child_by_field_name("declarator")
-    while decl is not None and decl.type != "function_declarator":
-        decl = decl.child_by_field_name("declarator")
-    if decl is None:
-        return None
-    inner = decl.child_by_field_name("declarator")
-    if inner is not None and inner.type in ("function_declarator", "call_expression"):
-        # a name made by a macro, `HELPER(conv_d2df)(...)`: named as patchtool names it
-        return " ".join(inner.text.decode(errors="replace").split()), decl
-    while inner is not None and inner.type not in ("identifier", "field_identifier"):
-        inner = inner.child_by_field_name("declarator")
-    return (inner.text.decode(errors="replace"), decl) if inner is not None else None
-
-
-_MACRO_DEFINITION = re.compile(
-    rb"^([A-Z_][A-Z0-9_]*\([^()\n]*\))[ \t]*\n(\{\n.*?^\})", re.MULTILINE | re.DOTALL
-)
-
-
-def entities(src: bytes) -> tuple[dict[str, tuple[str, bytes]], dict[str, str]]:
-    """Top-level function definitions (name -> (signature, body)) and prototypes (name -> signature).
-
-    A name defined or declared twice (an `#ifdef` / `#else` pair) is left out: which is which
-    is not a question a whole-file parse answers."""
-    root = parser().parse(src).root_node
-    defs: dict[str, list[tuple[str, bytes]]] = {}
-    protos: dict[str, list[str]] = {}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.type == "function_definition":
-            found = _declarator_name(node)
-            body = node.child_by_field_name("body")
-            if found and body is not None:
-                sig = " ".join(src[node.start_byte : body.start_byte].decode(errors="replace").split())
-                defs.setdefault(found[0], []).append((sig, src[body.start_byte : body.end_byte]))
-            continue
-        if node.type == "declaration":
-            found = _declarator_name(node)
-            if found:
-                protos.setdefault(found[0], []).append(" ".join(node.text.decode(errors="replace").split()))
-            continue
-        stack.extend(node.children)
-    # a definition whose whole signature a macro makes, `DISAS_INSN(fpu)` at column 0 with its
-    # body's braces at column 0 too: tree-sitter reads no function there
-    for m in _MACRO_DEFINITION.finditer(src):
-        name = " ".join(m.group(1).decode(errors="replace").split())
-        defs.setdefault(name, []).append((name, m.group(2)))
-    return (
-        {k: v[0] for k, v in defs.items() if len(v) == 1},
-        {k: v[0] for k, v in protos.items() if len(v) == 1},
-    )
 
 
 def truth(repo: Path, commit: str) -> set[tuple[str, str, str]]:
@@ -138,11 +84,20 @@ def truth(repo: Path, commit: str) -> set[tuple[str, str, str]]:
     return out
 
 
-def claimed(repo: Path, commit: str) -> set[tuple[str, str, str]]:
-    """(path, name, kind) patchtool reads off the commit's diff."""
+def claimed(repo: Path, commit: str, applied: bool = False) -> set[tuple[str, str, str]]:
+    """(path, name, kind) patchtool reads off the commit's diff; with ``applied``, completed from
+    the whole files as `patchtool report --repo` does once the series is applied (parse.cwhole)."""
     diff = git(repo, "diff-tree", "-p", "-M", "--no-commit-id", f"{commit}^", commit)
+    summary = summarize_diff(diff.decode("utf-8", "surrogateescape"))
+    functions = summary.functions
+    for change in summary.files if applied else ():
+        if change.path.endswith(C_FILES) and change.status not in ("added", "removed") and not change.binary:
+            before = show(repo, f"{commit}^", change.old_path or change.path)
+            after = show(repo, commit, change.path)
+            if before is not None and after is not None:
+                functions = refine(change.path, before, after, functions)
     out: set[tuple[str, str, str]] = set()
-    for c in summarize_diff(diff.decode("utf-8", "surrogateescape")).functions:
+    for c in functions:
         if c.kind == "renamed":
             out.add((c.file, c.name, "added"))
             out.add((c.file, c.detail.removeprefix("renamed from "), "removed"))
@@ -158,6 +113,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="only the first N series (by name)")
     ap.add_argument("--show", type=int, default=0, help="print the first N disagreements")
     ap.add_argument("--kind", default="signature-changed", choices=KINDS, help="what --show prints")
+    ap.add_argument("--applied", action="store_true", help="complete the hunks' reading from the whole files")
     args = ap.parse_args()
     metas = sorted(args.series_dir.glob("*.meta"))[: args.limit or None]
     if not metas:
@@ -171,7 +127,7 @@ def main() -> None:
         )
         for commit in revs.decode().split():
             commits += 1
-            t, c = truth(args.qemu_git, commit), claimed(args.qemu_git, commit)
+            t, c = truth(args.qemu_git, commit), claimed(args.qemu_git, commit, args.applied)
             for _, _, kind in t:
                 true[kind] += 1
             for _, _, kind in c:

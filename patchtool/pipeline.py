@@ -3,6 +3,7 @@ stored results, and collect them into a ReportContext."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ class _Stages:
     build_reused: bool = False
     tests: Any = None
     bisect: Any = None
+    series: Series | None = None  # the series once applied, its C functions read off whole files
     skipped: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # stages that gave a negative verdict early
 
@@ -86,6 +88,7 @@ def run_report(
     stages = _Stages()
     repo = GitRepo(req.repo) if req.repo is not None else None
     checks = _checks_and_apply(req, settings, series, repo, stages, say)
+    series = stages.series or series  # with the functions the applied files say it changes
     if repo is not None and stages.apply is not None:
         _build_and_test(req, settings, repo, stages, say)
     if repo is not None:
@@ -131,6 +134,9 @@ def _checks_and_apply(
         stages.apply = _apply(req, settings, series, repo, stages, say)
         # Without an applied result the checks still read the tree at --base or HEAD.
         base = stages.apply.base if stages.apply is not None else repo.try_rev_parse(req.base or "HEAD")
+    if stages.apply is not None:
+        series = exact_functions(series, repo, stages.apply)
+        stages.series = series
     say("running the checks")
     return run_checks(
         series,
@@ -140,6 +146,36 @@ def _checks_and_apply(
         checkpatch=req.checkpatch,
         checkpatch_timeout=float(settings["checkpatch_timeout"]),
     )
+
+
+def exact_functions(series: Series, repo: GitRepo | None, applied: Any) -> Series:
+    """The series with each applied patch's C functions completed from the files before and after
+    its commit (parse.cwhole): a hunk git headed with a label, or with nothing, names no function."""
+    from patchtool.parse.cwhole import C_FILES, refine
+
+    if repo is None:
+        return series
+    commits = {o.index: o.commit for o in applied.patches if o.commit and o.status != "skipped"}
+    patches = []
+    for patch in series.revision.patches:
+        functions, commit = patch.summary.functions, commits.get(patch.index)
+        for change in patch.summary.files if commit else ():
+            if (
+                change.path.endswith(C_FILES)
+                and change.status not in ("added", "removed")
+                and not change.binary
+            ):
+                before = repo.git("show", f"{commit}^:{change.old_path or change.path}", check=False)
+                after = repo.git("show", f"{commit}:{change.path}", check=False)
+                if before.ok and after.ok:
+                    functions = refine(change.path, before.stdout, after.stdout, functions)
+        summary = dataclasses.replace(patch.summary, functions=functions)
+        patches.append(
+            dataclasses.replace(patch, summary=summary) if functions != patch.summary.functions else patch
+        )
+    revision = dataclasses.replace(series.revision, patches=tuple(patches))
+    revisions = tuple(revision if r.number == series.chosen else r for r in series.revisions)
+    return dataclasses.replace(series, revisions=revisions)
 
 
 def _apply(

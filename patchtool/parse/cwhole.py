@@ -1,0 +1,116 @@
+"""The C functions a patch changes, read off the whole files before and after it (once applied).
+
+A hunk alone does not always say which function it is in: git's header line may be a label
+(`free_fail:` at column 0 in net/tap.c), a struct, or nothing at all, and a hunk that starts deep in
+a body has no signature to read. Once the series is applied, each patch's commit has the files
+before and after it, and tree-sitter reads every definition there. ``refine`` completes what the
+hunks said with what the files say: a definition whose body or signature differs and that the hunks
+did not name is added; a body change the files contradict (the same definition on both sides) is
+dropped. A name defined twice in a file (an `#ifdef` / `#else` pair) is left to the hunks.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from patchtool.models import FunctionChange
+from patchtool.parse.cparser import parser
+
+C_FILES = (".c", ".h", ".c.inc", ".h.inc", ".inc")
+# a definition whose whole signature a macro makes, `DISAS_INSN(fpu)` at column 0 with its body's
+# braces at column 0 too: tree-sitter reads no function there
+_MACRO_DEFINITION = re.compile(
+    rb"^([A-Z_][A-Z0-9_]*\([^()\n]*\))[ \t]*\n(\{\n.*?^\})", re.MULTILINE | re.DOTALL
+)
+# the kinds that already say what happened to a definition of that name
+_NAMED = ("added", "removed", "renamed", "signature-changed", "stub-added", "moved")
+
+
+def _declarator_name(node: Any) -> str | None:
+    """The name of a definition's or declaration's function declarator (a macro-made name, as
+    `HELPER(conv_d2df)`, as the hunks name it)."""
+    decl = node.child_by_field_name("declarator")
+    while decl is not None and decl.type != "function_declarator":
+        decl = decl.child_by_field_name("declarator")
+    if decl is None:
+        return None
+    inner = decl.child_by_field_name("declarator")
+    if inner is not None and inner.type in ("function_declarator", "call_expression"):
+        return " ".join(inner.text.decode(errors="replace").split())
+    while inner is not None and inner.type not in ("identifier", "field_identifier"):
+        inner = inner.child_by_field_name("declarator")
+    return inner.text.decode(errors="replace") if inner is not None else None
+
+
+def entities(src: bytes) -> tuple[dict[str, tuple[str, bytes, int]], dict[str, str]]:
+    """Top-level function definitions (name -> (signature, body, first line)) and prototypes
+    (name -> declaration), each defined once in the file (a name defined twice is left out)."""
+    root = parser().parse(src).root_node
+    defs: dict[str, list[tuple[str, bytes, int]]] = {}
+    protos: dict[str, list[str]] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "function_definition":
+            name, body = _declarator_name(node), node.child_by_field_name("body")
+            if name and body is not None:
+                sig = " ".join(src[node.start_byte : body.start_byte].decode(errors="replace").split())
+                defs.setdefault(name, []).append(
+                    (sig, src[body.start_byte : body.end_byte], node.start_point[0] + 1)
+                )
+            continue
+        if node.type == "declaration":
+            name = _declarator_name(node)
+            if name:
+                protos.setdefault(name, []).append(" ".join(node.text.decode(errors="replace").split()))
+            continue
+        stack.extend(node.children)
+    for m in _MACRO_DEFINITION.finditer(src):
+        name = " ".join(m.group(1).decode(errors="replace").split())
+        defs.setdefault(name, []).append((name, m.group(2), src.count(b"\n", 0, m.start()) + 1))
+    return {k: v[0] for k, v in defs.items() if len(v) == 1}, {
+        k: v[0] for k, v in protos.items() if len(v) == 1
+    }
+
+
+def refine(
+    path: str, before: bytes, after: bytes, said: tuple[FunctionChange, ...]
+) -> tuple[FunctionChange, ...]:
+    """``said`` (the hunks' reading of every file of a patch) with this file's definitions
+    completed from the whole files ``before`` and ``after`` the patch."""
+    from patchtool.parse.cfuncs import signature_change
+
+    old, _ = entities(before)
+    new, _ = entities(after)
+    mine = [c for c in said if c.file == path]
+    named = {c.name for c in mine if c.kind in _NAMED} | {
+        c.detail.removeprefix("renamed from ") for c in mine if c.kind == "renamed"
+    }
+    bodies = {c.name for c in mine if c.kind == "body-changed"}
+    kept = [
+        c
+        for c in said
+        if not (
+            c.file == path
+            and c.kind == "body-changed"
+            and c.name in old
+            and c.name in new
+            and old[c.name][:2] == new[c.name][:2]
+        )
+    ]
+    for name in sorted(old.keys() & new.keys(), key=lambda n: new[n][2]):
+        (sig_old, body_old, _), (sig_new, body_new, line) = old[name], new[name]
+        if name in named:
+            continue
+        if " ".join(sig_old.split()) != " ".join(sig_new.split()):
+            change = signature_change(path, sig_old, sig_new, line)
+            if change is not None:  # it says more than the body change the hunks may have read
+                kept = [
+                    c for c in kept if not (c.file == path and c.name == name and c.kind == "body-changed")
+                ]
+                kept.append(change)
+                continue
+        if body_old != body_new and name not in bodies:
+            kept.append(FunctionChange(path, name, "body-changed", line=line))
+    return tuple(kept)

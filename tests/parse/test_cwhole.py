@@ -1,0 +1,106 @@
+"""The C functions of an applied patch completed from its whole files (parse.cwhole), and a report
+on a repository that lists them (fixtures written for these tests)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from patchtool.models import FunctionChange
+from patchtool.parse.cwhole import refine
+from tests.conftest import run_patchtool
+from tests.plugins.applyrepo import commit_all, edit
+from tests.plugins.gitutil import git, make_repo
+
+TAP_C = """#include "tap.h"
+
+int tap_open(Tap *t, const char *name,
+             int flags)
+{
+    int fd = open_dev(name, flags);
+
+    if (fd < 0) {
+        goto fail;
+    }
+    t->fd = fd;
+    return 0;
+
+fail:
+    t->fd = -1;
+    t->errors++;
+    t->state = TAP_BROKEN;
+    t->retries = 0;
+    report(t, "cannot open");
+    return -1;
+}
+
+int tap_close(Tap *t)
+{
+    return close_dev(t->fd);
+}
+"""
+
+
+def change(name: str, kind: str, path: str = "net/tap.c", **kw: object) -> FunctionChange:
+    return FunctionChange(path, name, kind, **kw)  # type: ignore[arg-type]
+
+
+def facts(found: tuple[FunctionChange, ...]) -> list[tuple[str, str, str]]:
+    return [(c.file, c.name, c.kind) for c in found]
+
+
+def test_a_body_the_hunks_did_not_name_is_added_with_its_line() -> None:
+    after = TAP_C.replace("    t->errors++;\n", "    t->errors += 2;\n").encode()
+    found = refine("net/tap.c", TAP_C.encode(), after, ())
+    assert facts(found) == [("net/tap.c", "tap_open", "body-changed")]
+    assert found[0].line == 3
+
+
+def test_a_body_change_the_files_contradict_is_dropped_and_other_files_are_kept() -> None:
+    after = TAP_C.replace("close_dev(t->fd)", "close_dev(t->fd) + 0").encode()
+    said = (change("tap_open", "body-changed"), change("hw_init", "body-changed", "hw/hw.c"))
+    assert facts(refine("net/tap.c", TAP_C.encode(), after, said)) == [
+        ("hw/hw.c", "hw_init", "body-changed"),
+        ("net/tap.c", "tap_close", "body-changed"),
+    ]
+
+
+def test_a_signature_change_the_hunks_missed_replaces_their_body_change() -> None:
+    after = TAP_C.replace("             int flags)", "             int flags, bool retry)").encode()
+    found = refine("net/tap.c", TAP_C.encode(), after, (change("tap_open", "body-changed"),))
+    assert facts(found) == [("net/tap.c", "tap_open", "signature-changed")]
+    assert "bool retry" in (found[0].new_signature or "") and found[0].line == 3
+
+
+def test_what_the_hunks_said_of_a_name_is_kept_and_names_defined_twice_are_left_to_them() -> None:
+    poll = "int tap_poll(void)\n{{\n    return {};\n}}\n"
+    twice = "#ifdef CONFIG_TAP\n" + poll.format(1) + "#else\n" + poll.format(0) + "#endif\n"
+    before = (TAP_C + twice).encode()
+    after = (TAP_C.replace("close_dev(t->fd)", "close_dev(t->fd, 0)") + twice.replace("1;", "2;")).encode()
+    said = (change("tap_close", "renamed", detail="renamed from tap_shut"),)
+    assert facts(refine("net/tap.c", before, after, said)) == [("net/tap.c", "tap_close", "renamed")]
+
+
+def test_report_on_an_applied_series_names_the_function_a_label_headed_hunk_changes(tmp_path: Path) -> None:
+    # git heads the hunk with `fail:` (a label at column 0): the mail names no function, the
+    # applied files do
+    repo = make_repo(tmp_path / "r", {"net/tap.c": TAP_C})
+    base = git(repo, "rev-parse", "HEAD").strip()
+    edit(repo / "net/tap.c", '    report(t, "cannot open");\n', '    report(t, "cannot open %s", name);\n')
+    commit_all(repo, "net/tap: name the device that did not open\n\nSigned-off-by: Ann <ann@example.org>")
+    mail = subprocess.run(
+        ["git", "format-patch", "-1", "--stdout", "HEAD"], cwd=repo, capture_output=True, check=True
+    ).stdout
+    assert b"@@ fail:" in mail
+    (tmp_path / "fix.mbox").write_bytes(mail)
+    git(repo, "reset", "-q", "--hard", base)
+    done = run_patchtool(
+        "report", tmp_path / "fix.mbox", "--repo", repo, "--base", base, "--no-checkpatch", "-f", "json"
+    )
+    assert done.code in (0, 1), done.stderr
+    report = json.loads(done.stdout)
+    [patch] = report["patches"]
+    assert [(f["name"], f["kind"]) for f in patch["functions"]] == [("tap_open", "body-changed")]
+    without = run_patchtool("report", tmp_path / "fix.mbox", "--no-checkpatch", "-f", "json")
+    assert json.loads(without.stdout)["patches"][0]["functions"] == []
