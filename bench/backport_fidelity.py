@@ -134,6 +134,7 @@ def run_branch(repo: Path, worktree: Path, settings: Settings, branch: str, args
     cross: Counter[tuple[str, str]] = Counter()
     pick_time = ours_time = 0.0
     alarms = 0
+    slowest: list[tuple[float, str]] = []
     for number, case in enumerate(cases, 1):
         if number % 20 == 0:
             print(f"  ... {number}/{len(cases)}", file=sys.stderr, flush=True)
@@ -143,6 +144,7 @@ def run_branch(repo: Path, worktree: Path, settings: Settings, branch: str, args
         start = time.monotonic()
         mine, notes = patchtool_backport(repo, settings, case)
         ours_time += time.monotonic() - start
+        slowest = sorted([*slowest, (time.monotonic() - start, case.upstream[:12])], reverse=True)[:3]
         pick[theirs] += 1
         ours[mine] += 1
         cross[(theirs, mine)] += 1
@@ -165,6 +167,7 @@ def run_branch(repo: Path, worktree: Path, settings: Settings, branch: str, args
     print(f"  cherry-pick identical but patchtool not: {lost}")
     print(f"  identical yet warned or fuzzed: {alarms}")
     print(f"  time: cherry-pick {pick_time:.1f} s, patchtool {ours_time:.1f} s")
+    print(f"  slowest patchtool backports: {', '.join(f'U={sha} {t:.1f} s' for t, sha in slowest)}")
 
 
 def main() -> None:

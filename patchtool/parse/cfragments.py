@@ -57,7 +57,9 @@ def section_opens_scope(section: str, texts: list[str]) -> bool:
             return True  # closed: the signature (or a prototype ending in `);`) is complete
         if ";" in row or "{" in row:
             return False
-    return False
+    # every row a parameter and the list still open: the hunk is inside it (a parameter added to a
+    # long prototype, the list going on past the hunk)
+    return any(code_of(t).strip() for t in texts)
 
 
 # A parameter: `...`, type words and stars then a name (and array sizes), a type alone with a

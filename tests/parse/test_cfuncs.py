@@ -63,6 +63,24 @@ def test_hunk_inside_a_split_parameter_list() -> None:
     ]
 
 
+@pytest.mark.parametrize("path", ["include/block/mirror.h", "block/mirror.c"])
+def test_hunk_inside_a_split_parameter_list_that_goes_on_past_it(path: str) -> None:
+    # The header holds the signature's first line and the hunk adds a parameter in the middle of
+    # the list, which neither the header nor the hunk closes (a long prototype: block_int's
+    # mirror_start): a signature change, not a body change of a prototype that has none.
+    lines = rows(
+        "                   int flags, int64_t speed,",
+        "-                  bool zero_target,",
+        "+                  bool zero_target, bool target_is_zero,",
+        "                   BlockdevOnError on_source_error,",
+        "                   BlockdevOnError on_target_error,",
+    )
+    section = "void mirror_begin(const char *job_id, BlockDriverState *bs,"
+    assert facts(path, section, lines) == [
+        ("mirror_begin", "signature-changed", "parameters changed (the list goes on past the hunk)")
+    ]
+
+
 @pytest.mark.parametrize("lead", [" ", "  */"])
 def test_hunk_changing_the_next_functions_split_signature_names_that_function(lead: str) -> None:
     # The header is the previous function's first signature line (its parameter list continues on
