@@ -22,6 +22,9 @@ _SECTION_FUNC = re.compile(r"([A-Za-z_]\w*)\s*\([^;]*$")
 _SECTION_MACRO_NAME = re.compile(r"\b([A-Za-z_]\w*\s*\([^()]*\))\s*\(")
 _SECTION_MACRO_SIGNATURE = re.compile(r"^([A-Z_][A-Z0-9_]*\s*\([^()]*\))\s*\{?$")
 _SECTION_STRUCT = re.compile(r"^(?:typedef\s+)?(struct|union|enum)\s+([A-Za-z_]\w*)\s*\{?\s*$")
+# `__attribute__((__packed__))` in a header line is no function call: `typedef enum
+# __attribute__((__packed__)) {` (softfloat-types.h) named a function "__attribute__"
+_ATTRIBUTE = re.compile(r"\b__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)")
 
 
 def code_of(text: str) -> str:
@@ -193,7 +196,7 @@ def _signature_name(code: str) -> str | None:
 
 def section_scope(section: str) -> tuple[str, str] | None:
     """What git's hunk header names: ("struct", name), ("function", name) or None."""
-    section = section.strip()
+    section = " ".join(_ATTRIBUTE.sub(" ", section).split())
     if match := _SECTION_STRUCT.match(section):
         return ("struct", match.group(2))
     if section.endswith(";"):

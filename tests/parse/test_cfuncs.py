@@ -63,6 +63,23 @@ def test_hunk_inside_a_split_parameter_list() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        # an enum's members under a packed typedef (softfloat-types.h): no function at all
+        ("typedef enum __attribute__((__packed__)) {", []),
+        ("static void __attribute__((unused)) nic_tick(NicState *s)", [("nic_tick", "body-changed", "")]),
+    ],
+)
+def test_an_attribute_in_the_header_is_no_function(
+    section: str, expected: list[tuple[str, str, str]]
+) -> None:
+    lines = rows("     NIC_MODE_A = 1,", "+    NIC_MODE_B = 2,", "     NIC_MODE_C = 4,")
+    if expected:
+        lines = rows("     s->ticks++;", "-    s->mode = 1;", "+    s->mode = 2;", "     s->armed = true;")
+    assert facts("include/hw/nic.h", section, lines) == expected
+
+
 @pytest.mark.parametrize("path", ["include/block/mirror.h", "block/mirror.c"])
 def test_hunk_inside_a_split_parameter_list_that_goes_on_past_it(path: str) -> None:
     # The header holds the signature's first line and the hunk adds a parameter in the middle of
