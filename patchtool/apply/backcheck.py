@@ -43,6 +43,7 @@ class Use:
 class Missing:
     use: Use
     commit: tuple[str, str] | None  # (sha, subject): the upstream commit that introduced the name
+    external: bool = False  # declared nowhere in the tree upstream: a library's name (glib, libc)
 
 
 def added_lines(diff: str) -> dict[str, list[tuple[int, str]]]:
@@ -368,8 +369,47 @@ def missing_uses(
             where = _files_with(repo, base, use.name, spec)
             origin = introduced_by(repo, fork, base, use.name, where)
             if not (origin and title and origin[1] == title):
-                missing.append(Missing(use, origin))
+                external = (
+                    use.kind == "identifier"
+                    and use.name.startswith(_LIBRARY_PREFIXES)
+                    and not declared_in_tree(repo, base, use.name)
+                )
+                missing.append(Missing(use, origin, external))
     return missing
+
+
+_SOURCES = ("*.c", "*.h", "*.inc")
+# The libraries QEMU links whose names a fix may start using. Only such a name, declared nowhere in
+# the tree, is called a library's: a name the build generates (QAPI's qapi_*, visit_type_*, its
+# enum constants and types; gen_helper_*) is declared nowhere either, and its schema or helper
+# definition upstream is a real prerequisite. QEMU's own shims (glib-compat.h) are declared.
+_LIBRARY_PREFIXES = (
+    "g_", "G_", "GLIB_", "gtk_", "GTK_", "gdk_", "GDK_", "gnutls_", "GNUTLS_", "seccomp_", "SCMP_",
+    "SECCOMP_", "pixman_", "PIXMAN_", "SDL_", "spice_", "SPICE_", "curl_", "CURL", "ssh_", "rbd_",
+    "glfs_", "nfs_", "iscsi_", "io_uring_", "xkb_", "epoxy_", "virgl_", "usbredir", "libusb_",
+)  # fmt: skip
+_AFTER = "([^A-Za-z0-9_]|$)"
+
+
+def declared_in_tree(repo: GitRepo, commit: str, name: str) -> bool:
+    """Whether the tree declares or defines `name` anywhere (`git grep -E` over C sources): a
+    `#define`, a declaration or definition starting at column 0 (`int name(`, `name(` under its
+    return type, a global `name =`), the end of a typedef (`} name;`), a struct, union or enum
+    tag, or an enum constant on its own line. A library's name (_LIBRARY_PREFIXES) used but
+    declared nowhere is the library's: glib's `g_queue_foreach` is "introduced" upstream by its
+    first caller, which no branch needs."""
+    if not _WORD.match(name):
+        return True
+    patterns = [
+        rf"^#[[:space:]]*define[[:space:]]+{name}{_AFTER}",
+        rf"^([A-Za-z_].*[^A-Za-z0-9_])?{name}[[:space:]]*(\(|=|;|\[)",
+        rf"}}[[:space:]]*{name}[[:space:]]*;",
+        rf"(struct|union|enum)[[:space:]]+{name}[[:space:]]*(\{{|$)",
+        rf"^[[:space:]]+{name}[[:space:]]*(=.*)?,?[[:space:]]*$",
+    ]
+    args = [arg for pattern in patterns for arg in ("-e", pattern)]
+    done = repo.git("grep", "-q", "-I", "-E", *args, commit, "--", *_SOURCES, check=False, timeout=300)
+    return done.returncode != 1  # 0 found; an error (not 1) is no reason to call it a library's
 
 
 def finding(missing: Missing, onto: str, patch: str | None) -> Finding:
@@ -384,6 +424,10 @@ def finding(missing: Missing, onto: str, patch: str | None) -> Finding:
     origin = "its upstream origin not found"
     if missing.commit:
         origin = f"introduced upstream by {missing.commit[0][:12]} '{missing.commit[1]}'"
+    if missing.external:
+        first = f"; first used upstream by {missing.commit[0][:12]}" if missing.commit else ""
+        origin = f"declared nowhere in the tree upstream either: a library's? check {onto}'s"
+        origin += f" minimum version{first}"
     return Finding(
         severity="warning",
         code=CODE,

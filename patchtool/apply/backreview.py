@@ -123,7 +123,7 @@ def review_backport(
             findings += _relocations(outcome)
             for missing in missing_uses(repo, item.diff, target, source_base, item.patch.title, oracle):
                 findings.append(finding(missing, onto, where))
-                if missing.commit:
+                if missing.commit and not missing.external:  # a library's first caller is no prerequisite
                     shas.append(missing.commit[0])
             if outcome.commit:
                 base_path = functools.partial(_base_path, item)

@@ -355,3 +355,41 @@ def test_a_name_the_fix_itself_brought_upstream_is_not_missing_after_its_file_mo
     result = backport_series(repo, mail_series(world, fix), settings, onto="stable")
     assert [f.message for f in result.findings if f.code == CODE] == []
     assert result.status == NOT_BUILT and not result.prerequisites
+
+
+def test_a_library_name_no_file_declares_names_no_prerequisite(tmp_path: Path, settings: Settings) -> None:
+    """A fix calling glib's g_queue_walk, which the stable branch never used: upstream's first
+    caller (a feature) is no prerequisite, and the warning says the name is a library's. A name
+    the tree declares (a function of ours added upstream), or a generated one no file declares
+    (QAPI's), is still a prerequisite."""
+    path = make_repo(
+        tmp_path / "qemu",
+        {
+            "net/filter.c": "#include <glib.h>\n\nvoid filter_flush(Filter *f)\n{\n    f->count = 0;\n}\n"
+            + numbered(20)
+        },
+    )
+    git(path, "branch", "stable")
+    (path / "net/compare.c").write_text(
+        "void compare_flush(GQueue *q)\n{\n    g_queue_walk(q, NULL, NULL);\n}\n"
+    )
+    feature = commit_all(path, "net: add a packet comparer")
+    (path / "net/queue.h").write_text("void queue_purge(GQueue *q);\n")
+    helper = commit_all(path, "net: add queue_purge")
+    # a name the build generates (QAPI) is declared in no file either, yet its origin is ours
+    (path / "net/report.c").write_text("void report_flush(void)\n{\n    qapi_event_send_flushed();\n}\n")
+    event = commit_all(path, "qapi: add a FLUSHED event")
+    edit(path / "net/filter.c", "    f->count = 0;\n",
+         "    f->count = 0;\n    g_queue_walk(f->q, NULL, NULL);\n    queue_purge(f->q);\n"
+         "    qapi_event_send_flushed();\n")  # fmt: skip
+    fix = commit_all(path, "net/filter: drop queued packets on flush" + STABLE_CC)
+    git(path, "checkout", "-q", "stable")
+    world = StableWorld(path, *([""] * 12))
+    result = backport_series(GitRepo(path), mail_series(world, fix), settings, onto="stable")
+    said = {f.message.split(" ")[1]: f.message for f in result.findings if f.code == CODE}
+    assert set(said) == {"g_queue_walk", "queue_purge", "qapi_event_send_flushed"}
+    assert "declared nowhere in the tree upstream either: a library's?" in said["g_queue_walk"]
+    assert f"first used upstream by {feature[:12]}" in said["g_queue_walk"]
+    assert f"introduced upstream by {helper[:12]}" in said["queue_purge"]
+    assert f"introduced upstream by {event[:12]}" in said["qapi_event_send_flushed"]
+    assert set(result.prerequisites) == {helper, event}
