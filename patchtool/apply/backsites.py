@@ -15,6 +15,7 @@ three. Two warnings say so:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from patchtool.apply.backcheck import _C_FILE, _nodes, declared_name
@@ -25,6 +26,7 @@ from patchtool.vcs.repo import GitRepo
 
 ELSEWHERE = "backport-hunk-elsewhere"
 DUPLICATE = "backport-duplicate-site"
+_OBJECT_ID = re.compile(r"[0-9a-f]{4,64}")
 _DISTINCT = 24  # a removed block counts as one site only when a row holds this many non-blank characters
 
 
@@ -86,8 +88,9 @@ def _preimage(repo: GitRepo, fd: FileDiff) -> bytes | None:
     repository holds it)."""
     for header in fd.headers:
         if header.startswith("index "):
-            blob = header.split()[1].split("..")[0]
-            if blob.strip("0"):
+            blob = header.split()[1].split("..")[0] if len(header.split()) > 1 else ""
+            # the mail's text: only an object id (abbreviated) reaches git, never an option
+            if _OBJECT_ID.fullmatch(blob) and blob.strip("0"):
                 shown = repo.git("cat-file", "blob", blob, check=False)
                 return shown.stdout if shown.ok else None
     return None

@@ -126,3 +126,16 @@ def test_the_backport_of_such_a_fix_needs_adaptation(tmp_path: Path) -> None:
     assert result.head is not None
     assert result.status == NEEDS_ADAPTATION
     assert DUPLICATE in {f.code for f in result.findings}
+
+
+def test_an_index_line_that_names_no_object_reaches_no_git(tmp_path: Path) -> None:
+    # the mail's index line is untrusted text: an option in its place is never passed to git, and
+    # the checks then say nothing (the upstream file is unknown)
+    repo, fix = _world(tmp_path)
+    diff = repo.git("show", "--format=", fix).text()
+    blob = diff.split("\nindex ", 1)[1].split("..", 1)[0]
+    assert _sites(repo, fix, _stable_commit(repo, "ws_source_prepare"))  # the real blob: warnings
+    for forged in ("--batch-all-objects", "HEAD:io/ws.c"):
+        forged_diff = diff.replace(f"index {blob}..", f"index {forged}..", 1)
+        commit = repo.out("rev-parse", "HEAD")
+        assert landing_sites(repo, commit, forged_diff, "stable", "1/1", lambda p: p) == []
