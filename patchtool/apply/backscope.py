@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from patchtool.apply.backcheck import CODE, _nodes, added_lines, declared_name
+from patchtool.apply.backcheck import CODE, _nodes, added_lines, declared_name, defined_names
 from patchtool.models import Finding
 from patchtool.parse.cparser import parser
 from patchtool.vcs.repo import GitRepo
@@ -71,6 +71,11 @@ def out_of_scope(
     """Warnings for names the patch's added lines (``commit`` against its parent) take from their
     function as it is at ``source_base`` that the function lacks where the patch landed."""
     diff = repo.git("diff", "--no-renames", "--no-ext-diff", "-U0", f"{commit}^", commit, "--").text()
+    # what the patch's removed lines declared (a local it drops for the global of the same name,
+    # stable-2.2's bdrv_qcow2): the upstream function lost it too, so the use is not of it
+    dropped = defined_names(
+        repo.git("diff", "--no-renames", "--no-ext-diff", "-U0", commit, f"{commit}^", "--").text()
+    )
     found: list[Finding] = []
     for path, lines in added_lines(diff).items():
         rows = {n - 1 for n, _ in lines}
@@ -96,7 +101,7 @@ def out_of_scope(
             before = upstream.get(name)
             theirs = _declared(before) if before is not None else {}
             for use, row in sorted(alien, key=lambda x: x[1]):
-                if use in theirs and before is not None:
+                if use in theirs and use not in dropped and before is not None:
                     message = (
                         f"identifier {use} is {theirs[use]} of {name} upstream, not on {onto}"
                         f" (there: {_signature(function)}; upstream: {_signature(before)})"

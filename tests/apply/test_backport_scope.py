@@ -155,3 +155,40 @@ def test_a_prototype_or_an_extern_defines_nothing() -> None:
     assert {"SNAP_LIMIT", "snap_total", "snap_last", "snap_step", "snap_code", "SNAP_ON", "SNAP_OFF"} <= names
     assert {"snap_size", "SnapInfo"} <= names
     assert not {"snap_flush", "snap_count"} & names
+
+
+OPEN = """#include "qemu/osdep.h"
+
+int snap_open(State *s)
+{
+    Driver *raw_drv;
+    int ret;
+
+    raw_drv = find_driver("raw");
+    ret = open_with(s, raw_drv);
+    return ret;
+}
+"""
+
+
+def test_a_local_the_patch_drops_for_the_global_of_its_name_is_not_flagged(tmp_path: Path) -> None:
+    # the fix drops the local and takes the address of the global driver of the same name
+    # (stable-2.2's bdrv_qcow2): the added line uses the global, on the branch as upstream
+    path = make_repo(tmp_path / "r", {"block/snap.c": OPEN, "include/drv.h": "extern Driver raw_drv;\n"})
+    git(path, "branch", "stable")
+    edit(path / "block/snap.c", "    Driver *raw_drv;\n", "")
+    edit(path / "block/snap.c", '    raw_drv = find_driver("raw");\n    ret = open_with(s, raw_drv);\n',
+         "    ret = open_with(s, &raw_drv);\n")  # fmt: skip
+    fix = commit_all(path, "snap: open with the raw driver itself")
+    git(path, "checkout", "-q", "stable")
+    (path / "VERSION").write_text("1.0.1\n")
+    commit_all(path, "Update version for 1.0.1 release")
+    repo = GitRepo(path)
+    settings = load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
+    result = backport_series(
+        repo, series_from_commits(repo, [fix]), settings, onto="stable", source_commits=[fix]
+    )
+    assert result.head is not None and "open_with(s, &raw_drv)" in repo.out(
+        "show", f"{result.head}:block/snap.c"
+    )
+    assert result.status == NOT_BUILT and result.findings == ()
