@@ -34,7 +34,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from patchtool.parse.cwhole import C_FILES, entities, refine  # noqa: E402
+from patchtool.parse.cfuncs import C_SUFFIXES as C_FILES  # noqa: E402
+from patchtool.parse.cwhole import entities, refine  # noqa: E402
 from patchtool.parse.diffs import summarize_diff  # noqa: E402
 
 KINDS = ("added", "removed", "signature-changed", "body-changed", "prototype-added", "prototype-removed")

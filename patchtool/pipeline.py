@@ -151,7 +151,8 @@ def _checks_and_apply(
 def exact_functions(series: Series, repo: GitRepo | None, applied: Any) -> Series:
     """The series with each applied patch's C functions completed from the files before and after
     its commit (parse.cwhole): a hunk git headed with a label, or with nothing, names no function."""
-    from patchtool.parse.cwhole import C_FILES, refine
+    from patchtool.parse.cfuncs import C_SUFFIXES
+    from patchtool.parse.cwhole import refine
 
     if repo is None:
         return series
@@ -161,7 +162,7 @@ def exact_functions(series: Series, repo: GitRepo | None, applied: Any) -> Serie
         functions, commit = patch.summary.functions, commits.get(patch.index)
         for change in patch.summary.files if commit else ():
             if (
-                change.path.endswith(C_FILES)
+                change.path.endswith(C_SUFFIXES)
                 and change.status not in ("added", "removed")
                 and not change.binary
             ):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from patchtool.apply.backbase import added_by, existing
 from patchtool.apply.backcheck import NameOracle, finding, missing_uses
 from patchtool.apply.backresolve import RELOCATED
-from patchtool.apply.backscope import out_of_scope
+from patchtool.apply.backscope import out_of_scope, own_diff
 from patchtool.apply.backsites import landing_sites
 from patchtool.apply.engine import PatchApplyOutcome, PlannedPatch
 from patchtool.jsonable import record
@@ -127,8 +127,9 @@ def review_backport(
                     shas.append(missing.commit[0])
             if outcome.commit:
                 base_path = functools.partial(_base_path, item)
-                findings += out_of_scope(repo, outcome.commit, source_base, onto, where, base_path)
-                findings += landing_sites(repo, outcome.commit, item.diff, onto, where, base_path)
+                made = own_diff(repo, outcome.commit)  # read once for both checks
+                findings += out_of_scope(repo, outcome.commit, source_base, onto, where, base_path, made)
+                findings += landing_sites(repo, outcome.commit, item.diff, onto, where, base_path, made)
         reviewed.append(outcome)
     return Reviewed(tuple(reviewed), tuple(findings), _oldest_first(repo, shas))
 

@@ -26,7 +26,7 @@ def _text(node: Any) -> str:
     return node.text.decode("utf-8", "surrogateescape") if node is not None and node.text else ""
 
 
-def _functions(root: Any) -> Iterator[tuple[str, Any]]:
+def definitions(root: Any) -> Iterator[tuple[str, Any]]:
     """(name, node) of each function definition, inside `#if` blocks too."""
     for node in _nodes(root):
         if node.type == "function_definition":
@@ -55,6 +55,11 @@ def _signature(function: Any) -> str:
     return " ".join(head.decode("utf-8", "surrogateescape").split())
 
 
+def own_diff(repo: GitRepo, commit: str) -> str:
+    """What a commit changes against its parent, with no context (-U0): the backport's own lines."""
+    return repo.git("diff", "--no-renames", "--no-ext-diff", "-U0", f"{commit}^", commit, "--").text()
+
+
 def _parse(repo: GitRepo, commit: str, path: str) -> Any | None:
     shown = repo.git("show", f"{commit}:{path}", check=False)
     return parser().parse(shown.stdout).root_node if shown.ok else None
@@ -67,10 +72,11 @@ def out_of_scope(
     onto: str,
     patch: str | None,
     base_path: Callable[[str], str],
+    made: str | None = None,
 ) -> list[Finding]:
     """Warnings for names the patch's added lines (``commit`` against its parent) take from their
     function as it is at ``source_base`` that the function lacks where the patch landed."""
-    diff = repo.git("diff", "--no-renames", "--no-ext-diff", "-U0", f"{commit}^", commit, "--").text()
+    diff = own_diff(repo, commit) if made is None else made
     # what the patch's removed lines declared (a local it drops for the global of the same name,
     # stable-2.2's bdrv_qcow2): the upstream function lost it too, so the use is not of it
     dropped = defined_names(
@@ -83,7 +89,7 @@ def out_of_scope(
         if here is None:
             continue
         upstream: dict[str, Any] | None = None
-        for name, function in _functions(here):
+        for name, function in definitions(here):
             start, end = function.start_point[0], function.end_point[0]
             touched = {r for r in rows if start <= r <= end}
             if not touched:
@@ -97,7 +103,7 @@ def out_of_scope(
                 continue
             if upstream is None:
                 root = _parse(repo, source_base, base_path(path))
-                upstream = dict(_functions(root)) if root is not None else {}
+                upstream = dict(definitions(root)) if root is not None else {}
             before = upstream.get(name)
             theirs = _declared(before) if before is not None else {}
             for use, row in sorted(alien, key=lambda x: x[1]):

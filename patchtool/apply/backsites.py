@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from patchtool.apply.backcheck import _C_FILE, _nodes, declared_name
+from patchtool.apply.backcheck import _C_FILE
+from patchtool.apply.backscope import definitions, own_diff
 from patchtool.models import Finding
 from patchtool.parse.cparser import parser
 from patchtool.parse.difftext import FileDiff, HunkText, split_files
@@ -32,13 +33,8 @@ _DISTINCT = 24  # a removed block counts as one site only when a row holds this 
 
 def _functions(source: bytes) -> list[tuple[str, int, int]]:
     """(name, first row, last row) of each function definition, inside `#if` blocks too."""
-    found = []
-    for node in _nodes(parser().parse(source).root_node):
-        if node.type == "function_definition":
-            name = declared_name(node.child_by_field_name("declarator"))
-            if name:
-                found.append((name, node.start_point[0], node.end_point[0]))
-    return found
+    root = parser().parse(source).root_node
+    return [(name, node.start_point[0], node.end_point[0]) for name, node in definitions(root)]
 
 
 def _enclosing(functions: Sequence[tuple[str, int, int]], row: int) -> str | None:
@@ -102,11 +98,17 @@ def _show(repo: GitRepo, rev: str, path: str) -> bytes | None:
 
 
 def landing_sites(
-    repo: GitRepo, commit: str, diff: str, onto: str, patch: str | None, base_path: Callable[[str], str]
+    repo: GitRepo,
+    commit: str,
+    diff: str,
+    onto: str,
+    patch: str | None,
+    base_path: Callable[[str], str],
+    made: str | None = None,
 ) -> list[Finding]:
     """Warnings for the hunks of the series' ``diff`` that ``commit`` (the backport, against its
     parent) placed in another function than upstream, or in one of several copies of their lines."""
-    made = repo.git("diff", "--no-renames", "--no-ext-diff", "-U0", f"{commit}^", commit, "--").text()
+    made = own_diff(repo, commit) if made is None else made
     targets = {base_path(fd.path): fd for fd in split_files(made) if fd.path}
     found: list[Finding] = []
     for fd in split_files(diff):

@@ -17,7 +17,6 @@ from typing import Any
 from patchtool.models import FunctionChange
 from patchtool.parse.cparser import parser
 
-C_FILES = (".c", ".h", ".c.inc", ".h.inc", ".inc")
 # a definition whose whole signature a macro makes, `DISAS_INSN(fpu)` at column 0 with its body's
 # braces at column 0 too: tree-sitter reads no function there
 _MACRO_DEFINITION = re.compile(
