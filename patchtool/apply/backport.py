@@ -162,7 +162,14 @@ def backport_series(
         planned, outcomes, head = resolve_conflicts(repo, settings, target, planned, outcomes, head)
     reference = source_base if source_base != target else upstream_reference(repo, target)
     checked = review_backport(
-        repo, planned, outcomes, onto=onto, target=target, source_base=reference, oracle=oracle
+        repo,
+        planned,
+        outcomes,
+        onto=onto,
+        target=target,
+        source_base=reference,
+        oracle=oracle,
+        written_on_target=source_base == target,
     )
     conflict = any(o.status == "conflict" for o in checked.outcomes)
     missing = any(f.code in (MISSING_CODE, ELSEWHERE, DUPLICATE) for f in checked.findings)

@@ -105,10 +105,17 @@ def review_backport(
     target: str,
     source_base: str,
     oracle: NameOracle | None = None,
+    written_on_target: bool = False,
 ) -> Reviewed:
     """Missing files on conflicts; missing identifiers, names a function lacks on the target
     (backscope), and hunks placed in another function or in one of several copies of their lines
-    (backsites), on applied patches; their upstream commits."""
+    (backsites), on applied patches; their upstream commits.
+
+    ``written_on_target``: the target holds the series' preimage blobs, so the functions its hunks
+    land in are the very ones it was written in (``source_base`` is then a later upstream, for the
+    names other files define): backscope has nothing to compare, and a later upstream's function
+    (stable-2.1's pc_dimm_realize, which gained a local nb_numa_nodes years after the fix that
+    uses the global) would make it warn about a name the patch never took from there."""
     reviewed: list[PatchApplyOutcome] = []
     findings: list[Finding] = []
     shas: list[str] = []
@@ -128,7 +135,8 @@ def review_backport(
             if outcome.commit:
                 base_path = functools.partial(_base_path, item)
                 made = own_diff(repo, outcome.commit)  # read once for both checks
-                findings += out_of_scope(repo, outcome.commit, source_base, onto, where, base_path, made)
+                if not written_on_target:
+                    findings += out_of_scope(repo, outcome.commit, source_base, onto, where, base_path, made)
                 findings += landing_sites(repo, outcome.commit, item.diff, onto, where, base_path, made)
         reviewed.append(outcome)
     return Reviewed(tuple(reviewed), tuple(findings), _oldest_first(repo, shas))

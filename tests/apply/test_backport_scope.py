@@ -8,6 +8,8 @@ from pathlib import Path
 from patchtool.apply.backcheck import CODE
 from patchtool.apply.backport import NEEDS_ADAPTATION, NOT_BUILT, backport_series, series_from_commits
 from patchtool.config import load_settings
+from patchtool.fetch.local import read_local
+from patchtool.parse.series import build_series
 from patchtool.vcs.repo import GitRepo
 from tests.plugins.applyrepo import commit_all, edit
 from tests.plugins.gitutil import git, make_repo
@@ -191,4 +193,46 @@ def test_a_local_the_patch_drops_for_the_global_of_its_name_is_not_flagged(tmp_p
     assert result.head is not None and "open_with(s, &raw_drv)" in repo.out(
         "show", f"{result.head}:block/snap.c"
     )
+    assert result.status == NOT_BUILT and result.findings == ()
+
+
+DIMM = """#include "qemu/osdep.h"
+
+static void dimm_realize(Device *dev, Error **errp)
+{
+    Dimm *dimm = DIMM(dev);
+
+    if (!dimm->memdev) {
+        error_setg(errp, "memdev is not set");
+        return;
+    }
+}
+"""
+NODE_CHECK = """    if (dimm->node >= nb_nodes) {
+        error_setg(errp, "node %d exceeds %d", dimm->node, nb_nodes);
+        return;
+    }
+"""
+
+
+def test_a_mail_written_on_the_target_is_not_judged_by_a_later_upstream_function(tmp_path: Path) -> None:
+    # stable-2.1's pc-dimm fix: written against a tree the stable branch still has (it holds the
+    # mail's preimage blob), using the global nb_nodes; years later upstream's function gained a
+    # local of that name. That later function says nothing about the backport.
+    files = {"hw/dimm.c": DIMM, "include/numa.h": "extern int nb_nodes;\n"}
+    path = make_repo(tmp_path / "r", files)
+    git(path, "branch", "stable")
+    edit(path / "hw/dimm.c", "        return;\n    }\n}\n", "        return;\n    }\n" + NODE_CHECK + "}\n")
+    fix = commit_all(path, "dimm: validate the node property")
+    edit(path / "hw/dimm.c", "    Dimm *dimm = DIMM(dev);\n",
+         "    Dimm *dimm = DIMM(dev);\n    int nb_nodes = machine_nodes(dev);\n")  # fmt: skip
+    commit_all(path, "dimm: take the node count from the machine")
+    mail = tmp_path / "fix.patch"
+    mail.write_text(git(path, "format-patch", "-1", "--stdout", fix))
+    repo = GitRepo(path)
+    settings = load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
+    result = backport_series(repo, build_series(read_local(str(mail), None)), settings, onto="stable")
+    assert result.source_base == repo.rev_parse("stable")  # the target holds the preimage
+    assert result.head is not None
+    assert "dimm->node >= nb_nodes" in repo.out("show", f"{result.head}:hw/dimm.c")
     assert result.status == NOT_BUILT and result.findings == ()
