@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from patchtool.apply.qapinames import generated, schema_additions
 from patchtool.jsonable import record
 from patchtool.models import Finding
 from patchtool.parse.cfragments import ends_in_comment
@@ -348,9 +349,13 @@ def missing_uses(
     """The names the diff's added lines use that the target lacks and the base has: one warning per
     member chain (its outermost missing link), each with the upstream commit behind it. A name the
     patch declares or defines in its added lines, or introduced upstream (a guessed base may already
-    hold the patch), is not missing."""
+    hold the patch), is not missing; nor is a name the QAPI generator makes of a type, command or
+    event the patch adds to a schema (`visit_type_Foo` of `'union': 'Foo'`)."""
     own = defined_names(diff)
-    found = [u for u in uses(diff) if u.name.rpartition(".")[2] not in own]
+    schema = schema_additions(diff)  # names the QAPI generator makes of the patch's schema lines
+    found = [
+        u for u in uses(diff) if u.name.rpartition(".")[2] not in own and not generated(u.name, schema)
+    ]
     if not found or target == base:
         return []
     changed = changed_files(repo, target, base)
