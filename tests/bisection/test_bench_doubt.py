@@ -104,3 +104,24 @@ def test_the_told_search_measures_neither_rate_and_is_right_at_its_confidence(be
         doubts.append(oracle.doubt(named))
     assert not reasons & {ProbeReason.CALIBRATE_BAD, ProbeReason.CALIBRATE_GOOD}
     assert max(doubts) < 0.0101  # each stop held the confidence under the true rates
+
+
+@pytest.mark.parametrize("spec", ["64:0.08:0", "200:0.4:0", "dag:3:2:3:0.2:0"])
+def test_the_learning_rule_holds_its_error_whatever_p_is_and_pays_to_learn_it(bench, spec) -> None:
+    """The 1-of-n rule told q = 0 but not p: its clean-run count follows the runs it needed per
+    failure at bad commits, so its expected error (mean doubt under the true rates) stays under
+    1 % at a low and a high p, and it costs more than the m-of-k rule told p."""
+    cell = bench.parse_cell(spec)
+    rule = bench.tune_rule(cell.history.n, cell.p, cell.q)
+    doubt = learning = told = 0.0
+    trials = 300
+    for seed in range(trials):
+        oracle = bench.Oracle(cell, 7_000 + seed)
+        named = bench.strategy_learning_rule(oracle, None)
+        doubt += oracle.doubt(named)
+        learning += oracle.runs + bench.BUILD_COST * len(oracle.built)
+        oracle = bench.Oracle(cell, 7_000 + seed)
+        bench.strategy_mofk(oracle, rule)
+        told += oracle.runs + bench.BUILD_COST * len(oracle.built)
+    assert doubt / trials < 0.01, spec
+    assert 1.2 < learning / told < 2.5, (spec, learning / told)
