@@ -77,6 +77,29 @@ def _quoted_lines(q: Quote) -> list[str]:
     return out
 
 
+def _quotes_no_added_line(q: Quote) -> bool:
+    """It points at a line and quotes only context or removed lines: its rule ran on a line the
+    patch keeps as it was (the quoted-newline rule reads every line of a hunk, so a patch that
+    deletes a comment above an old `printf("... \\n")` is blamed for it: sample AJ)."""
+    quote = []
+    for line in q.output[q.at :] if q.file else ():
+        if not line.strip():
+            break
+        quote.append(line)
+    return bool(quote) and not any(line.startswith("+") for line in quote)
+
+
+def defines_statics(macro: list[str]) -> bool:
+    """Whether a `#define` (its lines, with their continuations) expands to file-scope definitions:
+    its body starts with `static` (a table, a function: `static gen_helper_gvec_4_ptr * const
+    name##_fns[4] = {...}; TRANS_FEAT(...)`). checkpatch exempts declarations from its do-while
+    rule but reads only the types it knows, not a typedef of QEMU's or a pasted name; no do-while
+    can hold a file-scope definition (209 such macros in master)."""
+    text = "\n".join(line.rstrip().removesuffix("\\") for line in macro)
+    head = _MACRO_HEAD.match(text)
+    return head is not None and re.match(r"\s*static\b", text[head.end() :]) is not None
+
+
 def expands_to_list(macro: list[str]) -> bool:
     """Whether a `#define` (its lines, with their continuations) expands to entries of a list: its
     body, comments and literals aside, has a comma outside every bracket. (A comma operator in an
@@ -126,6 +149,10 @@ def _comment_edits(diff: str) -> frozenset[tuple[str, int]]:
 
 
 MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
+    # its quoted-newline rule, on a line the patch does not add (only that rule: a rule about the
+    # patch as a whole, such as Linux headers mixed with other changes, quotes whatever line it
+    # stands on, a context line too, and is right; samples AC, AF)
+    (re.compile(r"^unnecessary whitespace before a quoted newline"), _quotes_no_added_line),
     # its operator-spacing rules guess at types (`fn_t *p` reads as a product)
     (re.compile(r"\(ctx:\w+\)"), _always),
     # maintainers waive these: long lines in macro tables, test data and asset URLs, and newlines
@@ -147,6 +174,11 @@ MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
     (
         re.compile(r"^Macros with (?:complex values|multiple statements)"),
         lambda q: expands_to_list(_quoted_lines(q)),
+    ),
+    # its do-while rule on a macro that defines file-scope tables or functions (sample AJ)
+    (
+        re.compile(r"^Macros with multiple statements"),
+        lambda q: defines_statics(_quoted_lines(q)),
     ),
     # it takes a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`)
     (

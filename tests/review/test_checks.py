@@ -1426,6 +1426,24 @@ def test_blanks_that_are_a_strings_whole_text_are_no_quoted_newline_error() -> N
     assert [(f.severity, f.line) for f in found] == [(sev, n) for n, _, sev in lines]
 
 
+def test_the_quoted_newline_rule_on_a_line_the_patch_does_not_add_is_no_error() -> None:
+    # sample AJ: a patch deleting a dead comment above an old `printf("... \n")` got the
+    # quoted-newline error for that context line (checkpatch reads every line of a hunk there).
+    # The same line added stays an error, and so does a rule about the patch as a whole that
+    # quotes the context line it stands on (Linux headers mixed with other changes, samples AC, AF).
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    space = "ERROR: unnecessary whitespace before a quoted newline"
+    mixed = "ERROR: headers imported from Linux should be self-contained in a patch with no other changes"
+    output = (
+        f'{space}\n#29: FILE: target/x/emu.c:1244:\n         printf("unhandled %d \\n", op);\n\n'
+        f'{space}\n#30: FILE: target/x/emu.c:1250:\n+        printf("unhandled %d \\n", op);\n\n'
+        f"{mixed}\n#31: FILE: include/standard-headers/linux/ids.h:68:\n #define ID_GPU 16\n\n"
+    )
+    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
+    assert [(f.severity, f.line) for f in found] == [("info", 1244), ("error", 1250), ("error", 68)]
+
+
 def test_a_local_declared_with_an_attribute_is_no_extern() -> None:
     # sample U: `int unused __attribute__ ((unused));` in a function body reads as a prototype
     # named __attribute__; a prototype in a .c file stays an error
@@ -1517,6 +1535,28 @@ def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
     )
     found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
     assert [f.severity for f in found] == ["info", "info", "info", "error", "error", "error"]
+
+
+def test_a_macro_defining_file_scope_tables_is_no_do_while_error() -> None:
+    # sample AJ: a translator macro making two static helper tables and a TRANS_FEAT function
+    # (checkpatch exempts declarations, but not of a type it does not know); statements, and a
+    # name that merely starts with "static", stay errors
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    multiple = "Macros with multiple statements should be enclosed in a do - while loop"
+    cases = [
+        ["#define DO_FNS(NAME, name) \\", "    static fn_ptr * const name##_fns[2] = { \\",
+         "        gen_##name##_h, gen_##name##_s \\", "    }; \\",
+         "    TRANS(NAME, do_op, name##_fns[a->esz])"],
+        ["#define BUMP(s) \\", "    statics_seen++; \\", "    s->n++"],
+        ["#define SET(s) \\", "    s->a = 1; \\", "    static int once"],
+    ]  # fmt: skip
+    output = "".join(
+        f"ERROR: {multiple}\n#{30 + i}: FILE: t.c:{i + 1}:\n" + "".join(f"+{x}\n" for x in lines) + "\n"
+        for i, lines in enumerate(cases)
+    )
+    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
+    assert [f.severity for f in found] == ["info", "error", "error"]
 
 
 ALWAYS = (
