@@ -9,7 +9,7 @@ what QEMU merged. ``misread`` is the one question tree_checks.parse_checkpatch a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 from patchtool.jsonable import record
@@ -125,26 +125,70 @@ def _edits_line_comment(q: Quote) -> bool:
     return bool(q.file) and (q.file, q.line) in _comment_edits(q.patch.diff)
 
 
-@lru_cache(maxsize=8)
-def _comment_edits(diff: str) -> frozenset[tuple[str, int]]:
-    """(file, new line) of every added line in a run of changed lines (between context lines) that
-    removes some line and holds only `//` comment lines. Read once per diff, not once per finding:
-    a file of imported code draws one C99 error per line."""
-    found: set[tuple[str, int]] = set()
+def _changed_runs(diff: str) -> Iterator[tuple[str, list[tuple[DiffLine, int]]]]:
+    """Each run of changed lines between context lines: (file, [(line, its new line number)])."""
     for f in split_files(diff):
         for h in f.hunk_texts:
             at = h.new_start
             block: list[tuple[DiffLine, int]] = []
             for x in (*h.lines, None):
                 if x is None or x.kind == " ":
-                    if any(b.kind == "-" for b, _ in block) and all(
-                        b.text.strip().startswith("//") for b, _ in block
-                    ):
-                        found.update((f.path, n) for b, n in block if b.kind == "+")
+                    if block:
+                        yield f.path, block
                     block, at = [], at + (x is not None)
                     continue
                 block.append((x, at))
                 at += x.kind == "+"
+
+
+@lru_cache(maxsize=8)
+def _comment_edits(diff: str) -> frozenset[tuple[str, int]]:
+    """(file, new line) of every added line in a run of changed lines (between context lines) that
+    removes some line and holds only `//` comment lines. Read once per diff, not once per finding:
+    a file of imported code draws one C99 error per line."""
+    found: set[tuple[str, int]] = set()
+    for path, block in _changed_runs(diff):
+        if any(b.kind == "-" for b, _ in block) and all(b.text.strip().startswith("//") for b, _ in block):
+            found.update((path, n) for b, n in block if b.kind == "+")
+    return frozenset(found)
+
+
+_TOKEN = re.compile(r"[A-Za-z_]\w*|\s+|.")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+_KEYWORDS = frozenset(
+    {
+        "if", "else", "for", "while", "do", "switch", "case", "return", "sizeof", "static", "const",
+        "volatile", "struct", "union", "enum", "typedef", "goto", "break", "continue", "default", "extern",
+    }
+)  # fmt: skip
+# rules about the spacing, braces and indentation of a line: a rename leaves all of them as they were
+_LAYOUT = re.compile(
+    r"^(?:space(?:s)? (?:required|prohibited)|need consistent spacing|that open brace|else should"
+    r" follow|trailing whitespace|code indent|suspect code indent|braces \{\} are necessary)"
+)
+
+
+def _renamed(old: str, new: str) -> bool:
+    """The two lines differ, and only in names (not keywords): the same layout, other identifiers."""
+    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
+    if old == new or len(a) != len(b):
+        return False
+    return all(
+        x == y or (_NAME.fullmatch(x) and _NAME.fullmatch(y) and not {x, y} & _KEYWORDS)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+@lru_cache(maxsize=8)
+def _renames(diff: str) -> frozenset[tuple[str, int]]:
+    """(file, new line) of every added line that only renames identifiers of the line it replaces
+    (the removed line at its place in the same run of changed lines): its layout is the old line's,
+    which the patch did not write."""
+    found: set[tuple[str, int]] = set()
+    for path, block in _changed_runs(diff):
+        removed = [b.text for b, _ in block if b.kind == "-"]
+        added = [(b.text, n) for b, n in block if b.kind == "+"]
+        found.update((path, n) for old, (new, n) in zip(removed, added, strict=False) if _renamed(old, new))
     return frozenset(found)
 
 
@@ -153,6 +197,10 @@ MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
     # patch as a whole, such as Linux headers mixed with other changes, quotes whatever line it
     # stands on, a context line too, and is right; samples AC, AF)
     (re.compile(r"^unnecessary whitespace before a quoted newline"), _quotes_no_added_line),
+    # a layout rule on a line that only renames names of a line the patch removes: the layout is
+    # the old line's (a type rename across lines whose compound literals read `{{tss->ldt}}`, merged
+    # as written: sample AJ)
+    (_LAYOUT, lambda q: bool(q.file) and (q.file, q.line) in _renames(q.patch.diff)),
     # its operator-spacing rules guess at types (`fn_t *p` reads as a product)
     (re.compile(r"\(ctx:\w+\)"), _always),
     # maintainers waive these: long lines in macro tables, test data and asset URLs, and newlines

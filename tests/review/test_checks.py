@@ -1537,6 +1537,38 @@ def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
     assert [f.severity for f in found] == ["info", "info", "info", "error", "error", "error"]
 
 
+TYPO_RENAME_DIFF = """diff --git a/target/x/task.c b/target/x/task.c
+index 1111111..2222222 100644
+--- a/target/x/task.c
++++ b/target/x/task.c
+@@ -10,4 +10,5 @@ static void load_segments(CPUState *cpu, tss_t *tss)
+ {
+-    write_selector(cpu, (x68_segment_selector){{tss->ldt}}, R_LDTR);
+-    write_selector(cpu, (x68_segment_selector){{tss->es}}, R_ES);
++    write_selector(cpu, (x86_segment_selector){{tss->ldt}}, R_LDTR);
++    write_selector(cpu, (x86_segment_selector){{tss->es}},R_ES);
++    write_selector(cpu, (x86_segment_selector){{tss->cs}}, R_CS);
+ }
+"""
+
+
+def test_a_layout_rule_on_a_line_that_only_renames_names_is_no_error() -> None:
+    # sample AJ: a type-name typo fixed across lines whose compound literals read `{{tss->ldt}}`
+    # (merged as written): the brace spacing is the old line's. A line the patch adds new, and a
+    # renamed line whose spacing the patch changed, stay errors.
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    brace, comma = "ERROR: space required after that close brace '}'", "ERROR: space required after that ','"
+    added = {n: line[1:] for n, line in enumerate(TYPO_RENAME_DIFF.splitlines()[-4:-1], 11)}
+    output = "".join(
+        f"{rule}\n#{n - 2}: FILE: target/x/task.c:{n}:\n+{added[n]}\n\n"
+        for rule, n in ((brace, 11), (brace, 12), (comma, 12), (brace, 13))
+    )
+    found = parse_checkpatch(output, make_patch(TYPO_RENAME_DIFF))
+    expected = [("info", 11), ("error", 12), ("error", 12), ("error", 13)]
+    assert [(f.severity, f.line) for f in found] == expected
+
+
 def test_a_macro_defining_file_scope_tables_is_no_do_while_error() -> None:
     # sample AJ: a translator macro making two static helper tables and a TRANS_FEAT function
     # (checkpatch exempts declarations, but not of a type it does not know); statements, and a
