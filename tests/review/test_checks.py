@@ -105,6 +105,20 @@ def test_signoff_above_a_notes_block_left_in_the_message_is_no_dco_error() -> No
     assert codes(found) == ["signoff-outside-trailers"] and found[0].severity == "info"
 
 
+def test_the_authors_misspelt_signoff_is_a_note_not_a_missing_one() -> None:
+    # sample AJ: "Signed-off-by Name <addr>" with no colon, merged so (9 misspelt sign-off keys on
+    # master since 2015): the certificate is given, its form is wrong (a key's case is no error).
+    # Someone else's misspelt sign-off, or none, is still a missing one.
+    for key in ("Signed-off-by", "Signed-of-by:", "Signed off by:"):
+        m = f"Explain.\n\n{key} Ada Lovelace <ada@example.org>\n"
+        found = check_signoffs(make_patch(ONE_LINE_DIFF, message=m))
+        assert codes(found) == ["signoff-malformed"] and found[0].severity == "info", key
+        assert repr(key) in found[0].message
+    for m in ("Explain.\n\nSigned-off-by Bob Byte <bob@example.org>\n", "Explain.\n"):
+        found = check_signoffs(make_patch(ONE_LINE_DIFF, message=m))
+        assert codes(found) == ["dco-missing-author-signoff"] and found[0].severity == "error"
+
+
 def test_list_rewritten_from_still_names_the_author() -> None:
     # A list that rewrites From: for DMARC sends "Name via <list address>".
     author = Address("Ada Lovelace via", "qemu-devel@nongnu.org")
