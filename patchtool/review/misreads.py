@@ -100,6 +100,47 @@ def defines_statics(macro: list[str]) -> bool:
     return head is not None and re.match(r"\s*static\b", text[head.end() :]) is not None
 
 
+_MACRO_NAME = re.compile(r"^\s*#\s*define\s+(\w+)")
+
+
+def _macro_parts(macro: list[str]) -> tuple[str, str] | None:
+    """(name, body with blanks squeezed) of a `#define` given as its lines with continuations."""
+    text = "\n".join(line.rstrip().removesuffix("\\") for line in macro)
+    head, name = _MACRO_HEAD.match(text), _MACRO_NAME.match(text)
+    if head is None or name is None:
+        return None
+    return name.group(1), " ".join(text[head.end() :].split())
+
+
+@lru_cache(maxsize=8)
+def _removed_macros(diff: str) -> frozenset[tuple[str, str]]:
+    """(name, body) of every `#define` the diff's removed lines hold."""
+    found: set[tuple[str, str]] = set()
+    macro: list[str] = []
+    for line in diff.split("\n"):
+        text = line[1:] if line.startswith("-") and not line.startswith("---") else None
+        if macro and text is not None:
+            macro.append(text)
+        elif text is not None and _MACRO_NAME.match(text):
+            macro = [text]
+        else:
+            macro = []
+            continue
+        if not text.rstrip().endswith("\\"):
+            if (parts := _macro_parts(macro)) is not None:
+                found.add(parts)
+            macro = []
+    return frozenset(found)
+
+
+def _macro_body_kept(q: Quote) -> bool:
+    """The macro it quotes has the body of one of the same name the patch removes: only its
+    parameters changed (`vdso_image_info()` -> `vdso_image_info(flags)`, sample AK), and the value
+    checkpatch objects to is the old one."""
+    parts = _macro_parts(_quoted_lines(q))
+    return parts is not None and parts in _removed_macros(q.patch.diff)
+
+
 def expands_to_list(macro: list[str]) -> bool:
     """Whether a `#define` (its lines, with their continuations) expands to entries of a list: its
     body, comments and literals aside, has a comma outside every bracket. (A comma operator in an
@@ -223,6 +264,8 @@ MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
         re.compile(r"^Macros with (?:complex values|multiple statements)"),
         lambda q: expands_to_list(_quoted_lines(q)),
     ),
+    # either rule on a macro whose body the patch keeps (it changed the parameters only; sample AK)
+    (re.compile(r"^Macros with (?:complex values|multiple statements)"), _macro_body_kept),
     # its do-while rule on a macro that defines file-scope tables or functions (sample AJ)
     (
         re.compile(r"^Macros with multiple statements"),

@@ -1583,6 +1583,35 @@ def test_a_layout_rule_on_a_line_that_only_renames_names_is_no_error() -> None:
     assert [(f.severity, f.line) for f in found] == expected
 
 
+VDSO_DIFF = """diff --git a/linux-user/elfload.c b/linux-user/elfload.c
+index 1111111..2222222 100644
+--- a/linux-user/elfload.c
++++ b/linux-user/elfload.c
+@@ -3545,4 +3545,6 @@
+ #ifdef VDSO_HEADER
+-#define  vdso_image_info()  &vdso_image_info
++#define  vdso_image_info(flags)  &vdso_image_info
++#define  vdso_other(flags)  &vdso_other_info
++#define  vdso_third(flags)  (flags) | VDSO_X
+ #else
+-#define  vdso_third()  VDSO_X
+"""
+
+
+def test_a_macro_whose_body_the_patch_keeps_is_no_macro_error() -> None:
+    # sample AK: a parameter added to `#define vdso_image_info() &vdso_image_info` (merged as
+    # written): the value checkpatch objects to is the old one. A new macro, and one whose body
+    # the patch changes, stay errors.
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    rule = "ERROR: Macros with complex values should be enclosed in parenthesis"
+    added = [line for line in VDSO_DIFF.splitlines() if line.startswith("+#")]
+    where = "FILE: linux-user/elfload.c"
+    output = "".join(f"{rule}\n#{9 + i}: {where}:{3546 + i}:\n{a}\n\n" for i, a in enumerate(added))
+    found = parse_checkpatch(output, make_patch(VDSO_DIFF))
+    assert [f.severity for f in found] == ["info", "error", "error"]
+
+
 def test_a_macro_defining_file_scope_tables_is_no_do_while_error() -> None:
     # sample AJ: a translator macro making two static helper tables and a TRANS_FEAT function
     # (checkpatch exempts declarations, but not of a type it does not know); statements, and a
