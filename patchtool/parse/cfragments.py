@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from patchtool.parse.cparser import for_parsing
+
 _STRINGS_COMMENTS = re.compile(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'|//.*|/\*.*?\*/')
 _MACRO_CALL = re.compile(r"^[A-Z_a-z]\w*\s*\(.*\)\s*$")
 _COMMENT_ROW = re.compile(r"^\s*(\*|/\*|\*/|//)")
@@ -196,7 +198,8 @@ def _signature_name(code: str) -> str | None:
 
 def section_scope(section: str) -> tuple[str, str] | None:
     """What git's hunk header names: ("struct", name), ("function", name) or None."""
-    section = " ".join(_ATTRIBUTE.sub(" ", section).split())
+    section = for_parsing(section.encode("utf-8", "surrogateescape")).decode("utf-8", "surrogateescape")
+    section = " ".join(_ATTRIBUTE.sub(" ", section).split())  # `G_GNUC_PRINTF(1, 2) f(` names f
     if match := _SECTION_STRUCT.match(section):
         return ("struct", match.group(2))
     if section.endswith(";"):

@@ -23,7 +23,7 @@ from patchtool.parse.cfragments import (
     section_opens_scope,
     section_scope,
 )
-from patchtool.parse.cparser import parser
+from patchtool.parse.cparser import for_parsing, parser
 
 C_SUFFIXES = (".c", ".h", ".inc", ".c.inc", ".h.inc")
 _STORAGE = {"static", "inline", "extern", "__inline__", "__inline", "G_GNUC_UNUSED", "QEMU_ALWAYS_INLINE"}
@@ -152,7 +152,7 @@ def _items(text: str) -> list[_Item]:
     text = close_open_scopes("\n".join(mark_macro_calls(reopen_comment(text.split("\n")))))
     src = text.encode()
     found: list[_Item] = []
-    stack = [parser().parse(src).root_node]
+    stack = [parser().parse(for_parsing(src)).root_node]
     while stack:
         node = stack.pop()
         item: _Item | None = None

@@ -3,8 +3,24 @@ touches C files)."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
+
+# QEMU's annotation macros between a return type and a name (`static bool GRAPH_RDLOCK` above
+# `blk_f(BdrvChild *child, Error **errp);`, `void GRAPH_UNLOCKED bdrv_drain_all(void);`): with
+# them tree-sitter may read the macro as the name and the prototype as a call
+_ANNOTATION = re.compile(
+    rb"\b(?:GRAPH_(?:RDLOCK|WRLOCK|UNLOCKED)(?:_PTR)?|(?:no_)?coroutine_(?:mixed_)?fn|TSA_NO_TSA"
+    rb"|QEMU_WARN_UNUSED_RESULT|G_NORETURN|G_GNUC_(?:UNUSED|WARN_UNUSED_RESULT|NULL_TERMINATED)"
+    rb"|G_GNUC_(?:PRINTF|SCANF)\s*\(\s*\d+\s*,\s*\d+\s*\))(?!\w)"
+)
+
+
+def for_parsing(src: bytes) -> bytes:
+    """`src` with the annotation macros blanked, byte for byte: parse this, and read the text of
+    what it finds off `src` at the same offsets (the annotations stay in signatures)."""
+    return _ANNOTATION.sub(lambda m: b" " * len(m.group(0)), src)
 
 
 @lru_cache(maxsize=1)

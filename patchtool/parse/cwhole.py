@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from patchtool.models import FunctionChange
-from patchtool.parse.cparser import parser
+from patchtool.parse.cparser import for_parsing, parser
 
 # a definition whose whole signature a macro makes, `DISAS_INSN(fpu)` at column 0 with its body's
 # braces at column 0 too: tree-sitter reads no function there
@@ -45,7 +45,7 @@ def _declarator_name(node: Any) -> str | None:
 def entities(src: bytes) -> tuple[dict[str, tuple[str, bytes, int]], dict[str, str]]:
     """Top-level function definitions (name -> (signature, body, first line)) and prototypes
     (name -> declaration), each defined once in the file (a name defined twice is left out)."""
-    root = parser().parse(src).root_node
+    root = parser().parse(for_parsing(src)).root_node
     defs: dict[str, list[tuple[str, bytes, int]]] = {}
     protos: dict[str, list[str]] = {}
     stack = [root]
@@ -62,7 +62,8 @@ def entities(src: bytes) -> tuple[dict[str, tuple[str, bytes, int]], dict[str, s
         if node.type == "declaration":
             name = _declarator_name(node)
             if name:
-                protos.setdefault(name, []).append(" ".join(node.text.decode(errors="replace").split()))
+                text = src[node.start_byte : node.end_byte].decode(errors="replace")
+                protos.setdefault(name, []).append(" ".join(text.split()))
             continue
         stack.extend(node.children)
     for m in _MACRO_DEFINITION.finditer(src):

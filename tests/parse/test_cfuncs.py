@@ -406,11 +406,40 @@ def test_function_named_by_a_macro_keeps_the_macro_call_as_its_name() -> None:
         # an ordinary function, and one taking a function pointer, keep their plain names
         ("static int nic_poll(NicState *s, int (*cb)(void *))", "nic_poll"),
         ("static int nic_poll(NicState *s)", "nic_poll"),
+        # an annotation macro with arguments before the name (sample AI's qtest_log_send)
+        ("static void G_GNUC_PRINTF(1, 2) nic_log(const char *fmt, ...)", "nic_log"),
     ],
 )
 def test_a_header_a_macro_names_keeps_the_macro_call_as_the_name(section: str, name: str) -> None:
     lines = rows("     s->a = 1;", "-    s->b = 0;", "+    s->b = 2;", "     s->c = 3;")
     assert facts("target/nic/translate.c", section, lines) == [(name, "body-changed", "")]
+
+
+def test_an_annotation_macro_before_a_prototypes_name_keeps_it_a_prototype() -> None:
+    # sample AJ's block layer: `static bool GRAPH_RDLOCK` above the name, or `void GRAPH_UNLOCKED
+    # f(...)`, read by tree-sitter as a variable GRAPH_RDLOCK and a call: the prototype looked
+    # removed. It is the same prototype, its signature changed (the annotation kept in it).
+    from patchtool.parse.cwhole import entities
+
+    lines = rows(
+        " static void nic_resize(NicChild *child);",
+        "-static bool nic_change_ctx(NicChild *child, AioContext *ctx,",
+        "-                           GHashTable *visited, Error **errp);",
+        "+static bool GRAPH_RDLOCK",
+        "+nic_change_ctx(NicChild *child, AioContext *ctx, GHashTable *visited,",
+        "+               Error **errp);",
+        "-void nic_drain_all(void);",
+        "+void GRAPH_UNLOCKED nic_drain_all(void);",
+    )
+    found = analyze_hunk("hw/nic.c", "", lines, (20, 20))
+    assert sorted((c.name, c.kind) for c in found) == [
+        ("nic_change_ctx", "signature-changed"),
+        ("nic_drain_all", "signature-changed"),
+    ]
+    assert any("GRAPH_RDLOCK" in c.detail for c in found if c.name == "nic_change_ctx")
+    after = b"static bool GRAPH_RDLOCK\nnic_change_ctx(NicChild *c, AioContext *x, GHashTable *v, Error **p);"
+    protos = entities(after)[1]
+    assert list(protos) == ["nic_change_ctx"] and "GRAPH_RDLOCK" in protos["nic_change_ctx"]
 
 
 def test_long_rows_in_an_open_parameter_list_do_not_backtrack() -> None:
