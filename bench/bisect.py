@@ -453,6 +453,17 @@ def tune_rule(n: int, p: float, q: float) -> tuple[int, int] | None:
     return (best[1], best[2]) if best else None
 
 
+def _half_split(hist: History, alive: int) -> int:
+    """git bisect over the graph: the candidate whose ancestors cut the live set closest to half."""
+    total = alive.bit_count()
+
+    def balance(i: int) -> int:
+        below = (alive & hist.ancestors(i)).bit_count()
+        return min(below, total - below)
+
+    return max((i for i in range(1, hist.n) if alive >> i & 1), key=balance)
+
+
 def strategy_mofk(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
     if rule is None:
         return None
@@ -460,13 +471,7 @@ def strategy_mofk(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
     hist = oracle.cell.history
     alive = hist.ancestors(hist.n)  # git bisect over the graph: split the candidate set in half
     while alive & (alive - 1):
-        total = alive.bit_count()
-        pick = max(
-            (i for i in range(1, hist.n) if alive >> i & 1),
-            key=lambda i: min(
-                (alive & hist.ancestors(i)).bit_count(), total - (alive & hist.ancestors(i)).bit_count()
-            ),
-        )
+        pick = _half_split(hist, alive)
         fails = 0
         for done in range(1, k + 1):
             fails += oracle.run(pick)
@@ -497,13 +502,7 @@ def strategy_learning_rule(oracle: Oracle, rule: tuple[int, int] | None) -> int 
         known_bad_runs += 1
         failures += oracle.run(hist.n)
     while alive & (alive - 1):
-        total = alive.bit_count()
-        pick = max(
-            (i for i in range(1, hist.n) if alive >> i & 1),
-            key=lambda i: min(
-                (alive & hist.ancestors(i)).bit_count(), total - (alive & hist.ancestors(i)).bit_count()
-            ),
-        )
+        pick = _half_split(hist, alive)
         clean, bad = 0, False
         while clean < (e ** (-1 / failures) - 1) * known_bad_runs:
             if oracle.run(pick):

@@ -8,10 +8,8 @@ from pathlib import Path
 from patchtool.apply.backcheck import CODE
 from patchtool.apply.backport import NEEDS_ADAPTATION, NOT_BUILT, backport_series, series_from_commits
 from patchtool.config import load_settings
-from patchtool.fetch.local import read_local
-from patchtool.parse.series import build_series
 from patchtool.vcs.repo import GitRepo
-from tests.plugins.applyrepo import commit_all, edit
+from tests.plugins.applyrepo import backport_mail, commit_all, edit
 from tests.plugins.gitutil import git, make_repo
 
 STABLE = """#include "qemu/osdep.h"
@@ -227,11 +225,7 @@ def test_a_mail_written_on_the_target_is_not_judged_by_a_later_upstream_function
     edit(path / "hw/dimm.c", "    Dimm *dimm = DIMM(dev);\n",
          "    Dimm *dimm = DIMM(dev);\n    int nb_nodes = machine_nodes(dev);\n")  # fmt: skip
     commit_all(path, "dimm: take the node count from the machine")
-    mail = tmp_path / "fix.patch"
-    mail.write_text(git(path, "format-patch", "-1", "--stdout", fix))
-    repo = GitRepo(path)
-    settings = load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
-    result = backport_series(repo, build_series(read_local(str(mail), None)), settings, onto="stable")
+    repo, result = backport_mail(tmp_path, path, fix)
     assert result.source_base == repo.rev_parse("stable")  # the target holds the preimage
     assert result.head is not None
     assert "dimm->node >= nb_nodes" in repo.out("show", f"{result.head}:hw/dimm.c")

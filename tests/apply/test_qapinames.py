@@ -5,13 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from patchtool.apply.backcheck import missing_uses
-from patchtool.apply.backport import NOT_BUILT, backport_series
+from patchtool.apply.backport import NOT_BUILT
 from patchtool.apply.qapinames import SchemaName, generated, schema_additions
-from patchtool.config import load_settings
-from patchtool.fetch.local import read_local
-from patchtool.parse.series import build_series
-from patchtool.vcs.repo import GitRepo
-from tests.plugins.applyrepo import commit_all
+from tests.plugins.applyrepo import backport_mail, commit_all
 from tests.plugins.gitutil import git, make_repo
 
 SCHEMA_DIFF = """diff --git a/qapi/widget.json b/qapi/widget.json
@@ -96,11 +92,7 @@ def test_a_backport_bringing_its_own_schema_type_is_not_missing_it(tmp_path: Pat
         f.write((path / "tests/t.c").read_text())
     git(path, "rm", "-q", "tests/t.c")
     commit_all(path, "tests: merge the visitor tests")
-    mail = tmp_path / "fix.patch"
-    mail.write_text(git(path, "format-patch", "-1", "--stdout", fix))
-    repo = GitRepo(path)
-    settings = load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
-    result = backport_series(repo, build_series(read_local(str(mail), None)), settings, onto="stable")
+    repo, result = backport_mail(tmp_path, path, fix)
     assert result.head is not None and result.status == NOT_BUILT and result.findings == ()
     # the same C lines without their schema lines: the names are missing, and said so
     diff = git(path, "diff", f"{fix}^", fix, "--", "tests/t.c")

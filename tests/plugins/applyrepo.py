@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,22 @@ def commit_all(repo: Path, message: str) -> str:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", message)
     return git(repo, "rev-parse", "HEAD").strip()
+
+
+def backport_mail(tmp_path: Path, repo: Path, commit: str, onto: str = "stable") -> tuple[Any, Any]:
+    """(GitRepo, BackportResult) of `commit` sent as a mail (git format-patch) and backported onto
+    `onto` with settings of its own under tmp_path: the base is what the mail's index lines say."""
+    from patchtool.apply.backport import backport_series
+    from patchtool.config import load_settings
+    from patchtool.fetch.local import read_local
+    from patchtool.parse.series import build_series
+    from patchtool.vcs.repo import GitRepo
+
+    mail = tmp_path / "fix.patch"
+    mail.write_text(git(repo, "format-patch", "-1", "--stdout", commit))
+    settings = load_settings({"data_dir": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache")})
+    series = build_series(read_local(str(mail), None))
+    return GitRepo(repo), backport_series(GitRepo(repo), series, settings, onto=onto)
 
 
 @dataclass(frozen=True)
