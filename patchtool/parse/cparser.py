@@ -19,8 +19,15 @@ _ANNOTATION = re.compile(
 
 def for_parsing(src: bytes) -> bytes:
     """`src` with the annotation macros blanked, byte for byte: parse this, and read the text of
-    what it finds off `src` at the same offsets (the annotations stay in signatures)."""
-    return _ANNOTATION.sub(lambda m: b" " * len(m.group(0)), src)
+    what it finds off `src` at the same offsets (the annotations stay in signatures). A
+    preprocessor line keeps them: `#define GRAPH_RDLOCK TSA_REQUIRES_SHARED(graph_lock)` defines
+    the name."""
+
+    def blank(m: re.Match[bytes]) -> bytes:
+        line = src[src.rfind(b"\n", 0, m.start()) + 1 : m.start()]
+        return m.group(0) if line.lstrip().startswith(b"#") else b" " * len(m.group(0))
+
+    return _ANNOTATION.sub(blank, src)
 
 
 @lru_cache(maxsize=1)
