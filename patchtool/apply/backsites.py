@@ -10,7 +10,8 @@ three. Two warnings say so:
 * ``backport-hunk-elsewhere``: the hunk's added lines landed in a function other than the one it
   changes upstream, though the target has that function too;
 * ``backport-duplicate-site``: the lines the hunk removes occur more often in the file on the target
-  than in the upstream preimage (from the patch's index line): the other copies may need the fix.
+  than in the upstream preimage (from the patch's index line), and the patch changes every copy
+  upstream has: the other copies may need the fix.
 """
 
 from __future__ import annotations
@@ -125,8 +126,8 @@ def landing_sites(
         theirs_rows, theirs_functions = _Rows(preimage), _functions(preimage)
         rows, functions = _Rows(before), _functions(before)
         names = {name for name, _, _ in functions}
-        for number, hunk in enumerate(fd.hunk_texts, 1):
-            removed, near = _removed_run(hunk)
+        runs = [_removed_run(hunk) for hunk in fd.hunk_texts]
+        for number, (removed, near) in enumerate(runs, 1):
             if not removed:
                 continue
             upstream = theirs_rows.occurrences(removed)
@@ -143,7 +144,11 @@ def landing_sites(
                         f" upstream it changes {theirs}(), which {onto} has too",
                         patch=patch, file=path, line=landed[0] + 1,
                     ))  # fmt: skip
-            if upstream and len(sites) > len(upstream) and max(len(r) for r in removed) >= _DISTINCT:
+            # only when the fix changes every copy upstream has: one it left alone upstream (2 of
+            # 18 copies of an assertion in stable-1.3's tests/test-aio.c) was left on purpose, and
+            # the target's extra copies are no news
+            every = len(upstream) <= sum(run == removed for run, _ in runs)
+            if every and len(sites) > len(upstream) and max(len(r) for r in removed) >= _DISTINCT:
                 where = [_enclosing(functions, row) or f"line {row + 1}" for row in sites]
                 found.append(Finding(
                     "warning", DUPLICATE,
