@@ -96,6 +96,10 @@ def _member_uses(node: Any, path: str, row: int) -> Iterator[Use]:
     name = field.text.decode("utf-8", "surrogateescape")
     chain = "".join(node.text.decode("utf-8", "surrogateescape").split())
     yield Use(name, "member", path, row, chain)
+    if inner is not None and inner.type == "identifier" and inner.text:
+        # a variable's member, `tcg_ctx.gen_opc_instr_start`: kept only for a file-scope variable
+        # (missing_uses), whose members are written so across the tree
+        yield Use(f"{inner.text.decode()}.{name}", "global member", path, row, chain)
     if inner is not None and inner.type == "field_expression":
         outer = inner.child_by_field_name("field")
         if outer is not None and outer.text:
@@ -358,6 +362,13 @@ def missing_uses(
         return []
     changed = changed_files(repo, target, base)
     absent = _absent(repo, found, target, base, changed, oracle or NameOracle(repo)) if changed else set()
+    # a variable's member is looked for as such only when the variable is a file-scope one: a
+    # global moved into a struct (stable-1.3's gen_opc_instr_start, upstream tcg_ctx's member) is
+    # a word the target still has, but never as `tcg_ctx.gen_opc_instr_start`
+    links = {u.name for u in found if u.kind == "global member" and u.name in absent}
+    if links:
+        scoped = file_scope_names(repo, base, {n.partition(".")[0] for n in links})
+        absent -= {n for n in links if n.partition(".")[0] not in scoped}
     if not absent:
         return []
     fork = repo.out("merge-base", target, base)
@@ -415,12 +426,28 @@ def declared_in_tree(repo: GitRepo, commit: str, name: str) -> bool:
     return done.returncode != 1  # 0 found; an error (not 1) is no reason to call it a library's
 
 
+def file_scope_names(repo: GitRepo, commit: str, names: Iterable[str]) -> set[str]:
+    """Which of `names` a C source of `commit` declares at file scope: at column 0, before `;`,
+    `[` or `=` (`extern TCGContext tcg_ctx;`, `static QemuMutex lock;`, `CPUState *first = NULL;`).
+    A local or a parameter is indented or followed by `)`."""
+    wanted = sorted(n for n in names if _WORD.match(n))
+    if not wanted:
+        return set()
+    patterns = [
+        arg for name in wanted for arg in ("-e", rf"^[A-Za-z_][^;(]*[^A-Za-z0-9_]{name}[[:space:]]*(;|\[|=)")
+    ]
+    done = repo.git("grep", "-h", "-o", "-E", *patterns, commit, "--", *_SOURCES, check=False, timeout=300)
+    ends = (re.search(r"([A-Za-z_]\w*)\s*[;\[=]$", line) for line in done.text().splitlines())
+    return {m.group(1) for m in ends if m} & set(wanted)
+
+
 def finding(missing: Missing, onto: str, patch: str | None) -> Finding:
     """The `backport-missing-identifier` warning for one missing name."""
     use = missing.use
     what = {
         "member": f"member {use.name} ({use.context})",
         "member link": f"member {use.name} ({use.context})",
+        "global member": f"member {use.name} ({use.context})",
         "trace event": f"trace event {use.name}",
     }.get(use.kind, f"identifier {use.name}")
     where = "declared in no trace-events file" if use.kind == "trace event" else "does not exist"

@@ -393,3 +393,41 @@ def test_a_library_name_no_file_declares_names_no_prerequisite(tmp_path: Path, s
     assert f"introduced upstream by {helper[:12]}" in said["queue_purge"]
     assert f"introduced upstream by {event[:12]}" in said["qapi_event_send_flushed"]
     assert set(result.prerequisites) == {helper, event}
+
+
+def test_a_global_moved_into_a_context_struct_is_flagged_by_its_member_use(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """stable-1.3's xtensa fix: upstream moved the global gen_opc_instr_start into tcg_ctx, and the
+    fix writes tcg_ctx.gen_opc_instr_start. The branch still has the global (the word exists) and
+    tcg_ctx (with other members), but never that member of it: flagged, with the upstream move. A
+    parameter's member written so upstream and not on the branch (`s->flag`; the branch writes
+    `d->flag`) is no file-scope variable's: nothing to say."""
+    tcg_h = "typedef struct TCGContext {\n    int nb_ops;\n} TCGContext;\nextern TCGContext tcg_ctx;\n"
+    exec_h = "extern unsigned char gen_opc_instr_start[64];\nint flag_of(DisasState *d);\n"
+    xlate = (
+        '#include "tcg.h"\n#include "exec.h"\n\nstatic void gen_block(DisasState *s, int j)\n{\n'
+        "    tcg_ctx.nb_ops = j;\n    s->count = j;\n}\n" + numbered(20)
+    )
+    reset = "void tb_reset(int i)\n{\n    gen_opc_instr_start[i] = 0;\n}\n"
+    flags = "int flag_of(DisasState *d)\n{\n    return d->flag;\n}\n"
+    files = {"tcg/tcg.h": tcg_h, "exec.h": exec_h, "target/x/translate.c": xlate, "translate-all.c": reset}
+    path = make_repo(tmp_path / "qemu", {**files, "target/x/flags.c": flags})
+    git(path, "branch", "stable")
+    member = "    unsigned char gen_opc_instr_start[64];\n"
+    edit(path / "tcg/tcg.h", "    int nb_ops;\n", "    int nb_ops;\n" + member)
+    (path / "exec.h").write_text("int flag_of(DisasState *s);\n")
+    edit(path / "translate-all.c", "    gen_opc_instr_start[i]", "    tcg_ctx.gen_opc_instr_start[i]")
+    (path / "target/x/flags.c").write_text(flags.replace("*d)", "*s)").replace("d->flag", "s->flag"))
+    move = commit_all(path, "tcg: use gen_opc_instr_start from the context")
+    edit(path / "target/x/translate.c", "    s->count = j;\n",
+         "    s->count = j;\n    tcg_ctx.gen_opc_instr_start[j] = 1;\n    s->flag = 0;\n")  # fmt: skip
+    fix = commit_all(path, "target/x: mark the instruction start" + STABLE_CC)
+    git(path, "checkout", "-q", "stable")
+    world = StableWorld(path, *([""] * 12))
+    result = backport_series(GitRepo(path), mail_series(world, fix), settings, onto="stable")
+    said = [f.message for f in result.findings if f.code == CODE]
+    assert len(said) == 1, said
+    link = "tcg_ctx.gen_opc_instr_start"
+    assert said[0].startswith(f"member {link} ({link}) does not exist")
+    assert f"introduced upstream by {move[:12]}" in said[0]
