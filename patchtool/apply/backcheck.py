@@ -53,6 +53,15 @@ def added_lines(diff: str) -> dict[str, list[tuple[int, str]]]:
     prose, not code: the comment may be opened by a context line (`/* ...` above, ` * more`
     added), or above the hunk when the hunk's first line continues one (` * ...`)."""
     found: dict[str, list[tuple[int, str]]] = {}
+    for path, line, text, added in _new_rows(diff):
+        if added:
+            found.setdefault(path, []).append((line, text))
+    return found
+
+
+def _new_rows(diff: str) -> Iterator[tuple[str, int, str, bool]]:
+    """(file, line in the new file, text, added?) of each added and context line of a diff's C files;
+    a line a comment runs into or out of, when added, gets the `/*` or `*/` it lacks."""
     path: str | None = None
     line, in_comment, hunk_start = 0, False, False
     for text in diff.splitlines():
@@ -68,10 +77,9 @@ def added_lines(diff: str) -> dict[str, list[tuple[int, str]]]:
                 in_comment, hunk_start = bool(_CONTINUED.match(text[1:])), False
             body = ("/*" if in_comment else "") + text[1:]
             in_comment = ends_in_comment(body)
-            if text.startswith("+"):
-                found.setdefault(path, []).append((line, body + ("*/" if in_comment else "")))
+            added = text.startswith("+")
+            yield path, line, (body + ("*/" if in_comment else "")) if added else text[1:], added
             line += 1
-    return found
 
 
 # a comment's continuation row, ` * text` (not `*p = 0;`, a dereference)
@@ -168,6 +176,27 @@ def defined_names(diff: str) -> set[str]:
             for decl in node.children_by_field_name(field) if field else ():
                 name = declared_name(decl) if field != "name" else decl.text.decode("utf-8", "replace")
                 if name:
+                    names.add(name)
+    return names | _functions_added(diff)
+
+
+def _functions_added(diff: str) -> set[str]:
+    """Functions whose signature the diff adds though their body's `{` is a context line (git
+    aligned a new function's brace with the one of the function it replaced: stable-1.1's
+    `+static int64_t abs64(int64_t v)` / ` {` / `+    return ...;`): read in the new file's
+    lines, added and context alike, not in the added lines alone (where it is a prototype)."""
+    files: dict[str, list[tuple[str, bool]]] = {}
+    for path, _, text, added in _new_rows(diff):
+        files.setdefault(path, []).append((text, added))
+    names: set[str] = set()
+    for rows in files.values():
+        source = "\n".join(text for text, _ in rows).encode("utf-8", "surrogateescape")
+        for node in _nodes(parser().parse(source).root_node):
+            if node.type == "function_definition":
+                decl = node.child_by_field_name("declarator")
+                row = decl.start_point[0] if decl is not None else -1
+                name = declared_name(decl)
+                if name and 0 <= row < len(rows) and rows[row][1]:
                     names.add(name)
     return names
 

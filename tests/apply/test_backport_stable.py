@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from patchtool.apply.backbase import follow_path, preimages
-from patchtool.apply.backcheck import CODE, uses
+from patchtool.apply.backcheck import CODE, defined_names, uses
 from patchtool.apply.backport import (
     NEEDS_ADAPTATION,
     NOT_BUILT,
@@ -238,6 +238,22 @@ def test_names_in_comments_and_strings_are_not_uses() -> None:
     names = {(u.name, u.kind) for u in uses(diff)}
     assert ("old_name_here", "identifier") not in names and ("string_name", "identifier") not in names
     assert {("widget", "member"), ("regs.widget", "member link"), ("puts", "identifier")} <= names
+
+
+def test_a_function_whose_brace_is_a_context_line_is_defined_by_the_patch() -> None:
+    # stable-1.1's PIT fix: git aligned the new abs64()'s `{` with the `{` of the function it
+    # pushed down, so the added lines alone read `static int64_t abs64(int64_t v)` as a prototype,
+    # and abs64 was "missing" on a backport identical to the maintainer's. A prototype the patch
+    # adds, or a function it only calls, defines nothing.
+    diff = (
+        "diff --git a/hw/pit.c b/hw/pit.c\n--- a/hw/pit.c\n+++ b/hw/pit.c\n@@ -10,4 +10,9 @@\n"
+        "-static void pit_get(PITState *s)\n+static int64_t abs64(int64_t v)\n {\n"
+        "+    return v < 0 ? -v : v;\n+}\n+\n+static void pit_get(PITState *s)\n+{\n"
+        "+    int64_t pit_delta(int64_t a);\n     int i = 0;\n+    i = pit_scale(abs64(i));\n"
+    )
+    names = defined_names(diff)
+    assert "abs64" in names and "pit_get" in names
+    assert "pit_delta" not in names and "pit_scale" not in names
 
 
 def test_added_lines_of_a_comment_a_context_line_opened_are_not_uses() -> None:
