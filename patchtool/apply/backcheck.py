@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from patchtool.apply.backorigin import introduced_by
 from patchtool.apply.qapinames import generated, schema_additions
 from patchtool.jsonable import record
 from patchtool.models import Finding
@@ -270,53 +271,10 @@ def declared_events(repo: GitRepo, commit: str, names: Iterable[str]) -> set[str
     return {line.rsplit(":", 1)[-1].rstrip("(") for line in done.text().splitlines()} & set(wanted)
 
 
-def introduced_by(
-    repo: GitRepo, fork: str, base: str, name: str, pathspec: Sequence[str] = ()
-) -> tuple[str, str] | None:
-    """The oldest commit between the fork point and the base that added uses of `name` (`git log -S`).
-
-    Each file of the pathspec is searched under the names it had since the fork too: a file moved
-    upstream after the name came (softmmu/ to system/) would otherwise name the move, which "adds"
-    every name the file holds at its new path.
-    """
-    paths = sorted({old for path in pathspec for old in former_paths(repo, fork, base, path)})
-    done = repo.git(
-        "log",
-        "--format=%H%x00%s",
-        "--pickaxe-regex",
-        f"-S{_pickaxe(name)}",
-        f"{fork}..{base}",
-        "--",
-        *paths,
-        check=False,
-        timeout=300,
-    )
-    lines = [line for line in done.text().splitlines() if "\0" in line]
-    if not lines:
-        return None
-    sha, _, subject = lines[-1].partition("\0")
-    return sha, subject
-
-
-def former_paths(repo: GitRepo, fork: str, base: str, path: str) -> set[str]:
-    """The path and the names the file had between the fork point and the base (`git log --follow`)."""
-    done = repo.git(
-        "log", "--follow", "--format=", "--name-only", f"{fork}..{base}", "--", path, check=False, timeout=300
-    )
-    return {path} | {line for line in done.text().splitlines() if line}
-
-
 def _literals(name: str) -> tuple[str, ...]:
     """The fixed strings a word or a member link (`outer.member`: `outer.member`, `outer->member`) is
     written as; fixed-string grep is many times faster than a regex over a QEMU-sized tree."""
     return (name, name.replace(".", "->")) if "." in name else (name,)
-
-
-def _pickaxe(name: str) -> str:
-    if "." in name:
-        outer, member = name.split(".")
-        return rf"\b{outer}[[:space:]]*(\.|->)[[:space:]]*{member}\b"
-    return rf"\b{name}\b"
 
 
 def existing_files(repo: GitRepo, commit: str, paths: Iterable[str]) -> set[str]:

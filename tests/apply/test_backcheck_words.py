@@ -45,3 +45,27 @@ def test_member_links_and_words_that_are_not_names(tmp_path: Path) -> None:
     # sizes are not read as words
     assert words_in_tree(repo, head, asked) == {"regs.ctrl", "d.regs", "s.blk", "dev_reset", "blob_of"}
     assert words_in_tree(repo, head, ["ops", "toy"], ["hw/"]) == set()
+
+
+def test_a_files_former_names_are_read_once_per_fork_and_base(tmp_path: Path) -> None:
+    # `git log --follow` costs seconds a file on a decade of QEMU, and every missing name of a
+    # backport (and every backport of a branch) asks it of the same files: asked once, and the
+    # answer is the same, its renames included
+    from patchtool.apply import backorigin
+
+    path = make_repo(tmp_path / "r", {"softmmu/vl.c": "int main_loop(void);\n" * 20})
+    git(path, "branch", "fork")
+    (path / "softmmu/vl.c").write_text("int main_loop(void);\n" * 20 + "int qemu_init(void);\n")
+    git(path, "commit", "-q", "-am", "vl: declare qemu_init")
+    (path / "system").mkdir()
+    git(path, "mv", "softmmu/vl.c", "system/vl.c")
+    git(path, "commit", "-q", "-m", "move vl.c")
+    repo = GitRepo(path)
+    fork, base = repo.rev_parse("fork"), repo.rev_parse("HEAD")
+    first = backorigin.former_paths(repo, fork, base, "system/vl.c")
+    assert first == {"system/vl.c", "softmmu/vl.c"}
+    key = (str(repo.common_dir), fork, base, "system/vl.c")
+    assert backorigin._FORMER[key] == frozenset(first)
+    git(path, "update-ref", "refs/heads/unrelated", "HEAD")  # the answer depends on fork and base only
+    backorigin._FORMER[key] = frozenset({"system/vl.c", "remembered"})
+    assert backorigin.former_paths(repo, fork, base, "system/vl.c") == {"system/vl.c", "remembered"}
