@@ -166,39 +166,51 @@ def _declares_only(node: Any) -> bool:
 def defined_names(diff: str) -> set[str]:
     """The names the added C lines define (functions, variables, members, types, macros, enum
     constants; not a prototype or an extern): what a patch brings itself is never missing on the
-    target."""
+    target. Read in the added lines alone, and in the new file's lines (added and context) for
+    what the added rows declare: the added lines alone may not parse. Git may align a new
+    function's `{` with the `{` of the one it replaced (stable-1.1's `+static int64_t abs64(int64_t
+    v)` / ` {` / `+    return ...;` reads as a prototype), and hunks of unclosed calls swallow a
+    local (stable-1.2's `Cancelled *c, *next_c;`)."""
     names: set[str] = set()
     for lines in added_lines(diff).values():
-        source = "\n".join(text for _, text in lines).encode("utf-8", "surrogateescape")
-        for node in _nodes(parser().parse(source).root_node):
-            field = _DECLARATIONS.get(node.type)
-            if field and node.type == "declaration" and _declares_only(node):
-                continue  # a prototype or an extern: the definition may still be missing
-            for decl in node.children_by_field_name(field) if field else ():
-                name = declared_name(decl) if field != "name" else decl.text.decode("utf-8", "replace")
-                if name:
-                    names.add(name)
-    return names | _functions_added(diff)
-
-
-def _functions_added(diff: str) -> set[str]:
-    """Functions whose signature the diff adds though their body's `{` is a context line (git
-    aligned a new function's brace with the one of the function it replaced: stable-1.1's
-    `+static int64_t abs64(int64_t v)` / ` {` / `+    return ...;`): read in the new file's
-    lines, added and context alike, not in the added lines alone (where it is a prototype)."""
+        names |= _declared([(text, True) for _, text in lines])
     files: dict[str, list[tuple[str, bool]]] = {}
     for path, _, text, added in _new_rows(diff):
         files.setdefault(path, []).append((text, added))
-    names: set[str] = set()
     for rows in files.values():
-        source = "\n".join(text for text, _ in rows).encode("utf-8", "surrogateescape")
-        for node in _nodes(parser().parse(source).root_node):
-            if node.type == "function_definition":
-                decl = node.child_by_field_name("declarator")
-                row = decl.start_point[0] if decl is not None else -1
-                name = declared_name(decl)
-                if name and 0 <= row < len(rows) and rows[row][1]:
-                    names.add(name)
+        names |= _declared(rows)
+    return names
+
+
+_EVENT_LINE = re.compile(r"^\+(?:(?:disable|vcpu|tcg)\s+)*([A-Za-z_]\w*)\(")
+
+
+def _events_added(diff: str) -> set[str]:
+    """The trace events the diff's added lines in a `trace-events` file declare (stable-1.2's EHCI
+    fix adds `usb_ehci_guest_bug(const char *reason) "%s"` beside its first call)."""
+    found: set[str] = set()
+    events = False
+    for text in diff.splitlines():
+        if text.startswith("+++ "):
+            events = text[4:].split("\t")[0].endswith("trace-events")
+        elif events and (m := _EVENT_LINE.match(text)):
+            found.add(m.group(1))
+    return found
+
+
+def _declared(rows: Sequence[tuple[str, bool]]) -> set[str]:
+    """The names declared (not as a prototype or an extern) on the rows marked True."""
+    source = "\n".join(text for text, _ in rows).encode("utf-8", "surrogateescape")
+    names: set[str] = set()
+    for node in _nodes(parser().parse(source).root_node):
+        field = _DECLARATIONS.get(node.type)
+        if not field or (node.type == "declaration" and _declares_only(node)):
+            continue  # a prototype or an extern: the definition may still be missing
+        for decl in node.children_by_field_name(field):
+            row = decl.start_point[0]
+            name = declared_name(decl) if field != "name" else decl.text.decode("utf-8", "replace")
+            if name and row < len(rows) and rows[row][1]:
+                names.add(name)
     return names
 
 
@@ -345,6 +357,8 @@ def missing_uses(
     own = defined_names(diff)
     schema = schema_additions(diff)  # names the QAPI generator makes of the patch's schema lines
     found = [u for u in uses(diff) if u.name.rpartition(".")[2] not in own and not generated(u.name, schema)]
+    events = _events_added(diff)  # declared by the patch's own trace-events lines
+    found = [u for u in found if u.kind != "trace event" or u.name not in events]
     if not found or target == base:
         return []
     changed = changed_files(repo, target, base)

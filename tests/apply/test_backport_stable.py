@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from patchtool.apply.backbase import follow_path, preimages
-from patchtool.apply.backcheck import CODE, defined_names, uses
+from patchtool.apply.backcheck import CODE, defined_names, missing_uses, uses
 from patchtool.apply.backport import (
     NEEDS_ADAPTATION,
     NOT_BUILT,
@@ -254,6 +254,38 @@ def test_a_function_whose_brace_is_a_context_line_is_defined_by_the_patch() -> N
     names = defined_names(diff)
     assert "abs64" in names and "pit_get" in names
     assert "pit_delta" not in names and "pit_scale" not in names
+
+
+def test_a_local_after_unclosed_calls_in_the_added_lines_is_defined_by_the_patch() -> None:
+    # stable-1.2's usb-redir fix: the added lines alone hold two calls whose closing lines are
+    # context, which swallowed `Cancelled *c, *next_c;` in the parse, and next_c was "missing";
+    # read with the context it is a declaration on an added row
+    diff = (
+        "diff --git a/hw/usb/redir.c b/hw/usb/redir.c\n--- a/hw/usb/redir.c\n+++ b/hw/usb/redir.c\n"
+        "@@ -10,3 +10,4 @@\n+    redir_send(dev->parser, p->id,\n                &req);\n"
+        "+    redir_send(dev->parser, p->id,\n                &ack);\n"
+        "@@ -40,2 +42,6 @@ static void redir_close(Redir *dev)\n {\n+    Cancelled *c, *next_c;\n"
+        "+    QTAILQ_FOREACH_SAFE(c, &dev->cancelled, next, next_c) {\n+        g_free(c);\n+    }\n }\n"
+    )
+    assert {"c", "next_c"} <= defined_names(diff)
+    assert "redir_send" not in defined_names(diff)
+
+
+def test_a_trace_event_the_patch_declares_is_its_own(tmp_path: Path) -> None:
+    # stable-1.2's EHCI fix adds usb_ehci_guest_bug to trace-events beside its first call: the
+    # backport brings it. An event it calls without declaring is still looked for.
+    path = make_repo(tmp_path / "q", {"trace-events": 'usb_ehci_reset(void) ""\n', "hw/ehci.c": "int x;\n"})
+    git(path, "branch", "stable")
+    edit(path / "trace-events", "\n", '\nusb_ehci_irq(int l) "%d"\n')
+    (path / "hw/irq.c").write_text("void ehci_irq(int l)\n{\n    trace_usb_ehci_irq(l);\n}\n")
+    irq = commit_all(path, "ehci: trace the interrupts")
+    edit(path / "trace-events", "\n", '\nusb_ehci_guest_bug(const char *r) "%s"\n')
+    (path / "hw/ehci.c").write_text('int x;\nvoid ehci_bug(void)\n{\n    trace_usb_ehci_guest_bug("x");\n}\n')
+    fix = commit_all(path, "ehci: trace guest bugs")
+    repo = GitRepo(path)
+    diff = repo.git("show", "--format=", fix).text() + repo.git("show", "--format=", irq, "--", "hw").text()
+    missing = missing_uses(repo, diff, repo.rev_parse("stable"), fix, "x")
+    assert [m.use.name for m in missing] == ["usb_ehci_irq"]
 
 
 def test_added_lines_of_a_comment_a_context_line_opened_are_not_uses() -> None:
