@@ -13,34 +13,43 @@ def introduced_by(
 ) -> tuple[str, str] | None:
     """The oldest commit between the fork point and the base that added uses of `name` (`git log -S`).
 
-    When that commit created one of the files (a file moved upstream after the name came, softmmu/
-    to system/, "adds" every name it holds at its new path), those files are searched again under
-    the names they had since the fork. Only then: following a file's renames costs seconds, a
-    file, on a decade of QEMU (stable-1.1's check-qjson fix spent 80 of its 115 s there).
+    When a commit found created one of the files by a rename (a file moved upstream after the name
+    came, softmmu/ to system/, "adds" every name it holds at its new path), those files are
+    searched again under the names they had since the fork. Only then: following a file's renames
+    costs seconds, a file, on a decade of QEMU (stable-1.1's check-qjson fix spent 80 of its 115 s
+    there).
     """
     paths = sorted(set(pathspec))
-    lines = _pickaxe_log(repo, fork, base, name, paths)
-    if not lines:
-        return None
-    made = repo.git(
-        "show", "--format=", "--name-status", "--no-renames", lines[-1][0], "--", *paths, check=False
-    )
-    created = [row.split("\t", 1)[1] for row in made.text().splitlines() if row.startswith("A\t")]
-    if created:
-        wider = sorted(set(paths) | {old for path in created for old in former_paths(repo, fork, base, path)})
-        if wider != paths:
-            lines = _pickaxe_log(repo, fork, base, name, wider) or lines
-    return lines[-1]
+    found = _pickaxe_log(repo, fork, base, name, paths)
+    moved = _moved_here(repo, found)
+    if moved:
+        wider = sorted(set(paths) | {old for path in moved for old in former_paths(repo, fork, base, path)})
+        found = _pickaxe_log(repo, fork, base, name, wider) or found
+    return (found[-1][0], found[-1][1]) if found else None
+
+
+def _moved_here(repo: GitRepo, found: Sequence[tuple[str, str, tuple[str, ...]]]) -> set[str]:
+    """The files the commits found created by a rename (read with rename detection over the whole
+    commit, as a pathspec of the new names alone shows a rename as an addition)."""
+    moved: set[str] = set()
+    for sha, _, created in found:
+        if created:
+            shown = repo.git("show", "-M", "--name-status", "--format=", sha, check=False, timeout=300)
+            rows = (row.split("\t") for row in shown.text().splitlines())
+            moved |= {r[2] for r in rows if len(r) == 3 and r[0].startswith("R") and r[2] in created}
+    return moved
 
 
 def _pickaxe_log(
     repo: GitRepo, fork: str, base: str, name: str, paths: Sequence[str]
-) -> list[tuple[str, str]]:
-    """(sha, subject) of the commits between fork and base that add or remove uses of `name` in
-    `paths`, newest first."""
+) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(sha, subject, the files of `paths` it created) of the commits between fork and base that
+    add or remove uses of `name` in `paths`, newest first: one `git log`."""
     done = repo.git(
         "log",
-        "--format=%H%x00%s",
+        "--format=%x01%H%x00%s",
+        "--name-status",
+        "--no-renames",
         "--pickaxe-regex",
         f"-S{_pickaxe(name)}",
         f"{fork}..{base}",
@@ -49,9 +58,14 @@ def _pickaxe_log(
         check=False,
         timeout=300,
     )
-    return [
-        (sha, subject) for sha, _, subject in (line.partition("\0") for line in done.text().splitlines()) if _
-    ]
+    found = []
+    for record in done.text().split("\x01")[1:]:
+        head, _, rest = record.partition("\n")
+        sha, sep, subject = head.partition("\0")
+        made = tuple(row.split("\t", 1)[1] for row in rest.splitlines() if row.startswith("A\t"))
+        if sep:
+            found.append((sha, subject, made))
+    return found
 
 
 _FORMER: dict[tuple[str, str, str, str], frozenset[str]] = {}  # (repository, fork, base, path)

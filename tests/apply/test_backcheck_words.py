@@ -69,3 +69,30 @@ def test_a_files_former_names_are_read_once_per_fork_and_base(tmp_path: Path) ->
     git(path, "update-ref", "refs/heads/unrelated", "HEAD")  # the answer depends on fork and base only
     backorigin._FORMER[key] = frozenset({"system/vl.c", "remembered"})
     assert backorigin.former_paths(repo, fork, base, "system/vl.c") == {"system/vl.c", "remembered"}
+
+
+def test_a_name_first_used_in_a_file_moved_since_is_traced_to_that_use(tmp_path: Path) -> None:
+    # the name came in vl.c (2015), another file used it later (2018), then vl.c moved (2020): the
+    # oldest commit found on the files as they are now is the 2018 one, but the move created a
+    # file too, so its old name is searched and the 2015 commit is the origin. A file created
+    # fresh (not moved) is not followed.
+    from patchtool.apply.backorigin import introduced_by
+
+    path = make_repo(tmp_path / "r", {"softmmu/vl.c": "int main_loop(void);\n" * 20})
+    git(path, "branch", "fork")
+    (path / "softmmu/vl.c").write_text("int main_loop(void);\n" * 20 + "int qemu_init_early(void);\n")
+    git(path, "commit", "-q", "-am", "vl: early init")
+    first = GitRepo(path).rev_parse("HEAD")
+    (path / "hw").mkdir()
+    (path / "hw/board.c").write_text("void board(void)\n{\n    qemu_init_early();\n}\n")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "hw: a board")
+    (path / "system").mkdir()
+    git(path, "mv", "softmmu/vl.c", "system/vl.c")
+    git(path, "commit", "-q", "-m", "move vl.c")
+    repo = GitRepo(path)
+    fork, base = repo.rev_parse("fork"), repo.rev_parse("HEAD")
+    assert introduced_by(repo, fork, base, "qemu_init_early", ["hw/board.c", "system/vl.c"]) == (
+        first,
+        "vl: early init",
+    )
