@@ -60,9 +60,15 @@ def own_diff(repo: GitRepo, commit: str) -> str:
     return repo.git("diff", "--no-renames", "--no-ext-diff", "-U0", f"{commit}^", commit, "--").text()
 
 
+def file_at(repo: GitRepo, rev: str, path: str) -> bytes | None:
+    """The file's bytes at `rev` (None when it has no such file)."""
+    shown = repo.git("show", f"{rev}:{path}", check=False)
+    return shown.stdout if shown.ok else None
+
+
 def _parse(repo: GitRepo, commit: str, path: str) -> Any | None:
-    shown = repo.git("show", f"{commit}:{path}", check=False)
-    return parser().parse(shown.stdout).root_node if shown.ok else None
+    source = file_at(repo, commit, path)
+    return parser().parse(source).root_node if source is not None else None
 
 
 def out_of_scope(

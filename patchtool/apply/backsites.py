@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from patchtool.apply.backcheck import _C_FILE
-from patchtool.apply.backscope import definitions, own_diff
+from patchtool.apply.backscope import definitions, file_at, own_diff
 from patchtool.models import Finding
 from patchtool.parse.cparser import parser
 from patchtool.parse.difftext import FileDiff, HunkText, split_files
@@ -93,11 +93,6 @@ def _preimage(repo: GitRepo, fd: FileDiff) -> bytes | None:
     return None
 
 
-def _show(repo: GitRepo, rev: str, path: str) -> bytes | None:
-    shown = repo.git("show", f"{rev}:{path}", check=False)
-    return shown.stdout if shown.ok else None
-
-
 def landing_sites(
     repo: GitRepo,
     commit: str,
@@ -117,7 +112,7 @@ def landing_sites(
         if mine is None or fd.old_path is None or not _C_FILE.search(mine.path):
             continue
         path = mine.path
-        preimage, before = _preimage(repo, fd), _show(repo, f"{commit}^", path)
+        preimage, before = _preimage(repo, fd), file_at(repo, f"{commit}^", path)
         if preimage is None or before is None:
             continue  # without the file upstream changed, nothing here is known for sure
         # the rows the backport removed (0-based, in the target's file): a copy of the removed
