@@ -57,13 +57,19 @@ def _always(q: Quote) -> bool:
     return True
 
 
-def _quote_ends_in_brace(q: Quote) -> bool:
-    """The code it quotes (added and context lines, up to the blank line) ends in a lone brace."""
+def _quote(q: Quote) -> list[str]:
+    """The lines it quotes (added, context or removed, up to the blank line)."""
     quote = []
     for line in q.output[q.at :] if q.file else ():
         if not line.strip():
             break
         quote.append(line)
+    return quote
+
+
+def _quote_ends_in_brace(q: Quote) -> bool:
+    """The code it quotes (added and context lines, up to the blank line) ends in a lone brace."""
+    quote = _quote(q)
     return bool(quote) and bool(_LONE_BRACE.match(quote[-1]))
 
 
@@ -81,11 +87,7 @@ def _quotes_no_added_line(q: Quote) -> bool:
     """It points at a line and quotes only context or removed lines: its rule ran on a line the
     patch keeps as it was (the quoted-newline rule reads every line of a hunk, so a patch that
     deletes a comment above an old `printf("... \\n")` is blamed for it: sample AJ)."""
-    quote = []
-    for line in q.output[q.at :] if q.file else ():
-        if not line.strip():
-            break
-        quote.append(line)
+    quote = _quote(q)
     return bool(quote) and not any(line.startswith("+") for line in quote)
 
 
