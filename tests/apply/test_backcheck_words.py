@@ -47,26 +47,38 @@ def test_member_links_and_words_that_are_not_names(tmp_path: Path) -> None:
     assert words_in_tree(repo, head, ["ops", "toy"], ["hw/"]) == set()
 
 
+def _moved_vl(tmp_path: Path, name: str, board: bool = False) -> tuple[GitRepo, str, str, str]:
+    """softmmu/vl.c gains `int name(void);` after the fork (the commit returned), hw/board.c
+    calls it then when `board`, and vl.c moves to system/: (repo, fork, base, that commit)."""
+    path = make_repo(tmp_path / "r", {"softmmu/vl.c": "int main_loop(void);\n" * 20})
+    git(path, "branch", "fork")
+    (path / "softmmu/vl.c").write_text("int main_loop(void);\n" * 20 + f"int {name}(void);\n")
+    git(path, "commit", "-q", "-am", f"vl: declare {name}")
+    first = GitRepo(path).rev_parse("HEAD")
+    if board:
+        (path / "hw").mkdir()
+        (path / "hw/board.c").write_text(f"void board(void)\n{{\n    {name}();\n}}\n")
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", "hw: a board")
+    (path / "system").mkdir()
+    git(path, "mv", "softmmu/vl.c", "system/vl.c")
+    git(path, "commit", "-q", "-m", "move vl.c")
+    repo = GitRepo(path)
+    return repo, repo.rev_parse("fork"), repo.rev_parse("HEAD"), first
+
+
 def test_a_files_former_names_are_read_once_per_fork_and_base(tmp_path: Path) -> None:
     # `git log --follow` costs seconds a file on a decade of QEMU, and every missing name of a
     # backport (and every backport of a branch) asks it of the same files: asked once, and the
     # answer is the same, its renames included
     from patchtool.apply import backorigin
 
-    path = make_repo(tmp_path / "r", {"softmmu/vl.c": "int main_loop(void);\n" * 20})
-    git(path, "branch", "fork")
-    (path / "softmmu/vl.c").write_text("int main_loop(void);\n" * 20 + "int qemu_init(void);\n")
-    git(path, "commit", "-q", "-am", "vl: declare qemu_init")
-    (path / "system").mkdir()
-    git(path, "mv", "softmmu/vl.c", "system/vl.c")
-    git(path, "commit", "-q", "-m", "move vl.c")
-    repo = GitRepo(path)
-    fork, base = repo.rev_parse("fork"), repo.rev_parse("HEAD")
+    repo, fork, base, _ = _moved_vl(tmp_path, "qemu_init")
     first = backorigin.former_paths(repo, fork, base, "system/vl.c")
     assert first == {"system/vl.c", "softmmu/vl.c"}
     key = (str(repo.common_dir), fork, base, "system/vl.c")
     assert backorigin._FORMER[key] == frozenset(first)
-    git(path, "update-ref", "refs/heads/unrelated", "HEAD")  # the answer depends on fork and base only
+    git(Path(repo.path), "update-ref", "refs/heads/unrelated", "HEAD")  # it depends on fork and base only
     backorigin._FORMER[key] = frozenset({"system/vl.c", "remembered"})
     assert backorigin.former_paths(repo, fork, base, "system/vl.c") == {"system/vl.c", "remembered"}
 
@@ -78,21 +90,6 @@ def test_a_name_first_used_in_a_file_moved_since_is_traced_to_that_use(tmp_path:
     # fresh (not moved) is not followed.
     from patchtool.apply.backorigin import introduced_by
 
-    path = make_repo(tmp_path / "r", {"softmmu/vl.c": "int main_loop(void);\n" * 20})
-    git(path, "branch", "fork")
-    (path / "softmmu/vl.c").write_text("int main_loop(void);\n" * 20 + "int qemu_init_early(void);\n")
-    git(path, "commit", "-q", "-am", "vl: early init")
-    first = GitRepo(path).rev_parse("HEAD")
-    (path / "hw").mkdir()
-    (path / "hw/board.c").write_text("void board(void)\n{\n    qemu_init_early();\n}\n")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "hw: a board")
-    (path / "system").mkdir()
-    git(path, "mv", "softmmu/vl.c", "system/vl.c")
-    git(path, "commit", "-q", "-m", "move vl.c")
-    repo = GitRepo(path)
-    fork, base = repo.rev_parse("fork"), repo.rev_parse("HEAD")
-    assert introduced_by(repo, fork, base, "qemu_init_early", ["hw/board.c", "system/vl.c"]) == (
-        first,
-        "vl: early init",
-    )
+    repo, fork, base, first = _moved_vl(tmp_path, "qemu_init_early", board=True)
+    found = introduced_by(repo, fork, base, "qemu_init_early", ["hw/board.c", "system/vl.c"])
+    assert found == (first, "vl: declare qemu_init_early")
