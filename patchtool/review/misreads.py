@@ -235,6 +235,48 @@ def _renames(diff: str) -> frozenset[tuple[str, int]]:
     return frozenset(found)
 
 
+@lru_cache(maxsize=8)
+def _new_lines(diff: str) -> dict[tuple[str, int], str]:
+    """(file, new line) -> text of every line the diff shows on its new side (added or context)."""
+    found: dict[tuple[str, int], str] = {}
+    for f in split_files(diff):
+        for h in f.hunk_texts:
+            at = h.new_start
+            for x in h.lines:
+                if x.kind != "-":
+                    found[f.path, at] = x.text
+                    at += 1
+    return found
+
+
+_PARAMETERS = re.compile(r"^\s*#\s*define\s+\w+\(([^)]*)\)")
+# `name (`; between two operands (after a close bracket) it is an operator, not a function
+_SPACED_CALL = re.compile(r"\b([A-Za-z_]\w*)\s+\(")
+
+
+def _infix_parameter(q: Quote) -> bool:
+    """Every `name (` on the line it points at is a parameter of the `#define` the line belongs
+    to, standing between two operands: the macro is handed an operator (`#define SARITH16(a, b,
+    n, op)` ... `(int32_t)(int16_t)(a) op (int32_t)(int16_t)(b)`, target/arm's helpers, moved
+    unchanged and merged so: samples AL and AN). No function is called there."""
+    if not q.file or q.line is None:
+        return False
+    lines = _new_lines(q.patch.diff)
+    code = lines.get((q.file, q.line))
+    if code is None:
+        return False
+    spaced = [m for m in _SPACED_CALL.finditer(code) if m.group(1) not in _KEYWORDS]
+    if not spaced or any(not re.search(r"[)\]]\s*$", code[: m.start()]) for m in spaced):
+        return False
+    between = {m.group(1) for m in spaced}
+    at = q.line
+    while (text := lines.get((q.file, at))) is not None and (at == q.line or text.rstrip().endswith("\\")):
+        if (head := _PARAMETERS.match(text)) is not None:
+            return between <= {p.strip() for p in head.group(1).split(",")}
+        at -= 1
+    return False
+
+
 MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
     # its quoted-newline rule, on a line the patch does not add (only that rule: a rule about the
     # patch as a whole, such as Linux headers mixed with other changes, quotes whatever line it
@@ -278,6 +320,8 @@ MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
         re.compile(r"^space prohibited between function name and open parenthesis"),
         lambda q: bool(_FUNCTION_POINTER.search(q.code)),
     ),
+    # it takes a macro's operator parameter between two operands for a function name (samples AL, AN)
+    (re.compile(r"^space prohibited between function name and open parenthesis"), _infix_parameter),
     # its const rule fires on any line naming an ops or description type with a `=` after it; what
     # it means is a static brace initialiser, not `USBDescIface *d = g_new0(USBDescIface, n)`,
     # filled at run time

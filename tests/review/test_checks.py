@@ -1612,6 +1612,48 @@ def test_a_macro_whose_body_the_patch_keeps_is_no_macro_error() -> None:
     assert [f.severity for f in found] == ["info", "error", "error"]
 
 
+OPERATOR_MACRO_DIFF = """diff --git a/target/x/sat.c b/target/x/sat.c
+new file mode 100644
+index 0000000..2222222
+--- /dev/null
++++ b/target/x/sat.c
+@@ -0,0 +1,12 @@
++#define WIDEN(x, y, op) do { \\
++    long r_; \\
++    r_ = (long)(short)(x) op (long)(short)(y); \\
++    keep(r_); \\
++    } while (0)
++#define NARROW(x, y, op) ((int)(x) op (y))
++#define TWICE(x, fn) (fn (x) + (x) fn (x))
++#define CAST(x, y) (short)(x) z (0)
++static int pick(int x)
++{
++    return (x) clamp (x);
++}
+"""
+
+
+def test_an_operator_handed_to_a_macro_is_no_function_name() -> None:
+    # samples AL and AN: `#define SARITH16(a, b, n, op)` ... `(int32_t)(int16_t)(a) op
+    # (int32_t)(int16_t)(b)` (moved unchanged, merged so): `op` is the macro's operator, not a
+    # function. A spaced call beside it, a name that is no parameter of the macro, and code
+    # outside any macro stay errors.
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    rule = "ERROR: space prohibited between function name and open parenthesis '('"
+    added = {n: line[1:] for n, line in enumerate(OPERATOR_MACRO_DIFF.splitlines()[6:], 1)}
+    where = "FILE: target/x/sat.c"
+    output = "".join(f"{rule}\n#{n + 5}: {where}:{n}:\n+{added[n]}\n\n" for n in (3, 6, 7, 8, 11))
+    found = parse_checkpatch(output, make_patch(OPERATOR_MACRO_DIFF))
+    assert [(f.severity, f.line) for f in found] == [
+        ("info", 3),
+        ("info", 6),
+        ("error", 7),  # `fn (x)` is also a call
+        ("error", 8),  # `z` is no parameter of the macro
+        ("error", 11),  # no macro
+    ]
+
+
 def test_a_macro_defining_file_scope_tables_is_no_do_while_error() -> None:
     # sample AJ: a translator macro making two static helper tables and a TRANS_FEAT function
     # (checkpatch exempts declarations, but not of a type it does not know); statements, and a
