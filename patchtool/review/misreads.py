@@ -277,6 +277,26 @@ def _infix_parameter(q: Quote) -> bool:
     return False
 
 
+_INITIALISED = re.compile(r"(\w+)\s*=\s*\{")
+
+
+def _filled_later(q: Quote) -> bool:
+    """The variable whose brace initialiser it points at has a member assigned further down the
+    file as the patch leaves it: filled at run time, it cannot be const (`TypeInfo type_info = {
+    .parent = ... }` and `type_info.name = info[i].name` in a registration loop, moved with its
+    loop into a new file: sample AO)."""
+    if not q.file or q.line is None or (m := _INITIALISED.search(q.code)) is None:
+        return False
+    lines = _new_lines(q.patch.diff)
+    assigned = re.compile(rf"\b{m.group(1)}\s*(?:\.|->)\s*\w+(?:\[[^]]*\])?\s*=(?!=)")
+    at = q.line + 1
+    while (text := lines.get((q.file, at))) is not None and not text.startswith("}"):
+        if assigned.search(text):
+            return True
+        at += 1
+    return False
+
+
 MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
     # its quoted-newline rule, on a line the patch does not add (only that rule: a rule about the
     # patch as a whole, such as Linux headers mixed with other changes, quotes whatever line it
@@ -329,6 +349,8 @@ MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
         re.compile(r"^initializer for struct \w+ should normally be const"),
         lambda q: bool(q.code) and not _BRACE_INIT.search(q.code),
     ),
+    # ... nor a brace initialiser the function then fills in (sample AO)
+    (re.compile(r"^initializer for struct \w+ should normally be const"), _filled_later),
     # its storage-class rule takes an attribute macro before `static` (`UNUSED static const ...`,
     # as linux-user/strace.c declares its tables; `G_GNUC_UNUSED static`) for a type: C allows
     # both orders

@@ -1654,6 +1654,50 @@ def test_an_operator_handed_to_a_macro_is_no_function_name() -> None:
     ]
 
 
+FILLED_DIFF = """diff --git a/hw/x/reg.c b/hw/x/reg.c
+new file mode 100644
+index 0000000..2222222
+--- /dev/null
++++ b/hw/x/reg.c
+@@ -0,0 +1,22 @@
++static TypeInfo base_info = {
++    .name = "base",
++};
++static void reg_types(void)
++{
++    TypeInfo each = {
++        .parent = "base",
++    };
++    TypeInfo once = {
++        .parent = "base",
++    };
++    int i;
++
++    type_register(&once);
++    for (i = 0; i < 4; i++) {
++        each.name = names[i];
++        if (each.class_data == NULL) {
++            type_register(&each);
++        }
++    }
++    base_info.parent = NULL;
++}
+"""
+
+
+def test_a_brace_initialiser_filled_in_later_is_no_const_error() -> None:
+    # sample AO: a registration loop's `TypeInfo type_info = {...}` whose name the loop sets
+    # (moved into a new file): it cannot be const. One never written again, and a file-scope
+    # one (assigned in a function below it), stay errors.
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    rule = "ERROR: initializer for struct TypeInfo should normally be const"
+    added = {n: line[1:] for n, line in enumerate(FILLED_DIFF.splitlines()[6:], 1)}
+    output = "".join(f"{rule}\n#{n + 5}: FILE: hw/x/reg.c:{n}:\n+{added[n]}\n\n" for n in (1, 6, 9))
+    found = parse_checkpatch(output, make_patch(FILLED_DIFF))
+    assert [(f.severity, f.line) for f in found] == [("error", 1), ("info", 6), ("error", 9)]
+
+
 def test_a_macro_defining_file_scope_tables_is_no_do_while_error() -> None:
     # sample AJ: a translator macro making two static helper tables and a TRANS_FEAT function
     # (checkpatch exempts declarations, but not of a type it does not know); statements, and a
