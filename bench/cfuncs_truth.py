@@ -99,9 +99,10 @@ def claimed(repo: Path, commit: str, applied: bool = False) -> set[tuple[str, st
                 functions = refine(change.path, before, after, functions)
     out: set[tuple[str, str, str]] = set()
     for c in functions:
-        if c.kind == "renamed":
-            out.add((c.file, c.name, "added"))
-            out.add((c.file, c.detail.removeprefix("renamed from "), "removed"))
+        if c.kind in ("renamed", "prototype-renamed"):
+            prefix = "prototype-" if c.kind == "prototype-renamed" else ""
+            out.add((c.file, c.name, prefix + "added"))
+            out.add((c.file, c.detail.removeprefix("renamed from "), prefix + "removed"))
         elif c.kind in FAMILY:
             out.add((c.file, c.name, FAMILY[c.kind]))
     return out

@@ -421,8 +421,13 @@ def _open_signature(path: str, pre: _Image, post: _Image) -> list[FunctionChange
 
 
 def _renames(changes: list[FunctionChange]) -> list[FunctionChange]:
-    """One function (or prototype) removed and one added with the same parameters is a rename."""
-    for removed_kind, added_kind in (("removed", "added"), ("prototype-removed", "prototype-added")):
+    """One function removed and one added with the same parameters is a rename ("renamed"); so is
+    one prototype removed and one added ("prototype-renamed": a declaration, as a header's
+    `int qemu_savevm_state_setup(...)` -> `..._do_setup(...)`, sample AN, not a definition)."""
+    for removed_kind, added_kind, kind in (
+        ("removed", "added", "renamed"),
+        ("prototype-removed", "prototype-added", "prototype-renamed"),
+    ):
         gone = [c for c in changes if c.kind == removed_kind and c.old_signature]
         new = [c for c in changes if c.kind == added_kind and c.new_signature]
         if len(gone) != 1 or len(new) != 1:
@@ -436,7 +441,7 @@ def _renames(changes: list[FunctionChange]) -> list[FunctionChange]:
         renamed = FunctionChange(
             new[0].file,
             new[0].name,
-            "renamed",
+            kind,
             gone[0].old_signature,
             new[0].new_signature,
             detail=f"renamed from {gone[0].name}",

@@ -233,7 +233,7 @@ def _why(
     c: FunctionChange, patch: Patch, integers: dict[str, str] | None = None
 ) -> tuple[str, str, bool] | None:
     """(name at the base, why callers break, only value users) for one change; None if they do not."""
-    if c.kind == "renamed" and c.detail.startswith("renamed from "):
+    if c.kind in ("renamed", "prototype-renamed") and c.detail.startswith("renamed from "):
         old = c.detail.removeprefix("renamed from ")
         if any(f.name == old and f.kind in _DEFINES for f in patch.summary.functions):
             return None  # the old name is defined again (a wrapper, or a macro, around the renamed one)

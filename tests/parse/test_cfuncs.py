@@ -182,6 +182,19 @@ def test_rename_is_reported_as_a_rename() -> None:
     ]
 
 
+def test_a_renamed_prototype_is_a_prototype_rename() -> None:
+    # sample AN: a header's declaration renamed, parameters kept; not a definition's rename
+    lines = rows(
+        " int nic_prepare(Error **errp);",
+        "-int nic_state_setup(NicState *s, Error **errp);",
+        "+int nic_state_do_setup(NicState *s, Error **errp);",
+        " bool nic_pending(void);",
+    )
+    assert facts("hw/net/nic.h", "", lines) == [
+        ("nic_state_do_setup", "prototype-renamed", "renamed from nic_state_setup")
+    ]
+
+
 def test_function_like_macro_parameters_change() -> None:
     lines = rows(
         ' #include "x.h"',
