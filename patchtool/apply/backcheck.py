@@ -182,6 +182,21 @@ def defined_names(diff: str) -> set[str]:
     return names
 
 
+# `DEF_HELPER_3(neon_qadd_u64, i64, env, i64, i64)`, `DEF_HELPER_FLAGS_2(name, TCG_CALL_NO_RWG, ...)`
+_HELPER_LINE = re.compile(r"^\+\s*DEF_HELPER_(?:FLAGS_)?\d+\s*\(\s*([A-Za-z_]\w*)\s*,")
+
+
+def helpers_added(diff: str) -> set[str]:
+    """The helpers the diff's added lines declare, and the names TCG's helper macros make of them:
+    the `gen_helper_X` a translator calls and the `helper_X` it defines (stable-0.14's NEON fix
+    declares `DEF_HELPER_3(neon_qadd_u64, ...)` beside its first `gen_helper_neon_qadd_u64`)."""
+    found: set[str] = set()
+    for text in diff.splitlines():
+        if (m := _HELPER_LINE.match(text)) is not None:
+            found |= {m.group(1), f"gen_helper_{m.group(1)}", f"helper_{m.group(1)}"}
+    return found
+
+
 _EVENT_LINE = re.compile(r"^\+(?:(?:disable|vcpu|tcg)\s+)*([A-Za-z_]\w*)\(")
 
 
@@ -353,8 +368,9 @@ def missing_uses(
     member chain (its outermost missing link), each with the upstream commit behind it. A name the
     patch declares or defines in its added lines, or introduced upstream (a guessed base may already
     hold the patch), is not missing; nor is a name the QAPI generator makes of a type, command or
-    event the patch adds to a schema (`visit_type_Foo` of `'union': 'Foo'`)."""
-    own = defined_names(diff)
+    event the patch adds to a schema (`visit_type_Foo` of `'union': 'Foo'`), or one TCG's helper
+    macros make of a helper it declares (`gen_helper_X` of `DEF_HELPER_3(X, ...)`)."""
+    own = defined_names(diff) | helpers_added(diff)  # and what TCG's macros make of its helpers
     schema = schema_additions(diff)  # names the QAPI generator makes of the patch's schema lines
     found = [u for u in uses(diff) if u.name.rpartition(".")[2] not in own and not generated(u.name, schema)]
     events = _events_added(diff)  # declared by the patch's own trace-events lines

@@ -288,6 +288,31 @@ def test_a_trace_event_the_patch_declares_is_its_own(tmp_path: Path) -> None:
     assert [m.use.name for m in missing] == ["usb_ehci_irq"]
 
 
+def test_a_helper_the_patch_declares_is_its_own(tmp_path: Path) -> None:
+    # stable-0.14's NEON fix declares `DEF_HELPER_3(neon_qadd_u64, ...)` beside its first
+    # `gen_helper_neon_qadd_u64` call: the backport brings the helper. One it calls without
+    # declaring (declared upstream by an earlier commit) is still looked for.
+    macros = "".join(f"#define DEF_HELPER_{n}(name, ...)\n" for n in ("1", "3", "FLAGS_2"))
+    files = {
+        "include/helper-gen.h": macros,
+        "target/x/helper.h": "DEF_HELPER_1(old_op, i32, i32)\n",
+        "target/x/translate.c": "int x;\n",
+    }
+    path = make_repo(tmp_path / "q", files)
+    git(path, "branch", "stable")
+    edit(path / "target/x/helper.h", "\n", "\nDEF_HELPER_FLAGS_2(neon_shl, TCG_CALL_NO_RWG, i64, i64, i64)\n")
+    (path / "target/x/shl.c").write_text("void gen_shl(void)\n{\n    gen_helper_neon_shl(a, b);\n}\n")
+    shl = commit_all(path, "target/x: shifts")
+    edit(path / "target/x/helper.h", "\n", "\nDEF_HELPER_3(neon_qadd_u64, i64, env, i64, i64)\n")
+    body = "int x;\nvoid gen_q(void)\n{\n    gen_helper_neon_qadd_u64(a, env, b, c);\n}\n"
+    (path / "target/x/translate.c").write_text(body)
+    fix = commit_all(path, "target/x: saturating add")
+    repo = GitRepo(path)
+    diff = repo.git("show", "--format=", fix).text() + repo.git("show", "--format=", shl, "--", "*.c").text()
+    missing = missing_uses(repo, diff, repo.rev_parse("stable"), fix, "x")
+    assert [m.use.name for m in missing] == ["gen_helper_neon_shl"]
+
+
 def test_added_lines_of_a_comment_a_context_line_opened_are_not_uses() -> None:
     # stable-2.12: a patch adds prose to a comment whose `/*` is a context line; read alone, the
     # added lines parsed as code, and a word of the prose ("mindful") was a missing identifier.
