@@ -389,6 +389,7 @@ def missing_uses(
     if not absent:
         return []
     fork = repo.out("merge-base", target, base)
+    added = sorted(added_lines(diff))
     missing: list[Missing] = []
     for use in found:
         key = f"event {use.name}" if use.kind == "trace event" else use.name
@@ -398,6 +399,12 @@ def missing_uses(
                 [p for p in changed if p.endswith("trace-events")] if use.kind == "trace event" else changed
             )
             where = _files_with(repo, base, use.name, spec)
+            if use.kind != "trace event":
+                # and the patch's own files: upstream, the commit it is may be the name's first user
+                # there, which later moved or dropped it (stable-0.13's ivshmem fix brings libc's
+                # S_IRWXU to hw/ivshmem.c; upstream keeps it only in qga, where a 2013 commit
+                # "introduced" it). An event is its trace-events line's, not its callers'.
+                where += [path for path in added if path not in where]
             origin = introduced_by(repo, fork, base, use.name, where)
             if not (origin and title and origin[1] == title):
                 external = (

@@ -313,6 +313,28 @@ def test_a_helper_the_patch_declares_is_its_own(tmp_path: Path) -> None:
     assert [m.use.name for m in missing] == ["gen_helper_neon_shl"]
 
 
+def test_a_name_the_patch_was_first_to_use_upstream_is_not_missing(tmp_path: Path) -> None:
+    # stable-0.13's ivshmem fix: upstream it was the first user of libc's S_IRWXU, in
+    # hw/ivshmem.c; by the base only qga used the name (its win32 compat defines it, 2013), and
+    # that commit was named the prerequisite of a backport identical to the maintainer's. A name
+    # an earlier commit brought (dev_reset, in a file that keeps it) is still a prerequisite.
+    path = make_repo(tmp_path / "q", {"hw/dev.c": "int x;\n", "qga/main.c": "int y;\n"})
+    git(path, "branch", "stable")
+    (path / "hw/util.c").write_text("int dev_reset(void)\n{\n    return 0;\n}\n")
+    commit_all(path, "dev: reset")
+    body = "int x;\nvoid dev_open(void)\n{\n    shm_open(S_RWX_ALL);\n    dev_reset();\n}\n"
+    (path / "hw/dev.c").write_text(body)
+    fix = commit_all(path, "dev: shared memory")
+    (path / "qga/main.c").write_text("#define S_RWX_ALL 0777\nint y = S_RWX_ALL;\n")
+    commit_all(path, "qga: a mode for win32")
+    (path / "hw/dev.c").write_text("int x;\nvoid dev_open(void)\n{\n    shm_open(0);\n}\n")
+    commit_all(path, "dev: no mode")
+    repo = GitRepo(path)
+    diff = repo.git("show", "--format=", fix).text()
+    missing = missing_uses(repo, diff, repo.rev_parse("stable"), repo.rev_parse("HEAD"), "dev: shared memory")
+    assert [(m.use.name, m.commit[1] if m.commit else None) for m in missing] == [("dev_reset", "dev: reset")]
+
+
 def test_added_lines_of_a_comment_a_context_line_opened_are_not_uses() -> None:
     # stable-2.12: a patch adds prose to a comment whose `/*` is a context line; read alone, the
     # added lines parsed as code, and a word of the prose ("mindful") was a missing identifier.
