@@ -204,7 +204,11 @@ def _build_and_test(
     if not (req.build or req.tests):
         return
     if stages.apply.head is None or stages.apply.status == "conflict":
-        stages.skipped["build"] = stages.skipped["test"] = "the series did not apply"
+        from patchtool.apply.engine import ALREADY_IN_BASE
+
+        already = stages.apply.status == ALREADY_IN_BASE
+        why = "the series is already in the base: nothing to build" if already else "the series did not apply"
+        stages.skipped["build"] = stages.skipped["test"] = why
         return
     from patchtool.build.meson import last_configuration
     from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_path

@@ -96,9 +96,12 @@ def holds(repo: GitRepo, commit: str, pres: Sequence[Preimage]) -> bool:
     return all(have.get(p.path, "").startswith(p.blob) for p in pres)
 
 
-def _introducers(repo: GitRepo, target: str, revs: Sequence[str], pres: Sequence[Preimage]) -> list[str]:
-    """For each preimage, the newest commit of `revs` (not on the target) whose change left its blob
-    at its path: one walk over the upstream commits the target lacks, limited to the touched paths."""
+def _introducers(
+    repo: GitRepo, target: str | None, revs: Sequence[str], pres: Sequence[Preimage]
+) -> list[str]:
+    """For each preimage, the newest commit of `revs` (not on the target, when one is given) whose
+    change left its blob at its path: one walk over the upstream commits the target lacks, limited
+    to the touched paths."""
     paths = sorted({p.path for p in pres})
     done = repo.git(
         "log",
@@ -107,9 +110,9 @@ def _introducers(repo: GitRepo, target: str, revs: Sequence[str], pres: Sequence
         "--no-abbrev",
         "--no-renames",
         *revs,
-        f"^{target}",
+        *([f"^{target}"] if target else []),
         "--",
-        *paths,
+        *(f":(literal){p}" for p in paths),
         check=False,
         timeout=300,
     )
@@ -131,7 +134,20 @@ def base_from_blobs(repo: GitRepo, target: str, pres: Sequence[Preimage], revs: 
         return None
     if holds(repo, target, pres):
         return target
-    introducers = _introducers(repo, target, revs, pres)
+    return _newest_holding(repo, _introducers(repo, target, revs, pres), pres)
+
+
+def written_on(repo: GitRepo, head: str, pres: Sequence[Preimage]) -> str | None:
+    """The first commit of `head`'s history whose tree holds every preimage blob (the newest of the
+    commits that left them): where a series that no longer applies to `head` was written, or the
+    earliest commit with its files as the author had them (None when `head` holds them, or none
+    does)."""
+    if not pres or holds(repo, head, pres):
+        return None
+    return _newest_holding(repo, _introducers(repo, None, [head], pres), pres)
+
+
+def _newest_holding(repo: GitRepo, introducers: Sequence[str], pres: Sequence[Preimage]) -> str | None:
     ordered: list[str] = []
     for commit in introducers:  # newest first: a commit that has another as ancestor comes before it
         spot = next((i for i, c in enumerate(ordered) if repo.is_ancestor(c, commit)), len(ordered))

@@ -14,6 +14,7 @@ from pathlib import Path
 from patchtool.apply.commitmsg import patch_message
 from patchtool.apply.patches import Conflict, StepOutcome, git_date, temp_index
 from patchtool.apply.pathguard import check_paths
+from patchtool.apply.upstreamed import conflict_hints
 from patchtool.config import Settings
 from patchtool.errors import InputError, PatchtoolError, UsageError, VerdictError
 from patchtool.jsonable import record
@@ -56,6 +57,7 @@ class ApplyResult:
     branch: str | None = None
     adaptations: tuple[str, ...] = ()
     dependencies: tuple[ApplyResult, ...] = ()  # Based-on: series applied first
+    hints: tuple[str, ...] = ()  # on a conflict: the series already in the base, or where it was written
 
     @property
     def ok(self) -> bool:
@@ -86,6 +88,12 @@ class BaseChoice:
     dependencies: tuple[ApplyResult, ...] = ()
 
 
+# A patch whose change the base has already: no commit is made for it.
+ALREADY_APPLIED = "already-applied"
+# A series every patch of which is already-applied.
+ALREADY_IN_BASE = "already in the base"
+
+
 def short(sha: str) -> str:
     return sha[:12]
 
@@ -96,9 +104,10 @@ def conflict_error(result: ApplyResult) -> VerdictError:
     if bad is None:
         return VerdictError("the series applied")
     files = ", ".join(dict.fromkeys(c.file for c in bad.conflicts)) or "unknown file"
+    hints = "".join(f"; {hint}" for hint in result.hints)
     return VerdictError(
         f'patch {bad.index}/{bad.total} "{bad.title}" does not apply to {result.base_label} '
-        f"(conflict in {files})"
+        f"(conflict in {files}){hints}"
     )
 
 
@@ -110,6 +119,8 @@ def _outcome(planned: PlannedPatch, step: StepOutcome, commit: str | None) -> Pa
     if step.status == "fuzz":
         files = ", ".join(step.merged_files) or "some hunks"
         notes.append(f"fuzz: {files} applied with one line of context (git apply -C1); check the result")
+    if step.status == ALREADY_APPLIED:
+        notes.append("no change: the base has it already (no commit made)")
     notes += [f"offset: {o}" for o in step.offsets]
     return PatchApplyOutcome(
         index=patch.index,
@@ -130,9 +141,16 @@ def _skipped(planned: PlannedPatch) -> PatchApplyOutcome:
 
 
 def run_patches(
-    repo: GitRepo, settings: Settings, base: str, planned: Sequence[PlannedPatch]
+    repo: GitRepo,
+    settings: Settings,
+    base: str,
+    planned: Sequence[PlannedPatch],
+    *,
+    skip_applied: bool = False,
 ) -> tuple[tuple[PatchApplyOutcome, ...], str | None]:
-    """Apply each planned patch on top of the previous commit; stop at the first conflict, as git am."""
+    """Apply each planned patch on top of the previous commit; stop at the first conflict, as git am.
+    With ``skip_applied``, a patch that changes nothing (its change is there already) makes no
+    commit and is "already-applied", as git am skips it, instead of an empty commit."""
     outcomes: list[PatchApplyOutcome] = []
     head: str | None = None
     for item in planned:
@@ -149,7 +167,9 @@ def run_patches(
                 continue
             step = index.apply(diff_bytes(item.patch, item.diff), fuzz=item.fuzz)
             commit = None
-            if step.status != "conflict":
+            if skip_applied and step.status != "conflict" and index.unchanged():
+                step = dataclasses.replace(step, status=ALREADY_APPLIED)
+            elif step.status != "conflict":
                 author = (item.patch.author.name, item.patch.author.email, git_date(item.patch.date))
                 message = patch_message(item.patch, item.extra_lines)
                 commit = parent = head = index.commit(parent, message, author)
@@ -249,8 +269,14 @@ def apply_series(
     if branch is not None:
         check_branch_name(repo, branch, force=force)
     choice = choose_base(repo, series, settings, base=base, resolve_based_on=resolve_based_on, depth=_depth)
-    outcomes, head = run_patches(repo, settings, choice.sha, [PlannedPatch(p, p.diff) for p in patches])
+    planned = [PlannedPatch(p, p.diff) for p in patches]
+    outcomes, head = run_patches(repo, settings, choice.sha, planned, skip_applied=True)
     status = "conflict" if any(o.status == "conflict" for o in outcomes) else "applied"
+    if all(o.status == ALREADY_APPLIED for o in outcomes):
+        status = ALREADY_IN_BASE
+    hints: tuple[str, ...] = ()
+    if status != "applied" or any(o.status == ALREADY_APPLIED for o in outcomes):
+        hints = conflict_hints(repo, series, patches, choice.sha, choice.label, conflict=status == "conflict")
     result = ApplyResult(
         base=choice.sha,
         base_label=choice.label,
@@ -259,6 +285,7 @@ def apply_series(
         head=head,
         status=status,
         dependencies=choice.dependencies,
+        hints=hints,
     )
     return finish(repo, settings, result, branch=branch, force=force, worktree=worktree)
 

@@ -184,6 +184,12 @@ class TempIndex:
             )
         return tuple(conflicts) or (Conflict("?", ""),)
 
+    def unchanged(self) -> bool:
+        """Whether the index holds what it held before the last apply: the patch changed nothing (a
+        3-way merge onto a base that has the change already; git am: "No changes -- Patch already
+        applied")."""
+        return self._read_entries() == self.entries
+
     def write_tree(self) -> str:
         """The full tree with the index's changes, which become the new starting point."""
         after = self._read_entries()

@@ -82,6 +82,8 @@ def _print_result(result: "ApplyResult", title: str) -> None:
             out.print(f"        {note}", markup=False)
         for c in p.conflicts:
             out.print(f"        conflict: {c.file} {c.hunk}".rstrip(), markup=False)
+    for hint in result.hints:
+        out.print(f"note: {hint}", markup=False)
     for label, value in (("head", result.head), ("branch", result.branch), ("worktree", result.worktree)):
         if value:
             out.print(f"{label}: {value}", markup=False)

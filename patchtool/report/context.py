@@ -47,6 +47,7 @@ _APPLY_WORDS = {
     "3way": "applied by 3-way merge",
     "conflict": "conflict",
     "skipped": "skipped after a conflict",
+    "already-applied": "already in the base (no change)",
 }
 
 
@@ -201,7 +202,14 @@ def apply_view(result: Any) -> ApplyView:
         p.status not in ("conflict", _APPLY_WORDS["skipped"]) for p in patches
     )
     return ApplyView(
-        result.status, ok, result.base, result.base_label, result.base_reason, result.head, patches
+        result.status,
+        ok,
+        result.base,
+        result.base_label,
+        result.base_reason,
+        result.head,
+        patches,
+        tuple(getattr(result, "hints", ())),
     )
 
 

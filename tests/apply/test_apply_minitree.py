@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -114,10 +115,15 @@ def test_conflict_on_the_command_line(minitree: MiniTree) -> None:
     done = run_patchtool("apply", minitree.series_path("conflict"), "--repo", minitree.repo)
     assert done.code == 1
     line = done.stderr.strip()
-    assert line.startswith('error: patch 2/2 "system/dirtylimit: ') and line.endswith(
-        f"does not apply to {minitree.tip[:12]} (conflict in system/dirtylimit.c)"
-    )
+    assert line.startswith('error: patch 2/2 "system/dirtylimit: ')
+    assert f"does not apply to {minitree.tip[:12]} (conflict in system/dirtylimit.c); written on " in line
     assert "conflict: system/dirtylimit.c @@ -" in done.stdout
+    # the hint names the commit the series was written on, and it applies there
+    written = re.search(r"--base ([0-9a-f]{12}) applies it where it was written$", line)
+    assert written is not None and "already in" not in line
+    series = minitree.series_path("conflict")
+    again = run_patchtool("apply", series, "--repo", minitree.repo, "--base", written[1])
+    assert again.code == 0, again.stderr
 
 
 def test_base_commit_footer_is_honoured(minitree: MiniTree, settings: Settings) -> None:

@@ -41,11 +41,36 @@ def test_apply_honours_base_commit_and_keeps_a_branch(apply_repo: ApplyRepo) -> 
 def test_conflict_exits_1_with_one_line_naming_patch_base_and_file(apply_repo: ApplyRepo) -> None:
     done = run_patchtool("apply", apply_repo.series_mbox, "--repo", apply_repo.path, "--base", "main")
     assert done.code == 1
-    assert (
-        done.stderr.strip()
-        == 'error: patch 3/3 "a: spell out thirty" does not apply to main (conflict in src/a.c)'
+    # and where the series was written (the fork point, whose tree holds its 2 preimage blobs)
+    fork = apply_repo.base[:12]
+    assert done.stderr.strip() == (
+        'error: patch 3/3 "a: spell out thirty" does not apply to main (conflict in src/a.c); '
+        f"written on {fork} (its tree holds the 2 blob(s) the patches' index lines name): "
+        f"--base {fork} applies it where it was written"
     )
     assert "conflict: src/a.c @@ -27,7 +27,7 @@ line 26" in done.stdout
+
+
+def test_a_series_the_base_has_already_makes_no_commit(apply_repo: ApplyRepo) -> None:
+    # git am says "No changes -- Patch already applied" and makes no commit: an old posting of a
+    # merged series, applied to the tree that merged it, is no three empty commits called "applied"
+    repo = apply_repo.path
+    done = run_patchtool("apply", apply_repo.series_mbox, "--repo", repo, "--base", "topic", "--json")
+    assert done.code == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [p["status"] for p in result["patches"]] == ["already-applied"] * 3
+    assert result["status"] == "already in the base" and result["head"] is None
+    landed = git(repo, "log", "--reverse", "--format=%h", "-3", "topic", "--abbrev=12").split()
+    listed = ", ".join(f"{i}/3 as {sha}" for i, sha in enumerate(landed, 1))
+    assert result["hints"] == [f"every patch is already in topic: {listed}"]
+    # two of the three there: the third is applied, the first two named
+    part = run_patchtool("apply", apply_repo.series_mbox, "--repo", repo, "--base", "topic~1", "--json")
+    assert part.code == 0, part.stderr
+    result = json.loads(part.stdout)
+    assert [p["status"] for p in result["patches"]] == ["already-applied", "already-applied", "clean"]
+    assert result["status"] == "applied" and result["head"]
+    assert result["hints"] == [f"already in topic~1: 1/3 as {landed[0]}, 2/3 as {landed[1]}"]
+    assert git(repo, "rev-parse", f"{result['head']}^") == git(repo, "rev-parse", "topic~1")
 
 
 def test_json_result_and_worktree(apply_repo: ApplyRepo, hermetic: Path) -> None:

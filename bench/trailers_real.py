@@ -1,0 +1,117 @@
+"""Real-data check of review trailers: real qemu-devel threads against what QEMU merged.
+
+Usage: python bench/trailers_real.py THREADS_DIR QEMU_GIT [--rev master] [--show]
+
+THREADS_DIR holds one directory per posting, each with a `thread.mbox` (the cover letter, the
+patches and every reply of that posting, as the list archive has them). Each thread is read as
+`patchtool fetch` reads a local mbox; each patch is matched to the commit of QEMU_GIT (at --rev)
+with the same title, and the person trailers a reviewer gives (Reviewed-by, Acked-by, Tested-by)
+are compared by address:
+
+- collected: patchtool applied it from a reply of this posting;
+- merged: the commit carries it;
+- both / collected only / merged only, per trailer key.
+
+"merged only" may be honest (given on another revision or on the PULL request, or added by the
+maintainer); "collected only" may be too (a trailer the maintainer dropped). --show prints each
+disagreement with the reply that carried it, to judge by hand. Trailers patchtool names in a
+finding instead of applying (a reply's trailer for somebody else) are counted apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from patchtool.fetch.local import read_local
+from patchtool.parse.series import build_series
+
+KEYS = ("Reviewed-by", "Acked-by", "Tested-by")
+_ADDRESS = re.compile(r"<([^<>@\s]+@[^<>\s]+)>|([^\s<>]+@[^\s<>]+)")
+
+
+def _address(value: str) -> str | None:
+    m = _ADDRESS.search(value)
+    return (m.group(1) or m.group(2)).strip(".,;").lower() if m else None
+
+
+def merged_commits(repo: Path, rev: str) -> dict[str, list[str]]:
+    """Title -> messages of the commits of `rev` since 2024 with that title."""
+    out = subprocess.run(
+        ["git", "-C", str(repo), "log", "--no-merges", "--since=2024-01-01", "--format=%s%x00%b%x01", rev],
+        capture_output=True,
+        check=True,
+    ).stdout.decode("utf-8", "replace")
+    found: dict[str, list[str]] = {}
+    for entry in out.split("\x01"):
+        title, _, body = entry.strip("\n").partition("\x00")
+        if title:
+            found.setdefault(" ".join(title.split()), []).append(body)
+    return found
+
+
+def trailers_of(message: str) -> set[tuple[str, str]]:
+    """(key, address) of the person trailers a commit message carries."""
+    out = set()
+    for line in message.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() in {k.lower() for k in KEYS}:
+            address = _address(value)
+            if address:
+                canon = next(k for k in KEYS if k.lower() == key.strip().lower())
+                out.add((canon, address))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("threads", type=Path)
+    ap.add_argument("qemu", type=Path)
+    ap.add_argument("--rev", default="master")
+    ap.add_argument("--show", action="store_true", help="print every disagreement")
+    args = ap.parse_args()
+    merged = merged_commits(args.qemu, args.rev)
+    totals: Counter[str] = Counter()
+    for mbox in sorted(args.threads.glob("*/thread.mbox")):
+        series = build_series(read_local(str(mbox), None), functions=False)
+        name = mbox.parent.name
+        row: Counter[str] = Counter()
+        for patch in series.revision.patches:
+            bodies = merged.get(" ".join(patch.title.split()))
+            if not bodies:
+                row["patches not merged"] += 1
+                continue
+            row["patches"] += 1
+            own = {(t.key, t.address.email.lower()) for t in patch.trailers if t.address and t.key in KEYS}
+            given = [t for t in patch.review_trailers if t.address and t.key in KEYS]
+            collected = {(t.key, t.address.email.lower()): t for t in given if t.address}
+            landed = set().union(*(trailers_of(b) for b in bodies)) - own
+            for key in KEYS:
+                mine = {c for c in collected if c[0] == key}
+                theirs = {c for c in landed if c[0] == key}
+                row[f"{key} both"] += len(mine & theirs)
+                row[f"{key} collected only"] += len(mine - theirs)
+                row[f"{key} merged only"] += len(theirs - mine)
+                if args.show:
+                    for k, who in sorted(mine - theirs):
+                        where = collected[k, who].msgid
+                        print(f"  {name} {patch.title[:50]!r}: collected only {k} {who} ({where})")
+                    for k, who in sorted(theirs - mine):
+                        print(f"  {name} {patch.title[:50]!r}: merged only {k} {who}")
+        named = [f for f in series.findings if f.code.startswith("trailer")]
+        row["trailer findings"] += len(named)
+        print(name, dict(row))
+        totals.update(row)
+    print("total")
+    for key in sorted(totals):
+        print(f"  {key:32} {totals[key]}")
+
+
+if __name__ == "__main__":
+    main()
