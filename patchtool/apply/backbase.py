@@ -97,11 +97,16 @@ def holds(repo: GitRepo, commit: str, pres: Sequence[Preimage]) -> bool:
 
 
 def _introducers(
-    repo: GitRepo, target: str | None, revs: Sequence[str], pres: Sequence[Preimage]
+    repo: GitRepo,
+    target: str | None,
+    revs: Sequence[str],
+    pres: Sequence[Preimage],
+    first_parent: bool = False,
 ) -> list[str]:
     """For each preimage, the newest commit of `revs` (not on the target, when one is given) whose
     change left its blob at its path: one walk over the upstream commits the target lacks, limited
-    to the touched paths."""
+    to the touched paths. ``first_parent``: the commits of the first-parent line, a merge with its
+    change against its first parent (what a branch that merges pull requests saw)."""
     paths = sorted({p.path for p in pres})
     done = repo.git(
         "log",
@@ -109,6 +114,7 @@ def _introducers(
         "--raw",
         "--no-abbrev",
         "--no-renames",
+        *(["--first-parent", "--diff-merges=first-parent"] if first_parent else []),
         *revs,
         *([f"^{target}"] if target else []),
         "--",
@@ -144,7 +150,12 @@ def written_on(repo: GitRepo, head: str, pres: Sequence[Preimage]) -> str | None
     does)."""
     if not pres or holds(repo, head, pres):
         return None
-    return _newest_holding(repo, _introducers(repo, None, [head], pres), pres)
+    # A blob a merge brought (its own resolution, or a side branch the walk simplified away) has
+    # no introducer among the commits themselves; on the first-parent line the merge is one (a
+    # series whose 6 blobs were last set by 5 commits and a merge: sample AO).
+    return _newest_holding(repo, _introducers(repo, None, [head], pres), pres) or _newest_holding(
+        repo, _introducers(repo, None, [head], pres, first_parent=True), pres
+    )
 
 
 def _newest_holding(repo: GitRepo, introducers: Sequence[str], pres: Sequence[Preimage]) -> str | None:

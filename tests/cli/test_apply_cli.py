@@ -73,6 +73,31 @@ def test_a_series_the_base_has_already_makes_no_commit(apply_repo: ApplyRepo) ->
     assert git(repo, "rev-parse", f"{result['head']}^") == git(repo, "rev-parse", "topic~1")
 
 
+def test_a_series_written_on_a_merge_is_said_to_be(tmp_path: Path) -> None:
+    # sample AO: the blob a series was written on came from a merge (both sides changed the file),
+    # so no commit but the merge left it; the hint names the merge, and the series applies there
+    repo = make_repo(tmp_path / "q", {"a.c": numbered(30)})
+    git(repo, "checkout", "-q", "-b", "side")
+    edit(repo / "a.c", "line 3\n", "line three\n")
+    commit_all(repo, "a: three")
+    git(repo, "checkout", "-q", "main")
+    edit(repo / "a.c", "line 20\n", "line twenty\n")
+    commit_all(repo, "a: twenty")
+    git(repo, "merge", "-q", "--no-ff", "-m", "Merge side", "side")
+    merge = git(repo, "rev-parse", "HEAD").strip()
+    edit(repo / "a.c", "line 10\n", "line ten\n")
+    commit_all(repo, "a: ten")
+    git(repo, "format-patch", "-q", "-1", "-o", str(tmp_path / "mail"))
+    git(repo, "reset", "-q", "--hard", merge)
+    edit(repo / "a.c", "line 10\n", "line X\n")
+    commit_all(repo, "a: roman ten")
+    mail = next((tmp_path / "mail").glob("*.patch"))
+    done = run_patchtool("apply", mail, "--repo", repo)
+    assert done.code == 1
+    assert f"written on {merge[:12]} (its tree holds the 1 blob(s)" in done.stderr
+    assert run_patchtool("apply", mail, "--repo", repo, "--base", merge[:12]).code == 0
+
+
 def test_json_result_and_worktree(apply_repo: ApplyRepo, hermetic: Path) -> None:
     done = run_patchtool(
         "apply", apply_repo.series_mbox, "--repo", apply_repo.path, "--base", "main~1", "--checkout", "--json"

@@ -1,0 +1,108 @@
+"""Real-data check of `patchtool apply`'s hints on old series: already in the base, written where.
+
+Usage: python bench/apply_hints.py SERIES_DIR QEMU_GIT [--onto REV]
+
+SERIES_DIR holds <msgid>.mbox and <msgid>.meta ("base <sha>", "tip <sha>") files, as
+bench/apply_fidelity.py reads them. Each series is applied onto --onto (default: QEMU_GIT's HEAD,
+which is newer than every series): the status and hints are recorded, then checked:
+
+- "written on X": applying with `--base X` must give every patch applied, and X's tree must hold
+  the series' files as the true base (meta) does;
+- "already in": each commit named must be in --onto (its title is printed beside it).
+
+Patches said already-applied are counted: git's own 3-way merge left the tree unchanged there.
+
+QEMU_GIT is cloned once (shared) into a scratch directory; the original is never written.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# bench/ holds a bisect.py, which would shadow the standard library's when run as a script.
+sys.path[:] = [p for p in sys.path if not p.endswith("bench")]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+_WRITTEN = re.compile(r"--base ([0-9a-f]{12}) applies it where it was written")
+_LANDED = re.compile(r"(\d+)/(\d+) as ([0-9a-f]{12})")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=True).stdout.decode()
+
+
+def apply(clone: Path, mbox: Path, base: str | None) -> dict:
+    cmd = [sys.executable, "-m", "patchtool", "apply", str(mbox), "--repo", str(clone), "--json"]
+    done = subprocess.run([*cmd, *(["--base", base] if base else [])], capture_output=True, check=False)
+    try:
+        return json.loads(done.stdout or b"{}") | {"rc": done.returncode}
+    except json.JSONDecodeError:
+        return {"rc": done.returncode, "status": "no json", "error": done.stderr.decode()[-300:]}
+
+
+def touched(mbox: Path) -> list[str]:
+    names = re.findall(rb"^diff --git a/(\S+) b/(\S+)$", mbox.read_bytes(), re.MULTILINE)
+    return sorted({n.decode() for pair in names for n in pair})
+
+
+def blobs(repo: Path, rev: str, paths: list[str]) -> dict[str, str]:
+    out = git(repo, "ls-tree", "-r", rev, "--", *paths)
+    return {line.split("\t")[1]: line.split()[2] for line in out.splitlines()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("series", type=Path)
+    ap.add_argument("qemu", type=Path)
+    ap.add_argument("--onto", default="HEAD")
+    args = ap.parse_args()
+    totals: Counter[str] = Counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        clone = Path(tmp) / "q"
+        clone_cmd = ["git", "clone", "-q", "--shared", "--no-checkout", str(args.qemu), str(clone)]
+        subprocess.run(clone_cmd, check=True)
+        onto = git(clone, "rev-parse", args.onto).strip()
+        for mbox in sorted(args.series.glob("*.mbox")):
+            text = mbox.read_bytes()
+            if b"diff --git a/shazam.log" in text and not re.search(rb"^diff --git a/(?!shazam)", text, re.M):
+                continue  # a CI bot's artifact
+            meta = dict(line.split(" ", 1) for line in mbox.with_suffix(".meta").read_text().splitlines())
+            result = apply(clone, mbox, onto)
+            status = result.get("status", "?")
+            totals[f"status {status}"] += 1
+            notes = []
+            for hint in result.get("hints", []):
+                if (m := _WRITTEN.search(hint)) is not None:
+                    again = apply(clone, mbox, m.group(1))
+                    ok = again.get("status") == "applied"
+                    paths = touched(mbox)
+                    same = {k: v for k, v in blobs(clone, m.group(1), paths).items()} == blobs(
+                        clone, meta["base"], paths
+                    )
+                    totals[f"written-on applies {ok}"] += 1
+                    totals[f"written-on files as the true base {same}"] += 1
+                    notes.append(f"written {m.group(1)} applies={ok} same-files={same}")
+                for index, _, sha in _LANDED.findall(hint):
+                    title = git(clone, "log", "-1", "--format=%s", sha).strip()
+                    inside = subprocess.run(
+                        ["git", "-C", str(clone), "merge-base", "--is-ancestor", sha, onto], check=False
+                    ).returncode == 0
+                    totals[f"landed in onto {inside}"] += 1
+                    notes.append(f"{index} as {sha} {inside} {title[:40]!r}")
+            for p in result.get("patches", []):
+                totals[f"patch {p['status']}"] += 1
+            print(f"{mbox.stem[:60]:60} {status:22} rc={result['rc']} " + "; ".join(notes))
+    print("total")
+    for key in sorted(totals):
+        print(f"  {key:44} {totals[key]}")
+
+
+if __name__ == "__main__":
+    main()
