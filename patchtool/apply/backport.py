@@ -26,6 +26,8 @@ from patchtool.apply.backresolve import resolve_conflicts
 from patchtool.apply.backreview import review_backport
 from patchtool.apply.backsites import DUPLICATE, ELSEWHERE
 from patchtool.apply.engine import (
+    ALREADY_APPLIED,
+    ALREADY_IN_BASE,
     ApplyResult,
     PlannedPatch,
     choose_base,
@@ -34,6 +36,7 @@ from patchtool.apply.engine import (
     series_patches,
     short,
 )
+from patchtool.apply.upstreamed import conflict_hints
 from patchtool.config import Settings
 from patchtool.jsonable import record
 from patchtool.models import Address, Finding, Patch, Revision, Series
@@ -157,7 +160,7 @@ def backport_series(
         planned = [
             dataclasses.replace(p, extra_lines=(*p.extra_lines, f"Signed-off-by: {ident}")) for p in planned
         ]
-    outcomes, head = run_patches(repo, settings, target, planned)
+    outcomes, head = run_patches(repo, settings, target, planned, skip_applied=True)
     if any(o.status == "conflict" for o in outcomes):
         planned, outcomes, head = resolve_conflicts(repo, settings, target, planned, outcomes, head)
     reference = source_base if source_base != target else upstream_reference(repo, target)
@@ -174,6 +177,11 @@ def backport_series(
     conflict = any(o.status == "conflict" for o in checked.outcomes)
     missing = any(f.code in (MISSING_CODE, ELSEWHERE, DUPLICATE) for f in checked.findings)
     status = "conflict" if conflict else (NEEDS_ADAPTATION if missing else NOT_BUILT)
+    if all(o.status == ALREADY_APPLIED for o in checked.outcomes):
+        status = ALREADY_IN_BASE  # the branch has every change already: no commit was made
+    hints: tuple[str, ...] = ()
+    if any(o.status == ALREADY_APPLIED for o in checked.outcomes):
+        hints = conflict_hints(repo, series, patches, target, onto, conflict=False)
     result = BackportResult(
         base=target,
         base_label=onto,
@@ -185,6 +193,7 @@ def backport_series(
         findings=checked.findings,
         source_base=source_base,
         prerequisites=checked.prerequisites,
+        hints=hints,
     )
     return _finish(repo, settings, result, branch, force, worktree)
 

@@ -101,7 +101,7 @@ def resolve_conflicts(
         fixed = relocated_patch(repo, plan[k], done[k], parent)
         if fixed is None:
             break
-        again, new_head = run_patches(repo, settings, parent, [fixed, *plan[k + 1 :]])
+        again, new_head = run_patches(repo, settings, parent, [fixed, *plan[k + 1 :]], skip_applied=True)
         if again[0].status == "conflict":
             break
         plan[k] = fixed

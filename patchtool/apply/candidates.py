@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from patchtool.apply.backcheck import NameOracle
 from patchtool.apply.backport import backport_series, series_from_commits
+from patchtool.apply.engine import ALREADY_IN_BASE
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
 from patchtool.jsonable import record
@@ -31,7 +32,7 @@ class Candidate:
     sha: str
     subject: str
     reasons: tuple[str, ...]  # "Cc: qemu-stable", "Fixes: abc123def456 (on the branch)"
-    prediction: str  # "clean" | "needs adaptation" | "conflict" | "error"
+    prediction: str  # "clean" | "needs adaptation" | "conflict" | "already applied" | "error"
     detail: tuple[str, ...] = ()  # conflicting files, missing identifiers
     after_release: bool = True  # committed upstream after the branch's last release
 
@@ -109,6 +110,8 @@ def _predict(
         )
     except PatchtoolError as e:
         return "error", (e.message,)
+    if result.status == ALREADY_IN_BASE:
+        return "already applied", ("its change is on the branch already (picked without its upstream id?)",)
     if not result.ok:
         files = dict.fromkeys(c.file for p in result.patches for c in p.conflicts)
         return "conflict", tuple(f"conflict in {f}" for f in files)

@@ -22,6 +22,7 @@ from patchtool.apply.backport import (
     backport_with_prerequisites,
 )
 from patchtool.apply.candidates import stable_candidates
+from patchtool.apply.engine import ALREADY_IN_BASE
 from patchtool.config import Settings, load_settings
 from patchtool.fetch.local import read_local
 from patchtool.models import Series
@@ -364,6 +365,28 @@ def test_with_prerequisites_backports_the_upstream_commit_first(
     assert "prerequisites backported first: " + world.renamed_member[:12] in result.base_reason
     log = repo.out("log", "--format=%s", "stable..stable-fix").splitlines()
     assert log == ["dev: count items in the size", "dev: rename count to nr_items"]
+
+
+def test_a_fix_the_branch_has_already_makes_no_commit(world: StableWorld, settings: Settings) -> None:
+    # a fix a stable maintainer picked by hand, in a commit of its own that also changed another
+    # file (another patch-id, no cherry-pick line): backporting it again gave an empty commit,
+    # "applied, not built", without a word; candidates predicted it "clean"
+    path = world.path
+    git(path, "checkout", "-q", "main")
+    edit(path / "hw/util.c", "int util(void)\n", "/* no state */\nint util(void)\n")
+    fix = commit_all(path, "util: say it keeps no state" + STABLE_CC)
+    git(path, "checkout", "-q", "stable")
+    edit(path / "hw/util.c", "int util(void)\n", "/* no state */\nint util(void)\n")
+    (path / "VERSION").write_text("1.0.2\n")
+    by_hand = commit_all(path, "util: comments, and 1.0.2")
+    repo = GitRepo(path)
+    result = backport_series(repo, mail_series(world, fix), settings, onto="stable")
+    assert [p.status for p in result.patches] == ["already-applied"]
+    assert result.status == ALREADY_IN_BASE and result.ok and result.head is None
+    assert repo.rev_parse("stable") == by_hand  # nothing was committed anywhere it could be seen
+    report = stable_candidates(repo, settings, "stable", "main")
+    listed = {c.sha: c.prediction for c in report.candidates}
+    assert listed[fix] == "already applied" and listed[world.fix_trace] == "needs adaptation"
 
 
 def test_follow_path_is_not_limited_by_the_users_rename_limit(world: StableWorld) -> None:
