@@ -283,10 +283,16 @@ def test_a_trace_event_the_patch_declares_is_its_own(tmp_path: Path) -> None:
     edit(path / "trace-events", "\n", '\nusb_ehci_guest_bug(const char *r) "%s"\n')
     (path / "hw/ehci.c").write_text('int x;\nvoid ehci_bug(void)\n{\n    trace_usb_ehci_guest_bug("x");\n}\n')
     fix = commit_all(path, "ehci: trace guest bugs")
+    assert _missing_with(path, fix, irq, "hw") == ["usb_ehci_irq"]
+
+
+def _missing_with(path: Path, fix: str, other: str, pathspec: str) -> list[str]:
+    """What missing_uses names on stable for `fix`'s diff plus `other`'s under `pathspec` (a use
+    the fix does not declare), with the fix as the base."""
     repo = GitRepo(path)
-    diff = repo.git("show", "--format=", fix).text() + repo.git("show", "--format=", irq, "--", "hw").text()
-    missing = missing_uses(repo, diff, repo.rev_parse("stable"), fix, "x")
-    assert [m.use.name for m in missing] == ["usb_ehci_irq"]
+    diff = repo.git("show", "--format=", fix).text()
+    diff += repo.git("show", "--format=", other, "--", pathspec).text()
+    return [m.use.name for m in missing_uses(repo, diff, repo.rev_parse("stable"), fix, "x")]
 
 
 def test_a_helper_the_patch_declares_is_its_own(tmp_path: Path) -> None:
@@ -308,10 +314,7 @@ def test_a_helper_the_patch_declares_is_its_own(tmp_path: Path) -> None:
     body = "int x;\nvoid gen_q(void)\n{\n    gen_helper_neon_qadd_u64(a, env, b, c);\n}\n"
     (path / "target/x/translate.c").write_text(body)
     fix = commit_all(path, "target/x: saturating add")
-    repo = GitRepo(path)
-    diff = repo.git("show", "--format=", fix).text() + repo.git("show", "--format=", shl, "--", "*.c").text()
-    missing = missing_uses(repo, diff, repo.rev_parse("stable"), fix, "x")
-    assert [m.use.name for m in missing] == ["gen_helper_neon_shl"]
+    assert _missing_with(path, fix, shl, "*.c") == ["gen_helper_neon_shl"]
 
 
 def test_a_name_the_patch_was_first_to_use_upstream_is_not_missing(tmp_path: Path) -> None:

@@ -1612,25 +1612,31 @@ def test_a_macro_whose_body_the_patch_keeps_is_no_macro_error() -> None:
     assert [f.severity for f in found] == ["info", "error", "error"]
 
 
-OPERATOR_MACRO_DIFF = """diff --git a/target/x/sat.c b/target/x/sat.c
-new file mode 100644
-index 0000000..2222222
---- /dev/null
-+++ b/target/x/sat.c
-@@ -0,0 +1,12 @@
-+#define WIDEN(x, y, op) do { \\
-+    long r_; \\
-+    r_ = (long)(short)(x) op (long)(short)(y); \\
-+    keep(r_); \\
-+    } while (0)
-+#define NARROW(x, y, op) ((int)(x) op (y))
-+#define TWICE(x, fn) (fn (x) + (x) fn (x))
-+#define CAST(x, y) (short)(x) z (0)
-+static int pick(int x)
-+{
-+    return (x) clamp (x);
-+}
-"""
+def new_file_diff(path: str, lines: str) -> str:
+    """A diff that creates `path` holding `lines` (each added)."""
+    added = lines.splitlines()
+    head = f"diff --git a/{path} b/{path}\nnew file mode 100644\nindex 0000000..2222222\n"
+    head += f"--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{len(added)} @@\n"
+    return head + "".join(f"+{x}\n" for x in added)
+
+
+OPERATOR_MACRO_DIFF = new_file_diff(
+    "target/x/sat.c",
+    """\
+#define WIDEN(x, y, op) do { \\
+    long r_; \\
+    r_ = (long)(short)(x) op (long)(short)(y); \\
+    keep(r_); \\
+    } while (0)
+#define NARROW(x, y, op) ((int)(x) op (y))
+#define TWICE(x, fn) (fn (x) + (x) fn (x))
+#define CAST(x, y) (short)(x) z (0)
+static int pick(int x)
+{
+    return (x) clamp (x);
+}
+""",
+)
 
 
 def test_an_operator_handed_to_a_macro_is_no_function_name() -> None:
@@ -1654,35 +1660,33 @@ def test_an_operator_handed_to_a_macro_is_no_function_name() -> None:
     ]
 
 
-FILLED_DIFF = """diff --git a/hw/x/reg.c b/hw/x/reg.c
-new file mode 100644
-index 0000000..2222222
---- /dev/null
-+++ b/hw/x/reg.c
-@@ -0,0 +1,22 @@
-+static TypeInfo base_info = {
-+    .name = "base",
-+};
-+static void reg_types(void)
-+{
-+    TypeInfo each = {
-+        .parent = "base",
-+    };
-+    TypeInfo once = {
-+        .parent = "base",
-+    };
-+    int i;
-+
-+    type_register(&once);
-+    for (i = 0; i < 4; i++) {
-+        each.name = names[i];
-+        if (each.class_data == NULL) {
-+            type_register(&each);
-+        }
-+    }
-+    base_info.parent = NULL;
-+}
-"""
+FILLED_DIFF = new_file_diff(
+    "hw/x/reg.c",
+    """\
+static TypeInfo base_info = {
+    .name = "base",
+};
+static void reg_types(void)
+{
+    TypeInfo each = {
+        .parent = "base",
+    };
+    TypeInfo once = {
+        .parent = "base",
+    };
+    int i;
+
+    type_register(&once);
+    for (i = 0; i < 4; i++) {
+        each.name = names[i];
+        if (each.class_data == NULL) {
+            type_register(&each);
+        }
+    }
+    base_info.parent = NULL;
+}
+""",
+)
 
 
 def test_a_brace_initialiser_filled_in_later_is_no_const_error() -> None:
