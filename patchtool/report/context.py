@@ -213,6 +213,13 @@ def apply_view(result: Any) -> ApplyView:
     )
 
 
+def _apply_detail(apply: ApplyView) -> str:
+    """`applied on X`, `conflict on X`; a series X has already: `already in X`."""
+    if apply.status == "already in the base":
+        return f"already in {apply.base_label}"
+    return f"{apply.status} on {apply.base_label}"
+
+
 def _conflict_text(c: Any) -> str:
     """patchapply.Conflict (file, hunk) as `file (hunk header)`."""
     path = getattr(c, "file", None)
@@ -319,7 +326,7 @@ def stage_views(
         errors = sum(f.severity == "error" for f in checks.findings)
         stages.append(StageView("checks", FAILED if errors else OK, _checks_detail(checks, errors)))
     stages.append(
-        _stage("apply", (apply.ok, f"{apply.status} on {apply.base_label}") if apply else None, skipped)
+        _stage("apply", (apply.ok, _apply_detail(apply)) if apply else None, skipped)
     )
     build_detail = "ok" if build and build.ok else (build.first_error if build else None) or "failed"
     stages.append(_stage("build", (build.ok, build_detail) if build else None, skipped))

@@ -73,6 +73,23 @@ def test_a_series_the_base_has_already_makes_no_commit(apply_repo: ApplyRepo) ->
     assert git(repo, "rev-parse", f"{result['head']}^") == git(repo, "rev-parse", "topic~1")
 
 
+def test_a_report_on_a_series_the_base_has_says_so(apply_repo: ApplyRepo, tmp_path: Path) -> None:
+    # the reply a maintainer sends to an old posting of a merged series: it changes nothing here
+    out = tmp_path / "reply.eml"
+    args = ("--repo", apply_repo.path, "--base", "topic", "--build", "-f", "email", "-o", out)
+    done = run_patchtool("report", apply_repo.series_mbox, *args, "--from", "Rev <rev@example.org>")
+    assert done.code == 1, done.stderr  # the fixture's mail draws findings of its own; apply is fine
+    text = out.read_text()
+    assert "The series changes nothing on topic:" in text and "every patch is already in topic: 1/3 as " in text
+    data = tmp_path / "r.json"
+    run_patchtool("report", apply_repo.series_mbox, *args[:-4], "-f", "json", "-o", data)
+    report = json.loads(data.read_text())
+    stages = {s["name"]: (s["state"], s["detail"]) for s in report["stages"]}
+    assert stages["apply"] == ("ok", "already in topic")
+    assert stages["build"] == ("not run", "the series is already in the base: nothing to build")
+    assert not any(r.startswith("apply") for r in report["reasons"])
+
+
 def test_a_series_written_on_a_merge_is_said_to_be(tmp_path: Path) -> None:
     # sample AO: the blob a series was written on came from a merge (both sides changed the file),
     # so no commit but the merge left it; the hint names the merge, and the series applies there
