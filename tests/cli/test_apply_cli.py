@@ -80,7 +80,8 @@ def test_a_report_on_a_series_the_base_has_says_so(apply_repo: ApplyRepo, tmp_pa
     done = run_patchtool("report", apply_repo.series_mbox, *args, "--from", "Rev <rev@example.org>")
     assert done.code == 1, done.stderr  # the fixture's mail draws findings of its own; apply is fine
     text = out.read_text()
-    assert "The series changes nothing on topic:" in text and "every patch is already in topic: 1/3 as " in text
+    assert "The series changes nothing on topic:" in text
+    assert "every patch is already in topic: 1/3 as " in text
     data = tmp_path / "r.json"
     run_patchtool("report", apply_repo.series_mbox, *args[:-4], "-f", "json", "-o", data)
     report = json.loads(data.read_text())
