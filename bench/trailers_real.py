@@ -20,17 +20,21 @@ finding instead of applying (a reply's trailer for somebody else) are counted ap
 
 from __future__ import annotations
 
-import argparse
-import re
-import subprocess
 import sys
-from collections import Counter
-from pathlib import Path
+
+# bench/ holds a bisect.py, which would shadow the standard library's when run as a script.
+sys.path[:] = [p for p in sys.path if not p.endswith("bench")]
+
+import argparse  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from patchtool.fetch.local import read_local
-from patchtool.parse.series import build_series
+from patchtool.fetch.local import read_local  # noqa: E402
+from patchtool.parse.series import build_series  # noqa: E402
 
 KEYS = ("Reviewed-by", "Acked-by", "Tested-by")
 _ADDRESS = re.compile(r"<([^<>@\s]+@[^<>\s]+)>|([^\s<>]+@[^\s<>]+)")

@@ -38,6 +38,7 @@ from patchtool.parse.trailers import (
     reply_trailers,
     same_trailer,
     sender_matches,
+    sent_by_namesake,
 )
 
 
@@ -293,6 +294,17 @@ def _mismatch(trailer: Trailer, reply: _Msg, label: str | None) -> Finding:
     )
 
 
+def _namesake(trailer: Trailer, reply: _Msg, label: str | None) -> Finding:
+    return Finding(
+        "info",
+        "trailer-sender-alias",
+        f'"{trailer.key}: {trailer.value}" was sent by {reply.mail.sender}: the same name at '
+        "another address; applied",
+        patch=label,
+        msgid=reply.mail.msgid,
+    )
+
+
 def _collect_trailers(
     replies: list[tuple[_Msg, _Msg]], label: dict[str, str], carried: dict[str, tuple[Trailer, ...]]
 ) -> tuple[dict[str, list[Trailer]], list[Finding]]:
@@ -311,6 +323,9 @@ def _collect_trailers(
                 continue
             if trailer.key in REFERENCE_KEYS or sender_matches(trailer, reply.mail.sender):
                 trusted[part.mail.msgid].append(trailer)
+            elif sent_by_namesake(trailer, reply.mail.sender):
+                trusted[part.mail.msgid].append(trailer)
+                findings.append(_namesake(trailer, reply, label.get(part.mail.msgid)))
             else:
                 findings.append(_mismatch(trailer, reply, label.get(part.mail.msgid)))
     return trusted, findings

@@ -204,6 +204,26 @@ def sender_matches(trailer: Trailer, sender: Address | None) -> bool:
     return bool(trailer_people(trailer)) and not missing_people(trailer, sender)
 
 
+def _full_name(name: str) -> str:
+    """A display name compared as a person's: case, quotes, commas and spacing aside; "" unless it
+    has at least two words (a lone first name or a nick is nobody's in particular)."""
+    words = re.sub(r"[\"',]", " ", name).casefold().split()
+    return " ".join(sorted(words)) if len(words) >= 2 else ""
+
+
+def sent_by_namesake(trailer: Trailer, sender: Address | None) -> bool:
+    """The one person a person trailer names has the sender's full name at another address: a
+    reviewer answering from a personal account with the work address they review under (QEMU's
+    RISC-V maintainer replies from gmail with `Reviewed-by: ... <...@wdc.com>`; the maintainers
+    merge those trailers). From: is no proof of the address either, so the name is as good a
+    witness; a trailer for somebody else (another name) is still refused."""
+    people = trailer_people(trailer)
+    if sender is None or len(people) != 1 or not sender.name:
+        return False
+    name = _full_name(people[0].name)
+    return bool(name) and name == _full_name(sender.name)
+
+
 def same_trailer(a: Trailer, b: Trailer) -> bool:
     """Two trailers say the same thing (key and person/value, case-insensitive on the address)."""
     if a.key != b.key:

@@ -83,6 +83,26 @@ def test_display_names_with_commas_and_brackets(value: str, sender: str) -> None
     assert _mismatches(series) == []
 
 
+@pytest.mark.parametrize(
+    ("trailer", "sender", "applied"),
+    [
+        # a reviewer answering from a personal account with the address they review under
+        ("Reviewed-by: Ada Lovelace <ada@work.example>", "Ada Lovelace <ada.l@home.example>", True),
+        ("Reviewed-by: Ada Lovelace <ada@work.example>", '"Lovelace, Ada" <ada.l@home.example>', True),
+        # somebody else's name, a first name alone, two people: refused as before
+        ("Reviewed-by: Ada Lovelace <ada@work.example>", "Mallory Lovelace <ada@home.example>", False),
+        ("Reviewed-by: Ada <ada@work.example>", "Ada <ada@home.example>", False),
+        ("Reviewed-by: Ada Lovelace <a@w.example>, Bob Ray <b@w.example>", "Ada Lovelace <a@h.x>", False),
+    ],
+)
+def test_a_trailer_from_the_same_name_at_another_address(trailer: str, sender: str, applied: bool) -> None:
+    series = _thread(f"{trailer}\n", sender)
+    assert _applied(series) == ([trailer] if applied else [])
+    aliases = [f for f in series.findings if f.code == "trailer-sender-alias"]
+    assert [f.severity for f in aliases] == (["info"] if applied else [])
+    assert len(_mismatches(series)) == (0 if applied else 1)
+
+
 def test_reported_by_with_unquoted_comma_keeps_the_address() -> None:
     series = _thread("Reported-by: Some, One <some@x.org>\n", "Some One <some@x.org>")
     (trailer,) = series.revision.patches[0].review_trailers
