@@ -14,8 +14,9 @@ are compared by address:
 
 "merged only" may be honest (given on another revision or on the PULL request, or added by the
 maintainer); "collected only" may be too (a trailer the maintainer dropped). --show prints each
-disagreement with the reply that carried it, to judge by hand. Trailers patchtool names in a
-finding instead of applying (a reply's trailer for somebody else) are counted apart.
+disagreement with the reply that carried it, to judge by hand. patchtool's trailer findings are
+counted by code (`trailer-sender-mismatch`: not applied; `trailer-sender-alias`: applied, sent
+from another address of the same name).
 """
 
 from __future__ import annotations
@@ -108,8 +109,9 @@ def main() -> None:
                         print(f"  {name} {patch.title[:50]!r}: collected only {k} {who} ({where})")
                     for k, who in sorted(theirs - mine):
                         print(f"  {name} {patch.title[:50]!r}: merged only {k} {who}")
-        named = [f for f in series.findings if f.code.startswith("trailer")]
-        row["trailer findings"] += len(named)
+        for f in series.findings:
+            if f.code.startswith("trailer"):
+                row[f"finding {f.code}"] += 1
         print(name, dict(row))
         totals.update(row)
     print("total")
