@@ -57,7 +57,7 @@ class ApplyResult:
     branch: str | None = None
     adaptations: tuple[str, ...] = ()
     dependencies: tuple[ApplyResult, ...] = ()  # Based-on: series applied first
-    hints: tuple[str, ...] = ()  # on a conflict: the series already in the base, or where it was written
+    hints: tuple[str, ...] = ()  # conflict or already-applied: patches the base has, where it was written
 
     @property
     def ok(self) -> bool:
