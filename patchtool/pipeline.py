@@ -203,9 +203,9 @@ def _build_and_test(
 ) -> None:
     if not (req.build or req.tests):
         return
-    if stages.apply.head is None or stages.apply.status == "conflict":
-        from patchtool.apply.engine import ALREADY_IN_BASE
+    from patchtool.apply.engine import ALREADY_IN_BASE
 
+    if stages.apply.head is None or stages.apply.status in ("conflict", ALREADY_IN_BASE):
         already = stages.apply.status == ALREADY_IN_BASE
         why = "the series is already in the base: nothing to build" if already else "the series did not apply"
         stages.skipped["build"] = stages.skipped["test"] = why

@@ -178,7 +178,7 @@ def backport_series(
     missing = any(f.code in (MISSING_CODE, ELSEWHERE, DUPLICATE) for f in checked.findings)
     status = "conflict" if conflict else (NEEDS_ADAPTATION if missing else NOT_BUILT)
     if all(o.status == ALREADY_APPLIED for o in checked.outcomes):
-        status = ALREADY_IN_BASE  # the branch has every change already: no commit was made
+        status, head = ALREADY_IN_BASE, target  # the branch has every change already: no commit made
     hints: tuple[str, ...] = ()
     if any(o.status == ALREADY_APPLIED for o in checked.outcomes):
         hints = conflict_hints(repo, series, patches, target, onto, conflict=False)

@@ -273,7 +273,7 @@ def apply_series(
     outcomes, head = run_patches(repo, settings, choice.sha, planned, skip_applied=True)
     status = "conflict" if any(o.status == "conflict" for o in outcomes) else "applied"
     if all(o.status == ALREADY_APPLIED for o in outcomes):
-        status = ALREADY_IN_BASE
+        status, head = ALREADY_IN_BASE, choice.sha  # applying it leaves the base: --branch points there
     hints: tuple[str, ...] = ()
     if status != "applied" or any(o.status == ALREADY_APPLIED for o in outcomes):
         hints = conflict_hints(repo, series, patches, choice.sha, choice.label, conflict=status == "conflict")

@@ -385,7 +385,7 @@ def test_a_fix_the_branch_has_already_makes_no_commit(world: StableWorld, settin
     repo = GitRepo(path)
     result = backport_series(repo, mail_series(world, fix), settings, onto="stable")
     assert [p.status for p in result.patches] == ["already-applied"]
-    assert result.status == ALREADY_IN_BASE and result.ok and result.head is None
+    assert result.status == ALREADY_IN_BASE and result.ok and result.head == by_hand
     assert repo.rev_parse("stable") == by_hand  # nothing was committed anywhere it could be seen
     report = stable_candidates(repo, settings, "stable", "main")
     listed = {c.sha: c.prediction for c in report.candidates}

@@ -55,11 +55,14 @@ def test_a_series_the_base_has_already_makes_no_commit(apply_repo: ApplyRepo) ->
     # git am says "No changes -- Patch already applied" and makes no commit: an old posting of a
     # merged series, applied to the tree that merged it, is no three empty commits called "applied"
     repo = apply_repo.path
-    done = run_patchtool("apply", apply_repo.series_mbox, "--repo", repo, "--base", "topic", "--json")
+    args = ("--repo", repo, "--base", "topic", "--branch", "again", "--json")
+    done = run_patchtool("apply", apply_repo.series_mbox, *args)
     assert done.code == 0, done.stderr
     result = json.loads(done.stdout)
     assert [p["status"] for p in result["patches"]] == ["already-applied"] * 3
-    assert result["status"] == "already in the base" and result["head"] is None
+    topic = git(repo, "rev-parse", "topic").strip()
+    assert result["status"] == "already in the base" and result["head"] == topic  # the base, unchanged
+    assert git(repo, "rev-parse", "again").strip() == topic  # --branch points at it
     landed = git(repo, "log", "--reverse", "--format=%h", "-3", "topic", "--abbrev=12").split()
     listed = ", ".join(f"{i}/3 as {sha}" for i, sha in enumerate(landed, 1))
     assert result["hints"] == [f"every patch is already in topic: {listed}"]
