@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from patchtool.apply.backbase import series_preimages, written_on
 from patchtool.jsonable import record
 from patchtool.models import Patch, Series
-from patchtool.parse.difftext import split_files
+from patchtool.parse.difftext import changed_lines, split_files
 from patchtool.vcs.repo import GitRepo
 
 # How far back the base's history of a patch's files is searched for its title.
@@ -40,11 +40,7 @@ def _title(text: str) -> str:
 
 def _changed(diff: str) -> list[str]:
     """The file headers and the added and removed lines of a diff, without whitespace."""
-    out = []
-    for line in diff.splitlines():
-        if line.startswith("diff --git ") or (line[:1] in "+-" and not line.startswith(("+++ ", "--- "))):
-            out.append("".join(line.split()))
-    return out
+    return ["".join(line.split()) for line in changed_lines(diff)]
 
 
 def landed_as(repo: GitRepo, base: str, patch: Patch) -> Landed | None:

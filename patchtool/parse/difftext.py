@@ -201,6 +201,15 @@ def hunk_headers_at(diff: str, file: str, lines: Iterable[int]) -> list[str]:
     return headers
 
 
+def changed_lines(diff: str) -> list[str]:
+    """Lines a patch adds or removes, and its file names: what git patch-id hashes."""
+    out = []
+    for line in diff.splitlines():
+        if line.startswith("diff --git ") or (line[:1] in "+-" and not line.startswith(("+++ ", "--- "))):
+            out.append(line)
+    return out
+
+
 def touched_paths(diff: str) -> set[str]:
     return {p for fd in split_files(diff) for p in (fd.old_path, fd.new_path) if p}
 

@@ -17,7 +17,7 @@ from patchtool.config import Settings
 from patchtool.errors import InputError
 from patchtool.jsonable import record
 from patchtool.models import Patch, RawThread, Revision, Series, Trailer
-from patchtool.parse.difftext import split_files
+from patchtool.parse.difftext import changed_lines, split_files
 from patchtool.parse.series import build_series
 from patchtool.review.replies import answered_patch, comments, reply_bodies, split_reply
 
@@ -77,15 +77,6 @@ class RevisionComparison:
     changes: str  # the "Changes in vN" notes of the newer cover letter
 
 
-def _changed_lines(diff: str) -> list[str]:
-    """Lines a patch adds or removes, and its file names: what git patch-id hashes."""
-    out = []
-    for line in diff.splitlines():
-        if line.startswith("diff --git ") or (line[:1] in "+-" and not line.startswith(("+++ ", "--- "))):
-            out.append(line)
-    return out
-
-
 def patch_id(diff: str) -> str:
     """git's `patch-id --stable` idea: a hash of the file names and hunk lines (context included),
     without whitespace, positions or blob ids: the same change in the same surroundings."""
@@ -99,7 +90,7 @@ def patch_id(diff: str) -> str:
 
 def similarity(a: Patch, b: Patch) -> float:
     return difflib.SequenceMatcher(
-        None, _changed_lines(a.diff), _changed_lines(b.diff), autojunk=False
+        None, changed_lines(a.diff), changed_lines(b.diff), autojunk=False
     ).ratio()
 
 
