@@ -45,6 +45,14 @@ def _declarator_name(node: Any) -> str | None:
 def entities(src: bytes) -> tuple[dict[str, tuple[str, bytes, int]], dict[str, str]]:
     """Top-level function definitions (name -> (signature, body, first line)) and prototypes
     (name -> declaration), each defined once in the file (a name defined twice is left out)."""
+    defs, protos = _definitions(src)
+    return {k: v[0] for k, v in defs.items() if len(v) == 1}, {
+        k: v[0] for k, v in protos.items() if len(v) == 1
+    }
+
+
+def _definitions(src: bytes) -> tuple[dict[str, list[tuple[str, bytes, int]]], dict[str, list[str]]]:
+    """Every top-level function definition and prototype of the file, by name."""
     root = parser().parse(for_parsing(src)).root_node
     defs: dict[str, list[tuple[str, bytes, int]]] = {}
     protos: dict[str, list[str]] = {}
@@ -69,9 +77,43 @@ def entities(src: bytes) -> tuple[dict[str, tuple[str, bytes, int]], dict[str, s
     for m in _MACRO_DEFINITION.finditer(src):
         name = " ".join(m.group(1).decode(errors="replace").split())
         defs.setdefault(name, []).append((name, m.group(2), src.count(b"\n", 0, m.start()) + 1))
-    return {k: v[0] for k, v in defs.items() if len(v) == 1}, {
-        k: v[0] for k, v in protos.items() if len(v) == 1
-    }
+    return defs, protos
+
+
+def _reread(
+    path: str,
+    said: tuple[FunctionChange, ...],
+    every_old: dict[str, list[tuple[str, bytes, int]]],
+    old: dict[str, tuple[str, bytes, int]],
+    new: dict[str, tuple[str, bytes, int]],
+) -> tuple[FunctionChange, ...]:
+    """The hunks' reading of `path` where git's diff paired one definition's lines with another's
+    (seen on samples AQ and AR), set right by the whole files:
+
+    * "added" or "removed" of a name defined on both sides: left to the comparison of the two
+      (`..._files_free` turned line by line into a new `..._ident_files_free`, and written again
+      below it);
+    * a body or signature change of a name the old file does not define: "added";
+    * a rename whose old name is still defined after (`test_tls_discard_cert` split into a new
+      `test_tls_deinit_cert` and itself): the new name is added, the old one compared."""
+
+    def added(name: str) -> FunctionChange:
+        return FunctionChange(path, name, "added", new_signature=new[name][0], line=new[name][2])
+
+    out: list[FunctionChange] = []
+    for c in said:
+        if c.file != path:
+            out.append(c)
+        elif c.kind == "renamed" and c.detail.removeprefix("renamed from ") in new and c.name in new:
+            if c.name not in every_old:
+                out.append(added(c.name))
+        elif c.kind in ("added", "removed") and c.name in old and c.name in new:
+            continue
+        elif c.kind in ("body-changed", "signature-changed") and c.name not in every_old and c.name in new:
+            out.append(added(c.name))
+        else:
+            out.append(c)
+    return tuple(out)
 
 
 def refine(
@@ -81,13 +123,20 @@ def refine(
     completed from the whole files ``before`` and ``after`` the patch."""
     from patchtool.parse.cfuncs import signature_change
 
-    old, _ = entities(before)
+    every_old, _ = _definitions(before)
+    old = {k: v[0] for k, v in every_old.items() if len(v) == 1}
     new, _ = entities(after)
+    said = _reread(path, said, every_old, old, new)
     mine = [c for c in said if c.file == path]
     named = {c.name for c in mine if c.kind in _NAMED} | {
         c.detail.removeprefix("renamed from ") for c in mine if c.kind == "renamed"
     }
     bodies = {c.name for c in mine if c.kind == "body-changed"}
+    # a body the hunks read as changed is none when it did not change, or when its function is
+    # gone from the file after, the hunks saying it was removed or renamed
+    gone = {c.name for c in mine if c.kind == "removed"} | {
+        c.detail.removeprefix("renamed from ") for c in mine if c.kind == "renamed"
+    }
     kept = [
         c
         for c in said
@@ -95,8 +144,10 @@ def refine(
             c.file == path
             and c.kind == "body-changed"
             and c.name in old
-            and c.name in new
-            and old[c.name][:2] == new[c.name][:2]
+            and (
+                (c.name in new and old[c.name][:2] == new[c.name][:2])
+                or (c.name not in new and c.name in gone)
+            )
         )
     ]
     for name in sorted(old.keys() & new.keys(), key=lambda n: new[n][2]):

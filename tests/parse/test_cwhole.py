@@ -82,6 +82,34 @@ def test_what_the_hunks_said_of_a_name_is_kept_and_names_defined_twice_are_left_
     assert facts(refine("net/tap.c", before, after, said)) == [("net/tap.c", "tap_close", "renamed")]
 
 
+def test_a_name_the_hunks_paired_wrongly_is_read_off_the_files() -> None:
+    # sample AQ: git's diff turned `tap_close` into a new `tap_close_all` line by line and wrote
+    # `tap_close` again below it; the hunks read "tap_close_all body-changed, tap_close added"
+    after = TAP_C.replace(
+        "int tap_close(Tap *t)\n{\n    return close_dev(t->fd);\n}\n",
+        "int tap_close_all(Tap **t)\n{\n    return close_dev(t[0]->fd);\n}\n\n"
+        "int tap_close(Tap *t)\n{\n    return close_dev(t->fd) + 1;\n}\n",
+    )
+    said = (change("tap_close_all", "body-changed"), change("tap_close", "added"))
+    found = refine("net/tap.c", TAP_C.encode(), after.encode(), said)
+    assert facts(found) == [
+        ("net/tap.c", "tap_close_all", "added"),
+        ("net/tap.c", "tap_close", "body-changed"),
+    ]
+    assert found[0].line == 23 and found[0].new_signature == "int tap_close_all(Tap **t)"
+
+
+def test_the_body_change_of_a_function_renamed_away_is_dropped() -> None:
+    # its old name heads a later hunk (git names a hunk by the old file): the rename says it all
+    after = TAP_C.replace("int tap_close(Tap *t)", "int tap_shut(Tap *t)").replace("fd);\n}", "fd) - 1;\n}")
+    said = (
+        change("tap_shut", "renamed", detail="renamed from tap_close"),
+        change("tap_close", "body-changed"),
+    )
+    found = refine("net/tap.c", TAP_C.encode(), after.encode(), said)
+    assert facts(found) == [("net/tap.c", "tap_shut", "renamed")]
+
+
 def test_report_on_an_applied_series_names_the_function_a_label_headed_hunk_changes(tmp_path: Path) -> None:
     # git heads the hunk with `fail:` (a label at column 0): the mail names no function, the
     # applied files do

@@ -243,3 +243,25 @@ def test_a_binary_file_moved_unchanged_is_read_from_the_diffstat(tmp_path: Path)
     ]
     assert review_diffstat(patch) == []
     assert "Bin" not in patch.notes
+
+
+def test_a_hunk_headed_by_a_renamed_functions_old_name_is_the_rename(tmp_path: Path) -> None:
+    # sample AQ: `npcm7xx_gcr_read` renamed `npcm_gcr_read`, a line of its body changed two hunks
+    # down, under a header git takes from the old file: no "npcm7xx_gcr_read body-changed"
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    body = "".join(f"    int v{i} = {i};\n" for i in range(12))
+    old = f"static int gcr_read(void *opaque, int offset)\n{{\n{body}    return trace_old(offset);\n}}\n"
+    (repo / "gcr.c").write_text("/* gcr */\n\n" + old)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    new = old.replace("gcr_read(", "npcm_gcr_read(").replace("trace_old", "trace_new")
+    (repo / "gcr.c").write_text("/* gcr */\n\n" + new)
+    git(repo, "commit", "-q", "-a", "-m", "rename")
+    diff = git(repo, "show", "--format=", "-U2", "HEAD")
+    assert diff.count("@@ -") == 2 and "@@ static int gcr_read(void *opaque, int offset)" in diff
+    functions = summarize_diff(diff).functions
+    assert [(f.name, f.kind, f.detail) for f in functions] == [
+        ("npcm_gcr_read", "renamed", "renamed from gcr_read")
+    ]

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from patchtool.models import Address, DiffstatLine, Finding, Patch, Trailer
+from patchtool.models import Address, DiffstatLine, Finding, FunctionChange, Patch, Trailer
 from patchtool.parse.ccalls import compatible_types
+from patchtool.parse.cwhole import refine
+from patchtool.parse.diffs import summarize_diff
 from patchtool.review.checks import (
     check_commit_refs,
     check_diffstat,
@@ -687,6 +689,53 @@ def test_renamed_function_with_a_caller_left_on_the_old_name_fires(
     found = [f for f in _run(kvm_repo, diff) if f.code == "stale-caller"]
     assert [(f.file, f.line) for f in found] == [("system/dirtylimit.c", 5)]
     assert "renamed to kvm_flush_all" in found[0].message
+
+
+def test_a_function_split_in_two_that_keeps_its_name_is_no_rename(tmp_path: Path) -> None:
+    # sample AR: `test_tls_discard_cert` split into a new `test_tls_deinit_cert` (its first lines,
+    # as git's diff pairs them) and itself, which calls it and keeps the rest: a second hunk
+    # writes it again. Read as a rename, once the whole files had dropped the "added" of a name
+    # defined on both sides, its 65 callers were said to be left on the old name.
+    from tests.plugins.reportkit import make_kvm_repo
+
+    repo = make_kvm_repo(tmp_path / "q")
+    first = "".join(f"    ring[{i}] = 0;\n" for i in range(8))
+    rest = "".join(f"    dirty[{i}] = 0;\n" for i in range(8))
+    flush = f"void kvm_flush(int level)\n{{\n{first}{rest}}}\n"
+    (repo / "accel/kvm/kvm-all.c").write_text(
+        KVM_ALL.replace("void kvm_flush(int level)\n{\n    (void)level;\n}\n", flush)
+    )
+    git(repo, "commit", "-qam", "a longer flush")
+    split = (
+        f"void kvm_flush_ring(int level)\n{{\n{first}}}\n\n"
+        f"void kvm_flush(int level)\n{{\n    kvm_flush_ring(level);\n{rest}}}\n"
+    )
+    new_c = (repo / "accel/kvm/kvm-all.c").read_text().replace(flush, split)
+    new_h = KVM_H.replace(
+        "void kvm_flush(int level);", "void kvm_flush_ring(int level);\nvoid kvm_flush(int level);"
+    )
+    diff = diff_after(repo, {"include/system/kvm.h": new_h, "accel/kvm/kvm-all.c": new_c})
+    assert "-void kvm_flush(int level)\n+void kvm_flush_ring(int level)" in diff  # git's pairing
+    assert diff.count("@@ -") == 3  # the header's, and two in the function
+    functions = summarize_diff(diff).functions
+    facts = [(c.name, c.kind) for c in functions]
+    assert facts == [
+        ("kvm_flush_ring", "added"),
+        ("kvm_flush", "body-changed"),
+        ("kvm_flush_ring", "prototype-added"),
+    ]
+    # once applied, the whole files agree (and do not turn the rename back into one)
+    before = git(repo, "show", "HEAD:accel/kvm/kvm-all.c").encode()
+    said = (
+        FunctionChange("accel/kvm/kvm-all.c", "kvm_flush_ring", "renamed", detail="renamed from kvm_flush"),
+        FunctionChange("accel/kvm/kvm-all.c", "kvm_flush", "added"),
+    )
+    refined = refine("accel/kvm/kvm-all.c", before, new_c.encode(), said)
+    assert sorted((c.name, c.kind) for c in refined) == [
+        ("kvm_flush", "body-changed"),
+        ("kvm_flush_ring", "added"),
+    ]
+    assert not {"stale-caller", "build-break"} & set(codes(_run(repo, diff)))
 
 
 FLUSHDEV_C = """#include "system/kvm.h"
