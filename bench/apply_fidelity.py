@@ -54,7 +54,8 @@ def patchtool_tree(repo: Path, mbox: Path, base: str) -> tuple[str | None, str]:
         env=ENV,
         check=False,
     )
-    if done.returncode not in (0, 1):
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        # An error (an incomplete series, say) is one line on stderr and no JSON.
         return None, done.stderr.decode(errors="replace").strip().splitlines()[-1:][0] if done.stderr else "?"
     result = json.loads(done.stdout)
     if result["status"] != "applied" or not result["head"]:

@@ -8,9 +8,13 @@ which is newer than every series): the status and hints are recorded, then check
 
 - "written on X": applying with `--base X` must give every patch applied, and X's tree must hold
   the series' files as the true base (meta) does;
-- "already in": each commit named must be in --onto (its title is printed beside it).
+- "already in": each commit named must be in --onto (its title is printed beside it);
+- "merged and reverted": the reverting commit must be in --onto and say "This reverts commit"
+  of the commit named.
 
-Patches said already-applied are counted: git's own 3-way merge left the tree unchanged there.
+Patches said already-applied are counted: git's own 3-way merge left the tree unchanged there;
+so are those of them a hint names (by title, or by their change under another title), and the
+hints on series that applied (their titles in --onto, or merged and reverted).
 
 QEMU_GIT is cloned once (shared) into a scratch directory; the original is never written.
 """
@@ -32,6 +36,9 @@ from pathlib import Path  # noqa: E402
 
 _WRITTEN = re.compile(r"--base ([0-9a-f]{12}) applies it where it was written")
 _LANDED = re.compile(r"(\d+)/(\d+) as ([0-9a-f]{12})")
+_REVERTED = re.compile(r"(\d+)/(\d+) as ([0-9a-f]{12}) \(reverted by ([0-9a-f]{12})\)")
+_RETITLED = re.compile(r'(\d+)/(\d+) as [0-9a-f]{12} \("')
+_MORE = re.compile(r" and (\d+) more$")
 
 
 def git(repo: Path, *args: str) -> str:
@@ -96,8 +103,27 @@ def main() -> None:
                     ).returncode == 0
                     totals[f"landed in onto {inside}"] += 1
                     notes.append(f"{index} as {sha} {inside} {title[:40]!r}")
+            for hint in result.get("hints", []):
+                kind = hint.split(":")[0].replace(result.get("base_label", onto), "X")
+                kind = re.sub(r"\b[0-9a-f]{12}\b", "SHA", re.sub(r"\d+ blob", "N blob", kind))
+                totals[f"hint {kind[:70]}"] += 1
+                totals["named by their change under another title"] += len(_RETITLED.findall(hint))
+                for index, _, orig, revert in _REVERTED.findall(hint):
+                    said = git(clone, "log", "-1", "--format=%B", revert)
+                    full = git(clone, "rev-parse", orig).strip()
+                    ok = f"This reverts commit {full}" in said
+                    totals[f"reverted: the revert names the commit {ok}"] += 1
+                    notes.append(f"{index} reverted {orig} by {revert} {ok}")
+            hints = result.get("hints", [])
+            named = {int(i) for h in hints if "already in" in h for i, _, _ in _LANDED.findall(h)}
+            named_more = sum(int(m.group(1)) for h in result.get("hints", []) if (m := _MORE.search(h)))
             for p in result.get("patches", []):
                 totals[f"patch {p['status']}"] += 1
+                if p["status"] == "already-applied":
+                    totals[f"already-applied named {p['index'] in named}"] += 1
+                    if p["index"] not in named:
+                        notes.append(f"{p['index']} already-applied, not named")
+            totals["already-applied named among 'and N more'"] += named_more
             print(f"{mbox.stem[:60]:60} {status:22} rc={result['rc']} " + "; ".join(notes))
     print("total")
     for key in sorted(totals):

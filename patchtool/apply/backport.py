@@ -180,8 +180,9 @@ def backport_series(
     if all(o.status == ALREADY_APPLIED for o in checked.outcomes):
         status, head = ALREADY_IN_BASE, target  # the branch has every change already: no commit made
     hints: tuple[str, ...] = ()
-    if any(o.status == ALREADY_APPLIED for o in checked.outcomes):
-        hints = conflict_hints(repo, series, patches, target, onto, conflict=False)
+    already = {o.index for o in checked.outcomes if o.status == ALREADY_APPLIED}
+    if already:
+        hints = conflict_hints(repo, series, patches, target, onto, conflict=False, already=already)
     result = BackportResult(
         base=target,
         base_label=onto,

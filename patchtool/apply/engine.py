@@ -14,7 +14,7 @@ from pathlib import Path
 from patchtool.apply.commitmsg import patch_message
 from patchtool.apply.patches import Conflict, StepOutcome, git_date, temp_index
 from patchtool.apply.pathguard import check_paths
-from patchtool.apply.upstreamed import conflict_hints
+from patchtool.apply.upstreamed import applied_hints, conflict_hints
 from patchtool.config import Settings
 from patchtool.errors import InputError, PatchtoolError, UsageError, VerdictError
 from patchtool.jsonable import record
@@ -57,7 +57,7 @@ class ApplyResult:
     branch: str | None = None
     adaptations: tuple[str, ...] = ()
     dependencies: tuple[ApplyResult, ...] = ()  # Based-on: series applied first
-    hints: tuple[str, ...] = ()  # conflict or already-applied: patches the base has, where it was written
+    hints: tuple[str, ...] = ()  # patches the base has (or merged and reverted), where it was written
 
     @property
     def ok(self) -> bool:
@@ -274,9 +274,13 @@ def apply_series(
     status = "conflict" if any(o.status == "conflict" for o in outcomes) else "applied"
     if all(o.status == ALREADY_APPLIED for o in outcomes):
         status, head = ALREADY_IN_BASE, choice.sha  # applying it leaves the base: --branch points there
-    hints: tuple[str, ...] = ()
-    if status != "applied" or any(o.status == ALREADY_APPLIED for o in outcomes):
-        hints = conflict_hints(repo, series, patches, choice.sha, choice.label, conflict=status == "conflict")
+    already = {o.index for o in outcomes if o.status == ALREADY_APPLIED}
+    if status != "applied" or already:
+        hints = conflict_hints(
+            repo, series, patches, choice.sha, choice.label, conflict=status == "conflict", already=already
+        )
+    else:
+        hints = applied_hints(repo, patches, choice.sha, choice.label)
     result = ApplyResult(
         base=choice.sha,
         base_label=choice.label,

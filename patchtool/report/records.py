@@ -172,7 +172,7 @@ class ApplyView:
     base_reason: str
     head: str | None
     patches: tuple[ApplyPatchView, ...]
-    hints: tuple[str, ...] = ()  # the series already in the base, or where it was written
+    hints: tuple[str, ...] = ()  # patches the base has (or merged and reverted), where it was written
 
 
 @record

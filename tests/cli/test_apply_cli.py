@@ -92,6 +92,13 @@ def test_a_report_on_a_series_the_base_has_says_so(apply_repo: ApplyRepo, tmp_pa
     assert stages["apply"] == ("ok", "already in topic")
     assert stages["build"] == ("not run", "the series is already in the base: nothing to build")
     assert not any(r.startswith("apply") for r in report["reasons"])
+    # two of the three there: the reply says which, under a heading that fits any such note
+    part = tmp_path / "part.eml"
+    args = ("--repo", apply_repo.path, "--base", "topic~1", "-f", "email", "-o", part)
+    run_patchtool("report", apply_repo.series_mbox, *args, "--from", "Rev <rev@example.org>")
+    text = part.read_text()
+    assert "The history of topic~1 has some of the series:" in text
+    assert "already in topic~1: 1/3 as " in text and "The series changes nothing" not in text
 
 
 def test_a_series_written_on_a_merge_is_said_to_be(tmp_path: Path) -> None:
