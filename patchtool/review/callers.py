@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from patchtool.jsonable import record
 from patchtool.models import Finding, FunctionChange, Patch, Revision
 from patchtool.parse import ccalls
-from patchtool.parse.difftext import split_files
+from patchtool.parse.difftext import FileDiff, split_files
 from patchtool.vcs.repo import GitRepo
 
 _C_PATHSPECS = ("*.c", "*.h", "*.c.inc", "*.h.inc", "*.inc")
@@ -70,11 +70,36 @@ _DECLARATION = re.compile(
 _OPENS_LIST = re.compile(r"([A-Za-z_]\w*)\s*\(")
 
 
-def _declarations(texts: list[str]) -> dict[tuple[str, str], set[str]]:
+def _runs(f: FileDiff, kind: str) -> list[list[str]]:
+    """The lines of `kind` ("-" or "+") of a file's diff, in runs of lines adjacent on that side
+    (a context line or a new hunk ends a run; the other side's lines do not)."""
+    runs: list[list[str]] = []
+    for hunk in f.hunk_texts:
+        run: list[str] = []
+        for line in hunk.lines:
+            if line.kind == kind:
+                run.append(line.text)
+            elif line.kind == " " and run:
+                runs.append(run)
+                run = []
+        if run:
+            runs.append(run)
+    return runs
+
+
+def _declarations(runs: list[list[str]]) -> dict[tuple[str, str], set[str]]:
     """The types these lines declare each name with, keyed by (the function whose parameter list
     it is in, or "", name): a statement's first declarator, and each parameter of a (possibly
-    split) parameter list."""
+    split) parameter list. A parameter list is followed within a run of adjacent lines only
+    (sample AR: a list whose continuation is context named the next hunk's `receive_header`
+    parameters as its own)."""
     out: dict[tuple[str, str], set[str]] = {}
+    for texts in runs:
+        _declare(texts, out)
+    return out
+
+
+def _declare(texts: list[str], out: dict[tuple[str, str], set[str]]) -> None:
     depth, owner = 0, ""
     for text in texts:
         code = text.strip()
@@ -88,10 +113,9 @@ def _declarations(texts: list[str]) -> dict[tuple[str, str], set[str]]:
             if m:
                 kind = " ".join(m.group(1).replace("*", " * ").split()) + ("[]" if m.group(3) else "")
                 out.setdefault((owner if i or inside else "", m.group(2)), set()).add(kind)
-    return out
 
 
-def _retyped(removed: list[str], added: list[str]) -> set[tuple[str, str]]:
+def _retyped(removed: list[list[str]], added: list[list[str]]) -> set[tuple[str, str]]:
     """(function or "", name) of each declaration whose type the change rewrites."""
     before, after = _declarations(removed), _declarations(added)
     found = {key for key in before.keys() & after.keys() if before[key] != after[key]}
@@ -118,7 +142,7 @@ def _touched_by_patch(rev: Revision) -> list[dict[str, _Touched]]:
                 base_path[f.new_path] = home
             touched = per_path.setdefault(home, _Touched(set(), set()))
             touched.removed.update(x.text.strip() for x in f.removed)
-            touched.retyped |= _retyped([x.text for x in f.removed], [x.text for x in f.added])
+            touched.retyped |= _retyped(_runs(f, "-"), _runs(f, "+"))
             touched.resigned |= {
                 c.name for c in p.summary.functions if c.kind == "signature-changed" and c.file == f.path
             }

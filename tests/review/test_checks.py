@@ -640,6 +640,49 @@ def test_mentions_that_are_not_calls_are_quiet(tmp_path: Path) -> None:
     assert "stale-caller" not in codes(_run(repo, diff))
 
 
+NET_C = """struct vhdr {
+    int flags;
+};
+
+static void fixup(struct vhdr *hdr,
+                  int *len)
+{
+    hdr->flags = *len;
+}
+
+static int receive(int n, struct vhdr *hdr,
+                   int len)
+{
+    fixup(hdr, &len);
+    return len + n;
+}
+"""
+
+
+def test_a_caller_whose_own_parameter_the_patch_retypes_passes_it_unchanged(tmp_path: Path) -> None:
+    # sample AR: `receive_header(..., struct virtio_net_hdr *hdr, ...)` retyped to `Header *hdr`
+    # with the function it calls; `fixup`'s parameter list goes on in a context line, and the
+    # next removed line was read as still inside it, so `hdr` was not seen retyped
+    from tests.plugins.reportkit import make_kvm_repo
+
+    repo = make_kvm_repo(tmp_path / "q")
+    (repo / "net/virtio.c").parent.mkdir(parents=True, exist_ok=True)
+    (repo / "net/virtio.c").write_text(NET_C)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "net")
+    header = "typedef struct Header {\n    struct vhdr v;\n} Header;\n\n"
+    new = NET_C.replace("static void fixup(struct vhdr *hdr,", header + "static void fixup(Header *hdr,")
+    new = new.replace("hdr->flags = *len;", "hdr->v.flags = *len;")
+    new = new.replace("static int receive(int n, struct vhdr *hdr,", "static int receive(int n, Header *hdr,")
+    diff = diff_after(repo, {"net/virtio.c": new})
+    assert "     fixup(hdr, &len);" in diff  # the call is context
+    assert not {"stale-caller", "build-break"} & set(codes(_run(repo, diff)))
+    # a caller whose argument keeps its old type is still found
+    kept = new.replace("receive(int n, Header *hdr,", "receive(int n, struct vhdr *hdr,")
+    found = [f for f in _run(repo, diff_after(repo, {"net/virtio.c": kept})) if f.code == "stale-caller"]
+    assert [(f.file, f.line) for f in found] == [("net/virtio.c", 14)]
+
+
 def test_caller_updated_only_by_a_later_patch_breaks_the_build(
     kvm_repo: Path, kvm_diff: Callable[[dict[str, str]], str]
 ) -> None:
