@@ -214,10 +214,14 @@ def apply_view(result: Any) -> ApplyView:
 
 
 def _apply_detail(apply: ApplyView) -> str:
-    """`applied on X`, `conflict on X`; a series X has already: `already in X`."""
+    """`applied on X`, `conflict on X`; a series X has already: `already in X`. Notes on what the
+    base's history has of the series are counted (`applied on X; 1 note`: a patch applied again on
+    top of its own title reads like a clean apply otherwise)."""
     if apply.status == "already in the base":
         return f"already in {apply.base_label}"
-    return f"{apply.status} on {apply.base_label}"
+    notes = len(apply.hints)
+    counted = f"; {notes} note{'s' if notes > 1 else ''}" if notes else ""
+    return f"{apply.status} on {apply.base_label}{counted}"
 
 
 def _conflict_text(c: Any) -> str:

@@ -98,6 +98,9 @@ def test_a_report_on_a_series_the_base_has_says_so(apply_repo: ApplyRepo, tmp_pa
     run_patchtool("report", apply_repo.series_mbox, *args, "--from", "Rev <rev@example.org>")
     text = part.read_text()
     assert "The history of topic~1 has some of the series:" in text
+    run_patchtool("report", apply_repo.series_mbox, *args[:-4], "-f", "json", "-o", data)
+    stages = {s["name"]: s["detail"] for s in json.loads(data.read_text())["stages"]}
+    assert stages["apply"] == "applied on topic~1; 1 note"  # not the bare "applied" of a clean series
     assert "already in topic~1: 1/3 as " in text and "The series changes nothing" not in text
 
 
