@@ -140,7 +140,10 @@ def base_from_blobs(repo: GitRepo, target: str, pres: Sequence[Preimage], revs: 
         return None
     if holds(repo, target, pres):
         return target
-    return _newest_holding(repo, _introducers(repo, target, revs, pres), pres)
+    # a blob a merge left (its own resolution) is found on the first-parent line, as `written_on`
+    return _newest_holding(repo, _introducers(repo, target, revs, pres), pres) or _newest_holding(
+        repo, _introducers(repo, target, revs, pres, first_parent=True), pres
+    )
 
 
 def written_on(repo: GitRepo, head: str, pres: Sequence[Preimage]) -> str | None:
