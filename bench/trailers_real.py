@@ -15,8 +15,9 @@ are compared by address:
 "merged only" may be honest (given on another revision or on the PULL request, or added by the
 maintainer); "collected only" may be too (a trailer the maintainer dropped). --show prints each
 disagreement with the reply that carried it, to judge by hand. patchtool's trailer findings are
-counted by code (`trailer-sender-mismatch`: not applied; `trailer-sender-alias`: applied, sent
-from another address of the same name).
+counted by code (`trailer-sender-mismatch`: not applied; `trailer-relayed`: not applied, passed
+on by someone who says so; `trailer-sender-alias`: applied, sent from another address of the same
+name). A thread whose patches the archive's index lacks is skipped and counted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from patchtool.errors import PatchtoolError  # noqa: E402
 from patchtool.fetch.local import read_local  # noqa: E402
 from patchtool.parse.series import build_series  # noqa: E402
 
@@ -84,8 +86,13 @@ def main() -> None:
     merged = merged_commits(args.qemu, args.rev)
     totals: Counter[str] = Counter()
     for mbox in sorted(args.threads.glob("*/thread.mbox")):
-        series = build_series(read_local(str(mbox), None), functions=False)
         name = mbox.parent.name
+        try:
+            series = build_series(read_local(str(mbox), None), functions=False)
+        except PatchtoolError as e:  # the archive's index lacks every patch of the posting
+            print(f"{name} skipped: {e.message}")
+            totals["threads skipped"] += 1
+            continue
         row: Counter[str] = Counter()
         for patch in series.revision.patches:
             bodies = merged.get(" ".join(patch.title.split()))

@@ -35,6 +35,7 @@ from patchtool.parse.trailers import (
     commit_trailers,
     dedupe,
     missing_people,
+    relay_note,
     reply_trailers,
     same_trailer,
     sender_matches,
@@ -294,6 +295,18 @@ def _mismatch(trailer: Trailer, reply: _Msg, label: str | None) -> Finding:
     )
 
 
+def _relayed(trailer: Trailer, reply: _Msg, label: str | None, note: str) -> Finding:
+    shown = note if len(note) <= 40 else note[:37] + "..."
+    return Finding(
+        "info",
+        "trailer-relayed",
+        f'"{trailer.key}: {trailer.value}" was relayed by {reply.mail.sender} ("{shown}"); not '
+        "applied: add it yourself if you trust the relay",
+        patch=label,
+        msgid=reply.mail.msgid,
+    )
+
+
 def _namesake(trailer: Trailer, reply: _Msg, label: str | None) -> Finding:
     return Finding(
         "info",
@@ -326,6 +339,8 @@ def _collect_trailers(
             elif sent_by_namesake(trailer, reply.mail.sender):
                 trusted[part.mail.msgid].append(trailer)
                 findings.append(_namesake(trailer, reply, label.get(part.mail.msgid)))
+            elif (note := relay_note(reply.mail.body, trailer)) is not None:
+                findings.append(_relayed(trailer, reply, label.get(part.mail.msgid), note))
             else:
                 findings.append(_mismatch(trailer, reply, label.get(part.mail.msgid)))
     return trusted, findings

@@ -224,6 +224,24 @@ def sent_by_namesake(trailer: Trailer, sender: Address | None) -> bool:
     return bool(name) and name == _full_name(sender.name)
 
 
+# Words saying a trailer was given elsewhere and is passed on: "Per IRC:", "(given off-list)".
+_RELAY = re.compile(r"\b(?:irc|off-?list|offline|in person|on behalf of|privately|by chat)\b", re.IGNORECASE)
+
+
+def relay_note(body: str, trailer: Trailer) -> str | None:
+    """The line right above a reply's trailer when it says the trailer was given elsewhere and is
+    relayed (QEMU maintainers write "Per IRC:" above a colleague's Reviewed-by: sample threads3):
+    still not the named person's own word, but said openly."""
+    above = ""
+    for line in body.splitlines():
+        text = line.strip()
+        if text.startswith(f"{trailer.key}:") and " ".join(trailer.value.split()) in " ".join(text.split()):
+            return above if above and _RELAY.search(above) else None
+        if not text.startswith(">"):
+            above = text
+    return None
+
+
 def same_trailer(a: Trailer, b: Trailer) -> bool:
     """Two trailers say the same thing (key and person/value, case-insensitive on the address)."""
     if a.key != b.key:

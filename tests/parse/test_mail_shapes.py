@@ -103,6 +103,27 @@ def test_a_trailer_from_the_same_name_at_another_address(trailer: str, sender: s
     assert len(_mismatches(series)) == (0 if applied else 1)
 
 
+@pytest.mark.parametrize(
+    ("body", "relayed"),
+    [
+        # a maintainer passing on a colleague's review given on IRC (threads3: merged so)
+        ("Per IRC:\nReviewed-by: Ada Lovelace <ada@x.org>\n\nThanks, queued.\n", True),
+        ("Ada gave this off-list:\nReviewed-by: Ada Lovelace <ada@x.org>\n", True),
+        # no such words right above it, or only in a quote: a mismatch as before
+        ("Looks right to me.\nReviewed-by: Ada Lovelace <ada@x.org>\n", False),
+        ("> we talked on IRC\nReviewed-by: Ada Lovelace <ada@x.org>\n", False),
+        ("Per IRC:\n\nSome thoughts first.\nReviewed-by: Ada Lovelace <ada@x.org>\n", False),
+    ],
+)
+def test_a_trailer_relayed_for_someone_else_is_said_so_and_not_applied(body: str, relayed: bool) -> None:
+    series = _thread(body, "Bob Queue <bob@x.org>")
+    assert _applied(series) == []
+    codes = [(f.code, f.severity) for f in series.findings if f.code.startswith("trailer-")]
+    assert codes == ([("trailer-relayed", "info")] if relayed else [("trailer-sender-mismatch", "warning")])
+    said = [f.message for f in series.findings if f.code == "trailer-relayed"]
+    assert all("by Bob Queue <bob@x.org> (" in m and "trust the relay" in m for m in said)
+
+
 def test_reported_by_with_unquoted_comma_keeps_the_address() -> None:
     series = _thread("Reported-by: Some, One <some@x.org>\n", "Some One <some@x.org>")
     (trailer,) = series.revision.patches[0].review_trailers
