@@ -29,9 +29,6 @@ C_SUFFIXES = (".c", ".h", ".inc", ".c.inc", ".h.inc")
 _STORAGE = {"static", "inline", "extern", "__inline__", "__inline", "G_GNUC_UNUSED", "QEMU_ALWAYS_INLINE"}
 _MEMBER = re.compile(r"^\s*[A-Za-z_][^;()=]*?\b([A-Za-z_]\w*)\s*(\[[^\]]*\])?\s*(:\s*\d+)?\s*;")
 _TRIVIAL_BODY = re.compile(r"^\{\s*((return\b[^;]*|g_assert_not_reached\(\)|abort\(\));)?\s*\}$")
-_PRIORITY = {
-    "added": 0, "stub-added": 0, "renamed": 1, "removed": 1, "signature-changed": 2, "body-changed": 3,
-}  # fmt: skip
 
 
 @record
@@ -449,61 +446,6 @@ def _renames(changes: list[FunctionChange]) -> list[FunctionChange]:
         )
         changes = [renamed if c is new[0] else c for c in changes if c is not gone[0]]
     return changes
-
-
-def _defined_again(changes: list[FunctionChange]) -> list[FunctionChange]:
-    """A rename whose old name the patch defines again in the same file is no rename: git paired
-    the old definition's lines with the new function's (sample AR: `test_tls_discard_cert` split
-    into a new `test_tls_deinit_cert` and itself, which kept its name and callers). The new name
-    is added; the old one changed (its body, or its signature when that differs too)."""
-    again = {(c.file, c.name) for c in changes if c.kind == "added"}
-    was = {
-        (c.file, c.detail.removeprefix("renamed from ")): c.old_signature
-        for c in changes
-        if c.kind == "renamed" and (c.file, c.detail.removeprefix("renamed from ")) in again
-    }
-    if not was:
-        return changes
-    out = []
-    for c in changes:
-        if c.kind == "renamed" and (c.file, c.detail.removeprefix("renamed from ")) in was:
-            out.append(FunctionChange(c.file, c.name, "added", new_signature=c.new_signature, line=c.line))
-        elif c.kind == "added" and (c.file, c.name) in was:
-            old_signature = was[(c.file, c.name)]
-            changed = None
-            if old_signature and c.new_signature and _norm(old_signature) != _norm(c.new_signature):
-                changed = signature_change(c.file, old_signature, c.new_signature, c.line)
-            body = FunctionChange(c.file, c.name, "body-changed", new_signature=c.new_signature, line=c.line)
-            out.append(changed or body)
-        else:
-            out.append(c)
-    return out
-
-
-def merge_changes(changes: list[FunctionChange]) -> tuple[FunctionChange, ...]:
-    """One entry per (file, name, kind family): an added function is not also "body-changed".
-
-    A hunk after the one that renames a function is headed by its old name (git names a hunk by
-    the line before it in the old file): that body change is the renamed function's, unless the
-    patch defines a function of the old name again (sample AQ: `npcm7xx_gcr_read` renamed
-    `npcm_gcr_read`, its body changed two hunks down)."""
-    changes = _defined_again(changes)
-    renamed_from = {(c.file, c.detail.removeprefix("renamed from ")) for c in changes if c.kind == "renamed"}
-    added = {(c.file, c.name) for c in changes if c.kind in ("added", "stub-added")}
-    gone = renamed_from - added
-    best: dict[tuple[str, str, str], FunctionChange] = {}
-    order: list[tuple[str, str, str]] = []
-    for change in changes:
-        if change.kind == "body-changed" and (change.file, change.name) in gone:
-            continue
-        family = "function" if change.kind in _PRIORITY else change.kind + change.detail
-        key = (change.file, change.name, family)
-        if key not in best:
-            order.append(key)
-            best[key] = change
-        elif _PRIORITY.get(change.kind, 9) < _PRIORITY.get(best[key].kind, 9):
-            best[key] = change
-    return tuple(best[k] for k in order)
 
 
 def signature_change(path: str, old: str, new: str, line: int | None) -> FunctionChange | None:

@@ -79,7 +79,7 @@ def _functions(fd: FileDiff) -> list[FunctionChange]:
 def _merged(changed: list[FunctionChange]) -> tuple[FunctionChange, ...]:
     if not changed:
         return ()
-    from patchtool.parse.cfuncs import merge_changes
+    from patchtool.parse.cmerge import merge_changes
     from patchtool.parse.cmoves import pair_moves
 
     return merge_changes(pair_moves(changed))

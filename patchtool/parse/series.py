@@ -34,8 +34,7 @@ from patchtool.parse.trailers import (
     REVIEW_KEYS,
     commit_trailers,
     dedupe,
-    missing_people,
-    relay_note,
+    refusal,
     reply_trailers,
     same_trailer,
     sender_matches,
@@ -283,41 +282,6 @@ def _group(msgs: list[_Msg]) -> tuple[dict[tuple[int, int], _Msg], list[Finding]
     return parts, findings
 
 
-def _mismatch(trailer: Trailer, reply: _Msg, label: str | None) -> Finding:
-    missing = ", ".join(str(p) for p in missing_people(trailer, reply.mail.sender)) or trailer.value
-    return Finding(
-        "warning",
-        "trailer-sender-mismatch",
-        f'"{trailer.key}: {trailer.value}" was sent by {reply.mail.sender}, '
-        f"not by {missing} whom it names; not applied",
-        patch=label,
-        msgid=reply.mail.msgid,
-    )
-
-
-def _relayed(trailer: Trailer, reply: _Msg, label: str | None, note: str) -> Finding:
-    shown = note if len(note) <= 40 else note[:37] + "..."
-    return Finding(
-        "info",
-        "trailer-relayed",
-        f'"{trailer.key}: {trailer.value}" was relayed by {reply.mail.sender} ("{shown}"); not '
-        "applied: add it yourself if you trust the relay",
-        patch=label,
-        msgid=reply.mail.msgid,
-    )
-
-
-def _namesake(trailer: Trailer, reply: _Msg, label: str | None) -> Finding:
-    return Finding(
-        "info",
-        "trailer-sender-alias",
-        f'"{trailer.key}: {trailer.value}" was sent by {reply.mail.sender}: the same name at '
-        "another address; applied",
-        patch=label,
-        msgid=reply.mail.msgid,
-    )
-
-
 def _collect_trailers(
     replies: list[tuple[_Msg, _Msg]], label: dict[str, str], carried: dict[str, tuple[Trailer, ...]]
 ) -> tuple[dict[str, list[Trailer]], list[Finding]]:
@@ -338,11 +302,9 @@ def _collect_trailers(
                 trusted[part.mail.msgid].append(trailer)
             elif sent_by_namesake(trailer, reply.mail.sender):
                 trusted[part.mail.msgid].append(trailer)
-                findings.append(_namesake(trailer, reply, label.get(part.mail.msgid)))
-            elif (note := relay_note(reply.mail.body, trailer)) is not None:
-                findings.append(_relayed(trailer, reply, label.get(part.mail.msgid), note))
+                findings.append(refusal(trailer, reply.mail, label.get(part.mail.msgid), alias=True))
             else:
-                findings.append(_mismatch(trailer, reply, label.get(part.mail.msgid)))
+                findings.append(refusal(trailer, reply.mail, label.get(part.mail.msgid)))
     return trusted, findings
 
 

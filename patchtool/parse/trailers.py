@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from patchtool.models import Address, Trailer
+from patchtool.models import Address, Finding, Trailer
 from patchtool.parse.addresses import parse_people, strip_mailto
-from patchtool.parse.mail import parse_address
+from patchtool.parse.mail import Mail, parse_address
 
 KNOWN_KEYS = (
     "Signed-off-by",
@@ -240,6 +240,26 @@ def relay_note(body: str, trailer: Trailer) -> str | None:
         if not text.startswith(">"):
             above = text
     return None
+
+
+def refusal(trailer: Trailer, reply: Mail, label: str | None, *, alias: bool = False) -> Finding:
+    """The finding on a reply trailer that is not the reply's sender's own: applied from a
+    namesake's address (``alias``), relayed openly, or refused."""
+    said = f'"{trailer.key}: {trailer.value}"'
+    note = None if alias else relay_note(reply.body, trailer)
+    if alias:
+        severity, code = "info", "trailer-sender-alias"
+        text = f"{said} was sent by {reply.sender}: the same name at another address; applied"
+    elif note is not None:
+        severity, code = "info", "trailer-relayed"
+        shown = note if len(note) <= 40 else note[:37] + "..."
+        text = f'{said} was relayed by {reply.sender} ("{shown}"); not applied: add it yourself if you '
+        text += "trust the relay"
+    else:
+        severity, code = "warning", "trailer-sender-mismatch"
+        missing = ", ".join(str(p) for p in missing_people(trailer, reply.sender)) or trailer.value
+        text = f"{said} was sent by {reply.sender}, not by {missing} whom it names; not applied"
+    return Finding(severity, code, text, patch=label, msgid=reply.msgid)
 
 
 def same_trailer(a: Trailer, b: Trailer) -> bool:
