@@ -102,6 +102,11 @@ def first_error(diagnostics: Sequence[Diagnostic], lines: Sequence[str]) -> str:
     return failed[0] if failed else (lines[-1] if lines else "build failed")
 
 
+_DOWNLOAD_FAILED = re.compile(
+    r"Git command failed|unable to access|[Cc]ould not resolve host|Failed to connect"
+)
+
+
 def configure_problem(source_dir: Path, lines: Sequence[str], log_path: Path) -> EnvironmentProblem:
     """Turn a failed configure's output into an environment error whose hint names what is missing."""
     text = "\n".join(lines)
@@ -119,6 +124,16 @@ def configure_problem(source_dir: Path, lines: Sequence[str], log_path: Path) ->
         return EnvironmentProblem(
             f"configure of {source_dir} failed: build dependency {dep.group(1)} not found",
             hint=f"install {dep.group(1)} (or its development package) and rerun",
+        )
+    fetched = re.search(r"Subproject (\S+) is buildable: NO", text)
+    if fetched and _DOWNLOAD_FAILED.search(text):
+        # offline, a subproject meson would download (QEMU's dtc, keycodemapdb, berkeley-softfloat-3)
+        name = fetched.group(1)
+        return EnvironmentProblem(
+            f"configure of {source_dir} failed: subproject {name} is not in subprojects/ and could not "
+            "be downloaded",
+            hint=f"put a checkout of it in subprojects/{name} (the revision its .wrap names), or configure "
+            "without it (QEMU: --configure '--disable-download ...'); see the full log in " + str(log_path),
         )
     errors = [ln for ln in lines if "ERROR" in ln or "error" in ln.lower()]
     reason = (errors[0] if errors else (lines[-1] if lines else "no output")).strip()

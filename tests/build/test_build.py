@@ -159,6 +159,26 @@ def test_missing_dependency_is_named(demo_project: Path, data_env: dict[str, str
 
 
 @pytest.mark.slow
+def test_a_subproject_that_cannot_be_downloaded_is_named(
+    demo_project: Path, data_env: dict[str, str]
+) -> None:
+    # real QEMU offline: meson fetches the dtc subproject its .wrap names, and cannot
+    meson_build = (demo_project / "meson.build").read_text()
+    write_project(
+        demo_project,
+        {
+            "meson.build": meson_build + "subproject('libwidget', required: true)\n",
+            "subprojects/libwidget.wrap": "[wrap-git]\nurl = http://127.0.0.1:9/libwidget.git\n"
+            "revision = 0123456789abcdef0123456789abcdef01234567\ndepth = 1\n",
+        },
+    )
+    with pytest.raises(EnvironmentProblem, match="subproject libwidget is not in subprojects/") as caught:
+        build_tree(demo_project, load_settings())
+    hint = caught.value.hint or ""
+    assert "subprojects/libwidget" in hint and "--disable-download" in hint
+
+
+@pytest.mark.slow
 def test_configure_script_is_run_from_inside_the_build_dir(
     demo_project: Path, data_env: dict[str, str]
 ) -> None:
