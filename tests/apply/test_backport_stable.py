@@ -29,7 +29,7 @@ from patchtool.models import Series
 from patchtool.parse.series import build_series
 from patchtool.vcs.repo import GitRepo
 from tests.conftest import run_patchtool
-from tests.plugins.applyrepo import commit_all, edit, numbered
+from tests.plugins.applyrepo import commit_all, edit, merge_both_sides, numbered
 from tests.plugins.gitutil import git, make_repo
 
 DEV_H = "#ifndef DEV_H\n#define DEV_H\ntypedef struct Dev {\n    int count;\n    int flags;\n} Dev;\n#endif\n"
@@ -521,22 +521,16 @@ def test_a_fix_written_on_a_blob_a_merge_left_finds_its_base(tmp_path: Path, set
     # line names, as for `written_on` (sample AO); the base was "a guess" before
     path = make_repo(tmp_path / "qemu", {"hw/dev.c": numbered(30)})
     git(path, "branch", "stable")
-    git(path, "checkout", "-q", "-b", "side")
-    edit(path / "hw/dev.c", "line 3\n", "line three\n")
-    commit_all(path, "dev: three")
-    git(path, "checkout", "-q", "main")
-    edit(path / "hw/dev.c", "line 25\n", "line twenty-five\n")
-    commit_all(path, "dev: twenty-five")
-    git(path, "merge", "-q", "--no-ff", "-m", "Merge side", "side")
-    merge = git(path, "rev-parse", "HEAD").strip()
+    merge = merge_both_sides(path, "hw/dev.c")
     edit(path / "hw/dev.c", "line 14\n", "line fourteen\n")
     fix = commit_all(path, "dev: fourteen" + STABLE_CC)
     git(path, "checkout", "-q", "stable")
     world = StableWorld(path, *([""] * 12))
     result = backport_series(GitRepo(path), mail_series(world, fix), settings, onto="stable")
     assert result.source_base == merge
-    assert result.base_reason.endswith("(series written against " + merge[:12] + ": the commit holding the 1 "
-                                       "preimage blob(s) of its index lines)")  # fmt: skip
+    said = f"(series written against {merge[:12]}: the commit holding the 1 preimage blob(s)"
+    said += " of its index lines)"
+    assert result.base_reason.endswith(said)
 
 
 def test_a_global_moved_into_a_context_struct_is_flagged_by_its_member_use(

@@ -16,6 +16,7 @@ from tests.plugins.applyrepo import (
     commit_all,
     data_dir,
     edit,
+    merge_both_sides,
     numbered,
     start_patchtool,
     wait_for_work,
@@ -108,14 +109,7 @@ def test_a_series_written_on_a_merge_is_said_to_be(tmp_path: Path) -> None:
     # sample AO: the blob a series was written on came from a merge (both sides changed the file),
     # so no commit but the merge left it; the hint names the merge, and the series applies there
     repo = make_repo(tmp_path / "q", {"a.c": numbered(30)})
-    git(repo, "checkout", "-q", "-b", "side")
-    edit(repo / "a.c", "line 3\n", "line three\n")
-    commit_all(repo, "a: three")
-    git(repo, "checkout", "-q", "main")
-    edit(repo / "a.c", "line 20\n", "line twenty\n")
-    commit_all(repo, "a: twenty")
-    git(repo, "merge", "-q", "--no-ff", "-m", "Merge side", "side")
-    merge = git(repo, "rev-parse", "HEAD").strip()
+    merge = merge_both_sides(repo, "a.c")
     edit(repo / "a.c", "line 10\n", "line ten\n")
     commit_all(repo, "a: ten")
     git(repo, "format-patch", "-q", "-1", "-o", str(tmp_path / "mail"))

@@ -32,6 +32,19 @@ def commit_all(repo: Path, message: str) -> str:
     return git(repo, "rev-parse", "HEAD").strip()
 
 
+def merge_both_sides(repo: Path, name: str) -> str:
+    """A side branch and main each change `name` (lines 3 and 20), then main merges the side: no
+    commit but the merge holds the file as it is after. Returns the merge."""
+    git(repo, "checkout", "-q", "-b", "side")
+    edit(repo / name, "line 3\n", "line three\n")
+    commit_all(repo, f"{name}: three")
+    git(repo, "checkout", "-q", "main")
+    edit(repo / name, "line 20\n", "line twenty\n")
+    commit_all(repo, f"{name}: twenty")
+    git(repo, "merge", "-q", "--no-ff", "-m", "Merge side", "side")
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
 def backport_mail(tmp_path: Path, repo: Path, commit: str, onto: str = "stable") -> tuple[Any, Any]:
     """(GitRepo, BackportResult) of `commit` sent as a mail (git format-patch) and backported onto
     `onto` with settings of its own under tmp_path: the base is what the mail's index lines say."""
