@@ -23,6 +23,8 @@ _SECTION_FUNC = re.compile(r"([A-Za-z_]\w*)\s*\([^;]*$")
 # cfuncs._function_item names the first: the macro's name alone would call every such function the same.
 _SECTION_MACRO_NAME = re.compile(r"\b([A-Za-z_]\w*\s*\([^()]*\))\s*\(")
 _SECTION_MACRO_SIGNATURE = re.compile(r"^([A-Z_][A-Z0-9_]*\s*\([^()]*\))\s*\{?$")
+# an argument that is a number: `REG32(CR0, 0x20)`, `FIELD(CR0, SMMUEN, 0, 1)` declare registers
+_NUMBER_ARGUMENT = re.compile(r"[(,]\s*(?:0[xX][0-9A-Fa-f]+|\d+)\s*[,)]")
 _SECTION_STRUCT = re.compile(r"^(?:typedef\s+)?(struct|union|enum)\s+([A-Za-z_]\w*)\s*\{?\s*$")
 # `__attribute__((__packed__))` in a header line is no function call: `typedef enum
 # __attribute__((__packed__)) {` (softfloat-types.h) named a function "__attribute__"
@@ -202,9 +204,11 @@ def section_scope(section: str) -> tuple[str, str] | None:
     section = " ".join(_ATTRIBUTE.sub(" ", section).split())  # `G_GNUC_PRINTF(1, 2) f(` names f
     if match := _SECTION_STRUCT.match(section):
         return ("struct", match.group(2))
-    if section.endswith(";"):
-        return None
+    if section.endswith(";") or section.endswith("\\"):
+        return None  # a declaration, or a line of a #define's body (`void helper_##op(...) \\`)
     if match := _SECTION_MACRO_SIGNATURE.match(section):
+        if _NUMBER_ARGUMENT.search(match.group(1)) and not section.endswith("{"):
+            return None  # a table row a macro makes, `REG32(CR0, 0x20)`: no function's name
         return ("function", " ".join(match.group(1).split()))
     func = _SECTION_FUNC.search(section)
     if func is None:

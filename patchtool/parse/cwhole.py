@@ -22,6 +22,8 @@ from patchtool.parse.cparser import for_parsing, parser
 _MACRO_DEFINITION = re.compile(
     rb"^([A-Z_][A-Z0-9_]*\([^()\n]*\))[ \t]*\n(\{\n.*?^\})", re.MULTILINE | re.DOTALL
 )
+# a name only a macro's invocation has: `REG32(CR0, 0x20)`, `INITIALIZE_MIGRATE_CAPS_SET`
+_INVOCATION = re.compile(r"[A-Z_][A-Z0-9_]*(?:\s*\(.*\))?", re.DOTALL)
 # the kinds that already say what happened to a definition of that name
 _NAMED = ("added", "removed", "renamed", "signature-changed", "stub-added", "moved")
 
@@ -86,6 +88,7 @@ def _reread(
     every_old: dict[str, list[tuple[str, bytes, int]]],
     old: dict[str, tuple[str, bytes, int]],
     new: dict[str, tuple[str, bytes, int]],
+    defined_after: set[str],
 ) -> tuple[FunctionChange, ...]:
     """The hunks' reading of `path` where git's diff paired one definition's lines with another's
     (seen on samples AQ and AR), set right by the whole files:
@@ -95,7 +98,9 @@ def _reread(
       below it);
     * a body or signature change of a name the old file does not define: "added";
     * a rename whose old name is still defined after (`test_tls_discard_cert` split into a new
-      `test_tls_deinit_cert` and itself): the new name is added, the old one compared."""
+      `test_tls_deinit_cert` and itself): the new name is added, the old one compared;
+    * a body change of a macro's invocation that neither file defines a function by
+      (`INITIALIZE_MIGRATE_CAPS_SET(...)` heading a hunk, sample AS): dropped."""
 
     def added(name: str) -> FunctionChange:
         return FunctionChange(path, name, "added", new_signature=new[name][0], line=new[name][2])
@@ -111,6 +116,10 @@ def _reread(
             continue
         elif c.kind in ("body-changed", "signature-changed") and c.name not in every_old and c.name in new:
             out.append(added(c.name))
+        elif c.kind == "body-changed" and _INVOCATION.fullmatch(c.name) and not (
+            c.name in every_old or c.name in defined_after
+        ):
+            continue
         else:
             out.append(c)
     return tuple(out)
@@ -123,10 +132,16 @@ def refine(
     completed from the whole files ``before`` and ``after`` the patch."""
     from patchtool.parse.cfuncs import signature_change
 
-    every_old, _ = _definitions(before)
+    every_old, protos_old = _definitions(before)
+    every_new, protos_new = _definitions(after)
     old = {k: v[0] for k, v in every_old.items() if len(v) == 1}
-    new, _ = entities(after)
-    said = _reread(path, said, every_old, old, new)
+    new = {k: v[0] for k, v in every_new.items() if len(v) == 1}
+    said = _reread(path, said, every_old, old, new, set(every_new))
+    # a prototype moved within the file, word for word (sample AS: qemu-plugin.h grouping its
+    # register functions), is neither added nor removed
+    kept_protos = {k for k, v in protos_old.items() if len(v) == 1 and protos_new.get(k) == v}
+    moved = ("prototype-added", "prototype-removed")
+    said = tuple(c for c in said if not (c.file == path and c.kind in moved and c.name in kept_protos))
     mine = [c for c in said if c.file == path]
     named = {c.name for c in mine if c.kind in _NAMED} | {
         c.detail.removeprefix("renamed from ") for c in mine if c.kind == "renamed"

@@ -428,6 +428,50 @@ def test_a_header_a_macro_names_keeps_the_macro_call_as_the_name(section: str, n
     assert facts("target/nic/translate.c", section, lines) == [(name, "body-changed", "")]
 
 
+@pytest.mark.parametrize(
+    "section",
+    [
+        # sample AS: a register table row (hw/arm/smmuv3-internal.h), and a line of a #define's body
+        # that makes helpers by token pasting (target/ppc/dfp_helper.c): no function is named
+        "REG32(NIC_CR0,                 0x20)",
+        "void helper_##op(Env *env, NicReg *t, NicReg *b) \\",
+    ],
+)
+def test_a_header_that_names_no_function_gives_no_body_change(section: str) -> None:
+    lines = rows(
+        "     FIELD(NIC_CR0, A, 0, 1)", "-    FIELD(NIC_CR0, B, 1, 1)", "+    FIELD(NIC_CR0, B, 1, 3)"
+    )
+    assert facts("hw/nic/regs.h", section, lines) == []
+
+
+def test_a_macro_invocation_no_file_defines_a_function_by_is_no_body_change() -> None:
+    # sample AS: `INITIALIZE_MIGRATE_CAPS_SET(check_caps, ...` heads a hunk: the macro makes a
+    # table; once applied, the whole files define no function of that name
+    from patchtool.models import FunctionChange
+    from patchtool.parse.cwhole import refine
+
+    before = b"INITIALIZE_NIC_CAPS(nic_caps,\n    NIC_CAP_A);\n\nint nic_poll(void)\n{\n    return 1;\n}\n"
+    after = before.replace(b"return 1;", b"return 2;")
+    said = (FunctionChange("nic.c", "INITIALIZE_NIC_CAPS", "body-changed"),)
+    assert [(c.name, c.kind) for c in refine("nic.c", before, after, said)] == [("nic_poll", "body-changed")]
+
+
+def test_a_prototype_moved_word_for_word_is_neither_added_nor_removed() -> None:
+    # sample AS: a header grouping its register functions moved one prototype down the file
+    from patchtool.models import FunctionChange
+    from patchtool.parse.cwhole import refine
+
+    before = b"int nic_read(int reg);\nint nic_count(void);\n"
+    after = b"int nic_count(void);\nint nic_write(int reg);\nint nic_read(int reg);\n"
+    said = tuple(
+        FunctionChange("nic.h", name, kind)
+        for name, kind in (("nic_read", "prototype-removed"), ("nic_write", "prototype-added"),
+                           ("nic_read", "prototype-added"))
+    )  # fmt: skip
+    found = refine("nic.h", before, after, said)
+    assert [(c.name, c.kind) for c in found] == [("nic_write", "prototype-added")]
+
+
 def test_an_annotation_macro_before_a_prototypes_name_keeps_it_a_prototype() -> None:
     # sample AJ's block layer: `static bool GRAPH_RDLOCK` above the name, or `void GRAPH_UNLOCKED
     # f(...)`, read by tree-sitter as a variable GRAPH_RDLOCK and a call: the prototype looked
