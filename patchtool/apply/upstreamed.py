@@ -125,7 +125,7 @@ def landed_as(repo: GitRepo, base: str, patch: Patch, *, by_change: bool = False
 def _landed_by_change(repo: GitRepo, base: str, patch: Patch, paths: Sequence[str]) -> Landed | None:
     """The newest commit of `base` whose changed lines hold every line the patch adds or removes,
     among those that added or removed its longest line."""
-    lines = [line[1:] for line in changed_lines(patch.diff) if line[:1] in "+-"]
+    lines = [line[1:] for line in changed_lines(patch.diff) if line[:1] in "+-" and "\0" not in line]
     telling = max(lines, key=lambda line: len("".join(line.split())), default="")
     if len("".join(telling.split())) < _TELLING:
         return None

@@ -137,3 +137,17 @@ def test_an_unrelated_commit_with_the_same_title_is_not_the_patch(
     commit_all(repo, "b: spell out three")  # a title reused for a change to another file
     result = apply_series(GitRepo(repo), series, settings, base="main")
     assert result.status == "applied" and result.hints == ()
+
+
+def test_a_nul_in_a_mailed_line_is_never_handed_to_git(tmp_path: Path) -> None:
+    # untrusted mail: a NUL cannot go into git's argv (Python refuses it), so such a line is no
+    # telling line; the search goes on with the others
+    import dataclasses
+
+    from patchtool.apply.upstreamed import landed_as
+
+    repo, _, series = two_patch_repo(tmp_path)
+    patch = series.revision.patches[1]
+    line = "+b three, spelled out in full\n"
+    diff = patch.diff.replace(line, line + "+\0" + "x" * 80 + "\n")
+    assert landed_as(GitRepo(repo), "main", dataclasses.replace(patch, diff=diff), by_change=True) is None
