@@ -122,23 +122,29 @@ def landed_as(repo: GitRepo, base: str, patch: Patch, *, by_change: bool = False
     return None
 
 
+def _telling(diff: str) -> list[str]:
+    """The patch's changed lines git's pickaxe can find it by, best first: stripped, at least
+    `_TELLING` long, and found in no other changed line (a line the patch only re-indents inside a
+    new `if` occurs as often after it as before: sample AO), longest first."""
+    texts = [line[1:].strip() for line in changed_lines(diff) if line[:1] in "+-" and "\0" not in line]
+    alone = [t for t in texts if sum(t in other for other in texts) == 1]
+    return sorted((t for t in set(alone) if len("".join(t.split())) >= _TELLING), key=len, reverse=True)
+
+
 def _landed_by_change(repo: GitRepo, base: str, patch: Patch, paths: Sequence[str]) -> Landed | None:
     """The newest commit of `base` whose changed lines hold every line the patch adds or removes,
-    among those that added or removed its longest line."""
-    lines = [line[1:] for line in changed_lines(patch.diff) if line[:1] in "+-" and "\0" not in line]
-    telling = max(lines, key=lambda line: len("".join(line.split())), default="")
-    if len("".join(telling.split())) < _TELLING:
-        return None
-    done = repo.git(
-        "log", "--no-merges", "--format=%H", "-n", str(_PICKAXE), f"-S{telling}", base, "--",
-        *_literal(paths), check=False, timeout=120,
-    )  # fmt: skip
+    among those that added or removed one of its two most telling lines."""
     want = Counter(_changed(patch.diff))
-    for sha in done.text().split() if done.ok else ():
-        shown = _shown(repo, sha)
-        if shown is not None and not want - Counter(shown):
-            subject = repo.git("log", "-1", "--format=%s", sha, check=False).text().strip()
-            return Landed(patch.index, patch.total, sha, Counter(shown) == want, True, subject)
+    for telling in _telling(patch.diff)[:2]:
+        done = repo.git(
+            "log", "--no-merges", "--format=%H", "-n", str(_PICKAXE), f"-S{telling}", base, "--",
+            *_literal(paths), check=False, timeout=120,
+        )  # fmt: skip
+        for sha in done.text().split() if done.ok else ():
+            shown = _shown(repo, sha)
+            if shown is not None and not want - Counter(shown):
+                subject = repo.git("log", "-1", "--format=%s", sha, check=False).text().strip()
+                return Landed(patch.index, patch.total, sha, Counter(shown) == want, True, subject)
     return None
 
 

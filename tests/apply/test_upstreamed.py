@@ -151,3 +151,25 @@ def test_a_nul_in_a_mailed_line_is_never_handed_to_git(tmp_path: Path) -> None:
     line = "+b three, spelled out in full\n"
     diff = patch.diff.replace(line, line + "+\0" + "x" * 80 + "\n")
     assert landed_as(GitRepo(repo), "main", dataclasses.replace(patch, diff=diff), by_change=True) is None
+
+
+def test_a_retitled_patch_that_wraps_a_line_in_an_if_is_found(tmp_path: Path, settings: Settings) -> None:
+    # sample AO: "Make sure fetch_instruction exist before calling it", merged under a prefixed
+    # title; its longest line is the call it re-indents, which occurs as often after it as before
+    body = "void decode(Ops *ops)\n{\n    ops->fetch_instruction(cpu, &val, va, size);\n}\n"
+    repo = make_repo(tmp_path / "q", {"decode.c": body})
+    base = git(repo, "rev-parse", "HEAD").strip()
+    guarded = body.replace(
+        "    ops->fetch_instruction(cpu, &val, va, size);\n",
+        "    if (ops->fetch_instruction) {\n        ops->fetch_instruction(cpu, &val, va, size);\n    }\n",
+    )
+    (repo / "decode.c").write_text(guarded)
+    commit_all(repo, "Make sure fetch_instruction exists before calling it")
+    series = mailed(tmp_path, repo, f"{base}..HEAD")
+    git(repo, "reset", "-q", "--hard", base)
+    (repo / "decode.c").write_text(guarded)
+    merged = commit_all(repo, "target/i386: emulate: Make sure fetch_instruction exists before calling it")
+    result = apply_series(GitRepo(repo), series, settings, base="main")
+    assert result.status == ALREADY_IN_BASE
+    assert result.hints == (f'every patch is already in main: 1/1 as {merged[:12]} ("target/i386: emulate: '
+                            'Make sure fetch_instruction exists ...")',)  # fmt: skip
