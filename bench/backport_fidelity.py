@@ -99,9 +99,11 @@ def cherry_pick(worktree: Path, case: Case) -> str:
 
 
 def flagged(result: object) -> list[str]:
-    """What the result says a maintainer must look at: its warnings, fuzz, a status beyond 'applied'."""
+    """What the result says a maintainer must look at: its warnings, fuzz, its notes on what the
+    branch's history has of the fix, a status beyond 'applied'."""
     said = [f"{f.code}: {f.message}" for f in getattr(result, "findings", ())]
     said += [a for p in getattr(result, "patches", ()) for a in p.adaptations if a.startswith("fuzz")]
+    said += [f"note: {h}" for h in getattr(result, "hints", ())]  # the branch's history knows the fix
     return said
 
 

@@ -36,7 +36,7 @@ from patchtool.apply.engine import (
     series_patches,
     short,
 )
-from patchtool.apply.upstreamed import conflict_hints
+from patchtool.apply.upstreamed import applied_hints, conflict_hints
 from patchtool.config import Settings
 from patchtool.jsonable import record
 from patchtool.models import Address, Finding, Patch, Revision, Series
@@ -183,6 +183,8 @@ def backport_series(
     already = {o.index for o in checked.outcomes if o.status == ALREADY_APPLIED}
     if already:
         hints = conflict_hints(repo, series, patches, target, onto, conflict=False, already=already)
+    elif not conflict:  # the branch took the fix once and reverted it, or has its title already
+        hints = applied_hints(repo, patches, target, onto)
     result = BackportResult(
         base=target,
         base_label=onto,

@@ -392,6 +392,26 @@ def test_a_fix_the_branch_has_already_makes_no_commit(world: StableWorld, settin
     assert listed[fix] == "already applied" and listed[world.fix_trace] == "needs adaptation"
 
 
+def test_a_fix_the_branch_took_and_reverted_is_backported_with_a_word(
+    world: StableWorld, settings: Settings
+) -> None:
+    # a stable branch that cherry-picked a fix and then reverted it (it regressed there): the fix
+    # backports cleanly again, and the maintainer should hear the branch has been there before
+    path = world.path
+    git(path, "checkout", "-q", "main")
+    edit(path / "hw/util.c", "int util(void)\n", "/* no state */\nint util(void)\n")
+    fix = commit_all(path, "util: say it keeps no state" + STABLE_CC)
+    git(path, "checkout", "-q", "stable")
+    git(path, "cherry-pick", "-x", fix)
+    picked = git(path, "rev-parse", "HEAD").strip()
+    git(path, "revert", "--no-edit", "HEAD")
+    reverted = git(path, "rev-parse", "HEAD").strip()
+    result = backport_series(GitRepo(path), mail_series(world, fix), settings, onto="stable")
+    assert [p.status for p in result.patches] == ["3way"]  # applied (stable's blob is not main's)
+    said = f"merged and reverted in stable: 1/1 as {picked[:12]} (reverted by {reverted[:12]})"
+    assert result.hints == (said,)
+
+
 def test_follow_path_is_not_limited_by_the_users_rename_limit(world: StableWorld) -> None:
     repo = GitRepo(world.path)
     old, notes = follow_path(repo, world.fork, world.fix_move, "include/system/kvm.h")
