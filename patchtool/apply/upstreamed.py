@@ -37,15 +37,14 @@ _NAMED = 3
 class Landed:
     """A patch found in the base: the commit, and whether its added and removed lines are the patch's.
 
-    ``retitled``: found by its change, the commit's title being ``subject``; ``reverted_by``: the
-    commit of the base that reverted it (the base then does not have it)."""
+    ``retitled``: found by its change, under this other title; ``reverted_by``: the commit of the
+    base that reverted it (the base then does not have it)."""
 
     index: int
     total: int
     commit: str
     same: bool
-    retitled: bool = False
-    subject: str = ""
+    retitled: str = ""
     reverted_by: str | None = None
 
 
@@ -122,20 +121,26 @@ def landed_as(repo: GitRepo, base: str, patch: Patch, *, by_change: bool = False
     return None
 
 
-def _telling(diff: str) -> list[str]:
-    """The patch's changed lines git's pickaxe can find it by, best first: stripped, at least
-    `_TELLING` long, and found in no other changed line (a line the patch only re-indents inside a
-    new `if` occurs as often after it as before: sample AO), longest first."""
+def _telling(diff: str, wanted: int = 2) -> list[str]:
+    """Up to `wanted` of the patch's changed lines git's pickaxe can find it by, longest first:
+    stripped, at least `_TELLING` long, and found in no other changed line (a line the patch only
+    re-indents inside a new `if` occurs as often after it as before: sample AO). Only the
+    candidates taken are checked against the others, so a huge patch costs `wanted` passes."""
     texts = [line[1:].strip() for line in changed_lines(diff) if line[:1] in "+-" and "\0" not in line]
-    alone = [t for t in texts if sum(t in other for other in texts) == 1]
-    return sorted((t for t in set(alone) if len("".join(t.split())) >= _TELLING), key=len, reverse=True)
+    found: list[str] = []
+    for text in sorted(set(texts), key=lambda t: len("".join(t.split())), reverse=True):
+        if len(found) == wanted or len("".join(text.split())) < _TELLING:
+            break
+        if sum(text in other for other in texts) == 1:
+            found.append(text)
+    return found
 
 
 def _landed_by_change(repo: GitRepo, base: str, patch: Patch, paths: Sequence[str]) -> Landed | None:
     """The newest commit of `base` whose changed lines hold every line the patch adds or removes,
     among those that added or removed one of its two most telling lines."""
     want = Counter(_changed(patch.diff))
-    for telling in _telling(patch.diff)[:2]:
+    for telling in _telling(patch.diff):
         done = repo.git(
             "log", "--no-merges", "--format=%H", "-n", str(_PICKAXE), f"-S{telling}", base, "--",
             *_literal(paths), check=False, timeout=120,
@@ -144,7 +149,7 @@ def _landed_by_change(repo: GitRepo, base: str, patch: Patch, paths: Sequence[st
             shown = _shown(repo, sha)
             if shown is not None and not want - Counter(shown):
                 subject = repo.git("log", "-1", "--format=%s", sha, check=False).text().strip()
-                return Landed(patch.index, patch.total, sha, Counter(shown) == want, True, subject)
+                return Landed(patch.index, patch.total, sha, Counter(shown) == want, subject or "?")
     return None
 
 
@@ -197,7 +202,7 @@ def _where(landed: Sequence[Landed]) -> str:
         if x.reverted_by:
             return text + f" (reverted by {x.reverted_by[:12]})"
         if x.retitled:
-            shown = x.subject if len(x.subject) <= 60 else x.subject[:57] + "..."
+            shown = x.retitled if len(x.retitled) <= 60 else x.retitled[:57] + "..."
             text += f' ("{shown}")'
         return text + ("" if x.same else " (changed when merged)")
 
