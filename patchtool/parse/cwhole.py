@@ -147,11 +147,6 @@ def refine(
         c.detail.removeprefix("renamed from ") for c in mine if c.kind == "renamed"
     }
     bodies = {c.name for c in mine if c.kind == "body-changed"}
-    # a body the hunks read as changed is none when it did not change, or when its function is
-    # gone from the file after, the hunks saying it was removed or renamed
-    gone = {c.name for c in mine if c.kind == "removed"} | {
-        c.detail.removeprefix("renamed from ") for c in mine if c.kind == "renamed"
-    }
     kept = [
         c
         for c in said
@@ -159,10 +154,8 @@ def refine(
             c.file == path
             and c.kind == "body-changed"
             and c.name in old
-            and (
-                (c.name in new and old[c.name][:2] == new[c.name][:2])
-                or (c.name not in new and c.name in gone)
-            )
+            and c.name in new
+            and old[c.name][:2] == new[c.name][:2]
         )
     ]
     for name in sorted(old.keys() & new.keys(), key=lambda n: new[n][2]):

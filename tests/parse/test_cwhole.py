@@ -99,17 +99,6 @@ def test_a_name_the_hunks_paired_wrongly_is_read_off_the_files() -> None:
     assert found[0].line == 23 and found[0].new_signature == "int tap_close_all(Tap **t)"
 
 
-def test_the_body_change_of_a_function_renamed_away_is_dropped() -> None:
-    # its old name heads a later hunk (git names a hunk by the old file): the rename says it all
-    after = TAP_C.replace("int tap_close(Tap *t)", "int tap_shut(Tap *t)").replace("fd);\n}", "fd) - 1;\n}")
-    said = (
-        change("tap_shut", "renamed", detail="renamed from tap_close"),
-        change("tap_close", "body-changed"),
-    )
-    found = refine("net/tap.c", TAP_C.encode(), after.encode(), said)
-    assert facts(found) == [("net/tap.c", "tap_shut", "renamed")]
-
-
 def test_report_on_an_applied_series_names_the_function_a_label_headed_hunk_changes(tmp_path: Path) -> None:
     # git heads the hunk with `fail:` (a label at column 0): the mail names no function, the
     # applied files do
