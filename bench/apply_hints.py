@@ -35,10 +35,6 @@ from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 _WRITTEN = re.compile(r"--base ([0-9a-f]{12}) applies it where it was written")
-_LANDED = re.compile(r"(\d+)/(\d+) as ([0-9a-f]{12})")
-_REVERTED = re.compile(r"(\d+)/(\d+) as ([0-9a-f]{12}) \(reverted by ([0-9a-f]{12})\)")
-_RETITLED = re.compile(r'(\d+)/(\d+) as [0-9a-f]{12} \("')
-_MORE = re.compile(r" and (\d+) more$")
 
 
 def git(repo: Path, *args: str) -> str:
@@ -96,34 +92,33 @@ def main() -> None:
                     totals[f"written-on applies {ok}"] += 1
                     totals[f"written-on files as the true base {same}"] += 1
                     notes.append(f"written {m.group(1)} applies={ok} same-files={same}")
-                for index, _, sha in _LANDED.findall(hint):
+            for hint in result.get("hints", []):
+                kind = hint.split(":")[0].replace(result.get("base_label", onto), "X")
+                kind = re.sub(r"\b[0-9a-f]{12}\b", "SHA", re.sub(r"\d+ blob", "N blob", kind))
+                totals[f"hint {kind[:70]}"] += 1
+            for x in result.get("landed", []):  # every patch the hints speak of, not only the three named
+                index, sha = x["index"], x["commit"]
+                totals[f"landed {x['kind']}"] += 1
+                totals["named by their change under another title"] += bool(x["retitled"])
+                if sha:
                     title = git(clone, "log", "-1", "--format=%s", sha).strip()
                     inside = subprocess.run(
                         ["git", "-C", str(clone), "merge-base", "--is-ancestor", sha, onto], check=False
                     ).returncode == 0
                     totals[f"landed in onto {inside}"] += 1
-                    notes.append(f"{index} as {sha} {inside} {title[:40]!r}")
-            for hint in result.get("hints", []):
-                kind = hint.split(":")[0].replace(result.get("base_label", onto), "X")
-                kind = re.sub(r"\b[0-9a-f]{12}\b", "SHA", re.sub(r"\d+ blob", "N blob", kind))
-                totals[f"hint {kind[:70]}"] += 1
-                totals["named by their change under another title"] += len(_RETITLED.findall(hint))
-                for index, _, orig, revert in _REVERTED.findall(hint):
-                    said = git(clone, "log", "-1", "--format=%B", revert)
-                    full = git(clone, "rev-parse", orig).strip()
-                    ok = f"This reverts commit {full}" in said
+                    notes.append(f"{index} {x['kind']} as {sha[:12]} {inside} {title[:40]!r}")
+                if x["reverted_by"]:
+                    said = git(clone, "log", "-1", "--format=%B", x["reverted_by"])
+                    ok = bool(sha) and f"This reverts commit {sha}" in said
                     totals[f"reverted: the revert names the commit {ok}"] += 1
-                    notes.append(f"{index} reverted {orig} by {revert} {ok}")
-            hints = result.get("hints", [])
-            named = {int(i) for h in hints if "already in" in h for i, _, _ in _LANDED.findall(h)}
-            named_more = sum(int(m.group(1)) for h in result.get("hints", []) if (m := _MORE.search(h)))
+                    notes.append(f"{index} reverted {sha[:12]} by {x['reverted_by'][:12]} {ok}")
+            named = {x["index"] for x in result.get("landed", []) if x["kind"] == "in-base"}
             for p in result.get("patches", []):
                 totals[f"patch {p['status']}"] += 1
                 if p["status"] == "already-applied":
                     totals[f"already-applied named {p['index'] in named}"] += 1
                     if p["index"] not in named:
                         notes.append(f"{p['index']} already-applied, not named")
-            totals["already-applied named among 'and N more'"] += named_more
             print(f"{mbox.stem[:60]:60} {status:22} rc={result['rc']} " + "; ".join(notes))
     print("total")
     for key in sorted(totals):

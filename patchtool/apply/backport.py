@@ -36,7 +36,7 @@ from patchtool.apply.engine import (
     series_patches,
     short,
 )
-from patchtool.apply.upstreamed import applied_hints, conflict_hints
+from patchtool.apply.upstreamed import HistoryNotes, applied_hints, conflict_hints
 from patchtool.config import Settings
 from patchtool.jsonable import record
 from patchtool.models import Address, Finding, Patch, Revision, Series
@@ -179,12 +179,12 @@ def backport_series(
     status = "conflict" if conflict else (NEEDS_ADAPTATION if missing else NOT_BUILT)
     if all(o.status == ALREADY_APPLIED for o in checked.outcomes):
         status, head = ALREADY_IN_BASE, target  # the branch has every change already: no commit made
-    hints: tuple[str, ...] = ()
+    history = HistoryNotes()
     already = {o.index for o in checked.outcomes if o.status == ALREADY_APPLIED}
     if already:
-        hints = conflict_hints(repo, series, patches, target, onto, conflict=False, already=already)
+        history = conflict_hints(repo, series, patches, target, onto, conflict=False, already=already)
     elif not conflict:  # the branch took the fix once and reverted it, or has its title already
-        hints = applied_hints(repo, patches, target, onto)
+        history = applied_hints(repo, patches, target, onto)
     result = BackportResult(
         base=target,
         base_label=onto,
@@ -196,7 +196,8 @@ def backport_series(
         findings=checked.findings,
         source_base=source_base,
         prerequisites=checked.prerequisites,
-        hints=hints,
+        hints=history.hints,
+        landed=history.landed,
     )
     return _finish(repo, settings, result, branch, force, worktree)
 

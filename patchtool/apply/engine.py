@@ -14,7 +14,7 @@ from pathlib import Path
 from patchtool.apply.commitmsg import patch_message
 from patchtool.apply.patches import Conflict, StepOutcome, git_date, temp_index
 from patchtool.apply.pathguard import check_paths
-from patchtool.apply.upstreamed import applied_hints, conflict_hints
+from patchtool.apply.upstreamed import Landed, applied_hints, conflict_hints
 from patchtool.config import Settings
 from patchtool.errors import InputError, PatchtoolError, UsageError, VerdictError
 from patchtool.jsonable import record
@@ -58,6 +58,7 @@ class ApplyResult:
     adaptations: tuple[str, ...] = ()
     dependencies: tuple[ApplyResult, ...] = ()  # Based-on: series applied first
     hints: tuple[str, ...] = ()  # patches the base has (or merged and reverted), where it was written
+    landed: tuple[Landed, ...] = ()  # every patch the hints speak of, with its commit
 
     @property
     def ok(self) -> bool:
@@ -276,11 +277,11 @@ def apply_series(
         status, head = ALREADY_IN_BASE, choice.sha  # applying it leaves the base: --branch points there
     already = {o.index for o in outcomes if o.status == ALREADY_APPLIED}
     if status != "applied" or already:
-        hints = conflict_hints(
+        notes = conflict_hints(
             repo, series, patches, choice.sha, choice.label, conflict=status == "conflict", already=already
         )
     else:
-        hints = applied_hints(repo, patches, choice.sha, choice.label)
+        notes = applied_hints(repo, patches, choice.sha, choice.label)
     result = ApplyResult(
         base=choice.sha,
         base_label=choice.label,
@@ -289,7 +290,8 @@ def apply_series(
         head=head,
         status=status,
         dependencies=choice.dependencies,
-        hints=hints,
+        hints=notes.hints,
+        landed=notes.landed,
     )
     return finish(repo, settings, result, branch=branch, force=force, worktree=worktree)
 

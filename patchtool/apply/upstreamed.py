@@ -38,7 +38,9 @@ class Landed:
     """A patch found in the base: the commit, and whether its added and removed lines are the patch's.
 
     ``retitled``: found by its change, under this other title; ``reverted_by``: the commit of the
-    base that reverted it (the base then does not have it)."""
+    base that reverted it (the base then does not have it). ``kind``: "in-base" (the base has it:
+    the series conflicts or changes nothing there), "reverted" (merged and then reverted), or
+    "applied-again" (the series applies cleanly although the base has a commit with its title)."""
 
     index: int
     total: int
@@ -46,6 +48,16 @@ class Landed:
     same: bool
     retitled: str = ""
     reverted_by: str | None = None
+    kind: str = "in-base"
+
+
+@record
+class HistoryNotes:
+    """What the base's history has of a series: the hints a person reads, one line each, and every
+    patch they speak of (the hints name a few and count the rest; a script reads ``landed``)."""
+
+    hints: tuple[str, ...] = ()
+    landed: tuple[Landed, ...] = ()
 
 
 # How far back a clean series' reverts are looked for when its mail has no date.
@@ -115,7 +127,8 @@ def landed_as(repo: GitRepo, base: str, patch: Patch, *, by_change: bool = False
         elif event is not None and (event == "landed" or reverted is None):
             shown = _shown(repo, sha)
             same = shown is not None and shown == _changed(patch.diff)
-            return Landed(patch.index, patch.total, sha, same, reverted_by=reverted)
+            kind = "reverted" if reverted else "in-base"
+            return Landed(patch.index, patch.total, sha, same, reverted_by=reverted, kind=kind)
     if by_change and reverted is None:
         return _landed_by_change(repo, base, patch, paths)
     return None
@@ -184,10 +197,11 @@ def titled_since(repo: GitRepo, base: str, patches: Sequence[Patch]) -> list[Lan
         newest, word = events[0]
         if word == "reverted":
             original = next((sha for sha, w in events[1:] if w == "landed"), "")
-            out.append(Landed(patch.index, patch.total, original, False, reverted_by=newest))
+            out.append(Landed(patch.index, patch.total, original, False, reverted_by=newest, kind="reverted"))
         elif _touches(repo, newest, _paths(patch)):
             shown = _shown(repo, newest)
-            out.append(Landed(patch.index, patch.total, newest, shown == _changed(patch.diff)))
+            same = shown == _changed(patch.diff)
+            out.append(Landed(patch.index, patch.total, newest, same, kind="applied-again"))
     return sorted(out, key=lambda x: x.index)
 
 
@@ -220,7 +234,7 @@ def conflict_hints(
     *,
     conflict: bool = True,
     already: Collection[int] = (),
-) -> tuple[str, ...]:
+) -> HistoryNotes:
     """What the repository says of a series that conflicts on `base` (`label`, as the user named it),
     or some of whose patches changed nothing there (``conflict`` False: where it was written is
     then no question). ``already``: the indexes of the patches that changed nothing, whose commit
@@ -244,10 +258,10 @@ def conflict_hints(
                 f"written on {written[:12]} (its tree holds the {len(pres)} blob(s) the patches' index lines"
                 f" name): --base {written[:12]} applies it where it was written"
             )
-    return tuple(hints)
+    return HistoryNotes(tuple(hints), tuple(landed))
 
 
-def applied_hints(repo: GitRepo, patches: Sequence[Patch], base: str, label: str) -> tuple[str, ...]:
+def applied_hints(repo: GitRepo, patches: Sequence[Patch], base: str, label: str) -> HistoryNotes:
     """What the repository says of a series that applies: that `base` has some of its titles (the
     patches applied again on top), or merged and reverted them."""
     titled = titled_since(repo, base, patches)
@@ -258,4 +272,4 @@ def applied_hints(repo: GitRepo, patches: Sequence[Patch], base: str, label: str
         hints.append(f"already in {label} under these titles, yet applied again on top: {_where(there)}")
     if undone:
         hints.append(f"merged and reverted in {label}: {_where(undone)}")
-    return tuple(hints)
+    return HistoryNotes(tuple(hints), tuple(titled))

@@ -25,6 +25,7 @@ from patchtool.report.records import (
     BuildView,
     DiagnosticView,
     FindingView,
+    LandedView,
     PatchView,
     ReplyView,
     ReportContext,
@@ -210,6 +211,10 @@ def apply_view(result: Any) -> ApplyView:
         result.head,
         patches,
         tuple(getattr(result, "hints", ())),
+        tuple(
+            LandedView(f"{x.index}/{x.total}", x.kind, x.commit, x.same, x.retitled, x.reverted_by)
+            for x in getattr(result, "landed", ())
+        ),
     )
 
 
@@ -329,9 +334,7 @@ def stage_views(
     else:
         errors = sum(f.severity == "error" for f in checks.findings)
         stages.append(StageView("checks", FAILED if errors else OK, _checks_detail(checks, errors)))
-    stages.append(
-        _stage("apply", (apply.ok, _apply_detail(apply)) if apply else None, skipped)
-    )
+    stages.append(_stage("apply", (apply.ok, _apply_detail(apply)) if apply else None, skipped))
     build_detail = "ok" if build and build.ok else (build.first_error if build else None) or "failed"
     stages.append(_stage("build", (build.ok, build_detail) if build else None, skipped))
     stages.append(_stage("test", (tests.ok, _tests_detail(tests)) if tests else None, skipped))

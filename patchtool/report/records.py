@@ -164,6 +164,18 @@ class ApplyPatchView:
 
 
 @record
+class LandedView:
+    """A patch the base's history has: in the base, merged and reverted, or applied again on top."""
+
+    label: str  # "2/5"
+    kind: str  # "in-base" | "reverted" | "applied-again"
+    commit: str  # the base's commit with it ("" when a revert names no commit of it)
+    same: bool  # its added and removed lines are the patch's
+    retitled: str = ""  # the commit's own title, when it was found by its change
+    reverted_by: str | None = None
+
+
+@record
 class ApplyView:
     status: str  # "applied" | "conflict" | ...
     ok: bool
@@ -173,6 +185,7 @@ class ApplyView:
     head: str | None
     patches: tuple[ApplyPatchView, ...]
     hints: tuple[str, ...] = ()  # patches the base has (or merged and reverted), where it was written
+    landed: tuple[LandedView, ...] = ()  # every patch the hints speak of
 
 
 @record

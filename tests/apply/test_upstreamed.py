@@ -97,6 +97,10 @@ def test_a_series_merged_and_reverted_applies_and_says_so(tmp_path: Path, settin
         f"2/2 as {kept[:12]} (changed when merged)",
         f"merged and reverted in main: 1/2 as {merged[:12]} (reverted by {revert[:12]})",
     )
+    assert [(x.index, x.kind, x.commit, x.reverted_by) for x in result.landed] == [
+        (1, "reverted", merged, revert),
+        (2, "applied-again", kept, None),
+    ]
 
 
 @pytest.mark.parametrize("title", ['Revert "Revert "a: rename line five""', 'Reapply "a: rename line five"'])
@@ -129,9 +133,7 @@ def test_a_conflicting_series_merged_and_reverted_is_not_called_in_the_base(
     assert result.hints[1].startswith(f"written on {revert[:12]} ")  # the revert gave back its blobs
 
 
-def test_an_unrelated_commit_with_the_same_title_is_not_the_patch(
-    tmp_path: Path, settings: Settings
-) -> None:
+def test_an_unrelated_commit_with_the_same_title_is_not_the_patch(tmp_path: Path, settings: Settings) -> None:
     repo, _, series = two_patch_repo(tmp_path)
     (repo / "c.c").write_text("c\n")
     commit_all(repo, "b: spell out three")  # a title reused for a change to another file
@@ -173,3 +175,21 @@ def test_a_retitled_patch_that_wraps_a_line_in_an_if_is_found(tmp_path: Path, se
     assert result.status == ALREADY_IN_BASE
     assert result.hints == (f'every patch is already in main: 1/1 as {merged[:12]} ("target/i386: emulate: '
                             'Make sure fetch_instruction exists ...")',)  # fmt: skip
+
+
+def test_a_hint_names_three_patches_and_the_result_holds_each(tmp_path: Path, settings: Settings) -> None:
+    # a long series merged long ago: the hint stays one readable line, a script gets all the commits
+    repo = make_repo(tmp_path / "q", {f"f{i}.c": numbered(10, f"file {i} line") for i in range(5)})
+    base = git(repo, "rev-parse", "HEAD").strip()
+    for i in range(5):
+        edit(repo / f"f{i}.c", f"file {i} line 4\n", f"file {i} line four, written out in words\n")
+        commit_all(repo, f"f{i}: spell out line four")
+    merged = git(repo, "log", "--reverse", "--format=%H", f"{base}..HEAD").split()
+    series = mailed(tmp_path, repo, f"{base}..HEAD~1")  # the first four were mailed
+    result = apply_series(GitRepo(repo), series, settings, base="main")
+    assert result.status == ALREADY_IN_BASE
+    named = ", ".join(f"{i}/4 as {sha[:12]}" for i, sha in enumerate(merged[:3], 1))
+    assert result.hints == (f"every patch is already in main: {named} and 1 more",)
+    assert [(x.index, x.total, x.commit, x.kind, x.same) for x in result.landed] == [
+        (i, 4, sha, "in-base", True) for i, sha in enumerate(merged[:4], 1)
+    ]

@@ -22,6 +22,7 @@ from tests.plugins.applyrepo import (
     wait_for_work,
 )
 from tests.plugins.gitutil import git, make_repo, snapshot_repo
+from tests.plugins.schemacheck import report_schema, validate
 
 
 def test_apply_honours_base_commit_and_keeps_a_branch(apply_repo: ApplyRepo) -> None:
@@ -67,6 +68,10 @@ def test_a_series_the_base_has_already_makes_no_commit(apply_repo: ApplyRepo) ->
     landed = git(repo, "log", "--reverse", "--format=%h", "-3", "topic", "--abbrev=12").split()
     listed = ", ".join(f"{i}/3 as {sha}" for i, sha in enumerate(landed, 1))
     assert result["hints"] == [f"every patch is already in topic: {listed}"]
+    full = git(repo, "log", "--reverse", "--format=%H", "-3", "topic").split()
+    assert [(x["index"], x["kind"], x["commit"], x["same"]) for x in result["landed"]] == [
+        (i, "in-base", sha, True) for i, sha in enumerate(full, 1)
+    ]  # a script reads every patch's commit here, not from the hint's words
     # two of the three there: the third is applied, the first two named
     part = run_patchtool("apply", apply_repo.series_mbox, "--repo", repo, "--base", "topic~1", "--json")
     assert part.code == 0, part.stderr
@@ -100,8 +105,13 @@ def test_a_report_on_a_series_the_base_has_says_so(apply_repo: ApplyRepo, tmp_pa
     text = part.read_text()
     assert "The history of topic~1 has some of the series:" in text
     run_patchtool("report", apply_repo.series_mbox, *args[:-4], "-f", "json", "-o", data)
-    stages = {s["name"]: s["detail"] for s in json.loads(data.read_text())["stages"]}
+    report = json.loads(data.read_text())
+    stages = {s["name"]: s["detail"] for s in report["stages"]}
     assert stages["apply"] == "applied on topic~1; 1 note"  # not the bare "applied" of a clean series
+    landed = [(x["label"], x["kind"]) for x in report["apply"]["landed"]]
+    assert landed == [("1/3", "in-base"), ("2/3", "in-base")]
+    schema = report_schema()
+    assert validate(report, schema, schema) == []
     assert "already in topic~1: 1/3 as " in text and "The series changes nothing" not in text
 
 

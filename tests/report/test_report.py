@@ -30,6 +30,7 @@ from patchtool.testrun import results as testresults
 from patchtool.testrun.results import RunRecord, summarize
 from patchtool.vcs.repo import GitRepo
 from tests.plugins.reportkit import GENERATED, HOSTILE_TITLE, SENDER, fixture_context, hostile_mbox
+from tests.plugins.schemacheck import report_schema, validate
 
 SUFFIX = {"term": "txt", "md": "md", "html": "html", "email": "eml", "json": "json"}
 BUILD_LOG = """[1/3] Compiling C object util/rcu.c.o
@@ -282,74 +283,18 @@ def test_unknown_format_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         render(fixture_context(monkeypatch), "pdf")  # type: ignore[arg-type]
 
 
-_TYPES = {
-    "object": dict,
-    "array": list,
-    "string": str,
-    "integer": int,
-    "number": (int, float),
-    "boolean": bool,
-}
-
-
-def _validate(
-    value: object, schema: dict[str, object], root: dict[str, object], path: str = "$"
-) -> list[str]:
-    """A small JSON-schema checker for the keywords report.schema.json uses."""
-    if "$ref" in schema:
-        name = str(schema["$ref"]).rsplit("/", 1)[-1]
-        return _validate(value, root["$defs"][name], root, path)  # type: ignore[index]
-    if "anyOf" in schema:
-        options = [_validate(value, s, root, path) for s in schema["anyOf"]]  # type: ignore[attr-defined]
-        return [] if any(not o for o in options) else [f"{path}: matches no alternative"]
-    if "const" in schema and value != schema["const"]:
-        return [f"{path}: {value!r} is not {schema['const']!r}"]
-    if "enum" in schema and value not in schema["enum"]:  # type: ignore[operator]
-        return [f"{path}: {value!r} not in {schema['enum']}"]
-    if schema.get("type") == "null":
-        return [] if value is None else [f"{path}: not null"]
-    kind = _TYPES.get(str(schema.get("type")))
-    if kind and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
-        return [f"{path}: {type(value).__name__} is not {schema['type']}"]
-    errors: list[str] = []
-    if isinstance(value, dict):
-        props: dict[str, dict[str, object]] = schema.get("properties", {})  # type: ignore[assignment]
-        errors += [f"{path}: missing {k}" for k in schema.get("required", []) if k not in value]  # type: ignore[attr-defined]
-        if schema.get("additionalProperties") is False:
-            errors += [f"{path}: unexpected {k}" for k in value if k not in props]
-        for k, v in value.items():
-            if k in props:
-                errors += _validate(v, props[k], root, f"{path}.{k}")
-    if isinstance(value, list):
-        if "prefixItems" in schema:
-            items = schema["prefixItems"]
-            if len(value) != len(items):  # type: ignore[arg-type]
-                errors.append(f"{path}: expected {len(items)} items")  # type: ignore[arg-type]
-            for i, (v, s) in enumerate(zip(value, items, strict=False)):  # type: ignore[call-overload]
-                errors += _validate(v, s, root, f"{path}[{i}]")
-        elif "items" in schema:
-            for i, v in enumerate(value):
-                errors += _validate(v, schema["items"], root, f"{path}[{i}]")  # type: ignore[arg-type]
-    return errors
-
-
-def _schema() -> dict[str, object]:
-    path = Path(__file__).resolve().parents[2] / "patchtool" / "schemas" / "report.schema.json"
-    return json.loads(path.read_text())  # type: ignore[no-any-return]
-
-
 def test_json_matches_its_schema(tmp_path: Path, kvm_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    schema = _schema()
+    schema = report_schema()
     for ctx in (full_context(tmp_path, kvm_repo), fixture_context(monkeypatch)):
         data = json.loads(render(ctx, "json"))  # type: ignore[arg-type]
-        assert _validate(data, schema, schema) == []
+        assert validate(data, schema, schema) == []
 
 
 def test_schema_check_can_fail(tmp_path: Path, kvm_repo: Path) -> None:
-    schema = _schema()
+    schema = report_schema()
     data = json.loads(render(full_context(tmp_path, kvm_repo), "json"))
     data["tests"]["tests"][0]["runs"] = "ten"
     data["series"]["extra"] = 1
     del data["stages"]
-    errors = _validate(data, schema, schema)
+    errors = validate(data, schema, schema)
     assert len(errors) == 3, errors
