@@ -9,7 +9,9 @@ read it as the return type of the function that follows.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable
 
 from patchtool.parse.cparser import for_parsing
 
@@ -111,19 +113,23 @@ def reopen_comment(texts: list[str]) -> list[str]:
     return texts
 
 
+def macro_statement(text: str, rows: Iterable[str]) -> bool:
+    """Whether `text` is `NAME(args)` alone at column 0 (a comment may follow it), not followed (in
+    `rows`, the rows after it) by `{`, an indented row or `)`: a statement-like macro."""
+    code = code_of(text)
+    if not _MACRO_CALL.match(code) or code.rstrip().endswith(";"):
+        return False
+    following = next((t for t in rows if t.strip() and not is_comment_row(t)), "")
+    # else a function's own signature line (its body or parameters follow)
+    return not (following.startswith(("{", ")")) or following[:1] in (" ", "\t"))
+
+
 def mark_macro_calls(texts: list[str]) -> list[str]:
-    """`NAME(args)` alone at column 0 (a comment may follow it) and not followed by `{` is a
-    statement-like macro: add its `;`."""
-    out = list(texts)
-    for i, text in enumerate(texts):
-        code = code_of(text)
-        if not _MACRO_CALL.match(code) or code.rstrip().endswith(";"):
-            continue
-        following = next((t for t in texts[i + 1 :] if t.strip() and not is_comment_row(t)), "")
-        if following.startswith("{") or following[:1] in (" ", "\t") or following.startswith(")"):
-            continue  # a function's own signature line (its body or parameters follow)
-        out[i] = text.rstrip() + ";"
-    return out
+    """Each statement-like macro (`macro_statement`) gets its `;`."""
+    return [
+        text.rstrip() + ";" if macro_statement(text, itertools.islice(texts, i + 1, None)) else text
+        for i, text in enumerate(texts)
+    ]
 
 
 def ends_in_comment(text: str) -> bool:

@@ -12,9 +12,11 @@ dropped. A name defined twice in a file (an `#ifdef` / `#else` pair) is left to 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from patchtool.models import FunctionChange
+from patchtool.parse.cfragments import macro_statement
 from patchtool.parse.cparser import for_parsing, parser
 
 # a definition whose whole signature a macro makes, `DISAS_INSN(fpu)` at column 0 with its body's
@@ -24,6 +26,8 @@ _MACRO_DEFINITION = re.compile(
 )
 # a name only a macro's invocation has: `REG32(CR0, 0x20)`, `INITIALIZE_MIGRATE_CAPS_SET`
 _INVOCATION = re.compile(r"[A-Z_][A-Z0-9_]*(?:\s*\(.*\))?", re.DOTALL)
+# a row at column 0 that names something and closes a parenthesis: maybe a macro invocation
+_CANDIDATE = re.compile(rb"^[A-Za-z_][^\n]*\)[^\n]*$", re.MULTILINE)
 # the kinds that already say what happened to a definition of that name
 _NAMED = ("added", "removed", "renamed", "signature-changed", "stub-added", "moved")
 
@@ -53,9 +57,32 @@ def entities(src: bytes) -> tuple[dict[str, tuple[str, bytes, int]], dict[str, s
     }
 
 
+def _without_macro_statements(src: bytes) -> bytes:
+    """`src` with each statement-like macro invocation (`type_init(x)`, `DEFINE_TYPES(types)` alone
+    at column 0 without `;`: cfragments.macro_statement) blanked byte for byte, so that
+    tree-sitter does not read it as the return type of the function below it (sample AT:
+    `type_init(...)` became `DEFINE_TYPES(types)` above `PFlashCFI01 *pflash_cfi01_register(...)`,
+    read as a changed return type)."""
+    out = None
+    for m in _CANDIDATE.finditer(src):
+        text = m.group(0).decode("utf-8", errors="replace")
+        if macro_statement(text, _rows_after(src, m.end())):
+            out = out if out is not None else bytearray(src)
+            out[m.start() : m.end()] = b" " * (m.end() - m.start())
+    return bytes(out) if out is not None else src
+
+
+def _rows_after(src: bytes, end: int) -> Iterator[str]:
+    while end < len(src):
+        stop = src.find(b"\n", end + 1)
+        stop = len(src) if stop < 0 else stop
+        yield src[end + 1 : stop].decode("utf-8", errors="replace")
+        end = stop
+
+
 def _definitions(src: bytes) -> tuple[dict[str, list[tuple[str, bytes, int]]], dict[str, list[str]]]:
     """Every top-level function definition and prototype of the file, by name."""
-    root = parser().parse(for_parsing(src)).root_node
+    root = parser().parse(for_parsing(_without_macro_statements(src))).root_node
     defs: dict[str, list[tuple[str, bytes, int]]] = {}
     protos: dict[str, list[str]] = {}
     stack = [root]

@@ -121,3 +121,16 @@ def test_report_on_an_applied_series_names_the_function_a_label_headed_hunk_chan
     assert [(f["name"], f["kind"]) for f in patch["functions"]] == [("tap_open", "body-changed")]
     without = run_patchtool("report", tmp_path / "fix.mbox", "--no-checkpatch", "-f", "json")
     assert json.loads(without.stdout)["patches"][0]["functions"] == []
+
+
+def test_a_registration_macro_above_a_function_is_not_its_return_type() -> None:
+    # sample AT: a QOM conversion turned `type_init(pflash_cfi01_register_types)` into
+    # `DEFINE_TYPES(types)`; the function below it was read as returning
+    # "type_init pflash_cfi01_register_types PFlashCFI01 *", then "types PFlashCFI01 *"
+    tail = "\nTap *tap_new(int flags)\n{\n    return tap_alloc(flags);\n}\n"
+    before = TAP_C + "\nstatic void tap_register_types(void)\n{\n    type_register_static(&tap_info);\n}\n"
+    before += "\ntype_init(tap_register_types)\n" + tail
+    after = TAP_C + "\nDEFINE_TYPES(tap_types)\n" + tail.replace("(flags)", "(flags, 0)")
+    found = refine("net/tap.c", before.encode(), after.encode(), ())
+    assert facts(found) == [("net/tap.c", "tap_new", "body-changed")]
+    assert found[0].line == 30  # its own first line, not the macro above it
