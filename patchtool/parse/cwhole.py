@@ -4,9 +4,10 @@ A hunk alone does not always say which function it is in: git's header line may 
 (`free_fail:` at column 0 in net/tap.c), a struct, or nothing at all, and a hunk that starts deep in
 a body has no signature to read. Once the series is applied, each patch's commit has the files
 before and after it, and tree-sitter reads every definition there. ``refine`` completes what the
-hunks said with what the files say: a definition whose body or signature differs and that the hunks
-did not name is added; a body change the files contradict (the same definition on both sides) is
-dropped. A name defined twice in a file (an `#ifdef` / `#else` pair) is left to the hunks.
+hunks said with what the files say: a definition whose body or signature differs, or that only one
+side has, and that the hunks did not name is added; a body change the files contradict (the same
+definition on both sides) is dropped. A name defined twice in a file (an `#ifdef` / `#else` pair)
+is left to the hunks.
 """
 
 from __future__ import annotations
@@ -199,4 +200,11 @@ def refine(
                 continue
         if body_old != body_new and name not in bodies:
             kept.append(FunctionChange(path, name, "body-changed", line=line))
+    # a definition only one side has that the hunks did not name: a hunk tree-sitter could not read
+    # past (sample AU: a macro with a JavaScript body, `EM_JS_PRE(...)`, hid three new functions)
+    seen = {c.name for c in mine} | named
+    for name in sorted(new.keys() - every_old.keys() - seen, key=lambda n: new[n][2]):
+        kept.append(FunctionChange(path, name, "added", new_signature=new[name][0], line=new[name][2]))
+    for name in sorted(old.keys() - every_new.keys() - seen, key=lambda n: old[n][2]):
+        kept.append(FunctionChange(path, name, "removed", old_signature=old[name][0], line=old[name][2]))
     return tuple(kept)

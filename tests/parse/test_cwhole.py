@@ -132,5 +132,28 @@ def test_a_registration_macro_above_a_function_is_not_its_return_type() -> None:
     before += "\ntype_init(tap_register_types)\n" + tail
     after = TAP_C + "\nDEFINE_TYPES(tap_types)\n" + tail.replace("(flags)", "(flags, 0)")
     found = refine("net/tap.c", before.encode(), after.encode(), ())
-    assert facts(found) == [("net/tap.c", "tap_new", "body-changed")]
+    assert facts(found) == [
+        ("net/tap.c", "tap_new", "body-changed"),
+        ("net/tap.c", "tap_register_types", "removed"),
+    ]
     assert found[0].line == 30  # its own first line, not the macro above it
+
+
+def test_a_definition_only_one_side_has_is_added_or_removed_when_the_hunks_missed_it() -> None:
+    # sample AU: a macro whose body is JavaScript (`EM_JS_PRE(...)`, tcg/wasm.c) left tree-sitter
+    # unable to read the hunk past it, and three new functions below it went unnamed
+    js = "EM_JS(void, tap_js, (void *p),\n{\n    Module.t = new Map([[1, () => {}]]);\n});\n"
+    gone = "\nstatic void tap_reset(Tap *t)\n{\n    t->fd = -1;\n}\n"
+    before = TAP_C + gone
+    after = TAP_C + "\n" + js + "\nstatic int tap_count(void)\n{\n    return 1;\n}\n"
+    found = refine("net/tap.c", before.encode(), after.encode(), ())
+    listed = [(c.name, c.kind, c.line) for c in found]
+    assert listed == [("tap_count", "added", 33), ("tap_reset", "removed", 28)]
+    assert found[0].new_signature == "static int tap_count(void)"
+    # a name the hunks spoke of is theirs, and one defined twice after is left to them
+    count = "static int tap_count(void)\n{{\n    return {};\n}}\n"
+    twice = "#ifdef A\n" + count.format(1) + "#else\n" + count.format(0) + "#endif\n"
+    said = (change("tap_reset", "renamed", detail="renamed from tap_clear"),)
+    assert facts(refine("net/tap.c", before.encode(), (TAP_C + twice).encode(), said)) == [
+        ("net/tap.c", "tap_reset", "renamed")
+    ]
