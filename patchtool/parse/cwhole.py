@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from patchtool.models import FunctionChange
-from patchtool.parse.cfragments import macro_statement
+from patchtool.parse.cfragments import is_comment_row, macro_statement
 from patchtool.parse.cparser import for_parsing, parser
 
 # a definition whose whole signature a macro makes, `DISAS_INSN(fpu)` at column 0 with its body's
@@ -29,6 +29,8 @@ _MACRO_DEFINITION = re.compile(
 _INVOCATION = re.compile(r"[A-Z_][A-Z0-9_]*(?:\s*\(.*\))?", re.DOTALL)
 # a row at column 0 that names something and closes a parenthesis: maybe a macro invocation
 _CANDIDATE = re.compile(rb"^[A-Za-z_][^\n]*\)[^\n]*$", re.MULTILINE)
+# the row a function's head starts: not a directive, opens a parenthesis, no `;` at its end
+_HEAD = re.compile(r"^(?!#)[^;]*\([^;]*$")
 # the kinds that already say what happened to a definition of that name
 _NAMED = ("added", "removed", "renamed", "signature-changed", "stub-added", "moved")
 
@@ -63,11 +65,14 @@ def _without_macro_statements(src: bytes) -> bytes:
     at column 0 without `;`: cfragments.macro_statement) blanked byte for byte, so that
     tree-sitter does not read it as the return type of the function below it (sample AT:
     `type_init(...)` became `DEFINE_TYPES(types)` above `PFlashCFI01 *pflash_cfi01_register(...)`,
-    read as a changed return type)."""
+    read as a changed return type). Only a row above a function's head is blanked: above a
+    struct whose members are macros too, tree-sitter reads the macro better than a hole (sample AR,
+    whpx-internal.h: with the hole, the rest of the file was one error)."""
     out = None
     for m in _CANDIDATE.finditer(src):
         text = m.group(0).decode("utf-8", errors="replace")
-        if macro_statement(text, _rows_after(src, m.end())):
+        following = next((t for t in _rows_after(src, m.end()) if t.strip() and not is_comment_row(t)), "")
+        if _HEAD.match(following) and macro_statement(text, [following]):
             out = out if out is not None else bytearray(src)
             out[m.start() : m.end()] = b" " * (m.end() - m.start())
     return bytes(out) if out is not None else src

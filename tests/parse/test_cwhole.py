@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from patchtool.models import FunctionChange
-from patchtool.parse.cwhole import refine
+from patchtool.parse.cwhole import entities, refine
 from tests.conftest import run_patchtool
 from tests.plugins.applyrepo import commit_all, edit
 from tests.plugins.gitutil import git, make_repo
@@ -157,3 +157,13 @@ def test_a_definition_only_one_side_has_is_added_or_removed_when_the_hunks_misse
     assert facts(refine("net/tap.c", before.encode(), (TAP_C + twice).encode(), said)) == [
         ("net/tap.c", "tap_reset", "renamed")
     ]
+
+
+def test_macro_rows_above_a_struct_of_macros_are_left_to_the_parser() -> None:
+    # sample AR (whpx-internal.h): typedefs and struct members made by list macros, one of them put
+    # under `#ifdef`; with the macro above the struct blanked, the rest of the file read as one error
+    rows = "LIST_A(MAKE_TYPE)\n#ifdef X\nLIST_B(MAKE_TYPE)\n#endif\nLIST_C(MAKE_TYPE)\n\n"
+    rows += "struct Dispatch {\n    LIST_A(MEMBER)\n#ifdef X\n    LIST_B(MEMBER)\n#endif\n"
+    rows += "    LIST_C(MEMBER)\n};\n"
+    rows += "\nextern struct Dispatch dispatch;\n\nbool init_dispatch(void);\n"
+    assert entities(rows.encode())[1]["init_dispatch"] == "bool init_dispatch(void);"
