@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from patchtool.models import FunctionChange
-from patchtool.parse.cfragments import is_comment_row, macro_statement
+from patchtool.parse.cfragments import macro_statement
 from patchtool.parse.cparser import for_parsing, parser
 
 # a definition whose whole signature a macro makes, `DISAS_INSN(fpu)` at column 0 with its body's
@@ -29,8 +29,6 @@ _MACRO_DEFINITION = re.compile(
 _INVOCATION = re.compile(r"[A-Z_][A-Z0-9_]*(?:\s*\(.*\))?", re.DOTALL)
 # a row at column 0 that names something and closes a parenthesis: maybe a macro invocation
 _CANDIDATE = re.compile(rb"^[A-Za-z_][^\n]*\)[^\n]*$", re.MULTILINE)
-# the row a function's head starts: not a directive, opens a parenthesis, no `;` at its end
-_HEAD = re.compile(r"^(?!#)[^;]*\([^;]*$")
 # the kinds that already say what happened to a definition of that name
 _NAMED = ("added", "removed", "renamed", "signature-changed", "stub-added", "moved")
 
@@ -65,14 +63,11 @@ def _without_macro_statements(src: bytes) -> bytes:
     at column 0 without `;`: cfragments.macro_statement) blanked byte for byte, so that
     tree-sitter does not read it as the return type of the function below it (sample AT:
     `type_init(...)` became `DEFINE_TYPES(types)` above `PFlashCFI01 *pflash_cfi01_register(...)`,
-    read as a changed return type). Only a row above a function's head is blanked: above a
-    struct whose members are macros too, tree-sitter reads the macro better than a hole (sample AR,
-    whpx-internal.h: with the hole, the rest of the file was one error)."""
+    read as a changed return type)."""
     out = None
     for m in _CANDIDATE.finditer(src):
         text = m.group(0).decode("utf-8", errors="replace")
-        following = next((t for t in _rows_after(src, m.end()) if t.strip() and not is_comment_row(t)), "")
-        if _HEAD.match(following) and macro_statement(text, [following]):
+        if macro_statement(text, _rows_after(src, m.end())):
             out = out if out is not None else bytearray(src)
             out[m.start() : m.end()] = b" " * (m.end() - m.start())
     return bytes(out) if out is not None else src
@@ -86,9 +81,30 @@ def _rows_after(src: bytes, end: int) -> Iterator[str]:
         end = stop
 
 
+def _root(src: bytes) -> Any:
+    """The syntax tree of `src` with its statement-like macros blanked, or as written when that
+    reads with fewer bytes in error: above a struct whose members are macros too, under `#ifdef`,
+    tree-sitter reads the macro better than a hole (sample AR, whpx-internal.h: with the hole the
+    rest of the header was one error; sample AU, util/rcu.c: without it a typedef below
+    `QEMU_DEFINE_CO_TLS(...)` was read as a function)."""
+    blanked = _without_macro_statements(src)
+    root = parser().parse(for_parsing(blanked)).root_node
+    if blanked is src or not root.has_error:
+        return root
+    plain = parser().parse(for_parsing(src)).root_node
+    return plain if _error_bytes(plain) < _error_bytes(root) else root
+
+
+def _error_bytes(node: Any) -> int:
+    """How many bytes of the tree lie in ERROR nodes (only subtrees holding an error are walked)."""
+    if node.type == "ERROR":
+        return int(node.end_byte - node.start_byte)
+    return sum(_error_bytes(c) for c in node.children if c.has_error)
+
+
 def _definitions(src: bytes) -> tuple[dict[str, list[tuple[str, bytes, int]]], dict[str, list[str]]]:
     """Every top-level function definition and prototype of the file, by name."""
-    root = parser().parse(for_parsing(_without_macro_statements(src))).root_node
+    root = _root(src)
     defs: dict[str, list[tuple[str, bytes, int]]] = {}
     protos: dict[str, list[str]] = {}
     stack = [root]

@@ -167,3 +167,13 @@ def test_macro_rows_above_a_struct_of_macros_are_left_to_the_parser() -> None:
     rows += "    LIST_C(MEMBER)\n};\n"
     rows += "\nextern struct Dispatch dispatch;\n\nbool init_dispatch(void);\n"
     assert entities(rows.encode())[1]["init_dispatch"] == "bool init_dispatch(void);"
+
+
+def test_a_macro_row_above_a_typedef_does_not_make_a_function_of_it() -> None:
+    # sample AU (util/rcu.c): `QEMU_DEFINE_CO_TLS(...)` above `typedef QLIST_HEAD(...) ThreadList;`
+    # read, with the macro in place, as a function named QLIST_HEAD
+    rows = "QEMU_DEFINE_CO_TLS(struct reader, reader)\n\ntypedef QLIST_HEAD(, reader) List;\n"
+    rows += "static List registry = QLIST_HEAD_INITIALIZER(registry);\n\n"
+    rows += "static void wait_for(void)\n{\n    registry.first = 0;\n}\n"
+    defs = entities(rows.encode())[0]
+    assert sorted(defs) == ["wait_for"] and defs["wait_for"][0] == "static void wait_for(void)"
