@@ -288,7 +288,8 @@ def _collect_trailers(
     """Trusted reply trailers per answered msgid; a person trailer is applied only when every
     person it names sent the reply, else it is a finding naming who did not. Trailers the patch
     already carries (a replier restating them) are neither applied again nor flagged. A Link:,
-    Closes: or Fixes: is taken from a reply to the patch itself, never spread from the cover."""
+    Closes:, Resolves: or Fixes: is taken from a reply to the patch itself, never spread from the
+    cover."""
     trusted: dict[str, list[Trailer]] = defaultdict(list)
     findings = []
     for reply, part in replies:

@@ -49,8 +49,10 @@ PERSON_KEYS = frozenset(
 # The trailers a reviewer gives in a reply and that `b4 am` carries into the commit.
 REVIEW_KEYS = frozenset({"Reviewed-by", "Acked-by", "Tested-by", "Reported-by", "Suggested-by"})
 # Trailers that name no person, collected from a reply to the patch itself (QEMU's defaults):
-# a Closes: belongs right after the Reported-by it completes.
-REFERENCE_KEYS = frozenset({"Link", "Closes", "Fixes"})
+# a Closes: belongs right after the Reported-by it completes. QEMU writes Resolves: as Closes:
+# (a gitlab issue, a Coverity CID): a maintainer's "Resolves: CID 1642869" in a reply was merged
+# (real thread, session 30), and it was the one reference trailer of that reply not collected.
+REFERENCE_KEYS = frozenset({"Link", "Closes", "Fixes", "Resolves"})
 REPLY_KEYS = REVIEW_KEYS | REFERENCE_KEYS
 
 _TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*?)\s*$")

@@ -171,6 +171,14 @@ def test_link_closes_fixes_from_a_reply_follow_reported_by() -> None:
     ]
 
 
+def test_resolves_from_a_reply_is_collected_as_fixes_is() -> None:
+    # a real reply: the maintainer quotes the message and writes under it the two references he
+    # wants; the merged commit kept the Resolves:
+    body = '> Avoid the indirect offset.\n\nResolves: CID 1642869\nFixes: 0123456789ab ("lamp: add max")\n'
+    series = _thread(body, "Main Tainer <mt@x.org>")
+    assert _applied(series) == ["Resolves: CID 1642869", 'Fixes: 0123456789ab ("lamp: add max")']
+
+
 def test_cover_letter_without_0_n_is_found_by_thread_shape() -> None:
     cover = _mail("c@x", AUTHOR, "[PATCH] lamp: brightness rework", "This series reworks the lamp.\n")
     p1 = _mail("p1@x", AUTHOR, "[PATCH 1/2] lamp: raise max", _patch_body(), "c@x")
