@@ -410,6 +410,7 @@ def test_a_fix_the_branch_took_and_reverted_is_backported_with_a_word(
     assert [p.status for p in result.patches] == ["3way"]  # applied (stable's blob is not main's)
     said = f"merged and reverted in stable: 1/1 as {picked[:12]} (reverted by {reverted[:12]})"
     assert result.hints == (said,)
+    assert [(x.kind, x.commit, x.reverted_by) for x in result.landed] == [("reverted", picked, reverted)]
 
 
 def test_follow_path_is_not_limited_by_the_users_rename_limit(world: StableWorld) -> None:
