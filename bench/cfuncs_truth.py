@@ -16,7 +16,12 @@ commit, as `patchtool report --repo` does once the series is applied (parse.cwho
 reads the same files with the same reader (cwhole.entities), so that figure measures how the two
 readings are merged, not the reader.
 
-Usage: python bench/cfuncs_truth.py SERIES_DIR QEMU_GIT [--applied] [--limit N] [--show N [--kind KIND]]
+The truth leaves out, by default, names a file defines twice (an `#ifdef` / `#else` pair) and
+prototypes of names the file defines (forward declarations). --truth every counts them too
+(truth_every), to measure what patchtool says of those.
+
+Usage: python bench/cfuncs_truth.py SERIES_DIR QEMU_GIT [--applied] [--truth every] [--limit N]
+           [--show N [--kind KIND]]
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from patchtool.parse.cfuncs import C_SUFFIXES as C_FILES  # noqa: E402
-from patchtool.parse.cwhole import entities, refine  # noqa: E402
+from patchtool.parse.cwhole import _definitions, entities, refine  # noqa: E402
 from patchtool.parse.diffs import summarize_diff  # noqa: E402
 
 KINDS = ("added", "removed", "signature-changed", "body-changed", "prototype-added", "prototype-removed")
@@ -54,18 +59,8 @@ def show(repo: Path, rev: str, path: str) -> bytes | None:
 def truth(repo: Path, commit: str) -> set[tuple[str, str, str]]:
     """(path, name, kind) the files say the commit changes."""
     out: set[tuple[str, str, str]] = set()
-    rows = git(
-        repo, "diff-tree", "-r", "-M", "--no-commit-id", "--name-status", f"{commit}^", commit
-    ).decode()
-    for row in rows.splitlines():
-        parts = row.split("\t")
-        status, old, new = parts[0], parts[1], parts[-1]
-        if not new.endswith(C_FILES):
-            continue
-        before = show(repo, f"{commit}^", old) if status[0] != "A" else b""
-        after = show(repo, commit, new) if status[0] != "D" else b""
-        (od, op), (nd, np_) = entities(before or b""), entities(after or b"")
-        path = new if status[0] != "D" else old
+    for path, before, after in _c_files(repo, commit):
+        (od, op), (nd, np_) = entities(before), entities(after)
         for name in nd.keys() - od.keys():
             out.add((path, name, "added"))
         for name in od.keys() - nd.keys():
@@ -82,6 +77,52 @@ def truth(repo: Path, commit: str) -> set[tuple[str, str, str]]:
         for name in (op.keys() & np_.keys()) - nd.keys() - od.keys():
             if op[name] != np_[name]:
                 out.add((path, name, "signature-changed"))
+    return out
+
+
+def truth_every(repo: Path, commit: str) -> set[tuple[str, str, str]]:
+    """(path, name, kind) as `truth` says, reading every definition and prototype: a name defined
+    more than once (an `#ifdef` / `#else` pair) is compared as the list of its definitions (one
+    more is "added", one fewer "removed", else its signatures, then its bodies), and a prototype
+    counts whether or not the file defines the name (a forward declaration)."""
+    out: set[tuple[str, str, str]] = set()
+    for path, before, after in _c_files(repo, commit):
+        (od, op), (nd, np_) = _definitions(before), _definitions(after)
+        for name in nd.keys() - od.keys():
+            out.add((path, name, "added"))
+        for name in od.keys() - nd.keys():
+            out.add((path, name, "removed"))
+        for name in od.keys() & nd.keys():
+            old, new = od[name], nd[name]
+            if len(new) != len(old):
+                out.add((path, name, "added" if len(new) > len(old) else "removed"))
+            elif sorted(d[0] for d in old) != sorted(d[0] for d in new):
+                out.add((path, name, "signature-changed"))
+            elif sorted(d[1] for d in old) != sorted(d[1] for d in new):
+                out.add((path, name, "body-changed"))
+        for name in np_.keys() - op.keys():
+            out.add((path, name, "prototype-added"))
+        for name in op.keys() - np_.keys():
+            out.add((path, name, "prototype-removed"))
+        for name in (op.keys() & np_.keys()) - nd.keys() - od.keys():
+            if sorted(op[name]) != sorted(np_[name]):
+                out.add((path, name, "signature-changed"))
+    return out
+
+
+def _c_files(repo: Path, commit: str) -> list[tuple[str, bytes, bytes]]:
+    """(path, before, after) of each C file the commit touches (b"" for a side it does not exist on)."""
+    rows = git(
+        repo, "diff-tree", "-r", "-M", "--no-commit-id", "--name-status", f"{commit}^", commit
+    ).decode()
+    out = []
+    for row in rows.splitlines():
+        parts = row.split("\t")
+        status, old, new = parts[0], parts[1], parts[-1]
+        if new.endswith(C_FILES):
+            before = show(repo, f"{commit}^", old) if status[0] != "A" else b""
+            after = show(repo, commit, new) if status[0] != "D" else b""
+            out.append((new if status[0] != "D" else old, before or b"", after or b""))
     return out
 
 
@@ -116,11 +157,19 @@ def main() -> None:
     ap.add_argument("--show", type=int, default=0, help="print the first N disagreements")
     ap.add_argument("--kind", default="signature-changed", choices=KINDS, help="what --show prints")
     ap.add_argument("--applied", action="store_true", help="complete the hunks' reading from the whole files")
+    ap.add_argument(
+        "--truth",
+        choices=("unique", "every"),
+        default="unique",
+        help="unique: names defined or declared once (as before); every: all of them (truth_every)",
+    )
     args = ap.parse_args()
     metas = sorted(args.series_dir.glob("*.meta"))[: args.limit or None]
     if not metas:
         ap.error(f"{args.series_dir}: no <msgid>.meta files")
-    said, true, both = Counter(), Counter(), Counter()
+    said: Counter[str] = Counter()
+    true: Counter[str] = Counter()
+    both: Counter[str] = Counter()
     shown = commits = 0
     for meta in metas:
         fields = dict(line.split(None, 1) for line in meta.read_text().splitlines() if " " in line)
@@ -129,7 +178,8 @@ def main() -> None:
         )
         for commit in revs.decode().split():
             commits += 1
-            t, c = truth(args.qemu_git, commit), claimed(args.qemu_git, commit, args.applied)
+            reader = truth_every if args.truth == "every" else truth
+            t, c = reader(args.qemu_git, commit), claimed(args.qemu_git, commit, args.applied)
             for _, _, kind in t:
                 true[kind] += 1
             for _, _, kind in c:
