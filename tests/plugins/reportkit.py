@@ -185,13 +185,13 @@ exit($errors ? 1 : 0);
 """
 
 
-def make_kvm_repo(path: Path, checkpatch: bool = True) -> Path:
+def make_kvm_repo(path: Path, checkpatch: bool = True, maintainers: str = MAINTAINERS) -> Path:
     files = {
         "include/system/kvm.h": KVM_H,
         "accel/stubs/kvm-stub.c": KVM_STUB,
         "accel/kvm/kvm-all.c": KVM_ALL,
         "system/dirtylimit.c": DIRTYLIMIT,
-        "MAINTAINERS": MAINTAINERS,
+        "MAINTAINERS": maintainers,
     }
     if checkpatch:
         files["scripts/checkpatch.pl"] = CHECKPATCH

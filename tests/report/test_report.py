@@ -29,7 +29,15 @@ from patchtool.review.checks import run_checks
 from patchtool.testrun import results as testresults
 from patchtool.testrun.results import RunRecord, summarize
 from patchtool.vcs.repo import GitRepo
-from tests.plugins.reportkit import GENERATED, HOSTILE_TITLE, SENDER, fixture_context, hostile_mbox
+from tests.plugins.reportkit import (
+    GENERATED,
+    HOSTILE_TITLE,
+    MAINTAINERS,
+    SENDER,
+    fixture_context,
+    hostile_mbox,
+    make_kvm_repo,
+)
 from tests.plugins.schemacheck import report_schema, validate
 
 SUFFIX = {"term": "txt", "md": "md", "html": "html", "email": "eml", "json": "json"}
@@ -197,6 +205,20 @@ def test_full_report_facts(tmp_path: Path, kvm_repo: Path) -> None:
     assert [s.name for s in ctx.subsystems] == ["Overall KVM CPUs", "Dirty limit"]
     md = render(ctx, "md")
     assert "<script>" not in md and "\\<script\\>" in md
+
+
+def test_a_section_that_only_names_a_list_shows_the_list(tmp_path: Path) -> None:
+    # QEMU's "All patches CC here" (L: qemu-devel, F: *) matches every file: it read
+    # "maintainers: none", like an orphaned subsystem
+    catch_all = "All patches CC here\nL: devel@example.org\nF: *\nF: */\n\nKVM\n---\n"
+    repo = make_kvm_repo(tmp_path / "kvm", maintainers=MAINTAINERS.replace("KVM\n---\n", catch_all, 1))
+    ctx = full_context(tmp_path, repo)
+    assert [s.name for s in ctx.subsystems] == ["All patches CC here", "Overall KVM CPUs", "Dirty limit"]
+    md, term, html = (render(ctx, f) for f in ("md", "term", "html"))  # type: ignore[arg-type]
+    section = md.split("**All patches CC here**", 1)[1].split("\n- **", 1)[0]
+    assert "list: devel@example.org" in section and "maintainers" not in section
+    assert "list: devel@example.org" in term.split("All patches CC here", 1)[1].split("Overall KVM", 1)[0]
+    assert '<span class="muted">list: devel@example.org</span>' in html
 
 
 def test_html_escapes_mail_text(tmp_path: Path, kvm_repo: Path) -> None:
