@@ -18,7 +18,7 @@ readings are merged, not the reader.
 
 The truth leaves out, by default, names a file defines twice (an `#ifdef` / `#else` pair) and
 prototypes of names the file defines (forward declarations). --truth every counts them too
-(truth_every), to measure what patchtool says of those.
+(see `truth`), to measure what patchtool says of those.
 
 Usage: python bench/cfuncs_truth.py SERIES_DIR QEMU_GIT [--applied] [--truth every] [--limit N]
            [--show N [--kind KIND]]
@@ -56,38 +56,17 @@ def show(repo: Path, rev: str, path: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def truth(repo: Path, commit: str) -> set[tuple[str, str, str]]:
-    """(path, name, kind) the files say the commit changes."""
+def truth(repo: Path, commit: str, every: bool = False) -> set[tuple[str, str, str]]:
+    """(path, name, kind) the files say the commit changes.
+
+    By default a name a file defines or declares more than once is left out, and so is a
+    prototype of a name the file defines. With ``every`` (--truth every) they count: a name's
+    definitions are compared as a list (one more is "added", one fewer "removed", else its
+    signatures, then its bodies), and a prototype counts whether or not the file defines the
+    name (a forward declaration)."""
     out: set[tuple[str, str, str]] = set()
     for path, before, after in _c_files(repo, commit):
-        (od, op), (nd, np_) = entities(before), entities(after)
-        for name in nd.keys() - od.keys():
-            out.add((path, name, "added"))
-        for name in od.keys() - nd.keys():
-            out.add((path, name, "removed"))
-        for name in od.keys() & nd.keys():
-            if od[name][0] != nd[name][0]:
-                out.add((path, name, "signature-changed"))
-            elif od[name][1] != nd[name][1]:
-                out.add((path, name, "body-changed"))
-        for name in np_.keys() - op.keys() - nd.keys():
-            out.add((path, name, "prototype-added"))
-        for name in op.keys() - np_.keys() - od.keys():
-            out.add((path, name, "prototype-removed"))
-        for name in (op.keys() & np_.keys()) - nd.keys() - od.keys():
-            if op[name] != np_[name]:
-                out.add((path, name, "signature-changed"))
-    return out
-
-
-def truth_every(repo: Path, commit: str) -> set[tuple[str, str, str]]:
-    """(path, name, kind) as `truth` says, reading every definition and prototype: a name defined
-    more than once (an `#ifdef` / `#else` pair) is compared as the list of its definitions (one
-    more is "added", one fewer "removed", else its signatures, then its bodies), and a prototype
-    counts whether or not the file defines the name (a forward declaration)."""
-    out: set[tuple[str, str, str]] = set()
-    for path, before, after in _c_files(repo, commit):
-        (od, op), (nd, np_) = _definitions(before), _definitions(after)
+        (od, op), (nd, np_) = _read(before, every), _read(after, every)
         for name in nd.keys() - od.keys():
             out.add((path, name, "added"))
         for name in od.keys() - nd.keys():
@@ -100,14 +79,23 @@ def truth_every(repo: Path, commit: str) -> set[tuple[str, str, str]]:
                 out.add((path, name, "signature-changed"))
             elif sorted(d[1] for d in old) != sorted(d[1] for d in new):
                 out.add((path, name, "body-changed"))
-        for name in np_.keys() - op.keys():
+        for name in np_.keys() - op.keys() - (set() if every else nd.keys()):
             out.add((path, name, "prototype-added"))
-        for name in op.keys() - np_.keys():
+        for name in op.keys() - np_.keys() - (set() if every else od.keys()):
             out.add((path, name, "prototype-removed"))
         for name in (op.keys() & np_.keys()) - nd.keys() - od.keys():
             if sorted(op[name]) != sorted(np_[name]):
                 out.add((path, name, "signature-changed"))
     return out
+
+
+def _read(src: bytes, every: bool) -> tuple[dict[str, list[tuple[str, bytes, int]]], dict[str, list[str]]]:
+    """A file's definitions and prototypes by name: all of them, or (``every`` False) those of the
+    names it defines or declares once (cwhole.entities), each as a list of one."""
+    if every:
+        return _definitions(src)
+    defs, protos = entities(src)
+    return {k: [v] for k, v in defs.items()}, {k: [v] for k, v in protos.items()}
 
 
 def _c_files(repo: Path, commit: str) -> list[tuple[str, bytes, bytes]]:
@@ -161,7 +149,7 @@ def main() -> None:
         "--truth",
         choices=("unique", "every"),
         default="unique",
-        help="unique: names defined or declared once (as before); every: all of them (truth_every)",
+        help="unique: names defined or declared once (as before); every: all of them (see truth)",
     )
     args = ap.parse_args()
     metas = sorted(args.series_dir.glob("*.meta"))[: args.limit or None]
@@ -178,8 +166,8 @@ def main() -> None:
         )
         for commit in revs.decode().split():
             commits += 1
-            reader = truth_every if args.truth == "every" else truth
-            t, c = reader(args.qemu_git, commit), claimed(args.qemu_git, commit, args.applied)
+            t = truth(args.qemu_git, commit, every=args.truth == "every")
+            c = claimed(args.qemu_git, commit, args.applied)
             for _, _, kind in t:
                 true[kind] += 1
             for _, _, kind in c:
