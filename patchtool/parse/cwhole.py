@@ -29,6 +29,12 @@ _MACRO_DEFINITION = re.compile(
 _INVOCATION = re.compile(r"[A-Z_][A-Z0-9_]*(?:\s*\(.*\))?", re.DOTALL)
 # a row at column 0 that names something and closes a parenthesis: maybe a macro invocation
 _CANDIDATE = re.compile(rb"^[A-Za-z_][^\n]*\)[^\n]*$", re.MULTILINE)
+# what the scan for preprocessor lines inside parentheses reads: comments, strings and character
+# constants (skipped whole), a directive with its continuation lines, and parentheses
+_TOKENS = re.compile(
+    rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|^[ \t]*#(?:[^\n]*\\\n)*[^\n]*|[()]",
+    re.MULTILINE | re.DOTALL,
+)
 # the kinds that already say what happened to a definition of that name
 _NAMED = ("added", "removed", "renamed", "signature-changed", "stub-added", "moved")
 
@@ -81,18 +87,43 @@ def _rows_after(src: bytes, end: int) -> Iterator[str]:
         end = stop
 
 
+def _without_inner_directives(src: bytes) -> bytes:
+    """`src` with each preprocessor line inside parentheses blanked byte for byte (its newlines
+    kept): `#ifndef WIN32` between a call's arguments made tree-sitter read the rest of a file as
+    one error (sample AV, dbus-display-test.c). Both branches' lines stay, which reads as a call
+    with one argument too many: an error of a few bytes, inside one function."""
+    out = None
+    depth = 0
+    for m in _TOKENS.finditer(src):
+        token = m.group(0)
+        if token == b"(":
+            depth += 1
+        elif token == b")":
+            depth = max(depth - 1, 0)
+        elif depth and token.lstrip(b" \t").startswith(b"#"):
+            out = out if out is not None else bytearray(src)
+            out[m.start() : m.end()] = re.sub(rb"[^\n]", b" ", token)
+    return bytes(out) if out is not None else src
+
+
 def _root(src: bytes) -> Any:
     """The syntax tree of `src` with its statement-like macros blanked, or as written when that
     reads with fewer bytes in error: above a struct whose members are macros too, under `#ifdef`,
     tree-sitter reads the macro better than a hole (sample AR, whpx-internal.h: with the hole the
     rest of the header was one error; sample AU, util/rcu.c: without it a typedef below
-    `QEMU_DEFINE_CO_TLS(...)` was read as a function)."""
-    blanked = _without_macro_statements(src)
-    root = parser().parse(for_parsing(blanked)).root_node
-    if blanked is src or not root.has_error:
-        return root
-    plain = parser().parse(for_parsing(src)).root_node
-    return plain if _error_bytes(plain) < _error_bytes(root) else root
+    `QEMU_DEFINE_CO_TLS(...)` was read as a function). A reading still in error is tried once
+    more without the preprocessor lines inside parentheses, and kept if that has fewer."""
+    chosen = _without_macro_statements(src)
+    root = parser().parse(for_parsing(chosen)).root_node
+    if chosen is not src and root.has_error:
+        plain = parser().parse(for_parsing(src)).root_node
+        if _error_bytes(plain) < _error_bytes(root):
+            root, chosen = plain, src
+    if root.has_error and (inner := _without_inner_directives(chosen)) is not chosen:
+        other = parser().parse(for_parsing(inner)).root_node
+        if _error_bytes(other) < _error_bytes(root):
+            root = other
+    return root
 
 
 def _error_bytes(node: Any) -> int:

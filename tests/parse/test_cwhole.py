@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from patchtool.models import FunctionChange
-from patchtool.parse.cwhole import entities, refine
+from patchtool.parse.cwhole import _without_inner_directives, entities, refine
 from tests.conftest import run_patchtool
 from tests.plugins.applyrepo import commit_all, edit
 from tests.plugins.gitutil import git, make_repo
@@ -177,3 +177,29 @@ def test_a_macro_row_above_a_typedef_does_not_make_a_function_of_it() -> None:
     rows += "static void wait_for(void)\n{\n    registry.first = 0;\n}\n"
     defs = entities(rows.encode())[0]
     assert sorted(defs) == ["wait_for"] and defs["wait_for"][0] == "static void wait_for(void)"
+
+
+def test_directives_inside_parentheses_are_blanked_for_the_parse_and_no_others() -> None:
+    # sample AV (dbus-display-test.c): `#ifndef WIN32` among a call's arguments made tree-sitter read
+    # 180 lines of the file as one error, and no function in them was seen; the reading without
+    # such lines is kept when it has fewer bytes in error
+    rows = [
+        "#define TAP_ARGS(t) (t)->fd, \\",
+        "    (t)->flags",
+        "#ifdef CONFIG_TAP",
+        "static void tap_call(Tap *t)",
+        "{",
+        '    tap_log("(", t); /* ( */',
+        "    tap_register(t,",
+        "#ifndef WIN32",
+        "        NULL,",
+        "#endif",
+        "        0);",
+        "}",
+        "#endif",
+    ]
+    src = "\n".join(rows).encode()
+    out = _without_inner_directives(src)
+    assert len(out) == len(src) and out.count(b"\n") == src.count(b"\n")
+    blanked = [i for i, row in enumerate(out.decode().split("\n")) if not row.strip()]
+    assert blanked == [7, 9]  # the two inside tap_register( ... ); not the #define, #ifdef, #endif
