@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from patchtool.parse.cfuncs import C_SUFFIXES as C_FILES  # noqa: E402
-from patchtool.parse.cwhole import _definitions, entities, refine  # noqa: E402
+from patchtool.parse.cwhole import definitions, entities, refine  # noqa: E402
 from patchtool.parse.diffs import summarize_diff  # noqa: E402
 
 KINDS = ("added", "removed", "signature-changed", "body-changed", "prototype-added", "prototype-removed")
@@ -93,7 +93,7 @@ def _read(src: bytes, every: bool) -> tuple[dict[str, list[tuple[str, bytes, int
     """A file's definitions and prototypes by name: all of them, or (``every`` False) those of the
     names it defines or declares once (cwhole.entities), each as a list of one."""
     if every:
-        return _definitions(src)
+        return definitions(src)
     defs, protos = entities(src)
     return {k: [v] for k, v in defs.items()}, {k: [v] for k, v in protos.items()}
 

@@ -58,7 +58,7 @@ def _declarator_name(node: Any) -> str | None:
 def entities(src: bytes) -> tuple[dict[str, tuple[str, bytes, int]], dict[str, str]]:
     """Top-level function definitions (name -> (signature, body, first line)) and prototypes
     (name -> declaration), each defined once in the file (a name defined twice is left out)."""
-    defs, protos = _definitions(src)
+    defs, protos = definitions(src)
     return {k: v[0] for k, v in defs.items() if len(v) == 1}, {
         k: v[0] for k, v in protos.items() if len(v) == 1
     }
@@ -126,14 +126,20 @@ def _root(src: bytes) -> Any:
     return root
 
 
-def _error_bytes(node: Any) -> int:
-    """How many bytes of the tree lie in ERROR nodes (only subtrees holding an error are walked)."""
-    if node.type == "ERROR":
-        return int(node.end_byte - node.start_byte)
-    return sum(_error_bytes(c) for c in node.children if c.has_error)
+def _error_bytes(root: Any) -> int:
+    """How many bytes of the tree lie in ERROR nodes (only subtrees holding an error are walked,
+    with a stack: a long `else if` chain nests deeper than Python's recursion limit)."""
+    total, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR":
+            total += node.end_byte - node.start_byte
+        else:
+            stack.extend(c for c in node.children if c.has_error)
+    return int(total)
 
 
-def _definitions(src: bytes) -> tuple[dict[str, list[tuple[str, bytes, int]]], dict[str, list[str]]]:
+def definitions(src: bytes) -> tuple[dict[str, list[tuple[str, bytes, int]]], dict[str, list[str]]]:
     """Every top-level function definition and prototype of the file, by name."""
     root = _root(src)
     defs: dict[str, list[tuple[str, bytes, int]]] = {}
@@ -212,8 +218,8 @@ def refine(
     completed from the whole files ``before`` and ``after`` the patch."""
     from patchtool.parse.cfuncs import signature_change
 
-    every_old, protos_old = _definitions(before)
-    every_new, protos_new = _definitions(after)
+    every_old, protos_old = definitions(before)
+    every_new, protos_new = definitions(after)
     old = {k: v[0] for k, v in every_old.items() if len(v) == 1}
     new = {k: v[0] for k, v in every_new.items() if len(v) == 1}
     said = _reread(path, said, every_old, old, new, set(every_new))

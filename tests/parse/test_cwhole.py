@@ -203,3 +203,13 @@ def test_directives_inside_parentheses_are_blanked_for_the_parse_and_no_others()
     assert len(out) == len(src) and out.count(b"\n") == src.count(b"\n")
     blanked = [i for i, row in enumerate(out.decode().split("\n")) if not row.strip()]
     assert blanked == [7, 9]  # the two inside tap_register( ... ); not the #define, #ifdef, #endif
+
+
+def test_an_error_deep_in_a_long_else_if_chain_is_measured_without_recursion() -> None:
+    # the reading with fewer bytes in error is chosen by walking the errors: an error in the last
+    # branch of an 800-branch `else if` chain lies deeper than Python's recursion limit
+    chain = "".join(f"    }} else if (x == {i}) {{\n        y = {i};\n" for i in range(1, 800))
+    body = "    if (x == 0) {\n        y = 0;\n" + chain + "        y = y +;\n    }\n"
+    src = "type_init(tap_types)\n\nint tap_f(int x)\n{\n    int y;\n" + body + "    return y;\n}\n"
+    src += "\nint tap_g(void)\n{\n    return 1;\n}\n"
+    assert sorted(entities(src.encode())[0]) == ["tap_f", "tap_g"]
