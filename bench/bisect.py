@@ -32,8 +32,8 @@ L commits, forked from the main line and merged into it one after another). Two 
 tuned on in the third), --grid report3 (drawn at random after the third round's were frozen) and
 --grid report4 (the same rule, the next seed, drawn in the sixth round), --grid report5 (the
 next seed again, the seventh round), --grid report6 (the eighth), --grid report7 (the ninth)
---grid report8 (the tenth), --grid report9 (the eleventh), --grid report10 (the fifteenth) and
---grid report11 (the nineteenth).
+--grid report8 (the tenth), --grid report9 (the eleventh), --grid report10 (the fifteenth),
+--grid report11 (the nineteenth) and --grid report12 (the thirty-first).
 Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
@@ -269,6 +269,24 @@ GRIDS = {
             "dag:5:2:4:0.25:0.06",
         ],
         20_987_638,
+    ),
+    # The same rule with the next seed (random.Random(20261210)), drawn in the thirty-first round
+    # after the ends' shares and the good end's need were frozen (tuned on "tune", report5's
+    # cells and 2112:0.06:0); run once.
+    "report12": (
+        [
+            "1614:0.12:0.05",
+            "161:0.12:0.04",
+            "33:0.85:0.07",
+            "332:0.28:0.12",
+            "604:0.1:0.03",
+            "224:0.05:0.02",
+            "75:0.13:0.02",
+            "1305:0.3:0",
+            "dag:3:2:6:0.11:0.03",
+            "dag:4:2:6:0.21:0.04",
+        ],
+        12_503_126,
     ),
 }
 
@@ -587,7 +605,8 @@ def told_state(cell: Cell) -> BisectState:
     strategy = Strategy(
         confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS, stop_error_share=1.0,
         p_prior=(told * p, told * (1 - p)), calibration_failures=0, calibration_min_runs=0,
-        good_end_runs=0, good_end_runs_when_failing=0, min_culprit_failures=1, **q_fields,  # type: ignore[arg-type]
+        good_end_runs=0, good_end_runs_when_failing=0, good_end_share=0.0, bad_end_share=0.0,
+        min_culprit_failures=1, **q_fields,  # type: ignore[arg-type]
     )  # fmt: skip
     state = BisectState(cell.history, strategy)
     post = state.post

@@ -339,16 +339,20 @@ class BisectState:
         if bad is not None:
             bad_f, bad_r = self._with_record(bad)
             short = bad_f < st.calibration_failures or bad_r < st.calibration_min_runs
+            if self.post.runs[bad] and self._end_behind(bad, bad_r, st.bad_end_share):
+                short = True
             # a stand-in whose runs all failed another way waits its turn too
             can_wait = self._bad_end_can_wait(bad) or bad in self.waiting()
             if short and bad_r < st.calibration_max_runs and not can_wait:
                 return Probe(bad, ProbeReason.CALIBRATE_BAD)
+        good_r, target = self._with_record(GOOD_END)[1], self._good_end_target()
         wanted = (
             GOOD_END not in self._untestable
-            and self._with_record(GOOD_END)[1] < self._good_end_target()
-            and (self.post.runs[GOOD_END] > 0 or self._q_in_doubt())
+            and good_r < target
+            and (self.post.runs[GOOD_END] > 0 or (self._q_in_doubt() and self._good_end_pays()))
         )
-        if wanted and (GOOD_END not in self._probed or self._current == GOOD_END):
+        behind = good_r < target / 2  # left for the search: come back once under half the target
+        if wanted and (GOOD_END not in self._probed or self._current == GOOD_END or behind):
             return Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
         if self._good_end_short() and self._over_budget():
             # Before calling p - q hopeless, measure q where it is certain to be q: a good end
@@ -356,6 +360,12 @@ class BisectState:
             # q look as large as p, and no split can then tell bad from good.
             return Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
         return None
+
+    def _end_behind(self, index: int, runs: int, share: float) -> bool:
+        """An end holds under ``share`` of all runs: being run, it goes on to that share; left
+        for the search, it is come back to once under half of it (a return is a switch)."""
+        wanted = share * self.runs
+        return runs < (wanted if self._current == index else wanted / 2)
 
     def _bad_end_can_wait(self, bad: int) -> bool:
         """The first split goes before the bad end; once a commit between has failed, the bad end
@@ -376,13 +386,26 @@ class BisectState:
         """
         return self.post.q_zero_prob() < self.strategy.good_end_when_q_zero_below
 
+    def _good_end_pays(self) -> bool:
+        """Whether the search still needs enough runs for a sharper q to repay the good end's build
+        and runs (Strategy.good_end_min_need)."""
+        st = self.strategy
+        cost = st.build_cost_in_runs + st.good_end_runs
+        return self.runs_needed() - self.runs >= st.good_end_min_need * cost
+
     def _good_end_target(self) -> int:
         """Runs at the good end: a fixed minimum, more while the good end shows failures (q is then
-        certainly above 0 and worth measuring where it costs no build)."""
+        certainly above 0 and worth measuring where it costs no build), and as the search grows
+        ``good_end_share`` of its runs, but no more than measure q to ``good_end_gap_frac`` of
+        p - q (the standard error of q over the good end's runs alone)."""
         st = self.strategy
+        share = math.ceil(st.good_end_share * self.runs)
+        if st.good_end_gap_frac > 0:
+            q_hat, gap = self.q_mean(), max(self.p_mean() - self.q_mean(), 1e-3)
+            share = min(share, math.ceil(q_hat * (1 - q_hat) / (st.good_end_gap_frac * gap) ** 2))
         if self._with_record(GOOD_END)[0] == 0:
-            return st.good_end_runs
-        return max(st.good_end_runs, st.good_end_runs_when_failing)
+            return max(st.good_end_runs, share)
+        return max(st.good_end_runs, st.good_end_runs_when_failing, share)
 
     def _stay(self, waiting: set[int]) -> bool:
         """The sticky rule: keep running the current commit until it is resolved (or it waits)."""

@@ -81,7 +81,20 @@ class Strategy:
       ``good_end_runs``, and both into the posterior of p and q.
     * The good end is run (``good_end_runs``) only once P(q = 0) falls below
       ``good_end_when_q_zero_below``: while every failure can be blamed on bad commits its build
-      buys nothing the commits judged good do not measure for free.
+      buys nothing the commits judged good do not measure for free. Nor is it built while the
+      search is estimated to need fewer than ``good_end_min_need`` times the good end's cost
+      (its build and ``good_end_runs``) in runs still to come (BisectState.runs_needed): a short
+      search (a few dozen commits, p well above q) ends before a sharper q repays the build
+      (bench, 16:0.7:0.1: cost 130 -> 115, same errors).
+    * ``good_end_share`` / ``bad_end_share``: once built, an end is kept at this share of all the
+      runs: a search whose commits each take hundreds of runs (p - q of a few percent) learns p
+      and q where they are certain, at a run's cost, instead of from commits whose side is in
+      doubt. The good end's share is capped at the runs that measure q to ``good_end_gap_frac``
+      of p - q (one standard error): where p - q is wide, the interior measures q well enough.
+      An end left for the search is come back to once under half its share (a return is a
+      switch of the build tree). Tuned together on the bench's "tune" grid and report5's cells
+      (600 trials): 72:0.06:0.02 3512 -> 3042, 256:0.2:0.1 2117 -> 1925, no cell more than 1 %
+      dearer.
     * ``side_stay_ratio``: in the end game, the culprit or its parent, whichever is being run,
       keeps being run while the move of the stop one run there is expected to make is at least
       1/ratio of the other's (endgame.side_gain; before, the share of the doubt on its
@@ -116,6 +129,10 @@ class Strategy:
     stop_error_share: float = 0.3
     pessimism_q_z: float = 1.645
     good_end_when_q_zero_below: float = 0.4
+    good_end_min_need: float = 8.0
+    good_end_share: float = 0.15
+    good_end_gap_frac: float = 0.4
+    bad_end_share: float = 0.05
     side_stay_ratio: float = 4.0
     revisit_slack_bits: float = 0.1
     bad_record: tuple[int, int] = (0, 0)
@@ -136,6 +153,11 @@ class Strategy:
             raise ValueError("q_zero_weight must be in [0, 1]")
         if not 0.0 <= self.revisit_slack_bits <= 1.0:
             raise ValueError("revisit_slack_bits must be in [0, 1]")
+        for name in ("good_end_share", "bad_end_share"):
+            if not 0.0 <= getattr(self, name) <= 0.5:
+                raise ValueError(f"{name} {getattr(self, name)} must be in [0, 0.5]")
+        if self.good_end_min_need < 0 or self.good_end_gap_frac < 0:
+            raise ValueError("good_end_min_need and good_end_gap_frac must not be negative")
         if self.side_stay_ratio < 1.0:
             raise ValueError("side_stay_ratio must be at least 1")
         for name in ("bad_record", "good_record"):

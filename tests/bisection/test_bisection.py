@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import random
 from dataclasses import dataclass
@@ -358,7 +359,7 @@ def test_shortest_range() -> None:
 
 # ----- choices and policy -----------------------------------------------------------------------
 def test_sticky_probe_repeats_an_unresolved_commit() -> None:
-    state = BisectState(64, Strategy(q_zero_weight=0.0))
+    state = BisectState(64, Strategy(q_zero_weight=0.0, good_end_min_need=0.0))
     for _ in range(Strategy().calibration_min_runs):
         state.observe(64, True)
     for _ in range(Strategy().good_end_runs):
@@ -752,3 +753,52 @@ def test_before_calling_p_minus_q_hopeless_the_good_end_is_measured() -> None:
         state.observe(GOOD_END, rng.random() < 0.01)
     assert probe is not None and state.stop_reason() is None
     assert state.counts(GOOD_END)[1] > 12 and state.runs_needed() <= 3 * 2000
+
+
+def test_a_short_search_leaves_the_good_end_unbuilt_and_a_long_one_measures_q_there() -> None:
+    """Good commits may fail from the start (no weight on q = 0). After six failures in six at the
+    bad end, 64 commits need a few dozen runs: a sharper q would not repay the good end's build.
+    After 2 failures in 40, each commit needs hundreds, and q is measured first."""
+    short = BisectState(64, Strategy(q_zero_weight=0.0))
+    for _ in range(6):
+        short.observe(64, True)
+    assert short.runs_needed() - short.runs < Strategy().good_end_min_need * 20
+    assert short.next_probe() == Probe(32, ProbeReason.SPLIT)
+    long = BisectState(64, Strategy(q_zero_weight=0.0))
+    for k in range(40):
+        long.observe(64, k < 2)
+    assert long.next_probe() == Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
+
+
+def _visits(n: int, p: float, q: float, seed: int, strategy: Strategy) -> tuple[BisectState, list[Probe]]:
+    """A search as simulate() runs it, with its probes in the order they were run."""
+    rng = random.Random(seed)
+    c = rng.randint(1, n)
+    state, order = BisectState(n, strategy), []
+    while (probe := state.next_probe()) is not None:
+        order.append(probe)
+        state.observe(probe.index, rng.random() < (p if probe.index >= c else q))
+    return state, order
+
+
+def test_the_ends_keep_their_share_of_a_long_search_and_are_come_back_to_rarely() -> None:
+    """p - q = 0.06: each commit takes hundreds of runs, and both ends are kept near their share
+    of them (the good end's capped where q is known to 0.4 of p - q), returning to each only once
+    it has fallen under half its share: a handful of returns, not one per run. (Seed 13: the
+    culprit is 17, far enough from the bad end that the end game does not run it for its own
+    sake.)"""
+    st = Strategy()
+    state, order = _visits(32, 0.09, 0.03, seed=13, strategy=st)
+    total = state.runs
+    assert total > 1000 and state.result().culprit == 17
+    good, bad = state.counts(GOOD_END)[1], state.counts(32)[1]
+    assert bad >= st.bad_end_share * total / 2
+    q_cap = math.ceil(0.03 * 0.97 / (st.good_end_gap_frac * 0.06) ** 2)  # about 50: q near 0.03
+    assert good >= min(st.good_end_share * total / 2, q_cap / 2) and good > 3 * st.good_end_runs_when_failing
+    for end, why in ((GOOD_END, ProbeReason.CALIBRATE_GOOD), (32, ProbeReason.CALIBRATE_BAD)):
+        returns = sum(b.index == end != a.index and b.reason is why for a, b in itertools.pairwise(order))
+        assert 1 <= returns <= math.log2(total) / 2
+    plain, _ = _visits(32, 0.09, 0.03, seed=13, strategy=Strategy(good_end_share=0.0))
+    assert plain.counts(GOOD_END)[1] < good / 4  # without its share, q is measured in passing
+    plain, _ = _visits(32, 0.09, 0.03, seed=13, strategy=Strategy(bad_end_share=0.0))
+    assert plain.counts(32)[1] < st.bad_end_share * plain.runs / 2  # and p, without the bad end's
