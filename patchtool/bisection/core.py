@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from patchtool.bisection import endgame, standins
+from patchtool.bisection import endgame, ends, standins
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import (
     BisectResult,
@@ -38,12 +38,6 @@ _DEFAULT_BUDGET = 20_000
 # at 16, 13.4, and 1 search with 3 broken commits still stopped as unusable (8 before); at 32,
 # 11.8 and none; at 64, 11.4 and 2.
 _FIRST_TURN_BETWEEN = 32
-# Before stopping as unresolvable, the good end is run to this share of the runs (_good_end_short).
-# bench: 324:0.11:0.05 (report11's cell, seed base 20987638, trials 400-999), 10 of 600 searches
-# stopped so at 7500 runs with 12-24 runs at the good end, 2-3 of them failed: q looked 0.1-0.12,
-# as large as p (0.11). Two of them run on without the stop named the culprit after 17903 and
-# 12452 runs.
-_GOOD_END_SHARE = 0.1
 # Each side of the final (parent, culprit) pair may keep half of the error the stop allows.
 _FINAL_SHARE_OF_ERROR = 0.5
 
@@ -134,11 +128,16 @@ class BisectState:
     def current(self) -> int | None:
         return self._current
 
+    @property
+    def probed(self) -> set[int]:
+        """Positions built (run or found untestable) so far."""
+        return self._probed
+
     def counts(self, index: int) -> tuple[int, int]:
         """(failures, runs) at a position."""
         return self.post.fails[index], self.post.runs[index]
 
-    def _with_record(self, index: int) -> tuple[int, int]:
+    def with_record(self, index: int) -> tuple[int, int]:
         """(failures, runs) at the good end, or at the commit calibrated as the bad end, with the
         record of the test there known before the search (Strategy.good_record, bad_record)."""
         fails, runs = self.counts(index)
@@ -183,10 +182,10 @@ class BisectState:
         if self.halted is not None:
             return self.halted
         bad = self.bad_index()
-        if not self._interior_failed():
+        if not self.interior_failed():
             if bad is None:  # nor can a commit before it be run, or those that can never failed
                 return StopReason.BAD_END_UNTESTABLE
-            bad_f, bad_r = self._with_record(bad)
+            bad_f, bad_r = self.with_record(bad)
             if bad_f == 0:
                 if bad_r >= st.calibration_max_runs:
                     return StopReason.BAD_END_DOES_NOT_REPRODUCE
@@ -233,20 +232,14 @@ class BisectState:
 
         Judged only after a quarter of the budget, so an early low estimate of p cannot end it.
         """
-        if self._calibration_probe() is not None:
+        if ends.calibration_probe(self) is not None:
             return False
-        return self._over_budget()
+        return self.over_budget()
 
-    def _over_budget(self) -> bool:
+    def over_budget(self) -> bool:
         """The estimated need is over three times the budget, after a quarter of it (_hopeless)."""
         budget = self.strategy.max_runs or _DEFAULT_BUDGET
         return self.runs >= budget / 4 and self.runs_needed() > 3 * budget
-
-    def _good_end_short(self) -> bool:
-        """The good end holds under _GOOD_END_SHARE of the runs, and can be run."""
-        if GOOD_END in self._untestable:
-            return False
-        return self._with_record(GOOD_END)[1] < _GOOD_END_SHARE * self.runs
 
     def runs_needed(self) -> int:
         """About how many runs in all the search needs at the current estimates of p and q (kept
@@ -266,8 +259,8 @@ class BisectState:
         chance when the bad end fails at least as often), with some runs at each end. Ends that
         fail alike leave p - q at 0, which the budget check reports as unresolvable.
         """
-        gf, gr = self._with_record(GOOD_END)
-        bf, br = self._with_record(self.bad_index() or self.n)
+        gf, gr = self.with_record(GOOD_END)
+        bf, br = self.with_record(self.bad_index() or self.n)
         if gf < 5 or gr < 15 or br < 15:
             return False
         g, b = gf / gr, bf / br
@@ -289,7 +282,7 @@ class BisectState:
         """The next position to run once, or None when the search should stop."""
         if self.stop_reason() is not None:
             return None
-        calibration = self._calibration_probe()
+        calibration = ends.calibration_probe(self)
         if calibration is not None:
             return calibration
         top, prob = self.top_candidate()
@@ -333,79 +326,9 @@ class BisectState:
                     found.add(i)
         return found
 
-    def _calibration_probe(self) -> Probe | None:
-        st = self.strategy
-        bad = self.bad_index()
-        if bad is not None:
-            bad_f, bad_r = self._with_record(bad)
-            short = bad_f < st.calibration_failures or bad_r < st.calibration_min_runs
-            if self.post.runs[bad] and self._end_behind(bad, bad_r, st.bad_end_share):
-                short = True
-            # a stand-in whose runs all failed another way waits its turn too
-            can_wait = self._bad_end_can_wait(bad) or bad in self.waiting()
-            if short and bad_r < st.calibration_max_runs and not can_wait:
-                return Probe(bad, ProbeReason.CALIBRATE_BAD)
-        good_r, target = self._with_record(GOOD_END)[1], self._good_end_target()
-        wanted = (
-            GOOD_END not in self._untestable
-            and good_r < target
-            and (self.post.runs[GOOD_END] > 0 or (self._q_in_doubt() and self._good_end_pays()))
-        )
-        behind = good_r < target / 2  # left for the search: come back once under half the target
-        if wanted and (GOOD_END not in self._probed or self._current == GOOD_END or behind):
-            return Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
-        if self._good_end_short() and self._over_budget():
-            # Before calling p - q hopeless, measure q where it is certain to be q: a good end
-            # run a dozen times that failed by chance more often than good commits do makes
-            # q look as large as p, and no split can then tell bad from good.
-            return Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
-        return None
-
-    def _end_behind(self, index: int, runs: int, share: float) -> bool:
-        """An end holds under ``share`` of all runs: being run, it goes on to that share; left
-        for the search, it is come back to once under half of it (a return is a switch)."""
-        wanted = share * self.runs
-        return runs < (wanted if self._current == index else wanted / 2)
-
-    def _bad_end_can_wait(self, bad: int) -> bool:
-        """The first split goes before the bad end; once a commit between has failed, the bad end
-        is not needed (bench: cost 75 -> 69 at N = 16, p = 1, same errors)."""
-        started = self.post.total_r > self.post.runs[GOOD_END]
-        return not self.post.runs[bad] and (self._interior_failed() or not started)
-
-    def _interior_failed(self) -> bool:
+    def interior_failed(self) -> bool:
         """Some commit between the ends has failed: p > 0 is shown without the bad end."""
         return self.post.total_f > self.post.fails[self.n] + self.post.fails[GOOD_END]
-
-    def _q_in_doubt(self) -> bool:
-        """Whether good commits may fail: only then is the good end worth a build to measure q.
-
-        While every failure seen can be blamed on bad commits, q = 0 stays likely and the
-        interior commits judged good measure q for free; a failure that only q > 0 explains
-        well drops P(q = 0) below the threshold and calls for the good end.
-        """
-        return self.post.q_zero_prob() < self.strategy.good_end_when_q_zero_below
-
-    def _good_end_pays(self) -> bool:
-        """Whether the search still needs enough runs for a sharper q to repay the good end's build
-        and runs (Strategy.good_end_min_need)."""
-        st = self.strategy
-        cost = st.build_cost_in_runs + st.good_end_runs
-        return self.runs_needed() - self.runs >= st.good_end_min_need * cost
-
-    def _good_end_target(self) -> int:
-        """Runs at the good end: a fixed minimum, more while the good end shows failures (q is then
-        certainly above 0 and worth measuring where it costs no build), and as the search grows
-        ``good_end_share`` of its runs, but no more than measure q to ``good_end_gap_frac`` of
-        p - q (the standard error of q over the good end's runs alone)."""
-        st = self.strategy
-        share = math.ceil(st.good_end_share * self.runs)
-        if st.good_end_gap_frac > 0:
-            q_hat, gap = self.q_mean(), max(self.p_mean() - self.q_mean(), 1e-3)
-            share = min(share, math.ceil(q_hat * (1 - q_hat) / (st.good_end_gap_frac * gap) ** 2))
-        if self._with_record(GOOD_END)[0] == 0:
-            return max(st.good_end_runs, share)
-        return max(st.good_end_runs, st.good_end_runs_when_failing, share)
 
     def _stay(self, waiting: set[int]) -> bool:
         """The sticky rule: keep running the current commit until it is resolved (or it waits)."""
