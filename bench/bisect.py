@@ -33,7 +33,7 @@ tuned on in the third), --grid report3 (drawn at random after the third round's 
 --grid report4 (the same rule, the next seed, drawn in the sixth round), --grid report5 (the
 next seed again, the seventh round), --grid report6 (the eighth), --grid report7 (the ninth)
 --grid report8 (the tenth), --grid report9 (the eleventh), --grid report10 (the fifteenth),
---grid report11 (the nineteenth) and --grid report12 (the thirty-first).
+--grid report11 (the nineteenth), --grid report12 and --grid report13 (the thirty-first).
 Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
@@ -287,6 +287,22 @@ GRIDS = {
             "dag:4:2:6:0.21:0.04",
         ],
         12_503_126,
+    ),
+    # The next seed (random.Random(20261211)), drawn and run once after report12, the code unchanged.
+    "report13": (
+        [
+            "234:0.07:0",
+            "148:0.17:0.03",
+            "453:0.09:0",
+            "951:0.14:0.04",
+            "35:0.35:0.03",
+            "69:0.53:0.03",
+            "68:0.57:0.27",
+            "35:0.34:0",
+            "dag:4:3:5:0.19:0.04",
+            "dag:4:4:3:0.24:0.1",
+        ],
+        41_943_653,
     ),
 }
 
