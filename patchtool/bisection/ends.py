@@ -50,7 +50,7 @@ def calibration_probe(state: BisectState) -> Probe | None:
     if bad is not None:
         bad_f, bad_r = state.with_record(bad)
         short = bad_f < st.calibration_failures or bad_r < st.calibration_min_runs
-        if state.post.runs[bad] and end_behind(state, bad, bad_r, st.bad_end_share):
+        if state.post.runs[bad] and end_behind(state, bad, bad_r, st.bad_end_share * state.runs):
             short = True
         # a stand-in whose runs all failed another way waits its turn too
         can_wait = bad_end_can_wait(state, bad) or bad in state.waiting()
@@ -62,8 +62,7 @@ def calibration_probe(state: BisectState) -> Probe | None:
         and good_r < target
         and (state.post.runs[GOOD_END] > 0 or (q_in_doubt(state) and good_end_pays(state)))
     )
-    behind = good_r < target / 2  # left for the search: come back once under half the target
-    if wanted and (GOOD_END not in state.probed or state.current == GOOD_END or behind):
+    if wanted and (GOOD_END not in state.probed or end_behind(state, GOOD_END, good_r, target)):
         return Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
     if good_end_short(state) and state.over_budget():
         # Before calling p - q hopeless, measure q where it is certain to be q: a good end
@@ -73,11 +72,10 @@ def calibration_probe(state: BisectState) -> Probe | None:
     return None
 
 
-def end_behind(state: BisectState, index: int, runs: int, share: float) -> bool:
-    """An end holds under ``share`` of all runs: being run, it goes on to that share; left
-    for the search, it is come back to once under half of it (a return is a switch)."""
-    wanted = share * state.runs
-    return runs < (wanted if state.current == index else wanted / 2)
+def end_behind(state: BisectState, index: int, runs: int, target: float) -> bool:
+    """An end holds under its ``target`` of runs: being run, it goes on to the target; left for
+    the search, it is come back to once under half of it (a return is a switch)."""
+    return runs < (target if state.current == index else target / 2)
 
 
 def bad_end_can_wait(state: BisectState, bad: int) -> bool:

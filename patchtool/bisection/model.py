@@ -91,8 +91,8 @@ class Strategy:
       and q where they are certain, at a run's cost, instead of from commits whose side is in
       doubt. The good end's share is capped at the runs that measure q to ``good_end_gap_frac``
       of p - q (one standard error): where p - q is wide, the interior measures q well enough.
-      An end left for the search is come back to once under half of what it should hold (a return is a
-      switch of the build tree). Tuned together with ``good_end_min_need`` on the bench's "tune"
+      An end left for the search is come back to once under half of what it should hold (a
+      return is a switch of the build tree). Tuned together with ``good_end_min_need`` on the bench's "tune"
       grid and six of report5's cells (600 trials): 72:0.06:0.02 3512 -> 3166, 256:0.2:0.1
       2117 -> 1955, 16:0.05:0 818 -> 779, 128:0.6:0.3 516 -> 538 (its expected error 0.45 ->
       0.22 %), the rest -3 % to +1 % but 16:0.7:0.1 (-11 %, the good end's need).

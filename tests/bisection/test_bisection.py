@@ -40,12 +40,16 @@ def simulate(
     strategy: Strategy | None = None,
     untestable: frozenset[int] = frozenset(),
     culprit: int | None = None,
+    order: list[Probe] | None = None,
 ) -> tuple[Trial, BisectState]:
-    """One search against a flaky oracle: positions >= culprit fail with probability p, others q."""
+    """One search against a flaky oracle: positions >= culprit fail with probability p, others q
+    (the probes, in the order they were made, appended to ``order``)."""
     rng = random.Random(seed)
     c = culprit if culprit is not None else rng.randint(1, n)
     state = BisectState(n, strategy)
     while (probe := state.next_probe()) is not None:
+        if order is not None:
+            order.append(probe)
         if probe.index in untestable:
             state.mark_untestable(probe.index)
             continue
@@ -770,27 +774,16 @@ def test_a_short_search_leaves_the_good_end_unbuilt_and_a_long_one_measures_q_th
     assert long.next_probe() == Probe(GOOD_END, ProbeReason.CALIBRATE_GOOD)
 
 
-def _visits(n: int, p: float, q: float, seed: int, strategy: Strategy) -> tuple[BisectState, list[Probe]]:
-    """A search as simulate() runs it, with its probes in the order they were run."""
-    rng = random.Random(seed)
-    c = rng.randint(1, n)
-    state, order = BisectState(n, strategy), []
-    while (probe := state.next_probe()) is not None:
-        order.append(probe)
-        state.observe(probe.index, rng.random() < (p if probe.index >= c else q))
-    return state, order
-
-
 def test_the_ends_keep_their_share_of_a_long_search_and_are_come_back_to_rarely() -> None:
     """p - q = 0.06: each commit takes hundreds of runs, and both ends are kept near their share
     of them (the good end's capped where q is known to 0.4 of p - q), returning to each only once
     it has fallen under half its share: a handful of returns, not one per run. (Seed 13: the
     culprit is 17, far enough from the bad end that the end game does not run it for its own
     sake.)"""
-    st = Strategy()
-    state, order = _visits(32, 0.09, 0.03, seed=13, strategy=st)
+    st, order = Strategy(), []
+    trial, state = simulate(32, 0.09, 0.03, seed=13, strategy=st, order=order)
     total = state.runs
-    assert total > 1000 and state.result().culprit == 17
+    assert total > 1000 and trial.culprit == trial.named == 17
     good, bad = state.counts(GOOD_END)[1], state.counts(32)[1]
     assert bad >= st.bad_end_share * total / 2
     q_cap = math.ceil(0.03 * 0.97 / (st.good_end_gap_frac * 0.06) ** 2)  # about 50: q near 0.03
@@ -798,7 +791,7 @@ def test_the_ends_keep_their_share_of_a_long_search_and_are_come_back_to_rarely(
     for end, why in ((GOOD_END, ProbeReason.CALIBRATE_GOOD), (32, ProbeReason.CALIBRATE_BAD)):
         returns = sum(b.index == end != a.index and b.reason is why for a, b in itertools.pairwise(order))
         assert 1 <= returns <= math.log2(total) / 2
-    plain, _ = _visits(32, 0.09, 0.03, seed=13, strategy=Strategy(good_end_share=0.0))
+    _, plain = simulate(32, 0.09, 0.03, seed=13, strategy=Strategy(good_end_share=0.0))
     assert plain.counts(GOOD_END)[1] < good / 4  # without its share, q is measured in passing
-    plain, _ = _visits(32, 0.09, 0.03, seed=13, strategy=Strategy(bad_end_share=0.0))
+    _, plain = simulate(32, 0.09, 0.03, seed=13, strategy=Strategy(bad_end_share=0.0))
     assert plain.counts(32)[1] < st.bad_end_share * plain.runs / 2  # and p, without the bad end's
