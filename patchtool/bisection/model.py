@@ -52,7 +52,7 @@ class Strategy:
       10 % and 7 % above 20 % (wide enough to learn q of 0.1-0.3); overall mean 3.8 %. The
       spike lets a few failures convict a commit when good commits stay clean, while flakiness
       on good commits still shows up in the data. The stop's pessimistic q does not use this
-      prior but a flat one (see Posterior.pessimistic). p has a uniform prior.
+      prior but a flat one, save for its chance of q = 0 (Posterior._q_high). p has a uniform prior.
     * ``calibration_failures`` / ``calibration_min_runs`` / ``calibration_max_runs``: the bad end
       is run until that many failures and at least the minimum of runs (cheap when p is high, and
       a sharper p saves clean runs on every good commit); with no failure after the maximum the

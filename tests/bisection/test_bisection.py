@@ -119,6 +119,29 @@ def test_few_clean_good_runs_do_not_make_q_small_enough_to_stop() -> None:
     assert state.next_probe() is not None
 
 
+def test_hundreds_of_clean_good_runs_let_q_be_zero_at_the_stop() -> None:
+    """220 clean runs on the good side make q = 0 over 95 % likely under the search's prior: the
+    stop's high q is then 0, and 3 failures in 14 at commit 8 convict it (the flat bound, q up to
+    1.2 %, left it at 0.97 and asked for more failures). With 200 clean runs, or with one of the
+    220 failed, the bound stays flat and the search goes on."""
+
+    def state_after(good_fails: int, good_runs: int) -> BisectState:
+        state = BisectState(16)
+        for index, fails, runs in ((0, good_fails, good_runs), (7, 0, good_runs), (8, 3, 14), (16, 4, 20)):
+            for k in range(runs):
+                state.observe(index, k < fails)
+        return state
+
+    convicted = state_after(0, 110)
+    assert convicted.top_candidate()[0] == 8
+    assert convicted.post.pessimistic(8)[0] > 0.999
+    assert convicted.stop_reason() is StopReason.CONFIDENT
+    for good_fails, good_runs in ((0, 100), (1, 110)):
+        state = state_after(good_fails, good_runs)
+        assert state.post.pessimistic(8)[0] < 0.98, (good_fails, good_runs)
+        assert state.stop_reason() is None, (good_fails, good_runs)
+
+
 # ----- endpoints --------------------------------------------------------------------------------
 def test_bad_end_that_does_not_reproduce_stops_without_culprit() -> None:
     trial, state = simulate(32, p=0.0, q=0.0, seed=1, culprit=10)
