@@ -33,7 +33,8 @@ tuned on in the third), --grid report3 (drawn at random after the third round's 
 --grid report4 (the same rule, the next seed, drawn in the sixth round), --grid report5 (the
 next seed again, the seventh round), --grid report6 (the eighth), --grid report7 (the ninth)
 --grid report8 (the tenth), --grid report9 (the eleventh), --grid report10 (the fifteenth),
---grid report11 (the nineteenth), --grid report12 and --grid report13 (the thirty-first).
+--grid report11 (the nineteenth), --grid report12 and --grid report13 (the thirty-first),
+--grid report14 (the thirty-second).
 Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
@@ -303,6 +304,23 @@ GRIDS = {
             "dag:4:4:3:0.24:0.1",
         ],
         41_943_653,
+    ),
+    # The next seed (random.Random(20261212)), drawn in the thirty-second round after the stop's
+    # q bound was frozen (tuned on 24 cells of earlier grids at seed base 777); run once.
+    "report14": (
+        [
+            "72:0.12:0",
+            "2179:0.39:0.13",
+            "489:0.53:0",
+            "122:0.2:0.06",
+            "1499:0.12:0",
+            "177:0.52:0.08",
+            "101:0.28:0",
+            "2677:0.27:0.1",
+            "dag:3:3:6:0.33:0",
+            "dag:3:4:4:0.05:0.02",
+        ],
+        25_652_521,
     ),
 }
 
