@@ -265,9 +265,10 @@ class Posterior:
     def _q_high(self, good_f: int, good_r: int, z: float) -> float:
         """q's high end for pessimistic(): ``z`` standard deviations up under a flat prior over
         the good side's counts, or 0 once the good side, never failed, makes q = 0 itself at
-        least 1 - Phi(-z) likely under the search's own prior (from 216 clean runs at the
-        default prior): the doubt the bound leaves is then all on q > 0, and a culprit is not
-        asked for the failures that would convict it against a q of 3 / runs.
+        least Phi(z) likely under the search's own prior (from 217 clean runs at the default
+        prior and z; at z = 0, while q = 0 is as likely as not): the doubt the bound leaves is
+        then all on q > 0, and a culprit is not asked for the failures that would convict it
+        against a q of 3 / runs.
 
         bench/bisect.py, 24 cells at seed base 777 (200 trials): the long searches with q = 0
         cost 3.5-5.9 % less (234:0.07:0, 453:0.09:0, 2112:0.06:0, 920:0.05:0, 124:0.06:0), the
