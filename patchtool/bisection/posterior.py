@@ -162,11 +162,15 @@ class Posterior:
 
     def q_zero_share(self, k: _Class) -> float:
         """Posterior probability that q = 0 given this class's good-side counts."""
+        return self._q_zero_given(self.total_f - k.bad_f, self.total_r - k.bad_r)
+
+    def _q_zero_given(self, fails: int, runs: int) -> float:
+        """P(q = 0) given the search's own (failures, runs) on a good side (log_good_side adds the
+        good record's)."""
         zero = self.priors.q_zero_weight
-        if zero <= 0.0 or self.good_side(k)[0]:
+        if zero <= 0.0 or fails + self._good_f:
             return 0.0
-        # the search's own good-side runs, all clean: log_good_side adds the record's
-        return min(math.exp(math.log(zero) - self.log_good_side(0, self.total_r - k.bad_r)), 1.0)
+        return min(math.exp(math.log(zero) - self.log_good_side(0, runs)), 1.0)
 
     def q_zero_prob(self) -> float:
         """Posterior probability that good commits never fail (q = 0)."""
@@ -241,8 +245,7 @@ class Posterior:
         own_f, own_r = counts[own_at]
         ap, bp = self._p_prior
         p_lo = max(_beta_bound(ap + own_f, bp + own_r - own_f, -z), 1e-3)
-        gf, gr = total_f - own_f + self._good_f, total_r - own_r + self._good_r
-        q_hi = self._q_high(gf, gr, z if z_q is None else z_q)
+        q_hi = self._q_high(total_f - own_f, total_r - own_r, z if z_q is None else z_q)
         if p_lo <= q_hi:
             return 0.0, 1.0
         lp, lnp, lq, lnq = math.log(p_lo), math.log1p(-p_lo), math.log(q_hi), math.log1p(-q_hi)
@@ -262,13 +265,14 @@ class Posterior:
             earlier += w / norm * (k.mask & anc).bit_count() / k.size
         return mine, earlier
 
-    def _q_high(self, good_f: int, good_r: int, z: float) -> float:
-        """q's high end for pessimistic(): ``z`` standard deviations up under a flat prior over
-        the good side's counts, or 0 once the good side, never failed, makes q = 0 itself at
-        least Phi(z) likely under the search's own prior (from 217 clean runs at the default
-        prior and z; at z = 0, while q = 0 is as likely as not): the doubt the bound leaves is
-        then all on q > 0, and a culprit is not asked for the failures that would convict it
-        against a q of 3 / runs.
+    def _q_high(self, fails: int, runs: int, z: float) -> float:
+        """q's high end for pessimistic(), from the search's own (failures, runs) on c's good side:
+        ``z`` standard deviations up under a flat prior over those counts and the good record,
+        or 0 once that side, never failed, makes q = 0 itself at least Phi(z) likely under the
+        search's own prior (from 217 clean runs at the default prior and z; at z = 0, while
+        q = 0 is as likely as not): the doubt the bound leaves is then all on q > 0, and a
+        culprit is not asked for the failures that would convict it against a q of about
+        2.6 / runs.
 
         bench/bisect.py, 24 cells at seed base 777 (200 trials): the long searches with q = 0
         cost 3.5-5.9 % less (234:0.07:0, 453:0.09:0, 2112:0.06:0, 920:0.05:0, 124:0.06:0), the
@@ -278,13 +282,10 @@ class Posterior:
         runs clean by chance (19:0.49:0.24, expected error 0.74 -> 0.98 %;
         test_few_clean_good_runs...).
         """
-        flat = min(_beta_bound(1.0 + good_f, 1.0 + good_r - good_f, z), 0.999)
-        zero = self.priors.q_zero_weight
-        if good_f or zero <= 0.0:
-            return flat
-        aq, bq = self.priors.q_prior
-        spike = math.exp(math.log(zero) - log_spike_slab(0, good_r, zero, aq, bq))
-        return _Q_FLOOR if spike >= _NORMAL.cdf(z) else flat
+        if self._q_zero_given(fails, runs) >= _NORMAL.cdf(z):
+            return _Q_FLOOR
+        gf, gr = fails + self._good_f, runs + self._good_r
+        return min(_beta_bound(1.0 + gf, 1.0 + gr - gf, z), 0.999)
 
     def vector(self) -> list[float]:
         """P(culprit = c) for c in 0..n (entry 0 is always 0)."""
