@@ -58,7 +58,8 @@ class Strategy:
       a sharper p saves clean runs on every good commit); with no failure after the maximum the
       search stops (the bad end does not reproduce). The maximum, 300, leaves a bad end with
       p = 0.05 silent once in 5 million (at 60 it was 1 in 22). The first split goes before the
-      bad end, and when some commit between the ends has failed the bad end is not built at all.
+      bad end, and when some commit between the ends has failed the bad end is not built, while
+      q = 0 stays likely (ends.bad_end_can_wait).
     * ``bad_end_stand_ins``: when the bad end cannot be tested (it does not build, its test exits
       125, or its runs are set aside as unusable) and no commit between has failed, a commit at
       most this many parent steps before it is calibrated in its place (nearest and first parents

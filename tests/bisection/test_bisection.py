@@ -227,9 +227,26 @@ def test_a_clean_first_split_is_run_again_after_the_bad_end_not_built_anew() -> 
 
 
 def test_failing_first_split_leaves_the_bad_end_unbuilt() -> None:
-    trial, state = simulate(64, p=0.9, q=0.0, seed=11, culprit=3)
+    """While q = 0 stays likely (here every run of a bad commit fails, no commit both fails and
+    runs clean), an interior failure already shows the failure reproduces and measures p."""
+    trial, state = simulate(64, p=1.0, q=0.0, seed=11, culprit=3)
     assert trial.named == 3
-    assert state.counts(64) == (0, 0)  # an interior failure already shows the failure reproduces
+    assert state.counts(64) == (0, 0)
+
+
+def test_failing_first_split_builds_the_bad_end_once_good_commits_may_fail() -> None:
+    """p = 1, q = 0.3: the first split (24, bad) fails, so the bad end waits; then commit 12
+    (good) fails too, now and then. Good commits may fail, so 24's failure may be a good
+    commit's: p is measured at the bad end, which fails every time, and the search ends with
+    p learned near 1 (a clean run then clears a commit)."""
+    order: list[Probe] = []
+    trial, state = simulate(48, p=1.0, q=0.3, seed=4, order=order)
+    assert trial.named == trial.culprit == 16
+    first_calibration = next(i for i, probe in enumerate(order) if probe.index == 48)
+    assert order[0] == Probe(24, ProbeReason.SPLIT) and state.counts(24)[0] > 0
+    assert first_calibration > 1 and order[first_calibration].reason is ProbeReason.CALIBRATE_BAD
+    fails, runs = state.counts(48)
+    assert fails == runs >= Strategy().calibration_min_runs
 
 
 def test_bad_end_runs_to_its_minimum_when_failures_come_cheap() -> None:
@@ -259,7 +276,7 @@ def test_rare_failure_at_the_bad_end_is_waited_for() -> None:
 def test_good_end_is_built_only_when_good_commits_may_fail() -> None:
     clean, state = simulate(64, p=1.0, q=0.0, seed=4)
     assert clean.named == clean.culprit and state.counts(GOOD_END) == (0, 0)  # no build spent there
-    noisy, state = simulate(64, p=0.8, q=0.25, seed=4)
+    noisy, state = simulate(64, p=0.5, q=0.25, seed=4)
     assert noisy.named == noisy.culprit
     assert state.counts(GOOD_END)[1] >= Strategy().good_end_runs  # q measured where it is cheap
 
@@ -692,18 +709,23 @@ def test_a_culprit_that_stands_in_for_the_bad_end_is_run_to_learn_p() -> None:
 
 def test_a_stand_in_never_run_is_the_endpoint_worth_more_than_the_split() -> None:
     """The bad end and the commit before it cannot be run, and commits between have failed now and
-    then (good commits fail too), so the stand-in (38) is not calibrated: it waits, as a bad end
-    does once a commit between has failed. One run there tells more than one at the split and
-    is made, as at a bad end that can be run. It was never made: the good end was run instead,
-    and in a simulated line of 200 (p = 0.3, q = 0.02) the search ran 13,813 times without
-    running the commit that held the culprit once."""
+    then. With the good end's trigger off (q = 0 never in doubt), the stand-in (38) is not
+    calibrated: it waits, as a bad end does once a commit between has failed. One run there
+    tells more than one at the split and is made, as at a bad end that can be run. It was
+    never made: the good end was run instead, and in a simulated line of 200 (p = 0.3,
+    q = 0.02) the search ran 13,813 times without running the commit that held the culprit
+    once. By default good commits failing is likely here, so the stand-in is calibrated."""
     counts = {GOOD_END: (0, 12), 10: (1, 40), 20: (1, 40), 30: (1, 40), 36: (1, 40)}
-    state = replay(40, _counted(counts))
-    state.mark_untestable(40)
-    state.mark_untestable(39)
-    assert state.bad_index() == 38 and not state.post.runs[38]
-    assert state.information(38) > max(state.information(i) for i in (GOOD_END, 36, 37))
-    assert state.next_probe() == Probe(38, ProbeReason.ENDPOINT)
+    for strategy, reason in (
+        (Strategy(good_end_when_q_zero_below=0.0), ProbeReason.ENDPOINT),
+        (Strategy(), ProbeReason.CALIBRATE_BAD),
+    ):
+        state = replay(40, _counted(counts), strategy)
+        state.mark_untestable(40)
+        state.mark_untestable(39)
+        assert state.bad_index() == 38 and not state.post.runs[38]
+        assert state.information(38) > max(state.information(i) for i in (GOOD_END, 36, 37))
+        assert state.next_probe() == Probe(38, reason)
 
 
 def test_a_record_of_the_bad_end_spares_its_calibration_and_a_clean_good_record_the_good_end() -> None:
