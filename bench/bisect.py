@@ -34,7 +34,8 @@ tuned on in the third), --grid report3 (drawn at random after the third round's 
 next seed again, the seventh round), --grid report6 (the eighth), --grid report7 (the ninth)
 --grid report8 (the tenth), --grid report9 (the eleventh), --grid report10 (the fifteenth),
 --grid report11 (the nineteenth), --grid report12 and --grid report13 (the thirty-first),
---grid report14 (the thirty-second).
+--grid report14 (the thirty-second), --grid report15 (the thirty-third) and --grid highq1 (the
+same round: --draw-high-q, the rule's corner of p >= 0.7 and q >= 0.15).
 Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
@@ -321,6 +322,41 @@ GRIDS = {
             "dag:3:4:4:0.05:0.02",
         ],
         25_652_521,
+    ),
+    # The next seed (random.Random(20261213)), drawn in the thirty-third round after the bad end's
+    # rule (built once good commits may fail) was frozen; run once.
+    "report15": (
+        [
+            "77:0.12:0.04",
+            "1215:0.68:0.05",
+            "108:0.09:0.02",
+            "17:0.06:0",
+            "753:0.69:0",
+            "2520:0.06:0.02",
+            "17:0.59:0.13",
+            "106:0.1:0",
+            "dag:3:3:4:0.25:0.07",
+            "dag:3:3:5:0.49:0.08",
+        ],
+        89_477_385,
+    ),
+    # --draw-high-q 20261204: the report rule's corner where p >= 0.7 and q >= 0.15, in which the
+    # thirty-third round found patchtool costing up to 1.18x git-bayesect (cells tuned on there:
+    # 48:1:0.3, 20:1:0.2, 30:0.9:0.3 and six others, not these); drawn after the freeze, run once.
+    "highq1": (
+        [
+            "334:0.7:0.16",
+            "393:0.73:0.23",
+            "164:0.81:0.23",
+            "65:0.71:0.24",
+            "656:0.99:0.18",
+            "283:0.81:0.15",
+            "128:0.99:0.18",
+            "168:0.97:0.27",
+            "dag:4:2:4:0.72:0.15",
+            "dag:4:4:4:0.82:0.24",
+        ],
+        39_645_662,
     ),
 }
 
@@ -861,20 +897,27 @@ def print_cell(
         )
 
 
-def draw_grid(seed: int) -> tuple[list[str], int]:
+def draw_grid(seed: int, high_q: bool = False) -> tuple[list[str], int]:
     """The report grids' stated rule, as code (it reproduces report3 to report11 from
     random.Random(20261201) to (20261209); report3 lists the same cells in another order): 8 lines
     with N = 2**U(4, 12), then 2 DAGs with R in 3..5, B in 2..4, L in 3..6; p log-uniform in
     [0.05, 1]; q = 0 with probability 1/3, else U(0.02, min(0.3, p / 2)); both rounded to 0.01.
-    The seed base is the draw's next number, randint(10**7, 10**8)."""
+    The seed base is the draw's next number, randint(10**7, 10**8).
+
+    ``high_q`` (--draw-high-q): the corner that rule draws about once in 24 cells, where bad
+    commits fail nearly always and good ones often: N = 2**U(4, 10), p U(0.7, 1), q
+    U(0.15, min(0.3, p / 2)); the DAGs as above (grid highq1 is random.Random(20261204))."""
     rng = random.Random(seed)
 
     def rates() -> str:
+        if high_q:
+            hp = round(rng.uniform(0.7, 1.0), 2)
+            return f"{hp:g}:{round(rng.uniform(0.15, min(0.3, hp / 2)), 2):g}"
         p = round(math.exp(rng.uniform(math.log(0.05), 0.0)), 2)
         q = 0 if rng.random() < 1 / 3 else round(rng.uniform(0.02, min(0.3, p / 2)), 2)
         return f"{p:g}:{q:g}"
 
-    cells = [f"{round(2 ** rng.uniform(4, 12))}:{rates()}" for _ in range(8)]
+    cells = [f"{round(2 ** rng.uniform(4, 10 if high_q else 12))}:{rates()}" for _ in range(8)]
     for _ in range(2):
         r, b, length = rng.randint(3, 5), rng.randint(2, 4), rng.randint(3, 6)
         cells.append(f"dag:{r}:{b}:{length}:{rates()}")
@@ -904,9 +947,13 @@ def main() -> None:
         help="patchtool+record's CI history: runs on known-good commits and at the bad end",
     )
     parser.add_argument("--draw", type=int, metavar="SEED", help="print the grid the report rule draws")
+    parser.add_argument(
+        "--draw-high-q", type=int, metavar="SEED", help="print a grid of the rule's high-p, high-q corner"
+    )
     args = parser.parse_args()
-    if args.draw is not None:
-        cells, base = draw_grid(args.draw)
+    if args.draw is not None or args.draw_high_q is not None:
+        high_q = args.draw is None
+        cells, base = draw_grid(args.draw_high_q if high_q else args.draw, high_q)
         print(" ".join(f"--cell {c}" for c in cells), f"--seed-base {base}")
         return
     overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
