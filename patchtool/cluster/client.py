@@ -84,7 +84,7 @@ class Cluster:
                 func,
                 *a,
                 workers=[order[n % len(order)]] if order else None,
-                allow_other_workers=True,
+                allow_other_workers=bool(order),  # Dask refuses it without workers=
                 retries=RETRIES,
                 pure=False,
             )
@@ -137,7 +137,7 @@ class Cluster:
                     spec,
                     key=f"patchtool-run-{request}-{n}",
                     workers=target,
-                    allow_other_workers=True,
+                    allow_other_workers=target is not None,
                     retries=RETRIES,
                     pure=False,
                 )

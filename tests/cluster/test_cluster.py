@@ -137,6 +137,30 @@ def test_an_observation_delivered_twice_is_stored_once(tmp_path: Path) -> None:
     assert (first, again, len(rows)) == (2, 1, 3)
 
 
+def test_work_sent_while_the_client_knows_no_worker_waits_for_one() -> None:
+    """Right after connecting, the client's view of the scheduler can list no worker yet (it is
+    refreshed in the background): the work then goes to any worker, and waits for one to join.
+    It used to ask Dask for "other workers" without naming any, which Dask refuses (CI, a bisect
+    on the cluster: "Only use allow_other_workers= if using workers=")."""
+    import operator
+
+    from distributed import Client, LocalCluster
+
+    local = LocalCluster(n_workers=0, threads_per_worker=1, processes=False, protocol="tcp://",
+                         host="127.0.0.1", dashboard_address=None, silence_logs=50)
+    client = Client(local.scheduler_address, set_as_default=False)
+    try:
+        cluster = Cluster(client)
+        assert cluster.workers == []
+        joins = threading.Timer(0.5, lambda: local.scale(1))
+        joins.start()
+        assert cluster.map_on_workers("tree", operator.add, [(1, 2), (3, 4)]) == [3, 7]
+        joins.join()
+    finally:
+        client.close()
+        local.close()
+
+
 def test_an_unreachable_scheduler_is_one_environment_error() -> None:
     with pytest.raises(EnvironmentProblem, match=r"^cluster tcp://127\.0\.0\.1:9: scheduler unreachable"):
         connect("tcp://127.0.0.1:9", timeout=2)
