@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import operator
 import os
 import signal
 import threading
@@ -137,28 +139,41 @@ def test_an_observation_delivered_twice_is_stored_once(tmp_path: Path) -> None:
     assert (first, again, len(rows)) == (2, 1, 3)
 
 
-def test_work_sent_while_the_client_knows_no_worker_waits_for_one() -> None:
-    """Right after connecting, the client's view of the scheduler can list no worker yet (it is
-    refreshed in the background): the work then goes to any worker, and waits for one to join.
-    It used to ask Dask for "other workers" without naming any, which Dask refuses (CI, a bisect
-    on the cluster: "Only use allow_other_workers= if using workers=")."""
-    import operator
+@contextlib.contextmanager
+def _no_worker_yet() -> Iterator[Cluster]:
+    """A real scheduler with no worker, and a Cluster on it: a worker joins 0.5 s after this yields.
 
+    Right after connecting, the client's view of the scheduler can list no worker yet (it is
+    refreshed in the background). Work sent then used to ask Dask for "other workers" without
+    naming any, which Dask refuses (CI, a bisect on the cluster: "Only use allow_other_workers=
+    if using workers="): it must go to any worker, and wait for one to join."""
     from distributed import Client, LocalCluster
 
     local = LocalCluster(n_workers=0, threads_per_worker=1, processes=False, protocol="tcp://",
                          host="127.0.0.1", dashboard_address=None, silence_logs=50)
     client = Client(local.scheduler_address, set_as_default=False)
+    joins = threading.Timer(0.5, lambda: local.scale(1))
+    joins.start()
     try:
         cluster = Cluster(client)
         assert cluster.workers == []
-        joins = threading.Timer(0.5, lambda: local.scale(1))
-        joins.start()
-        assert cluster.map_on_workers("tree", operator.add, [(1, 2), (3, 4)]) == [3, 7]
-        joins.join()
+        yield cluster
     finally:
+        joins.join()
         client.close()
         local.close()
+
+
+def test_work_sent_while_the_client_knows_no_worker_waits_for_one() -> None:
+    with _no_worker_yet() as cluster:
+        assert cluster.map_on_workers("tree", operator.add, [(1, 2), (3, 4)]) == [3, 7]
+
+
+def test_repeats_sent_while_the_client_knows_no_worker_wait_for_one(data_dirs: Path) -> None:
+    repo, commit = _repo(data_dirs / "repo")
+    with _no_worker_yet() as cluster, Store(data_dirs / "cache" / "patchtool.sqlite3") as store:
+        outcome = cluster.run_repeats(TreeSpec(str(repo), commit), ["unit-add"], 4, store)
+    assert len(outcome.records) == 4 and not any(r.failed for r in outcome.records)
 
 
 def test_an_unreachable_scheduler_is_one_environment_error() -> None:
