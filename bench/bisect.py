@@ -946,8 +946,9 @@ def main() -> None:
         default="good=100,bad=20",
         help="patchtool+record's CI history: runs on known-good commits and at the bad end",
     )
-    parser.add_argument("--draw", type=int, metavar="SEED", help="print the grid the report rule draws")
-    parser.add_argument(
+    draw = parser.add_mutually_exclusive_group()
+    draw.add_argument("--draw", type=int, metavar="SEED", help="print the grid the report rule draws")
+    draw.add_argument(
         "--draw-high-q", type=int, metavar="SEED", help="print a grid of the rule's high-p, high-q corner"
     )
     args = parser.parse_args()

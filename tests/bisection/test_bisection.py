@@ -244,6 +244,7 @@ def test_failing_first_split_builds_the_bad_end_once_good_commits_may_fail() -> 
     assert trial.named == trial.culprit == 16
     first_calibration = next(i for i, probe in enumerate(order) if probe.index == 48)
     assert order[0] == Probe(24, ProbeReason.SPLIT) and state.counts(24)[0] > 0
+    assert 0 < state.counts(12)[0] < state.counts(12)[1]  # a good commit that fails and runs clean
     assert first_calibration > 1 and order[first_calibration].reason is ProbeReason.CALIBRATE_BAD
     fails, runs = state.counts(48)
     assert fails == runs >= Strategy().calibration_min_runs
