@@ -358,6 +358,39 @@ GRIDS = {
         ],
         39_645_662,
     ),
+    # --draw 20261214 and --draw-low-p 20261205: drawn after visit_cap_runs was frozen (tuned on
+    # 14 cells of earlier grids and four short low-p cells, seed bases 3434 and 5656); run once.
+    # lowp1's 16:0.08:0 is also one of those four cells (other seeds): the draw gave it again.
+    "report16": (
+        [
+            "27:0.14:0.03",
+            "3267:0.39:0",
+            "346:0.35:0",
+            "31:0.31:0.1",
+            "282:0.09:0",
+            "29:0.05:0.02",
+            "1370:0.06:0.02",
+            "48:0.34:0",
+            "dag:5:4:4:0.67:0.1",
+            "dag:4:3:4:0.38:0.13",
+        ],
+        33_260_577,
+    ),
+    "lowp1": (
+        [
+            "16:0.08:0",
+            "39:0.08:0.02",
+            "33:0.12:0.02",
+            "38:0.11:0",
+            "17:0.08:0.03",
+            "22:0.06:0.03",
+            "45:0.09:0.02",
+            "40:0.1:0.03",
+            "dag:3:4:3:0.09:0",
+            "dag:5:4:6:0.07:0",
+        ],
+        75_609_294,
+    ),
 }
 
 
@@ -897,27 +930,32 @@ def print_cell(
         )
 
 
-def draw_grid(seed: int, high_q: bool = False) -> tuple[list[str], int]:
+def draw_grid(seed: int, corner: str = "") -> tuple[list[str], int]:
     """The report grids' stated rule, as code (it reproduces report3 to report11 from
     random.Random(20261201) to (20261209); report3 lists the same cells in another order): 8 lines
     with N = 2**U(4, 12), then 2 DAGs with R in 3..5, B in 2..4, L in 3..6; p log-uniform in
     [0.05, 1]; q = 0 with probability 1/3, else U(0.02, min(0.3, p / 2)); both rounded to 0.01.
     The seed base is the draw's next number, randint(10**7, 10**8).
 
-    ``high_q`` (--draw-high-q): the corner that rule draws about once in 24 cells, where bad
-    commits fail nearly always and good ones often: N = 2**U(4, 10), p U(0.7, 1), q
-    U(0.15, min(0.3, p / 2)); the DAGs as above (grid highq1 is random.Random(20261204))."""
+    ``corner`` "high-q" (--draw-high-q): the corner that rule draws about once in 24 cells, where
+    bad commits fail nearly always and good ones often: N = 2**U(4, 10), p U(0.7, 1), q
+    U(0.15, min(0.3, p / 2)); the DAGs as above (grid highq1 is random.Random(20261204)).
+    "low-p" (--draw-low-p): short searches with rare failures, which the rule draws in about one
+    line in 11: N = 2**U(4, 6), p log-uniform in [0.05, 0.15], q as the rule draws it; the DAGs
+    as above (grid lowp1 is random.Random(20261205))."""
     rng = random.Random(seed)
 
     def rates() -> str:
-        if high_q:
+        if corner == "high-q":
             hp = round(rng.uniform(0.7, 1.0), 2)
             return f"{hp:g}:{round(rng.uniform(0.15, min(0.3, hp / 2)), 2):g}"
-        p = round(math.exp(rng.uniform(math.log(0.05), 0.0)), 2)
+        top = math.log(0.15) if corner == "low-p" else 0.0
+        p = round(math.exp(rng.uniform(math.log(0.05), top)), 2)
         q = 0 if rng.random() < 1 / 3 else round(rng.uniform(0.02, min(0.3, p / 2)), 2)
         return f"{p:g}:{q:g}"
 
-    cells = [f"{round(2 ** rng.uniform(4, 10 if high_q else 12))}:{rates()}" for _ in range(8)]
+    longest = {"high-q": 10, "low-p": 6}.get(corner, 12)
+    cells = [f"{round(2 ** rng.uniform(4, longest))}:{rates()}" for _ in range(8)]
     for _ in range(2):
         r, b, length = rng.randint(3, 5), rng.randint(2, 4), rng.randint(3, 6)
         cells.append(f"dag:{r}:{b}:{length}:{rates()}")
@@ -951,10 +989,14 @@ def main() -> None:
     draw.add_argument(
         "--draw-high-q", type=int, metavar="SEED", help="print a grid of the rule's high-p, high-q corner"
     )
+    draw.add_argument(
+        "--draw-low-p", type=int, metavar="SEED", help="print a grid of short searches with p <= 0.15"
+    )
     args = parser.parse_args()
-    if args.draw is not None or args.draw_high_q is not None:
-        high_q = args.draw is None
-        cells, base = draw_grid(args.draw_high_q if high_q else args.draw, high_q)
+    for corner, seed in (("", args.draw), ("high-q", args.draw_high_q), ("low-p", args.draw_low_p)):
+        if seed is None:
+            continue
+        cells, base = draw_grid(seed, corner)
         print(" ".join(f"--cell {c}" for c in cells), f"--seed-base {base}")
         return
     overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}

@@ -344,8 +344,8 @@ class BisectState:
         return self.strategy.resolved_epsilon < pb < 1 - self.strategy.resolved_bad_epsilon
 
     def _visit_cap(self) -> int:
-        """Design 4.6: at most about 10/p runs per visit (10/(p - q) when good commits fail)."""
-        return math.ceil(10 / max(self.p_mean() - self.q_mean(), 0.02))
+        """At most ``visit_cap_runs`` / (p - q) runs per visit at the current estimates (see Strategy)."""
+        return math.ceil(self.strategy.visit_cap_runs / max(self.p_mean() - self.q_mean(), 0.02))
 
     def _final_level(self) -> float:
         return (1.0 - self.strategy.stop_threshold) * _FINAL_SHARE_OF_ERROR
