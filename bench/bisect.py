@@ -35,7 +35,8 @@ next seed again, the seventh round), --grid report6 (the eighth), --grid report7
 --grid report8 (the tenth), --grid report9 (the eleventh), --grid report10 (the fifteenth),
 --grid report11 (the nineteenth), --grid report12 and --grid report13 (the thirty-first),
 --grid report14 (the thirty-second), --grid report15 (the thirty-third) and --grid highq1 (the
-same round: --draw-high-q, the rule's corner of p >= 0.7 and q >= 0.15).
+same round: --draw-high-q, the rule's corner of p >= 0.7 and q >= 0.15), --grid report16 and
+--grid lowp1 (the thirty-fourth; lowp1 from --draw-low-p: 16-64 commits, p <= 0.15).
 Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
