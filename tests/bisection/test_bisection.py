@@ -842,6 +842,8 @@ def test_the_ends_keep_their_share_of_a_long_search_and_are_come_back_to_rarely(
     # and p, without the bad end's. (With visits of at most 5 / (p - q) runs, the bad end's
     # information rule runs it near its share by itself in this search: 115 of 1,997 runs, with
     # the share or without. With visits of 10 / (p - q), only the share keeps it.)
+    _, kept = simulate(32, 0.09, 0.03, seed=13, strategy=Strategy(visit_cap_runs=10.0))
+    assert kept.counts(32)[1] >= st.bad_end_share * kept.runs / 2
     _, plain = simulate(32, 0.09, 0.03, seed=13, strategy=Strategy(bad_end_share=0.0, visit_cap_runs=10.0))
     assert plain.counts(32)[1] < st.bad_end_share * plain.runs / 2
 
