@@ -36,7 +36,8 @@ next seed again, the seventh round), --grid report6 (the eighth), --grid report7
 --grid report11 (the nineteenth), --grid report12 and --grid report13 (the thirty-first),
 --grid report14 (the thirty-second), --grid report15 (the thirty-third) and --grid highq1 (the
 same round: --draw-high-q, the rule's corner of p >= 0.7 and q >= 0.15), --grid report16 and
---grid lowp1 (the thirty-fourth; lowp1 from --draw-low-p: 16-64 commits, p <= 0.15).
+--grid lowp1 (the thirty-fourth; lowp1 from --draw-low-p: 16-64 commits, p <= 0.15), --grid
+nearq1 (the thirty-fifth, from --draw-near-q: p / 2 <= q < p, which the report rule never draws).
 Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
@@ -391,6 +392,24 @@ GRIDS = {
             "dag:5:4:6:0.07:0",
         ],
         75_609_294,
+    ),
+    # --draw-near-q 20261206 (the thirty-fifth round): good commits failing more than half as often
+    # as bad ones, which the report rule never draws (q <= p / 2) though the issue's range holds
+    # them. No change to the search was made or tried on them; run once.
+    "nearq1": (
+        [
+            "190:0.11:0.08",
+            "243:0.18:0.13",
+            "678:0.2:0.11",
+            "106:0.43:0.22",
+            "128:0.18:0.12",
+            "30:0.21:0.16",
+            "957:0.36:0.23",
+            "308:0.17:0.1",
+            "dag:3:2:5:0.13:0.09",
+            "dag:4:4:3:0.24:0.12",
+        ],
+        95_974_703,
     ),
 }
 
@@ -943,19 +962,26 @@ def draw_grid(seed: int, corner: str = "") -> tuple[list[str], int]:
     U(0.15, min(0.3, p / 2)); the DAGs as above (grid highq1 is random.Random(20261204)).
     "low-p" (--draw-low-p): short searches with rare failures, which the rule draws in about one
     line in 11: N = 2**U(4, 6), p log-uniform in [0.05, 0.15], q as the rule draws it; the DAGs
-    as above (grid lowp1 is random.Random(20261205))."""
+    as above (grid lowp1 is random.Random(20261205)).
+    "near-q" (--draw-near-q): good commits that fail nearly as often as bad ones, inside the issue's
+    range (q < p, q <= 0.3) but above the rule's q <= p / 2, so p <= 0.6: N = 2**U(4, 10), p
+    log-uniform in [0.1, 0.6], q U(p / 2, min(0.3, 0.8 p)) (p - q at least a fifth of p); the
+    DAGs as above."""
     rng = random.Random(seed)
 
     def rates() -> str:
         if corner == "high-q":
             hp = round(rng.uniform(0.7, 1.0), 2)
             return f"{hp:g}:{round(rng.uniform(0.15, min(0.3, hp / 2)), 2):g}"
+        if corner == "near-q":
+            near_p = round(math.exp(rng.uniform(math.log(0.1), math.log(0.6))), 2)
+            return f"{near_p:g}:{round(rng.uniform(near_p / 2, min(0.3, 0.8 * near_p)), 2):g}"
         top = math.log(0.15) if corner == "low-p" else 0.0
         p = round(math.exp(rng.uniform(math.log(0.05), top)), 2)
         q = 0 if rng.random() < 1 / 3 else round(rng.uniform(0.02, min(0.3, p / 2)), 2)
         return f"{p:g}:{q:g}"
 
-    longest = {"high-q": 10, "low-p": 6}.get(corner, 12)
+    longest = {"high-q": 10, "low-p": 6, "near-q": 10}.get(corner, 12)
     cells = [f"{round(2 ** rng.uniform(4, longest))}:{rates()}" for _ in range(8)]
     for _ in range(2):
         r, b, length = rng.randint(3, 5), rng.randint(2, 4), rng.randint(3, 6)
@@ -993,8 +1019,12 @@ def main() -> None:
     draw.add_argument(
         "--draw-low-p", type=int, metavar="SEED", help="print a grid of short searches with p <= 0.15"
     )
+    draw.add_argument(
+        "--draw-near-q", type=int, metavar="SEED", help="print a grid with p / 2 <= q < p (q <= 0.3)"
+    )
     args = parser.parse_args()
-    for corner, seed in (("", args.draw), ("high-q", args.draw_high_q), ("low-p", args.draw_low_p)):
+    draws = ("", args.draw), ("high-q", args.draw_high_q), ("low-p", args.draw_low_p)
+    for corner, seed in (*draws, ("near-q", args.draw_near_q)):
         if seed is None:
             continue
         cells, base = draw_grid(seed, corner)

@@ -85,6 +85,24 @@ def test_the_report_grids_are_what_their_stated_rule_draws(bench) -> None:
         assert sorted(written) == sorted(cells) and written_base == base, name
 
 
+def test_the_corner_grids_are_their_draws_and_stay_in_their_corners(bench) -> None:
+    """highq1, lowp1 and nearq1 are the draws of their corners' rules (not picked by hand), and
+    every cell those rules draw is in its corner and in the issue's range: p in [0.05, 1],
+    q <= 0.3 and q < p; near-q cells have q >= p / 2 (to the rounding of q), so p <= 0.6."""
+    for name, corner, seed in (("highq1", "high-q", 20261204), ("lowp1", "low-p", 20261205),
+                               ("nearq1", "near-q", 20261206)):  # fmt: skip
+        assert bench.draw_grid(seed, corner) == bench.GRIDS[name], name
+    for seed in range(500, 600):
+        for corner in ("high-q", "low-p", "near-q"):
+            for spec in bench.draw_grid(seed, corner)[0]:
+                p, q = (float(x) for x in spec.split(":")[-2:])
+                assert 0.05 <= p <= 1 and 0 <= q <= 0.3 and q < p, (corner, spec)
+                if corner == "near-q":
+                    assert q >= p / 2 - 0.005 and p <= 0.6, spec
+                if corner == "low-p":
+                    assert p <= 0.15 and (q == 0 or q >= 0.02), spec
+
+
 @pytest.mark.parametrize("spec", ["40:0.5:0", "30:0.6:0.15", "dag:3:2:3:0.5:0", "20:1:0"])
 def test_the_told_search_measures_neither_rate_and_is_right_at_its_confidence(bench, spec) -> None:
     """patchtool told p and q (the m-of-k rule's knowledge) calibrates neither end, and its stop is
