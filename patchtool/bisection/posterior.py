@@ -304,13 +304,13 @@ class Posterior:
         self.classes()
         return self._q_mean
 
-    def p_estimate(self) -> Estimate:
+    def p_estimate(self, level: float = 0.90) -> Estimate:
         """p's posterior (a mixture over the classes) with its interval."""
         ap, bp = self._p_prior
         ks = self.classes()
-        return mixture_estimate([(k.mass, ap + k.bad_f, bp + k.bad_r - k.bad_f) for k in ks])
+        return mixture_estimate([(k.mass, ap + k.bad_f, bp + k.bad_r - k.bad_f) for k in ks], level)
 
-    def q_estimate(self) -> Estimate:
+    def q_estimate(self, level: float = 0.90) -> Estimate:
         """q's posterior (its point mass at 0 and a mixture over the classes) with its interval."""
         aq, bq = self.priors.q_prior
         ks = self.classes()
@@ -319,7 +319,7 @@ class Posterior:
         comps = [
             (k.mass - z, aq + gf, bq + gr - gf) for k, z, (gf, gr) in zip(ks, zero, sides, strict=True)
         ]
-        return mixture_estimate(comps, zero_mass=sum(zero))
+        return mixture_estimate(comps, level, zero_mass=sum(zero))
 
     def information(self, index: int) -> float:
         """Mutual information (bits) between one run at ``index`` and the culprit."""

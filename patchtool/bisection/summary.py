@@ -61,6 +61,7 @@ class BisectReport:
     confirmation: ConfirmationOutcome | None
     unusable_runs: int = 0  # other failures (--fail-match) and inconclusive runs, counted apart
     runs_needed: int | None = None  # no verdict: about how many runs the search would need
+    runs_needed_at_best: int | None = None  # and at least, at the most hopeful p and q
     merge: CommitRef | None = None  # --first-parent: the merge named first, then bisected inside
     revert: RevertOutcome | None = None  # the bad commit with the culprit reverted, tested
     # The bad end could not be tested: the commits before it run in its place (state.stand_ins).
@@ -142,6 +143,7 @@ def build_report(
         confirmation=confirmation,
         unusable_runs=state.unusable_runs,
         runs_needed=result.runs_needed if result.culprit is None else None,
+        runs_needed_at_best=result.runs_needed_at_best if result.culprit is None else None,
         stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
         bad_record=state.strategy.bad_record,
         good_record=state.strategy.good_record,

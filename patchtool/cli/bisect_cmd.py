@@ -129,9 +129,13 @@ def _print_report(report: BisectReport) -> None:
         culprit = report.culprit.sha if report.culprit else "?"
         say(f"  {describe_revert(report.revert, culprit)}", markup=False)
     if report.runs_needed is not None and report.culprit is None:
+        least = report.runs_needed_at_best
+        at_least = ""
+        if least is not None and least < report.runs_needed:
+            at_least = f", at least {least} if p and q are at the best of their ranges"
         say(
             f"  p - q is too small to resolve within this budget: about {report.runs_needed} runs"
-            " would do (--max-runs)",
+            f" would do{at_least} (--max-runs)",
             markup=False,
         )
     if report.unusable_runs:

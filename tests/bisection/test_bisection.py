@@ -805,6 +805,25 @@ def test_before_calling_p_minus_q_hopeless_the_good_end_is_measured() -> None:
     assert state.counts(GOOD_END)[1] > 12 and state.runs_needed() <= 3 * 2000
 
 
+def test_a_search_that_only_looks_hopeless_goes_on_and_names_the_culprit() -> None:
+    """Good commits fail at 10 %, bad ones at 16 %. By chance the good end failed 50 of its 300
+    runs and the bad end 120 of 800: p and q look 0.14 and 0.13, and about 143,000 runs would be
+    needed, over three times the budget of 8,000 (what used to stop the search as unresolvable
+    here). At the most hopeful p and q (a standard deviation each way) it needs fewer runs than
+    the budget, so the search goes on, and names the culprit within the budget."""
+    for seed in (1, 3, 5):
+        state = BisectState(16, Strategy(max_runs=8000))
+        for index, fails, runs in ((GOOD_END, 50, 300), (16, 120, 800), (8, 90, 900)):
+            for k in range(runs):
+                state.observe(index, k < fails)
+        assert state.over_budget() and state.runs_needed() > 3 * 8000
+        assert state.runs_needed_at_best() < 8000 and state.stop_reason() is None
+        rng = random.Random(seed)
+        while (probe := state.next_probe()) is not None:
+            state.observe(probe.index, rng.random() < (0.16 if probe.index >= 12 else 0.1))
+        assert state.result().culprit == 12 and state.runs <= 8000, seed
+
+
 def test_a_short_search_leaves_the_good_end_unbuilt_and_a_long_one_measures_q_there() -> None:
     """Good commits may fail from the start (no weight on q = 0). After six failures in six at the
     bad end, 64 commits need a few dozen runs: a sharper q would not repay the good end's build.
