@@ -32,8 +32,13 @@ __all__ = ["GOOD_END", "BisectState", "replay"]
 
 # Without --max-runs, a search whose p - q is hopeless still ends (as unresolvable) near this.
 _DEFAULT_BUDGET = 20_000
-# The interval of p and q whose ends are "the most hopeful" when calling p - q hopeless.
-_HOPEFUL = 0.68
+# The credible intervals of p and q whose ends are "the most hopeful" when calling p - q hopeless
+# (those the report gives). At 68 % (a standard deviation each way), 2 of 3 searches given up on
+# too soon in bench/bisect.py's 150:0.12:0.09 went on, and 4 of 6 in the unit test's constructed
+# one (test_a_search_that_only_looks_hopeless...); at 90 %, 6 of 6, while a search whose commits
+# all fail alike is still called hopeless before the budget's end (9 of 10, at 100-320 runs of
+# 400 where 68 % took 100-200: test_good_end_failing_like_the_bad_end_stops).
+_HOPEFUL = 0.90
 # A commit between the ends whose runs all failed another way first waits at this many (waiting).
 # bench/bisect_unusable.py --simulate-search --n 200 --other 0.9 (seed 4400, 300 trials): at 8, as
 # at the bad end, a healthy split waits 43 % of the time, and a search built 17.7 times, not 11.4;
@@ -253,9 +258,9 @@ class BisectState:
         return self.strategy.max_runs or _DEFAULT_BUDGET
 
     def runs_needed_at_best(self) -> int:
-        """runs_needed() at the top of p's central 68 % interval and the bottom of q's (about a
-        standard deviation each way): the fewest runs the search may well need, for the stop as
-        unresolvable and for what a budget would do.
+        """runs_needed() at the top of p's 90 % credible interval and the bottom of q's (those
+        the report gives): the fewest runs the search may well need, for the stop as unresolvable
+        and for what a budget would do.
 
         The point estimates put p - q at a third of its true value often enough that a search
         called hopeless could finish well within its budget: in bench/bisect.py's 150:0.12:0.09

@@ -262,4 +262,4 @@ class BisectResult:
     stop_reason: StopReason | None
     bayes_factor_vs_parent: float = field(default=math.inf)
     runs_needed: int | None = None  # when stopped short: about how many runs the search needs
-    runs_needed_at_best: int | None = None  # the same at the most hopeful p and q (68 % intervals)
+    runs_needed_at_best: int | None = None  # the same at the most hopeful p and q (90 % intervals)

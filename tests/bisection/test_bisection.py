@@ -809,9 +809,9 @@ def test_a_search_that_only_looks_hopeless_goes_on_and_names_the_culprit() -> No
     """Good commits fail at 10 %, bad ones at 16 %. By chance the good end failed 50 of its 300
     runs and the bad end 120 of 800: p and q look 0.14 and 0.13, and about 143,000 runs would be
     needed, over three times the budget of 8,000 (what used to stop the search as unresolvable
-    here). At the most hopeful p and q (a standard deviation each way) it needs fewer runs than
+    here). At the most hopeful p and q (the ends of their 90 % intervals) it needs fewer runs than
     the budget, so the search goes on, and names the culprit within the budget."""
-    for seed in (1, 3, 5):
+    for seed in range(6):
         state = BisectState(16, Strategy(max_runs=8000))
         for index, fails, runs in ((GOOD_END, 50, 300), (16, 120, 800), (8, 90, 900)):
             for k in range(runs):
