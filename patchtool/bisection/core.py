@@ -272,13 +272,9 @@ class BisectState:
         if self._needed_best is not None and self._needed_best[0] == self.runs:
             return self._needed_best[1]
         p_high, q_low = self.post.p_estimate(_HOPEFUL).high, self.post.q_estimate(_HOPEFUL).low
-        if p_high <= q_low:
-            need = self.runs_needed()
-        else:
-            post = self.posterior()
-            entropy = -sum(x * math.log2(x) for x in post if x > 0)
-            need = self.runs + runs_needed(entropy, p_high, q_low, self.strategy.confidence)
-            need = min(need, self.runs_needed())
+        need = self.runs_needed()
+        if p_high > q_low:
+            need = min(need, self._need_at(p_high, q_low))
         self._needed_best = (self.runs, need)
         return need
 
@@ -287,11 +283,14 @@ class BisectState:
         until the next counted run: the stop and the good end's top-up ask it at every probe)."""
         if self._needed is not None and self._needed[0] == self.runs:
             return self._needed[1]
-        post = self.posterior()
-        entropy = -sum(x * math.log2(x) for x in post if x > 0)
-        need = self.runs + runs_needed(entropy, self.p_mean(), self.q_mean(), self.strategy.confidence)
+        need = self._need_at(self.p_mean(), self.q_mean())
         self._needed = (self.runs, need)
         return need
+
+    def _need_at(self, p: float, q: float) -> int:
+        """The runs made plus those still needed (stats.runs_needed) if p and q were these."""
+        entropy = -sum(x * math.log2(x) for x in self.posterior() if x > 0)
+        return self.runs + runs_needed(entropy, p, q, self.strategy.confidence)
 
     def _good_end_fails(self) -> bool:
         """The good end fails clearly more often than the bad end: the premise of the search is wrong.
