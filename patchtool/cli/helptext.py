@@ -7,6 +7,7 @@ command says the same thing for the same option.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,11 +72,34 @@ def metavar_for(param: TyperOption | TyperArgument) -> str | None:
     return f"{word}..." if param.nargs != 1 else word
 
 
+def unwrap(text: str | None) -> str | None:
+    """A docstring's paragraphs as one line each, for the terminal to wrap at its own width.
+
+    Typer keeps a docstring's line breaks, so a text wrapped at 100 columns came out ragged on an
+    80-column terminal and an example was cut where the source wrapped it: copied, the command ran
+    without its --repo. A line starting "Example:" still starts a line of its own.
+    """
+    if text is None:
+        return None
+    paragraphs = []
+    for paragraph in inspect.cleandoc(text).split("\n\n"):
+        lines: list[str] = []
+        for line in paragraph.split("\n"):
+            if lines and not line.startswith("Example:"):
+                lines[-1] = f"{lines[-1]} {line.strip()}"
+            else:
+                lines.append(line.strip())
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
 class PatchtoolCommand(TyperCommand):
-    """A typer command whose usage line and help name values as a user would (SOURCE..., PATH)."""
+    """A typer command whose usage line and help name values as a user would (SOURCE..., PATH),
+    its help's paragraphs unwrapped (unwrap)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.help = unwrap(self.help)
         for param in self.params:
             if param.metavar is None and isinstance(param, TyperOption | TyperArgument):
                 param.metavar = metavar_for(param)

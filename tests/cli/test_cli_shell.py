@@ -135,6 +135,25 @@ def test_help_names_values_as_a_user_would() -> None:
     assert re.search(r"--repo\s+PATH", fetch)
 
 
+def _help_paragraphs(command: str) -> list[list[str]]:
+    """The lines of each paragraph above the options box of `command --help` on a wide terminal."""
+    text = run_patchtool(command, "--help", env={"COLUMNS": "400"}).stdout
+    lines = [line.strip() for line in text.split("\u256d")[0].splitlines()]
+    start = next(i for i, line in enumerate(lines) if line.startswith("Usage:")) + 1
+    return [p.split("\n") for p in "\n".join(lines[start:]).strip().split("\n\n")]
+
+
+def test_help_paragraphs_are_unwrapped_so_examples_stay_whole() -> None:
+    """Typer keeps a docstring's line breaks: help came out ragged, and an example was cut where the
+    source wrapped it (copied, `patchtool bisect ...` ran without its --repo). On a wide terminal
+    each paragraph is one line, save for examples, each on a line of its own."""
+    for command in COMMAND_MODULES:
+        for rows in _help_paragraphs(command):
+            assert all(row.startswith("Example: patchtool ") for row in rows[1:]), (command, rows)
+    example = "Example: patchtool bisect --good v10.0.0 --bad main --test func-alpha-replay --setup thorough"
+    assert [example + " --repo /tmp/pt/world/qemu"] in _help_paragraphs("bisect")
+
+
 def test_every_option_name_has_one_meaning_across_commands() -> None:
     from patchtool.cli.app import app
     from patchtool.cli.commands import register_commands
