@@ -70,7 +70,7 @@ class Trailer:
     key: str  # canonical spelling, e.g. "Reviewed-by"
     value: str
     address: Address | None = None  # parsed person, for person trailers
-    origin: str = "commit"  # "commit" | "reply" | "cover-reply"
+    origin: str = "commit"  # "commit" | "reply" | "cover-reply" | "series-reply" (under "Series:")
     msgid: str | None = None  # the reply that carried it, for review trailers
     sender: Address | None = None  # the reply's From:, for review trailers
     scope: str = ""  # a `[for the parts touching X]` line written right under a reply trailer

@@ -56,11 +56,11 @@ def _patch_lines(patch: Patch) -> list[str]:
         detail = f" ({fn.detail})" if fn.detail else ""
         lines.append(f"      {fn.kind}: {fn.name} in {fn.file}{detail}")
     for t in patch.review_trailers:
-        lines.append(
-            f"      + {t.key}: {t.value}  "
-            f"(from {'the cover letter' if t.origin == 'cover-reply' else 'a reply'} <{t.msgid}>)"
-        )
+        lines.append(f"      + {t.key}: {t.value}  (from {_GIVEN_IN.get(t.origin, 'a reply')} <{t.msgid}>)")
     return lines
+
+
+_GIVEN_IN = {"cover-reply": "the cover letter", "series-reply": "a reply to another patch, for the series"}
 
 
 def summary_lines(series: Series) -> list[str]:

@@ -58,6 +58,14 @@ REPLY_KEYS = REVIEW_KEYS | REFERENCE_KEYS
 _TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*?)\s*$")
 _GIT_PREFIXES = ("Signed-off-by: ", "(cherry picked from commit ")
 _SCOPE = re.compile(r"^\s*\[[^\]]+\]\s*$")
+# A line that gives the trailers right under it to the whole series, as reviewers write in a reply
+# to one patch ("Series:", "For the series:", "FWIW, for the whole series"). The line says nothing
+# else: "Nice series." above a Reviewed-by is prose, and the trailer stays the patch's.
+_FOR_SERIES = re.compile(
+    r"^\s*(?:fwiw,?\s*)?(?:(?:for|to|on)\s+)?(?:(?:the|this|whole|entire|complete|full)\s+)*"
+    r"(?:series|patch\s?set|patch\s+series)(?:\s+as\s+well|\s+too)?\s*[:.]?\s*$",
+    re.IGNORECASE,
+)
 
 
 def canonical_key(key: str) -> str:
@@ -161,14 +169,20 @@ def reply_trailers(
     body: str, sender: Address, msgid: str, origin: str = "reply", keys: frozenset[str] = REPLY_KEYS
 ) -> list[Trailer]:
     """Trailers written (not quoted, not indented) in a reply, with wrapped lines joined and a
-    `[scope]` line right under a trailer kept with it; stops at the signature `-- ` line."""
+    `[scope]` line right under a trailer kept with it; stops at the signature `-- ` line. A
+    reply's trailers right under a "Series:" line (_FOR_SERIES) have origin "series-reply": the
+    reviewer gives them to every patch of the series, though the reply answers one."""
     lines = _reply_lines(body)
     found: list[Trailer] = []
-    i = 0
+    i, for_series = 0, False
     while i < len(lines):
-        trailer = parse_trailer_line(lines[i], origin) if not lines[i][:1].isspace() else None
+        line = lines[i]
+        trailer = parse_trailer_line(line, origin) if not line[:1].isspace() else None
         i += 1
-        if trailer is None or trailer.key not in keys:
+        if trailer is None:
+            for_series = bool(_FOR_SERIES.match(line))  # a blank or prose line ends the run
+            continue
+        if trailer.key not in keys:
             continue
         value = trailer.value
         while i < len(lines) and _continues(value, lines[i]):
@@ -176,7 +190,8 @@ def reply_trailers(
         scope = ""
         if i < len(lines) and _SCOPE.match(lines[i]):
             scope, i = lines[i].strip(), i + 1
-        again = parse_trailer_line(f"{trailer.key}: {value}", origin)
+        wide = for_series and origin == "reply"
+        again = parse_trailer_line(f"{trailer.key}: {value}", "series-reply" if wide else origin)
         assert again is not None
         found.append(replace(again, msgid=msgid, sender=sender, scope=scope))
     return found

@@ -37,7 +37,7 @@ def where(f: Finding) -> str:
 class TrailerView:
     key: str
     value: str
-    origin: str  # commit | reply | cover-reply
+    origin: str  # commit | reply | cover-reply | series-reply
     given_by: str | None = None  # the reply's sender, for review trailers
 
 

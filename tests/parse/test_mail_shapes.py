@@ -151,6 +151,57 @@ def test_scope_line_stays_with_its_trailer() -> None:
     assert "Acked-by: Part Owner <po@x.org>\n[for the parts touching hw/lamp]\n" in message
 
 
+def _two_patches(reply_body: str, sender: str, to: str = "p1@x") -> Series:
+    """A two-patch series and one reply, to patch 1 by default."""
+    cover = _mail("c@x", AUTHOR, "[PATCH 0/2] lamp: limits", "Two changes.\n")
+    one = _mail("p1@x", AUTHOR, "[PATCH 1/2] lamp: raise max", _patch_body(), "c@x")
+    two = _mail("p2@x", AUTHOR, "[PATCH 2/2] lamp: lower min", _patch_body("Lower the minimum."), "c@x")
+    return _series(cover, one, two, _reply(reply_body, sender, parent=to))
+
+
+def _given(series: Series) -> list[list[tuple[str, str]]]:
+    return [[(f"{t.key}: {t.value}", t.origin) for t in p.review_trailers] for p in series.revision.patches]
+
+
+def test_a_series_line_gives_a_patch_replys_trailers_to_every_patch() -> None:
+    # real threads: "Series:" then Reviewed-by, in a reply to patch 1 of 2 (the maintainer, the
+    # author himself, merged neither; reviewers' "For the series:" is as common)
+    rita = "Rita Reviewer <rr@x.org>"
+    rb, tb = f"Reviewed-by: {rita}", f"Tested-by: {rita}"
+    for above in ("Series:", "For the series:", "FWIW, for the whole series", "To the patch set:"):
+        series = _two_patches(f"> Raise the maximum.\n\nLooks right.\n\n{above}\n{rb}\n{tb}\n", rita)
+        wide = [(rb, "series-reply"), (tb, "series-reply")]
+        assert _given(series) == [wide, wide], above
+        assert rb + "\n" + tb in patch_message(series.revision.patches[1])
+    # replying to patch 2 gives them to patch 1 as well
+    series = _two_patches(f"Series:\n{rb}\n", rita, to="p2@x")
+    assert _given(series) == [[(rb, "series-reply")]] * 2
+
+
+def test_trailers_not_right_under_a_series_line_stay_the_patchs() -> None:
+    rb = "Reviewed-by: Rita Reviewer <rr@x.org>"
+    for body in (
+        f"Nice series.\n{rb}\n",  # prose
+        f"Thanks for the series:\n{rb}\n",
+        f"Series:\n\n{rb}\n",  # a blank line between
+        f"For the series:\nI would rather see the helper split out.\n{rb}\n",
+        f"Reviewed-by for the series: see below\n{rb}\n",
+    ):
+        series = _two_patches(body, "Rita Reviewer <rr@x.org>")
+        assert _given(series) == [[(rb, "reply")], []], body
+    # a reference under the line is still the patch's own; a reply to the cover spreads as before
+    series = _two_patches('Series:\nFixes: 0123456789ab ("lamp: add")\n', "Rita Reviewer <rr@x.org>")
+    assert _given(series) == [[('Fixes: 0123456789ab ("lamp: add")', "reply")], []]
+    series = _two_patches(f"Series:\n{rb}\n", "Rita Reviewer <rr@x.org>", to="c@x")
+    assert _given(series) == [[(rb, "cover-reply")]] * 2
+
+
+def test_a_series_line_does_not_spare_a_trailer_its_sender_check() -> None:
+    series = _two_patches("Series:\nReviewed-by: Rita Reviewer <rr@x.org>\n", "Someone Else <se@x.org>")
+    assert _given(series) == [[], []]
+    assert len(_mismatches(series)) == 1
+
+
 def test_restated_trailers_are_not_flagged() -> None:
     body = (
         "> Raise the maximum.\n\nThe patch says:\n"
