@@ -59,10 +59,12 @@ _TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*?)\s*$")
 _GIT_PREFIXES = ("Signed-off-by: ", "(cherry picked from commit ")
 _SCOPE = re.compile(r"^\s*\[[^\]]+\]\s*$")
 # A line that gives the trailers right under it to the whole series, as reviewers write in a reply
-# to one patch ("Series:", "For the series:", "FWIW, for the whole series"). The line says nothing
-# else: "Nice series." above a Reviewed-by is prose, and the trailer stays the patch's.
+# to one patch ("Series:", "For the series:", "Entire series:", "BTW, whole series:"). The line
+# says nothing else: "Nice series." above a Reviewed-by is prose, and the trailer stays the patch's.
+# Real qemu-devel replies to one patch with such a line: 9 of 11 read so; "With that fix, on the
+# full series:" and "feel free to add my RB tag on the whole series:" do not.
 _FOR_SERIES = re.compile(
-    r"^\s*(?:fwiw,?\s*)?(?:(?:for|to|on)\s+)?(?:(?:the|this|whole|entire|complete|full)\s+)*"
+    r"^\s*(?:(?:fwiw|btw),?\s*)?(?:(?:for|to|on)\s+)?(?:(?:the|this|whole|entire|complete|full)\s+)*"
     r"(?:series|patch\s?set|patch\s+series)(?:\s+as\s+well|\s+too)?\s*[:.]?\s*$",
     re.IGNORECASE,
 )

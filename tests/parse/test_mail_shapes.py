@@ -151,12 +151,12 @@ def test_scope_line_stays_with_its_trailer() -> None:
     assert "Acked-by: Part Owner <po@x.org>\n[for the parts touching hw/lamp]\n" in message
 
 
-def _two_patches(reply_body: str, sender: str, to: str = "p1@x") -> Series:
-    """A two-patch series and one reply, to patch 1 by default."""
+def _two_patches(reply_body: str, sender: str, to: str = "p1@x", more: tuple[str, ...] = ()) -> Series:
+    """A two-patch series and one reply, to patch 1 by default (and ``more`` mails)."""
     cover = _mail("c@x", AUTHOR, "[PATCH 0/2] lamp: limits", "Two changes.\n")
     one = _mail("p1@x", AUTHOR, "[PATCH 1/2] lamp: raise max", _patch_body(), "c@x")
     two = _mail("p2@x", AUTHOR, "[PATCH 2/2] lamp: lower min", _patch_body("Lower the minimum."), "c@x")
-    return _series(cover, one, two, _reply(reply_body, sender, parent=to))
+    return _series(cover, one, two, _reply(reply_body, sender, parent=to), *more)
 
 
 def _given(series: Series) -> list[list[tuple[str, str]]]:
@@ -173,8 +173,14 @@ def test_a_series_line_gives_a_patch_replys_trailers_to_every_patch() -> None:
         wide = [(rb, "series-reply"), (tb, "series-reply")]
         assert _given(series) == [wide, wide], above
         assert rb + "\n" + tb in patch_message(series.revision.patches[1])
-    # replying to patch 2 gives them to patch 1 as well
+    # replying to patch 2 gives them to patch 1 as well, and so does a reply in patch 2's subthread
     series = _two_patches(f"Series:\n{rb}\n", rita, to="p2@x")
+    assert _given(series) == [[(rb, "series-reply")]] * 2
+    question = _reply("Why 12?\n", AUTHOR, msgid="q@x", parent="p2@x")
+    answer = _reply(
+        f"> Why 12?\n\nFine then.\n\nBTW, entire series:\n{rb}\n", rita, msgid="a@x", parent="q@x"
+    )
+    series = _two_patches("Thanks.\n", "Someone Else <se@x.org>", to="c@x", more=(question, answer))
     assert _given(series) == [[(rb, "series-reply")]] * 2
 
 
