@@ -60,7 +60,7 @@ def _patch_lines(patch: Patch) -> list[str]:
     return lines
 
 
-_GIVEN_IN = {"cover-reply": "the cover letter", "series-reply": "a reply to another patch, for the series"}
+_GIVEN_IN = {"cover-reply": "the cover letter", "series-reply": "a reply giving it to the whole series"}
 
 
 def summary_lines(series: Series) -> list[str]:

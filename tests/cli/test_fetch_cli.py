@@ -257,3 +257,36 @@ def test_several_files_are_one_thread(tmp_path: Path) -> None:
     patches = json.loads(result.stdout)["revisions"][0]["patches"]
     assert [p["title"] for p in patches] == ["add f0", "add f1"]
     assert patches[0]["summary"]["functions"][0]["kind"] == "added"
+
+
+def test_a_series_line_in_a_reply_to_one_patch_is_shown_on_every_patch(tmp_path: Path) -> None:
+    repo = preimage_repo(tmp_path / "tree", None)
+    for i in range(2):
+        (repo / f"f{i}.c").write_text(f"int f{i}(void)\n{{\n    return {i};\n}}\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"add f{i}\n\nSigned-off-by: Test Author <author@example.org>")
+    files = git(repo, "format-patch", "-2", "--thread", "--cover-letter", "-o", str(tmp_path / "fp")).split()
+    first = Path(files[1]).read_text()
+    msgid = next(
+        line.split(None, 1)[1] for line in first.splitlines() if line.lower().startswith("message-id:")
+    )
+    reply = (
+        "From rita Mon Sep 17 00:00:00 2001\nFrom: Rita Reviewer <rr@example.org>\n"
+        f"Subject: Re: [PATCH 1/2] add f0\nMessage-Id: <series-rb@example.org>\nIn-Reply-To: {msgid}\n"
+        f"References: {msgid}\nDate: Tue, 3 Feb 2026 10:00:00 +0000\n\n> add f0\n\nSeries:\n"
+        "Reviewed-by: Rita Reviewer <rr@example.org>\n"
+    )
+    mbox = tmp_path / "thread.mbox"
+    mbox.write_text("".join(Path(f).read_text() for f in files) + reply)
+    result = run_patchtool("fetch", mbox)
+    assert result.code == 0, result.stderr
+    given = (
+        "+ Reviewed-by: Rita Reviewer <rr@example.org>  "
+        "(from a reply giving it to the whole series <series-rb@example.org>)"
+    )
+    assert result.stdout.count(given) == 2, result.stdout
+    origins = [
+        [t["origin"] for t in p["review_trailers"]]
+        for p in json.loads(run_patchtool("fetch", mbox, "--json").stdout)["revisions"][0]["patches"]
+    ]
+    assert origins == [["series-reply"], ["series-reply"]]
