@@ -136,6 +136,28 @@ def patch_mail(patch: Patch) -> str:
     )
 
 
+_FOLDED = 6  # lines of a message that goes on below its first line (files it names) kept
+
+
+def _continued(msg: str, lines: list[str], i: int) -> str:
+    """A message whose first line ends in a colon goes on below it (QEMU's "added, moved or deleted
+    file(s):", its files, then "Does MAINTAINERS need updating?"): the lines up to the next message,
+    location or total, on one line (the first few, then how many more)."""
+    if not msg.endswith(":"):
+        return msg
+    more: list[str] = []
+    for line in lines[i + 1 :]:
+        text = line.strip()
+        if _CHECKPATCH_MSG.match(text) or _CHECKPATCH_WHERE.match(text) or text.startswith("total:"):
+            break
+        if text:
+            more.append(text)
+    if not more:
+        return msg
+    shown = more[:_FOLDED] + ([f"and {len(more) - _FOLDED} more lines"] if len(more) > _FOLDED else [])
+    return f"{msg} {'; '.join(shown)}"
+
+
 def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
     """QEMU/Linux checkpatch output: `ERROR: msg` then `#N: FILE: path:line:` into findings."""
     found: list[Finding] = []
@@ -145,6 +167,7 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
         m = _CHECKPATCH_MSG.match(line.strip())
         if not m:
             continue
+        text = _continued(m.group("msg").strip(), lines, i)
         where = _CHECKPATCH_WHERE.match(lines[i + 1].strip()) if i + 1 < len(lines) else None
         # QEMU takes checkpatch's WARNING/CHECK as advice (line length, "does MAINTAINERS need
         # updating?"): on real series most were not problems a maintainer asked to fix
@@ -163,7 +186,7 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
             _f(
                 sev,
                 "checkpatch",
-                f"checkpatch: {m.group('msg').strip()}",
+                f"checkpatch: {text}",
                 patch,
                 file=where.group("file") if where else None,
                 line=int(where.group("line")) if where else None,

@@ -2217,3 +2217,22 @@ def test_an_annotation_added_to_the_return_type_is_no_stale_caller(tmp_path: Pat
     repo = make_repo(tmp_path / "q", {"block/curl.c": base})
     diff = diff_after(repo, {"block/curl.c": base.replace("static bool find_buf", f"static {head} find_buf")})
     assert not {"stale-caller", "build-break"} & set(codes(_run(repo, diff)))
+
+
+def test_a_checkpatch_message_that_goes_on_below_its_colon_keeps_its_lines() -> None:
+    # QEMU's checkpatch on a patch adding a header: the files and the question follow the colon
+    # (the finding said only "added, moved or deleted file(s):" before)
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    head = "WARNING: added, moved or deleted file(s):\n\n"
+    added = head + "  include/hw/lamp.h\n\nDoes MAINTAINERS need updating?\n\n"
+    many = head + "".join(f"  f{i}.c\n" for i in range(8)) + "\n"
+    other = "ERROR: code indent should never use tabs\n#20: FILE: hw/lamp.c:5:\n+\tx = 1;\n\n"
+    output = added + other + many + "total: 1 errors, 2 warnings, 30 lines checked\n"
+    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
+    assert [f.message for f in found] == [
+        "checkpatch: added, moved or deleted file(s): include/hw/lamp.h; Does MAINTAINERS need updating?",
+        "checkpatch: code indent should never use tabs",
+        "checkpatch: added, moved or deleted file(s): f0.c; f1.c; f2.c; f3.c; f4.c; f5.c; and 2 more lines",
+    ]
+    assert [(f.file, f.line) for f in found] == [(None, None), ("hw/lamp.c", 5), (None, None)]
