@@ -236,6 +236,22 @@ def _renames(diff: str) -> frozenset[tuple[str, int]]:
 
 
 @lru_cache(maxsize=8)
+@lru_cache(maxsize=8)
+def _removed_texts(diff: str) -> frozenset[str]:
+    """The text of every line the diff removes, in any file."""
+    return frozenset(
+        x.text for f in split_files(diff) for h in f.hunk_texts for x in h.lines if x.kind == "-"
+    )
+
+
+def _moved_verbatim(q: Quote) -> bool:
+    """The line it quotes is added, and the same patch removes that very line elsewhere: code moved
+    as it was (a file split, functions moved to tcg/), whose layout is the old code's. A line with
+    under 8 characters of its own (a brace, `break;`) says nothing of where it came from."""
+    code = q.code
+    return code.startswith("+") and len(code[1:].strip()) >= 8 and code[1:] in _removed_texts(q.patch.diff)
+
+
 def _new_lines(diff: str) -> dict[tuple[str, int], str]:
     """(file, new line) -> text of every line the diff shows on its new side (added or context)."""
     found: dict[tuple[str, int], str] = {}
@@ -298,6 +314,10 @@ def _filled_later(q: Quote) -> bool:
 
 
 MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
+    # a layout rule on a line the patch moves unchanged from elsewhere: the layout is the old
+    # code's, and a move is reviewed as a move (a real series: target/arm's VFP helpers moved to
+    # tcg/, "space prohibited before that close parenthesis" six times on `sign, )` macro calls)
+    (re.compile(_LAYOUT.pattern + r'|^open brace|^"foo\s?\* bar"|^line over \d+'), _moved_verbatim),
     # its quoted-newline rule, on a line the patch does not add (only that rule: a rule about the
     # patch as a whole, such as Linux headers mixed with other changes, quotes whatever line it
     # stands on, a context line too, and is right; samples AC, AF)

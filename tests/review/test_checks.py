@@ -2236,3 +2236,45 @@ def test_a_checkpatch_message_that_goes_on_below_its_colon_keeps_its_lines() -> 
         "checkpatch: added, moved or deleted file(s): f0.c; f1.c; f2.c; f3.c; f4.c; f5.c; and 2 more lines",
     ]
     assert [(f.file, f.line) for f in found] == [(None, None), ("hw/lamp.c", 5), (None, None)]
+
+
+MOVE_DIFF = """diff --git a/hw/a.c b/hw/a.c
+--- a/hw/a.c
++++ b/hw/a.c
+@@ -1,5 +1,1 @@
+ int a;
+-int lamp_level(int x)
+-{
+-    return clamp(x, 0, LIMIT );
+-}
+diff --git a/hw/b.c b/hw/b.c
+--- a/hw/b.c
++++ b/hw/b.c
+@@ -1,1 +1,9 @@
+ int b;
++int lamp_level(int x)
++{
++    return clamp(x, 0, LIMIT );
++}
++int lamp_max(int x)
++{
++    return clamp(x, 1, LIMIT );
++}
+"""
+
+
+def test_a_layout_error_on_code_the_patch_moves_unchanged_is_the_old_codes() -> None:
+    # a real series moved target/arm's VFP helpers into tcg/: six "space prohibited before that
+    # close parenthesis" errors on lines it removed, unchanged, from the old file. The same error
+    # on a line the patch writes stays an error, and so does a rule that is not about layout.
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    space = "ERROR: space prohibited before that close parenthesis ')'"
+    output = (
+        f"{space}\n#20: FILE: hw/b.c:4:\n+    return clamp(x, 0, LIMIT );\n\n"
+        f"{space}\n#24: FILE: hw/b.c:8:\n+    return clamp(x, 1, LIMIT );\n\n"
+        "ERROR: Use g_assert or g_assert_not_reached\n"
+        "#20: FILE: hw/b.c:4:\n+    return clamp(x, 0, LIMIT );\n\n"
+    )
+    found = parse_checkpatch(output, make_patch(MOVE_DIFF))
+    assert [(f.severity, f.line) for f in found] == [("info", 4), ("error", 8), ("error", 4)]
