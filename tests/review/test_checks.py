@@ -2278,3 +2278,19 @@ def test_a_layout_error_on_code_the_patch_moves_unchanged_is_the_old_codes() -> 
     )
     found = parse_checkpatch(output, make_patch(MOVE_DIFF))
     assert [(f.severity, f.line) for f in found] == [("info", 4), ("error", 8), ("error", 4)]
+
+
+def test_a_macro_whose_value_the_hunk_shows_as_context_is_no_complex_value_error() -> None:
+    # a real series reordered a macro's parameters: only the #define line is added, its value
+    # (in parentheses, closed below what the hunk shows) is context, and checkpatch objected to it
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    rule = "ERROR: Macros with complex values should be enclosed in parenthesis"
+    head_only = (
+        f"{rule}\n#30: FILE: hw/lamp.h:190:\n+#define LAMP_REG(op0, op1, crn) \\\n"
+        "     (LAMP_MASK |           \\\n      ((op0) << LAMP_OP0_SHIFT) |         \\\n"
+        "diff --git a/hw/lamp.c b/hw/lamp.c\n"
+    )
+    new_value = f"{rule}\n#40: FILE: hw/lamp.h:200:\n+#define LAMP_OTHER(a) \\\n+    LAMP_MASK | (a)\n\n"
+    found = parse_checkpatch(head_only + new_value, make_patch(ONE_LINE_DIFF))
+    assert [(f.severity, f.line) for f in found] == [("info", 190), ("error", 200)]
