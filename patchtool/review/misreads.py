@@ -143,23 +143,22 @@ def _macro_body_kept(q: Quote) -> bool:
     return parts is not None and parts in _removed_macros(q.patch.diff)
 
 
-def _macro_head_only(q: Quote) -> bool:
-    """The macro it quotes has only its `#define` line added; the value below it is context, as it
-    was: the patch changed the parameters, and checkpatch, which sees the body only as far as the
-    hunk shows it, misses the parenthesis that closes it further down (a real series reordering
-    ENCODE_AA64_CP_REG's parameters: its value is in parentheses)."""
+def _macro_cut_by_hunk(q: Quote) -> bool:
+    """The macro it quotes goes on past the hunk: its last quoted line is context and ends in a
+    backslash. checkpatch sees the value only as far as the hunk shows it and misses the parenthesis
+    that closes it below; what lies there the patch kept as it was (a real series reordering and
+    dropping ENCODE_AA64_CP_REG's parameters, its value in parentheses: two errors). A macro the
+    patch adds whole ends inside the hunk, and is judged as checkpatch judges it."""
     quote = []
     for line in q.output[q.at :] if q.file else ():
         if line[:1] not in ("+", " ") or not line.strip():
             break
         quote.append(line)
-    head = quote[0] if quote else ""
     return (
         len(quote) > 1
-        and head.startswith("+")
-        and bool(_MACRO_HEAD.match(head[1:]))
-        and head.rstrip().endswith("\\")
-        and all(line.startswith(" ") for line in quote[1:])
+        and bool(_MACRO_HEAD.match(quote[0][1:]))
+        and quote[-1].startswith(" ")
+        and quote[-1].rstrip().endswith("\\")
     )
 
 
@@ -370,8 +369,8 @@ MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
     ),
     # either rule on a macro whose body the patch keeps (it changed the parameters only; sample AK)
     (re.compile(r"^Macros with (?:complex values|multiple statements)"), _macro_body_kept),
-    # ... or whose body the hunk shows as context under an added `#define` line
-    (re.compile(r"^Macros with (?:complex values|multiple statements)"), _macro_head_only),
+    # ... or that goes on past the hunk, where checkpatch cannot see its value close
+    (re.compile(r"^Macros with (?:complex values|multiple statements)"), _macro_cut_by_hunk),
     # its do-while rule on a macro that defines file-scope tables or functions (sample AJ)
     (
         re.compile(r"^Macros with multiple statements"),

@@ -2280,9 +2280,10 @@ def test_a_layout_error_on_code_the_patch_moves_unchanged_is_the_old_codes() -> 
     assert [(f.severity, f.line) for f in found] == [("info", 4), ("error", 8), ("error", 4)]
 
 
-def test_a_macro_whose_value_the_hunk_shows_as_context_is_no_complex_value_error() -> None:
-    # a real series reordered a macro's parameters: only the #define line is added, its value
-    # (in parentheses, closed below what the hunk shows) is context, and checkpatch objected to it
+def test_a_macro_that_goes_on_past_the_hunk_is_no_complex_value_error() -> None:
+    # a real series reordered, then dropped, a macro's parameters: its value (in parentheses,
+    # closed below what the hunk shows) goes on as context past the hunk, and checkpatch objected
+    # to it twice. A macro added whole, ending inside the hunk, stays an error.
     from patchtool.review.tree_checks import parse_checkpatch
 
     rule = "ERROR: Macros with complex values should be enclosed in parenthesis"
@@ -2291,6 +2292,10 @@ def test_a_macro_whose_value_the_hunk_shows_as_context_is_no_complex_value_error
         "     (LAMP_MASK |           \\\n      ((op0) << LAMP_OP0_SHIFT) |         \\\n"
         "diff --git a/hw/lamp.c b/hw/lamp.c\n"
     )
-    new_value = f"{rule}\n#40: FILE: hw/lamp.h:200:\n+#define LAMP_OTHER(a) \\\n+    LAMP_MASK | (a)\n\n"
-    found = parse_checkpatch(head_only + new_value, make_patch(ONE_LINE_DIFF))
-    assert [(f.severity, f.line) for f in found] == [("info", 190), ("error", 200)]
+    head_and_value = (
+        f"{rule}\n#31: FILE: hw/lamp.h:195:\n+#define LAMP_REG2(op0, crn) \\\n"
+        "+    (LAMP_MASK | LAMP_SYS |           \\\n      ((op0) << LAMP_OP0_SHIFT) |         \\\n\n"
+    )
+    whole = f"{rule}\n#40: FILE: hw/lamp.h:200:\n+#define LAMP_OTHER(a) \\\n+    LAMP_MASK | (a)\n\n"
+    found = parse_checkpatch(head_only + head_and_value + whole, make_patch(ONE_LINE_DIFF))
+    assert [(f.severity, f.line) for f in found] == [("info", 190), ("info", 195), ("error", 200)]
