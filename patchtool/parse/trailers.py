@@ -244,20 +244,38 @@ def sent_by_namesake(trailer: Trailer, sender: Address | None) -> bool:
 
 
 # Words saying a trailer was given elsewhere and is passed on: "Per IRC:", "(given off-list)".
-_RELAY = re.compile(r"\b(?:irc|off-?list|offline|in person|on behalf of|privately|by chat)\b", re.IGNORECASE)
+_RELAY = re.compile(
+    r"\b(?:irc|off-?list|offline|in person|on behalf of|privately|by chat"
+    # given on an earlier revision and passed on ("please keep the previous tags": a real thread,
+    # v2 of a MinGW fix; the maintainer merged the colleague's Reviewed-by the reply carried)
+    r"|(?:previous|earlier|older) (?:tags|version|revision|iteration|round|posting|series)"
+    r"|keep (?:\w+ )?tags|(?:from|in|on) v\d+)\b",
+    re.IGNORECASE,
+)
 
 
 def relay_note(body: str, trailer: Trailer) -> str | None:
-    """The line right above a reply's trailer when it says the trailer was given elsewhere and is
-    relayed (QEMU maintainers write "Per IRC:" above a colleague's Reviewed-by: sample threads3):
-    still not the named person's own word, but said openly."""
-    above = ""
+    """What a reply says right above its trailer when that says the trailer was given elsewhere
+    and is relayed (QEMU maintainers write "Per IRC:" above a colleague's Reviewed-by: sample
+    threads3; "please keep the previous tags" above the tags of an earlier revision): still not
+    the named person's own word, but said openly. "Above" is the line right above it, or the
+    paragraph above the run of trailers it stands in."""
+    prose: list[str] = []  # the last paragraph of prose above
+    above, ended = "", False  # the line above; whether a blank or a trailer came after that prose
     for line in body.splitlines():
         text = line.strip()
+        if text.startswith(">"):
+            continue
         if text.startswith(f"{trailer.key}:") and " ".join(trailer.value.split()) in " ".join(text.split()):
-            return above if above and _RELAY.search(above) else None
-        if not text.startswith(">"):
-            above = text
+            said = " ".join(prose)
+            if above and _RELAY.search(above):
+                return above
+            return said if said and _RELAY.search(said) else None
+        if text and not _TRAILER.match(text):
+            prose, ended = ([text] if ended else [*prose, text]), False
+        else:  # a blank line, or another trailer of the run
+            ended = True
+        above = text
     return None
 
 

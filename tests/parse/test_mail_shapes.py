@@ -124,6 +124,22 @@ def test_a_trailer_relayed_for_someone_else_is_said_so_and_not_applied(body: str
     assert all("by Bob Queue <bob@x.org> (" in m and "trust the relay" in m for m in said)
 
 
+def test_tags_of_an_earlier_revision_passed_on_in_a_reply_are_relayed() -> None:
+    # a real v2 thread: a reviewer asks the author to keep the previous tags and writes them out,
+    # his own and a colleague's; his is applied, the colleague's is relayed (not applied, info)
+    body = (
+        "If nothing changed, please keep the previous tags so we don't have\nto review the same"
+        " patch again:\n\nReviewed-by: Bob Queue <bob@x.org>\nReviewed-by: Ada Lovelace <ada@x.org>\n"
+    )
+    series = _thread(body, "Bob Queue <bob@x.org>")
+    assert _applied(series) == ["Reviewed-by: Bob Queue <bob@x.org>"]
+    codes = [(f.code, f.severity) for f in series.findings if f.code.startswith("trailer-")]
+    assert codes == [("trailer-relayed", "info")]
+    # the same tags under prose that says nothing of where they were given: a mismatch
+    series = _thread(body.replace("keep the previous tags", "look again"), "Bob Queue <bob@x.org>")
+    assert [f.code for f in series.findings if f.code.startswith("trailer-")] == ["trailer-sender-mismatch"]
+
+
 def test_reported_by_with_unquoted_comma_keeps_the_address() -> None:
     series = _thread("Reported-by: Some, One <some@x.org>\n", "Some One <some@x.org>")
     (trailer,) = series.revision.patches[0].review_trailers
