@@ -245,13 +245,18 @@ def test_fetch_never_touches_the_users_checkout(tmp_path: Path) -> None:
     assert snapshot_repo(repo) == before
 
 
-def test_several_files_are_one_thread(tmp_path: Path) -> None:
+def _two_patches(tmp_path: Path, *options: str) -> list[str]:
+    """Two commits adding f0.c and f1.c, as `git format-patch -2` files (with ``options``)."""
     repo = preimage_repo(tmp_path / "tree", None)
     for i in range(2):
         (repo / f"f{i}.c").write_text(f"int f{i}(void)\n{{\n    return {i};\n}}\n")
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", f"add f{i}\n\nSigned-off-by: Test Author <author@example.org>")
-    files = git(repo, "format-patch", "-2", "-o", str(tmp_path / "fp")).split()
+    return git(repo, "format-patch", "-2", *options, "-o", str(tmp_path / "fp")).split()
+
+
+def test_several_files_are_one_thread(tmp_path: Path) -> None:
+    files = _two_patches(tmp_path)
     result = run_patchtool("fetch", *files, "--json")
     assert result.code == 0, result.stderr
     patches = json.loads(result.stdout)["revisions"][0]["patches"]
@@ -260,12 +265,7 @@ def test_several_files_are_one_thread(tmp_path: Path) -> None:
 
 
 def test_a_series_line_in_a_reply_to_one_patch_is_shown_on_every_patch(tmp_path: Path) -> None:
-    repo = preimage_repo(tmp_path / "tree", None)
-    for i in range(2):
-        (repo / f"f{i}.c").write_text(f"int f{i}(void)\n{{\n    return {i};\n}}\n")
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", f"add f{i}\n\nSigned-off-by: Test Author <author@example.org>")
-    files = git(repo, "format-patch", "-2", "--thread", "--cover-letter", "-o", str(tmp_path / "fp")).split()
+    files = _two_patches(tmp_path, "--thread", "--cover-letter")
     first = Path(files[1]).read_text()
     msgid = next(
         line.split(None, 1)[1] for line in first.splitlines() if line.lower().startswith("message-id:")
