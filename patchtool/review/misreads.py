@@ -255,7 +255,6 @@ def _renames(diff: str) -> frozenset[tuple[str, int]]:
 
 
 @lru_cache(maxsize=8)
-@lru_cache(maxsize=8)
 def _removed_texts(diff: str) -> frozenset[str]:
     """The text of every line the diff removes, in any file."""
     return frozenset(
@@ -271,6 +270,7 @@ def _moved_verbatim(q: Quote) -> bool:
     return code.startswith("+") and len(code[1:].strip()) >= 8 and code[1:] in _removed_texts(q.patch.diff)
 
 
+@lru_cache(maxsize=8)
 def _new_lines(diff: str) -> dict[tuple[str, int], str]:
     """(file, new line) -> text of every line the diff shows on its new side (added or context)."""
     found: dict[tuple[str, int], str] = {}
