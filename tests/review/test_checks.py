@@ -267,6 +267,21 @@ def test_unknown_commit_reference_fires(kvm_repo: Path) -> None:
     assert [(f.code, f.severity) for f in found] == [("commit-ref-unknown", "warning")]
 
 
+def test_a_commit_the_message_names_as_another_projects_is_not_looked_for(kvm_repo: Path) -> None:
+    # a real series cites "Linux commit b376108e1f88": not QEMU's history, nothing to say of it
+    for prose in (
+        "(Linux commit 43a5e377f4",
+        "the kernel\ncommit 43a5e377f4",
+        "edk2 upstream commit 43a5e377f4",
+    ):
+        m = f"Match {prose} here.\n\n" + SOB_ADA + "\n"
+        assert check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo)) == [], prose
+    # one named so and another not: the other is still looked for
+    m = "Like Linux commit 43a5e377f4 and commit 0123456789ab.\n\n" + SOB_ADA + "\n"
+    found = check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))
+    assert [f.message for f in found] == ["commit 0123456789ab cited in the message is not in the repository"]
+
+
 @pytest.mark.parametrize(
     ("quoted", "severity"),
     [
