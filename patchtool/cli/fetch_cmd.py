@@ -40,6 +40,10 @@ def _raw_thread(
     return resolve_source(ref, settings, repo=repo, stdin=sys.stdin.buffer if ref == "-" else None)
 
 
+# Where a review trailer was given, by its origin (a plain reply otherwise).
+_GIVEN_IN = {"cover-reply": "the cover letter", "series-reply": "a reply giving it to the whole series"}
+
+
 def _patch_lines(patch: Patch) -> list[str]:
     summary = patch.summary
     lines = [
@@ -58,9 +62,6 @@ def _patch_lines(patch: Patch) -> list[str]:
     for t in patch.review_trailers:
         lines.append(f"      + {t.key}: {t.value}  (from {_GIVEN_IN.get(t.origin, 'a reply')} <{t.msgid}>)")
     return lines
-
-
-_GIVEN_IN = {"cover-reply": "the cover letter", "series-reply": "a reply giving it to the whole series"}
 
 
 def summary_lines(series: Series) -> list[str]:

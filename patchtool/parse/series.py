@@ -282,13 +282,13 @@ def _group(msgs: list[_Msg]) -> tuple[dict[tuple[int, int], _Msg], list[Finding]
     return parts, findings
 
 
-SERIES_WIDE = ""  # _collect_trailers' key for the trailers a reply to one patch gives the whole series
+_SERIES_WIDE = ""  # _collect_trailers' key for the trailers a reply to one patch gives the whole series
 
 
 def _collect_trailers(
     replies: list[tuple[_Msg, _Msg]], label: dict[str, str], carried: dict[str, tuple[Trailer, ...]]
 ) -> tuple[dict[str, list[Trailer]], list[Finding]]:
-    """Trusted reply trailers per answered msgid (SERIES_WIDE: given to every patch from a reply
+    """Trusted reply trailers per answered msgid (_SERIES_WIDE: given to every patch from a reply
     to one, under a "Series:" line); a person trailer is applied only when every person it names
     sent the reply, else it is a finding naming who did not. Trailers the patch already carries
     (a replier restating them) are neither applied again nor flagged. A Link:, Closes:, Resolves:
@@ -305,7 +305,7 @@ def _collect_trailers(
             to = part.mail.msgid
             if trailer.origin == "series-reply":
                 if trailer.key in REVIEW_KEYS:
-                    to = SERIES_WIDE
+                    to = _SERIES_WIDE
                 else:  # a reference is the patch's own, whatever the line above it says
                     trailer = replace(trailer, origin="reply")
             if trailer.key in REFERENCE_KEYS or sender_matches(trailer, reply.mail.sender):
@@ -349,7 +349,7 @@ def _build_revision(rp: _RevisionParts, functions: bool = True) -> tuple[Revisio
     trusted, trailer_findings = _collect_trailers(rp.replies or [], label, carried)
     findings += trailer_findings
     cover_msgid = rp.cover.mail.msgid if rp.cover else None
-    from_cover = (trusted.get(cover_msgid, []) if cover_msgid else []) + trusted.get(SERIES_WIDE, [])
+    from_cover = (trusted.get(cover_msgid, []) if cover_msgid else []) + trusted.get(_SERIES_WIDE, [])
     built = [
         replace(p, review_trailers=dedupe(trusted.get(p.msgid, []) + from_cover, p.trailers)) for p in built
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
+from itertools import takewhile
 
 from patchtool.jsonable import record
 from patchtool.models import Patch
@@ -149,11 +150,7 @@ def _macro_cut_by_hunk(q: Quote) -> bool:
     that closes it below; what lies there the patch kept as it was (a real series reordering and
     dropping ENCODE_AA64_CP_REG's parameters, its value in parentheses: two errors). A macro the
     patch adds whole ends inside the hunk, and is judged as checkpatch judges it."""
-    quote = []
-    for line in q.output[q.at :] if q.file else ():
-        if line[:1] not in ("+", " ") or not line.strip():
-            break
-        quote.append(line)
+    quote = list(takewhile(lambda line: line[:1] in ("+", " "), _quote(q)))  # not the next diff header
     return (
         len(quote) > 1
         and bool(_MACRO_HEAD.match(quote[0][1:]))
