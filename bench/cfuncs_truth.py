@@ -39,7 +39,9 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from patchtool.models import FunctionChange  # noqa: E402
 from patchtool.parse.cfuncs import C_SUFFIXES as C_FILES  # noqa: E402
+from patchtool.parse.cmoves import moved_from  # noqa: E402
 from patchtool.parse.cwhole import definitions, entities, refine  # noqa: E402
 from patchtool.parse.diffs import summarize_diff  # noqa: E402
 
@@ -132,9 +134,21 @@ def claimed(repo: Path, commit: str, applied: bool = False) -> set[tuple[str, st
             prefix = "prototype-" if c.kind == "prototype-renamed" else ""
             out.add((c.file, c.name, prefix + "added"))
             out.add((c.file, c.detail.removeprefix("renamed from "), prefix + "removed"))
+        elif (source := moved_from(c)) is not None:  # a move between files: gone there, new here
+            prefix = "prototype-" if c.kind == "prototype-moved" or _is_prototype(c) else ""
+            if c.kind in ("moved", "prototype-moved", "signature-changed"):
+                out.add((c.file, c.name, prefix + "added"))
+                out.add((source, c.name, prefix + "removed"))
         elif c.kind in FAMILY:
             out.add((c.file, c.name, FAMILY[c.kind]))
     return out
+
+
+def _is_prototype(c: FunctionChange) -> bool:
+    """Whether a signature-changed move between files is a prototype's: the entry does not say,
+    so a header's that is not inline is taken for one (a definition in a header is nearly always
+    a static inline)."""
+    return c.kind == "signature-changed" and c.file.endswith(".h") and "inline" not in (c.new_signature or "")
 
 
 def main() -> None:

@@ -110,7 +110,9 @@ class FunctionChange:
     file: str
     name: str
     # "added", "removed", "body-changed", "signature-changed", "prototype-added",
-    # "prototype-removed", "stub-added", "struct-member-added", "macro-added", ...
+    # "prototype-removed", "stub-added", "struct-member-added", "macro-added", ...; "moved",
+    # "prototype-moved", "macro-moved", "struct-moved": from the file its detail ends with
+    # ("moved from FILE"), old_signature read there (parse.cmoves.pair_across_files)
     kind: str
     old_signature: str | None = None
     new_signature: str | None = None

@@ -152,6 +152,7 @@ def exact_functions(series: Series, repo: GitRepo | None, applied: Any) -> Serie
     """The series with each applied patch's C functions completed from the files before and after
     its commit (parse.cwhole): a hunk git headed with a label, or with nothing, names no function."""
     from patchtool.parse.cfuncs import C_SUFFIXES
+    from patchtool.parse.cmoves import pair_across_files
     from patchtool.parse.cwhole import refine
 
     if repo is None:
@@ -170,6 +171,7 @@ def exact_functions(series: Series, repo: GitRepo | None, applied: Any) -> Serie
                 after = repo.git("show", f"{commit}:{change.path}", check=False)
                 if before.ok and after.ok:
                     functions = refine(change.path, before.stdout, after.stdout, functions)
+        functions = pair_across_files(functions)  # refine reads one file: a move's source again
         summary = dataclasses.replace(patch.summary, functions=functions)
         patches.append(
             dataclasses.replace(patch, summary=summary) if functions != patch.summary.functions else patch

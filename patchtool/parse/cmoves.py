@@ -1,10 +1,17 @@
-"""A C function a patch moves: removed by one hunk and added by another of the same file.
+"""A C function a patch moves: removed by one hunk and added by another, of the same file or not.
 
 Each hunk is read on its own, so a move reads as "removed" there and "added" here. QEMU series
 move functions to change them (`migration_cancel()` taking the place of `migrate_fd_cancel()`
 further down, stubs replaced by the real thing elsewhere in the file): what changed is the
 function's signature or its body, and that is what the review checks (callers left in the old
 form) need to see.
+
+Across files (pair_across_files) the same reading is "removed" in one file and "added" in
+another: QEMU moves code between files all the time (`gen_tb_start()` from a header into
+translator.c, taking `uint32_t cflags` instead of the TranslationBlock; a target's ELF_ARCH from
+elfload.c into its own target_elf.h; static helpers into a new file). Read as removed plus added,
+the move hides a signature change from the caller checks, and a definition moved out of a .c
+file that keeps its prototype reads as a body left behind.
 """
 
 from __future__ import annotations
@@ -47,3 +54,57 @@ def _pair(
         elif c.kind == came:
             out.append(changed[key] or replace(c, kind="body-changed", detail="moved"))
     return out
+
+
+# (the reading where a name goes, where it comes, the kind of its move) for each kind of name
+_FAMILIES = (
+    ("removed", "added", "moved"),
+    ("prototype-removed", "prototype-added", "prototype-moved"),
+    ("macro-removed", "macro-added", "macro-moved"),
+    ("struct-removed", "struct-added", "struct-moved"),
+)
+_FROM = "moved from "
+
+
+def moved_from(change: FunctionChange) -> str | None:
+    """The file a cross-file move (pair_across_files) took ``change`` from, or None."""
+    head, found, source = change.detail.rpartition(_FROM)
+    return source if found and (not head or head.endswith("; ")) else None
+
+
+def pair_across_files(changes: tuple[FunctionChange, ...]) -> tuple[FunctionChange, ...]:
+    """A name one patch removes from one file and adds to another, once each (a function, a
+    prototype, a macro or a struct), is one entry at its new place, its detail saying where from:
+    signature-changed when a function's or a prototype's signature differs, else "moved" (or
+    "prototype-moved", "macro-moved", "struct-moved"). A name removed or added more than once is
+    left as it reads: which went where is not known. A removal the whole files find again (parse.
+    cwhole.refine, which reads one file at a time) in the file an entry says it moved from is
+    that move's, and dropped."""
+    out = list(changes)
+    for gone, came, kind in _FAMILIES:
+        sources = {(moved_from(c), c.name) for c in out if c.kind in (kind, "signature-changed")}
+        out = [c for c in out if not (c.kind == gone and (c.file, c.name) in sources)]
+        removed: dict[str, list[FunctionChange]] = {}
+        added: dict[str, list[FunctionChange]] = {}
+        for c in out:
+            if c.kind == gone:
+                removed.setdefault(c.name, []).append(c)
+            elif c.kind == came:
+                added.setdefault(c.name, []).append(c)
+        pairs = {
+            name: (was[0], now[0])
+            for name, was in removed.items()
+            if len(was) == 1 and len(now := added.get(name, [])) == 1 and was[0].file != now[0].file
+        }
+        if pairs:
+            out = [_moved(*pairs[c.name], kind) if c.kind == came and c.name in pairs else c for c in out
+                   if not (c.kind == gone and c.name in pairs)]  # fmt: skip
+    return tuple(out)
+
+
+def _moved(was: FunctionChange, now: FunctionChange, kind: str) -> FunctionChange:
+    old, new = was.old_signature, now.new_signature
+    changed = signature_change(now.file, old, new, now.line) if old and new else None
+    if changed is not None:
+        return replace(changed, detail=f"{changed.detail}; {_FROM}{was.file}")
+    return replace(now, kind=kind, old_signature=old, detail=f"{_FROM}{was.file}")

@@ -18,6 +18,7 @@ from typing import Any
 
 from patchtool.models import FunctionChange
 from patchtool.parse.cfragments import macro_statement
+from patchtool.parse.cmoves import moved_from
 from patchtool.parse.cparser import for_parsing, parser
 
 # a definition whose whole signature a macro makes, `DISAS_INSN(fpu)` at column 0 with its body's
@@ -182,7 +183,8 @@ def _reread(
     * "added" or "removed" of a name defined on both sides: left to the comparison of the two
       (`..._files_free` turned line by line into a new `..._ident_files_free`, and written again
       below it);
-    * a body or signature change of a name the old file does not define: "added";
+    * a body or signature change of a name the old file does not define: "added", unless it
+      was moved from another file (parse.cmoves.pair_across_files);
     * a rename whose old name is still defined after (`test_tls_discard_cert` split into a new
       `test_tls_deinit_cert` and itself): the new name is added, the old one compared;
     * a body change of a macro's invocation that neither file defines a function by
@@ -200,7 +202,12 @@ def _reread(
                 out.append(added(c.name))
         elif c.kind in ("added", "removed") and c.name in old and c.name in new:
             continue
-        elif c.kind in ("body-changed", "signature-changed") and c.name not in every_old and c.name in new:
+        elif (
+            c.kind in ("body-changed", "signature-changed")
+            and c.name not in every_old
+            and c.name in new
+            and moved_from(c) is None  # a signature changed by a move from another file
+        ):
             out.append(added(c.name))
         elif c.kind == "body-changed" and _INVOCATION.fullmatch(c.name) and not (
             c.name in every_old or c.name in defined_after

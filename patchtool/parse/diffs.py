@@ -80,9 +80,9 @@ def _merged(changed: list[FunctionChange]) -> tuple[FunctionChange, ...]:
     if not changed:
         return ()
     from patchtool.parse.cmerge import merge_changes
-    from patchtool.parse.cmoves import pair_moves
+    from patchtool.parse.cmoves import pair_across_files, pair_moves
 
-    return merge_changes(pair_moves(changed))
+    return pair_across_files(merge_changes(pair_moves(changed)))
 
 
 def summarize_diff(diff_text: str, *, functions: bool = True) -> DiffSummary:

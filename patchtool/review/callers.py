@@ -21,11 +21,21 @@ from dataclasses import dataclass, field, replace
 from patchtool.jsonable import record
 from patchtool.models import Finding, FunctionChange, Patch, Revision
 from patchtool.parse import ccalls
+from patchtool.parse.cmoves import moved_from
 from patchtool.parse.difftext import FileDiff, split_files
 from patchtool.vcs.repo import GitRepo
 
 _C_PATHSPECS = ("*.c", "*.h", "*.c.inc", "*.h.inc", "*.inc")
-_DEFINES = ("added", "stub-added", "prototype-added", "macro-added")  # the old name callable again
+# the kinds after which the old name is callable again
+_DEFINES = (
+    "added",
+    "stub-added",
+    "prototype-added",
+    "macro-added",
+    "moved",
+    "prototype-moved",
+    "macro-moved",
+)
 _MAX_FILES = 400  # a name in more files than this is too common to check call by call
 
 
@@ -379,9 +389,13 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
     for b in _signature_changes(rev):
         patch = rev.patches[b.index]
         stale: list[Finding] = []
-        static = "static" in (b.change.old_signature or "").split("(", 1)[0].split()
         files = patch.summary.files
-        old_path = next((f.old_path or f.path for f in files if f.path == b.change.file), b.change.file)
+        old_path = moved_from(b.change) or next(
+            (f.old_path or f.path for f in files if f.path == b.change.file), b.change.file
+        )
+        # a static function is its file's alone; a header's (static inline) is every includer's
+        static = "static" in (b.change.old_signature or "").split("(", 1)[0].split()
+        static = static and not old_path.endswith(".h")
         new_sig = b.change.new_signature if b.change.kind == "signature-changed" else None
         scope: str | list[str] | None = old_path if static else _local_scope(rev, b.name)
         for call in _calls(repo, base, b.name, scope, old_path, new_sig):

@@ -54,7 +54,7 @@ _MOVED_LINES = 10
 _LICENCE = re.compile(r"^Saw unacceptable licenses '(.*)', valid choices")
 _SPDX_ADDED = re.compile(r"^\+.*SPDX-License-Identifier:(.*)$", re.MULTILINE)
 _SPDX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*")
-_DEFINED = ("added", "stub-added")  # FunctionChange kinds of a function definition the series adds
+_DEFINED = ("added", "stub-added", "moved")  # FunctionChange kinds of a function definition the series adds
 
 
 def parse_stub_map(spec: str) -> dict[str, str]:

@@ -192,6 +192,52 @@ def test_a_function_moved_within_its_file_is_one_change(tmp_path: Path) -> None:
     ]
 
 
+def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: Path) -> None:
+    # QEMU moves code between files: a header's static inline helper into a .c file, taking other
+    # parameters; a macro from a shared file into a target's header; a struct and a helper into a
+    # new file. Each is one entry where it lands, saying where from. A name removed twice is left
+    # as it reads (which copy went where is not known).
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    helper = "static inline void nic_tick(const NicState *s)\n{\n    s->ticks++;\n}\n"
+    (repo / "nic.h").write_text("#define NIC_RING 16\n\n" + helper + "\nint nic_count(NicState *s);\n")
+    stats = "struct NicStats {\n    int rx;\n};\n\n"
+    stats += "static int nic_rx(struct NicStats *st)\n{\n    return st->rx;\n}\n"
+    twice = "static int nic_probe(void)\n{\n    return 0;\n}\n"
+    (repo / "nic.c").write_text(stats + "\n" + twice + "\n" + _functions(["nic_a", "nic_b"]))
+    (repo / "bus.c").write_text(twice + "\n" + _functions(["bus_a"]))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    (repo / "nic.h").write_text("\nint nic_count(NicState *s);\n")
+    (repo / "nic.c").write_text(_functions(["nic_a", "nic_b"]))
+    (repo / "bus.c").write_text(_functions(["bus_a"]))
+    (repo / "tick.c").write_text("void nic_tick(NicState *s, int n)\n{\n    s->ticks += n;\n}\n")
+    (repo / "stats.c").write_text(stats + "\n" + twice)
+    (repo / "ring.h").write_text("#define NIC_RING 16\n")
+    git(repo, "add", "-A")
+    facts = sorted(
+        (f.file, f.name, f.kind, f.detail) for f in summarize_diff(git(repo, "diff", "--cached")).functions
+    )
+    assert facts == [
+        ("bus.c", "nic_probe", "removed", ""),
+        ("nic.c", "nic_probe", "removed", ""),
+        ("ring.h", "NIC_RING", "macro-moved", "moved from nic.h"),
+        ("stats.c", "NicStats", "struct-moved", "moved from nic.c"),
+        ("stats.c", "nic_probe", "added", ""),
+        ("stats.c", "nic_rx", "moved", "moved from nic.c"),
+        (
+            "tick.c",
+            "nic_tick",
+            "signature-changed",
+            "parameters (const NicState *s) -> (NicState *s, int n); moved from nic.h",
+        ),
+    ]
+    moved = next(f for f in summarize_diff(git(repo, "diff", "--cached")).functions if f.name == "nic_tick")
+    assert moved.old_signature == "static inline void nic_tick(const NicState *s)"
+    assert moved.new_signature == "void nic_tick(NicState *s, int n)"
+
+
 def test_a_prototype_declared_again_with_new_parameters_is_one_signature_change(tmp_path: Path) -> None:
     # sample S: a header drops `void snd_set_volume(Voice *v, int mute, int l, int r);` in one hunk
     # and declares it below a new struct taking a `Volume *` in another; a prototype only moved

@@ -1040,6 +1040,41 @@ def test_calls_that_compile_unchanged_across_files_are_no_stale_callers(
     assert [f.line for f in found] == stale
 
 
+TICK_H = """#ifndef TICK_H
+#define TICK_H
+static inline void nic_tick(NicState *s)
+{
+    s->ticks++;
+}
+#endif
+"""
+TICK_USERS = {
+    "hw/net/nic.c": '#include "tick.h"\n\nvoid nic_poll(NicState *s)\n{\n    nic_tick(s);\n}\n',
+    "hw/net/bus.c": '#include "tick.h"\n\nvoid bus_poll(NicState *s)\n{\n    nic_tick(s);\n}\n',
+}
+
+
+@pytest.mark.parametrize(
+    ("moved_to", "stale"), [("void nic_tick(NicState *s, int n)", 1), ("void nic_tick(NicState *s)", 0)]
+)
+def test_a_function_moved_to_another_file_with_new_parameters_leaves_stale_callers(
+    tmp_path: Path, moved_to: str, stale: int
+) -> None:
+    """A header's helper moved into a .c file taking another parameter: the call the series
+    updates is no stale caller, the one it leaves is (gen_tb_start() from a header into
+    translator.c, taking `uint32_t cflags` for the TranslationBlock). Moved as it was, no call
+    breaks."""
+    repo = make_repo(tmp_path / "q", {"include/tick.h": TICK_H, **TICK_USERS})
+    header = TICK_H.replace(TICK_H[TICK_H.index("static") : TICK_H.index("#endif")], moved_to + ";\n")
+    body = "\n{\n    s->ticks += n;\n}\n" if "int n" in moved_to else "\n{\n    s->ticks++;\n}\n"
+    edits = {"include/tick.h": header, "hw/net/tick.c": '#include "tick.h"\n\n' + moved_to + body}
+    if stale:
+        edits["hw/net/nic.c"] = TICK_USERS["hw/net/nic.c"].replace("nic_tick(s)", "nic_tick(s, 1)")
+    diff = diff_after(repo, edits)
+    found = [f for f in _run(repo, diff) if f.code in ("stale-caller", "build-break")]
+    assert [(f.code, f.file) for f in found] == [("stale-caller", "hw/net/bus.c")] * stale
+
+
 WORD_H = """#ifndef WORD_H
 #define WORD_H
 typedef struct Narrow *Narrow;
