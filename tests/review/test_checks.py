@@ -1075,6 +1075,26 @@ def test_a_function_moved_to_another_file_with_new_parameters_leaves_stale_calle
     assert [(f.code, f.file) for f in found] == [("stale-caller", "hw/net/bus.c")] * stale
 
 
+POLL_C = "void nic_poll(NicState *s)\n{\n    s->polls++;\n}\n\n"
+POLL_C += "void nic_kick(NicState *s)\n{\n    nic_poll(s);\n}\n"
+
+
+@pytest.mark.parametrize(("elsewhere", "broken"), [(False, True), (True, False)])
+def test_a_definition_left_as_a_declaration_breaks_unless_it_moved(
+    tmp_path: Path, elsewhere: bool, broken: bool
+) -> None:
+    """nic.c's nic_poll() turned into a prototype: its body is gone and the tree does not link,
+    unless the same patch defines it in another file (moved there, the prototype kept for the
+    callers below it)."""
+    repo = make_repo(tmp_path / "q", {"hw/net/nic.c": POLL_C})
+    declared = POLL_C.replace(POLL_C[: POLL_C.index("void nic_kick")], "void nic_poll(NicState *s);\n\n")
+    edits = {"hw/net/nic.c": declared}
+    if elsewhere:
+        edits["hw/net/poll.c"] = POLL_C[: POLL_C.index("\nvoid nic_kick")]
+    found = [f for f in _run(repo, diff_after(repo, edits)) if f.code == "build-break"]
+    assert [(f.file, "nic_poll" in f.message) for f in found] == [("hw/net/nic.c", True)] * broken
+
+
 WORD_H = """#ifndef WORD_H
 #define WORD_H
 typedef struct Narrow *Narrow;
