@@ -5,7 +5,8 @@ the commits are `git rev-list base..tip`), the commit's diff against its first p
 `summarize_diff` (what `patchtool` reads from the mail), and the truth is read off the whole files
 before and after with tree-sitter: a function definition whose name appears on one side only is
 added or removed, one whose signature (everything before its body) differs is signature-changed,
-one whose body differs is body-changed; a prototype likewise (added, removed, signature-changed).
+one whose body differs is body-changed; a prototype likewise (added, removed, signature-changed);
+a macro is added or removed when the name's `#define` line is on one side only.
 
 Per kind it prints what the hunks named, what the files say, the agreement, precision and
 recall, and with --show N the first N disagreements on `signature-changed` (the kind that matters
@@ -32,6 +33,7 @@ import sys
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse  # noqa: E402
+import re  # noqa: E402
 import subprocess  # noqa: E402
 from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -45,7 +47,18 @@ from patchtool.parse.cmoves import moved_from  # noqa: E402
 from patchtool.parse.cwhole import definitions, entities, refine  # noqa: E402
 from patchtool.parse.diffs import summarize_diff  # noqa: E402
 
-KINDS = ("added", "removed", "signature-changed", "body-changed", "prototype-added", "prototype-removed")
+KINDS = (
+    "added",
+    "removed",
+    "signature-changed",
+    "body-changed",
+    "prototype-added",
+    "prototype-removed",
+    "macro-added",
+    "macro-removed",
+)
+# a macro's definition: its name, read from the whole files by this line alone (no tree-sitter)
+_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 FAMILY = {kind: kind for kind in KINDS} | {"stub-added": "added"}  # patchtool's kind -> the truth's
 
 
@@ -88,7 +101,17 @@ def truth(repo: Path, commit: str, every: bool = False) -> set[tuple[str, str, s
         for name in (op.keys() & np_.keys()) - nd.keys() - od.keys():
             if sorted(op[name]) != sorted(np_[name]):
                 out.add((path, name, "signature-changed"))
+        macros_old, macros_new = _macros(before, every), _macros(after, every)
+        out |= {(path, name, "macro-added") for name in macros_new - macros_old}
+        out |= {(path, name, "macro-removed") for name in macros_old - macros_new}
     return out
+
+
+def _macros(src: bytes, every: bool) -> set[str]:
+    """The names a file #defines: once (``every`` False: a name defined under #ifdef and again
+    under #else is left out, as definitions are), or at all."""
+    names = Counter(m.decode() for m in _DEFINE.findall(src))
+    return set(names) if every else {n for n, count in names.items() if count == 1}
 
 
 def _read(src: bytes, every: bool) -> tuple[dict[str, list[tuple[str, bytes, int]]], dict[str, list[str]]]:
@@ -136,7 +159,8 @@ def claimed(repo: Path, commit: str, applied: bool = False) -> set[tuple[str, st
             out.add((c.file, c.detail.removeprefix("renamed from "), prefix + "removed"))
         elif (source := moved_from(c)) is not None:  # a move between files: gone there, new here
             prefix = "prototype-" if c.kind == "prototype-moved" or _is_prototype(c) else ""
-            if c.kind in ("moved", "prototype-moved", "signature-changed"):
+            prefix = "macro-" if c.kind == "macro-moved" else prefix
+            if c.kind in ("moved", "prototype-moved", "macro-moved", "signature-changed"):
                 out.add((c.file, c.name, prefix + "added"))
                 out.add((source, c.name, prefix + "removed"))
         elif c.kind in FAMILY:

@@ -168,6 +168,19 @@ def _items(text: str) -> list[_Item]:
     return found
 
 
+def _define_rows(texts: list[str]) -> set[int]:
+    """The rows that continue a `#define` begun in the fragment (after a row ending in `\\`):
+    the indented value of a macro written over lines is not the body of the scope git named
+    (`#define NIC_QUEUES(n) \\` then `    ((n) * 2)` read as such hid every macro of the hunk)."""
+    rows: set[int] = set()
+    continued = False
+    for row, text in enumerate(texts):
+        if continued:
+            rows.add(row)
+        continued = (continued or text.lstrip().startswith("#")) and text.rstrip().endswith("\\")
+    return rows
+
+
 def _leading_rows(texts: list[str]) -> int:
     """How many rows at the fragment's start still belong to the scope git named in the header."""
     if texts and texts[0].rstrip().endswith("\\"):
@@ -185,10 +198,15 @@ def _leading_rows(texts: list[str]) -> int:
                 if depth < 0 and text.startswith("}"):
                     return row + 1
                 depth = max(depth, 0)  # an indented "}" closes an inner block of the scope, not the scope
+    in_define = _define_rows(texts)
     code = [
         row
         for row, t in enumerate(texts)
-        if t.strip() and not t.startswith("#") and not t.rstrip().endswith(":") and not is_comment_row(t)
+        if t.strip()
+        and not t.startswith("#")
+        and row not in in_define
+        and not t.rstrip().endswith(":")
+        and not is_comment_row(t)
     ]
     if not code or texts[code[0]][:1] not in (" ", "\t"):
         return 0

@@ -16,24 +16,31 @@ file that keeps its prototype reads as a body left behind.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import replace
 
 from patchtool.models import FunctionChange
 from patchtool.parse.cfuncs import signature_change
+from patchtool.parse.difftext import FileDiff
+
+# (path, "-" or "+") -> {line number on that side: text} of the lines a diff removes or adds
+Lines = dict[tuple[str, str], dict[int, str]]
 
 
-def pair_moves(changes: list[FunctionChange]) -> list[FunctionChange]:
+def pair_moves(changes: list[FunctionChange], lines: Lines | None = None) -> list[FunctionChange]:
     """Each function removed and added in the same file becomes one change at its new place:
-    signature-changed when the signatures differ, else body-changed ("moved"). A prototype
+    signature-changed when the signatures differ, else body-changed ("moved", and with the diff's
+    ``lines`` ", unchanged" when its text moved word for word: _compare). A prototype
     removed by one hunk and added by another with other parameters is signature-changed too
     (`void AUD_set_volume_out(SWVoiceOut *, int, uint8_t, uint8_t);` dropped above a struct and
     declared below it taking a `Volume *`, sample S); one moved unchanged stays as it reads."""
-    out = _pair(changes, "removed", "added")
+    out = _pair(changes, "removed", "added", lines=lines)
     return _pair(out, "prototype-removed", "prototype-added", keep_same=True)
 
 
 def _pair(
-    changes: list[FunctionChange], gone: str, came: str, keep_same: bool = False
+    changes: list[FunctionChange], gone: str, came: str, keep_same: bool = False, lines: Lines | None = None
 ) -> list[FunctionChange]:
     """Pair each ``gone`` entry with the ``came`` entry of the same file and name: one signature
     change, or (unless ``keep_same``, which leaves such a pair as it reads) a "moved" body."""
@@ -52,7 +59,9 @@ def _pair(
         if key not in moved or c.kind not in (gone, came):
             out.append(c)
         elif c.kind == came:
-            out.append(changed[key] or replace(c, kind="body-changed", detail="moved"))
+            said = _compare(lines, removed[key], c, "moved") if lines is not None else ""
+            detail = "moved" + (f", {said}" if said else "")
+            out.append(changed[key] or replace(c, kind="body-changed", detail=detail))
     return out
 
 
@@ -69,17 +78,20 @@ _FROM = "moved from "
 def moved_from(change: FunctionChange) -> str | None:
     """The file a cross-file move (pair_across_files) took ``change`` from, or None."""
     head, found, source = change.detail.rpartition(_FROM)
-    return source if found and (not head or head.endswith("; ")) else None
+    return source.split(", ", 1)[0] if found and (not head or head.endswith("; ")) else None
 
 
-def pair_across_files(changes: tuple[FunctionChange, ...]) -> tuple[FunctionChange, ...]:
+def pair_across_files(
+    changes: tuple[FunctionChange, ...], lines: Lines | None = None
+) -> tuple[FunctionChange, ...]:
     """A name one patch removes from one file and adds to another, once each (a function, a
     prototype, a macro or a struct), is one entry at its new place, its detail saying where from:
     signature-changed when a function's or a prototype's signature differs, else "moved" (or
     "prototype-moved", "macro-moved", "struct-moved"). A name removed or added more than once is
     left as it reads: which went where is not known. A removal the whole files find again (parse.
     cwhole.refine, which reads one file at a time) in the file an entry says it moved from is
-    that move's, and dropped."""
+    that move's, and dropped. With the diff's ``lines`` (changed_lines), a move that keeps its
+    signature also says whether its text moved word for word (_compare)."""
     out = list(changes)
     for gone, came, kind in _FAMILIES:
         sources = {(moved_from(c), c.name) for c in out if c.kind in (kind, "signature-changed")}
@@ -97,14 +109,80 @@ def pair_across_files(changes: tuple[FunctionChange, ...]) -> tuple[FunctionChan
             if len(was) == 1 and len(now := added.get(name, [])) == 1 and was[0].file != now[0].file
         }
         if pairs:
-            out = [_moved(*pairs[c.name], kind) if c.kind == came and c.name in pairs else c for c in out
-                   if not (c.kind == gone and c.name in pairs)]  # fmt: skip
+            out = [
+                _moved(*pairs[c.name], kind, lines) if c.kind == came and c.name in pairs else c
+                for c in out
+                if not (c.kind == gone and c.name in pairs)
+            ]
     return tuple(out)
 
 
-def _moved(was: FunctionChange, now: FunctionChange, kind: str) -> FunctionChange:
+def _moved(was: FunctionChange, now: FunctionChange, kind: str, lines: Lines | None) -> FunctionChange:
     old, new = was.old_signature, now.new_signature
     changed = signature_change(now.file, old, new, now.line) if old and new else None
     if changed is not None:
         return replace(changed, detail=f"{changed.detail}; {_FROM}{was.file}")
-    return replace(now, kind=kind, old_signature=old, detail=f"{_FROM}{was.file}")
+    said = _compare(lines, was, now, kind) if lines is not None else ""
+    detail = f"{_FROM}{was.file}" + (f", {said}" if said else "")
+    return replace(now, kind=kind, old_signature=old, detail=detail)
+
+
+def changed_lines(files: Iterable[FileDiff]) -> Lines:
+    """The lines a diff removes and adds, by file, side and line number (on that side)."""
+    out: Lines = {}
+    for f in files:
+        gone, came = out.setdefault((f.path, "-"), {}), out.setdefault((f.path, "+"), {})
+        for h in f.hunk_texts:
+            old, new = h.old_start, h.new_start
+            for x in h.lines:
+                if x.kind == "-":
+                    gone[old] = x.text
+                elif x.kind == "+":
+                    came[new] = x.text
+                old, new = old + (x.kind != "+"), new + (x.kind != "-")
+    return out
+
+
+def _compare(lines: Lines, was: FunctionChange, now: FunctionChange, kind: str) -> str:
+    """ "unchanged" when the entity's lines moved word for word, "unchanged but for spacing" when
+    only blanks differ, "changed" otherwise; "" when either side is not whole among the lines the
+    diff removes or adds (it starts before a hunk, or context lines cut it)."""
+    if was.line is None or now.line is None:
+        return ""
+    before = _entity(lines.get((was.file, "-"), {}), was.line, kind)
+    after = _entity(lines.get((now.file, "+"), {}), now.line, kind)
+    if before is None or after is None:
+        return ""
+    if [r.rstrip() for r in before] == [r.rstrip() for r in after]:
+        return "unchanged"
+    if ["".join(r.split()) for r in before] == ["".join(r.split()) for r in after]:
+        return "unchanged but for spacing"
+    return "changed"
+
+
+# a string, a character or a comment: their braces and semicolons are not the code's
+_NOT_CODE = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|//.*|/\*.*?\*/')
+
+
+def _entity(side: dict[int, str], start: int, kind: str) -> list[str] | None:
+    """The lines of the entity that starts at ``start`` on one side of the diff, read while they
+    are changed lines: a macro to its last continued line, a prototype to its semicolon, a
+    function or a struct to the brace that closes its body (and a struct to its semicolon)."""
+    rows: list[str] = []
+    depth, opened, line = 0, False, start
+    while line in side:
+        text = side[line]
+        rows.append(text)
+        line += 1
+        if kind == "macro-moved":
+            if not text.rstrip().endswith("\\"):
+                return rows
+            continue
+        code = _NOT_CODE.sub("", text)
+        depth += code.count("{") - code.count("}")
+        opened = opened or "{" in code
+        if kind == "prototype-moved" and not opened and ";" in code:
+            return rows
+        if opened and depth <= 0 and (kind != "struct-moved" or ";" in code.rsplit("}", 1)[-1]):
+            return rows
+    return None

@@ -76,13 +76,14 @@ def _functions(fd: FileDiff) -> list[FunctionChange]:
     return changed
 
 
-def _merged(changed: list[FunctionChange]) -> tuple[FunctionChange, ...]:
+def _merged(changed: list[FunctionChange], files: list[FileDiff]) -> tuple[FunctionChange, ...]:
     if not changed:
         return ()
     from patchtool.parse.cmerge import merge_changes
-    from patchtool.parse.cmoves import pair_across_files, pair_moves
+    from patchtool.parse.cmoves import changed_lines, pair_across_files, pair_moves
 
-    return pair_across_files(merge_changes(pair_moves(changed)))
+    lines = changed_lines(files)
+    return pair_across_files(merge_changes(pair_moves(changed, lines)), lines)
 
 
 def summarize_diff(diff_text: str, *, functions: bool = True) -> DiffSummary:
@@ -91,13 +92,14 @@ def summarize_diff(diff_text: str, *, functions: bool = True) -> DiffSummary:
     `functions=False` skips the C functions (and tree-sitter): the summary then lists none.
     """
     files, changed = [], []
-    for fd in split_files(diff_text):
+    read = split_files(diff_text)
+    for fd in read:
         change, funcs = _file_change(fd, functions)
         files.append(change)
         changed += funcs
     return DiffSummary(
         files=tuple(files),
-        functions=_merged(changed),
+        functions=_merged(changed, read),
         added=sum(f.added for f in files),
         removed=sum(f.removed for f in files),
     )

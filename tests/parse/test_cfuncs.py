@@ -562,3 +562,20 @@ def test_a_signature_change_in_a_hunk_ending_inside_the_functions_comment() -> N
     found = analyze_hunk("tests/tls.c", "static void run(int n)", lines, (6, 6))
     expected = [("test_one", "signature-changed"), ("test_two", "signature-changed")]
     assert [(c.name, c.kind) for c in found] == expected
+
+
+@pytest.mark.parametrize("kind", ["+", "-"])
+def test_a_macro_written_over_lines_is_no_function_body(kind: str) -> None:
+    # the indented value of a `#define` continued over lines is not the body of a scope git named:
+    # read so, every macro of the hunk was lost (a new header's macros, sample of 160 series)
+    lines = rows(
+        f"{kind}#define NIC_RING 16",
+        f"{kind}#define NIC_QUEUES(n) \\",
+        f"{kind}    ((n) * 2)",
+        f"{kind}#define NIC_MASK(n) \\",
+        f"{kind}    (NIC_QUEUES(n) - 1)",
+    )
+    verb = "added" if kind == "+" else "removed"
+    assert facts("hw/net/nic.h", "", lines) == [
+        (m, f"macro-{verb}", "") for m in ("NIC_RING", "NIC_QUEUES", "NIC_MASK")
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from patchtool.fetch.local import read_local
+from patchtool.parse.cmoves import moved_from
 from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
 from patchtool.parse.series import build_series
 from tests.plugins.gitutil import git
@@ -187,25 +188,28 @@ def test_a_function_moved_within_its_file_is_one_change(tmp_path: Path) -> None:
     diff = git(repo, "diff", "HEAD")
     facts = [(f.name, f.kind, f.detail) for f in summarize_diff(diff).functions]
     assert sorted(facts) == [
-        ("nic_kick", "body-changed", "moved"),
+        ("nic_kick", "body-changed", "moved, unchanged"),
         ("nic_stop", "signature-changed", "parameters (NicState *s) -> (NicState *s, bool hard)"),
     ]
 
 
 def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: Path) -> None:
     # QEMU moves code between files: a header's static inline helper into a .c file, taking other
-    # parameters; a macro from a shared file into a target's header; a struct and a helper into a
-    # new file. Each is one entry where it lands, saying where from. A name removed twice is left
-    # as it reads (which copy went where is not known).
+    # parameters; a macro from a shared file into a target's header; a struct and helpers into a
+    # new file. Each is one entry where it lands, saying where from and whether its text moved
+    # word for word (a reviewer's first question about code motion). A name removed twice is
+    # left as it reads (which copy went where is not known).
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     helper = "static inline void nic_tick(const NicState *s)\n{\n    s->ticks++;\n}\n"
-    (repo / "nic.h").write_text("#define NIC_RING 16\n\n" + helper + "\nint nic_count(NicState *s);\n")
-    stats = "struct NicStats {\n    int rx;\n};\n\n"
-    stats += "static int nic_rx(struct NicStats *st)\n{\n    return st->rx;\n}\n"
+    macros = "#define NIC_RING 16\n#define NIC_QUEUES(n) \\\n    ((n) * 2)\n"
+    (repo / "nic.h").write_text(macros + "\n" + helper + "\nint nic_count(NicState *s);\n")
+    stats = "struct NicStats {\n    int rx; /* frames } in */\n};\n\n"
+    stats += 'static int nic_rx(struct NicStats *st)\n{\n    printf("}");\n    return st->rx;\n}\n\n'
+    tx = "static int nic_tx(struct NicStats *st)\n{\n    return st->rx;\n}\n"
     twice = "static int nic_probe(void)\n{\n    return 0;\n}\n"
-    (repo / "nic.c").write_text(stats + "\n" + twice + "\n" + _functions(["nic_a", "nic_b"]))
+    (repo / "nic.c").write_text(stats + tx + "\n" + twice + "\n" + _functions(["nic_a", "nic_b"]))
     (repo / "bus.c").write_text(twice + "\n" + _functions(["bus_a"]))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
@@ -213,8 +217,8 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
     (repo / "nic.c").write_text(_functions(["nic_a", "nic_b"]))
     (repo / "bus.c").write_text(_functions(["bus_a"]))
     (repo / "tick.c").write_text("void nic_tick(NicState *s, int n)\n{\n    s->ticks += n;\n}\n")
-    (repo / "stats.c").write_text(stats + "\n" + twice)
-    (repo / "ring.h").write_text("#define NIC_RING 16\n")
+    (repo / "stats.c").write_text(stats + tx.replace("rx;", "tx;") + "\n" + twice)
+    (repo / "ring.h").write_text(macros.replace("RING 16", "RING  16"))
     git(repo, "add", "-A")
     facts = sorted(
         (f.file, f.name, f.kind, f.detail) for f in summarize_diff(git(repo, "diff", "--cached")).functions
@@ -222,10 +226,12 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
     assert facts == [
         ("bus.c", "nic_probe", "removed", ""),
         ("nic.c", "nic_probe", "removed", ""),
-        ("ring.h", "NIC_RING", "macro-moved", "moved from nic.h"),
-        ("stats.c", "NicStats", "struct-moved", "moved from nic.c"),
+        ("ring.h", "NIC_QUEUES", "macro-moved", "moved from nic.h, unchanged"),
+        ("ring.h", "NIC_RING", "macro-moved", "moved from nic.h, unchanged but for spacing"),
+        ("stats.c", "NicStats", "struct-moved", "moved from nic.c, unchanged"),
         ("stats.c", "nic_probe", "added", ""),
-        ("stats.c", "nic_rx", "moved", "moved from nic.c"),
+        ("stats.c", "nic_rx", "moved", "moved from nic.c, unchanged"),
+        ("stats.c", "nic_tx", "moved", "moved from nic.c, changed"),
         (
             "tick.c",
             "nic_tick",
@@ -233,9 +239,10 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
             "parameters (const NicState *s) -> (NicState *s, int n); moved from nic.h",
         ),
     ]
-    moved = next(f for f in summarize_diff(git(repo, "diff", "--cached")).functions if f.name == "nic_tick")
-    assert moved.old_signature == "static inline void nic_tick(const NicState *s)"
-    assert moved.new_signature == "void nic_tick(NicState *s, int n)"
+    moved = {f.name: f for f in summarize_diff(git(repo, "diff", "--cached")).functions}
+    assert moved["nic_tick"].old_signature == "static inline void nic_tick(const NicState *s)"
+    assert moved["nic_tick"].new_signature == "void nic_tick(NicState *s, int n)"
+    assert moved_from(moved["nic_tx"]) == "nic.c"
 
 
 def test_a_prototype_declared_again_with_new_parameters_is_one_signature_change(tmp_path: Path) -> None:
