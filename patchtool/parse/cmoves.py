@@ -145,8 +145,8 @@ def changed_lines(files: Iterable[FileDiff]) -> Lines:
 
 def _compare(lines: Lines, was: FunctionChange, now: FunctionChange, kind: str) -> str:
     """ "unchanged" when the entity's lines moved word for word, "unchanged but for spacing" when
-    only blanks differ, "changed" otherwise; "" when either side is not whole among the lines the
-    diff removes or adds (it starts before a hunk, or context lines cut it)."""
+    only blanks and line breaks differ, "changed" otherwise; "" when either side is not whole
+    among the lines the diff removes or adds (it starts before a hunk, or context cuts it)."""
     if was.line is None or now.line is None:
         return ""
     before = _entity(lines.get((was.file, "-"), {}), was.line, kind)
@@ -155,8 +155,8 @@ def _compare(lines: Lines, was: FunctionChange, now: FunctionChange, kind: str) 
         return ""
     if [r.rstrip() for r in before] == [r.rstrip() for r in after]:
         return "unchanged"
-    if ["".join(r.split()) for r in before] == ["".join(r.split()) for r in after]:
-        return "unchanged but for spacing"
+    if "".join("".join(before).split()) == "".join("".join(after).split()):
+        return "unchanged but for spacing"  # re-indented, or a line wrapped otherwise
     return "changed"
 
 

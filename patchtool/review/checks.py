@@ -13,6 +13,7 @@ from pathlib import Path
 
 from patchtool.jsonable import record
 from patchtool.models import Finding, Patch, Revision, Series, Trailer
+from patchtool.parse.cmoves import moved_from
 from patchtool.parse.difftext import split_files
 from patchtool.review import tree_checks as checks_tree
 from patchtool.review.callers import check_callers, check_definition_left_behind
@@ -220,6 +221,20 @@ def _match_stated(stated: str, paths: list[str], seen: set[str]) -> str | None:
     return next((p for p in tails if p not in seen), tails[0] if tails else None)
 
 
+def check_moves(patch: Patch) -> list[Finding]:
+    """A name the patch moves from another file and changes on the way (parse.cmoves): the diff
+    shows it removed there and added here, so what changed inside is easy to miss, and a
+    reviewer of code motion reads such a move as new code (real 24a4d59aa7: tb_tree_stats_iter()
+    moved into accel/tcg/monitor.c with `tb_page_addr1(tb)` written out)."""
+    found = []
+    for c in patch.summary.functions:
+        source = moved_from(c)
+        if source is not None and c.detail.endswith(", changed"):
+            message = f"{c.name} is moved from {source} and changed on the way: read it as new code"
+            found.append(_finding("info", "moved-and-changed", message, patch, file=c.file, line=c.line))
+    return found
+
+
 def check_diffstat(patch: Patch) -> list[Finding]:
     """The diffstat written in the mail matches the diff that follows it."""
     if not patch.diffstat:
@@ -404,6 +419,7 @@ def run_checks(
     found = [f for f in series.findings if f.code != "diffstat-mismatch"] + pull_findings(series)
     for patch in rev.patches:
         found += check_signoffs(patch) + check_trailer_form(patch) + check_diffstat(patch)
+        found += check_moves(patch)
         if repo is not None:
             found += check_commit_refs(patch, repo)
     found += checks_tree.check_stubs(rev, checks_tree.parse_stub_map(stubs), repo, base)

@@ -207,9 +207,10 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
     (repo / "nic.h").write_text(macros + "\n" + helper + "\nint nic_count(NicState *s);\n")
     stats = "struct NicStats {\n    int rx; /* frames } in */\n};\n\n"
     stats += 'static int nic_rx(struct NicStats *st)\n{\n    printf("}");\n    return st->rx;\n}\n\n'
-    tx = "static int nic_tx(struct NicStats *st)\n{\n    return st->rx;\n}\n"
+    tx = "static int nic_tx(struct NicStats *st)\n{\n    return st->rx;\n}\n\n"
+    wrap = "static int nic_wrap(int a, int b)\n{\n    return nic_sum(a, b);\n}\n"
     twice = "static int nic_probe(void)\n{\n    return 0;\n}\n"
-    (repo / "nic.c").write_text(stats + tx + "\n" + twice + "\n" + _functions(["nic_a", "nic_b"]))
+    (repo / "nic.c").write_text(stats + tx + wrap + "\n" + twice + "\n" + _functions(["nic_a", "nic_b"]))
     (repo / "bus.c").write_text(twice + "\n" + _functions(["bus_a"]))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
@@ -217,7 +218,8 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
     (repo / "nic.c").write_text(_functions(["nic_a", "nic_b"]))
     (repo / "bus.c").write_text(_functions(["bus_a"]))
     (repo / "tick.c").write_text("void nic_tick(NicState *s, int n)\n{\n    s->ticks += n;\n}\n")
-    (repo / "stats.c").write_text(stats + tx.replace("rx;", "tx;") + "\n" + twice)
+    wrapped = wrap.replace("(a, b)", "(a,\n                   b)")
+    (repo / "stats.c").write_text(stats + tx.replace("rx;", "tx;") + wrapped + "\n" + twice)
     (repo / "ring.h").write_text(macros.replace("RING 16", "RING  16"))
     git(repo, "add", "-A")
     facts = sorted(
@@ -232,6 +234,7 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
         ("stats.c", "nic_probe", "added", ""),
         ("stats.c", "nic_rx", "moved", "moved from nic.c, unchanged"),
         ("stats.c", "nic_tx", "moved", "moved from nic.c, changed"),
+        ("stats.c", "nic_wrap", "moved", "moved from nic.c, unchanged but for spacing"),
         (
             "tick.c",
             "nic_tick",

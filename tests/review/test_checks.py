@@ -1075,6 +1075,21 @@ def test_a_function_moved_to_another_file_with_new_parameters_leaves_stale_calle
     assert [(f.code, f.file) for f in found] == [("stale-caller", "hw/net/bus.c")] * stale
 
 
+@pytest.mark.parametrize(("changed", "said"), [(True, 1), (False, 0)])
+def test_a_function_moved_and_changed_on_the_way_is_said(tmp_path: Path, changed: bool, said: int) -> None:
+    """Code motion that also edits what it moves: the diff shows the function removed in one file
+    and added in another, so the edit is easy to miss; an info says so, at the new place."""
+    stats = "static int nic_rx(NicState *s)\n{\n    return s->rx;\n}\n"
+    repo = make_repo(tmp_path / "q", {"hw/net/nic.c": stats + "\nint nic_on;\n"})
+    moved = stats.replace("s->rx", "s->stats.rx") if changed else stats
+    diff = diff_after(
+        repo, {"hw/net/nic.c": "int nic_on;\n", "hw/net/stats.c": "#include <nic.h>\n\n" + moved}
+    )
+    found = [f for f in _run(repo, diff, checkpatch=False) if f.code == "moved-and-changed"]
+    assert [(f.severity, f.file, f.line) for f in found] == [("info", "hw/net/stats.c", 3)] * said
+    assert all("nic_rx is moved from hw/net/nic.c" in f.message for f in found)
+
+
 POLL_C = "void nic_poll(NicState *s)\n{\n    s->polls++;\n}\n\n"
 POLL_C += "void nic_kick(NicState *s)\n{\n    nic_poll(s);\n}\n"
 
