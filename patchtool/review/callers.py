@@ -277,6 +277,9 @@ def _why(
         count = [len([p for p in x.strip("()").split(",") if p.strip()]) for x in (before, after)]
         variadic = "..." in before or "..." in after
         return (c.name, f"macro {c.detail}", False) if count[0] != count[1] and not variadic else None
+    if c.kind == "moved":
+        made = _made_static(c)
+        return (c.name, made, False) if made else None
     if c.kind != "signature-changed" or not c.old_signature or not c.new_signature:
         return None
     if (
@@ -287,7 +290,8 @@ def _why(
         return None  # every call compiles once the series' integer type names are read as integers
     why = ccalls.incompatibility(c.old_signature, c.new_signature)
     if why is None:
-        return None
+        made = _made_static(c)
+        return (c.name, made, False) if made else None
     pairs = ccalls.changed_types(c.old_signature, c.new_signature)
     if why[1]:  # the return type: `x68_selector f()` -> `x86_selector f()` with the typedef renamed
         old_shape, new_shape = ccalls.shape(c.old_signature), ccalls.shape(c.new_signature)
@@ -295,6 +299,28 @@ def _why(
     if _types_renamed(patch, c.name, pairs):
         return None
     return (c.name, *why)
+
+
+def _is_static(signature: str | None) -> bool:
+    return "static" in (signature or "").split("(", 1)[0].split()
+
+
+def _made_static(c: FunctionChange) -> str | None:
+    """Why calls from other files break when a change leaves a function to one .c file alone
+    that they could call before: "made static in FILE" (an extern function turned static), or
+    "moved into FILE as static" (from a header's static inline, or from another .c file whose
+    calls stay there). None otherwise, and for a file that is included (`.c.inc`): its includer
+    calls it."""
+    if (
+        c.kind not in ("moved", "signature-changed")
+        or not c.file.endswith(".c")
+        or not _is_static(c.new_signature)
+    ):
+        return None
+    source = moved_from(c) or c.file
+    if source == c.file:
+        return None if _is_static(c.old_signature) else f"made static in {c.file}"
+    return f"moved into {c.file} as static"
 
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
@@ -400,6 +426,10 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
         scope: str | list[str] | None = old_path if static else _local_scope(rev, b.name)
         for call in _calls(repo, base, b.name, scope, old_path, new_sig):
             if b.value_only and not call.value_used:
+                continue
+            if _made_static(b.change) and (call.path == b.change.file or call.path.endswith((".inc", ".h"))):
+                # its own file still calls it; a header or an included file belongs to units not
+                # known here (real: trans_rva.c.inc, included by the translate.c gen_amo() moved to)
                 continue
             j = _updated_in(call, removed, b)
             if j is not None and j <= b.index:

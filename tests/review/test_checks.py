@@ -1075,6 +1075,57 @@ def test_a_function_moved_to_another_file_with_new_parameters_leaves_stale_calle
     assert [(f.code, f.file) for f in found] == [("stale-caller", "hw/net/bus.c")] * stale
 
 
+STATS_H = "#ifndef STATS_H\n#define STATS_H\nint nic_rx(NicState *s);\n#endif\n"
+STATS_C = '#include "stats.h"\n\nint nic_rx(NicState *s)\n{\n    return s->rx;\n}\n'
+STATS_USER = '#include "stats.h"\n\nint bus_rx(NicState *s)\n{\n    return nic_rx(s);\n}\n'
+
+
+@pytest.mark.parametrize(
+    ("edits", "why"),
+    [
+        # an extern function turned static while another file still calls it
+        (
+            {"hw/net/stats.c": STATS_C.replace("int nic_rx", "static int nic_rx")},
+            "made static in hw/net/stats.c",
+        ),
+        # moved into another .c file as static: the old file's callers lose it
+        (
+            {
+                "hw/net/stats.c": '#include "stats.h"\n',
+                "hw/net/rx.c": STATS_C.replace(
+                    "int nic_rx(NicState *s)\n{", "static int nic_rx(NicState *s)\n{"
+                ),
+            },
+            "moved into hw/net/rx.c as static",
+        ),
+        # the same, and the call goes too: nothing is left behind
+        ({"hw/net/stats.c": STATS_C.replace("int nic_rx", "static int nic_rx"), "hw/net/bus.c": "\n"}, None),
+        # moved into a file another includes (`.c.inc`): its includer still sees it
+        (
+            {
+                "hw/net/stats.c": '#include "stats.h"\n',
+                "hw/net/rx.c.inc": STATS_C.replace(
+                    "int nic_rx(NicState *s)\n{", "static int nic_rx(NicState *s)\n{"
+                ),
+            },
+            None,
+        ),
+    ],
+)
+@pytest.mark.parametrize("user", ["hw/net/bus.c", "hw/net/bus.c.inc"])
+def test_a_function_made_static_leaves_the_calls_of_other_files(
+    tmp_path: Path, edits: dict[str, str], why: str | None, user: str
+) -> None:
+    """A function another file calls, made static (in place or moved into another file), breaks
+    that call: the linker no longer finds it there. A call in a file that is included somewhere
+    (`.c.inc`, a header) may be in the function's own unit: not said."""
+    repo = make_repo(tmp_path / "q", {"hw/net/stats.h": STATS_H, "hw/net/stats.c": STATS_C, user: STATS_USER})
+    edits = {user if k == "hw/net/bus.c" else k: v for k, v in edits.items()}
+    found = [f for f in _run(repo, diff_after(repo, edits), checkpatch=False) if f.code == "stale-caller"]
+    assert [(f.file, f.line) for f in found] == ([(user, 5)] if why and user.endswith(".c") else [])
+    assert all(f"nic_rx() changes ({why})" in f.message for f in found)
+
+
 @pytest.mark.parametrize(("changed", "said"), [(True, 1), (False, 0)])
 def test_a_function_moved_and_changed_on_the_way_is_said(tmp_path: Path, changed: bool, said: int) -> None:
     """Code motion that also edits what it moves: the diff shows the function removed in one file
