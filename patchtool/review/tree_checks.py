@@ -237,6 +237,53 @@ def run_checkpatch(
     return True, _banned_uses_reduced(rev, _base_script_notes(rev, found))
 
 
+# a commit that says it takes code from Linux as it stands there ("scripts: Import Python kerneldoc
+# from Linux kernel", "Sync QEMU kernel-doc with the latest upstream version from linux-next": a
+# real series whose tabs, quoted newline and SPDX-less `__init__.py` master's earlier import of the
+# same files carries); not "port" or "fix", which write QEMU's own code
+_FROM_LINUX = re.compile(
+    r"\b(?:import(?:s|ed|ing)?|sync(?:s|ed|ing|hroni[sz](?:e|es|ed|ing))?|cop(?:y|ies|ied|ying))\b"
+    r"[^.\n]{0,80}?\bfrom[ \t]+(?:the[ \t]+)?(?:(?:latest|upstream|mainline)[ \t]+)*"
+    r"(?:linux(?:-next)?|kernel)(?![\w-])",  # not QEMU's linux-user, nor a line's end
+    re.IGNORECASE,
+)
+# files QEMU takes from Linux by its own script, with rules of their own
+_HEADER_SYNC = ("linux-headers/", "include/standard-headers/")
+
+
+def _imported(f: Finding, patch: Patch) -> bool:
+    """Whether the finding is on a file a patch says it imports from Linux: the code keeps
+    upstream's style and licence lines, as QEMU merges it. A subject that says so ("scripts:
+    Import Python kerneldoc from Linux kernel") covers the patch's files; the body alone covers
+    the files the patch adds (its words may be a reason given, "the fix is copied from Linux", in a
+    patch that changes hundreds of QEMU's files: master's flexible-array conversion). A licence
+    checkpatch refuses (it names no file) is the files' whose added lines declare it."""
+    spdx = _NEW_FILE_SPDX.search(f.message) or _BOILERPLATE.search(f.message)
+    licence = _LICENCE.search(f.message.split(": ", 1)[-1])
+    if spdx:
+        paths = {spdx[1]}
+    elif licence:
+        tokens = licence[1].split(",")
+        paths = {
+            d.path
+            for d in split_files(patch.diff)
+            for x in d.added
+            if (m := _SPDX_ADDED.match("+" + x.text)) and all(t in m[1].split() for t in tokens)
+        }
+    else:
+        paths = {f.file} if f.file else set()
+    return bool(paths) and all(_imported_path(path, patch) for path in paths)
+
+
+def _imported_path(path: str, patch: Patch) -> bool:
+    if path.startswith(_HEADER_SYNC):
+        return False
+    if _FROM_LINUX.match(patch.title.rsplit(": ", 1)[-1]):
+        return path in {c.path for c in patch.summary.files}
+    added = {c.path for c in patch.summary.files if c.status == "added"}
+    return path in added and bool(_FROM_LINUX.search(patch.message))
+
+
 def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
     """Demote what checkpatch says about a file it misjudges: a new JSON file cannot hold an SPDX
     comment, a file the patch does not add is no new file, and a symbolic link holds a path, not
@@ -280,6 +327,8 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
             or misread
         ):
             f = replace(f, severity="info")
+        elif f.severity != "info" and _imported(f, patch):
+            f = replace(f, severity="info", message=f"{f.message} (imported from Linux as written there)")
         out.append(f)
     return out
 

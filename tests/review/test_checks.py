@@ -1971,6 +1971,92 @@ def _checkpatch_findings(repo: Path, *diffs: str) -> list[tuple[str, str, str | 
     return [(f.severity, f.message, f.patch) for f in found if f.code == "checkpatch"]
 
 
+_SAYS = 'print "ERROR: %s\\n#%d: FILE: %s\\n+%s\\n\\n";\n'
+IMPORTED = (
+    "print \"ERROR: New file 'scripts/lib/doc/__init__.py' requires 'SPDX-License-Identifier'\\n\";\n"
+    + _SAYS % ("code indent should never use tabs", 14, "scripts/lib/doc/parse.py:2:", "\\tx = 1")
+    + _SAYS % ("trailing whitespace", 20, "scripts/doc.py:2:", "y = 2 ")
+    + _SAYS % ("space required after that ','", 28, "linux-headers/doc.h:1:", "int x,y;")
+    + "print \"ERROR: Saw unacceptable licenses 'GPL-2.0', valid choices for QEMU are: GPL-2.0+\\n\";\n"
+)
+IMPORTED_DIFF = """diff --git a/scripts/lib/doc/__init__.py b/scripts/lib/doc/__init__.py
+new file mode 100644
+index 0000000..e69de29
+diff --git a/scripts/lib/doc/parse.py b/scripts/lib/doc/parse.py
+new file mode 100644
+index 0000000..1111111
+--- /dev/null
++++ b/scripts/lib/doc/parse.py
+@@ -0,0 +1,3 @@
++# SPDX-License-Identifier: GPL-2.0
++def parse():
++\tx = 1
+diff --git a/scripts/doc.py b/scripts/doc.py
+index 3333333..4444444 100644
+--- a/scripts/doc.py
++++ b/scripts/doc.py
+@@ -1 +1,2 @@
+ x = 1
++y = 2\x20
+diff --git a/linux-headers/doc.h b/linux-headers/doc.h
+new file mode 100644
+index 0000000..2222222
+--- /dev/null
++++ b/linux-headers/doc.h
+@@ -0,0 +1 @@
++int x,y;
+"""
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "notes"),
+    [
+        # the subject says so: every file of the patch
+        (
+            "scripts: Import the doc parser from Linux kernel",
+            "",
+            {"scripts/lib/doc/__init__.py", "scripts/lib/doc/parse.py", "scripts/doc.py"},
+        ),
+        # the body alone: the files the patch adds
+        (
+            "scripts: update the doc parser",
+            "Sync it with the latest upstream version from linux-next.\n",
+            {"scripts/lib/doc/__init__.py", "scripts/lib/doc/parse.py"},
+        ),
+        ("scripts: port the doc parser fix from Linux", "", set()),  # QEMU's own code, fixed
+        ("scripts: add a doc parser", "It follows the approach Linux takes.\n", set()),
+        ("scripts: add a doc parser", "The loop is copied from linux-user/main.c.\n", set()),
+    ],
+)
+def test_code_imported_from_linux_keeps_its_style_as_a_note(
+    tmp_path: Path, title: str, body: str, notes: set[str]
+) -> None:
+    """A patch that says it imports code from Linux keeps upstream's tabs and licence lines, as
+    QEMU merges them (a real series imported kernel-doc's Python so): checkpatch's errors on those
+    files are notes. linux-headers/ keeps its own rules; a port of a fix is QEMU's code."""
+    repo = make_repo(
+        tmp_path / "q", {"scripts/checkpatch.pl": IMPORTED, "MAINTAINERS": "", "scripts/doc.py": "x = 1\n"}
+    )
+    r = GitRepo(repo)
+    message = body + "\nSigned-off-by: Ada Lovelace <ada@example.org>\n"
+    patch = make_patch(IMPORTED_DIFF, title=title, message=message)
+    found = run_checks(make_series([patch]), repo=r, base=r.rev_parse("HEAD")).findings
+    said = {f"{f.file} {f.message}": f.severity for f in found if f.code == "checkpatch"}
+    assert len(said) == 5
+    paths = (
+        "scripts/lib/doc/__init__.py",
+        "scripts/lib/doc/parse.py",
+        "scripts/doc.py",
+        "linux-headers/doc.h",
+    )
+    for path in paths:
+        severity = next(sev for text, sev in said.items() if path in text)
+        assert severity == ("info" if path in notes else "error"), path
+    # the licence checkpatch refuses names no file: parse.py's added SPDX line declares it
+    severity = next(sev for text, sev in said.items() if "unacceptable licenses" in text)
+    assert severity == ("info" if "scripts/lib/doc/parse.py" in notes else "error")
+
+
 def test_checkpatch_skips_a_mode_change_and_weighs_what_it_misjudges(tmp_path: Path) -> None:
     repo = _always_repo(tmp_path)
     assert _checkpatch_findings(repo, MODE_ONLY) == []
