@@ -278,7 +278,7 @@ def _why(
         variadic = "..." in before or "..." in after
         return (c.name, f"macro {c.detail}", False) if count[0] != count[1] and not variadic else None
     if c.kind == "moved":
-        made = _made_static(c)
+        made = made_static(c)
         return (c.name, made, False) if made else None
     if c.kind != "signature-changed" or not c.old_signature or not c.new_signature:
         return None
@@ -290,7 +290,7 @@ def _why(
         return None  # every call compiles once the series' integer type names are read as integers
     why = ccalls.incompatibility(c.old_signature, c.new_signature)
     if why is None:
-        made = _made_static(c)
+        made = made_static(c)
         return (c.name, made, False) if made else None
     pairs = ccalls.changed_types(c.old_signature, c.new_signature)
     if why[1]:  # the return type: `x68_selector f()` -> `x86_selector f()` with the typedef renamed
@@ -305,7 +305,7 @@ def _is_static(signature: str | None) -> bool:
     return "static" in (signature or "").split("(", 1)[0].split()
 
 
-def _made_static(c: FunctionChange) -> str | None:
+def made_static(c: FunctionChange) -> str | None:
     """Why calls from other files break when a change leaves a function to one .c file alone
     that they could call before: "made static in FILE" (an extern function turned static), or
     "moved into FILE as static" (from a header's static inline, or from another .c file whose
@@ -427,7 +427,7 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
         for call in _calls(repo, base, b.name, scope, old_path, new_sig):
             if b.value_only and not call.value_used:
                 continue
-            if _made_static(b.change) and (call.path == b.change.file or call.path.endswith((".inc", ".h"))):
+            if made_static(b.change) and (call.path == b.change.file or call.path.endswith((".inc", ".h"))):
                 # its own file still calls it; a header or an included file belongs to units not
                 # known here (real: trans_rva.c.inc, included by the translate.c gen_amo() moved to)
                 continue
