@@ -17,6 +17,13 @@ def _reaper_summary():  # type: ignore[no-untyped-def]
     return series.revision.patches[0]
 
 
+def _empty_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    return repo
+
+
 def test_reaper_function_level_facts() -> None:
     summary = _reaper_summary().summary
     facts = {(f.file, f.name, f.kind, f.detail) for f in summary.functions}
@@ -81,9 +88,7 @@ def test_diffstat_mismatch_is_a_finding() -> None:
 
 
 def test_renames_modes_binaries_from_real_git(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
+    repo = _empty_repo(tmp_path)
     body = "".join(f"line {i}\n" for i in range(40))
     (repo / "old.c").write_text(body)
     (repo / "run.sh").write_text("echo hi\n")
@@ -174,9 +179,7 @@ def _functions(names: list[str]) -> str:
 def test_a_function_moved_within_its_file_is_one_change(tmp_path: Path) -> None:
     # git shows a move as a removal in one hunk and an addition in another; each hunk is read
     # alone, but what the patch does is change the function (or only move it)
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
+    repo = _empty_repo(tmp_path)
     stop = "static int nic_stop(NicState *s)\n{\n    s->on = 0;\n    return 0;\n}\n\n"
     kick = "static void nic_kick(NicState *s)\n{\n    s->kicks++;\n}\n\n"
     filler = _functions([f"nic_helper{i}" for i in range(6)])
@@ -199,9 +202,7 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
     # new file. Each is one entry where it lands, saying where from and whether its text moved
     # word for word (a reviewer's first question about code motion). A name removed twice is
     # left as it reads (which copy went where is not known).
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
+    repo = _empty_repo(tmp_path)
     helper = "static inline void nic_tick(const NicState *s)\n{\n    s->ticks++;\n}\n"
     macros = "#define NIC_RING 16\n#define NIC_QUEUES(n) \\\n    ((n) * 2)\n"
     (repo / "nic.h").write_text(macros + "\n" + helper + "\nint nic_count(NicState *s);\n")
@@ -252,9 +253,7 @@ def test_a_prototype_declared_again_with_new_parameters_is_one_signature_change(
     # sample S: a header drops `void snd_set_volume(Voice *v, int mute, int l, int r);` in one hunk
     # and declares it below a new struct taking a `Volume *` in another; a prototype only moved
     # stays as it reads (removed here, added there: no caller changes)
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
+    repo = _empty_repo(tmp_path)
     filler = "".join(f"int snd_helper{i}(Voice *v);\n\n" for i in range(8))
     head = "void snd_set_volume(Voice *v, int mute, int l, int r);\nvoid snd_reset(Voice *v);\n\n"
     (repo / "snd.h").write_text(head + filler)
@@ -304,9 +303,7 @@ def test_a_binary_file_moved_unchanged_is_read_from_the_diffstat(tmp_path: Path)
 def test_a_hunk_headed_by_a_renamed_functions_old_name_is_the_rename(tmp_path: Path) -> None:
     # sample AQ: `npcm7xx_gcr_read` renamed `npcm_gcr_read`, a line of its body changed two hunks
     # down, under a header git takes from the old file: no "npcm7xx_gcr_read body-changed"
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
+    repo = _empty_repo(tmp_path)
     body = "".join(f"    int v{i} = {i};\n" for i in range(12))
     old = f"static int gcr_read(void *opaque, int offset)\n{{\n{body}    return trace_old(offset);\n}}\n"
     (repo / "gcr.c").write_text("/* gcr */\n\n" + old)
