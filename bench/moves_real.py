@@ -42,7 +42,8 @@ from patchtool.models import FunctionChange  # noqa: E402
 from patchtool.parse.cmoves import moved_from  # noqa: E402
 from patchtool.parse.cwhole import definitions  # noqa: E402
 from patchtool.parse.series import build_series  # noqa: E402
-from patchtool.review.callers import check_callers, check_definition_left_behind, made_static  # noqa: E402
+from patchtool.review.callers import check_callers  # noqa: E402
+from patchtool.review.definitions import check_definition_left_behind, made_static  # noqa: E402
 from patchtool.vcs.repo import GitRepo  # noqa: E402
 
 _LARGEST = 400_000  # bytes of diff: larger commits (mass renames, imports) are left out

@@ -16,7 +16,8 @@ from patchtool.models import Finding, Patch, Revision, Series, Trailer
 from patchtool.parse.cmoves import moved_from
 from patchtool.parse.difftext import split_files
 from patchtool.review import tree_checks as checks_tree
-from patchtool.review.callers import check_callers, check_definition_left_behind
+from patchtool.review.callers import check_callers
+from patchtool.review.definitions import check_definition_left_behind
 from patchtool.review.maintainers import (
     FileOwners,
     Maintainers,
