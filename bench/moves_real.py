@@ -8,10 +8,12 @@ A random sample of N non-merge commits of QEMU_GIT (since --since, shuffled with
 
 - **moves**: the names moved between files (`moved`, `prototype-moved`, `macro-moved`,
   `struct-moved`, or `signature-changed` "moved from FILE") are counted by kind;
-- **word for word**: each function moved (between files or within one) whose detail says
-  "unchanged", "unchanged but for spacing" or "changed" (or nothing) is checked against the whole
-  files before and after (parse.cwhole.definitions: the definition's signature and body, one
-  definition of that name on each side), and the table says how often the two agree;
+- **word for word**: each function moved (between files or within one), and each macro and struct
+  moved between files, whose detail says "unchanged", "unchanged but for spacing" or "changed" (or
+  nothing) is checked against the whole files before and after (a function through
+  parse.cwhole.definitions, its signature and body; a macro's `#define` and continued lines and a
+  struct's braces read off the text; one of that name on each side), and the table says how often
+  the two agree;
 - **callers**: each commit that changes a moved function's signature, or makes a function static
   (in place or moved into another .c file), goes through the caller checks at its parent
   (review.callers.check_callers and check_definition_left_behind). The commits were merged, and
@@ -29,6 +31,7 @@ sys.path[:] = [p for p in sys.path if not p.endswith("bench")]
 
 import argparse  # noqa: E402
 import random  # noqa: E402
+import re  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -46,6 +49,7 @@ from patchtool.review.callers import check_callers  # noqa: E402
 from patchtool.review.definitions import check_definition_left_behind, made_static  # noqa: E402
 from patchtool.vcs.repo import GitRepo  # noqa: E402
 
+_WORDED = ("moved", "macro-moved", "struct-moved")  # the moves whose words are checked
 _LARGEST = 400_000  # bytes of diff: larger commits (mass renames, imports) are left out
 
 
@@ -54,11 +58,45 @@ def git(repo: str, *argv: str) -> bytes:
 
 
 def said_of(c: FunctionChange) -> str:
-    """What a function move's detail says of its text ("" when it says nothing)."""
+    """What a move's detail says of its text ("" when it says nothing)."""
     for said in ("unchanged but for spacing", "unchanged", "changed"):
         if c.detail.endswith(", " + said):
             return said
     return ""
+
+
+def _text_of(src: bytes, name: str, kind: str) -> list[bytes] | None:
+    """A macro's or a struct's lines in a whole file, read without the parser: the `#define` line
+    and its continued lines, or `struct NAME {` to the `}` that closes it (None unless the file
+    has exactly one)."""
+    rows = src.split(b"\n")
+    head = rb"^\s*#\s*define\s+" if kind == "macro-moved" else rb"^\s*(?:typedef\s+)?struct\s+"
+    starts = [i for i, r in enumerate(rows) if re.match(head + re.escape(name.encode()) + rb"\b", r)]
+    if len(starts) != 1:
+        return None
+    out, depth, opened = [], 0, False
+    for row in rows[starts[0] :]:
+        out.append(row.rstrip())
+        if kind == "macro-moved":
+            if not row.rstrip().endswith(b"\\"):
+                return out
+            continue
+        code = re.sub(rb'"(?:\\.|[^"\\])*"|//.*|/\*.*?\*/', b"", row)
+        depth += code.count(b"{") - code.count(b"}")
+        opened = opened or b"{" in code
+        if opened and depth <= 0:
+            return out
+    return None
+
+
+def _word(before: list[bytes], after: list[bytes]) -> str:
+    if before == after:
+        return "unchanged"
+    return (
+        "unchanged but for spacing"
+        if b"".join(b"".join(before).split()) == b"".join(b"".join(after).split())
+        else "changed"
+    )
 
 
 def truth_of(repo: str, commit: str, c: FunctionChange) -> str | None:
@@ -69,6 +107,9 @@ def truth_of(repo: str, commit: str, c: FunctionChange) -> str | None:
     after = subprocess.run(["git", "-C", repo, "show", f"{commit}:{c.file}"], capture_output=True)
     if before.returncode or after.returncode:
         return None
+    if c.kind in ("macro-moved", "struct-moved"):
+        was, now = _text_of(before.stdout, c.name, c.kind), _text_of(after.stdout, c.name, c.kind)
+        return _word(was, now) if was is not None and now is not None else None
     old, new = definitions(before.stdout)[0].get(c.name), definitions(after.stdout)[0].get(c.name)
     if not old or not new or len(old) != 1 or len(new) != 1:
         return None
@@ -93,7 +134,7 @@ def main() -> None:
     random.Random(args.seed).shuffle(shas)
     repo = GitRepo(args.repo)
     kinds: Counter[str] = Counter()
-    agree: Counter[tuple[str, str]] = Counter()
+    agree: Counter[tuple[str, str, str]] = Counter()
     read = with_moves = checked = findings = 0
     for sha in shas[: args.count]:
         mbox = git(args.repo, "format-patch", "-M", "--stdout", "-1", sha)
@@ -113,11 +154,16 @@ def main() -> None:
         with_moves += bool(moves)
         kinds.update(c.kind for c in moves)
         for c in changes:
-            if c.kind == "moved" or (c.kind == "body-changed" and c.detail.startswith("moved")):
+            if c.kind in _WORDED or (c.kind == "body-changed" and c.detail.startswith("moved")):
                 truth = truth_of(args.repo, sha, c)
                 if truth is not None:
                     said = said_of(c) or "not said"
-                    agree[(said, truth)] += 1
+                    what = (
+                        c.kind.removesuffix("-moved")
+                        if c.kind in ("macro-moved", "struct-moved")
+                        else "function"
+                    )
+                    agree[(what, said, truth)] += 1
                     if args.show and said not in ("not said", truth):
                         print(f"{sha[:10]} {c.name} in {c.file}: said {said}, the files say {truth}")
         if any((c.kind == "signature-changed" and moved_from(c)) or made_static(c) for c in changes):
@@ -128,9 +174,9 @@ def main() -> None:
                 print(f"{sha[:10]} {x.code} {x.file}:{x.line} {x.message}")
     print(f"{read} commits read (seed {args.seed}); {with_moves} move a name between files")
     print("moves by kind: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
-    print(f"{'said':28} {'the files say':28} {'functions':>9}")
-    for (said, truth), n in sorted(agree.items()):
-        print(f"{said:28} {truth:28} {n:9}")
+    print(f"{'moved':9} {'said':28} {'the files say':28} {'count':>6}")
+    for (what, said, truth), n in sorted(agree.items()):
+        print(f"{what:9} {said:28} {truth:28} {n:6}")
     reach = "a moved signature change or a function made static"
     print(f"caller checks: {checked} commits ({reach}), {findings} findings")
 
