@@ -224,14 +224,18 @@ def _match_stated(stated: str, paths: list[str], seen: set[str]) -> str | None:
 
 def check_moves(patch: Patch) -> list[Finding]:
     """A name the patch moves from another file and changes on the way (parse.cmoves): the diff
-    shows it removed there and added here, so what changed inside is easy to miss, and a
-    reviewer of code motion reads such a move as new code (real 24a4d59aa7: tb_tree_stats_iter()
-    moved into accel/tcg/monitor.c with `tb_page_addr1(tb)` written out)."""
+    shows it removed there and added here, so what changed inside is easy to miss: code motion
+    is read as a move, this one must be read as new code (real 24a4d59aa7: tb_tree_stats_iter()
+    moved into accel/tcg/monitor.c with `tb_page_addr1(tb)` written out). Said to author and
+    reviewer alike, so it gives no advice."""
     found = []
     for c in patch.summary.functions:
         source = moved_from(c)
         if source is not None and c.detail.endswith(", changed"):
-            message = f"{c.name} is moved from {source} and changed on the way: read it as new code"
+            message = (
+                f"{c.name} is moved from {source} and changed on the way: the diff shows it removed "
+                "there and added here, not what changed"
+            )
             found.append(_finding("info", "moved-and-changed", message, patch, file=c.file, line=c.line))
     return found
 

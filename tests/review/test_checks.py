@@ -1138,7 +1138,7 @@ def test_a_function_moved_and_changed_on_the_way_is_said(tmp_path: Path, changed
     )
     found = [f for f in _run(repo, diff, checkpatch=False) if f.code == "moved-and-changed"]
     assert [(f.severity, f.file, f.line) for f in found] == [("info", "hw/net/stats.c", 3)] * said
-    assert all("nic_rx is moved from hw/net/nic.c" in f.message for f in found)
+    assert all("nic_rx is moved from hw/net/nic.c and changed on the way" in f.message for f in found)
 
 
 POLL_C = "void nic_poll(NicState *s)\n{\n    s->polls++;\n}\n\n"
