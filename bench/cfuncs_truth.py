@@ -169,10 +169,8 @@ def claimed(repo: Path, commit: str, applied: bool = False) -> set[tuple[str, st
 
 
 def _is_prototype(c: FunctionChange) -> bool:
-    """Whether a signature-changed move between files is a prototype's: the entry does not say,
-    so a header's that is not inline is taken for one (a definition in a header is nearly always
-    a static inline)."""
-    return c.kind == "signature-changed" and c.file.endswith(".h") and "inline" not in (c.new_signature or "")
+    """Whether a signature-changed move between files is a prototype's (its detail says so)."""
+    return c.kind == "signature-changed" and "; prototype moved from " in c.detail
 
 
 def main() -> None:

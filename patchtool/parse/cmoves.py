@@ -78,7 +78,8 @@ _FROM = "moved from "
 def moved_from(change: FunctionChange) -> str | None:
     """The file a cross-file move (pair_across_files) took ``change`` from, or None."""
     head, found, source = change.detail.rpartition(_FROM)
-    return source.split(", ", 1)[0] if found and (not head or head.endswith("; ")) else None
+    lead = head.removesuffix("prototype ")  # "...; prototype moved from FILE": a prototype's
+    return source.split(", ", 1)[0] if found and (not lead or lead.endswith("; ")) else None
 
 
 def pair_across_files(
@@ -86,7 +87,8 @@ def pair_across_files(
 ) -> tuple[FunctionChange, ...]:
     """A name one patch removes from one file and adds to another, once each (a function, a
     prototype, a macro or a struct), is one entry at its new place, its detail saying where from:
-    signature-changed when a function's or a prototype's signature differs, else "moved" (or
+    signature-changed when a function's or a prototype's signature differs (a prototype's detail
+    ending "prototype moved from FILE"), else "moved" (or
     "prototype-moved", "macro-moved", "struct-moved"). A name removed or added more than once is
     left as it reads: which went where is not known. A removal the whole files find again (parse.
     cwhole.refine, which reads one file at a time) in the file an entry says it moved from is
@@ -120,8 +122,9 @@ def pair_across_files(
 def _moved(was: FunctionChange, now: FunctionChange, kind: str, lines: Lines | None) -> FunctionChange:
     old, new = was.old_signature, now.new_signature
     changed = signature_change(now.file, old, new, now.line) if old and new else None
-    if changed is not None:
-        return replace(changed, detail=f"{changed.detail}; {_FROM}{was.file}")
+    if changed is not None:  # a prototype's says so: signature-changed is a function's kind too
+        what = "prototype " if kind == "prototype-moved" else ""
+        return replace(changed, detail=f"{changed.detail}; {what}{_FROM}{was.file}")
     said = _compare(lines, was, now, kind) if lines is not None else ""
     detail = f"{_FROM}{was.file}" + (f", {said}" if said else "")
     return replace(now, kind=kind, old_signature=old, detail=detail)

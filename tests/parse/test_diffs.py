@@ -205,7 +205,9 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
     repo = _empty_repo(tmp_path)
     helper = "static inline void nic_tick(const NicState *s)\n{\n    s->ticks++;\n}\n"
     macros = "#define NIC_RING 16\n#define NIC_QUEUES(n) \\\n    ((n) * 2)\n"
-    (repo / "nic.h").write_text(macros + "\n" + helper + "\nint nic_count(NicState *s);\n")
+    (repo / "nic.h").write_text(
+        macros + "\n" + helper + "\nint nic_count(NicState *s);\nint nic_depth(NicState *s);\n"
+    )
     stats = "struct NicStats {\n    int rx; /* frames } in */\n};\n\n"
     stats += 'static int nic_rx(struct NicStats *st)\n{\n    printf("}");\n    return st->rx;\n}\n\n'
     tx = "static int nic_tx(struct NicStats *st)\n{\n    return st->rx;\n}\n\n"
@@ -221,7 +223,9 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
     (repo / "tick.c").write_text("void nic_tick(NicState *s, int n)\n{\n    s->ticks += n;\n}\n")
     wrapped = wrap.replace("(a, b)", "(a,\n                   b)")
     (repo / "stats.c").write_text(stats + tx.replace("rx;", "tx;") + wrapped + "\n" + twice)
-    (repo / "ring.h").write_text(macros.replace("RING 16", "RING  16"))
+    (repo / "ring.h").write_text(
+        macros.replace("RING 16", "RING  16") + "int nic_depth(NicState *s, int q);\n"
+    )
     git(repo, "add", "-A")
     facts = sorted(
         (f.file, f.name, f.kind, f.detail) for f in summarize_diff(git(repo, "diff", "--cached")).functions
@@ -231,6 +235,12 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
         ("nic.c", "nic_probe", "removed", ""),
         ("ring.h", "NIC_QUEUES", "macro-moved", "moved from nic.h, unchanged"),
         ("ring.h", "NIC_RING", "macro-moved", "moved from nic.h, unchanged but for spacing"),
+        (
+            "ring.h",
+            "nic_depth",
+            "signature-changed",
+            "parameters (NicState *s) -> (NicState *s, int q); prototype moved from nic.h",
+        ),
         ("stats.c", "NicStats", "struct-moved", "moved from nic.c, unchanged"),
         ("stats.c", "nic_probe", "added", ""),
         ("stats.c", "nic_rx", "moved", "moved from nic.c, unchanged"),
@@ -247,6 +257,7 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
     assert moved["nic_tick"].old_signature == "static inline void nic_tick(const NicState *s)"
     assert moved["nic_tick"].new_signature == "void nic_tick(NicState *s, int n)"
     assert moved_from(moved["nic_tx"]) == "nic.c"
+    assert moved_from(moved["nic_depth"]) == "nic.h"
 
 
 def test_a_prototype_declared_again_with_new_parameters_is_one_signature_change(tmp_path: Path) -> None:
