@@ -16,11 +16,11 @@ file that keeps its prototype reads as a body left behind.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import replace
 
 from patchtool.models import FunctionChange
+from patchtool.parse.cfragments import code_of
 from patchtool.parse.cfuncs import signature_change
 from patchtool.parse.difftext import FileDiff
 
@@ -163,10 +163,6 @@ def _compare(lines: Lines, was: FunctionChange, now: FunctionChange, kind: str) 
     return "changed"
 
 
-# a string, a character or a comment: their braces and semicolons are not the code's
-_NOT_CODE = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|//.*|/\*.*?\*/')
-
-
 def _entity(side: dict[int, str], start: int, kind: str) -> list[str] | None:
     """The lines of the entity that starts at ``start`` on one side of the diff, read while they
     are changed lines: a macro to its last continued line, a prototype to its semicolon, a
@@ -181,7 +177,7 @@ def _entity(side: dict[int, str], start: int, kind: str) -> list[str] | None:
             if not text.rstrip().endswith("\\"):
                 return rows
             continue
-        code = _NOT_CODE.sub("", text)
+        code = code_of(text)  # a string's or a comment's braces and semicolons are not the code's
         depth += code.count("{") - code.count("}")
         opened = opened or "{" in code
         if kind == "prototype-moved" and not opened and ";" in code:

@@ -403,10 +403,11 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
         static = static and not old_path.endswith(".h")
         new_sig = b.change.new_signature if b.change.kind == "signature-changed" else None
         scope: str | list[str] | None = old_path if static else _local_scope(rev, b.name)
+        made = made_static(b.change)
         for call in _calls(repo, base, b.name, scope, old_path, new_sig):
             if b.value_only and not call.value_used:
                 continue
-            if made_static(b.change) and (call.path == b.change.file or call.path.endswith((".inc", ".h"))):
+            if made and (call.path == b.change.file or call.path.endswith((".inc", ".h"))):
                 # its own file still calls it; a header or an included file belongs to units not
                 # known here (real: trans_rva.c.inc, included by the translate.c gen_amo() moved to)
                 continue

@@ -210,7 +210,8 @@ def test_a_name_moved_to_another_file_is_one_change_at_its_new_place(tmp_path: P
     )
     stats = "struct NicStats {\n    int rx; /* frames } in */\n};\n\n"
     stats += 'static int nic_rx(struct NicStats *st)\n{\n    printf("}");\n    return st->rx;\n}\n\n'
-    tx = "static int nic_tx(struct NicStats *st)\n{\n    return st->rx;\n}\n\n"
+    # a brace in a string or a comment does not end the function: what changes comes after them
+    tx = 'static int nic_tx(struct NicStats *st)\n{\n    printf("}");\n    /* } */\n    return st->rx;\n}\n\n'
     wrap = "static int nic_wrap(int a, int b)\n{\n    return nic_sum(a, b);\n}\n"
     twice = "static int nic_probe(void)\n{\n    return 0;\n}\n"
     (repo / "nic.c").write_text(stats + tx + wrap + "\n" + twice + "\n" + _functions(["nic_a", "nic_b"]))
