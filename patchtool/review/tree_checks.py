@@ -27,6 +27,9 @@ _HOST_ADVICE = re.compile(
     r"^use (?:g_|qemu_|ctz|aio_)\w*\(\)|^Use of volatile is usually wrong|^externs should be avoided"
 )
 _NO_SPDX = (".json",)  # a format with no comments
+# a file that is itself a diff (a meson subproject's packagefiles/*.patch): its context line of a
+# blank line is one space, and its lines are what `patch` must find, as upstream has them
+_DIFF_FILES = (".patch", ".diff")
 # TCG plugins are built against glib and the plugin API alone: checkpatch's qemu_strto* is not
 # theirs to call, and every plugin on master parses numbers with g_ascii_strtoull/g_ascii_strtoll
 _PLUGINS = re.compile(r"^(?:contrib/plugins|tests/tcg/plugins)/")
@@ -289,8 +292,9 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
     comment, a file the patch does not add is no new file, and a symbolic link holds a path, not
     code (checkpatch calls the path of each link a line without a final newline, and asks it for
     an SPDX line), a guest test program cannot take the host's helpers, a helper's own definition
-    is built on what checkpatch says to replace with it, and a licence named in the commit message
-    is not a file's."""
+    is built on what checkpatch says to replace with it, a licence named in the commit message
+    is not a file's, and a file that is a diff keeps the blanks the diff has (a real series adding
+    serde's meson packagefiles: 4 trailing-whitespace errors, each a blank context line)."""
     added = {f.path for f in patch.summary.files if f.status == "added"}
     # the diff's lines, read once, only when a boilerplate error asks where a new file came from
     files = split_files(patch.diff) if any(_BOILERPLATE.search(f.message) for f in found) else []
@@ -317,7 +321,10 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
             _SPDX_ID.fullmatch(token.strip()) for token in licence.group(1).split(",")
         )
         boilerplate = _BOILERPLATE.search(f.message)
-        if (
+        if f.file and f.file.endswith(_DIFF_FILES) and f.message.endswith("trailing whitespace"):
+            why = "(in a file that is a diff: kept as it applies)"
+            f = replace(f, severity="info", message=f"{f.message} {why}")
+        elif (
             (spdx and (spdx[1] not in added or spdx[1] in links or spdx[1].endswith(_NO_SPDX)))
             or (boilerplate and _split_out(files, boilerplate[1]))
             or own

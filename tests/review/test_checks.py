@@ -379,6 +379,58 @@ def test_existing_commit_with_matching_subject_is_quiet(kvm_repo: Path) -> None:
     assert check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo)) == []
 
 
+def test_a_subject_in_bare_parentheses_is_read() -> None:
+    # QEMU's master writes a Fixes: subject without quotes, or in other quote marks, about one time
+    # in twelve; prose keeps needing quotes (a parenthesis there is anything)
+    text = (
+        "Fixes: 0123456789ab (hw/x: Fix y() and z)\n"
+        "Fixes: 123456789abc ('hw/x: single')\n"
+        "Fixes: 23456789abcd (\u201chw/x: curly\u201d)\n"
+        "Fixes: 3456789abcde\n"
+        "as commit 456789abcdef (the second) did\n"
+    )
+    assert commit_references(text) == [
+        ("0123456789ab", "hw/x: Fix y() and z"),
+        ("123456789abc", "hw/x: single"),
+        ("23456789abcd", "hw/x: curly"),
+        ("3456789abcde", None),
+        ("456789abcdef", None),
+    ]
+
+
+def test_a_bare_subject_is_checked_like_a_quoted_one(kvm_repo: Path) -> None:
+    sha = git(kvm_repo, "rev-parse", "--short=12", "HEAD").strip()
+    m = f"Broken since\n\nFixes: {sha} (kvm: initial tree)\n{SOB_ADA}\n"
+    assert check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo)) == []
+    m = f"Broken since\n\nFixes: {sha} (kvm: some other subject)\n{SOB_ADA}\n"
+    found = check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))
+    assert [(f.code, f.severity) for f in found] == [("commit-ref-subject", "warning")]
+
+
+def test_an_unknown_hash_whose_subject_is_ours_names_the_commit(kvm_repo: Path) -> None:
+    # a hash from before the cited commit was rebased, merged that way (master: 20 since 2019)
+    sha = git(kvm_repo, "rev-parse", "HEAD").strip()
+    wrong = "43a5e377f4aa"
+    for line, severity in (
+        (f'Fixes: {wrong} ("kvm: initial tree")', "warning"),
+        (f"Fixes: {wrong} (kvm: initial tree)", "warning"),
+        (f'Since commit {wrong} ("kvm: initial tree") it fails.', "warning"),  # prose too: it is ours
+    ):
+        m = f"Broken since\n\n{line}\n{SOB_ADA}\n"
+        found = check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))
+        assert [(f.code, f.severity) for f in found] == [("commit-ref-unknown", severity)], line
+        assert found[0].message == (
+            f"commit {wrong} cited in the message is not in the repository; "
+            f"its subject is that of commit {sha[:12]}"
+        )
+    # a subject that is no commit of ours says nothing more, and prose stays a note
+    m = f'Broken since\n\nSince commit {wrong} ("kvm: no such thing") it fails.\n{SOB_ADA}\n'
+    found = check_commit_refs(make_patch(ONE_LINE_DIFF, message=m), GitRepo(kvm_repo))
+    assert [(f.severity, f.message) for f in found] == [
+        ("info", f"commit {wrong} cited in the message is not in the repository")
+    ]
+
+
 # ---- diffstat ---------------------------------------------------------------------------------
 
 
@@ -2093,6 +2145,33 @@ def test_what_checkpatch_says_of_a_symbolic_link_is_a_note(tmp_path: Path) -> No
         ("info", "adding"),
         ("error", "adding"),
     ]
+
+
+BLANKS = "".join(
+    f'print "ERROR: {msg}\\n#{9 + i}: FILE: {path}:{6 + i}:\\n\\n";\n'
+    for i, (msg, path) in enumerate(
+        [
+            ("trailing whitespace", "subprojects/packagefiles/lib-include.patch"),
+            ("trailing whitespace", "tests/data/fix.diff"),
+            ("trailing whitespace", "hw/a.c"),
+            ("trailing whitespace", "docs/lib.patch.rst"),
+            ("code indent should never use tabs", "subprojects/packagefiles/lib-include.patch"),
+        ]
+    )
+)
+
+
+def test_trailing_blanks_in_a_file_that_is_a_diff_are_a_note(tmp_path: Path) -> None:
+    # a diff's context line of a blank line is a single space: a patch file cannot lose it
+    files = {"scripts/checkpatch.pl": BLANKS, "MAINTAINERS": "", "README": "hello\n"}
+    found = _checkpatch_findings(make_repo(tmp_path / "q", files), ONE_LINE_DIFF)
+    said = {msg: sev for sev, msg, _ in found}
+    assert said == {
+        "checkpatch: trailing whitespace (in a file that is a diff: kept as it applies) (2 times: "
+        "subprojects/packagefiles/lib-include.patch:6, tests/data/fix.diff:7)": "info",
+        "checkpatch: trailing whitespace (2 times: hw/a.c:8, docs/lib.patch.rst:9)": "error",
+        "checkpatch: code indent should never use tabs": "error",  # only blanks are the diff's
+    }
 
 
 GUEST = "".join(
