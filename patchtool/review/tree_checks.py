@@ -246,8 +246,8 @@ def run_checkpatch(
 # same files carries); not "port" or "fix", which write QEMU's own code
 _FROM_LINUX = re.compile(
     r"\b(?:import(?:s|ed|ing)?|sync(?:s|ed|ing|hroni[sz](?:e|es|ed|ing))?|cop(?:y|ies|ied|ying))\b"
-    r"[^.\n]{0,80}?\bfrom[ \t]+(?:the[ \t]+)?(?:(?:latest|upstream|mainline)[ \t]+)*"
-    r"(?:linux(?:-next)?|kernel)(?![\w-])",  # not QEMU's linux-user, nor a line's end
+    r"[^.\n]{0,80}?(?<!\bto and )(?<!\bto/)\bfrom[ \t]+(?:the[ \t]+)?(?:(?:latest|upstream|mainline)[ \t]+)*"
+    r"(?:linux(?:-next)?|kernel)(?![\w-])",  # not QEMU's linux-user, nor a line's end, nor both ways
     re.IGNORECASE,
 )
 # files QEMU takes from Linux by its own script, with rules of their own

@@ -2078,6 +2078,9 @@ index 0000000..2222222
         ("scripts: port the doc parser fix from Linux", "", set()),  # QEMU's own code, fixed
         ("scripts: add a doc parser", "It follows the approach Linux takes.\n", set()),
         ("scripts: add a doc parser", "The loop is copied from linux-user/main.c.\n", set()),
+        # both ways is QEMU's state kept in step with KVM's (a real 2010 patch adding kvm-stub.c)
+        ("kvm: add a doc parser", "It syncs the state to and from the kernel.\n", set()),
+        ("kvm: add a doc parser", "Registers are synced to/from the kernel.\n", set()),
     ],
 )
 def test_code_imported_from_linux_keeps_its_style_as_a_note(
