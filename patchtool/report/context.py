@@ -11,6 +11,7 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
+import re
 from typing import Any
 
 from patchtool.bisection.replay import StoredBisect
@@ -43,6 +44,13 @@ from patchtool.review.checks import CheckResult
 from patchtool.review.maintainers import APPROVING_KEYS
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+_LABEL = re.compile(r"(\d+)/\d+$")
+
+
+def _patch_order(label: str | None) -> tuple[int, int, str]:
+    """The series' own findings first, then the patches' in their order: 2/14 before 10/14."""
+    m = _LABEL.match(label or "")
+    return (1, int(m.group(1)), "") if m else (0 if label is None else 2, 0, label or "")
 _APPLY_WORDS = {
     "clean": "applied clean",
     "3way": "applied by 3-way merge",
@@ -388,7 +396,7 @@ def build_context(
         patches = [_with_apply(p, by_label.get(p.label)) for p in patches]
     findings = checks.findings if checks is not None else series.findings
     ordered = sorted(
-        findings, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 3), f.patch or "", f.file or "")
+        findings, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 3), _patch_order(f.patch), f.file or "")
     )
     build_v = build_view(build, build_reused, local) if build is not None else None
     tests_v = tests_view(tests) if tests is not None else None

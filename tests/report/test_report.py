@@ -20,19 +20,22 @@ from patchtool.bisection.stats import Estimate
 from patchtool.build.meson import BuildResult, Diagnostic
 from patchtool.config import load_settings
 from patchtool.fetch import resolve_source
+from patchtool.models import Finding
 from patchtool.parse.series import build_series
 from patchtool.report.context import build_context
 from patchtool.report.records import FORMATS, ReportContext
 from patchtool.report.render import render
 from patchtool.report.stages import BisectInput, bisect_view, log_excerpt
-from patchtool.review.checks import run_checks
+from patchtool.review.checks import CheckResult, run_checks
 from patchtool.testrun import results as testresults
 from patchtool.testrun.results import RunRecord, summarize
 from patchtool.vcs.repo import GitRepo
 from tests.plugins.reportkit import (
+    FIXTURE_MBOX,
     GENERATED,
     HOSTILE_TITLE,
     MAINTAINERS,
+    ROOT,
     SENDER,
     fixture_context,
     hostile_mbox,
@@ -193,6 +196,17 @@ def test_fixture_report_has_no_stage_results(monkeypatch: pytest.MonkeyPatch) ->
     assert ctx.apply is None and ctx.build is None and ctx.tests is None and ctx.bisect is None
     text = render(ctx, "term")
     assert "Reviewed-by: Wei Zhang" in text and "signature-changed: kvm_dirty_ring_reaper_init" in text
+
+
+def test_findings_follow_the_patches_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a 14-patch series listed [10/14] before [2/14]: the labels were sorted as text
+    monkeypatch.chdir(ROOT)
+    series = build_series(resolve_source(FIXTURE_MBOX, load_settings()))
+    labels = ["10/14", "2/14", None, "1/14", "9/14", "14/14"]
+    found = tuple(Finding("info", "x", f"on {label}", label) for label in labels)
+    found += (Finding("error", "x", "an error on 12/14", "12/14"),)
+    ctx = build_context(series, CheckResult(findings=found), generated=dt.datetime.fromisoformat(GENERATED))
+    assert [f.patch for f in ctx.findings] == ["12/14", None, "1/14", "2/14", "9/14", "10/14", "14/14"]
 
 
 def test_full_report_facts(tmp_path: Path, kvm_repo: Path) -> None:
