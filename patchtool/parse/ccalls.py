@@ -37,6 +37,7 @@ class CallSite:
     value_used: bool
     args: tuple[frozenset[str], ...] = ()
     target: str = ""  # the variable or member the value is assigned to or initialises, if any
+    returned_by: str = ""  # the function whose value it is (`return f();`), if any
 
 
 @record
@@ -81,8 +82,22 @@ def call_sites(text: str, name: str) -> list[CallSite]:
             for arg in (arguments.named_children if arguments is not None else [])
             if arg.type != "comment"
         )
-        found.append(CallSite(node.start_point.row, node.end_point.row, used, args, _target(node)))
+        rows = node.start_point.row, node.end_point.row
+        found.append(CallSite(*rows, used, args, _target(node), _returned_by(node)))
     return found
+
+
+def _returned_by(call: Any) -> str:
+    """`return f();`: the name of the function whose return statement this is ("" if not one)."""
+    if call.parent is None or call.parent.type != "return_statement":
+        return ""
+    node = call.parent
+    while node is not None and node.type != "function_definition":
+        node = node.parent
+    decl = node.child_by_field_name("declarator") if node is not None else None
+    while decl is not None and decl.type != "identifier":
+        decl = decl.child_by_field_name("declarator")
+    return decl.text.decode() if decl is not None else ""
 
 
 def _target(call: Any) -> str:
@@ -185,9 +200,18 @@ def shape(signature: str) -> Shape | None:
 
 _STORAGE = {"static", "inline", "extern", "__inline__", "__inline"}
 _MACRO_WORD = re.compile(r"^[A-Z][A-Z0-9_]+$")
-# QEMU's lowercase annotation macros: they mark the function for static analysis, and no call
-# changes with them (`bool coroutine_fn f()` returns a bool as `bool f()` does)
-_ANNOTATIONS = {"coroutine_fn", "coroutine_mixed_fn", "no_coroutine_fn"}
+# QEMU's lowercase annotation macros: they mark the function for static analysis, or for the
+# script that generates the block layer's coroutine wrappers (`int co_wrapper f()`), expand to
+# nothing, and no call changes with them (`bool coroutine_fn f()` returns a bool as `bool f()` does)
+_ANNOTATIONS = {
+    "coroutine_fn",
+    "coroutine_mixed_fn",
+    "no_coroutine_fn",
+    "co_wrapper",
+    "co_wrapper_mixed",
+    "co_wrapper_bdrv_rdlock",
+    "co_wrapper_mixed_bdrv_rdlock",
+}
 _ATTRIBUTE = re.compile(r"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)")
 
 

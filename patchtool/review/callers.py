@@ -48,6 +48,7 @@ class _Call:
     value_used: bool
     args: tuple[frozenset[str], ...] = ()  # the identifiers each argument names
     target: str = ""  # the variable or member the call's value is assigned to
+    returned_by: str = ""  # the function that returns the call's value (`return f();`)
 
 
 def _label(patch: Patch) -> str:
@@ -69,6 +70,7 @@ class _Touched:
     inserted_between: set[tuple[str, str]]
     retyped: set[tuple[str, str]] = field(default_factory=set)  # (function or "", name)
     resigned: set[str] = field(default_factory=set)  # functions whose signature it changes here
+    returns: dict[str, str] = field(default_factory=dict)  # their new return types
 
 
 # One declarator: type words, stars, the name, an array size (`const Foo *name =`, `u64 v[N]`).
@@ -154,9 +156,12 @@ def _touched_by_patch(rev: Revision) -> list[dict[str, _Touched]]:
             touched = per_path.setdefault(home, _Touched(set(), set()))
             touched.removed.update(x.text.strip() for x in f.removed)
             touched.retyped |= _retyped(_runs(f, "-"), _runs(f, "+"))
-            touched.resigned |= {
-                c.name for c in p.summary.functions if c.kind == "signature-changed" and c.file == f.path
-            }
+            for c in p.summary.functions:
+                if c.kind == "signature-changed" and c.file == f.path:
+                    touched.resigned.add(c.name)
+                    shape = ccalls.shape(c.new_signature) if c.new_signature else None
+                    if shape is not None:
+                        touched.returns[c.name] = shape.rtype
             old_side = [(x.kind, x.text.strip()) for x in f.lines]
             for i, (kind, _) in enumerate(old_side):
                 if kind == "+" and (i == 0 or old_side[i - 1][0] != "+"):
@@ -200,7 +205,9 @@ def _calls(
             rows_of[path] = rows
         for site in ccalls.call_sites(text, name):
             texts = frozenset(r.strip() for r in rows[site.start : site.end + 1])
-            found.append(_Call(path, site.start + 1, texts, site.value_used, site.args, site.target))
+            found.append(
+                _Call(path, site.start + 1, texts, site.value_used, site.args, site.target, site.returned_by)
+            )
     return found
 
 
@@ -226,6 +233,7 @@ def _updated_in(call: _Call, touched: list[dict[str, _Touched]], b: _Break | Non
     been (the changed function's own parameters are not the caller's)."""
     params = b.params if b is not None else ()
     receives = b is not None and b.value_only and bool(call.target)
+    rtype = _new_rtype(b) if b is not None and b.value_only and call.returned_by else None
     retyped: set[str] = set()  # by the patches up to i, in the call's file or a header (a member)
     for i, per_path in enumerate(touched):
         t = per_path.get(call.path)
@@ -233,6 +241,8 @@ def _updated_in(call: _Call, touched: list[dict[str, _Touched]], b: _Break | Non
             call.texts & t.removed or any(x in call.texts and y in call.texts for x, y in t.inserted_between)
         ):
             return i
+        if rtype is not None and t is not None and t.returns.get(call.returned_by) == rtype:
+            return i  # `return f();` in a function given f's new return type too
         if b is None or not (receives or (params and len(call.args) > max(params))):
             continue
         for path, seen in per_path.items():
@@ -246,6 +256,11 @@ def _updated_in(call: _Call, touched: list[dict[str, _Touched]], b: _Break | Non
         ):
             return i
     return None
+
+
+def _new_rtype(b: _Break) -> str | None:
+    shape = ccalls.shape(b.change.new_signature) if b.change.new_signature else None
+    return shape.rtype if shape is not None else None
 
 
 _NULL: frozenset[str] = frozenset()  # an argument naming nothing: `NULL` or `0` (tree-sitter's null)

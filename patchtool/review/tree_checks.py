@@ -47,6 +47,13 @@ _NEW_FILE_SPDX = re.compile(r"New file '([^']+)' requires 'SPDX-License-Identifi
 # file whose code the same patch takes out of another file (pc-bios/s390-ccw/virtio-ccw.c split out
 # of virtio.c with its copyright and licence, sample W) is such a file
 _BOILERPLATE = re.compile(r"New file '([^']+)' must not have license boilerplate")
+# a sentence of the message that says a file keeps the licence text of what it copies ("The MIT
+# license of fdt_generic.c preserved as in original file from <another repository>"): the case
+# checkpatch's rule itself exempts, claimed by the author for that file
+_LICENCE_WORD = re.compile(r"\blicen[cs]e\b|\bcopyright\b", re.IGNORECASE)
+_KEPT = re.compile(
+    r"\b(?:preserv\w*|retain\w*|kept|keep(?:s|ing)?|verbatim)\b|\bas in (?:the )?original\b", re.IGNORECASE
+)
 _MOVED_SHARE = 0.5  # of the new file's code lines, found among the lines the patch removes
 _MOVED_LINES = 10
 # its licence rule reads every line that names SPDX-License-Identifier, the commit message's too (a
@@ -324,6 +331,9 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
         if f.file and f.file.endswith(_DIFF_FILES) and f.message.endswith("trailing whitespace"):
             why = "(in a file that is a diff: kept as it applies)"
             f = replace(f, severity="info", message=f"{f.message} {why}")
+        elif boilerplate and _kept_licence(patch.message, boilerplate[1]):
+            why = "(the message says it keeps the licence text of the file it copies: the rule's exception)"
+            f = replace(f, severity="info", message=f"{f.message} {why}")
         elif (
             (spdx and (spdx[1] not in added or spdx[1] in links or spdx[1].endswith(_NO_SPDX)))
             or (boilerplate and _split_out(files, boilerplate[1]))
@@ -348,6 +358,15 @@ def _plugin_advice(f: Finding) -> Finding:
     fn = strto[1]
     advice = f"use {_GLIB_STRTO[fn]} in preference to {fn} (a plugin cannot call qemu_{fn})"
     return replace(f, message=f.message[: strto.start()] + advice + f.message[strto.end() :])
+
+
+def _kept_licence(message: str, path: str) -> bool:
+    """Whether a sentence of the message names the file, its licence and that it is kept as the
+    original's (one real series, copying files from another repository; master's own messages
+    that speak of keeping a licence give the new file an SPDX line instead)."""
+    name = re.compile(rf"(?<![\w/.-]){re.escape(path.rsplit('/', 1)[-1])}(?![\w-])")
+    sentences = re.split(r"\.\s|\n\s*\n", message)
+    return any(_LICENCE_WORD.search(x) and _KEPT.search(x) and name.search(x) for x in sentences)
 
 
 def _split_out(files: list[FileDiff], path: str) -> bool:

@@ -1341,6 +1341,48 @@ def test_a_call_whose_value_goes_to_a_retyped_variable_is_updated(
     assert [f.line for f in found] == stale
 
 
+RETURNED_C = """typedef struct Sect {
+    int mr;
+} Sect;
+
+static Sect unassigned;
+
+static Sect lookup(int addr)
+{
+    return addr ? unassigned : unassigned;
+}
+
+static Sect translate(int addr)
+{
+    if (addr < 0) {
+        return lookup(-addr);
+    }
+    return lookup(addr);
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("wrapper", "stale"),
+    [
+        ("static Sect *translate(int addr)", []),  # it returns the new type too: the calls compile
+        ("static Sect translate(int addr)", [15, 17]),  # it still returns a Sect
+        ("static const char *translate(int addr)", [15, 17]),  # another type
+    ],
+)
+def test_a_call_returned_by_a_function_given_the_same_new_return_type_is_updated(
+    tmp_path: Path, wrapper: str, stale: list[int]
+) -> None:
+    # a real series made lookup() and translate() return a pointer, their `return lookup(...)`
+    # lines unchanged: correct, and called stale
+    repo = make_repo(tmp_path / "q", {"hw/sect.c": RETURNED_C})
+    new = RETURNED_C.replace("static Sect lookup(int addr)", "static Sect *lookup(int addr)")
+    new = new.replace("return addr ? unassigned : unassigned;", "return addr ? &unassigned : &unassigned;")
+    new = new.replace("static Sect translate(int addr)", wrapper)
+    found = [f for f in _run(repo, diff_after(repo, {"hw/sect.c": new})) if f.code == "stale-caller"]
+    assert [f.line for f in found] == stale
+
+
 IO_C = """#include "io.h"
 
 void io_out(Env *env, int port)
@@ -2372,6 +2414,38 @@ def test_licence_boilerplate_of_a_file_split_out_of_another_is_a_note(tmp_path: 
     assert [(sev, msg.split("'")[1]) for sev, msg, _ in found] == expected
 
 
+@pytest.mark.parametrize(
+    ("message", "notes"),
+    [
+        # the author claims the rule's exception for one file: that file's error is a note
+        (
+            "Add it.\n\nThe MIT license of split.c preserved as in original\nfile from a vendor tree.\n",
+            {"split.c"},
+        ),
+        ("Add it.\n\nBoth keep the copyright and licence text of the vendor's fresh.c and split.c.\n", None),
+        # a licence kept, but no file named; a file named, but nothing kept; nor a longer name
+        ("Add it.\n\nThe original licence is preserved.\n", set()),
+        ("Add it.\n\nThe license of split.c is MIT.\n", set()),
+        ("Add it.\n\nThe license of old_split.c is preserved.\n", set()),
+        ("Add it.\n\nsplit.c is a copy. The licence is preserved.\n", set()),  # two sentences
+    ],
+)
+def test_licence_boilerplate_the_message_says_is_kept_from_the_copied_file_is_a_note(
+    tmp_path: Path, message: str, notes: set[str] | None
+) -> None:
+    files = {"scripts/checkpatch.pl": BOILERPLATE, "MAINTAINERS": "", "README": "hello\n"}
+    repo = make_repo(tmp_path / "q", files)
+    diff = _new_file("hw/split.c", [*LICENCE_TEXT, "int a;"])
+    diff += _new_file("hw/fresh.c", [*LICENCE_TEXT, "int b;"])
+    r = GitRepo(repo)
+    series = make_series([make_patch(diff, message=message)])
+    checked = run_checks(series, repo=r, base=r.rev_parse("HEAD"))
+    found = [f for f in checked.findings if f.code == "checkpatch"]
+    said = {f.message.split("'")[1].removeprefix("hw/"): f.severity for f in found}
+    notes = {"split.c", "fresh.c"} if notes is None else notes
+    assert said == {name: ("info" if name in notes else "error") for name in ("split.c", "fresh.c")}
+
+
 NO_SIGNOFF = 'print "ERROR: Missing Signed-off-by: line(s)\\n";\n'
 SOB_NO_SPACE = 'print "ERROR: space required after Signed-off-by:\\n";\n'
 
@@ -2511,9 +2585,13 @@ def test_a_call_passing_a_function_the_series_retypes_is_updated(
     assert [(f.file, f.line) for f in found] == [("tests/tls.c", line) for line in stale]
 
 
-@pytest.mark.parametrize("head", ["bool coroutine_fn", "bool __attribute__((warn_unused_result))"])
+@pytest.mark.parametrize(
+    "head",
+    ["bool coroutine_fn", "bool __attribute__((warn_unused_result))", "bool co_wrapper_mixed_bdrv_rdlock"],
+)
 def test_an_annotation_added_to_the_return_type_is_no_stale_caller(tmp_path: Path, head: str) -> None:
-    # `bool f()` -> `bool coroutine_fn f()`: the function still returns a bool (real sample R)
+    # `bool f()` -> `bool coroutine_fn f()`: the function still returns a bool (real sample R); so
+    # does a block-layer function marked for its generated coroutine wrapper (master, 0508d0be4b)
     base = (
         "static bool find_buf(int n)\n{\n    return n > 0;\n}\n\n"
         "int use(void)\n{\n    return find_buf(1) ? 1 : 0;\n}\n"
