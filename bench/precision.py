@@ -3,8 +3,8 @@
 Usage:
   python bench/precision.py SERIES_DIR [--repo QEMU] [--limit N] [--save DIR] [--judgments FILE]
 
-Mirror branches (and patches inside a series) that only add the CI bot's shazam.log are left out:
-they are not review mail.
+Mirror branches (and patches inside a series) that only add the CI bot's shazam.log are left out,
+with the mirror's CI workflow when a branch carries it too: they are not review mail.
 SERIES_DIR holds real series as `<msgid>.mbox`, each with a `<msgid>.meta` naming its `base` commit
 (as /work/data/series/* do). For each series it runs `patchtool report MBOX --format json` (with
 `--repo QEMU --base <base>` when a tree is given) in a subprocess and counts the findings per code
@@ -74,10 +74,16 @@ def run_report(mbox: Path, repo: Path | None, timeout: int) -> dict[str, object]
 _DIFF_PATH = re.compile(r"^diff --git a/(\S+) ", re.M)
 
 
+# the mirror's own commits: its CI workflow (a branch cut from a master without it carries it) and
+# the log its bot adds when `b4 shazam` fails
+_MIRROR_FILES = {"shazam.log", ".github/workflows/build.yml"}
+
+
 def is_bot_artifact(mbox: Path) -> bool:
-    """A mirror branch that only adds the CI bot's shazam.log: real bytes, but not a series to review."""
+    """A mirror branch that only adds the CI bot's shazam.log (and the mirror's CI workflow): real
+    bytes, but not a series to review."""
     paths = set(_DIFF_PATH.findall(mbox.read_text("utf-8", "replace")))
-    return paths == {"shazam.log"}
+    return "shazam.log" in paths and paths <= _MIRROR_FILES
 
 
 def bot_patches(report: dict[str, object]) -> set[str]:
@@ -125,7 +131,7 @@ def main() -> int:
     mboxes = sorted(args.series_dir.glob("*.mbox"))[: args.limit or None]
     bots = [m for m in mboxes if is_bot_artifact(m)]
     mboxes = [m for m in mboxes if m not in bots]
-    print(f"{len(bots)} bot artifacts (only shazam.log) left out")
+    print(f"{len(bots)} bot artifacts (shazam.log and the mirror's CI workflow) left out")
     fired: Counter[tuple[str, str]] = Counter()
     keys: dict[tuple[str, str, str], list[str]] = {}  # error/warning messages per (msgid, patch, code)
     reports = 0
