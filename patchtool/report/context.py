@@ -51,6 +51,8 @@ def _patch_order(label: str | None) -> tuple[int, int, str]:
     """The series' own findings first, then the patches' in their order: 2/14 before 10/14."""
     m = _LABEL.match(label or "")
     return (1, int(m.group(1)), "") if m else (0 if label is None else 2, 0, label or "")
+
+
 _APPLY_WORDS = {
     "clean": "applied clean",
     "3way": "applied by 3-way merge",

@@ -300,8 +300,9 @@ def _weigh(found: list[Finding], patch: Patch) -> list[Finding]:
     code (checkpatch calls the path of each link a line without a final newline, and asks it for
     an SPDX line), a guest test program cannot take the host's helpers, a helper's own definition
     is built on what checkpatch says to replace with it, a licence named in the commit message
-    is not a file's, and a file that is a diff keeps the blanks the diff has (a real series adding
-    serde's meson packagefiles: 4 trailing-whitespace errors, each a blank context line)."""
+    is not a file's, a file that is a diff keeps the blanks the diff has (a real series adding
+    serde's meson packagefiles: 4 trailing-whitespace errors, each a blank context line), and a new
+    file the message says keeps the licence text of the file it copies is the rule's exception."""
     added = {f.path for f in patch.summary.files if f.status == "added"}
     # the diff's lines, read once, only when a boilerplate error asks where a new file came from
     files = split_files(patch.diff) if any(_BOILERPLATE.search(f.message) for f in found) else []
