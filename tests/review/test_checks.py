@@ -2192,17 +2192,23 @@ def test_what_checkpatch_says_of_a_symbolic_link_is_a_note(tmp_path: Path) -> No
     ]
 
 
-BLANKS = "".join(
-    f'print "ERROR: {msg}\\n#{9 + i}: FILE: {path}:{6 + i}:\\n\\n";\n'
-    for i, (msg, path) in enumerate(
-        [
-            ("trailing whitespace", "subprojects/packagefiles/lib-include.patch"),
-            ("trailing whitespace", "tests/data/fix.diff"),
-            ("trailing whitespace", "hw/a.c"),
-            ("trailing whitespace", "docs/lib.patch.rst"),
-            ("code indent should never use tabs", "subprojects/packagefiles/lib-include.patch"),
-        ]
+def _errors_script(errors: list[tuple[str, str]], first_line: int) -> str:
+    """A checkpatch.pl that prints these (message, path) errors, on lines from ``first_line`` on."""
+    return "".join(
+        f'print "ERROR: {msg}\\n#{9 + i}: FILE: {path}:{first_line + i}:\\n\\n";\n'
+        for i, (msg, path) in enumerate(errors)
     )
+
+
+BLANKS = _errors_script(
+    [
+        ("trailing whitespace", "subprojects/packagefiles/lib-include.patch"),
+        ("trailing whitespace", "tests/data/fix.diff"),
+        ("trailing whitespace", "hw/a.c"),
+        ("trailing whitespace", "docs/lib.patch.rst"),
+        ("code indent should never use tabs", "subprojects/packagefiles/lib-include.patch"),
+    ],
+    6,
 )
 
 
@@ -2219,17 +2225,15 @@ def test_trailing_blanks_in_a_file_that_is_a_diff_are_a_note(tmp_path: Path) -> 
     }
 
 
-GUEST = "".join(
-    f'print "ERROR: {msg}\\n#{9 + i}: FILE: {path}:{4 + i}:\\n\\n";\n'
-    for i, (msg, path) in enumerate(
-        [
-            ("Use of volatile is usually wrong, please add a comment", "tests/tcg/arm/t.c"),
-            ("use g_assert_not_reached() instead of assert(false)", "tests/tcg/arm/t.c"),
-            ("code indent should never use tabs", "tests/tcg/arm/t.c"),
-            ("use g_assert_not_reached() instead of assert(false)", "tests/tcg/plugins/p.c"),
-            ("use qemu_real_host_page_size() instead of sysconf(_SC_PAGESIZE)", "hw/a.c"),
-        ]
-    )
+GUEST = _errors_script(
+    [
+        ("Use of volatile is usually wrong, please add a comment", "tests/tcg/arm/t.c"),
+        ("use g_assert_not_reached() instead of assert(false)", "tests/tcg/arm/t.c"),
+        ("code indent should never use tabs", "tests/tcg/arm/t.c"),
+        ("use g_assert_not_reached() instead of assert(false)", "tests/tcg/plugins/p.c"),
+        ("use qemu_real_host_page_size() instead of sysconf(_SC_PAGESIZE)", "hw/a.c"),
+    ],
+    4,
 )
 
 
