@@ -8,6 +8,7 @@ above that) belongs to the block too: `Signed-off-by` / blank / `Reviewed-by` hi
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from patchtool.models import Address, Finding, Patch, Trailer
 from patchtool.parse.mail import parse_address
@@ -75,6 +76,12 @@ def _name(a: Address) -> str:
     return _VIA.sub("", a.name).casefold().strip()
 
 
+def _plain(name: str) -> str:
+    """A name without its accents: an address's local part cannot hold them ("frederic.petrot" for
+    Frédéric Pétrot, a real list rewrite)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+
+
 def _spoken_name(a: Address) -> str:
     """The name an address gives, or, where a mail client put the address itself, its local part
     (or nothing) in the name, the name the local part spells: "first.last@gmail.com" -> "first
@@ -84,7 +91,10 @@ def _spoken_name(a: Address) -> str:
         return name
     # the address, or its local part alone ("edmund.raile via <list>", rewritten for DMARC)
     local = name.split("@", 1)[0] if name else a.email.split("@", 1)[0]
-    return " ".join(re.split(r"[._]+", local)).casefold().strip() if re.search(r"[._]", local) else ""
+    if not re.search(r"[._]", local):
+        return ""
+    # "frederic.petrot--- via <list>": the rewrite may pad the local part with dashes
+    return " ".join(w.strip("-") for w in re.split(r"[._]+", local)).casefold().strip()
 
 
 def same_person(a: Address, t: Trailer) -> bool:
@@ -93,7 +103,7 @@ def same_person(a: Address, t: Trailer) -> bool:
         return True
     name = _name(a)
     names = {_spoken_name(a), name if "@" not in name else ""} - {""}
-    return _name(other) in names
+    return _name(other) in names or _plain(_name(other)) in {_plain(n) for n in names}
 
 
 def _finding(severity: str, code: str, message: str, patch: Patch) -> Finding:

@@ -140,14 +140,24 @@ def test_an_author_named_by_an_address_signs_off_under_the_name_it_spells() -> N
 
 @pytest.mark.parametrize(
     ("name", "signed"),
-    [("ada.lovelace via", True), ("ada_lovelace via", True), ("bob.byte via", False), ("A.Lovelace", False)],
+    [
+        ("ada.lovelace via", True),
+        ("ada_lovelace via", True),
+        ("bob.byte via", False),
+        ("A.Lovelace", False),
+        ("adele.leve--- via", True),  # dashes padding the local part, a name with accents
+        ("adele.leves via", False),
+    ],
 )
 def test_a_list_rewritten_from_naming_the_author_by_a_local_part(name: str, signed: bool) -> None:
     # The list rewrote From: to "ada.lovelace via <list>" (the sender's client gave no name, so the
     # list put the local part): Ada Lovelace's sign-off is the author's (real sample R). A local part
-    # spelling another name, or a one-word name that is not hers, still lacks it.
+    # spelling another name, or a one-word name that is not hers, still lacks it. A local part holds
+    # no accents: "frederic.petrot--- via" is Frédéric Pétrot (a real one, sample AY)
+    adele = "Signed-off-by: Adèle Lévê <al@example.org>"
+    sob = SOB_ADA if "lovelace" in name.casefold() or "bob" in name else adele
     author = Address(name, "qemu-devel@nongnu.org")
-    found = check_signoffs(make_patch(ONE_LINE_DIFF, message=msg(SOB_ADA), author=author))
+    found = check_signoffs(make_patch(ONE_LINE_DIFF, message=msg(sob), author=author))
     assert codes(found) == ([] if signed else ["dco-missing-author-signoff"])
 
 
