@@ -166,12 +166,17 @@ def print_table(
     keys: dict[tuple[str, str, str], list[str]],
     judged: list[Judgment] | None,
 ) -> None:
-    """Per code and severity: fired; with judgments, judged/true/precision over findings that fired."""
+    """Per code and severity: fired; with judgments, judged/true/precision over findings that fired.
+    Each finding is judged once: a row takes the first finding of its (msgid, patch, code) that
+    holds its text and no earlier row took (rows that find none left do not count)."""
     true: Counter[str] = Counter()
     total: Counter[str] = Counter()
+    left = {key: list(messages) for key, messages in keys.items()}
     for j in judged or []:
-        messages = keys.get((j.msgid, j.patch, j.code))
-        if messages is not None and (not j.text or any(j.text in m for m in messages)):
+        messages = left.get((j.msgid, j.patch, j.code), [])
+        taken = next((i for i, m in enumerate(messages) if not j.text or j.text in m), None)
+        if taken is not None:
+            del messages[taken]
             total[j.code] += 1
             true[j.code] += j.verdict
     head = f"{'code':32} {'severity':9} {'fired':>6}"
