@@ -94,7 +94,12 @@ def _returned_by(call: Any) -> str:
     node = call.parent
     while node is not None and node.type != "function_definition":
         node = node.parent
-    decl = node.child_by_field_name("declarator") if node is not None else None
+    return _defined_name(node) if node is not None else ""
+
+
+def _defined_name(definition: Any) -> str:
+    """The name a function definition defines ("" when its declarator holds no plain name)."""
+    decl = definition.child_by_field_name("declarator")
     while decl is not None and decl.type != "identifier":
         decl = decl.child_by_field_name("declarator")
     return decl.text.decode() if decl is not None else ""
@@ -139,12 +144,8 @@ def own_prototype(text: str, name: str) -> str | None:
 def defines(text: str, name: str) -> bool:
     """Whether the file defines a function `name` of its own (a static helper sharing the name)."""
     for node in top_level(_root(text)):
-        if node.type == "function_definition":
-            decl = node.child_by_field_name("declarator")
-            while decl is not None and decl.type not in ("identifier",):
-                decl = decl.child_by_field_name("declarator")
-            if decl is not None and decl.text.decode() == name:
-                return True
+        if node.type == "function_definition" and _defined_name(node) == name:
+            return True
     return False
 
 
