@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import field
@@ -104,16 +105,27 @@ def _section(title: str, tags: dict[str, list[str]]) -> Section:
     )
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    out = []
-    for ch in pattern:
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("".join(out))
+def _pattern_source(pattern: str) -> str:
+    """A regex, for fullmatch, of the paths one F:/X: pattern covers (path_matches' rule)."""
+    glob = "".join("[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) for ch in pattern)
+    if pattern.endswith("/"):
+        return glob + "(?s:.*)"
+    if any(c in pattern for c in "*?"):
+        return glob
+    return f"{glob}|{re.escape(pattern)}/(?s:.*)"
+
+
+@functools.lru_cache(maxsize=16384)
+def _covering(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled regex for a section's F: (or X:) lines, built once per set of patterns.
+
+    A series that moves headers names thousands of paths (a real 28-patch one: 1,700), each held
+    against every F:/X: line of QEMU's MAINTAINERS (2,219) twice. Built at each test, the regexes
+    took 372 s there; compiled once per section, 1.6 s (bench/maintainers_speed.py).
+    """
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{_pattern_source(p)})" for p in patterns))
 
 
 def path_matches(path: str, pattern: str) -> bool:
@@ -121,11 +133,8 @@ def path_matches(path: str, pattern: str) -> bool:
 
     A pattern without glob characters that names a directory (no trailing slash) also covers it.
     """
-    if pattern.endswith("/"):
-        return _glob_regex(pattern).match(path) is not None
-    if _glob_regex(pattern).fullmatch(path):
-        return True
-    return not any(c in pattern for c in "*?") and path.startswith(pattern.rstrip("/") + "/")
+    regex = _covering((pattern,))
+    return regex is not None and regex.fullmatch(path) is not None
 
 
 def _safe_search(regex: str, text: str) -> bool:
@@ -136,9 +145,10 @@ def _safe_search(regex: str, text: str) -> bool:
 
 
 def section_covers(section: Section, path: str) -> bool:
-    if any(path_matches(path, x) for x in section.excludes):
+    excludes, files = _covering(section.excludes), _covering(section.files)
+    if excludes is not None and excludes.fullmatch(path):
         return False
-    if any(path_matches(path, f) for f in section.files):
+    if files is not None and files.fullmatch(path):
         return True
     return any(_safe_search(n, path) for n in section.name_regexes)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 
 from patchtool.models import Address, Trailer
+from patchtool.review import maintainers
 from patchtool.review.maintainers import (
+    Section,
     owners_of,
     parse_address,
     parse_mailmap,
     parse_maintainers,
     path_matches,
+    section_covers,
     subsystems_for,
 )
 from tests.plugins.reportkit import MAINTAINERS
@@ -42,6 +45,36 @@ def test_sections_and_tags_are_parsed() -> None:
 )
 def test_path_patterns(path: str, pattern: str, expected: bool) -> None:
     assert path_matches(path, pattern) is expected
+
+
+_PATTERNS = ("accel/kvm/", "include/system/kvm*.h", "hw/?.c", "docs/kvm", "a.b/c+d.c")
+_PATHS = (
+    "accel/kvm/x.c", "accel/kvm/sub/y.c", "accel/kvmx/x.c", "include/system/kvm_int.h",
+    "include/system/sub/kvm.h", "hw/a.c", "hw/ab.c", "docs/kvm", "docs/kvm/index.rst", "docs/kvmx",
+    "a.b/c+d.c", "aXb/c+d.c", "a.b/ccd.c",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("excludes", [(), ("accel/kvm/sub/",), ("hw/a.c", "docs/kvm/*.rst")])
+def test_a_sections_patterns_read_together_cover_what_each_covers(excludes: tuple[str, ...]) -> None:
+    section = Section(name="S", files=_PATTERNS, excludes=excludes)
+    for path in _PATHS:
+        one_by_one = any(path_matches(path, f) for f in _PATTERNS)
+        excluded = any(path_matches(path, x) for x in excludes)
+        assert section_covers(section, path) is (one_by_one and not excluded), path
+
+
+def test_a_sections_patterns_are_compiled_once_whatever_the_number_of_files() -> None:
+    # a series moving headers touches thousands of files: compiling each pattern for each file
+    # took minutes (bench/maintainers_speed.py)
+    m = parse_maintainers(MAINTAINERS)
+    paths = [f"accel/kvm/file{i}.c" for i in range(300)] + ["accel/kvm/trace-events"]
+    maintainers._covering.cache_clear()
+    subsystems_for(m, paths)
+    for path in paths:
+        owners_of(m, path)
+    patterns = {s.files for s in m.sections} | {s.excludes for s in m.sections}
+    assert maintainers._covering.cache_info().misses <= len(patterns)
 
 
 def test_excluded_file_has_no_owner_from_that_section() -> None:
