@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from patchtool.bisection.classify import Classifier
 from patchtool.config import Settings
@@ -20,6 +20,9 @@ from patchtool.review.checks import CheckResult, run_checks
 from patchtool.review.pull_cache import link_cached_postings
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
+
+if TYPE_CHECKING:
+    from patchtool.vcs.trees import ObjectStore
 
 Progress = Callable[[str], None]
 # The reason of a stage that the environment kept from running (a missing dependency, a broken
@@ -154,31 +157,49 @@ def exact_functions(series: Series, repo: GitRepo | None, applied: Any) -> Serie
     from patchtool.parse.cfuncs import C_SUFFIXES
     from patchtool.parse.cmoves import pair_across_files
     from patchtool.parse.cwhole import refine
+    from patchtool.vcs.trees import ObjectStore
 
     if repo is None:
         return series
     commits = {o.index: o.commit for o in applied.patches if o.commit and o.status != "skipped"}
     patches = []
-    for patch in series.revision.patches:
-        functions, commit = patch.summary.functions, commits.get(patch.index)
-        for change in patch.summary.files if commit else ():
-            if (
-                change.path.endswith(C_SUFFIXES)
-                and change.status not in ("added", "removed")
-                and not change.binary
-            ):
-                before = repo.git("show", f"{commit}^:{change.old_path or change.path}", check=False)
-                after = repo.git("show", f"{commit}:{change.path}", check=False)
-                if before.ok and after.ok:
-                    functions = refine(change.path, before.stdout, after.stdout, functions)
-        functions = pair_across_files(functions)  # refine reads one file: a move's source again
-        summary = dataclasses.replace(patch.summary, functions=functions)
-        patches.append(
-            dataclasses.replace(patch, summary=summary) if functions != patch.summary.functions else patch
-        )
+    with ObjectStore(repo) as store:  # one `git cat-file --batch` reads every file, not a process each
+        for patch in series.revision.patches:
+            functions, commit = patch.summary.functions, commits.get(patch.index)
+            for change in patch.summary.files if commit else ():
+                if (
+                    change.path.endswith(C_SUFFIXES)
+                    and change.status not in ("added", "removed")
+                    and not change.binary
+                ):
+                    before = _file_at(store, f"{commit}^", change.old_path or change.path)
+                    after = _file_at(store, f"{commit}", change.path)
+                    if before is not None and after is not None:
+                        functions = refine(change.path, before, after, functions)
+            functions = pair_across_files(functions)  # refine reads one file: a move's source again
+            summary = dataclasses.replace(patch.summary, functions=functions)
+            patches.append(
+                dataclasses.replace(patch, summary=summary) if functions != patch.summary.functions else patch
+            )
     revision = dataclasses.replace(series.revision, patches=tuple(patches))
     revisions = tuple(revision if r.number == series.chosen else r for r in series.revisions)
     return dataclasses.replace(series, revisions=revisions)
+
+
+def _file_at(store: ObjectStore, commit: str, path: str) -> bytes | None:
+    """The file at `commit:path` (None when it is not a file there), read by the store's running
+    `git cat-file --batch`, which takes one name per line: a path holding a line break is shown
+    by its own `git show`."""
+    from patchtool.errors import GitError
+
+    if "\n" in path:
+        done = store.repo.git("show", f"{commit}:{path}", check=False)
+        return done.stdout if done.ok else None
+    try:
+        kind, body = store.read(f"{commit}:{path}")
+    except GitError:
+        return None
+    return body if kind == "blob" else None
 
 
 def _apply(

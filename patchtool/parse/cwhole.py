@@ -218,6 +218,91 @@ def _reread(
     return tuple(out)
 
 
+# a line a series that moves headers changes: an #include (a comment after it closed on the
+# line, no backslash at its end), or nothing
+_INCLUDE_OR_BLANK = re.compile(
+    rb"[ \t]*(?:#[ \t]*include[ \t]*(?:\"[^\"\n]*\"|<[^>\n]*>)[ \t]*"
+    rb"(?:/\*(?:(?!\*/)[^\n])*\*/[ \t]*|//[^\n]*(?<!\\))?)?[ \t\r]*"
+)
+
+
+def _window(before: bytes, after: bytes) -> tuple[int, int] | None:
+    """The rows of ``after`` (first, end) between the lines the two files share at their start
+    and at their end, when every row that differs, on either side, is an `#include` or blank;
+    else None."""
+    old, new = before.split(b"\n"), after.split(b"\n")
+    start, most = 0, min(len(old), len(new))
+    while start < most and old[start] == new[start]:
+        start += 1
+    tail = 0
+    while tail < most - start and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    changed = old[start : len(old) - tail] + new[start : len(new) - tail]
+    if not all(_INCLUDE_OR_BLANK.fullmatch(row) for row in changed):
+        return None
+    return start, len(new) - tail
+
+
+def _no_code_above(after: bytes, first: int) -> bool:
+    """Whether the rows of ``after`` above ``first`` hold only comments, blanks and preprocessor
+    lines: then no definition can enclose what lies below them."""
+    rows = after.split(b"\n", first)[:first]
+    in_comment = continued = False
+    for row in rows:
+        text = row.strip()
+        if continued:  # a directive continued with a backslash
+            continued = text.endswith(b"\\")
+            continue
+        if in_comment:
+            if b"*/" not in text:
+                continue
+            in_comment, text = False, text.split(b"*/", 1)[1].strip()
+        while text.startswith(b"/*"):
+            if b"*/" not in text[2:]:
+                in_comment, text = True, b""
+                break
+            text = text[2:].split(b"*/", 1)[1].strip()
+        if not text or text.startswith(b"//"):
+            continue
+        if not text.startswith(b"#"):
+            return False
+        continued = text.endswith(b"\\")
+    return True
+
+
+def _only_includes_outside_definitions(before: bytes, after: bytes) -> bool:
+    """Whether the patch changes nothing in this file but `#include` lines outside every
+    function: the definitions before and after are then the same, and parsing both files would
+    find nothing. A series that moves headers changes such lines in thousands of files: a real
+    28-patch one has 2,900 C file changes, whose parses took 80 % of its report's 65 s.
+
+    A row that differs lies inside a definition only if that definition spans the rows around
+    it (an `#include` holds no brace), so the rows from the one above the first that differs to
+    the one below the last are checked against the definitions ``after`` has: tree-sitter's, and
+    those a macro makes (`DISAS_INSN(fpu)`). Above them only comments and directives: no parse.
+    """
+    window = _window(before, after)
+    if window is None:
+        return False
+    first, end = window
+    if _no_code_above(after, first):
+        return True
+    low, high = first - 1, end
+    stack = [_root(after)]
+    while stack:
+        node = stack.pop()
+        if node.type == "function_definition":
+            if node.start_point[0] <= high and node.end_point[0] >= low:
+                return False
+            continue
+        stack.extend(node.children)
+    for m in _MACRO_DEFINITION.finditer(after):
+        top = after.count(b"\n", 0, m.start())
+        if top <= high and top + m.group(0).count(b"\n") >= low:
+            return False
+    return True
+
+
 def refine(
     path: str, before: bytes, after: bytes, said: tuple[FunctionChange, ...]
 ) -> tuple[FunctionChange, ...]:
@@ -225,6 +310,8 @@ def refine(
     completed from the whole files ``before`` and ``after`` the patch."""
     from patchtool.parse.cfuncs import signature_change
 
+    if not any(c.file == path for c in said) and _only_includes_outside_definitions(before, after):
+        return said
     every_old, protos_old = definitions(before)
     every_new, protos_new = definitions(after)
     old = {k: v[0] for k, v in every_old.items() if len(v) == 1}

@@ -213,3 +213,18 @@ def test_an_error_deep_in_a_long_else_if_chain_is_measured_without_recursion() -
     src = "type_init(tap_types)\n\nint tap_f(int x)\n{\n    int y;\n" + body + "    return y;\n}\n"
     src += "\nint tap_g(void)\n{\n    return 1;\n}\n"
     assert sorted(entities(src.encode())[0]) == ["tap_f", "tap_g"]
+
+
+def test_the_files_of_an_applied_patch_are_read_through_one_cat_file(tmp_path: Path) -> None:
+    from patchtool.pipeline import _file_at
+    from patchtool.vcs.repo import GitRepo
+    from patchtool.vcs.trees import ObjectStore
+
+    repo = make_repo(tmp_path / "r", {"net/tap.c": TAP_C, "net/odd\nname.c": "int odd;\n"})
+    head = git(repo, "rev-parse", "HEAD").strip()
+    with ObjectStore(GitRepo(repo)) as store:
+        assert _file_at(store, head, "net/tap.c") == TAP_C.encode()
+        assert _file_at(store, head, "net/odd\nname.c") == b"int odd;\n"  # one name per line: shown apart
+        assert _file_at(store, head, "net/gone.c") is None
+        assert _file_at(store, head, "net") is None  # a directory is no file
+        assert _file_at(store, head, "net/tap.c") == TAP_C.encode()  # the reader still in step
