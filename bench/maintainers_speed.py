@@ -4,7 +4,7 @@ Usage: python bench/maintainers_speed.py QEMU MBOX [--runs N]
 
 QEMU is a checkout (its MAINTAINERS is read at HEAD); MBOX a series. The bench takes every path
 the series' diffs name and times, as the report does, the sections covering them and the owners
-of each file (`subsystems_for` and `owners_of`), median of N runs. Beside it, side by side, it
+of each file read off those (`subsystems_for` and `owners_in`), median of N runs. Beside it, side by side, it
 times the F:/X: rule applied one pattern at a time with a regex built at each test (as the code
 did before the patterns of a section were compiled once), and checks that both give every file the
 same sections.
@@ -85,8 +85,8 @@ def main() -> int:
 
     def now() -> dict[str, tuple[str, ...]]:
         mt._covering.cache_clear()  # each run compiles the patterns again, as a new report does
-        mt.subsystems_for(maint, paths)
-        return {p: mt.owners_of(maint, p).sections for p in paths}
+        owners = mt.owners_in(mt.subsystems_for(maint, paths), paths)  # as review_status does
+        return {o.path: o.sections for o in owners}
 
     def before() -> dict[str, tuple[str, ...]]:
         for p in paths:  # subsystems_for and owners_of each tested every file against every section

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from patchtool.bisection.classify import Classifier
 from patchtool.config import Settings
-from patchtool.errors import EnvironmentProblem, VerdictError
+from patchtool.errors import EnvironmentProblem, GitError, VerdictError
 from patchtool.jsonable import record
 from patchtool.models import RawThread, Series
 from patchtool.report.context import build_context
@@ -190,8 +190,6 @@ def _file_at(store: ObjectStore, commit: str, path: str) -> bytes | None:
     """The file at `commit:path` (None when it is not a file there), read by the store's running
     `git cat-file --batch`, which takes one name per line: a path holding a line break is shown
     by its own `git show`."""
-    from patchtool.errors import GitError
-
     if "\n" in path:
         done = store.repo.git("show", f"{commit}:{path}", check=False)
         return done.stdout if done.ok else None

@@ -22,7 +22,7 @@ from patchtool.review.maintainers import (
     FileOwners,
     Maintainers,
     Subsystem,
-    owners_of,
+    owners_in,
     parse_mailmap,
     parse_maintainers,
     subsystems_for,
@@ -327,7 +327,7 @@ def review_status(
     paths = list(dict.fromkeys(f.path for p in rev.patches for f in split_files(p.diff)))
     diff_text = "\n".join(p.diff for p in rev.patches)
     subsystems = subsystems_for(maint, paths, diff_text, _all_trailers(rev), mailmap)
-    owners = tuple(owners_of(maint, p) for p in paths)
+    owners = owners_in(subsystems, paths)
     found: list[Finding] = []
     for s in subsystems:
         people = (*s.section.maintainers, *s.section.reviewers)

@@ -8,6 +8,7 @@ from patchtool.models import Address, Trailer
 from patchtool.review import maintainers
 from patchtool.review.maintainers import (
     Section,
+    owners_in,
     owners_of,
     parse_address,
     parse_mailmap,
@@ -75,6 +76,16 @@ def test_a_sections_patterns_are_compiled_once_whatever_the_number_of_files() ->
         owners_of(m, path)
     patterns = {s.files for s in m.sections} | {s.excludes for s in m.sections}
     assert maintainers._covering.cache_info().misses <= len(patterns)
+
+
+def test_owners_read_off_the_sections_found_are_those_maintainers_gives_each_file() -> None:
+    # the report finds the sections once; a keyword section (RCU, on the diff) owns no file
+    m = parse_maintainers(MAINTAINERS)
+    paths = ["accel/kvm/kvm-all.c", "accel/kvm/trace-events", "system/dirtylimit.c", "util/x.c"]
+    subs = subsystems_for(m, paths, "+    call_rcu(&n->rcu, free_node);\n")
+    assert any(s.by_keyword for s in subs)
+    assert owners_in(subs, paths) == tuple(owners_of(m, p) for p in paths)
+    assert [o.sections for o in owners_in(subs, paths)] == [("Overall KVM CPUs",), (), ("Dirty limit",), ()]
 
 
 def test_excluded_file_has_no_owner_from_that_section() -> None:
