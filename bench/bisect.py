@@ -585,17 +585,45 @@ def rule_error_and_cost(n: int, k: int, m: int, p: float, q: float) -> tuple[flo
 
 
 @cache
-def tune_rule(n: int, p: float, q: float) -> tuple[int, int] | None:
-    """The cheapest (k, m), m <= k <= 400, whose exact error is at most 1 % (None if none is)."""
+def tune_rule(n: int, p: float, q: float, also_q: float | None = None) -> tuple[int, int] | None:
+    """The cheapest (k, m), m <= k <= 400, whose exact error is at most 1 % (None if none is);
+    with ``also_q``, at most 1 % at that q too, and cheapest at ``q``."""
     best: tuple[float, int, int] | None = None
     for k in range(1, 401):
         for m in range(1, k + 1):
             err, cost = rule_error_and_cost(n, k, m, p, q)
-            if err <= TARGET_ERROR and (best is None or cost < best[0]):
+            if err > TARGET_ERROR or (best is not None and cost >= best[0]):
+                continue
+            if also_q is None or rule_error_and_cost(n, k, m, p, also_q)[0] <= TARGET_ERROR:
                 best = (cost, k, m)
         if best is not None and k > 2 * best[1] + 20:
             break
     return (best[1], best[2]) if best else None
+
+
+def print_robust_rules(specs: list[str], others: list[float]) -> None:
+    """--rule-robust-to: the rule tune_rule gives each line cell, and the cheapest rule that is
+    also at most 1 % wrong at each of ``others`` (told p, not which q of the two holds), with its
+    cost in the cell and the ratio: a rule that may not bet on the cell's own q pays this much."""
+    for spec in specs:
+        cell = parse_cell(spec)
+        if cell.side is not None:
+            continue
+        n = cell.history.n
+        told = tune_rule(n, cell.p, cell.q)
+        if told is None:
+            print(f"{spec:<22} no rule", flush=True)
+            continue
+        base = rule_error_and_cost(n, *told, cell.p, cell.q)[1]
+        parts = [f"told {told[1]}-of-{told[0]} {base:.1f}"]
+        for other in others:
+            rule = tune_rule(n, cell.p, cell.q, other)
+            cost = rule_error_and_cost(n, *rule, cell.p, cell.q)[1] if rule else None
+            parts.append(
+                f"also right at q = {other}: "
+                + (f"{rule[1]}-of-{rule[0]} {cost:.1f} ({cost / base:.2f}x)" if rule and cost else "none")
+            )
+        print(f"{spec:<22} " + "; ".join(parts), flush=True)
 
 
 def _half_split(hist: History, alive: int) -> int:
@@ -1085,7 +1113,16 @@ def main() -> None:
     draw.add_argument(
         "--draw-near-q", type=int, metavar="SEED", help="print a grid with p / 2 <= q < p (q <= 0.3)"
     )
+    parser.add_argument(
+        "--rule-robust-to",
+        metavar="Q,...",
+        help="for each line cell, the m-of-k rule told p and q beside the cheapest that is also right at "
+        "each of these q (its cost in the cell): what not knowing q = 0 costs a rule",
+    )
     args = parser.parse_args()
+    if args.rule_robust_to:
+        print_robust_rules(args.cell, [float(q) for q in args.rule_robust_to.split(",")])
+        return
     draws = ("", args.draw), ("high-q", args.draw_high_q), ("low-p", args.draw_low_p)
     for corner, seed in (*draws, ("near-q", args.draw_near_q)):
         if seed is None:

@@ -163,3 +163,21 @@ def test_the_deferred_rule_confirms_only_what_its_answer_rests_on_and_pays_less(
         learning += oracle.runs + bench.BUILD_COST * len(oracle.built)
     assert doubt / trials < 0.01, spec
     assert deferred < 0.9 * learning, (spec, deferred / learning)
+
+
+def test_a_rule_that_must_also_hold_at_a_small_q_is_the_cheapest_that_does(bench) -> None:
+    """tune_rule with also_q: at most 1 % wrong at both q, and no rule that is costs less at the
+    cell's own q (checked against every (k, m) up to the found k); here it needs m = 2."""
+    n, p = 12, 0.4
+    told = bench.tune_rule(n, p, 0.0)
+    robust = bench.tune_rule(n, p, 0.0, 0.02)
+    assert told is not None and robust is not None and told[1] == 1 and robust[1] >= 2
+    cost = bench.rule_error_and_cost(n, *robust, p, 0.0)[1]
+    assert bench.rule_error_and_cost(n, *robust, p, 0.02)[0] <= 0.01
+    assert bench.rule_error_and_cost(n, *robust, p, 0.0)[0] <= 0.01
+    for k in range(1, robust[0] + 1):
+        for m in range(1, k + 1):
+            err0, cost0 = bench.rule_error_and_cost(n, k, m, p, 0.0)
+            if err0 <= 0.01 and bench.rule_error_and_cost(n, k, m, p, 0.02)[0] <= 0.01:
+                assert cost0 >= cost - 1e-9, (k, m)
+    assert cost > bench.rule_error_and_cost(n, *told, p, 0.0)[1]
