@@ -690,21 +690,20 @@ DEFER = {"first_failures": 4.0, "tentative": 0.05, "share": 0.5}  # --set defer_
 
 
 def strategy_deferred_rule(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
-    """The learning rule with its verdicts deferred: a probe is taken as good, for now, after
-    DEFER["tentative"] clean runs per failure seen at bad commits (R / F), and only a good verdict
-    the answer rests on is confirmed, once the search has narrowed to one candidate, to the
-    learning rule's n = c * R clean runs. With q = 0 told, a wrong answer needs a bad commit taken
-    as good and kept (a failure convicts for certain), so the commits the answer does not rest on
-    need no more runs than it takes to choose the next probe well; one found bad later, when its
-    confirmation fails, only sends the search back to the candidates it had hidden. The
-    confirmations come last, when F counts every failure of the search, not only the first ones.
-    Each confirmation may pass a bad commit with chance e, e = 1 % * DEFER["share"] over the
-    expected number of bad probes. A tentative verdict comes at the learning rule's count for a
-    chance DEFER["tentative"], not at a fixed multiple of R / F: a bad commit cut short leaves its
-    runs out of R, so a search that misjudged p early would cut more of them short and misjudge p
-    further (at 2.5 R / F runs, 256 commits at p = 0.05 were 2.1 % wrong). The three settings
-    were chosen on 16 cells of 16-4096 commits (lines and DAGs, p 0.05-1, seed base 7101, 300
-    trials): at most 0.96 % expected error. Only for q = 0, as the learning rule."""
+    """The learning rule with its verdicts deferred: a probe is taken as good, for now, after the
+    learning rule's count for a chance DEFER["tentative"], and only a good verdict the answer rests
+    on is confirmed, once the search has narrowed to one candidate, to the learning rule's n = c * R
+    clean runs. With q = 0 told, a wrong answer needs a bad commit taken as good and kept (a failure
+    convicts for certain), so the commits the answer does not rest on need no more runs than it
+    takes to choose the next probe well; one found bad later, when its confirmation fails, only
+    sends the search back to the candidates it had hidden. The confirmations come last, when F
+    counts every failure of the search, not only the first ones. Each confirmation may pass a bad
+    commit with chance e, e = 1 % * DEFER["share"] over the expected number of bad probes. The
+    tentative count is that rule's, not a fixed multiple of R / F, because a bad commit cut short
+    leaves its runs out of R, so a search that misjudged p early would cut more of them short and
+    misjudge p further (at 2.5 R / F runs, 256 commits at p = 0.05 were 2.1 % wrong). The three
+    settings were chosen on 16 cells of 16-4096 commits (lines and DAGs, p 0.05-1, seed base 7101,
+    300 trials): at most 0.96 % expected error. Only for q = 0, as the learning rule."""
     hist = oracle.cell.history
     everything = hist.ancestors(hist.n)
     e = TARGET_ERROR * DEFER["share"] / max(1.0, math.log2(max(everything.bit_count() - 1, 2)) / 2)
@@ -712,8 +711,8 @@ def strategy_deferred_rule(oracle: Oracle, rule: tuple[int, int] | None) -> int 
     while failures < DEFER["first_failures"]:
         known_bad_runs += 1
         failures += oracle.run(hist.n)
-    bad_below, clean = everything, {0: math.inf}  # the good end is known good
-    taken, confirmed = {0}, {0}
+    bad_below, clean = everything, dict[int, int]()
+    taken, confirmed = {0}, {0}  # the good end is known good
     while True:
         alive = bad_below
         for good in taken:
@@ -1121,6 +1120,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.rule_robust_to:
+        if not args.cell:
+            parser.error("--rule-robust-to reads the cells of --cell")
         print_robust_rules(args.cell, [float(q) for q in args.rule_robust_to.split(",")])
         return
     draws = ("", args.draw), ("high-q", args.draw_high_q), ("low-p", args.draw_low_p)
