@@ -131,18 +131,22 @@ def test_the_learning_rule_holds_its_error_whatever_p_is_and_pays_to_learn_it(be
     1 % at a low and a high p, and it costs more than the m-of-k rule told p."""
     cell = bench.parse_cell(spec)
     rule = bench.tune_rule(cell.history.n, cell.p, cell.q)
-    doubt = learning = told = 0.0
     trials = 300
-    for seed in range(trials):
-        oracle = bench.Oracle(cell, 7_000 + seed)
-        named = bench.strategy_learning_rule(oracle, None)
-        doubt += oracle.doubt(named)
-        learning += oracle.runs + bench.BUILD_COST * len(oracle.built)
-        oracle = bench.Oracle(cell, 7_000 + seed)
-        bench.strategy_mofk(oracle, rule)
-        told += oracle.runs + bench.BUILD_COST * len(oracle.built)
+    learning, doubt = _trials(bench, cell, bench.strategy_learning_rule, None, range(7_000, 7_000 + trials))
+    told, _ = _trials(bench, cell, bench.strategy_mofk, rule, range(7_000, 7_000 + trials))
     assert doubt / trials < 0.01, spec
     assert 1.2 < learning / told < 2.5, (spec, learning / told)
+
+
+def _trials(bench, cell, strategy, rule, seeds) -> tuple[float, float]:
+    """(total cost, total doubt) of ``strategy`` over the trials of ``seeds``."""
+    cost = doubt = 0.0
+    for seed in seeds:
+        oracle = bench.Oracle(cell, seed)
+        named = strategy(oracle, rule)
+        cost += oracle.runs + bench.BUILD_COST * len(oracle.built)
+        doubt += oracle.doubt(named) if named is not None else 1.0
+    return cost, doubt
 
 
 @pytest.mark.parametrize("spec", ["64:0.08:0", "200:0.4:0", "dag:3:2:3:0.2:0"])
@@ -151,16 +155,9 @@ def test_the_deferred_rule_confirms_only_what_its_answer_rests_on_and_pays_less(
     trials its expected error stays under 1 % (with no confirmation it would not), and it costs
     less than the learning rule, which runs every probe to the count an answer needs."""
     cell = bench.parse_cell(spec)
-    doubt = deferred = learning = 0.0
     trials = 300
-    for seed in range(trials):
-        oracle = bench.Oracle(cell, 9_100 + seed)
-        named = bench.strategy_deferred_rule(oracle, None)
-        doubt += oracle.doubt(named)
-        deferred += oracle.runs + bench.BUILD_COST * len(oracle.built)
-        oracle = bench.Oracle(cell, 9_100 + seed)
-        bench.strategy_learning_rule(oracle, None)
-        learning += oracle.runs + bench.BUILD_COST * len(oracle.built)
+    deferred, doubt = _trials(bench, cell, bench.strategy_deferred_rule, None, range(9_100, 9_100 + trials))
+    learning, _ = _trials(bench, cell, bench.strategy_learning_rule, None, range(9_100, 9_100 + trials))
     assert doubt / trials < 0.01, spec
     assert deferred < 0.9 * learning, (spec, deferred / learning)
 
