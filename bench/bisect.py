@@ -601,6 +601,17 @@ def tune_rule(n: int, p: float, q: float, also_q: float | None = None) -> tuple[
     return (best[1], best[2]) if best else None
 
 
+def _rates(text: str) -> list[float]:
+    """--rule-robust-to's value: rates from 0 up to (not with) 1, comma-separated."""
+    try:
+        rates = [float(item) for item in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of rates") from None
+    if not all(0 <= q < 1 for q in rates):
+        raise argparse.ArgumentTypeError(f"{text!r}: each rate must be at least 0 and below 1")
+    return rates
+
+
 def print_robust_rules(specs: list[str], others: list[float]) -> None:
     """--rule-robust-to: the rule tune_rule gives each line cell, and the cheapest rule that is
     also at most 1 % wrong at each of ``others`` (told p, not which q of the two holds), with its
@@ -608,6 +619,7 @@ def print_robust_rules(specs: list[str], others: list[float]) -> None:
     for spec in specs:
         cell = parse_cell(spec)
         if cell.side is not None:
+            print(f"{spec:<22} skipped: the rules are tuned on a line", flush=True)
             continue
         n = cell.history.n
         told = tune_rule(n, cell.p, cell.q)
@@ -658,6 +670,28 @@ def strategy_mofk(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
 LEARN_FIRST_FAILURES = 5  # failures the learning rule sees at the bad end before its first probe
 
 
+def _chance_per_bad_probe(hist: History, share: float) -> float:
+    """1 % (times ``share``) over the expected number of bad probes: log2 of the candidates, halved."""
+    return TARGET_ERROR * share / max(1.0, math.log2(max(hist.ancestors(hist.n).bit_count() - 1, 2)) / 2)
+
+
+def _calibrate_bad_end(oracle: Oracle, wanted: float) -> tuple[int, int]:
+    """(runs, failures) of the bad end, run until ``wanted`` failures."""
+    hist = oracle.cell.history
+    runs = failures = 0
+    while failures < wanted:
+        runs += 1
+        failures += oracle.run(hist.n)
+    return runs, failures
+
+
+def _clean_needed(chance: float, failures: int, runs: float) -> float:
+    """The clean runs after which a bad commit has passed with at most ``chance``, whatever p is,
+    given ``runs`` made at commits known bad with ``failures`` among them: c * R, c = chance **
+    (-1 / F) - 1 (R is a sum of F geometric counts, so E[(1 - p) ** (c R)] = chance)."""
+    return (chance ** (-1 / failures) - 1) * runs
+
+
 def strategy_learning_rule(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
     """The 1-of-n rule told q = 0 (and nothing else): a probe is bad at its first failure and good
     after n = c * R clean runs, R the runs made so far at commits known bad (F failures among
@@ -669,15 +703,12 @@ def strategy_learning_rule(oracle: Oracle, rule: tuple[int, int] | None) -> int 
     q = 0: it is what learning p alone costs a search, beside the m-of-k rule told p."""
     hist = oracle.cell.history
     alive = hist.ancestors(hist.n)
-    e = TARGET_ERROR / max(1.0, math.log2(max(alive.bit_count() - 1, 2)) / 2)
-    known_bad_runs = failures = 0
-    while failures < LEARN_FIRST_FAILURES:
-        known_bad_runs += 1
-        failures += oracle.run(hist.n)
+    e = _chance_per_bad_probe(hist, 1.0)
+    known_bad_runs, failures = _calibrate_bad_end(oracle, LEARN_FIRST_FAILURES)
     while alive & (alive - 1):
         pick = _half_split(hist, alive)
         clean, bad = 0, False
-        while clean < (e ** (-1 / failures) - 1) * known_bad_runs:
+        while clean < _clean_needed(e, failures, known_bad_runs):
             if oracle.run(pick):
                 known_bad_runs, failures, bad = known_bad_runs + clean + 1, failures + 1, True
                 break
@@ -705,13 +736,9 @@ def strategy_deferred_rule(oracle: Oracle, rule: tuple[int, int] | None) -> int 
     settings were chosen on 16 cells of 16-4096 commits (lines and DAGs, p 0.05-1, seed base 7101,
     300 trials): at most 0.96 % expected error. Only for q = 0, as the learning rule."""
     hist = oracle.cell.history
-    everything = hist.ancestors(hist.n)
-    e = TARGET_ERROR * DEFER["share"] / max(1.0, math.log2(max(everything.bit_count() - 1, 2)) / 2)
-    known_bad_runs, failures = 0.0, 0
-    while failures < DEFER["first_failures"]:
-        known_bad_runs += 1
-        failures += oracle.run(hist.n)
-    bad_below, clean = everything, dict[int, int]()
+    e = _chance_per_bad_probe(hist, DEFER["share"])
+    known_bad_runs, failures = _calibrate_bad_end(oracle, DEFER["first_failures"])
+    bad_below, clean = hist.ancestors(hist.n), dict[int, int]()
     taken, confirmed = {0}, {0}  # the good end is known good
     while True:
         alive = bad_below
@@ -719,7 +746,7 @@ def strategy_deferred_rule(oracle: Oracle, rule: tuple[int, int] | None) -> int 
             alive &= ~hist.ancestors(good)
         if alive & (alive - 1):
             pick = _half_split(hist, alive)
-            need = (DEFER["tentative"] ** (-1 / failures) - 1) * known_bad_runs
+            need = _clean_needed(DEFER["tentative"], failures, known_bad_runs)
         else:  # one candidate: confirm the good verdicts that hide some other candidate
             hidden = {g: hist.ancestors(g) & bad_below & ~alive for g in taken - confirmed}
             for g in confirmed:
@@ -728,7 +755,7 @@ def strategy_deferred_rule(oracle: Oracle, rule: tuple[int, int] | None) -> int 
             if not open_:
                 return alive.bit_length() - 1
             pick = max(open_, key=lambda g: hidden[g].bit_count())
-            need = (e ** (-1 / failures) - 1) * known_bad_runs
+            need = _clean_needed(e, failures, known_bad_runs)
         while clean.get(pick, 0) < need:
             if oracle.run(pick):
                 known_bad_runs, failures = known_bad_runs + clean.pop(pick, 0) + 1, failures + 1
@@ -1114,6 +1141,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--rule-robust-to",
+        type=_rates,
         metavar="Q,...",
         help="for each line cell, the m-of-k rule told p and q beside the cheapest that is also right at "
         "each of these q (its cost in the cell): what not knowing q = 0 costs a rule",
@@ -1122,7 +1150,7 @@ def main() -> None:
     if args.rule_robust_to:
         if not args.cell:
             parser.error("--rule-robust-to reads the cells of --cell")
-        print_robust_rules(args.cell, [float(q) for q in args.rule_robust_to.split(",")])
+        print_robust_rules(args.cell, args.rule_robust_to)
         return
     draws = ("", args.draw), ("high-q", args.draw_high_q), ("low-p", args.draw_low_p)
     for corner, seed in (*draws, ("near-q", args.draw_near_q)):

@@ -178,3 +178,13 @@ def test_a_rule_that_must_also_hold_at_a_small_q_is_the_cheapest_that_does(bench
             if err0 <= 0.01 and bench.rule_error_and_cost(n, k, m, p, 0.02)[0] <= 0.01:
                 assert cost0 >= cost - 1e-9, (k, m)
     assert cost > bench.rule_error_and_cost(n, *told, p, 0.0)[1]
+
+
+@pytest.mark.parametrize("text", ["x", "0.01,", "1", "-0.1", "0.01,1.5"])
+def test_rule_robust_to_refuses_what_is_not_a_list_of_rates(bench, text) -> None:
+    """--rule-robust-to takes rates in [0, 1): anything else is argparse's one error, not a trace."""
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        bench._rates(text)
+    assert bench._rates("0,0.005,0.3") == [0.0, 0.005, 0.3]
