@@ -45,6 +45,7 @@ SPECS: dict[str, SettingSpec] = {
     "checkpatch_timeout": SettingSpec(
         "patchtool.checkpatch.timeout", "PATCHTOOL_CHECKPATCH_TIMEOUT", "600"
     ),
+    "checkpatch_jobs": SettingSpec("patchtool.checkpatch.jobs", "PATCHTOOL_CHECKPATCH_JOBS", "auto"),
     "cache_dir": SettingSpec(
         "patchtool.cachedir", "PATCHTOOL_CACHE_DIR", platformdirs.user_cache_dir("patchtool")
     ),
@@ -99,6 +100,17 @@ def _check_timeout(value: str) -> str | None:
     return "a number of seconds greater than 0, e.g. 30"
 
 
+def _check_jobs(value: str) -> str | None:
+    if value == "auto" or (value.isascii() and value.isdigit() and 0 < int(value) <= 1024):
+        return None
+    return "auto (the CPUs this process may use) or a number of processes from 1 to 1024, e.g. 4"
+
+
+def jobs_setting(value: str) -> int | None:
+    """A checked jobs setting as a count (None: auto)."""
+    return None if value == "auto" else int(value)
+
+
 def _check_url(value: str) -> str | None:
     from urllib.parse import urlsplit
 
@@ -113,6 +125,7 @@ def _check_url(value: str) -> str | None:
 _CHECKS = {
     "timeout": _check_timeout,
     "checkpatch_timeout": _check_timeout,
+    "checkpatch_jobs": _check_jobs,
     "patchew_url": _check_url,
     "patchwork_url": _check_url,
     "lore_url": _check_url,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from patchtool.bisection.classify import Classifier
-from patchtool.config import Settings
+from patchtool.config import Settings, jobs_setting
 from patchtool.errors import EnvironmentProblem, GitError, VerdictError
 from patchtool.jsonable import record
 from patchtool.models import RawThread, Series
@@ -148,6 +148,7 @@ def _checks_and_apply(
         stubs=settings["stubs"],
         checkpatch=req.checkpatch,
         checkpatch_timeout=float(settings["checkpatch_timeout"]),
+        checkpatch_jobs=jobs_setting(settings["checkpatch_jobs"]),
     )
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -49,6 +51,10 @@ def _environ(env: Mapping[str, str] | None, extra_env: Mapping[str, str] | None)
     return merged
 
 
+# a started child: its Popen, its argv and when it started
+_Started = tuple[subprocess.Popen[bytes], tuple[str, ...], float]
+
+
 def run(
     argv: Sequence[str | os.PathLike[str]],
     *,
@@ -59,13 +65,23 @@ def run(
     extra_env: Mapping[str, str] | None = None,
 ) -> Completed:
     """Run argv in cwd; on timeout kill its whole process group and report timed_out."""
+    return _finish(_start(argv, cwd, input is not None, env, extra_env), input, timeout)
+
+
+def _start(
+    argv: Sequence[str | os.PathLike[str]],
+    cwd: str | os.PathLike[str],
+    stdin: bool,
+    env: Mapping[str, str] | None,
+    extra_env: Mapping[str, str] | None,
+) -> _Started:
     args = [os.fspath(a) for a in argv]
     start = time.monotonic()
     try:
         popen = subprocess.Popen(
             args,
             cwd=os.fspath(cwd),
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=_environ(env, extra_env),
@@ -73,6 +89,11 @@ def run(
         )
     except FileNotFoundError as e:
         raise EnvironmentProblem(f"{args[0]}: command not found", hint=f"install {Path(args[0]).name}") from e
+    return popen, tuple(args), start
+
+
+def _finish(started: _Started, input: bytes | None, timeout: float | None) -> Completed:
+    popen, args, start = started
     try:
         out, err = popen.communicate(input=input, timeout=timeout)
         timed_out = False
@@ -84,7 +105,69 @@ def run(
         kill_group(popen)
         popen.wait()
         raise
-    return Completed(tuple(args), popen.returncode, out, err, time.monotonic() - start, timed_out)
+    return Completed(args, popen.returncode, out, err, time.monotonic() - start, timed_out)
+
+
+def usable_cpus() -> int:
+    """The processors this process may run on (its affinity where the system tells it)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+def run_all(
+    commands: Sequence[Sequence[str | os.PathLike[str]]],
+    *,
+    cwd: str | os.PathLike[str],
+    timeout: float | None = 600.0,
+    jobs: int | None = None,
+) -> list[Completed]:
+    """Run each argv as run() does, up to ``jobs`` at once (default: the usable CPUs); the results
+    in the order of ``commands``, each with its own timeout.
+
+    Leaving early (Ctrl-C, a command not found) kills every child already started before the
+    error goes on: none is left running, and none is started after it.
+    """
+    jobs = max(1, min(jobs or usable_cpus(), len(commands)))
+    if jobs == 1:
+        return [run(argv, cwd=cwd, timeout=timeout) for argv in commands]
+    live: set[subprocess.Popen[bytes]] = set()
+    lock = threading.Lock()
+    stopping = threading.Event()
+
+    def one(argv: Sequence[str | os.PathLike[str]]) -> Completed:
+        with lock:
+            if stopping.is_set():
+                raise _Stopped
+            started = _start(argv, cwd, False, None, None)
+            live.add(started[0])
+        try:
+            return _finish(started, None, timeout)
+        finally:
+            with lock:
+                live.discard(started[0])
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="proc-run") as pool:
+        futures = [pool.submit(one, argv) for argv in commands]
+        try:
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)  # an error ends the wait at once
+            for f in futures:
+                if f in done and (error := f.exception()) is not None:
+                    raise error
+            return [f.result() for f in futures]
+        except BaseException:
+            with lock:
+                stopping.set()
+                for popen in live:
+                    kill_group(popen)
+            for f in futures:
+                f.cancel()
+            raise
+
+
+class _Stopped(Exception):
+    """A command not started because run_all is leaving early."""
 
 
 @contextmanager

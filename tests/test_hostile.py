@@ -324,6 +324,9 @@ def test_malformed_message_ids_are_usage_errors(msgid: str) -> None:
         ({"PATCHTOOL_TIMEOUT": "-1"}, "patchtool.timeout: bad value '-1'"),
         ({"PATCHTOOL_TIMEOUT": "nan"}, "patchtool.timeout: bad value 'nan'"),
         ({"PATCHTOOL_LORE_URL": "ftp://x"}, "patchtool.lore.url: bad value 'ftp://x'"),
+        ({"PATCHTOOL_CHECKPATCH_JOBS": "0"}, "patchtool.checkpatch.jobs: bad value '0'"),
+        ({"PATCHTOOL_CHECKPATCH_JOBS": "many"}, "patchtool.checkpatch.jobs: bad value 'many'"),
+        ({"PATCHTOOL_CHECKPATCH_JOBS": "٣"}, "patchtool.checkpatch.jobs: bad value"),  # an Arabic-Indic 3
     ],
 )
 def test_bad_settings_name_the_setting_and_its_form(env: dict[str, str], words: str) -> None:

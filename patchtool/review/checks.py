@@ -440,6 +440,7 @@ def run_checks(
     tree: Path | None = None,
     checkpatch: bool = True,
     checkpatch_timeout: float = 600.0,
+    checkpatch_jobs: int | None = None,
 ) -> CheckResult:
     """Run every check on the chosen revision; tree checks need the repository and the base."""
     rev = series.revision
@@ -456,7 +457,7 @@ def run_checks(
     found += check_definition_left_behind(rev)
     ran = False
     if checkpatch and repo is not None and base is not None:
-        ran, style = checks_tree.run_checkpatch(rev, repo, base, tree, checkpatch_timeout)
+        ran, style = checks_tree.run_checkpatch(rev, repo, base, tree, checkpatch_timeout, checkpatch_jobs)
         found += said_already(style, found)
     maint = load_maintainers(repo, base, tree)
     subsystems: tuple[Subsystem, ...] = ()

@@ -206,13 +206,19 @@ def parse_checkpatch(output: str, patch: Patch) -> list[Finding]:
 
 
 def run_checkpatch(
-    rev: Revision, repo: GitRepo, base: str, tree: Path | None, timeout: float = 600.0
+    rev: Revision,
+    repo: GitRepo,
+    base: str,
+    tree: Path | None,
+    timeout: float = 600.0,
+    jobs: int | None = None,
 ) -> tuple[bool, list[Finding]]:
     """Run the base tree's scripts/checkpatch.pl on each patch; (ran, findings).
 
-    checkpatch's time grows faster than a patch's length: on a real 5,400-line patch (a generated
-    table) it ran for five minutes. A patch it has not finished within ``timeout`` seconds is named
-    as not checked, with the way to check it."""
+    The patches are checked ``jobs`` at a time (default: the usable CPUs; proc.run_all), their
+    findings weighed in the series' order. checkpatch's time grows faster than a patch's length:
+    on a real 5,400-line patch (a generated table) it ran for five minutes. A patch it has not
+    finished within ``timeout`` seconds is named as not checked, with the way to check it."""
     script = repo.git("show", f"{base}:scripts/checkpatch.pl", check=False)
     if not script.ok:
         return False, []
@@ -225,13 +231,16 @@ def run_checkpatch(
         cwd = tree or repo.path
         # checkpatch refuses to run outside a checked-out tree (a bare or no-checkout clone)
         flags = [] if (cwd / "MAINTAINERS").is_file() else ["--no-tree"]
-        styles: Counts = {}  # the base files' own checkpatch errors, read once per series
-        for patch in rev.patches:
-            if not any(f.hunks for f in patch.summary.files):
-                continue  # a mode change or a pure rename: checkpatch misreads it as a new file
+        # a mode change or a pure rename: checkpatch misreads it as a new file
+        patches = [p for p in rev.patches if any(f.hunks for f in p.summary.files)]
+        commands = []
+        for patch in patches:
             mail = Path(tmp) / f"{patch.index:04d}.patch"
             mail.write_text(patch_mail(patch), encoding="utf-8")
-            done = proc.run(["perl", str(path), *flags, str(mail)], cwd=cwd, timeout=timeout)
+            commands.append(["perl", str(path), *flags, str(mail)])
+        styles: Counts = {}  # the base files' own checkpatch errors, read once per series
+        runs = proc.run_all(commands, cwd=cwd, timeout=timeout, jobs=jobs)
+        for patch, done in zip(patches, runs, strict=True):
             if done.timed_out:
                 lines = patch.diff.count("\n")
                 why = (

@@ -2506,6 +2506,35 @@ def test_a_patch_checkpatch_does_not_finish_is_named_not_checked(tmp_path: Path)
     assert "patchtool.checkpatch.timeout" in by_patch[0][2]
 
 
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_checkpatch_checks_patches_at_once_and_reports_them_in_the_series_order(
+    tmp_path: Path, jobs: int
+) -> None:
+    # each patch's check waits (up to 5 s) for the other's to start: both meet only when they run
+    # at the same time; the first, which waits longer, is still reported first
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    meet = (
+        "my $mail = do { local $/; <> };\n"
+        "my ($me) = $mail =~ /\\+meet-(\\w+)/;\n"
+        'my $other = $me eq "a" ? "b" : "a";\n'
+        f'my $dir = "{flags}";\n'
+        'open(my $fh, ">", "$dir/$me") or die; close $fh;\n'
+        'for (1 .. 250) { last if -e "$dir/$other"; select(undef, undef, undef, 0.02); }\n'
+        'select(undef, undef, undef, 0.5) if $me eq "a";\n'
+        'print(-e "$dir/$other" ? "ERROR: $me met $other\\n" : "ERROR: $me alone\\n");\n'
+    )
+    files = {"scripts/checkpatch.pl": meet, "MAINTAINERS": "", "README": "hello\n"}
+    r = GitRepo(make_repo(tmp_path / "q", files))
+    patches = [
+        make_patch(ONE_LINE_DIFF.replace("+hello, world", f"+meet-{me}"), index=i, total=2)
+        for i, me in enumerate("ab", 1)
+    ]
+    found = run_checks(make_series(patches), repo=r, base=r.rev_parse("HEAD"), checkpatch_jobs=jobs).findings
+    said = [(f.patch, f.message) for f in found if f.code == "checkpatch"]
+    assert said == [("1/2", "checkpatch: a met b"), ("2/2", "checkpatch: b met a")]
+
+
 def test_series_that_changes_checkpatch_gets_notes_from_the_base_script(tmp_path: Path) -> None:
     repo = _always_repo(tmp_path)
     script = diff_after(repo, {"scripts/checkpatch.pl": ALWAYS + "# newer rules\n"})
