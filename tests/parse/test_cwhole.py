@@ -228,3 +228,24 @@ def test_the_files_of_an_applied_patch_are_read_through_one_cat_file(tmp_path: P
         assert _file_at(store, head, "net/gone.c") is None
         assert _file_at(store, head, "net") is None  # a directory is no file
         assert _file_at(store, head, "net/tap.c") == TAP_C.encode()  # the reader still in step
+
+
+def test_a_file_changed_patch_after_patch_is_read_once_per_content() -> None:
+    # two patches in a row on one file: the first one's file after is the second one's before
+    from patchtool.parse.cwhole import _read_definitions, definitions
+
+    first = TAP_C.replace("    t->errors++;\n", "    t->errors += 2;\n").encode()
+    second = first.replace(b"return close_dev(t->fd);", b"return close_dev(t->fd) ? -1 : 0;")
+    _read_definitions.cache_clear()
+    one = refine("net/tap.c", TAP_C.encode(), first, ())
+    two = refine("net/tap.c", bytes(first), second, ())  # an equal content, not the same object
+    assert facts(one) == [("net/tap.c", "tap_open", "body-changed")]
+    assert facts(two) == [("net/tap.c", "tap_close", "body-changed")]
+    assert (_read_definitions.cache_info().misses, _read_definitions.cache_info().hits) == (3, 1)
+    # each caller has its own dicts and lists: what one changes, the next reading does not see
+    defs, protos = definitions(second)
+    defs["tap_open"].clear()
+    defs.pop("tap_close")
+    protos["made_up"] = ["int made_up(void);"]
+    again, protos_again = definitions(second)
+    assert len(again["tap_open"]) == 1 and "tap_close" in again and "made_up" not in protos_again
