@@ -23,10 +23,10 @@ from patchtool.models import Finding, FunctionChange, Patch, Revision
 from patchtool.parse import ccalls
 from patchtool.parse.cmoves import moved_from
 from patchtool.parse.difftext import FileDiff, split_files
+from patchtool.review.callscope import C_PATHSPECS, files_naming_each, local_scope
 from patchtool.review.definitions import made_static
 from patchtool.vcs.repo import GitRepo
 
-_C_PATHSPECS = ("*.c", "*.h", "*.c.inc", "*.h.inc", "*.inc")
 # the kinds after which the old name is callable again
 _DEFINES = (
     "added",
@@ -181,14 +181,18 @@ def _calls(
     home: str | None,
     new_sig: str | None = None,
     rows_of: dict[str, list[str]] | None = None,
+    named_in: list[str] | None = None,
 ) -> list[_Call]:
     """Calls of `name` at the base, in `only` (a static function's file, or pathspecs) or every C
     file; not in a file with a prototype of its own that already agrees with the new signature (its
     calls compile against that). With `home` (the function's file), another .c file defining a
-    function of that name calls its own. ``rows_of`` receives the rows of each file with a call."""
-    specs = [only] if isinstance(only, str) else (only or list(_C_PATHSPECS))
-    done = repo.git("grep", "-l", "-w", "-e", name, base, "--", *specs, check=False)
-    paths = [row.split(":", 1)[1] for row in done.text().splitlines() if ":" in row][:_MAX_FILES]
+    function of that name calls its own. ``rows_of`` receives the rows of each file with a call;
+    ``named_in``, the files that name it where they are known already (callscope.files_naming)."""
+    if named_in is None:
+        specs = [only] if isinstance(only, str) else (only or list(C_PATHSPECS))
+        done = repo.git("grep", "-l", "-w", "-e", name, base, "--", *specs, check=False)
+        named_in = [row.split(":", 1)[1] for row in done.text().splitlines() if ":" in row]
+    paths = named_in[:_MAX_FILES]
     found = []
     for path in paths:
         shown = repo.git("show", f"{base}:{path}", check=False)
@@ -402,24 +406,32 @@ def _as_integers(signature: str, integers: dict[str, str]) -> str:
     return signature
 
 
+def _scope(rev: Revision, b: _Break) -> tuple[str, bool, str | list[str] | None]:
+    """(the function's file at the base, whether it is static, where its calls are looked for)."""
+    files = rev.patches[b.index].summary.files
+    old_path = moved_from(b.change) or next(
+        (f.old_path or f.path for f in files if f.path == b.change.file), b.change.file
+    )
+    # a static function is its file's alone; a header's (static inline) is every includer's
+    static = "static" in (b.change.old_signature or "").split("(", 1)[0].split()
+    static = static and not old_path.endswith(".h")
+    return old_path, static, old_path if static else local_scope(rev, b.name)
+
+
 def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
     """stale-caller and build-break findings for the changes of a revision that break callers."""
     removed = _touched_by_patch(rev)
     found: list[Finding] = []
-    for b in _signature_changes(rev):
-        patch = rev.patches[b.index]
+    breaks = _signature_changes(rev)
+    scopes = [_scope(rev, b) for b in breaks]
+    wide = [(b.name, local_scope(rev, b.name)) for b, sc in zip(breaks, scopes, strict=True) if not sc[1]]
+    named_in = files_naming_each(repo, base, wide)
+    for b, (old_path, static, scope) in zip(breaks, scopes, strict=True):
         stale: list[Finding] = []
-        files = patch.summary.files
-        old_path = moved_from(b.change) or next(
-            (f.old_path or f.path for f in files if f.path == b.change.file), b.change.file
-        )
-        # a static function is its file's alone; a header's (static inline) is every includer's
-        static = "static" in (b.change.old_signature or "").split("(", 1)[0].split()
-        static = static and not old_path.endswith(".h")
         new_sig = b.change.new_signature if b.change.kind == "signature-changed" else None
-        scope: str | list[str] | None = old_path if static else _local_scope(rev, b.name)
         made = made_static(b.change)
-        for call in _calls(repo, base, b.name, scope, old_path, new_sig):
+        named = None if static else named_in.get((b.name, tuple(scope or C_PATHSPECS)))
+        for call in _calls(repo, base, b.name, scope, old_path, new_sig, named_in=named):
             if b.value_only and not call.value_used:
                 continue
             if made and (call.path == b.change.file or call.path.endswith((".inc", ".h"))):
@@ -468,19 +480,6 @@ def _alias_at_base(repo: GitRepo, base: str, c: FunctionChange) -> tuple[str, bo
                 where = f" in some configurations ({others} in others)" if others else ""
                 return f"{name} is a typedef of {target}{where} at the base", not others
     return None
-
-
-def _local_scope(rev: Revision, name: str) -> list[str] | None:
-    """The C files that can see `name` when the series declares it only in headers outside
-    include/ (`target/loongarch/internals.h`): those under the headers' directories. Other
-    targets' functions of the same name are theirs (None: every C file)."""
-    headers = {
-        c.file for p in rev.patches for c in p.summary.functions if c.name == name and c.file.endswith(".h")
-    }
-    if not headers or any(h.startswith("include/") or "/" not in h for h in headers):
-        return None
-    dirs = sorted({h.rsplit("/", 1)[0] for h in headers})
-    return [f":(glob){d}/**/{ext}" for d in dirs for ext in _C_PATHSPECS]
 
 
 def _caller_finding(rev: Revision, j: int | None, b: _Break, call: _Call) -> Finding:
