@@ -148,8 +148,8 @@ def definitions(src: bytes) -> _Definitions:
     """Every top-level function definition and prototype of the file, by name.
 
     A file a series changes patch after patch is read once per content: one patch's file after is
-    the next one's before (bench/report_speed.py: 112 readings of 98 contents on a 32-patch
-    series). The caller gets its own dicts and lists."""
+    the next one's before (a real 32-patch series asked for 112 readings of 98 contents). The
+    caller gets its own dicts and lists."""
     defs, protos = _read_definitions(src)
     return {k: list(v) for k, v in defs.items()}, {k: list(v) for k, v in protos.items()}
 
