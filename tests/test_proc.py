@@ -73,9 +73,14 @@ def test_ctrl_c_in_run_all_kills_the_commands_it_started(tmp_path: Path) -> None
             time.sleep(0.02)
         os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Thread(target=interrupt_once_both_run, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        proc.run_all([_sleeper(tmp_path, n) for n in names] + [["true"]], cwd=tmp_path, jobs=3)
+    # Python's own Ctrl-C (a test before may have left the CLI's handler installed)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=interrupt_once_both_run, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            proc.run_all([_sleeper(tmp_path, n) for n in names] + [["true"]], cwd=tmp_path, jobs=3)
+    finally:
+        signal.signal(signal.SIGINT, before)
     pids = _pids(tmp_path, names)
     assert len(pids) == 2 and not any(_alive(p) for p in pids)
     assert not list(tmp_path.glob("*.done"))
