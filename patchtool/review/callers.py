@@ -23,7 +23,7 @@ from patchtool.models import Finding, FunctionChange, Patch, Revision
 from patchtool.parse import ccalls
 from patchtool.parse.cmoves import moved_from
 from patchtool.parse.difftext import FileDiff, split_files
-from patchtool.review.callscope import C_PATHSPECS, files_naming_each, local_scope
+from patchtool.review.callscope import C_PATHSPECS, files_naming_each, local_scope, program_scope
 from patchtool.review.definitions import made_static
 from patchtool.vcs.repo import GitRepo
 
@@ -415,6 +415,8 @@ def _scope(rev: Revision, b: _Break) -> tuple[str, bool, str | list[str] | None]
     # a static function is its file's alone; a header's (static inline) is every includer's
     static = "static" in (b.change.old_signature or "").split("(", 1)[0].split()
     static = static and not old_path.endswith(".h")
+    if b.name == "main" and not static:
+        return old_path, False, program_scope(old_path)
     return old_path, static, old_path if static else local_scope(rev, b.name)
 
 
@@ -424,7 +426,7 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
     found: list[Finding] = []
     breaks = _signature_changes(rev)
     scopes = [_scope(rev, b) for b in breaks]
-    wide = [(b.name, local_scope(rev, b.name)) for b, sc in zip(breaks, scopes, strict=True) if not sc[1]]
+    wide = [(b.name, sc[2]) for b, sc in zip(breaks, scopes, strict=True) if not isinstance(sc[2], str)]
     named_in = files_naming_each(repo, base, wide)
     for b, (old_path, static, scope) in zip(breaks, scopes, strict=True):
         stale: list[Finding] = []

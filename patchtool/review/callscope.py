@@ -29,6 +29,15 @@ def local_scope(rev: Revision, name: str) -> list[str] | None:
     return [f":(glob){d}/**/{ext}" for d in dirs for ext in C_PATHSPECS]
 
 
+def program_scope(path: str) -> list[str] | None:
+    """Where a program's `main` (defined in ``path``) is called from: its own directory. QEMU keeps
+    each tool's or test's program, and any start-up code that calls main, in one
+    (tests/tcg/aarch64/bti-crt.c.inc), while 1,500 files name `main`. None for a file at the top."""
+    if "/" not in path:
+        return None
+    return [f":(glob){path.rsplit('/', 1)[0]}/**/{ext}" for ext in C_PATHSPECS]
+
+
 def files_naming(
     repo: GitRepo, base: str, names: Iterable[str], specs: Sequence[str]
 ) -> dict[str, list[str]]:

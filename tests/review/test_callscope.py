@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from patchtool.review.callscope import C_PATHSPECS, files_naming
 from patchtool.review.checks import run_checks
 from patchtool.vcs.repo import GitRepo
@@ -58,3 +60,24 @@ def test_two_signatures_changed_in_one_series_each_find_their_stale_callers(tmp_
         ("hw/user.c", 5, "t_flush"),
         ("hw/user.c", 6, "t_kick"),
     ]
+
+
+PROGRAM = "int main(void)\n{\n    return 0;\n}\n"
+CRT = "void _start(void)\n{\n    exit(main());\n}\n"
+
+
+@pytest.mark.parametrize(
+    ("program", "stale"), [("tests/b/main.c", ["tests/b/crt.c.inc"]), ("tools/a/main.c", [])]
+)
+def test_a_programs_main_is_looked_for_in_its_own_directory(
+    tmp_path: Path, program: str, stale: list[str]
+) -> None:
+    # every tool and test has a main; only start-up code beside it calls it (a crt's exit(main())):
+    # tests/b's crt is no caller of tools/a's main
+    files = {"tools/a/main.c": PROGRAM, "tests/b/main.c": PROGRAM, "tests/b/crt.c.inc": CRT}
+    root = make_repo(tmp_path / "r", files)
+    edits = {program: PROGRAM.replace("main(void)", "main(int argc, char **argv)")}
+    r = GitRepo(root)
+    series = make_series([make_patch(diff_after(root, edits))])
+    found = run_checks(series, repo=r, base=r.rev_parse("HEAD")).findings
+    assert [f.file for f in found if f.code == "stale-caller"] == stale
