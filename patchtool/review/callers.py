@@ -23,7 +23,7 @@ from patchtool.models import Finding, FunctionChange, Patch, Revision
 from patchtool.parse import ccalls
 from patchtool.parse.cmoves import moved_from
 from patchtool.parse.difftext import FileDiff, split_files
-from patchtool.review.callscope import C_PATHSPECS, files_naming_each, local_scope, program_scope
+from patchtool.review.callscope import files_naming_each, local_scope, pathspecs, program_scope
 from patchtool.review.definitions import made_static
 from patchtool.vcs.repo import GitRepo
 
@@ -189,8 +189,7 @@ def _calls(
     function of that name calls its own. ``rows_of`` receives the rows of each file with a call;
     ``named_in``, the files that name it where they are known already (callscope.files_naming)."""
     if named_in is None:
-        specs = [only] if isinstance(only, str) else (only or list(C_PATHSPECS))
-        done = repo.git("grep", "-l", "-w", "-e", name, base, "--", *specs, check=False)
+        done = repo.git("grep", "-l", "-w", "-e", name, base, "--", *pathspecs(only), check=False)
         named_in = [row.split(":", 1)[1] for row in done.text().splitlines() if ":" in row]
     paths = named_in[:_MAX_FILES]
     found = []
@@ -406,18 +405,18 @@ def _as_integers(signature: str, integers: dict[str, str]) -> str:
     return signature
 
 
-def _scope(rev: Revision, b: _Break) -> tuple[str, bool, str | list[str] | None]:
-    """(the function's file at the base, whether it is static, where its calls are looked for)."""
+def _scope(rev: Revision, b: _Break) -> tuple[str, str | list[str] | None]:
+    """(the function's file at the base, where its calls are looked for: that file alone for a
+    static function, else pathspecs, or None for every C file)."""
     files = rev.patches[b.index].summary.files
     old_path = moved_from(b.change) or next(
         (f.old_path or f.path for f in files if f.path == b.change.file), b.change.file
     )
     # a static function is its file's alone; a header's (static inline) is every includer's
     static = "static" in (b.change.old_signature or "").split("(", 1)[0].split()
-    static = static and not old_path.endswith(".h")
-    if b.name == "main" and not static:
-        return old_path, False, program_scope(old_path)
-    return old_path, static, old_path if static else local_scope(rev, b.name)
+    if static and not old_path.endswith(".h"):
+        return old_path, old_path
+    return old_path, program_scope(old_path) if b.name == "main" else local_scope(rev, b.name)
 
 
 def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
@@ -426,13 +425,13 @@ def check_callers(rev: Revision, repo: GitRepo, base: str) -> list[Finding]:
     found: list[Finding] = []
     breaks = _signature_changes(rev)
     scopes = [_scope(rev, b) for b in breaks]
-    wide = [(b.name, sc[2]) for b, sc in zip(breaks, scopes, strict=True) if not isinstance(sc[2], str)]
-    named_in = files_naming_each(repo, base, wide)
-    for b, (old_path, static, scope) in zip(breaks, scopes, strict=True):
+    wanted = [(b.name, scope) for b, (_, scope) in zip(breaks, scopes, strict=True)]
+    named_in = files_naming_each(repo, base, wanted)
+    for b, (old_path, scope) in zip(breaks, scopes, strict=True):
         stale: list[Finding] = []
         new_sig = b.change.new_signature if b.change.kind == "signature-changed" else None
         made = made_static(b.change)
-        named = None if static else named_in.get((b.name, tuple(scope or C_PATHSPECS)))
+        named = named_in.get((b.name, pathspecs(scope)))
         for call in _calls(repo, base, b.name, scope, old_path, new_sig, named_in=named):
             if b.value_only and not call.value_used:
                 continue

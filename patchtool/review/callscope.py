@@ -25,17 +25,24 @@ def local_scope(rev: Revision, name: str) -> list[str] | None:
     }
     if not headers or any(h.startswith("include/") or "/" not in h for h in headers):
         return None
-    dirs = sorted({h.rsplit("/", 1)[0] for h in headers})
-    return [f":(glob){d}/**/{ext}" for d in dirs for ext in C_PATHSPECS]
+    return [spec for d in sorted({h.rsplit("/", 1)[0] for h in headers}) for spec in _under(d)]
 
 
 def program_scope(path: str) -> list[str] | None:
     """Where a program's `main` (defined in ``path``) is called from: its own directory. QEMU keeps
     each tool's or test's program, and any start-up code that calls main, in one
     (tests/tcg/aarch64/bti-crt.c.inc), while 1,500 files name `main`. None for a file at the top."""
-    if "/" not in path:
-        return None
-    return [f":(glob){path.rsplit('/', 1)[0]}/**/{ext}" for ext in C_PATHSPECS]
+    return _under(path.rsplit("/", 1)[0]) if "/" in path else None
+
+
+def _under(directory: str) -> list[str]:
+    """The C files in ``directory`` and below, as pathspecs."""
+    return [f":(glob){directory}/**/{ext}" for ext in C_PATHSPECS]
+
+
+def pathspecs(scope: str | list[str] | None) -> tuple[str, ...]:
+    """What git grep is given for a scope: a file, pathspecs, or None for every C file."""
+    return (scope,) if isinstance(scope, str) else tuple(scope or C_PATHSPECS)
 
 
 def files_naming(
@@ -62,14 +69,15 @@ def files_naming(
 
 
 def files_naming_each(
-    repo: GitRepo, base: str, wanted: Sequence[tuple[str, list[str] | None]]
+    repo: GitRepo, base: str, wanted: Sequence[tuple[str, str | list[str] | None]]
 ) -> dict[tuple[str, tuple[str, ...]], list[str]]:
-    """files_naming for each (name, pathspecs or None for every C file) of ``wanted``, by (name,
-    pathspecs): one grep per set of pathspecs that several names share (a name alone is left to
-    its own `git grep -l`)."""
+    """files_naming for each (name, scope) of ``wanted``, by (name, pathspecs(scope)): one grep per
+    set of pathspecs that several names share. A name alone, or a static function's one file, is
+    left to its own `git grep -l`."""
     by_specs: dict[tuple[str, ...], set[str]] = {}
-    for name, specs in wanted:
-        by_specs.setdefault(tuple(specs or C_PATHSPECS), set()).add(name)
+    for name, scope in wanted:
+        if not isinstance(scope, str):
+            by_specs.setdefault(pathspecs(scope), set()).add(name)
     return {
         (name, specs): files
         for specs, names in by_specs.items()
