@@ -77,6 +77,9 @@ class BisectReport:
     # a merge named by --first-parent, the line's runs after it (bad) and before it (good).
     bad_record: tuple[int, int] = (0, 0)
     good_record: tuple[int, int] = (0, 0)
+    # Of those, the runs `patchtool test` stored at the bad end and at the good commits given
+    # (bisection.earlier; not with --fresh).
+    tested_before: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
 
     @property
     def found(self) -> bool:

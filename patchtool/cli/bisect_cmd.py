@@ -6,6 +6,7 @@ import re
 import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ import typer
 
 from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP, Classifier, TimeoutAs
 from patchtool.bisection.driver import BisectOptions, Progress, run_bisect
+from patchtool.bisection.earlier import EarlierRuns, earlier_runs
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.replay import forget_rows
@@ -115,6 +117,11 @@ def _print_report(report: BisectReport) -> None:
         whence = "the first-parent search's, and any --bad-record, --good-record" if report.merge else (
             "--bad-record, --good-record"
         )
+        (bf, br), (gf, gr) = report.tested_before
+        if br or gr:
+            stored = [f"{f}/{r} at the {side}" for side, (f, r) in
+                      (("bad end", (bf, br)), ("good end", (gf, gr))) if r]  # fmt: skip
+            whence += f"; stored by patchtool test: {', '.join(stored)}"
         say(f"  p and q also count earlier runs: {', '.join(given)} ({whence})", markup=False)
     (cf, cr) = report.culprit_counts
     say(f"  evidence: {report.top.sha[:12]} failed {cf}/{cr} runs; {_parent_evidence(report)}", markup=False)
@@ -265,7 +272,12 @@ def bisect(
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=256, help="Test runs at once.")] = 1,
     fresh: Annotated[
-        bool, typer.Option("--fresh", help="Forget the stored observations of this probe and start over.")
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Forget the stored observations of this probe and start over (nor count what"
+            " patchtool test stored at the ends).",
+        ),
     ] = False,
     revert_test: Annotated[
         bool,
@@ -294,6 +306,10 @@ def bisect(
     What CI already knows of the test saves runs: --good-record 0/300 (300 clean runs on master
     before the regression) tells that good commits rarely fail, --bad-record 7/20 how often the
     bad end fails. They are taken as runs of this test in this environment.
+
+    With --test, the runs patchtool test stored at the bad end and at the good commits (same
+    test, setup and configuration, on the commit's own tree) count the same way, unless
+    --fail-match or --pass-match is given or --fresh.
     """
     if (test is None) == (run is None):
         raise UsageError("name exactly one of --test NAME or --run CMD")
@@ -329,11 +345,15 @@ def bisect(
     ):
         if fresh:
             forget_rows(store, spec.key())
+        # what `patchtool test` stored at the ends counts as their record (bisection.earlier)
+        before = EarlierRuns() if fresh else earlier_runs(store, git_repo, spec, bad, good)
+        records = before.added_to(*records)
         options = BisectOptions(
             good[0], bad, first_parent, confidence, max_runs, max_time, width, revert_test, tuple(good[1:]),
             *records,
         )  # fmt: skip
         report = run_bisect(git_repo, store, spec, options, probers, live, settings)
+        report = replace(report, tested_before=(before.bad, before.good))
     if as_json:
         emit_json(report)
     elif report.runs == 0 and report.unusable_runs == 0:
