@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 from patchtool.bisection.classify import Verdict, set_aside, unusable_everywhere
 from patchtool.bisection.core import BisectState
+from patchtool.bisection.earlier import EarlierRuns, earlier_runs
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import BisectResult, StopReason, Strategy
+from patchtool.bisection.probe import ProbeSpec
 from patchtool.bisection.revert import RevertCommit, RevertOutcome, judge_revert, noop_detail
 from patchtool.bisection.standins import set_aside_bad_end
 from patchtool.bisection.stats import confirmation_plan
@@ -352,19 +354,25 @@ class StoredBisect:
     revert: RevertOutcome | None = None  # the revert test of the culprit, when one was run
 
 
-def load_stored(store: Store, repo: GitRepo, test: str, key: str) -> StoredBisect | None:
+def load_stored(
+    store: Store, repo: GitRepo, test: str, key: str, spec: ProbeSpec | None = None
+) -> StoredBisect | None:
     """The bisect evidence stored under ``key`` in this repository, replayed into a posterior.
 
     The range is the one the latest bisect of this probe recorded (with observations in it);
     for a store written before ranges were recorded, the oldest to the newest commit observed.
-    None when the store has nothing for this probe here.
+    None when the store has nothing for this probe here. With the probe's ``spec``, the runs
+    `patchtool test` stored at the range's ends count as the bisect counted them (earlier.py), so
+    the posterior is the one it stopped on; records given on its command line are not stored.
     """
     store.ensure_schema(BISECT_DDL)
     found = _recorded_range(store, repo, key) or _observed_range(store, repo, key)
     if found is None:
         return None
-    shas, history, outside, rows = found
-    replay = Replay.over(BisectState(history, Strategy()), shas, outside)
+    shas, history, outside, rows, goods = found
+    before = earlier_runs(store, repo, spec, shas[-1], goods) if spec is not None else EarlierRuns()
+    strategy = Strategy(bad_record=before.bad, good_record=before.good)
+    replay = Replay.over(BisectState(history, strategy), shas, outside)
     replay.apply_all(rows)
     subjects = _subjects(repo, shas[0], shas[-1])
     result = replay.state.result()
@@ -381,8 +389,9 @@ def load_stored(store: Store, repo: GitRepo, test: str, key: str) -> StoredBisec
     )
 
 
-# The range, its graph, the outside first parents (range_graph) and the rows of them all.
-_Found = tuple[list[str], History, dict[int, str], list[Row]]
+# The range, its graph, the outside first parents (range_graph), the rows of them all and the good
+# commits that bound it.
+_Found = tuple[list[str], History, dict[int, str], list[Row], list[str]]
 
 
 def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
@@ -401,7 +410,7 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
             continue
         rows = load_rows(store, key, [*shas, *outside.values()])
         if any(outcome != BUILT for _, outcome, _, _ in rows):
-            return shas, history, outside, rows
+            return shas, history, outside, rows, goods
     return None
 
 
@@ -419,7 +428,7 @@ def _observed_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
     if len(tips) != 1 or len(base) != 1 or base[0] not in known or base[0] == tips[0]:
         return None
     shas, history, outside = commit_graph(repo, base[0], tips[0], first_parent=False)
-    return shas, history, outside, load_rows(store, key, [*shas, *outside.values()])
+    return shas, history, outside, load_rows(store, key, [*shas, *outside.values()]), [base[0]]
 
 
 def _subjects(repo: GitRepo, good: str, bad: str) -> dict[str, str]:

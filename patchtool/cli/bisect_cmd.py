@@ -14,10 +14,10 @@ import typer
 
 from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP, Classifier, TimeoutAs
 from patchtool.bisection.driver import BisectOptions, Progress, run_bisect
-from patchtool.bisection.earlier import EarlierRuns, earlier_runs
+from patchtool.bisection.earlier import EarlierRuns, earlier_runs, reusable
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
-from patchtool.bisection.replay import forget_rows
+from patchtool.bisection.replay import bounding_goods, forget_rows
 from patchtool.bisection.revert import describe_revert
 from patchtool.bisection.summary import BisectReport, CommitRef
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
@@ -345,8 +345,11 @@ def bisect(
     ):
         if fresh:
             forget_rows(store, spec.key())
-        # what `patchtool test` stored at the ends counts as their record (bisection.earlier)
-        before = EarlierRuns() if fresh else earlier_runs(store, git_repo, spec, bad, good)
+        # what `patchtool test` stored at the ends counts as their record (bisection.earlier), at
+        # the good commits that bound the range, as the stored bisect's replay counts them
+        before = EarlierRuns()
+        if not fresh and reusable(spec):
+            before = earlier_runs(store, git_repo, spec, bad, bounding_goods(git_repo, good, bad))
         records = before.added_to(*records)
         options = BisectOptions(
             good[0], bad, first_parent, confidence, max_runs, max_time, width, revert_test, tuple(good[1:]),

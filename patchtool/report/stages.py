@@ -127,4 +127,4 @@ def load_stored_bisect(
     """
     spec = ProbeSpec(test=test, setup=setup, configure_args=tuple(configure_args),
                      classifier=classifier or Classifier())  # fmt: skip
-    return load_stored(store, repo, test, spec.key())
+    return load_stored(store, repo, test, spec.key(), spec)

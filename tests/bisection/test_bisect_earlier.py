@@ -9,6 +9,11 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import pytest
+
+from patchtool.report.stages import load_stored_bisect
+from patchtool.store import Store
+from patchtool.vcs.repo import GitRepo
 from tests.conftest import run_patchtool
 from tests.plugins.gitutil import git
 
@@ -78,6 +83,11 @@ def test_the_runs_patchtool_test_stored_at_the_ends_are_counted_and_the_bad_end_
     assert report["bad_record"] == [3, 6] and report["good_record"] == [0, 6]
     # the stored runs are the bad end's calibration: it was neither built nor run
     assert _runs_at(tmp_path / "cache" / "patchtool.sqlite3", shas[-1]) == 0
+    # the report's replay of the stored bisect counts them too: the posterior it stopped on
+    with Store(tmp_path / "cache" / "patchtool.sqlite3") as store:
+        found = load_stored_bisect(store, GitRepo(repo), "regress")
+    assert found is not None and found.result.culprit == CULPRIT
+    assert found.result.probability == pytest.approx(report["probability"], abs=1e-12)
 
     # a --bad-record given adds to them, and the words say where each came from
     human = run_patchtool(*args, "--bad-record", "2/4", env=env, timeout=600)
