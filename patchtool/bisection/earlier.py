@@ -15,8 +15,8 @@ runs, not of every run). A timed-out run counts as --timeout-as says.
 
 from __future__ import annotations
 
-from patchtool.bisection.classify import RawRun, Verdict
-from patchtool.bisection.probe import ProbeSpec
+from patchtool.bisection.classify import Verdict
+from patchtool.bisection.probe import ProbeSpec, meson_verdict
 from patchtool.build.meson import config_key
 from patchtool.jsonable import record
 from patchtool.store import Store
@@ -53,10 +53,7 @@ def counts_at(store: Store, repo: GitRepo, spec: ProbeSpec, commit: str) -> tupl
     key = config_key(spec.configure_args)
     fails = runs = 0
     for r in stored_records(store, tree, key, spec.setup, [spec.test]):
-        if r.result == "SKIP":
-            continue  # the probe calls a skipped run untestable
-        timed_out = r.result == "TIMEOUT"
-        verdict = spec.classifier.classify(RawRun(r.result in ("OK", "EXPECTEDFAIL"), timed_out, r.output))
+        verdict = meson_verdict(spec.classifier, r.result, r.output)  # a skipped run tests nothing
         if verdict.conclusive:
             runs += 1
             fails += verdict == Verdict.FAIL

@@ -168,14 +168,18 @@ class MesonProber:
         )  # fmt: skip
         if outcome.interrupted:
             raise KeyboardInterrupt
-        verdicts = [self._verdict(r.result, r.output) for r in outcome.records if r.counted]
+        classifier = self.spec.classifier
+        verdicts = [meson_verdict(classifier, r.result, r.output) for r in outcome.records if r.counted]
         return verdicts or [Verdict.UNTESTABLE]
 
-    def _verdict(self, result: str, output: str) -> Verdict:
-        if result == "SKIP":
-            return Verdict.UNTESTABLE
-        passed = result in ("OK", "EXPECTEDFAIL")
-        return self.spec.classifier.classify(RawRun(passed, result == "TIMEOUT", output))
+
+def meson_verdict(classifier: Classifier, result: str, output: str) -> Verdict:
+    """What one meson test run (its result name and output) is to the search: a skipped run
+    cannot test, the rest as ``classifier`` reads them (a stored run of `patchtool test` too)."""
+    if result == "SKIP":
+        return Verdict.UNTESTABLE
+    passed = result in ("OK", "EXPECTEDFAIL")
+    return classifier.classify(RawRun(passed, result == "TIMEOUT", output))
 
 
 @contextmanager
