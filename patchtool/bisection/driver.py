@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
+from patchtool.bisection.earlier import inside_rows
 from patchtool.bisection.graph import GOOD_END
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
@@ -63,6 +64,7 @@ class BisectOptions:
     # known good (--bad-record, --good-record; Strategy.bad_record, good_record).
     bad_record: tuple[int, int] = (0, 0)
     good_record: tuple[int, int] = (0, 0)
+    count_tested: bool = False  # runs `patchtool test` stored between the ends count (earlier.py)
 
 
 @record
@@ -106,6 +108,10 @@ class _Session:
         # A stored "cannot test" may have been the environment's fault (since fixed): probe it again.
         stored = load_rows(store, self.key, [*self.commits, *self.outside.values()])
         self.replay.apply_all([row for row in stored if row[1] != Verdict.UNTESTABLE])
+        self.tested_inside = (
+            inside_rows(store, repo, spec, self.commits, self.also_good) if options.count_tested else []
+        )
+        self.replay.apply_all(self.tested_inside)
         self.reused = self.replay.conclusive
         self._retune()
         self.started = time.monotonic()

@@ -1,26 +1,33 @@
-"""Runs of the test that `patchtool test` stored at the ends of a bisect: records it starts from.
+"""Runs of the test that `patchtool test` stored in a bisect's range: what it starts from.
 
 `patchtool test NAME --repeat 20` at the bad commit stores each run under the commit's tree, the
 configuration, the setup and the test (testrun.results). A bisect of that test over a range ending
 there would run the bad end again to learn how often it fails, with a build first; the runs are
 already known. They are counted as the bad end's record (and the good commits' as the good
 record), as --bad-record and --good-record are: the bad end's build is spared once they hold the
-failures its calibration asks for.
+failures its calibration asks for. Runs stored at commits between the ends (a few tried by hand
+before the bisect) count as runs the bisect made there, as an earlier bisect's do (inside_rows).
 
 Only runs whose outcome means the same here are counted: those of the same test, setup and
-configuration, on the commit's own tree (a checkout with changes of its own has another tree), and
-only while no --fail-match or --pass-match is given (the store keeps the output of a few failing
-runs, not of every run). A timed-out run counts as --timeout-as says.
+configuration, on the commit's own tree (a checkout with changes of its own has another tree),
+read as the probe reads its own runs (a timed-out run as --timeout-as says, the output against
+--fail-match and --pass-match). The store keeps the last 4,000 characters of each run's output: a
+run whose pattern was not found in an output cut so might have matched in the part left out, and
+then none of that commit's runs count (leaving out that run alone would leave its commit's runs
+the cleaner, where the regression's failures are the long ones).
 """
 
 from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
 
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.probe import ProbeSpec, meson_verdict
 from patchtool.build.meson import config_key
 from patchtool.jsonable import record
 from patchtool.store import Store
-from patchtool.testrun.results import stored_records
+from patchtool.testrun.results import RunRecord, output_cut, stored_records, stored_trees
 from patchtool.vcs.repo import GitRepo
 
 
@@ -39,9 +46,22 @@ class EarlierRuns:
 
 
 def reusable(spec: ProbeSpec) -> bool:
-    """Whether stored runs of `patchtool test` mean what a run of this probe means."""
-    c = spec.classifier
-    return spec.test is not None and c.fail_match is None and c.pass_match is None
+    """Whether stored runs of `patchtool test` can mean what a run of this probe means."""
+    return spec.test is not None
+
+
+def _read(spec: ProbeSpec, records: Sequence[RunRecord]) -> list[tuple[Verdict, float]]:
+    """The conclusive verdicts (and durations) of the stored runs of one tree, as the probe reads
+    them (a skipped run tests nothing); none when a pattern not found may be in a cut output."""
+    read = []
+    for r in records:
+        verdict = meson_verdict(spec.classifier, r.result, r.output)
+        by_pattern = verdict in (Verdict.OTHER, Verdict.INCONCLUSIVE) and r.result != "TIMEOUT"
+        if by_pattern and output_cut(r.output):
+            return []
+        if verdict.conclusive:
+            read.append((verdict, r.duration))
+    return read
 
 
 def counts_at(store: Store, repo: GitRepo, spec: ProbeSpec, commit: str) -> tuple[int, int]:
@@ -50,14 +70,8 @@ def counts_at(store: Store, repo: GitRepo, spec: ProbeSpec, commit: str) -> tupl
     tree = repo.try_rev_parse(commit, "tree")
     if tree is None:
         return 0, 0
-    key = config_key(spec.configure_args)
-    fails = runs = 0
-    for r in stored_records(store, tree, key, spec.setup, [spec.test]):
-        verdict = meson_verdict(spec.classifier, r.result, r.output)  # a skipped run tests nothing
-        if verdict.conclusive:
-            runs += 1
-            fails += verdict == Verdict.FAIL
-    return fails, runs
+    read = _read(spec, stored_records(store, tree, config_key(spec.configure_args), spec.setup, [spec.test]))
+    return sum(v == Verdict.FAIL for v, _ in read), len(read)
 
 
 def earlier_runs(store: Store, repo: GitRepo, spec: ProbeSpec, bad: str, goods: list[str]) -> EarlierRuns:
@@ -69,3 +83,40 @@ def earlier_runs(store: Store, repo: GitRepo, spec: ProbeSpec, bad: str, goods: 
         f, r = counts_at(store, repo, spec, commit)
         good_f, good_r = good_f + f, good_r + r
     return EarlierRuns(counts_at(store, repo, spec, bad), (good_f, good_r))
+
+
+def inside_rows(
+    store: Store, repo: GitRepo, spec: ProbeSpec, shas: Sequence[str], also_good: Sequence[str] = ()
+) -> list[tuple[str, str, str, float]]:
+    """The runs stored at the commits between the ends of the range ``shas`` (good end first,
+    bad end last), as rows of a bisect's own (commit, verdict, "search", seconds), in order.
+
+    Only conclusive runs (_read). None at a tree that another commit of the range, an end or one of
+    ``also_good`` has too: the same runs would count at two places (the ends' count as records).
+    """
+    if not reusable(spec) or len(shas) < 3:
+        return []
+    assert spec.test is not None
+    key = config_key(spec.configure_args)
+    stored = stored_trees(store, key, spec.setup, spec.test)
+    if not stored:
+        return []
+    commits = list(dict.fromkeys([*shas, *also_good]))
+    trees = _trees(repo, commits)
+    shared = Counter(trees.get(c) for c in commits)
+    rows = []
+    for sha in shas[1:-1]:
+        tree = trees.get(sha)
+        if tree is None or tree not in stored or shared[tree] > 1:
+            continue
+        read = _read(spec, stored_records(store, tree, key, spec.setup, [spec.test]))
+        rows += [(sha, verdict.value, "search", seconds) for verdict, seconds in read]
+    return rows
+
+
+def _trees(repo: GitRepo, commits: Sequence[str]) -> dict[str, str]:
+    """Each commit's tree, from one `git log` (commit shas on its standard input)."""
+    listed = "".join(f"{c}\n" for c in commits).encode()
+    done = repo.git("log", "--no-walk=unsorted", "--stdin", "--format=%H %T", input=listed)
+    pairs = (line.split() for line in done.text().splitlines())
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from patchtool.bisection.classify import Verdict, set_aside, unusable_everywhere
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.earlier import EarlierRuns, earlier_runs
+from patchtool.bisection.earlier import EarlierRuns, earlier_runs, inside_rows
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import BisectResult, StopReason, Strategy
 from patchtool.bisection.probe import ProbeSpec
@@ -362,8 +362,8 @@ def load_stored(
     The range is the one the latest bisect of this probe recorded (with observations in it);
     for a store written before ranges were recorded, the oldest to the newest commit observed.
     None when the store has nothing for this probe here. With the probe's ``spec``, the runs
-    `patchtool test` stored at the range's ends count as the bisect counted them (earlier.py), so
-    the posterior is the one it stopped on; records given on its command line are not stored.
+    `patchtool test` stored in the range count as the bisect counted them (earlier.py), so the
+    posterior is the one it stopped on; records given on its command line are not stored.
     """
     store.ensure_schema(BISECT_DDL)
     found = _recorded_range(store, repo, key) or _observed_range(store, repo, key)
@@ -374,6 +374,8 @@ def load_stored(
     strategy = Strategy(bad_record=before.bad, good_record=before.good)
     replay = Replay.over(BisectState(history, strategy), shas, outside)
     replay.apply_all(rows)
+    if spec is not None:
+        replay.apply_all(inside_rows(store, repo, spec, shas, goods))
     subjects = _subjects(repo, shas[0], shas[-1])
     result = replay.state.result()
     revert = (

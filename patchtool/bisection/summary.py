@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason
 from patchtool.bisection.probe import ProbeSpec
@@ -27,6 +28,15 @@ class CommitRef:
 @record
 class StandIn:
     """A commit run in place of a bad end that cannot be tested, and what it showed."""
+
+    commit: CommitRef
+    failures: int
+    runs: int
+
+
+@record
+class TestedAt:
+    """Runs `patchtool test` stored at a commit between the ends, counted as the bisect's own."""
 
     commit: CommitRef
     failures: int
@@ -80,6 +90,9 @@ class BisectReport:
     # Of those, the runs `patchtool test` stored at the bad end and at the good commits given
     # (bisection.earlier; not with --fresh).
     tested_before: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
+    # And those stored at commits between the ends, counted there as runs of the bisect's own
+    # (among reused_runs).
+    tested_inside: tuple[TestedAt, ...] = ()
 
     @property
     def found(self) -> bool:
@@ -94,6 +107,7 @@ class Finished(Protocol):
     outside: dict[int, str]
     reused: int
     also_good: tuple[str, ...]
+    tested_inside: list[tuple[str, str, str, float]]  # rows of runs `patchtool test` stored
 
     def out_of_time(self) -> bool: ...
     def ref(self, i: int) -> CommitRef: ...
@@ -150,4 +164,15 @@ def build_report(
         stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
         bad_record=state.strategy.bad_record,
         good_record=state.strategy.good_record,
+        tested_inside=_tested_at(session),
     )
+
+
+def _tested_at(session: Finished) -> tuple[TestedAt, ...]:
+    """Per commit in range order, the stored runs of `patchtool test` counted (their failures)."""
+    counts: dict[str, list[int]] = {}
+    for sha, verdict, _, _ in session.tested_inside:
+        each = counts.setdefault(sha, [0, 0])
+        each[0] += verdict == Verdict.FAIL
+        each[1] += 1
+    return tuple(TestedAt(session.commit_ref(sha), f, r) for sha, (f, r) in counts.items())

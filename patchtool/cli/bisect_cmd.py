@@ -155,6 +155,12 @@ def _print_report(report: BisectReport) -> None:
     if r is not None and r.runs_on_bad_end:
         spent += f", after {r.runs_on_bad_end} on the bad end, which could not run it"
     say(spent)
+    if report.tested_inside:
+        shown = [f"{t.failures}/{t.runs} at {t.commit.sha[:12]}" for t in report.tested_inside[:4]]
+        more = len(report.tested_inside) - len(shown)
+        tail = f" and at {more} more commits" if more else ""
+        listed = ", ".join(shown) + tail
+        say(f"  of those reused, stored by patchtool test between the ends: {listed}", markup=False)
 
 
 def _parent_evidence(report: BisectReport) -> str:
@@ -276,7 +282,7 @@ def bisect(
         typer.Option(
             "--fresh",
             help="Forget the stored observations of this probe and start over (nor count what"
-            " patchtool test stored at the ends).",
+            " patchtool test stored in the range).",
         ),
     ] = False,
     revert_test: Annotated[
@@ -308,8 +314,9 @@ def bisect(
     bad end fails. They are taken as runs of this test in this environment.
 
     With --test, the runs patchtool test stored at the bad end and at the good commits (same
-    test, setup and configuration, on the commit's own tree) count the same way, unless
-    --fail-match or --pass-match is given or --fresh.
+    test, setup and configuration, on the commit's own tree) count the same way, and those stored
+    at commits between them as runs made there, read with --fail-match and --pass-match as the
+    bisect's own (not with --fresh).
     """
     if (test is None) == (run is None):
         raise UsageError("name exactly one of --test NAME or --run CMD")
@@ -353,7 +360,7 @@ def bisect(
         records = before.added_to(*records)
         options = BisectOptions(
             good[0], bad, first_parent, confidence, max_runs, max_time, width, revert_test, tuple(good[1:]),
-            *records,
+            *records, count_tested=not fresh,
         )  # fmt: skip
         report = run_bisect(git_repo, store, spec, options, probers, live, settings)
         report = replace(report, tested_before=(before.bad, before.good))

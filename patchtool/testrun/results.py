@@ -21,7 +21,8 @@ _FAIL = frozenset({"FAIL", "UNEXPECTEDPASS", "ERROR"})
 _SKIP = frozenset({"SKIP"})
 _TIMEOUT = frozenset({"TIMEOUT"})
 _KEEP_FAILURES = 3  # outputs kept per test
-_OUTPUT_LIMIT = 4000  # characters kept of each failing run's output (its end, where errors are)
+_OUTPUT_LIMIT = 4000  # characters kept of each run's output (its end, where errors are)
+_CUT = "…"  # the mark of an output cut to its end
 
 TEST_DDL = """
 CREATE TABLE IF NOT EXISTS test_runs (
@@ -112,7 +113,13 @@ class TestOutcome:
 
 
 def _bounded(output: str) -> str:
-    return output if len(output) <= _OUTPUT_LIMIT else "…" + output[-_OUTPUT_LIMIT:]
+    return output if len(output) <= _OUTPUT_LIMIT else _CUT + output[-_OUTPUT_LIMIT:]
+
+
+def output_cut(stored: str) -> bool:
+    """Whether a stored run's output was cut to its end (_bounded): a pattern not found in it may
+    have been in the part left out."""
+    return len(stored) > _OUTPUT_LIMIT and stored.startswith(_CUT)
 
 
 def stats_for(name: str, records: Sequence[RunRecord]) -> TestStats:
@@ -215,6 +222,16 @@ def stored_records(
         )
         records += [RunRecord(name, row["result"], row["duration"], row["output"]) for row in rows]
     return records
+
+
+def stored_trees(store: Store, config_key: str, setup: str | None, name: str) -> set[str]:
+    """The trees with runs of test ``name`` stored under this configuration and setup."""
+    store.ensure_schema(TEST_DDL)
+    rows = store.query(
+        "SELECT DISTINCT tree_id FROM test_runs WHERE config_key = ? AND setup = ? AND test = ?",
+        (config_key, setup or "", name),
+    )
+    return {row["tree_id"] for row in rows}
 
 
 def stored_outcome(

@@ -1,5 +1,5 @@
-"""`patchtool bisect --test` counts the runs `patchtool test` stored at its ends (bisection.earlier):
-real git, real meson, a real SQLite store."""
+"""`patchtool bisect --test` counts the runs `patchtool test` stored at its ends and between them
+(bisection.earlier): real git, real meson, a real SQLite store."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from patchtool.bisection.classify import Classifier
+from patchtool.bisection.earlier import counts_at, inside_rows
+from patchtool.bisection.probe import ProbeSpec
+from patchtool.build.meson import config_key
 from patchtool.report.stages import load_stored_bisect
 from patchtool.store import Store
+from patchtool.testrun.results import RunRecord, record_runs
 from patchtool.vcs.repo import GitRepo
 from tests.conftest import run_patchtool
 from tests.plugins.gitutil import git
@@ -103,9 +108,10 @@ def test_the_runs_patchtool_test_stored_at_the_ends_are_counted_and_the_bad_end_
     assert again["tested_before"] == [[0, 0], [0, 0]] and again["bad_record"] == [0, 0]
 
 
-def test_stored_runs_are_not_counted_when_a_match_decides_what_a_run_means(tmp_path: Path) -> None:
-    """The store keeps the output of a few failing runs only: under --fail-match the stored runs
-    cannot be told apart, so none is counted; nor are runs stored for another tree."""
+def test_stored_runs_are_read_with_the_match_and_only_on_the_commits_own_tree(tmp_path: Path) -> None:
+    """Under --fail-match the stored runs are read as the bisect reads its own: a failure counts
+    when its stored output matches. Runs stored for another tree (a checkout with changes of
+    its own) do not count as main's."""
     repo, env = tmp_path / "repo", _env(tmp_path)
     shas = _repo(repo)
     done = run_patchtool("test", "regress", "--repeat", "4", "--rev", shas[-1], "--repo", repo, env=env)
@@ -120,7 +126,116 @@ def test_stored_runs_are_not_counted_when_a_match_decides_what_a_run_means(tmp_p
     assert matched.code == 0, matched.stderr[-2000:]
     report = json.loads(matched.stdout)
     assert report["culprit"]["sha"] == shas[CULPRIT]
-    assert report["tested_before"] == [[0, 0], [0, 0]] and report["bad_record"] == [0, 0]
-    plain = run_patchtool(*args, "--json", env=env, timeout=600)
-    assert plain.code == 0, plain.stderr[-2000:]
-    assert json.loads(plain.stdout)["tested_before"] == [[2, 4], [0, 0]]  # main's tree only
+    assert report["tested_before"] == [[2, 4], [0, 0]]  # main's tree only
+    # a pattern the failures do not print: they fail another way, and no stored run counts
+    other = run_patchtool(*args, "--fail-match", "segfault", "--max-runs", "8", "--json", env=env)
+    assert json.loads(other.stdout)["tested_before"] == [[0, 2], [0, 0]], other.stderr[-2000:]
+
+
+def test_a_run_whose_pattern_may_be_in_its_cut_output_leaves_its_commit_uncounted(tmp_path: Path) -> None:
+    """The store keeps each run's last 4,000 characters. A failure whose match is found in them
+    counts; one where the match is not found in an output cut so may have matched earlier, so
+    none of its commit's runs count, the passes neither (they would count alone, too clean)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for i in range(3):
+        (repo / "f.txt").write_text(f"{i}\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"commit {i}")
+    gitrepo = GitRepo(repo)
+    spec = ProbeSpec(test="regress", classifier=Classifier(fail_match="replay diverged"))
+    key = config_key(spec.configure_args)
+    long = "x" * 5000
+    passed = RunRecord("regress", "OK", 1.0, long)
+    with Store(tmp_path / "store.sqlite3") as store:
+        bad = gitrepo.rev_parse("main", "tree")
+        matched = RunRecord("regress", "FAIL", 1.0, long + "\nreplay diverged at 7\n")
+        record_runs(store, bad, key, None, [matched, passed, passed])
+        assert counts_at(store, gitrepo, spec, "main") == (1, 3)
+        inside = gitrepo.rev_parse("main~1", "tree")
+        early = RunRecord("regress", "FAIL", 1.0, "replay diverged\n" + long)  # its match is cut off
+        record_runs(store, inside, key, None, [early, passed])
+        assert inside_rows(store, gitrepo, spec, [gitrepo.rev_parse(f"main~{k}") for k in (2, 1, 0)]) == []
+        # without the pattern every failure counts, and the cut output does not matter
+        plain = ProbeSpec(test="regress")
+        assert counts_at(store, gitrepo, plain, "main~1") == (1, 2)
+        # a short output is whole: a failure that does not match is another failure, not unknown
+        record_runs(store, bad, key, None, [RunRecord("regress", "FAIL", 1.0, "segfault\n")])
+        assert counts_at(store, gitrepo, spec, "main") == (1, 3)
+
+
+def _search_runs_at(store: Path, sha: str) -> int:
+    """The bisect's own conclusive runs at a commit (a build is a row too)."""
+    with sqlite3.connect(store) as conn:
+        rows = conn.execute(
+            "SELECT COUNT(*) FROM bisect_observations WHERE commit_sha = ? AND outcome IN ('pass', 'fail')",
+            (sha,),
+        )
+        return int(rows.fetchone()[0])
+
+
+def test_runs_stored_between_the_ends_count_as_runs_made_there(tmp_path: Path) -> None:
+    """A hand check before the bisect (`patchtool test --rev` at two commits inside the range):
+    its runs count at those commits, in the bisect's posterior and in the report's replay of it."""
+    repo, env = tmp_path / "repo", _env(tmp_path)
+    shas = _repo(repo)
+    parent, later = shas[CULPRIT - 1], shas[CULPRIT + 1]
+    for rev in (parent, later):  # the parent: 0 of 8 failed; a later commit: 4 of 8
+        done = run_patchtool("test", "regress", "--repeat", "8", "--rev", rev, "--repo", repo, env=env)
+        assert done.code in (0, 1), done.stderr
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--test", "regress", "--repo", repo]
+    args.append("--no-revert-test")
+    done = run_patchtool(*args, "--json", env=env, timeout=600)
+    assert done.code == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[CULPRIT]
+    inside = [(t["commit"]["sha"], t["failures"], t["runs"]) for t in report["tested_inside"]]
+    assert inside == [(parent, 0, 8), (later, 4, 8)]
+    assert report["tested_before"] == [[0, 0], [0, 0]]  # none at the ends
+    # the parent's counts are the 8 stored runs and the bisect's own there
+    db = tmp_path / "cache" / "patchtool.sqlite3"
+    assert report["parent_counts"][1] == 8 + _search_runs_at(db, parent)
+    assert report["reused_runs"] == 16
+    with Store(db) as store:
+        found = load_stored_bisect(store, GitRepo(repo), "regress")
+    assert found is not None and found.result.culprit == CULPRIT
+    assert found.result.probability == pytest.approx(report["probability"], abs=1e-12)
+
+    human = run_patchtool(*args, env=env, timeout=600)
+    assert human.code == 0, human.stderr[-2000:]
+    said = f"of those reused, stored by patchtool test between the ends: 0/8 at {parent[:12]}, 4/8 at"
+    assert said in human.stdout
+
+    fresh = run_patchtool(*args, "--fresh", "--json", env=env, timeout=600)
+    assert fresh.code == 0, fresh.stderr[-2000:]
+    assert json.loads(fresh.stdout)["tested_inside"] == []
+
+
+def test_runs_at_a_tree_two_commits_share_count_at_neither(tmp_path: Path) -> None:
+    """An empty commit has its parent's tree: runs stored under it could be either's, and counting
+    them at both would count them twice; they count at neither."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    shas = []
+    for i in range(5):
+        if i == 3:
+            git(repo, "commit", "-q", "--allow-empty", "-m", "empty")
+        else:
+            (repo / f"f{i}.txt").write_text(f"{i}\n")
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", f"commit {i}")
+        shas.append(git(repo, "rev-parse", "HEAD").strip())
+    spec = ProbeSpec(test="regress")
+    key = config_key(spec.configure_args)
+    gitrepo = GitRepo(repo)
+    with Store(tmp_path / "store.sqlite3") as store:
+        for i in (1, 2, 4):
+            tree = gitrepo.rev_parse(shas[i], "tree")
+            runs = [RunRecord("regress", "FAIL" if i == 1 else "OK", 1.5, "")] * 3
+            record_runs(store, tree, key, None, [*runs, RunRecord("regress", "SKIP", 0.1, "")])
+        rows = inside_rows(store, gitrepo, spec, shas)
+    # commit 1's three runs (a skipped run tests nothing); not commit 2's tree, which the empty
+    # commit 3 shares; not the bad end's (its record, counted apart)
+    assert rows == [(shas[1], "fail", "search", 1.5)] * 3
