@@ -65,6 +65,7 @@ class BisectOptions:
     bad_record: tuple[int, int] = (0, 0)
     good_record: tuple[int, int] = (0, 0)
     count_tested: bool = False  # runs `patchtool test` stored between the ends count (earlier.py)
+    skip: frozenset[str] = frozenset()  # commits not to build or test (--skip; replay.skipped_commits)
 
 
 @record
@@ -106,13 +107,16 @@ class _Session:
         self.state = BisectState(history, strategy)
         self.replay = Replay.over(self.state, self.commits, self.outside)
         # A stored "cannot test" may have been the environment's fault (since fixed): probe it again.
+        # --skip: as git bisect skip, neither good nor bad is known there; no run of it counts.
+        self.skipped = [sha for sha in self.commits[1:-1] if sha in options.skip]
         stored = load_rows(store, self.key, [*self.commits, *self.outside.values()])
-        self.replay.apply_all([row for row in stored if row[1] != Verdict.UNTESTABLE])
-        self.tested_inside = (
-            inside_rows(store, repo, spec, self.commits, self.also_good) if options.count_tested else []
-        )
+        self.replay.apply_all([r for r in stored if r[1] != Verdict.UNTESTABLE and r[0] not in options.skip])
+        tested = inside_rows(store, repo, spec, self.commits, self.also_good) if options.count_tested else []
+        self.tested_inside = [row for row in tested if row[0] not in options.skip]
         self.replay.apply_all(self.tested_inside)
         self.reused = self.replay.conclusive
+        for sha in self.skipped:
+            self.replay.skip(sha)
         self._retune()
         self.started = time.monotonic()
         self._subjects: dict[str, str] = {}

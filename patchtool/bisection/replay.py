@@ -79,6 +79,21 @@ def bounding_goods(repo: GitRepo, good: str | Sequence[str], bad: str) -> list[s
     return [g for g in shas if not any(o != g and repo.is_ancestor(g, o) for o in shas)]
 
 
+def skipped_commits(repo: GitRepo, revs: Sequence[str]) -> frozenset[str]:
+    """The commits ``--skip`` names (git bisect skip): each a revision, or a range ``A..B``."""
+    shas: set[str] = set()
+    for rev in revs:
+        if ".." not in rev:
+            shas.add(repo.rev_parse(rev))
+            continue
+        listed = repo.git("rev-list", "--end-of-options", rev, check=False)
+        if not listed.ok:
+            why = (listed.errtext().strip().splitlines() or ["git rev-list failed"])[0]
+            raise InputError(f"--skip {rev}: not a range of commits in {repo.path} ({why})")
+        shas.update(listed.text().split())
+    return frozenset(shas)
+
+
 def commit_graph(
     repo: GitRepo, good: str | Sequence[str], bad: str, first_parent: bool
 ) -> tuple[list[str], History, dict[int, str]]:
@@ -277,6 +292,10 @@ class Replay:
             failures, runs = self.confirm.get(sha, (0, 0))
             return failures, runs
         return self.state.counts(self.index[sha])
+
+    def skip(self, sha: str) -> None:
+        """--skip: the commit is not to be built or tested (the session counts none of its runs)."""
+        self.state.retire(self.index[sha])
 
     def _stop_testing(self, sha: str, retire: bool) -> None:
         """Test the commit no more: an outside parent is dropped (the good end is not touched); a

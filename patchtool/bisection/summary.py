@@ -93,6 +93,7 @@ class BisectReport:
     # And those stored at commits between the ends, counted there as runs of the bisect's own
     # (among reused_runs).
     tested_inside: tuple[TestedAt, ...] = ()
+    skipped: tuple[CommitRef, ...] = ()  # --skip: not built or tested (nor listed untestable)
 
     @property
     def found(self) -> bool:
@@ -108,6 +109,7 @@ class Finished(Protocol):
     reused: int
     also_good: tuple[str, ...]
     tested_inside: list[tuple[str, str, str, float]]  # rows of runs `patchtool test` stored
+    skipped: list[str]  # the commits of the range --skip named
 
     def out_of_time(self) -> bool: ...
     def ref(self, i: int) -> CommitRef: ...
@@ -130,7 +132,8 @@ def build_report(
     else:
         parent, parent_counts = ref(state.parent_of(top)), state.counts(state.parent_of(top))
     stand_ins = [i for i in state.stand_ins() if state.counts(i)[1]] if state.is_untestable(state.n) else []
-    untestable = [ref(e.index) for e in result.evidence if e.untestable]
+    skipped = set(session.skipped)
+    untestable = [r for r in (ref(e.index) for e in result.evidence if e.untestable) if r.sha not in skipped]
     untestable += [session.commit_ref(sha) for sha in sorted(session.replay.dropped)]
     return BisectReport(
         also_good=tuple(session.commit_ref(sha) for sha in session.also_good),
@@ -165,6 +168,7 @@ def build_report(
         bad_record=state.strategy.bad_record,
         good_record=state.strategy.good_record,
         tested_inside=_tested_at(session),
+        skipped=tuple(session.commit_ref(sha) for sha in session.skipped),
     )
 
 

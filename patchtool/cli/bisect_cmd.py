@@ -17,7 +17,7 @@ from patchtool.bisection.driver import BisectOptions, Progress, run_bisect
 from patchtool.bisection.earlier import EarlierRuns, earlier_runs, reusable
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
-from patchtool.bisection.replay import bounding_goods, forget_rows
+from patchtool.bisection.replay import bounding_goods, forget_rows, skipped_commits
 from patchtool.bisection.revert import describe_revert
 from patchtool.bisection.summary import BisectReport, CommitRef
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
@@ -87,7 +87,8 @@ def _print_report(report: BisectReport) -> None:
     elif report.stop_reason == "blocked-by-untestable":
         a, b = report.range99
         say(f"the first bad commit is one of {a.sha[:12]}..{b.sha[:12]} ({report.range99_size} commits):")
-        say("  the commits between them cannot be built or tested", markup=False)
+        which = ", or were skipped (--skip)" if report.skipped else ""
+        say(f"  the commits between them cannot be built or tested{which}", markup=False)
     elif report.stop_reason == "test-mostly-unusable":
         share, sure = f"{USABLE_SHARE_TO_STOP * 100:g} %", f"{STOP_CERTAINTY * 100:g} %"
         for line in (
@@ -145,6 +146,9 @@ def _print_report(report: BisectReport) -> None:
             f" would do{at_least} (--max-runs)",
             markup=False,
         )
+    if report.skipped:
+        count = f"{len(report.skipped)} commit" + ("s" if len(report.skipped) > 1 else "")
+        say(f"  skipped (--skip): {count} of the range, not built or tested")
     if report.unusable_runs:
         say(f"  {report.unusable_runs} runs failed otherwise or were inconclusive (counted apart)")
     spent = f"  spent {report.runs} runs ({report.reused_runs} reused from the store), {report.builds} builds"
@@ -276,6 +280,14 @@ def bisect(
             help="The test failed F of R runs on commits known good (CI before the regression): q sooner.",
         ),
     ] = None,
+    skip: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--skip",
+            metavar="REV",
+            help="A commit not to build or test, or a range A..B of them (git bisect skip); repeatable.",
+        ),
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=256, help="Test runs at once.")] = 1,
     fresh: Annotated[
         bool,
@@ -307,7 +319,9 @@ def bisect(
     --repo /tmp/pt/world/qemu
 
     Several --good commits take the ancestors of each out of the search, as git bisect good A B
-    does (a branch known good that was merged in, say).
+    does (a branch known good that was merged in, say). --skip REV or --skip A..B names commits
+    known not to build or test for another reason (git bisect skip): they are never built, no run
+    stored for them counts, and when the culprit is among them the range of them is reported.
 
     What CI already knows of the test saves runs: --good-record 0/300 (300 clean runs on master
     before the regression) tells that good commits rarely fail, --bad-record 7/20 how often the
@@ -344,6 +358,7 @@ def bisect(
         configure_args=tuple(args) if test else (),
         classifier=classifier,
     )
+    skipped = skipped_commits(git_repo, skip or [])  # a bad revision: one line, before any build
     with (
         Store(settings.store_path) as store,
         open_cluster(settings, cluster, cluster_fallback) as remote,
@@ -360,7 +375,7 @@ def bisect(
         records = before.added_to(*records)
         options = BisectOptions(
             good[0], bad, first_parent, confidence, max_runs, max_time, width, revert_test, tuple(good[1:]),
-            *records, count_tested=not fresh,
+            *records, count_tested=not fresh, skip=skipped,
         )  # fmt: skip
         report = run_bisect(git_repo, store, spec, options, probers, live, settings)
         report = replace(report, tested_before=(before.bad, before.good))

@@ -211,6 +211,11 @@ def test_runs_stored_between_the_ends_count_as_runs_made_there(tmp_path: Path) -
     assert fresh.code == 0, fresh.stderr[-2000:]
     assert json.loads(fresh.stdout)["tested_inside"] == []
 
+    # a commit skipped (git bisect skip): no run stored for it counts, these neither
+    skipped = run_patchtool(*args, "--skip", later, "--json", env=env, timeout=600)
+    assert skipped.code == 0, skipped.stderr[-2000:]
+    assert [t["commit"]["sha"] for t in json.loads(skipped.stdout)["tested_inside"]] == [parent]
+
 
 def test_runs_at_a_tree_two_commits_share_count_at_neither(tmp_path: Path) -> None:
     """An empty commit has its parent's tree: runs stored under it could be either's, and counting

@@ -1,0 +1,103 @@
+"""`patchtool bisect --skip` (git bisect skip): commits named not to build or test are never
+probed; when the culprit is among them, the range of them is reported. Real git, a --run script."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.bisection.test_bisectrun import CULPRIT, SKIPPED, bisect_env, make_flaky_repo
+from tests.conftest import run_patchtool
+
+
+def _rows_at(tmp_path: Path, shas: list[str]) -> int:
+    """The bisect's stored rows (runs, builds, untestable verdicts) at these commits."""
+    marks = ",".join("?" * len(shas))
+    with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as conn:
+        rows = conn.execute(f"SELECT COUNT(*) FROM bisect_observations WHERE commit_sha IN ({marks})", shas)
+        return int(rows.fetchone()[0])
+
+
+def test_skipped_commits_are_never_run_and_not_called_untestable(tmp_path: Path) -> None:
+    """Commits 12 and 13 exit 125: without --skip the first midpoint is run and found untestable;
+    with --skip naming them (one by name, one as a range) neither is ever run."""
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    twelve, thirteen = (shas[i] for i in SKIPPED)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo]
+    args += ["--skip", twelve, "--skip", f"{twelve}..{thirteen}", "--no-revert-test"]
+    done = run_patchtool(*args, "--json", env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[CULPRIT]
+    assert [ref["sha"] for ref in report["skipped"]] == [twelve, thirteen]
+    assert report["untestable"] == []
+    assert _rows_at(tmp_path, [twelve, thirteen]) == 0
+
+    human = run_patchtool(*args, env=bisect_env(tmp_path))  # resumed: still skipped, and said
+    assert human.code == 0, human.stderr
+    assert "skipped (--skip): 2 commits of the range, not built or tested" in human.stdout
+    assert _rows_at(tmp_path, [twelve, thirteen]) == 0
+
+
+def test_a_culprit_among_the_skipped_commits_gives_their_range(tmp_path: Path) -> None:
+    """The culprit (17) and the commit after it skipped: the first bad commit is 17, 18 or 19 (19
+    is bad whichever it is; only runs of 17 and 18 would tell), so the answer is the range 17..19,
+    as git bisect's "only skipped commits left to test"."""
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo]
+    args += ["--skip", f"{shas[CULPRIT - 1]}..{shas[CULPRIT + 1]}", "--no-revert-test"]
+    done = run_patchtool(*args, "--json", env=bisect_env(tmp_path))
+    assert done.code == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["stop_reason"] == "blocked-by-untestable" and report["culprit"] is None
+    assert (report["range99"][0]["sha"], report["range99"][1]["sha"]) == (shas[CULPRIT], shas[CULPRIT + 2])
+    assert _rows_at(tmp_path, [shas[CULPRIT], shas[CULPRIT + 1]]) == 0
+    human = run_patchtool(*args, env=bisect_env(tmp_path))
+    first, last = shas[CULPRIT][:12], shas[CULPRIT + 2][:12]
+    assert f"the first bad commit is one of {first}..{last} (3 commits)" in human.stdout
+    assert "the commits between them cannot be built or tested, or were skipped (--skip)" in human.stdout
+
+
+def test_the_runs_stored_for_a_skipped_commit_do_not_count(tmp_path: Path) -> None:
+    """A bisect names the culprit, its parent run clean many times. Skipped afterwards (it builds
+    something else than it seemed, say), the parent's stored runs no longer count: the culprit and
+    its parent cannot be told apart, and the answer is their range."""
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo]
+    args.append("--no-revert-test")
+    first = run_patchtool(*args, "--json", env=bisect_env(tmp_path))
+    assert first.code == 0, first.stderr
+    assert json.loads(first.stdout)["parent_counts"][1] > 0
+    parent = shas[CULPRIT - 1]
+    again = run_patchtool(*args, "--skip", parent, "--json", env=bisect_env(tmp_path))
+    assert again.code == 1, again.stderr
+    report = json.loads(again.stdout)
+    assert report["stop_reason"] == "blocked-by-untestable"
+    assert (report["range99"][0]["sha"], report["range99"][1]["sha"]) == (parent, shas[CULPRIT])
+    assert [ref["sha"] for ref in report["skipped"]] == [parent]
+
+
+@pytest.mark.parametrize(
+    ("skip", "message"),
+    [
+        ("nosuch", "nosuch: no such commit"),
+        ("HEAD~1..nosuch", "--skip HEAD~1..nosuch: not a range of commits"),
+    ],
+)
+def test_a_skip_that_names_no_commit_is_refused_before_any_build(
+    tmp_path: Path, skip: str, message: str
+) -> None:
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo, "--skip", skip]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "data" / "worktrees").exists()
