@@ -106,9 +106,9 @@ class _Session:
         )
         self.state = BisectState(history, strategy)
         self.replay = Replay.over(self.state, self.commits, self.outside)
-        # A stored "cannot test" may have been the environment's fault (since fixed): probe it again.
         # --skip: as git bisect skip, neither good nor bad is known there; no run of it counts.
         self.skipped = [sha for sha in self.commits[1:-1] if sha in options.skip]
+        # A stored "cannot test" may have been the environment's fault (since fixed): probe it again.
         stored = load_rows(store, self.key, [*self.commits, *self.outside.values()])
         self.replay.apply_all([r for r in stored if r[1] != Verdict.UNTESTABLE and r[0] not in options.skip])
         tested = inside_rows(store, repo, spec, self.commits, self.also_good) if options.count_tested else []
