@@ -8,6 +8,7 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,20 +71,32 @@ def _runs_at(store: Path, sha: str) -> int:
         return int(rows.fetchone()[0])
 
 
+def _tested_then_bisected(
+    repo: Path, env: dict[str, str], revs: list[str], repeat: int
+) -> tuple[list[str | Path], dict[str, Any]]:
+    """`patchtool test regress --repeat N` at each of ``revs``, then a bisect of the whole range:
+    its arguments (without --json) and its --json report, the culprit checked."""
+    for rev in revs:
+        tested = ["test", "regress", "--repeat", f"{repeat}", "--rev", rev, "--repo", repo]
+        done = run_patchtool(*tested, env=env)
+        assert done.code in (0, 1), done.stderr
+    first = git(repo, "rev-list", "--max-parents=0", "main").strip()
+    args: list[str | Path] = ["bisect", "--good", first, "--bad", "main", "--test", "regress", "--repo", repo]
+    args.append("--no-revert-test")
+    done = run_patchtool(*args, "--json", env=env, timeout=600)
+    assert done.code == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["culprit"]["subject"] == f"commit {CULPRIT}"
+    return args, report
+
+
 def test_the_runs_patchtool_test_stored_at_the_ends_are_counted_and_the_bad_end_is_not_built(
     tmp_path: Path,
 ) -> None:
     repo, env = tmp_path / "repo", _env(tmp_path)
     shas = _repo(repo)
-    for rev in (shas[-1], shas[0]):  # 6 runs at each end: 3 failures at the bad end, none at the good
-        done = run_patchtool("test", "regress", "--repeat", "6", "--rev", rev, "--repo", repo, env=env)
-        assert done.code in (0, 1), done.stderr
-    args = ["bisect", "--good", shas[0], "--bad", "main", "--test", "regress", "--repo", repo]
-    args.append("--no-revert-test")
-    done = run_patchtool(*args, "--json", env=env, timeout=600)
-    assert done.code == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout)
-    assert report["culprit"]["sha"] == shas[CULPRIT]
+    # 6 runs at each end: 3 failures at the bad end, none at the good
+    args, report = _tested_then_bisected(repo, env, [shas[-1], shas[0]], 6)
     assert report["tested_before"] == [[3, 6], [0, 6]]
     assert report["bad_record"] == [3, 6] and report["good_record"] == [0, 6]
     # the stored runs are the bad end's calibration: it was neither built nor run
@@ -181,15 +194,8 @@ def test_runs_stored_between_the_ends_count_as_runs_made_there(tmp_path: Path) -
     repo, env = tmp_path / "repo", _env(tmp_path)
     shas = _repo(repo)
     parent, later = shas[CULPRIT - 1], shas[CULPRIT + 1]
-    for rev in (parent, later):  # the parent: 0 of 8 failed; a later commit: 4 of 8
-        done = run_patchtool("test", "regress", "--repeat", "8", "--rev", rev, "--repo", repo, env=env)
-        assert done.code in (0, 1), done.stderr
-    args = ["bisect", "--good", shas[0], "--bad", "main", "--test", "regress", "--repo", repo]
-    args.append("--no-revert-test")
-    done = run_patchtool(*args, "--json", env=env, timeout=600)
-    assert done.code == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout)
-    assert report["culprit"]["sha"] == shas[CULPRIT]
+    # the parent: 0 of 8 failed; a later commit: 4 of 8
+    args, report = _tested_then_bisected(repo, env, [parent, later], 8)
     inside = [(t["commit"]["sha"], t["failures"], t["runs"]) for t in report["tested_inside"]]
     assert inside == [(parent, 0, 8), (later, 4, 8)]
     assert report["tested_before"] == [[0, 0], [0, 0]]  # none at the ends
