@@ -96,8 +96,10 @@ class _Session:
         # The other good commits that bound the range have no position: known good, as parents
         # outside the range are.
         self.also_good = tuple(tops[1:])
+        # --skip: as git bisect skip, neither good nor bad is known there; no run of it counts.
+        self.skipped = [sha for sha in self.commits[1:-1] if sha in options.skip]
         recorded = " ".join([self.commits[0], *self.also_good])
-        record_range(store, self.key, recorded, self.commits[-1], options.first_parent)
+        record_range(store, self.key, recorded, self.commits[-1], options.first_parent, self.skipped)
         strategy = Strategy(
             confidence=options.confidence,
             max_runs=options.max_runs,
@@ -106,8 +108,6 @@ class _Session:
         )
         self.state = BisectState(history, strategy)
         self.replay = Replay.over(self.state, self.commits, self.outside)
-        # --skip: as git bisect skip, neither good nor bad is known there; no run of it counts.
-        self.skipped = [sha for sha in self.commits[1:-1] if sha in options.skip]
         # A stored "cannot test" may have been the environment's fault (since fixed): probe it again.
         stored = load_rows(store, self.key, [*self.commits, *self.outside.values()])
         self.replay.apply_all([r for r in stored if r[1] != Verdict.UNTESTABLE and r[0] not in options.skip])

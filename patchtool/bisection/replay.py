@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS bisect_ranges (
     recorded_at REAL NOT NULL,
     PRIMARY KEY (probe_key, good_sha, bad_sha, first_parent)
 );
+CREATE TABLE IF NOT EXISTS bisect_skips (
+    probe_key TEXT NOT NULL,
+    good_sha TEXT NOT NULL,
+    bad_sha TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    PRIMARY KEY (probe_key, good_sha, bad_sha, commit_sha)
+);
 CREATE TABLE IF NOT EXISTS bisect_reverts (
     probe_key TEXT NOT NULL,
     culprit_sha TEXT NOT NULL,
@@ -181,19 +188,30 @@ def forget_rows(store: Store, key: str) -> None:
         conn.execute("DELETE FROM bisect_observations WHERE probe_key = ?", (key,))
         conn.execute("DELETE FROM bisect_ranges WHERE probe_key = ?", (key,))
         conn.execute("DELETE FROM bisect_reverts WHERE probe_key = ?", (key,))
+        conn.execute("DELETE FROM bisect_skips WHERE probe_key = ?", (key,))
 
 
-def record_range(store: Store, key: str, good: str, bad: str, first_parent: bool) -> None:
+def record_range(
+    store: Store, key: str, good: str, bad: str, first_parent: bool, skipped: Sequence[str] = ()
+) -> None:
     """Remember the range a bisect of this probe searched: the search need not run either end (the
     good end only when good commits may fail, the bad end not once a commit between has failed),
     so the observations alone do not say where the range began and ended. Several good commits
-    are stored space-separated in ``good``."""
+    are stored space-separated in ``good``. And the commits of it --skip named this time, so the
+    report's replay leaves them out as the bisect did."""
     store.ensure_schema(BISECT_DDL)
     with store.transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO bisect_ranges (probe_key, good_sha, bad_sha, first_parent, recorded_at)"
             " VALUES (?, ?, ?, ?, ?)",
             (key, good, bad, int(first_parent), time.time()),
+        )
+        where = (key, good, bad)
+        conn.execute("DELETE FROM bisect_skips WHERE probe_key = ? AND good_sha = ? AND bad_sha = ?", where)
+        conn.executemany(
+            "INSERT OR IGNORE INTO bisect_skips (probe_key, good_sha, bad_sha, commit_sha)"
+            " VALUES (?, ?, ?, ?)",
+            [(*where, sha) for sha in skipped],
         )
 
 
@@ -388,13 +406,15 @@ def load_stored(
     found = _recorded_range(store, repo, key) or _observed_range(store, repo, key)
     if found is None:
         return None
-    shas, history, outside, rows, goods = found
+    shas, history, outside, rows, goods, skipped = found
     before = earlier_runs(store, repo, spec, shas[-1], goods) if spec is not None else EarlierRuns()
     strategy = Strategy(bad_record=before.bad, good_record=before.good)
     replay = Replay.over(BisectState(history, strategy), shas, outside)
-    replay.apply_all(rows)
-    if spec is not None:
-        replay.apply_all(inside_rows(store, repo, spec, shas, goods))
+    tested = inside_rows(store, repo, spec, shas, goods) if spec is not None else []
+    replay.apply_all([row for row in [*rows, *tested] if row[0] not in skipped])  # as the bisect did
+    for sha in shas[1:-1]:
+        if sha in skipped:
+            replay.skip(sha)
     subjects = _subjects(repo, shas[0], shas[-1])
     result = replay.state.result()
     revert = (
@@ -410,9 +430,9 @@ def load_stored(
     )
 
 
-# The range, its graph, the outside first parents (range_graph), the rows of them all and the good
-# commits that bound it.
-_Found = tuple[list[str], History, dict[int, str], list[Row], list[str]]
+# The range, its graph, the outside first parents (range_graph), the rows of them all, the good
+# commits that bound it and the commits of it --skip named.
+_Found = tuple[list[str], History, dict[int, str], list[Row], list[str], set[str]]
 
 
 def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
@@ -431,7 +451,11 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
             continue
         rows = load_rows(store, key, [*shas, *outside.values()])
         if any(outcome != BUILT for _, outcome, _, _ in rows):
-            return shas, history, outside, rows, goods
+            skips = store.query(
+                "SELECT commit_sha FROM bisect_skips WHERE probe_key = ? AND good_sha = ? AND bad_sha = ?",
+                (key, good, bad),
+            )
+            return shas, history, outside, rows, goods, {str(r[0]) for r in skips}
     return None
 
 
@@ -449,7 +473,7 @@ def _observed_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
     if len(tips) != 1 or len(base) != 1 or base[0] not in known or base[0] == tips[0]:
         return None
     shas, history, outside = commit_graph(repo, base[0], tips[0], first_parent=False)
-    return shas, history, outside, load_rows(store, key, [*shas, *outside.values()]), [base[0]]
+    return shas, history, outside, load_rows(store, key, [*shas, *outside.values()]), [base[0]], set()
 
 
 def _subjects(repo: GitRepo, good: str, bad: str) -> dict[str, str]:
