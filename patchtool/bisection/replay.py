@@ -86,12 +86,18 @@ def bounding_goods(repo: GitRepo, good: str | Sequence[str], bad: str) -> list[s
     return [g for g in shas if not any(o != g and repo.is_ancestor(g, o) for o in shas)]
 
 
-def skipped_commits(repo: GitRepo, revs: Sequence[str]) -> frozenset[str]:
-    """The commits ``--skip`` names (git bisect skip): each a revision, or a range ``A..B``."""
+def skipped_commits(repo: GitRepo, revs: Sequence[str], ends: Sequence[str] = ()) -> frozenset[str]:
+    """The commits ``--skip`` names (git bisect skip): each a revision, or a range ``A..B``. A
+    single revision that is one of ``ends`` (--good, --bad) is an error: the ends bound the
+    search and are never skipped (a range may cover one; only the commits between count)."""
     shas: set[str] = set()
+    bounds = {repo.try_rev_parse(end) for end in ends}
     for rev in revs:
         if ".." not in rev:
-            shas.add(repo.rev_parse(rev))
+            sha = repo.rev_parse(rev)
+            if sha in bounds:
+                raise InputError(f"--skip {rev}: it is --good or --bad, which bound the search; not skipped")
+            shas.add(sha)
             continue
         listed = repo.git("rev-list", "--end-of-options", rev, check=False)
         if not listed.ok:

@@ -358,7 +358,7 @@ def bisect(
         configure_args=tuple(args) if test else (),
         classifier=classifier,
     )
-    skipped = skipped_commits(git_repo, skip or [])  # a bad revision: one line, before any build
+    skipped = skipped_commits(git_repo, skip or [], [*good, bad])  # one line, before any build
     with (
         Store(settings.store_path) as store,
         open_cluster(settings, cluster, cluster_fallback) as remote,

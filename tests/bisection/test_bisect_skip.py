@@ -88,9 +88,10 @@ def test_the_runs_stored_for_a_skipped_commit_do_not_count(tmp_path: Path) -> No
     [
         ("nosuch", "nosuch: no such commit"),
         ("HEAD~1..nosuch", "--skip HEAD~1..nosuch: not a range of commits"),
+        ("main", "--skip main: it is --good or --bad, which bound the search"),
     ],
 )
-def test_a_skip_that_names_no_commit_is_refused_before_any_build(
+def test_a_skip_that_names_no_commit_or_an_end_is_refused_before_any_build(
     tmp_path: Path, skip: str, message: str
 ) -> None:
     repo = tmp_path / "repo"
