@@ -107,16 +107,14 @@ class _Session:
             good_record=options.good_record,
         )
         self.state = BisectState(history, strategy)
-        self.replay = Replay.over(self.state, self.commits, self.outside)
+        self.replay = Replay.over(self.state, self.commits, self.outside, self.skipped)
         # A stored "cannot test" may have been the environment's fault (since fixed): probe it again.
         stored = load_rows(store, self.key, [*self.commits, *self.outside.values()])
-        self.replay.apply_all([r for r in stored if r[1] != Verdict.UNTESTABLE and r[0] not in options.skip])
+        self.replay.apply_all([row for row in stored if row[1] != Verdict.UNTESTABLE])
         tested = inside_rows(store, repo, spec, self.commits, self.also_good) if options.count_tested else []
-        self.tested_inside = [row for row in tested if row[0] not in options.skip]
+        self.tested_inside = [row for row in tested if row[0] not in self.replay.skipped]  # for the report
         self.replay.apply_all(self.tested_inside)
         self.reused = self.replay.conclusive
-        for sha in self.skipped:
-            self.replay.skip(sha)
         self._retune()
         self.started = time.monotonic()
         self._subjects: dict[str, str] = {}

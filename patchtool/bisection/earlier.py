@@ -45,11 +45,6 @@ class EarlierRuns:
         return (bad[0] + self.bad[0], bad[1] + self.bad[1]), (good[0] + self.good[0], good[1] + self.good[1])
 
 
-def reusable(spec: ProbeSpec) -> bool:
-    """Whether stored runs of `patchtool test` can mean what a run of this probe means."""
-    return spec.test is not None
-
-
 def _read(spec: ProbeSpec, records: Sequence[RunRecord]) -> list[tuple[Verdict, float]]:
     """The conclusive verdicts (and durations) of the stored runs of one tree, as the probe reads
     them (a skipped run tests nothing); none when a pattern not found may be in a cut output."""
@@ -75,8 +70,8 @@ def counts_at(store: Store, repo: GitRepo, spec: ProbeSpec, commit: str) -> tupl
 
 
 def earlier_runs(store: Store, repo: GitRepo, spec: ProbeSpec, bad: str, goods: list[str]) -> EarlierRuns:
-    """The stored runs at ``bad`` and at each of ``goods`` (each commit once)."""
-    if not reusable(spec):
+    """The stored runs at ``bad`` and at each of ``goods`` (each commit once); none for --run."""
+    if spec.test is None:
         return EarlierRuns()
     good_f = good_r = 0
     for commit in dict.fromkeys(goods):
@@ -94,9 +89,8 @@ def inside_rows(
     Only conclusive runs (_read). None at a tree that another commit of the range, an end or one of
     ``also_good`` has too: the same runs would count at two places (the ends' count as records).
     """
-    if not reusable(spec) or len(shas) < 3:
+    if spec.test is None or len(shas) < 3:
         return []
-    assert spec.test is not None
     key = config_key(spec.configure_args)
     stored = stored_trees(store, key, spec.setup, spec.test)
     if not stored:

@@ -297,12 +297,21 @@ class Replay:
     # Commits built and tried (a run, or found untestable): the state's builds counts positions,
     # and an outside parent's runs go to the good end's.
     tried: set[str] = field(default_factory=set)
+    # --skip (git bisect skip): retired from the start (over), so no run of them counts, stored or
+    # new, as for any commit that cannot be tested; nor is an unusable one counted against them.
+    skipped: frozenset[str] = frozenset()
 
     @classmethod
-    def over(cls, state: BisectState, shas: Sequence[str], outside: Mapping[int, str]) -> Replay:
-        """A replay of the range ``shas`` (positions 0..n) and its outside first parents."""
+    def over(
+        cls, state: BisectState, shas: Sequence[str], outside: Mapping[int, str], skipped: Sequence[str] = ()
+    ) -> Replay:
+        """A replay of the range ``shas`` (positions 0..n) and its outside first parents, with the
+        commits between the ends that ``skipped`` names left out."""
         index = {sha: GOOD_END for sha in outside.values()} | {sha: i for i, sha in enumerate(shas)}
-        return cls(state, index, outside=frozenset(outside.values()) - set(shas))
+        left_out = frozenset(skipped) & frozenset(shas[1:-1])
+        for sha in left_out:
+            state.retire(index[sha])
+        return cls(state, index, outside=frozenset(outside.values()) - set(shas), skipped=left_out)
 
     def testable(self, sha: str) -> bool:
         """Whether the commit may still be run (an outside parent: not dropped)."""
@@ -316,10 +325,6 @@ class Replay:
             failures, runs = self.confirm.get(sha, (0, 0))
             return failures, runs
         return self.state.counts(self.index[sha])
-
-    def skip(self, sha: str) -> None:
-        """--skip: the commit is not to be built or tested (the session counts none of its runs)."""
-        self.state.retire(self.index[sha])
 
     def _stop_testing(self, sha: str, retire: bool) -> None:
         """Test the commit no more: an outside parent is dropped (the good end is not touched); a
@@ -339,7 +344,7 @@ class Replay:
         elif outcome == Verdict.UNTESTABLE and self.testable(sha):
             self.tried.add(sha)
             self._stop_testing(sha, retire=False)
-        elif outcome in (Verdict.OTHER, Verdict.INCONCLUSIVE):
+        elif outcome in (Verdict.OTHER, Verdict.INCONCLUSIVE) and sha not in self.skipped:
             self.tried.add(sha)
             self.unusable[sha] = self.unusable.get(sha, 0) + 1
             state.visit(i)
@@ -415,12 +420,10 @@ def load_stored(
     shas, history, outside, rows, goods, skipped = found
     before = earlier_runs(store, repo, spec, shas[-1], goods) if spec is not None else EarlierRuns()
     strategy = Strategy(bad_record=before.bad, good_record=before.good)
-    replay = Replay.over(BisectState(history, strategy), shas, outside)
-    tested = inside_rows(store, repo, spec, shas, goods) if spec is not None else []
-    replay.apply_all([row for row in [*rows, *tested] if row[0] not in skipped])  # as the bisect did
-    for sha in shas[1:-1]:
-        if sha in skipped:
-            replay.skip(sha)
+    replay = Replay.over(BisectState(history, strategy), shas, outside, sorted(skipped))  # as the bisect
+    replay.apply_all(rows)
+    if spec is not None:
+        replay.apply_all(inside_rows(store, repo, spec, shas, goods))
     subjects = _subjects(repo, shas[0], shas[-1])
     result = replay.state.result()
     revert = (

@@ -14,7 +14,7 @@ import typer
 
 from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP, Classifier, TimeoutAs
 from patchtool.bisection.driver import BisectOptions, Progress, run_bisect
-from patchtool.bisection.earlier import EarlierRuns, earlier_runs, reusable
+from patchtool.bisection.earlier import EarlierRuns, earlier_runs
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.replay import bounding_goods, forget_rows, skipped_commits
@@ -370,7 +370,7 @@ def bisect(
         # what `patchtool test` stored at the ends counts as their record (bisection.earlier), at
         # the good commits that bound the range, as the stored bisect's replay counts them
         before = EarlierRuns()
-        if not fresh and reusable(spec):
+        if not fresh:
             before = earlier_runs(store, git_repo, spec, bad, bounding_goods(git_repo, good, bad))
         records = before.added_to(*records)
         options = BisectOptions(

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from patchtool.bisection.core import BisectState
+from patchtool.bisection.graph import History
+from patchtool.bisection.replay import Replay
 from tests.bisection.test_bisectrun import CULPRIT, SKIPPED, bisect_env, make_flaky_repo
 from tests.conftest import run_patchtool
 
@@ -81,6 +84,22 @@ def test_the_runs_stored_for_a_skipped_commit_do_not_count(tmp_path: Path) -> No
     assert report["stop_reason"] == "blocked-by-untestable"
     assert (report["range99"][0]["sha"], report["range99"][1]["sha"]) == (parent, shas[CULPRIT])
     assert [ref["sha"] for ref in report["skipped"]] == [parent]
+
+
+def test_no_row_of_a_skipped_commit_counts_in_the_replay() -> None:
+    """Rows of any kind at a skipped commit (an earlier bisect's: runs, failures another way) count
+    for nothing: no run at its position, no unusable run; the other commits' rows count."""
+    shas = [f"{i:040x}" for i in range(6)]
+    state = BisectState(History.chain(5))
+    replay = Replay.over(state, shas, {}, [shas[2], shas[0], shas[5]])  # the ends are never skipped
+    assert replay.skipped == {shas[2]}
+    for outcome in ("pass", "fail", "other-failure", "inconclusive", "untestable"):
+        replay.apply(shas[2], outcome, "search", 1.0)
+    replay.apply(shas[3], "other-failure", "search", 1.0)
+    replay.apply(shas[3], "fail", "search", 1.0)
+    assert state.counts(2) == (0, 0) and state.is_untestable(2)
+    assert state.counts(3) == (1, 1) and state.unusable_runs == 1
+    assert replay.unusable == {shas[3]: 1} and shas[2] not in replay.tried
 
 
 @pytest.mark.parametrize(
