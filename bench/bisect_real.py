@@ -1,6 +1,6 @@
 """Bisect a simulated flaky test on a REAL git history (e.g. a month of QEMU master).
 
-The candidates come from patchtool's own graph code (`bisection.replay.commit_graph`, the code the
+The candidates come from patchtool's own graph code (`bisection.ranges.commit_graph`, the code the
 driver uses). The test is simulated: a run at a commit fails with probability p when CULPRIT is an
 ancestor of it (itself included), else with probability q. p and q are unknown to every strategy.
 
@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from patchtool.bisection.core import BisectState  # noqa: E402
 from patchtool.bisection.graph import History  # noqa: E402
 from patchtool.bisection.model import Strategy  # noqa: E402
-from patchtool.bisection.replay import commit_graph  # noqa: E402
+from patchtool.bisection.ranges import commit_graph  # noqa: E402
 from patchtool.testrun.stats import wilson_interval as wilson  # noqa: E402
 from patchtool.vcs.repo import GitRepo  # noqa: E402
 

@@ -18,13 +18,11 @@ from patchtool.bisection.graph import GOOD_END
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
 from patchtool.bisection.probe import CarriesCommits, Prober, ProbeSpec
+from patchtool.bisection.ranges import bounding_goods, good_inside, range_graph
 from patchtool.bisection.replay import (
     BUILT,
     Replay,
-    bounding_goods,
-    good_inside,
     load_rows,
-    range_graph,
     record_range,
     record_revert,
     record_row,
@@ -65,7 +63,8 @@ class BisectOptions:
     bad_record: tuple[int, int] = (0, 0)
     good_record: tuple[int, int] = (0, 0)
     count_tested: bool = False  # runs `patchtool test` stored between the ends count (earlier.py)
-    skip: frozenset[str] = frozenset()  # commits not to build or test (--skip; replay.skipped_commits)
+    skip: frozenset[str] = frozenset()  # commits not to build or test (--skip; ranges.skipped_commits)
+    paths: tuple[str, ...] = ()  # only the commits that change these (git bisect start -- PATH...)
 
 
 @record
@@ -92,14 +91,18 @@ class _Session:
         self.repo, self.store, self.key, self.options = repo, store, spec.key(), options
         self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
         tops = bounding_goods(repo, [options.good, *options.also_good], options.bad)
-        self.commits, history, self.outside = range_graph(repo, tops, options.bad, options.first_parent)
+        self.commits, history, self.outside = range_graph(
+            repo, tops, options.bad, options.first_parent, options.paths
+        )
         # The other good commits that bound the range have no position: known good, as parents
         # outside the range are.
         self.also_good = tuple(tops[1:])
         # --skip: as git bisect skip, neither good nor bad is known there; no run of it counts.
         self.skipped = [sha for sha in self.commits[1:-1] if sha in options.skip]
         recorded = " ".join([self.commits[0], *self.also_good])
-        record_range(store, self.key, recorded, self.commits[-1], options.first_parent, self.skipped)
+        record_range(
+            store, self.key, recorded, self.commits[-1], options.first_parent, self.skipped, options.paths
+        )
         strategy = Strategy(
             confidence=options.confidence,
             max_runs=options.max_runs,

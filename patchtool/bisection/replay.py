@@ -1,4 +1,4 @@
-"""The one replay of stored bisect observations, and the commit graph a bisect ranges over.
+"""The one replay of stored bisect observations, and the records of the range a bisect searched.
 
 `patchtool bisect` writes every build verdict and every run to the store the moment it happens,
 keyed by commit and probe. The bisect command (resuming), and the report (showing a stored
@@ -8,6 +8,7 @@ the public record `StoredBisect`.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from patchtool.bisection.earlier import EarlierRuns, earlier_runs, inside_rows
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import BisectResult, StopReason, Strategy
 from patchtool.bisection.probe import ProbeSpec
+from patchtool.bisection.ranges import commit_graph
 from patchtool.bisection.revert import RevertCommit, RevertOutcome, judge_revert, noop_detail
 from patchtool.bisection.standins import set_aside_bad_end
 from patchtool.bisection.stats import confirmation_plan
@@ -52,6 +54,14 @@ CREATE TABLE IF NOT EXISTS bisect_skips (
     commit_sha TEXT NOT NULL,
     PRIMARY KEY (probe_key, good_sha, bad_sha, commit_sha)
 );
+CREATE TABLE IF NOT EXISTS bisect_paths (
+    probe_key TEXT NOT NULL,
+    good_sha TEXT NOT NULL,
+    bad_sha TEXT NOT NULL,
+    first_parent INTEGER NOT NULL,
+    paths TEXT NOT NULL,
+    PRIMARY KEY (probe_key, good_sha, bad_sha, first_parent)
+);
 CREATE TABLE IF NOT EXISTS bisect_reverts (
     probe_key TEXT NOT NULL,
     culprit_sha TEXT NOT NULL,
@@ -64,115 +74,6 @@ CREATE TABLE IF NOT EXISTS bisect_reverts (
 """
 BUILT = "built"  # an outcome row that only records a successful build and its duration
 Row = tuple[str, str, str, float]  # commit, outcome, phase, seconds
-
-
-def bounding_goods(repo: GitRepo, good: str | Sequence[str], bad: str) -> list[str]:
-    """The good commits (shas) that bound the range: each checked to be an ancestor of ``bad``, and
-    without those another good commit descends from (their ancestors are out already). The first
-    is the first given that is kept: the good end, run when q is measured."""
-    goods = [good] if isinstance(good, str) else list(good)
-    bad_sha = repo.rev_parse(bad)
-    shas: list[str] = []
-    for name in goods:
-        sha = repo.rev_parse(name)
-        if sha == bad_sha:
-            same = f"the same commit {sha[:12]}"
-            raise InputError(f"--good {name} and --bad {bad} are {same}: nothing to bisect")
-        if not repo.is_ancestor(sha, bad_sha):
-            why = _not_ancestor(repo, sha, bad_sha)
-            raise InputError(f"--good {name} is not an ancestor of --bad {bad}: {why}")
-        if sha not in shas:
-            shas.append(sha)
-    return [g for g in shas if not any(o != g and repo.is_ancestor(g, o) for o in shas)]
-
-
-def skipped_commits(repo: GitRepo, revs: Sequence[str], ends: Sequence[str] = ()) -> frozenset[str]:
-    """The commits ``--skip`` names (git bisect skip): each a revision, or a range ``A..B``. A
-    single revision that is one of ``ends`` (--good, --bad) is an error: the ends bound the
-    search and are never skipped (a range may cover one; only the commits between count)."""
-    shas: set[str] = set()
-    bounds = {repo.try_rev_parse(end) for end in ends}
-    for rev in revs:
-        if ".." not in rev:
-            sha = repo.rev_parse(rev)
-            if sha in bounds:
-                raise InputError(f"--skip {rev}: it is --good or --bad, which bound the search; not skipped")
-            shas.add(sha)
-            continue
-        listed = repo.git("rev-list", "--end-of-options", rev, check=False)
-        if not listed.ok:
-            why = (listed.errtext().strip().splitlines() or ["git rev-list failed"])[0]
-            raise InputError(f"--skip {rev}: not a range of commits in {repo.path} ({why})")
-        shas.update(listed.text().split())
-    return frozenset(shas)
-
-
-def commit_graph(
-    repo: GitRepo, good: str | Sequence[str], bad: str, first_parent: bool
-) -> tuple[list[str], History, dict[int, str]]:
-    """Positions 0..n: the good commit, then every commit of good..bad, parents before children
-    (the last is the bad commit), with their parents inside the range; and the first parents
-    outside it (``range_graph``).
-
-    Several good commits (``git bisect good A B``) take the ancestors of each out of the range: a
-    commit is a candidate when it is an ancestor of the bad one and of none of them. Position 0 is
-    the first of ``bounding_goods``; the others are known good without a position, as every parent
-    outside the range is."""
-    return range_graph(repo, bounding_goods(repo, good, bad), bad, first_parent)
-
-
-def range_graph(
-    repo: GitRepo, tops: Sequence[str], bad: str, first_parent: bool
-) -> tuple[list[str], History, dict[int, str]]:
-    """commit_graph for good commits already checked and bounded (``bounding_goods``), and the
-    first parent of each position whose first parent is outside the range (position -> sha): an
-    ancestor of a good commit, known good, which History leaves out (its first parent there is
-    the good end). A side branch forked before the good end has one at its first commit; so may
-    a --first-parent line when a good commit was merged into it."""
-    bad_sha = repo.rev_parse(bad)
-    mode = ("--first-parent",) if first_parent else ()
-    listing = repo.out(
-        "rev-list", "--reverse", "--topo-order", "--parents", *mode, bad_sha, *(f"^{g}" for g in tops)
-    )
-    rows = [line.split() for line in listing.splitlines() if line.strip()]
-    if not rows or rows[-1][0] != bad_sha:
-        raise InputError(f"no commits between {' '.join(g[:12] for g in tops)} and {bad}")
-    shas = [tops[0]] + [r[0] for r in rows]
-    index = {sha: i for i, sha in enumerate(shas)}
-    parents: list[tuple[int, ...]] = [()]
-    outside: dict[int, str] = {}
-    for pos, row in enumerate(rows, start=1):
-        listed = row[1:2] if first_parent else row[1:]
-        # Parents outside the range are ancestors of a good end (or of no interest): known good.
-        parents.append(tuple(index[p] for p in listed if p in index and index[p] < pos))
-        if len(row) > 1 and row[1] not in index:
-            outside[pos] = row[1]
-    return shas, History(parents), outside
-
-
-def good_inside(repo: GitRepo, goods: Sequence[str], merge: str) -> tuple[str, ...]:
-    """The good commits that bound the search inside a merge: each good commit that is an ancestor
-    of it, and for the others their merge bases with it (ancestors of a good commit are good)."""
-    known: list[str] = []
-    for good in goods:
-        if repo.is_ancestor(good, merge):
-            known.append(good)
-        else:
-            done = repo.git("merge-base", "--all", good, merge, check=False)
-            known.extend(done.text().split() if done.ok else ())
-    return tuple(dict.fromkeys(known))
-
-
-def _not_ancestor(repo: GitRepo, good: str, bad: str) -> str:
-    """What to do when the good commit is not an ancestor of the bad one (a stable branch's tag,
-    say): git bisect would test their merge base first; say which commit that is."""
-    done = repo.git("merge-base", good, bad, check=False)
-    base = done.text().split()[0] if done.ok and done.text().strip() else None
-    if base is None:
-        return "they share no history"
-    if base == bad:
-        return "it descends from --bad (are the two swapped?)"
-    return f"bisect from their merge base, --good {base[:12]}, if the test passes there"
 
 
 def load_rows(store: Store, key: str, commits: Sequence[str]) -> list[Row]:
@@ -195,16 +96,23 @@ def forget_rows(store: Store, key: str) -> None:
         conn.execute("DELETE FROM bisect_ranges WHERE probe_key = ?", (key,))
         conn.execute("DELETE FROM bisect_reverts WHERE probe_key = ?", (key,))
         conn.execute("DELETE FROM bisect_skips WHERE probe_key = ?", (key,))
+        conn.execute("DELETE FROM bisect_paths WHERE probe_key = ?", (key,))
 
 
 def record_range(
-    store: Store, key: str, good: str, bad: str, first_parent: bool, skipped: Sequence[str] = ()
+    store: Store,
+    key: str,
+    good: str,
+    bad: str,
+    first_parent: bool,
+    skipped: Sequence[str] = (),
+    paths: Sequence[str] = (),
 ) -> None:
     """Remember the range a bisect of this probe searched: the search need not run either end (the
     good end only when good commits may fail, the bad end not once a commit between has failed),
     so the observations alone do not say where the range began and ended. Several good commits
-    are stored space-separated in ``good``. And the commits of it --skip named this time, so the
-    report's replay leaves them out as the bisect did."""
+    are stored space-separated in ``good``. And the commits of it --skip named this time, and the
+    paths it was limited to, so the report's replay searches the graph the bisect searched."""
     store.ensure_schema(BISECT_DDL)
     with store.transaction() as conn:
         conn.execute(
@@ -218,6 +126,11 @@ def record_range(
             "INSERT OR IGNORE INTO bisect_skips (probe_key, good_sha, bad_sha, commit_sha)"
             " VALUES (?, ?, ?, ?)",
             [(*where, sha) for sha in skipped],
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO bisect_paths (probe_key, good_sha, bad_sha, first_parent, paths)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (*where, int(first_parent), json.dumps(list(paths))),
         )
 
 
@@ -455,7 +368,8 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
         if not (goods and all(repo.try_rev_parse(g) for g in goods) and repo.try_rev_parse(str(bad))):
             continue  # another repository's bisect of the same probe
         try:
-            shas, history, outside = commit_graph(repo, goods, str(bad), bool(first_parent))
+            paths = _recorded_paths(store, key, str(good), str(bad), bool(first_parent))
+            shas, history, outside = commit_graph(repo, goods, str(bad), bool(first_parent), paths)
         except InputError:
             continue
         rows = load_rows(store, key, [*shas, *outside.values()])
@@ -466,6 +380,22 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
             )
             return shas, history, outside, rows, goods, {str(r[0]) for r in skips}
     return None
+
+
+def _recorded_paths(store: Store, key: str, good: str, bad: str, first_parent: bool) -> list[str]:
+    """The paths the bisect of this range was limited to (none: stored before paths were)."""
+    rows = store.query(
+        "SELECT paths FROM bisect_paths"
+        " WHERE probe_key = ? AND good_sha = ? AND bad_sha = ? AND first_parent = ?",
+        (key, good, bad, int(first_parent)),
+    )
+    try:
+        paths = json.loads(str(rows[0][0])) if rows else []
+    except ValueError:
+        paths = None
+    if not (isinstance(paths, list) and all(isinstance(p, str) for p in paths)):
+        raise InputError(f"stored paths of the bisect of {bad[:12]} are not a list of paths")
+    return paths
 
 
 def _observed_range(store: Store, repo: GitRepo, key: str) -> _Found | None:

@@ -17,6 +17,7 @@ from patchtool.bisection.replay import Replay
 from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import ConfirmationOutcome, Estimate
 from patchtool.jsonable import record
+from patchtool.vcs.repo import GitRepo
 
 
 @record
@@ -94,15 +95,31 @@ class BisectReport:
     # (among reused_runs).
     tested_inside: tuple[TestedAt, ...] = ()
     skipped: tuple[CommitRef, ...] = ()  # --skip: not built or tested (nor listed untestable)
+    # git bisect start -- PATH...: only the commits that change these were candidates, the bad end
+    # among them whether it does or not; ``range_commits`` counts the range without the limit.
+    paths: tuple[str, ...] = ()
+    range_commits: int = 0
+    bad_changes_paths: bool = True
 
     @property
     def found(self) -> bool:
         return self.culprit is not None and (self.confirmation is None or self.confirmation.confirmed)
 
 
+class _Limits(Protocol):
+    """What the report reads of the bisect's options (driver.BisectOptions)."""
+
+    @property
+    def first_parent(self) -> bool: ...
+    @property
+    def paths(self) -> tuple[str, ...]: ...
+
+
 class Finished(Protocol):
     """What the report needs of a bisect session (driver.py)."""
 
+    repo: GitRepo
+    commits: list[str]
     state: BisectState
     replay: Replay
     outside: dict[int, str]
@@ -111,6 +128,8 @@ class Finished(Protocol):
     tested_inside: list[tuple[str, str, str, float]]  # rows of runs `patchtool test` stored
     skipped: list[str]  # the commits of the range --skip named
 
+    @property
+    def options(self) -> _Limits: ...
     def out_of_time(self) -> bool: ...
     def ref(self, i: int) -> CommitRef: ...
     def commit_ref(self, sha: str) -> CommitRef: ...
@@ -135,6 +154,7 @@ def build_report(
     skipped = set(session.skipped)
     untestable = [r for r in (ref(e.index) for e in result.evidence if e.untestable) if r.sha not in skipped]
     untestable += [session.commit_ref(sha) for sha in sorted(session.replay.dropped)]
+    range_commits, bad_changes_paths = _limited(session)
     return BisectReport(
         also_good=tuple(session.commit_ref(sha) for sha in session.also_good),
         good=ref(0),
@@ -169,7 +189,23 @@ def build_report(
         good_record=state.strategy.good_record,
         tested_inside=_tested_at(session),
         skipped=tuple(session.commit_ref(sha) for sha in session.skipped),
+        paths=session.options.paths,
+        range_commits=range_commits,
+        bad_changes_paths=bad_changes_paths,
     )
+
+
+def _limited(session: Finished) -> tuple[int, bool]:
+    """With paths: the range's commits without them, and whether the bad end changes them."""
+    paths = session.options.paths
+    if not paths:
+        return session.state.n, True
+    repo, bad = session.repo, session.commits[-1]
+    mode = ("--first-parent",) if session.options.first_parent else ()
+    goods = [f"^{sha}" for sha in (session.commits[0], *session.also_good)]
+    whole = int(repo.out("rev-list", "--count", *mode, bad, *goods).strip() or 0)
+    own = repo.out("rev-list", "--count", f"{bad}^!", "--", *paths).strip()
+    return whole, own not in ("", "0")
 
 
 def _tested_at(session: Finished) -> tuple[TestedAt, ...]:

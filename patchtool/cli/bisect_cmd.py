@@ -17,7 +17,8 @@ from patchtool.bisection.driver import BisectOptions, Progress, run_bisect
 from patchtool.bisection.earlier import EarlierRuns, earlier_runs
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
-from patchtool.bisection.replay import bounding_goods, forget_rows, skipped_commits
+from patchtool.bisection.ranges import bounding_goods, skipped_commits
+from patchtool.bisection.replay import forget_rows
 from patchtool.bisection.revert import describe_revert
 from patchtool.bisection.summary import BisectReport, CommitRef
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
@@ -146,6 +147,9 @@ def _print_report(report: BisectReport) -> None:
             f" would do{at_least} (--max-runs)",
             markup=False,
         )
+    if report.paths:
+        for line in _limited_to(report):
+            say(line, markup=False)
     if report.skipped:
         count = f"{len(report.skipped)} commit" + ("s" if len(report.skipped) > 1 else "")
         say(f"  skipped (--skip): {count} of the range, not built or tested")
@@ -165,6 +169,19 @@ def _print_report(report: BisectReport) -> None:
         tail = f" and at {more} more commits" if more else ""
         listed = ", ".join(shown) + tail
         say(f"  of those reused, stored by patchtool test between the ends: {listed}", markup=False)
+
+
+def _limited_to(report: BisectReport) -> list[str]:
+    """The paths the search was limited to, and what naming a bad end that does not change them means."""
+    paths = " ".join(report.paths)
+    searched = report.candidates - (not report.bad_changes_paths)
+    lines = [f"  limited to {paths}: {searched} of the range's {report.range_commits} commits change them"]
+    if report.culprit is not None and report.culprit.sha == report.bad.sha and not report.bad_changes_paths:
+        lines.append(
+            "  the bad end does not change them, and every commit that does tested good: the first"
+            " bad commit changes something else (bisect without the paths)"
+        )
+    return lines
 
 
 def _parent_evidence(report: BisectReport) -> str:
@@ -308,6 +325,14 @@ def bisect(
     cluster: ClusterOption = None,
     cluster_fallback: FallbackOption = "fail",
     cluster_repo_url: ClusterRepoOption = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="-- PATH...",
+            help="Search only the commits that change these paths (git bisect start -- PATH...).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Find the commit that made a test fail (even flakily), with a stated confidence.
 
@@ -322,6 +347,10 @@ def bisect(
     does (a branch known good that was merged in, say). --skip REV or --skip A..B names commits
     known not to build or test for another reason (git bisect skip): they are never built, no run
     stored for them counts, and when the culprit is among them the range of them is reported.
+
+    Paths after -- limit the search to the commits that change them, as git bisect start -- PATH
+    does: patchtool bisect --good v10.0.0 --bad master --test func-alpha-replay -- hw/alpha
+    target/alpha. The bad end is tested whether it changes them or not.
 
     What CI already knows of the test saves runs: --good-record 0/300 (300 clean runs on master
     before the regression) tells that good commits rarely fail, --bad-record 7/20 how often the
@@ -375,7 +404,7 @@ def bisect(
         records = before.added_to(*records)
         options = BisectOptions(
             good[0], bad, first_parent, confidence, max_runs, max_time, width, revert_test, tuple(good[1:]),
-            *records, count_tested=not fresh, skip=skipped,
+            *records, count_tested=not fresh, skip=skipped, paths=tuple(paths or ()),
         )  # fmt: skip
         report = run_bisect(git_repo, store, spec, options, probers, live, settings)
         report = replace(report, tested_before=(before.bad, before.good))

@@ -10,7 +10,8 @@ from pathlib import Path
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import GOOD_END
-from patchtool.bisection.replay import Replay, range_graph
+from patchtool.bisection.ranges import range_graph
+from patchtool.bisection.replay import Replay
 from patchtool.vcs.repo import GitRepo
 from tests.bisection.test_bisectrun import _named_commits, bisect_env
 from tests.conftest import run_patchtool
