@@ -17,18 +17,18 @@ from patchtool.bisection.earlier import inside_rows
 from patchtool.bisection.graph import GOOD_END
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
-from patchtool.bisection.probe import CarriesCommits, Prober, ProbeSpec
+from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.ranges import bounding_goods, good_inside, range_graph
 from patchtool.bisection.replay import (
     BUILT,
     Replay,
     load_rows,
     record_range,
-    record_revert,
     record_row,
     revert_made_on,
 )
-from patchtool.bisection.revert import RevertOutcome, judge_revert, make_revert, noop_detail, revert_pack
+from patchtool.bisection.revert import RevertOutcome
+from patchtool.bisection.revertrun import revert_test
 from patchtool.bisection.stats import (
     ConfirmationOutcome,
     ConfirmationPlan,
@@ -36,7 +36,7 @@ from patchtool.bisection.stats import (
     judge_confirmation,
     next_confirmation_run,
 )
-from patchtool.bisection.summary import BisectReport, CommitRef, build_report
+from patchtool.bisection.summary import BisectReport, CommitRef, Progress, build_report
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
 from patchtool.jsonable import record
@@ -65,15 +65,6 @@ class BisectOptions:
     count_tested: bool = False  # runs `patchtool test` stored between the ends count (earlier.py)
     skip: frozenset[str] = frozenset()  # commits not to build or test (--skip; ranges.skipped_commits)
     paths: tuple[str, ...] = ()  # only the commits that change these (git bisect start -- PATH...)
-
-
-@record
-class Progress:
-    top: CommitRef
-    probability: float
-    runs: int
-    builds: int
-    testing: CommitRef
 
 
 class _Session:
@@ -194,8 +185,7 @@ class _Session:
     def confirm_culprit(self, culprit: int) -> ConfirmationOutcome | None:
         """Fresh runs on the culprit and its parent (design 4.9), folded into the posterior; a
         parent outside the range that cannot be tested gives way to the good end."""
-        result = self.state.result()
-        plan = confirmation_plan(result.p.mean, result.q.mean)
+        plan = self._plan()
         at_culprit = (culprit, self.commits[culprit])
         while not self.out_of_time() and not self._over_budget():
             sides = {"parent": self.parent_at(culprit), "culprit": at_culprit}
@@ -208,6 +198,20 @@ class _Session:
                 return None
         parent = self.parent_at(culprit)[1]
         return judge_confirmation(plan, self._confirm_counts(parent), self._confirm_counts(at_culprit[1]))
+
+    def _plan(self) -> ConfirmationPlan:
+        """The confirmation's plan, from the search's runs alone: resumed, the state holds the
+        confirmation's runs too, and a plan made from them would ask for more runs than the
+        first run's (a finished bisect run again would run again)."""
+        state = self.state
+        if any(runs for _, runs in self.confirm.values()):
+            state = BisectState(state.history, state.strategy)
+            again = Replay.over(state, self.commits, self.outside, self.skipped)
+            rows = load_rows(self.store, self.key, [*self.commits, *self.outside.values()])
+            again.apply_all([r for r in rows if r[2] != "confirm" and r[1] != Verdict.UNTESTABLE])
+            again.apply_all(self.tested_inside)
+        result = state.result()
+        return confirmation_plan(result.p.mean, result.q.mean)
 
     def parent_at(self, culprit: int) -> tuple[int, str]:
         """Where the culprit's parent is run (its runs' position, the commit): its first parent;
@@ -322,7 +326,7 @@ def run_bisect(
     report = replace(build_report(session, spec, confirmation), merge=merge)
     if report.found and report.culprit is not None and options.revert_test:
         culprit_sha = report.culprit.sha
-        revert = _revert_test(session, settings, culprit_sha, bad)
+        revert = revert_test(session, settings, culprit_sha, bad)
         spent = _revert_spent(session, revert)
         if _bad_end_to_probe(outer, revert, spent):
             # The search never ran the bad end (a commit between failed first) and the revert test
@@ -333,7 +337,7 @@ def run_bisect(
                 named = outer.state.result().culprit
                 at = outer.state.revert_base(named) if named is not None else outer.state.n
                 if at != outer.state.n:
-                    revert = _revert_test(session, settings, culprit_sha, outer.commits[at], spent)
+                    revert = revert_test(session, settings, culprit_sha, outer.commits[at], spent)
                     revert = replace(revert, runs_on_bad_end=spent)
             report = replace(build_report(session, spec, confirmation), merge=merge)
             if outer is not session:  # bisected inside a merge: the bad end is the outer range's
@@ -398,78 +402,6 @@ def _testable(session: _Session, index: int, spent: int) -> bool:
         return False
     except PatchtoolError:
         return True
-
-
-def _revert_test(
-    session: _Session, settings: Settings | None, culprit: str, bad: str, spent: int = 0
-) -> RevertOutcome:
-    """Run the test on the bad commit with the culprit reverted, as often as the parent's
-    confirmation (design 4.9), allowing as many failures; its runs are stored apart (phase
-    "revert", under the reverted commit) and never enter the posterior.
-
-    The verdict is made before: an error here (the test aborts on the reverted tree, git or a
-    worker fails) makes the revert test "untestable", with the error, and keeps the verdict."""
-    try:
-        return _revert_runs(session, settings, culprit, bad, spent)
-    except PatchtoolError as e:
-        return RevertOutcome("untestable", bad, detail=str(e))
-
-
-def _revert_runs(
-    session: _Session, settings: Settings | None, culprit: str, bad: str, spent: int
-) -> RevertOutcome:
-    if settings is None:
-        return RevertOutcome("not-run", bad, detail="no data directory for the revert")
-    if culprit == bad:
-        return RevertOutcome("not-run", bad, detail="the culprit is the bad commit: its parent is the revert")
-    if session.repo.try_rev_parse(f"{culprit}^1") is None:  # a root commit of a merged history
-        return RevertOutcome("not-run", bad, detail="the culprit has no parent")
-    made = make_revert(session.repo, settings, culprit, bad)
-    record_revert(session.store, session.key, culprit, bad, made)  # the report judges it again
-    if detail := noop_detail(session.repo, culprit, bad, made):
-        return RevertOutcome("no-op", bad, made.sha, detail=detail)
-    if made.sha is None:
-        return RevertOutcome("conflicts", bad, conflicts=made.conflicts)
-    sha, lane = made.sha, session.lanes[0]
-    if isinstance(lane.prober, CarriesCommits):
-        lane.prober.carry(sha, bad, revert_pack(session.repo, sha, bad))
-    result = session.state.result()
-    plan = confirmation_plan(result.p.mean, result.q.mean)
-    # A stored "cannot test" may have been the environment's fault: try again (as for candidates).
-    outcomes = [
-        row[1] for row in load_rows(session.store, session.key, [sha]) if row[1] != Verdict.UNTESTABLE
-    ]
-    reused = judge_revert(bad, sha, outcomes, plan).runs
-    started = builds = 0
-    while (outcome := judge_revert(bad, sha, outcomes, plan)).status == "not-run":
-        outcome = replace(outcome, reused_runs=reused, builds=builds)
-        limit = session.options.max_runs
-        # Counted or not, with those of an earlier revert test of this bisect (``spent``).
-        revert_runs = spent + sum(o not in (BUILT, Verdict.UNTESTABLE) for o in outcomes)
-        if session.out_of_time() or (limit is not None and session.state.spent_runs + revert_runs >= limit):
-            return replace(outcome, detail="out of budget or time")
-        if started >= 3 * plan.parent_runs:  # other failures, inconclusive runs (--fail-match)
-            return replace(outcome, status="untestable", detail="its runs are mostly unusable")
-        count = min(session.jobs, plan.parent_runs - outcome.runs)
-        started += count
-        if session.progress is not None:  # the search's totals go on counting through the revert test
-            top, prob = session.state.top_candidate()
-            testing = CommitRef(sha, f"revert test of {culprit[:12]}")
-            runs, built = session.state.runs + outcome.runs - reused, session.state.builds + builds
-            session.progress(Progress(session.ref(top), prob, runs, built, testing))
-        # The index is the bad end's: the reverted commit has no position of its own.
-        done = execute(lane.prober, Task(0, session.state.n, sha, count, lane.prepared != sha))
-        if done.built is not None:
-            builds += 1
-            lane.prepared = sha if done.built else None
-            verdict = BUILT if done.built else Verdict.UNTESTABLE
-            record_row(session.store, session.key, sha, verdict, "revert", done.build_seconds)
-            outcomes.append(verdict)
-        each = done.run_seconds / max(len(done.verdicts), 1)
-        for v in done.verdicts:
-            record_row(session.store, session.key, sha, v, "revert", each)
-            outcomes.append(v)
-    return replace(outcome, reused_runs=reused, builds=builds)
 
 
 def _search_and_confirm(

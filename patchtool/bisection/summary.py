@@ -27,6 +27,17 @@ class CommitRef:
 
 
 @record
+class Progress:
+    """Where a running bisect stands, for the live display."""
+
+    top: CommitRef
+    probability: float
+    runs: int
+    builds: int
+    testing: CommitRef
+
+
+@record
 class StandIn:
     """A commit run in place of a bad end that cannot be tested, and what it showed."""
 

@@ -13,14 +13,14 @@ from typing import Annotated, Any
 import typer
 
 from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP, Classifier, TimeoutAs
-from patchtool.bisection.driver import BisectOptions, Progress, run_bisect
+from patchtool.bisection.driver import BisectOptions, run_bisect
 from patchtool.bisection.earlier import EarlierRuns, earlier_runs
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.ranges import bounding_goods, skipped_commits
 from patchtool.bisection.replay import forget_rows
 from patchtool.bisection.revert import describe_revert
-from patchtool.bisection.summary import BisectReport, CommitRef
+from patchtool.bisection.summary import BisectReport, CommitRef, Progress
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 from patchtool.cli.cluster_cmd import (
     ClusterOption,

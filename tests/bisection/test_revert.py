@@ -303,8 +303,9 @@ def test_the_live_totals_count_on_through_the_revert_test(
 ) -> None:
     """The status line's runs and builds go on counting while the reverted commit is built and
     run, and end at the search's totals plus the revert test's."""
-    from patchtool.bisection.driver import BisectOptions, Progress, run_bisect
+    from patchtool.bisection.driver import BisectOptions, run_bisect
     from patchtool.bisection.probe import ProbeSpec, probers_for
+    from patchtool.bisection.summary import Progress
     from patchtool.store import Store
 
     repo = tmp_path / "repo"
