@@ -313,6 +313,7 @@ class StoredBisect:
     posterior: tuple[float, ...]
     result: BisectResult
     revert: RevertOutcome | None = None  # the revert test of the culprit, when one was run
+    paths: tuple[str, ...] = ()  # the search was limited to the commits that change these
 
 
 def load_stored(
@@ -330,7 +331,7 @@ def load_stored(
     found = _recorded_range(store, repo, key) or _observed_range(store, repo, key)
     if found is None:
         return None
-    shas, history, outside, rows, goods, skipped = found
+    shas, history, outside, rows, goods, skipped, paths = found
     before = earlier_runs(store, repo, spec, shas[-1], goods) if spec is not None else EarlierRuns()
     strategy = Strategy(bad_record=before.bad, good_record=before.good)
     replay = Replay.over(BisectState(history, strategy), shas, outside, sorted(skipped))  # as the bisect
@@ -349,12 +350,13 @@ def load_stored(
         tuple(replay.state.posterior()),
         result,
         revert,
+        tuple(paths),
     )
 
 
 # The range, its graph, the outside first parents (range_graph), the rows of them all, the good
-# commits that bound it and the commits of it --skip named.
-_Found = tuple[list[str], History, dict[int, str], list[Row], list[str], set[str]]
+# commits that bound it, the commits of it --skip named and the paths it was limited to.
+_Found = tuple[list[str], History, dict[int, str], list[Row], list[str], set[str], list[str]]
 
 
 def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
@@ -378,7 +380,7 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
                 "SELECT commit_sha FROM bisect_skips WHERE probe_key = ? AND good_sha = ? AND bad_sha = ?",
                 (key, good, bad),
             )
-            return shas, history, outside, rows, goods, {str(r[0]) for r in skips}
+            return shas, history, outside, rows, goods, {str(r[0]) for r in skips}, paths
     return None
 
 
@@ -412,7 +414,7 @@ def _observed_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
     if len(tips) != 1 or len(base) != 1 or base[0] not in known or base[0] == tips[0]:
         return None
     shas, history, outside = commit_graph(repo, base[0], tips[0], first_parent=False)
-    return shas, history, outside, load_rows(store, key, [*shas, *outside.values()]), [base[0]], set()
+    return shas, history, outside, load_rows(store, key, [*shas, *outside.values()]), [base[0]], set(), []
 
 
 def _subjects(repo: GitRepo, good: str, bad: str) -> dict[str, str]:

@@ -258,6 +258,7 @@ class BisectView:
     p: str = ""  # "0.48 (0.31-0.66)"
     q: str = ""
     revert: str = ""  # what the revert test found ("" when none was run)
+    paths: tuple[str, ...] = ()  # git bisect start -- PATH...: only commits that change them searched
 
 
 @record

@@ -101,6 +101,7 @@ def bisect_view(data: BisectInput) -> BisectView:
         p=_estimate(getattr(r, "p", None)),
         q=_estimate(getattr(r, "q", None)),
         revert=_revert_line(data),
+        paths=tuple(data.paths),
     )
 
 

@@ -11,12 +11,18 @@ from pathlib import Path
 from patchtool.bisection.probe import ProbeSpec
 from patchtool.bisection.ranges import range_graph
 from patchtool.bisection.replay import load_stored
+from patchtool.config import load_settings
+from patchtool.fetch import resolve_source
+from patchtool.parse.series import build_series
+from patchtool.report.context import build_context
+from patchtool.report.render import render
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 from tests.bisection.test_bisectrun import FLAKY, bisect_env, make_script_repo
-from tests.conftest import run_patchtool
+from tests.conftest import ROOT, run_patchtool
 from tests.plugins.gitutil import git, snapshot_repo
 
+MBOX = ROOT / "fixtures" / "mail" / "ring-v1-v2.mbox"
 N = 24
 CULPRIT = 18  # changes hw/ (every third commit does; the others change docs/)
 SCRIPT = FLAKY.replace("state.txt", "hw/state.txt")
@@ -69,6 +75,12 @@ def test_only_the_commits_that_change_the_paths_are_searched(tmp_path: Path) -> 
     assert list(found.shas) == [shas[i] for i in range(0, N + 1, 3)]
     assert found.result.culprit is not None and found.shas[found.result.culprit] == shas[CULPRIT]
     assert abs(found.result.probability - report["probability"]) < 1e-9
+    assert found.paths == ("hw",)
+    ctx = build_context(build_series(resolve_source(str(MBOX), load_settings())), bisect=found)
+    for fmt, said in (("term", "only the commits that change hw"), ("md", "Only the commits that change hw"),
+                      ("html", "Only the commits that change <code>hw</code>")):  # fmt: skip
+        assert said in render(ctx, fmt), fmt
+    assert json.loads(render(ctx, "json"))["bisect"]["paths"] == ["hw"]
 
     human = run_patchtool(*args, "--", "hw", env=bisect_env(tmp_path))  # resumed, all reused
     assert human.code == 0, human.stderr
