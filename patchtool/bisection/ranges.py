@@ -122,6 +122,14 @@ def _ending_at_bad(
     return [*rows, [bad_sha, *reversed(heads)]]
 
 
+def changes_paths(repo: GitRepo, sha: str, paths: Sequence[str], first_parent: bool) -> bool:
+    """Whether the commit changes the paths as range_graph's listing sees it: against every parent
+    (a merge that takes one parent's version of them does not), or with ``first_parent`` against
+    its first parent alone (a merge that brings a branch's changes to them in does)."""
+    mode = ("--first-parent",) if first_parent else ()
+    return repo.out("rev-list", "--count", *mode, f"{sha}^!", "--", *paths).strip() not in ("", "0")
+
+
 def good_inside(repo: GitRepo, goods: Sequence[str], merge: str) -> tuple[str, ...]:
     """The good commits that bound the search inside a merge: each good commit that is an ancestor
     of it, and for the others their merge bases with it (ancestors of a good commit are good)."""

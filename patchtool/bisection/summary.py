@@ -13,6 +13,7 @@ from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason
 from patchtool.bisection.probe import ProbeSpec
+from patchtool.bisection.ranges import changes_paths
 from patchtool.bisection.replay import Replay
 from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import ConfirmationOutcome, Estimate
@@ -215,8 +216,7 @@ def _limited(session: Finished) -> tuple[int, bool]:
     mode = ("--first-parent",) if session.options.first_parent else ()
     goods = [f"^{sha}" for sha in (session.commits[0], *session.also_good)]
     whole = int(repo.out("rev-list", "--count", *mode, bad, *goods).strip() or 0)
-    own = repo.out("rev-list", "--count", f"{bad}^!", "--", *paths).strip()
-    return whole, own not in ("", "0")
+    return whole, changes_paths(repo, bad, paths, session.options.first_parent)
 
 
 def _tested_at(session: Finished) -> tuple[TestedAt, ...]:

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from patchtool.bisection.probe import ProbeSpec
-from patchtool.bisection.ranges import range_graph
+from patchtool.bisection.ranges import changes_paths, range_graph
 from patchtool.bisection.replay import load_stored
 from patchtool.config import load_settings
 from patchtool.fetch import resolve_source
@@ -139,9 +139,17 @@ def test_path_limited_graph_of_a_merge_history(tmp_path: Path) -> None:
     at = {sha: i for i, sha in enumerate(shas_)}
     assert side[2] not in at and shas[4] not in at  # change docs only
     assert shas_[-1] == merge and set(history.parents[-1]) == {at[shas[N]], at[side[1]]}
-    assert history.parents[at[side[0]]] == (at[shas[3]],)  # hw 3, through no docs commit
-    assert history.parents[at[shas[6]]] == (at[shas[3]],)
+    assert history.parents[at[side[0]]] == (at[shas[3]],)  # its own parent, hw 3
+    assert history.parents[at[shas[6]]] == (at[shas[3]],)  # hw 3, through docs 4 and 5
     assert outside == {}
+    # Against both parents the merge changes hw/; a merge that takes one side's hw/ does not,
+    # save against its first parent alone (--first-parent), where it brings the side's changes in.
+    g("checkout", "-q", "-b", "docs-only", shas[4])
+    g("merge", "-q", "--no-ff", "-m", "merge side again", "side")
+    took = g("rev-parse", "HEAD")
+    assert changes_paths(GitRepo(repo), merge, ["hw"], False)
+    assert not changes_paths(GitRepo(repo), took, ["hw"], False)
+    assert changes_paths(GitRepo(repo), took, ["hw"], True)
 
 
 def test_paths_nothing_changes_or_git_refuses_are_one_line_errors(tmp_path: Path) -> None:
