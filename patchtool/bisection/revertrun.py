@@ -3,11 +3,13 @@ often as the parent's confirmation (design 4.9), its runs stored apart (phase "r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from patchtool.bisection.classify import Verdict
-from patchtool.bisection.parallel import Task, execute
+from patchtool.bisection.core import BisectState
+from patchtool.bisection.parallel import Lane, Task, execute
 from patchtool.bisection.probe import CarriesCommits
 from patchtool.bisection.replay import BUILT, load_rows, record_revert, record_row
 from patchtool.bisection.revert import RevertOutcome, judge_revert, make_revert, noop_detail, revert_pack
@@ -15,9 +17,30 @@ from patchtool.bisection.stats import confirmation_plan
 from patchtool.bisection.summary import CommitRef, Progress
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
+from patchtool.store import Store
+from patchtool.vcs.repo import GitRepo
 
-if TYPE_CHECKING:
-    from patchtool.bisection.driver import _Session as Session
+
+class _Budget(Protocol):
+    @property
+    def max_runs(self) -> int | None: ...
+
+
+class Session(Protocol):
+    """What the revert test uses of a bisect session (driver.py)."""
+
+    repo: GitRepo
+    store: Store
+    key: str
+    lanes: list[Lane]
+    jobs: int
+    progress: Callable[[Progress], None] | None
+    state: BisectState
+
+    @property
+    def options(self) -> _Budget: ...
+    def out_of_time(self) -> bool: ...
+    def ref(self, i: int) -> CommitRef: ...
 
 
 def revert_test(
