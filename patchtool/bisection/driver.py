@@ -100,14 +100,10 @@ class _Session:
             bad_record=options.bad_record,
             good_record=options.good_record,
         )
-        self.state = BisectState(history, strategy)
-        self.replay = Replay.over(self.state, self.commits, self.outside, self.skipped)
-        # A stored "cannot test" may have been the environment's fault (since fixed): probe it again.
-        stored = load_rows(store, self.key, [*self.commits, *self.outside.values()])
-        self.replay.apply_all([row for row in stored if row[1] != Verdict.UNTESTABLE])
         tested = inside_rows(store, repo, spec, self.commits, self.also_good) if options.count_tested else []
-        self.tested_inside = [row for row in tested if row[0] not in self.replay.skipped]  # for the report
-        self.replay.apply_all(self.tested_inside)
+        self.tested_inside = [row for row in tested if row[0] not in self.skipped]  # for the report
+        self.replay = self._stored(BisectState(history, strategy))
+        self.state = self.replay.state
         self.reused = self.replay.conclusive
         self._retune()
         self.started = time.monotonic()
@@ -116,6 +112,16 @@ class _Session:
     @property
     def confirm(self) -> dict[str, list[int]]:
         return self.replay.confirm
+
+    def _stored(self, state: BisectState, but_phase: str | None = None) -> Replay:
+        """The stored rows of the range (of every phase but ``but_phase``) and the runs `patchtool
+        test` stored in it, replayed into ``state``. A stored "cannot test" may have been the
+        environment's fault (since fixed): it is left out, and the commit probed again."""
+        replay = Replay.over(state, self.commits, self.outside, self.skipped)
+        stored = load_rows(self.store, self.key, [*self.commits, *self.outside.values()])
+        replay.apply_all([r for r in stored if r[1] != Verdict.UNTESTABLE and r[2] != but_phase])
+        replay.apply_all(self.tested_inside)
+        return replay
 
     def _retune(self) -> None:
         """Set the per-commit threshold from the measured build/test time ratio (design 4.1)."""
@@ -205,11 +211,7 @@ class _Session:
         first run's (a finished bisect run again would run again)."""
         state = self.state
         if any(runs for _, runs in self.confirm.values()):
-            state = BisectState(state.history, state.strategy)
-            again = Replay.over(state, self.commits, self.outside, self.skipped)
-            rows = load_rows(self.store, self.key, [*self.commits, *self.outside.values()])
-            again.apply_all([r for r in rows if r[2] != "confirm" and r[1] != Verdict.UNTESTABLE])
-            again.apply_all(self.tested_inside)
+            state = self._stored(BisectState(state.history, state.strategy), but_phase="confirm").state
         result = state.result()
         return confirmation_plan(result.p.mean, result.q.mean)
 
