@@ -26,6 +26,7 @@ from typing import IO
 
 from patchtool import proc
 from patchtool.build.diagnostics import Diagnostic, configure_problem, first_error, parse_diagnostics
+from patchtool.build.lastconfig import last_configuration, remember_configuration
 from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, InputError
 from patchtool.jsonable import record
@@ -372,6 +373,22 @@ def build_tree(
         log_path = _new_log_path(build_dir, "build")
         with open(log_path, "w", encoding="utf-8", buffering=1) as log:
             code, timed_out, lines = _compile(build_dir, targets, log, timeout, progress)
+        if code != 0 and not timed_out and not configured and _regeneration_failed(lines):
+            # The directory was configured for another version of the tree: QEMU's ./configure
+            # passes options (-Dgdb=...) that an older meson_options.txt does not know, and
+            # ninja's regeneration reuses them. As a developer would: configure afresh, once.
+            if progress:
+                progress(f"configuring {source_dir.name} afresh: its build directory was for another version")
+            shutil.rmtree(build_dir)
+            try:
+                configured = configure_tree(source_dir, build_dir, configure_args, timeout, _said(progress))
+            except EnvironmentProblem as problem:  # this version of the tree does not configure
+                return _unconfigured(source_dir, build_dir, key, problem, start)
+            if targets_for is not None:
+                targets = list(targets_for(build_dir))
+            log_path = _new_log_path(build_dir, "build")
+            with open(log_path, "w", encoding="utf-8", buffering=1) as log:
+                code, timed_out, lines = _compile(build_dir, targets, log, timeout, progress)
     _check_ninja_failure(code, timed_out, lines, log_path)
     steps = tuple(m.group(3) for ln in lines if (m := _STATUS.match(ln)))
     diagnostics = parse_diagnostics(lines, build_dir, source_dir)
@@ -395,33 +412,35 @@ def build_tree(
     return result
 
 
+def _regeneration_failed(lines: Sequence[str]) -> bool:
+    """ninja stopped at re-running meson on changed build files (not at a compile)."""
+    return any(ln.startswith("ninja: error: rebuilding 'build.ninja'") for ln in lines)
+
+
+def _unconfigured(
+    source_dir: Path, build_dir: Path, key: str, problem: EnvironmentProblem, start: float
+) -> BuildResult:
+    """A failed build whose first error is the configure's (a version of the tree that does not
+    configure as the others did): a verdict on that version, not on the environment."""
+    logs = sorted((build_dir.parent / f"{build_dir.name}-logs").glob("configure-*.log"))
+    return BuildResult(
+        ok=False,
+        build_dir=build_dir,
+        log_path=logs[-1] if logs else build_dir,
+        diagnostics=(),
+        first_error=problem.message,
+        steps_run=0,
+        duration=time.monotonic() - start,
+        configured=False,
+        source_dir=source_dir,
+        config_key=key,
+    )
+
+
 def _said(progress: Callable[[str], None] | None) -> Callable[[str], None] | None:
     if progress is None:
         return None
     return lambda line: progress(f"configure: {line}") if line.strip() else None
-
-
-def _last_configuration_file(source_dir: Path, settings: Settings) -> Path:
-    """One record per repository (tool worktrees share their repository's), else per directory."""
-    found = _git(["rev-parse", "--path-format=absolute", "--git-common-dir"], source_dir)
-    owner = found.text().strip() if found.ok and found.text().strip() else str(source_dir.resolve())
-    digest = hashlib.sha256(owner.encode()).hexdigest()[:16]
-    return settings.data_dir / "builds" / "last-configuration" / f"{digest}.json"
-
-
-def remember_configuration(source_dir: Path, settings: Settings, args: Sequence[str]) -> None:
-    path = _last_configuration_file(source_dir, settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"args": list(args)}))
-
-
-def last_configuration(source_dir: Path, settings: Settings) -> list[str]:
-    """The configure arguments this tree (or its repository) was last built with; [] if never."""
-    try:
-        args = json.loads(_last_configuration_file(source_dir, settings).read_text()).get("args")
-    except (OSError, ValueError):
-        return []
-    return [str(a) for a in args] if isinstance(args, list) else []
 
 
 def record_build(store: Store, result: BuildResult) -> None:

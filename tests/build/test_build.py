@@ -29,6 +29,7 @@ from tests.plugins.buildtree import commit_change, write_project
 from tests.plugins.gitutil import git, snapshot_repo
 
 BROKEN_UTIL = "int add(int a, int b)\n{\n    return a + c;\n}\n"
+MESON_BROKEN = "project('demo', 'c')\nexecutable('prog', 'src/main.c', link_with: no_such_library)\n"
 
 
 def test_diagnostics_are_parsed_with_file_line_column_and_severity(tmp_path: Path) -> None:
@@ -194,6 +195,52 @@ def test_configure_script_is_run_from_inside_the_build_dir(
     assert (result.build_dir / "configure-args.txt").read_text() == "--target-list=alpha-softmmu\n"
     again = build_tree(demo_project, load_settings(), configure_args=["--target-list=alpha-softmmu"])
     assert not again.configured and again.build_dir == result.build_dir
+
+
+# A QEMU-like ./configure that passes meson an option of the tree's own (QEMU's passes -Dgdb=...
+# once meson_options.txt has it): older versions of the tree do not know the option.
+CONFIGURE = '#!/bin/sh\nsrc=$(cd "$(dirname "$0")" && pwd)\nexec meson setup . "$src"{extra}\n'
+OPTIONS = "option('other', type: 'string', value: '')\n"
+NEWER_OPTIONS = OPTIONS + "option('extra', type: 'string', value: '')\n"
+
+
+def _configure_script(repo: Path, extra: str) -> None:
+    configure = repo / "configure"
+    configure.write_text(CONFIGURE.format(extra=extra))
+    configure.chmod(0o755)
+
+
+@pytest.mark.slow
+def test_a_build_directory_configured_for_another_version_is_configured_afresh(
+    demo_project: Path, data_env: dict[str, str]
+) -> None:
+    # Seen on real QEMU (bisect over commits seven months older than the build directory's):
+    # ninja's regeneration reused the newer configure's -Dgdb, and every older commit "failed
+    # to build" on "Unknown options". A developer would configure afresh; so does build_tree.
+    _configure_script(demo_project, "")
+    old = commit_change(demo_project, {"meson_options.txt": OPTIONS}, "build: a configure script")
+    _configure_script(demo_project, " -Dextra=yes")
+    commit_change(demo_project, {"meson_options.txt": NEWER_OPTIONS}, "build: an option configure sets")
+    settings = load_settings()
+    newer = build_tree(demo_project, settings)
+    assert newer.ok and newer.configured
+
+    git(demo_project, "checkout", "-q", old)
+    older = build_tree(demo_project, settings)
+    assert older.ok, older.first_error
+    assert older.configured and older.build_dir == newer.build_dir
+    assert (older.build_dir / "prog").is_file()
+    logs = sorted(older.log_path.parent.glob("build-*.log"))
+    assert any("Unknown options" in log.read_text() for log in logs)  # what it got past, kept
+
+    # A version whose build files do not configure at all is a failed build of that version (a
+    # bisect skips it), not an error of the machine; the next version configures again.
+    broken = commit_change(demo_project, {"meson.build": MESON_BROKEN}, "build: break meson.build")
+    failed = build_tree(demo_project, settings)
+    assert not failed.ok and failed.first_error is not None
+    assert "configure of" in failed.first_error and failed.log_path.name.startswith("configure-")
+    git(demo_project, "checkout", "-q", f"{broken}~1")
+    assert build_tree(demo_project, settings).ok
 
 
 @pytest.mark.slow
