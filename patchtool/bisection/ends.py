@@ -88,8 +88,8 @@ def bad_end_can_wait(state: BisectState, bad: int) -> bool:
     if state.post.runs[bad]:
         return False
     started = state.post.total_r > state.post.runs[GOOD_END]
-    if not started:
-        return True
+    if not started:  # unless no commit between can be run: the bad end is then all there is
+        return any(not state.is_untestable(i) for i in range(1, state.post.history.n) if i != bad)
     return state.interior_failed() and not q_in_doubt(state)
 
 

@@ -174,6 +174,19 @@ def test_an_untestable_bad_end_stops_when_no_stand_in_fails_or_none_is_left() ->
     assert state.bad_index() is None and all(state.is_untestable(i) for i in (29, 30, 31, 32))
 
 
+def test_when_no_commit_between_can_be_run_the_bad_end_is_run_not_the_good_end_forever() -> None:
+    """The bad end waits for the first split only while a split can be run. Every commit between
+    untestable (seen when each failed to build), it ran the good end until the budget ran out."""
+    budget = Strategy(max_runs=2000)
+    for culprit, stop in ((4, StopReason.BLOCKED), (5, StopReason.BAD_END_DOES_NOT_REPRODUCE)):
+        trial, state = simulate(4, 0.5, 0.0, 3, budget, culprit=culprit, untestable=frozenset({1, 2, 3}))
+        assert trial.stop is stop and trial.named is None
+        assert state.counts(GOOD_END)[1] == 0 and state.counts(4)[1] > 0
+    # One commit between that can be run: it goes first, as always.
+    trial, state = simulate(4, p=0.5, q=0.0, seed=3, culprit=4, untestable=frozenset({1, 3}))
+    assert state.runs and state.counts(2)[1] > 0
+
+
 def test_the_revert_of_a_culprit_is_tested_where_the_bad_end_stands_in() -> None:
     state = BisectState(32)
     assert state.revert_base(20) == 32  # the bad end can be tested
