@@ -144,6 +144,7 @@ class MesonProber:
         self.repo, self.settings, self.spec, self.store = repo, settings, spec, store
         self.jobs, self.worktree = max(jobs, 1), worktree
         self.build_dir: Path | None = None
+        self.last_failure: tuple[str, str, Path] | None = None  # (commit, first error, log)
 
     def prepare(self, commit: str) -> bool:
         from patchtool.testrun.measure import Hooks, Measure, build_for_tests
@@ -155,6 +156,8 @@ class MesonProber:
                          configure_args=self.spec.configure_args)  # fmt: skip
         result = build_for_tests(tree, self.settings, self.store, wanted, None, Hooks())
         self.build_dir = result.build_dir if result.ok else None
+        if not result.ok:
+            self.last_failure = (commit, result.first_error or "build failed", result.log_path)
         return result.ok
 
     def run_batch(self, count: int) -> list[Verdict]:

@@ -57,6 +57,15 @@ class TestedAt:
 
 
 @record
+class BuildFailure:
+    """The newest probed commit that did not build: why, and where its log is."""
+
+    commit: str
+    first_error: str
+    log: str
+
+
+@record
 class BisectReport:
     """The outcome of `patchtool bisect`, for the terminal and for --json."""
 
@@ -112,6 +121,7 @@ class BisectReport:
     paths: tuple[str, ...] = ()
     range_commits: int = 0
     bad_changes_paths: bool = True
+    build_failure: BuildFailure | None = None  # the newest commit that did not build
 
     @property
     def found(self) -> bool:
