@@ -407,8 +407,8 @@ def bisect(
             *records, count_tested=not fresh, skip=skipped, paths=tuple(paths or ()),
         )  # fmt: skip
         report = run_bisect(git_repo, store, spec, options, probers, live, settings)
-        failed = [f for p in probers if (f := getattr(p, "last_failure", None)) is not None]
-        built = BuildFailure(failed[-1][0], failed[-1][1], str(failed[-1][2])) if failed else None
+        failed = max((f for p in probers if (f := getattr(p, "last_failure", None))), default=None)
+        built = BuildFailure(failed[1], failed[2], str(failed[3])) if failed else None
         report = replace(report, tested_before=(before.bad, before.good), build_failure=built)
     if as_json:
         emit_json(report)

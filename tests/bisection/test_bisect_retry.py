@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_patchtool
 from tests.plugins.gitutil import git, make_repo
 
@@ -53,7 +55,10 @@ def test_stored_cannot_test_is_retried_fresh_forgets_and_zero_runs_conclude_noth
     assert fresh.code == 0 and "runs (0 reused from the store)" in fresh.stdout
 
 
-def test_when_no_commit_builds_the_error_says_why(demo_project: Path, data_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])  # with 2, two lanes build: the newer failure is named
+def test_when_no_commit_builds_the_error_says_why(
+    demo_project: Path, data_env: dict[str, str], jobs: str
+) -> None:
     # Seen on real QEMU: every probed commit "could not be built or tested", and nothing said
     # why (an option the build directory's configure had passed). The newest build error is named.
     good = git(demo_project, "rev-parse", "HEAD").strip()
@@ -61,9 +66,8 @@ def test_when_no_commit_builds_the_error_says_why(demo_project: Path, data_env: 
         (demo_project / "src" / "util.c").write_text(f"int add(int a, int b)\n{{\n    return a + c{i};\n}}\n")
         git(demo_project, "commit", "-q", "-am", f"util: broken {i}")
     bad = git(demo_project, "rev-parse", "HEAD").strip()
-    done = run_patchtool(
-        "bisect", "--good", good, "--bad", bad, "--test", "unit-add", "--repo", demo_project, env=data_env
-    )
+    args = ("bisect", "--good", good, "--bad", bad, "--test", "unit-add", "--repo", demo_project, "-j", jobs)
+    done = run_patchtool(*args, env=data_env)
     assert done.code == 3, done.stdout + done.stderr
     line = done.stderr.strip()
     assert "\n" not in line and line.startswith("bisect: no test ran"), line
@@ -73,10 +77,7 @@ def test_when_no_commit_builds_the_error_says_why(demo_project: Path, data_env: 
     assert ": build failed: src/util.c:3:" in named and "undeclared" in named, line
     log = Path(named.rsplit("(log: ", 1)[1].rstrip(")"))
     assert log.is_file() and Path(data_env["PATCHTOOL_DATA_DIR"]) in log.parents
-    as_json = run_patchtool(
-        "bisect", "--good", good, "--bad", bad, "--test", "unit-add", "--repo", demo_project, "--json",
-        env=data_env,
-    )
+    as_json = run_patchtool(*args, "--json", env=data_env)
     failure = json.loads(as_json.stdout)["build_failure"]
     assert failure["commit"] in shas and failure["log"].endswith(".log")
     assert failure["first_error"].startswith("src/util.c:3:") and failure["first_error"] in line
