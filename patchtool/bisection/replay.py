@@ -201,6 +201,7 @@ class Replay:
     state: BisectState
     index: dict[str, int]
     build_seconds: list[float] = field(default_factory=list)
+    built_at: dict[str, int] = field(default_factory=dict)  # builds per commit (one tree: returns rebuild)
     run_seconds: list[float] = field(default_factory=list)
     confirm: dict[str, list[int]] = field(default_factory=dict)
     unusable: dict[str, int] = field(default_factory=dict)  # other failures and inconclusive runs
@@ -254,6 +255,7 @@ class Replay:
         i, state = self.index[sha], self.state
         if outcome == BUILT:
             self.build_seconds.append(seconds)
+            self.built_at[sha] = self.built_at.get(sha, 0) + 1
         elif outcome == Verdict.UNTESTABLE and self.testable(sha):
             self.tried.add(sha)
             self._stop_testing(sha, retire=False)

@@ -122,6 +122,9 @@ class BisectReport:
     range_commits: int = 0
     bad_changes_paths: bool = True
     build_failure: BuildFailure | None = None  # the newest commit that did not build
+    # Builds of a commit built before (``builds`` counts commits): a build tree holds one commit,
+    # so going back to one (the confirmation alternates culprit and parent) builds it again.
+    rebuilds: int = 0
 
     @property
     def found(self) -> bool:
@@ -200,6 +203,7 @@ def build_report(
         bayes_factor_vs_parent=result.bayes_factor_vs_parent,
         runs=result.runs,
         builds=len(session.replay.tried),  # an outside parent is a build of its own
+        rebuilds=sum(n - 1 for n in session.replay.built_at.values()),
         reused_runs=session.reused,
         untestable=tuple(untestable),
         confirmation=confirmation,

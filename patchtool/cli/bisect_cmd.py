@@ -156,6 +156,8 @@ def _print_report(report: BisectReport) -> None:
     if report.unusable_runs:
         say(f"  {report.unusable_runs} runs failed otherwise or were inconclusive (counted apart)")
     spent = f"  spent {report.runs} runs ({report.reused_runs} reused from the store), {report.builds} builds"
+    if report.rebuilds:
+        spent += f" and {report.rebuilds} more going back to a commit built before"
     r = report.revert
     if r is not None and (r.runs or r.builds):
         builds = "1 build" if r.builds == 1 else f"{r.builds} builds"

@@ -4,6 +4,7 @@ forgets, and nothing is concluded from zero runs."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,15 @@ def test_stored_cannot_test_is_retried_fresh_forgets_and_zero_runs_conclude_noth
 
     again = run_patchtool(*args, env=data_env)
     assert "runs (0 reused" not in again.stdout  # the stored runs are reused
+    # One build tree: the confirmation goes back to commits the search built, and builds them
+    # again. The words count those apart from the commits built (as the store's rows do).
+    with sqlite3.connect(Path(data_env["PATCHTOOL_CACHE_DIR"]) / "patchtool.sqlite3") as db:
+        per_commit = [n for (n,) in db.execute(
+            "SELECT COUNT(*) FROM bisect_observations WHERE outcome = 'built' GROUP BY commit_sha"
+        )]  # fmt: skip
+    report = json.loads(run_patchtool(*args, "--json", env=data_env).stdout)
+    assert report["rebuilds"] == sum(per_commit) - len(per_commit) > 0
+    assert f"{report['builds']} builds and {report['rebuilds']} more going back" in again.stdout
     fresh = run_patchtool(*args, "--fresh", env=data_env)
     assert fresh.code == 0 and "runs (0 reused from the store)" in fresh.stdout
 
