@@ -849,7 +849,9 @@ def told_state(cell: Cell) -> BisectState:
     state = BisectState(cell.history, strategy)
     post = state.post
 
-    def exact(c: int, z: float = 0.0, z_q: float | None = None) -> tuple[float, float]:
+    def exact(
+        c: int, z: float = 0.0, z_q: float | None = None, z_q_failed: float | None = None
+    ) -> tuple[float, float]:
         vector = post.vector()  # told rates: the marginal posterior is exact, no margin is needed
         return vector[c], sum(vector[a] for a in members(cell.history.ancestors(c) & ~(1 << c)))
 

@@ -204,7 +204,7 @@ class BisectState:
         if (
             prob >= st.stop_threshold
             and self.post.fails[top] >= st.min_culprit_failures
-            and self.post.pessimistic(top, st.pessimism_z, st.pessimism_q_z)[0] >= st.confidence
+            and self.post.pessimistic(top, *st.pessimism)[0] >= st.confidence
         ):
             return StopReason.CONFIDENT
         if self._blocked():

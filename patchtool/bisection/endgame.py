@@ -55,7 +55,7 @@ def decide_side(state: BisectState, top: int) -> int:
                     return state.current
             return max((top, parent), key=lambda side: gain[side])
     # a parent never run (its first run would split the classes): the side with more doubt
-    mine, earlier = state.post.pessimistic(top, st.pessimism_z, st.pessimism_q_z)
+    mine, earlier = state.post.pessimistic(top, *st.pessimism)
     return parent if earlier > 1.0 - mine - earlier else top
 
 
@@ -71,7 +71,7 @@ def side_gain(state: BisectState, top: int, side: int) -> float:
     st = state.strategy
 
     def log_odds(index: int | None, failed: bool) -> float:
-        mine = state.post.pessimistic_after(top, index, failed, st.pessimism_z, st.pessimism_q_z)[0]
+        mine = state.post.pessimistic_after(top, index, failed, *st.pessimism)[0]
         mine = min(max(mine, 1e-12), 1.0 - 1e-12)
         return math.log(mine / (1.0 - mine))
 

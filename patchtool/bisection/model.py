@@ -42,7 +42,10 @@ class Strategy:
       0.99). The design note (2.3) saw 1.6-3.2 % wrong culprits at a 0.99 stop with p estimated;
       at 0.995 the bench still had cells with 3-4 wrong of 400, so the share is 0.3. The culprit
       must also hold the confidence with p and q at ``pessimism_z`` / ``pessimism_q_z`` standard
-      deviations towards each other.
+      deviations towards each other; q at ``pessimism_q_z_failed`` once a commit on the good side
+      has failed (q > 0 is then sure, and near-q cells, q >= p / 2, expected 1.13 % wrong at 1.645
+      in a fresh bench draw; 2.326 cut their expected error by 13-39 % for 3-5 % more cost, and
+      leaves searches whose good side never failed as they were).
     * ``epsilon``: leave a commit once P(bad) < epsilon (it looks good); ``bad_epsilon``: leave once
       P(bad) > 1 - bad_epsilon. Both default from ``build_cost_in_runs`` (measured by the driver).
       The bad side is looser (15x, at most 0.2): a "bad" verdict left early is cheap to revisit,
@@ -142,6 +145,7 @@ class Strategy:
     pessimism_z: float = 1.645
     stop_error_share: float = 0.3
     pessimism_q_z: float = 1.645
+    pessimism_q_z_failed: float = 2.326
     good_end_when_q_zero_below: float = 0.4
     good_end_min_need: float = 8.0
     good_end_share: float = 0.15
@@ -181,6 +185,11 @@ class Strategy:
             fails, runs = getattr(self, name)
             if not 0 <= fails <= runs:
                 raise ValueError(f"{name} {fails}/{runs}: failures must be between 0 and the runs")
+
+    @property
+    def pessimism(self) -> tuple[float, float, float]:
+        """The z of the stop's pessimistic p and q: Posterior.pessimistic(c, *strategy.pessimism)."""
+        return self.pessimism_z, self.pessimism_q_z, self.pessimism_q_z_failed
 
     @property
     def stop_threshold(self) -> float:

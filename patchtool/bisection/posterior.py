@@ -207,7 +207,9 @@ class Posterior:
         low = best.mask & -best.mask
         return low.bit_length() - 1, best.mass / best.size
 
-    def pessimistic(self, c: int, z: float = 1.645, z_q: float | None = None) -> tuple[float, float]:
+    def pessimistic(
+        self, c: int, z: float = 1.645, z_q: float | None = None, z_q_failed: float | None = None
+    ) -> tuple[float, float]:
         """(P(culprit = c), P(culprit is a strict ancestor of c)) with p at the low end and q at
         the high end of their 90 % credible ranges (as seen from c's class), fixed.
 
@@ -223,11 +225,20 @@ class Posterior:
         that often enough (1.1-1.3 % wrong at 0.99 in the benchmark's q = 0.3 cells; 0.4-0.6 %
         with this bound). Only the chance that q is exactly 0, which that prior holds apart
         from its small values, is taken from it (_q_high).
+
+        q's bound is ``z_q`` standard deviations up (``z`` when None), or ``z_q_failed`` once the
+        good side has failed at all (Strategy.pessimism_q_z_failed).
         """
-        return self.pessimistic_after(c, None, False, z, z_q)
+        return self.pessimistic_after(c, None, False, z, z_q, z_q_failed)
 
     def pessimistic_after(
-        self, c: int, index: int | None, failed: bool, z: float = 1.645, z_q: float | None = None
+        self,
+        c: int,
+        index: int | None,
+        failed: bool,
+        z: float = 1.645,
+        z_q: float | None = None,
+        z_q_failed: float | None = None,
     ) -> tuple[float, float]:
         """``pessimistic(c)`` as it would be after one more run at ``index`` (None: as it is now).
 
@@ -245,7 +256,11 @@ class Posterior:
         own_f, own_r = counts[own_at]
         ap, bp = self._p_prior
         p_lo = max(_beta_bound(ap + own_f, bp + own_r - own_f, -z), 1e-3)
-        q_hi = self._q_high(total_f - own_f, total_r - own_r, z if z_q is None else z_q)
+        good_f = total_f - own_f
+        zq = z if z_q is None else z_q
+        if z_q_failed is not None and good_f + self._good_f > 0:
+            zq = z_q_failed
+        q_hi = self._q_high(good_f, total_r - own_r, zq)
         if p_lo <= q_hi:
             return 0.0, 1.0
         lp, lnp, lq, lnq = math.log(p_lo), math.log1p(-p_lo), math.log(q_hi), math.log1p(-q_hi)

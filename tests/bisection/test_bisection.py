@@ -113,10 +113,36 @@ def test_few_clean_good_runs_do_not_make_q_small_enough_to_stop() -> None:
             state.observe(index, k < fails)
     top, prob = state.top_candidate()
     assert top == 8 and prob > state.strategy.stop_threshold  # the marginal posterior is sure
-    mine, _ = state.post.pessimistic(8, state.strategy.pessimism_z, state.strategy.pessimism_q_z)
+    mine, _ = state.post.pessimistic(8, *state.strategy.pessimism)
     assert mine < 0.95
     assert state.stop_reason() is None
     assert state.next_probe() is not None
+
+
+def test_once_good_commits_have_failed_the_stop_bounds_q_higher() -> None:
+    """Good commits failed 8 times in 60 (q about 13 %) and commit 8 failed 18 of 30: q near p / 2
+    is where a 1.645-sigma high q let the bench name a good commit 1.13 % of the time at 0.99.
+    Once the good side has failed, q's bound goes 2.326 sigma up: 8 is not named yet (at 1.645 it
+    would be), while a search whose good side never failed stops where it did."""
+
+    def state_after(good_fails: int, before_fails: int, **fields: float) -> BisectState:
+        state = BisectState(16, Strategy(**fields))  # type: ignore[arg-type]
+        for index, fails, runs in ((0, good_fails, 20), (7, before_fails, 40), (8, 18, 30), (16, 16, 40)):
+            for k in range(runs):
+                state.observe(index, k < fails)
+        return state
+
+    default, looser = state_after(6, 2), state_after(6, 2, pessimism_q_z_failed=1.645)
+    assert default.top_candidate()[0] == 8 and default.top_candidate()[1] > 0.999
+    assert default.post.pessimistic(8, *default.strategy.pessimism)[0] < 0.97
+    assert default.stop_reason() is None and default.next_probe() is not None
+    assert looser.post.pessimistic(8, *looser.strategy.pessimism)[0] > 0.99
+    assert looser.stop_reason() is StopReason.CONFIDENT
+    clean, clean_looser = state_after(0, 0), state_after(0, 0, pessimism_q_z_failed=1.645)
+    assert clean.post.pessimistic(8, *clean.strategy.pessimism) == clean_looser.post.pessimistic(
+        8, *clean_looser.strategy.pessimism
+    )
+    assert clean.stop_reason() is StopReason.CONFIDENT
 
 
 def test_hundreds_of_clean_good_runs_let_q_be_zero_at_the_stop() -> None:
