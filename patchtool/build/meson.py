@@ -104,6 +104,10 @@ class StoredBuild:
     duration: float
 
 
+class ConfigureTimedOut(EnvironmentProblem):
+    """A configure that ran past its timeout."""
+
+
 def find_tool(name: str) -> str:
     """meson/ninja: the one next to the running Python (the venv's bin) first, then PATH."""
     beside = Path(sys.executable).parent / name
@@ -296,7 +300,7 @@ def configure_tree(
             on_line=on_line,
         )
     if timed_out:
-        raise EnvironmentProblem(f"configure of {source_dir} timed out after {timeout:.0f}s")
+        raise ConfigureTimedOut(f"configure of {source_dir} timed out after {timeout:.0f}s")
     if code != 0 or not (build_dir / "build.ninja").is_file():
         raise configure_problem(source_dir, lines, log_path)
     marker = {"args": list(args), "source": str(source_dir), "ninja": ninja}
@@ -382,6 +386,8 @@ def build_tree(
             shutil.rmtree(build_dir)
             try:
                 configured = configure_tree(source_dir, build_dir, configure_args, timeout, _said(progress))
+            except ConfigureTimedOut:  # the machine's problem (load, a hung download), not the version's
+                raise
             except EnvironmentProblem as problem:  # this version of the tree does not configure
                 return _unconfigured(source_dir, build_dir, key, problem, start)
             if targets_for is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -220,7 +221,7 @@ def test_a_build_directory_configured_for_another_version_is_configured_afresh(
     _configure_script(demo_project, "")
     old = commit_change(demo_project, {"meson_options.txt": OPTIONS}, "build: a configure script")
     _configure_script(demo_project, " -Dextra=yes")
-    commit_change(demo_project, {"meson_options.txt": NEWER_OPTIONS}, "build: an option configure sets")
+    newer_sha = commit_change(demo_project, {"meson_options.txt": NEWER_OPTIONS}, "build: an option it sets")
     settings = load_settings()
     newer = build_tree(demo_project, settings)
     assert newer.ok and newer.configured
@@ -241,6 +242,16 @@ def test_a_build_directory_configured_for_another_version_is_configured_afresh(
     assert "configure of" in failed.first_error and failed.log_path.name.startswith("configure-")
     git(demo_project, "checkout", "-q", f"{broken}~1")
     assert build_tree(demo_project, settings).ok
+
+    # A fresh configure that times out is the machine's problem (a loaded builder, a hung
+    # download), not a verdict on that version: the build stops on it, as a first configure does.
+    git(demo_project, "checkout", "-q", newer_sha)
+    shutil.rmtree(newer.build_dir)  # configured by the newer ./configure, with -Dextra=yes
+    assert build_tree(demo_project, settings).configured
+    git(demo_project, "checkout", "-q", old)
+    (demo_project / "configure").write_text("#!/bin/sh\nsleep 600\n")
+    with pytest.raises(EnvironmentProblem, match=r"configure of .* timed out"):
+        build_tree(demo_project, settings, timeout=10)
 
 
 @pytest.mark.slow
