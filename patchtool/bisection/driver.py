@@ -21,8 +21,11 @@ from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.ranges import bounding_goods, good_inside, range_graph
 from patchtool.bisection.replay import (
     BUILT,
+    BuildFailure,
     Replay,
+    forget_build_failure,
     load_rows,
+    record_build_failure,
     record_range,
     record_row,
     revert_made_on,
@@ -161,6 +164,11 @@ class _Session:
         if done.built is not None:
             lane.prepared = task.sha if done.built else None
             self._record(task.sha, BUILT if done.built else Verdict.UNTESTABLE, phase, done.build_seconds)
+            failed = getattr(lane.prober, "last_failure", None)  # a local build's (when, commit, error, log)
+            if not done.built and failed and failed[1] == task.sha:
+                record_build_failure(self.store, self.key, BuildFailure(task.sha, failed[2], str(failed[3])))
+            elif done.built:
+                forget_build_failure(self.store, self.key, task.sha)
         # Runs started together: each took about the batch's wall time.
         seconds = done.run_seconds * task.count / max(len(done.verdicts), 1)
         for verdict in done.verdicts:

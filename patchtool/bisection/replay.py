@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from patchtool.bisection.classify import Verdict, set_aside, unusable_everywhere
 from patchtool.bisection.core import BisectState
@@ -62,6 +63,14 @@ CREATE TABLE IF NOT EXISTS bisect_paths (
     paths TEXT NOT NULL,
     PRIMARY KEY (probe_key, good_sha, bad_sha, first_parent)
 );
+CREATE TABLE IF NOT EXISTS bisect_build_failures (
+    probe_key TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    first_error TEXT NOT NULL,
+    log_path TEXT NOT NULL,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (probe_key, commit_sha)
+);
 CREATE TABLE IF NOT EXISTS bisect_reverts (
     probe_key TEXT NOT NULL,
     culprit_sha TEXT NOT NULL,
@@ -76,16 +85,18 @@ BUILT = "built"  # an outcome row that only records a successful build and its d
 Row = tuple[str, str, str, float]  # commit, outcome, phase, seconds
 
 
-def load_rows(store: Store, key: str, commits: Sequence[str]) -> list[Row]:
-    """Stored (commit, outcome, phase, seconds) rows of this probe for these commits, in order."""
+def _rows_at(store: Store, sql: str, key: str, commits: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows ``sql`` selects for the probe ``key`` whose first column is one of ``commits``."""
     store.ensure_schema(BISECT_DDL)
     wanted = set(commits)
-    rows = store.query(
-        "SELECT commit_sha, outcome, phase, seconds FROM bisect_observations"
-        " WHERE probe_key = ? ORDER BY seq",
-        (key,),
-    )
-    return [(r[0], r[1], r[2], r[3]) for r in rows if r[0] in wanted]
+    return [tuple(r) for r in store.query(sql, (key,)) if r[0] in wanted]
+
+
+def load_rows(store: Store, key: str, commits: Sequence[str]) -> list[Row]:
+    """Stored (commit, outcome, phase, seconds) rows of this probe for these commits, in order."""
+    sql = "SELECT commit_sha, outcome, phase, seconds FROM bisect_observations WHERE probe_key = ?"
+    sql += " ORDER BY seq"
+    return [(r[0], r[1], r[2], r[3]) for r in _rows_at(store, sql, key, commits)]
 
 
 def forget_rows(store: Store, key: str) -> None:
@@ -97,6 +108,7 @@ def forget_rows(store: Store, key: str) -> None:
         conn.execute("DELETE FROM bisect_reverts WHERE probe_key = ?", (key,))
         conn.execute("DELETE FROM bisect_skips WHERE probe_key = ?", (key,))
         conn.execute("DELETE FROM bisect_paths WHERE probe_key = ?", (key,))
+        conn.execute("DELETE FROM bisect_build_failures WHERE probe_key = ?", (key,))
 
 
 def record_range(
@@ -178,6 +190,44 @@ def stored_revert(
         return RevertOutcome("conflicts", bad, conflicts=files)
     plan = confirmation_plan(result.p.mean, result.q.mean)
     return judge_revert(bad, sha, [row[1] for row in load_rows(store, key, [sha])], plan)
+
+
+@record
+class BuildFailure:
+    """The newest probed commit that did not build: why, and where its log is."""
+
+    commit: str
+    first_error: str
+    log: str
+
+
+def record_build_failure(store: Store, key: str, failure: BuildFailure) -> None:
+    """Remember why a probed commit did not build (its "cannot test" row says only that)."""
+    store.ensure_schema(BISECT_DDL)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO bisect_build_failures (probe_key, commit_sha, first_error, log_path,"
+            " recorded_at) VALUES (?, ?, ?, ?, ?)",
+            (key, failure.commit, failure.first_error, failure.log, time.time()),
+        )
+
+
+def forget_build_failure(store: Store, key: str, commit: str) -> None:
+    """The commit built after all (the failure was the environment's, since fixed)."""
+    store.ensure_schema(BISECT_DDL)
+    with store.transaction() as conn:
+        sql = "DELETE FROM bisect_build_failures WHERE probe_key = ? AND commit_sha = ?"
+        conn.execute(sql, (key, commit))
+
+
+def newest_build_failure(store: Store, key: str, commits: Sequence[str]) -> BuildFailure | None:
+    """The newest stored build failure of this probe at one of ``commits``."""
+    sql = (
+        "SELECT commit_sha, first_error, log_path FROM bisect_build_failures WHERE probe_key = ?"
+        " ORDER BY recorded_at DESC"
+    )
+    rows = _rows_at(store, sql, key, commits)
+    return next((BuildFailure(str(c), str(e), str(g)) for c, e, g in rows), None)
 
 
 def record_row(store: Store, key: str, commit: str, outcome: str, phase: str, seconds: float) -> None:
@@ -316,6 +366,7 @@ class StoredBisect:
     result: BisectResult
     revert: RevertOutcome | None = None  # the revert test of the culprit, when one was run
     paths: tuple[str, ...] = ()  # the search was limited to the commits that change these
+    build_failure: BuildFailure | None = None  # the newest probed commit that did not build
 
 
 def load_stored(
@@ -353,6 +404,7 @@ def load_stored(
         result,
         revert,
         tuple(paths),
+        newest_build_failure(store, key, shas),
     )
 
 

@@ -14,7 +14,7 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason
 from patchtool.bisection.probe import ProbeSpec
 from patchtool.bisection.ranges import changes_paths
-from patchtool.bisection.replay import Replay
+from patchtool.bisection.replay import BuildFailure, Replay
 from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import ConfirmationOutcome, Estimate
 from patchtool.jsonable import record
@@ -54,15 +54,6 @@ class TestedAt:
     commit: CommitRef
     failures: int
     runs: int
-
-
-@record
-class BuildFailure:
-    """The newest probed commit that did not build: why, and where its log is."""
-
-    commit: str
-    first_error: str
-    log: str
 
 
 @record

@@ -18,9 +18,9 @@ from patchtool.bisection.earlier import EarlierRuns, earlier_runs
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.ranges import bounding_goods, skipped_commits
-from patchtool.bisection.replay import forget_rows
+from patchtool.bisection.replay import BuildFailure, forget_rows
 from patchtool.bisection.revert import describe_revert
-from patchtool.bisection.summary import BisectReport, BuildFailure, CommitRef, Progress
+from patchtool.bisection.summary import BisectReport, CommitRef, Progress
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 from patchtool.cli.cluster_cmd import (
     ClusterOption,

@@ -259,6 +259,7 @@ class BisectView:
     q: str = ""
     revert: str = ""  # what the revert test found ("" when none was run)
     paths: tuple[str, ...] = ()  # git bisect start -- PATH...: only commits that change them searched
+    build_failure: str = ""  # "<sha12> did not build: <first error> (log: <path>)", the newest
 
 
 @record

@@ -102,7 +102,15 @@ def bisect_view(data: BisectInput) -> BisectView:
         q=_estimate(getattr(r, "q", None)),
         revert=_revert_line(data),
         paths=tuple(data.paths),
+        build_failure=_build_failure_line(data),
     )
+
+
+def _build_failure_line(data: BisectInput) -> str:
+    failed = data.build_failure
+    if failed is None:
+        return ""
+    return f"{failed.commit[:12]} did not build: {failed.first_error} (log: {failed.log})"
 
 
 def _revert_line(data: BisectInput) -> str:

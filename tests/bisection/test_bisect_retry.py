@@ -91,3 +91,8 @@ def test_when_no_commit_builds_the_error_says_why(
     failure = json.loads(as_json.stdout)["build_failure"]
     assert failure["commit"] in shas and failure["log"].endswith(".log")
     assert failure["first_error"].startswith("src/util.c:3:") and failure["first_error"] in line
+    # The store keeps why, for `report --bisect-test` of this bisect later.
+    with sqlite3.connect(Path(data_env["PATCHTOOL_CACHE_DIR"]) / "patchtool.sqlite3") as db:
+        stored = db.execute("SELECT commit_sha, first_error, log_path FROM bisect_build_failures").fetchall()
+    assert (failure["commit"], failure["first_error"], failure["log"]) in stored
+    assert {row[0] for row in stored} <= set(shas)

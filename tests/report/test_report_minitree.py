@@ -232,6 +232,54 @@ def test_stored_revert_test_reaches_every_format(tmp_path: Path) -> None:
         assert store.query("SELECT COUNT(*) FROM bisect_reverts")[0][0] == 0
 
 
+def test_a_stored_build_failure_reaches_every_format(tmp_path: Path) -> None:
+    """A stored bisect whose probes did not build says why in the report: the newest failure of
+    the range, its first error (a compiler's words, escaped like any text) and its log; --fresh
+    forgets it."""
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.bisection.replay import (
+        BuildFailure,
+        forget_build_failure,
+        forget_rows,
+        record_build_failure,
+        record_range,
+        record_row,
+    )
+    from patchtool.report.context import build_context
+    from patchtool.report.render import render
+    from patchtool.report.stages import load_stored_bisect
+    from patchtool.store import Store
+
+    shas = linear_repo(tmp_path / "r", 8)
+    repo = GitRepo(tmp_path / "r")
+    key = ProbeSpec(test="t").key()
+    mbox = str(ROOT / "fixtures" / "mail" / "ring-v1-v2.mbox")
+    series = build_series(resolve_source(mbox, load_settings()))
+    with Store(tmp_path / "s.sqlite3") as store:
+        record_range(store, key, shas[0], shas[8], False)
+        for i in (4, 6):
+            record_row(store, key, shas[i], "untestable", "search", 3.0)
+        record_build_failure(store, key, BuildFailure("f" * 40, "elsewhere", "/x.log"))  # not in range
+        record_build_failure(store, key, BuildFailure(shas[4], "a.c:1: error: old", "/l/4.log"))
+        record_build_failure(store, key, BuildFailure(shas[6], "a<b>.c:3: error: \x1b[31mred", "/l/6.log"))
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None and found.build_failure is not None
+        assert found.build_failure.commit == shas[6]  # the newest of the range's
+        ctx = build_context(series, bisect=found, reply_from="Rev <rev@example.org>")
+        line = f"{shas[6][:12]} did not build: a<b>.c:3: error:"
+        assert json.loads(render(ctx, "json"))["bisect"]["build_failure"].startswith(line)
+        term, md = render(ctx, "term"), render(ctx, "md")
+        assert line in term and "(log: /l/6.log)" in term and "\x1b" not in term
+        assert f"{shas[6][:12]} did not build: a\\<b\\>.c:3" in md and "\x1b" not in md
+        html = render(ctx, "html")
+        assert "a&lt;b&gt;.c:3" in html and "a<b>.c" not in html and "\x1b" not in html
+        forget_build_failure(store, key, shas[6])  # it built when probed again: the older one shows
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None and found.build_failure is not None and found.build_failure.commit == shas[4]
+        forget_rows(store, key)
+        assert store.query("SELECT COUNT(*) FROM bisect_build_failures")[0][0] == 0
+
+
 def test_an_old_store_range_leaves_out_the_revert_commit(tmp_path: Path) -> None:
     """A store from before ranges were recorded: the range is worked out from the commits run, and
     a revert test's commit (a child of the bad end, on no branch) is not one of them."""
