@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -145,8 +144,7 @@ class MesonProber:
         self.repo, self.settings, self.spec, self.store = repo, settings, spec, store
         self.jobs, self.worktree = max(jobs, 1), worktree
         self.build_dir: Path | None = None
-        # (when, commit, first error, log) of the newest build that failed in this lane
-        self.last_failure: tuple[float, str, str, Path] | None = None
+        self.last_failure: tuple[str, str, Path] | None = None  # (commit, first error, log)
 
     def prepare(self, commit: str) -> bool:
         from patchtool.testrun.measure import Hooks, Measure, build_for_tests
@@ -159,8 +157,7 @@ class MesonProber:
         result = build_for_tests(tree, self.settings, self.store, wanted, None, Hooks())
         self.build_dir = result.build_dir if result.ok else None
         if not result.ok:
-            why = result.first_error or "build failed"
-            self.last_failure = (time.monotonic(), commit, why, result.log_path)
+            self.last_failure = (commit, result.first_error or "build failed", result.log_path)
         return result.ok
 
     def run_batch(self, count: int) -> list[Verdict]:

@@ -14,10 +14,11 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason
 from patchtool.bisection.probe import ProbeSpec
 from patchtool.bisection.ranges import changes_paths
-from patchtool.bisection.replay import BuildFailure, Replay
+from patchtool.bisection.replay import BuildFailure, Replay, newest_build_failure
 from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import ConfirmationOutcome, Estimate
 from patchtool.jsonable import record
+from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
 
@@ -135,6 +136,8 @@ class Finished(Protocol):
     """What the report needs of a bisect session (driver.py)."""
 
     repo: GitRepo
+    store: Store
+    key: str
     commits: list[str]
     state: BisectState
     replay: Replay
@@ -195,6 +198,9 @@ def build_report(
         runs=result.runs,
         builds=len(session.replay.tried),  # an outside parent is a build of its own
         rebuilds=sum(n - 1 for n in session.replay.built_at.values()),
+        build_failure=newest_build_failure(
+            session.store, session.key, [*session.commits, *session.outside.values()]
+        ),
         reused_runs=session.reused,
         untestable=tuple(untestable),
         confirmation=confirmation,

@@ -18,7 +18,7 @@ from patchtool.bisection.earlier import EarlierRuns, earlier_runs
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.ranges import bounding_goods, skipped_commits
-from patchtool.bisection.replay import BuildFailure, forget_rows
+from patchtool.bisection.replay import forget_rows
 from patchtool.bisection.revert import describe_revert
 from patchtool.bisection.summary import BisectReport, CommitRef, Progress
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
@@ -409,14 +409,13 @@ def bisect(
             *records, count_tested=not fresh, skip=skipped, paths=tuple(paths or ()),
         )  # fmt: skip
         report = run_bisect(git_repo, store, spec, options, probers, live, settings)
-        failed = max((f for p in probers if (f := getattr(p, "last_failure", None))), default=None)
-        built = BuildFailure(failed[1], failed[2], str(failed[3])) if failed else None
-        report = replace(report, tested_before=(before.bad, before.good), build_failure=built)
+        report = replace(report, tested_before=(before.bad, before.good))
     if as_json:
         emit_json(report)
     elif report.runs == 0 and report.unusable_runs == 0:
         # No posterior from zero runs: every probed commit was untestable. The newest build
         # failure says why, as `patchtool build` would.
+        built = report.build_failure
         why = f"; {built.commit[:12]}: build failed: {built.first_error} (log: {built.log})" if built else ""
         said = "bisect: no test ran (every probed commit could not be built or tested)"
         err.print(f"{said}{why}", markup=False)
