@@ -164,11 +164,13 @@ class _Session:
         if done.built is not None:
             lane.prepared = task.sha if done.built else None
             self._record(task.sha, BUILT if done.built else Verdict.UNTESTABLE, phase, done.build_seconds)
-            failed = getattr(lane.prober, "last_failure", None)  # a local build's (commit, error, log)
-            if not done.built and failed and failed[0] == task.sha:
-                record_build_failure(self.store, self.key, BuildFailure(task.sha, failed[1], str(failed[2])))
-            elif done.built:
-                forget_build_failure(self.store, self.key, task.sha)
+        # The task's build failure, here or on a cluster's worker (whose prepare is free, and whose
+        # runs answer "cannot test"): (commit, first error, log).
+        failed = getattr(lane.prober, "last_failure", None)
+        if failed and failed[0] == task.sha:
+            record_build_failure(self.store, self.key, BuildFailure(task.sha, failed[1], str(failed[2])))
+        elif done.built:
+            forget_build_failure(self.store, self.key, task.sha)
         # Runs started together: each took about the batch's wall time.
         seconds = done.run_seconds * task.count / max(len(done.verdicts), 1)
         for verdict in done.verdicts:

@@ -156,6 +156,8 @@ class MesonProber:
                          configure_args=self.spec.configure_args)  # fmt: skip
         result = build_for_tests(tree, self.settings, self.store, wanted, None, Hooks())
         self.build_dir = result.build_dir if result.ok else None
+        # Only the last prepare's: a failure older than a build that worked is not this commit's now.
+        self.last_failure = None
         if not result.ok:
             self.last_failure = (commit, result.first_error or "build failed", result.log_path)
         return result.ok

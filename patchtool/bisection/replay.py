@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,6 +220,13 @@ def forget_build_failure(store: Store, key: str, commit: str) -> None:
         conn.execute(sql, (key, commit))
 
 
+def cannot_test(result: BisectResult, shas: Sequence[str], dropped: Iterable[str]) -> list[str]:
+    """The commits a search counts as untestable, and the outside first parents it ``dropped``:
+    where a build failure still stands. A commit stored as not building that a resumed search
+    has not probed again is not among them (its "cannot test" may have been the environment's)."""
+    return [shas[e.index] for e in result.evidence if e.untestable] + sorted(dropped)
+
+
 def newest_build_failure(store: Store, key: str, commits: Sequence[str]) -> BuildFailure | None:
     """The newest stored build failure of this probe at one of ``commits``."""
     sql = (
@@ -404,7 +411,7 @@ def load_stored(
         result,
         revert,
         tuple(paths),
-        newest_build_failure(store, key, shas),
+        newest_build_failure(store, key, cannot_test(result, shas, replay.dropped)),
     )
 
 

@@ -14,7 +14,7 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason
 from patchtool.bisection.probe import ProbeSpec
 from patchtool.bisection.ranges import changes_paths
-from patchtool.bisection.replay import BuildFailure, Replay, newest_build_failure
+from patchtool.bisection.replay import BuildFailure, Replay, cannot_test, newest_build_failure
 from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import ConfirmationOutcome, Estimate
 from patchtool.jsonable import record
@@ -199,7 +199,7 @@ def build_report(
         builds=len(session.replay.tried),  # an outside parent is a build of its own
         rebuilds=sum(n - 1 for n in session.replay.built_at.values()),
         build_failure=newest_build_failure(
-            session.store, session.key, [*session.commits, *session.outside.values()]
+            session.store, session.key, cannot_test(result, session.commits, session.replay.dropped)
         ),
         reused_runs=session.reused,
         untestable=tuple(untestable),

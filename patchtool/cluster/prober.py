@@ -15,11 +15,13 @@ from typing import Any
 
 from patchtool.bisection.probe import ProbeSpec, Verdict
 from patchtool.cluster.client import Cluster
+from patchtool.cluster.spec import BuildFailedOn
 from patchtool.cluster.worker import bisect_probe
 
-# A run's task: (repository, commit, spec, runs[, carried]) -> verdict strings. Swappable for
-# benchmarks; `carried` (base, pack) comes only for a commit given to `carry`.
-ProbeTask = Callable[..., list[str]]
+# A run's task: (repository, commit, spec, runs[, carried]) -> verdict strings, or why the commit
+# did not build there. Swappable for benchmarks; `carried` (base, pack) comes only for a commit
+# given to `carry`.
+ProbeTask = Callable[..., "list[str] | BuildFailedOn"]
 
 
 class ClusterProber:
@@ -29,6 +31,8 @@ class ClusterProber:
         self.cluster, self.repo, self.spec, self.task = cluster, repo, spec, task
         self.commit: str | None = None
         self.carried: dict[str, tuple[str, bytes]] = {}
+        # The last batch's build failure on a worker, as a local prober's: (commit, error, log).
+        self.last_failure: tuple[str, str, str] | None = None
 
     @property
     def width(self) -> int:
@@ -46,11 +50,19 @@ class ClusterProber:
 
     def run_batch(self, count: int) -> list[Verdict]:
         """At least one run per worker: idle workers cost the same wall time, and every run the
-        posterior gets is evidence (the driver records all that come back)."""
+        posterior gets is evidence (the driver records all that come back). A worker where the
+        commit did not build answers "cannot test", and ``last_failure`` says why."""
         assert self.commit is not None
         commit = self.commit
         runs = max(count, self.width)
         extra = (self.carried[commit],) if commit in self.carried else ()
         args: list[tuple[Any, ...]] = [(self.repo, commit, self.spec, 1, *extra) for _ in range(runs)]
-        verdicts = self.cluster.map_on_workers(commit, self.task, args)
-        return [Verdict(v) for batch in verdicts for v in batch]
+        self.last_failure = None
+        verdicts: list[Verdict] = []
+        for answer in self.cluster.map_on_workers(commit, self.task, args):
+            if isinstance(answer, BuildFailedOn):  # cannot test there; the driver stores why
+                self.last_failure = (commit, answer.first_error, f"{answer.log} on worker {answer.worker}")
+                verdicts.append(Verdict.UNTESTABLE)
+            else:
+                verdicts.extend(Verdict(v) for v in answer)
+        return verdicts

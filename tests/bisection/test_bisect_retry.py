@@ -96,3 +96,61 @@ def test_when_no_commit_builds_the_error_says_why(
         stored = db.execute("SELECT commit_sha, first_error, log_path FROM bisect_build_failures").fetchall()
     assert (failure["commit"], failure["first_error"], failure["log"]) in stored
     assert {row[0] for row in stored} <= set(shas)
+
+
+def test_a_build_failure_the_environment_caused_is_forgotten_once_the_commit_builds(
+    demo_project: Path, data_env: dict[str, str]
+) -> None:
+    # CFLAGS makes every commit fail to build (the demo has no prototypes): stored, with why. Once
+    # the environment is fixed, the commits built again are cleared, and the report names none of
+    # the failures left at commits the resumed search did not probe again (it does not count them
+    # as untestable: their "cannot test" may have been the environment's, as it was).
+    good = git(demo_project, "rev-parse", "HEAD").strip()
+    for i in range(3):
+        (demo_project / f"note{i}.txt").write_text(f"{i}\n")
+        git(demo_project, "add", "-A")
+        git(demo_project, "commit", "-q", "-m", f"note {i}")
+    (demo_project / "src" / "util.c").write_text("int add(int a, int b)\n{\n    return a - b;\n}\n")
+    git(demo_project, "commit", "-q", "-am", "util: the regression")
+    bad = git(demo_project, "rev-parse", "HEAD").strip()
+    args = ("bisect", "--good", good, "--bad", bad, "--test", "unit-add", "--repo", demo_project)
+    broken = run_patchtool(*args, env={**data_env, "CFLAGS": "-Werror=missing-prototypes"})
+    assert broken.code == 3 and "missing-prototypes" in broken.stderr, broken.stdout + broken.stderr
+    db_path = Path(data_env["PATCHTOOL_CACHE_DIR"]) / "patchtool.sqlite3"
+
+    def stored() -> set[str]:
+        with sqlite3.connect(db_path) as db:
+            return {row[0] for row in db.execute("SELECT commit_sha FROM bisect_build_failures")}
+
+    assert bad in stored()
+    fixed = run_patchtool(*args, "--json", env=data_env)
+    assert fixed.code == 0, fixed.stdout + fixed.stderr
+    report = json.loads(fixed.stdout)
+    assert report["culprit"]["sha"] == bad
+    assert bad not in stored() and report["build_failure"] is None, (stored(), report["build_failure"])
+
+
+def test_a_probers_build_failure_is_only_its_last_builds(
+    demo_project: Path, data_env: dict[str, str]
+) -> None:
+    # The driver stores a failure wherever the lane's last failure names the task's commit: one
+    # older than a build that worked since would be stored again for a commit that builds.
+    from patchtool.bisection.probe import ProbeSpec, prober_for
+    from patchtool.config import load_settings
+    from patchtool.store import Store
+    from patchtool.vcs.repo import GitRepo
+
+    good = git(demo_project, "rev-parse", "HEAD").strip()
+    (demo_project / "src" / "util.c").write_text("int add(int a, int b)\n{\n    return a + c;\n}\n")
+    git(demo_project, "commit", "-q", "-am", "util: broken")
+    broken = git(demo_project, "rev-parse", "HEAD").strip()
+    settings = load_settings(env=data_env)
+    with (
+        Store(Path(data_env["PATCHTOOL_CACHE_DIR"]) / "patchtool.sqlite3") as store,
+        prober_for(GitRepo(demo_project), settings, ProbeSpec(test="unit-add"), store) as prober,
+    ):
+        assert not prober.prepare(broken)
+        failed = getattr(prober, "last_failure", None)
+        assert failed is not None and failed[0] == broken and "src/util.c:3:" in failed[1]
+        assert prober.prepare(good)
+        assert getattr(prober, "last_failure", "missing") is None

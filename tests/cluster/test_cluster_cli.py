@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,3 +141,30 @@ def test_the_revert_test_reaches_workers_whose_repository_lacks_the_reverted_com
     assert revert["runs"] >= 2 and revert["failures"] == 0
     assert subprocess.run(["git", "cat-file", "-e", revert["sha"]], cwd=server, check=False).returncode != 0
     assert sorted(p.relative_to(server) for p in server.rglob("*")) == before
+
+
+def test_a_commit_that_does_not_build_on_the_workers_is_named_with_why(
+    tmp_path: Path, env: dict[str, str], scheduler: str
+) -> None:
+    """A worker's build failure comes back with its first error and its log (a path on that
+    worker), is stored for the report, and is what the bisect says when nothing could be tested."""
+    repo = make_project(tmp_path / "demo")
+    good = git(repo, "rev-parse", "HEAD").strip()
+    for i in range(3):
+        (repo / "src" / "util.c").write_text(f"int add(int a, int b)\n{{\n    return a + c{i};\n}}\n")
+        git(repo, "commit", "-q", "-am", f"util: broken {i}")
+    bad = git(repo, "rev-parse", "HEAD").strip()
+    shas = git(repo, "rev-list", f"{good}..{bad}").split()
+    args = ("bisect", "--good", good, "--bad", bad, "--test", "unit-add", "--repo", repo,
+            "--cluster", scheduler)  # fmt: skip
+    done = run_patchtool(*args, env=env)
+    assert done.code == 3, done.stdout + done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("bisect: no test ran") and ": build failed: src/util.c:3:" in line, line
+    assert "undeclared" in line and " on worker " in line, line
+    log = Path(line.rsplit("(log: ", 1)[1].split(" on worker ", 1)[0])
+    assert log.is_file() and Path(env["PATCHTOOL_DATA_DIR"]) in log.parents  # the workers share our disk
+    with sqlite3.connect(Path(env["PATCHTOOL_CACHE_DIR"]) / "patchtool.sqlite3") as db:
+        stored = db.execute("SELECT commit_sha, first_error, log_path FROM bisect_build_failures").fetchall()
+    assert stored and {row[0] for row in stored} <= set(shas)
+    assert all(row[1].startswith("src/util.c:3:") and " on worker " in row[2] for row in stored), stored
