@@ -92,11 +92,17 @@ def _rows_at(store: Store, sql: str, key: str, commits: Sequence[str]) -> list[t
     return [tuple(r) for r in store.query(sql, (key,)) if r[0] in wanted]
 
 
-def load_rows(store: Store, key: str, commits: Sequence[str]) -> list[Row]:
-    """Stored (commit, outcome, phase, seconds) rows of this probe for these commits, in order."""
-    sql = "SELECT commit_sha, outcome, phase, seconds FROM bisect_observations WHERE probe_key = ?"
-    sql += " ORDER BY seq"
-    return [(r[0], r[1], r[2], r[3]) for r in _rows_at(store, sql, key, commits)]
+def load_rows(store: Store, key: str, commits: Sequence[str], since: float | None = None) -> list[Row]:
+    """Stored (commit, outcome, phase, seconds) rows of this probe for these commits, in order.
+
+    With ``since`` (when the latest bisect of the range started), the "cannot test" rows from
+    before it are left out, as that bisect left them out (driver._Session._stored): it probed those
+    commits again, or never needed them."""
+    sql = "SELECT commit_sha, outcome, phase, seconds, recorded_at FROM bisect_observations"
+    sql += " WHERE probe_key = ? ORDER BY seq"
+    rows = _rows_at(store, sql, key, commits)
+    kept = (r for r in rows if since is None or r[1] != Verdict.UNTESTABLE or r[4] >= since)
+    return [(r[0], r[1], r[2], r[3]) for r in kept]
 
 
 def forget_rows(store: Store, key: str) -> None:
@@ -422,11 +428,11 @@ _Found = tuple[list[str], History, dict[int, str], list[Row], list[str], set[str
 
 def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
     ranges = store.query(
-        "SELECT good_sha, bad_sha, first_parent FROM bisect_ranges WHERE probe_key = ?"
+        "SELECT good_sha, bad_sha, first_parent, recorded_at FROM bisect_ranges WHERE probe_key = ?"
         " ORDER BY recorded_at DESC",
         (key,),
     )
-    for good, bad, first_parent in ranges:
+    for good, bad, first_parent, started in ranges:
         goods = str(good).split()  # several good commits are stored space-separated
         if not (goods and all(repo.try_rev_parse(g) for g in goods) and repo.try_rev_parse(str(bad))):
             continue  # another repository's bisect of the same probe
@@ -435,7 +441,7 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
             shas, history, outside = commit_graph(repo, goods, str(bad), bool(first_parent), paths)
         except InputError:
             continue
-        rows = load_rows(store, key, [*shas, *outside.values()])
+        rows = load_rows(store, key, [*shas, *outside.values()], since=float(started))
         if any(outcome != BUILT for _, outcome, _, _ in rows):
             skips = store.query(
                 "SELECT commit_sha FROM bisect_skips WHERE probe_key = ? AND good_sha = ? AND bad_sha = ?",

@@ -128,6 +128,18 @@ def test_a_build_failure_the_environment_caused_is_forgotten_once_the_commit_bui
     report = json.loads(fixed.stdout)
     assert report["culprit"]["sha"] == bad
     assert bad not in stored() and report["build_failure"] is None, (stored(), report["build_failure"])
+    # The stored bisect, as `report --bisect-test` replays it, is the resumed search's: the "cannot
+    # test" rows from before it are left out, and no build failure is named.
+    from patchtool.report.stages import load_stored_bisect
+    from patchtool.store import Store
+    from patchtool.vcs.repo import GitRepo
+
+    assert stored() - {bad}  # commits the fixed run did not probe again keep theirs
+    with Store(db_path) as store:
+        found = load_stored_bisect(store, GitRepo(demo_project), "unit-add")
+    assert found is not None and found.result.culprit is not None
+    assert found.shas[found.result.culprit] == bad and found.build_failure is None
+    assert not [e for e in found.result.evidence if e.untestable]
 
 
 def test_a_probers_build_failure_is_only_its_last_builds(
