@@ -19,6 +19,9 @@ measures the search itself; patchtool's ratio to it is the price of learning p a
 "learning-rule" (not run unless named; q = 0 cells only) is the 1-of-n rule told q = 0 but not
 p: it learns p from its own failures, with n calibrated to p's uncertainty. Beside the m-of-k rule
 told p, it shows what learning p alone costs a search that must be right whatever p is.
+"patchtool-told-q0" (not run unless named; q = 0 cells only) is patchtool, all of it, told only
+that q = 0 (q_zero_weight 1): beside "learning-rule" and the told rule, what patchtool pays for
+learning p, and, beside patchtool, for not knowing q = 0 (which cells with q of 0.01 forbid).
 "deferred-rule" (the same) is that rule with its good verdicts taken for now and only those its
 answer rests on confirmed at the end: learning p without paying the full count at every probe.
 "bayesect@0.997" (not run unless named in --strategies) is git-bayesect stopping at 0.997, the
@@ -956,6 +959,7 @@ STRATEGIES: dict[str, Callable[[Oracle, tuple[int, int] | None], int | None]] = 
     "learning-rule": strategy_learning_rule,
     "deferred-rule": strategy_deferred_rule,
     "patchtool-told": strategy_patchtool_told,
+    "patchtool-told-q0": lambda oracle, rule: strategy_patchtool(oracle, rule, q_zero_weight=1.0),
     "patchtool+record": strategy_patchtool_record,
     "first-parent": lambda oracle, rule: first_parent(oracle, carry=True),
     "first-parent-alone": lambda oracle, rule: first_parent(oracle, carry=False),
@@ -1021,12 +1025,13 @@ def ratio_interval(mine: list[Outcome], other: list[Outcome]) -> tuple[float, fl
 
 def print_ratios(spec: str, names: list[str], results: dict[str, list[Outcome]]) -> None:
     """patchtool's cost ratios with paired 95 % intervals, on a line of their own."""
-    for mine in ("patchtool", "patchtool+record", "first-parent", "learning-rule", "deferred-rule"):
+    mines = ("patchtool", "patchtool+record", "first-parent", "patchtool-told-q0", "learning-rule")
+    for mine in (*mines, "deferred-rule"):
         if mine not in results:
             continue
         parts = []
         others = ("git-bayesect", "bayesect@0.997", "m-of-k", "bayesect+inside", "patchtool-told")
-        others += ("learning-rule", "deferred-rule", "patchtool", "first-parent-alone")
+        others += ("patchtool-told-q0", "learning-rule", "deferred-rule", "patchtool", "first-parent-alone")
         for other in others:
             outs = results.get(other)
             if other != mine and other in names and outs and summarise(outs)["none"] < 1:
@@ -1038,7 +1043,7 @@ def print_ratios(spec: str, names: list[str], results: dict[str, list[Outcome]])
 
 def print_header() -> None:
     print(
-        f"{'cell':<22} {'strategy':<15} {'trials':>6} {'wrong':>5} {'error':>6} {'95% interval':>15}"
+        f"{'cell':<22} {'strategy':<17} {'trials':>6} {'wrong':>5} {'error':>6} {'95% interval':>15}"
         f" {'no answer':>9} {'runs':>8} {'builds':>6} {'cost':>8}  {'/bayesect':>9} {'/m-of-k':>7}"
         f" {'/+inside':>9} {'cost(ans)':>9} {'1 tree':>8} {'expected':>8} {'upper':>6}",
         flush=True,
@@ -1061,7 +1066,7 @@ def print_cell(
                 for o, w in (("git-bayesect", 10), ("m-of-k", 7), ("bayesect+inside", 9))
             )
         print(
-            f"{spec:<22} {label:<15} {s['trials']:6d} {s['wrong']:5d} {s['err']:6.1%}"
+            f"{spec:<22} {label:<17} {s['trials']:6d} {s['wrong']:5d} {s['err']:6.1%}"
             f" [{s['lo']:5.1%}, {s['hi']:5.1%}]"
             f" {s['none']:9.1%} {s['runs']:8.1f} {s['builds']:6.1f} {s['cost']:8.1f}{ratios:<28}"
             f" {s['cost_answered']:9.1f} {s['cost_one_tree']:8.1f} {s['doubt']:8.2%} {s['doubt_hi']:6.2%}",
@@ -1181,7 +1186,7 @@ def main() -> None:
             first = cell_seed(base, spec) + args.first_trial
             dag_only = ("bayesect+inside", "first-parent", "first-parent-alone")
             here = [n for n in names if n not in dag_only or cell.side is not None]
-            told_q_zero = ("learning-rule", "deferred-rule")
+            told_q_zero = ("patchtool-told-q0", "learning-rule", "deferred-rule")
             here = [n for n in here if n not in told_q_zero or cell.q == 0]
             work = [
                 (name, spec, first + start, min(args.chunk, args.trials - start), rule, overrides)
