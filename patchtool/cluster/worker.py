@@ -24,7 +24,7 @@ from patchtool.store import Store
 from patchtool.testrun.results import RunRecord
 from patchtool.testrun.run import run_tests
 from patchtool.vcs.repo import GitRepo
-from patchtool.vcs.worktrees import ensure_worktree, locked
+from patchtool.vcs.worktrees import carried_dirs, ensure_worktree, locked, sync_carried
 
 WORKTREE = "cluster"
 
@@ -93,7 +93,19 @@ def ensure_clone(
             clone.git("unpack-objects", "-q", "--strict", input=pack)  # objects checked as they land
         _fetch(clone, repo, commit)
         clone.rev_parse(commit)  # InputError when the repository does not have it
+        _lend_subprojects(repo, clone)
         return clone
+
+
+def _lend_subprojects(repo: str, clone: GitRepo) -> None:
+    """A repository the workers see as a path (a shared disk) lends its checkout's untracked
+    directories under subprojects/ (what QEMU's configure downloads) to the worker's clone, whose
+    tool worktrees take them in turn, as a local build's do (vcs.worktrees): offline, a worker's
+    configure could not fetch them ("missing subprojects" on real QEMU). From a URL, the workers'
+    configure downloads them itself."""
+    source = Path(repo)
+    if (source / "subprojects").is_dir():
+        sync_carried(source, clone.path, carried_dirs(GitRepo(source)))
 
 
 def _fetch(clone: GitRepo, repo: str, commit: str) -> None:

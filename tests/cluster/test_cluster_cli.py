@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, run_patchtool
-from tests.plugins.buildtree import make_project
-from tests.plugins.gitutil import git
+from tests.plugins.buildtree import commit_change, make_project
+from tests.plugins.gitutil import git, snapshot_repo
+from tests.testrun.test_qemu_flow import SUBPROJECT_USE
 
 pytestmark = pytest.mark.slow
 
@@ -168,3 +169,26 @@ def test_a_commit_that_does_not_build_on_the_workers_is_named_with_why(
         stored = db.execute("SELECT commit_sha, first_error, log_path FROM bisect_build_failures").fetchall()
     assert stored and {row[0] for row in stored} <= set(shas)
     assert all(row[1].startswith("src/util.c:3:") and " on worker " in row[2] for row in stored), stored
+
+
+def test_the_workers_build_a_tree_whose_configure_needs_the_checkouts_ignored_subprojects(
+    minitree_copy: Path, env: dict[str, str], scheduler: str
+) -> None:
+    """As QEMU offline: the subproject configure would download is an ignored directory of the
+    user's checkout. The workers (sharing this disk) get it as a local build's worktree does;
+    before, their configure failed ("missing subprojects" on real QEMU)."""
+    meson_build = (minitree_copy / "meson.build").read_text()
+    commit_change(
+        minitree_copy,
+        {"meson.build": meson_build + SUBPROJECT_USE, ".gitignore": "/build/\n/subprojects/keymaps/\n"},
+        "build: use the keymaps subproject (downloaded, ignored)",
+    )
+    sub = minitree_copy / "subprojects" / "keymaps"
+    sub.mkdir(parents=True)
+    (sub / "meson.build").write_text("project('keymaps', 'c')\nkeymaps_dep = declare_dependency()\n")
+    before = snapshot_repo(minitree_copy)
+    args = ("test", "test-rcu", "--repo", minitree_copy, "--configure", "--target-list=alpha-softmmu")
+    done = run_patchtool(*args, "--cluster", scheduler, "--json", env=env)
+    assert done.code == 0, done.stdout + done.stderr
+    assert _counts(done.stdout) == {"test-rcu": (1, 0)}
+    assert snapshot_repo(minitree_copy) == before  # the checkout lends, and is not written to
