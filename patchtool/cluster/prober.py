@@ -50,8 +50,10 @@ class ClusterProber:
 
     def run_batch(self, count: int) -> list[Verdict]:
         """At least one run per worker: idle workers cost the same wall time, and every run the
-        posterior gets is evidence (the driver records all that come back). A worker where the
-        commit did not build answers "cannot test", and ``last_failure`` says why."""
+        posterior gets is evidence (the driver records all that come back). Where the commit did
+        not build, ``last_failure`` says why; the batch says "cannot test" only when it built on
+        no worker: one worker's environment (a compiler, flags) does not make the commit
+        untestable for the runs the others made."""
         assert self.commit is not None
         commit = self.commit
         runs = max(count, self.width)
@@ -60,9 +62,8 @@ class ClusterProber:
         self.last_failure = None
         verdicts: list[Verdict] = []
         for answer in self.cluster.map_on_workers(commit, self.task, args):
-            if isinstance(answer, BuildFailedOn):  # cannot test there; the driver stores why
+            if isinstance(answer, BuildFailedOn):  # the driver stores why
                 self.last_failure = (commit, answer.first_error, f"{answer.log} on worker {answer.worker}")
-                verdicts.append(Verdict.UNTESTABLE)
             else:
                 verdicts.extend(Verdict(v) for v in answer)
-        return verdicts
+        return verdicts or [Verdict.UNTESTABLE]

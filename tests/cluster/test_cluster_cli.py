@@ -192,3 +192,50 @@ def test_the_workers_build_a_tree_whose_configure_needs_the_checkouts_ignored_su
     assert done.code == 0, done.stdout + done.stderr
     assert _counts(done.stdout) == {"test-rcu": (1, 0)}
     assert snapshot_repo(minitree_copy) == before  # the checkout lends, and is not written to
+
+
+def test_a_commit_that_builds_on_one_worker_is_tested_there_and_not_lost_to_the_other(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """Two workers, one whose CFLAGS break every build (the demo has no prototypes): the runs the
+    other makes count, the bisect names the culprit, and the failing worker's error is stored."""
+    import os
+    import sys
+    import time
+
+    from distributed import Client, LocalCluster
+
+    repo = make_project(tmp_path / "demo")
+    good = git(repo, "rev-parse", "HEAD").strip()
+    for i in range(3):
+        (repo / f"note{i}.txt").write_text(f"{i}\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"note {i}")
+    (repo / "src" / "util.c").write_text("int add(int a, int b)\n{\n    return a - b;\n}\n")
+    git(repo, "commit", "-q", "-am", "util: the regression")
+    bad = git(repo, "rev-parse", "HEAD").strip()
+    cluster = LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None, silence_logs=50)
+    dask = [sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address,
+            "--nthreads", "1", "--no-dashboard"]  # fmt: skip
+    broken = {**os.environ, **env, "CFLAGS": "-Werror=missing-prototypes"}
+    workers = [subprocess.Popen(dask, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for e in ({**os.environ, **env}, broken)]  # fmt: skip
+    try:
+        with Client(cluster.scheduler_address) as client:
+            deadline = time.monotonic() + 60
+            while len(client.scheduler_info()["workers"]) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert len(client.scheduler_info()["workers"]) == 2
+        done = run_patchtool("bisect", "--good", good, "--bad", bad, "--test", "unit-add", "--repo", repo,
+                             "--cluster", cluster.scheduler_address, "--json", env=env)  # fmt: skip
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(30)
+        cluster.close()
+    assert done.code == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == bad and report["untestable"] == []
+    with sqlite3.connect(Path(env["PATCHTOOL_CACHE_DIR"]) / "patchtool.sqlite3") as db:
+        stored = db.execute("SELECT first_error, log_path FROM bisect_build_failures").fetchall()
+    assert stored and all("missing-prototypes" in e and " on worker " in g for e, g in stored), stored
