@@ -171,7 +171,7 @@ def test_a_commit_that_does_not_build_on_the_workers_is_named_with_why(
     assert all(row[1].startswith("src/util.c:3:") and " on worker " in row[2] for row in stored), stored
 
 
-def test_the_workers_build_a_tree_whose_configure_needs_the_checkouts_ignored_subprojects(
+def test_the_workers_build_what_a_test_needs_of_a_tree_that_needs_the_checkouts_subprojects(
     minitree_copy: Path, env: dict[str, str], scheduler: str
 ) -> None:
     """As QEMU offline: the subproject configure would download is an ignored directory of the
@@ -192,6 +192,10 @@ def test_the_workers_build_a_tree_whose_configure_needs_the_checkouts_ignored_su
     assert done.code == 0, done.stdout + done.stderr
     assert _counts(done.stdout) == {"test-rcu": (1, 0)}
     assert snapshot_repo(minitree_copy) == before  # the checkout lends, and is not written to
+    # And the worker built only what the test needs, as a local `test` does.
+    (build_dir,) = [p.parent for p in (Path(env["PATCHTOOL_DATA_DIR"]) / "cluster").rglob("build.ninja")]
+    assert (build_dir / "tests" / "unit" / "test-rcu").is_file()
+    assert not (build_dir / "qemu-system-alpha").exists()
 
 
 def test_a_commit_that_builds_on_one_worker_is_tested_there_and_not_lost_to_the_other(
