@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_patchtool
+from tests.plugins.buildtree import commit_regression
 from tests.plugins.gitutil import git, make_repo
 
 # Deterministic: exit 125 while the environment file says "broken", else bad from "bug" on.
@@ -105,14 +106,7 @@ def test_a_build_failure_the_environment_caused_is_forgotten_once_the_commit_bui
     # the environment is fixed, the commits built again are cleared, and the report names none of
     # the failures left at commits the resumed search did not probe again (it does not count them
     # as untestable: their "cannot test" may have been the environment's, as it was).
-    good = git(demo_project, "rev-parse", "HEAD").strip()
-    for i in range(3):
-        (demo_project / f"note{i}.txt").write_text(f"{i}\n")
-        git(demo_project, "add", "-A")
-        git(demo_project, "commit", "-q", "-m", f"note {i}")
-    (demo_project / "src" / "util.c").write_text("int add(int a, int b)\n{\n    return a - b;\n}\n")
-    git(demo_project, "commit", "-q", "-am", "util: the regression")
-    bad = git(demo_project, "rev-parse", "HEAD").strip()
+    good, bad = commit_regression(demo_project)
     args = ("bisect", "--good", good, "--bad", bad, "--test", "unit-add", "--repo", demo_project)
     broken = run_patchtool(*args, env={**data_env, "CFLAGS": "-Werror=missing-prototypes"})
     assert broken.code == 3 and "missing-prototypes" in broken.stderr, broken.stdout + broken.stderr

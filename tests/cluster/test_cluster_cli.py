@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, run_patchtool
-from tests.plugins.buildtree import commit_change, make_project
+from tests.plugins.buildtree import commit_regression, make_project, use_ignored_subproject
 from tests.plugins.gitutil import git, snapshot_repo
-from tests.testrun.test_qemu_flow import SUBPROJECT_USE
 
 pytestmark = pytest.mark.slow
 
@@ -177,15 +176,7 @@ def test_the_workers_build_what_a_test_needs_of_a_tree_that_needs_the_checkouts_
     """As QEMU offline: the subproject configure would download is an ignored directory of the
     user's checkout. The workers (sharing this disk) get it as a local build's worktree does;
     before, their configure failed ("missing subprojects" on real QEMU)."""
-    meson_build = (minitree_copy / "meson.build").read_text()
-    commit_change(
-        minitree_copy,
-        {"meson.build": meson_build + SUBPROJECT_USE, ".gitignore": "/build/\n/subprojects/keymaps/\n"},
-        "build: use the keymaps subproject (downloaded, ignored)",
-    )
-    sub = minitree_copy / "subprojects" / "keymaps"
-    sub.mkdir(parents=True)
-    (sub / "meson.build").write_text("project('keymaps', 'c')\nkeymaps_dep = declare_dependency()\n")
+    use_ignored_subproject(minitree_copy)
     before = snapshot_repo(minitree_copy)
     args = ("test", "test-rcu", "--repo", minitree_copy, "--configure", "--target-list=alpha-softmmu")
     done = run_patchtool(*args, "--cluster", scheduler, "--json", env=env)
@@ -210,14 +201,7 @@ def test_a_commit_that_builds_on_one_worker_is_tested_there_and_not_lost_to_the_
     from distributed import Client, LocalCluster
 
     repo = make_project(tmp_path / "demo")
-    good = git(repo, "rev-parse", "HEAD").strip()
-    for i in range(3):
-        (repo / f"note{i}.txt").write_text(f"{i}\n")
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", f"note {i}")
-    (repo / "src" / "util.c").write_text("int add(int a, int b)\n{\n    return a - b;\n}\n")
-    git(repo, "commit", "-q", "-am", "util: the regression")
-    bad = git(repo, "rev-parse", "HEAD").strip()
+    good, bad = commit_regression(repo)
     cluster = LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None, silence_logs=50)
     dask = [sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address,
             "--nthreads", "1", "--no-dashboard"]  # fmt: skip

@@ -76,6 +76,33 @@ def commit_change(repo: Path, files: dict[str, str], message: str) -> str:
     return git(repo, "rev-parse", "HEAD").strip()
 
 
+def commit_regression(repo: Path, before: int = 3) -> tuple[str, str]:
+    """(good, bad): ``before`` commits that change no code, then one that makes unit-add fail."""
+    good = git(repo, "rev-parse", "HEAD").strip()
+    for i in range(before):
+        commit_change(repo, {f"note{i}.txt": f"{i}\n"}, f"note {i}")
+    bad = commit_change(repo, {"src/util.c": "int add(int a, int b)\n{\n    return a - b;\n}\n"},
+                        "util: the regression")  # fmt: skip
+    return good, bad
+
+
+KEYMAPS_USE = "\nkeymaps = subproject('keymaps')\nkeymaps_dep = keymaps.get_variable('keymaps_dep')\n"
+
+
+def use_ignored_subproject(tree: Path) -> None:
+    """As QEMU's configure downloads its subprojects: the tree's meson.build uses subproject
+    keymaps, whose directory is an ignored, untracked one of the checkout."""
+    meson_build = (tree / "meson.build").read_text()
+    commit_change(
+        tree,
+        {"meson.build": meson_build + KEYMAPS_USE, ".gitignore": "/build/\n/subprojects/keymaps/\n"},
+        "build: use the keymaps subproject (downloaded, ignored)",
+    )
+    sub = tree / "subprojects" / "keymaps"
+    sub.mkdir(parents=True)
+    (sub / "meson.build").write_text("project('keymaps', 'c')\nkeymaps_dep = declare_dependency()\n")
+
+
 def pid_alive(pid: int) -> bool:
     """True if the process exists and is not a zombie."""
     try:

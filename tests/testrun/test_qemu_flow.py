@@ -13,11 +13,10 @@ import pytest
 
 from patchtool import proc
 from tests.conftest import run_patchtool
-from tests.plugins.buildtree import commit_change
+from tests.plugins.buildtree import commit_change, use_ignored_subproject
 from tests.plugins.gitutil import git, snapshot_repo
 
 ALPHA = ["--target-list=alpha-softmmu"]
-SUBPROJECT_USE = "\nkeymaps = subproject('keymaps')\nkeymaps_dep = keymaps.get_variable('keymaps_dep')\n"
 
 
 def _objects(build_dir: Path) -> list[Path]:
@@ -32,15 +31,7 @@ def _build_dir(done_json: str) -> Path:
 def test_ignored_subproject_is_seen_by_the_tool_worktree_and_kept_across_git_clean(
     minitree_copy: Path, data_env: dict[str, str]
 ) -> None:
-    meson_build = (minitree_copy / "meson.build").read_text()
-    commit_change(
-        minitree_copy,
-        {"meson.build": meson_build + SUBPROJECT_USE, ".gitignore": "/build/\n/subprojects/keymaps/\n"},
-        "build: use the keymaps subproject (downloaded, ignored)",
-    )
-    sub = minitree_copy / "subprojects" / "keymaps"
-    sub.mkdir(parents=True)
-    (sub / "meson.build").write_text("project('keymaps', 'c')\nkeymaps_dep = declare_dependency()\n")
+    use_ignored_subproject(minitree_copy)
     before = snapshot_repo(minitree_copy)
 
     first = run_patchtool("build", "--repo", minitree_copy, "--json", "--", *ALPHA, env=data_env)
