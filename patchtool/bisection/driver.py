@@ -21,7 +21,6 @@ from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.ranges import bounding_goods, good_inside, range_graph
 from patchtool.bisection.replay import (
     BUILT,
-    BuildFailure,
     Replay,
     forget_build_failure,
     load_rows,
@@ -165,10 +164,10 @@ class _Session:
             lane.prepared = task.sha if done.built else None
             self._record(task.sha, BUILT if done.built else Verdict.UNTESTABLE, phase, done.build_seconds)
         # The task's build failure, here or on a cluster's worker (whose prepare is free, and whose
-        # runs answer "cannot test"): (commit, first error, log).
-        failed = getattr(lane.prober, "last_failure", None)
-        if failed and failed[0] == task.sha:
-            record_build_failure(self.store, self.key, BuildFailure(task.sha, failed[1], str(failed[2])))
+        # runs answer "cannot test").
+        failed = lane.prober.last_failure
+        if failed is not None and failed.commit == task.sha:
+            record_build_failure(self.store, self.key, failed)
         elif done.built:
             forget_build_failure(self.store, self.key, task.sha)
         # Runs started together: each took about the batch's wall time.

@@ -58,7 +58,20 @@ class ProbeSpec:
         return f"test {self.test}" + (f" (setup {self.setup})" if self.setup else "")
 
 
+@record
+class BuildFailure:
+    """A probed commit that did not build: why, and where its log is (on a cluster, the log's path
+    on the worker that built it)."""
+
+    commit: str
+    first_error: str
+    log: str
+
+
 class Prober(Protocol):
+    # Why the last prepare (or, on a cluster, the last batch) did not build; None when it did.
+    last_failure: BuildFailure | None
+
     def prepare(self, commit: str) -> bool:
         """Check out (and build) `commit`; False when it cannot be tested."""
         ...
@@ -84,6 +97,7 @@ class CommandProber:
     ) -> None:
         if not spec.command:
             raise InputError("--run needs a command")
+        self.last_failure: BuildFailure | None = None  # nothing is built
         self.argv = shlex.split(spec.command)
         if not self.argv:
             raise InputError("--run: empty command")
@@ -144,7 +158,7 @@ class MesonProber:
         self.repo, self.settings, self.spec, self.store = repo, settings, spec, store
         self.jobs, self.worktree = max(jobs, 1), worktree
         self.build_dir: Path | None = None
-        self.last_failure: tuple[str, str, Path] | None = None  # (commit, first error, log)
+        self.last_failure: BuildFailure | None = None
 
     def prepare(self, commit: str) -> bool:
         from patchtool.testrun.measure import Hooks, Measure, build_for_tests
@@ -157,9 +171,8 @@ class MesonProber:
         result = build_for_tests(tree, self.settings, self.store, wanted, None, Hooks())
         self.build_dir = result.build_dir if result.ok else None
         # Only the last prepare's: a failure older than a build that worked is not this commit's now.
-        self.last_failure = None
-        if not result.ok:
-            self.last_failure = (commit, result.first_error or "build failed", result.log_path)
+        why = result.first_error or "build failed"
+        self.last_failure = None if result.ok else BuildFailure(commit, why, str(result.log_path))
         return result.ok
 
     def run_batch(self, count: int) -> list[Verdict]:

@@ -19,7 +19,7 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.earlier import EarlierRuns, earlier_runs, inside_rows
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import BisectResult, StopReason, Strategy
-from patchtool.bisection.probe import ProbeSpec
+from patchtool.bisection.probe import BuildFailure, ProbeSpec
 from patchtool.bisection.ranges import commit_graph
 from patchtool.bisection.revert import RevertCommit, RevertOutcome, judge_revert, noop_detail
 from patchtool.bisection.standins import set_aside_bad_end
@@ -196,15 +196,6 @@ def stored_revert(
         return RevertOutcome("conflicts", bad, conflicts=files)
     plan = confirmation_plan(result.p.mean, result.q.mean)
     return judge_revert(bad, sha, [row[1] for row in load_rows(store, key, [sha])], plan)
-
-
-@record
-class BuildFailure:
-    """The newest probed commit that did not build: why, and where its log is."""
-
-    commit: str
-    first_error: str
-    log: str
 
 
 def record_build_failure(store: Store, key: str, failure: BuildFailure) -> None:

@@ -12,9 +12,9 @@ from typing import Protocol
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason
-from patchtool.bisection.probe import ProbeSpec
+from patchtool.bisection.probe import BuildFailure, ProbeSpec
 from patchtool.bisection.ranges import changes_paths
-from patchtool.bisection.replay import BuildFailure, Replay, cannot_test, newest_build_failure
+from patchtool.bisection.replay import Replay, cannot_test, newest_build_failure
 from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import ConfirmationOutcome, Estimate
 from patchtool.jsonable import record

@@ -13,15 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from patchtool.bisection.probe import ProbeSpec, Verdict
+from patchtool.bisection.probe import BuildFailure, ProbeSpec, Verdict
 from patchtool.cluster.client import Cluster
-from patchtool.cluster.spec import BuildFailedOn
 from patchtool.cluster.worker import bisect_probe
 
 # A run's task: (repository, commit, spec, runs[, carried]) -> verdict strings, or why the commit
 # did not build there. Swappable for benchmarks; `carried` (base, pack) comes only for a commit
 # given to `carry`.
-ProbeTask = Callable[..., "list[str] | BuildFailedOn"]
+ProbeTask = Callable[..., "list[str] | BuildFailure"]
 
 
 class ClusterProber:
@@ -31,8 +30,7 @@ class ClusterProber:
         self.cluster, self.repo, self.spec, self.task = cluster, repo, spec, task
         self.commit: str | None = None
         self.carried: dict[str, tuple[str, bytes]] = {}
-        # The last batch's build failure on a worker, as a local prober's: (commit, error, log).
-        self.last_failure: tuple[str, str, str] | None = None
+        self.last_failure: BuildFailure | None = None  # the last batch's, on a worker
 
     @property
     def width(self) -> int:
@@ -62,8 +60,8 @@ class ClusterProber:
         self.last_failure = None
         verdicts: list[Verdict] = []
         for answer in self.cluster.map_on_workers(commit, self.task, args):
-            if isinstance(answer, BuildFailedOn):  # the driver stores why
-                self.last_failure = (commit, answer.first_error, f"{answer.log} on worker {answer.worker}")
+            if isinstance(answer, BuildFailure):  # the driver stores why
+                self.last_failure = answer
             else:
                 verdicts.extend(Verdict(v) for v in answer)
         return verdicts or [Verdict.UNTESTABLE]

@@ -64,13 +64,3 @@ class SliceResult:
 
 def slot_ids(request: str, start: int, count: int) -> tuple[str, ...]:
     return tuple(f"{request}/{n}" for n in range(start, start + count))
-
-
-@record
-class BuildFailedOn:
-    """A bisect task's answer when its commit did not build on a worker: the first error, and the
-    log, a path on that worker's machine (the cannot-test verdict alone says nothing of why)."""
-
-    worker: str
-    first_error: str
-    log: str

@@ -15,9 +15,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from patchtool.bisection.probe import ProbeSpec, Verdict, prober_for
+from patchtool.bisection.probe import BuildFailure, ProbeSpec, Verdict, prober_for
 from patchtool.build.meson import build_tree, config_key
-from patchtool.cluster.spec import BuildFailedOn, Observation, RunSpec, SliceResult, TreeSpec
+from patchtool.cluster.spec import Observation, RunSpec, SliceResult, TreeSpec
 from patchtool.config import Settings, load_settings
 from patchtool.errors import EnvironmentProblem, InputError, PatchtoolError
 from patchtool.store import Store
@@ -183,7 +183,7 @@ def describe_failure(error: BaseException) -> str:
 
 def bisect_probe(
     repo: str, commit: str, spec: ProbeSpec, runs: int, carried: tuple[str, bytes] | None = None
-) -> list[str] | BuildFailedOn:
+) -> list[str] | BuildFailure:
     """Bisect runs on a worker: the same probers (build, run, classify) as a local bisect; where
     the commit does not build, why (the prober's first error and log). `carried`: the objects of
     a commit `repo` lacks, on a base it has (see ensure_clone)."""
@@ -191,8 +191,8 @@ def bisect_probe(
     clone = ensure_clone(settings, repo, commit, carried)
     with Store(settings.store_path) as store, prober_for(clone, settings, spec, store) as prober:
         if not prober.prepare(commit):
-            failed = getattr(prober, "last_failure", None)
+            failed = prober.last_failure
             if failed is None:
                 return [str(Verdict.UNTESTABLE)]
-            return BuildFailedOn(worker_name(), failed[1], str(failed[2]))
+            return BuildFailure(failed.commit, failed.first_error, f"{failed.log} on worker {worker_name()}")
         return [str(v) for v in prober.run_batch(runs)]

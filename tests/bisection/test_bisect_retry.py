@@ -156,7 +156,8 @@ def test_a_probers_build_failure_is_only_its_last_builds(
         prober_for(GitRepo(demo_project), settings, ProbeSpec(test="unit-add"), store) as prober,
     ):
         assert not prober.prepare(broken)
-        failed = getattr(prober, "last_failure", None)
-        assert failed is not None and failed[0] == broken and "src/util.c:3:" in failed[1]
+        failed = prober.last_failure
+        assert failed is not None and failed.commit == broken
+        assert failed.first_error.startswith("src/util.c:3:") and failed.log.endswith(".log")
         assert prober.prepare(good)
-        assert getattr(prober, "last_failure", "missing") is None
+        assert prober.last_failure is None
