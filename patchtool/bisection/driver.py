@@ -14,6 +14,7 @@ from dataclasses import replace
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.earlier import inside_rows
+from patchtool.bisection.fixes import fix_line
 from patchtool.bisection.graph import GOOD_END
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
@@ -67,6 +68,9 @@ class BisectOptions:
     count_tested: bool = False  # runs `patchtool test` stored between the ends count (earlier.py)
     skip: frozenset[str] = frozenset()  # commits not to build or test (--skip; ranges.skipped_commits)
     paths: tuple[str, ...] = ()  # only the commits that change these (git bisect start -- PATH...)
+    # A fix search (fixes.py): ``good`` is the commit where the test passes, ``bad`` one before it
+    # where it fails, and the search runs on ``good``'s first-parent line, read backwards.
+    fix: bool = False
 
 
 class _Session:
@@ -83,10 +87,14 @@ class _Session:
     ) -> None:
         self.repo, self.store, self.key, self.options = repo, store, spec.key(), options
         self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
-        tops = bounding_goods(repo, [options.good, *options.also_good], options.bad)
-        self.commits, history, self.outside = range_graph(
-            repo, tops, options.bad, options.first_parent, options.paths
-        )
+        if options.fix:
+            tops = []
+            self.commits, history, self.outside = fix_line(repo, options.bad, options.good)
+        else:
+            tops = bounding_goods(repo, [options.good, *options.also_good], options.bad)
+            self.commits, history, self.outside = range_graph(
+                repo, tops, options.bad, options.first_parent, options.paths
+            )
         # The other good commits that bound the range have no position: known good, as parents
         # outside the range are.
         self.also_good = tuple(tops[1:])
@@ -94,8 +102,9 @@ class _Session:
         self.skipped = [sha for sha in self.commits[1:-1] if sha in options.skip]
         recorded = " ".join([self.commits[0], *self.also_good])
         record_range(
-            store, self.key, recorded, self.commits[-1], options.first_parent, self.skipped, options.paths
-        )
+            store, self.key, recorded, self.commits[-1], options.first_parent, self.skipped, options.paths,
+            fix=options.fix,
+        )  # fmt: skip
         strategy = Strategy(
             confidence=options.confidence,
             max_runs=options.max_runs,
@@ -270,7 +279,7 @@ class _Session:
         return counts[0], counts[1]
 
 
-def _plus(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+def plus(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
     return a[0] + b[0], a[1] + b[1]
 
 
@@ -315,7 +324,7 @@ def run_bisect(
     (probe.CarriesCommits).
     """
     probers = list(prober) if isinstance(prober, Sequence) else [prober]
-    session, confirmation = _search_and_confirm(repo, store, spec, options, probers, progress)
+    session, confirmation = search_and_confirm(repo, store, spec, options, probers, progress)
     outer = session  # the range the user named: its bad end is where the revert is tested
     culprit = session.state.result().culprit
     bad = session.commits[session.state.revert_base(culprit) if culprit is not None else -1]
@@ -328,12 +337,12 @@ def run_bisect(
             # the merged branch was never run (not on the line); the ends' runs are reused inside
             ends = {culprit} | {i for i, sha in enumerate(session.commits) if sha == parents[0]}
             bad_runs, good_runs = line_records(session.state, culprit, ends)
-            records = _plus(options.bad_record, bad_runs), _plus(options.good_record, good_runs)
+            records = plus(options.bad_record, bad_runs), plus(options.good_record, good_runs)
             inner = replace(
                 options, good=parents[0], bad=merge.sha, first_parent=False, also_good=known,
                 bad_record=records[0], good_record=records[1],
             )  # fmt: skip
-            session, confirmation = _search_and_confirm(repo, store, spec, inner, probers, progress)
+            session, confirmation = search_and_confirm(repo, store, spec, inner, probers, progress)
     report = replace(build_report(session, spec, confirmation), merge=merge)
     if report.found and report.culprit is not None and options.revert_test:
         culprit_sha = report.culprit.sha
@@ -415,7 +424,7 @@ def _testable(session: _Session, index: int, spent: int) -> bool:
         return True
 
 
-def _search_and_confirm(
+def search_and_confirm(
     repo: GitRepo,
     store: Store,
     spec: ProbeSpec,

@@ -29,6 +29,8 @@ from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
+FIX_LINE = 2  # bisect_ranges.first_parent of a fix search's range (record_range)
+
 BISECT_DDL = """
 CREATE TABLE IF NOT EXISTS bisect_observations (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -125,18 +127,21 @@ def record_range(
     first_parent: bool,
     skipped: Sequence[str] = (),
     paths: Sequence[str] = (),
+    fix: bool = False,
 ) -> None:
     """Remember the range a bisect of this probe searched: the search need not run either end (the
     good end only when good commits may fail, the bad end not once a commit between has failed),
     so the observations alone do not say where the range began and ended. Several good commits
     are stored space-separated in ``good``. And the commits of it --skip named this time, and the
-    paths it was limited to, so the report's replay searches the graph the bisect searched."""
+    paths it was limited to, so the report's replay searches the graph the bisect searched. A fix
+    search (fixes.py) is stored with ``first_parent`` = FIX_LINE, its ends as it searched them."""
+    mode = FIX_LINE if fix else int(first_parent)
     store.ensure_schema(BISECT_DDL)
     with store.transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO bisect_ranges (probe_key, good_sha, bad_sha, first_parent, recorded_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (key, good, bad, int(first_parent), time.time()),
+            (key, good, bad, mode, time.time()),
         )
         where = (key, good, bad)
         conn.execute("DELETE FROM bisect_skips WHERE probe_key = ? AND good_sha = ? AND bad_sha = ?", where)
@@ -148,7 +153,7 @@ def record_range(
         conn.execute(
             "INSERT OR REPLACE INTO bisect_paths (probe_key, good_sha, bad_sha, first_parent, paths)"
             " VALUES (?, ?, ?, ?, ?)",
-            (*where, int(first_parent), json.dumps(list(paths))),
+            (*where, mode, json.dumps(list(paths))),
         )
 
 
@@ -385,7 +390,9 @@ def load_stored(
     posterior is the one it stopped on; records given on its command line are not stored.
     """
     store.ensure_schema(BISECT_DDL)
-    found = _recorded_range(store, repo, key) or _observed_range(store, repo, key)
+    found = _recorded_range(store, repo, key)
+    if found is None and not _fix_searched(store, key):
+        found = _observed_range(store, repo, key)
     if found is None:
         return None
     shas, history, outside, rows, goods, skipped, paths = found
@@ -424,6 +431,8 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
         (key,),
     )
     for good, bad, first_parent, started in ranges:
+        if first_parent == FIX_LINE:
+            continue  # a fix search: not replayed in a regression's terms
         goods = str(good).split()  # several good commits are stored space-separated
         if not (goods and all(repo.try_rev_parse(g) for g in goods) and repo.try_rev_parse(str(bad))):
             continue  # another repository's bisect of the same probe
@@ -440,6 +449,13 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
             )
             return shas, history, outside, rows, goods, {str(r[0]) for r in skips}, paths
     return None
+
+
+def _fix_searched(store: Store, key: str) -> bool:
+    """Whether a fix search of this probe was stored: its runs, read as a regression's, would
+    name the wrong commits."""
+    sql = "SELECT 1 FROM bisect_ranges WHERE probe_key = ? AND first_parent = ? LIMIT 1"
+    return bool(store.query(sql, (key, FIX_LINE)))
 
 
 def _recorded_paths(store: Store, key: str, good: str, bad: str, first_parent: bool) -> list[str]:

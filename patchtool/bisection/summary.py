@@ -117,6 +117,10 @@ class BisectReport:
     # Builds of a commit built before (``builds`` counts commits): a build tree holds one commit,
     # so going back to one (the confirmation alternates culprit and parent) builds it again.
     rebuilds: int = 0
+    # A search for the commit that fixed the test (--broken, --fixed; fixes.py): ``culprit`` is the
+    # fix (the first commit that passes), ``parent`` the last that fails, ``good`` the fixed end and
+    # ``bad`` the broken end (the first commit of the fixed end's line in the broken one's history).
+    fix: bool = False
 
     @property
     def found(self) -> bool:

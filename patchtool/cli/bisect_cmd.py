@@ -15,6 +15,7 @@ import typer
 from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP, Classifier, TimeoutAs
 from patchtool.bisection.driver import BisectOptions, run_bisect
 from patchtool.bisection.earlier import EarlierRuns, earlier_runs
+from patchtool.bisection.fixrun import run_fix_search
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.ranges import bounding_goods, skipped_commits
@@ -73,13 +74,15 @@ def _live() -> Iterator[Callable[[Progress], None] | None]:
 
 def _print_report(report: BisectReport) -> None:
     say = out.print
+    words = _FIX_WORDS if report.fix else _WORDS
     if report.merge is not None:
         say(f"first-parent search named the merge {_short(report.merge)}; bisected inside it", markup=False)
     if report.culprit is not None:
-        say(f"first bad commit: {_short(report.culprit)}", markup=False)
+        say(f"{words['culprit']}: {_short(report.culprit)}", markup=False)
         say(f"  posterior probability {report.probability:.4f}", markup=False)
         if report.stand_ins:
-            say(f"  the bad end {_short(report.bad)} cannot be tested; run in its place:", markup=False)
+            end = f"the {words['bad end']} {_short(report.bad)}"
+            say(f"  {end} cannot be tested; run in its place:", markup=False)
             for s in report.stand_ins:
                 say(f"    {_short(s.commit)}: failed {s.failures}/{s.runs} runs", markup=False)
         elif any(u.sha == report.bad.sha for u in report.untestable):  # met by the revert test only
@@ -87,7 +90,7 @@ def _print_report(report: BisectReport) -> None:
             say(f"  the bad end {_short(report.bad)} {unneeded}", markup=False)
     elif report.stop_reason == "blocked-by-untestable":
         a, b = report.range99
-        say(f"the first bad commit is one of {a.sha[:12]}..{b.sha[:12]} ({report.range99_size} commits):")
+        say(f"{words['one of']} {a.sha[:12]}..{b.sha[:12]} ({report.range99_size} commits):")
         which = ", or were skipped (--skip)" if report.skipped else ""
         say(f"  the commits between them cannot be built or tested{which}", markup=False)
     elif report.stop_reason == "test-mostly-unusable":
@@ -108,16 +111,18 @@ def _print_report(report: BisectReport) -> None:
     for label, (a, b) in (("90%", report.range90), ("99%", report.range99)):
         say(f"  {label} credible range: {a.sha[:12]}..{b.sha[:12]}", markup=False)
     p, q = report.p, report.q
-    say(f"  failure rate when bad p = {p.mean:.3f} [{p.low:.3f}, {p.high:.3f}]", markup=False)
-    say(f"  failure rate when good q = {q.mean:.4f} [{q.low:.4f}, {q.high:.4f}]", markup=False)
+    say(f"  failure rate {words['when bad']} p = {p.mean:.3f} [{p.low:.3f}, {p.high:.3f}]", markup=False)
+    say(f"  failure rate {words['when good']} q = {q.mean:.4f} [{q.low:.4f}, {q.high:.4f}]", markup=False)
     given = [
         f"{f}/{r} on {side} commits"
         for side, (f, r) in (("bad", report.bad_record), ("good", report.good_record))
         if r
     ]
     if given:
-        whence = "the first-parent search's, and any --bad-record, --good-record" if report.merge else (
-            "--bad-record, --good-record"
+        whence = (
+            "the first-parent search's, and any --bad-record, --good-record"
+            if report.merge
+            else ("--bad-record, --good-record")
         )
         (bf, br), (gf, gr) = report.tested_before
         if br or gr:
@@ -132,7 +137,7 @@ def _print_report(report: BisectReport) -> None:
         verdict = "confirmed" if c.confirmed else "NOT confirmed"
         say(
             f"  confirmation (fresh runs): parent failed {c.parent_failures}/{c.parent_runs},"
-            f" culprit failed {c.culprit_failures}/{c.culprit_runs}: {verdict}"
+            f" {words['the culprit']} failed {c.culprit_failures}/{c.culprit_runs}: {verdict}"
         )
     if report.revert is not None:
         culprit = report.culprit.sha if report.culprit else "?"
@@ -173,6 +178,30 @@ def _print_report(report: BisectReport) -> None:
         say(f"  of those reused, stored by patchtool test between the ends: {listed}", markup=False)
 
 
+# What the report's lines call things, in a regression search and in a fix search (--broken,
+# --fixed), where the culprit is the fix, the bad end the broken one and the good end the fixed.
+_WORDS = {
+    "culprit": "first bad commit",
+    "the culprit": "culprit",
+    "one of": "the first bad commit is one of",
+    "bad end": "bad end",
+    "when bad": "when bad",
+    "when good": "when good",
+    "bad option": "--bad",
+    "before it": "before it",
+}
+_FIX_WORDS = {
+    "culprit": "fixed by",
+    "the culprit": "the fix",
+    "one of": "the fix is one of",
+    "bad end": "broken end",
+    "when bad": "before the fix",
+    "when good": "after the fix",
+    "bad option": "--broken",
+    "before it": "after it",
+}
+
+
 def _limited_to(report: BisectReport) -> list[str]:
     """The paths the search was limited to, and what naming a bad end that does not change them means."""
     paths = " ".join(report.paths)
@@ -204,18 +233,41 @@ def _parent_evidence(report: BisectReport) -> str:
 def _bad_end_untestable(report: BisectReport) -> list[str]:
     """Why no commit is named when the bad end cannot be tested: no commit before it, tested in
     its place, showed the failure, or none could be tested either."""
+    words = _FIX_WORDS if report.fix else _WORDS
     lines = [
-        f"no verdict: the bad end {_short(report.bad)} cannot be tested",
+        f"no verdict: the {words['bad end']} {_short(report.bad)} cannot be tested",
         "  (it does not build, its test exits 125, or its runs fail another way)",
     ]
     if not report.stand_ins:
-        tried = min(Strategy().bad_end_stand_ins, report.candidates - 1)
-        lines.append(f"  nor can any commit up to {tried} before it: give --bad a commit that can be tested")
+        tried, option = min(Strategy().bad_end_stand_ins, report.candidates - 1), words["bad option"]
+        nor = f"nor can any commit up to {tried} {words['before it']}"
+        lines.append(f"  {nor}: give {option} a commit that can be tested")
         return lines
-    lines.append("  the commits before it run in its place never failed:")
+    lines.append(f"  the commits {words['before it']} run in its place never failed:")
     lines.extend(f"    {_short(s.commit)}: {s.runs} runs" for s in report.stand_ins)
-    lines.append("  the bad end itself may be the first bad commit")
+    if report.fix:
+        lines.append(f"  the broken end itself may not fail: the fix is {_short(report.bad)} or before")
+    else:
+        lines.append("  the bad end itself may be the first bad commit")
     return lines
+
+
+def _ends(
+    good: list[str] | None, bad: str | None, broken: str | None, fixed: str | None, paths: bool
+) -> tuple[list[str], str, bool]:
+    """The search's good commits and bad one, and whether it looks for a fix (--broken, --fixed:
+    the fixed commit is then its good end, the broken one its bad end)."""
+    if broken is None and fixed is None:
+        if not good or bad is None:
+            raise UsageError("name --good and --bad (find the regression), or --broken and --fixed (the fix)")
+        return good, bad, False
+    if good or bad is not None:
+        raise UsageError("--broken/--fixed (find the fix) or --good/--bad (find the regression): not both")
+    if broken is None or fixed is None:
+        raise UsageError("--broken and --fixed go together: where the test fails, and later where it passes")
+    if paths:
+        raise UsageError("a fix search (--broken, --fixed) follows first parents and takes no paths")
+    return [fixed], broken, True
 
 
 @contextmanager
@@ -243,10 +295,20 @@ def _prober(
 @app.command()
 def bisect(
     good: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option("--good", help="A commit where the test passes (repeat: git bisect good A B)."),
-    ],
-    bad: Annotated[str, typer.Option("--bad", help="A commit where the test fails (sometimes).")],
+    ] = None,
+    bad: Annotated[
+        str | None, typer.Option("--bad", help="A commit where the test fails (sometimes).")
+    ] = None,
+    broken: Annotated[
+        str | None,
+        typer.Option("--broken", metavar="REV", help="Find the fix: a commit where the test fails."),
+    ] = None,
+    fixed: Annotated[
+        str | None,
+        typer.Option("--fixed", metavar="REV", help="Find the fix: a later commit where the test passes."),
+    ] = None,
     test: Annotated[str | None, typer.Option("--test", help="The meson test to run at each commit.")] = None,
     setup: Annotated[str | None, typer.Option("--setup", help="meson test setup, e.g. thorough.")] = None,
     run: Annotated[
@@ -362,7 +424,13 @@ def bisect(
     test, setup and configuration, on the commit's own tree) count the same way, and those stored
     at commits between them as runs made there, read with --fail-match and --pass-match as the
     bisect's own (not with --fresh).
+
+    --broken and --fixed, in place of --good and --bad, find the commit that fixed the test (git
+    bisect --term-old broken --term-new fixed), as a backport needs: patchtool bisect --broken
+    v9.2.3 --fixed master --test func-alpha-replay. The search follows --fixed's first parents; a
+    merge named is searched inside. No revert test, and no paths.
     """
+    good, bad, fix = _ends(good, bad, broken, fixed, bool(paths))
     if (test is None) == (run is None):
         raise UsageError("name exactly one of --test NAME or --run CMD")
     if setup is not None and test is None:
@@ -402,13 +470,18 @@ def bisect(
         # the good commits that bound the range, as the stored bisect's replay counts them
         before = EarlierRuns()
         if not fresh:
-            before = earlier_runs(store, git_repo, spec, bad, bounding_goods(git_repo, good, bad))
+            goods = good if fix else bounding_goods(git_repo, good, bad)
+            before = earlier_runs(store, git_repo, spec, bad, goods)
         records = before.added_to(*records)
         options = BisectOptions(
-            good[0], bad, first_parent, confidence, max_runs, max_time, width, revert_test, tuple(good[1:]),
-            *records, count_tested=not fresh, skip=skipped, paths=tuple(paths or ()),
+            good[0], bad, first_parent or fix, confidence, max_runs, max_time, width,
+            revert_test and not fix, tuple(good[1:]), *records,
+            count_tested=not fresh, skip=skipped, paths=tuple(paths or ()), fix=fix,
         )  # fmt: skip
-        report = run_bisect(git_repo, store, spec, options, probers, live, settings)
+        if fix:
+            report = run_fix_search(git_repo, store, spec, options, probers, live)
+        else:
+            report = run_bisect(git_repo, store, spec, options, probers, live, settings)
         report = replace(report, tested_before=(before.bad, before.good))
     if as_json:
         emit_json(report)

@@ -1,0 +1,60 @@
+"""Run a fix search (fixes.py) over real commits, going down into the merges it names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from patchtool.bisection.driver import BisectOptions, line_records, plus, search_and_confirm
+from patchtool.bisection.fixes import as_fix, fix_line, fix_of
+from patchtool.bisection.probe import Prober, ProbeSpec
+from patchtool.bisection.summary import BisectReport, Progress, build_report
+from patchtool.errors import PatchtoolError
+from patchtool.store import Store
+from patchtool.vcs.repo import GitRepo
+
+
+def run_fix_search(
+    repo: GitRepo,
+    store: Store,
+    spec: ProbeSpec,
+    options: BisectOptions,
+    prober: Prober | Sequence[Prober],
+    progress: Callable[[Progress], None] | None,
+) -> BisectReport:
+    """The search for the fix (fixes.py). A merge named as the fix is searched inside, from its
+    first parent (broken) to its second (fixed), with the line's runs as records (failing at the
+    commits before the fix, passing after), and so on down while a merge is named; a merge whose
+    branch has no commit of its own, or inside which no fix is found, is the answer."""
+    probers = list(prober) if isinstance(prober, Sequence) else [prober]
+    session, confirmation = search_and_confirm(repo, store, spec, options, probers, progress)
+    report = as_fix(build_report(session, spec, confirmation), session.state, session.ref)
+    for _ in range(_MAX_DEPTH):
+        culprit = session.state.result().culprit
+        if culprit is None or not report.found:
+            break
+        parents = repo.out("rev-list", "--parents", "-n", "1", session.commits[fix_of(culprit)]).split()[1:]
+        if len(parents) < 2:
+            break
+        try:
+            inner_line = set(fix_line(repo, parents[0], parents[1])[0])
+        except PatchtoolError:
+            break  # the branch merged has nothing the first parent lacks
+        ends = {i for i, sha in enumerate(session.commits) if sha in inner_line}
+        broken_runs, fixed_runs = line_records(session.state, culprit, ends)
+        broken_record, fixed_record = (
+            plus(options.bad_record, broken_runs),
+            plus(options.good_record, fixed_runs),
+        )
+        inner = replace(
+            options, good=parents[1], bad=parents[0], bad_record=broken_record, good_record=fixed_record
+        )
+        inside, inner_confirmation = search_and_confirm(repo, store, spec, inner, probers, progress)
+        inside_report = as_fix(build_report(inside, spec, inner_confirmation), inside.state, inside.ref)
+        if not inside_report.found:
+            break
+        session, report = inside, replace(inside_report, merge=report.culprit)
+    return report
+
+
+_MAX_DEPTH = 8  # merges inside merges a fix search goes down

@@ -1,0 +1,137 @@
+"""`patchtool bisect --broken OLD --fixed NEW`: the commit that made a flaky failure stop, on a line
+and inside a merge, with real git and a real test script."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.bisection.test_bisectrun import FLAKY, bisect_env, make_script_repo
+from tests.conftest import run_patchtool
+from tests.plugins.gitutil import git, make_repo, snapshot_repo
+
+FIX = 9
+N_COMMITS = 24
+
+
+def test_a_fix_search_names_the_commit_that_made_a_flaky_failure_stop(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shas = _broken_then_fixed(repo)
+    (repo / "uncommitted.txt").write_text("mine\n")
+    before = snapshot_repo(repo)
+    args = ["bisect", "--broken", shas[1], "--fixed", "main", "--run", "./t.sh", "--repo", repo]
+    done = run_patchtool(*args, "--json", env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["fix"] is True
+    assert report["culprit"]["sha"] == shas[FIX] and report["parent"]["sha"] == shas[FIX - 1]
+    assert report["good"]["sha"] == shas[-1] and report["bad"]["sha"] == shas[1]
+    assert report["probability"] >= 0.99
+    # the fix passes its fresh runs, its parent fails
+    assert report["confirmation"]["culprit_failures"] == 0
+    assert report["confirmation"]["parent_failures"] >= 2
+    assert report["p"]["mean"] > 0.2 and report["q"]["mean"] < 0.1  # fails before the fix, not after
+    older, newer = report["range99"]
+    assert shas.index(older["sha"]) <= FIX <= shas.index(newer["sha"])
+    assert report["revert"] is None and report["builds"] < N_COMMITS
+    assert snapshot_repo(repo) == before
+
+    human = run_patchtool(*args, env=bisect_env(tmp_path))  # the same again: every run reused
+    assert human.code == 0, human.stderr
+    assert f"fixed by: {shas[FIX][:12]} commit {FIX}" in human.stdout
+    assert "failure rate before the fix p" in human.stdout and "the fix failed 0/" in human.stdout
+    assert "reused from the store" in human.stdout
+
+
+def _broken_then_fixed(repo: Path) -> list[str]:
+    """Commits 0..N: the test fails about half its runs from commit 1 (commit 0 holds the script)
+    until commit FIX, which fixes it."""
+
+    def commit(i: int) -> tuple[dict[str, str], str]:
+        return {"state.txt": "fine\n" if i >= FIX else "bug\n", f"file{i}.txt": f"{i}\n"}, f"commit {i}"
+
+    shas = make_script_repo(repo, FLAKY, N_COMMITS, commit)
+    assert (repo / "state.txt").read_text() == "fine\n"
+    return shas
+
+
+def _fix_on_a_branch(repo: Path) -> dict[str, str]:
+    """c0 holds the script, the test failing about half its runs; c1, then a branch from c1 whose
+    first commit s1 fixes it (s2, s3 after), while main goes on (c2, c3), merges the branch (m)
+    and goes on (c5..c7). The shas by name."""
+    make_repo(repo, {"t.sh": FLAKY, "state.txt": "bug\n"}, message="c0")
+    (repo / "t.sh").chmod(0o755)
+    git(repo, "add", "t.sh")
+    git(repo, "commit", "-q", "--amend", "-m", "c0")
+    shas = {"c0": git(repo, "rev-parse", "HEAD").strip()}
+
+    def commit(name: str, files: dict[str, str]) -> None:
+        for file, text in files.items():
+            (repo / file).write_text(text)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", name)
+        shas[name] = git(repo, "rev-parse", "HEAD").strip()
+
+    commit("c1", {"main1.txt": "1\n"})
+    git(repo, "checkout", "-q", "-b", "side")
+    commit("s1", {"state.txt": "fine\n"})
+    for i in (2, 3):
+        commit(f"s{i}", {f"side{i}.txt": f"{i}\n"})
+    git(repo, "checkout", "-q", "main")
+    for i in (2, 3):
+        commit(f"c{i}", {f"main{i}.txt": f"{i}\n"})
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "side")
+    commit("m", {})
+    for i in (5, 6, 7):
+        commit(f"c{i}", {f"main{i}.txt": f"{i}\n"})
+    return shas
+
+
+def test_a_fix_that_came_in_with_a_merge_is_found_inside_it(tmp_path: Path) -> None:
+    """The first-parent line names the merge m; the search inside it, from m's first parent
+    (broken) to its second (fixed), names the branch's commit s1."""
+    repo = tmp_path / "repo"
+    shas = _fix_on_a_branch(repo)
+    before = snapshot_repo(repo)
+    args = ["bisect", "--broken", shas["c1"], "--fixed", "main", "--run", "./t.sh", "--repo", repo]
+    done = run_patchtool(*args, "--json", env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["merge"]["sha"] == shas["m"]
+    assert report["culprit"]["sha"] == shas["s1"] and report["parent"]["sha"] == shas["c1"]
+    assert report["confirmation"]["culprit_failures"] == 0 and report["confirmation"]["parent_failures"] >= 2
+    assert snapshot_repo(repo) == before
+
+
+def test_a_fix_search_is_not_read_back_as_a_regression(tmp_path: Path) -> None:
+    """The report's replay of stored bisects reads a range as a regression's: a fix search's
+    runs, read so, would name a commit at the wrong end. It is left out."""
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.bisection.replay import load_stored
+    from patchtool.store import Store
+    from patchtool.vcs.repo import GitRepo
+
+    repo = tmp_path / "repo"
+    shas = _broken_then_fixed(repo)
+    args = ["bisect", "--broken", shas[1], "--fixed", "main", "--run", "./t.sh", "--repo", repo, "--json"]
+    assert run_patchtool(*args, env=bisect_env(tmp_path)).code == 0
+    key = ProbeSpec(command="./t.sh").key()
+    with Store(tmp_path / "cache" / "patchtool.sqlite3") as store:
+        assert load_stored(store, GitRepo(repo), "t", key) is None
+
+
+def test_a_fix_search_takes_one_pair_of_ends(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shas = _broken_then_fixed(repo)
+    run = ["--run", "./t.sh", "--repo", repo]
+    cases = {
+        ("--broken", shas[1]): "--broken and --fixed go together",
+        ("--broken", shas[1], "--fixed", "main", "--good", shas[0]): "not both",
+        ("--broken", shas[1], "--fixed", "main", "--", "file3.txt"): "takes no paths",
+        ("--broken", "main", "--fixed", shas[1]): "no commits between main and",
+        (): "name --good and --bad",
+    }
+    for ends, said in cases.items():
+        done = run_patchtool("bisect", *ends[:2], *run, *ends[2:], env=bisect_env(tmp_path))
+        assert done.code == 2, (ends, done.stderr)
+        assert said in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
