@@ -130,6 +130,7 @@ def main() -> int:
             f" named {rows[-1][1]} right={named == fix} transition={rows[-1][3]}"
             f" merge={(report.get('merge') or {}).get('sha', '-')[:12]} p={args.p}"
             f" prob={report.get('probability', 0):.4f} runs={report.get('runs')} exit={done.returncode}"
+            f" revert={(report.get('revert') or {}).get('status', '-')}"
             f" {seconds:.0f}s",
             flush=True,
         )

@@ -8,7 +8,9 @@ from dataclasses import replace
 from patchtool.bisection.driver import BisectOptions, line_records, plus, search_and_confirm
 from patchtool.bisection.fixes import as_fix, fix_line, fix_of
 from patchtool.bisection.probe import Prober, ProbeSpec
+from patchtool.bisection.revertrun import revert_test
 from patchtool.bisection.summary import BisectReport, Progress, build_report
+from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
@@ -20,14 +22,20 @@ def run_fix_search(
     spec: ProbeSpec,
     options: BisectOptions,
     prober: Prober | Sequence[Prober],
-    progress: Callable[[Progress], None] | None,
+    progress: Callable[[Progress], None] | None = None,
+    settings: Settings | None = None,
 ) -> BisectReport:
     """The search for the fix (fixes.py). A merge named as the fix is searched inside, from its
     first parent (broken) to its second (fixed), with the line's runs as records (failing at the
     commits before the fix, passing after), and so on down while a merge is named; a merge whose
-    branch has no commit of its own, or inside which no fix is found, is the answer."""
+    branch has no commit of its own, or inside which no fix is found, is the answer.
+
+    The fix found is then reverted on the fixed end the user named and tested there: the failure
+    should come back (revertrun.revert_test with ``fix``), unless ``options.revert_test`` is off
+    or ``settings`` is None."""
     probers = list(prober) if isinstance(prober, Sequence) else [prober]
     session, confirmation = search_and_confirm(repo, store, spec, options, probers, progress)
+    fixed_end = session.commits[0]
     report = as_fix(build_report(session, spec, confirmation), session.state, session.ref)
     for _ in range(_MAX_DEPTH):
         culprit = session.state.result().culprit
@@ -54,6 +62,9 @@ def run_fix_search(
         if not inside_report.found:
             break
         session, report = inside, replace(inside_report, merge=report.culprit)
+    if report.found and report.culprit is not None and options.revert_test:
+        revert = revert_test(session, settings, report.culprit.sha, fixed_end, fix=True)
+        report = replace(report, revert=revert)
     return report
 
 

@@ -38,6 +38,7 @@ class RevertOutcome:
     """What the revert test found, and what it cost (runs, of them reused, and builds).
 
     ``status``: "fixed" (the test passes there as on the culprit's parent), "still-fails",
+    "fails-again" and "still-passes" (a fix search's, ``fix``),
     "conflicts" (the revert does not apply on the bad commit), "untestable" (the reverted tree does
     not build, or the test cannot run), "no-op" (the reverted tree is the bad commit's: the culprit
     changes no file, or a later commit undid it; nothing to run), or "not-run" (out of budget or
@@ -57,6 +58,9 @@ class RevertOutcome:
     # Runs of a first revert test on the bad end, which could not run the test (then this one ran
     # on the commit that stands in for it).
     runs_on_bad_end: int = 0
+    # A fix search's: the fix reverted on the fixed end (``bad``), where the failure should come
+    # back ("fails-again", at least ``allowed_failures`` failures) or does not ("still-passes").
+    fix: bool = False
 
 
 def make_revert(repo: GitRepo, settings: Settings, culprit: str, bad: str) -> RevertCommit:
@@ -146,14 +150,24 @@ def revert_pack(repo: GitRepo, sha: str, bad: str) -> bytes:
     return repo.git("pack-objects", "--stdout", "--revs", "-q", input=f"{sha}\n^{bad}\n".encode()).stdout
 
 
-def judge_revert(bad: str, sha: str, outcomes: Sequence[str], plan: ConfirmationPlan) -> RevertOutcome:
+def judge_revert(
+    bad: str, sha: str, outcomes: Sequence[str], plan: ConfirmationPlan, fix: bool = False
+) -> RevertOutcome:
     """The revert test from the outcomes of the reverted commit so far (build rows included): the
     test passes there as on the culprit's parent (at most the parent's allowed failures in as many
-    runs), fails more than that, cannot be built or run, or has not run enough yet ("not-run")."""
+    runs), fails more than that, cannot be built or run, or has not run enough yet ("not-run").
+
+    With ``fix`` (a fix search, reverted on the fixed end): the failure comes back as on the fix's
+    parent ("fails-again": the failures the culprit's confirmation asks for, within as many runs),
+    or not ("still-passes")."""
     failures = sum(o == Verdict.FAIL for o in outcomes)
     runs = sum(o in (Verdict.PASS, Verdict.FAIL) for o in outcomes)
     if Verdict.UNTESTABLE in outcomes:
         status = "untestable"
+    elif fix:
+        status = "fails-again" if failures >= plan.culprit_failures else "still-passes"
+        status = status if status == "fails-again" or runs >= plan.culprit_max_runs else "not-run"
+        return RevertOutcome(status, bad, sha, failures, runs, plan.culprit_failures, fix=True)
     elif failures > plan.parent_max_failures:
         status = "still-fails"
     else:
@@ -164,6 +178,13 @@ def judge_revert(bad: str, sha: str, outcomes: Sequence[str], plan: Confirmation
 def describe_revert(r: RevertOutcome, culprit: str) -> str:
     """One line for people: what reverting `culprit` (a short sha) on the bad commit did."""
     what = f"revert test ({r.bad[:12]} with {culprit[:12]} reverted)"
+    if r.status == "fails-again":
+        return f"{what}: failed {r.failures}/{r.runs} runs: without the fix it fails again"
+    if r.status == "still-passes":
+        return (
+            f"{what}: failed {r.failures}/{r.runs} runs (at least {r.allowed_failures} expected):"
+            " without the fix it does NOT fail again; something after the fix fixes or hides it too"
+        )
     if r.status == "fixed":
         return f"{what}: failed {r.failures}/{r.runs} runs: the revert fixes it"
     if r.status == "still-fails":

@@ -44,22 +44,25 @@ class Session(Protocol):
 
 
 def revert_test(
-    session: Session, settings: Settings | None, culprit: str, bad: str, spent: int = 0
+    session: Session, settings: Settings | None, culprit: str, bad: str, spent: int = 0, fix: bool = False
 ) -> RevertOutcome:
     """Run the test on the bad commit with the culprit reverted, as often as the parent's
     confirmation (design 4.9), allowing as many failures; its runs are stored apart (phase
     "revert", under the reverted commit) and never enter the posterior.
 
     The verdict is made before: an error here (the test aborts on the reverted tree, git or a
-    worker fails) makes the revert test "untestable", with the error, and keeps the verdict."""
+    worker fails) makes the revert test "untestable", with the error, and keeps the verdict.
+
+    With ``fix`` (a fix search): the fix reverted on the fixed end ``bad``, run until it fails as
+    often as the culprit's confirmation asks, within as many runs (revert.judge_revert)."""
     try:
-        return _revert_runs(session, settings, culprit, bad, spent)
+        return _revert_runs(session, settings, culprit, bad, spent, fix)
     except PatchtoolError as e:
         return RevertOutcome("untestable", bad, detail=str(e))
 
 
 def _revert_runs(
-    session: Session, settings: Settings | None, culprit: str, bad: str, spent: int
+    session: Session, settings: Settings | None, culprit: str, bad: str, spent: int, fix: bool
 ) -> RevertOutcome:
     if settings is None:
         return RevertOutcome("not-run", bad, detail="no data directory for the revert")
@@ -82,18 +85,19 @@ def _revert_runs(
     outcomes = [
         row[1] for row in load_rows(session.store, session.key, [sha]) if row[1] != Verdict.UNTESTABLE
     ]
-    reused = judge_revert(bad, sha, outcomes, plan).runs
+    reused = judge_revert(bad, sha, outcomes, plan, fix).runs
     started = builds = 0
-    while (outcome := judge_revert(bad, sha, outcomes, plan)).status == "not-run":
+    most = plan.culprit_max_runs if fix else plan.parent_runs
+    while (outcome := judge_revert(bad, sha, outcomes, plan, fix)).status == "not-run":
         outcome = replace(outcome, reused_runs=reused, builds=builds)
         limit = session.options.max_runs
         # Counted or not, with those of an earlier revert test of this bisect (``spent``).
         revert_runs = spent + sum(o not in (BUILT, Verdict.UNTESTABLE) for o in outcomes)
         if session.out_of_time() or (limit is not None and session.state.spent_runs + revert_runs >= limit):
             return replace(outcome, detail="out of budget or time")
-        if started >= 3 * plan.parent_runs:  # other failures, inconclusive runs (--fail-match)
+        if started >= 3 * most:  # other failures, inconclusive runs (--fail-match)
             return replace(outcome, status="untestable", detail="its runs are mostly unusable")
-        count = min(session.jobs, plan.parent_runs - outcome.runs)
+        count = min(session.jobs, most - outcome.runs)
         started += count
         if session.progress is not None:  # the search's totals go on counting through the revert test
             top, prob = session.state.top_candidate()

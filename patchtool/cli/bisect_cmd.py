@@ -382,7 +382,7 @@ def bisect(
         bool,
         typer.Option(
             "--revert-test/--no-revert-test",
-            help="Then test the bad commit with the culprit reverted (one more build).",
+            help="Then test the bad commit with the culprit reverted (one more build); --fixed, the fix.",
         ),
     ] = True,
     as_json: JsonOption = False,
@@ -428,7 +428,7 @@ def bisect(
     --broken and --fixed, in place of --good and --bad, find the commit that fixed the test (git
     bisect --term-old broken --term-new fixed), as a backport needs: patchtool bisect --broken
     v9.2.3 --fixed master --test func-alpha-replay. The search follows --fixed's first parents; a
-    merge named is searched inside. No revert test, and no paths.
+    merge named is searched inside. The revert test reverts the fix on --fixed: it should fail again.
     """
     good, bad, fix = _ends(good, bad, broken, fixed, bool(paths))
     if (test is None) == (run is None):
@@ -475,11 +475,11 @@ def bisect(
         records = before.added_to(*records)
         options = BisectOptions(
             good[0], bad, first_parent or fix, confidence, max_runs, max_time, width,
-            revert_test and not fix, tuple(good[1:]), *records,
+            revert_test, tuple(good[1:]), *records,
             count_tested=not fresh, skip=skipped, paths=tuple(paths or ()), fix=fix,
         )  # fmt: skip
         if fix:
-            report = run_fix_search(git_repo, store, spec, options, probers, live)
+            report = run_fix_search(git_repo, store, spec, options, probers, live, settings)
         else:
             report = run_bisect(git_repo, store, spec, options, probers, live, settings)
         report = replace(report, tested_before=(before.bad, before.good))

@@ -33,7 +33,9 @@ def test_a_fix_search_names_the_commit_that_made_a_flaky_failure_stop(tmp_path: 
     assert report["p"]["mean"] > 0.2 and report["q"]["mean"] < 0.1  # fails before the fix, not after
     older, newer = report["range99"]
     assert shas.index(older["sha"]) <= FIX <= shas.index(newer["sha"])
-    assert report["revert"] is None and report["builds"] < N_COMMITS
+    # the fix reverted on the fixed end: the failure comes back
+    assert report["revert"]["status"] == "fails-again" and report["revert"]["failures"] >= 2
+    assert report["revert"]["bad"] == shas[-1] and report["builds"] < N_COMMITS
     assert snapshot_repo(repo) == before
 
     human = run_patchtool(*args, env=bisect_env(tmp_path))  # the same again: every run reused
@@ -41,14 +43,31 @@ def test_a_fix_search_names_the_commit_that_made_a_flaky_failure_stop(tmp_path: 
     assert f"fixed by: {shas[FIX][:12]} commit {FIX}" in human.stdout
     assert "failure rate before the fix p" in human.stdout and "the fix failed 0/" in human.stdout
     assert "reused from the store" in human.stdout
+    assert "without the fix it fails again" in human.stdout
 
 
-def _broken_then_fixed(repo: Path) -> list[str]:
+def test_a_fix_whose_revert_does_not_bring_the_failure_back_is_said_so(tmp_path: Path) -> None:
+    """A later commit makes the test pass whatever the tree holds: the fix is still the first
+    commit that passes, but reverting it on the fixed end changes nothing the test sees."""
+    repo = tmp_path / "repo"
+    shas = _broken_then_fixed(repo, passes_from=FIX + 6)
+    args = ["bisect", "--broken", shas[1], "--fixed", "main", "--run", "./t.sh", "--repo", repo, "--json"]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[FIX]
+    assert report["revert"]["status"] == "still-passes" and report["revert"]["failures"] < 2
+
+
+def _broken_then_fixed(repo: Path, passes_from: int | None = None) -> list[str]:
     """Commits 0..N: the test fails about half its runs from commit 1 (commit 0 holds the script)
-    until commit FIX, which fixes it."""
+    until commit FIX, which fixes it; from ``passes_from`` on, the test script passes whatever."""
 
     def commit(i: int) -> tuple[dict[str, str], str]:
-        return {"state.txt": "fine\n" if i >= FIX else "bug\n", f"file{i}.txt": f"{i}\n"}, f"commit {i}"
+        files = {"state.txt": "fine\n" if i >= FIX else "bug\n", f"file{i}.txt": f"{i}\n"}
+        if i == passes_from:
+            files["t.sh"] = "#!/bin/sh\nexit 0\n"
+        return files, f"commit {i}"
 
     shas = make_script_repo(repo, FLAKY, N_COMMITS, commit)
     assert (repo / "state.txt").read_text() == "fine\n"
