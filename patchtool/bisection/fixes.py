@@ -8,7 +8,7 @@ learn how often the test fails, the good end once good commits may fail, the sto
 is. So the search runs on the reversed line: position 0 is the fixed commit, positions 1..n the
 line's older commits, newest first, and n the line's first commit that is an ancestor of the
 broken one (the broken commit itself when it is on the line). "Culprit c" there means the fix is
-the commit at position c - 1, and the report is turned back into the fix's terms (``as_fix``).
+the commit at position c - 1, and the report is turned back into the fix's terms (fixrun.as_fix).
 
 Only a line is searched: on a merge history the set of commits without a fix is not the ancestors
 of any one commit, so a merge the line names is the fix as far as the line can tell, and the
@@ -17,13 +17,7 @@ commit inside it is found by a search from its first parent to its second.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
-
-from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import History
-from patchtool.bisection.stats import ConfirmationOutcome
-from patchtool.bisection.summary import BisectReport, CommitRef
 from patchtool.errors import InputError
 from patchtool.vcs.repo import GitRepo
 
@@ -47,37 +41,3 @@ def fix_of(culprit: int) -> int:
     """The position of the fix when the search's culprit (the newest commit that fails) is
     ``culprit``: the commit after it, which is before it in the reversed line."""
     return culprit - 1
-
-
-def as_fix(report: BisectReport, state: BisectState, ref: Callable[[int], CommitRef]) -> BisectReport:
-    """A search's report in the fix's terms: the culprit is the fix (the first commit that passes),
-    its parent the last commit that fails, the credible ranges oldest first, and the
-    confirmation's sides swapped (the fix must pass, its parent fail). ``good`` is the fixed end,
-    ``bad`` the broken end; p and q keep their meaning (failure rate before and after the fix)."""
-    result = state.result()
-    top = result.top
-    (a90, b90), (a99, b99) = result.range90, result.range99
-    confirmation = report.confirmation
-    if confirmation is not None:
-        confirmation = ConfirmationOutcome(
-            parent_failures=confirmation.culprit_failures,
-            parent_runs=confirmation.culprit_runs,
-            culprit_failures=confirmation.parent_failures,
-            culprit_runs=confirmation.parent_runs,
-            parent_ok=confirmation.culprit_ok,
-            culprit_ok=confirmation.parent_ok,
-        )
-    return replace(
-        report,
-        fix=True,
-        culprit=ref(fix_of(result.culprit)) if result.culprit is not None else None,
-        top=ref(fix_of(top)),
-        range90=(ref(fix_of(b90)), ref(fix_of(a90))),
-        range99=(ref(fix_of(b99)), ref(fix_of(a99))),
-        culprit_counts=state.counts(fix_of(top)),
-        parent=ref(top),
-        parent_counts=state.counts(top),
-        parent_outside=False,
-        parent_root=False,
-        confirmation=confirmation,
-    )

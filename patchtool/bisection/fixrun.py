@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from patchtool.bisection.core import BisectState
 from patchtool.bisection.driver import BisectOptions, line_records, plus, search_and_confirm
-from patchtool.bisection.fixes import as_fix, fix_line, fix_of
+from patchtool.bisection.fixes import fix_line, fix_of
 from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.revertrun import revert_test
-from patchtool.bisection.summary import BisectReport, Progress, build_report
+from patchtool.bisection.stats import ConfirmationOutcome
+from patchtool.bisection.summary import BisectReport, CommitRef, Progress, build_report
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
 from patchtool.store import Store
@@ -69,3 +71,37 @@ def run_fix_search(
 
 
 _MAX_DEPTH = 8  # merges inside merges a fix search goes down
+
+
+def as_fix(report: BisectReport, state: BisectState, ref: Callable[[int], CommitRef]) -> BisectReport:
+    """A search's report in the fix's terms: the culprit is the fix (the first commit that passes),
+    its parent the last commit that fails, the credible ranges oldest first, and the
+    confirmation's sides swapped (the fix must pass, its parent fail). ``good`` is the fixed end,
+    ``bad`` the broken end; p and q keep their meaning (failure rate before and after the fix)."""
+    result = state.result()
+    top = result.top
+    (a90, b90), (a99, b99) = result.range90, result.range99
+    confirmation = report.confirmation
+    if confirmation is not None:
+        confirmation = ConfirmationOutcome(
+            parent_failures=confirmation.culprit_failures,
+            parent_runs=confirmation.culprit_runs,
+            culprit_failures=confirmation.parent_failures,
+            culprit_runs=confirmation.parent_runs,
+            parent_ok=confirmation.culprit_ok,
+            culprit_ok=confirmation.parent_ok,
+        )
+    return replace(
+        report,
+        fix=True,
+        culprit=ref(fix_of(result.culprit)) if result.culprit is not None else None,
+        top=ref(fix_of(top)),
+        range90=(ref(fix_of(b90)), ref(fix_of(a90))),
+        range99=(ref(fix_of(b99)), ref(fix_of(a99))),
+        culprit_counts=state.counts(fix_of(top)),
+        parent=ref(top),
+        parent_counts=state.counts(top),
+        parent_outside=False,
+        parent_root=False,
+        confirmation=confirmation,
+    )

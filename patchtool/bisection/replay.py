@@ -2,8 +2,7 @@
 
 `patchtool bisect` writes every build verdict and every run to the store the moment it happens,
 keyed by commit and probe. The bisect command (resuming), and the report (showing a stored
-result) both rebuild the posterior from those rows here, through `Replay`; the report reads only
-the public record `StoredBisect`.
+result, stored.py) both rebuild the posterior from those rows here, through `Replay`.
 """
 
 from __future__ import annotations
@@ -16,16 +15,12 @@ from typing import Any
 
 from patchtool.bisection.classify import Verdict, set_aside, unusable_everywhere
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.earlier import EarlierRuns, earlier_runs, inside_rows
-from patchtool.bisection.graph import GOOD_END, History
-from patchtool.bisection.model import BisectResult, StopReason, Strategy
-from patchtool.bisection.probe import BuildFailure, ProbeSpec
-from patchtool.bisection.ranges import commit_graph
+from patchtool.bisection.graph import GOOD_END
+from patchtool.bisection.model import BisectResult, StopReason
+from patchtool.bisection.probe import BuildFailure
 from patchtool.bisection.revert import RevertCommit, RevertOutcome, judge_revert, noop_detail
 from patchtool.bisection.standins import set_aside_bad_end
 from patchtool.bisection.stats import confirmation_plan
-from patchtool.errors import InputError
-from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
@@ -180,10 +175,11 @@ def revert_made_on(store: Store, key: str, culprit: str, bad: str) -> str | None
 
 
 def stored_revert(
-    store: Store, repo: GitRepo, key: str, culprit: str, result: BisectResult
+    store: Store, repo: GitRepo, key: str, culprit: str, result: BisectResult, fix: bool = False
 ) -> RevertOutcome | None:
     """The latest revert test of this culprit under this probe, judged from its stored runs (or
-    "no-op" when reverting it changes nothing, as the bisect found)."""
+    "no-op" when reverting it changes nothing, as the bisect found); ``fix``: a fix search's, of
+    the fix (revert.judge_revert)."""
     store.ensure_schema(BISECT_DDL)
     rows = store.query(
         "SELECT bad_sha, revert_sha, conflicts FROM bisect_reverts WHERE probe_key = ? AND culprit_sha = ?"
@@ -200,7 +196,7 @@ def stored_revert(
     if sha is None:
         return RevertOutcome("conflicts", bad, conflicts=files)
     plan = confirmation_plan(result.p.mean, result.q.mean)
-    return judge_revert(bad, sha, [row[1] for row in load_rows(store, key, [sha])], plan)
+    return judge_revert(bad, sha, [row[1] for row in load_rows(store, key, [sha])], plan, fix)
 
 
 def record_build_failure(store: Store, key: str, failure: BuildFailure) -> None:
@@ -361,137 +357,3 @@ class Replay:
             return None
         build = sum(self.build_seconds) / len(self.build_seconds)
         return build / max(sum(self.run_seconds) / len(self.run_seconds), 1e-3)
-
-
-@record
-class StoredBisect:
-    """A stored bisect, replayed: the commits (oldest first, shas[0] the good end), their
-    subjects, the posterior per commit and the result record."""
-
-    test: str
-    shas: tuple[str, ...]
-    subjects: tuple[str, ...]
-    posterior: tuple[float, ...]
-    result: BisectResult
-    revert: RevertOutcome | None = None  # the revert test of the culprit, when one was run
-    paths: tuple[str, ...] = ()  # the search was limited to the commits that change these
-    build_failure: BuildFailure | None = None  # the newest probed commit that did not build
-
-
-def load_stored(
-    store: Store, repo: GitRepo, test: str, key: str, spec: ProbeSpec | None = None
-) -> StoredBisect | None:
-    """The bisect evidence stored under ``key`` in this repository, replayed into a posterior.
-
-    The range is the one the latest bisect of this probe recorded (with observations in it);
-    for a store written before ranges were recorded, the oldest to the newest commit observed.
-    None when the store has nothing for this probe here. With the probe's ``spec``, the runs
-    `patchtool test` stored in the range count as the bisect counted them (earlier.py), so the
-    posterior is the one it stopped on; records given on its command line are not stored.
-    """
-    store.ensure_schema(BISECT_DDL)
-    found = _recorded_range(store, repo, key)
-    if found is None and not _fix_searched(store, key):
-        found = _observed_range(store, repo, key)
-    if found is None:
-        return None
-    shas, history, outside, rows, goods, skipped, paths = found
-    before = earlier_runs(store, repo, spec, shas[-1], goods) if spec is not None else EarlierRuns()
-    strategy = Strategy(bad_record=before.bad, good_record=before.good)
-    replay = Replay.over(BisectState(history, strategy), shas, outside, sorted(skipped))  # as the bisect
-    replay.apply_all(rows)
-    if spec is not None:
-        replay.apply_all(inside_rows(store, repo, spec, shas, goods))
-    subjects = _subjects(repo, shas[0], shas[-1])
-    result = replay.state.result()
-    revert = (
-        stored_revert(store, repo, key, shas[result.culprit], result) if result.culprit is not None else None
-    )
-    return StoredBisect(
-        test,
-        tuple(shas),
-        tuple(subjects.get(c, "") for c in shas),
-        tuple(replay.state.posterior()),
-        result,
-        revert,
-        tuple(paths),
-        newest_build_failure(store, key, cannot_test(result, shas, replay.dropped)),
-    )
-
-
-# The range, its graph, the outside first parents (range_graph), the rows of them all, the good
-# commits that bound it, the commits of it --skip named and the paths it was limited to.
-_Found = tuple[list[str], History, dict[int, str], list[Row], list[str], set[str], list[str]]
-
-
-def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
-    ranges = store.query(
-        "SELECT good_sha, bad_sha, first_parent, recorded_at FROM bisect_ranges WHERE probe_key = ?"
-        " ORDER BY recorded_at DESC",
-        (key,),
-    )
-    for good, bad, first_parent, started in ranges:
-        if first_parent == FIX_LINE:
-            continue  # a fix search: not replayed in a regression's terms
-        goods = str(good).split()  # several good commits are stored space-separated
-        if not (goods and all(repo.try_rev_parse(g) for g in goods) and repo.try_rev_parse(str(bad))):
-            continue  # another repository's bisect of the same probe
-        try:
-            paths = _recorded_paths(store, key, str(good), str(bad), bool(first_parent))
-            shas, history, outside = commit_graph(repo, goods, str(bad), bool(first_parent), paths)
-        except InputError:
-            continue
-        rows = load_rows(store, key, [*shas, *outside.values()], since=float(started))
-        if any(outcome != BUILT for _, outcome, _, _ in rows):
-            skips = store.query(
-                "SELECT commit_sha FROM bisect_skips WHERE probe_key = ? AND good_sha = ? AND bad_sha = ?",
-                (key, good, bad),
-            )
-            return shas, history, outside, rows, goods, {str(r[0]) for r in skips}, paths
-    return None
-
-
-def _fix_searched(store: Store, key: str) -> bool:
-    """Whether a fix search of this probe was stored: its runs, read as a regression's, would
-    name the wrong commits."""
-    sql = "SELECT 1 FROM bisect_ranges WHERE probe_key = ? AND first_parent = ? LIMIT 1"
-    return bool(store.query(sql, (key, FIX_LINE)))
-
-
-def _recorded_paths(store: Store, key: str, good: str, bad: str, first_parent: bool) -> list[str]:
-    """The paths the bisect of this range was limited to (none: stored before paths were)."""
-    rows = store.query(
-        "SELECT paths FROM bisect_paths"
-        " WHERE probe_key = ? AND good_sha = ? AND bad_sha = ? AND first_parent = ?",
-        (key, good, bad, int(first_parent)),
-    )
-    try:
-        paths = json.loads(str(rows[0][0])) if rows else []
-    except ValueError:
-        paths = None
-    if not (isinstance(paths, list) and all(isinstance(p, str) for p in paths)):
-        raise InputError(f"stored paths of the bisect of {bad[:12]} are not a list of paths")
-    return paths
-
-
-def _observed_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
-    # A revert test's commit is a child of the bad end, not part of the range.
-    sql = "SELECT DISTINCT commit_sha FROM bisect_observations WHERE probe_key = ? AND phase != 'revert'"
-    rows = store.query(sql, (key,))
-    known = [sha for r in rows if (sha := repo.try_rev_parse(str(r[0])))]
-    if len(known) < 2:
-        return None
-    # The bad end is the one observed commit no other descends from; the good end is the common
-    # ancestor of them all.
-    tips = repo.out("merge-base", "--independent", *known).split()
-    base = repo.git("merge-base", "--octopus", *known, check=False).text().split()
-    if len(tips) != 1 or len(base) != 1 or base[0] not in known or base[0] == tips[0]:
-        return None
-    shas, history, outside = commit_graph(repo, base[0], tips[0], first_parent=False)
-    return shas, history, outside, load_rows(store, key, [*shas, *outside.values()]), [base[0]], set(), []
-
-
-def _subjects(repo: GitRepo, good: str, bad: str) -> dict[str, str]:
-    listing = repo.out("log", "--format=%H%x00%s", f"{good}..{bad}", "--")
-    pairs = (line.split("\0", 1) for line in listing.splitlines() if "\0" in line)
-    return {good: repo.commit_info(good).subject, **dict(pairs)}

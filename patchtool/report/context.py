@@ -14,7 +14,7 @@ import email.utils
 import re
 from typing import Any
 
-from patchtool.bisection.replay import StoredBisect
+from patchtool.bisection.stored import StoredBisect
 from patchtool.models import Address, Finding, Patch, RawThread, Series, Trailer
 from patchtool.report.conversation import cover_view, fetch_line, links, since_for, thread_views
 from patchtool.report.records import (

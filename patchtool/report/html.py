@@ -214,6 +214,8 @@ def posterior_caption(ctx: ReportContext) -> str:
     n = len(ctx.bisect.commits)
     per = max(1, -(-n // MAX_BARS))
     bucket = f", {per} commits per bar" if per > 1 else ""
+    if ctx.bisect.fix:
+        return f"P(the fix), {n} commits from fixed to broken{bucket}"
     return f"P(first bad commit), {n} commits from good to bad{bucket}"
 
 

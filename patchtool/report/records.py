@@ -260,6 +260,9 @@ class BisectView:
     revert: str = ""  # what the revert test found ("" when none was run)
     paths: tuple[str, ...] = ()  # git bisect start -- PATH...: only commits that change them searched
     build_failure: str = ""  # "<sha12> did not build: <first error> (log: <path>)", the newest
+    # A fix search (bisect --broken --fixed): ``culprit`` is the fix, ``good`` the fixed end and
+    # ``bad`` the broken end; ``commits`` newest first.
+    fix: bool = False
 
 
 @record

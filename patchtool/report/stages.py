@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from patchtool.bisection.classify import Classifier
+from patchtool.bisection.fixes import fix_of
 from patchtool.bisection.probe import ProbeSpec
-from patchtool.bisection.replay import StoredBisect, load_stored
 from patchtool.bisection.revert import describe_revert
+from patchtool.bisection.stored import StoredBisect, load_stored
 from patchtool.report.records import BisectCommitView, BisectView
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
@@ -65,6 +66,10 @@ def bisect_view(data: BisectInput) -> BisectView:
     """Plain records for the report: culprit, ranges, evidence and the posterior per commit."""
     r = data.result
     evidence = {e.index: e for e in r.evidence}
+    # A fix search's line is newest first and its culprit c names the fix at c - 1: the chance
+    # that a commit is the fix is the search's at the commit before it.
+    named = fix_of if data.fix else (lambda i: i)
+    chance = [*data.posterior[1:], 0.0] if data.fix else list(data.posterior)
     commits = []
     for i, sha in enumerate(data.shas):
         ev = evidence.get(i)
@@ -73,7 +78,7 @@ def bisect_view(data: BisectInput) -> BisectView:
                 i,
                 sha[:12],
                 data.subjects[i] if i < len(data.subjects) else "",
-                float(data.posterior[i]) if i < len(data.posterior) else 0.0,
+                float(chance[i]) if i < len(chance) else 0.0,
                 ev.runs if ev else 0,
                 ev.failures if ev else 0,
                 bool(ev and ev.untestable),
@@ -83,18 +88,21 @@ def bisect_view(data: BisectInput) -> BisectView:
     def at(i: int) -> str:
         return data.shas[i][:12] if 0 <= i < len(data.shas) else str(i)
 
-    culprit = at(r.culprit) if r.culprit is not None else None
+    culprit = named(r.culprit) if r.culprit is not None else None
+    ranges = [(named(a), named(b)) for a, b in (r.range90, r.range99)]
+    if data.fix:  # oldest first
+        ranges = [(b, a) for a, b in ranges]
     return BisectView(
         test=data.test,
         good=at(0),
         bad=at(len(data.shas) - 1),
-        culprit=culprit,
-        culprit_subject=data.subjects[r.culprit]
-        if r.culprit is not None and r.culprit < len(data.subjects)
-        else None,
+        culprit=at(culprit) if culprit is not None else None,
+        culprit_subject=(
+            data.subjects[culprit] if culprit is not None and culprit < len(data.subjects) else None
+        ),
         probability=float(r.probability),
-        range90=(at(r.range90[0]), at(r.range90[1])),
-        range99=(at(r.range99[0]), at(r.range99[1])),
+        range90=(at(ranges[0][0]), at(ranges[0][1])),
+        range99=(at(ranges[1][0]), at(ranges[1][1])),
         runs=int(r.runs),
         builds=int(r.builds),
         commits=tuple(commits),
@@ -103,6 +111,7 @@ def bisect_view(data: BisectInput) -> BisectView:
         revert=_revert_line(data),
         paths=tuple(data.paths),
         build_failure=_build_failure_line(data),
+        fix=data.fix,
     )
 
 
@@ -117,7 +126,7 @@ def _revert_line(data: BisectInput) -> str:
     culprit = data.result.culprit
     if data.revert is None or culprit is None:
         return ""
-    return describe_revert(data.revert, data.shas[culprit])
+    return describe_revert(data.revert, data.shas[fix_of(culprit) if data.fix else culprit])
 
 
 def load_stored_bisect(

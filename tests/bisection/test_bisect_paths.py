@@ -10,7 +10,7 @@ from pathlib import Path
 
 from patchtool.bisection.probe import ProbeSpec
 from patchtool.bisection.ranges import changes_paths, range_graph
-from patchtool.bisection.replay import load_stored
+from patchtool.bisection.stored import load_stored
 from patchtool.config import load_settings
 from patchtool.fetch import resolve_source
 from patchtool.parse.series import build_series

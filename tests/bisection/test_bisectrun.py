@@ -373,7 +373,7 @@ def test_several_good_commits_take_their_ancestors_out_of_the_search(tmp_path: P
     stored range keeps both good commits, so the report replays the same candidates. A --good
     that is an ancestor of another adds nothing; one that is not an ancestor of --bad is named."""
     from patchtool.bisection.probe import ProbeSpec
-    from patchtool.bisection.replay import load_stored
+    from patchtool.bisection.stored import load_stored
     from patchtool.store import Store
     from patchtool.vcs.repo import GitRepo
 

@@ -122,11 +122,13 @@ def test_a_fix_that_came_in_with_a_merge_is_found_inside_it(tmp_path: Path) -> N
     assert snapshot_repo(repo) == before
 
 
-def test_a_fix_search_is_not_read_back_as_a_regression(tmp_path: Path) -> None:
-    """The report's replay of stored bisects reads a range as a regression's: a fix search's
-    runs, read so, would name a commit at the wrong end. It is left out."""
+def test_a_stored_fix_search_is_read_back_as_one_and_never_as_a_regression(tmp_path: Path) -> None:
+    """The report's replay reads a stored fix search on its own line, in the fix's terms. One it
+    cannot replay (here, its range names a commit this repository lacks) is not read from its
+    observations as a regression's range: that would name a commit at the wrong end."""
+    from patchtool.bisection.fixes import fix_of
     from patchtool.bisection.probe import ProbeSpec
-    from patchtool.bisection.replay import load_stored
+    from patchtool.bisection.stored import load_stored
     from patchtool.store import Store
     from patchtool.vcs.repo import GitRepo
 
@@ -136,6 +138,12 @@ def test_a_fix_search_is_not_read_back_as_a_regression(tmp_path: Path) -> None:
     assert run_patchtool(*args, env=bisect_env(tmp_path)).code == 0
     key = ProbeSpec(command="./t.sh").key()
     with Store(tmp_path / "cache" / "patchtool.sqlite3") as store:
+        found = load_stored(store, GitRepo(repo), "t", key)
+        assert found is not None and found.fix and found.result.culprit is not None
+        assert found.shas[fix_of(found.result.culprit)] == shas[FIX]
+        assert found.revert is not None and found.revert.status == "fails-again"
+        with store.transaction() as conn:
+            conn.execute("UPDATE bisect_ranges SET good_sha = ?", ("0" * 40,))
         assert load_stored(store, GitRepo(repo), "t", key) is None
 
 

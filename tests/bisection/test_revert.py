@@ -332,7 +332,7 @@ def test_the_live_totals_count_on_through_the_revert_test(
 def _stored_revert(repo: Path, tmp_path: Path) -> tuple[str, str] | None:
     """(status, detail) of the revert test as the report finds it in the store."""
     from patchtool.bisection.probe import ProbeSpec
-    from patchtool.bisection.replay import load_stored
+    from patchtool.bisection.stored import load_stored
     from patchtool.store import Store
 
     with Store(tmp_path / "cache" / "patchtool.sqlite3") as store:

@@ -172,9 +172,10 @@ def test_stored_revert_test_reaches_every_format(tmp_path: Path) -> None:
     """The revert test stored by `bisect` is judged from its rows and shown in each format; a
     conflicting file's name (from the repository) is escaped like any other text."""
     from patchtool.bisection.probe import ProbeSpec
-    from patchtool.bisection.replay import StoredBisect, forget_rows, record_range, record_revert, record_row
+    from patchtool.bisection.replay import forget_rows, record_range, record_revert, record_row
     from patchtool.bisection.revert import RevertCommit
     from patchtool.bisection.stats import confirmation_plan
+    from patchtool.bisection.stored import StoredBisect
     from patchtool.report.context import ReportContext, build_context
     from patchtool.report.render import render
     from patchtool.report.stages import load_stored_bisect
@@ -230,6 +231,55 @@ def test_stored_revert_test_reaches_every_format(tmp_path: Path) -> None:
         assert "\x1b" not in render(context(found), "term")
         forget_rows(store, key)  # --fresh forgets the revert test too
         assert store.query("SELECT COUNT(*) FROM bisect_reverts")[0][0] == 0
+
+
+def test_a_stored_fix_search_reaches_every_format_in_the_fixs_terms(tmp_path: Path) -> None:
+    """A fix search (bisect --broken --fixed) is replayed on its own line: the report names the
+    fix, not the last broken commit, with its revert test judged as a fix's."""
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.bisection.replay import record_range, record_revert, record_row
+    from patchtool.bisection.revert import RevertCommit
+    from patchtool.report.context import build_context
+    from patchtool.report.render import render
+    from patchtool.report.stages import load_stored_bisect
+    from patchtool.store import Store
+
+    shas = linear_repo(tmp_path / "r", 12)
+    repo = GitRepo(tmp_path / "r")
+    key = ProbeSpec(test="t").key()
+    raw = resolve_source(str(ROOT / "fixtures" / "mail" / "ring-v1-v2.mbox"), load_settings())
+    series = build_series(raw)
+    with Store(tmp_path / "s.sqlite3") as store:
+        record_range(store, key, shas[12], shas[2], True, fix=True)  # as searched: fixed end, broken end
+        for i in range(2, 13):
+            for run in range(12):
+                record_row(store, key, shas[i], "fail" if i < 6 and run % 2 else "pass", "search", 0.1)
+        reverted = "cd" * 20
+        record_revert(store, key, shas[6], shas[12], RevertCommit(reverted))
+        for outcome in ("pass", "fail", "pass", "fail"):
+            record_row(store, key, reverted, outcome, "revert", 0.1)
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None and found.fix and found.revert is not None
+        assert found.revert.status == "fails-again"
+        ctx = build_context(series, bisect=found, reply_from="Rev <rev@example.org>")
+        fix = shas[6][:12]
+        said = {
+            "term": f"fixed by: {fix}",
+            "md": f"Fixed by `{fix}`",
+            "html": f"Fixed by <code>{fix}</code>",
+            "email": f"t stops failing at {fix}",
+        }
+        revert = f"revert test ({shas[12][:12]} with {fix} reverted): failed 2/4 runs: without the fix"
+        for fmt, words in said.items():
+            text = " ".join(render(ctx, fmt).split())
+            assert words in text and revert in text, fmt
+        view = json.loads(render(ctx, "json"))["bisect"]
+        assert view["fix"] is True and view["culprit"] == fix
+        assert (view["good"], view["bad"]) == (shas[12][:12], shas[2][:12])
+        older, newer = view["range99"]
+        assert shas.index(next(s for s in shas if s.startswith(older))) <= 6
+        assert shas.index(next(s for s in shas if s.startswith(newer))) >= 6
+        assert max(view["commits"], key=lambda c: c["probability"])["sha"] == fix
 
 
 def test_a_stored_build_failure_reaches_every_format(tmp_path: Path) -> None:
