@@ -14,7 +14,7 @@ from dataclasses import replace
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.earlier import inside_rows
-from patchtool.bisection.fixes import fix_line
+from patchtool.bisection.fixes import fix_line, fix_of
 from patchtool.bisection.graph import GOOD_END
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
@@ -187,9 +187,15 @@ class _Session:
             lane.prepared = None
         self._retune()
         if self.progress is not None:
-            top, prob = self.state.top_candidate()
+            top, prob = self.named()
             testing = self.commit_ref(task.sha)
-            self.progress(Progress(self.ref(top), prob, self.state.runs, self.state.builds, testing))
+            self.progress(Progress(top, prob, self.state.runs, self.state.builds, testing))
+
+    def named(self) -> tuple[CommitRef, float]:
+        """The commit the search names now, and its probability: in a fix search the fix, the
+        commit after the culprit of its reversed line (fixes.fix_of)."""
+        top, prob = self.state.top_candidate()
+        return self.ref(fix_of(top) if self.options.fix else top), prob
 
     def ref(self, i: int) -> CommitRef:
         return self.commit_ref(self.commits[i])

@@ -40,7 +40,7 @@ class Session(Protocol):
     @property
     def options(self) -> _Budget: ...
     def out_of_time(self) -> bool: ...
-    def ref(self, i: int) -> CommitRef: ...
+    def named(self) -> tuple[CommitRef, float]: ...
 
 
 def revert_test(
@@ -100,10 +100,10 @@ def _revert_runs(
         count = min(session.jobs, most - outcome.runs)
         started += count
         if session.progress is not None:  # the search's totals go on counting through the revert test
-            top, prob = session.state.top_candidate()
+            top, prob = session.named()
             testing = CommitRef(sha, f"revert test of {culprit[:12]}")
             runs, built = session.state.runs + outcome.runs - reused, session.state.builds + builds
-            session.progress(Progress(session.ref(top), prob, runs, built, testing))
+            session.progress(Progress(top, prob, runs, built, testing))
         # The index is the bad end's: the reverted commit has no position of its own.
         done = execute(lane.prober, Task(0, session.state.n, sha, count, lane.prepared != sha))
         if done.built is not None:

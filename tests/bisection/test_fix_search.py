@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.bisection.test_bisectrun import FLAKY, bisect_env, make_script_repo
 from tests.conftest import run_patchtool
 from tests.plugins.gitutil import git, make_repo, snapshot_repo
@@ -162,3 +164,35 @@ def test_a_fix_search_takes_one_pair_of_ends(tmp_path: Path) -> None:
         done = run_patchtool("bisect", *ends[:2], *run, *ends[2:], env=bisect_env(tmp_path))
         assert done.code == 2, (ends, done.stderr)
         assert said in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_the_live_status_names_the_fix_not_the_last_broken_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status line shows the commit the search would name: in a fix search the fix, also
+    while its revert is tested."""
+    from patchtool.bisection.driver import BisectOptions
+    from patchtool.bisection.fixrun import run_fix_search
+    from patchtool.bisection.probe import ProbeSpec, probers_for
+    from patchtool.bisection.summary import Progress
+    from patchtool.config import load_settings
+    from patchtool.store import Store
+    from patchtool.vcs.repo import GitRepo
+
+    repo = tmp_path / "repo"
+    shas = _broken_then_fixed(repo)
+    for name, value in bisect_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(env=bisect_env(tmp_path))
+    seen: list[Progress] = []
+    spec = ProbeSpec(command="./t.sh")
+    options = BisectOptions("main", shas[1], first_parent=True, fix=True)
+    with (
+        Store(tmp_path / "cache" / "patchtool.sqlite3") as store,
+        probers_for(GitRepo(repo), settings, spec, store) as probers,
+    ):
+        report = run_fix_search(GitRepo(repo), store, spec, options, probers, seen.append, settings)
+    assert report.culprit is not None and report.culprit.sha == shas[FIX]
+    assert report.revert is not None and report.revert.status == "fails-again"
+    assert seen[-1].top.sha == shas[FIX] and seen[-1].testing.subject.startswith("revert test of")
+    assert seen[-1].probability == report.probability
