@@ -4,6 +4,7 @@ and inside a merge, with real git and a real test script."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,28 @@ def test_the_live_status_names_the_fix_not_the_last_broken_commit(
     assert report.revert is not None and report.revert.status == "fails-again"
     assert seen[-1].top.sha == shas[FIX] and seen[-1].testing.subject.startswith("revert test of")
     assert seen[-1].probability == report.probability
+
+
+def test_a_fix_search_from_a_stable_branch_searches_master_from_where_the_branch_left(
+    tmp_path: Path,
+) -> None:
+    """The backport case: the test fails on a stable branch and passes on master. The search runs
+    on master's first-parent line down to the first commit the branch has (where it forked),
+    which stands for the broken end; the stable branch's own commits are never run."""
+    repo = tmp_path / "repo"
+    shas = _broken_then_fixed(repo)
+    git(repo, "checkout", "-q", "-b", "stable", shas[4])
+    (repo / "stable.txt").write_text("backported\n")
+    git(repo, "add", "stable.txt")
+    git(repo, "commit", "-q", "-m", "stable only")
+    stable = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "main")
+    args = ["bisect", "--broken", "stable", "--fixed", "main", "--run", "./t.sh", "--repo", repo, "--json"]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas[FIX]
+    assert report["bad"]["sha"] == shas[4] and report["candidates"] == N_COMMITS - 4
+    with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as db:
+        run_at = {row[0] for row in db.execute("SELECT commit_sha FROM bisect_observations")}
+    assert stable not in run_at
