@@ -330,10 +330,13 @@ def test_the_bad_end_probe_after_the_revert_test_keeps_within_max_runs(tmp_path:
     assert report["untestable"] == [] and report["unusable_runs"] == len(probed)
 
 
-def _named_commits(repo: Path) -> tuple[dict[str, str], Callable[[str, dict[str, str]], None]]:
-    """A repository whose first commit c0 holds TIP_SKIPS as t.sh, the shas by name, and a function
-    that commits files (on the branch checked out) under a name, its subject."""
-    make_repo(repo, {"t.sh": TIP_SKIPS}, message="c0")
+def _named_commits(
+    repo: Path, script: str = TIP_SKIPS, files: dict[str, str] | None = None
+) -> tuple[dict[str, str], Callable[[str, dict[str, str]], None]]:
+    """A repository whose first commit c0 holds ``script`` (TIP_SKIPS) as t.sh, and ``files``,
+    the shas by name, and a function that commits files (on the branch checked out) under a
+    name, its subject."""
+    make_repo(repo, {"t.sh": script, **(files or {})}, message="c0")
     (repo / "t.sh").chmod(0o755)
     git(repo, "add", "t.sh")
     git(repo, "commit", "-q", "--amend", "-m", "c0")

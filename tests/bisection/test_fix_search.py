@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.bisection.test_bisectrun import FLAKY, bisect_env, make_script_repo
+from tests.bisection.test_bisectrun import FLAKY, _named_commits, bisect_env, make_script_repo
 from tests.conftest import run_patchtool
-from tests.plugins.gitutil import git, make_repo, snapshot_repo
+from tests.plugins.gitutil import git, snapshot_repo
 
 FIX = 9
 N_COMMITS = 24
@@ -81,19 +81,7 @@ def _fix_on_a_branch(repo: Path) -> dict[str, str]:
     """c0 holds the script, the test failing about half its runs; c1, then a branch from c1 whose
     first commit s1 fixes it (s2, s3 after), while main goes on (c2, c3), merges the branch (m)
     and goes on (c5..c7). The shas by name."""
-    make_repo(repo, {"t.sh": FLAKY, "state.txt": "bug\n"}, message="c0")
-    (repo / "t.sh").chmod(0o755)
-    git(repo, "add", "t.sh")
-    git(repo, "commit", "-q", "--amend", "-m", "c0")
-    shas = {"c0": git(repo, "rev-parse", "HEAD").strip()}
-
-    def commit(name: str, files: dict[str, str]) -> None:
-        for file, text in files.items():
-            (repo / file).write_text(text)
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", name)
-        shas[name] = git(repo, "rev-parse", "HEAD").strip()
-
+    shas, commit = _named_commits(repo, FLAKY, {"state.txt": "bug\n"})
     commit("c1", {"main1.txt": "1\n"})
     git(repo, "checkout", "-q", "-b", "side")
     commit("s1", {"state.txt": "fine\n"})
