@@ -5,7 +5,8 @@ unless the tree holds a line F added (its marker: a whole line, absent from F's 
 the broken end, present in the fixed end). The range is a first-parent stretch of the fixed
 history around the merge that brought F in. The search runs with --run (no build), so only the
 graph and the search are measured. Each case prints whether the fix named is F, whether the
-marker appears exactly there (named commit has it, its parent not), the runs and the time.
+marker appears exactly there (named commit has it, its parent not), the runs and builds of the
+whole search (from its store: the line's and the merges'), the revert test's status and the time.
 
     python bench/fixsearch.py --repo /path/to/qemu --range v9.2.0..master --cases 8 --seed 1
 
@@ -24,6 +25,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirna
 import argparse  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
+import sqlite3  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -96,6 +98,16 @@ def cases(repo: Path, span: str, n: int, seed: int) -> list[tuple[str, str, str,
     return out
 
 
+def spent(db: Path) -> tuple[int, int]:
+    """Runs and builds of the whole search (the line's and those inside the merges it named; the
+    report counts the last search only), the revert test's left out."""
+    if not db.exists():
+        return 0, 0
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT outcome FROM bisect_observations WHERE phase != 'revert'").fetchall()
+    return sum(r[0] in ("pass", "fail") for r in rows), sum(r[0] == "built" for r in rows)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repo", type=Path, required=True)
@@ -120,6 +132,7 @@ def main() -> int:
             start = time.monotonic()
             done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
             seconds = time.monotonic() - start
+            runs, builds = spent(Path(tmp) / "cache" / "patchtool.sqlite3")
         report = json.loads(done.stdout) if done.stdout.strip() else {}
         named = (report.get("culprit") or {}).get("sha")
         has = named is not None and marker in git(repo, "show", f"{named}:{path}").splitlines()
@@ -129,7 +142,7 @@ def main() -> int:
             f"{fix[:12]} line {len(git(repo, 'rev-list', '--first-parent', f'{broken}..{fixed}').split()):3d}"
             f" named {rows[-1][1]} right={named == fix} transition={rows[-1][3]}"
             f" merge={(report.get('merge') or {}).get('sha', '-')[:12]} p={args.p}"
-            f" prob={report.get('probability', 0):.4f} runs={report.get('runs')} exit={done.returncode}"
+            f" prob={report.get('probability', 0):.4f} runs={runs} builds={builds} exit={done.returncode}"
             f" revert={(report.get('revert') or {}).get('status', '-')}"
             f" {seconds:.0f}s",
             flush=True,
