@@ -13,7 +13,7 @@ from patchtool.bisection.revertrun import revert_test
 from patchtool.bisection.stats import ConfirmationOutcome
 from patchtool.bisection.summary import BisectReport, CommitRef, Progress, build_report
 from patchtool.config import Settings
-from patchtool.errors import PatchtoolError
+from patchtool.errors import InputError
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
@@ -48,7 +48,7 @@ def run_fix_search(
             break
         try:
             inner_line = set(fix_line(repo, parents[0], parents[1])[0])
-        except PatchtoolError:
+        except InputError:
             break  # the branch merged has nothing the first parent lacks
         ends = {i for i, sha in enumerate(session.commits) if sha in inner_line}
         broken_runs, fixed_runs = line_records(session.state, culprit, ends)

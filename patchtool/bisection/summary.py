@@ -119,7 +119,8 @@ class BisectReport:
     rebuilds: int = 0
     # A search for the commit that fixed the test (--broken, --fixed; fixes.py): ``culprit`` is the
     # fix (the first commit that passes), ``parent`` the last that fails, ``good`` the fixed end and
-    # ``bad`` the broken end (the first commit of the fixed end's line in the broken one's history).
+    # ``bad`` the broken end (the first commit of the fixed end's line in the broken one's history);
+    # ``bayes_factor_vs_parent`` then weighs the fix against the commit after it on the line.
     fix: bool = False
 
     @property

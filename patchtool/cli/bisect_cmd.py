@@ -425,10 +425,10 @@ def bisect(
     at commits between them as runs made there, read with --fail-match and --pass-match as the
     bisect's own (not with --fresh).
 
-    --broken and --fixed, in place of --good and --bad, find the commit that fixed the test (git
-    bisect --term-old broken --term-new fixed), as a backport needs: patchtool bisect --broken
-    v9.2.3 --fixed master --test func-alpha-replay. The search follows --fixed's first parents; a
-    merge named is searched inside. The revert test reverts the fix on --fixed: it should fail again.
+    --broken and --fixed, instead of --bad and --good, find the commit that fixed the test (git bisect
+    --term-old broken --term-new fixed), as a backport needs: patchtool bisect --broken v9.2.3
+    --fixed master --test func-alpha-replay. It follows --fixed's first parents, and searches a
+    merge it names inside; the revert test reverts the fix on --fixed (it should fail again).
     """
     good, bad, fix = _ends(good, bad, broken, fixed, bool(paths))
     if (test is None) == (run is None):
