@@ -289,6 +289,14 @@ def plus(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
     return a[0] + b[0], a[1] + b[1]
 
 
+def line_spent(line: _Session, inside: _Session) -> tuple[int, int]:
+    """The runs and builds of a first-parent search at the commits the search inside the merge it
+    named does not have (those it has, it counts itself)."""
+    shared = set(inside.commits)
+    runs = sum(line.state.counts(i)[1] for i, sha in enumerate(line.commits) if sha not in shared)
+    return runs, len(line.replay.tried - shared)
+
+
 def line_records(state: BisectState, merge: int, skip: set[int]) -> tuple[tuple[int, int], tuple[int, int]]:
     """A first-parent search's runs as records for the search inside the merge it named, as
     (failures, runs): bad at the commits that descend from the merge, good at the rest, leaving
@@ -349,7 +357,8 @@ def run_bisect(
                 bad_record=records[0], good_record=records[1],
             )  # fmt: skip
             session, confirmation = search_and_confirm(repo, store, spec, inner, probers, progress)
-    report = replace(build_report(session, spec, confirmation), merge=merge)
+    line_runs, line_builds = line_spent(outer, session) if session is not outer else (0, 0)
+    report = _with_line(build_report(session, spec, confirmation), merge, line_runs, line_builds)
     if report.found and report.culprit is not None and options.revert_test:
         culprit_sha = report.culprit.sha
         revert = revert_test(session, settings, culprit_sha, bad)
@@ -365,7 +374,7 @@ def run_bisect(
                 if at != outer.state.n:
                     revert = revert_test(session, settings, culprit_sha, outer.commits[at], spent)
                     revert = replace(revert, runs_on_bad_end=spent)
-            report = replace(build_report(session, spec, confirmation), merge=merge)
+            report = _with_line(build_report(session, spec, confirmation), merge, line_runs, line_builds)
             if outer is not session:  # bisected inside a merge: the bad end is the outer range's
                 report = _with_outer_probe(report, outer, before)
         if revert.bad != outer.commits[-1] and not revert.runs_on_bad_end:
@@ -375,6 +384,12 @@ def run_bisect(
             revert = replace(revert, runs_on_bad_end=_runs_of(session, earlier))
         report = replace(report, revert=revert)
     return report
+
+
+def _with_line(report: BisectReport, merge: CommitRef | None, runs: int, builds: int) -> BisectReport:
+    """The report of a search inside the ``merge`` a first-parent search named, with the line's
+    own runs and builds (line_spent)."""
+    return replace(report, merge=merge, line_runs=runs, line_builds=builds)
 
 
 def _bad_end_to_probe(session: _Session, revert: RevertOutcome, spent: int) -> bool:

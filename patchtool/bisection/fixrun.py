@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.driver import BisectOptions, line_records, plus, search_and_confirm
+from patchtool.bisection.driver import BisectOptions, line_records, line_spent, plus, search_and_confirm
 from patchtool.bisection.fixes import fix_line, fix_of
 from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.revertrun import revert_test
@@ -63,6 +63,10 @@ def run_fix_search(
         inside_report = as_fix(build_report(inside, spec, inner_confirmation), inside.state, inside.ref)
         if not inside_report.found:
             break
+        runs, builds = line_spent(session, inside)
+        inside_report = replace(
+            inside_report, line_runs=report.line_runs + runs, line_builds=report.line_builds + builds
+        )
         session, report = inside, replace(inside_report, merge=report.culprit)
     if report.found and report.culprit is not None and options.revert_test:
         revert = revert_test(session, settings, report.culprit.sha, fixed_end, fix=True)

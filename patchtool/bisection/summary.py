@@ -122,6 +122,11 @@ class BisectReport:
     # ``bad`` the broken end (the first commit of the fixed end's line in the broken one's history);
     # ``bayes_factor_vs_parent`` then weighs the fix against the commit after it on the line.
     fix: bool = False
+    # A merge named by a first-parent search was searched inside (``merge``): the line's search
+    # before it, its runs and builds at the commits the search inside does not have (``runs`` and
+    # ``builds`` are the search inside's, the merge's ends among them).
+    line_runs: int = 0
+    line_builds: int = 0
 
     @property
     def found(self) -> bool:

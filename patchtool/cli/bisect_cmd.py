@@ -169,6 +169,8 @@ def _print_report(report: BisectReport) -> None:
         spent += f"; the revert test {r.runs} runs ({r.reused_runs} reused), {builds}"
     if r is not None and r.runs_on_bad_end:
         spent += f", after {r.runs_on_bad_end} on the bad end, which could not run it"
+    if report.line_runs or report.line_builds:
+        spent += f"; before it, the first-parent line {report.line_runs} runs, {report.line_builds} builds"
     say(spent)
     if report.tested_inside:
         shown = [f"{t.failures}/{t.runs} at {t.commit.sha[:12]}" for t in report.tested_inside[:4]]

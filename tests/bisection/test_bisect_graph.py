@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -129,11 +130,22 @@ def test_first_parent_names_the_merge_then_bisects_inside_it(tmp_path: Path) -> 
     # parent count inside it as records: p is known there from the start.
     bad_f, bad_r = report["bad_record"]
     assert 0 < bad_f <= bad_r and report["good_record"][0] == 0
+    # every run is counted once: inside the merge, or on the line at a commit inside does not have
+    assert report["line_runs"] > 0 and report["line_builds"] > 0
+    assert report["runs"] + report["line_runs"] == conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3")
     human = run_patchtool(*args, env=bisect_env(tmp_path))  # all reused from the store
     assert human.code == 0, human.stderr
     assert "bisected inside it" in human.stdout and "first bad commit" in human.stdout
     assert f"p and q also count earlier runs: {bad_f}/{bad_r} on bad commits" in human.stdout
     assert "(the first-parent search's, and any --bad-record, --good-record)" in human.stdout
+    assert f"before it, the first-parent line {report['line_runs']} runs" in human.stdout
+
+
+def conclusive_runs(db: Path) -> int:
+    """The passing and failing runs a bisect stored (its revert test's left out)."""
+    with sqlite3.connect(db) as conn:
+        sql = "SELECT COUNT(*) FROM bisect_observations WHERE outcome IN ('pass', 'fail')"
+        return int(conn.execute(sql + " AND phase != 'revert'").fetchone()[0])
 
 
 # ----- the mini tree: a test that fails two ways, and parallel runs ----------------------------

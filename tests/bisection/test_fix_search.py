@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.bisection.test_bisect_graph import conclusive_runs
 from tests.bisection.test_bisectrun import FLAKY, _named_commits, bisect_env, make_script_repo
 from tests.conftest import run_patchtool
 from tests.plugins.gitutil import git, snapshot_repo
@@ -110,6 +111,8 @@ def test_a_fix_that_came_in_with_a_merge_is_found_inside_it(tmp_path: Path) -> N
     assert report["merge"]["sha"] == shas["m"]
     assert report["culprit"]["sha"] == shas["s1"] and report["parent"]["sha"] == shas["c1"]
     assert report["confirmation"]["culprit_failures"] == 0 and report["confirmation"]["parent_failures"] >= 2
+    assert report["line_runs"] > 0
+    assert report["runs"] + report["line_runs"] == conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3")
     assert snapshot_repo(repo) == before
 
 
