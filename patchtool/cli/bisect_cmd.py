@@ -16,7 +16,7 @@ from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP, C
 from patchtool.bisection.driver import BisectOptions, run_bisect
 from patchtool.bisection.earlier import EarlierRuns, earlier_runs
 from patchtool.bisection.fixrun import run_fix_search
-from patchtool.bisection.model import Strategy
+from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.ranges import bounding_goods, skipped_commits
 from patchtool.bisection.replay import forget_rows
@@ -108,6 +108,9 @@ def _print_report(report: BisectReport) -> None:
     else:
         say(f"no verdict ({report.stop_reason}); most likely {_short(report.top)}", markup=False)
         say(f"  posterior probability {report.probability:.4f}", markup=False)
+        if report.fix and report.stop_reason == StopReason.BAD_END_DOES_NOT_REPRODUCE.value:
+            said = f"  the broken end {_short(report.bad)} (where --fixed's line meets --broken's history)"
+            say(f"{said} never failed: is the failure --broken's own, not on --fixed's line?", markup=False)
     for label, (a, b) in (("90%", report.range90), ("99%", report.range99)):
         say(f"  {label} credible range: {a.sha[:12]}..{b.sha[:12]}", markup=False)
     p, q = report.p, report.q

@@ -213,3 +213,20 @@ def test_a_fix_search_from_a_stable_branch_searches_master_from_where_the_branch
     with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as db:
         run_at = {row[0] for row in db.execute("SELECT commit_sha FROM bisect_observations")}
     assert stable not in run_at
+
+
+def test_a_failure_of_the_stable_branch_alone_is_not_blamed_on_master(tmp_path: Path) -> None:
+    """The failure came with a commit of the stable branch, not from master: where master's line
+    meets the branch's history it never fails, and the search says so instead of naming a fix."""
+    repo = tmp_path / "repo"
+    shas = _broken_then_fixed(repo)
+    git(repo, "checkout", "-q", "-b", "stable", shas[FIX + 2])
+    (repo / "state.txt").write_text("bug\n")
+    git(repo, "commit", "-q", "-am", "stable only: the bug")
+    git(repo, "checkout", "-q", "main")
+    args = ["bisect", "--broken", "stable", "--fixed", "main", "--run", "./t.sh", "--repo", repo]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 1, done.stderr
+    assert "no verdict (bad-end-does-not-reproduce)" in done.stdout
+    assert f"the broken end {shas[FIX + 2][:12]}" in done.stdout
+    assert "is the failure --broken's own" in done.stdout
