@@ -52,14 +52,15 @@ def run_fix_search(
             break  # the branch merged has nothing the first parent lacks
         ends = {i for i, sha in enumerate(session.commits) if sha in inner_line}
         broken_runs, fixed_runs = line_records(session.state, culprit, ends)
+        # the records grow at each merge gone down into: the lines above count, each run once
         broken_record, fixed_record = (
             plus(options.bad_record, broken_runs),
             plus(options.good_record, fixed_runs),
         )
-        inner = replace(
+        options = replace(
             options, good=parents[1], bad=parents[0], bad_record=broken_record, good_record=fixed_record
         )
-        inside, inner_confirmation = search_and_confirm(repo, store, spec, inner, probers, progress)
+        inside, inner_confirmation = search_and_confirm(repo, store, spec, options, probers, progress)
         inside_report = as_fix(build_report(inside, spec, inner_confirmation), inside.state, inside.ref)
         if not inside_report.found:
             break

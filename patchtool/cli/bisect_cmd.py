@@ -15,6 +15,7 @@ import typer
 from patchtool.bisection.classify import Classifier, TimeoutAs
 from patchtool.bisection.driver import BisectOptions, run_bisect
 from patchtool.bisection.earlier import EarlierRuns, earlier_runs
+from patchtool.bisection.fixes import fix_line
 from patchtool.bisection.fixrun import run_fix_search
 from patchtool.bisection.model import Strategy
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
@@ -84,6 +85,19 @@ def _ends(
     if paths:
         raise UsageError("a fix search (--broken, --fixed) follows first parents and takes no paths")
     return [fixed], broken, True
+
+
+def _fix_ends(repo: GitRepo, fixed: str, broken: str, bad_record: tuple[int, int]) -> tuple[str, str]:
+    """The fixed end and the broken end a fix search runs (fixes.fix_line). The broken end is where
+    --fixed's line meets --broken's history: a --bad-record is of that commit only when --broken is
+    it (off the line, the failure may be its branch's own, and the broken end must show it)."""
+    line = fix_line(repo, broken, fixed)[0]
+    if bad_record[1] and line[-1] != repo.rev_parse(broken):
+        raise UsageError(
+            f"--bad-record: {broken} is not on {fixed}'s first-parent line; the search's broken end is"
+            f" {line[-1][:12]} (where the line meets its history): give that commit's record"
+        )
+    return line[0], line[-1]
 
 
 @contextmanager
@@ -274,6 +288,7 @@ def bisect(
         classifier=classifier,
     )
     skipped = skipped_commits(git_repo, skip or [], [*good, bad])  # one line, before any build
+    fix_ends = _fix_ends(git_repo, good[0], bad, records[0]) if fix else None
     with (
         Store(settings.store_path) as store,
         open_cluster(settings, cluster, cluster_fallback) as remote,
@@ -283,11 +298,14 @@ def bisect(
         if fresh:
             forget_rows(store, spec.key())
         # what `patchtool test` stored at the ends counts as their record (bisection.earlier), at
-        # the good commits that bound the range, as the stored bisect's replay counts them
+        # the good commits that bound the range, as the stored bisect's replay counts them (a fix
+        # search's: at the ends of the line it searches)
         before = EarlierRuns()
         if not fresh:
-            goods = good if fix else bounding_goods(git_repo, good, bad)
-            before = earlier_runs(store, git_repo, spec, bad, goods)
+            if fix_ends is not None:
+                before = earlier_runs(store, git_repo, spec, fix_ends[1], [fix_ends[0]])
+            else:
+                before = earlier_runs(store, git_repo, spec, bad, bounding_goods(git_repo, good, bad))
         records = before.added_to(*records)
         options = BisectOptions(
             good[0], bad, first_parent or fix, confidence, max_runs, max_time, width,

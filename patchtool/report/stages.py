@@ -108,7 +108,7 @@ def bisect_view(data: BisectInput) -> BisectView:
         commits=tuple(commits),
         p=_estimate(getattr(r, "p", None)),
         q=_estimate(getattr(r, "q", None)),
-        revert=_revert_line(data),
+        revert=_revert_line(data, culprit),
         paths=tuple(data.paths),
         build_failure=_build_failure_line(data),
         fix=data.fix,
@@ -122,11 +122,11 @@ def _build_failure_line(data: BisectInput) -> str:
     return f"{failed.commit[:12]} did not build: {failed.first_error} (log: {failed.log})"
 
 
-def _revert_line(data: BisectInput) -> str:
-    culprit = data.result.culprit
+def _revert_line(data: BisectInput, culprit: int | None) -> str:
+    """The revert test of the commit named at ``culprit`` (the fix, in a fix search)."""
     if data.revert is None or culprit is None:
         return ""
-    return describe_revert(data.revert, data.shas[fix_of(culprit) if data.fix else culprit])
+    return describe_revert(data.revert, data.shas[culprit])
 
 
 def load_stored_bisect(

@@ -256,3 +256,44 @@ def test_runs_at_a_tree_two_commits_share_count_at_neither(tmp_path: Path) -> No
     # commit 1's three runs (a skipped run tests nothing); not commit 2's tree, which the empty
     # commit 3 shares; not the bad end's (its record, counted apart)
     assert rows == [(shas[1], "fail", "search", 1.5)] * 3
+
+
+def test_a_fix_search_counts_stored_runs_at_its_own_broken_end_not_at_a_stable_branchs_tip(
+    tmp_path: Path,
+) -> None:
+    """The failure is the stable branch's own: master never had it. Runs `patchtool test` stored
+    at the stable tip are no record of master's line, whose broken end (where the branch left it)
+    must be run to show the failure: it never fails, so no fix is named on master. Nor may a
+    --bad-record stand for that broken end when --broken is off the line."""
+    repo, env = tmp_path / "repo", _env(tmp_path)
+    path = repo
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    shas = []
+    for i in range(7):
+        files = {"meson.build": MESON, "regress.sh": SCRIPT, "state.txt": "fine\n", f"file{i}.txt": f"{i}\n"}
+        for name, text in files.items():
+            (path / name).write_text(text)
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", f"commit {i}")
+        shas.append(git(path, "rev-parse", "HEAD").strip())
+    git(path, "checkout", "-q", "-b", "stable", shas[2])
+    (path / "state.txt").write_text("bug\n")
+    git(path, "commit", "-q", "-am", "stable only: the bug")
+    git(path, "checkout", "-q", "main")
+    tested = run_patchtool("test", "regress", "--repeat", "8", "--rev", "stable", "--repo", repo, env=env)
+    assert tested.code in (0, 1), tested.stderr
+
+    args = ["bisect", "--broken", "stable", "--fixed", "main", "--test", "regress", "--repo", repo]
+    args += ["--max-runs", "30"]
+    done = run_patchtool(*args, "--no-revert-test", "--json", env=env, timeout=600)
+    assert done.code == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["culprit"] is None and report["bad"]["sha"] == shas[2]
+    # the stable tip's failures are not the broken end's record: the broken end is run, and clean
+    assert report["tested_before"][0] == [0, 0] and report["bad_record"] == [0, 0]
+    assert _runs_at(tmp_path / "cache" / "patchtool.sqlite3", shas[2]) > 0
+
+    record = run_patchtool(*args, "--bad-record", "4/8", env=env)
+    assert record.code == 2 and len(record.stderr.strip().splitlines()) == 1, record.stderr
+    assert f"the search's broken end is {shas[2][:12]}" in record.stderr

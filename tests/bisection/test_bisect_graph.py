@@ -133,6 +133,7 @@ def test_first_parent_names_the_merge_then_bisects_inside_it(tmp_path: Path) -> 
     # every run is counted once: inside the merge, or on the line at a commit inside does not have
     assert report["line_runs"] > 0 and report["line_builds"] > 0
     assert report["runs"] + report["line_runs"] == conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3")
+    assert bad_r + report["good_record"][1] == report["line_runs"]  # the same runs, as records
     human = run_patchtool(*args, env=bisect_env(tmp_path))  # all reused from the store
     assert human.code == 0, human.stderr
     assert "bisected inside it" in human.stdout and "first bad commit" in human.stdout

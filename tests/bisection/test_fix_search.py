@@ -230,3 +230,38 @@ def test_a_failure_of_the_stable_branch_alone_is_not_blamed_on_master(tmp_path: 
     assert "no verdict (bad-end-does-not-reproduce)" in done.stdout
     assert f"the broken end {shas[FIX + 2][:12]}" in done.stdout
     assert "is the failure --broken's own" in done.stdout
+
+
+def test_a_fix_inside_a_merge_inside_a_merge_is_found_with_every_lines_runs_counted_once(
+    tmp_path: Path,
+) -> None:
+    """A pull request (b1) that merged another (b2, whose first commit s1 is the fix) was merged
+    into main: main's line names m1, b1's line names m2, b2's line names s1. The runs of both
+    lines above count inside as records, and in the report, each once."""
+    repo = tmp_path / "repo"
+    shas, commit = _named_commits(repo, FLAKY, {"state.txt": "bug\n"})
+    commit("c1", {"main1.txt": "1\n"})
+    git(repo, "checkout", "-q", "-b", "b1")
+    commit("b1a", {"b1a.txt": "a\n"})
+    git(repo, "checkout", "-q", "-b", "b2")
+    commit("s1", {"state.txt": "fine\n"})
+    commit("s2", {"s2.txt": "2\n"})
+    git(repo, "checkout", "-q", "b1")
+    commit("b1b", {"b1b.txt": "b\n"})
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "b2")
+    commit("m2", {})
+    commit("b1c", {"b1c.txt": "c\n"})
+    git(repo, "checkout", "-q", "main")
+    commit("c2", {"main2.txt": "2\n"})
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "b1")
+    commit("m1", {})
+    for i in (4, 5):
+        commit(f"c{i}", {f"main{i}.txt": f"{i}\n"})
+    args = ["bisect", "--broken", shas["c1"], "--fixed", "main", "--run", "./t.sh", "--repo", repo, "--json"]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == shas["s1"] and report["merge"]["sha"] == shas["m2"]
+    assert report["runs"] + report["line_runs"] == conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3")
+    # both lines' runs are records inside, as many as the report counts for them
+    assert report["bad_record"][1] + report["good_record"][1] == report["line_runs"]
