@@ -7,6 +7,8 @@ history around the merge that brought F in. The search runs with --run (no build
 graph and the search are measured. Each case prints whether the fix named is F, whether the
 marker appears exactly there (named commit has it, its parent not), the runs and builds of the
 whole search (from its store: the line's and the merges'), the revert test's status and the time.
+With --paths-of-fix the search is limited (`-- DIR`) to the directory of the file the marker is
+in, as a user who knows where the fix is would limit it.
 
     python bench/fixsearch.py --repo /path/to/qemu --range v9.2.0..master --cases 8 --seed 1
 
@@ -115,6 +117,7 @@ def main() -> int:
     ap.add_argument("--cases", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--p", type=float, default=0.3, help="failure rate before the fix")
+    ap.add_argument("--paths-of-fix", action="store_true", help="limit the search to the marker's directory")
     args = ap.parse_args()
     repo = args.repo.resolve()
     rows = []
@@ -129,6 +132,9 @@ def main() -> int:
             env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
             cmd = [sys.executable, "-m", "patchtool", "bisect", "--broken", broken, "--fixed", fixed]
             cmd += ["--run", str(script), "--repo", str(repo), "--json"]
+            limit = os.path.dirname(path) or path
+            if args.paths_of_fix:
+                cmd += ["--", limit]
             start = time.monotonic()
             done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
             seconds = time.monotonic() - start
@@ -138,12 +144,14 @@ def main() -> int:
         has = named is not None and marker in git(repo, "show", f"{named}:{path}").splitlines()
         parent_has = named is not None and marker in git(repo, "show", f"{named}^:{path}").splitlines()
         rows.append((fix[:12], named[:12] if named else "-", named == fix, has and not parent_has))
+        limited = f" paths={limit} candidates={report.get('candidates')}" if args.paths_of_fix else ""
         print(
             f"{fix[:12]} line {len(git(repo, 'rev-list', '--first-parent', f'{broken}..{fixed}').split()):3d}"
             f" named {rows[-1][1]} right={named == fix} transition={rows[-1][3]}"
             f" merge={(report.get('merge') or {}).get('sha', '-')[:12]} p={args.p}"
             f" prob={report.get('probability', 0):.4f} runs={runs} builds={builds} exit={done.returncode}"
             f" revert={(report.get('revert') or {}).get('status', '-')}"
+            f"{limited}"
             f" {seconds:.0f}s",
             flush=True,
         )

@@ -89,7 +89,7 @@ class _Session:
         self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
         if options.fix:
             tops = []
-            self.commits, history, self.outside = fix_line(repo, options.bad, options.good)
+            self.commits, history, self.outside = fix_line(repo, options.bad, options.good, options.paths)
         else:
             tops = bounding_goods(repo, [options.good, *options.also_good], options.bad)
             self.commits, history, self.outside = range_graph(

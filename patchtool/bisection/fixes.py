@@ -17,15 +17,24 @@ commit inside it is found by a search from its first parent to its second.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from patchtool.bisection.graph import History
+from patchtool.bisection.ranges import limited_listing
 from patchtool.errors import InputError
 from patchtool.vcs.repo import GitRepo
 
 
-def fix_line(repo: GitRepo, broken: str, fixed: str) -> tuple[list[str], History, dict[int, str]]:
+def fix_line(
+    repo: GitRepo, broken: str, fixed: str, paths: Sequence[str] = ()
+) -> tuple[list[str], History, dict[int, str]]:
     """The search's positions, newest first: ``fixed``, the older commits of its first-parent line
     up to ``broken``'s history, and the first of that history on the line (the broken end); the
-    history is a chain, and no parent lies outside it."""
+    history is a chain, and no parent lies outside it.
+
+    With ``paths`` (git bisect start -- PATH...), only the line's commits that change them against
+    their first parent are between the ends (a merge that brought a branch's changes to them in is
+    one); both ends stay, whether they change them or not, so the fixed end may still be named."""
     fixed_sha, broken_sha = repo.rev_parse(fixed), repo.rev_parse(broken)
     listing = repo.out("rev-list", "--first-parent", "--parents", fixed_sha, f"^{broken_sha}")
     rows = [line.split() for line in listing.splitlines() if line.strip()]
@@ -34,7 +43,15 @@ def fix_line(repo: GitRepo, broken: str, fixed: str) -> tuple[list[str], History
     if len(rows[-1]) < 2:
         raise InputError(f"{fixed}'s first parents reach a root commit and never {broken}'s history")
     shas = [row[0] for row in rows] + [rows[-1][1]]
-    return shas, History.chain(len(rows)), {}
+    if paths:
+        args = ("rev-list", "--first-parent", fixed_sha, f"^{broken_sha}")
+        changed = set(limited_listing(repo, args, paths).split())
+        if not changed:
+            raise InputError(
+                f"no commit between {broken} and {fixed} changes {' '.join(paths)}: nothing to search"
+            )
+        shas = [shas[0], *(sha for sha in shas[1:-1] if sha in changed), shas[-1]]
+    return shas, History.chain(len(shas) - 1), {}
 
 
 def fix_of(culprit: int) -> int:

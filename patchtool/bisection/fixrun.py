@@ -47,7 +47,7 @@ def run_fix_search(
         if len(parents) < 2:
             break
         try:
-            inner_line = set(fix_line(repo, parents[0], parents[1])[0])
+            inner_line = set(fix_line(repo, parents[0], parents[1], options.paths)[0])
         except InputError:
             break  # the branch merged has nothing the first parent lacks
         ends = {i for i, sha in enumerate(session.commits) if sha in inner_line}

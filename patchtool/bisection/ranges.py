@@ -81,14 +81,7 @@ def range_graph(
     bad_sha = repo.rev_parse(bad)
     mode = ("--first-parent",) if first_parent else ()
     args = ("rev-list", "--reverse", "--topo-order", "--parents", *mode, bad_sha, *(f"^{g}" for g in tops))
-    if paths:
-        listed = repo.git(*args, "--", *paths, check=False)
-        if not listed.ok:
-            why = (listed.errtext().strip().splitlines() or ["git rev-list failed"])[0]
-            raise InputError(f"paths {' '.join(paths)}: {why}")
-        listing = listed.text()
-    else:
-        listing = repo.out(*args)
+    listing = limited_listing(repo, args, paths)
     rows = [line.split() for line in listing.splitlines() if line.strip()]
     if paths:
         rows = _ending_at_bad(rows, bad_sha, tops, bad, paths)
@@ -105,6 +98,18 @@ def range_graph(
         if len(row) > 1 and row[1] not in index:
             outside[pos] = row[1]
     return shas, History(parents), outside
+
+
+def limited_listing(repo: GitRepo, args: Sequence[str], paths: Sequence[str]) -> str:
+    """What ``git <args>`` lists, limited to the commits that change ``paths`` when there are any;
+    a path git refuses (outside the repository, say) is the user's input error, in one line."""
+    if not paths:
+        return repo.out(*args)
+    listed = repo.git(*args, "--", *paths, check=False)
+    if not listed.ok:
+        why = (listed.errtext().strip().splitlines() or ["git rev-list failed"])[0]
+        raise InputError(f"paths {' '.join(paths)}: {why}")
+    return listed.text()
 
 
 def _ending_at_bad(

@@ -112,9 +112,9 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
             continue  # another repository's bisect of the same probe
         fix = first_parent == FIX_LINE  # its ends as searched: the fixed end, the broken one
         try:
-            paths = [] if fix else _recorded_paths(store, key, str(good), str(bad), bool(first_parent))
+            paths = _recorded_paths(store, key, str(good), str(bad), int(first_parent))
             if fix:
-                shas, history, outside = fix_line(repo, str(bad), str(good))
+                shas, history, outside = fix_line(repo, str(bad), str(good), paths)
             else:
                 shas, history, outside = commit_graph(repo, goods, str(bad), bool(first_parent), paths)
         except InputError:
@@ -136,12 +136,13 @@ def _fix_searched(store: Store, key: str) -> bool:
     return bool(store.query(sql, (key, FIX_LINE)))
 
 
-def _recorded_paths(store: Store, key: str, good: str, bad: str, first_parent: bool) -> list[str]:
-    """The paths the bisect of this range was limited to (none: stored before paths were)."""
+def _recorded_paths(store: Store, key: str, good: str, bad: str, mode: int) -> list[str]:
+    """The paths the bisect of this range was limited to (none: stored before paths were); ``mode``
+    is the range's stored ``first_parent`` (replay.record_range)."""
     rows = store.query(
         "SELECT paths FROM bisect_paths"
         " WHERE probe_key = ? AND good_sha = ? AND bad_sha = ? AND first_parent = ?",
-        (key, good, bad, int(first_parent)),
+        (key, good, bad, mode),
     )
     try:
         paths = json.loads(str(rows[0][0])) if rows else []

@@ -109,7 +109,8 @@ class BisectReport:
     tested_inside: tuple[TestedAt, ...] = ()
     skipped: tuple[CommitRef, ...] = ()  # --skip: not built or tested (nor listed untestable)
     # git bisect start -- PATH...: only the commits that change these were candidates, the bad end
-    # among them whether it does or not; ``range_commits`` counts the range without the limit.
+    # among them whether it does or not (in a fix search the fixed end, and ``bad_changes_paths``
+    # is whether it does); ``range_commits`` counts the range without the limit.
     paths: tuple[str, ...] = ()
     range_commits: int = 0
     bad_changes_paths: bool = True
@@ -140,6 +141,8 @@ class _Limits(Protocol):
     def first_parent(self) -> bool: ...
     @property
     def paths(self) -> tuple[str, ...]: ...
+    @property
+    def fix(self) -> bool: ...
 
 
 class Finished(Protocol):
@@ -229,15 +232,20 @@ def build_report(
 
 
 def _limited(session: Finished) -> tuple[int, bool]:
-    """With paths: the range's commits without them, and whether the bad end changes them."""
+    """With paths: the range's commits without them, and whether the end that may itself be named
+    changes them (the bad end; in a fix search the fixed end, against its first parent)."""
     paths = session.options.paths
     if not paths:
         return session.state.n, True
-    repo, bad = session.repo, session.commits[-1]
+    repo, commits, fix = session.repo, session.commits, session.options.fix
+    if fix:  # the line from the fixed end down to the broken end, which is not a candidate
+        line = repo.out("rev-list", "--count", "--first-parent", commits[0], f"^{commits[-1]}")
+        whole = int(line.strip() or 0)
+        return whole, changes_paths(repo, commits[0], paths, True)
     mode = ("--first-parent",) if session.options.first_parent else ()
-    goods = [f"^{sha}" for sha in (session.commits[0], *session.also_good)]
-    whole = int(repo.out("rev-list", "--count", *mode, bad, *goods).strip() or 0)
-    return whole, changes_paths(repo, bad, paths, session.options.first_parent)
+    goods = [f"^{sha}" for sha in (commits[0], *session.also_good)]
+    whole = int(repo.out("rev-list", "--count", *mode, commits[-1], *goods).strip() or 0)
+    return whole, changes_paths(repo, commits[-1], paths, session.options.first_parent)
 
 
 def _tested_at(session: Finished) -> tuple[TestedAt, ...]:

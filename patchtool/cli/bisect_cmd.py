@@ -70,7 +70,7 @@ def _live() -> Iterator[Callable[[Progress], None] | None]:
 
 
 def _ends(
-    good: list[str] | None, bad: str | None, broken: str | None, fixed: str | None, paths: bool
+    good: list[str] | None, bad: str | None, broken: str | None, fixed: str | None
 ) -> tuple[list[str], str, bool]:
     """The search's good commits and bad one, and whether it looks for a fix (--broken, --fixed:
     the fixed commit is then its good end, the broken one its bad end)."""
@@ -82,8 +82,6 @@ def _ends(
         raise UsageError("--broken/--fixed (find the fix) or --good/--bad (find the regression): not both")
     if broken is None or fixed is None:
         raise UsageError("--broken and --fixed go together: where the test fails, and later where it passes")
-    if paths:
-        raise UsageError("a fix search (--broken, --fixed) follows first parents and takes no paths")
     return [fixed], broken, True
 
 
@@ -223,7 +221,8 @@ def bisect(
         list[str] | None,
         typer.Argument(
             metavar="-- PATH...",
-            help="Search only the commits that change these paths (git bisect start -- PATH...).",
+            help="Search only the commits that change these paths (git bisect start -- PATH...); in a"
+            " fix search, the line's commits that change them against their first parent.",
             show_default=False,
         ),
     ] = None,
@@ -260,7 +259,7 @@ def bisect(
     --fixed master --test func-alpha-replay. It follows --fixed's first parents, and searches a
     merge it names inside; the revert test reverts the fix on --fixed (it should fail again).
     """
-    good, bad, fix = _ends(good, bad, broken, fixed, bool(paths))
+    good, bad, fix = _ends(good, bad, broken, fixed)
     if (test is None) == (run is None):
         raise UsageError("name exactly one of --test NAME or --run CMD")
     if setup is not None and test is None:

@@ -154,9 +154,13 @@ def _limited_to(report: BisectReport) -> list[str]:
     paths = " ".join(report.paths)
     searched = report.candidates - (not report.bad_changes_paths)
     lines = [f"  limited to {paths}: {searched} of the range's {report.range_commits} commits change them"]
-    if report.culprit is not None and report.culprit.sha == report.bad.sha and not report.bad_changes_paths:
+    end = report.good if report.fix else report.bad  # the end that is a candidate itself
+    if report.culprit is not None and report.culprit.sha == end.sha and not report.bad_changes_paths:
         lines.append(
-            "  the bad end does not change them, and every commit that does tested good: the first"
+            "  the fixed end does not change them, and every commit that does still failed: the fix"
+            " changes something else (search without the paths)"
+            if report.fix
+            else "  the bad end does not change them, and every commit that does tested good: the first"
             " bad commit changes something else (bisect without the paths)"
         )
     return lines

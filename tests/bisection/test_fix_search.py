@@ -148,7 +148,6 @@ def test_a_fix_search_takes_one_pair_of_ends(tmp_path: Path) -> None:
     cases = {
         ("--broken", shas[1]): "--broken and --fixed go together",
         ("--broken", shas[1], "--fixed", "main", "--good", shas[0]): "not both",
-        ("--broken", shas[1], "--fixed", "main", "--", "file3.txt"): "takes no paths",
         ("--broken", "main", "--fixed", shas[1]): "no commits between main and",
         (): "name --good and --bad",
     }
