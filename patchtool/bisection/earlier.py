@@ -6,7 +6,9 @@ there would run the bad end again to learn how often it fails, with a build firs
 already known. They are counted as the bad end's record (and the good commits' as the good
 record), as --bad-record and --good-record are: the bad end's build is spared once they hold the
 failures its calibration asks for. Runs stored at commits between the ends (a few tried by hand
-before the bisect) count as runs the bisect made there, as an earlier bisect's do (inside_rows).
+before the bisect) count as runs the bisect made there, as an earlier bisect's do (inside_rows);
+so do those at a first parent outside the range (known good), where a culprit's parent is
+confirmed.
 
 Only runs whose outcome means the same here are counted: those of the same test, setup and
 configuration, on the commit's own tree (a checkout with changes of its own has another tree),
@@ -81,25 +83,33 @@ def earlier_runs(store: Store, repo: GitRepo, spec: ProbeSpec, bad: str, goods: 
 
 
 def inside_rows(
-    store: Store, repo: GitRepo, spec: ProbeSpec, shas: Sequence[str], also_good: Sequence[str] = ()
+    store: Store,
+    repo: GitRepo,
+    spec: ProbeSpec,
+    shas: Sequence[str],
+    also_good: Sequence[str] = (),
+    outside: Sequence[str] = (),
 ) -> list[tuple[str, str, str, float]]:
     """The runs stored at the commits between the ends of the range ``shas`` (good end first,
-    bad end last), as rows of a bisect's own (commit, verdict, "search", seconds), in order.
+    bad end last), and at its first parents ``outside`` it (known good; the confirmation runs the
+    culprit's there), as rows of a bisect's own (commit, verdict, "search", seconds), in order.
 
     Only conclusive runs (_read). None at a tree that another commit of the range, an end or one of
-    ``also_good`` has too: the same runs would count at two places (the ends' count as records).
+    ``also_good`` has too, nor at an outside parent that is one of ``also_good``: the same runs
+    would count at two places (the ends' count as records).
     """
-    if spec.test is None or len(shas) < 3:
+    outside = [sha for sha in dict.fromkeys(outside) if sha not in {*shas, *also_good}]
+    if spec.test is None or len(shas) + len(outside) < 3:
         return []
     key = config_key(spec.configure_args)
     stored = stored_trees(store, key, spec.setup, spec.test)
     if not stored:
         return []
-    commits = list(dict.fromkeys([*shas, *also_good]))
+    commits = list(dict.fromkeys([*shas, *also_good, *outside]))
     trees = _trees(repo, commits)
     shared = Counter(trees.get(c) for c in commits)
     rows = []
-    for sha in shas[1:-1]:
+    for sha in [*shas[1:-1], *outside]:
         tree = trees.get(sha)
         if tree is None or tree not in stored or shared[tree] > 1:
             continue

@@ -74,7 +74,7 @@ def load_stored(
     replay = Replay.over(BisectState(history, strategy), shas, outside, sorted(skipped))  # as the bisect
     replay.apply_all(rows)
     if spec is not None:
-        replay.apply_all(inside_rows(store, repo, spec, shas, goods))
+        replay.apply_all(inside_rows(store, repo, spec, shas, goods, list(outside.values())))
     subjects = _subjects(repo, shas[-1], shas[0]) if fix else _subjects(repo, shas[0], shas[-1])
     result = replay.state.result()
     revert = None

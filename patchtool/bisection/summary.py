@@ -50,11 +50,13 @@ class StandIn:
 
 @record
 class TestedAt:
-    """Runs `patchtool test` stored at a commit between the ends, counted as the bisect's own."""
+    """Runs `patchtool test` stored at a commit between the ends, or at a first parent outside the
+    range (``outside``: known good), counted as the bisect's own."""
 
     commit: CommitRef
     failures: int
     runs: int
+    outside: bool = False
 
 
 @record
@@ -255,4 +257,5 @@ def _tested_at(session: Finished) -> tuple[TestedAt, ...]:
         each = counts.setdefault(sha, [0, 0])
         each[0] += verdict == Verdict.FAIL
         each[1] += 1
-    return tuple(TestedAt(session.commit_ref(sha), f, r) for sha, (f, r) in counts.items())
+    outside = set(session.outside.values()) - set(session.commits)
+    return tuple(TestedAt(session.commit_ref(sha), f, r, sha in outside) for sha, (f, r) in counts.items())

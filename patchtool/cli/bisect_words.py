@@ -118,7 +118,11 @@ def print_report(report: BisectReport) -> None:
         spent += f"; before it, the first-parent line {report.line_runs} runs, {report.line_builds} builds"
     say(spent)
     if report.tested_inside:
-        shown = [f"{t.failures}/{t.runs} at {t.commit.sha[:12]}" for t in report.tested_inside[:4]]
+        outside = " (a first parent outside the range)"
+        shown = [
+            f"{t.failures}/{t.runs} at {t.commit.sha[:12]}" + (outside if t.outside else "")
+            for t in report.tested_inside[:4]
+        ]
         more = len(report.tested_inside) - len(shown)
         tail = f" and at {more} more commits" if more else ""
         listed = ", ".join(shown) + tail

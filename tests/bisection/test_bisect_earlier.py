@@ -297,3 +297,57 @@ def test_a_fix_search_counts_stored_runs_at_its_own_broken_end_not_at_a_stable_b
     record = run_patchtool(*args, "--bad-record", "4/8", env=env)
     assert record.code == 2 and len(record.stderr.strip().splitlines()) == 1, record.stderr
     assert f"the search's broken end is {shas[2][:12]}" in record.stderr
+
+
+def test_runs_stored_at_the_culprits_parent_outside_the_range_count_in_its_confirmation(
+    tmp_path: Path,
+) -> None:
+    """The culprit s1 is the first commit of a branch forked (at f) before --good: its parent f is
+    outside the range, known good, and the confirmation runs the test there. The runs `patchtool
+    test` stored at f count there: in the confirmation, in the report's replay, and in the words."""
+    repo, env = tmp_path / "repo", _env(tmp_path)
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+
+    def commit(name: str, state: str = "fine\n") -> str:
+        files = {"meson.build": MESON, "regress.sh": SCRIPT, "state.txt": state, f"{name}.txt": name}
+        for file, text in files.items():
+            (repo / file).write_text(text)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", name)
+        return git(repo, "rev-parse", "HEAD").strip()
+
+    commit("c0")
+    fork = commit("f")
+    git(repo, "checkout", "-q", "-b", "side")
+    culprit = commit("s1", "bug\n")
+    commit("s2", "bug\n")
+    git(repo, "checkout", "-q", "main")
+    commit("c1")
+    good = commit("c2")
+    git(repo, "merge", "-q", "--no-ff", "-X", "theirs", "-m", "m", "side")
+    commit("c4", "bug\n")
+    tested = run_patchtool("test", "regress", "--repeat", "8", "--rev", fork, "--repo", repo, env=env)
+    assert tested.code == 0, tested.stderr
+    args = ["bisect", "--good", good, "--bad", "main", "--test", "regress", "--repo", repo, "--no-revert-test"]
+    done = run_patchtool(*args, "--json", env=env, timeout=600)
+    assert done.code == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["culprit"]["sha"] == culprit and report["parent"]["sha"] == fork and report["parent_outside"]
+    inside = [(t["commit"]["sha"], t["failures"], t["runs"], t["outside"]) for t in report["tested_inside"]]
+    assert inside == [(fork, 0, 8, True)]
+    db = tmp_path / "cache" / "patchtool.sqlite3"
+    own = _search_runs_at(db, fork)
+    assert report["confirmation"]["parent_runs"] == 8 + own and report["parent_counts"] == [0, 8 + own]
+    with Store(db) as store:
+        found = load_stored_bisect(store, GitRepo(repo), "regress")
+    assert found is not None and found.result.culprit == found.shas.index(culprit)
+    assert found.result.probability == pytest.approx(report["probability"], abs=1e-12)
+    human = run_patchtool(*args, env=env, timeout=600)
+    assert f"0/8 at {fork[:12]} (a first parent outside the range)" in human.stdout, human.stdout
+    # an outside parent that is also a --good commit: its runs are its record there, not counted twice
+    with Store(db) as store:
+        shas = [good, culprit, git(repo, "rev-parse", "main").strip()]
+        spec = ProbeSpec(test="regress")
+        assert len(inside_rows(store, GitRepo(repo), spec, shas, (), [fork])) == 8
+        assert inside_rows(store, GitRepo(repo), spec, shas, [fork], [fork]) == []
