@@ -264,3 +264,17 @@ def test_a_fix_inside_a_merge_inside_a_merge_is_found_with_every_lines_runs_coun
     assert report["runs"] + report["line_runs"] == conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3")
     # both lines' runs are records inside, as many as the report counts for them
     assert report["bad_record"][1] + report["good_record"][1] == report["line_runs"]
+
+
+def test_a_fix_skipped_leaves_the_range_it_is_in(tmp_path: Path) -> None:
+    """git bisect skip in a fix search: with the fix never built (--skip), the first commit that
+    passes and the last that fails bound it, and the answer is that range, oldest first."""
+    repo = tmp_path / "repo"
+    shas = _broken_then_fixed(repo)
+    args = ["bisect", "--broken", shas[1], "--fixed", "main", "--run", "./t.sh", "--repo", repo]
+    done = run_patchtool(*args, "--skip", shas[FIX], "--no-revert-test", env=bisect_env(tmp_path))
+    assert done.code == 1, done.stderr
+    assert f"the fix is one of {shas[FIX][:12]}..{shas[FIX + 1][:12]} (2 commits)" in done.stdout, done.stdout
+    with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as db:
+        run_at = {row[0] for row in db.execute("SELECT commit_sha FROM bisect_observations")}
+    assert shas[FIX] not in run_at and shas[FIX - 1] in run_at
