@@ -11,6 +11,10 @@ With --paths-of-fix the search is limited (`-- DIR`) to the directory of the fil
 in, as a user who knows where the fix is would limit it.
 
     python bench/fixsearch.py --repo /path/to/qemu --range v9.2.0..master --cases 8 --seed 1
+    python bench/fixsearch.py --repo /path/to/qemu --stable stable-8.1 --range master --cases 8
+
+With --stable, the fixes are the upstream commits a stable branch's backports were cherry-picked
+from, and the broken end is the branch before each backport (stable_cases).
 
 Needs a real checkout (gigabytes); not run by CI.
 """
@@ -100,6 +104,43 @@ def cases(repo: Path, span: str, n: int, seed: int) -> list[tuple[str, str, str,
     return out
 
 
+def stable_cases(
+    repo: Path, branch: str, upstream: str, n: int, seed: int
+) -> list[tuple[str, str, str, str, str]]:
+    """(fix, broken, fixed, path, marker) for ``n`` sampled backports on a stable ``branch``: the fix
+    is the upstream commit a backport B says it was cherry-picked from, the broken end B's parent
+    (the stable branch before the backport), the fixed end a commit of ``upstream``'s first-parent
+    line 5-30 after the merge that brought the fix in. The search then runs from where that line
+    meets the branch's history (its fork) to the fixed end: the backporter's question."""
+    fork = git(repo, "merge-base", branch, upstream).strip()
+    line = git(repo, "rev-list", "--first-parent", upstream, f"^{fork}").split()  # newest first
+    where = {sha: i for i, sha in enumerate(line)}
+    listing = git(repo, "log", "--format=%H%x00%B%x01", f"{fork}..{branch}")
+    picked = []
+    for entry in listing.split("\x01"):
+        sha, _, body = entry.strip().partition("\x00")
+        for word in body.split("(cherry picked from commit ")[1:]:
+            named = word.split(")")[0].strip()
+            upstream_sha = git(repo, "rev-parse", "--verify", "-q", f"{named}^{{commit}}").strip()
+            upstream_only = contains(repo, upstream, upstream_sha) and not contains(repo, fork, upstream_sha)
+            if upstream_sha and upstream_only:
+                picked.append((upstream_sha, sha))
+    rng = random.Random(seed)
+    rng.shuffle(picked)
+    out: list[tuple[str, str, str, str, str]] = []
+    for fix, backport in picked:
+        merge = line[brought_in(repo, line, fix)]
+        if where[merge] < 30:
+            continue
+        fixed = line[where[merge] - rng.randint(5, 30)]
+        found = marker_of(repo, fix, f"{backport}^", fixed)
+        if found and git(repo, "show", f"{fork}:{found[0]}").splitlines().count(found[1]) == 0:
+            out.append((fix, f"{backport}^", fixed, *found))
+        if len(out) == n:
+            break
+    return out
+
+
 def spent(db: Path) -> tuple[int, int]:
     """Runs and builds of the whole search (the line's and those inside the merges it named; the
     report counts the last search only), the revert test's left out."""
@@ -118,10 +159,20 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--p", type=float, default=0.3, help="failure rate before the fix")
     ap.add_argument("--paths-of-fix", action="store_true", help="limit the search to the marker's directory")
+    ap.add_argument(
+        "--stable",
+        metavar="BRANCH",
+        help="sample backports on this stable branch instead; --range is then the upstream tip (master)",
+    )
     args = ap.parse_args()
     repo = args.repo.resolve()
     rows = []
-    for fix, broken, fixed, path, marker in cases(repo, args.span, args.cases, args.seed):
+    sampled = (
+        stable_cases(repo, args.stable, args.span, args.cases, args.seed)
+        if args.stable
+        else cases(repo, args.span, args.cases, args.seed)
+    )
+    for fix, broken, fixed, path, marker in sampled:
         with tempfile.TemporaryDirectory(prefix="fixsearch-") as tmp:
             mark = Path(tmp) / "marker"
             mark.write_text(marker + "\n")
