@@ -158,8 +158,13 @@ def test_paths_nothing_changes_or_git_refuses_are_one_line_errors(tmp_path: Path
     repo = tmp_path / "repo"
     shas = _repo(repo)
     args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo, "--"]
-    cases = (("nosuch", "changes nosuch: nothing to bisect"), ("../elsewhere", "paths ../elsewhere:"))
-    for path, said in cases:
+    one_line_path_errors(tmp_path, args, "changes nosuch: nothing to bisect")
+
+
+def one_line_path_errors(tmp_path: Path, args: list[str | Path], nothing: str) -> None:
+    """``args`` (ending in "--") with a path no commit changes says ``nothing``, and with one
+    outside the repository says git's refusal: exit 2, one line each, and nothing run."""
+    for path, said in (("nosuch", nothing), ("../elsewhere", "paths ../elsewhere:")):
         done = run_patchtool(*args, path, env=bisect_env(tmp_path))
         assert done.code == 2, done.stdout
         lines = done.stderr.strip().splitlines()

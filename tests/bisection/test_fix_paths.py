@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from patchtool.bisection.fixes import fix_of
 from patchtool.bisection.probe import ProbeSpec
@@ -13,8 +14,8 @@ from patchtool.bisection.stored import load_stored
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 from tests.bisection.test_bisect_graph import conclusive_runs
+from tests.bisection.test_bisect_paths import SCRIPT, _observed, one_line_path_errors
 from tests.bisection.test_bisectrun import _named_commits, bisect_env, make_script_repo
-from tests.bisection.test_bisect_paths import SCRIPT, _observed
 from tests.conftest import run_patchtool
 from tests.plugins.gitutil import git, snapshot_repo
 
@@ -120,10 +121,7 @@ def test_a_fix_inside_a_merge_is_searched_among_the_branchs_commits_that_change_
     commit("m", {})
     commit("c5", {"docs/c5.txt": "5\n"})
     commit("c6", {"hw/other.txt": "6\n"})
-    args = ["bisect", "--broken", shas["c1"], "--fixed", "main", "--run", "./t.sh", "--repo", repo]
-    done = run_patchtool(*args, "--json", "--", "hw", env=bisect_env(tmp_path))
-    assert done.code == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = _fix_in_hw(tmp_path, repo, shas["c1"])
     assert report["merge"]["sha"] == shas["m"]
     assert report["culprit"]["sha"] == shas["s2"] and report["parent"]["sha"] == shas["c1"]
     assert report["candidates"] == 2  # inside: s4 (the branch's fixed end) and s2
@@ -136,14 +134,8 @@ def test_paths_a_fix_search_cannot_use_are_one_line_errors(tmp_path: Path) -> No
     naming it, before anything is built."""
     repo = tmp_path / "repo"
     shas = _repo(repo)
-    args = ["bisect", "--broken", shas[3], "--fixed", "main", "--run", "./t.sh", "--repo", repo, "--"]
-    cases = (("nosuch", "changes nosuch: nothing to search"), ("../elsewhere", "paths ../elsewhere:"))
-    for path, said in cases:
-        done = run_patchtool(*args, path, env=bisect_env(tmp_path))
-        assert done.code == 2, done.stdout
-        lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1 and said in lines[0], done.stderr
-    assert _observed(tmp_path) == set()
+    args: list[str | Path] = ["bisect", "--broken", shas[3], "--fixed", "main", "--run", "./t.sh"]
+    one_line_path_errors(tmp_path, [*args, "--repo", repo, "--"], "changes nosuch: nothing to search")
 
 
 def test_a_fix_made_in_the_merge_itself_is_the_merge(tmp_path: Path) -> None:
@@ -162,9 +154,15 @@ def test_a_fix_made_in_the_merge_itself_is_the_merge(tmp_path: Path) -> None:
     git(repo, "merge", "-q", "--no-ff", "--no-commit", "side")
     commit("m", {"hw/state.txt": "fine\n"})
     commit("c4", {"hw/other.txt": "4\n"})
-    args = ["bisect", "--broken", shas["c1"], "--fixed", "main", "--run", "./t.sh", "--repo", repo]
-    done = run_patchtool(*args, "--json", "--", "hw", env=bisect_env(tmp_path))
-    assert done.code == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = _fix_in_hw(tmp_path, repo, shas["c1"])
     assert report["culprit"]["sha"] == shas["m"] and report["merge"] is None
     assert _observed(tmp_path) & {shas["s1"], shas["s2"], shas["c2"]} == set()
+
+
+def _fix_in_hw(tmp_path: Path, repo: Path, broken: str) -> dict[str, Any]:
+    """`bisect --broken BROKEN --fixed main --json -- hw`: its report, exit 0 checked."""
+    args = ["bisect", "--broken", broken, "--fixed", "main", "--run", "./t.sh", "--repo", repo]
+    done = run_patchtool(*args, "--json", "--", "hw", env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
