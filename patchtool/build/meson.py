@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -27,6 +26,8 @@ from typing import IO
 from patchtool import proc
 from patchtool.build.diagnostics import Diagnostic, configure_problem, first_error, parse_diagnostics
 from patchtool.build.lastconfig import last_configuration, remember_configuration
+from patchtool.build.tools import MARKER as _MARKER
+from patchtool.build.tools import configured_once, find_tool, ninja_of, note_configured, pick_ninja
 from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, InputError
 from patchtool.jsonable import record
@@ -35,7 +36,6 @@ from patchtool.vcs.gitcmd import run_git
 
 # Environment variables that change what a configure produces: part of the configuration key.
 _CONFIG_ENV = ("CC", "CXX", "CFLAGS", "CPPFLAGS", "CXXFLAGS", "LDFLAGS", "PKG_CONFIG_PATH")
-_MARKER = "patchtool-configure.json"
 _KEEP_LOGS = 10
 # A bound on one configure or compile, for a build that hangs. A full QEMU build on a busy 2-core
 # machine took more than 30 minutes: the bound is far above any real build.
@@ -106,20 +106,6 @@ class StoredBuild:
 
 class ConfigureTimedOut(EnvironmentProblem):
     """A configure that ran past its timeout."""
-
-
-def find_tool(name: str) -> str:
-    """meson/ninja: the one next to the running Python (the venv's bin) first, then PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which(name)
-    if found:
-        return found
-    raise EnvironmentProblem(
-        f"{name}: not found next to {sys.executable} nor on PATH",
-        hint=f"install it with `pip install {name}` (patchtool depends on it)",
-    )
 
 
 def config_key(configure_args: Sequence[str], env: dict[str, str] | None = None) -> str:
@@ -249,24 +235,6 @@ def _configure_argv(source_dir: Path, build_dir: Path, args: Sequence[str]) -> l
     return [find_tool("meson"), "setup", str(build_dir), str(source_dir), *args]
 
 
-def pick_ninja() -> str:
-    """The ninja a new build directory is configured with: the developer's own (the one their shell
-    runs, so a `ninja` typed in a directory patchtool printed agrees with ours), else the venv's.
-    Two ninja versions take turns rebuilding everything in one directory."""
-    return shutil.which("ninja") or find_tool("ninja")
-
-
-def ninja_of(build_dir: Path) -> str:
-    """The ninja `build_dir` was configured with (recorded at configure), so one ninja drives it."""
-    try:
-        recorded = json.loads((build_dir / _MARKER).read_text()).get("ninja")
-    except (OSError, ValueError):
-        recorded = None
-    if isinstance(recorded, str) and os.access(recorded, os.X_OK):
-        return recorded
-    return pick_ninja()
-
-
 def _configure_env(ninja: str) -> dict[str, str]:
     # A ./configure wrapper must find the same meson and ninja as we do.
     bindir = str(Path(find_tool("meson")).parent)
@@ -305,6 +273,7 @@ def configure_tree(
         raise configure_problem(source_dir, lines, log_path)
     marker = {"args": list(args), "source": str(source_dir), "ninja": ninja}
     (build_dir / _MARKER).write_text(json.dumps(marker))
+    note_configured(build_dir, args)
     return True
 
 
@@ -370,7 +339,17 @@ def build_tree(
     with _build_lock(build_dir):
         if progress:
             progress(f"configuring {source_dir.name}")
-        configured = configure_tree(source_dir, build_dir, configure_args, timeout, _said(progress))
+        try:
+            configured = configure_tree(source_dir, build_dir, configure_args, timeout, _said(progress))
+        except ConfigureTimedOut:
+            raise
+        except EnvironmentProblem as problem:
+            # These arguments configured this directory before, for another version of the tree
+            # (its fresh configure below failed, say, and the next commit is as old): this
+            # version's failure. Never configured with them here: the machine's or the arguments'.
+            if not configured_once(build_dir, configure_args):
+                raise
+            return _unconfigured(source_dir, build_dir, key, problem, start)
         remember_configuration(source_dir, settings, configure_args)
         if targets_for is not None:
             targets = list(targets_for(build_dir))

@@ -240,6 +240,15 @@ def test_a_build_directory_configured_for_another_version_is_configured_afresh(
     failed = build_tree(demo_project, settings)
     assert not failed.ok and failed.first_error is not None
     assert "configure of" in failed.first_error and failed.log_path.name.startswith("configure-")
+    # The same version again (a bisect's next commit as old as it, seen on real QEMU): the directory
+    # is not configured now, and these arguments configured it before: a failed build again, not
+    # an error of the machine that would stop the bisect.
+    again = build_tree(demo_project, settings)
+    assert not again.ok and again.first_error is not None and "configure of" in again.first_error
+    # Arguments that never configured a directory here: the first configure's failure is the
+    # machine's (or the arguments'), as it always was.
+    with pytest.raises(EnvironmentProblem, match="configure of"):
+        build_tree(demo_project, settings, configure_args=["--never-configured"])
     git(demo_project, "checkout", "-q", f"{broken}~1")
     assert build_tree(demo_project, settings).ok
 
