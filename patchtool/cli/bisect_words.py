@@ -59,8 +59,8 @@ def print_report(report: BisectReport) -> None:
     say(f"  failure rate {words['when bad']} p = {p.mean:.3f} [{p.low:.3f}, {p.high:.3f}]", markup=False)
     say(f"  failure rate {words['when good']} q = {q.mean:.4f} [{q.low:.4f}, {q.high:.4f}]", markup=False)
     given = [
-        f"{f}/{r} on {side} commits"
-        for side, (f, r) in (("bad", report.bad_record), ("good", report.good_record))
+        f"{f}/{r} on {words[side]}"
+        for side, (f, r) in (("bad commits", report.bad_record), ("good commits", report.good_record))
         if r
     ]
     if given:
@@ -71,7 +71,7 @@ def print_report(report: BisectReport) -> None:
         )
         (bf, br), (gf, gr) = report.tested_before
         if br or gr:
-            stored = [f"{f}/{r} at the {side}" for side, (f, r) in
+            stored = [f"{f}/{r} at the {words[side]}" for side, (f, r) in
                       (("bad end", (bf, br)), ("good end", (gf, gr))) if r]  # fmt: skip
             whence += f"; stored by patchtool test: {', '.join(stored)}"
         say(f"  p and q also count earlier runs: {', '.join(given)} ({whence})", markup=False)
@@ -136,6 +136,9 @@ _WORDS = {
     "the culprit": "culprit",
     "one of": "the first bad commit is one of",
     "bad end": "bad end",
+    "good end": "good end",
+    "bad commits": "bad commits",
+    "good commits": "good commits",
     "when bad": "when bad",
     "when good": "when good",
     "bad option": "--bad",
@@ -146,6 +149,9 @@ _FIX_WORDS = {
     "the culprit": "the fix",
     "one of": "the fix is one of",
     "bad end": "broken end",
+    "good end": "fixed end",
+    "bad commits": "commits before the fix",
+    "good commits": "commits after the fix",
     "when bad": "before the fix",
     "when good": "after the fix",
     "bad option": "--broken",

@@ -114,6 +114,12 @@ def test_a_fix_that_came_in_with_a_merge_is_found_inside_it(tmp_path: Path) -> N
     assert report["line_runs"] > 0
     assert report["runs"] + report["line_runs"] == conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3")
     assert snapshot_repo(repo) == before
+    # the line's runs, counted inside as records, in the fix's words
+    human = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert human.code == 0, human.stderr
+    (bf, br), (gf, gr) = report["bad_record"], report["good_record"]
+    said = f"p and q also count earlier runs: {bf}/{br} on commits before the fix, {gf}/{gr} on commits after"
+    assert said in human.stdout, human.stdout
 
 
 def test_a_stored_fix_search_is_read_back_as_one_and_never_as_a_regression(tmp_path: Path) -> None:
