@@ -98,7 +98,8 @@ def inside_rows(
     ``also_good`` has too, nor at an outside parent that is one of ``also_good``: the same runs
     would count at two places (the ends' count as records).
     """
-    outside = [sha for sha in dict.fromkeys(outside) if sha not in {*shas, *also_good}]
+    known = {*shas, *also_good}
+    outside = [sha for sha in dict.fromkeys(outside) if sha not in known]
     if spec.test is None or len(shas) + len(outside) < 3:
         return []
     key = config_key(spec.configure_args)
