@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from patchtool import proc
 from patchtool.bisection.classify import Classifier, RawRun, Verdict
@@ -26,6 +26,9 @@ from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_path
+
+if TYPE_CHECKING:
+    from patchtool.build.meson import BuildResult, ConfigureFailed
 
 WORKTREE_NAME = "bisect"
 __all__ = ["CommandProber", "MesonProber", "ProbeSpec", "Prober", "Verdict", "prober_for", "probers_for"]
@@ -41,6 +44,10 @@ class ProbeSpec:
     configure_args: tuple[str, ...] = ()
     timeout: float = 3600.0
     classifier: Classifier = field(default_factory=Classifier)
+    # The range's newest end (--bad, or --fixed): configured when an older commit does not configure
+    # in a build directory these arguments never configured, to tell that version's failure from
+    # the machine's or the arguments'. Not part of the key.
+    tip: str | None = None
 
     def key(self) -> str:
         """Stored runs are reused only for the same test, setup and configuration (or command),
@@ -161,6 +168,34 @@ class MesonProber:
         self.last_failure: BuildFailure | None = None
 
     def prepare(self, commit: str) -> bool:
+        from patchtool.build.meson import ConfigureFailed
+
+        try:
+            result = self._build(commit)
+        except ConfigureFailed as problem:
+            # These arguments never configured the bisect's build directory: an old commit that
+            # does not know an option they pass (QEMU's --disable-rust) fails as a broken machine
+            # would. Where the newest end configures with them, the commit is built in the
+            # directory so configured (ninja regenerates it) or, where it cannot be, is that
+            # version's failed build; where the newest end does not either, the bisect stops.
+            tip = self.spec.tip
+            if tip is None or commit == tip or self.repo.try_rev_parse(tip) is None:  # a worker's clone
+                raise
+            at_tip = self._configure_tip()
+            if at_tip is not None:
+                raise ConfigureFailed(
+                    f"{commit[:12]} and the range's newest end {tip[:12]} do not configure:"
+                    f" {at_tip.message}",
+                    hint=at_tip.hint,
+                ) from problem
+            result = self._build(commit)  # now that version's failed build
+        self.build_dir = result.build_dir if result.ok else None
+        # Only the last prepare's: a failure older than a build that worked is not this commit's now.
+        why = result.first_error or "build failed"
+        self.last_failure = None if result.ok else BuildFailure(commit, why, str(result.log_path))
+        return result.ok
+
+    def _build(self, commit: str) -> BuildResult:
         from patchtool.testrun.measure import Hooks, Measure, build_for_tests
 
         tree = ensure_worktree(self.repo, self.settings, self.worktree, commit)
@@ -168,13 +203,14 @@ class MesonProber:
         # is compiled, and only the targets the test needs are built.
         wanted = Measure(names=(self.spec.test or "",), setup=self.spec.setup,
                          configure_args=self.spec.configure_args)  # fmt: skip
-        result = build_for_tests(tree, self.settings, self.store, wanted, None, Hooks())
-        self.build_dir = result.build_dir if result.ok else None
-        # Only the last prepare's: a failure older than a build that worked is not this commit's now.
-        why = result.first_error or "build failed"
-        self.last_failure = None if result.ok else BuildFailure(commit, why, str(result.log_path))
-        return result.ok
+        return build_for_tests(tree, self.settings, self.store, wanted, None, Hooks())
 
+    def _configure_tip(self) -> ConfigureFailed | None:
+        from patchtool.build.meson import configure_only
+
+        assert self.spec.tip is not None
+        tree = ensure_worktree(self.repo, self.settings, self.worktree, self.spec.tip)
+        return configure_only(tree, self.settings, self.spec.configure_args)
     def run_batch(self, count: int) -> list[Verdict]:
         from patchtool.testrun.run import run_tests
 

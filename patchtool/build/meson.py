@@ -108,6 +108,10 @@ class ConfigureTimedOut(EnvironmentProblem):
     """A configure that ran past its timeout."""
 
 
+class ConfigureFailed(EnvironmentProblem):
+    """A configure that exited with an error (the tree, the arguments or the machine)."""
+
+
 def config_key(configure_args: Sequence[str], env: dict[str, str] | None = None) -> str:
     """A short hash naming a configuration: the configure arguments and the compiler variables."""
     env = dict(os.environ) if env is None else env
@@ -270,11 +274,27 @@ def configure_tree(
     if timed_out:
         raise ConfigureTimedOut(f"configure of {source_dir} timed out after {timeout:.0f}s")
     if code != 0 or not (build_dir / "build.ninja").is_file():
-        raise configure_problem(source_dir, lines, log_path)
+        problem = configure_problem(source_dir, lines, log_path)
+        raise ConfigureFailed(problem.message, hint=problem.hint)
     marker = {"args": list(args), "source": str(source_dir), "ninja": ninja}
     (build_dir / _MARKER).write_text(json.dumps(marker))
     note_configured(build_dir, args)
     return True
+
+
+def configure_only(
+    source_dir: Path, settings: Settings, configure_args: Sequence[str]
+) -> ConfigureFailed | None:
+    """Configure `source_dir` with these arguments in the build directory `build_tree` would use
+    (then a version that does not configure there is that version's failure); None when it did."""
+    source_dir = source_dir.resolve()
+    build_dir = build_dir_for(source_dir, settings, config_key(configure_args))
+    with _build_lock(build_dir):
+        try:
+            configure_tree(source_dir, build_dir, configure_args, BUILD_TIMEOUT)
+        except ConfigureFailed as problem:
+            return problem
+    return None
 
 
 def _compile(
@@ -341,9 +361,7 @@ def build_tree(
             progress(f"configuring {source_dir.name}")
         try:
             configured = configure_tree(source_dir, build_dir, configure_args, timeout, _said(progress))
-        except ConfigureTimedOut:
-            raise
-        except EnvironmentProblem as problem:
+        except ConfigureFailed as problem:
             # These arguments configured this directory before, for another version of the tree
             # (its fresh configure below failed, say, and the next commit is as old): this
             # version's failure. Never configured with them here: the machine's or the arguments'.
@@ -365,9 +383,8 @@ def build_tree(
             shutil.rmtree(build_dir)
             try:
                 configured = configure_tree(source_dir, build_dir, configure_args, timeout, _said(progress))
-            except ConfigureTimedOut:  # the machine's problem (load, a hung download), not the version's
-                raise
-            except EnvironmentProblem as problem:  # this version of the tree does not configure
+            except ConfigureFailed as problem:  # this version of the tree does not configure
+                # (a timeout is the machine's problem: load, a hung download; it is raised)
                 return _unconfigured(source_dir, build_dir, key, problem, start)
             if targets_for is not None:
                 targets = list(targets_for(build_dir))

@@ -288,6 +288,8 @@ def bisect(
     )
     skipped = skipped_commits(git_repo, skip or [], [*good, bad])  # one line, before any build
     fix_ends = _fix_ends(git_repo, good[0], bad, records[0]) if fix else None
+    if test:  # the newest end: configured when an older commit does not (MesonProber.prepare)
+        spec = replace(spec, tip=fix_ends[0] if fix_ends else git_repo.rev_parse(bad))
     with (
         Store(settings.store_path) as store,
         open_cluster(settings, cluster, cluster_fallback) as remote,

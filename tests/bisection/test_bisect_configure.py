@@ -1,7 +1,8 @@
 """A bisect over commits older than an option its --configure passes (QEMU's --disable-rust before
-QEMU had it), in a build directory these arguments configured before: those commits are skipped as
-untestable, and the search goes on to name the culprit among the commits that configure. Real git,
-a real ./configure, meson and ninja, no compiler."""
+QEMU had it): those commits are skipped as untestable, and the search goes on to name the culprit
+among the commits that configure, even in a build directory these arguments never configured (the
+newest end tells). Where the newest end does not configure either, the bisect stops in one line.
+Real git, a real ./configure, meson and ninja, no compiler."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.bisection.test_bisect_earlier import MESON, SCRIPT
 from tests.conftest import run_patchtool
@@ -27,8 +30,18 @@ OPTION = "option('extra', type: 'string', value: '')\n"
 OLD, NEW, CULPRIT = 12, 4, 15  # commits 1..12 predate the option, 13..16 have it
 
 
-def test_commits_older_than_a_configure_option_are_skipped_and_the_culprit_is_named(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    return _history(tmp_path_factory.mktemp("configure") / "repo", fixed=False)
+
+
+@pytest.fixture(scope="module")
+def fixed_history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    return _history(tmp_path_factory.mktemp("configure") / "repo", fixed=True)
+
+
+def _history(repo: Path, fixed: bool) -> tuple[Path, list[str]]:
+    """Commit CULPRIT brings the bug in (or, `fixed`, takes it out)."""
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     shas = []
@@ -37,7 +50,7 @@ def test_commits_older_than_a_configure_option_are_skipped_and_the_culprit_is_na
         files = {
             "meson.build": MESON,
             "regress.sh": SCRIPT,
-            "state.txt": "bug\n" if i >= CULPRIT else "fine\n",
+            "state.txt": "bug\n" if (i >= CULPRIT) != fixed else "fine\n",
             "configure": NEW_CONFIGURE if new else OLD_CONFIGURE,
             "meson_options.txt": OPTION if new else "",
             f"file{i}.txt": f"{i}\n",
@@ -48,27 +61,73 @@ def test_commits_older_than_a_configure_option_are_skipped_and_the_culprit_is_na
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", f"commit {i}")
         shas.append(git(repo, "rev-parse", "HEAD").strip())
+    return repo, shas
+
+
+def _bisect(
+    tmp_path: Path, repo: Path, good: str, bad: str, ends: tuple[str, str] = ("--good", "--bad")
+) -> tuple[int, str, str]:
     env = {
         "PATCHTOOL_CACHE_DIR": str(tmp_path / "cache"),
-        "PATCHTOOL_DATA_DIR": str(tmp_path / "data"),
+        "PATCHTOOL_DATA_DIR": str(tmp_path / "data"),  # the bisect's build directory is new
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    tail = ["--bad", "main", "--test", "regress", "--repo", repo, "--configure", "--with-extra", "--json"]
-    # Where these arguments never configured anything, an old commit's failure to configure with
-    # them is not told from the machine's or the arguments' own: it stops the bisect, in one line.
-    elsewhere = {**env, "PATCHTOOL_DATA_DIR": str(tmp_path / "data-new")}
-    stopped = run_patchtool("bisect", "--good", shas[0], *tail, env=elsewhere, timeout=600)
-    assert stopped.code == 3 and "unknown option --with-extra" in stopped.stderr.splitlines()[0]
-    # A first bisect whose commits all have the option: the bisect's build directory is configured
-    # with these arguments (a QEMU developer's has been, by the bisects before).
-    first = run_patchtool("bisect", "--good", shas[OLD + 1], *tail, "--no-revert-test", env=env, timeout=600)
-    assert first.code == 0, first.stderr[-2000:]
-    assert json.loads(first.stdout)["culprit"]["sha"] == shas[CULPRIT]
-    args = ["bisect", "--good", shas[0], *tail, "--no-revert-test", "--fresh"]  # its runs forgotten
+    args = ["bisect", ends[0], good, ends[1], bad, "--test", "regress", "--repo", repo,
+            "--configure", "--with-extra", "--no-revert-test", "--json"]  # fmt: skip
     done = run_patchtool(*args, env=env, timeout=600)
-    assert done.code == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout)
+    return done.code, done.stdout, done.stderr
+
+
+def test_commits_older_than_a_configure_option_are_skipped_and_the_culprit_is_named(
+    tmp_path: Path, history: tuple[Path, list[str]]
+) -> None:
+    repo, shas = history
+    code, out, err = _bisect(tmp_path, repo, shas[0], "main")
+    assert code == 0, err[-2000:]
+    report = json.loads(out)
     assert report["culprit"]["sha"] == shas[CULPRIT]
     untestable = {c["sha"] for c in report["untestable"]}
     assert untestable and untestable <= set(shas[1 : OLD + 1])
     assert len(untestable) >= 2  # the search went on after an old commit, past a second
+
+
+def test_a_newest_end_that_does_not_configure_either_stops_the_bisect_in_one_line(
+    tmp_path: Path, history: tuple[Path, list[str]]
+) -> None:
+    repo, shas = history
+    code, _, err = _bisect(tmp_path, repo, shas[0], shas[OLD])  # every commit predates the option
+    first = err.splitlines()[0]
+    assert code == 3 and "unknown option --with-extra" in first
+    assert f"{shas[OLD][:12]} do not configure" in first  # the newest end was tried, and is named
+
+
+def test_a_fix_search_over_commits_older_than_the_option_names_the_fix(
+    tmp_path: Path, fixed_history: tuple[Path, list[str]]
+) -> None:
+    repo, shas = fixed_history  # its newest end is the fixed one
+    code, out, err = _bisect(tmp_path, repo, shas[0], "main", ends=("--broken", "--fixed"))
+    assert code == 0, err[-2000:]
+    report = json.loads(out)
+    assert report["culprit"]["sha"] == shas[CULPRIT]
+    assert {c["sha"] for c in report["untestable"]} <= set(shas[: OLD + 1])  # the broken end too
+
+
+def test_a_newest_end_the_repository_lacks_leaves_the_configure_error_as_it_was(
+    tmp_path: Path, history: tuple[Path, list[str]]
+) -> None:
+    # A cluster worker's clone may lack the newest end: the old commit's own error is raised.
+    from patchtool.bisection.probe import ProbeSpec, prober_for
+    from patchtool.build.meson import ConfigureFailed
+    from patchtool.config import load_settings
+    from patchtool.store import Store
+    from patchtool.vcs.repo import GitRepo
+
+    repo, shas = history
+    env = {"PATCHTOOL_CACHE_DIR": str(tmp_path / "cache"), "PATCHTOOL_DATA_DIR": str(tmp_path / "data")}
+    spec = ProbeSpec(test="regress", configure_args=("--with-extra",), tip="f" * 40)
+    with (
+        Store(tmp_path / "cache" / "patchtool.sqlite3") as store,
+        prober_for(GitRepo(repo), load_settings(env=env), spec, store) as prober,
+        pytest.raises(ConfigureFailed, match=r"^configure of .* unknown option --with-extra"),
+    ):
+        prober.prepare(shas[1])
