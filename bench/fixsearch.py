@@ -195,7 +195,10 @@ def main() -> int:
         has = named is not None and marker in git(repo, "show", f"{named}:{path}").splitlines()
         parent_has = named is not None and marker in git(repo, "show", f"{named}^:{path}").splitlines()
         rows.append((fix[:12], named[:12] if named else "-", named == fix, has and not parent_has))
-        limited = f" paths={limit} candidates={report.get('candidates')}" if args.paths_of_fix else ""
+        limited = ""
+        if args.paths_of_fix:  # the line's commits that change the paths, and the last search's candidates
+            on_line = git(repo, "rev-list", "--first-parent", fixed, f"^{broken}", "--", limit).split()
+            limited = f" paths={limit} line_candidates={len(on_line)} searched={report.get('candidates')}"
         print(
             f"{fix[:12]} line {len(git(repo, 'rev-list', '--first-parent', f'{broken}..{fixed}').split()):3d}"
             f" named {rows[-1][1]} right={named == fix} transition={rows[-1][3]}"
