@@ -22,6 +22,9 @@ told p, it shows what learning p alone costs a search that must be right whateve
 "patchtool-told-q0" (not run unless named; q = 0 cells only) is patchtool, all of it, told only
 that q = 0 (q_zero_weight 1): beside "learning-rule" and the told rule, what patchtool pays for
 learning p, and, beside patchtool, for not knowing q = 0 (which cells with q of 0.01 forbid).
+"patchtool-told-p" (not run unless named) is patchtool told only p (its prior a point mass at the
+truth, neither end calibrated): q is learned as ever, so that the search stays right at q = 0.01
+when it is 0. Beside "patchtool-told" and the told rule, what not knowing q costs on its own.
 "deferred-rule" (the same) is that rule with its good verdicts taken for now and only those its
 answer rests on confirmed at the end: learning p without paying the full count at every probe.
 "bayesect@0.997" (not run unless named in --strategies) is git-bayesect stopping at 0.997, the
@@ -862,6 +865,12 @@ def told_state(cell: Cell) -> BisectState:
     return state
 
 
+def told_p(cell: Cell) -> dict[str, object]:
+    """The Strategy fields that tell patchtool p (as told_state does) and leave q to be learned."""
+    told, p = 10.0**6, min(cell.p, 1 - 1e-9)
+    return {"p_prior": (told * p, told * (1 - p)), "calibration_failures": 0, "calibration_min_runs": 0}
+
+
 def strategy_patchtool_told(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
     """patchtool told p and q (not in the default set): its cost against the rule is the search's
     own; the rest of patchtool's ratio to the rule is the price of learning p and q."""
@@ -960,6 +969,7 @@ STRATEGIES: dict[str, Callable[[Oracle, tuple[int, int] | None], int | None]] = 
     "deferred-rule": strategy_deferred_rule,
     "patchtool-told": strategy_patchtool_told,
     "patchtool-told-q0": lambda oracle, rule: strategy_patchtool(oracle, rule, q_zero_weight=1.0),
+    "patchtool-told-p": lambda oracle, rule: strategy_patchtool(oracle, rule, **told_p(oracle.cell)),
     "patchtool+record": strategy_patchtool_record,
     "first-parent": lambda oracle, rule: first_parent(oracle, carry=True),
     "first-parent-alone": lambda oracle, rule: first_parent(oracle, carry=False),
@@ -1025,13 +1035,15 @@ def ratio_interval(mine: list[Outcome], other: list[Outcome]) -> tuple[float, fl
 
 def print_ratios(spec: str, names: list[str], results: dict[str, list[Outcome]]) -> None:
     """patchtool's cost ratios with paired 95 % intervals, on a line of their own."""
-    mines = ("patchtool", "patchtool+record", "first-parent", "patchtool-told-q0", "learning-rule")
+    mines = ("patchtool", "patchtool+record", "first-parent", "patchtool-told-q0", "patchtool-told-p")
+    mines += ("learning-rule",)
     for mine in (*mines, "deferred-rule"):
         if mine not in results:
             continue
         parts = []
         others = ("git-bayesect", "bayesect@0.997", "m-of-k", "bayesect+inside", "patchtool-told")
-        others += ("patchtool-told-q0", "learning-rule", "deferred-rule", "patchtool", "first-parent-alone")
+        others += ("patchtool-told-q0", "patchtool-told-p", "learning-rule", "deferred-rule", "patchtool")
+        others += ("first-parent-alone",)
         for other in others:
             outs = results.get(other)
             if other != mine and other in names and outs and summarise(outs)["none"] < 1:
