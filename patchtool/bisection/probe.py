@@ -211,6 +211,7 @@ class MesonProber:
         assert self.spec.tip is not None
         tree = ensure_worktree(self.repo, self.settings, self.worktree, self.spec.tip)
         return configure_only(tree, self.settings, self.spec.configure_args)
+
     def run_batch(self, count: int) -> list[Verdict]:
         from patchtool.testrun.run import run_tests
 
