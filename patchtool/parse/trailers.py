@@ -59,13 +59,24 @@ _TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*?)\s*$")
 _GIT_PREFIXES = ("Signed-off-by: ", "(cherry picked from commit ")
 _SCOPE = re.compile(r"^\s*\[[^\]]+\]\s*$")
 # A line that gives the trailers right under it to the whole series, as reviewers write in a reply
-# to one patch ("Series:", "For the series:", "Entire series:", "BTW, whole series:"). The line
-# says nothing else: "Nice series." above a Reviewed-by is prose, and the trailer stays the patch's.
-# Real qemu-devel replies to one patch with such a line: 9 of 11 read so; "With that fix, on the
-# full series:" and "feel free to add my RB tag on the whole series:" do not.
+# to one patch ("Series:", "For the series:", "Entire series:", "BTW, whole series:", "So for the
+# series:"). The line says nothing else: "Nice series." above a Reviewed-by is prose, and the
+# trailer stays the patch's.
+# Real qemu-devel replies to one patch with such a line: 9 of 11 read so; the other two end a line
+# of prose (_FOR_SERIES_AFTER_PROSE).
 _FOR_SERIES = re.compile(
-    r"^\s*(?:(?:fwiw|btw),?\s*)?(?:(?:for|to|on)\s+)?(?:(?:the|this|whole|entire|complete|full)\s+)*"
+    r"^\s*(?:(?:fwiw|btw|so|and|also|anyway|then|hence|thus),?\s*)?(?:(?:for|to|on)\s+)?"
+    r"(?:(?:the|this|whole|entire|complete|full)\s+)*"
     r"(?:series|patch\s?set|patch\s+series)(?:\s+as\s+well|\s+too)?\s*[:.]?\s*$",
+    re.IGNORECASE,
+)
+# The same at the end of a line of prose, as its own clause ("So, for the series:", "With that
+# fixed, on the full series:") or naming the tag ("add my R-b tag on the whole series:"), always
+# with its colon. "Thanks for the series:" thanks, and gives nothing to the other patches.
+_FOR_SERIES_AFTER_PROSE = re.compile(
+    r"(?:[,.;!?]\s*|\b(?:tags?|rb|r-b|reviewed-by|acked-by|tested-by|ack|a-b|t-b)\s+)"
+    r"(?:(?:for|to|on)\s+)?(?:(?:the|this|whole|entire|complete|full)\s+)+"
+    r"(?:series|patch\s?set|patch\s+series)\s*:\s*$",
     re.IGNORECASE,
 )
 
@@ -182,7 +193,8 @@ def reply_trailers(
         trailer = parse_trailer_line(line, origin) if not line[:1].isspace() else None
         i += 1
         if trailer is None:
-            for_series = bool(_FOR_SERIES.match(line))  # a blank or prose line ends the run
+            # a blank or prose line ends the run
+            for_series = bool(_FOR_SERIES.match(line) or _FOR_SERIES_AFTER_PROSE.search(line))
             continue
         if trailer.key not in keys:
             continue

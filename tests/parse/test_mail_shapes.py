@@ -184,7 +184,13 @@ def test_a_series_line_gives_a_patch_replys_trailers_to_every_patch() -> None:
     # author himself, merged neither; reviewers' "For the series:" is as common)
     rita = "Rita Reviewer <rr@x.org>"
     rb, tb = f"Reviewed-by: {rita}", f"Tested-by: {rita}"
-    for above in ("Series:", "For the series:", "FWIW, for the whole series", "To the patch set:"):
+    for above in (
+        "Series:", "For the series:", "FWIW, for the whole series", "To the patch set:",
+        # the same at the end of a line of prose: its own clause, or naming the tag; with a colon
+        "So for the whole series:", "So, for the series:", "Looks fine to me now; on the whole series:",
+        "Once the typo is fixed, for this patch set:", "You can add my R-b tag to the full series:",
+        "Agreed. The series:",
+    ):  # fmt: skip
         series = _two_patches(f"> Raise the maximum.\n\nLooks right.\n\n{above}\n{rb}\n{tb}\n", rita)
         wide = [(rb, "series-reply"), (tb, "series-reply")]
         assert _given(series) == [wide, wide], above
@@ -205,6 +211,8 @@ def test_trailers_not_right_under_a_series_line_stay_the_patchs() -> None:
     for body in (
         f"Nice series.\n{rb}\n",  # prose
         f"Thanks for the series:\n{rb}\n",
+        f"A few comments on the series:\n{rb}\n",  # on it, not for it
+        f"Good, so much for the series.\n{rb}\n",  # no colon after prose
         f"Series:\n\n{rb}\n",  # a blank line between
         f"For the series:\nI would rather see the helper split out.\n{rb}\n",
         f"Reviewed-by for the series: see below\n{rb}\n",
