@@ -32,15 +32,15 @@ OLD, NEW, CULPRIT = 12, 4, 15  # commits 1..12 predate the option, 13..16 have i
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    return _history(tmp_path_factory.mktemp("configure") / "repo", fixed=False)
+    return option_history(tmp_path_factory.mktemp("configure") / "repo", fixed=False)
 
 
 @pytest.fixture(scope="module")
 def fixed_history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    return _history(tmp_path_factory.mktemp("configure") / "repo", fixed=True)
+    return option_history(tmp_path_factory.mktemp("configure") / "repo", fixed=True)
 
 
-def _history(repo: Path, fixed: bool) -> tuple[Path, list[str]]:
+def option_history(repo: Path, fixed: bool) -> tuple[Path, list[str]]:
     """Commit CULPRIT brings the bug in (or, `fixed`, takes it out)."""
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")

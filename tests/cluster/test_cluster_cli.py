@@ -227,3 +227,18 @@ def test_a_commit_that_builds_on_one_worker_is_tested_there_and_not_lost_to_the_
     with sqlite3.connect(Path(env["PATCHTOOL_CACHE_DIR"]) / "patchtool.sqlite3") as db:
         stored = db.execute("SELECT first_error, log_path FROM bisect_build_failures").fetchall()
     assert stored and all("missing-prototypes" in e and " on worker " in g for e, g in stored), stored
+
+
+def test_commits_older_than_a_configure_option_are_skipped_on_the_workers_too(
+    tmp_path: Path, env: dict[str, str], scheduler: str
+) -> None:
+    """A worker whose build directory these arguments never configured configures the newest end
+    when an older commit does not configure (bisection/probe.py), as a local bisect does."""
+    from tests.bisection.test_bisect_configure import CULPRIT, option_history
+
+    repo, shas = option_history(tmp_path / "repo", fixed=False)
+    args = ("bisect", "--good", shas[0], "--bad", shas[-1], "--test", "regress", "--repo", repo,
+            "--configure", "--with-extra", "--no-revert-test", "--cluster", scheduler, "--json")  # fmt: skip
+    done = run_patchtool(*args, env=env, timeout=900)
+    assert done.code == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["culprit"]["sha"] == shas[CULPRIT]
