@@ -111,8 +111,10 @@ class _Session:
             bad_record=options.bad_record,
             good_record=options.good_record,
         )
-        out = [*self.outside.values()] if options.count_tested else None  # first parents out of it
-        tested = [] if out is None else inside_rows(store, repo, spec, self.commits, self.also_good, out)
+        tested = []
+        if options.count_tested:  # stored runs between the ends, and at first parents outside them
+            out = [*self.outside.values()]
+            tested = inside_rows(store, repo, spec, self.commits, self.also_good, out)
         self.tested_inside = [row for row in tested if row[0] not in self.skipped]  # for the report
         self.replay = self._stored(BisectState(history, strategy))
         self.state = self.replay.state

@@ -64,10 +64,11 @@ _SCOPE = re.compile(r"^\s*\[[^\]]+\]\s*$")
 # trailer stays the patch's.
 # Real qemu-devel replies to one patch with such a line: 9 of 11 read so; the other two end a line
 # of prose (_FOR_SERIES_AFTER_PROSE).
+_SERIES = r"(?:series|patch\s?set|patch\s+series)"
+_WHOLE = r"(?:the|this|whole|entire|complete|full)\s+"
 _FOR_SERIES = re.compile(
-    r"^\s*(?:(?:fwiw|btw|so|and|also|anyway|then|hence|thus),?\s*)?(?:(?:for|to|on)\s+)?"
-    r"(?:(?:the|this|whole|entire|complete|full)\s+)*"
-    r"(?:series|patch\s?set|patch\s+series)(?:\s+as\s+well|\s+too)?\s*[:.]?\s*$",
+    rf"^\s*(?:(?:fwiw|btw|so|and|also|anyway|then|hence|thus),?\s*)?(?:(?:for|to|on)\s+)?(?:{_WHOLE})*"
+    rf"{_SERIES}(?:\s+as\s+well|\s+too)?\s*[:.]?\s*$",
     re.IGNORECASE,
 )
 # The same at the end of a line of prose, as its own clause ("So, for the series:", "With that
@@ -75,8 +76,7 @@ _FOR_SERIES = re.compile(
 # with its colon. "Thanks for the series:" thanks, and gives nothing to the other patches.
 _FOR_SERIES_AFTER_PROSE = re.compile(
     r"(?:[,.;!?]\s*|\b(?:tags?|rb|r-b|reviewed-by|acked-by|tested-by|ack|a-b|t-b)\s+)"
-    r"(?:(?:for|to|on)\s+)?(?:(?:the|this|whole|entire|complete|full)\s+)+"
-    r"(?:series|patch\s?set|patch\s+series)\s*:\s*$",
+    rf"(?:(?:for|to|on)\s+)?(?:{_WHOLE})+{_SERIES}\s*:\s*$",
     re.IGNORECASE,
 )
 
