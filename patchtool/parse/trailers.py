@@ -60,14 +60,15 @@ _GIT_PREFIXES = ("Signed-off-by: ", "(cherry picked from commit ")
 _SCOPE = re.compile(r"^\s*\[[^\]]+\]\s*$")
 # A line that gives the trailers right under it to the whole series, as reviewers write in a reply
 # to one patch ("Series:", "For the series:", "Entire series:", "BTW, whole series:", "So for the
-# series:"). The line says nothing else: "Nice series." above a Reviewed-by is prose, and the
-# trailer stays the patch's.
+# series:", "Add to whole patchset:"). The line says nothing else: "Nice series." above a
+# Reviewed-by is prose, and the trailer stays the patch's.
 # Real qemu-devel replies to one patch with such a line: 9 of 11 read so; the other two end a line
 # of prose (_FOR_SERIES_AFTER_PROSE).
 _SERIES = r"(?:series|patch\s?set|patch\s+series)"
 _WHOLE = r"(?:the|this|whole|entire|complete|full)\s+"
+_ADD = r"(?:(?:add|apply|applies)(?:\s+(?:it|this|these|them|those))?\s+)"  # "Add to whole patchset:"
 _FOR_SERIES = re.compile(
-    rf"^\s*(?:(?:fwiw|btw|so|and|also|anyway|then|hence|thus),?\s*)?(?:(?:for|to|on)\s+)?(?:{_WHOLE})*"
+    rf"^\s*(?:(?:fwiw|btw|so|and|also|anyway|then|hence|thus),?\s*)?(?:{_ADD}?(?:for|to|on)\s+)?(?:{_WHOLE})*"
     rf"{_SERIES}(?:\s+as\s+well|\s+too)?\s*[:.]?\s*$",
     re.IGNORECASE,
 )
@@ -76,7 +77,7 @@ _FOR_SERIES = re.compile(
 # with its colon. "Thanks for the series:" thanks, and gives nothing to the other patches.
 _FOR_SERIES_AFTER_PROSE = re.compile(
     r"(?:[,.;!?]\s*|\b(?:tags?|rb|r-b|reviewed-by|acked-by|tested-by|ack|a-b|t-b)\s+)"
-    rf"(?:(?:for|to|on)\s+)?(?:{_WHOLE})+{_SERIES}\s*:\s*$",
+    rf"(?:{_ADD}?(?:for|to|on)\s+)?(?:{_WHOLE})+{_SERIES}\s*:\s*$",
     re.IGNORECASE,
 )
 

@@ -189,7 +189,8 @@ def test_a_series_line_gives_a_patch_replys_trailers_to_every_patch() -> None:
         # the same at the end of a line of prose: its own clause, or naming the tag; with a colon
         "So for the whole series:", "So, for the series:", "Looks fine to me now; on the whole series:",
         "Once the typo is fixed, for this patch set:", "You can add my R-b tag to the full series:",
-        "Agreed. The series:",
+        "Agreed. The series:", "Add to whole patchset:", "Apply these to the entire series too.",
+        "Otherwise the whole patchset looks good. Add to whole patchset:",
     ):  # fmt: skip
         series = _two_patches(f"> Raise the maximum.\n\nLooks right.\n\n{above}\n{rb}\n{tb}\n", rita)
         wide = [(rb, "series-reply"), (tb, "series-reply")]
@@ -216,6 +217,7 @@ def test_trailers_not_right_under_a_series_line_stay_the_patchs() -> None:
         f"Series:\n\n{rb}\n",  # a blank line between
         f"For the series:\nI would rather see the helper split out.\n{rb}\n",
         f"Reviewed-by for the series: see below\n{rb}\n",
+        f"Add a note to the series:\n{rb}\n",  # a verb with its own object: prose
     ):
         series = _two_patches(body, "Rita Reviewer <rr@x.org>")
         assert _given(series) == [[(rb, "reply")], []], body
