@@ -25,6 +25,11 @@ learning p, and, beside patchtool, for not knowing q = 0 (which cells with q of 
 "patchtool-told-p" (not run unless named) is patchtool told only p (its prior a point mass at the
 truth, neither end calibrated): q is learned as ever, so that the search stays right at q = 0.01
 when it is 0. Beside "patchtool-told" and the told rule, what not knowing q costs on its own.
+"patchtool-q-or" (not run unless named) is the search told p, and only that q is either 0 (prior
+weight W) or Q1 (--q-or Q1[:W]), stopping on the exact posterior as "patchtool-told" does: run on a
+cell N:p:0 and its twin N:p:Q1, the cheapest W right at both shows what a search told far more than
+patchtool is (p, and q's two possible values) still pays where good commits never fail to stay
+right where they fail at Q1.
 "deferred-rule" (the same) is that rule with its good verdicts taken for now and only those its
 answer rests on confirmed at the end: learning p without paying the full count at every probe.
 "bayesect@0.997" (not run unless named in --strategies) is git-bayesect stopping at 0.997, the
@@ -50,6 +55,8 @@ Below each cell, patchtool's cost ratios with 95 % intervals paired by trial.
 
 Usage: nice -n 10 python bench/bisect.py --grid report --trials 400 --jobs 2
        python bench/bisect.py --cell 256:0.2:0.1 --cell dag:3:3:4:0.5:0 --trials 100
+       python bench/bisect.py --cell 38:0.12:0 --cell 38:0.12:0.035 --strategies patchtool-q-or,m-of-k \
+           --q-or 0.035:0.1
 """
 
 from __future__ import annotations
@@ -618,6 +625,18 @@ def _rates(text: str) -> list[float]:
     return rates
 
 
+def _q_or(text: str) -> tuple[float, float]:
+    """--q-or's value: Q1 or Q1:W, 0 < Q1 < 1 and 0 < W < 1."""
+    q_text, _, w_text = text.partition(":")
+    try:
+        q1, weight = float(q_text), float(w_text or 0.5)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not Q1 or Q1:W") from None
+    if not (0 < q1 < 1 and 0 < weight < 1):
+        raise argparse.ArgumentTypeError(f"{text!r}: Q1 and W must be above 0 and below 1")
+    return q1, weight
+
+
 def print_robust_rules(specs: list[str], others: list[float]) -> None:
     """--rule-robust-to: the rule tune_rule gives each line cell, and the cheapest rule that is
     also at most 1 % wrong at each of ``others`` (told p, not which q of the two holds), with its
@@ -837,15 +856,19 @@ def strategy_patchtool_record(oracle: Oracle, rule: tuple[int, int] | None) -> i
     return strategy_patchtool(oracle, rule, bad_record=bad, good_record=good)
 
 
-def told_state(cell: Cell) -> BisectState:
+def told_state(cell: Cell, q_or: tuple[float, float] | None = None) -> BisectState:
     """patchtool's search told p and q, as the m-of-k rule is: p's and q's priors are point masses
     at the truth, so nothing is calibrated (neither end is run to measure p or q) and the stop is
-    the exact posterior at the asked confidence, with no margin for misestimated rates."""
+    the exact posterior at the asked confidence, with no margin for misestimated rates.
+
+    ``q_or`` (q1, w): told instead that q is 0 (prior weight w) or q1, whichever the cell's is."""
     told, p, q = 10.0**6, min(cell.p, 1 - 1e-9), min(cell.q, 1 - 1e-9)  # a Beta needs both sides > 0
     q_fields: dict[str, object] = (
         {"q_zero_weight": 1.0} if q == 0
         else {"q_zero_weight": 0.0, "q_prior": (told * q, told * (1 - q))}
     )  # fmt: skip
+    if q_or is not None:
+        q_fields = {"q_zero_weight": q_or[1], "q_prior": (told * q_or[0], told * (1 - q_or[0]))}
     strategy = Strategy(
         confidence=0.99, build_cost_in_runs=BUILD_COST, max_runs=MAX_RUNS, stop_error_share=1.0,
         p_prior=(told * p, told * (1 - p)), calibration_failures=0, calibration_min_runs=0,
@@ -871,10 +894,14 @@ def told_p(cell: Cell) -> dict[str, object]:
     return {"p_prior": (told * p, told * (1 - p)), "calibration_failures": 0, "calibration_min_runs": 0}
 
 
-def strategy_patchtool_told(oracle: Oracle, rule: tuple[int, int] | None) -> int | None:
+Q_OR = {"q": 0.05, "weight": 0.5}  # patchtool-q-or's two rates: --q-or Q1[:W]
+
+
+def strategy_patchtool_told(oracle: Oracle, rule: tuple[int, int] | None, q_or: bool = False) -> int | None:
     """patchtool told p and q (not in the default set): its cost against the rule is the search's
-    own; the rest of patchtool's ratio to the rule is the price of learning p and q."""
-    state = told_state(oracle.cell)
+    own; the rest of patchtool's ratio to the rule is the price of learning p and q. With
+    ``q_or`` ("patchtool-q-or"), told p and only that q is 0 or Q_OR["q"] (Q_OR["weight"] on 0)."""
+    state = told_state(oracle.cell, (Q_OR["q"], Q_OR["weight"]) if q_or else None)
     while (probe := state.next_probe()) is not None:
         state.observe(probe.index, oracle.run(probe.index))
     return state.result().culprit
@@ -970,6 +997,7 @@ STRATEGIES: dict[str, Callable[[Oracle, tuple[int, int] | None], int | None]] = 
     "patchtool-told": strategy_patchtool_told,
     "patchtool-told-q0": lambda oracle, rule: strategy_patchtool(oracle, rule, q_zero_weight=1.0),
     "patchtool-told-p": lambda oracle, rule: strategy_patchtool(oracle, rule, **told_p(oracle.cell)),
+    "patchtool-q-or": lambda oracle, rule: strategy_patchtool_told(oracle, rule, q_or=True),
     "patchtool+record": strategy_patchtool_record,
     "first-parent": lambda oracle, rule: first_parent(oracle, carry=True),
     "first-parent-alone": lambda oracle, rule: first_parent(oracle, carry=False),
@@ -982,7 +1010,9 @@ Work = tuple[str, str, int, int, tuple[int, int] | None, dict[str, float]]
 def run_chunk(args: Work) -> tuple[str, str, list[Outcome]]:
     name, spec, first_seed, trials, rule, overrides = args
     OVERRIDES.clear()
-    OVERRIDES.update({k: v for k, v in overrides.items() if not k.startswith(("record_", "defer_"))})
+    own = ("record_", "defer_", "q_or_")  # the bench's own settings, not Strategy fields
+    OVERRIDES.update({k: v for k, v in overrides.items() if not k.startswith(own)})
+    Q_OR.update({k[len("q_or_") :]: v for k, v in overrides.items() if k.startswith("q_or_")})
     DEFER.update({k[len("defer_") :]: v for k, v in overrides.items() if k.startswith("defer_")})
     RECORD_RUNS.update({k[len("record_") :]: int(v) for k, v in overrides.items() if k.startswith("record_")})
     cell = parse_cell(spec)
@@ -1036,14 +1066,14 @@ def ratio_interval(mine: list[Outcome], other: list[Outcome]) -> tuple[float, fl
 def print_ratios(spec: str, names: list[str], results: dict[str, list[Outcome]]) -> None:
     """patchtool's cost ratios with paired 95 % intervals, on a line of their own."""
     mines = ("patchtool", "patchtool+record", "first-parent", "patchtool-told-q0", "patchtool-told-p")
-    mines += ("learning-rule",)
+    mines += ("learning-rule", "patchtool-q-or")
     for mine in (*mines, "deferred-rule"):
         if mine not in results:
             continue
         parts = []
         others = ("git-bayesect", "bayesect@0.997", "m-of-k", "bayesect+inside", "patchtool-told")
         others += ("patchtool-told-q0", "patchtool-told-p", "learning-rule", "deferred-rule", "patchtool")
-        others += ("first-parent-alone",)
+        others += ("first-parent-alone", "patchtool-q-or")
         for other in others:
             outs = results.get(other)
             if other != mine and other in names and outs and summarise(outs)["none"] < 1:
@@ -1147,6 +1177,12 @@ def main() -> None:
         default="good=100,bad=20",
         help="patchtool+record's CI history: runs on known-good commits and at the bad end",
     )
+    parser.add_argument(
+        "--q-or",
+        type=_q_or,
+        metavar="Q1[:W]",
+        help="patchtool-q-or's rates: told p, and that q is 0 (prior weight W, default 0.5) or Q1",
+    )
     draw = parser.add_mutually_exclusive_group()
     draw.add_argument("--draw", type=int, metavar="SEED", help="print the grid the report rule draws")
     draw.add_argument(
@@ -1179,6 +1215,9 @@ def main() -> None:
         print(" ".join(f"--cell {c}" for c in cells), f"--seed-base {base}")
         return
     overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
+    if args.q_or:
+        Q_OR.update(q=args.q_or[0], weight=args.q_or[1])
+        overrides.update({"q_or_q": args.q_or[0], "q_or_weight": args.q_or[1]})
     records = (item.split("=", 1) for item in args.record.split(","))
     overrides.update({f"record_{k}": float(v) for k, v in records})
     specs, base = list(args.cell), 1
@@ -1210,8 +1249,10 @@ def main() -> None:
                 results.setdefault(name, []).extend(outs)
             print_cell(spec, here, results, rule)
             print_ratios(spec, here, results)
-    settings = {k: v for k, v in overrides.items() if not k.startswith("record_")}
+    settings = {k: v for k, v in overrides.items() if not k.startswith(("record_", "q_or_"))}
     record = f" record {args.record}," if "patchtool+record" in names else ""
+    if "patchtool-q-or" in names:
+        record += f" q-or {Q_OR['q']}:{Q_OR['weight']} (q = 0 or {Q_OR['q']}, {Q_OR['weight']} on 0),"
     print(
         f"\n{args.trials} trials per cell from trial {args.first_trial}, seed base {base},"
         f" settings {settings or 'default'},{record}"

@@ -188,3 +188,42 @@ def test_rule_robust_to_refuses_what_is_not_a_list_of_rates(bench, text) -> None
     with pytest.raises(argparse.ArgumentTypeError):
         bench._rates(text)
     assert bench._rates("0,0.005,0.3") == [0.0, 0.005, 0.3]
+
+
+def test_the_search_told_q_is_zero_or_q1_pays_at_zero_for_staying_right_at_q1(bench) -> None:
+    """patchtool-q-or: told p, and that q is 0 or Q1 (half the prior on each). It calibrates
+    neither end; its exact-posterior stop holds 99 % over that prior, so the two cells' mean
+    doubts average at most 1 %; and where q is 0 it pays more than the search told q = 0."""
+    from patchtool.bisection.model import ProbeReason
+
+    doubts, costs = [], []
+    for spec in ("30:0.5:0", "30:0.5:0.1"):
+        cell, reasons = bench.parse_cell(spec), set()
+        cost = doubt = 0.0
+        for seed in range(150):
+            oracle = bench.Oracle(cell, 5_300 + seed)
+            state = bench.told_state(cell, (0.1, 0.5))
+            while (probe := state.next_probe()) is not None:
+                reasons.add(probe.reason)
+                state.observe(probe.index, oracle.run(probe.index))
+            named = state.result().culprit
+            assert named is not None
+            cost += oracle.runs + bench.BUILD_COST * len(oracle.built)
+            doubt += oracle.doubt(named)
+        assert not reasons & {ProbeReason.CALIBRATE_BAD, ProbeReason.CALIBRATE_GOOD}, spec
+        doubts.append(doubt / 150)
+        costs.append(cost)
+    assert (doubts[0] + doubts[1]) / 2 < 0.0101, doubts
+    told, _ = _trials(
+        bench, bench.parse_cell("30:0.5:0"), bench.strategy_patchtool_told, None, range(5_300, 5_450)
+    )
+    assert costs[0] > 1.05 * told, costs[0] / told
+
+
+@pytest.mark.parametrize("text", ["x", "0", "1", "0.1:0", "0.1:1", "0.1:x"])
+def test_q_or_refuses_what_is_not_a_rate_and_a_weight(bench, text) -> None:
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        bench._q_or(text)
+    assert bench._q_or("0.03") == (0.03, 0.5) and bench._q_or("0.03:0.2") == (0.03, 0.2)
