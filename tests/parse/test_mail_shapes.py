@@ -191,6 +191,8 @@ def test_a_series_line_gives_a_patch_replys_trailers_to_every_patch() -> None:
         "Once the typo is fixed, for this patch set:", "You can add my R-b tag to the full series:",
         "Agreed. The series:", "Add to whole patchset:", "Apply these to the entire series too.",
         "Otherwise the whole patchset looks good. Add to whole patchset:",
+        "One more respin, then. You can also add to the whole series:",
+        "so feel free to add to the entire series:",
     ):  # fmt: skip
         series = _two_patches(f"> Raise the maximum.\n\nLooks right.\n\n{above}\n{rb}\n{tb}\n", rita)
         wide = [(rb, "series-reply"), (tb, "series-reply")]
@@ -218,6 +220,8 @@ def test_trailers_not_right_under_a_series_line_stay_the_patchs() -> None:
         f"For the series:\nI would rather see the helper split out.\n{rb}\n",
         f"Reviewed-by for the series: see below\n{rb}\n",
         f"Add a note to the series:\n{rb}\n",  # a verb with its own object: prose
+        f"Could you add a note on the series:\n{rb}\n",
+        f"I would not apply the whole series:\n{rb}\n",
     ):
         series = _two_patches(body, "Rita Reviewer <rr@x.org>")
         assert _given(series) == [[(rb, "reply")], []], body
