@@ -39,7 +39,7 @@ from patchtool.bisection.stats import (
     judge_confirmation,
     next_confirmation_run,
 )
-from patchtool.bisection.summary import BisectReport, CommitRef, Progress, build_report
+from patchtool.bisection.summary import BisectReport, CommitRef, Progress, Step, build_report
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
 from patchtool.jsonable import record
@@ -122,6 +122,10 @@ class _Session:
         self._retune()
         self.started = time.monotonic()
         self._subjects: dict[str, str] = {}
+        # The live line: what each lane is doing (lanes' threads write it), and the totals the
+        # main thread last computed (best, probability, runs, builds): a lane never reads the state.
+        self._under_way: dict[int, Step] = {}
+        self._shown: tuple[CommitRef, float, int, int] | None = None
 
     @property
     def confirm(self) -> dict[str, list[int]]:
@@ -166,7 +170,7 @@ class _Session:
         if left is not None:
             count = max(1, min(count, left))
         lane, sha = self.lanes[0], sha or self.commits[i]
-        self.absorb(execute(lane.prober, Task(0, i, sha, count, lane.prepared != sha)), phase)
+        self.absorb(execute(lane.prober, Task(0, i, sha, count, lane.prepared != sha), self.step), phase)
         return self.replay.testable(sha)
 
     def absorb(self, done: Done, phase: str = "search") -> None:
@@ -189,10 +193,25 @@ class _Session:
         if not self.replay.testable(task.sha):
             lane.prepared = None
         self._retune()
+        self._under_way.pop(task.lane, None)
+        self.show()
+
+    def show(self) -> None:
+        """The live line, with the totals computed now (on the main thread)."""
         if self.progress is not None:
-            top, prob = self.named()
-            testing = self.commit_ref(task.sha)
-            self.progress(Progress(top, prob, self.state.runs, self.state.builds, testing))
+            self._shown = (*self.named(), self.state.runs, self.state.builds)
+            self._emit()
+
+    def step(self, task: Task, what: str) -> None:
+        """A lane begins ``what`` ("building", "testing") on its task (from the lane's thread):
+        the live line says so, with the totals last shown."""
+        self._under_way[task.lane] = Step(what, CommitRef(task.sha, self._subjects.get(task.sha, "")))
+        self._emit()
+
+    def _emit(self) -> None:
+        if self.progress is not None and self._shown is not None:
+            lanes = dict(self._under_way)
+            self.progress(Progress(*self._shown, tuple(lanes[k] for k in sorted(lanes))))
 
     def named(self) -> tuple[CommitRef, float]:
         """The commit the search names now, and its probability: in a fix search the fix, the
@@ -209,6 +228,7 @@ class _Session:
         return CommitRef(sha, self._subjects[sha])
 
     def search(self) -> None:
+        self.show()
         if len(self.lanes) > 1 and self.jobs > 1:
             search_in_lanes(self)
             return

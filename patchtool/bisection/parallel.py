@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -71,16 +71,21 @@ class Done:
     finished: float = field(default_factory=time.monotonic)
 
 
-def execute(prober: Prober, task: Task) -> Done:
-    """Build (if needed) and run one task in its lane (a worker thread: no state, no store rows)."""
+def execute(prober: Prober, task: Task, step: Callable[[Task, str], None] | None = None) -> Done:
+    """Build (if needed) and run one task in its lane (a worker thread: no state, no store rows);
+    ``step`` hears "building" and "testing" as each begins (the live line)."""
     built: bool | None = None
     build_seconds = 0.0
     if task.build:
+        if step is not None:
+            step(task, "building")
         start = time.monotonic()
         built = prober.prepare(task.sha)
         build_seconds = time.monotonic() - start
         if not built:
             return Done(task, built, build_seconds, (), 0.0)
+    if step is not None:
+        step(task, "testing")
     start = time.monotonic()
     verdicts = tuple(prober.run_batch(task.count))
     return Done(task, built, build_seconds, verdicts, time.monotonic() - start)
@@ -97,6 +102,7 @@ class Host(Protocol):
     def out_of_time(self) -> bool: ...
     def runs_left(self) -> int | None: ...
     def absorb(self, done: Done, phase: str = "search") -> None: ...
+    def step(self, task: Task, what: str) -> None: ...
 
 
 def search_in_lanes(host: Host) -> None:
@@ -106,7 +112,7 @@ def search_in_lanes(host: Host) -> None:
         while True:
             if not host.out_of_time():
                 for task in plan(host, list(running.values())):
-                    running[pool.submit(execute, host.lanes[task.lane].prober, task)] = task
+                    running[pool.submit(execute, host.lanes[task.lane].prober, task, host.step)] = task
             if not running:
                 return
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -121,7 +127,7 @@ def run_together(host: Host, wanted: Sequence[tuple[int, str, int]], phase: str)
     free = list(range(len(host.lanes)))
     tasks = [_task(host, free, index, count, sha) for index, sha, count in wanted]
     with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="bisect-lane") as pool:
-        futures = [pool.submit(execute, host.lanes[t.lane].prober, t) for t in tasks]
+        futures = [pool.submit(execute, host.lanes[t.lane].prober, t, host.step) for t in tasks]
         for future in as_completed(futures):
             host.absorb(future.result(), phase)
 

@@ -14,7 +14,7 @@ from patchtool.bisection.probe import CarriesCommits
 from patchtool.bisection.replay import BUILT, load_rows, record_revert, record_row
 from patchtool.bisection.revert import RevertOutcome, judge_revert, make_revert, noop_detail, revert_pack
 from patchtool.bisection.stats import confirmation_plan
-from patchtool.bisection.summary import CommitRef, Progress
+from patchtool.bisection.summary import CommitRef, Progress, Step
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
 from patchtool.store import Store
@@ -101,9 +101,9 @@ def _revert_runs(
         started += count
         if session.progress is not None:  # the search's totals go on counting through the revert test
             top, prob = session.named()
-            testing = CommitRef(sha, f"revert test of {culprit[:12]}")
+            doing = Step("testing the revert of", CommitRef(culprit, f"revert test of {culprit[:12]}"))
             runs, built = session.state.runs + outcome.runs - reused, session.state.builds + builds
-            session.progress(Progress(top, prob, runs, built, testing))
+            session.progress(Progress(top, prob, runs, built, (doing,)))
         # The index is the bad end's: the reverted commit has no position of its own.
         done = execute(lane.prober, Task(0, session.state.n, sha, count, lane.prepared != sha))
         if done.built is not None:

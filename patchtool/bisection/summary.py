@@ -29,14 +29,23 @@ class CommitRef:
 
 
 @record
+class Step:
+    """What a lane is doing now: "building" or "testing" a commit (or its revert)."""
+
+    what: str
+    commit: CommitRef
+
+
+@record
 class Progress:
-    """Where a running bisect stands, for the live display."""
+    """Where a running bisect stands, for the live display: the commits under way, one per lane
+    (none between two probes)."""
 
     top: CommitRef
     probability: float
     runs: int
     builds: int
-    testing: CommitRef
+    under_way: tuple[Step, ...]
 
 
 @record

@@ -191,7 +191,7 @@ def test_the_live_status_names_the_fix_not_the_last_broken_commit(
         report = run_fix_search(GitRepo(repo), store, spec, options, probers, seen.append, settings)
     assert report.culprit is not None and report.culprit.sha == shas[FIX]
     assert report.revert is not None and report.revert.status == "fails-again"
-    assert seen[-1].top.sha == shas[FIX] and seen[-1].testing.subject.startswith("revert test of")
+    assert seen[-1].top.sha == shas[FIX] and seen[-1].under_way[0].what == "testing the revert of"
     assert seen[-1].probability == report.probability
 
 

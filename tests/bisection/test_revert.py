@@ -323,7 +323,7 @@ def test_the_live_totals_count_on_through_the_revert_test(
             GitRepo(repo), store, spec, BisectOptions(shas[0], "main"), probers, seen.append, settings
         )
     assert report.revert is not None and report.revert.status == "fixed" and report.revert.builds == 1
-    during = [p for p in seen if p.testing.subject.startswith("revert test of")]
+    during = [p for p in seen if p.under_way and p.under_way[0].what == "testing the revert of"]
     assert during and during[0].runs == report.runs and during[0].builds == report.builds
     assert [p.runs for p in during] == sorted(p.runs for p in during) and during[-1].runs > report.runs
     assert during[-1].runs < report.runs + report.revert.runs and during[-1].builds == report.builds + 1
@@ -391,3 +391,46 @@ def test_a_culprit_undone_later_is_not_reverted_again(tmp_path: Path) -> None:
     assert "already undone there" in revert["detail"]
     assert git(repo, "rev-parse", f"{revert['sha']}^{{tree}}") == git(repo, "rev-parse", "main^{tree}")
     assert _stored_revert(repo, tmp_path) == ("no-op", revert["detail"])
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_live_line_names_the_commit_being_built_and_tested(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """While a commit is built and its runs are under way, the status line names it ("building",
+    then "testing"), not the commit tested before; once its runs are in it is gone from the line.
+    With two lanes, two commits are under way at once at some point."""
+    from patchtool.bisection.driver import BisectOptions, run_bisect
+    from patchtool.bisection.probe import ProbeSpec, probers_for
+    from patchtool.bisection.summary import Progress
+    from patchtool.store import Store
+
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    for name, value in bisect_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(env=bisect_env(tmp_path))
+    seen: list[Progress] = []
+    spec = ProbeSpec(command="./t.sh")
+    with (
+        Store(tmp_path / "cache" / "patchtool.sqlite3") as store,
+        probers_for(GitRepo(repo), settings, spec, store, jobs=jobs, lanes=jobs) as probers,
+    ):
+        options = BisectOptions(shas[0], "main", jobs=jobs, revert_test=False)
+        report = run_bisect(GitRepo(repo), store, spec, options, probers, seen.append, settings)
+    assert report.culprit is not None and report.culprit.sha == shas[CULPRIT]
+    steps = [(s.what, s.commit.sha) for p in seen for s in p.under_way]
+    with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as conn:
+        rows = conn.execute("SELECT commit_sha, outcome FROM bisect_observations").fetchall()
+    # every commit built was on the line as built, and every commit run as tested
+    assert {sha for what, sha in steps if what == "building"} == {sha for sha, out in rows if out == "built"}
+    assert {sha for what, sha in steps if what == "testing"} == {sha for sha, out in rows if out != "built"}
+    if jobs == 1:  # one lane: a commit is built (when it is not already), tested, then counted
+        lines = [[(s.what, s.commit.sha) for s in p.under_way] for p in seen]
+        for i, line in enumerate(lines[1:], 1):
+            if line and line[0][0] == "testing":
+                assert lines[i - 1] in ([], [("building", line[0][1])]), (lines[i - 1], line)
+                assert lines[i + 1] == [] and seen[i + 1].runs >= seen[i].runs  # (125 counts none)
+        assert not seen[-1].under_way and seen[-1].runs == report.runs
+    else:
+        assert any(len({s.commit.sha for s in p.under_way}) == 2 for p in seen)
