@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from patchtool.bisection.revert import make_revert, revert_by_apply, revert_pack
+from patchtool.bisection.summary import BisectReport, Progress
 from patchtool.config import load_settings
 from patchtool.vcs.repo import GitRepo
 from tests.bisection.test_bisectrun import CULPRIT, FLAKY, bisect_env, make_flaky_repo, make_script_repo
@@ -298,14 +299,13 @@ def test_a_root_commit_culprit_is_not_reverted(tmp_path: Path) -> None:
     assert report["revert"]["detail"] == "the culprit has no parent"
 
 
-def test_the_live_totals_count_on_through_the_revert_test(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The status line's runs and builds go on counting while the reverted commit is built and
-    run, and end at the search's totals plus the revert test's."""
+def _live_bisect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int = 1, revert_test: bool = True
+) -> tuple[list[str], BisectReport, list[Progress]]:
+    """A bisect of the flaky repository in process, in ``jobs`` lanes: its commits, its report and
+    every state of its live line."""
     from patchtool.bisection.driver import BisectOptions, run_bisect
     from patchtool.bisection.probe import ProbeSpec, probers_for
-    from patchtool.bisection.summary import Progress
     from patchtool.store import Store
 
     repo = tmp_path / "repo"
@@ -317,11 +317,19 @@ def test_the_live_totals_count_on_through_the_revert_test(
     spec = ProbeSpec(command="./t.sh")
     with (
         Store(tmp_path / "cache" / "patchtool.sqlite3") as store,
-        probers_for(GitRepo(repo), settings, spec, store) as probers,
+        probers_for(GitRepo(repo), settings, spec, store, jobs=jobs, lanes=jobs) as probers,
     ):
-        report = run_bisect(
-            GitRepo(repo), store, spec, BisectOptions(shas[0], "main"), probers, seen.append, settings
-        )
+        options = BisectOptions(shas[0], "main", jobs=jobs, revert_test=revert_test)
+        report = run_bisect(GitRepo(repo), store, spec, options, probers, seen.append, settings)
+    return shas, report, seen
+
+
+def test_the_live_totals_count_on_through_the_revert_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status line's runs and builds go on counting while the reverted commit is built and
+    run, and end at the search's totals plus the revert test's."""
+    _, report, seen = _live_bisect(tmp_path, monkeypatch)
     assert report.revert is not None and report.revert.status == "fixed" and report.revert.builds == 1
     during = [p for p in seen if p.under_way and p.under_way[0].what == "testing the revert of"]
     assert during and during[0].runs == report.runs and during[0].builds == report.builds
@@ -400,24 +408,7 @@ def test_the_live_line_names_the_commit_being_built_and_tested(
     """While a commit is built and its runs are under way, the status line names it ("building",
     then "testing"), not the commit tested before; once its runs are in it is gone from the line.
     With two lanes, two commits are under way at once at some point."""
-    from patchtool.bisection.driver import BisectOptions, run_bisect
-    from patchtool.bisection.probe import ProbeSpec, probers_for
-    from patchtool.bisection.summary import Progress
-    from patchtool.store import Store
-
-    repo = tmp_path / "repo"
-    shas = make_flaky_repo(repo)
-    for name, value in bisect_env(tmp_path).items():
-        monkeypatch.setenv(name, value)
-    settings = load_settings(env=bisect_env(tmp_path))
-    seen: list[Progress] = []
-    spec = ProbeSpec(command="./t.sh")
-    with (
-        Store(tmp_path / "cache" / "patchtool.sqlite3") as store,
-        probers_for(GitRepo(repo), settings, spec, store, jobs=jobs, lanes=jobs) as probers,
-    ):
-        options = BisectOptions(shas[0], "main", jobs=jobs, revert_test=False)
-        report = run_bisect(GitRepo(repo), store, spec, options, probers, seen.append, settings)
+    shas, report, seen = _live_bisect(tmp_path, monkeypatch, jobs, revert_test=False)
     assert report.culprit is not None and report.culprit.sha == shas[CULPRIT]
     steps = [(s.what, s.commit.sha) for p in seen for s in p.under_way]
     with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as conn:
