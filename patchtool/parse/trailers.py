@@ -185,19 +185,24 @@ def reply_trailers(
 ) -> list[Trailer]:
     """Trailers written (not quoted, not indented) in a reply, with wrapped lines joined and a
     `[scope]` line right under a trailer kept with it; stops at the signature `-- ` line. A
-    reply's trailers right under a "Series:" line (_FOR_SERIES) have origin "series-reply": the
-    reviewer gives them to every patch of the series, though the reply answers one."""
+    reply's trailers right under a "Series:" line (_FOR_SERIES), or under it after blank lines,
+    have origin "series-reply": the reviewer gives them to every patch of the series, though
+    the reply answers one."""
     lines = _reply_lines(body)
     found: list[Trailer] = []
-    i, for_series = 0, False
+    i, for_series, in_run = 0, False, False
     while i < len(lines):
         line = lines[i]
         trailer = parse_trailer_line(line, origin) if not line[:1].isspace() else None
         i += 1
         if trailer is None:
-            # a blank or prose line ends the run
-            for_series = bool(_FOR_SERIES.match(line) or _FOR_SERIES_AFTER_PROSE.search(line))
+            # A blank or prose line ends the run; blank lines between a series line and the run
+            # under it do not ("For the series:", an empty line, "Reviewed-by: ...").
+            if not (for_series and not in_run and not line.strip()):
+                for_series = bool(_FOR_SERIES.match(line) or _FOR_SERIES_AFTER_PROSE.search(line))
+            in_run = False
             continue
+        in_run = True
         if trailer.key not in keys:
             continue
         value = trailer.value

@@ -194,9 +194,10 @@ def test_a_series_line_gives_a_patch_replys_trailers_to_every_patch() -> None:
         "One more respin, then. You can also add to the whole series:",
         "so feel free to add to the entire series:",
     ):  # fmt: skip
-        series = _two_patches(f"> Raise the maximum.\n\nLooks right.\n\n{above}\n{rb}\n{tb}\n", rita)
         wide = [(rb, "series-reply"), (tb, "series-reply")]
-        assert _given(series) == [wide, wide], above
+        for gap in ("", "\n", "\n\n"):  # blank lines between the line and its trailers
+            series = _two_patches(f"> Raise the maximum.\n\nLooks right.\n\n{above}\n{gap}{rb}\n{tb}\n", rita)
+            assert _given(series) == [wide, wide], (above, gap)
         assert rb + "\n" + tb in patch_message(series.revision.patches[1])
     # replying to patch 2 gives them to patch 1 as well, and so does a reply in patch 2's subthread
     series = _two_patches(f"Series:\n{rb}\n", rita, to="p2@x")
@@ -216,8 +217,8 @@ def test_trailers_not_right_under_a_series_line_stay_the_patchs() -> None:
         f"Thanks for the series:\n{rb}\n",
         f"A few comments on the series:\n{rb}\n",  # on it, not for it
         f"Good, so much for the series.\n{rb}\n",  # no colon after prose
-        f"Series:\n\n{rb}\n",  # a blank line between
         f"For the series:\nI would rather see the helper split out.\n{rb}\n",
+        f"For the series:\n\nI would rather see the helper split out.\n\n{rb}\n",  # prose between
         f"Reviewed-by for the series: see below\n{rb}\n",
         f"Add a note to the series:\n{rb}\n",  # a verb with its own object: prose
         f"Could you add a note on the series:\n{rb}\n",
@@ -225,6 +226,10 @@ def test_trailers_not_right_under_a_series_line_stay_the_patchs() -> None:
     ):
         series = _two_patches(body, "Rita Reviewer <rr@x.org>")
         assert _given(series) == [[(rb, "reply")], []], body
+    # a blank line after the series line's run ends it: a later run is the patch's again
+    tb = "Tested-by: Rita Reviewer <rr@x.org>"
+    series = _two_patches(f"For the series:\n{rb}\n\n{tb}\n", "Rita Reviewer <rr@x.org>")
+    assert _given(series) == [[(tb, "reply"), (rb, "series-reply")], [(rb, "series-reply")]]
     # a reference under the line is still the patch's own; a reply to the cover spreads as before
     series = _two_patches('Series:\nFixes: 0123456789ab ("lamp: add")\n', "Rita Reviewer <rr@x.org>")
     assert _given(series) == [[('Fixes: 0123456789ab ("lamp: add")', "reply")], []]
