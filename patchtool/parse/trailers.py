@@ -73,11 +73,12 @@ _FOR_SERIES = re.compile(
     re.IGNORECASE,
 )
 # The same at the end of a line of prose, as its own clause ("So, for the series:", "With that
-# fixed, on the full series:"), naming the tag ("add my R-b tag on the whole series:") or asking
-# for it to be added ("You can also add to the whole series:"), always with its colon. "Thanks for
-# the series:" thanks, and gives nothing to the other patches.
+# fixed, on the full series:", "..., so for the series:"), naming the tag ("add my R-b tag on the
+# whole series:") or asking for it to be added ("You can also add to the whole series:"), always
+# with its colon. "Thanks for the series:" thanks, and gives nothing to the other patches.
 _FOR_SERIES_AFTER_PROSE = re.compile(
-    r"(?:[,.;!?]\s*|\b(?:tags?|rb|r-b|reviewed-by|acked-by|tested-by|ack|a-b|t-b)\s+|\b(?=add\s|appl))"
+    r"(?:[,.;!?]\s*(?:(?:so|then|and|also)\s+)?|\b(?:tags?|rb|r-b|reviewed-by|acked-by|tested-by|ack|a-b|t-b)\s+"
+    r"|\b(?=add\s|appl))"
     rf"(?:{_ADD}?(?:for|to|on)\s+)?(?:{_WHOLE})+{_SERIES}\s*:\s*$",
     re.IGNORECASE,
 )

@@ -193,6 +193,7 @@ def test_a_series_line_gives_a_patch_replys_trailers_to_every_patch() -> None:
         "Otherwise the whole patchset looks good. Add to whole patchset:",
         "One more respin, then. You can also add to the whole series:",
         "so feel free to add to the entire series:",
+        "They all look fine to me, so for the series:", "It boots, then the whole series:",
     ):  # fmt: skip
         wide = [(rb, "series-reply"), (tb, "series-reply")]
         for gap in ("", "\n", "\n\n"):  # blank lines between the line and its trailers
