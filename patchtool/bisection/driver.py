@@ -205,7 +205,7 @@ class _Session:
     def step(self, task: Task, what: str) -> None:
         """A lane begins ``what`` ("building", "testing") on its task (from the lane's thread):
         the live line says so, with the totals last shown."""
-        self._under_way[task.lane] = Step(what, CommitRef(task.sha, self._subjects.get(task.sha, "")))
+        self._under_way[task.lane] = Step(what, task.sha)
         self._emit()
 
     def _emit(self) -> None:

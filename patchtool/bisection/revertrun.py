@@ -101,7 +101,7 @@ def _revert_runs(
         started += count
         if session.progress is not None:  # the search's totals go on counting through the revert test
             top, prob = session.named()
-            doing = Step("testing the revert of", CommitRef(culprit, f"revert test of {culprit[:12]}"))
+            doing = Step("testing the revert of", culprit)
             runs, built = session.state.runs + outcome.runs - reused, session.state.builds + builds
             session.progress(Progress(top, prob, runs, built, (doing,)))
         # The index is the bad end's: the reverted commit has no position of its own.

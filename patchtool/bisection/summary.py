@@ -33,7 +33,7 @@ class Step:
     """What a lane is doing now: "building" or "testing" a commit (or its revert)."""
 
     what: str
-    commit: CommitRef
+    sha: str
 
 
 @record

@@ -61,7 +61,7 @@ def _live() -> Iterator[Callable[[Progress], None] | None]:
     with err.status("bisect: starting") as status:
 
         def show(p: Progress) -> None:
-            doing = "".join(f"  {step.what} {step.commit.sha[:12]}" for step in p.under_way)
+            doing = "".join(f"  {step.what} {step.sha[:12]}" for step in p.under_way)
             best = f"bisect: best {p.top.sha[:12]} P={p.probability:.3f}"
             status.update(f"{best}  runs {p.runs}  builds {p.builds}{doing}")
 

@@ -67,8 +67,9 @@ _SCOPE = re.compile(r"^\s*\[[^\]]+\]\s*$")
 _SERIES = r"(?:series|patch\s?set|patch\s+series)"
 _WHOLE = r"(?:the|this|whole|entire|complete|full)\s+"
 _ADD = r"(?:(?:add|apply|applies)(?:\s+(?:it|this|these|them|those))?\s+)"  # "Add to whole patchset:"
+_THEN = r"so|and|also|then"  # "So for the series:"; after prose, "..., so for the series:"
 _FOR_SERIES = re.compile(
-    rf"^\s*(?:(?:fwiw|btw|so|and|also|anyway|then|hence|thus),?\s*)?(?:{_ADD}?(?:for|to|on)\s+)?(?:{_WHOLE})*"
+    rf"^\s*(?:(?:fwiw|btw|anyway|hence|thus|{_THEN}),?\s*)?(?:{_ADD}?(?:for|to|on)\s+)?(?:{_WHOLE})*"
     rf"{_SERIES}(?:\s+as\s+well|\s+too)?\s*[:.]?\s*$",
     re.IGNORECASE,
 )
@@ -77,7 +78,7 @@ _FOR_SERIES = re.compile(
 # whole series:") or asking for it to be added ("You can also add to the whole series:"), always
 # with its colon. "Thanks for the series:" thanks, and gives nothing to the other patches.
 _FOR_SERIES_AFTER_PROSE = re.compile(
-    r"(?:[,.;!?]\s*(?:(?:so|then|and|also)\s+)?|\b(?:tags?|rb|r-b|reviewed-by|acked-by|tested-by|ack|a-b|t-b)\s+"
+    rf"(?:[,.;!?]\s*(?:(?:{_THEN})\s+)?|\b(?:tags?|rb|r-b|reviewed-by|acked-by|tested-by|ack|a-b|t-b)\s+"
     r"|\b(?=add\s|appl))"
     rf"(?:{_ADD}?(?:for|to|on)\s+)?(?:{_WHOLE})+{_SERIES}\s*:\s*$",
     re.IGNORECASE,
@@ -199,7 +200,8 @@ def reply_trailers(
         if trailer is None:
             # A blank or prose line ends the run; blank lines between a series line and the run
             # under it do not ("For the series:", an empty line, "Reviewed-by: ...").
-            if not (for_series and not in_run and not line.strip()):
+            gap = for_series and not in_run and not line.strip()
+            if not gap:
                 for_series = bool(_FOR_SERIES.match(line) or _FOR_SERIES_AFTER_PROSE.search(line))
             in_run = False
             continue

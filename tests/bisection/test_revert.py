@@ -41,10 +41,12 @@ def _add(repo: Path, name: str, text: str, message: str) -> str:
     return git(repo, "rev-parse", "HEAD").strip()
 
 
-def _revert_rows(tmp_path: Path) -> list[tuple[str, str]]:
+def _revert_rows(tmp_path: Path, phase: str | None = "revert") -> list[tuple[str, str]]:
+    """The stored (commit, outcome) rows of the revert test (or, with ``phase`` None, of all)."""
+    where, args = ("WHERE phase = ?", (phase,)) if phase else ("", ())
     with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as conn:
         rows = conn.execute(
-            "SELECT commit_sha, outcome FROM bisect_observations WHERE phase = 'revert' ORDER BY seq"
+            f"SELECT commit_sha, outcome FROM bisect_observations {where} ORDER BY seq", args
         ).fetchall()
     return [(str(a), str(b)) for a, b in rows]
 
@@ -410,18 +412,17 @@ def test_the_live_line_names_the_commit_being_built_and_tested(
     With two lanes, two commits are under way at once at some point."""
     shas, report, seen = _live_bisect(tmp_path, monkeypatch, jobs, revert_test=False)
     assert report.culprit is not None and report.culprit.sha == shas[CULPRIT]
-    steps = [(s.what, s.commit.sha) for p in seen for s in p.under_way]
-    with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as conn:
-        rows = conn.execute("SELECT commit_sha, outcome FROM bisect_observations").fetchall()
+    steps = [(s.what, s.sha) for p in seen for s in p.under_way]
+    rows = _revert_rows(tmp_path, None)
     # every commit built was on the line as built, and every commit run as tested
     assert {sha for what, sha in steps if what == "building"} == {sha for sha, out in rows if out == "built"}
     assert {sha for what, sha in steps if what == "testing"} == {sha for sha, out in rows if out != "built"}
     if jobs == 1:  # one lane: a commit is built (when it is not already), tested, then counted
-        lines = [[(s.what, s.commit.sha) for s in p.under_way] for p in seen]
+        lines = [[(s.what, s.sha) for s in p.under_way] for p in seen]
         for i, line in enumerate(lines[1:], 1):
             if line and line[0][0] == "testing":
                 assert lines[i - 1] in ([], [("building", line[0][1])]), (lines[i - 1], line)
                 assert lines[i + 1] == [] and seen[i + 1].runs >= seen[i].runs  # (125 counts none)
         assert not seen[-1].under_way and seen[-1].runs == report.runs
     else:
-        assert any(len({s.commit.sha for s in p.under_way}) == 2 for p in seen)
+        assert any(len({s.sha for s in p.under_way}) == 2 for p in seen)
