@@ -22,7 +22,7 @@ from patchtool.models import Patch, Series
 from patchtool.parse.diffs import diff_bytes
 from patchtool.parse.difftext import touched_paths
 from patchtool.vcs.repo import GitRepo
-from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_path
+from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_listing, worktree_path
 
 ResolveBasedOn = Callable[[str], Series]
 _MAX_DEPENDENCY_DEPTH = 5
@@ -319,7 +319,7 @@ def materialize(repo: GitRepo, settings: Settings, result: ApplyResult, name: st
 
 
 def _checked_out_branches(repo: GitRepo) -> set[str]:
-    listing = repo.out("worktree", "list", "--porcelain")
+    listing = worktree_listing(repo)
     return {line.split(" ", 1)[1] for line in listing.splitlines() if line.startswith("branch ")}
 
 

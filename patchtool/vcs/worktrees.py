@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,8 +53,24 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# A `git worktree add` under way in another process (patchtool's or the user's) writes the new
+# entry's files one by one; while its `commondir` is still empty, git dies reading the entry
+# ("failed to read .git/worktrees/<name>/commondir"). The window is short: wait it out, 2 s at most.
+_LIST_TRIES, _LIST_PAUSE = 40, 0.05
+
+
+def worktree_listing(repo: GitRepo) -> str:
+    """`git worktree list --porcelain`, retried while another process's `worktree add` is half-way."""
+    for _ in range(_LIST_TRIES - 1):
+        done = repo.git("worktree", "list", "--porcelain", check=False)
+        if done.ok:
+            return done.text().rstrip("\n")
+        time.sleep(_LIST_PAUSE)
+    return repo.out("worktree", "list", "--porcelain")  # the last try: its failure is the error
+
+
 def _registered(repo: GitRepo) -> set[Path]:
-    listing = repo.out("worktree", "list", "--porcelain")
+    listing = worktree_listing(repo)
     return {
         Path(line.split(" ", 1)[1]).resolve() for line in listing.splitlines() if line.startswith("worktree ")
     }
@@ -79,6 +96,7 @@ def ensure_worktree(repo: GitRepo, settings: Settings, name: str, commit: str) -
     # One registration at a time: a `worktree prune` beside another lane's half-done `worktree
     # add` removes that worktree's entry under it (`bisect --jobs 2` creating both lanes at once).
     with locked(worktrees_root(settings, repo) / ".registry"):
+        worktree_listing(repo)  # `prune` and `add` read every entry too: wait until all are whole
         repo.git("worktree", "prune")
         path.parent.mkdir(parents=True, exist_ok=True)
         # Twice --force: a `worktree add` killed half-way leaves its registration locked.

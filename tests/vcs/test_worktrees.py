@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from patchtool.apply.engine import check_branch_name
 from patchtool.apply.patches import remove_stale_indexes, temp_root
 from patchtool.config import Settings, load_settings
 from patchtool.vcs.repo import GitRepo
@@ -151,3 +152,34 @@ def test_two_lanes_create_their_worktrees_at_once(repo_factory: object, settings
                 shutil.rmtree(worktree_path(settings, repo, name), ignore_errors=True)
             trees = list(pool.map(lambda n: ensure_worktree(repo, settings, n, second), names))
             assert sorted(list_worktrees(repo, settings)) == sorted(t.resolve() for t in trees)
+
+
+def test_a_listing_waits_while_another_process_is_half_way_through_worktree_add(
+    repo_factory: object, settings: Settings
+) -> None:
+    """Four `apply --checkout` at once failed in CI: one listed the worktrees at the instant
+    another's `git worktree add` had created its entry's `commondir` but not written it yet."""
+    import threading
+
+    path, first, _ = two_commits(repo_factory)
+    repo = GitRepo(path)
+    entry = Path(git(path, "rev-parse", "--git-common-dir").strip(), "worktrees", "other")
+    if not entry.is_absolute():
+        entry = path / entry
+    entry.mkdir(parents=True)
+    other = path.parent / "other"  # the other process's new worktree: `worktree prune` keeps it
+    other.mkdir()
+    (other / ".git").write_text(f"gitdir: {entry}\n")
+    (entry / "gitdir").write_text(f"{other / '.git'}\n")
+    for check in (
+        lambda: check_branch_name(repo, "r/1", force=False),
+        lambda: list_worktrees(repo, settings),
+        lambda: ensure_worktree(repo, settings, "apply", first),  # the second call finds it registered
+        lambda: ensure_worktree(repo, settings, "apply", first),
+    ):
+        (entry / "commondir").write_text("")  # the state git leaves for an instant
+        assert not repo.git("worktree", "list", "--porcelain", check=False).ok
+        done = threading.Timer(0.3, (entry / "commondir").write_text, ["../..\n"])
+        done.start()
+        check()
+        done.join()
