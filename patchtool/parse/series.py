@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -34,7 +35,9 @@ from patchtool.parse.trailers import (
     REVIEW_KEYS,
     commit_trailers,
     dedupe,
+    given_before,
     refusal,
+    relay_note,
     reply_trailers,
     same_trailer,
     sender_matches,
@@ -286,11 +289,15 @@ _SERIES_WIDE = ""  # _collect_trailers' key for the trailers a reply to one patc
 
 
 def _collect_trailers(
-    replies: list[tuple[_Msg, _Msg]], label: dict[str, str], carried: dict[str, tuple[Trailer, ...]]
+    replies: list[tuple[_Msg, _Msg]],
+    label: dict[str, str],
+    carried: dict[str, tuple[Trailer, ...]],
+    earlier: Sequence[Revision] = (),
 ) -> tuple[dict[str, list[Trailer]], list[Finding]]:
     """Trusted reply trailers per answered msgid (_SERIES_WIDE: given to every patch from a reply
     to one, under a "Series:" line); a person trailer is applied only when every person it names
-    sent the reply, else it is a finding naming who did not. Trailers the patch already carries
+    sent the reply, or when a reply relays it openly and an `earlier` revision in the thread has
+    it from them; else it is a finding naming who did not. Trailers the patch already carries
     (a replier restating them) are neither applied again nor flagged. A Link:, Closes:, Resolves:
     or Fixes: is taken from a reply to the patch itself, never spread from the cover."""
     trusted: dict[str, list[Trailer]] = defaultdict(list)
@@ -314,7 +321,12 @@ def _collect_trailers(
                 trusted[to].append(trailer)
                 findings.append(refusal(trailer, reply.mail, label.get(part.mail.msgid), alias=True))
             else:
-                findings.append(refusal(trailer, reply.mail, label.get(part.mail.msgid)))
+                title = None if to != part.mail.msgid or part.kind == "cover" else part.info.title
+                relayed = relay_note(reply.mail.body, trailer) is not None
+                vouched = given_before(trailer, title, earlier) if relayed else None
+                if vouched is not None:
+                    trusted[to].append(trailer)
+                findings.append(refusal(trailer, reply.mail, label.get(part.mail.msgid), vouched=vouched))
     return trusted, findings
 
 
@@ -332,7 +344,9 @@ def _make_cover(msg: _Msg) -> Cover:
     )
 
 
-def _build_revision(rp: _RevisionParts, functions: bool = True) -> tuple[Revision, list[Finding]]:
+def _build_revision(
+    rp: _RevisionParts, functions: bool = True, earlier: Sequence[Revision] = ()
+) -> tuple[Revision, list[Finding]]:
     patches_in = rp.patches or {}
     totals = [m.info.total or 1 for m in patches_in.values()]
     if rp.cover is not None and rp.cover.info.total:
@@ -346,7 +360,7 @@ def _build_revision(rp: _RevisionParts, functions: bool = True) -> tuple[Revisio
         findings += patch_findings
     label = {p.msgid: f"{p.index}/{p.total}" for p in built}
     carried = {p.msgid: p.trailers for p in built}
-    trusted, trailer_findings = _collect_trailers(rp.replies or [], label, carried)
+    trusted, trailer_findings = _collect_trailers(rp.replies or [], label, carried, earlier)
     findings += trailer_findings
     cover_msgid = rp.cover.mail.msgid if rp.cover else None
     from_cover = (trusted.get(cover_msgid, []) if cover_msgid else []) + trusted.get(_SERIES_WIDE, [])
@@ -440,10 +454,10 @@ def _assemble_series(raw: RawThread, revision: int | None, functions: bool = Tru
         name = raw.provenance[0].location if raw.provenance else "input"
         found = ", ".join(f"v{n}" for n in numbers)
         raise InputError(f"{name}: revision {revision} not found (the thread has {found})")
-    revisions = []
+    revisions: list[Revision] = []
     for number in numbers:
         try:
-            rev, rev_findings = _build_revision(parts[number], functions)
+            rev, rev_findings = _build_revision(parts[number], functions, revisions)
         except InputError as e:
             if number == chosen:
                 raise

@@ -11,10 +11,10 @@ matched in any case and written in their canonical spelling.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from patchtool.models import Address, Finding, Trailer
+from patchtool.models import Address, Finding, Reply, Revision, Trailer
 from patchtool.parse.addresses import parse_people, strip_mailto
 from patchtool.parse.mail import Mail, parse_address
 
@@ -301,9 +301,42 @@ def relay_note(body: str, trailer: Trailer) -> str | None:
     return None
 
 
-def refusal(trailer: Trailer, reply: Mail, label: str | None, *, alias: bool = False) -> Finding:
+def _title_key(title: str) -> str:
+    return " ".join(title.split()).casefold()
+
+
+Vouch = tuple[int, Reply]  # an earlier revision's number and the reply in which a trailer was given
+
+
+def given_before(trailer: Trailer, title: str | None, earlier: Sequence[Revision]) -> Vouch | None:
+    """The earlier revision and reply in which the people a relayed trailer names gave it
+    themselves: the same trailer, sent by them, on the patch of the same title, on the cover
+    letter or for the whole series (`title` None: the relay was for the whole series, so only
+    the latter two vouch). The newest such revision; None when the thread holds none."""
+    for revision in sorted(earlier, key=lambda r: -r.number):
+        titles = {f"{p.index}/{p.total}": _title_key(p.title) for p in revision.patches}
+        for reply in revision.replies:
+            whole = reply.answers == "cover"
+            same = title is not None and titles.get(reply.answers or "") == _title_key(title)
+            for given in reply.trailers:
+                if not (whole or same or given.origin == "series-reply") or not same_trailer(given, trailer):
+                    continue
+                if sender_matches(given, reply.sender) or sent_by_namesake(given, reply.sender):
+                    return revision.number, reply
+    return None
+
+
+def refusal(
+    trailer: Trailer,
+    reply: Mail,
+    label: str | None,
+    *,
+    alias: bool = False,
+    vouched: Vouch | None = None,
+) -> Finding:
     """The finding on a reply trailer that is not the reply's sender's own: applied from a
-    namesake's address (``alias``), relayed openly, or refused."""
+    namesake's address (``alias``), relayed openly (applied when ``vouched``: the thread shows
+    the named person giving it on an earlier revision), or refused."""
     said = f'"{trailer.key}: {trailer.value}"'
     note = None if alias else relay_note(reply.body, trailer)
     if alias:
@@ -312,8 +345,12 @@ def refusal(trailer: Trailer, reply: Mail, label: str | None, *, alias: bool = F
     elif note is not None:
         severity, code = "info", "trailer-relayed"
         shown = note if len(note) <= 40 else note[:37] + "..."
-        text = f'{said} was relayed by {reply.sender} ("{shown}"); not applied: add it yourself if you '
-        text += "trust the relay"
+        text = f'{said} was relayed by {reply.sender} ("{shown}"); '
+        if vouched is not None:
+            number, given = vouched
+            text += f"applied: {given.sender} gave it on v{number} (<{given.msgid}>)"
+        else:
+            text += "not applied: add it yourself if you trust the relay"
     else:
         severity, code = "warning", "trailer-sender-mismatch"
         missing = ", ".join(str(p) for p in missing_people(trailer, reply.sender)) or trailer.value

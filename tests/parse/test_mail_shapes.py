@@ -359,3 +359,70 @@ def test_stripped_blank_context_line_at_the_end_of_a_hunk() -> None:
     (change,) = patch.summary.files
     assert (change.added, change.removed, change.hunks[0].old_lines) == (1, 1, 3)
     assert patch.diff.endswith("+int lamp_max = 12;\n\n")  # git apply gets the whole hunk
+
+
+_KEEP = (
+    "If nothing changed, please keep the previous tags so we don't have\nto review the same"
+    " patch again:\n\nReviewed-by: Bob Queue <bob@x.org>\nReviewed-by: Ada Lovelace <ada@x.org>\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("v1_reply", "v2_title", "applied"),
+    [
+        # Ada's own Reviewed-by on v1 of the same patch: the relay is true, and applied
+        (
+            ("Reviewed-by: Ada Lovelace <ada@x.org>\n", "Ada Lovelace <ada@x.org>", "p1@x"),
+            "lamp: raise max",
+            True,
+        ),
+        # ... or on v1's cover letter, for the whole series
+        (
+            ("Reviewed-by: Ada Lovelace <ada@x.org>\n", "Ada Lovelace <ada@x.org>", "c1@x"),
+            "lamp: raise max",
+            True,
+        ),
+        # on v1 of another patch (v2's title differs), or a different tag, or none: not applied
+        (
+            ("Reviewed-by: Ada Lovelace <ada@x.org>\n", "Ada Lovelace <ada@x.org>", "p1@x"),
+            "lamp: lower min",
+            False,
+        ),
+        (
+            ("Acked-by: Ada Lovelace <ada@x.org>\n", "Ada Lovelace <ada@x.org>", "p1@x"),
+            "lamp: raise max",
+            False,
+        ),
+        (("Looks right.\n", "Ada Lovelace <ada@x.org>", "p1@x"), "lamp: raise max", False),
+        # on v1 too it came from someone else: nobody has it from Ada herself
+        (
+            ("Per IRC:\nReviewed-by: Ada Lovelace <ada@x.org>\n", "Carl Relay <carl@x.org>", "p1@x"),
+            "lamp: raise max",
+            False,
+        ),
+    ],
+)
+def test_a_relayed_tag_is_applied_when_the_thread_has_it_from_its_person_on_an_earlier_revision(
+    v1_reply: tuple[str, str, str], v2_title: str, applied: bool
+) -> None:
+    # the real v2 thread behind the test above: v1 is in the thread (patchew gives every
+    # revision), and the colleague's Reviewed-by is there in her own reply to v1's same patch
+    body, sender, parent = v1_reply
+    v1 = [
+        _mail("c1@x", AUTHOR, "[PATCH 0/1] lamp", "A lamp fix.\n"),
+        _mail("p1@x", AUTHOR, "[PATCH 1/1] lamp: raise max", _patch_body(), "c1@x"),
+        _mail("r1@x", sender, "Re: [PATCH 1/1] lamp: raise max", body, parent),
+    ]
+    v2 = [
+        _mail("c2@x", AUTHOR, "[PATCH v2 0/1] lamp", "A lamp fix, v2.\n"),
+        _mail("p2@x", AUTHOR, f"[PATCH v2 1/1] {v2_title}", _patch_body(), "c2@x"),
+        _mail("r2@x", "Bob Queue <bob@x.org>", f"Re: [PATCH v2 1/1] {v2_title}", _KEEP, "p2@x"),
+    ]
+    series = _series(*v1, *v2)
+    assert series.revision.number == 2
+    bob, ada = "Reviewed-by: Bob Queue <bob@x.org>", "Reviewed-by: Ada Lovelace <ada@x.org>"
+    assert _applied(series) == ([bob, ada] if applied else [bob])
+    relayed = [f for f in series.findings if f.code.startswith("trailer-")]
+    assert [(f.code, f.severity) for f in relayed] == [("trailer-relayed", "info")]
+    said = "applied: Ada Lovelace <ada@x.org> gave it on v1 (<r1@x>)" if applied else "not applied"
+    assert said in relayed[0].message
