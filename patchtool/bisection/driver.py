@@ -202,10 +202,11 @@ class _Session:
             self._shown = (*self.named(), self.state.runs, self.state.builds)
             self._emit()
 
-    def step(self, task: Task, what: str) -> None:
-        """A lane begins ``what`` ("building", "testing") on its task (from the lane's thread):
-        the live line says so, with the totals last shown."""
-        self._under_way[task.lane] = Step(what, task.sha)
+    def step(self, task: Task, what: str, sha: str) -> None:
+        """A lane begins ``what`` on ``sha`` ("building" or "testing" its task's commit, or
+        configuring the newest end first; from the lane's thread): the live line says so, with
+        the totals last shown."""
+        self._under_way[task.lane] = Step(what, sha)
         self._emit()
 
     def _emit(self) -> None:

@@ -71,21 +71,22 @@ class Done:
     finished: float = field(default_factory=time.monotonic)
 
 
-def execute(prober: Prober, task: Task, step: Callable[[Task, str], None] | None = None) -> Done:
+def execute(prober: Prober, task: Task, step: Callable[[Task, str, str], None] | None = None) -> Done:
     """Build (if needed) and run one task in its lane (a worker thread: no state, no store rows);
-    ``step`` hears "building" and "testing" as each begins (the live line)."""
+    ``step`` hears "building" and "testing" as each begins, and a step of the prober's own, with
+    the commit it is done on (the live line)."""
     built: bool | None = None
     build_seconds = 0.0
     if task.build:
         if step is not None:
-            step(task, "building")
+            step(task, "building", task.sha)
         start = time.monotonic()
-        built = prober.prepare(task.sha)
+        built = prober.prepare(task.sha, None if step is None else lambda what, sha: step(task, what, sha))
         build_seconds = time.monotonic() - start
         if not built:
             return Done(task, built, build_seconds, (), 0.0)
     if step is not None:
-        step(task, "testing")
+        step(task, "testing", task.sha)
     start = time.monotonic()
     verdicts = tuple(prober.run_batch(task.count))
     return Done(task, built, build_seconds, verdicts, time.monotonic() - start)
@@ -102,7 +103,7 @@ class Host(Protocol):
     def out_of_time(self) -> bool: ...
     def runs_left(self) -> int | None: ...
     def absorb(self, done: Done, phase: str = "search") -> None: ...
-    def step(self, task: Task, what: str) -> None: ...
+    def step(self, task: Task, what: str, sha: str) -> None: ...
 
 
 def search_in_lanes(host: Host) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import field
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from patchtool.build.meson import BuildResult, ConfigureFailed
 
 WORKTREE_NAME = "bisect"
+# What a prober says of a step of its own: (what, the commit). The live line shows it.
+Tell = Callable[[str, str], None]
+CONFIGURING_TIP = "configuring the newest end"
 __all__ = ["CommandProber", "MesonProber", "ProbeSpec", "Prober", "Verdict", "prober_for", "probers_for"]
 
 
@@ -79,8 +82,9 @@ class Prober(Protocol):
     # Why the last prepare (or, on a cluster, the last batch) did not build; None when it did.
     last_failure: BuildFailure | None
 
-    def prepare(self, commit: str) -> bool:
-        """Check out (and build) `commit`; False when it cannot be tested."""
+    def prepare(self, commit: str, tell: Tell | None = None) -> bool:
+        """Check out (and build) `commit`; False when it cannot be tested. ``tell(what, sha)``
+        hears a step of its own begin (the live line: the newest end configured first)."""
         ...
 
     def run_batch(self, count: int) -> list[Verdict]:
@@ -112,7 +116,7 @@ class CommandProber:
         self.classifier, self.jobs, self.worktree = spec.classifier, max(jobs, 1), worktree
         self.tree: Path | None = None
 
-    def prepare(self, commit: str) -> bool:
+    def prepare(self, commit: str, tell: Tell | None = None) -> bool:
         self.tree = ensure_worktree(self.repo, self.settings, self.worktree, commit)
         return True
 
@@ -167,7 +171,7 @@ class MesonProber:
         self.build_dir: Path | None = None
         self.last_failure: BuildFailure | None = None
 
-    def prepare(self, commit: str) -> bool:
+    def prepare(self, commit: str, tell: Tell | None = None) -> bool:
         from patchtool.build.meson import ConfigureFailed
 
         try:
@@ -181,13 +185,16 @@ class MesonProber:
             tip = self.spec.tip
             if tip is None or commit == tip or self.repo.try_rev_parse(tip) is None:  # a worker's clone
                 raise
+            if tell is not None:
+                tell(CONFIGURING_TIP, tip)
             at_tip = self._configure_tip()
             if at_tip is not None:
                 raise ConfigureFailed(
-                    f"{commit[:12]} and the range's newest end {tip[:12]} do not configure:"
-                    f" {at_tip.message}",
+                    f"{commit[:12]} and the range's newest end {tip[:12]} do not configure: {at_tip.message}",
                     hint=at_tip.hint,
                 ) from problem
+            if tell is not None:
+                tell("building", commit)
             result = self._build(commit)  # now that version's failed build
         self.build_dir = result.build_dir if result.ok else None
         # Only the last prepare's: a failure older than a build that worked is not this commit's now.

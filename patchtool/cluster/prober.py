@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from patchtool.bisection.probe import BuildFailure, ProbeSpec, Verdict
+from patchtool.bisection.probe import BuildFailure, ProbeSpec, Tell, Verdict
 from patchtool.cluster.client import Cluster
 from patchtool.cluster.worker import bisect_probe
 
@@ -37,7 +37,7 @@ class ClusterProber:
         """Runs that can go at once: one per worker."""
         return max(1, len(self.cluster.workers))
 
-    def prepare(self, commit: str) -> bool:
+    def prepare(self, commit: str, tell: Tell | None = None) -> bool:
         self.commit = commit
         return True
 

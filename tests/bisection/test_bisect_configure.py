@@ -131,3 +131,40 @@ def test_a_newest_end_the_repository_lacks_leaves_the_configure_error_as_it_was(
         pytest.raises(ConfigureFailed, match=r"^configure of .* unknown option --with-extra"),
     ):
         prober.prepare(shas[1])
+
+
+def test_the_live_line_names_the_newest_end_while_it_is_configured(
+    tmp_path: Path, history: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first old commit's configure fails, the newest end is configured in its place (QEMU: 13
+    s), then the old commit is built: the live line names each in turn, not the old commit
+    throughout."""
+    from patchtool.bisection.driver import BisectOptions, run_bisect
+    from patchtool.bisection.probe import CONFIGURING_TIP, ProbeSpec, probers_for
+    from patchtool.bisection.summary import Progress
+    from patchtool.config import load_settings
+    from patchtool.store import Store
+    from patchtool.vcs.repo import GitRepo
+
+    repo, shas = history
+    env = {"PATCHTOOL_CACHE_DIR": str(tmp_path / "cache"), "PATCHTOOL_DATA_DIR": str(tmp_path / "data")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    tip = shas[-1]
+    spec = ProbeSpec(test="regress", configure_args=("--with-extra",), tip=tip)
+    seen: list[Progress] = []
+    with (
+        Store(tmp_path / "cache" / "patchtool.sqlite3") as store,
+        probers_for(GitRepo(repo), load_settings(env=env), spec, store) as probers,
+    ):
+        options = BisectOptions(shas[0], "main", revert_test=False)
+        report = run_bisect(GitRepo(repo), store, spec, options, probers, seen.append, load_settings(env=env))
+    assert report.culprit is not None and report.culprit.sha == shas[CULPRIT]
+    steps = [(s.what, s.sha) for p in seen for s in p.under_way]
+    shown = [x for i, x in enumerate(steps) if i == 0 or steps[i - 1] != x]
+    at = shown.index((CONFIGURING_TIP, tip))  # the newest end is named while it is configured
+    old = shown[at - 1][1]
+    assert shown[at - 1] == ("building", old) and shown[at + 1] == ("building", old)
+    assert old in shas[1 : OLD + 1] and old in {c.sha for c in report.untestable}
+    assert steps.count((CONFIGURING_TIP, tip)) == 1  # configured once: the directory then is

@@ -124,13 +124,16 @@ def test_a_trailer_relayed_for_someone_else_is_said_so_and_not_applied(body: str
     assert all("by Bob Queue <bob@x.org> (" in m and "trust the relay" in m for m in said)
 
 
+_KEEP = (
+    "If nothing changed, please keep the previous tags so we don't have\nto review the same"
+    " patch again:\n\nReviewed-by: Bob Queue <bob@x.org>\nReviewed-by: Ada Lovelace <ada@x.org>\n"
+)
+
+
 def test_tags_of_an_earlier_revision_passed_on_in_a_reply_are_relayed() -> None:
     # a real v2 thread: a reviewer asks the author to keep the previous tags and writes them out,
     # his own and a colleague's; his is applied, the colleague's is relayed (not applied, info)
-    body = (
-        "If nothing changed, please keep the previous tags so we don't have\nto review the same"
-        " patch again:\n\nReviewed-by: Bob Queue <bob@x.org>\nReviewed-by: Ada Lovelace <ada@x.org>\n"
-    )
+    body = _KEEP
     series = _thread(body, "Bob Queue <bob@x.org>")
     assert _applied(series) == ["Reviewed-by: Bob Queue <bob@x.org>"]
     codes = [(f.code, f.severity) for f in series.findings if f.code.startswith("trailer-")]
@@ -361,57 +364,34 @@ def test_stripped_blank_context_line_at_the_end_of_a_hunk() -> None:
     assert patch.diff.endswith("+int lamp_max = 12;\n\n")  # git apply gets the whole hunk
 
 
-_KEEP = (
-    "If nothing changed, please keep the previous tags so we don't have\nto review the same"
-    " patch again:\n\nReviewed-by: Bob Queue <bob@x.org>\nReviewed-by: Ada Lovelace <ada@x.org>\n"
-)
+_ADA = "Ada Lovelace <ada@x.org>"
+_RAISE = "lamp: raise max"
 
 
 @pytest.mark.parametrize(
-    ("v1_reply", "v2_title", "applied"),
+    ("v1_body", "v1_sender", "v1_parent", "v2_title", "applied"),
     [
         # Ada's own Reviewed-by on v1 of the same patch: the relay is true, and applied
-        (
-            ("Reviewed-by: Ada Lovelace <ada@x.org>\n", "Ada Lovelace <ada@x.org>", "p1@x"),
-            "lamp: raise max",
-            True,
-        ),
+        (f"Reviewed-by: {_ADA}\n", _ADA, "p1@x", _RAISE, True),
         # ... or on v1's cover letter, for the whole series
-        (
-            ("Reviewed-by: Ada Lovelace <ada@x.org>\n", "Ada Lovelace <ada@x.org>", "c1@x"),
-            "lamp: raise max",
-            True,
-        ),
+        (f"Reviewed-by: {_ADA}\n", _ADA, "c1@x", _RAISE, True),
         # on v1 of another patch (v2's title differs), or a different tag, or none: not applied
-        (
-            ("Reviewed-by: Ada Lovelace <ada@x.org>\n", "Ada Lovelace <ada@x.org>", "p1@x"),
-            "lamp: lower min",
-            False,
-        ),
-        (
-            ("Acked-by: Ada Lovelace <ada@x.org>\n", "Ada Lovelace <ada@x.org>", "p1@x"),
-            "lamp: raise max",
-            False,
-        ),
-        (("Looks right.\n", "Ada Lovelace <ada@x.org>", "p1@x"), "lamp: raise max", False),
+        (f"Reviewed-by: {_ADA}\n", _ADA, "p1@x", "lamp: lower min", False),
+        (f"Acked-by: {_ADA}\n", _ADA, "p1@x", _RAISE, False),
+        ("Looks right.\n", _ADA, "p1@x", _RAISE, False),
         # on v1 too it came from someone else: nobody has it from Ada herself
-        (
-            ("Per IRC:\nReviewed-by: Ada Lovelace <ada@x.org>\n", "Carl Relay <carl@x.org>", "p1@x"),
-            "lamp: raise max",
-            False,
-        ),
+        (f"Per IRC:\nReviewed-by: {_ADA}\n", "Carl Relay <carl@x.org>", "p1@x", _RAISE, False),
     ],
 )
 def test_a_relayed_tag_is_applied_when_the_thread_has_it_from_its_person_on_an_earlier_revision(
-    v1_reply: tuple[str, str, str], v2_title: str, applied: bool
+    v1_body: str, v1_sender: str, v1_parent: str, v2_title: str, applied: bool
 ) -> None:
     # the real v2 thread behind the test above: v1 is in the thread (patchew gives every
     # revision), and the colleague's Reviewed-by is there in her own reply to v1's same patch
-    body, sender, parent = v1_reply
     v1 = [
         _mail("c1@x", AUTHOR, "[PATCH 0/1] lamp", "A lamp fix.\n"),
         _mail("p1@x", AUTHOR, "[PATCH 1/1] lamp: raise max", _patch_body(), "c1@x"),
-        _mail("r1@x", sender, "Re: [PATCH 1/1] lamp: raise max", body, parent),
+        _mail("r1@x", v1_sender, "Re: [PATCH 1/1] lamp: raise max", v1_body, v1_parent),
     ]
     v2 = [
         _mail("c2@x", AUTHOR, "[PATCH v2 0/1] lamp", "A lamp fix, v2.\n"),
