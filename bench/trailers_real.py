@@ -15,9 +15,10 @@ are compared by address:
 "merged only" may be honest (given on another revision or on the PULL request, or added by the
 maintainer); "collected only" may be too (a trailer the maintainer dropped). --show prints each
 disagreement with the reply that carried it, to judge by hand. patchtool's trailer findings are
-counted by code (`trailer-sender-mismatch`: not applied; `trailer-relayed`: not applied, passed
-on by someone who says so; `trailer-sender-alias`: applied, sent from another address of the same
-name). A thread whose patches the archive's index lacks is skipped and counted.
+counted by code (`trailer-sender-mismatch`: not applied; `trailer-relayed`: passed on by someone
+who says so, applied only when an earlier revision in the thread has it from its person;
+`trailer-sender-alias`: applied, sent from another address of the same name). A thread whose
+patches the archive's index lacks is skipped and counted.
 """
 
 from __future__ import annotations
