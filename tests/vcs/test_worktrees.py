@@ -174,8 +174,8 @@ def test_a_listing_waits_while_another_process_is_half_way_through_worktree_add(
     for check in (
         lambda: check_branch_name(repo, "r/1", force=False),
         lambda: list_worktrees(repo, settings),
-        lambda: ensure_worktree(repo, settings, "apply", first),  # the second call finds it registered
-        lambda: ensure_worktree(repo, settings, "apply", first),
+        lambda: ensure_worktree(repo, settings, "apply", first),  # creates it
+        lambda: ensure_worktree(repo, settings, "apply", first),  # finds it registered: reuses it
     ):
         (entry / "commondir").write_text("")  # the state git leaves for an instant
         assert not repo.git("worktree", "list", "--porcelain", check=False).ok
