@@ -322,11 +322,12 @@ def _collect_trailers(
                 findings.append(refusal(trailer, reply.mail, label.get(part.mail.msgid), alias=True))
             else:
                 title = None if to != part.mail.msgid or part.kind == "cover" else part.info.title
-                relayed = relay_note(reply.mail.body, trailer) is not None
-                vouched = given_before(trailer, title, earlier) if relayed else None
+                note = relay_note(reply.mail.body, trailer)
+                vouched = given_before(trailer, title, earlier) if note is not None else None
                 if vouched is not None:
                     trusted[to].append(trailer)
-                findings.append(refusal(trailer, reply.mail, label.get(part.mail.msgid), vouched=vouched))
+                found = refusal(trailer, reply.mail, label.get(part.mail.msgid), note=note, vouched=vouched)
+                findings.append(found)
     return trusted, findings
 
 

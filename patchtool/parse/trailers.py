@@ -332,13 +332,14 @@ def refusal(
     label: str | None,
     *,
     alias: bool = False,
+    note: str | None = None,
     vouched: Vouch | None = None,
 ) -> Finding:
     """The finding on a reply trailer that is not the reply's sender's own: applied from a
-    namesake's address (``alias``), relayed openly (applied when ``vouched``: the thread shows
-    the named person giving it on an earlier revision), or refused."""
+    namesake's address (``alias``), relayed openly (``note``, what relay_note read above it;
+    applied when ``vouched``: the thread shows the named person giving it on an earlier
+    revision), or refused."""
     said = f'"{trailer.key}: {trailer.value}"'
-    note = None if alias else relay_note(reply.body, trailer)
     if alias:
         severity, code = "info", "trailer-sender-alias"
         text = f"{said} was sent by {reply.sender}: the same name at another address; applied"
