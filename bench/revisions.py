@@ -7,9 +7,11 @@ commit carries the cover's subject). Series whose titles match and whose revisio
 each other (vN, vN+1) are turned back into mail with `git format-patch -v N` and compared with
 patchtool's matcher. Each pairing is checked against git itself: two patches count as the same
 change when `git patch-id --stable` says so. Printed: how patches were paired (patch-id, title,
-similarity), new/dropped counts, and the agreement of our patch-id with git's on every old x new
-pair of patches. The pairs are split in two halves by a hash of the newer message-id (`--half`): nothing here
-is tuned, but a threshold change should be judged on `tune` and reported on `report`.
+similarity), new/dropped counts, how many paired patches were retitled (a tag relayed to one is
+checked against the replies to its earlier version all the same: parse/pairing.py), and the
+agreement of our patch-id with git's on every old x new pair of patches. The pairs are split in
+two halves by a hash of the newer message-id (`--half`): nothing here is tuned, but a threshold
+change should be judged on `tune` and reported on `report`.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ sys.path.insert(0, str(ROOT))
 from patchtool.errors import PatchtoolError  # noqa: E402
 from patchtool.models import Patch, RawMessage, RawThread  # noqa: E402
 from patchtool.parse.mail import split_mbox  # noqa: E402
+from patchtool.parse.pairing import patch_id  # noqa: E402
 from patchtool.parse.series import build_series  # noqa: E402
 from patchtool.parse.subjects import parse_subject  # noqa: E402
-from patchtool.review.revisions import match_patches, patch_id  # noqa: E402
+from patchtool.review.revisions import match_patches  # noqa: E402
 from patchtool.vcs.repo import GitRepo  # noqa: E402
 
 
@@ -94,6 +97,9 @@ def compare(repo: Mirror, pair: tuple[str, str, int, int], tally: Counter[str]) 
     old, new = revs[n], revs[m]
     for p in match_patches(old, new):
         tally[f"status {p.status}" + (f" by {p.matched_by}" if p.matched_by else "")] += 1
+        if p.old is not None and p.new is not None:
+            retitled = " ".join(p.old.title.split()).casefold() != " ".join(p.new.title.split()).casefold()
+            tally["paired patches retitled (a tag relayed to them vouches now)"] += retitled
     ours = {
         (o.index, w.index): patch_id(o.diff) == patch_id(w.diff) for o in old.patches for w in new.patches
     }

@@ -28,6 +28,7 @@ from patchtool.parse.body import cover_parts, has_diff, parse_patch_body
 from patchtool.parse.diffs import check_diffstat, parse_diffstat, summarize_diff
 from patchtool.parse.duplicates import unique_mails
 from patchtool.parse.mail import Mail, looks_like_mail, origin_name, parse_date, parse_mail
+from patchtool.parse.pairing import Counterparts
 from patchtool.parse.subjects import mailinfo_subject, parse_subject
 from patchtool.parse.trailers import (
     REFERENCE_KEYS,
@@ -293,13 +294,15 @@ def _collect_trailers(
     label: dict[str, str],
     carried: dict[str, tuple[Trailer, ...]],
     earlier: Sequence[Revision] = (),
+    counterparts: Counterparts | None = None,
 ) -> tuple[dict[str, list[Trailer]], list[Finding]]:
     """Trusted reply trailers per answered msgid (_SERIES_WIDE: given to every patch from a reply
     to one, under a "Series:" line); a person trailer is applied only when every person it names
     sent the reply, or when a reply relays it openly and an `earlier` revision in the thread has
-    it from them; else it is a finding naming who did not. Trailers the patch already carries
-    (a replier restating them) are neither applied again nor flagged. A Link:, Closes:, Resolves:
-    or Fixes: is taken from a reply to the patch itself, never spread from the cover."""
+    it from them (on the patch `counterparts` pairs with this one, or for the whole series); else
+    it is a finding naming who did not. Trailers the patch already carries (a replier restating
+    them) are neither applied again nor flagged. A Link:, Closes:, Resolves: or Fixes: is taken
+    from a reply to the patch itself, never spread from the cover."""
     trusted: dict[str, list[Trailer]] = defaultdict(list)
     findings = []
     for reply, part in replies:
@@ -321,9 +324,12 @@ def _collect_trailers(
                 trusted[to].append(trailer)
                 findings.append(refusal(trailer, reply.mail, label.get(part.mail.msgid), alias=True))
             else:
-                title = None if to != part.mail.msgid or part.kind == "cover" else part.info.title
+                mine = to == part.mail.msgid and part.kind != "cover"
+                counterpart = (
+                    partial(counterparts.of, part.mail.msgid) if mine and counterparts is not None else None
+                )
                 note = relay_note(reply.mail.body, trailer)
-                vouched = given_before(trailer, title, earlier) if note is not None else None
+                vouched = given_before(trailer, counterpart, earlier) if note is not None else None
                 if vouched is not None:
                     trusted[to].append(trailer)
                 found = refusal(trailer, reply.mail, label.get(part.mail.msgid), note=note, vouched=vouched)
@@ -361,7 +367,8 @@ def _build_revision(
         findings += patch_findings
     label = {p.msgid: f"{p.index}/{p.total}" for p in built}
     carried = {p.msgid: p.trailers for p in built}
-    trusted, trailer_findings = _collect_trailers(rp.replies or [], label, carried, earlier)
+    counterparts = Counterparts(built)
+    trusted, trailer_findings = _collect_trailers(rp.replies or [], label, carried, earlier, counterparts)
     findings += trailer_findings
     cover_msgid = rp.cover.mail.msgid if rp.cover else None
     from_cover = (trusted.get(cover_msgid, []) if cover_msgid else []) + trusted.get(_SERIES_WIDE, [])

@@ -11,7 +11,7 @@ matched in any case and written in their canonical spelling.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from patchtool.models import Address, Finding, Reply, Revision, Trailer
@@ -301,23 +301,24 @@ def relay_note(body: str, trailer: Trailer) -> str | None:
     return None
 
 
-def _title_key(title: str) -> str:
-    return " ".join(title.split()).casefold()
-
-
 Vouch = tuple[int, Reply]  # an earlier revision's number and the reply in which a trailer was given
+Counterpart = Callable[[Revision], "str | None"]  # the label ("2/5") of a patch's own in a revision
 
 
-def given_before(trailer: Trailer, title: str | None, earlier: Sequence[Revision]) -> Vouch | None:
+def given_before(
+    trailer: Trailer, counterpart: Counterpart | None, earlier: Sequence[Revision]
+) -> Vouch | None:
     """The earlier revision and reply in which the people a relayed trailer names gave it
-    themselves: the same trailer, sent by them, on the patch of the same title, on the cover
-    letter or for the whole series (`title` None: the relay was for the whole series, so only
-    the latter two vouch). The newest such revision; None when the thread holds none."""
+    themselves: the same trailer, sent by them, on that revision's patch that is the one relayed
+    to (`counterpart`: paired as a reviewer pairs them, parse/pairing.py, so a patch retitled or
+    renumbered since still vouches), on the cover letter or for the whole series (`counterpart`
+    None: the relay was for the whole series, so only the latter two vouch). The newest such
+    revision; None when the thread holds none."""
     for revision in sorted(earlier, key=lambda r: -r.number):
-        titles = {f"{p.index}/{p.total}": _title_key(p.title) for p in revision.patches}
+        same_as = counterpart(revision) if counterpart is not None else None
         for reply in revision.replies:
             whole = reply.answers == "cover"
-            same = title is not None and titles.get(reply.answers or "") == _title_key(title)
+            same = same_as is not None and reply.answers == same_as
             for given in reply.trailers:
                 if not (whole or same or given.origin == "series-reply") or not same_trailer(given, trailer):
                     continue

@@ -1,15 +1,15 @@
 """Two revisions of a series compared: patches matched, what changed, and whether review was answered.
 
-Patches are matched the way a reviewer would pair them: first by patch-id (the same change, even
-renumbered or retitled), then by title, then by how much of the changed lines they share. For every
-comment of a reply to the older revision that sits under quoted diff lines, the newer revision says
-whether those lines changed; for every review trailer, whether the author carried it over.
+Patches are matched the way a reviewer would pair them (parse/pairing.py): first by patch-id (the
+same change, even renumbered or retitled), then by title, then by how much of the changed lines
+they share. For every comment of a reply to the older revision that sits under quoted diff lines,
+the newer revision says whether those lines changed; for every review trailer, whether the author
+carried it over.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from urllib.parse import unquote
 
@@ -17,12 +17,12 @@ from patchtool.config import Settings
 from patchtool.errors import InputError
 from patchtool.jsonable import record
 from patchtool.models import Patch, RawThread, Revision, Series, Trailer
-from patchtool.parse.difftext import changed_lines, split_files
+from patchtool.parse.difftext import split_files
+from patchtool.parse.pairing import pair_patches
 from patchtool.parse.series import build_series
 from patchtool.review.replies import answered_patch, comments, reply_bodies, split_reply
 
 UNCHANGED, CHANGED, NEW, DROPPED = "unchanged", "changed", "new", "dropped"
-SIMILAR_ENOUGH = 0.5  # share of changed lines two patches must have in common to be one patch
 _INDEX = re.compile(r"^index [0-9a-f]+\.\.[0-9a-f]+")
 _HUNK = re.compile(r"^@@ [^@]* @@")
 _CHANGES = re.compile(r"^\s*(changes\s+(in|since|from)\b|v\d+\s*[:-]|since\s+v\d+)", re.IGNORECASE)
@@ -77,23 +77,6 @@ class RevisionComparison:
     changes: str  # the "Changes in vN" notes of the newer cover letter
 
 
-def patch_id(diff: str) -> str:
-    """git's `patch-id --stable` idea: a hash of the file names and hunk lines (context included),
-    without whitespace, positions or blob ids: the same change in the same surroundings."""
-    digest = hashlib.sha1()
-    for line in diff.splitlines():
-        if _INDEX.match(line) or line.startswith(("@@", "--- ", "+++ ")):
-            continue
-        digest.update("".join(line.split()).encode())
-    return digest.hexdigest()
-
-
-def similarity(a: Patch, b: Patch) -> float:
-    return difflib.SequenceMatcher(
-        None, changed_lines(a.diff), changed_lines(b.diff), autojunk=False
-    ).ratio()
-
-
 def interdiff(old: Patch, new: Patch, labels: tuple[str, str] = ("old", "new")) -> str:
     """The diff between two versions of one patch's diff (index lines and hunk offsets left out)."""
 
@@ -104,31 +87,11 @@ def interdiff(old: Patch, new: Patch, labels: tuple[str, str] = ("old", "new")) 
     return "\n".join(difflib.unified_diff(lines(old), lines(new), labels[0], labels[1], n=2, lineterm=""))
 
 
-def _pair_by(olds: list[Patch], news: list[Patch], key: str) -> list[tuple[Patch, Patch, str, float]]:
-    pairs = []
-    for new in list(news):
-        if key == "patch-id":
-            found = next((o for o in olds if patch_id(o.diff) == patch_id(new.diff)), None)
-            score = 1.0
-        elif key == "title":
-            found = next((o for o in olds if o.title.strip().lower() == new.title.strip().lower()), None)
-            score = similarity(found, new) if found else 0.0
-        else:
-            scored = sorted(((similarity(o, new), o.index, o) for o in olds), key=lambda t: (-t[0], t[1]))
-            found = scored[0][2] if scored and scored[0][0] >= SIMILAR_ENOUGH else None
-            score = scored[0][0] if found else 0.0
-        if found is not None:
-            olds.remove(found)
-            news.remove(new)
-            pairs.append((found, new, key, score))
-    return pairs
-
-
 def match_patches(old: Revision, new: Revision) -> tuple[PatchPair, ...]:
     """Every patch of both revisions, paired when they are one patch; in the newer revision's order."""
     olds, news = list(old.patches), list(new.patches)
     names = (f"v{old.number}", f"v{new.number}")
-    found = [p for key in ("patch-id", "title", "similarity") for p in _pair_by(olds, news, key)]
+    found = pair_patches(olds, news)
     pairs = [
         PatchPair(
             o,

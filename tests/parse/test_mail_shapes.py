@@ -366,40 +366,53 @@ def test_stripped_blank_context_line_at_the_end_of_a_hunk() -> None:
 
 _ADA = "Ada Lovelace <ada@x.org>"
 _RAISE = "lamp: raise max"
+_MIN_DIFF = DIFF.replace("-int lamp_max = 10;\n+int lamp_max = 12;", " int lamp_max = 10;").replace(
+    "\n int lamp_min;\n", "\n-int lamp_min;\n+int lamp_min = 1;\n"
+)
 
 
 @pytest.mark.parametrize(
-    ("v1_body", "v1_sender", "v1_parent", "v2_title", "applied"),
+    ("v1_body", "v1_sender", "v1_parent", "v2_title", "v2_max", "applied"),
     [
         # Ada's own Reviewed-by on v1 of the same patch: the relay is true, and applied
-        (f"Reviewed-by: {_ADA}\n", _ADA, "p1@x", _RAISE, True),
+        (f"Reviewed-by: {_ADA}\n", _ADA, "p1@x", _RAISE, "12", True),
         # ... or on v1's cover letter, for the whole series
-        (f"Reviewed-by: {_ADA}\n", _ADA, "c1@x", _RAISE, True),
-        # on v1 of another patch (v2's title differs), or a different tag, or none: not applied
-        (f"Reviewed-by: {_ADA}\n", _ADA, "p1@x", "lamp: lower min", False),
-        (f"Acked-by: {_ADA}\n", _ADA, "p1@x", _RAISE, False),
-        ("Looks right.\n", _ADA, "p1@x", _RAISE, False),
+        (f"Reviewed-by: {_ADA}\n", _ADA, "c1@x", _RAISE, "12", True),
+        # ... or on v1 of the same patch, retitled in v2 (the same change: patch-id), or
+        # retitled and changed (most of its changed lines shared)
+        (f"Reviewed-by: {_ADA}\n", _ADA, "p1@x", "lamp: allow a brighter maximum", "12", True),
+        (f"Reviewed-by: {_ADA}\n", _ADA, "p1@x", "lamp: allow a brighter maximum", "14", True),
+        # on v1's other patch (another change, another title), or a different tag, or none
+        (f"Reviewed-by: {_ADA}\n", _ADA, "p1b@x", _RAISE, "12", False),
+        (f"Reviewed-by: {_ADA}\n", _ADA, "p1b@x", "lamp: allow a brighter maximum", "12", False),
+        (f"Acked-by: {_ADA}\n", _ADA, "p1@x", _RAISE, "12", False),
+        ("Looks right.\n", _ADA, "p1@x", _RAISE, "12", False),
         # on v1 too it came from someone else: nobody has it from Ada herself
-        (f"Per IRC:\nReviewed-by: {_ADA}\n", "Carl Relay <carl@x.org>", "p1@x", _RAISE, False),
+        (f"Per IRC:\nReviewed-by: {_ADA}\n", "Carl Relay <carl@x.org>", "p1@x", _RAISE, "12", False),
     ],
 )
 def test_a_relayed_tag_is_applied_when_the_thread_has_it_from_its_person_on_an_earlier_revision(
-    v1_body: str, v1_sender: str, v1_parent: str, v2_title: str, applied: bool
+    v1_body: str, v1_sender: str, v1_parent: str, v2_title: str, v2_max: str, applied: bool
 ) -> None:
     # the real v2 thread behind the test above: v1 is in the thread (patchew gives every
-    # revision), and the colleague's Reviewed-by is there in her own reply to v1's same patch
+    # revision), and the colleague's Reviewed-by is there in her own reply to v1's same patch;
+    # v1 had a second patch, which v2 dropped
+    min_body = f"Lower the minimum.\n\nSigned-off-by: {AUTHOR}\n---\n{_MIN_DIFF}-- \n2.47.0\n"
     v1 = [
-        _mail("c1@x", AUTHOR, "[PATCH 0/1] lamp", "A lamp fix.\n"),
-        _mail("p1@x", AUTHOR, "[PATCH 1/1] lamp: raise max", _patch_body(), "c1@x"),
-        _mail("r1@x", v1_sender, "Re: [PATCH 1/1] lamp: raise max", v1_body, v1_parent),
+        _mail("c1@x", AUTHOR, "[PATCH 0/2] lamp", "A lamp fix.\n"),
+        _mail("p1@x", AUTHOR, "[PATCH 1/2] lamp: raise max", _patch_body(), "c1@x"),
+        _mail("p1b@x", AUTHOR, "[PATCH 2/2] lamp: lower min", min_body, "c1@x"),
+        _mail("r1@x", v1_sender, "Re: [PATCH 1/2] lamp: raise max", v1_body, v1_parent),
     ]
+    v2_body = _patch_body().replace("lamp_max = 12;", f"lamp_max = {v2_max};")
     v2 = [
         _mail("c2@x", AUTHOR, "[PATCH v2 0/1] lamp", "A lamp fix, v2.\n"),
-        _mail("p2@x", AUTHOR, f"[PATCH v2 1/1] {v2_title}", _patch_body(), "c2@x"),
+        _mail("p2@x", AUTHOR, f"[PATCH v2 1/1] {v2_title}", v2_body, "c2@x"),
         _mail("r2@x", "Bob Queue <bob@x.org>", f"Re: [PATCH v2 1/1] {v2_title}", _KEEP, "p2@x"),
     ]
     series = _series(*v1, *v2)
     assert series.revision.number == 2
+    assert f"lamp_max = {v2_max};" in series.revision.patches[0].diff
     bob, ada = "Reviewed-by: Bob Queue <bob@x.org>", "Reviewed-by: Ada Lovelace <ada@x.org>"
     assert _applied(series) == ([bob, ada] if applied else [bob])
     relayed = [f for f in series.findings if f.code.startswith("trailer-")]

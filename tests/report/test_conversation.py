@@ -19,12 +19,13 @@ from markupsafe import escape
 from patchtool.config import load_settings
 from patchtool.errors import UsageError
 from patchtool.fetch import resolve_source
+from patchtool.parse.pairing import patch_id
 from patchtool.parse.series import build_series
 from patchtool.report.context import build_context
 from patchtool.report.conversation import fetch_line, links
 from patchtool.report.records import ReportContext
 from patchtool.report.render import render
-from patchtool.review.revisions import archive_links, compare_revisions, patch_id
+from patchtool.review.revisions import archive_links, compare_revisions
 from tests.conftest import ROOT, run_patchtool
 from tests.plugins.httpreplay import Replay
 from tests.plugins.reportkit import GENERATED, SENDER
