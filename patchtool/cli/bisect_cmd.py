@@ -31,6 +31,7 @@ from patchtool.cli.cluster_cmd import (
     cluster_repo,
     open_cluster,
 )
+from patchtool.cli.progress import progress
 from patchtool.config import Settings
 from patchtool.errors import ExitCode, UsageError
 from patchtool.store import Store
@@ -53,19 +54,28 @@ def _record(option: str, value: str | None) -> tuple[int, int]:
 
 
 @contextmanager
-def _live() -> Iterator[Callable[[Progress], None] | None]:
-    """A one-line live status on stderr (terminals only): best candidate, probability, effort."""
+def _live() -> Iterator[Callable[[Progress], None]]:
+    """The search's state on stderr (best candidate, probability, effort, the steps under way): a
+    live status on a terminal; elsewhere plain lines (cli.progress), one at once whenever the steps
+    under way change and the newest every few seconds, so a CI log shows an hours-long bisect
+    advancing and what it is building or testing now."""
+
+    def parts(p: Progress) -> tuple[str, str | None]:
+        doing = "".join(f"  {step.what} {step.sha[:12]}" for step in p.under_way)
+        best = f"best {p.top.sha[:12]} P={p.probability:.3f}  runs {p.runs}  builds {p.builds}"
+        return best + doing, doing or None  # between runs nothing is under way: no new step
+
     if not err.is_terminal:
-        yield None
+        with progress("bisect") as say:
+
+            def show(p: Progress) -> None:
+                if say is not None:  # progress is quiet only when asked
+                    say(*parts(p))
+
+            yield show
         return
     with err.status("bisect: starting") as status:
-
-        def show(p: Progress) -> None:
-            doing = "".join(f"  {step.what} {step.sha[:12]}" for step in p.under_way)
-            best = f"bisect: best {p.top.sha[:12]} P={p.probability:.3f}"
-            status.update(f"{best}  runs {p.runs}  builds {p.builds}{doing}")
-
-        yield show
+        yield lambda p: status.update(f"bisect: {parts(p)[0]}")
 
 
 def _ends(

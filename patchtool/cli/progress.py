@@ -1,18 +1,26 @@
 """Progress of long steps on stderr: a live line on a terminal (cut to its width, the step counter
 first so it stays visible), plain lines at most every few seconds otherwise (a CI log shows the
-build advancing), nothing with --quiet."""
+build advancing) and at once when the step under way changes, nothing with --quiet."""
 
 from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Protocol
 
 from patchtool.cli.app import err
 
-Say = Callable[[str], None]
+
+class Say(Protocol):
+    """Show `text`; `step` names what is under way (a bisect's "building 1d335b1bf213", None
+    between steps): text for another step than the last named is shown at once, not after the
+    period."""
+
+    def __call__(self, text: str, step: str | None = None) -> None: ...
+
+
 PERIOD = 10.0  # seconds between plain lines when stderr is not a terminal
 
 
@@ -22,7 +30,7 @@ class _Live:
     def __init__(self, stream: IO[str], label: str) -> None:
         self.stream, self.label, self.shown = stream, label, False
 
-    def __call__(self, text: str) -> None:
+    def __call__(self, text: str, step: str | None = None) -> None:
         width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
         line = f"{self.label}: {' '.join(text.split())}"[:width]
         self.stream.write(f"\r{line}\x1b[K")
@@ -36,17 +44,21 @@ class _Live:
 
 
 class _Periodic:
-    """Plain lines: the first at once, then the newest state every PERIOD seconds, and the last."""
+    """Plain lines: the first at once, then the newest state every PERIOD seconds (at once for a
+    new step), and the last."""
 
     def __init__(self, stream: IO[str], label: str, period: float) -> None:
         self.stream, self.label, self.period = stream, label, period
         self.last = -period
         self.pending: str | None = None
+        self.step: str | None = None
 
-    def __call__(self, text: str) -> None:
+    def __call__(self, text: str, step: str | None = None) -> None:
         now = time.monotonic()
         self.pending = text
-        if now - self.last >= self.period:
+        new_step = step is not None and step != self.step
+        self.step = self.step if step is None else step
+        if new_step or now - self.last >= self.period:
             self.last = now
             self._write()
 
