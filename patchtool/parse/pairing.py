@@ -8,7 +8,6 @@ relayed trailers (parse/trailers.py) both pair this way.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from collections.abc import Sequence
 
@@ -25,6 +24,8 @@ Pairing = tuple[Patch, Patch, str, float]  # older patch, newer patch, what pair
 def patch_id(diff: str) -> str:
     """git's `patch-id --stable` idea: a hash of the file names and hunk lines (context included),
     without whitespace, positions or blob ids: the same change in the same surroundings."""
+    import hashlib  # here, not above: hashlib loads OpenSSL, and a series pairs only for a relay
+
     digest = hashlib.sha1()
     for line in diff.splitlines():
         if _INDEX.match(line) or line.startswith(("@@", "--- ", "+++ ")):
