@@ -56,9 +56,9 @@ def _record(option: str, value: str | None) -> tuple[int, int]:
 @contextmanager
 def _live() -> Iterator[Callable[[Progress], None]]:
     """The search's state on stderr (best candidate, probability, effort, the steps under way): a
-    live status on a terminal; elsewhere plain lines (cli.progress), one at once whenever the steps
-    under way change and the newest every few seconds, so a CI log shows an hours-long bisect
-    advancing and what it is building or testing now."""
+    live status on a terminal; elsewhere plain lines (cli.progress) from the first build or run
+    on, one at once whenever the steps under way change and the newest every few seconds, so a
+    CI log shows an hours-long bisect advancing and what it is building or testing now."""
 
     def parts(p: Progress) -> tuple[str, str | None]:
         doing = "".join(f"  {step.what} {step.sha[:12]}" for step in p.under_way)
@@ -69,7 +69,9 @@ def _live() -> Iterator[Callable[[Progress], None]]:
         with progress("bisect") as say:
 
             def show(p: Progress) -> None:
-                if say is not None:  # progress is quiet only when asked
+                # nothing before the first build or run: a bad --test or --configure is found
+                # while the first commit is prepared, and its error stays the only line
+                if say is not None and (p.runs or p.builds):
                     say(*parts(p))
 
             yield show

@@ -9,6 +9,7 @@ from pathlib import Path
 from patchtool.cli.progress import _Periodic
 from tests.bisection.test_bisectrun import CULPRIT, bisect_env, make_flaky_repo
 from tests.conftest import run_patchtool
+from tests.plugins.gitutil import git
 
 
 def test_a_new_step_is_written_at_once_and_the_same_step_only_after_the_period() -> None:
@@ -41,3 +42,18 @@ def test_a_bisect_logs_each_commit_it_goes_on_to(tmp_path: Path) -> None:
     assert len(set(tested)) >= 4, done.stderr  # every commit the search went to
     # ... once each time it goes there, not at every run (the search makes dozens)
     assert len(tested) <= 2 * len(set(tested)) + 2, done.stderr
+
+
+def test_a_test_name_the_tree_lacks_is_the_only_line_of_a_bisect_log(
+    demo_project: Path, data_env: dict[str, str]
+) -> None:
+    """Found while the first commit is prepared: no progress line comes before the error."""
+    good = git(demo_project, "rev-parse", "HEAD").strip()
+    (demo_project / "NEWS").write_text("news\n")
+    git(demo_project, "add", "NEWS")
+    git(demo_project, "commit", "-q", "-m", "news")
+    done = run_patchtool("bisect", "--good", good, "--bad", "HEAD", "--test", "no-such-test", "--repo",
+                         demo_project, env=data_env)  # fmt: skip
+    assert done.code == 2, done.stderr
+    said = [line for line in done.stderr.splitlines() if not line.startswith("hint: ")]
+    assert said == ["error: test no-such-test: no such test in this tree"], done.stderr
