@@ -22,7 +22,8 @@ the given repositories (the wrap's revision, else the newest; testfloat's mirror
 needs glib, flex and bison.
 
 Printed per search: the commit named against the one expected, the runs and builds, the wall
-time, the revert test, and whether the checkout under WORKDIR was left as it was.
+time, the revert test, how many progress lines its log got, and whether the checkout under WORKDIR
+was left as it was.
 
 Usage: nice -n 10 python bench/chardev_bisect.py QEMU_GIT WORKDIR --keycodemapdb GIT \\
            --softfloat GIT --testfloat GIT [--only fix|regression] [--tree PATCHTOOL_CHECKOUT]
@@ -235,6 +236,9 @@ def main() -> int:
             f"{report.get('builds')}{line if report.get('line_runs') else ''}, wall {got['wall']:.0f} s; "
             f"revert test: {revert.get('status')}"
         )
+        log = str(got["log"]).splitlines()
+        steps = sum(ln.startswith("bisect: best ") for ln in log)
+        print(f"  its log (stderr, not a terminal): {steps} progress lines, {len(log) - steps} others")
     after = git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain", "--ignored")
     print("checkout left as it was" if after == (head, status) else "CHECKOUT CHANGED")
     return 0
