@@ -62,8 +62,12 @@ CONFIGURE = (
 )
 
 
+# no hook of the user's (a global core.hooksPath) runs on the scratch clone's commits and rebases
+GIT = ("git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
+
+
 def git(repo: Path, *args: str, check: bool = True) -> str:
-    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    done = subprocess.run([*GIT, "-C", str(repo), *args], capture_output=True, text=True)
     if check and done.returncode != 0:
         raise SystemExit(f"git {' '.join(args)}: {done.stderr.strip()}")
     return done.stdout.strip()
@@ -79,7 +83,7 @@ def replay(repo: Path, onto: str, upstream: str, tip: str, drop: tuple[str, ...]
         env["GIT_SEQUENCE_EDITOR"] = f"sed -i -E '/^pick ({pattern})/d'"
     rebase = ["rebase", "-q", *interactive, "--rebase-merges", "--onto", onto, upstream, tip]
     done = subprocess.run(
-        ["git", "-C", str(repo), *rebase],
+        [*GIT, "-C", str(repo), *rebase],
         capture_output=True,
         text=True,
         env=env,
@@ -94,7 +98,7 @@ def replay(repo: Path, onto: str, upstream: str, tip: str, drop: tuple[str, ...]
         git(repo, "checkout", "HEAD", "--", *ours)
         git(repo, "add", "-A")
         done = subprocess.run(
-            ["git", "-C", str(repo), "rebase", "--continue"], capture_output=True, text=True, env=env
+            [*GIT, "-C", str(repo), "rebase", "--continue"], capture_output=True, text=True, env=env
         )
     if done.returncode != 0:
         raise SystemExit(f"replay failed: {done.stderr.strip()[-500:]}")
@@ -139,7 +143,7 @@ def subprojects(repo: Path, sources: dict[str, Path]) -> None:
             continue
         wrap = (repo / "subprojects" / f"{name}.wrap").read_text()
         revision = next(ln.split("=", 1)[1].strip() for ln in wrap.splitlines() if ln.startswith("revision"))
-        subprocess.run(["git", "clone", "-q", str(source), str(where)], check=True)
+        subprocess.run([*GIT, "clone", "-q", str(source), str(where)], check=True)
         git(where, "checkout", "-q", revision, check=False)
         if git(where, "rev-parse", "HEAD") != revision:
             print(f"{name}: {revision[:12]} not in {source}; at {git(where, 'rev-parse', '--short', 'HEAD')}")
@@ -205,7 +209,7 @@ def main() -> int:
     if not repo.exists():
         work.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            ["git", "clone", "-q", "--shared", "--no-checkout", str(args.qemu_git), str(repo)], check=True
+            [*GIT, "clone", "-q", "--shared", "--no-checkout", str(args.qemu_git), str(repo)], check=True
         )
     ends = histories(repo)
     subprojects(

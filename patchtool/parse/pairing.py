@@ -44,9 +44,10 @@ def _title(patch: Patch) -> str:
 
 def _pair_by(olds: list[Patch], news: list[Patch], key: str) -> list[Pairing]:
     pairs = []
+    ids = {id(p): patch_id(p.diff) for p in (*olds, *news)} if key == "patch-id" else {}  # once each
     for new in list(news):
         if key == "patch-id":
-            found = next((o for o in olds if patch_id(o.diff) == patch_id(new.diff)), None)
+            found = next((o for o in olds if ids[id(o)] == ids[id(new)]), None)
             score = 1.0
         elif key == "title":
             found = next((o for o in olds if _title(o) == _title(new)), None)

@@ -293,8 +293,8 @@ def _collect_trailers(
     replies: list[tuple[_Msg, _Msg]],
     label: dict[str, str],
     carried: dict[str, tuple[Trailer, ...]],
+    counterparts: Counterparts,
     earlier: Sequence[Revision] = (),
-    counterparts: Counterparts | None = None,
 ) -> tuple[dict[str, list[Trailer]], list[Finding]]:
     """Trusted reply trailers per answered msgid (_SERIES_WIDE: given to every patch from a reply
     to one, under a "Series:" line); a person trailer is applied only when every person it names
@@ -325,9 +325,7 @@ def _collect_trailers(
                 findings.append(refusal(trailer, reply.mail, label.get(part.mail.msgid), alias=True))
             else:
                 mine = to == part.mail.msgid and part.kind != "cover"
-                counterpart = (
-                    partial(counterparts.of, part.mail.msgid) if mine and counterparts is not None else None
-                )
+                counterpart = partial(counterparts.of, part.mail.msgid) if mine else None
                 note = relay_note(reply.mail.body, trailer)
                 vouched = given_before(trailer, counterpart, earlier) if note is not None else None
                 if vouched is not None:
@@ -368,7 +366,7 @@ def _build_revision(
     label = {p.msgid: f"{p.index}/{p.total}" for p in built}
     carried = {p.msgid: p.trailers for p in built}
     counterparts = Counterparts(built)
-    trusted, trailer_findings = _collect_trailers(rp.replies or [], label, carried, earlier, counterparts)
+    trusted, trailer_findings = _collect_trailers(rp.replies or [], label, carried, counterparts, earlier)
     findings += trailer_findings
     cover_msgid = rp.cover.mail.msgid if rp.cover else None
     from_cover = (trusted.get(cover_msgid, []) if cover_msgid else []) + trusted.get(_SERIES_WIDE, [])
