@@ -178,6 +178,31 @@ def expands_to_list(macro: list[str]) -> bool:
     return False
 
 
+_CASE_LABEL = re.compile(r"\bcase\b[^;]*?[^:]:(?!:)|\bdefault\s*:(?!:)")
+
+
+def expands_to_cases(macro: list[str]) -> bool:
+    """Whether a `#define` (its lines, with their continuations) expands to labels of a switch: its
+    body, comments and literals aside, has a `case ...:` or `default:` outside every brace (a
+    register file's `CASE_GET_REG24(name, addr)`, three `case addr + i: ret = ...; break;`). No
+    do-while can hold it: the labels must stand in the switch's own body, and a `break` in the
+    loop would end the loop, not the switch. (A switch the macro holds whole, in braces, still
+    can be wrapped.)"""
+    text = "\n".join(line.rstrip().removesuffix("\\") for line in macro)
+    head = _MACRO_HEAD.match(text)
+    if head is None:
+        return False
+    depth, outside = 0, []
+    for ch in _MACRO_NOISE.sub(" ", text[head.end() :]):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            outside.append(ch)
+    return _CASE_LABEL.search("".join(outside)) is not None
+
+
 def _edits_line_comment(q: Quote) -> bool:
     """The added line it points at is in a run of changed lines that replaces `//` comment lines
     with `//` comment lines: the patch edits a comment the file has."""
@@ -372,6 +397,12 @@ MISREADS: tuple[tuple[re.Pattern[str], Callable[[Quote], bool]], ...] = (
     (
         re.compile(r"^Macros with multiple statements"),
         lambda q: defines_statics(_quoted_lines(q)),
+    ),
+    # ... or that expands to a switch's case labels (a new SCSI controller's register reads and
+    # writes, merged as written, as master's lsi53c895a.c has them: sample s55-P)
+    (
+        re.compile(r"^Macros with multiple statements"),
+        lambda q: expands_to_cases(_quoted_lines(q)),
     ),
     # it takes a function pointer's declarator for a call (`qemu_irq (*get_irq)(void *)`)
     (

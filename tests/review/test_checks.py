@@ -2056,6 +2056,32 @@ def test_a_macro_defining_file_scope_tables_is_no_do_while_error() -> None:
     assert [f.severity for f in found] == ["info", "error", "error"]
 
 
+def test_a_macro_of_case_labels_is_no_do_while_error() -> None:
+    # sample s55-P: a new controller's register reads, `case addr: ...; break;` three times in a
+    # macro used inside a switch (as master's SCSI register files have them), merged as written:
+    # no do-while can hold labels of the switch around it. A macro holding a whole switch in
+    # braces, a label only in a string or a comment, a ternary, and a name with "case" in it
+    # stay errors.
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    multiple = "Macros with multiple statements should be enclosed in a do - while loop"
+    cases = [
+        ["#define GET_REG16(name, addr) \\", "    case addr: \\", "        ret = s->name & 0xff; \\",
+         "        break; \\", "    case addr + 1: \\", "        ret = s->name >> 8; \\", "        break;"],
+        ["#define OTHERS(r) \\", "    default: \\", "        r = 0; \\", "        break;"],
+        ["#define PICK(v, r) \\", "    switch (v) { case 1: r = 2; break; default: r = 0; } \\", "    r++"],
+        ["#define SAY(s) \\", '    puts("case 1: no"); /* case 2: */ \\', "    s->n++"],
+        ["#define TERN(s, a) \\", "    s->x = a ? 1 : 2; \\", "    s->n++"],
+        ["#define LOWER(s) \\", "    lowercase(s); \\", "    s->n = base::x"],
+    ]  # fmt: skip
+    output = "".join(
+        f"ERROR: {multiple}\n#{30 + i}: FILE: hw/t.c:{i + 1}:\n" + "".join(f"+{x}\n" for x in lines) + "\n"
+        for i, lines in enumerate(cases)
+    )
+    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
+    assert [f.severity for f in found] == ["info", "info", "error", "error", "error", "error"]
+
+
 ALWAYS = (
     "print \"ERROR: New file 'hw/new.json' requires 'SPDX-License-Identifier'\\n\";\n"
     'print "ERROR: always\\n";\n'
