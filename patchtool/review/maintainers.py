@@ -105,12 +105,35 @@ def _section(title: str, tags: dict[str, list[str]]) -> Section:
     )
 
 
+# a bracket class of an F:/X: line (`target/i386/*.[ch]`, `pegasos[12].dt[sb]`: 13 lines of
+# QEMU's MAINTAINERS): get_maintainer.pl turns only `*`, `?` and `.` into regex and keeps the
+# brackets as a regex class, which names one of its characters
+_CLASS = re.compile(r"\[([^\]/\[\\]+)\]")
+
+
+def _glob_source(pattern: str) -> str:
+    """`*` and `?` within one path component, `[...]` one of its characters, the rest literal."""
+    out, at = [], 0
+    while at < len(pattern):
+        ch = pattern[at]
+        if ch == "[" and (cls := _CLASS.match(pattern, at)):
+            members = cls.group(1)
+            negated = members.startswith("^") and len(members) > 1  # a regex class: `!` is itself
+            body = "".join(re.escape(c) if c != "-" else "-" for c in members[negated:])
+            out.append(f"[{'^/' if negated else ''}{body}]")
+            at = cls.end()
+            continue
+        out.append("[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch))
+        at += 1
+    return "".join(out)
+
+
 def _pattern_source(pattern: str) -> str:
     """A regex, for fullmatch, of the paths one F:/X: pattern covers (path_matches' rule)."""
-    glob = "".join("[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) for ch in pattern)
+    glob = _glob_source(pattern)
     if pattern.endswith("/"):
         return glob + "(?s:.*)"
-    if any(c in pattern for c in "*?"):
+    if any(c in pattern for c in "*?") or _CLASS.search(pattern):
         return glob
     return f"{glob}|{re.escape(pattern)}/(?s:.*)"
 

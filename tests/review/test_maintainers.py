@@ -42,17 +42,30 @@ def test_sections_and_tags_are_parsed() -> None:
         ("accel/kvm/x.c", "accel/kvm", True),
         ("hw/a.c", "hw/?.c", True),
         ("hw/ab.c", "hw/?.c", False),
+        # a bracket class names one character (13 F: lines of QEMU's: `target/i386/*.[ch]`)
+        ("target/i386/cpu.c", "target/i386/*.[ch]", True),
+        ("target/i386/cpu.h", "target/i386/*.[ch]", True),
+        ("target/i386/cpu.o", "target/i386/*.[ch]", False),
+        ("target/i386/tcg/x.c", "target/i386/*.[ch]", False),
+        ("target/i386/*.[ch]", "target/i386/*.[ch]", False),
+        ("dtb/pegasos2.dtb", "dtb/pegasos[12].dt[sb]", True),
+        ("dtb/pegasos3.dtb", "dtb/pegasos[12].dt[sb]", False),
+        ("hw/b.c", "hw/[a-c].c", True),
+        ("hw/d.c", "hw/[^a-c].c", True),
+        ("hw/a.c", "hw/[^a-c].c", False),
+        ("hw/[x", "hw/[x", True),
+        ("hw/[x/y.c", "hw/[x", True),
     ],
 )
 def test_path_patterns(path: str, pattern: str, expected: bool) -> None:
     assert path_matches(path, pattern) is expected
 
 
-_PATTERNS = ("accel/kvm/", "include/system/kvm*.h", "hw/?.c", "docs/kvm", "a.b/c+d.c")
+_PATTERNS = ("accel/kvm/", "include/system/kvm*.h", "hw/?.c", "docs/kvm", "a.b/c+d.c", "hw/x*.[ch]")
 _PATHS = (
     "accel/kvm/x.c", "accel/kvm/sub/y.c", "accel/kvmx/x.c", "include/system/kvm_int.h",
     "include/system/sub/kvm.h", "hw/a.c", "hw/ab.c", "docs/kvm", "docs/kvm/index.rst", "docs/kvmx",
-    "a.b/c+d.c", "aXb/c+d.c", "a.b/ccd.c",
+    "a.b/c+d.c", "aXb/c+d.c", "a.b/ccd.c", "hw/x1.h", "hw/x.c", "hw/x.o", "hw/y/x.c",
 )  # fmt: skip
 
 
