@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from patchtool.jsonable import record
 from patchtool.models import Series
@@ -162,11 +162,46 @@ def written_on(repo: GitRepo, head: str, pres: Sequence[Preimage]) -> str | None
 
 
 def _newest_holding(repo: GitRepo, introducers: Sequence[str], pres: Sequence[Preimage]) -> str | None:
+    is_ancestor = _ancestry(repo, introducers)
     ordered: list[str] = []
     for commit in introducers:  # newest first: a commit that has another as ancestor comes before it
-        spot = next((i for i, c in enumerate(ordered) if repo.is_ancestor(c, commit)), len(ordered))
+        spot = next((i for i, c in enumerate(ordered) if is_ancestor(c, commit)), len(ordered))
         ordered.insert(spot, commit)
     return next((c for c in ordered if holds(repo, c, pres)), None)
+
+
+# Up to this many commits, their order is asked of git pair by pair (at most 15 processes of
+# 20-50 ms): the walk below costs up to QEMU's whole history, 1.6 s, when one of them is old.
+_ASK_EACH_PAIR_UP_TO = 6
+
+
+def _ancestry(repo: GitRepo, commits: Sequence[str]) -> Callable[[str, str], bool]:
+    """``is_ancestor(a, b)`` for two of ``commits``, from one walk of their history down to their
+    common ancestor, not a git process per pair: ordering 30 introducers pair by pair took 468
+    processes, 23 s on a real 40-file stable-7.2 backport. When the walk cannot be made (no
+    common ancestor), each pair asks git."""
+    if len(commits) <= _ASK_EACH_PAIR_UP_TO:
+        return repo.is_ancestor
+    found = repo.git("merge-base", "--octopus", *commits, check=False)
+    bottom = found.text().split()[:1] if found.ok else []
+    if not bottom:
+        return repo.is_ancestor
+    walk = repo.git(
+        "rev-list", "--topo-order", "--parents", *commits, f"^{bottom[0]}", check=False, timeout=300
+    )
+    if not walk.ok:
+        return repo.is_ancestor
+    bit = {c: 1 << i for i, c in enumerate(commits)}
+    reach: dict[str, int] = {}  # commit -> the bits of ``commits`` it is or descends from
+    for line in reversed(walk.text().splitlines()):  # parents before children
+        commit, *parents = line.split()
+        mask = bit.get(commit, 0)
+        for parent in parents:
+            mask |= reach.get(parent, 0)
+        reach[commit] = mask
+    # The bottom is a common ancestor of them all, and no other of them is its ancestor (it would
+    # be theirs too, and so the bottom itself); the walk holds every other path between them.
+    return lambda a, b: a != b and (a == bottom[0] or bool(reach.get(b, 0) & bit.get(a, 0)))
 
 
 @record
