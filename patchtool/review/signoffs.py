@@ -28,6 +28,9 @@ _VIA = re.compile(r"\s+via(\s+.*)?$")
 _LOCAL_PART = re.compile(r"^(?:[^\W_]|-)+(?:[._](?:[^\W_]|-)+)+$")
 # QEMU also writes `Fixes:`/`Resolves:` with the URL of a gitlab issue (or any bug tracker link).
 _ISSUE_URL = re.compile(r"^<?https?://\S+>?$")
+# QEMU's own form for a static-analysis report: `Fixes: Coverity CID 1558831` (93 in master),
+# `Fixes: CID 1593154` (53), a list of them, a note in parentheses (187 of master's Fixes: lines)
+_COVERITY_CID = re.compile(r"^(?:Coverity\s+)?CIDs?\s*:?\s*\d{4,}\b", re.IGNORECASE)
 _GIT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:")
 
 
@@ -233,8 +236,13 @@ def _form_problem(line: str, key: str, sp: str, rest: str, fixed: str) -> str | 
         return f"malformed trailer {line.strip()!r}: `{fixed}: value` needs one space and a value"
     if fixed.lower() in PERSON_TRAILERS and not re.search(r"<[^<>@\s]+@[^<>\s]+>", rest):
         return f"trailer {line.strip()!r} has no <e-mail address>"
-    if fixed == "Fixes" and not (_FIXES_SHA.match(value) or _ISSUE_URL.match(value)):
-        return f'Fixes: should read `Fixes: <commit hash> ("subject")` or an issue URL, not {value!r}'
+    if fixed == "Fixes" and not (
+        _FIXES_SHA.match(value) or _ISSUE_URL.match(value) or _COVERITY_CID.match(value)
+    ):
+        return (
+            f'Fixes: should read `Fixes: <commit hash> ("subject")`, an issue URL or a Coverity CID,'
+            f" not {value!r}"
+        )
     return None
 
 
