@@ -20,7 +20,8 @@ reverted on the bad end the user named, against `git revert --no-commit` there.
 
 With --noop it checks the revert test's "no-op" detection instead: each sampled culprit X
 reverted on its revert R (as if the bisect's bad end came after R) should change nothing there
-when R is a plain revert, and reverted on R^ (before R) never should.
+when R is a plain revert, or conflict and name R as the commit that already reverted it; and
+reverted on R^ (before R) never be a no-op.
 
 With --branch '*' every branch is searched (on a mirror of patchew's series branches, the reverts
 posted to the list), each revert once however many branches hold it.
@@ -50,7 +51,7 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from patchtool.bisection.revert import make_revert, noop_detail  # noqa: E402
+from patchtool.bisection.revert import conflicts_outcome, make_revert, noop_detail  # noqa: E402
 from patchtool.config import Settings, load_settings  # noqa: E402
 from patchtool.vcs.repo import GitRepo  # noqa: E402
 
@@ -110,19 +111,24 @@ def noop_check(
         base = git("rev-parse", f"{revert}^", cwd=clone).stdout.decode().strip()
         before = make_revert(repo, settings, culprit, base)
         plain = before.sha is not None and repo.tree_of(before.sha) == repo.tree_of(revert)
-        after = noop_detail(repo, culprit, revert, make_revert(repo, settings, culprit, revert))
+        made = make_revert(repo, settings, culprit, revert)
+        after = noop_detail(repo, culprit, revert, made)
+        # a revert that conflicts there says which commit already reverted the culprit
+        named = made.sha is None and bool(conflicts_outcome(repo, culprit, revert, made.conflicts).detail)
         wrong_before = noop_detail(repo, culprit, base, before)
         kind = ("plain revert" if plain else "edited or refused") + (
-            ", no-op after" if after else ", runs after"
+            ", no-op after" if after else ", conflicts naming R after" if named else ", runs after"
         )
         counts[kind] += 1
         counts["no-op before R (wrong)"] += bool(wrong_before)
-        if verbose or wrong_before or plain != bool(after):
+        if verbose or wrong_before or plain != bool(after or named):
             print(
                 f"{revert[:12]} reverts {culprit[:12]}: {kind}; before: {wrong_before or 'runs'}", flush=True
             )
-    for kind in ("plain revert, no-op after", "plain revert, runs after", "edited or refused, no-op after",
-                 "edited or refused, runs after", "no-op before R (wrong)"):  # fmt: skip
+    for kind in ("plain revert, no-op after", "plain revert, conflicts naming R after",
+                 "plain revert, runs after", "edited or refused, no-op after",
+                 "edited or refused, conflicts naming R after", "edited or refused, runs after",
+                 "no-op before R (wrong)"):  # fmt: skip
         print(f"  {kind:32} {counts[kind]:4}")
 
 

@@ -18,7 +18,13 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import GOOD_END
 from patchtool.bisection.model import BisectResult, StopReason
 from patchtool.bisection.probe import BuildFailure
-from patchtool.bisection.revert import RevertCommit, RevertOutcome, judge_revert, noop_detail
+from patchtool.bisection.revert import (
+    RevertCommit,
+    RevertOutcome,
+    conflicts_outcome,
+    judge_revert,
+    noop_detail,
+)
 from patchtool.bisection.standins import set_aside_bad_end
 from patchtool.bisection.stats import confirmation_plan
 from patchtool.store import Store
@@ -194,7 +200,7 @@ def stored_revert(
     if detail := noop_detail(repo, culprit, bad, RevertCommit(sha, files)):
         return RevertOutcome("no-op", bad, sha, detail=detail)
     if sha is None:
-        return RevertOutcome("conflicts", bad, conflicts=files)
+        return conflicts_outcome(repo, culprit, bad, files)
     plan = confirmation_plan(result.p.mean, result.q.mean)
     return judge_revert(bad, sha, [row[1] for row in load_rows(store, key, [sha])], plan, fix)
 

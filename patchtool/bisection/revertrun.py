@@ -12,7 +12,14 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.parallel import Lane, Task, execute
 from patchtool.bisection.probe import CarriesCommits
 from patchtool.bisection.replay import BUILT, load_rows, record_revert, record_row
-from patchtool.bisection.revert import RevertOutcome, judge_revert, make_revert, noop_detail, revert_pack
+from patchtool.bisection.revert import (
+    RevertOutcome,
+    conflicts_outcome,
+    judge_revert,
+    make_revert,
+    noop_detail,
+    revert_pack,
+)
 from patchtool.bisection.stats import confirmation_plan
 from patchtool.bisection.summary import CommitRef, Progress, Step
 from patchtool.config import Settings
@@ -75,7 +82,7 @@ def _revert_runs(
     if detail := noop_detail(session.repo, culprit, bad, made):
         return RevertOutcome("no-op", bad, made.sha, detail=detail)
     if made.sha is None:
-        return RevertOutcome("conflicts", bad, conflicts=made.conflicts)
+        return conflicts_outcome(session.repo, culprit, bad, made.conflicts)
     sha, lane = made.sha, session.lanes[0]
     if isinstance(lane.prober, CarriesCommits):
         lane.prober.carry(sha, bad, revert_pack(session.repo, sha, bad))

@@ -426,3 +426,31 @@ def test_the_live_line_names_the_commit_being_built_and_tested(
         assert not seen[-1].under_way and seen[-1].runs == report.runs
     else:
         assert any(len({s.sha for s in p.under_way}) == 2 for p in seen)
+
+
+def test_a_revert_that_conflicts_names_the_commit_that_already_reverted_the_culprit(tmp_path: Path) -> None:
+    # bench/revert_real.py --noop: a culprit reverted after its own revert (6 of master's 112 plain
+    # reverts) conflicts, its lines gone; the outcome says which commit took them out. One that
+    # merely mentions the culprit, or a revert before it, is not named.
+    from patchtool.bisection.revert import conflicts_outcome, describe_revert
+
+    repo = make_repo(tmp_path / "r", {"f.c": "a\nb\nc\n"})
+    culprit = _add(repo, "g.c", "x\n", "g: add x")
+    (repo / "f.c").write_text("a\nB\nc\n")
+    git(repo, "commit", "-q", "-am", "f: B")
+    git(repo, "commit", "-q", "--allow-empty", "-m", f"mention\n\nThis reverts commit {culprit[:12]}, say.")
+    before = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "rm", "-q", "g.c")
+    git(repo, "commit", "-q", "-m", f'Revert "g: add x"\n\nThis reverts commit {culprit}.')
+    revert = git(repo, "rev-parse", "HEAD").strip()
+    _add(repo, "g.c", "y\n", "g: add y")
+    bad = git(repo, "rev-parse", "HEAD").strip()
+
+    named = conflicts_outcome(GitRepo(repo), culprit[:10], bad, ("g.c",))
+    assert named.status == "conflicts" and named.conflicts == ("g.c",)
+    assert named.detail == f"already reverted by {revert[:12]} 'Revert \"g: add x\"'"
+    line = describe_revert(named, culprit)
+    assert line.endswith(
+        f"(conflicts in g.c; already reverted by {revert[:12]} 'Revert \"g: add x\"'): not run"
+    )
+    assert conflicts_outcome(GitRepo(repo), culprit, before, ("g.c",)).detail == ""
