@@ -1864,11 +1864,21 @@ def test_the_c99_comment_check_reads_a_patch_once_not_once_per_finding() -> None
     assert _comment_edits.cache_info().misses == before + 1
 
 
+def _macro_severities(cases: list[tuple[str, list[str]]]) -> list[str]:
+    """The severity of each checkpatch error quoting a macro's added lines: (message, lines)."""
+    from patchtool.review.tree_checks import parse_checkpatch
+
+    output = "".join(
+        f"ERROR: {msg}\n#{30 + i}: FILE: hw/t.c:{i + 1}:\n" + "".join(f"+{line}\n" for line in lines) + "\n"
+        for i, (msg, lines) in enumerate(cases)
+    )
+    return [f.severity for f in parse_checkpatch(output, make_patch(ONE_LINE_DIFF))]
+
+
 def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
     # an X-macro's `NAME##_IDX,`, a table's entries and comma-separated words cannot be put in
     # parentheses or do-while; an operator expression, statements, or a comma inside a call's
     # arguments, a string or a comment still can
-    from patchtool.review.tree_checks import parse_checkpatch
 
     complex_, multiple = (
         "Macros with complex values should be enclosed in parenthesis",
@@ -1882,12 +1892,7 @@ def test_a_macro_expanding_to_list_entries_is_no_macro_error() -> None:
         (multiple, ["#define TWO(a) f(a, 1); g(a)"]),
         (complex_, ['#define SAY(a) "x, y" a /* a, b */']),
     ]
-    output = "".join(
-        f"ERROR: {msg}\n#{30 + i}: FILE: hw/t.c:{i + 1}:\n" + "".join(f"+{line}\n" for line in lines) + "\n"
-        for i, (msg, lines) in enumerate(cases)
-    )
-    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
-    assert [f.severity for f in found] == ["info", "info", "info", "error", "error", "error"]
+    assert _macro_severities(cases) == ["info", "info", "info", "error", "error", "error"]
 
 
 TYPO_RENAME_DIFF = """diff --git a/target/x/task.c b/target/x/task.c
@@ -2045,7 +2050,6 @@ def test_a_macro_defining_file_scope_tables_is_no_do_while_error() -> None:
     # sample AJ: a translator macro making two static helper tables and a TRANS_FEAT function
     # (checkpatch exempts declarations, but not of a type it does not know); statements, and a
     # name that merely starts with "static", stay errors
-    from patchtool.review.tree_checks import parse_checkpatch
 
     multiple = "Macros with multiple statements should be enclosed in a do - while loop"
     cases = [
@@ -2055,12 +2059,7 @@ def test_a_macro_defining_file_scope_tables_is_no_do_while_error() -> None:
         ["#define BUMP(s) \\", "    statics_seen++; \\", "    s->n++"],
         ["#define SET(s) \\", "    s->a = 1; \\", "    static int once"],
     ]  # fmt: skip
-    output = "".join(
-        f"ERROR: {multiple}\n#{30 + i}: FILE: t.c:{i + 1}:\n" + "".join(f"+{x}\n" for x in lines) + "\n"
-        for i, lines in enumerate(cases)
-    )
-    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
-    assert [f.severity for f in found] == ["info", "error", "error"]
+    assert _macro_severities([(multiple, lines) for lines in cases]) == ["info", "error", "error"]
 
 
 def test_a_macro_of_case_labels_is_no_do_while_error() -> None:
@@ -2069,7 +2068,6 @@ def test_a_macro_of_case_labels_is_no_do_while_error() -> None:
     # no do-while can hold labels of the switch around it. A macro holding a whole switch in
     # braces, a label only in a string or a comment, a ternary, and a name with "case" in it
     # stay errors.
-    from patchtool.review.tree_checks import parse_checkpatch
 
     multiple = "Macros with multiple statements should be enclosed in a do - while loop"
     cases = [
@@ -2081,12 +2079,8 @@ def test_a_macro_of_case_labels_is_no_do_while_error() -> None:
         ["#define TERN(s, a) \\", "    s->x = a ? 1 : 2; \\", "    s->n++"],
         ["#define LOWER(s) \\", "    lowercase(s); \\", "    s->n = base::x"],
     ]  # fmt: skip
-    output = "".join(
-        f"ERROR: {multiple}\n#{30 + i}: FILE: hw/t.c:{i + 1}:\n" + "".join(f"+{x}\n" for x in lines) + "\n"
-        for i, lines in enumerate(cases)
-    )
-    found = parse_checkpatch(output, make_patch(ONE_LINE_DIFF))
-    assert [f.severity for f in found] == ["info", "info", "error", "error", "error", "error"]
+    severities = _macro_severities([(multiple, lines) for lines in cases])
+    assert severities == ["info", "info", "error", "error", "error", "error"]
 
 
 ALWAYS = (
