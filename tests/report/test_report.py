@@ -221,6 +221,18 @@ def test_full_report_facts(tmp_path: Path, kvm_repo: Path) -> None:
     assert "<script>" not in md and "\\<script\\>" in md
 
 
+def test_a_passed_build_line_stands_apart_from_the_tests_heading(tmp_path: Path, kvm_repo: Path) -> None:
+    # a real report (a 14-patch chardev series, QEMU's test-char): "Passed in 313.9 s." ran into
+    # "### Tests" on the next line, with no blank line between; a first error into its line too
+    ctx = full_context(tmp_path, kvm_repo)
+    assert ctx.build is not None
+    passed = dataclasses.replace(
+        ctx, build=dataclasses.replace(ctx.build, ok=True, first_error=None, log_excerpt=())
+    )
+    assert "\nPassed in 3.2 s.\n\n### Tests" in render(passed, "md")
+    assert "\n**Failed** in 3.2 s.\n\nFirst error: `" in render(ctx, "md")
+
+
 def test_a_section_that_only_names_a_list_shows_the_list(tmp_path: Path) -> None:
     # QEMU's "All patches CC here" (L: qemu-devel, F: *) matches every file: it read
     # "maintainers: none", like an orphaned subsystem
