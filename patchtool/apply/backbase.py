@@ -200,8 +200,9 @@ def _ancestry(repo: GitRepo, commits: Sequence[str]) -> Callable[[str, str], boo
             mask |= reach.get(parent, 0)
         reach[commit] = mask
     # The bottom is a common ancestor of them all, and no other of them is its ancestor (it would
-    # be theirs too, and so the bottom itself); the walk holds every other path between them.
-    return lambda a, b: a != b and (a == bottom[0] or bool(reach.get(b, 0) & bit.get(a, 0)))
+    # be theirs too, and so the bottom itself); the walk holds every other path between them. A
+    # commit is its own ancestor, as git says.
+    return lambda a, b: a == bottom[0] or bool(reach.get(b, 0) & bit.get(a, 0))
 
 
 @record

@@ -92,15 +92,21 @@ def _quotes_no_added_line(q: Quote) -> bool:
     return bool(quote) and not any(line.startswith("+") for line in quote)
 
 
+def _macro_body(macro: list[str]) -> str | None:
+    """What a `#define` (its lines, with their continuations) expands to, or None if it is none."""
+    text = "\n".join(line.rstrip().removesuffix("\\") for line in macro)
+    head = _MACRO_HEAD.match(text)
+    return text[head.end() :] if head is not None else None
+
+
 def defines_statics(macro: list[str]) -> bool:
     """Whether a `#define` (its lines, with their continuations) expands to file-scope definitions:
     its body starts with `static` (a table, a function: `static gen_helper_gvec_4_ptr * const
     name##_fns[4] = {...}; TRANS_FEAT(...)`). checkpatch exempts declarations from its do-while
     rule but reads only the types it knows, not a typedef of QEMU's or a pasted name; no do-while
     can hold a file-scope definition (209 such macros in master)."""
-    text = "\n".join(line.rstrip().removesuffix("\\") for line in macro)
-    head = _MACRO_HEAD.match(text)
-    return head is not None and re.match(r"\s*static\b", text[head.end() :]) is not None
+    body = _macro_body(macro)
+    return body is not None and re.match(r"\s*static\b", body) is not None
 
 
 _MACRO_NAME = re.compile(r"^\s*#\s*define\s+(\w+)")
@@ -163,12 +169,11 @@ def expands_to_list(macro: list[str]) -> bool:
     """Whether a `#define` (its lines, with their continuations) expands to entries of a list: its
     body, comments and literals aside, has a comma outside every bracket. (A comma operator in an
     expression macro reads so too; checkpatch's advice is style there either way.)"""
-    text = "\n".join(line.rstrip().removesuffix("\\") for line in macro)
-    head = _MACRO_HEAD.match(text)
-    if head is None:
+    body = _macro_body(macro)
+    if body is None:
         return False
     depth = 0
-    for ch in _MACRO_NOISE.sub(" ", text[head.end() :]):
+    for ch in _MACRO_NOISE.sub(" ", body):
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -188,12 +193,11 @@ def expands_to_cases(macro: list[str]) -> bool:
     do-while can hold it: the labels must stand in the switch's own body, and a `break` in the
     loop would end the loop, not the switch. (A switch the macro holds whole, in braces, still
     can be wrapped.)"""
-    text = "\n".join(line.rstrip().removesuffix("\\") for line in macro)
-    head = _MACRO_HEAD.match(text)
-    if head is None:
+    body = _macro_body(macro)
+    if body is None:
         return False
     depth, outside = 0, []
-    for ch in _MACRO_NOISE.sub(" ", text[head.end() :]):
+    for ch in _MACRO_NOISE.sub(" ", body):
         if ch == "{":
             depth += 1
         elif ch == "}":
