@@ -160,13 +160,24 @@ def subprojects(repo: Path, sources: dict[str, Path]) -> None:
                 c.write("int verCases_verbosity = 1;\n")
 
 
-def search(repo: Path, work: Path, tree: Path, name: str, ends: tuple[str, str]) -> dict[str, object]:
+def search(
+    repo: Path,
+    work: Path,
+    tree: Path,
+    name: str,
+    ends: tuple[str, str],
+    test: str = "test-char",
+    more: tuple[str, ...] = (),
+    cache: str = "cache",
+) -> dict[str, object]:
+    """`patchtool bisect` (run from ``tree``) over ``ends`` with QEMU's meson test ``test`` and
+    ``more`` arguments: builds in WORKDIR/data, runs stored in WORKDIR/``cache``."""
     terms = ("--broken", "--fixed") if name == "fix" else ("--good", "--bad")
     env = dict(
         os.environ,
         PYTHONPATH=str(tree),
         PATCHTOOL_DATA_DIR=str(work / "data"),
-        PATCHTOOL_CACHE_DIR=str(work / "cache"),
+        PATCHTOOL_CACHE_DIR=str(work / cache),
     )
     argv = [
         sys.executable,
@@ -178,7 +189,8 @@ def search(repo: Path, work: Path, tree: Path, name: str, ends: tuple[str, str])
         terms[1],
         ends[1],
         "--test",
-        "test-char",
+        test,
+        *more,
         "--configure",
         CONFIGURE,
         "--repo",

@@ -1,0 +1,203 @@
+"""A real QEMU regression whose test fails only some of the time, found with real builds.
+
+The case (QEMU master, September 2023): commit c8bf923d5e ("test-bdrv-drain: avoid race with BH in
+IOThread drain test") says `tests/unit/test-bdrv-drain` "sometimes fails without an error message",
+and that 46eb6e861b ("block-backend: process I/O in the current AioContext"), later in the same
+pull, is the first commit where it reproduces. Master merged the fix before that commit
+(3da71a2111), so master never had the failure; a pull that took the change without the fix has
+it. Here, under CPU load (--load busy processes on the machine's 2 cores), the test aborts in
+`bdrv_poll_co: Assertion ... failed`, or dies of a SIGSEGV, on about 15 % of its runs from that
+commit on, and on none of 200 runs at its parent.
+
+patchtool runs each test in a session of its own (so that a timeout kills all of it). Linux's
+autogroup scheduling gives each session a fair share of the CPU, so the load of other sessions
+does not reach the test, and the race hid: 0 failures in 300 runs at the bad end. The bench
+refuses to run with kernel.sched_autogroup_enabled on; turn it off for the run, and back on after.
+
+The history is made from real commits, in a `--shared` clone under WORKDIR (QEMU_GIT is only
+read): master before the pull (3da71a2111^1, the good end), the pull's 27 other commits merged on
+it without the fix, then master's next six first-parent commits (pulls) up to 11a629d246 replayed
+on that merge (126 commits). The newest end must be 11a629d246's tree without the fix.
+
+`patchtool bisect --good <master before the pull> --bad <newest end> --test test-bdrv-drain` runs
+while the load does, --repeat times, each with a cache of its own (nothing stored is reused; the
+build directory is). Under meson the race shows as the assertion or as a SIGSEGV with no output
+at all (the fix's "fails without an error message"), so every failure counts unless
+--fail-match says otherwise. --rates N first runs the test N
+times under the same load at the culprit and at its parent (with plain ninja in the clone), to
+give p and q as this machine has them. Printed per search: the commit named against the expected
+one, P, runs, builds, wall time, the revert test, and whether the clone's checkout was left as
+it was.
+
+Usage: nice -n 10 python bench/drain_bisect.py QEMU_GIT WORKDIR --keycodemapdb GIT \\
+           --softfloat GIT --testfloat GIT [--load 3] [--repeat 1] [--rates 200] [--tree DIR]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+import bisect  # noqa: E402,F401  (the standard library's, before this directory is searched)
+
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from chardev_bisect import CONFIGURE, GIT, ROOT, git, replay, search, subprojects  # noqa: E402
+
+GOOD = "f2df7e7705e832a8a65422c227e9ef1bdac226c1"  # master before the block pull (3da71a2111^1)
+PULL_MERGE = "3da71a2111"  # master's merge of the pull
+FIX = "c8bf923d5e"
+CULPRIT_UPSTREAM = "46eb6e861b"
+END = "11a629d246"  # master, six first-parent commits after the pull
+EXPECTED = "block-backend: process I/O in the current AioContext"
+TEST = "test-bdrv-drain"
+FAILURE = "bdrv_poll_co: Assertion"
+AUTOGROUP = "/proc/sys/kernel/sched_autogroup_enabled"
+
+
+def history(repo: Path) -> tuple[str, str, str]:
+    """(good end, newest end, the culprit's replayed commit), made once (ends.json beside the clone
+    keeps them, so a rerun searches the same commits)."""
+    kept = repo.parent / "ends.json"
+    if kept.is_file():
+        good, bad, culprit = json.loads(kept.read_text())
+        return good, bad, culprit
+    git(repo, "config", "user.name", "patchtool bench")
+    git(repo, "config", "user.email", "bench@patchtool.invalid")
+    git(repo, "checkout", "-q", "--detach", GOOD)
+    fix = git(repo, "rev-parse", FIX)
+    culprit = ""
+    for sha in git(repo, "rev-list", "--reverse", f"{GOOD}..{PULL_MERGE}^2").splitlines():
+        if sha == fix:
+            continue
+        git(repo, "cherry-pick", sha)
+        if sha.startswith(CULPRIT_UPSTREAM):
+            culprit = git(repo, "rev-parse", "HEAD")
+    side = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "-q", "--detach", GOOD)
+    git(repo, "merge", "-q", "--no-ff", side, "-m", "Merge the block pull, without the drain test's race fix")
+    merged = git(repo, "rev-parse", "HEAD")
+    bad = replay(repo, merged, PULL_MERGE, END, (), [])
+    if git(repo, "diff", "--name-only", END, bad).splitlines() != [f"tests/unit/{TEST}.c"]:
+        raise SystemExit(f"the newest end is not {END}'s tree without the fix")
+    if git(repo, "log", "-1", "--format=%s", culprit) != EXPECTED:
+        raise SystemExit(f"{CULPRIT_UPSTREAM} was not replayed")
+    kept.write_text(json.dumps([GOOD, bad, culprit]))
+    return GOOD, bad, culprit
+
+
+@contextmanager
+def load(count: int) -> Iterator[None]:
+    """``count`` busy processes for the duration: the CPU load under which the race shows."""
+    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for proc in spin:
+            proc.kill()
+            proc.wait()
+
+
+def rates(repo: Path, commits: dict[str, str], runs: int) -> None:
+    """Build the test with plain ninja in the clone at each commit and run it ``runs`` times."""
+    build = repo / "build"
+    if not (build / "build.ninja").is_file():
+        build.mkdir(exist_ok=True)
+        subprocess.run(["../configure", *CONFIGURE.split()], cwd=build, check=True, capture_output=True)
+    for name, sha in commits.items():
+        git(repo, "checkout", "-q", "--detach", sha)
+        subprocess.run(["ninja", f"tests/unit/{TEST}"], cwd=build, check=True, capture_output=True)
+        failed = matched = segv = 0
+        for _ in range(runs):
+            done = subprocess.run(  # as patchtool runs a test: its output read, in a session of its own
+                [f"./tests/unit/{TEST}"], cwd=build, capture_output=True, text=True, timeout=300,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+            failed += done.returncode != 0
+            matched += done.returncode != 0 and FAILURE in done.stderr + done.stdout
+            segv += done.returncode == -11
+        print(
+            f"  {name} {sha[:12]}: {failed}/{runs} failed: {matched} on {FAILURE!r}, "
+            f"{segv} by SIGSEGV (no message)",
+            flush=True,
+        )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("qemu_git", type=Path)
+    ap.add_argument("workdir", type=Path)
+    ap.add_argument("--keycodemapdb", type=Path, required=True)
+    ap.add_argument("--softfloat", type=Path, required=True)
+    ap.add_argument("--testfloat", type=Path, required=True)
+    ap.add_argument("--load", type=int, default=3, help="busy processes while the test runs")
+    ap.add_argument("--repeat", type=int, default=1, help="searches, each with a cache of its own")
+    ap.add_argument("--rates", type=int, default=0, help="first run the test so often at culprit, parent")
+    ap.add_argument("--fail-match", help="count only failures whose output matches (a SIGSEGV has none)")
+    ap.add_argument("--tree", type=Path, default=ROOT, help="the patchtool checkout to run")
+    args = ap.parse_args()
+    work = args.workdir.resolve()
+    repo = work / "qemu"
+    if not repo.exists():
+        work.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [*GIT, "clone", "-q", "--shared", "--no-checkout", str(args.qemu_git), str(repo)], check=True
+        )
+    if args.load and Path(AUTOGROUP).read_text().strip() != "0":
+        raise SystemExit(
+            f"{AUTOGROUP} is on: patchtool runs the test in a session of its own, which the scheduler "
+            "then shields from the load (the race does not show); set it to 0 for the run, and back after"
+        )
+    good, bad, culprit = history(repo)
+    subprojects(
+        repo,
+        {
+            "keycodemapdb": args.keycodemapdb,
+            "berkeley-softfloat-3": args.softfloat,
+            "berkeley-testfloat-3": args.testfloat,
+        },
+    )
+    count = git(repo, "rev-list", "--count", f"{good}..{bad}")
+    print(f"regression search: {good[:12]}..{bad[:12]}, {count} commits, culprit {culprit[:12]}", flush=True)
+    if args.rates:
+        with load(args.load):
+            rates(repo, {"culprit": culprit, "parent": git(repo, "rev-parse", f"{culprit}^")}, args.rates)
+        git(repo, "checkout", "-q", "--detach", bad)
+    head, status = git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain", "--ignored")
+    right = 0
+    for attempt in range(args.repeat):
+        with load(args.load):
+            more = ("--fail-match", args.fail_match) if args.fail_match else ()
+            got = search(repo, work, args.tree, "regression", (good, bad), TEST, more, f"cache-{attempt}")
+        report = got["report"]
+        assert isinstance(report, dict)
+        named = report.get("culprit") or {}
+        verdict = "right" if named.get("sha") == culprit else "WRONG" if named else "no verdict"
+        right += verdict == "right"
+        revert = report.get("revert") or {}
+        sha, subject = str(named.get("sha", ""))[:12], named.get("subject", "(none)")
+        rate = report.get("p") or {}
+        print(
+            f"  search {attempt + 1}: named {sha} {subject}: {verdict}; "
+            f"P = {float(report.get('probability') or 0):.4f}, "
+            f"p {rate.get('mean', 0):.3f} [{rate.get('low', 0):.3f}, {rate.get('high', 0):.3f}], "
+            f"runs {report.get('runs')}, builds {report.get('builds')}, wall {got['wall']:.0f} s; "
+            f"revert test: {revert.get('status')}",
+            flush=True,
+        )
+    print(f"right {right} of {args.repeat}")
+    after = git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain", "--ignored")
+    print("checkout left as it was" if after == (head, status) else "CHECKOUT CHANGED")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
