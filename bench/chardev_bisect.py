@@ -206,16 +206,21 @@ def search(
     return {"report": report, "wall": wall, "log": done.stderr}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str) -> argparse.ArgumentParser:
+    """The arguments the real-QEMU regression benches share: the mirror, the work directory, the
+    three subprojects' repositories and the patchtool checkout to run."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("qemu_git", type=Path)
     ap.add_argument("workdir", type=Path)
     ap.add_argument("--keycodemapdb", type=Path, required=True)
     ap.add_argument("--softfloat", type=Path, required=True)
     ap.add_argument("--testfloat", type=Path, required=True)
-    ap.add_argument("--only", choices=("fix", "regression"))
     ap.add_argument("--tree", type=Path, default=ROOT, help="the patchtool checkout to run")
-    args = ap.parse_args()
+    return ap
+
+
+def clone(args: argparse.Namespace) -> tuple[Path, Path]:
+    """(work directory, its `--shared` clone of the mirror), the clone made once."""
     work = args.workdir.resolve()
     repo = work / "qemu"
     if not repo.exists():
@@ -223,7 +228,15 @@ def main() -> int:
         subprocess.run(
             [*GIT, "clone", "-q", "--shared", "--no-checkout", str(args.qemu_git), str(repo)], check=True
         )
-    ends = histories(repo)
+    return work, repo
+
+
+def checkout_state(repo: Path) -> tuple[str, str]:
+    """HEAD and `git status --porcelain --ignored`: what a search must leave as it found it."""
+    return git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain", "--ignored")
+
+
+def add_subprojects(repo: Path, args: argparse.Namespace) -> None:
     subprojects(
         repo,
         {
@@ -232,7 +245,16 @@ def main() -> int:
             "berkeley-testfloat-3": args.testfloat,
         },
     )
-    head, status = git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain", "--ignored")
+
+
+def main() -> int:
+    ap = arguments(__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=("fix", "regression"))
+    args = ap.parse_args()
+    work, repo = clone(args)
+    ends = histories(repo)
+    add_subprojects(repo, args)
+    before = checkout_state(repo)
     for name in ("fix", "regression") if args.only is None else (args.only,):
         older, newer = ends[name]
         count = git(repo, "rev-list", "--count", f"{older}..{newer}")
@@ -255,8 +277,7 @@ def main() -> int:
         log = str(got["log"]).splitlines()
         steps = sum(ln.startswith("bisect: best ") for ln in log)
         print(f"  its log (stderr, not a terminal): {steps} progress lines, {len(log) - steps} others")
-    after = git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain", "--ignored")
-    print("checkout left as it was" if after == (head, status) else "CHECKOUT CHANGED")
+    print("checkout left as it was" if checkout_state(repo) == before else "CHECKOUT CHANGED")
     return 0
 
 

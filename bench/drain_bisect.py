@@ -6,8 +6,9 @@ and that 46eb6e861b ("block-backend: process I/O in the current AioContext"), la
 pull, is the first commit where it reproduces. Master merged the fix before that commit
 (3da71a2111), so master never had the failure; a pull that took the change without the fix has
 it. Here, under CPU load (--load busy processes on the machine's 2 cores), the test aborts in
-`bdrv_poll_co: Assertion ... failed`, or dies of a SIGSEGV, on about 15 % of its runs from that
-commit on, and on none of 200 runs at its parent.
+`bdrv_poll_co: Assertion ... failed` on some of its runs from that commit on (7-13 % with its
+output written to a file, 73 of 200 with it read through pipes as patchtool reads it), and never
+at its parent (0 of 200).
 
 patchtool runs each test in a session of its own (so that a timeout kills all of it). Linux's
 autogroup scheduling gives each session a fair share of the CPU, so the load of other sessions
@@ -21,13 +22,13 @@ on that merge (126 commits). The newest end must be 11a629d246's tree without th
 
 `patchtool bisect --good <master before the pull> --bad <newest end> --test test-bdrv-drain` runs
 while the load does, --repeat times, each with a cache of its own (nothing stored is reused; the
-build directory is). Under meson the race shows as the assertion or as a SIGSEGV with no output
-at all (the fix's "fails without an error message"), so every failure counts unless
---fail-match says otherwise. --rates N first runs the test N
-times under the same load at the culprit and at its parent (with plain ninja in the clone), to
-give p and q as this machine has them. Printed per search: the commit named against the expected
-one, P, runs, builds, wall time, the revert test, and whether the clone's checkout was left as
-it was.
+build directory is). Under meson, which sets MALLOC_PERTURB_, the same race dies of a SIGSEGV
+with no message of the test's own (the fix's "fails without an error message"; meson's log adds
+"exited with status code -11"), so every failure counts unless --fail-match says otherwise.
+--rates N first runs the test N times under the same load at the culprit and at its parent (with
+plain ninja in the clone), to give p and q as this machine has them. Printed per search: the
+commit named against the expected one, P, runs, builds, wall time, the revert test, and whether
+the clone's checkout was left as it was.
 
 Usage: nice -n 10 python bench/drain_bisect.py QEMU_GIT WORKDIR --keycodemapdb GIT \\
            --softfloat GIT --testfloat GIT [--load 3] [--repeat 1] [--rates 200] [--tree DIR]
@@ -43,14 +44,22 @@ import bisect  # noqa: E402,F401  (the standard library's, before this directory
 
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
-import argparse  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from chardev_bisect import CONFIGURE, GIT, ROOT, git, replay, search, subprojects  # noqa: E402
+from chardev_bisect import (  # noqa: E402
+    CONFIGURE,
+    add_subprojects,
+    arguments,
+    checkout_state,
+    clone,
+    git,
+    replay,
+    search,
+)
 
 GOOD = "f2df7e7705e832a8a65422c227e9ef1bdac226c1"  # master before the block pull (3da71a2111^1)
 PULL_MERGE = "3da71a2111"  # master's merge of the pull
@@ -132,46 +141,27 @@ def rates(repo: Path, commits: dict[str, str], runs: int) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("qemu_git", type=Path)
-    ap.add_argument("workdir", type=Path)
-    ap.add_argument("--keycodemapdb", type=Path, required=True)
-    ap.add_argument("--softfloat", type=Path, required=True)
-    ap.add_argument("--testfloat", type=Path, required=True)
+    ap = arguments(__doc__.splitlines()[0])
     ap.add_argument("--load", type=int, default=3, help="busy processes while the test runs")
     ap.add_argument("--repeat", type=int, default=1, help="searches, each with a cache of its own")
     ap.add_argument("--rates", type=int, default=0, help="first run the test so often at culprit, parent")
     ap.add_argument("--fail-match", help="count only failures whose output matches (a SIGSEGV has none)")
-    ap.add_argument("--tree", type=Path, default=ROOT, help="the patchtool checkout to run")
     args = ap.parse_args()
-    work = args.workdir.resolve()
-    repo = work / "qemu"
-    if not repo.exists():
-        work.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [*GIT, "clone", "-q", "--shared", "--no-checkout", str(args.qemu_git), str(repo)], check=True
-        )
+    work, repo = clone(args)
     if args.load and Path(AUTOGROUP).read_text().strip() != "0":
         raise SystemExit(
             f"{AUTOGROUP} is on: patchtool runs the test in a session of its own, which the scheduler "
             "then shields from the load (the race does not show); set it to 0 for the run, and back after"
         )
     good, bad, culprit = history(repo)
-    subprojects(
-        repo,
-        {
-            "keycodemapdb": args.keycodemapdb,
-            "berkeley-softfloat-3": args.softfloat,
-            "berkeley-testfloat-3": args.testfloat,
-        },
-    )
+    add_subprojects(repo, args)
     count = git(repo, "rev-list", "--count", f"{good}..{bad}")
     print(f"regression search: {good[:12]}..{bad[:12]}, {count} commits, culprit {culprit[:12]}", flush=True)
     if args.rates:
         with load(args.load):
             rates(repo, {"culprit": culprit, "parent": git(repo, "rev-parse", f"{culprit}^")}, args.rates)
         git(repo, "checkout", "-q", "--detach", bad)
-    head, status = git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain", "--ignored")
+    before = checkout_state(repo)
     right = 0
     for attempt in range(args.repeat):
         with load(args.load):
@@ -194,8 +184,7 @@ def main() -> int:
             flush=True,
         )
     print(f"right {right} of {args.repeat}")
-    after = git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain", "--ignored")
-    print("checkout left as it was" if after == (head, status) else "CHECKOUT CHANGED")
+    print("checkout left as it was" if checkout_state(repo) == before else "CHECKOUT CHANGED")
     return 0
 
 
