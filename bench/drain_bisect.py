@@ -10,9 +10,10 @@ it. Here, under CPU load (--load busy processes on the machine's 2 cores), the t
 output written to a file, 73 of 200 with it read through pipes as patchtool reads it), and never
 at its parent (0 of 200).
 
-patchtool runs each test in a session of its own (so that a timeout kills all of it). Linux's
-autogroup scheduling gives each session a fair share of the CPU, so the load of other sessions
-does not reach the test, and the race hid: 0 failures in 300 runs at the bad end. The bench
+meson runs each test in a session of its own, and patchtool so runs meson and a `--run` command
+(so that a timeout kills all of it). Linux's autogroup scheduling gives each session a fair share
+of the CPU, so the load of other sessions does not reach the test, and the race hid: 0 failures
+in 300 runs at the bad end. The bench
 refuses to run with kernel.sched_autogroup_enabled on; turn it off for the run, and back on after.
 
 The history is made from real commits, in a `--shared` clone under WORKDIR (QEMU_GIT is only

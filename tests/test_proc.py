@@ -94,3 +94,14 @@ def test_a_command_not_found_ends_run_all_and_kills_the_others(tmp_path: Path) -
         proc.run_all([_sleeper(tmp_path, "one.pid"), [missing]], cwd=tmp_path, jobs=2, timeout=60)
     assert not any(_alive(p) for p in _pids(tmp_path, names))
     assert not list(tmp_path.glob("*.done"))
+
+
+def test_a_command_runs_in_a_session_of_its_own(tmp_path: Path) -> None:
+    """What the README says of a run (`bisect --run`'s command; meson gives each test its own too):
+    a session of its own, so a timeout kills all of it. Linux's per-session scheduling then keeps
+    other sessions' load from it, which hid a real QEMU race (bench/drain_bisect.py)."""
+    done = proc.run(["sh", "-c", "awk '{print $6}' /proc/$$/stat"], cwd=tmp_path)
+    assert done.returncode == 0
+    assert int(done.stdout) != os.getsid(0)
+    (first,) = proc.run_all([["sh", "-c", "awk '{print $6}' /proc/$$/stat"]], cwd=tmp_path)
+    assert int(first.stdout) != os.getsid(0)
