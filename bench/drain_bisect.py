@@ -41,8 +41,7 @@ import os
 import sys
 
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-import bisect  # noqa: E402,F401  (the standard library's, before this directory is searched)
-
+# searched last, for chardev_bisect beside this file; `bisect` stays the standard library's
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
 import json  # noqa: E402
