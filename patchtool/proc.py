@@ -108,6 +108,32 @@ def _finish(started: _Started, input: bytes | None, timeout: float | None) -> Co
     return Completed(args, popen.returncode, out, err, time.monotonic() - start, timed_out)
 
 
+def signal_words(returncode: int) -> str:
+    """How a run that a signal ended reads, in meson's words, or "" when none did: "killed by
+    signal 11 SIGSEGV" for a process the signal killed (a negative returncode), "(exit status 139
+    or signal 11 SIGSEGV)" for 129-159, the code a shell between gives a child the signal killed.
+
+    A test that crashes often prints nothing at all; these words are what a pattern
+    (``--fail-match SIGSEGV``) can find in its run, and what a reader sees of it."""
+    if not (returncode < 0 or 128 < returncode < 160):
+        return ""
+    number = -returncode if returncode < 0 else returncode - 128
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = "SIGinvalid"
+    if returncode < 0:
+        return f"killed by signal {number} {name}"
+    return f"(exit status {returncode} or signal {number} {name})"
+
+
+def with_signal(output: str, returncode: int) -> str:
+    """A run's output, and on a line after it the signal that ended the run if one did."""
+    if not (words := signal_words(returncode)):
+        return output
+    return output + ("\n" if output and not output.endswith("\n") else "") + words + "\n"
+
+
 def usable_cpus() -> int:
     """The processors this process may run on (its affinity where the system tells it)."""
     try:

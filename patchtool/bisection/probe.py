@@ -137,19 +137,26 @@ class CommandProber:
             raise InputError(f"--run {self.argv[0]}: cannot run it ({e.strerror})") from e
         check_exit(done.returncode, done.timed_out, self.argv[0])
         output = (done.stdout + done.stderr).decode("utf-8", "replace")
+        if not done.timed_out and done.returncode < 0:
+            output = proc.with_signal(output, done.returncode)  # it crashed: "killed by signal 11 SIGSEGV"
         if done.returncode == 125 and not done.timed_out:
             return Verdict.UNTESTABLE
         return self.classifier.classify(RawRun(done.returncode == 0, done.timed_out, output))
 
 
 def check_exit(code: int, timed_out: bool, name: str) -> None:
-    """As with git bisect run: 0 good, 1-127 bad, 125 cannot test; any other exit aborts."""
-    if timed_out or 0 <= code <= 127:
+    """As with git bisect run: 0 good, 1-127 bad, 125 cannot test; any other exit aborts. Unlike
+    it, a command a signal killed (a negative code: it crashed) failed, as meson counts a test
+    that did: a crash is how many intermittent failures show, and its run reads "killed by signal
+    11 SIGSEGV" for ``--fail-match``. An exit of 129-159 (a shell's report of such a death) still
+    aborts, as git's does: the script chose it, and the hint says how to count it instead."""
+    if timed_out or code <= 127:
         return
-    raise EnvironmentProblem(
-        f"command {name} exited with {code}: bisect aborted",
-        hint="as with git bisect run, exit 0 = good, 1-127 = bad, 125 = cannot test; others abort",
-    )
+    hint = "as with git bisect run, exit 0 = good, 1-127 = bad, 125 = cannot test; others abort"
+    if 128 < code < 160:
+        died = f"a shell exits {code} when signal {code - 128} kills its command"
+        hint += f"; {died}: `cmd || exit 1` makes that bad"
+    raise EnvironmentProblem(f"command {name} exited with {code}: bisect aborted", hint=hint)
 
 
 class MesonProber:

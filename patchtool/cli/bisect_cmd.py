@@ -172,7 +172,11 @@ def bisect(
     ] = None,
     fail_match: Annotated[
         str | None,
-        typer.Option("--fail-match", metavar="REGEX", help="Count a failure only when its output matches."),
+        typer.Option(
+            "--fail-match",
+            metavar="REGEX",
+            help="Count a failure only when its output (and the signal that ended it, if any) matches.",
+        ),
     ] = None,
     pass_match: Annotated[
         str | None,

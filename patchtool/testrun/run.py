@@ -102,7 +102,9 @@ def _match_name(logged: str, names: Sequence[str]) -> str:
 
 
 def read_testlog(path: Path, names: Sequence[str]) -> list[RunRecord]:
-    """The runs recorded in one testlog.json (one JSON object per line)."""
+    """The runs recorded in one testlog.json (one JSON object per line). A run a signal ended
+    has its signal as meson says it on the console ("killed by signal 11 SIGSEGV") after its
+    output, which the log's text lacks; not a timeout, whose signal is meson's own."""
     records = []
     with suppress(FileNotFoundError), open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
@@ -113,10 +115,13 @@ def read_testlog(path: Path, names: Sequence[str]) -> list[RunRecord]:
             except ValueError:
                 continue  # a line cut short by a kill
             output = str(entry.get("stdout") or "") + str(entry.get("stderr") or "")
+            result = str(entry.get("result", "ERROR"))
+            if isinstance(code := entry.get("returncode"), int) and result != "TIMEOUT":
+                output = proc.with_signal(output, code)  # a crash may print nothing but this
             records.append(
                 RunRecord(
                     _match_name(str(entry.get("name", "")), names),
-                    str(entry.get("result", "ERROR")),
+                    result,
                     float(entry.get("duration") or 0.0),
                     output,
                 )
