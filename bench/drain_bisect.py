@@ -24,8 +24,9 @@ on that merge (126 commits). The newest end must be 11a629d246's tree without th
 `patchtool bisect --good <master before the pull> --bad <newest end> --test test-bdrv-drain` runs
 while the load does, --repeat times, each with a cache of its own (nothing stored is reused; the
 build directory is). Under meson, which sets MALLOC_PERTURB_, the same race dies of a SIGSEGV
-with no message of the test's own (the fix's "fails without an error message"; meson's log adds
-"exited with status code -11"), so every failure counts unless --fail-match says otherwise.
+with no message of the test's own (the fix's "fails without an error message"); patchtool adds
+meson's words for it, "killed by signal 11 SIGSEGV", to the run, so `--fail-match 'signal 11'`
+selects it. Without --fail-match every failure counts.
 --rates N first runs the test N times under the same load at the culprit and at its parent (with
 plain ninja in the clone), to give p and q as this machine has them. Printed per search: the
 commit named against the expected one, P, runs, builds, wall time, the revert test, and whether
@@ -145,7 +146,7 @@ def main() -> int:
     ap.add_argument("--load", type=int, default=3, help="busy processes while the test runs")
     ap.add_argument("--repeat", type=int, default=1, help="searches, each with a cache of its own")
     ap.add_argument("--rates", type=int, default=0, help="first run the test so often at culprit, parent")
-    ap.add_argument("--fail-match", help="count only failures whose output matches (a SIGSEGV has none)")
+    ap.add_argument("--fail-match", help="count only failures whose output matches ('signal 11': a SIGSEGV)")
     args = ap.parse_args()
     work, repo = clone(args)
     if args.load and Path(AUTOGROUP).read_text().strip() != "0":
