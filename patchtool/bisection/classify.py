@@ -87,6 +87,14 @@ class Classifier:
         return Verdict.FAIL if pattern is None or pattern.search(text) else Verdict.OTHER
 
 
+def ending(output: str, lines: int = 3, width: int = 200) -> tuple[str, ...]:
+    """How a run ended, to be shown: the last ``lines`` non-blank lines of its output (each cut
+    to its last ``width`` characters), or "(no output)". A user whose --fail-match counts no
+    failure sees there what the failures do say ("killed by signal 11 SIGSEGV")."""
+    kept = [line.strip() for line in output[-_MAX_OUTPUT:].splitlines() if line.strip()][-lines:]
+    return tuple(line if len(line) <= width else "…" + line[-width:] for line in kept) or ("(no output)",)
+
+
 _TIMEOUT_VERDICT = {
     TimeoutAs.FAIL: Verdict.FAIL,
     TimeoutAs.SKIP: Verdict.UNTESTABLE,

@@ -25,9 +25,11 @@ from patchtool.bisection.replay import (
     Replay,
     forget_build_failure,
     load_rows,
+    newest_unusable,
     record_build_failure,
     record_range,
     record_row,
+    record_unusable,
     revert_made_on,
 )
 from patchtool.bisection.revert import RevertOutcome
@@ -95,8 +97,7 @@ class _Session:
             self.commits, history, self.outside = range_graph(
                 repo, tops, options.bad, options.first_parent, options.paths
             )
-        # The other good commits that bound the range have no position: known good, as parents
-        # outside the range are.
+        # The other good commits bounding the range have no position: known good, as outside parents.
         self.also_good = tuple(tops[1:])
         # --skip: as git bisect skip, neither good nor bad is known there; no run of it counts.
         self.skipped = [sha for sha in self.commits[1:-1] if sha in options.skip]
@@ -126,6 +127,8 @@ class _Session:
         # main thread last computed (best, probability, runs, builds): a lane never reads the state.
         self._under_way: dict[int, Step] = {}
         self._shown: tuple[CommitRef, float, int, int] | None = None
+        # the newest run that did not count: (commit, verdict, how it ended), for the report
+        self.newest_unusable = newest_unusable(store, self.key, [*self.commits, *self.outside.values()])
 
     @property
     def confirm(self) -> dict[str, list[int]]:
@@ -190,6 +193,8 @@ class _Session:
         seconds = done.run_seconds * task.count / max(len(done.verdicts), 1)
         for verdict in done.verdicts:
             self._record(task.sha, verdict, phase, seconds)
+        if done.unusable is not None:
+            self.newest_unusable = record_unusable(self.store, self.key, (task.sha, *done.unusable))
         if not self.replay.testable(task.sha):
             lane.prepared = None
         self._retune()
@@ -381,6 +386,7 @@ def run_bisect(
                 bad_record=records[0], good_record=records[1],
             )  # fmt: skip
             session, confirmation = search_and_confirm(repo, store, spec, inner, probers, progress)
+            session.newest_unusable = session.newest_unusable or outer.newest_unusable  # the line's
     line_runs, line_builds = line_spent(outer, session) if session is not outer else (0, 0)
     report = _with_line(build_report(session, spec, confirmation), merge, line_runs, line_builds)
     if report.found and report.culprit is not None and options.revert_test:

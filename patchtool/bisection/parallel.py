@@ -69,6 +69,8 @@ class Done:
     verdicts: tuple[Verdict, ...]
     run_seconds: float
     finished: float = field(default_factory=time.monotonic)
+    # the newest of the runs that did not count, as it ended (Prober.last_unusable)
+    unusable: tuple[Verdict, tuple[str, ...]] | None = None
 
 
 def execute(prober: Prober, task: Task, step: Callable[[Task, str, str], None] | None = None) -> Done:
@@ -89,7 +91,8 @@ def execute(prober: Prober, task: Task, step: Callable[[Task, str, str], None] |
         step(task, "testing", task.sha)
     start = time.monotonic()
     verdicts = tuple(prober.run_batch(task.count))
-    return Done(task, built, build_seconds, verdicts, time.monotonic() - start)
+    seconds = time.monotonic() - start
+    return Done(task, built, build_seconds, verdicts, seconds, unusable=prober.last_unusable)
 
 
 class Host(Protocol):

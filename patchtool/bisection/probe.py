@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from patchtool import proc
-from patchtool.bisection.classify import Classifier, RawRun, Verdict
+from patchtool.bisection.classify import Classifier, RawRun, Verdict, ending
 from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, InputError
 from patchtool.jsonable import record
@@ -81,6 +81,10 @@ class BuildFailure:
 class Prober(Protocol):
     # Why the last prepare (or, on a cluster, the last batch) did not build; None when it did.
     last_failure: BuildFailure | None
+    # How the newest run of the last batch that did not count ended (another failure under
+    # --fail-match, or inconclusive): its verdict and last lines (classify.ending). None when every
+    # run counted, and on a cluster (its workers send verdicts only).
+    last_unusable: tuple[Verdict, tuple[str, ...]] | None
 
     def prepare(self, commit: str, tell: Tell | None = None) -> bool:
         """Check out (and build) `commit`; False when it cannot be tested. ``tell(what, sha)``
@@ -109,6 +113,7 @@ class CommandProber:
         if not spec.command:
             raise InputError("--run needs a command")
         self.last_failure: BuildFailure | None = None  # nothing is built
+        self.last_unusable: tuple[Verdict, tuple[str, ...]] | None = None
         self.argv = shlex.split(spec.command)
         if not self.argv:
             raise InputError("--run: empty command")
@@ -122,11 +127,14 @@ class CommandProber:
 
     def run_batch(self, count: int) -> list[Verdict]:
         if count <= 1 or self.jobs == 1:
-            return [self._run_one() for _ in range(max(count, 1))]
-        with ThreadPoolExecutor(max_workers=min(self.jobs, count)) as pool:
-            return list(pool.map(lambda _: self._run_one(), range(count)))
+            runs = [self._run_one() for _ in range(max(count, 1))]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.jobs, count)) as pool:
+                runs = list(pool.map(lambda _: self._run_one(), range(count)))
+        self.last_unusable = newest_unusable(runs)
+        return [verdict for verdict, _ in runs]
 
-    def _run_one(self) -> Verdict:
+    def _run_one(self) -> tuple[Verdict, str]:
         assert self.tree is not None
         argv = list(self.argv)
         if "/" in argv[0] and not Path(argv[0]).is_absolute():
@@ -140,8 +148,17 @@ class CommandProber:
         if not done.timed_out and done.returncode < 0:
             output = proc.with_signal(output, done.returncode)  # it crashed: "killed by signal 11 SIGSEGV"
         if done.returncode == 125 and not done.timed_out:
-            return Verdict.UNTESTABLE
-        return self.classifier.classify(RawRun(done.returncode == 0, done.timed_out, output))
+            return Verdict.UNTESTABLE, output
+        return self.classifier.classify(RawRun(done.returncode == 0, done.timed_out, output)), output
+
+
+def newest_unusable(runs: list[tuple[Verdict, str]]) -> tuple[Verdict, tuple[str, ...]] | None:
+    """The verdict and ending of the last of ``runs`` (verdict, output) that did not count."""
+    unusable = [(verdict, output) for verdict, output in runs if verdict in _UNUSABLE]
+    return (unusable[-1][0], ending(unusable[-1][1])) if unusable else None
+
+
+_UNUSABLE = (Verdict.OTHER, Verdict.INCONCLUSIVE)
 
 
 def check_exit(code: int, timed_out: bool, name: str) -> None:
@@ -177,6 +194,7 @@ class MesonProber:
         self.jobs, self.worktree = max(jobs, 1), worktree
         self.build_dir: Path | None = None
         self.last_failure: BuildFailure | None = None
+        self.last_unusable: tuple[Verdict, tuple[str, ...]] | None = None
 
     def prepare(self, commit: str, tell: Tell | None = None) -> bool:
         from patchtool.build.meson import ConfigureFailed
@@ -238,8 +256,10 @@ class MesonProber:
         if outcome.interrupted:
             raise KeyboardInterrupt
         classifier = self.spec.classifier
-        verdicts = [meson_verdict(classifier, r.result, r.output) for r in outcome.records if r.counted]
-        return verdicts or [Verdict.UNTESTABLE]
+        runs = [(meson_verdict(classifier, r.result, r.output), r.output) for r in outcome.records
+                if r.counted]  # fmt: skip
+        self.last_unusable = newest_unusable(runs)
+        return [verdict for verdict, _ in runs] or [Verdict.UNTESTABLE]
 
 
 def meson_verdict(classifier: Classifier, result: str, output: str) -> Verdict:

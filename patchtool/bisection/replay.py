@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +75,14 @@ CREATE TABLE IF NOT EXISTS bisect_build_failures (
     recorded_at REAL NOT NULL,
     PRIMARY KEY (probe_key, commit_sha)
 );
+CREATE TABLE IF NOT EXISTS bisect_unusable (
+    probe_key TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    ending TEXT NOT NULL,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (probe_key, commit_sha)
+);
 CREATE TABLE IF NOT EXISTS bisect_reverts (
     probe_key TEXT NOT NULL,
     culprit_sha TEXT NOT NULL,
@@ -118,6 +127,7 @@ def forget_rows(store: Store, key: str) -> None:
         conn.execute("DELETE FROM bisect_skips WHERE probe_key = ?", (key,))
         conn.execute("DELETE FROM bisect_paths WHERE probe_key = ?", (key,))
         conn.execute("DELETE FROM bisect_build_failures WHERE probe_key = ?", (key,))
+        conn.execute("DELETE FROM bisect_unusable WHERE probe_key = ?", (key,))
 
 
 def record_range(
@@ -239,6 +249,36 @@ def newest_build_failure(store: Store, key: str, commits: Sequence[str]) -> Buil
     )
     rows = _rows_at(store, sql, key, commits)
     return next((BuildFailure(str(c), str(e), str(g)) for c, e, g in rows), None)
+
+
+# How the newest run of a commit that did not count ended: (commit, verdict, its last lines).
+Unusable = tuple[str, Verdict, tuple[str, ...]]
+
+
+def record_unusable(store: Store, key: str, unusable: Unusable) -> Unusable:
+    """Remember how the newest run of a commit that did not count ended (its outcome row says
+    only "other-failure" or "inconclusive"), for the words of a resumed search too; it is returned."""
+    store.ensure_schema(BISECT_DDL)
+    commit, verdict, ending = unusable
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO bisect_unusable (probe_key, commit_sha, verdict, ending, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (key, commit, verdict.value, json.dumps(list(ending)), time.time()),
+        )
+    return unusable
+
+
+def newest_unusable(store: Store, key: str, commits: Sequence[str]) -> Unusable | None:
+    """The newest stored ending of a run that did not count, at one of ``commits``."""
+    sql = "SELECT commit_sha, verdict, ending FROM bisect_unusable WHERE probe_key = ?"
+    sql += " ORDER BY recorded_at DESC"
+    for commit, verdict, ending in _rows_at(store, sql, key, commits):
+        with suppress(ValueError, TypeError):
+            lines = json.loads(ending)
+            if isinstance(lines, list) and all(isinstance(line, str) for line in lines):
+                return str(commit), Verdict(verdict), tuple(lines)
+    return None
 
 
 def record_row(store: Store, key: str, commit: str, outcome: str, phase: str, seconds: float) -> None:

@@ -69,6 +69,16 @@ class TestedAt:
 
 
 @record
+class Unusable:
+    """How the newest run that did not count ended (another failure under --fail-match, or
+    inconclusive): where, its verdict, and its last lines (classify.ending)."""
+
+    commit: CommitRef
+    verdict: str
+    ending: tuple[str, ...]
+
+
+@record
 class BisectReport:
     """The outcome of `patchtool bisect`, for the terminal and for --json."""
 
@@ -139,6 +149,9 @@ class BisectReport:
     # ``builds`` are the search inside's, the merge's ends among them).
     line_runs: int = 0
     line_builds: int = 0
+    # The newest run that did not count, as it ended: what a --fail-match missed says. None when
+    # every run counted, on a cluster (its workers send verdicts only) and for runs stored before.
+    newest_unusable: Unusable | None = None
 
     @property
     def found(self) -> bool:
@@ -170,6 +183,7 @@ class Finished(Protocol):
     also_good: tuple[str, ...]
     tested_inside: list[tuple[str, str, str, float]]  # rows of runs `patchtool test` stored
     skipped: list[str]  # the commits of the range --skip named
+    newest_unusable: tuple[str, Verdict, tuple[str, ...]] | None  # (commit, verdict, ending): stored too
 
     @property
     def options(self) -> _Limits: ...
@@ -229,6 +243,7 @@ def build_report(
         untestable=tuple(untestable),
         confirmation=confirmation,
         unusable_runs=state.unusable_runs,
+        newest_unusable=_unusable(session),
         runs_needed=result.runs_needed if result.culprit is None else None,
         runs_needed_at_best=result.runs_needed_at_best if result.culprit is None else None,
         stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
@@ -268,3 +283,10 @@ def _tested_at(session: Finished) -> tuple[TestedAt, ...]:
         each[1] += 1
     outside = set(session.outside.values()) - set(session.commits)
     return tuple(TestedAt(session.commit_ref(sha), f, r, sha in outside) for sha, (f, r) in counts.items())
+
+
+def _unusable(session: Finished) -> Unusable | None:
+    if session.newest_unusable is None:
+        return None
+    sha, verdict, ending = session.newest_unusable
+    return Unusable(session.commit_ref(sha), verdict.value, ending)

@@ -105,6 +105,12 @@ def print_report(report: BisectReport) -> None:
         say(f"  skipped (--skip): {count} of the range, not built or tested")
     if report.unusable_runs:
         say(f"  {report.unusable_runs} runs failed otherwise or were inconclusive (counted apart)")
+        newest = report.newest_unusable
+        if newest is not None:  # what a --fail-match that missed could have matched
+            said = "failed otherwise" if newest.verdict == "other-failure" else "was inconclusive"
+            say(f"    the newest ({newest.commit.sha[:12]}, {said}) ended:", markup=False)
+            for line in newest.ending:
+                say(f"      {line}", markup=False)
     spent = f"  spent {report.runs} runs ({report.reused_runs} reused from the store), {report.builds} builds"
     if report.rebuilds:
         spent += f" and {report.rebuilds} more going back to a commit built before"

@@ -31,6 +31,7 @@ class ClusterProber:
         self.commit: str | None = None
         self.carried: dict[str, tuple[str, bytes]] = {}
         self.last_failure: BuildFailure | None = None  # the last batch's, on a worker
+        self.last_unusable: tuple[Verdict, tuple[str, ...]] | None = None  # workers send verdicts only
 
     @property
     def width(self) -> int:

@@ -21,6 +21,8 @@ project('crash')
 sh = find_program('sh')
 test('regress', sh, args: [files('regress.sh'), meson.current_build_dir() / 'count',
                            meson.current_source_dir() / 'state.txt'], is_parallel: false)
+test('crash-only', sh, args: [files('crash.sh'), meson.current_build_dir() / 'crashes',
+                              meson.current_source_dir() / 'state.txt'], is_parallel: false)
 """
 SCRIPT = """\
 ulimit -c 0
@@ -29,6 +31,16 @@ n=$((n + 1))
 echo "$n" > "$1"
 if [ $((n % 3)) -eq 0 ]; then echo "harness: lost the monitor"; exit 1; fi
 grep -q bug "$2" || exit 0
+if [ $((n % 2)) -eq 1 ]; then kill -SEGV $$; fi
+"""
+# The same crash, without the harness's failures.
+CRASH_ONLY = """\
+ulimit -c 0
+n=$(cat "$1" 2>/dev/null || echo 0)
+n=$((n + 1))
+echo "$n" > "$1"
+grep -q bug "$2" || exit 0
+echo "starting run $n"
 if [ $((n % 2)) -eq 1 ]; then kill -SEGV $$; fi
 """
 CULPRIT = 3
@@ -40,7 +52,7 @@ def _meson_repo(path: Path) -> list[str]:
     shas = []
     for i in range(8):
         state = "bug\n" if i >= CULPRIT else "fine\n"
-        files = {"meson.build": MESON, "regress.sh": SCRIPT, "state.txt": state}
+        files = {"meson.build": MESON, "regress.sh": SCRIPT, "crash.sh": CRASH_ONLY, "state.txt": state}
         for name, text in {**files, f"file{i}.txt": f"{i}\n"}.items():
             (path / name).write_text(text)
         git(path, "add", "-A")
@@ -88,6 +100,26 @@ def test_a_crash_that_prints_nothing_is_matched_in_a_meson_bisect(tmp_path: Path
     report = json.loads(done.stdout)
     assert report["culprit"]["sha"] == shas[CULPRIT] and report["stop_reason"] == "confident"
     assert report["unusable_runs"] > 0  # the harness's failures, counted apart
+
+
+def test_a_pattern_that_misses_is_shown_what_the_failures_said(tmp_path: Path) -> None:
+    """A --fail-match that no failure matches (the crash prints no assertion): the search does
+    not name a commit, and shows how the newest run that did not count ended, in the words and
+    in --json."""
+    repo, env = tmp_path / "repo", _env(tmp_path)
+    shas = _meson_repo(repo)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--test", "crash-only", "--repo", repo,
+            "--no-revert-test", "--fail-match", "Assertion .* failed", "--max-runs", "30"]  # fmt: skip
+    done = run_patchtool(*args, "--json", env=env, timeout=600)
+    report = json.loads(done.stdout)
+    assert report["culprit"] is None and report["unusable_runs"] > 0, done.stderr[-2000:]
+    newest = report["newest_unusable"]
+    assert newest["verdict"] == "other-failure" and newest["commit"]["sha"] in shas[CULPRIT:]
+    assert newest["ending"] == [newest["ending"][0], "killed by signal 11 SIGSEGV"]
+    assert newest["ending"][0].startswith("starting run ")
+    human = run_patchtool(*args, env=env, timeout=600)
+    assert "failed otherwise) ended:\n      starting run" in human.stdout, human.stdout
+    assert "      killed by signal 11 SIGSEGV\n" in human.stdout
 
 
 # The --run form: the script becomes the Python process (exec), which kills itself with SIGSEGV
