@@ -83,7 +83,7 @@ class Prober(Protocol):
     last_failure: BuildFailure | None
     # How the newest run of the last batch that did not count ended (another failure under
     # --fail-match, or inconclusive): its verdict and last lines (classify.ending). None when every
-    # run counted, and on a cluster (its workers send verdicts only).
+    # run counted (a cluster's worker sends its prober's with the runs: cluster.worker.Probed).
     last_unusable: tuple[Verdict, tuple[str, ...]] | None
 
     def prepare(self, commit: str, tell: Tell | None = None) -> bool:

@@ -150,7 +150,7 @@ class BisectReport:
     line_runs: int = 0
     line_builds: int = 0
     # The newest run that did not count, as it ended: what a --fail-match missed says. None when
-    # every run counted, on a cluster (its workers send verdicts only) and for runs stored before.
+    # every run counted, and for runs stored before this was (a worker sends it with its runs).
     newest_unusable: Unusable | None = None
 
     @property

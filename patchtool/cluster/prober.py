@@ -15,12 +15,12 @@ from typing import Any
 
 from patchtool.bisection.probe import BuildFailure, ProbeSpec, Tell, Verdict
 from patchtool.cluster.client import Cluster
-from patchtool.cluster.worker import bisect_probe
+from patchtool.cluster.worker import Probed, bisect_probe
 
-# A run's task: (repository, commit, spec, runs[, carried]) -> verdict strings, or why the commit
-# did not build there. Swappable for benchmarks; `carried` (base, pack) comes only for a commit
-# given to `carry`.
-ProbeTask = Callable[..., "list[str] | BuildFailure"]
+# A run's task: (repository, commit, spec, runs[, carried]) -> the runs (worker.Probed, or only
+# their verdict strings), or why the commit did not build there. Swappable for benchmarks;
+# `carried` (base, pack) comes only for a commit given to `carry`.
+ProbeTask = Callable[..., "Probed | list[str] | BuildFailure"]
 
 
 class ClusterProber:
@@ -31,7 +31,7 @@ class ClusterProber:
         self.commit: str | None = None
         self.carried: dict[str, tuple[str, bytes]] = {}
         self.last_failure: BuildFailure | None = None  # the last batch's, on a worker
-        self.last_unusable: tuple[Verdict, tuple[str, ...]] | None = None  # workers send verdicts only
+        self.last_unusable: tuple[Verdict, tuple[str, ...]] | None = None  # the last batch's, on a worker
 
     @property
     def width(self) -> int:
@@ -58,11 +58,15 @@ class ClusterProber:
         runs = max(count, self.width)
         extra = (self.carried[commit],) if commit in self.carried else ()
         args: list[tuple[Any, ...]] = [(self.repo, commit, self.spec, 1, *extra) for _ in range(runs)]
-        self.last_failure = None
+        self.last_failure, self.last_unusable = None, None
         verdicts: list[Verdict] = []
         for answer in self.cluster.map_on_workers(commit, self.task, args):
             if isinstance(answer, BuildFailure):  # the driver stores why
                 self.last_failure = answer
+            elif isinstance(answer, Probed):
+                verdicts.extend(Verdict(v) for v in answer.verdicts)
+                if answer.unusable is not None:
+                    self.last_unusable = Verdict(answer.unusable[0]), answer.unusable[1]
             else:
                 verdicts.extend(Verdict(v) for v in answer)
         return verdicts or [Verdict.UNTESTABLE]

@@ -20,6 +20,7 @@ from patchtool.build.meson import build_tree, config_key
 from patchtool.cluster.spec import Observation, RunSpec, SliceResult, TreeSpec
 from patchtool.config import Settings, load_settings
 from patchtool.errors import EnvironmentProblem, InputError, PatchtoolError
+from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.testrun.results import RunRecord
 from patchtool.testrun.run import run_tests
@@ -166,11 +167,11 @@ def _label(spec: RunSpec, records: Sequence[RunRecord]) -> tuple[Observation, ..
     """Give the n-th run of each test the n-th slot's id (meson runs the repeats in order)."""
     seen: dict[str, int] = {}
     out = []
-    for record in records:
-        n = seen.get(record.name, 0)
-        seen[record.name] = n + 1
-        if n < len(spec.slots) and record.counted:
-            out.append(Observation(f"{spec.slots[n]}/{record.name}", record))
+    for run in records:
+        n = seen.get(run.name, 0)
+        seen[run.name] = n + 1
+        if n < len(spec.slots) and run.counted:
+            out.append(Observation(f"{spec.slots[n]}/{run.name}", run))
     return tuple(out)
 
 
@@ -181,9 +182,18 @@ def describe_failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+@record
+class Probed:
+    """A worker's bisect runs: their verdicts, and how the newest that did not count ended
+    (verdict, last lines: Prober.last_unusable), so the client can show it."""
+
+    verdicts: tuple[str, ...]
+    unusable: tuple[str, tuple[str, ...]] | None = None
+
+
 def bisect_probe(
     repo: str, commit: str, spec: ProbeSpec, runs: int, carried: tuple[str, bytes] | None = None
-) -> list[str] | BuildFailure:
+) -> Probed | BuildFailure:
     """Bisect runs on a worker: the same probers (build, run, classify) as a local bisect; where
     the commit does not build, why (the prober's first error and log). `carried`: the objects of
     a commit `repo` lacks, on a base it has (see ensure_clone)."""
@@ -193,6 +203,8 @@ def bisect_probe(
         if not prober.prepare(commit):
             failed = prober.last_failure
             if failed is None:
-                return [str(Verdict.UNTESTABLE)]
+                return Probed((str(Verdict.UNTESTABLE),))
             return BuildFailure(failed.commit, failed.first_error, f"{failed.log} on worker {worker_name()}")
-        return [str(v) for v in prober.run_batch(runs)]
+        verdicts = tuple(str(v) for v in prober.run_batch(runs))
+        unusable = prober.last_unusable
+        return Probed(verdicts, None if unusable is None else (str(unusable[0]), unusable[1]))

@@ -120,6 +120,30 @@ def test_bisect_on_the_cluster_names_the_culprit(tmp_path: Path, env: dict[str, 
     assert report["revert"]["status"] == "fixed", report["revert"]["detail"]  # run on the workers too
 
 
+def test_how_a_run_that_did_not_count_ended_comes_back_from_the_workers(
+    tmp_path: Path, env: dict[str, str], scheduler: str
+) -> None:
+    """From commit 3 on, the test fails saying something --fail-match does not look for: how the
+    newest such run ended comes back from the worker that ran it, as a local bisect shows it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for i in range(6):
+        body = "echo 'worker: crashed hard'\nexit 1\n" if i >= 3 else "exit 0\n"
+        (repo / "t.sh").write_text("#!/bin/sh\n" + body)
+        (repo / "t.sh").chmod(0o755)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "--allow-empty", "-m", f"step {i}")
+    done = run_patchtool("bisect", "--good", "main~5", "--bad", "main", "--run", "./t.sh", "--repo", repo,
+                         "--cluster", scheduler, "--fail-match", "regression:", "--max-runs", "12",
+                         "--no-revert-test", "--json", env=env)  # fmt: skip
+    report = json.loads(done.stdout)
+    assert report["unusable_runs"] > 0, done.stderr
+    newest = report["newest_unusable"]
+    assert newest is not None and newest["verdict"] == "other-failure", done.stderr
+    assert newest["ending"] == ["worker: crashed hard"]
+
+
 def test_the_revert_test_reaches_workers_whose_repository_lacks_the_reverted_commit(
     tmp_path: Path, env: dict[str, str], scheduler: str
 ) -> None:
