@@ -21,9 +21,11 @@ from patchtool.bisection.replay import (
     FIX_LINE,
     Replay,
     Row,
+    Unusable,
     cannot_test,
     load_rows,
     newest_build_failure,
+    newest_unusable,
     stored_revert,
 )
 from patchtool.bisection.revert import RevertOutcome
@@ -49,6 +51,9 @@ class StoredBisect:
     # A fix search (fixes.py): ``shas`` is its line newest first (the fixed end, then the broken
     # end last), and the result's culprit c means the fix is shas[c - 1] (fixes.fix_of).
     fix: bool = False
+    # How the newest run of the range that did not count ended (replay.Unusable): what the failures
+    # a --fail-match missed said.
+    newest_unusable: Unusable | None = None
 
 
 def load_stored(
@@ -91,6 +96,7 @@ def load_stored(
         tuple(paths),
         newest_build_failure(store, key, cannot_test(result, shas, replay.dropped)),
         fix,
+        newest_unusable(store, key, shas),
     )
 
 

@@ -260,6 +260,8 @@ class BisectView:
     revert: str = ""  # what the revert test found ("" when none was run)
     paths: tuple[str, ...] = ()  # git bisect start -- PATH...: only commits that change them searched
     build_failure: str = ""  # "<sha12> did not build: <first error> (log: <path>)", the newest
+    # "the newest run that did not count (<sha12>, failed otherwise) ended: <line> / <line>"
+    unusable: str = ""
     # A fix search (bisect --broken --fixed): ``culprit`` is the fix, ``good`` the fixed end and
     # ``bad`` the broken end; ``commits`` newest first.
     fix: bool = False

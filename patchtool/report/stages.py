@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from patchtool.bisection.classify import Classifier
+from patchtool.bisection.classify import Classifier, Verdict
 from patchtool.bisection.fixes import fix_of
 from patchtool.bisection.probe import ProbeSpec
 from patchtool.bisection.revert import describe_revert
@@ -111,8 +111,17 @@ def bisect_view(data: BisectInput) -> BisectView:
         revert=_revert_line(data, culprit),
         paths=tuple(data.paths),
         build_failure=_build_failure_line(data),
+        unusable=_unusable_line(data),
         fix=data.fix,
     )
+
+
+def _unusable_line(data: BisectInput) -> str:
+    if data.newest_unusable is None:
+        return ""
+    sha, verdict, ending = data.newest_unusable
+    said = "failed otherwise" if verdict == Verdict.OTHER else "inconclusive"
+    return f"the newest run that did not count ({sha[:12]}, {said}) ended: {' / '.join(ending)}"
 
 
 def _build_failure_line(data: BisectInput) -> str:

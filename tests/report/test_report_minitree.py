@@ -330,6 +330,45 @@ def test_a_stored_build_failure_reaches_every_format(tmp_path: Path) -> None:
         assert store.query("SELECT COUNT(*) FROM bisect_build_failures")[0][0] == 0
 
 
+def test_how_the_newest_run_that_did_not_count_ended_reaches_every_format(tmp_path: Path) -> None:
+    """A stored bisect whose runs failed another way (--fail-match missed them) says how the newest
+    of the range ended: its commit, its verdict and its lines (a test's words, escaped like any
+    text); --fresh forgets it."""
+    from patchtool.bisection.classify import Verdict
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.bisection.replay import forget_rows, record_range, record_row, record_unusable
+    from patchtool.report.context import build_context
+    from patchtool.report.render import render
+    from patchtool.report.stages import load_stored_bisect
+    from patchtool.store import Store
+
+    shas = linear_repo(tmp_path / "r", 8)
+    repo = GitRepo(tmp_path / "r")
+    key = ProbeSpec(test="t").key()
+    mbox = str(ROOT / "fixtures" / "mail" / "ring-v1-v2.mbox")
+    series = build_series(resolve_source(mbox, load_settings()))
+    with Store(tmp_path / "s.sqlite3") as store:
+        record_range(store, key, shas[0], shas[8], False)
+        for i in (5, 7):
+            record_row(store, key, shas[i], "other-failure", "search", 3.0)
+        record_unusable(store, key, (shas[5], Verdict.OTHER, ("older",)))
+        lines = ("# Start of <iothread> tests", "\x1b[31mkilled by signal 11 SIGSEGV")
+        record_unusable(store, key, (shas[7], Verdict.OTHER, lines))
+        record_unusable(store, key, ("e" * 40, Verdict.INCONCLUSIVE, ("elsewhere",)))  # not in range
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None and found.newest_unusable is not None
+        assert found.newest_unusable[0] == shas[7]
+        ctx = build_context(series, bisect=found, reply_from="Rev <rev@example.org>")
+        line = f"the newest run that did not count ({shas[7][:12]}, failed otherwise) ended: # Start of"
+        assert json.loads(render(ctx, "json"))["bisect"]["unusable"].startswith(line)
+        term, md, html = render(ctx, "term"), render(ctx, "md"), render(ctx, "html")
+        assert line in term and "killed by signal 11 SIGSEGV" in term and "\x1b" not in term
+        assert "\\<iothread\\>" in md and "\x1b" not in md
+        assert "&lt;iothread&gt;" in html and "<iothread>" not in html and "\x1b" not in html
+        forget_rows(store, key)
+        assert store.query("SELECT COUNT(*) FROM bisect_unusable")[0][0] == 0
+
+
 def test_an_old_store_range_leaves_out_the_revert_commit(tmp_path: Path) -> None:
     """A store from before ranges were recorded: the range is worked out from the commits run, and
     a revert test's commit (a child of the bad end, on no branch) is not one of them."""
