@@ -4,14 +4,12 @@ by a reader: real meson, real git, real processes killing themselves."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 from patchtool import proc
+from tests.bisection.test_bisect_earlier import meson_env, script_project
 from tests.bisection.test_bisectrun import bisect_env, make_script_repo
 from tests.conftest import run_patchtool
-from tests.plugins.gitutil import git
 
 # A meson test (a shell script: no compiler needed). From the commit whose state.txt says "bug",
 # every other run kills itself with SIGSEGV and prints nothing; everywhere, every third run fails
@@ -47,26 +45,8 @@ CULPRIT = 3
 
 
 def _meson_repo(path: Path) -> list[str]:
-    path.mkdir()
-    git(path, "init", "-q", "-b", "main")
-    shas = []
-    for i in range(8):
-        state = "bug\n" if i >= CULPRIT else "fine\n"
-        files = {"meson.build": MESON, "regress.sh": SCRIPT, "crash.sh": CRASH_ONLY, "state.txt": state}
-        for name, text in {**files, f"file{i}.txt": f"{i}\n"}.items():
-            (path / name).write_text(text)
-        git(path, "add", "-A")
-        git(path, "commit", "-q", "-m", f"commit {i}")
-        shas.append(git(path, "rev-parse", "HEAD").strip())
-    return shas
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "PATCHTOOL_CACHE_DIR": str(tmp_path / "cache"),
-        "PATCHTOOL_DATA_DIR": str(tmp_path / "data"),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
+    files = {"meson.build": MESON, "regress.sh": SCRIPT, "crash.sh": CRASH_ONLY}
+    return script_project(path, files, CULPRIT, 8)
 
 
 def test_the_signal_that_ended_a_run_is_read_and_shown(tmp_path: Path) -> None:
@@ -84,7 +64,7 @@ def test_the_signal_that_ended_a_run_is_read_and_shown(tmp_path: Path) -> None:
 def test_a_crash_that_prints_nothing_is_matched_in_a_meson_bisect(tmp_path: Path) -> None:
     """`patchtool test` shows a crashed run's signal as its output, and `bisect --test
     --fail-match SIGSEGV` counts the crashes as the regression and the harness's failures apart."""
-    repo, env = tmp_path / "repo", _env(tmp_path)
+    repo, env = tmp_path / "repo", meson_env(tmp_path)
     shas = _meson_repo(repo)
     tested = run_patchtool("test", "regress", "--repeat", "4", "--rev", shas[-1], "--repo", repo, "--json",
                            env=env)  # fmt: skip
@@ -106,7 +86,7 @@ def test_a_pattern_that_misses_is_shown_what_the_failures_said(tmp_path: Path) -
     """A --fail-match that no failure matches (the crash prints no assertion): the search does
     not name a commit, and shows how the newest run that did not count ended, in the words and
     in --json."""
-    repo, env = tmp_path / "repo", _env(tmp_path)
+    repo, env = tmp_path / "repo", meson_env(tmp_path)
     shas = _meson_repo(repo)
     args = ["bisect", "--good", shas[0], "--bad", "main", "--test", "crash-only", "--repo", repo,
             "--no-revert-test", "--fail-match", "Assertion .* failed", "--max-runs", "30"]  # fmt: skip

@@ -41,15 +41,15 @@ if [ $((n % 2)) -eq 1 ]; then echo "replay diverged at run $n"; exit 1; fi
 CULPRIT = 3
 
 
-def _repo(path: Path) -> list[str]:
-    """Commits 0..6 of a meson project; commit CULPRIT brings the failure."""
+def script_project(path: Path, files: dict[str, str], culprit: int, count: int) -> list[str]:
+    """Commits 0..count-1 of a meson project of ``files`` whose state.txt says "bug" from commit
+    ``culprit`` on, each with a file of its own; their shas."""
     path.mkdir()
     git(path, "init", "-q", "-b", "main")
     shas = []
-    for i in range(7):
-        state = "bug\n" if i >= CULPRIT else "fine\n"
-        files = {"meson.build": MESON, "regress.sh": SCRIPT, "state.txt": state}
-        for name, text in {**files, f"file{i}.txt": f"{i}\n"}.items():
+    for i in range(count):
+        state = "bug\n" if i >= culprit else "fine\n"
+        for name, text in {**files, "state.txt": state, f"file{i}.txt": f"{i}\n"}.items():
             (path / name).write_text(text)
         git(path, "add", "-A")
         git(path, "commit", "-q", "-m", f"commit {i}")
@@ -57,7 +57,12 @@ def _repo(path: Path) -> list[str]:
     return shas
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
+def _repo(path: Path) -> list[str]:
+    """Commits 0..6 of a meson project; commit CULPRIT brings the failure."""
+    return script_project(path, {"meson.build": MESON, "regress.sh": SCRIPT}, CULPRIT, 7)
+
+
+def meson_env(tmp_path: Path) -> dict[str, str]:
     return {
         "PATCHTOOL_CACHE_DIR": str(tmp_path / "cache"),
         "PATCHTOOL_DATA_DIR": str(tmp_path / "data"),
@@ -93,7 +98,7 @@ def _tested_then_bisected(
 def test_the_runs_patchtool_test_stored_at_the_ends_are_counted_and_the_bad_end_is_not_built(
     tmp_path: Path,
 ) -> None:
-    repo, env = tmp_path / "repo", _env(tmp_path)
+    repo, env = tmp_path / "repo", meson_env(tmp_path)
     shas = _repo(repo)
     # 6 runs at each end: 3 failures at the bad end, none at the good
     args, report = _tested_then_bisected(repo, env, [shas[-1], shas[0]], 6)
@@ -125,7 +130,7 @@ def test_stored_runs_are_read_with_the_match_and_only_on_the_commits_own_tree(tm
     """Under --fail-match the stored runs are read as the bisect reads its own: a failure counts
     when its stored output matches. Runs stored for another tree (a checkout with changes of
     its own) do not count as main's."""
-    repo, env = tmp_path / "repo", _env(tmp_path)
+    repo, env = tmp_path / "repo", meson_env(tmp_path)
     shas = _repo(repo)
     done = run_patchtool("test", "regress", "--repeat", "4", "--rev", shas[-1], "--repo", repo, env=env)
     assert done.code in (0, 1), done.stderr
@@ -191,7 +196,7 @@ def _search_runs_at(store: Path, sha: str) -> int:
 def test_runs_stored_between_the_ends_count_as_runs_made_there(tmp_path: Path) -> None:
     """A hand check before the bisect (`patchtool test --rev` at two commits inside the range):
     its runs count at those commits, in the bisect's posterior and in the report's replay of it."""
-    repo, env = tmp_path / "repo", _env(tmp_path)
+    repo, env = tmp_path / "repo", meson_env(tmp_path)
     shas = _repo(repo)
     parent, later = shas[CULPRIT - 1], shas[CULPRIT + 1]
     # the parent: 0 of 8 failed; a later commit: 4 of 8
@@ -265,7 +270,7 @@ def test_a_fix_search_counts_stored_runs_at_its_own_broken_end_not_at_a_stable_b
     at the stable tip are no record of master's line, whose broken end (where the branch left it)
     must be run to show the failure: it never fails, so no fix is named on master. Nor may a
     --bad-record stand for that broken end when --broken is off the line."""
-    repo, env = tmp_path / "repo", _env(tmp_path)
+    repo, env = tmp_path / "repo", meson_env(tmp_path)
     path = repo
     path.mkdir()
     git(path, "init", "-q", "-b", "main")
@@ -305,7 +310,7 @@ def test_runs_stored_at_the_culprits_parent_outside_the_range_count_in_its_confi
     """The culprit s1 is the first commit of a branch forked (at f) before --good: its parent f is
     outside the range, known good, and the confirmation runs the test there. The runs `patchtool
     test` stored at f count there: in the confirmation, in the report's replay, and in the words."""
-    repo, env = tmp_path / "repo", _env(tmp_path)
+    repo, env = tmp_path / "repo", meson_env(tmp_path)
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
 

@@ -11,6 +11,7 @@ import pytest
 from patchtool.config import load_settings
 from patchtool.demo.minitree import MiniTree
 from patchtool.fetch import resolve_source
+from patchtool.models import Series
 from patchtool.parse.series import build_series
 from patchtool.review.checks import run_checks
 from patchtool.vcs.repo import GitRepo
@@ -282,11 +283,21 @@ def test_a_stored_fix_search_reaches_every_format_in_the_fixs_terms(tmp_path: Pa
         assert max(view["commits"], key=lambda c: c["probability"])["sha"] == fix
 
 
+def _stored_range(tmp_path: Path) -> tuple[list[str], GitRepo, str, Series]:
+    """A repository of 9 commits, the key of a bisect of test "t" and the fixture series a report
+    of it is about: (shas, repo, key, series). The store is the test's to fill."""
+    from patchtool.bisection.probe import ProbeSpec
+
+    shas = linear_repo(tmp_path / "r", 8)
+    mbox = str(ROOT / "fixtures" / "mail" / "ring-v1-v2.mbox")
+    series = build_series(resolve_source(mbox, load_settings()))
+    return shas, GitRepo(tmp_path / "r"), ProbeSpec(test="t").key(), series
+
+
 def test_a_stored_build_failure_reaches_every_format(tmp_path: Path) -> None:
     """A stored bisect whose probes did not build says why in the report: the newest failure of
     the range, its first error (a compiler's words, escaped like any text) and its log; --fresh
     forgets it."""
-    from patchtool.bisection.probe import ProbeSpec
     from patchtool.bisection.replay import (
         BuildFailure,
         forget_build_failure,
@@ -300,11 +311,7 @@ def test_a_stored_build_failure_reaches_every_format(tmp_path: Path) -> None:
     from patchtool.report.stages import load_stored_bisect
     from patchtool.store import Store
 
-    shas = linear_repo(tmp_path / "r", 8)
-    repo = GitRepo(tmp_path / "r")
-    key = ProbeSpec(test="t").key()
-    mbox = str(ROOT / "fixtures" / "mail" / "ring-v1-v2.mbox")
-    series = build_series(resolve_source(mbox, load_settings()))
+    shas, repo, key, series = _stored_range(tmp_path)
     with Store(tmp_path / "s.sqlite3") as store:
         record_range(store, key, shas[0], shas[8], False)
         for i in (4, 6):
@@ -335,18 +342,13 @@ def test_how_the_newest_run_that_did_not_count_ended_reaches_every_format(tmp_pa
     of the range ended: its commit, its verdict and its lines (a test's words, escaped like any
     text); --fresh forgets it."""
     from patchtool.bisection.classify import Verdict
-    from patchtool.bisection.probe import ProbeSpec
     from patchtool.bisection.replay import forget_rows, record_range, record_row, record_unusable
     from patchtool.report.context import build_context
     from patchtool.report.render import render
     from patchtool.report.stages import load_stored_bisect
     from patchtool.store import Store
 
-    shas = linear_repo(tmp_path / "r", 8)
-    repo = GitRepo(tmp_path / "r")
-    key = ProbeSpec(test="t").key()
-    mbox = str(ROOT / "fixtures" / "mail" / "ring-v1-v2.mbox")
-    series = build_series(resolve_source(mbox, load_settings()))
+    shas, repo, key, series = _stored_range(tmp_path)
     with Store(tmp_path / "s.sqlite3") as store:
         record_range(store, key, shas[0], shas[8], False)
         for i in (5, 7):
