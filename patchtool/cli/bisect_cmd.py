@@ -269,6 +269,10 @@ def bisect(
     at commits between them as runs made there, read with --fail-match and --pass-match as the
     bisect's own (not with --fresh).
 
+    A run a signal ended reads, after its output, as meson says it: "killed by signal 11 SIGSEGV".
+    --fail-match 'signal 11' counts only a test's crashes, even those with no error message;
+    other failures are counted apart, and the words show how the newest of those ended.
+
     --broken and --fixed, instead of --bad and --good, find the commit that fixed the test (git bisect
     --term-old broken --term-new fixed), as a backport needs: patchtool bisect --broken v9.2.3
     --fixed master --test func-alpha-replay. It follows --fixed's first parents, and searches a
