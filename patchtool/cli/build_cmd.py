@@ -153,6 +153,7 @@ def _stats_json(stats: TestStats) -> dict[str, Any]:
         "mean_duration": stats.mean_duration,
         "flaky": stats.flaky,
         "first_failures": list(stats.first_failures),
+        "crashes": dict(stats.crashes),
     }
 
 
@@ -186,8 +187,11 @@ def _print_outcome(outcome: TestOutcome) -> None:
         low, high = t.interval
         timeouts = f", {t.timeouts} timeout(s)" if t.timeouts else ""
         skips = f", {t.skips} skipped" if t.skips else ""
+        crashed = sum(n for _, n in t.crashes)  # "2 crashed (SIGSEGV)", "3 crashed (2 SIGSEGV, 1 SIGABRT)"
+        kinds = ", ".join(name if crashed == n else f"{n} {name}" for name, n in t.crashes)
+        crashes = f", {crashed} crashed ({kinds})" if crashed else ""
         out.print(
-            f"  {t.name}: {_verdict(t)} — {t.failed_runs}/{t.decided_runs} failed{timeouts}{skips}, "
+            f"  {t.name}: {_verdict(t)} — {t.failed_runs}/{t.decided_runs} failed{crashes}{timeouts}{skips}, "
             f"rate {t.failure_rate:.0%} (95% CI {low:.0%}-{high:.0%}), mean {t.mean_duration:.2f}s",
             markup=False,
         )

@@ -6,7 +6,9 @@ test setup and test name, so a later report or bisect can reuse them instead of 
 
 from __future__ import annotations
 
+import re
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import field
 from pathlib import Path
@@ -74,6 +76,9 @@ class TestStats:
     mean_duration: float
     first_failures: tuple[str, ...] = ()
     flaky: bool = False  # both passed and failed
+    # Failed runs a signal ended, by the signal's name, most first: (("SIGSEGV", 2),). Read from
+    # the line proc.with_signal put after the output (a test crashing often says nothing else).
+    crashes: tuple[tuple[str, int], ...] = ()
 
     @property
     def failed_runs(self) -> int:
@@ -145,7 +150,26 @@ def stats_for(name: str, records: Sequence[RunRecord]) -> TestStats:
             _bounded(r.output) or f"({r.result.lower()}, no output)" for r in mine if r.failed
         )[:_KEEP_FAILURES],
         flaky=passes > 0 and failures + timeouts > 0,
+        crashes=_crashes(mine),
     )
+
+
+# proc.signal_words' two forms, on the last line of a run's output
+_SIGNAL_LINE = re.compile(
+    r"^(?:killed by signal \d+ (SIG\w+)|\(exit status \d+ or signal \d+ (SIG\w+)\))\s*\Z", re.MULTILINE
+)
+
+
+def _crashes(runs: Sequence[RunRecord]) -> tuple[tuple[str, int], ...]:
+    signals = (crash_signal(r.output) for r in runs if r.result in _FAIL)
+    return tuple(Counter(s for s in signals if s).most_common())
+
+
+def crash_signal(output: str) -> str | None:
+    """The name of the signal that ended a run ("SIGSEGV"), from the line after its output; None
+    when none did."""
+    found = _SIGNAL_LINE.search(output[-200:])
+    return (found.group(1) or found.group(2)) if found else None
 
 
 def summarize(records: Sequence[RunRecord], names: Sequence[str] = ()) -> tuple[TestStats, ...]:

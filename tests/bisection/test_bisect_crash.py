@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from patchtool import proc
+from patchtool.testrun.results import crash_signal
 from tests.bisection.test_bisect_earlier import meson_env, script_project
 from tests.bisection.test_bisectrun import bisect_env, make_script_repo
 from tests.conftest import run_patchtool
@@ -59,6 +60,10 @@ def test_the_signal_that_ended_a_run_is_read_and_shown(tmp_path: Path) -> None:
     assert shell.returncode == 134
     assert proc.with_signal("", shell.returncode) == "(exit status 134 or signal 6 SIGABRT)\n"
     assert proc.with_signal("failed", 1) == "failed" and proc.signal_words(0) == ""
+    # and what a test's stats count as its crashes: the line after the output, not a mention in it
+    assert crash_signal(proc.with_signal(killed.text(), killed.returncode)) == "SIGSEGV"
+    assert crash_signal(proc.with_signal("", shell.returncode)) == "SIGABRT"
+    assert crash_signal("the last run was killed by signal 11 SIGSEGV, then this one\nfailed\n") is None
 
 
 def test_a_crash_that_prints_nothing_is_matched_in_a_meson_bisect(tmp_path: Path) -> None:
@@ -72,6 +77,11 @@ def test_a_crash_that_prints_nothing_is_matched_in_a_meson_bisect(tmp_path: Path
     stats = json.loads(tested.stdout)["tests"][0]
     assert stats["failures"] == 2  # run 1 crashed, run 3 lost the monitor
     assert "killed by signal 11 SIGSEGV" in stats["first_failures"][0]
+    assert stats["crashes"] == {"SIGSEGV": 1}
+    # the same runs from the store: counted alike from the output kept there
+    stored = run_patchtool("test", "regress", "--repeat", "4", "--rev", shas[-1], "--repo", repo, env=env)
+    assert "(stored results)" in stored.stdout, stored.stdout
+    assert "regress: FLAKY — 2/4 failed, 1 crashed (SIGSEGV), rate 50%" in stored.stdout
 
     args = ["bisect", "--good", shas[0], "--bad", "main", "--test", "regress", "--repo", repo,
             "--no-revert-test", "--fail-match", "signal 11 SIGSEGV", "--json"]  # fmt: skip
