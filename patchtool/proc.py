@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -125,6 +126,19 @@ def signal_words(returncode: int) -> str:
     if returncode < 0:
         return f"killed by signal {number} {name}"
     return f"(exit status {returncode} or signal {number} {name})"
+
+
+# signal_words' two forms, as the last line of a run's output (with_signal)
+_SIGNAL_LINE = re.compile(
+    r"^(?:killed by signal \d+ (SIG\w+)|\(exit status \d+ or signal \d+ (SIG\w+)\))\s*\Z", re.MULTILINE
+)
+
+
+def signal_of(output: str) -> str | None:
+    """The name of the signal that ended a run ("SIGSEGV"), read back from the line with_signal
+    put after its output (a stored run keeps its output, not its return code); None when none."""
+    found = _SIGNAL_LINE.search(output[-200:])
+    return (found.group(1) or found.group(2)) if found else None
 
 
 def with_signal(output: str, returncode: int) -> str:

@@ -14,7 +14,7 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason
 from patchtool.bisection.probe import BuildFailure, ProbeSpec
 from patchtool.bisection.ranges import changes_paths
-from patchtool.bisection.replay import Replay, cannot_test, newest_build_failure
+from patchtool.bisection.replay import Replay, Unusable, cannot_test, newest_build_failure
 from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import ConfirmationOutcome, Estimate
 from patchtool.jsonable import record
@@ -69,7 +69,7 @@ class TestedAt:
 
 
 @record
-class Unusable:
+class UnusableRun:
     """How the newest run that did not count ended (another failure under --fail-match, or
     inconclusive): where, its verdict, and its last lines (classify.ending)."""
 
@@ -151,7 +151,7 @@ class BisectReport:
     line_builds: int = 0
     # The newest run that did not count, as it ended: what a --fail-match missed says. None when
     # every run counted, and for runs stored before this was (a worker sends it with its runs).
-    newest_unusable: Unusable | None = None
+    newest_unusable: UnusableRun | None = None
 
     @property
     def found(self) -> bool:
@@ -183,7 +183,7 @@ class Finished(Protocol):
     also_good: tuple[str, ...]
     tested_inside: list[tuple[str, str, str, float]]  # rows of runs `patchtool test` stored
     skipped: list[str]  # the commits of the range --skip named
-    newest_unusable: tuple[str, Verdict, tuple[str, ...]] | None  # (commit, verdict, ending): stored too
+    newest_unusable: Unusable | None  # stored too (replay.record_unusable)
 
     @property
     def options(self) -> _Limits: ...
@@ -285,8 +285,8 @@ def _tested_at(session: Finished) -> tuple[TestedAt, ...]:
     return tuple(TestedAt(session.commit_ref(sha), f, r, sha in outside) for sha, (f, r) in counts.items())
 
 
-def _unusable(session: Finished) -> Unusable | None:
+def _unusable(session: Finished) -> UnusableRun | None:
     if session.newest_unusable is None:
         return None
     sha, verdict, ending = session.newest_unusable
-    return Unusable(session.commit_ref(sha), verdict.value, ending)
+    return UnusableRun(session.commit_ref(sha), verdict.value, ending)

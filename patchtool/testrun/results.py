@@ -6,13 +6,13 @@ test setup and test name, so a later report or bisect can reuse them instead of 
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import field
 from pathlib import Path
 
+from patchtool import proc
 from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.testrun.stats import wilson_interval
@@ -154,22 +154,9 @@ def stats_for(name: str, records: Sequence[RunRecord]) -> TestStats:
     )
 
 
-# proc.signal_words' two forms, on the last line of a run's output
-_SIGNAL_LINE = re.compile(
-    r"^(?:killed by signal \d+ (SIG\w+)|\(exit status \d+ or signal \d+ (SIG\w+)\))\s*\Z", re.MULTILINE
-)
-
-
 def _crashes(runs: Sequence[RunRecord]) -> tuple[tuple[str, int], ...]:
-    signals = (crash_signal(r.output) for r in runs if r.result in _FAIL)
+    signals = (proc.signal_of(r.output) for r in runs if r.result in _FAIL)
     return tuple(Counter(s for s in signals if s).most_common())
-
-
-def crash_signal(output: str) -> str | None:
-    """The name of the signal that ended a run ("SIGSEGV"), from the line after its output; None
-    when none did."""
-    found = _SIGNAL_LINE.search(output[-200:])
-    return (found.group(1) or found.group(2)) if found else None
 
 
 def summarize(records: Sequence[RunRecord], names: Sequence[str] = ()) -> tuple[TestStats, ...]:

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from patchtool import proc
-from patchtool.testrun.results import crash_signal
 from tests.bisection.test_bisect_earlier import meson_env, script_project
 from tests.bisection.test_bisectrun import bisect_env, make_script_repo
 from tests.conftest import run_patchtool
@@ -61,9 +60,9 @@ def test_the_signal_that_ended_a_run_is_read_and_shown(tmp_path: Path) -> None:
     assert proc.with_signal("", shell.returncode) == "(exit status 134 or signal 6 SIGABRT)\n"
     assert proc.with_signal("failed", 1) == "failed" and proc.signal_words(0) == ""
     # and what a test's stats count as its crashes: the line after the output, not a mention in it
-    assert crash_signal(proc.with_signal(killed.text(), killed.returncode)) == "SIGSEGV"
-    assert crash_signal(proc.with_signal("", shell.returncode)) == "SIGABRT"
-    assert crash_signal("the last run was killed by signal 11 SIGSEGV, then this one\nfailed\n") is None
+    assert proc.signal_of(proc.with_signal(killed.text(), killed.returncode)) == "SIGSEGV"
+    assert proc.signal_of(proc.with_signal("", shell.returncode)) == "SIGABRT"
+    assert proc.signal_of("the last run was killed by signal 11 SIGSEGV, then this one\nfailed\n") is None
 
 
 def test_a_crash_that_prints_nothing_is_matched_in_a_meson_bisect(tmp_path: Path) -> None:
