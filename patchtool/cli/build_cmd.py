@@ -154,6 +154,7 @@ def _stats_json(stats: TestStats) -> dict[str, Any]:
         "flaky": stats.flaky,
         "first_failures": list(stats.first_failures),
         "crashes": dict(stats.crashes),
+        "failed_ways": [{"ending": way, "runs": n} for way, n in stats.failed_ways],
     }
 
 
@@ -195,6 +196,7 @@ def _print_outcome(outcome: TestOutcome) -> None:
             f"rate {t.failure_rate:.0%} (95% CI {low:.0%}-{high:.0%}), mean {t.mean_duration:.2f}s",
             markup=False,
         )
+        _print_ways(t)
         if t.first_failures:
             first = t.first_failures[0].strip().splitlines()[-5:]
             for line in first:
@@ -203,6 +205,24 @@ def _print_outcome(outcome: TestOutcome) -> None:
         out.print("stopped at the first failure (--until-fail)", markup=False)
     if outcome.interrupted:
         out.print("interrupted: the counts above are what was measured before Ctrl-C", markup=False)
+
+
+_WAYS_SHOWN = 5
+
+
+def _print_ways(stats: TestStats) -> None:
+    """A test that fails more than one way: how many runs ended each way, for choosing the one a
+    bisect should look for (`--fail-match`)."""
+    ways = stats.failed_ways
+    if len(ways) < 2:
+        return
+    head = f"      failed {len(ways)} ways (bisect --fail-match REGEX counts one, the rest apart):"
+    out.print(head, markup=False)
+    for way, n in ways[:_WAYS_SHOWN]:
+        out.print(f"        {n} run{'s' if n > 1 else ''}: {way}", markup=False)
+    if rest := ways[_WAYS_SHOWN:]:
+        runs = sum(n for _, n in rest)
+        out.print(f"        {runs} run{'s' if runs > 1 else ''} more, {len(rest)} other ways", markup=False)
 
 
 def _measure(
@@ -287,6 +307,9 @@ def test_command(
     cluster_repo_url: ClusterRepoOption = None,
 ) -> None:
     """Build if needed, run meson tests repeatedly and report each test's failure rate.
+
+    A test that fails more than one way lists how many runs ended each way (its last line, and
+    the signal that ended it), to choose what a bisect's --fail-match should look for.
 
     Example: patchtool test func-alpha-replay --setup thorough --repeat 4 --repo /tmp/pt/world/qemu
     """

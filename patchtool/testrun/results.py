@@ -6,6 +6,7 @@ test setup and test name, so a later report or bisect can reuse them instead of 
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -79,6 +80,9 @@ class TestStats:
     # Failed runs a signal ended, by the signal's name, most first: (("SIGSEGV", 2),). Read from
     # the line proc.with_signal put after the output (a test crashing often says nothing else).
     crashes: tuple[tuple[str, int], ...] = ()
+    # The ways its failed runs ended (failure_way), most first: (how the first such run ended,
+    # how many ended so). Two or more ways tell a --fail-match to choose between them.
+    failed_ways: tuple[tuple[str, int], ...] = ()
 
     @property
     def failed_runs(self) -> int:
@@ -151,12 +155,49 @@ def stats_for(name: str, records: Sequence[RunRecord]) -> TestStats:
         )[:_KEEP_FAILURES],
         flaky=passes > 0 and failures + timeouts > 0,
         crashes=_crashes(mine),
+        failed_ways=_failed_ways(mine),
     )
 
 
 def _crashes(runs: Sequence[RunRecord]) -> tuple[tuple[str, int], ...]:
     signals = (proc.signal_of(r.output) for r in runs if r.result in _FAIL)
     return tuple(Counter(s for s in signals if s).most_common())
+
+
+# Lines of glib's TAP output that say how far a run got, not how it failed.
+_PROGRESS = re.compile(r"(?:ok \d+\b.*|# (?:Start|End) of .* tests|1\.\.\d+|# random seed: .*)")
+# What differs between two runs failing the same way: numbers (line numbers move between
+# commits; pids, times, counters) and addresses.
+_VARYING = re.compile(r"0x[0-9a-fA-F]+|\d+")
+_WAY_WIDTH = 200
+
+
+def failure_way(output: str) -> str:
+    """How a failed run ended, to tell the ways a test fails apart: its last line (where a test
+    says what went wrong) and, after " / ", the signal that ended it if one did. A crash whose
+    last line is only the harness's progress ("ok 11 /drain/all", "# Start of iothread tests")
+    ended with the signal alone: "killed by signal 11 SIGSEGV". "(no output)" when it said
+    nothing at all."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    signal = lines.pop() if lines and proc.signal_of(lines[-1] + "\n") else ""
+    said = lines[-1] if lines and not (signal and _PROGRESS.fullmatch(lines[-1])) else ""
+    if len(said) > _WAY_WIDTH:
+        said = "…" + said[-_WAY_WIDTH:]
+    return " / ".join(part for part in (said, signal) if part) or "(no output)"
+
+
+def _failed_ways(runs: Sequence[RunRecord]) -> tuple[tuple[str, int], ...]:
+    """The failed runs (timeouts are counted apart) grouped by failure_way with the numbers and
+    addresses in it ignored, each shown as its first run ended."""
+    first: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for r in runs:
+        if r.result in _FAIL:
+            way = failure_way(r.output)
+            key = _VARYING.sub("N", way)
+            first.setdefault(key, way)
+            counts[key] += 1
+    return tuple((first[key], n) for key, n in counts.most_common())
 
 
 def summarize(records: Sequence[RunRecord], names: Sequence[str] = ()) -> tuple[TestStats, ...]:

@@ -77,10 +77,17 @@ def test_a_crash_that_prints_nothing_is_matched_in_a_meson_bisect(tmp_path: Path
     assert stats["failures"] == 2  # run 1 crashed, run 3 lost the monitor
     assert "killed by signal 11 SIGSEGV" in stats["first_failures"][0]
     assert stats["crashes"] == {"SIGSEGV": 1}
+    assert stats["failed_ways"] == [  # run 1 crashed first
+        {"ending": "killed by signal 11 SIGSEGV", "runs": 1},
+        {"ending": "harness: lost the monitor", "runs": 1},
+    ]
     # the same runs from the store: counted alike from the output kept there
     stored = run_patchtool("test", "regress", "--repeat", "4", "--rev", shas[-1], "--repo", repo, env=env)
     assert "(stored results)" in stored.stdout, stored.stdout
     assert "regress: FLAKY — 2/4 failed, 1 crashed (SIGSEGV), rate 50%" in stored.stdout
+    ways = "failed 2 ways (bisect --fail-match REGEX counts one, the rest apart):\n"
+    ways += "        1 run: killed by signal 11 SIGSEGV\n        1 run: harness: lost the monitor\n"
+    assert ways in stored.stdout
 
     args = ["bisect", "--good", shas[0], "--bad", "main", "--test", "regress", "--repo", repo,
             "--no-revert-test", "--fail-match", "signal 11 SIGSEGV", "--json"]  # fmt: skip
