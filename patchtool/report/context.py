@@ -36,6 +36,7 @@ from patchtool.report.records import (
     SubsystemView,
     TestsView,
     TestView,
+    TestWay,
     TrailerView,
 )
 from patchtool.report.stages import bisect_view, build_log_excerpt
@@ -298,6 +299,7 @@ def tests_view(outcome: Any) -> TestsView:
                 float(high),
                 verdict,
                 _tail(out),
+                tuple(TestWay(way, n) for way, n in getattr(t, "failed_ways", ())),
             )
         )
     ok = bool(tests) and all(t.verdict in ("pass", "skip") for t in tests)

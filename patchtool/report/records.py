@@ -208,6 +208,12 @@ class BuildView:
 
 
 @record
+class TestWay:
+    ending: str  # the last line of the first run that ended so, and the signal if one ended it
+    runs: int
+
+
+@record
 class TestView:
     name: str
     runs: int
@@ -220,6 +226,8 @@ class TestView:
     high: float
     verdict: str  # pass | flaky | fail | skip | not run
     output: str = ""  # the first failure's output (tail)
+    # How its failed runs ended, most first (testrun.results.failure_way); shown from two ways on.
+    ways: tuple[TestWay, ...] = ()
 
 
 @record

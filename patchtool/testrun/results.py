@@ -167,8 +167,8 @@ def _crashes(runs: Sequence[RunRecord]) -> tuple[tuple[str, int], ...]:
 # Lines of glib's TAP output that say how far a run got, not how it failed.
 _PROGRESS = re.compile(r"(?:ok \d+\b.*|# (?:Start|End) of .* tests|1\.\.\d+|# random seed: .*)")
 # What differs between two runs failing the same way: numbers (line numbers move between
-# commits; pids, times, counters) and addresses.
-_VARYING = re.compile(r"0x[0-9a-fA-F]+|\d+")
+# commits; pids, times, counters), addresses and hashes (a worktree's name in a path).
+_VARYING = re.compile(r"0x[0-9a-fA-F]+|\b(?=[0-9a-f]*\d)[0-9a-f]{6,}\b|\d+")
 _WAY_WIDTH = 200
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from patchtool import proc
 from patchtool.apply.engine import ApplyResult, PatchApplyOutcome
 from patchtool.bisection.core import Evidence, replay
 from patchtool.bisection.revert import RevertOutcome
@@ -144,9 +145,13 @@ def full_context(tmp_path: Path, kvm_repo: Path) -> ReportContext:
         duration=3.25,
         configured=True,
     )
+    # failed two ways: three replays diverged (at other counts), one run crashed
+    diverged = "replay diverged at icount {} (<expected> {})\n"
+    outputs = {1: diverged.format(4123, 4000), 3: diverged.format(977, 950), 4: proc.with_signal("", -11)}
+    outputs[7] = diverged.format(50, 41)
     records = [
-        RunRecord("func-alpha-replay", r, 0.5, "replay diverged at icount 4123\n" if r == "FAIL" else "")
-        for r in ("OK", "FAIL", "OK", "FAIL", "FAIL", "OK", "OK", "FAIL", "OK", "OK")
+        RunRecord("func-alpha-replay", r, 0.5, outputs.get(i, ""))
+        for i, r in enumerate(("OK", "FAIL", "OK", "FAIL", "FAIL", "OK", "OK", "FAIL", "OK", "OK"))
     ]
     records += [RunRecord("unit-rcu", "OK", 0.1, "") for _ in range(10)]
     tests = testresults.TestOutcome(build_dir=tmp_path, tests=summarize(records), setup="thorough", repeat=10)
@@ -215,6 +220,16 @@ def test_full_report_facts(tmp_path: Path, kvm_repo: Path) -> None:
     flaky = ctx.tests.tests[0] if ctx.tests else None
     assert flaky is not None and (flaky.verdict, flaky.failures, flaky.runs) == ("flaky", 4, 10)
     assert flaky.low < 0.4 < flaky.high
+    assert [(w.ending, w.runs) for w in flaky.ways] == [
+        ("replay diverged at icount 4123 (<expected> 4000)", 3),
+        ("killed by signal 11 SIGSEGV", 1),
+    ]
+    ways = "    failed 2 ways:\n      3 runs: replay diverged at icount 4123 (<expected> 4000)\n"
+    assert ways in render(ctx, "term")
+    assert ways + "      1 run: killed by signal 11 SIGSEGV\n" in render(ctx, "email")
+    assert "- 1 run: killed by signal 11 SIGSEGV\n" in render(ctx, "md")
+    item = "<li>3 runs: <code>replay diverged at icount 4123 (&lt;expected&gt; 4000)</code></li>"
+    assert item in render(ctx, "html")
     assert ctx.bisect is not None and len(ctx.bisect.commits) == 9
     assert [s.name for s in ctx.subsystems] == ["Overall KVM CPUs", "Dirty limit"]
     md = render(ctx, "md")

@@ -40,6 +40,9 @@ def test_runs_failing_the_same_way_are_counted_together_whatever_their_numbers()
         _failed("ERROR:test-x.c:612:run: assertion failed (pid 4242, at 0x7ffd1234)\n"),
         _failed(proc.with_signal("ok 9 /drain/quiesce\n", -11)),
         _failed("ERROR:test-x.c:618:run: assertion failed (pid 77, at 0x55aa)\n"),
+        # the same assertion, where a path names the worktree it was built in
+        _failed(proc.with_signal("/wt/qemu-0079206bf9c3/block.h:43: Assertion `ok' failed.\n", -6)),
+        _failed(proc.with_signal("/wt/qemu-a1b2c3d4e5f6/block.h:47: Assertion `ok' failed.\n", -6)),
         _failed(proc.with_signal(PROGRESS, -11)),
         _failed("cut short\n", "TIMEOUT"),  # a timeout is counted apart, as the words say
         RunRecord("t", "OK", 1.0, "ERROR: this one passed\n"),
@@ -48,8 +51,9 @@ def test_runs_failing_the_same_way_are_counted_together_whatever_their_numbers()
     assert stats.failed_ways == (
         ("killed by signal 11 SIGSEGV", 3),
         ("ERROR:test-x.c:612:run: assertion failed (pid 4242, at 0x7ffd1234)", 2),  # as the first ended
+        ("/wt/qemu-0079206bf9c3/block.h:43: Assertion `ok' failed. / killed by signal 6 SIGABRT", 2),
     )
-    assert stats.failures == 5 and stats.timeouts == 1
+    assert stats.failures == 7 and stats.timeouts == 1
 
 
 def test_the_words_list_the_ways_only_when_there_are_several(capsys: pytest.CaptureFixture[str]) -> None:
