@@ -272,6 +272,7 @@ def bisect(
     A run a signal ended reads, after its output, as meson says it: "killed by signal 11 SIGSEGV".
     --fail-match 'signal 11' counts only a test's crashes, even those with no error message;
     other failures are counted apart, and the words show how the newest of those ended.
+    patchtool test NAME --rev BAD --repeat 20 lists the ways a test fails, to choose the pattern.
 
     --broken and --fixed, instead of --bad and --good, find the commit that fixed the test (git bisect
     --term-old broken --term-new fixed), as a backport needs: patchtool bisect --broken v9.2.3
