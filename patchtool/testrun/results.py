@@ -187,8 +187,8 @@ def failure_way(output: str) -> str:
 
 
 def _failed_ways(runs: Sequence[RunRecord]) -> tuple[tuple[str, int], ...]:
-    """The failed runs (timeouts are counted apart) grouped by failure_way with the numbers and
-    addresses in it ignored, each shown as its first run ended."""
+    """The failed runs (timeouts are counted apart) grouped by failure_way with the numbers,
+    addresses and hashes in it ignored, each shown as its first run ended."""
     first: dict[str, str] = {}
     counts: Counter[str] = Counter()
     for r in runs:
