@@ -172,15 +172,21 @@ _VARYING = re.compile(r"0x[0-9a-fA-F]+|\b(?=[0-9a-f]*\d)[0-9a-f]{6,}\b|\d+")
 _WAY_WIDTH = 200
 
 
+_SILENT = "(no message after its progress lines)"
+
+
 def failure_way(output: str) -> str:
     """How a failed run ended, to tell the ways a test fails apart: its last line (where a test
-    says what went wrong) and, after " / ", the signal that ended it if one did. A crash whose
-    last line is only the harness's progress ("ok 11 /drain/all", "# Start of iothread tests")
-    ended with the signal alone: "killed by signal 11 SIGSEGV". "(no output)" when it said
-    nothing at all."""
+    says what went wrong) and, after " / ", the signal that ended it if one did. A last line that
+    is only the harness's progress ("ok 11 /drain/all", "# Start of iothread tests") says nothing
+    of how it failed, and runs that stop at different points fail alike: a crash after it ended
+    with the signal alone ("killed by signal 11 SIGSEGV"), another run with _SILENT. "(no
+    output)" when it said nothing at all."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     signal = lines.pop() if lines and proc.signal_of(lines[-1] + "\n") else ""
-    said = lines[-1] if lines and not (signal and _PROGRESS.fullmatch(lines[-1])) else ""
+    said = lines[-1] if lines else ""
+    if _PROGRESS.fullmatch(said):
+        said = "" if signal else _SILENT
     if len(said) > _WAY_WIDTH:
         said = "…" + said[-_WAY_WIDTH:]
     return " / ".join(part for part in (said, signal) if part) or "(no output)"

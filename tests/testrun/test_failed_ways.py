@@ -25,8 +25,10 @@ def test_a_run_ends_with_its_last_line_and_the_signal_that_ended_it() -> None:
     )
     assert failure_way("harness: lost the monitor\n\n") == "harness: lost the monitor"
     assert failure_way("") == "(no output)"
-    # an exit without a signal ends where it ended, progress or not
-    assert failure_way(PROGRESS) == "# Start of iothread tests"
+    # an exit without a signal or a message of its own, wherever its progress stopped
+    assert failure_way(PROGRESS) == "(no message after its progress lines)"
+    assert failure_way("1..12\nok 1 /drain/all\n") == failure_way(PROGRESS)
+    assert failure_way("ok 3 /a\nnot ok 4 /b\n") == "not ok 4 /b"  # a failed TAP case says which
     # a mention of a signal inside the text is not the line that says a signal ended the run
     mention = "peer killed by signal 9 SIGKILL, giving up"
     assert failure_way(mention + "\n") == mention
