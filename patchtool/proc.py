@@ -141,6 +141,13 @@ def signal_of(output: str) -> str | None:
     return (found.group(1) or found.group(2)) if found else None
 
 
+def last_lines(output: str, count: int, width: int) -> tuple[str, ...]:
+    """The last ``count`` non-blank lines of a run's output, stripped, each cut to its last
+    ``width`` characters ("…" before what was cut): how the run ended, to be shown."""
+    kept = [line.strip() for line in output.splitlines() if line.strip()][-count:]
+    return tuple(line if len(line) <= width else "…" + line[-width:] for line in kept)
+
+
 def with_signal(output: str, returncode: int) -> str:
     """A run's output, and on a line after it the signal that ended the run if one did."""
     if not (words := signal_words(returncode)):

@@ -20,6 +20,7 @@ import math
 import re
 from enum import StrEnum
 
+from patchtool import proc
 from patchtool.bisection.stats import binomial_cdf, log_beta
 from patchtool.errors import UsageError
 from patchtool.jsonable import record
@@ -91,8 +92,7 @@ def ending(output: str, lines: int = 3, width: int = 200) -> tuple[str, ...]:
     """How a run ended, to be shown: the last ``lines`` non-blank lines of its output (each cut
     to its last ``width`` characters), or "(no output)". A user whose --fail-match counts no
     failure sees there what the failures do say ("killed by signal 11 SIGSEGV")."""
-    kept = [line.strip() for line in output[-_MAX_OUTPUT:].splitlines() if line.strip()][-lines:]
-    return tuple(line if len(line) <= width else "…" + line[-width:] for line in kept) or ("(no output)",)
+    return proc.last_lines(output[-_MAX_OUTPUT:], lines, width) or ("(no output)",)
 
 
 _TIMEOUT_VERDICT = {

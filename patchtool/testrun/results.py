@@ -170,8 +170,6 @@ _PROGRESS = re.compile(r"(?:ok \d+\b.*|# (?:Start|End) of .* tests|1\.\.\d+|# ra
 # commits; pids, times, counters), addresses and hashes (a worktree's name in a path).
 _VARYING = re.compile(r"0x[0-9a-fA-F]+|\b(?=[0-9a-f]*\d)[0-9a-f]{6,}\b|\d+")
 _WAY_WIDTH = 200
-
-
 _SILENT = "(no message after its progress lines)"
 
 
@@ -182,13 +180,11 @@ def failure_way(output: str) -> str:
     of how it failed, and runs that stop at different points fail alike: a crash after it ended
     with the signal alone ("killed by signal 11 SIGSEGV"), another run with _SILENT. "(no
     output)" when it said nothing at all."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    lines = list(proc.last_lines(output, 2, _WAY_WIDTH))
     signal = lines.pop() if lines and proc.signal_of(lines[-1] + "\n") else ""
     said = lines[-1] if lines else ""
     if _PROGRESS.fullmatch(said):
         said = "" if signal else _SILENT
-    if len(said) > _WAY_WIDTH:
-        said = "…" + said[-_WAY_WIDTH:]
     return " / ".join(part for part in (said, signal) if part) or "(no output)"
 
 
