@@ -27,9 +27,9 @@ from patchtool.bisection.replay import (
     load_rows,
     newest_unusable,
     record_build_failure,
+    record_endings,
     record_range,
     record_row,
-    record_unusable,
     revert_made_on,
 )
 from patchtool.bisection.revert import RevertOutcome
@@ -193,8 +193,8 @@ class _Session:
         seconds = done.run_seconds * task.count / max(len(done.verdicts), 1)
         for verdict in done.verdicts:
             self._record(task.sha, verdict, phase, seconds)
-        if done.unusable is not None:
-            self.newest_unusable = record_unusable(self.store, self.key, (task.sha, *done.unusable))
+        newest = record_endings(self.store, self.key, task.sha, done.unusable, done.ways)
+        self.newest_unusable = newest or self.newest_unusable
         if not self.replay.testable(task.sha):
             lane.prepared = None
         self._retune()

@@ -22,7 +22,7 @@ from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import members
 from patchtool.bisection.model import ProbeReason
-from patchtool.bisection.probe import Prober
+from patchtool.bisection.probe import Prober, Ways
 from patchtool.jsonable import record
 
 # A second commit is worth its build when it is expected to tell at least this much about the
@@ -71,6 +71,7 @@ class Done:
     finished: float = field(default_factory=time.monotonic)
     # the newest of the runs that did not count, as it ended (Prober.last_unusable)
     unusable: tuple[Verdict, tuple[str, ...]] | None = None
+    ways: Ways = ()  # how each failed run ended (Prober.last_ways)
 
 
 def execute(prober: Prober, task: Task, step: Callable[[Task, str, str], None] | None = None) -> Done:
@@ -92,7 +93,8 @@ def execute(prober: Prober, task: Task, step: Callable[[Task, str, str], None] |
     start = time.monotonic()
     verdicts = tuple(prober.run_batch(task.count))
     seconds = time.monotonic() - start
-    return Done(task, built, build_seconds, verdicts, seconds, unusable=prober.last_unusable)
+    unusable, ways = prober.last_unusable, prober.last_ways
+    return Done(task, built, build_seconds, verdicts, seconds, unusable=unusable, ways=ways)
 
 
 class Host(Protocol):

@@ -24,6 +24,7 @@ from patchtool.config import Settings
 from patchtool.errors import EnvironmentProblem, InputError
 from patchtool.jsonable import record
 from patchtool.store import Store
+from patchtool.testrun.results import TIMED_OUT, failure_way
 from patchtool.vcs.repo import GitRepo
 from patchtool.vcs.worktrees import ensure_worktree, locked, worktree_path
 
@@ -78,6 +79,12 @@ class BuildFailure:
     log: str
 
 
+# One run as a prober saw it: its verdict, its output, and whether it was killed at its deadline.
+Ran = tuple[Verdict, str, bool]
+# The runs of a batch that failed, each as (verdict: counted or apart, how it ended).
+Ways = tuple[tuple[Verdict, str], ...]
+
+
 class Prober(Protocol):
     # Why the last prepare (or, on a cluster, the last batch) did not build; None when it did.
     last_failure: BuildFailure | None
@@ -85,6 +92,8 @@ class Prober(Protocol):
     # --fail-match, or inconclusive): its verdict and last lines (classify.ending). None when every
     # run counted (a cluster's worker sends its prober's with the runs: cluster.worker.Probed).
     last_unusable: tuple[Verdict, tuple[str, ...]] | None
+    # How each run of the last batch that failed ended (failure_ways), a worker's too.
+    last_ways: Ways
 
     def prepare(self, commit: str, tell: Tell | None = None) -> bool:
         """Check out (and build) `commit`; False when it cannot be tested. ``tell(what, sha)``
@@ -114,6 +123,7 @@ class CommandProber:
             raise InputError("--run needs a command")
         self.last_failure: BuildFailure | None = None  # nothing is built
         self.last_unusable: tuple[Verdict, tuple[str, ...]] | None = None
+        self.last_ways: Ways = ()
         self.argv = shlex.split(spec.command)
         if not self.argv:
             raise InputError("--run: empty command")
@@ -131,10 +141,10 @@ class CommandProber:
         else:
             with ThreadPoolExecutor(max_workers=min(self.jobs, count)) as pool:
                 runs = list(pool.map(lambda _: self._run_one(), range(count)))
-        self.last_unusable = newest_unusable(runs)
-        return [verdict for verdict, _ in runs]
+        self.last_unusable, self.last_ways = newest_unusable(runs), failure_ways(runs)
+        return [verdict for verdict, *_ in runs]
 
-    def _run_one(self) -> tuple[Verdict, str]:
+    def _run_one(self) -> Ran:
         assert self.tree is not None
         argv = list(self.argv)
         if "/" in argv[0] and not Path(argv[0]).is_absolute():
@@ -148,14 +158,25 @@ class CommandProber:
         if not done.timed_out and done.returncode < 0:
             output = proc.with_signal(output, done.returncode)  # it crashed: "killed by signal 11 SIGSEGV"
         if done.returncode == 125 and not done.timed_out:
-            return Verdict.UNTESTABLE, output
-        return self.classifier.classify(RawRun(done.returncode == 0, done.timed_out, output)), output
+            return Verdict.UNTESTABLE, output, False
+        verdict = self.classifier.classify(RawRun(done.returncode == 0, done.timed_out, output))
+        return verdict, output, done.timed_out
 
 
-def newest_unusable(runs: list[tuple[Verdict, str]]) -> tuple[Verdict, tuple[str, ...]] | None:
-    """The verdict and ending of the last of ``runs`` (verdict, output) that did not count."""
-    unusable = [(verdict, output) for verdict, output in runs if verdict in _UNUSABLE]
+
+def newest_unusable(runs: list[Ran]) -> tuple[Verdict, tuple[str, ...]] | None:
+    """The verdict and ending of the last of ``runs`` that did not count."""
+    unusable = [(verdict, output) for verdict, output, _ in runs if verdict in _UNUSABLE]
     return (unusable[-1][0], ending(unusable[-1][1])) if unusable else None
+
+
+def failure_ways(runs: list[Ran]) -> Ways:
+    """How each of ``runs`` that failed ended (testrun.results.failure_way; TIMED_OUT for a run
+    killed at its deadline), with its verdict: counted (fail) or apart (another failure under
+    --fail-match). The ways the search's failures took tell a user which --fail-match to give,
+    and whether the good commits' failures are the regression's."""
+    failed = (Verdict.FAIL, Verdict.OTHER)
+    return tuple((v, TIMED_OUT if late else failure_way(output)) for v, output, late in runs if v in failed)
 
 
 _UNUSABLE = (Verdict.OTHER, Verdict.INCONCLUSIVE)
@@ -195,6 +216,7 @@ class MesonProber:
         self.build_dir: Path | None = None
         self.last_failure: BuildFailure | None = None
         self.last_unusable: tuple[Verdict, tuple[str, ...]] | None = None
+        self.last_ways: Ways = ()
 
     def prepare(self, commit: str, tell: Tell | None = None) -> bool:
         from patchtool.build.meson import ConfigureFailed
@@ -256,10 +278,10 @@ class MesonProber:
         if outcome.interrupted:
             raise KeyboardInterrupt
         classifier = self.spec.classifier
-        runs = [(meson_verdict(classifier, r.result, r.output), r.output) for r in outcome.records
-                if r.counted]  # fmt: skip
-        self.last_unusable = newest_unusable(runs)
-        return [verdict for verdict, _ in runs] or [Verdict.UNTESTABLE]
+        runs = [(meson_verdict(classifier, r.result, r.output), r.output, r.result == "TIMEOUT")
+                for r in outcome.records if r.counted]  # fmt: skip
+        self.last_unusable, self.last_ways = newest_unusable(runs), failure_ways(runs)
+        return [verdict for verdict, *_ in runs] or [Verdict.UNTESTABLE]
 
 
 def meson_verdict(classifier: Classifier, result: str, output: str) -> Verdict:

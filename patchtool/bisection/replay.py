@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from patchtool.bisection.classify import Verdict, set_aside, unusable_everywhere
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import GOOD_END
 from patchtool.bisection.model import BisectResult, StopReason
-from patchtool.bisection.probe import BuildFailure
+from patchtool.bisection.probe import BuildFailure, Ways
 from patchtool.bisection.revert import (
     RevertCommit,
     RevertOutcome,
@@ -29,6 +30,7 @@ from patchtool.bisection.revert import (
 from patchtool.bisection.standins import set_aside_bad_end
 from patchtool.bisection.stats import confirmation_plan
 from patchtool.store import Store
+from patchtool.testrun.results import way_key
 from patchtool.vcs.repo import GitRepo
 
 FIX_LINE = 2  # bisect_ranges.first_parent of a fix search's range (record_range)
@@ -83,6 +85,15 @@ CREATE TABLE IF NOT EXISTS bisect_unusable (
     recorded_at REAL NOT NULL,
     PRIMARY KEY (probe_key, commit_sha)
 );
+CREATE TABLE IF NOT EXISTS bisect_ways (
+    probe_key TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    way_key TEXT NOT NULL,
+    ending TEXT NOT NULL,
+    runs INTEGER NOT NULL,
+    PRIMARY KEY (probe_key, commit_sha, verdict, way_key)
+);
 CREATE TABLE IF NOT EXISTS bisect_reverts (
     probe_key TEXT NOT NULL,
     culprit_sha TEXT NOT NULL,
@@ -128,6 +139,7 @@ def forget_rows(store: Store, key: str) -> None:
         conn.execute("DELETE FROM bisect_paths WHERE probe_key = ?", (key,))
         conn.execute("DELETE FROM bisect_build_failures WHERE probe_key = ?", (key,))
         conn.execute("DELETE FROM bisect_unusable WHERE probe_key = ?", (key,))
+        conn.execute("DELETE FROM bisect_ways WHERE probe_key = ?", (key,))
 
 
 def record_range(
@@ -279,6 +291,46 @@ def newest_unusable(store: Store, key: str, commits: Sequence[str]) -> Unusable 
             if isinstance(lines, list) and all(isinstance(line, str) for line in lines):
                 return str(commit), Verdict(verdict), tuple(lines)
     return None
+
+
+def record_endings(
+    store: Store, key: str, commit: str, unusable: tuple[Verdict, tuple[str, ...]] | None, ways: Ways
+) -> Unusable | None:
+    """How a batch's runs at ``commit`` ended: the newest that did not count (record_unusable),
+    returned, and every failed one's way (record_ways)."""
+    record_ways(store, key, commit, ways)
+    return None if unusable is None else record_unusable(store, key, (commit, *unusable))
+
+
+def record_ways(store: Store, key: str, commit: str, ways: Ways) -> None:
+    """Count how the failed runs of a batch at ``commit`` ended (Prober.last_ways), each way once
+    per verdict as testrun.results.way_key groups it, with the words of its first run."""
+    if not ways:
+        return
+    store.ensure_schema(BISECT_DDL)
+    first: dict[tuple[str, str], str] = {}
+    counts: Counter[tuple[str, str]] = Counter()
+    for verdict, way in ways:
+        group = (verdict.value, way_key(way))
+        first.setdefault(group, way)
+        counts[group] += 1
+    sql = "INSERT INTO bisect_ways (probe_key, commit_sha, verdict, way_key, ending, runs)"
+    sql += " VALUES (?, ?, ?, ?, ?, ?)"
+    sql += " ON CONFLICT (probe_key, commit_sha, verdict, way_key) DO UPDATE SET runs = runs + excluded.runs"
+    with store.transaction() as conn:
+        for (verdict_value, group_key), runs in counts.items():
+            conn.execute(sql, (key, commit, verdict_value, group_key, first[verdict_value, group_key], runs))
+
+
+def stored_ways(store: Store, key: str, commits: Sequence[str]) -> list[tuple[str, Verdict, str, str, int]]:
+    """(commit, verdict, way_key, words, runs) of the failed runs stored at ``commits``."""
+    sql = "SELECT commit_sha, verdict, way_key, ending, runs FROM bisect_ways WHERE probe_key = ?"
+    sql += " ORDER BY rowid"
+    rows = []
+    for commit, verdict, group_key, words, runs in _rows_at(store, sql, key, commits):
+        with suppress(ValueError):
+            rows.append((str(commit), Verdict(verdict), str(group_key), str(words), int(runs)))
+    return rows
 
 
 def record_row(store: Store, key: str, commit: str, outcome: str, phase: str, seconds: float) -> None:

@@ -7,14 +7,14 @@ good, with its own runs (the confirmation's), not the good end's pooled counts.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason
 from patchtool.bisection.probe import BuildFailure, ProbeSpec
 from patchtool.bisection.ranges import changes_paths
-from patchtool.bisection.replay import Replay, Unusable, cannot_test, newest_build_failure
+from patchtool.bisection.replay import Replay, Unusable, cannot_test, newest_build_failure, stored_ways
 from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import ConfirmationOutcome, Estimate
 from patchtool.jsonable import record
@@ -76,6 +76,19 @@ class UnusableRun:
     commit: CommitRef
     verdict: str
     ending: tuple[str, ...]
+
+
+@record
+class FailedWay:
+    """One way the search's failed runs ended (testrun.results.failure_way), in the words of the
+    first: how many runs, how many of them at commits the search holds good (the runs that make
+    q: a good commit failing this way), and whether they counted (``verdict`` "fail") or were
+    counted apart ("other-failure": another failure under --fail-match)."""
+
+    ending: str
+    verdict: str
+    runs: int
+    on_good_side: int
 
 
 @record
@@ -152,6 +165,9 @@ class BisectReport:
     # The newest run that did not count, as it ended: what a --fail-match missed says. None when
     # every run counted, and for runs stored before this was (a worker sends it with its runs).
     newest_unusable: UnusableRun | None = None
+    # The ways the search's own failed runs ended, counted ones first, most runs first (runs
+    # stored before this was, and those `patchtool test` stored, are not in it).
+    failed_ways: tuple[FailedWay, ...] = ()
 
     @property
     def found(self) -> bool:
@@ -244,6 +260,7 @@ def build_report(
         confirmation=confirmation,
         unusable_runs=state.unusable_runs,
         newest_unusable=_unusable(session),
+        failed_ways=_failed_ways(session, top),
         runs_needed=result.runs_needed if result.culprit is None else None,
         runs_needed_at_best=result.runs_needed_at_best if result.culprit is None else None,
         stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
@@ -283,6 +300,24 @@ def _tested_at(session: Finished) -> tuple[TestedAt, ...]:
         each[1] += 1
     outside = set(session.outside.values()) - set(session.commits)
     return tuple(TestedAt(session.commit_ref(sha), f, r, sha in outside) for sha, (f, r) in counts.items())
+
+
+def _failed_ways(session: Finished, top: int) -> tuple[FailedWay, ...]:
+    """The stored ways of the search's failed runs, grouped over its commits; a commit that does
+    not descend from ``top`` (or is a parent outside the range) is on the good side."""
+    at = {sha: i for i, sha in enumerate(session.commits)}
+    history = session.state.history
+    grouped: dict[tuple[Verdict, str], list[Any]] = {}
+    for sha, verdict, key, words, runs in stored_ways(
+        session.store, session.key, [*session.commits, *session.outside.values()]
+    ):
+        index = at.get(sha)
+        good_side = index is None or not history.is_ancestor(top, index)
+        way = grouped.setdefault((verdict, key), [words, 0, 0])
+        way[1] += runs
+        way[2] += runs if good_side else 0
+    ways = [FailedWay(w, verdict.value, runs, good) for (verdict, _), (w, runs, good) in grouped.items()]
+    return tuple(sorted(ways, key=lambda w: (w.verdict != Verdict.FAIL.value, -w.runs)))
 
 
 def _unusable(session: Finished) -> UnusableRun | None:

@@ -6,7 +6,7 @@ from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.revert import describe_revert
 from patchtool.bisection.summary import BisectReport, CommitRef
-from patchtool.cli.app import out
+from patchtool.cli.app import out, ways_lines
 
 
 def _short(ref: CommitRef) -> str:
@@ -111,6 +111,8 @@ def print_report(report: BisectReport) -> None:
             say(f"    the newest ({newest.commit.sha[:12]}, {said}) ended:", markup=False)
             for line in newest.ending:
                 say(f"      {line}", markup=False)
+    for line in _ways(report, words):
+        say(line, markup=False)
     spent = f"  spent {report.runs} runs ({report.reused_runs} reused from the store), {report.builds} builds"
     if report.rebuilds:
         spent += f" and {report.rebuilds} more going back to a commit built before"
@@ -163,6 +165,25 @@ _FIX_WORDS = {
     "bad option": "--broken",
     "before it": "after it",
 }
+
+
+def _ways(report: BisectReport, words: dict[str, str]) -> list[str]:
+    """From two ways on, how the search's failed runs ended (the ways `patchtool test` shows):
+    how many runs each, how many of them on the good side (where they make q: is that failure
+    the regression's?), and which were counted apart."""
+    ways = report.failed_ways
+    if len(ways) < 2:
+        return []
+    if any(w.verdict != "fail" for w in ways):
+        head = f"  failed runs ended {len(ways)} ways (those --fail-match did not match counted apart):"
+    else:
+        head = f"  failed runs ended {len(ways)} ways (--fail-match REGEX counts one, the rest apart):"
+    listed = [
+        (w.ending, w.runs, (f", {w.on_good_side} on {words['good commits']}" if w.on_good_side else "")
+         + (", counted apart" if w.verdict != "fail" else ""))
+        for w in ways
+    ]  # fmt: skip
+    return [head, *ways_lines(listed, " " * 4)]
 
 
 def _limited_to(report: BisectReport) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from patchtool.build.meson import BuildResult, build_tree, last_configuration
-from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
+from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for, ways_lines
 from patchtool.cli.cluster_cmd import (
     ClusterOption,
     ClusterRepoOption,
@@ -207,8 +207,6 @@ def _print_outcome(outcome: TestOutcome) -> None:
         out.print("interrupted: the counts above are what was measured before Ctrl-C", markup=False)
 
 
-_WAYS_SHOWN = 5
-
 
 def _print_ways(stats: TestStats) -> None:
     """A test that fails more than one way: how many runs ended each way, for choosing the one a
@@ -218,11 +216,8 @@ def _print_ways(stats: TestStats) -> None:
         return
     head = f"      failed {len(ways)} ways (bisect --fail-match REGEX counts one, the rest apart):"
     out.print(head, markup=False)
-    for way, n in ways[:_WAYS_SHOWN]:
-        out.print(f"        {n} run{'s' if n > 1 else ''}: {way}", markup=False)
-    if rest := ways[_WAYS_SHOWN:]:
-        runs = sum(n for _, n in rest)
-        out.print(f"        {runs} run{'s' if runs > 1 else ''} more, {len(rest)} other ways", markup=False)
+    for line in ways_lines([(way, n, "") for way, n in ways], " " * 8):
+        out.print(line, markup=False)
 
 
 def _measure(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from patchtool.bisection.probe import BuildFailure, ProbeSpec, Tell, Verdict
+from patchtool.bisection.probe import BuildFailure, ProbeSpec, Tell, Verdict, Ways
 from patchtool.cluster.client import Cluster
 from patchtool.cluster.worker import Probed, bisect_probe
 
@@ -32,6 +32,7 @@ class ClusterProber:
         self.carried: dict[str, tuple[str, bytes]] = {}
         self.last_failure: BuildFailure | None = None  # the last batch's, on a worker
         self.last_unusable: tuple[Verdict, tuple[str, ...]] | None = None  # the last batch's, on a worker
+        self.last_ways: Ways = ()  # the last batch's, from every worker
 
     @property
     def width(self) -> int:
@@ -60,6 +61,7 @@ class ClusterProber:
         args: list[tuple[Any, ...]] = [(self.repo, commit, self.spec, 1, *extra) for _ in range(runs)]
         self.last_failure, self.last_unusable = None, None
         verdicts: list[Verdict] = []
+        ways: list[tuple[Verdict, str]] = []
         for answer in self.cluster.map_on_workers(commit, self.task, args):
             if isinstance(answer, BuildFailure):  # the driver stores why
                 self.last_failure = answer
@@ -67,6 +69,8 @@ class ClusterProber:
                 verdicts.extend(Verdict(v) for v in answer.verdicts)
                 if answer.unusable is not None:
                     self.last_unusable = Verdict(answer.unusable[0]), answer.unusable[1]
+                ways.extend((Verdict(v), way) for v, way in answer.ways)
             else:
                 verdicts.extend(Verdict(v) for v in answer)
+        self.last_ways = tuple(ways)
         return verdicts or [Verdict.UNTESTABLE]

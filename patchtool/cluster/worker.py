@@ -184,11 +184,13 @@ def describe_failure(error: BaseException) -> str:
 
 @record
 class Probed:
-    """A worker's bisect runs: their verdicts, and how the newest that did not count ended
-    (verdict, last lines: Prober.last_unusable), so the client can show it."""
+    """A worker's bisect runs: their verdicts, how the newest that did not count ended
+    (verdict, last lines: Prober.last_unusable) and how each that failed did (verdict, way:
+    Prober.last_ways), so the client can show them."""
 
     verdicts: tuple[str, ...]
     unusable: tuple[str, tuple[str, ...]] | None = None
+    ways: tuple[tuple[str, str], ...] = ()
 
 
 def bisect_probe(
@@ -207,4 +209,5 @@ def bisect_probe(
             return BuildFailure(failed.commit, failed.first_error, f"{failed.log} on worker {worker_name()}")
         verdicts = tuple(str(v) for v in prober.run_batch(runs))
         unusable = prober.last_unusable
-        return Probed(verdicts, None if unusable is None else (str(unusable[0]), unusable[1]))
+        ways = tuple((str(v), way) for v, way in prober.last_ways)
+        return Probed(verdicts, None if unusable is None else (str(unusable[0]), unusable[1]), ways)

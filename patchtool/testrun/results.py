@@ -171,6 +171,12 @@ _PROGRESS = re.compile(r"(?:ok \d+\b.*|# (?:Start|End) of .* tests|1\.\.\d+|# ra
 _VARYING = re.compile(r"0x[0-9a-fA-F]+|\b(?=[0-9a-f]*\d)[0-9a-f]{6,}\b|\d+")
 _WAY_WIDTH = 200
 _SILENT = "(no message after its progress lines)"
+TIMED_OUT = "(timed out)"  # the way of a run killed at its deadline, where one counts as failed
+
+
+def way_key(way: str) -> str:
+    """What two runs that failed alike share: their failure_way without numbers, addresses and hashes."""
+    return _VARYING.sub("N", way)
 
 
 def failure_way(output: str) -> str:
@@ -196,7 +202,7 @@ def _failed_ways(runs: Sequence[RunRecord]) -> tuple[tuple[str, int], ...]:
     for r in runs:
         if r.result in _FAIL:
             way = failure_way(r.output)
-            key = _VARYING.sub("N", way)
+            key = way_key(way)
             first.setdefault(key, way)
             counts[key] += 1
     return tuple((first[key], n) for key, n in counts.most_common())

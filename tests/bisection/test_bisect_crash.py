@@ -96,6 +96,23 @@ def test_a_crash_that_prints_nothing_is_matched_in_a_meson_bisect(tmp_path: Path
     report = json.loads(done.stdout)
     assert report["culprit"]["sha"] == shas[CULPRIT] and report["stop_reason"] == "confident"
     assert report["unusable_runs"] > 0  # the harness's failures, counted apart
+    # the ways the search's failures ended: the crashes counted, none of them on a good commit;
+    # the harness's apart, on both sides
+    crashed, lost = report["failed_ways"]
+    assert crashed["ending"] == "killed by signal 11 SIGSEGV" and crashed["verdict"] == "fail"
+    assert crashed["on_good_side"] == 0 and crashed["runs"] >= report["culprit_counts"][0] > 0
+    assert lost == {"ending": "harness: lost the monitor", "verdict": "other-failure",
+                    "runs": report["unusable_runs"], "on_good_side": lost["on_good_side"]}  # fmt: skip
+    assert 0 < lost["on_good_side"] < lost["runs"]
+    # and from the store, for a search that resumes (every run reused)
+    again = run_patchtool(*args[:-1], env=env, timeout=600)
+    assert again.code == 0, again.stderr[-2000:]
+    assert f"({report['runs']} reused from the store)" in again.stdout, again.stdout
+    head = "  failed runs ended 2 ways (those --fail-match did not match counted apart):\n"
+    lines = f"    {crashed['runs']} runs: killed by signal 11 SIGSEGV\n"
+    lines += f"    {lost['runs']} runs, {lost['on_good_side']} on good commits, counted apart:"
+    lines += " harness: lost the monitor\n"
+    assert head + lines in again.stdout, again.stdout
 
 
 def test_a_pattern_that_misses_is_shown_what_the_failures_said(tmp_path: Path) -> None:

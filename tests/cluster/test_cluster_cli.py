@@ -142,6 +142,9 @@ def test_how_a_run_that_did_not_count_ended_comes_back_from_the_workers(
     newest = report["newest_unusable"]
     assert newest is not None and newest["verdict"] == "other-failure", done.stderr
     assert newest["ending"] == ["worker: crashed hard"]
+    # and how each failed run ended, from every worker's batch
+    ways = [(w["ending"], w["verdict"], w["runs"]) for w in report["failed_ways"]]
+    assert ways == [("worker: crashed hard", "other-failure", report["unusable_runs"])]
 
 
 def test_the_revert_test_reaches_workers_whose_repository_lacks_the_reverted_commit(
