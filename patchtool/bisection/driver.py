@@ -27,7 +27,6 @@ from patchtool.bisection.replay import (
     load_rows,
     newest_unusable,
     record_build_failure,
-    record_endings,
     record_range,
     record_row,
     revert_made_on,
@@ -42,6 +41,7 @@ from patchtool.bisection.stats import (
     next_confirmation_run,
 )
 from patchtool.bisection.summary import BisectReport, CommitRef, Progress, Step, build_report
+from patchtool.bisection.ways import record_endings
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
 from patchtool.jsonable import record

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from patchtool.bisection.classify import Verdict, set_aside, unusable_everywhere
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import GOOD_END
 from patchtool.bisection.model import BisectResult, StopReason
-from patchtool.bisection.probe import BuildFailure, Ways
+from patchtool.bisection.probe import BuildFailure
 from patchtool.bisection.revert import (
     RevertCommit,
     RevertOutcome,
@@ -30,7 +29,6 @@ from patchtool.bisection.revert import (
 from patchtool.bisection.standins import set_aside_bad_end
 from patchtool.bisection.stats import confirmation_plan
 from patchtool.store import Store
-from patchtool.testrun.results import way_key
 from patchtool.vcs.repo import GitRepo
 
 FIX_LINE = 2  # bisect_ranges.first_parent of a fix search's range (record_range)
@@ -108,7 +106,7 @@ BUILT = "built"  # an outcome row that only records a successful build and its d
 Row = tuple[str, str, str, float]  # commit, outcome, phase, seconds
 
 
-def _rows_at(store: Store, sql: str, key: str, commits: Sequence[str]) -> list[tuple[Any, ...]]:
+def rows_at(store: Store, sql: str, key: str, commits: Sequence[str]) -> list[tuple[Any, ...]]:
     """The rows ``sql`` selects for the probe ``key`` whose first column is one of ``commits``."""
     store.ensure_schema(BISECT_DDL)
     wanted = set(commits)
@@ -123,7 +121,7 @@ def load_rows(store: Store, key: str, commits: Sequence[str], since: float | Non
     commits again, or never needed them."""
     sql = "SELECT commit_sha, outcome, phase, seconds, recorded_at FROM bisect_observations"
     sql += " WHERE probe_key = ? ORDER BY seq"
-    rows = _rows_at(store, sql, key, commits)
+    rows = rows_at(store, sql, key, commits)
     kept = (r for r in rows if since is None or r[1] != Verdict.UNTESTABLE or r[4] >= since)
     return [(r[0], r[1], r[2], r[3]) for r in kept]
 
@@ -259,7 +257,7 @@ def newest_build_failure(store: Store, key: str, commits: Sequence[str]) -> Buil
         "SELECT commit_sha, first_error, log_path FROM bisect_build_failures WHERE probe_key = ?"
         " ORDER BY recorded_at DESC"
     )
-    rows = _rows_at(store, sql, key, commits)
+    rows = rows_at(store, sql, key, commits)
     return next((BuildFailure(str(c), str(e), str(g)) for c, e, g in rows), None)
 
 
@@ -285,52 +283,12 @@ def newest_unusable(store: Store, key: str, commits: Sequence[str]) -> Unusable 
     """The newest stored ending of a run that did not count, at one of ``commits``."""
     sql = "SELECT commit_sha, verdict, ending FROM bisect_unusable WHERE probe_key = ?"
     sql += " ORDER BY recorded_at DESC"
-    for commit, verdict, ending in _rows_at(store, sql, key, commits):
+    for commit, verdict, ending in rows_at(store, sql, key, commits):
         with suppress(ValueError, TypeError):
             lines = json.loads(ending)
             if isinstance(lines, list) and all(isinstance(line, str) for line in lines):
                 return str(commit), Verdict(verdict), tuple(lines)
     return None
-
-
-def record_endings(
-    store: Store, key: str, commit: str, unusable: tuple[Verdict, tuple[str, ...]] | None, ways: Ways
-) -> Unusable | None:
-    """How a batch's runs at ``commit`` ended: the newest that did not count (record_unusable),
-    returned, and every failed one's way (record_ways)."""
-    record_ways(store, key, commit, ways)
-    return None if unusable is None else record_unusable(store, key, (commit, *unusable))
-
-
-def record_ways(store: Store, key: str, commit: str, ways: Ways) -> None:
-    """Count how the failed runs of a batch at ``commit`` ended (Prober.last_ways), each way once
-    per verdict as testrun.results.way_key groups it, with the words of its first run."""
-    if not ways:
-        return
-    store.ensure_schema(BISECT_DDL)
-    first: dict[tuple[str, str], str] = {}
-    counts: Counter[tuple[str, str]] = Counter()
-    for verdict, way in ways:
-        group = (verdict.value, way_key(way))
-        first.setdefault(group, way)
-        counts[group] += 1
-    sql = "INSERT INTO bisect_ways (probe_key, commit_sha, verdict, way_key, ending, runs)"
-    sql += " VALUES (?, ?, ?, ?, ?, ?)"
-    sql += " ON CONFLICT (probe_key, commit_sha, verdict, way_key) DO UPDATE SET runs = runs + excluded.runs"
-    with store.transaction() as conn:
-        for (verdict_value, group_key), runs in counts.items():
-            conn.execute(sql, (key, commit, verdict_value, group_key, first[verdict_value, group_key], runs))
-
-
-def stored_ways(store: Store, key: str, commits: Sequence[str]) -> list[tuple[str, Verdict, str, str, int]]:
-    """(commit, verdict, way_key, words, runs) of the failed runs stored at ``commits``."""
-    sql = "SELECT commit_sha, verdict, way_key, ending, runs FROM bisect_ways WHERE probe_key = ?"
-    sql += " ORDER BY rowid"
-    rows = []
-    for commit, verdict, group_key, words, runs in _rows_at(store, sql, key, commits):
-        with suppress(ValueError):
-            rows.append((str(commit), Verdict(verdict), str(group_key), str(words), int(runs)))
-    return rows
 
 
 def record_row(store: Store, key: str, commit: str, outcome: str, phase: str, seconds: float) -> None:

@@ -29,6 +29,7 @@ from patchtool.bisection.replay import (
     stored_revert,
 )
 from patchtool.bisection.revert import RevertOutcome
+from patchtool.bisection.ways import FailedWay, failed_ways
 from patchtool.errors import InputError
 from patchtool.jsonable import record
 from patchtool.store import Store
@@ -54,6 +55,8 @@ class StoredBisect:
     # How the newest run of the range that did not count ended (replay.Unusable): what the failures
     # a --fail-match missed said.
     newest_unusable: Unusable | None = None
+    # The ways the search's failed runs ended (ways.failed_ways), as `bisect` lists them.
+    failed_ways: tuple[FailedWay, ...] = ()
 
 
 def load_stored(
@@ -97,6 +100,7 @@ def load_stored(
         newest_build_failure(store, key, cannot_test(result, shas, replay.dropped)),
         fix,
         newest_unusable(store, key, shas),
+        failed_ways(store, key, shas, outside, history, result.top),
     )
 
 

@@ -7,16 +7,17 @@ good, with its own runs (the confirmation's), not the good end's pooled counts.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.model import StopReason
 from patchtool.bisection.probe import BuildFailure, ProbeSpec
 from patchtool.bisection.ranges import changes_paths
-from patchtool.bisection.replay import Replay, Unusable, cannot_test, newest_build_failure, stored_ways
+from patchtool.bisection.replay import Replay, Unusable, cannot_test, newest_build_failure
 from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import ConfirmationOutcome, Estimate
+from patchtool.bisection.ways import FailedWay, failed_ways
 from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
@@ -76,19 +77,6 @@ class UnusableRun:
     commit: CommitRef
     verdict: str
     ending: tuple[str, ...]
-
-
-@record
-class FailedWay:
-    """One way the search's failed runs ended (testrun.results.failure_way), in the words of the
-    first: how many runs, how many of them at commits the search holds good (the runs that make
-    q: a good commit failing this way), and whether they counted (``verdict`` "fail") or were
-    counted apart ("other-failure": another failure under --fail-match)."""
-
-    ending: str
-    verdict: str
-    runs: int
-    on_good_side: int
 
 
 @record
@@ -260,7 +248,9 @@ def build_report(
         confirmation=confirmation,
         unusable_runs=state.unusable_runs,
         newest_unusable=_unusable(session),
-        failed_ways=_failed_ways(session, top),
+        failed_ways=failed_ways(
+            session.store, session.key, session.commits, session.outside, state.history, top
+        ),
         runs_needed=result.runs_needed if result.culprit is None else None,
         runs_needed_at_best=result.runs_needed_at_best if result.culprit is None else None,
         stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
@@ -300,24 +290,6 @@ def _tested_at(session: Finished) -> tuple[TestedAt, ...]:
         each[1] += 1
     outside = set(session.outside.values()) - set(session.commits)
     return tuple(TestedAt(session.commit_ref(sha), f, r, sha in outside) for sha, (f, r) in counts.items())
-
-
-def _failed_ways(session: Finished, top: int) -> tuple[FailedWay, ...]:
-    """The stored ways of the search's failed runs, grouped over its commits; a commit that does
-    not descend from ``top`` (or is a parent outside the range) is on the good side."""
-    at = {sha: i for i, sha in enumerate(session.commits)}
-    history = session.state.history
-    grouped: dict[tuple[Verdict, str], list[Any]] = {}
-    for sha, verdict, key, words, runs in stored_ways(
-        session.store, session.key, [*session.commits, *session.outside.values()]
-    ):
-        index = at.get(sha)
-        good_side = index is None or not history.is_ancestor(top, index)
-        way = grouped.setdefault((verdict, key), [words, 0, 0])
-        way[1] += runs
-        way[2] += runs if good_side else 0
-    ways = [FailedWay(w, verdict.value, runs, good) for (verdict, _), (w, runs, good) in grouped.items()]
-    return tuple(sorted(ways, key=lambda w: (w.verdict != Verdict.FAIL.value, -w.runs)))
 
 
 def _unusable(session: Finished) -> UnusableRun | None:

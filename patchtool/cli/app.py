@@ -116,16 +116,6 @@ def emit_json(value: Any) -> None:
     sys.stdout.flush()
 
 
-def ways_lines(ways: Sequence[tuple[str, int, str]], indent: str, shown: int = 5) -> list[str]:
-    """The ways failed runs ended, most first, one line each: ``(words, runs, what else of them)``
-    for the first ``shown``, then how many runs and ways are left (`test` and `bisect` words)."""
-    lines = [f"{indent}{n} run{'s' if n > 1 else ''}{more}: {way}" for way, n, more in ways[:shown]]
-    if rest := ways[shown:]:
-        runs = sum(n for _, n, _ in rest)
-        lines.append(f"{indent}{runs} run{'s' if runs > 1 else ''} more, {len(rest)} other ways")
-    return lines
-
-
 def settings_for(
     cli: dict[str, str | None] | None = None, repo: Path | None = None, offline: bool = False
 ) -> Settings:

@@ -6,7 +6,8 @@ from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.revert import describe_revert
 from patchtool.bisection.summary import BisectReport, CommitRef
-from patchtool.cli.app import out, ways_lines
+from patchtool.cli.app import out
+from patchtool.testrun.results import ways_lines
 
 
 def _short(ref: CommitRef) -> str:
@@ -178,11 +179,7 @@ def _ways(report: BisectReport, words: dict[str, str]) -> list[str]:
         head = f"  failed runs ended {len(ways)} ways (those --fail-match did not match counted apart):"
     else:
         head = f"  failed runs ended {len(ways)} ways (--fail-match REGEX counts one, the rest apart):"
-    listed = [
-        (w.ending, w.runs, (f", {w.on_good_side} on {words['good commits']}" if w.on_good_side else "")
-         + (", counted apart" if w.verdict != "fail" else ""))
-        for w in ways
-    ]  # fmt: skip
+    listed = [(w.ending, w.runs, w.about(words["good commits"])) for w in ways]
     return [head, *ways_lines(listed, " " * 4)]
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from patchtool.build.meson import BuildResult, build_tree, last_configuration
-from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for, ways_lines
+from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, out, settings_for
 from patchtool.cli.cluster_cmd import (
     ClusterOption,
     ClusterRepoOption,
@@ -25,7 +25,7 @@ from patchtool.config import Settings
 from patchtool.errors import ExitCode, InputError, UsageError
 from patchtool.store import Store
 from patchtool.testrun.measure import Hooks, Measure, measure
-from patchtool.testrun.results import TestOutcome, TestStats
+from patchtool.testrun.results import TestOutcome, TestStats, ways_lines
 from patchtool.testrun.run import RunProgress
 
 RevOption = Annotated[

@@ -270,6 +270,9 @@ class BisectView:
     build_failure: str = ""  # "<sha12> did not build: <first error> (log: <path>)", the newest
     # "the newest run that did not count (<sha12>, failed otherwise) ended: <line> / <line>"
     unusable: str = ""
+    # From two ways on, how the search's failed runs ended, a line each, most first: "23 runs, 13 on
+    # good commits, counted apart: harness: lost the monitor" (bisect's words).
+    ways: tuple[str, ...] = ()
     # A fix search (bisect --broken --fixed): ``culprit`` is the fix, ``good`` the fixed end and
     # ``bad`` the broken end; ``commits`` newest first.
     fix: bool = False

@@ -14,6 +14,7 @@ from patchtool.bisection.revert import describe_revert
 from patchtool.bisection.stored import StoredBisect, load_stored
 from patchtool.report.records import BisectCommitView, BisectView
 from patchtool.store import Store
+from patchtool.testrun.results import ways_lines
 from patchtool.vcs.repo import GitRepo
 
 # patchew's rule for build-failure mails: these lines, three lines around each, groups split by ---.
@@ -112,6 +113,7 @@ def bisect_view(data: BisectInput) -> BisectView:
         paths=tuple(data.paths),
         build_failure=_build_failure_line(data),
         unusable=_unusable_line(data),
+        ways=_ways_lines(data),
         fix=data.fix,
     )
 
@@ -122,6 +124,13 @@ def _unusable_line(data: BisectInput) -> str:
     sha, verdict, ending = data.newest_unusable
     said = "failed otherwise" if verdict == Verdict.OTHER else "inconclusive"
     return f"the newest run that did not count ({sha[:12]}, {said}) ended: {' / '.join(ending)}"
+
+
+def _ways_lines(data: BisectInput) -> tuple[str, ...]:
+    if len(data.failed_ways) < 2:
+        return ()
+    good = "commits after the fix" if data.fix else "good commits"
+    return tuple(ways_lines([(w.ending, w.runs, w.about(good)) for w in data.failed_ways], ""))
 
 
 def _build_failure_line(data: BisectInput) -> str:

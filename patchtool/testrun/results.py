@@ -194,6 +194,17 @@ def failure_way(output: str) -> str:
     return " / ".join(part for part in (said, signal) if part) or "(no output)"
 
 
+def ways_lines(ways: Sequence[tuple[str, int, str]], indent: str, shown: int = 5) -> list[str]:
+    """The ways failed runs ended, most first, one line each: ``(words, runs, what else of them)``
+    for the first ``shown``, then how many runs and ways are left (`test`'s and `bisect`'s words,
+    and the report's stored bisect)."""
+    lines = [f"{indent}{n} run{'s' if n > 1 else ''}{more}: {way}" for way, n, more in ways[:shown]]
+    if rest := ways[shown:]:
+        runs = sum(n for _, n, _ in rest)
+        lines.append(f"{indent}{runs} run{'s' if runs > 1 else ''} more, {len(rest)} other ways")
+    return lines
+
+
 def _failed_ways(runs: Sequence[RunRecord]) -> tuple[tuple[str, int], ...]:
     """The failed runs (timeouts are counted apart) grouped by failure_way with the numbers,
     addresses and hashes in it ignored, each shown as its first run ended."""

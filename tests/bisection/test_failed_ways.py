@@ -7,7 +7,8 @@ from pathlib import Path
 
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.probe import failure_ways
-from patchtool.bisection.replay import forget_rows, record_endings, record_ways, stored_ways
+from patchtool.bisection.replay import forget_rows
+from patchtool.bisection.ways import record_endings, record_ways, stored_ways
 from patchtool.store import Store
 
 

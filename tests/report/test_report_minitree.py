@@ -371,6 +371,44 @@ def test_how_the_newest_run_that_did_not_count_ended_reaches_every_format(tmp_pa
         assert store.query("SELECT COUNT(*) FROM bisect_unusable")[0][0] == 0
 
 
+def test_the_ways_failed_runs_ended_reach_every_format(tmp_path: Path) -> None:
+    """A stored bisect whose failures ended two ways lists them in every format: the runs of each,
+    how many were on commits the search holds good, which were counted apart, and the first run's
+    words (a test's words, escaped like any text). One way alone is not listed."""
+    from patchtool.bisection.classify import Verdict
+    from patchtool.bisection.replay import record_range, record_row
+    from patchtool.bisection.ways import record_ways
+    from patchtool.report.context import build_context
+    from patchtool.report.render import render
+    from patchtool.report.stages import load_stored_bisect
+    from patchtool.store import Store
+
+    shas, repo, key, series = _stored_range(tmp_path)
+    with Store(tmp_path / "s.sqlite3") as store:
+        record_range(store, key, shas[0], shas[8], False)
+        for i, runs in ((2, 20), (4, 40), (5, 40), (8, 20)):
+            for run in range(runs):
+                record_row(store, key, shas[i], "fail" if i >= 5 and run % 2 else "pass", "search", 0.1)
+        record_ways(store, key, shas[5], ((Verdict.FAIL, "killed by signal 11 SIGSEGV"),) * 3)
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None and found.result.culprit == 5
+        assert [(w.runs, w.on_good_side) for w in found.failed_ways] == [(3, 0)]
+        assert build_context(series, bisect=found).bisect.ways == ()  # one way: nothing to choose
+        lost = (Verdict.OTHER, "<harness> lost the monitor at step 12")
+        record_ways(store, key, shas[2], (lost,))
+        record_ways(store, key, shas[8], ((Verdict.OTHER, "<harness> lost the monitor at step 40"),))
+        found = load_stored_bisect(store, repo, "t")
+        assert found is not None
+        ctx = build_context(series, bisect=found, reply_from="Rev <rev@example.org>")
+        crashed, apart = "3 runs: killed by signal 11 SIGSEGV", "2 runs, 1 on good commits, counted apart: "
+        assert json.loads(render(ctx, "json"))["bisect"]["ways"] == [crashed, apart + lost[1]]
+        term, md, html, mail = (render(ctx, form) for form in ("term", "md", "html", "email"))
+        assert f"  failed runs ended 2 ways:\n    {crashed}\n    {apart}{lost[1]}\n" in term
+        assert f"- {crashed}\n- {apart}\\<harness\\> lost" in md
+        assert f"<li>{apart}&lt;harness&gt; lost" in html and "<harness>" not in html
+        assert f"Its failed runs ended 2 ways:\n  - {crashed}\n  - {apart}<harness>" in mail
+
+
 def test_an_old_store_range_leaves_out_the_revert_commit(tmp_path: Path) -> None:
     """A store from before ranges were recorded: the range is worked out from the commits run, and
     a revert test's commit (a child of the bad end, on no branch) is not one of them."""
