@@ -376,7 +376,7 @@ def test_the_ways_failed_runs_ended_reach_every_format(tmp_path: Path) -> None:
     how many were on commits the search holds good, which were counted apart, and the first run's
     words (a test's words, escaped like any text). One way alone is not listed."""
     from patchtool.bisection.classify import Verdict
-    from patchtool.bisection.replay import record_range, record_row
+    from patchtool.bisection.replay import record_range, record_row, record_unusable
     from patchtool.bisection.ways import record_ways
     from patchtool.report.context import build_context
     from patchtool.report.render import render
@@ -407,6 +407,13 @@ def test_the_ways_failed_runs_ended_reach_every_format(tmp_path: Path) -> None:
         assert f"- {crashed}\n- {apart}\\<harness\\> lost" in md
         assert f"<li>{apart}&lt;harness&gt; lost" in html and "<harness>" not in html
         assert f"Its failed runs ended 2 ways:\n  - {crashed}\n  - {apart}<harness>" in mail
+        # and, in the reply too, how the newest run that did not count ended
+        assert "The newest run that did not count" not in mail
+        record_unusable(store, key, (shas[8], Verdict.OTHER, ("<harness> lost the monitor at step 40",)))
+        found = load_stored_bisect(store, repo, "t")
+        mail = render(build_context(series, bisect=found, reply_from="Rev <rev@example.org>"), "email")
+        said = f"The newest run that did not count ({shas[8][:12]}, failed otherwise) ended:"
+        assert said in mail and "<harness> lost the monitor at step 40" in mail
 
 
 def test_an_old_store_range_leaves_out_the_revert_commit(tmp_path: Path) -> None:
