@@ -163,7 +163,6 @@ class CommandProber:
         return verdict, output, done.timed_out
 
 
-
 def newest_unusable(runs: list[Ran]) -> tuple[Verdict, tuple[str, ...]] | None:
     """The verdict and ending of the last of ``runs`` that did not count."""
     unusable = [(verdict, output) for verdict, output, _ in runs if verdict in _UNUSABLE]

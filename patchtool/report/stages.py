@@ -127,10 +127,12 @@ def _unusable_line(data: BisectInput) -> str:
 
 
 def _ways_lines(data: BisectInput) -> tuple[str, ...]:
-    if len(data.failed_ways) < 2:
+    """A line per way, every way (the report is the whole record; the templates count them)."""
+    ways = data.failed_ways
+    if len(ways) < 2:
         return ()
     good = "commits after the fix" if data.fix else "good commits"
-    return tuple(ways_lines([(w.ending, w.runs, w.about(good)) for w in data.failed_ways], ""))
+    return tuple(ways_lines([(w.ending, w.runs, w.about(good)) for w in ways], "", shown=len(ways)))
 
 
 def _build_failure_line(data: BisectInput) -> str:

@@ -414,6 +414,12 @@ def test_the_ways_failed_runs_ended_reach_every_format(tmp_path: Path) -> None:
         mail = render(build_context(series, bisect=found, reply_from="Rev <rev@example.org>"), "email")
         said = f"The newest run that did not count ({shas[8][:12]}, failed otherwise) ended:"
         assert said in mail and "<harness> lost the monitor at step 40" in mail
+        # a report lists every way, and counts them right (the words stop at five)
+        record_ways(store, key, shas[6], tuple((Verdict.FAIL, f"check {name} failed") for name in "abcde"))
+        found = load_stored_bisect(store, repo, "t")
+        ctx = build_context(series, bisect=found)
+        assert len(ctx.bisect.ways) == 7 and not any(" more, " in line for line in ctx.bisect.ways)
+        assert "  failed runs ended 7 ways:\n" in render(ctx, "term")
 
 
 def test_an_old_store_range_leaves_out_the_revert_commit(tmp_path: Path) -> None:
