@@ -274,6 +274,10 @@ def bisect(
     other failures are counted apart, and the words show how the newest of those ended.
     patchtool test NAME --rev BAD --repeat 20 lists the ways a test fails, to choose the pattern.
 
+    The bisect lists the ways its own failed runs ended too (--json: failed_ways), with how many
+    were on commits it holds good: a way seen there is not the regression's, and a --fail-match
+    that leaves it out counts it apart.
+
     --broken and --fixed, instead of --bad and --good, find the commit that fixed the test (git bisect
     --term-old broken --term-new fixed), as a backport needs: patchtool bisect --broken v9.2.3
     --fixed master --test func-alpha-replay. It follows --fixed's first parents, and searches a
