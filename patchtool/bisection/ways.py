@@ -8,7 +8,6 @@ resumed search, and `patchtool report`, show them too. Only the ways are kept, n
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from typing import Any
@@ -19,7 +18,7 @@ from patchtool.bisection.probe import Ways
 from patchtool.bisection.replay import BISECT_DDL, Unusable, record_unusable, rows_at
 from patchtool.jsonable import record
 from patchtool.store import Store
-from patchtool.testrun.results import way_key
+from patchtool.testrun.results import group_ways, way_key
 
 
 def record_endings(
@@ -37,18 +36,17 @@ def record_ways(store: Store, key: str, commit: str, ways: Ways) -> None:
     if not ways:
         return
     store.ensure_schema(BISECT_DDL)
-    first: dict[tuple[str, str], str] = {}
-    counts: Counter[tuple[str, str]] = Counter()
-    for verdict, way in ways:
-        group = (verdict.value, way_key(way))
-        first.setdefault(group, way)
-        counts[group] += 1
+    verdicts = dict.fromkeys(verdict for verdict, _ in ways)
+    rows = [
+        (key, commit, verdict.value, way_key(words), words, runs)
+        for verdict in verdicts
+        for words, runs in group_ways(way for v, way in ways if v == verdict)
+    ]
     sql = "INSERT INTO bisect_ways (probe_key, commit_sha, verdict, way_key, ending, runs)"
     sql += " VALUES (?, ?, ?, ?, ?, ?)"
     sql += " ON CONFLICT (probe_key, commit_sha, verdict, way_key) DO UPDATE SET runs = runs + excluded.runs"
     with store.transaction() as conn:
-        for (verdict_value, group_key), runs in counts.items():
-            conn.execute(sql, (key, commit, verdict_value, group_key, first[verdict_value, group_key], runs))
+        conn.executemany(sql, rows)
 
 
 def stored_ways(store: Store, key: str, commits: Sequence[str]) -> list[tuple[str, Verdict, str, str, int]]:

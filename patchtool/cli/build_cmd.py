@@ -207,7 +207,6 @@ def _print_outcome(outcome: TestOutcome) -> None:
         out.print("interrupted: the counts above are what was measured before Ctrl-C", markup=False)
 
 
-
 def _print_ways(stats: TestStats) -> None:
     """A test that fails more than one way: how many runs ended each way, for choosing the one a
     bisect should look for (`--fail-match`)."""

@@ -205,18 +205,22 @@ def ways_lines(ways: Sequence[tuple[str, int, str]], indent: str, shown: int = 5
     return lines
 
 
+def group_ways(ways: Iterable[str]) -> tuple[tuple[str, int], ...]:
+    """Failure ways grouped by way_key, most first, each in the words of its first (a test's
+    runs here, a bisect batch's in bisection.ways)."""
+    first: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for way in ways:
+        key = way_key(way)
+        first.setdefault(key, way)
+        counts[key] += 1
+    return tuple((first[key], n) for key, n in counts.most_common())
+
+
 def _failed_ways(runs: Sequence[RunRecord]) -> tuple[tuple[str, int], ...]:
     """The failed runs (timeouts are counted apart) grouped by failure_way with the numbers,
     addresses and hashes in it ignored, each shown as its first run ended."""
-    first: dict[str, str] = {}
-    counts: Counter[str] = Counter()
-    for r in runs:
-        if r.result in _FAIL:
-            way = failure_way(r.output)
-            key = way_key(way)
-            first.setdefault(key, way)
-            counts[key] += 1
-    return tuple((first[key], n) for key, n in counts.most_common())
+    return group_ways(failure_way(r.output) for r in runs if r.result in _FAIL)
 
 
 def summarize(records: Sequence[RunRecord], names: Sequence[str] = ()) -> tuple[TestStats, ...]:
