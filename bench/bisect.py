@@ -81,8 +81,8 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from patchtool.bisection.core import BisectState  # noqa: E402
-from patchtool.bisection.driver import line_records  # noqa: E402
 from patchtool.bisection.graph import History, members  # noqa: E402
+from patchtool.bisection.line import line_records  # noqa: E402
 from patchtool.bisection.model import Strategy  # noqa: E402
 from patchtool.testrun.stats import wilson_interval as wilson  # noqa: E402
 
@@ -963,7 +963,7 @@ def first_parent(oracle: Oracle, carry: bool) -> int | None:
     """patchtool --first-parent, as the driver runs it: the first-parent line, then (when it names
     a merge) the branch that merge brought in, from the merge's first parent to the merge. With
     ``carry`` the line's runs after the merge and before its first parent go inside as records
-    (driver.line_records, as the driver does); without, the inner search starts from nothing, as
+    (line.line_records, as the driver does); without, the inner search starts from nothing, as
     before. The runs at the two ends are reused inside (the store's), so they are fed to it first,
     free."""
     main = list(oracle.cell.mainline)

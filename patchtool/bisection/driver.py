@@ -16,6 +16,7 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.earlier import inside_rows
 from patchtool.bisection.fixes import fix_line, fix_of
 from patchtool.bisection.graph import GOOD_END
+from patchtool.bisection.line import line_records, with_line
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
 from patchtool.bisection.probe import Prober, ProbeSpec
@@ -318,29 +319,6 @@ def plus(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
     return a[0] + b[0], a[1] + b[1]
 
 
-def line_spent(line: _Session, inside: _Session) -> tuple[int, int]:
-    """The runs and builds of a first-parent search at the commits the search inside the merge it
-    named does not have (those it has, it counts itself)."""
-    shared = set(inside.commits)
-    runs = sum(line.state.counts(i)[1] for i, sha in enumerate(line.commits) if sha not in shared)
-    return runs, len(line.replay.tried - shared)
-
-
-def line_records(state: BisectState, merge: int, skip: set[int]) -> tuple[tuple[int, int], tuple[int, int]]:
-    """A first-parent search's runs as records for the search inside the merge it named, as
-    (failures, runs): bad at the commits that descend from the merge, good at the rest, leaving
-    out ``skip`` (the merge and its first parent: the inner search's ends, whose runs it has)."""
-    bad, good = [0, 0], [0, 0]
-    for i in state.post.tested():
-        if i in skip:
-            continue
-        fails, runs = state.counts(i)
-        side = bad if state.history.is_ancestor(merge, i) else good
-        side[0] += fails
-        side[1] += runs
-    return (bad[0], bad[1]), (good[0], good[1])
-
-
 def run_bisect(
     repo: GitRepo,
     store: Store,
@@ -387,8 +365,7 @@ def run_bisect(
             )  # fmt: skip
             session, confirmation = search_and_confirm(repo, store, spec, inner, probers, progress)
             session.newest_unusable = session.newest_unusable or outer.newest_unusable  # the line's
-    line_runs, line_builds = line_spent(outer, session) if session is not outer else (0, 0)
-    report = _with_line(build_report(session, spec, confirmation), merge, line_runs, line_builds)
+    report = with_line(build_report(session, spec, confirmation), merge, outer, session)
     if report.found and report.culprit is not None and options.revert_test:
         culprit_sha = report.culprit.sha
         revert = revert_test(session, settings, culprit_sha, bad)
@@ -404,7 +381,7 @@ def run_bisect(
                 if at != outer.state.n:
                     revert = revert_test(session, settings, culprit_sha, outer.commits[at], spent)
                     revert = replace(revert, runs_on_bad_end=spent)
-            report = _with_line(build_report(session, spec, confirmation), merge, line_runs, line_builds)
+            report = with_line(build_report(session, spec, confirmation), merge, outer, session)
             if outer is not session:  # bisected inside a merge: the bad end is the outer range's
                 report = _with_outer_probe(report, outer, before)
         if revert.bad != outer.commits[-1] and not revert.runs_on_bad_end:
@@ -414,12 +391,6 @@ def run_bisect(
             revert = replace(revert, runs_on_bad_end=_runs_of(session, earlier))
         report = replace(report, revert=revert)
     return report
-
-
-def _with_line(report: BisectReport, merge: CommitRef | None, runs: int, builds: int) -> BisectReport:
-    """The report of a search inside the ``merge`` a first-parent search named, with the line's
-    own runs and builds (line_spent)."""
-    return replace(report, merge=merge, line_runs=runs, line_builds=builds)
 
 
 def _bad_end_to_probe(session: _Session, revert: RevertOutcome, spent: int) -> bool:

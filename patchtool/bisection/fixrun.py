@@ -6,12 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.driver import BisectOptions, line_records, line_spent, plus, search_and_confirm
+from patchtool.bisection.driver import BisectOptions, plus, search_and_confirm
 from patchtool.bisection.fixes import fix_line, fix_of
+from patchtool.bisection.line import line_records, line_spent, line_ways
 from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.revertrun import revert_test
 from patchtool.bisection.stats import ConfirmationOutcome
-from patchtool.bisection.summary import BisectReport, CommitRef, Progress, build_report
+from patchtool.bisection.summary import BisectReport, CommitRef, Finished, Progress, build_report
 from patchtool.config import Settings
 from patchtool.errors import InputError
 from patchtool.store import Store
@@ -39,6 +40,7 @@ def run_fix_search(
     session, confirmation = search_and_confirm(repo, store, spec, options, probers, progress)
     fixed_end = session.commits[0]
     report = as_fix(build_report(session, spec, confirmation), session.state, session.ref)
+    lines: list[Finished] = []  # the searches that named the merge the next went down into
     for _ in range(_MAX_DEPTH):
         culprit = session.state.result().culprit
         if culprit is None or not report.found:
@@ -65,8 +67,12 @@ def run_fix_search(
         if not inside_report.found:
             break
         runs, builds = line_spent(session, inside)
+        lines.append(session)
         inside_report = replace(
-            inside_report, line_runs=report.line_runs + runs, line_builds=report.line_builds + builds
+            inside_report,
+            line_runs=report.line_runs + runs,
+            line_builds=report.line_builds + builds,
+            failed_ways=line_ways(lines, inside),
         )
         session, report = inside, replace(inside_report, merge=report.culprit)
     if report.found and report.culprit is not None and options.revert_test:

@@ -29,7 +29,7 @@ from patchtool.bisection.replay import (
     stored_revert,
 )
 from patchtool.bisection.revert import RevertOutcome
-from patchtool.bisection.ways import FailedWay, failed_ways
+from patchtool.bisection.ways import FailedWay, failed_ways, good_sides
 from patchtool.errors import InputError
 from patchtool.jsonable import record
 from patchtool.store import Store
@@ -100,7 +100,7 @@ def load_stored(
         newest_build_failure(store, key, cannot_test(result, shas, replay.dropped)),
         fix,
         newest_unusable(store, key, shas),
-        failed_ways(store, key, shas, outside, history, result.top),
+        failed_ways(store, key, good_sides(shas, outside, history, result.top)),
     )
 
 

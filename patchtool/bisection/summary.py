@@ -17,7 +17,7 @@ from patchtool.bisection.ranges import changes_paths
 from patchtool.bisection.replay import Replay, Unusable, cannot_test, newest_build_failure
 from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import ConfirmationOutcome, Estimate
-from patchtool.bisection.ways import FailedWay, failed_ways
+from patchtool.bisection.ways import FailedWay, failed_ways, good_sides
 from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
@@ -249,7 +249,7 @@ def build_report(
         unusable_runs=state.unusable_runs,
         newest_unusable=_unusable(session),
         failed_ways=failed_ways(
-            session.store, session.key, session.commits, session.outside, state.history, top
+            session.store, session.key, good_sides(session.commits, session.outside, state.history, top)
         ),
         runs_needed=result.runs_needed if result.culprit is None else None,
         runs_needed_at_best=result.runs_needed_at_best if result.culprit is None else None,

@@ -78,19 +78,24 @@ class FailedWay:
         return good + (", counted apart" if self.verdict != Verdict.FAIL.value else "")
 
 
-def failed_ways(
-    store: Store, key: str, shas: Sequence[str], outside: Mapping[int, str], history: History, top: int
-) -> tuple[FailedWay, ...]:
-    """The stored ways of the failed runs at ``shas`` (positions in ``history``) and at the parents
-    ``outside`` the range, grouped over the commits, counted ones first, most runs first; a
-    commit that does not descend from ``top``, or is outside, is on the good side."""
-    at = {sha: i for i, sha in enumerate(shas)}
+def good_sides(
+    shas: Sequence[str], outside: Mapping[int, str], history: History, top: int
+) -> dict[str, bool]:
+    """Whether each commit of a search is on the good side of ``top``: ``shas`` (positions in
+    ``history``) that do not descend from it, and the parents ``outside`` the range."""
+    sides = {sha: True for sha in outside.values()}
+    sides.update((sha, not history.is_ancestor(top, i)) for i, sha in enumerate(shas))
+    return sides
+
+
+def failed_ways(store: Store, key: str, sides: Mapping[str, bool]) -> tuple[FailedWay, ...]:
+    """The stored ways of the failed runs at the commits of ``sides`` (good_sides: a search's, and
+    a first-parent line's around the merge searched inside), grouped over the commits, counted
+    ones first, most runs first, with how many of their runs were on the good side."""
     grouped: dict[tuple[Verdict, str], list[Any]] = {}
-    for sha, verdict, group_key, words, runs in stored_ways(store, key, [*shas, *outside.values()]):
-        index = at.get(sha)
-        good_side = index is None or not history.is_ancestor(top, index)
+    for sha, verdict, group_key, words, runs in stored_ways(store, key, list(sides)):
         way = grouped.setdefault((verdict, group_key), [words, 0, 0])
         way[1] += runs
-        way[2] += runs if good_side else 0
+        way[2] += runs if sides[sha] else 0
     ways = [FailedWay(w, verdict.value, runs, good) for (verdict, _), (w, runs, good) in grouped.items()]
     return tuple(sorted(ways, key=lambda w: (w.verdict != Verdict.FAIL.value, -w.runs)))

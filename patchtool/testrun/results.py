@@ -197,7 +197,9 @@ def failure_way(output: str) -> str:
 def ways_lines(ways: Sequence[tuple[str, int, str]], indent: str, shown: int = 5) -> list[str]:
     """The ways failed runs ended, most first, one line each: ``(words, runs, what else of them)``
     for the first ``shown``, then how many runs and ways are left (`test`'s and `bisect`'s words,
-    and the report's stored bisect)."""
+    and the report's stored bisect). A single way left is listed: its line takes no more room."""
+    if len(ways) == shown + 1:
+        shown += 1
     lines = [f"{indent}{n} run{'s' if n > 1 else ''}{more}: {way}" for way, n, more in ways[:shown]]
     if rest := ways[shown:]:
         runs = sum(n for _, n, _ in rest)

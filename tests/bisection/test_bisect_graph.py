@@ -134,6 +134,10 @@ def test_first_parent_names_the_merge_then_bisects_inside_it(tmp_path: Path) -> 
     assert report["line_runs"] > 0 and report["line_builds"] > 0
     assert report["runs"] + report["line_runs"] == conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3")
     assert bad_r + report["good_record"][1] == report["line_runs"]  # the same runs, as records
+    # the ways the failed runs ended count the line's too (good commits never fail)
+    failed = conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3", "fail")
+    assert sum(w["runs"] for w in report["failed_ways"]) == failed
+    assert [w["on_good_side"] for w in report["failed_ways"]] == [0]
     human = run_patchtool(*args, env=bisect_env(tmp_path))  # all reused from the store
     assert human.code == 0, human.stderr
     assert "bisected inside it" in human.stdout and "first bad commit" in human.stdout
@@ -142,11 +146,13 @@ def test_first_parent_names_the_merge_then_bisects_inside_it(tmp_path: Path) -> 
     assert f"before it, the first-parent line {report['line_runs']} runs" in human.stdout
 
 
-def conclusive_runs(db: Path) -> int:
-    """The passing and failing runs a bisect stored (its revert test's left out)."""
+def conclusive_runs(db: Path, *outcomes: str) -> int:
+    """The runs a bisect stored that passed or failed (``outcomes``: of those only), its revert
+    test's left out."""
+    wanted = outcomes or ("pass", "fail")
     with sqlite3.connect(db) as conn:
-        sql = "SELECT COUNT(*) FROM bisect_observations WHERE outcome IN ('pass', 'fail')"
-        return int(conn.execute(sql + " AND phase != 'revert'").fetchone()[0])
+        sql = f"SELECT COUNT(*) FROM bisect_observations WHERE outcome IN ({', '.join('?' * len(wanted))})"
+        return int(conn.execute(sql + " AND phase != 'revert'", wanted).fetchone()[0])
 
 
 # ----- the mini tree: a test that fails two ways, and parallel runs ----------------------------

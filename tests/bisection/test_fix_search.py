@@ -270,6 +270,11 @@ def test_a_fix_inside_a_merge_inside_a_merge_is_found_with_every_lines_runs_coun
     assert report["runs"] + report["line_runs"] == conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3")
     # both lines' runs are records inside, as many as the report counts for them
     assert report["bad_record"][1] + report["good_record"][1] == report["line_runs"]
+    # and the ways their failed runs ended are the report's, beside those inside (after the fix,
+    # on the "good" side, nothing fails)
+    failed = conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3", "fail")
+    assert sum(w["runs"] for w in report["failed_ways"]) == failed
+    assert [w["on_good_side"] for w in report["failed_ways"]] == [0]
 
 
 def test_a_fix_skipped_leaves_the_range_it_is_in(tmp_path: Path) -> None:

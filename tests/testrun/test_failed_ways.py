@@ -69,3 +69,8 @@ def test_the_words_list_the_ways_only_when_there_are_several(capsys: pytest.Capt
     assert lines[1:3] == ["        7 runs: way 0", "        6 runs: way 1x"]
     assert lines[5] == "        3 runs: way 4xxxx"
     assert lines[6:] == ["        3 runs more, 2 other ways"]  # 2 + 1 runs of ways 5 and 6
+    six = stats_for("t", [_failed(f"way {w}{'x' * w}\n") for w in range(6) for _ in range(6 - w)])
+    _print_ways(six)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("      failed 6 ways") and len(lines) == 7
+    assert lines[6] == "        1 run: way 5xxxxx"  # one way left is listed, not "1 other ways"

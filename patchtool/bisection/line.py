@@ -1,0 +1,60 @@
+"""A first-parent search's line around the merge it named, for the search inside that merge: the
+line's runs as the inner search's records, what the line spent that the inner search did not, and
+the ways the failed runs of both ended."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from patchtool.bisection.core import BisectState
+from patchtool.bisection.summary import BisectReport, CommitRef, Finished
+from patchtool.bisection.ways import FailedWay, failed_ways, good_sides
+
+
+def line_spent(line: Finished, inside: Finished) -> tuple[int, int]:
+    """The runs and builds of a first-parent search at the commits the search inside the merge it
+    named does not have (those it has, it counts itself)."""
+    shared = set(inside.commits)
+    runs = sum(line.state.counts(i)[1] for i, sha in enumerate(line.commits) if sha not in shared)
+    return runs, len(line.replay.tried - shared)
+
+
+def line_records(state: BisectState, merge: int, skip: set[int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A first-parent search's runs as records for the search inside the merge it named, as
+    (failures, runs): bad at the commits that descend from the merge, good at the rest, leaving
+    out ``skip`` (the merge and its first parent: the inner search's ends, whose runs it has)."""
+    bad, good = [0, 0], [0, 0]
+    for i in state.post.tested():
+        if i in skip:
+            continue
+        fails, runs = state.counts(i)
+        side = bad if state.history.is_ancestor(merge, i) else good
+        side[0] += fails
+        side[1] += runs
+    return (bad[0], bad[1]), (good[0], good[1])
+
+
+def line_ways(lines: Sequence[Finished], inside: Finished) -> tuple[FailedWay, ...]:
+    """The ways the failed runs of the ``lines`` (outermost first, each naming the merge the next
+    searched) and of the search ``inside`` the last merge ended. A line's commit is on the good
+    side when it does not descend from the merge that line named; the search inside says for the
+    commits it has (the merge and its first parent too)."""
+    sides: dict[str, bool] = {}
+    for search in (*lines, inside):
+        top = search.state.result().top
+        sides.update(good_sides(search.commits, search.outside, search.state.history, top))
+    return failed_ways(inside.store, inside.key, sides)
+
+
+def with_line(
+    report: BisectReport, merge: CommitRef | None, line: Finished, inside: Finished
+) -> BisectReport:
+    """The report of a search inside the ``merge`` the first-parent search ``line`` named, with the
+    line's own runs and builds (line_spent) and the ways the line's failed runs ended beside its
+    own (line_ways); unchanged when there was no such search (``inside`` is ``line``)."""
+    if inside is line:
+        return report
+    runs, builds = line_spent(line, inside)
+    ways = line_ways([line], inside)
+    return replace(report, merge=merge, line_runs=runs, line_builds=builds, failed_ways=ways)
