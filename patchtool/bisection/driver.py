@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.earlier import inside_rows
+from patchtool.bisection.earlier import inside_rows, tested_ways
 from patchtool.bisection.fixes import fix_line, fix_of
 from patchtool.bisection.graph import GOOD_END
 from patchtool.bisection.line import line_records, with_line
@@ -69,6 +69,8 @@ class BisectOptions:
     bad_record: tuple[int, int] = (0, 0)
     good_record: tuple[int, int] = (0, 0)
     count_tested: bool = False  # runs `patchtool test` stored between the ends count (earlier.py)
+    # the commits whose runs `patchtool test` stored are in the records: the bad end, then good ones
+    tested_ends: tuple[str, ...] = ()
     skip: frozenset[str] = frozenset()  # commits not to build or test (--skip; ranges.skipped_commits)
     paths: tuple[str, ...] = ()  # only the commits that change these (git bisect start -- PATH...)
     # A fix search (fixes.py): ``good`` is the commit where the test passes, ``bad`` one before it
@@ -118,6 +120,8 @@ class _Session:
             out = [*self.outside.values()]
             tested = inside_rows(store, repo, spec, self.commits, self.also_good, out)
         self.tested_inside = [row for row in tested if row[0] not in self.skipped]  # for the report
+        counted = [*options.tested_ends, *dict.fromkeys(row[0] for row in self.tested_inside)]
+        self.tested_ways = tested_ways(store, repo, spec, counted)  # the report lists them too
         self.replay = self._stored(BisectState(history, strategy))
         self.state = self.replay.state
         self.reused = self.replay.conclusive

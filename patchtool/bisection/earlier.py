@@ -25,12 +25,14 @@ from collections import Counter
 from collections.abc import Sequence
 
 from patchtool.bisection.classify import Verdict
-from patchtool.bisection.probe import ProbeSpec, meson_verdict
+from patchtool.bisection.probe import ProbeSpec, Ways, failure_ways, meson_verdict
 from patchtool.build.meson import config_key
 from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.testrun.results import RunRecord, output_cut, stored_records, stored_trees
 from patchtool.vcs.repo import GitRepo
+
+TestedWays = dict[str, Ways]  # per commit, how the failed runs `patchtool test` stored there ended
 
 
 @record
@@ -39,6 +41,8 @@ class EarlierRuns:
 
     bad: tuple[int, int] = (0, 0)
     good: tuple[int, int] = (0, 0)
+    # where they were counted: the bad end, then the good commits (BisectOptions.tested_ends)
+    ends: tuple[str, ...] = ()
 
     def added_to(
         self, bad: tuple[int, int], good: tuple[int, int]
@@ -47,17 +51,20 @@ class EarlierRuns:
         return (bad[0] + self.bad[0], bad[1] + self.bad[1]), (good[0] + self.good[0], good[1] + self.good[1])
 
 
-def _read(spec: ProbeSpec, records: Sequence[RunRecord]) -> list[tuple[Verdict, float]]:
+def _read(spec: ProbeSpec, records: Sequence[RunRecord]) -> list[tuple[Verdict, float, str]]:
     """The conclusive verdicts (and durations) of the stored runs of one tree, as the probe reads
-    them (a skipped run tests nothing); none when a pattern not found may be in a cut output."""
+    them (a skipped run tests nothing), with how each that failed ended (probe.failure_ways); none
+    when a pattern not found may be in a cut output."""
     read = []
     for r in records:
         verdict = meson_verdict(spec.classifier, r.result, r.output)
-        by_pattern = verdict in (Verdict.OTHER, Verdict.INCONCLUSIVE) and r.result != "TIMEOUT"
+        late = r.result == "TIMEOUT"
+        by_pattern = verdict in (Verdict.OTHER, Verdict.INCONCLUSIVE) and not late
         if by_pattern and output_cut(r.output):
             return []
         if verdict.conclusive:
-            read.append((verdict, r.duration))
+            ways = failure_ways([(verdict, r.output, late)])
+            read.append((verdict, r.duration, ways[0][1] if ways else ""))
     return read
 
 
@@ -68,7 +75,7 @@ def counts_at(store: Store, repo: GitRepo, spec: ProbeSpec, commit: str) -> tupl
     if tree is None:
         return 0, 0
     read = _read(spec, stored_records(store, tree, config_key(spec.configure_args), spec.setup, [spec.test]))
-    return sum(v == Verdict.FAIL for v, _ in read), len(read)
+    return sum(v == Verdict.FAIL for v, _, _ in read), len(read)
 
 
 def earlier_runs(store: Store, repo: GitRepo, spec: ProbeSpec, bad: str, goods: list[str]) -> EarlierRuns:
@@ -79,7 +86,23 @@ def earlier_runs(store: Store, repo: GitRepo, spec: ProbeSpec, bad: str, goods: 
     for commit in dict.fromkeys(goods):
         f, r = counts_at(store, repo, spec, commit)
         good_f, good_r = good_f + f, good_r + r
-    return EarlierRuns(counts_at(store, repo, spec, bad), (good_f, good_r))
+    return EarlierRuns(counts_at(store, repo, spec, bad), (good_f, good_r), (bad, *dict.fromkeys(goods)))
+
+
+def tested_ways(store: Store, repo: GitRepo, spec: ProbeSpec, commits: Sequence[str]) -> TestedWays:
+    """How the failed runs `patchtool test` stored at ``commits`` ended, per commit, of those the
+    search counts (_read; its verdicts: fail, or another failure under --fail-match): the ways
+    `patchtool bisect` lists beside its own (ways.failed_ways). None for --run."""
+    if spec.test is None or not commits:
+        return {}
+    key = config_key(spec.configure_args)
+    trees = _trees(repo, list(dict.fromkeys(commits)))
+    found = {}
+    for sha, tree in trees.items():
+        read = _read(spec, stored_records(store, tree, key, spec.setup, [spec.test]))
+        if ways := tuple((verdict, way) for verdict, _, way in read if way):
+            found[sha] = ways
+    return found
 
 
 def inside_rows(
@@ -115,7 +138,7 @@ def inside_rows(
         if tree is None or tree not in stored or shared[tree] > 1:
             continue
         read = _read(spec, stored_records(store, tree, key, spec.setup, [spec.test]))
-        rows += [(sha, verdict.value, "search", seconds) for verdict, seconds in read]
+        rows += [(sha, verdict.value, "search", seconds) for verdict, seconds, _ in read]
     return rows
 
 

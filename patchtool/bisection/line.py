@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.summary import BisectReport, CommitRef, Finished
-from patchtool.bisection.ways import FailedWay, failed_ways, good_sides
+from patchtool.bisection.earlier import TestedWays
+from patchtool.bisection.summary import BisectReport, CommitRef, Finished, sides_of
+from patchtool.bisection.ways import FailedWay, failed_ways
 
 
 def line_spent(line: Finished, inside: Finished) -> tuple[int, int]:
@@ -41,10 +42,11 @@ def line_ways(lines: Sequence[Finished], inside: Finished) -> tuple[FailedWay, .
     side when it does not descend from the merge that line named; the search inside says for the
     commits it has (the merge and its first parent too)."""
     sides: dict[str, bool] = {}
+    tested: TestedWays = {}  # an inner search's ends' records are the line's: each commit once
     for search in (*lines, inside):
-        top = search.state.result().top
-        sides.update(good_sides(search.commits, search.outside, search.state.history, top))
-    return failed_ways(inside.store, inside.key, sides)
+        sides.update(sides_of(search))
+        tested.update(search.tested_ways)
+    return failed_ways(inside.store, inside.key, sides, tested)
 
 
 def with_line(

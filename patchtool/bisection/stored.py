@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.earlier import EarlierRuns, earlier_runs, inside_rows
+from patchtool.bisection.earlier import EarlierRuns, TestedWays, earlier_runs, inside_rows, tested_ways
 from patchtool.bisection.fixes import fix_line, fix_of
 from patchtool.bisection.graph import History
 from patchtool.bisection.model import BisectResult, Strategy
@@ -29,7 +29,7 @@ from patchtool.bisection.replay import (
     stored_revert,
 )
 from patchtool.bisection.revert import RevertOutcome
-from patchtool.bisection.ways import FailedWay, failed_ways, good_sides
+from patchtool.bisection.ways import FailedWay, failed_ways, good_sides, with_ends
 from patchtool.errors import InputError
 from patchtool.jsonable import record
 from patchtool.store import Store
@@ -81,10 +81,14 @@ def load_stored(
     strategy = Strategy(bad_record=before.bad, good_record=before.good)
     replay = Replay.over(BisectState(history, strategy), shas, outside, sorted(skipped))  # as the bisect
     replay.apply_all(rows)
+    tested: TestedWays = {}
     if spec is not None:
-        replay.apply_all(inside_rows(store, repo, spec, shas, goods, list(outside.values())))
+        inside = inside_rows(store, repo, spec, shas, goods, list(outside.values()))
+        replay.apply_all(inside)
+        tested = tested_ways(store, repo, spec, [*before.ends, *dict.fromkeys(row[0] for row in inside)])
     subjects = _subjects(repo, shas[-1], shas[0]) if fix else _subjects(repo, shas[0], shas[-1])
     result = replay.state.result()
+    top = result.top
     revert = None
     if result.culprit is not None:
         named = shas[fix_of(result.culprit)] if fix else shas[result.culprit]
@@ -100,7 +104,7 @@ def load_stored(
         newest_build_failure(store, key, cannot_test(result, shas, replay.dropped)),
         fix,
         newest_unusable(store, key, shas),
-        failed_ways(store, key, good_sides(shas, outside, history, result.top)),
+        failed_ways(store, key, with_ends(before.ends, good_sides(shas, outside, history, top)), tested),
     )
 
 

@@ -11,13 +11,14 @@ from typing import Protocol
 
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
+from patchtool.bisection.earlier import TestedWays
 from patchtool.bisection.model import StopReason
 from patchtool.bisection.probe import BuildFailure, ProbeSpec
 from patchtool.bisection.ranges import changes_paths
 from patchtool.bisection.replay import Replay, Unusable, cannot_test, newest_build_failure
 from patchtool.bisection.revert import RevertOutcome
 from patchtool.bisection.stats import ConfirmationOutcome, Estimate
-from patchtool.bisection.ways import FailedWay, failed_ways, good_sides
+from patchtool.bisection.ways import FailedWay, failed_ways, good_sides, with_ends
 from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
@@ -171,6 +172,8 @@ class _Limits(Protocol):
     def paths(self) -> tuple[str, ...]: ...
     @property
     def fix(self) -> bool: ...
+    @property
+    def tested_ends(self) -> tuple[str, ...]: ...
 
 
 class Finished(Protocol):
@@ -186,6 +189,7 @@ class Finished(Protocol):
     reused: int
     also_good: tuple[str, ...]
     tested_inside: list[tuple[str, str, str, float]]  # rows of runs `patchtool test` stored
+    tested_ways: TestedWays  # how the failed ones it counts ended (at its ends' records too)
     skipped: list[str]  # the commits of the range --skip named
     newest_unusable: Unusable | None  # stored too (replay.record_unusable)
 
@@ -248,9 +252,7 @@ def build_report(
         confirmation=confirmation,
         unusable_runs=state.unusable_runs,
         newest_unusable=_unusable(session),
-        failed_ways=failed_ways(
-            session.store, session.key, good_sides(session.commits, session.outside, state.history, top)
-        ),
+        failed_ways=failed_ways(session.store, session.key, sides_of(session), session.tested_ways),
         runs_needed=result.runs_needed if result.culprit is None else None,
         runs_needed_at_best=result.runs_needed_at_best if result.culprit is None else None,
         stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
@@ -297,3 +299,11 @@ def _unusable(session: Finished) -> UnusableRun | None:
         return None
     sha, verdict, ending = session.newest_unusable
     return UnusableRun(session.commit_ref(sha), verdict.value, ending)
+
+
+def sides_of(session: Finished) -> dict[str, bool]:
+    """Whether each commit whose failed runs the session counted is on the good side of the
+    commit it names (ways.good_sides), the ends whose runs `patchtool test` stored among them."""
+    top = session.state.result().top
+    sides = good_sides(session.commits, session.outside, session.state.history, top)
+    return with_ends(session.options.tested_ends, sides)

@@ -88,12 +88,25 @@ def good_sides(
     return sides
 
 
-def failed_ways(store: Store, key: str, sides: Mapping[str, bool]) -> tuple[FailedWay, ...]:
+def with_ends(ends: Sequence[str], sides: Mapping[str, bool]) -> dict[str, bool]:
+    """``sides`` and the commits whose runs `patchtool test` stored a search counted as records
+    (earlier.EarlierRuns.ends: the bad end, then the good commits), where ``sides`` lacks them."""
+    return dict.fromkeys(ends[1:], True) | dict.fromkeys(ends[:1], False) | dict(sides)
+
+
+def failed_ways(
+    store: Store, key: str, sides: Mapping[str, bool], tested: Mapping[str, Ways] | None = None
+) -> tuple[FailedWay, ...]:
     """The stored ways of the failed runs at the commits of ``sides`` (good_sides: a search's, and
-    a first-parent line's around the merge searched inside), grouped over the commits, counted
-    ones first, most runs first, with how many of their runs were on the good side."""
+    a first-parent line's around the merge searched inside), and those of the runs `patchtool
+    test` stored that the search counted (``tested``, per commit: earlier.tested_ways), grouped
+    over the commits, counted ones first, most runs first, with how many of their runs were on
+    the good side."""
+    found = stored_ways(store, key, list(sides))
+    for sha, endings in (tested or {}).items():
+        found += [(sha, verdict, way_key(words), words, 1) for verdict, words in endings]
     grouped: dict[tuple[Verdict, str], list[Any]] = {}
-    for sha, verdict, group_key, words, runs in stored_ways(store, key, list(sides)):
+    for sha, verdict, group_key, words, runs in found:
         way = grouped.setdefault((verdict, group_key), [words, 0, 0])
         way[1] += runs
         way[2] += runs if sides[sha] else 0

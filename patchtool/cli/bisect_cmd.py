@@ -335,7 +335,7 @@ def bisect(
         options = BisectOptions(
             good[0], bad, first_parent or fix, confidence, max_runs, max_time, width,
             revert_test, tuple(good[1:]), *records,
-            count_tested=not fresh, skip=skipped, paths=tuple(paths or ()), fix=fix,
+            count_tested=not fresh, tested_ends=before.ends, skip=skipped, paths=tuple(paths or ()), fix=fix,
         )  # fmt: skip
         if fix:
             report = run_fix_search(git_repo, store, spec, options, probers, live, settings)

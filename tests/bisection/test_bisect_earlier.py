@@ -20,6 +20,7 @@ from patchtool.report.stages import load_stored_bisect
 from patchtool.store import Store
 from patchtool.testrun.results import RunRecord, record_runs
 from patchtool.vcs.repo import GitRepo
+from tests.bisection.test_bisect_graph import conclusive_runs
 from tests.conftest import run_patchtool
 from tests.plugins.gitutil import git
 
@@ -111,6 +112,11 @@ def test_the_runs_patchtool_test_stored_at_the_ends_are_counted_and_the_bad_end_
         found = load_stored_bisect(store, GitRepo(repo), "regress")
     assert found is not None and found.result.culprit == CULPRIT
     assert found.result.probability == pytest.approx(report["probability"], abs=1e-12)
+    # the ways failed runs ended count the 3 stored failures at the bad end beside the bisect's own
+    own = conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3", "fail")
+    assert _ways(report["failed_ways"]) == [("replay diverged at run 1", "fail", own + 3, 0)]
+    stored = [(w.ending, w.verdict, w.runs, w.on_good_side) for w in found.failed_ways]
+    assert stored == _ways(report["failed_ways"])
 
     # a --bad-record given adds to them, and the words say where each came from
     human = run_patchtool(*args, "--bad-record", "2/4", env=env, timeout=600)
@@ -124,6 +130,12 @@ def test_the_runs_patchtool_test_stored_at_the_ends_are_counted_and_the_bad_end_
     assert fresh.code == 0, fresh.stderr[-2000:]
     again = json.loads(fresh.stdout)
     assert again["tested_before"] == [[0, 0], [0, 0]] and again["bad_record"] == [0, 0]
+    own = conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3", "fail")
+    assert [w[1:] for w in _ways(again["failed_ways"])] == [("fail", own, 0)]  # its own only
+
+
+def _ways(ways: list[dict[str, Any]]) -> list[tuple[str, str, int, int]]:
+    return [(w["ending"], w["verdict"], w["runs"], w["on_good_side"]) for w in ways]
 
 
 def test_stored_runs_are_read_with_the_match_and_only_on_the_commits_own_tree(tmp_path: Path) -> None:
@@ -212,6 +224,10 @@ def test_runs_stored_between_the_ends_count_as_runs_made_there(tmp_path: Path) -
         found = load_stored_bisect(store, GitRepo(repo), "regress")
     assert found is not None and found.result.culprit == CULPRIT
     assert found.result.probability == pytest.approx(report["probability"], abs=1e-12)
+    # the 4 stored failures at the later commit are among the ways, on the bad side
+    ways = [(w["verdict"], w["runs"], w["on_good_side"]) for w in report["failed_ways"]]
+    assert ways == [("fail", conclusive_runs(db, "fail") + 4, 0)]
+    assert [(w.verdict, w.runs, w.on_good_side) for w in found.failed_ways] == ways
 
     human = run_patchtool(*args, env=env, timeout=600)
     assert human.code == 0, human.stderr[-2000:]
