@@ -28,7 +28,10 @@ with no message of the test's own (the fix's "fails without an error message"); 
 meson's words for it, "killed by signal 11 SIGSEGV", to the run, so `--fail-match 'signal 11'`
 selects it. Without --fail-match every failure counts.
 --rates N first runs the test N times under the same load at the culprit and at its parent (with
-plain ninja in the clone), to give p and q as this machine has them. Printed per search: the
+plain ninja in the clone), to give p and q as this machine has them. --tested N first runs
+`patchtool test` N times at the newest end, in the search's cache: the search counts those runs as
+the bad end's record, and lists how their failures ended among its own (checked: the ways' runs
+the bisect counted are its own failed runs and the record's failures). Printed per search: the
 commit named against the expected one, P, runs, builds, wall time, the revert test, and whether
 the clone's checkout was left as it was.
 
@@ -46,6 +49,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirna
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
 import json  # noqa: E402
+import sqlite3  # noqa: E402
 import subprocess  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
@@ -141,12 +145,52 @@ def rates(repo: Path, commits: dict[str, str], runs: int) -> None:
         )
 
 
+def tested(repo: Path, work: Path, tree: Path, bad: str, runs: int, cache: str) -> dict[str, object]:
+    """`patchtool test` ``runs`` times at ``bad``, its runs stored in WORKDIR/``cache`` (where the
+    search then finds them): the test's statistics."""
+    env = dict(os.environ, PYTHONPATH=str(tree), PATCHTOOL_DATA_DIR=str(work / "data"))
+    env["PATCHTOOL_CACHE_DIR"] = str(work / cache)
+    argv = [sys.executable, "-m", "patchtool", "test", TEST, "--rev", bad, "--repeat", str(runs)]
+    argv += ["--configure", CONFIGURE, "--repo", str(repo), "--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=work)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"patchtool test exited {done.returncode}: {done.stderr.strip()[-800:]}")
+    stats = json.loads(done.stdout)["tests"][0]
+    assert isinstance(stats, dict)
+    return stats
+
+
+def own_failures(work: Path, cache: str) -> int:
+    """The search's own failed runs in its store (its revert test's left out)."""
+    with sqlite3.connect(work / cache / "patchtool.sqlite3") as conn:
+        sql = "SELECT COUNT(*) FROM bisect_observations WHERE outcome = 'fail' AND phase != 'revert'"
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def ways_check(report: dict[str, object], own: int) -> str:
+    """The ways the search lists, and whether their counted runs are its own failures and the
+    failures of the record `patchtool test` stored at the bad end."""
+    ways = report.get("failed_ways") or []
+    assert isinstance(ways, list)
+    record = report.get("tested_before") or [[0, 0], [0, 0]]
+    assert isinstance(record, list)
+    counted = sum(int(w["runs"]) for w in ways if w["verdict"] == "fail")
+    listed = "; ".join(f"{w['runs']} ({w['on_good_side']} on good commits): {w['ending'][:60]}" for w in ways)
+    same = counted == own + int(record[0][0]) + int(record[1][0])
+    return (
+        f"    stored by patchtool test and counted: {record[0][0]}/{record[0][1]} at the bad end; "
+        f"ways: {listed}; "
+        f"counted {counted} = own {own} + test's {record[0][0] + record[1][0]}: {'yes' if same else 'NO'}"
+    )
+
+
 def main() -> int:
     ap = arguments(__doc__.splitlines()[0])
     ap.add_argument("--load", type=int, default=3, help="busy processes while the test runs")
     ap.add_argument("--repeat", type=int, default=1, help="searches, each with a cache of its own")
     ap.add_argument("--rates", type=int, default=0, help="first run the test so often at culprit, parent")
     ap.add_argument("--fail-match", help="count only failures whose output matches ('signal 11': a SIGSEGV)")
+    ap.add_argument("--tested", type=int, default=0, help="first `patchtool test` so often at the newest end")
     args = ap.parse_args()
     work, repo = clone(args)
     if args.load and Path(AUTOGROUP).read_text().strip() != "0":
@@ -167,6 +211,10 @@ def main() -> int:
     for attempt in range(args.repeat):
         with load(args.load):
             more = ("--fail-match", args.fail_match) if args.fail_match else ()
+            if args.tested:
+                stats = tested(repo, work, args.tree, bad, args.tested, f"cache-{attempt}")
+                said = f"{stats['failures']}/{stats['runs']} failed"
+                print(f"  patchtool test at {bad[:12]}: {said}", flush=True)
             got = search(repo, work, args.tree, "regression", (good, bad), TEST, more, f"cache-{attempt}")
         report = got["report"]
         assert isinstance(report, dict)
@@ -184,6 +232,7 @@ def main() -> int:
             f"revert test: {revert.get('status')}",
             flush=True,
         )
+        print(ways_check(report, own_failures(work, f"cache-{attempt}")), flush=True)
     print(f"right {right} of {args.repeat}")
     print("checkout left as it was" if checkout_state(repo) == before else "CHECKOUT CHANGED")
     return 0
