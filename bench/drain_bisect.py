@@ -31,7 +31,8 @@ selects it. Without --fail-match every failure counts.
 plain ninja in the clone), to give p and q as this machine has them. --tested N first runs
 `patchtool test` N times at the newest end, in the search's cache: the search counts those runs as
 the bad end's record, and lists how their failures ended among its own (checked: the ways' runs
-the bisect counted are its own failed runs and the record's failures). Printed per search: the
+the bisect counted are its own failed runs and the record's failures), and whether its own runs
+contradict that record (records_against). Printed per search: the
 commit named against the expected one, P, runs, builds, wall time, the revert test, and whether
 the clone's checkout was left as it was.
 
@@ -177,10 +178,16 @@ def ways_check(report: dict[str, object], own: int) -> str:
     counted = sum(int(w["runs"]) for w in ways if w["verdict"] == "fail")
     listed = "; ".join(f"{w['runs']} ({w['on_good_side']} on good commits): {w['ending'][:60]}" for w in ways)
     same = counted == own + int(record[0][0]) + int(record[1][0])
+    against = report.get("records_against") or []
+    assert isinstance(against, list)
+    doubts = "; ".join(
+        f"{a['side']} record {a['record']} against own {a['own']}, p {a['p_value']:.2g}" for a in against
+    )
     return (
         f"    stored by patchtool test and counted: {record[0][0]}/{record[0][1]} at the bad end; "
         f"ways: {listed}; "
-        f"counted {counted} = own {own} + test's {record[0][0] + record[1][0]}: {'yes' if same else 'NO'}"
+        f"counted {counted} = own {own} + test's {record[0][0] + record[1][0]}: {'yes' if same else 'NO'}; "
+        f"records contradicted: {doubts or 'none'}"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 from patchtool.jsonable import record
 
@@ -195,3 +196,58 @@ def judge_confirmation(
         parent_ok=pf <= plan.parent_max_failures,
         culprit_ok=cf >= plan.culprit_failures,
     )
+
+
+def fisher_p(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Fisher's exact test of two (failures, runs) counts: were both of one failure rate, the
+    chance of a split of their failures as unlikely as this one or less (two-sided)."""
+    (fa, ra), (fb, rb) = a, b
+    k, n = fa + fb, ra + rb
+    if not ra or not rb or k in (0, n):
+        return 1.0
+    whole = math.comb(n, k)
+    chances = [math.comb(ra, x) * math.comb(rb, k - x) / whole for x in range(max(0, k - rb), min(k, ra) + 1)]
+    seen = math.comb(ra, fa) * math.comb(rb, fb) / whole
+    return min(1.0, sum(c for c in chances if c <= seen * (1 + 1e-9)))
+
+
+RECORD_DOUBT = 0.01  # a record whose Fisher test against the search's own runs is under this
+
+
+@record
+class RecordAgainst:
+    """A record known before the search (--bad-record, --good-record, or the runs `patchtool test`
+    stored) that the search's own runs on that side contradict: ``side`` "bad" (its runs at the
+    commits that descend from the commit it names) or "good" (the rest, the good end's too), both
+    counts and the test's p-value. The record still counts; it may come from another machine, load
+    or way of running the test."""
+
+    side: str
+    record: tuple[int, int]
+    own: tuple[int, int]
+    p_value: float
+
+
+class _Counted(Protocol):
+    strategy: Any
+    history: Any
+    post: Any
+
+    def counts(self, index: int) -> tuple[int, int]: ...
+
+
+def records_against(state: _Counted, top: int) -> tuple[RecordAgainst, ...]:
+    """The records that the search's own runs on their side of ``top`` (the commit it names)
+    contradict, at Fisher p < RECORD_DOUBT."""
+    bad, good = [0, 0], [0, 0]
+    for i in state.post.tested():
+        fails, runs = state.counts(i)
+        side = bad if state.history.is_ancestor(top, i) else good
+        side[0] += fails
+        side[1] += runs
+    found = []
+    st = state.strategy
+    for name, given, own in (("bad", st.bad_record, bad), ("good", st.good_record, good)):
+        if given[1] and own[1] and (p := fisher_p(given, (own[0], own[1]))) < RECORD_DOUBT:
+            found.append(RecordAgainst(name, given, (own[0], own[1]), p))
+    return tuple(found)

@@ -17,7 +17,7 @@ from patchtool.bisection.probe import BuildFailure, ProbeSpec
 from patchtool.bisection.ranges import changes_paths
 from patchtool.bisection.replay import Replay, Unusable, cannot_test, newest_build_failure
 from patchtool.bisection.revert import RevertOutcome
-from patchtool.bisection.stats import ConfirmationOutcome, Estimate
+from patchtool.bisection.stats import ConfirmationOutcome, Estimate, RecordAgainst, records_against
 from patchtool.bisection.ways import FailedWay, failed_ways, good_sides, with_ends
 from patchtool.jsonable import record
 from patchtool.store import Store
@@ -154,9 +154,12 @@ class BisectReport:
     # The newest run that did not count, as it ended: what a --fail-match missed says. None when
     # every run counted, and for runs stored before this was (a worker sends it with its runs).
     newest_unusable: UnusableRun | None = None
-    # The ways the search's own failed runs ended, counted ones first, most runs first (runs
-    # stored before this was, and those `patchtool test` stored, are not in it).
+    # The ways the search's failed runs ended, counted ones first, most runs first: its own, and
+    # those `patchtool test` stored that it counted (runs stored before this was are not in it).
     failed_ways: tuple[FailedWay, ...] = ()
+    # A record (``bad_record``, ``good_record``) that the search's own runs at that end say is of
+    # another failure rate (stats.records_against).
+    records_against: tuple[RecordAgainst, ...] = ()
 
     @property
     def found(self) -> bool:
@@ -253,6 +256,7 @@ def build_report(
         unusable_runs=state.unusable_runs,
         newest_unusable=_unusable(session),
         failed_ways=failed_ways(session.store, session.key, sides_of(session), session.tested_ways),
+        records_against=records_against(state, top),
         runs_needed=result.runs_needed if result.culprit is None else None,
         runs_needed_at_best=result.runs_needed_at_best if result.culprit is None else None,
         stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),

@@ -262,7 +262,8 @@ def bisect(
 
     What CI already knows of the test saves runs: --good-record 0/300 (300 clean runs on master
     before the regression) tells that good commits rarely fail, --bad-record 7/20 how often the
-    bad end fails. They are taken as runs of this test in this environment.
+    bad end fails. They are taken as runs of this test in this environment; the report says when
+    the search's own runs on that side contradict one (Fisher's exact test, p < 0.01).
 
     With --test, the runs patchtool test stored at the bad end and at the good commits (same
     test, setup and configuration, on the commit's own tree) count the same way, and those stored

@@ -76,6 +76,15 @@ def print_report(report: BisectReport) -> None:
                       (("bad end", (bf, br)), ("good end", (gf, gr))) if r]  # fmt: skip
             whence += f"; stored by patchtool test: {', '.join(stored)}"
         say(f"  p and q also count earlier runs: {', '.join(given)} ({whence})", markup=False)
+    for doubt in report.records_against:
+        (rf, rr), (of, orr) = doubt.record, doubt.own
+        side = words[f"{doubt.side} commits"]
+        say(
+            f"  the record {rf}/{rr} is not what this search saw on {side}, {of}/{orr}"
+            f" (Fisher p = {doubt.p_value:.2g}): the test may fail at another rate where or as it"
+            " was run (another machine, load, or many runs in one meson); it still counts",
+            markup=False,
+        )
     (cf, cr) = report.culprit_counts
     say(f"  evidence: {report.top.sha[:12]} failed {cf}/{cr} runs; {_parent_evidence(report)}", markup=False)
     if report.confirmation is not None:

@@ -493,9 +493,40 @@ def test_the_record_of_the_test_given_before_is_counted_and_said(tmp_path: Path)
     assert report["culprit"]["sha"] == shas[CULPRIT]
     assert report["bad_record"] == [9, 20] and report["good_record"] == [0, 250]
     assert report["q"]["mean"] < 0.01  # 250 clean runs on good commits besides the search's own
+    assert report["records_against"] == []  # neither is contradicted by the search's own runs
     human = run_patchtool(*args, env=bisect_env(tmp_path))
     assert human.code == 0, human.stderr
     assert "p and q also count earlier runs: 9/20 on bad commits, 0/250 on good commits" in human.stdout
+    assert "is not what this search saw" not in human.stdout
+
+
+def test_a_record_the_search_s_own_runs_contradict_is_said(tmp_path: Path) -> None:
+    """A --good-record of 70 failures in 100 runs, where good commits never fail: the record still
+    counts and the culprit is found, but the report says that the search's own runs on good
+    commits disagree, with Fisher's p."""
+    repo = make_repo(tmp_path / "repo", {"t.sh": "#!/bin/sh\ntest -f bug.txt && exit 1\nexit 0\n"})
+    (repo / "t.sh").chmod(0o755)
+    git(repo, "add", "t.sh")
+    git(repo, "commit", "-q", "-m", "c0")
+    for i in range(1, 12):
+        (repo / f"f{i}").write_text(f"{i}\n")
+        if i == 6:
+            (repo / "bug.txt").write_text("bug\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"c{i}")
+    args = ["bisect", "--good", "HEAD~11", "--bad", "main", "--run", "./t.sh", "--repo", repo]
+    args += ["--good-record", "70/100", "--no-revert-test"]
+    done = run_patchtool(*args, "--json", env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["culprit"]["subject"] == "c6"
+    (against,) = report["records_against"]
+    assert against["side"] == "good" and against["record"] == [70, 100]
+    fails, runs = against["own"]
+    assert fails == 0 and runs >= 5 and against["p_value"] < 0.01
+    human = run_patchtool(*args, env=bisect_env(tmp_path))
+    said = f"the record 70/100 is not what this search saw on good commits, 0/{runs} (Fisher p = "
+    assert said in human.stdout, human.stdout
 
 
 def test_bad_exit_code_aborts_like_git_bisect_run(tmp_path: Path) -> None:

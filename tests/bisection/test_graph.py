@@ -9,7 +9,7 @@ import pytest
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import ProbeReason, StopReason, Strategy
-from patchtool.bisection.stats import binomial_quantile
+from patchtool.bisection.stats import binomial_quantile, fisher_p, records_against
 
 
 def search(history: History, culprit: int, p: float, q: float, seed: int) -> BisectState:
@@ -356,3 +356,42 @@ def test_a_record_counts_as_runs_at_the_ends_in_every_estimate() -> None:
         for i in given.tested():
             assert given.information(i) == pytest.approx(made.information(i), abs=1e-12)
             assert given.prob_bad_without(i) == pytest.approx(made.prob_bad_without(i), abs=1e-12)
+
+
+# Fisher's exact test (two-sided) of each pair of (failures, runs), as scipy.stats.fisher_exact
+# gives it for the 2x2 table of failures and passes.
+FISHER = [
+    (((0, 16), (2, 2)), 0.0065359477124183),  # session 60's real bad end: a record of 0/16, 2/2 seen
+    (((0, 60), (2, 6)), 0.006993006993006992),
+    (((40, 100), (0, 12)), 0.004007770696430981),
+    (((7, 33), (0, 35)), 0.004406699534004187),
+    (((3, 10), (2, 6)), 1.0),
+]
+
+
+@pytest.mark.parametrize(("counts", "expected"), FISHER)
+def test_fisher_p_is_fishers_exact_test(
+    counts: tuple[tuple[int, int], tuple[int, int]], expected: float
+) -> None:
+    assert fisher_p(*counts) == pytest.approx(expected, rel=1e-9)
+    assert fisher_p(counts[1], counts[0]) == pytest.approx(expected, rel=1e-9)  # symmetric
+
+
+def test_a_record_its_side_s_runs_contradict_is_found_and_only_then() -> None:
+    """records_against: the bad record against the search's own runs at the commits that descend
+    from the commit it names, the good record against the rest (the good end among them); no
+    runs of its own there, or counts of one rate, is no contradiction."""
+    history = History.chain(8)
+    state = BisectState(history, Strategy(bad_record=(1, 60), good_record=(0, 40)))
+    assert records_against(state, 5) == ()  # no runs of its own
+    for at, failed in ((5, True), (8, True), (4, False), (GOOD_END, False), (2, False)):
+        state.observe(at, failed)
+    (against,) = records_against(state, 5)
+    assert (against.side, against.record, against.own) == ("bad", (1, 60), (2, 2))
+    assert against.p_value == pytest.approx(fisher_p((1, 60), (2, 2)))
+    # named one commit later, the run at 5 is on the good side: 1/4 there, 1/1 on the bad side
+    assert records_against(state, 6) == ()
+    agreeing = BisectState(history, Strategy(bad_record=(30, 60), good_record=(0, 40)))
+    for failed in (True, False, True):
+        agreeing.observe(history.n, failed)
+    assert records_against(agreeing, 5) == ()
