@@ -82,7 +82,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from patchtool.bisection.core import BisectState  # noqa: E402
 from patchtool.bisection.graph import History, members  # noqa: E402
-from patchtool.bisection.line import line_records  # noqa: E402
 from patchtool.bisection.model import Strategy  # noqa: E402
 from patchtool.testrun.stats import wilson_interval as wilson  # noqa: E402
 
@@ -963,7 +962,7 @@ def first_parent(oracle: Oracle, carry: bool) -> int | None:
     """patchtool --first-parent, as the driver runs it: the first-parent line, then (when it names
     a merge) the branch that merge brought in, from the merge's first parent to the merge. With
     ``carry`` the line's runs after the merge and before its first parent go inside as records
-    (line.line_records, as the driver does); without, the inner search starts from nothing, as
+    (BisectState.side_counts, as the driver does); without, the inner search starts from nothing, as
     before. The runs at the two ends are reused inside (the store's), so they are fed to it first,
     free."""
     main = list(oracle.cell.mainline)
@@ -979,7 +978,7 @@ def first_parent(oracle: Oracle, carry: bool) -> int | None:
     parents = [()] + [tuple(index[p] for p in hist.parents[c] if p in index) for c in where[1:]]
     records: dict[str, object] = {}
     if carry:
-        bad, good = line_records(outer, named, {named, named - 1})
+        bad, good = outer.side_counts(named, {named, named - 1})
         records = {"bad_record": bad, "good_record": good}
     ends = ((0, *outer.counts(named - 1)), (len(where) - 1, *outer.counts(named)))
     culprit = _search(oracle, History(parents), where, ends, **records).result().culprit

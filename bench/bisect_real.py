@@ -147,7 +147,7 @@ def strategy_patchtool(rng: Range, oracle: Oracle, **records: tuple[int, int]) -
     if not rng.first_parent or named is None or named not in rng.merges:
         return named
     first = git(rng.git_dir, "rev-parse", f"{named}^1").strip()  # bisect inside the merge named
-    # the line's other runs count inside as records (line.line_records): after the merge bad,
+    # the line's other runs count inside as records (core.BisectState.side_counts): after the merge bad,
     # before its first parent good
     at = line.index(named)
     bad, good = list(records.get("bad_record", (0, 0))), list(records.get("good_record", (0, 0)))

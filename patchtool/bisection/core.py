@@ -12,7 +12,7 @@ commits may fail), and stop when one candidate holds the stated confidence.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from patchtool.bisection import endgame, ends, standins
 from patchtool.bisection.graph import GOOD_END, History
@@ -144,6 +144,21 @@ class BisectState:
     def counts(self, index: int) -> tuple[int, int]:
         """(failures, runs) at a position."""
         return self.post.fails[index], self.post.runs[index]
+
+    def side_counts(self, top: int, skip: Collection[int] = ()) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(failures, runs) of this search's own runs on each side of ``top``: at the commits that
+        descend from it (bad), and at the rest (good, the good end among them), leaving out
+        ``skip``. A first-parent line's as records inside the merge it named (driver); the
+        search's own against the records it was given (stats.records_against)."""
+        bad, good = [0, 0], [0, 0]
+        for i in self.post.tested():
+            if i in skip:
+                continue
+            side = bad if self.history.is_ancestor(top, i) else good
+            fails, runs = self.counts(i)
+            side[0] += fails
+            side[1] += runs
+        return (bad[0], bad[1]), (good[0], good[1])
 
     def with_record(self, index: int) -> tuple[int, int]:
         """(failures, runs) at the good end, or at the commit calibrated as the bad end, with the

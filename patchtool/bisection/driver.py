@@ -16,7 +16,7 @@ from patchtool.bisection.core import BisectState
 from patchtool.bisection.earlier import inside_rows, tested_ways
 from patchtool.bisection.fixes import fix_line, fix_of
 from patchtool.bisection.graph import GOOD_END
-from patchtool.bisection.line import line_records, with_line
+from patchtool.bisection.line import with_line
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
 from patchtool.bisection.probe import Prober, ProbeSpec
@@ -339,7 +339,7 @@ def run_bisect(
 
     With --first-parent, a merge named as the culprit is bisected inside automatically (its
     first parent good, the merge bad, over the merged branch); the runs already made at both
-    ends are reused from the store, and the line's other runs count as records (line_records:
+    ends are reused from the store, and the line's other runs count as records (BisectState.side_counts:
     bad after the merge, good before it), so p and q carry over.
 
     A confirmed culprit is then reverted on the bad commit the user named (or, when that cannot be
@@ -361,7 +361,7 @@ def run_bisect(
             known = good_inside(repo, [session.commits[0], *session.also_good], merge.sha)
             # the merged branch was never run (not on the line); the ends' runs are reused inside
             ends = {culprit} | {i for i, sha in enumerate(session.commits) if sha == parents[0]}
-            bad_runs, good_runs = line_records(session.state, culprit, ends)
+            bad_runs, good_runs = session.state.side_counts(culprit, ends)
             records = plus(options.bad_record, bad_runs), plus(options.good_record, good_runs)
             inner = replace(
                 options, good=parents[0], bad=merge.sha, first_parent=False, also_good=known,

@@ -8,7 +8,7 @@ from dataclasses import replace
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.driver import BisectOptions, plus, search_and_confirm
 from patchtool.bisection.fixes import fix_line, fix_of
-from patchtool.bisection.line import line_records, line_spent, line_ways
+from patchtool.bisection.line import line_spent, line_ways
 from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.revertrun import revert_test
 from patchtool.bisection.stats import ConfirmationOutcome
@@ -53,7 +53,7 @@ def run_fix_search(
         except InputError:
             break  # the branch merged has nothing the first parent lacks
         ends = {i for i, sha in enumerate(session.commits) if sha in inner_line}
-        broken_runs, fixed_runs = line_records(session.state, culprit, ends)
+        broken_runs, fixed_runs = session.state.side_counts(culprit, ends)
         # the records grow at each merge gone down into: the lines above count, each run once
         broken_record, fixed_record = (
             plus(options.bad_record, broken_runs),

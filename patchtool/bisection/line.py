@@ -1,13 +1,12 @@
-"""A first-parent search's line around the merge it named, for the search inside that merge: the
-line's runs as the inner search's records, what the line spent that the inner search did not, and
-the ways the failed runs of both ended."""
+"""A first-parent search's line around the merge it named, for the search inside that merge: what
+the line spent that the inner search did not, and the ways the failed runs of both ended (its runs
+count inside as records: core.BisectState.side_counts)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
 
-from patchtool.bisection.core import BisectState
 from patchtool.bisection.earlier import TestedWays
 from patchtool.bisection.summary import BisectReport, CommitRef, Finished, sides_of
 from patchtool.bisection.ways import FailedWay, failed_ways
@@ -21,21 +20,6 @@ def line_spent(line: Finished, inside: Finished) -> tuple[int, int]:
     return runs, len(line.replay.tried - shared)
 
 
-def line_records(state: BisectState, merge: int, skip: set[int]) -> tuple[tuple[int, int], tuple[int, int]]:
-    """A first-parent search's runs as records for the search inside the merge it named, as
-    (failures, runs): bad at the commits that descend from the merge, good at the rest, leaving
-    out ``skip`` (the merge and its first parent: the inner search's ends, whose runs it has)."""
-    bad, good = [0, 0], [0, 0]
-    for i in state.post.tested():
-        if i in skip:
-            continue
-        fails, runs = state.counts(i)
-        side = bad if state.history.is_ancestor(merge, i) else good
-        side[0] += fails
-        side[1] += runs
-    return (bad[0], bad[1]), (good[0], good[1])
-
-
 def line_ways(lines: Sequence[Finished], inside: Finished) -> tuple[FailedWay, ...]:
     """The ways the failed runs of the ``lines`` (outermost first, each naming the merge the next
     searched) and of the search ``inside`` the last merge ended. A line's commit is on the good
@@ -44,7 +28,7 @@ def line_ways(lines: Sequence[Finished], inside: Finished) -> tuple[FailedWay, .
     sides: dict[str, bool] = {}
     tested: TestedWays = {}  # an inner search's ends' records are the line's: each commit once
     for search in (*lines, inside):
-        sides.update(sides_of(search))
+        sides.update(sides_of(search, search.state.result().top))
         tested.update(search.tested_ways)
     return failed_ways(inside.store, inside.key, sides, tested)
 

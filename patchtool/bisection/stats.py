@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Protocol
 
 from patchtool.jsonable import record
 
@@ -228,26 +227,13 @@ class RecordAgainst:
     p_value: float
 
 
-class _Counted(Protocol):
-    strategy: Any
-    history: Any
-    post: Any
-
-    def counts(self, index: int) -> tuple[int, int]: ...
-
-
-def records_against(state: _Counted, top: int) -> tuple[RecordAgainst, ...]:
-    """The records that the search's own runs on their side of ``top`` (the commit it names)
-    contradict, at Fisher p < RECORD_DOUBT."""
-    bad, good = [0, 0], [0, 0]
-    for i in state.post.tested():
-        fails, runs = state.counts(i)
-        side = bad if state.history.is_ancestor(top, i) else good
-        side[0] += fails
-        side[1] += runs
+def records_against(
+    bad_record: tuple[int, int], good_record: tuple[int, int], sides: tuple[tuple[int, int], tuple[int, int]]
+) -> tuple[RecordAgainst, ...]:
+    """The records that the search's own runs on their side of the commit it names contradict, at
+    Fisher p < RECORD_DOUBT (``sides``: core.BisectState.side_counts, bad side first)."""
     found = []
-    st = state.strategy
-    for name, given, own in (("bad", st.bad_record, bad), ("good", st.good_record, good)):
-        if given[1] and own[1] and (p := fisher_p(given, (own[0], own[1]))) < RECORD_DOUBT:
-            found.append(RecordAgainst(name, given, (own[0], own[1]), p))
+    for name, given, own in (("bad", bad_record, sides[0]), ("good", good_record, sides[1])):
+        if given[1] and own[1] and (p := fisher_p(given, own)) < RECORD_DOUBT:
+            found.append(RecordAgainst(name, given, own, p))
     return tuple(found)

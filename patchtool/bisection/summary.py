@@ -255,8 +255,10 @@ def build_report(
         confirmation=confirmation,
         unusable_runs=state.unusable_runs,
         newest_unusable=_unusable(session),
-        failed_ways=failed_ways(session.store, session.key, sides_of(session), session.tested_ways),
-        records_against=records_against(state, top),
+        failed_ways=failed_ways(session.store, session.key, sides_of(session, top), session.tested_ways),
+        records_against=records_against(
+            state.strategy.bad_record, state.strategy.good_record, state.side_counts(top)
+        ),
         runs_needed=result.runs_needed if result.culprit is None else None,
         runs_needed_at_best=result.runs_needed_at_best if result.culprit is None else None,
         stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),
@@ -305,9 +307,8 @@ def _unusable(session: Finished) -> UnusableRun | None:
     return UnusableRun(session.commit_ref(sha), verdict.value, ending)
 
 
-def sides_of(session: Finished) -> dict[str, bool]:
-    """Whether each commit whose failed runs the session counted is on the good side of the
-    commit it names (ways.good_sides), the ends whose runs `patchtool test` stored among them."""
-    top = session.state.result().top
+def sides_of(session: Finished, top: int) -> dict[str, bool]:
+    """Whether each commit whose failed runs the session counted is on the good side of ``top``,
+    the commit it names (ways.good_sides), the ends whose runs `patchtool test` stored among them."""
     sides = good_sides(session.commits, session.outside, session.state.history, top)
     return with_ends(session.options.tested_ends, sides)

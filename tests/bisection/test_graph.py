@@ -9,7 +9,7 @@ import pytest
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import ProbeReason, StopReason, Strategy
-from patchtool.bisection.stats import binomial_quantile, fisher_p, records_against
+from patchtool.bisection.stats import RecordAgainst, binomial_quantile, fisher_p, records_against
 
 
 def search(history: History, culprit: int, p: float, q: float, seed: int) -> BisectState:
@@ -378,20 +378,24 @@ def test_fisher_p_is_fishers_exact_test(
 
 
 def test_a_record_its_side_s_runs_contradict_is_found_and_only_then() -> None:
-    """records_against: the bad record against the search's own runs at the commits that descend
-    from the commit it names, the good record against the rest (the good end among them); no
-    runs of its own there, or counts of one rate, is no contradiction."""
+    """records_against over BisectState.side_counts: the bad record against the search's own runs
+    at the commits that descend from the commit it names, the good record against the rest (the
+    good end among them); no runs of its own there, or counts of one rate, is no contradiction."""
     history = History.chain(8)
     state = BisectState(history, Strategy(bad_record=(1, 60), good_record=(0, 40)))
-    assert records_against(state, 5) == ()  # no runs of its own
+    assert _against(state, 5) == ()  # no runs of its own
     for at, failed in ((5, True), (8, True), (4, False), (GOOD_END, False), (2, False)):
         state.observe(at, failed)
-    (against,) = records_against(state, 5)
+    (against,) = _against(state, 5)
     assert (against.side, against.record, against.own) == ("bad", (1, 60), (2, 2))
     assert against.p_value == pytest.approx(fisher_p((1, 60), (2, 2)))
     # named one commit later, the run at 5 is on the good side: 1/4 there, 1/1 on the bad side
-    assert records_against(state, 6) == ()
+    assert _against(state, 6) == ()
     agreeing = BisectState(history, Strategy(bad_record=(30, 60), good_record=(0, 40)))
     for failed in (True, False, True):
         agreeing.observe(history.n, failed)
-    assert records_against(agreeing, 5) == ()
+    assert _against(agreeing, 5) == ()
+
+
+def _against(state: BisectState, top: int) -> tuple[RecordAgainst, ...]:
+    return records_against(state.strategy.bad_record, state.strategy.good_record, state.side_counts(top))
