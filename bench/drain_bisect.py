@@ -32,7 +32,7 @@ plain ninja in the clone), to give p and q as this machine has them. --tested N 
 `patchtool test` N times at the newest end, in the search's cache: the search counts those runs as
 the bad end's record, and lists how their failures ended among its own (checked: the ways' runs
 the bisect counted are its own failed runs and the record's failures), and whether its own runs
-contradict that record (records_against). Printed per search: the
+contradict that record (records_against: it is then set aside). Printed per search: the
 commit named against the expected one, P, runs, builds, wall time, the revert test, and whether
 the clone's checkout was left as it was.
 
@@ -187,7 +187,7 @@ def ways_check(report: dict[str, object], own: int) -> str:
         f"    stored by patchtool test and counted: {record[0][0]}/{record[0][1]} at the bad end; "
         f"ways: {listed}; "
         f"counted {counted} = own {own} + test's {record[0][0] + record[1][0]}: {'yes' if same else 'NO'}; "
-        f"records contradicted: {doubts or 'none'}"
+        f"records set aside: {doubts or 'none'}"
     )
 
 

@@ -21,6 +21,7 @@ from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
 from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.ranges import bounding_goods, good_inside, range_graph
+from patchtool.bisection.records import RecordAgainst, counted_ends, plus, records_against, without
 from patchtool.bisection.replay import (
     BUILT,
     Replay,
@@ -68,6 +69,11 @@ class BisectOptions:
     # known good (--bad-record, --good-record; Strategy.bad_record, good_record).
     bad_record: tuple[int, int] = (0, 0)
     good_record: tuple[int, int] = (0, 0)
+    # Inside a merge a search named: the runs of the line(s) above on each side, counted with the
+    # records but never set aside (the search's own); and the records an earlier search of this
+    # bisect set aside (its own runs contradicted them: records_against), which stay (0, 0).
+    line_records: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
+    set_aside: tuple[RecordAgainst, ...] = ()
     count_tested: bool = False  # runs `patchtool test` stored between the ends count (earlier.py)
     # the commits whose runs `patchtool test` stored are in the records: the bad end, then good ones
     tested_ends: tuple[str, ...] = ()
@@ -112,15 +118,16 @@ class _Session:
         strategy = Strategy(
             confidence=options.confidence,
             max_runs=options.max_runs,
-            bad_record=options.bad_record,
-            good_record=options.good_record,
+            bad_record=plus(options.bad_record, options.line_records[0]),
+            good_record=plus(options.good_record, options.line_records[1]),
         )
         tested = []
         if options.count_tested:  # stored runs between the ends, and at first parents outside them
             out = [*self.outside.values()]
             tested = inside_rows(store, repo, spec, self.commits, self.also_good, out)
         self.tested_inside = [row for row in tested if row[0] not in self.skipped]  # for the report
-        counted = [*options.tested_ends, *dict.fromkeys(row[0] for row in self.tested_inside)]
+        ends = counted_ends(options.tested_ends, options.set_aside)  # but those of a record set aside
+        counted = [*ends, *dict.fromkeys(row[0] for row in self.tested_inside)]
         self.tested_ways = tested_ways(store, repo, spec, counted)  # the report lists them too
         self.replay = self._stored(BisectState(history, strategy))
         self.state = self.replay.state
@@ -319,10 +326,6 @@ class _Session:
         return counts[0], counts[1]
 
 
-def plus(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    return a[0] + b[0], a[1] + b[1]
-
-
 def run_bisect(
     repo: GitRepo,
     store: Store,
@@ -361,11 +364,9 @@ def run_bisect(
             known = good_inside(repo, [session.commits[0], *session.also_good], merge.sha)
             # the merged branch was never run (not on the line); the ends' runs are reused inside
             ends = {culprit} | {i for i, sha in enumerate(session.commits) if sha == parents[0]}
-            bad_runs, good_runs = session.state.side_counts(culprit, ends)
-            records = plus(options.bad_record, bad_runs), plus(options.good_record, good_runs)
             inner = replace(
-                options, good=parents[0], bad=merge.sha, first_parent=False, also_good=known,
-                bad_record=records[0], good_record=records[1],
+                session.options, good=parents[0], bad=merge.sha, first_parent=False, also_good=known,
+                line_records=session.state.side_counts(culprit, ends),
             )  # fmt: skip
             session, confirmation = search_and_confirm(repo, store, spec, inner, probers, progress)
             session.newest_unusable = session.newest_unusable or outer.newest_unusable  # the line's
@@ -458,18 +459,30 @@ def search_and_confirm(
     probers: Sequence[Prober],
     progress: Callable[[Progress], None] | None,
 ) -> tuple[_Session, ConfirmationOutcome | None]:
+    """Search, and confirm the commit named with fresh runs there and at its parent; search again
+    when the confirmation moved the posterior (at most _MAX_CYCLES times). Once the search stops, a
+    record its own runs on that side of the commit it names contradict (records.records_against)
+    is set aside, and the search goes on from its own runs (stored, so replayed) without it."""
     session = _Session(repo, store, spec, options, probers, progress)
     confirmation: ConfirmationOutcome | None = None
-    for _ in range(_MAX_CYCLES):
+    cycles = 0
+    while cycles < _MAX_CYCLES:
         session.search()
-        if session.state.stop_reason() != StopReason.CONFIDENT:
+        state = session.state
+        held = confident = state.stop_reason() == StopReason.CONFIDENT
+        if confident:
+            culprit = state.top_candidate()[0]
+            confirmation = session.confirm_culprit(culprit)
+            held = state.stop_reason() == StopReason.CONFIDENT and state.top_candidate()[0] == culprit
+        records = options.bad_record, options.good_record
+        if found := records_against(*records, state.side_counts(state.top_candidate()[0])):
+            bad, good = without(*records, found)
+            aside = (*options.set_aside, *found)
+            options = replace(options, bad_record=bad, good_record=good, set_aside=aside)
+            started, session = session.started, _Session(repo, store, spec, options, probers, progress)
+            session.started, confirmation = started, None  # --max-time counts from the first
+            continue
+        if held or not confident:
             break
-        culprit = session.state.top_candidate()[0]
-        confirmation = session.confirm_culprit(culprit)
-        if (
-            session.state.stop_reason() == StopReason.CONFIDENT
-            and session.state.top_candidate()[0] == culprit
-        ):
-            break
-        confirmation = None
+        cycles, confirmation = cycles + 1, None
     return session, confirmation

@@ -6,10 +6,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.driver import BisectOptions, plus, search_and_confirm
+from patchtool.bisection.driver import BisectOptions, search_and_confirm
 from patchtool.bisection.fixes import fix_line, fix_of
 from patchtool.bisection.line import line_spent, line_ways
 from patchtool.bisection.probe import Prober, ProbeSpec
+from patchtool.bisection.records import plus
 from patchtool.bisection.revertrun import revert_test
 from patchtool.bisection.stats import ConfirmationOutcome
 from patchtool.bisection.summary import BisectReport, CommitRef, Finished, Progress, build_report
@@ -54,14 +55,13 @@ def run_fix_search(
             break  # the branch merged has nothing the first parent lacks
         ends = {i for i, sha in enumerate(session.commits) if sha in inner_line}
         broken_runs, fixed_runs = session.state.side_counts(culprit, ends)
-        # the records grow at each merge gone down into: the lines above count, each run once
-        broken_record, fixed_record = (
-            plus(options.bad_record, broken_runs),
-            plus(options.good_record, fixed_runs),
-        )
+        # the line's runs count inside with the records, and grow at each merge gone down into:
+        # the lines above count, each run once (records set aside above stay so: session.options)
+        above = session.options.line_records
         options = replace(
-            options, good=parents[1], bad=parents[0], bad_record=broken_record, good_record=fixed_record
-        )
+            session.options, good=parents[1], bad=parents[0],
+            line_records=(plus(above[0], broken_runs), plus(above[1], fixed_runs)),
+        )  # fmt: skip
         inside, inner_confirmation = search_and_confirm(repo, store, spec, options, probers, progress)
         inside_report = as_fix(build_report(inside, spec, inner_confirmation), inside.state, inside.ref)
         if not inside_report.found:

@@ -208,32 +208,3 @@ def fisher_p(a: tuple[int, int], b: tuple[int, int]) -> float:
     chances = [math.comb(ra, x) * math.comb(rb, k - x) / whole for x in range(max(0, k - rb), min(k, ra) + 1)]
     seen = math.comb(ra, fa) * math.comb(rb, fb) / whole
     return min(1.0, sum(c for c in chances if c <= seen * (1 + 1e-9)))
-
-
-RECORD_DOUBT = 0.01  # a record whose Fisher test against the search's own runs is under this
-
-
-@record
-class RecordAgainst:
-    """A record known before the search (--bad-record, --good-record, or the runs `patchtool test`
-    stored) that the search's own runs on that side contradict: ``side`` "bad" (its runs at the
-    commits that descend from the commit it names) or "good" (the rest, the good end's too), both
-    counts and the test's p-value. The record still counts; it may come from another machine, load
-    or way of running the test."""
-
-    side: str
-    record: tuple[int, int]
-    own: tuple[int, int]
-    p_value: float
-
-
-def records_against(
-    bad_record: tuple[int, int], good_record: tuple[int, int], sides: tuple[tuple[int, int], tuple[int, int]]
-) -> tuple[RecordAgainst, ...]:
-    """The records that the search's own runs on their side of the commit it names contradict, at
-    Fisher p < RECORD_DOUBT (``sides``: core.BisectState.side_counts, bad side first)."""
-    found = []
-    for name, given, own in (("bad", bad_record, sides[0]), ("good", good_record, sides[1])):
-        if given[1] and own[1] and (p := fisher_p(given, own)) < RECORD_DOUBT:
-            found.append(RecordAgainst(name, given, own, p))
-    return tuple(found)

@@ -15,6 +15,7 @@ from patchtool.bisection.graph import History
 from patchtool.bisection.model import BisectResult, Strategy
 from patchtool.bisection.probe import BuildFailure, ProbeSpec
 from patchtool.bisection.ranges import commit_graph
+from patchtool.bisection.records import RecordAgainst, counted_ends, records_against, without
 from patchtool.bisection.replay import (
     BISECT_DDL,
     BUILT,
@@ -57,6 +58,10 @@ class StoredBisect:
     newest_unusable: Unusable | None = None
     # The ways the search's failed runs ended (ways.failed_ways), as `bisect` lists them.
     failed_ways: tuple[FailedWay, ...] = ()
+    # The records `patchtool test` stored at the ends that the search's own runs contradict, set
+    # aside as the bisect set them aside (records.records_against); not those given on its command
+    # line, which are not stored.
+    records_against: tuple[RecordAgainst, ...] = ()
 
 
 def load_stored(
@@ -78,14 +83,21 @@ def load_stored(
         return None
     shas, history, outside, rows, goods, skipped, paths, fix = found
     before = earlier_runs(store, repo, spec, shas[-1], goods) if spec is not None else EarlierRuns()
-    strategy = Strategy(bad_record=before.bad, good_record=before.good)
-    replay = Replay.over(BisectState(history, strategy), shas, outside, sorted(skipped))  # as the bisect
-    replay.apply_all(rows)
+    inside = inside_rows(store, repo, spec, shas, goods, list(outside.values())) if spec is not None else []
+    records, aside = (before.bad, before.good), tuple[RecordAgainst, ...]()
+    while True:  # as the bisect: a record its own runs contradict is set aside
+        strategy = Strategy(bad_record=records[0], good_record=records[1])
+        replay = Replay.over(BisectState(history, strategy), shas, outside, sorted(skipped))
+        replay.apply_all(rows)
+        replay.apply_all(inside)
+        state = replay.state
+        if not (doubts := records_against(*records, state.side_counts(state.result().top))):
+            break
+        records, aside = without(*records, doubts), (*aside, *doubts)
     tested: TestedWays = {}
     if spec is not None:
-        inside = inside_rows(store, repo, spec, shas, goods, list(outside.values()))
-        replay.apply_all(inside)
-        tested = tested_ways(store, repo, spec, [*before.ends, *dict.fromkeys(row[0] for row in inside)])
+        counted = [*counted_ends(before.ends, aside), *dict.fromkeys(row[0] for row in inside)]
+        tested = tested_ways(store, repo, spec, counted)
     subjects = _subjects(repo, shas[-1], shas[0]) if fix else _subjects(repo, shas[0], shas[-1])
     result = replay.state.result()
     top = result.top
@@ -105,6 +117,7 @@ def load_stored(
         fix,
         newest_unusable(store, key, shas),
         failed_ways(store, key, with_ends(before.ends, good_sides(shas, outside, history, top)), tested),
+        aside,
     )
 
 

@@ -15,9 +15,10 @@ from patchtool.bisection.earlier import TestedWays
 from patchtool.bisection.model import StopReason
 from patchtool.bisection.probe import BuildFailure, ProbeSpec
 from patchtool.bisection.ranges import changes_paths
+from patchtool.bisection.records import RecordAgainst
 from patchtool.bisection.replay import Replay, Unusable, cannot_test, newest_build_failure
 from patchtool.bisection.revert import RevertOutcome
-from patchtool.bisection.stats import ConfirmationOutcome, Estimate, RecordAgainst, records_against
+from patchtool.bisection.stats import ConfirmationOutcome, Estimate
 from patchtool.bisection.ways import FailedWay, failed_ways, good_sides, with_ends
 from patchtool.jsonable import record
 from patchtool.store import Store
@@ -157,8 +158,9 @@ class BisectReport:
     # The ways the search's failed runs ended, counted ones first, most runs first: its own, and
     # those `patchtool test` stored that it counted (runs stored before this was are not in it).
     failed_ways: tuple[FailedWay, ...] = ()
-    # A record (``bad_record``, ``good_record``) that the search's own runs at that end say is of
-    # another failure rate (stats.records_against).
+    # The records given (--bad-record, --good-record, `patchtool test`'s stored runs) that the
+    # search's own runs on their side said were of another failure rate, set aside: they are not in
+    # ``bad_record``, ``good_record`` nor p and q (records.records_against).
     records_against: tuple[RecordAgainst, ...] = ()
 
     @property
@@ -177,6 +179,8 @@ class _Limits(Protocol):
     def fix(self) -> bool: ...
     @property
     def tested_ends(self) -> tuple[str, ...]: ...
+    @property
+    def set_aside(self) -> tuple[RecordAgainst, ...]: ...
 
 
 class Finished(Protocol):
@@ -256,9 +260,7 @@ def build_report(
         unusable_runs=state.unusable_runs,
         newest_unusable=_unusable(session),
         failed_ways=failed_ways(session.store, session.key, sides_of(session, top), session.tested_ways),
-        records_against=records_against(
-            state.strategy.bad_record, state.strategy.good_record, state.side_counts(top)
-        ),
+        records_against=session.options.set_aside,
         runs_needed=result.runs_needed if result.culprit is None else None,
         runs_needed_at_best=result.runs_needed_at_best if result.culprit is None else None,
         stand_ins=tuple(StandIn(ref(i), *state.counts(i)) for i in stand_ins),

@@ -262,8 +262,8 @@ def bisect(
 
     What CI already knows of the test saves runs: --good-record 0/300 (300 clean runs on master
     before the regression) tells that good commits rarely fail, --bad-record 7/20 how often the
-    bad end fails. They are taken as runs of this test in this environment; the report says when
-    the search's own runs on that side contradict one (Fisher's exact test, p < 0.01).
+    bad end fails. They are taken as runs of this test in this environment: one the search's own
+    runs on that side contradict (Fisher's exact test, p < 0.01) is set aside, and said.
 
     With --test, the runs patchtool test stored at the bad end and at the good commits (same
     test, setup and configuration, on the commit's own tree) count the same way, and those stored
@@ -342,7 +342,9 @@ def bisect(
             report = run_fix_search(git_repo, store, spec, options, probers, live, settings)
         else:
             report = run_bisect(git_repo, store, spec, options, probers, live, settings)
-        report = replace(report, tested_before=(before.bad, before.good))
+        aside = {doubt.side for doubt in report.records_against}  # not counted: not said as counted
+        counted = before.bad if "bad" not in aside else (0, 0), before.good if "good" not in aside else (0, 0)
+        report = replace(report, tested_before=counted)
     if as_json:
         emit_json(report)
     elif report.runs == 0 and report.unusable_runs == 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP
 from patchtool.bisection.model import StopReason, Strategy
+from patchtool.bisection.records import said as said_aside
 from patchtool.bisection.revert import describe_revert
 from patchtool.bisection.summary import BisectReport, CommitRef
 from patchtool.cli.app import out
@@ -77,14 +78,9 @@ def print_report(report: BisectReport) -> None:
             whence += f"; stored by patchtool test: {', '.join(stored)}"
         say(f"  p and q also count earlier runs: {', '.join(given)} ({whence})", markup=False)
     for doubt in report.records_against:
-        (rf, rr), (of, orr) = doubt.record, doubt.own
-        side = words[f"{doubt.side} commits"]
-        say(
-            f"  the record {rf}/{rr} is not what this search saw on {side}, {of}/{orr}"
-            f" (Fisher p = {doubt.p_value:.2g}): the test may fail at another rate where or as it"
-            " was run (another machine, load, or many runs in one meson); it still counts",
-            markup=False,
-        )
+        why = "the test may fail at another rate where or as it was run: another machine, load, or many"
+        why += " runs in one meson"
+        say(f"  {said_aside(doubt, words[f'{doubt.side} commits'])} ({why})", markup=False)
     (cf, cr) = report.culprit_counts
     say(f"  evidence: {report.top.sha[:12]} failed {cf}/{cr} runs; {_parent_evidence(report)}", markup=False)
     if report.confirmation is not None:

@@ -273,6 +273,9 @@ class BisectView:
     # From two ways on, how the search's failed runs ended, a line each, most first: "23 runs, 13 on
     # good commits, counted apart: harness: lost the monitor" (bisect's words).
     ways: tuple[str, ...] = ()
+    # The records `patchtool test` stored that the search's own runs contradicted, set aside (the
+    # bisect's words: records.said).
+    set_aside: tuple[str, ...] = ()
     # A fix search (bisect --broken --fixed): ``culprit`` is the fix, ``good`` the fixed end and
     # ``bad`` the broken end; ``commits`` newest first.
     fix: bool = False

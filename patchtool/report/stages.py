@@ -10,6 +10,7 @@ from typing import Any
 from patchtool.bisection.classify import Classifier, Verdict
 from patchtool.bisection.fixes import fix_of
 from patchtool.bisection.probe import ProbeSpec
+from patchtool.bisection.records import said
 from patchtool.bisection.revert import describe_revert
 from patchtool.bisection.stored import StoredBisect, load_stored
 from patchtool.report.records import BisectCommitView, BisectView
@@ -114,6 +115,7 @@ def bisect_view(data: BisectInput) -> BisectView:
         build_failure=_build_failure_line(data),
         unusable=_unusable_line(data),
         ways=_ways_lines(data),
+        set_aside=tuple(said(d, _side_words(data.fix, d.side)) for d in data.records_against),
         fix=data.fix,
     )
 
@@ -133,6 +135,12 @@ def _ways_lines(data: BisectInput) -> tuple[str, ...]:
         return ()
     good = "commits after the fix" if data.fix else "good commits"
     return tuple(ways_lines([(w.ending, w.runs, w.about(good)) for w in ways], "", shown=len(ways)))
+
+
+def _side_words(fix: bool, side: str) -> str:
+    if fix:
+        return "commits before the fix" if side == "bad" else "commits after the fix"
+    return f"{side} commits"
 
 
 def _build_failure_line(data: BisectInput) -> str:

@@ -16,7 +16,7 @@ from patchtool.bisection.classify import Classifier
 from patchtool.bisection.earlier import counts_at, inside_rows
 from patchtool.bisection.probe import ProbeSpec
 from patchtool.build.meson import config_key
-from patchtool.report.stages import load_stored_bisect
+from patchtool.report.stages import bisect_view, load_stored_bisect
 from patchtool.store import Store
 from patchtool.testrun.results import RunRecord, record_runs
 from patchtool.vcs.repo import GitRepo
@@ -132,6 +132,48 @@ def test_the_runs_patchtool_test_stored_at_the_ends_are_counted_and_the_bad_end_
     assert again["tested_before"] == [[0, 0], [0, 0]] and again["bad_record"] == [0, 0]
     own = conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3", "fail")
     assert [w[1:] for w in _ways(again["failed_ways"])] == [("fail", own, 0)]  # its own only
+
+
+# As SCRIPT, but of its first 30 runs where the bug is only the 15th fails (a counter outside the
+# build trees, in $EARLIER_COUNTER): `patchtool test --repeat 30` at the bad end sees 1 fail, the
+# bisect after it every other run.
+LATE_SCRIPT = """\
+grep -q bug "$2" || exit 0
+n=$(cat "$EARLIER_COUNTER" 2>/dev/null || echo 0)
+n=$((n + 1))
+echo "$n" > "$EARLIER_COUNTER"
+[ "$n" -le 30 ] && [ "$n" -ne 15 ] && exit 0
+if [ $((n % 2)) -eq 1 ]; then echo "replay diverged at run $n"; exit 1; fi
+"""
+
+
+def test_stored_runs_the_bisect_s_own_contradict_are_set_aside_and_the_replay_does_the_same(
+    tmp_path: Path,
+) -> None:
+    """`patchtool test` stored 1 failure in 30 runs at the bad end; the bisect's own runs on bad
+    commits fail half the time. The stored runs are set aside (not counted, nor said as counted,
+    nor among the ways failed runs ended), and the report's replay of the stored bisect sets them
+    aside too: the same posterior, ways and words."""
+    repo, env = tmp_path / "repo", {**meson_env(tmp_path), "EARLIER_COUNTER": str(tmp_path / "n")}
+    shas = script_project(repo, {"meson.build": MESON, "regress.sh": LATE_SCRIPT}, CULPRIT, 7)
+    args, report = _tested_then_bisected(repo, env, [shas[-1]], 30)
+    (against,) = report["records_against"]
+    assert against["side"] == "bad" and against["record"] == [1, 30] and against["own"][0] > 0
+    assert report["bad_record"] == [0, 0] and report["tested_before"] == [[0, 0], [0, 0]]
+    own = conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3", "fail")
+    assert [w[1:] for w in _ways(report["failed_ways"])] == [("fail", own, 0)]  # not the test's
+    with Store(tmp_path / "cache" / "patchtool.sqlite3") as store:
+        found = load_stored_bisect(store, GitRepo(repo), "regress")
+    assert found is not None and found.result.culprit == CULPRIT
+    assert found.result.probability == pytest.approx(report["probability"], abs=1e-12)
+    assert [(d.side, d.record) for d in found.records_against] == [("bad", (1, 30))]
+    assert [(w.verdict, w.runs) for w in found.failed_ways] == [("fail", own)]
+    (line,) = bisect_view(found).set_aside
+    assert line.startswith("the record 1/30 is not what this search saw on bad commits, ")
+    human = run_patchtool(*args, env=env, timeout=600)
+    assert human.code == 0, human.stderr[-2000:]
+    assert f"  {line} (the test may fail at another rate" in human.stdout
+    assert "p and q also count earlier runs" not in human.stdout  # the record was all they had
 
 
 def _ways(ways: list[dict[str, Any]]) -> list[tuple[str, str, int, int]]:

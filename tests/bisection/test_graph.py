@@ -9,7 +9,8 @@ import pytest
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import ProbeReason, StopReason, Strategy
-from patchtool.bisection.stats import RecordAgainst, binomial_quantile, fisher_p, records_against
+from patchtool.bisection.records import RecordAgainst, records_against
+from patchtool.bisection.stats import binomial_quantile, fisher_p
 
 
 def search(history: History, culprit: int, p: float, q: float, seed: int) -> BisectState:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -376,6 +377,7 @@ def test_the_ways_failed_runs_ended_reach_every_format(tmp_path: Path) -> None:
     how many were on commits the search holds good, which were counted apart, and the first run's
     words (a test's words, escaped like any text). One way alone is not listed."""
     from patchtool.bisection.classify import Verdict
+    from patchtool.bisection.records import RecordAgainst
     from patchtool.bisection.replay import record_range, record_row, record_unusable
     from patchtool.bisection.ways import record_ways
     from patchtool.report.context import build_context
@@ -420,6 +422,16 @@ def test_the_ways_failed_runs_ended_reach_every_format(tmp_path: Path) -> None:
         ctx = build_context(series, bisect=found)
         assert len(ctx.bisect.ways) == 7 and not any(" more, " in line for line in ctx.bisect.ways)
         assert "  failed runs ended 7 ways:\n" in render(ctx, "term")
+        # a record of `patchtool test` the search's own runs contradicted, set aside: said in each
+        doubt = RecordAgainst("bad", (1, 30), (9, 18), 0.00043)
+        ctx = build_context(series, bisect=replace(found, records_against=(doubt,)), reply_from="R <r@x.org>")
+        said = "the record 1/30 is not what this search saw on bad commits, 9/18 (Fisher p = 0.00043): set"
+        assert json.loads(render(ctx, "json"))["bisect"]["set_aside"][0].startswith(said)
+        term, md, html, mail = (render(ctx, form) for form in ("term", "md", "html", "email"))
+        assert f"\n  {said} aside, the search went on from its own runs\n" in term
+        said, rest = "T" + said[1:], " aside, the search went on from its own runs."
+        assert f"\n{said}{rest}\n" in md and f'<p class="set-aside">{said}{rest}</p>' in html
+        assert " ".join(mail.split()).count(f"{said}{rest}") == 1
 
 
 def test_an_old_store_range_leaves_out_the_revert_commit(tmp_path: Path) -> None:
