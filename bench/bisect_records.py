@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from patchtool.bisection.core import BisectState  # noqa: E402
 from patchtool.bisection.model import Strategy  # noqa: E402
-from patchtool.bisection.records import records_against, without  # noqa: E402
+from patchtool.bisection.records import SURE_DOUBT, records_against, sure_counts, without  # noqa: E402
 from patchtool.testrun.stats import wilson_interval  # noqa: E402
 
 Counts = tuple[int, int]
@@ -50,12 +50,15 @@ def _simulator() -> object:
 def search(
     sim: object, cell: object, oracle: object, bad: Counts, good: Counts, set_aside: bool
 ) -> tuple[int | None, bool]:
-    """The core's search with the records (bad, good); with ``set_aside``, as the driver: at each
-    stop, a record its own runs contradict is left out, its runs replayed into a state without it,
-    and the search goes on. The culprit named, and whether a record was set aside."""
+    """The core's search with the records (bad, good); with ``set_aside``, as the driver: after
+    each run, a record its own runs at the commits whose side it is sure of contradict is left out
+    (records.sure_counts), and once it stops, one its runs on each side of the commit it names
+    contradict; its runs are replayed into a state without it, and the search goes on. The culprit
+    named, and whether a record was set aside."""
     seen: list[tuple[int, bool]] = []
     records, aside = (bad, good), False
-    while True:
+
+    def state_now() -> BisectState:
         limit = sim.MAX_RUNS  # type: ignore[attr-defined]
         bad_record, good_record = records
         strategy = Strategy(
@@ -64,14 +67,22 @@ def search(
         state = BisectState(cell.history, strategy)  # type: ignore[attr-defined]
         for index, failed in seen:
             state.observe(index, failed)
+        return state
+
+    state = state_now()
+    while True:
         while (probe := state.next_probe()) is not None:
             failed = oracle.run(probe.index)  # type: ignore[attr-defined]
             state.observe(probe.index, failed)
             seen.append((probe.index, failed))
+            if set_aside and (found := records_against(*records, sure_counts(state), SURE_DOUBT)):
+                records, aside = without(*records, found), True
+                state = state_now()
         found = records_against(*records, state.side_counts(state.top_candidate()[0])) if set_aside else ()
         if not found:
             return state.result().culprit, aside
         records, aside = without(*records, found), True
+        state = state_now()
 
 
 def _counts(text: str | None) -> Counts:

@@ -125,7 +125,8 @@ def bisect_trial(
 ) -> tuple[bool, float, int, int]:
     import random
 
-    from patchtool.bisection.driver import BisectOptions, run_bisect
+    from patchtool.bisection.driver import run_bisect
+    from patchtool.bisection.options import BisectOptions
     from patchtool.bisection.probe import ProbeSpec
     from patchtool.cluster.prober import ClusterProber
     from patchtool.vcs.repo import GitRepo

@@ -13,15 +13,23 @@ from dataclasses import replace
 
 from patchtool.bisection.classify import Verdict
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.earlier import inside_rows, tested_ways
+from patchtool.bisection.earlier import TestedWays, inside_rows, tested_ways
 from patchtool.bisection.fixes import fix_line, fix_of
 from patchtool.bisection.graph import GOOD_END
 from patchtool.bisection.line import with_line
 from patchtool.bisection.model import StopReason, Strategy
+from patchtool.bisection.options import BisectOptions
 from patchtool.bisection.parallel import BATCHED, Done, Lane, Task, execute, run_together, search_in_lanes
 from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.ranges import bounding_goods, good_inside, range_graph
-from patchtool.bisection.records import RecordAgainst, counted_ends, plus, records_against, without
+from patchtool.bisection.records import (
+    RECORD_DOUBT,
+    SURE_DOUBT,
+    Counts,
+    counted_ends,
+    records_against,
+    sure_counts,
+)
 from patchtool.bisection.replay import (
     BUILT,
     Replay,
@@ -46,42 +54,11 @@ from patchtool.bisection.summary import BisectReport, CommitRef, Progress, Step,
 from patchtool.bisection.ways import record_endings
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
-from patchtool.jsonable import record
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
 _MAX_CYCLES = 3  # search + confirmation rounds before giving up on a culprit that will not hold
 Side = tuple[int, str]  # a confirmation side: the position its runs go to, the commit run
-
-
-@record
-class BisectOptions:
-    good: str
-    bad: str
-    first_parent: bool = False
-    confidence: float = 0.99
-    max_runs: int | None = None
-    max_time: float | None = None
-    jobs: int = 1
-    revert_test: bool = True
-    also_good: tuple[str, ...] = ()  # more good commits (git bisect good A B): their ancestors are out
-    # The test's record known before the search, (failures, runs): at the bad end, and on commits
-    # known good (--bad-record, --good-record; Strategy.bad_record, good_record).
-    bad_record: tuple[int, int] = (0, 0)
-    good_record: tuple[int, int] = (0, 0)
-    # Inside a merge a search named: the runs of the line(s) above on each side, counted with the
-    # records but never set aside (the search's own); and the records an earlier search of this
-    # bisect set aside (its own runs contradicted them: records_against), which stay (0, 0).
-    line_records: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
-    set_aside: tuple[RecordAgainst, ...] = ()
-    count_tested: bool = False  # runs `patchtool test` stored between the ends count (earlier.py)
-    # the commits whose runs `patchtool test` stored are in the records: the bad end, then good ones
-    tested_ends: tuple[str, ...] = ()
-    skip: frozenset[str] = frozenset()  # commits not to build or test (--skip; ranges.skipped_commits)
-    paths: tuple[str, ...] = ()  # only the commits that change these (git bisect start -- PATH...)
-    # A fix search (fixes.py): ``good`` is the commit where the test passes, ``bad`` one before it
-    # where it fails, and the search runs on ``good``'s first-parent line, read backwards.
-    fix: bool = False
 
 
 class _Session:
@@ -97,6 +74,7 @@ class _Session:
         progress: Callable[[Progress], None] | None,
     ) -> None:
         self.repo, self.store, self.key, self.options = repo, store, spec.key(), options
+        self.spec = spec
         self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
         if options.fix:
             tops = []
@@ -115,24 +93,19 @@ class _Session:
             store, self.key, recorded, self.commits[-1], options.first_parent, self.skipped, options.paths,
             fix=options.fix,
         )  # fmt: skip
-        strategy = Strategy(
-            confidence=options.confidence,
-            max_runs=options.max_runs,
-            bad_record=plus(options.bad_record, options.line_records[0]),
-            good_record=plus(options.good_record, options.line_records[1]),
-        )
+        bad, good = options.counted()
+        strategy = Strategy(options.confidence, max_runs=options.max_runs, bad_record=bad, good_record=good)
         tested = []
         if options.count_tested:  # stored runs between the ends, and at first parents outside them
             out = [*self.outside.values()]
             tested = inside_rows(store, repo, spec, self.commits, self.also_good, out)
         self.tested_inside = [row for row in tested if row[0] not in self.skipped]  # for the report
-        ends = counted_ends(options.tested_ends, options.set_aside)  # but those of a record set aside
-        counted = [*ends, *dict.fromkeys(row[0] for row in self.tested_inside)]
-        self.tested_ways = tested_ways(store, repo, spec, counted)  # the report lists them too
+        self.tested_ways = self._tested_ways()  # the report lists them too
         self.replay = self._stored(BisectState(history, strategy))
         self.state = self.replay.state
         self.reused = self.replay.conclusive
         self._retune()
+        self.check_as_it_goes()  # resumed, the runs stored may already contradict a record
         self.started = time.monotonic()
         self._subjects: dict[str, str] = {}
         # The live line: what each lane is doing (lanes' threads write it), and the totals the
@@ -155,6 +128,33 @@ class _Session:
         replay.apply_all([r for r in stored if r[1] != Verdict.UNTESTABLE and r[2] != but_phase])
         replay.apply_all(self.tested_inside)
         return replay
+
+    def _tested_ways(self) -> TestedWays:
+        """How the runs `patchtool test` stored that count ended (at the ends but those of a record
+        set aside, and between them)."""
+        ends = counted_ends(self.options.tested_ends, self.options.set_aside)
+        counted = [*ends, *dict.fromkeys(row[0] for row in self.tested_inside)]
+        return tested_ways(self.store, self.repo, self.spec, counted)
+
+    def check_records(self, sides: tuple[Counts, Counts], level: float = RECORD_DOUBT) -> bool:
+        """Set aside the records given (not the line's) that the search's own runs ``sides`` (bad,
+        good) contradict at ``level`` (records.records_against), the state replayed from the stored
+        runs without them. Whether one was."""
+        if found := records_against(self.options.bad_record, self.options.good_record, sides, level):
+            self.options = self.options.without(found)
+            bad, good = self.options.counted()
+            strategy = replace(self.state.strategy, bad_record=bad, good_record=good)
+            self.tested_ways = self._tested_ways()
+            self.replay = self._stored(BisectState(self.state.history, strategy))
+            self.state = self.replay.state
+            self._retune()
+        return bool(found)
+
+    def check_as_it_goes(self) -> None:
+        """A record its runs at the commits whose side it is sure of contradict is set aside (at a
+        stricter level: it is checked after every batch, and once the stored runs are replayed)."""
+        if self.options.bad_record[1] or self.options.good_record[1]:
+            self.check_records(sure_counts(self.state), SURE_DOUBT)
 
     def _retune(self) -> None:
         """Set the per-commit threshold from the measured build/test time ratio (design 4.1)."""
@@ -209,6 +209,8 @@ class _Session:
         self.newest_unusable = newest or self.newest_unusable
         if not self.replay.testable(task.sha):
             lane.prepared = None
+        if phase == "search":
+            self.check_as_it_goes()
         self._retune()
         self._under_way.pop(task.lane, None)
         self.show()
@@ -462,7 +464,8 @@ def search_and_confirm(
     """Search, and confirm the commit named with fresh runs there and at its parent; search again
     when the confirmation moved the posterior (at most _MAX_CYCLES times). Once the search stops, a
     record its own runs on that side of the commit it names contradict (records.records_against)
-    is set aside, and the search goes on from its own runs (stored, so replayed) without it."""
+    is set aside, and the search goes on from its own runs without it (as one that its runs at the
+    commits whose side it is sure of contradict is, at any time: _Session.absorb)."""
     session = _Session(repo, store, spec, options, probers, progress)
     confirmation: ConfirmationOutcome | None = None
     cycles = 0
@@ -474,13 +477,8 @@ def search_and_confirm(
             culprit = state.top_candidate()[0]
             confirmation = session.confirm_culprit(culprit)
             held = state.stop_reason() == StopReason.CONFIDENT and state.top_candidate()[0] == culprit
-        records = options.bad_record, options.good_record
-        if found := records_against(*records, state.side_counts(state.top_candidate()[0])):
-            bad, good = without(*records, found)
-            aside = (*options.set_aside, *found)
-            options = replace(options, bad_record=bad, good_record=good, set_aside=aside)
-            started, session = session.started, _Session(repo, store, spec, options, probers, progress)
-            session.started, confirmation = started, None  # --max-time counts from the first
+        if session.check_records(state.side_counts(state.top_candidate()[0])):
+            confirmation = None  # the search goes on without the record
             continue
         if held or not confident:
             break

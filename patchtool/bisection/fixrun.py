@@ -6,9 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from patchtool.bisection.core import BisectState
-from patchtool.bisection.driver import BisectOptions, search_and_confirm
+from patchtool.bisection.driver import search_and_confirm
 from patchtool.bisection.fixes import fix_line, fix_of
 from patchtool.bisection.line import line_spent, line_ways
+from patchtool.bisection.options import BisectOptions
 from patchtool.bisection.probe import Prober, ProbeSpec
 from patchtool.bisection.records import plus
 from patchtool.bisection.revertrun import revert_test

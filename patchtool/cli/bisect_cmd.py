@@ -13,11 +13,12 @@ from typing import Annotated, Any
 import typer
 
 from patchtool.bisection.classify import Classifier, TimeoutAs
-from patchtool.bisection.driver import BisectOptions, run_bisect
+from patchtool.bisection.driver import run_bisect
 from patchtool.bisection.earlier import EarlierRuns, earlier_runs
 from patchtool.bisection.fixes import fix_line
 from patchtool.bisection.fixrun import run_fix_search
 from patchtool.bisection.model import Strategy
+from patchtool.bisection.options import BisectOptions
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.ranges import bounding_goods, skipped_commits
 from patchtool.bisection.replay import forget_rows
@@ -263,7 +264,7 @@ def bisect(
     What CI already knows of the test saves runs: --good-record 0/300 (300 clean runs on master
     before the regression) tells that good commits rarely fail, --bad-record 7/20 how often the
     bad end fails. They are taken as runs of this test in this environment: one the search's own
-    runs on that side contradict (Fisher's exact test, p < 0.01) is set aside, and said.
+    runs contradict (Fisher's exact test) is set aside as soon as they do, and said.
 
     With --test, the runs patchtool test stored at the bad end and at the good commits (same
     test, setup and configuration, on the commit's own tree) count the same way, and those stored

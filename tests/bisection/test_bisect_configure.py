@@ -140,7 +140,8 @@ def test_the_live_line_names_the_newest_end_while_it_is_configured(
     """The first old commit's configure fails, the newest end is configured in its place (QEMU: 13
     s), then the old commit is built: the live line names each in turn, not the old commit
     throughout."""
-    from patchtool.bisection.driver import BisectOptions, run_bisect
+    from patchtool.bisection.driver import run_bisect
+    from patchtool.bisection.options import BisectOptions
     from patchtool.bisection.probe import CONFIGURING_TIP, ProbeSpec, probers_for
     from patchtool.bisection.summary import Progress
     from patchtool.config import load_settings

@@ -525,9 +525,34 @@ def test_a_record_the_search_s_own_runs_contradict_is_set_aside_and_said(tmp_pat
     fails, runs = against["own"]
     assert fails == 0 and runs >= 5 and against["p_value"] < 0.01
     assert report["good_record"] == [0, 0] and report["q"]["mean"] < 0.2  # 70/100 would put q near 0.7
+    # resumed, the runs stored set it aside at once (against all of them): no run more
+    again = json.loads(run_patchtool(*args, "--json", env=bisect_env(tmp_path)).stdout)
+    assert again["runs"] == report["runs"] and again["culprit"] == report["culprit"]
+    (against,) = again["records_against"]
+    assert against["side"] == "good" and against["own"][0] == 0 and against["own"][1] >= runs
     human = run_patchtool(*args, env=bisect_env(tmp_path))
-    said = f"the record 70/100 is not what this search saw on good commits, 0/{runs} (Fisher p = "
+    own = against["own"][1]
+    said = f"the record 70/100 is not what this search saw on good commits, 0/{own} (Fisher p = "
     assert said in human.stdout and "set aside, the search went on from its own runs" in human.stdout
+
+
+def test_a_record_contradicted_while_the_search_runs_is_set_aside_before_it_costs(tmp_path: Path) -> None:
+    """--bad-record 0/200 says the bad end almost never fails, where bad commits fail half their
+    runs. Counted to the end, it made a search that needs about 45 runs take some 2,000 (each clean
+    run tells little when p is near 0). Checked against the runs at commits the search is sure are
+    bad as it goes, it is set aside at the bad end's first runs, and the search stays within
+    --max-runs 200."""
+    repo = tmp_path / "repo"
+    shas = make_flaky_repo(repo)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo, "--json"]
+    args += ["--bad-record", "0/200", "--max-runs", "200", "--no-revert-test"]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["stop_reason"] == "confident" and report["culprit"]["sha"] == shas[CULPRIT]
+    (against,) = report["records_against"]
+    assert against["side"] == "bad" and against["record"] == [0, 200] and against["own"][1] <= 10
+    assert report["bad_record"] == [0, 0] and report["runs"] <= 80  # counted to the end: all 200
 
 
 # Bad commits fail 90 % of their runs, good ones 30 % (a seeded coin, as FLAKY's).

@@ -168,8 +168,8 @@ def test_the_live_status_names_the_fix_not_the_last_broken_commit(
 ) -> None:
     """The status line shows the commit the search would name: in a fix search the fix, also
     while its revert is tested."""
-    from patchtool.bisection.driver import BisectOptions
     from patchtool.bisection.fixrun import run_fix_search
+    from patchtool.bisection.options import BisectOptions
     from patchtool.bisection.probe import ProbeSpec, probers_for
     from patchtool.bisection.summary import Progress
     from patchtool.config import load_settings

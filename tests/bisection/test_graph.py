@@ -9,7 +9,7 @@ import pytest
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.graph import GOOD_END, History
 from patchtool.bisection.model import ProbeReason, StopReason, Strategy
-from patchtool.bisection.records import RecordAgainst, records_against
+from patchtool.bisection.records import RecordAgainst, records_against, sure_counts
 from patchtool.bisection.stats import binomial_quantile, fisher_p
 
 
@@ -396,6 +396,20 @@ def test_a_record_its_side_s_runs_contradict_is_found_and_only_then() -> None:
     for failed in (True, False, True):
         agreeing.observe(history.n, failed)
     assert _against(agreeing, 5) == ()
+
+
+def test_sure_counts_count_only_the_commits_whose_side_the_search_is_sure_of() -> None:
+    """records.sure_counts: the runs at commits with P(bad) >= 0.99 (the bad end always) on the bad
+    side, <= 0.01 (the good end always) on the good; a commit in doubt counts on neither."""
+    state = BisectState(8, Strategy())
+    for index, outcomes in ((8, "FFPFP"), (0, "PPPP"), (4, "FPPPP"), (2, "PPPPPPPPPPPPPPPPPPPP")):
+        for outcome in outcomes:
+            state.observe(index, outcome == "F")
+    chances = {i: state.prob_bad(i) for i in (0, 2, 4, 8)}
+    assert chances[8] == 1.0 and chances[0] == 0.0
+    assert chances[2] <= 0.01 and 0.01 < chances[4] < 0.99, chances
+    assert sure_counts(state) == ((3, 5), (0, 24))  # commit 4 (1/5) is in doubt: neither side
+    assert sure_counts(state, sure=0.5) == ((4, 10), (0, 24))  # surer than 0.5 that it is bad
 
 
 def _against(state: BisectState, top: int) -> tuple[RecordAgainst, ...]:

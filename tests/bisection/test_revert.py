@@ -306,7 +306,8 @@ def _live_bisect(
 ) -> tuple[list[str], BisectReport, list[Progress]]:
     """A bisect of the flaky repository in process, in ``jobs`` lanes: its commits, its report and
     every state of its live line."""
-    from patchtool.bisection.driver import BisectOptions, run_bisect
+    from patchtool.bisection.driver import run_bisect
+    from patchtool.bisection.options import BisectOptions
     from patchtool.bisection.probe import ProbeSpec, probers_for
     from patchtool.store import Store
 
