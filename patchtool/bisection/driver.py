@@ -74,7 +74,7 @@ class _Session:
         progress: Callable[[Progress], None] | None,
     ) -> None:
         self.repo, self.store, self.key, self.options = repo, store, spec.key(), options
-        self.spec = spec
+        self.spec, self.began = spec, time.time()  # its "cannot test" rows stand (_stored)
         self.lanes, self.jobs, self.progress = [Lane(p) for p in probers], options.jobs, progress
         if options.fix:
             tops = []
@@ -119,13 +119,15 @@ class _Session:
     def confirm(self) -> dict[str, list[int]]:
         return self.replay.confirm
 
-    def _stored(self, state: BisectState, but_phase: str | None = None) -> Replay:
+    def _stored(self, state: BisectState, but_phase: str | None = None, since: float | None = None) -> Replay:
         """The stored rows of the range (of every phase but ``but_phase``) and the runs `patchtool
-        test` stored in it, replayed into ``state``. A stored "cannot test" may have been the
-        environment's fault (since fixed): it is left out, and the commit probed again."""
+        test` stored in it, replayed into ``state``. A "cannot test" stored before ``since`` (by
+        default, any) may have been the environment's fault (since fixed): it is left out, and the
+        commit probed again; those of this session stand when it replays (check_records)."""
         replay = Replay.over(state, self.commits, self.outside, self.skipped)
-        stored = load_rows(self.store, self.key, [*self.commits, *self.outside.values()])
-        replay.apply_all([r for r in stored if r[1] != Verdict.UNTESTABLE and r[2] != but_phase])
+        commits = [*self.commits, *self.outside.values()]
+        stored = load_rows(self.store, self.key, commits, since or time.time())
+        replay.apply_all([r for r in stored if r[2] != but_phase])
         replay.apply_all(self.tested_inside)
         return replay
 
@@ -145,7 +147,7 @@ class _Session:
             bad, good = self.options.counted()
             strategy = replace(self.state.strategy, bad_record=bad, good_record=good)
             self.tested_ways = self._tested_ways()
-            self.replay = self._stored(BisectState(self.state.history, strategy))
+            self.replay = self._stored(BisectState(self.state.history, strategy), since=self.began)
             self.state = self.replay.state
             self._retune()
         return bool(found)

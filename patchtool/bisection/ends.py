@@ -50,7 +50,9 @@ def calibration_probe(state: BisectState) -> Probe | None:
     if bad is not None:
         bad_f, bad_r = state.with_record(bad)
         short = bad_f < st.calibration_failures or bad_r < st.calibration_min_runs
-        if state.post.runs[bad] and end_behind(state, bad, bad_r, st.bad_end_share * state.runs):
+        # its share counts its own runs, not a record's: those are what a record is checked against
+        own = state.post.runs[bad]
+        if own and end_behind(state, bad, own, st.bad_end_share * state.runs):
             short = True
         # a stand-in whose runs all failed another way waits its turn too
         can_wait = bad_end_can_wait(state, bad) or bad in state.waiting()

@@ -91,7 +91,9 @@ class Strategy:
       search (a few dozen commits, p well above q) ends before a sharper q repays the build
       (bench, 16:0.7:0.1: cost 130 -> 115, same errors).
     * ``good_end_share`` / ``bad_end_share``: once built, an end is kept at this share of all the
-      runs: a search whose commits each take hundreds of runs (p - q of a few percent) learns p
+      runs (the bad end's own: a record there does not stand in for them, as a record is checked
+      against them, driver.check_records): a search whose commits each take hundreds of runs
+      (p - q of a few percent) learns p
       and q where they are certain, at a run's cost, instead of from commits whose side is in
       doubt. The good end's share is capped at the runs that measure q to ``good_end_gap_frac``
       of p - q (one standard error): where p - q is wide, the interior measures q well enough.

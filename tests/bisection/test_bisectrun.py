@@ -555,6 +555,32 @@ def test_a_record_contradicted_while_the_search_runs_is_set_aside_before_it_cost
     assert report["bad_record"] == [0, 0] and report["runs"] <= 80  # counted to the end: all 200
 
 
+def test_a_record_set_aside_late_keeps_what_the_search_learnt(tmp_path: Path) -> None:
+    """--bad-record 1/60 where bad commits fail half their runs, and the culprit's parent cannot be
+    tested. The bad end is built for one failure of its own, then kept at its share of the runs
+    (its own, not the record's: counted with the record, it was never run again and the search
+    took some 650 runs), which show the record wrong some 200 runs in. The search goes on without
+    it, and does not build again the commit it found it could not test before (it was tried
+    twice), ending blocked by it."""
+    repo = tmp_path / "repo"
+
+    def commit(i: int) -> tuple[dict[str, str], str]:
+        state = "bug\n" if i >= CULPRIT else ("skip\n" if i == CULPRIT - 1 else "fine\n")
+        return {"state.txt": state, f"file{i}.txt": f"{i}\n"}, f"commit {i}"
+
+    shas = make_script_repo(repo, FLAKY, N_COMMITS, commit)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo, "--json"]
+    done = run_patchtool(*args, "--bad-record", "1/60", "--no-revert-test", env=bisect_env(tmp_path))
+    assert done.code == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["stop_reason"] == "blocked-by-untestable" and report["runs"] < 400
+    (against,) = report["records_against"]
+    assert against["side"] == "bad" and against["record"] == [1, 60]
+    with sqlite3.connect(tmp_path / "cache" / "patchtool.sqlite3") as conn:
+        sql = "SELECT commit_sha, COUNT(*) FROM bisect_observations WHERE outcome = 'untestable' GROUP BY 1"
+        assert dict(conn.execute(sql).fetchall()) == {shas[CULPRIT - 1]: 1}
+
+
 # Bad commits fail 90 % of their runs, good ones 30 % (a seeded coin, as FLAKY's).
 FLAKY_BOTH = """#!/bin/sh
 rate=0.3
