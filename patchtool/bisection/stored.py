@@ -15,7 +15,14 @@ from patchtool.bisection.graph import History
 from patchtool.bisection.model import BisectResult, Strategy
 from patchtool.bisection.probe import BuildFailure, ProbeSpec
 from patchtool.bisection.ranges import commit_graph
-from patchtool.bisection.records import RecordAgainst, counted_ends, records_against, without
+from patchtool.bisection.records import (
+    SURE_DOUBT,
+    RecordAgainst,
+    counted_ends,
+    records_against,
+    sure_counts,
+    without,
+)
 from patchtool.bisection.replay import (
     BISECT_DDL,
     BUILT,
@@ -91,7 +98,8 @@ def load_stored(
         replay.apply_all(rows)
         replay.apply_all(inside)
         state = replay.state
-        if not (doubts := records_against(*records, state.side_counts(state.result().top))):
+        doubts = records_against(*records, sure_counts(state), SURE_DOUBT)  # where it is sure of the side
+        if not (doubts := doubts or records_against(*records, state.side_counts(state.result().top))):
             break
         records, aside = without(*records, doubts), (*aside, *doubts)
     tested: TestedWays = {}
