@@ -149,7 +149,7 @@ class BisectState:
         """(failures, runs) of this search's own runs on each side of ``top``: at the commits that
         descend from it (bad), and at the rest (good, the good end among them), leaving out
         ``skip``. A first-parent line's as records inside the merge it named (driver); the
-        search's own against the records it was given (stats.records_against)."""
+        search's own against the records it was given (records.records_against)."""
         bad, good = [0, 0], [0, 0]
         for i in self.post.tested():
             if i in skip:

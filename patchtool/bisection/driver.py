@@ -125,9 +125,10 @@ class _Session:
         default, any) may have been the environment's fault (since fixed): it is left out, and the
         commit probed again; those of this session stand when it replays (check_records)."""
         replay = Replay.over(state, self.commits, self.outside, self.skipped)
-        commits = [*self.commits, *self.outside.values()]
-        stored = load_rows(self.store, self.key, commits, since or time.time())
-        replay.apply_all([r for r in stored if r[2] != but_phase])
+        stored = load_rows(self.store, self.key, [*self.commits, *self.outside.values()], since)
+        # no "cannot test" without ``since``; with it, load_rows has left out those from before it
+        kept = (r for r in stored if since is not None or r[1] != Verdict.UNTESTABLE)
+        replay.apply_all([r for r in kept if r[2] != but_phase])
         replay.apply_all(self.tested_inside)
         return replay
 

@@ -91,15 +91,18 @@ def load_stored(
     shas, history, outside, rows, goods, skipped, paths, fix = found
     before = earlier_runs(store, repo, spec, shas[-1], goods) if spec is not None else EarlierRuns()
     inside = inside_rows(store, repo, spec, shas, goods, list(outside.values())) if spec is not None else []
-    records, aside = (before.bad, before.good), tuple[RecordAgainst, ...]()
+    records = before.bad, before.good
+    aside: tuple[RecordAgainst, ...] = ()
     while True:  # as the bisect: a record its own runs contradict is set aside
         strategy = Strategy(bad_record=records[0], good_record=records[1])
         replay = Replay.over(BisectState(history, strategy), shas, outside, sorted(skipped))
         replay.apply_all(rows)
         replay.apply_all(inside)
         state = replay.state
-        doubts = records_against(*records, sure_counts(state), SURE_DOUBT)  # where it is sure of the side
-        if not (doubts := doubts or records_against(*records, state.side_counts(state.result().top))):
+        doubts = records_against(*records, sure_counts(state), SURE_DOUBT) or records_against(
+            *records, state.side_counts(state.result().top)
+        )  # as it went (where it is sure of the side), and once it stopped
+        if not doubts:
             break
         records, aside = without(*records, doubts), (*aside, *doubts)
     tested: TestedWays = {}

@@ -21,6 +21,7 @@ from patchtool.bisection.model import Strategy
 from patchtool.bisection.options import BisectOptions
 from patchtool.bisection.probe import Prober, ProbeSpec, probers_for
 from patchtool.bisection.ranges import bounding_goods, skipped_commits
+from patchtool.bisection.records import without
 from patchtool.bisection.replay import forget_rows
 from patchtool.bisection.summary import Progress
 from patchtool.cli.app import JsonOption, RepoOption, app, emit_json, err, settings_for
@@ -343,9 +344,8 @@ def bisect(
             report = run_fix_search(git_repo, store, spec, options, probers, live, settings)
         else:
             report = run_bisect(git_repo, store, spec, options, probers, live, settings)
-        aside = {doubt.side for doubt in report.records_against}  # not counted: not said as counted
-        counted = before.bad if "bad" not in aside else (0, 0), before.good if "good" not in aside else (0, 0)
-        report = replace(report, tested_before=counted)
+        # a record set aside is not counted, nor said as counted
+        report = replace(report, tested_before=without(before.bad, before.good, report.records_against))
     if as_json:
         emit_json(report)
     elif report.runs == 0 and report.unusable_runs == 0:

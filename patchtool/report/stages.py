@@ -133,11 +133,12 @@ def _ways_lines(data: BisectInput) -> tuple[str, ...]:
     ways = data.failed_ways
     if len(ways) < 2:
         return ()
-    good = "commits after the fix" if data.fix else "good commits"
+    good = _side_words(data.fix, "good")
     return tuple(ways_lines([(w.ending, w.runs, w.about(good)) for w in ways], "", shown=len(ways)))
 
 
 def _side_words(fix: bool, side: str) -> str:
+    """Commits on the ``side`` ("bad" or "good") of the commit named, in a fix search's words too."""
     if fix:
         return "commits before the fix" if side == "bad" else "commits after the fix"
     return f"{side} commits"
