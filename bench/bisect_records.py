@@ -30,11 +30,13 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from patchtool.bisection.core import BisectState  # noqa: E402
-from patchtool.bisection.model import Strategy  # noqa: E402
+from patchtool.bisection.model import StopReason, Strategy  # noqa: E402
 from patchtool.bisection.records import SURE_DOUBT, records_against, sure_counts, without  # noqa: E402
+from patchtool.bisection.stats import judge_confirmation, next_confirmation_run  # noqa: E402
 from patchtool.testrun.stats import wilson_interval  # noqa: E402
 
 Counts = tuple[int, int]
+MAX_CYCLES = 3  # driver._MAX_CYCLES
 
 
 def _simulator() -> object:
@@ -85,11 +87,93 @@ def search(
         state = state_now()
 
 
+def search_and_confirm(
+    sim: object, cell: object, oracle: object, bad: Counts, good: Counts
+) -> tuple[int | None, bool, bool]:
+    """As driver.search_and_confirm, one run at a time: search (a record set aside as it goes);
+    once confident, fresh runs at the commit named and its parent as the confirmation plan asks
+    (stats.confirmation_plan from the search's runs alone), folded into the posterior; a record the
+    runs on its side of the top candidate then contradict is set aside and the search goes on;
+    else it searches again while the confirmation moved the top candidate or its confidence (at
+    most driver._MAX_CYCLES rounds). The culprit named, whether the confirmation held (the
+    bisect's exit 0 with it), and whether a record was set aside."""
+    seen: list[tuple[int, bool, str]] = []
+    confirm_runs: dict[int, list[int]] = {}
+    records, aside = (bad, good), False
+
+    def state_now(phases: tuple[str, ...] = ("search", "confirm")) -> BisectState:
+        bad_record, good_record = records
+        strategy = Strategy(
+            build_cost_in_runs=10.0,
+            max_runs=sim.MAX_RUNS,  # type: ignore[attr-defined]
+            bad_record=bad_record,
+            good_record=good_record,
+        )
+        state = BisectState(cell.history, strategy)  # type: ignore[attr-defined]
+        for index, failed, phase in seen:
+            if phase in phases:
+                state.observe(index, failed)
+        return state
+
+    def run(state: BisectState, index: int, phase: str) -> None:
+        failed = oracle.run(index)  # type: ignore[attr-defined]
+        state.observe(index, failed)
+        seen.append((index, failed, phase))
+        if phase == "confirm":
+            counts = confirm_runs.setdefault(index, [0, 0])
+            counts[0], counts[1] = counts[0] + failed, counts[1] + 1
+
+    state, confirmed, cycles = state_now(), False, 0
+    while cycles < MAX_CYCLES:
+        while (probe := state.next_probe()) is not None:
+            run(state, probe.index, "search")
+            if found := records_against(*records, sure_counts(state), SURE_DOUBT):
+                records, aside = without(*records, found), True
+                state = state_now()
+        held = confident = state.stop_reason() == StopReason.CONFIDENT
+        confirmed = False
+        if confident:
+            culprit = state.top_candidate()[0]
+            plan = (state_now(("search",)) if confirm_runs else state).result().confirmation_plan(culprit)
+            parent = state.parent_of(culprit)
+            while True:
+                pf, pr = confirm_runs.get(parent, [0, 0])
+                cf, cr = confirm_runs.get(culprit, [0, 0])
+                wanted = next_confirmation_run(plan, (pf, pr), (plan.culprit_failures, 0))
+                wanted = wanted or next_confirmation_run(plan, (0, plan.parent_runs), (cf, cr))
+                if wanted is None:
+                    break
+                run(state, parent if wanted == "parent" else culprit, "confirm")
+            outcome = judge_confirmation(
+                plan, tuple(confirm_runs.get(parent, [0, 0])), tuple(confirm_runs.get(culprit, [0, 0]))
+            )
+            confirmed = outcome.confirmed
+            held = state.stop_reason() == StopReason.CONFIDENT and state.top_candidate()[0] == culprit
+        if found := records_against(*records, state.side_counts(state.top_candidate()[0])):
+            records, aside, confirmed = without(*records, found), True, False
+            state = state_now()
+            continue
+        if held or not confident:
+            break
+        cycles += 1
+    return state.result().culprit, confirmed, aside
+
+
 def _counts(text: str | None) -> Counts:
     if not text:
         return 0, 0
     fails, runs = (int(x) for x in text.split("/"))
     return fails, runs
+
+
+WAYS = ("counted", "set aside", "driver")
+
+
+def _ways(text: str) -> tuple[str, ...]:
+    ways = tuple(way.strip() for way in text.split(","))
+    if not ways or any(way not in WAYS for way in ways):
+        raise argparse.ArgumentTypeError(f"{text!r}: each way must be one of {', '.join(WAYS)}")
+    return ways
 
 
 def main() -> None:
@@ -100,12 +184,19 @@ def main() -> None:
     ap.add_argument("--honest", help="BAD_RUNS:GOOD_RUNS: records drawn from the cell's own p and q")
     ap.add_argument("--trials", type=int, default=400)
     ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument(
+        "--ways",
+        type=_ways,
+        default=WAYS[:2],
+        help=f"comma-separated, of {', '.join(WAYS)} (default: the first two); 'driver' is the driver's"
+        " whole loop: the search, the confirmation runs, the records checked after them, searches again",
+    )
     args = ap.parse_args()
     sim = _simulator()
     for spec in args.cell:
         cell = sim.parse_cell(spec)  # type: ignore[attr-defined]
-        for way in ("counted", "set aside"):
-            wrong = asides = wrong_aside = 0
+        for way in args.ways:
+            wrong = asides = wrong_aside = unconfirmed = wrong_found = 0
             doubt, costs = 0.0, []
             for t in range(args.trials):
                 oracle = sim.Oracle(cell, args.seed + t)  # type: ignore[attr-defined]
@@ -115,18 +206,26 @@ def main() -> None:
                     nb, ng = (int(x) for x in args.honest.split(":"))
                     bad = sum(draw.random() < cell.p for _ in range(nb)), nb
                     good = sum(draw.random() < cell.q for _ in range(ng)), ng
-                named, aside = search(sim, cell, oracle, bad, good, way == "set aside")
+                if way == "driver":
+                    named, confirmed, aside = search_and_confirm(sim, cell, oracle, bad, good)
+                else:
+                    named, aside = search(sim, cell, oracle, bad, good, way == "set aside")
+                    confirmed = True
                 miss = named != oracle.culprit
+                unconfirmed += named is not None and not confirmed
+                wrong_found += miss and named is not None and confirmed
                 wrong, asides, wrong_aside = wrong + miss, asides + aside, wrong_aside + (miss and aside)
                 doubt += oracle.doubt(named) if named is not None else 1.0
                 costs.append(oracle.runs + 10 * len(oracle.built))
             upper = wilson_interval(wrong, args.trials)[1]
             given = f"honest {args.honest}" if args.honest else f"bad {args.bad_record or '-'}"
             given += "" if args.honest else f" good {args.good_record or '-'}"
+            confirmed = f"; NOT confirmed {unconfirmed}, wrong and confirmed {wrong_found}"
             print(
                 f"{spec} {given} {way:9}: wrong {wrong}/{args.trials} "
                 f"(upper {100 * upper:.1f} %, expected {100 * doubt / args.trials:.2f} %), cost "
-                f"{statistics.mean(costs):.1f}, set aside {asides}, wrong among them {wrong_aside}",
+                f"{statistics.mean(costs):.1f}, set aside {asides}, wrong among them {wrong_aside}"
+                + (confirmed if way == "driver" else ""),
                 flush=True,
             )
 

@@ -46,7 +46,6 @@ from patchtool.bisection.revertrun import revert_test
 from patchtool.bisection.stats import (
     ConfirmationOutcome,
     ConfirmationPlan,
-    confirmation_plan,
     judge_confirmation,
     next_confirmation_run,
 )
@@ -261,7 +260,7 @@ class _Session:
     def confirm_culprit(self, culprit: int) -> ConfirmationOutcome | None:
         """Fresh runs on the culprit and its parent (design 4.9), folded into the posterior; a
         parent outside the range that cannot be tested gives way to the good end."""
-        plan = self._plan()
+        plan = self._plan(culprit)
         at_culprit = (culprit, self.commits[culprit])
         while not self.out_of_time() and not self._over_budget():
             sides = {"parent": self.parent_at(culprit), "culprit": at_culprit}
@@ -275,15 +274,15 @@ class _Session:
         parent = self.parent_at(culprit)[1]
         return judge_confirmation(plan, self._confirm_counts(parent), self._confirm_counts(at_culprit[1]))
 
-    def _plan(self) -> ConfirmationPlan:
-        """The confirmation's plan, from the search's runs alone: resumed, the state holds the
-        confirmation's runs too, and a plan made from them would ask for more runs than the
-        first run's (a finished bisect run again would run again)."""
+    def _plan(self, culprit: int) -> ConfirmationPlan:
+        """The confirmation's plan for ``culprit``, from the search's runs alone (p, q and its own
+        runs): resumed, the state holds the confirmation's runs too, and a plan made from them
+        would ask for more runs than the first run's (a finished bisect run again would run again)."""
         state = self.state
         if any(runs for _, runs in self.confirm.values()):
             state = self._stored(BisectState(state.history, state.strategy), but_phase="confirm").state
         result = state.result()
-        return confirmation_plan(result.p.mean, result.q.mean)
+        return result.confirmation_plan(culprit)
 
     def parent_at(self, culprit: int) -> tuple[int, str]:
         """Where the culprit's parent is run (its runs' position, the commit): its first parent;

@@ -8,7 +8,7 @@ import itertools
 import math
 from dataclasses import field
 
-from patchtool.bisection.stats import Estimate
+from patchtool.bisection.stats import ConfirmationPlan, Estimate, confirmation_plan
 from patchtool.jsonable import record
 
 # (build cost in test runs, epsilon) from the design note, section 3.3 ("0.1 if B/t <= 2, 0.05 if
@@ -274,3 +274,10 @@ class BisectResult:
     bayes_factor_vs_parent: float = field(default=math.inf)
     runs_needed: int | None = None  # when stopped short: about how many runs the search needs
     runs_needed_at_best: int | None = None  # the same at the most hopeful p and q (90 % intervals)
+
+    def confirmation_plan(self, at: int | None = None) -> ConfirmationPlan:
+        """The confirmation's runs (stats.confirmation_plan) for the commit at ``at`` (the top
+        candidate unless given): from p and q, and that commit's own runs when it has some."""
+        index = self.top if at is None else at
+        own = next(((e.failures, e.runs) for e in self.evidence if e.index == index and e.runs), None)
+        return confirmation_plan(self.p.mean, self.q.mean, culprit=own)

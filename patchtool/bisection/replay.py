@@ -27,7 +27,6 @@ from patchtool.bisection.revert import (
     noop_detail,
 )
 from patchtool.bisection.standins import set_aside_bad_end
-from patchtool.bisection.stats import confirmation_plan
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 
@@ -221,7 +220,7 @@ def stored_revert(
         return RevertOutcome("no-op", bad, sha, detail=detail)
     if sha is None:
         return conflicts_outcome(repo, culprit, bad, files)
-    plan = confirmation_plan(result.p.mean, result.q.mean)
+    plan = result.confirmation_plan()
     return judge_revert(bad, sha, [row[1] for row in load_rows(store, key, [sha])], plan, fix)
 
 

@@ -20,7 +20,6 @@ from patchtool.bisection.revert import (
     noop_detail,
     revert_pack,
 )
-from patchtool.bisection.stats import confirmation_plan
 from patchtool.bisection.summary import CommitRef, Progress, Step
 from patchtool.config import Settings
 from patchtool.errors import PatchtoolError
@@ -86,8 +85,7 @@ def _revert_runs(
     sha, lane = made.sha, session.lanes[0]
     if isinstance(lane.prober, CarriesCommits):
         lane.prober.carry(sha, bad, revert_pack(session.repo, sha, bad))
-    result = session.state.result()
-    plan = confirmation_plan(result.p.mean, result.q.mean)
+    plan = session.state.result().confirmation_plan()
     # A stored "cannot test" may have been the environment's fault: try again (as for candidates).
     outcomes = [
         row[1] for row in load_rows(session.store, session.key, [sha]) if row[1] != Verdict.UNTESTABLE

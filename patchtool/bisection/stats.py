@@ -158,8 +158,18 @@ class ConfirmationOutcome:
         return self.parent_ok and self.culprit_ok
 
 
-def confirmation_plan(p_hat: float, q_hat: float, alpha: float = 0.01) -> ConfirmationPlan:
-    """Parent: ceil(ln(1/alpha) / -ln(1 - p)) runs; culprit: until 2 failures, at most 3x that."""
+def confirmation_plan(
+    p_hat: float, q_hat: float, alpha: float = 0.01, culprit: tuple[int, int] | None = None
+) -> ConfirmationPlan:
+    """Parent: ceil(ln(1/alpha) / -ln(1 - p)) runs; culprit: until 2 failures, at most 3x that.
+
+    p is ``p_hat``, or the rate of the commit named's own runs ``culprit`` (failures, runs; its
+    posterior mean from a flat prior) when that is lower: the parent is run until it would have
+    failed, had it failed as often as the commit named does. p is learnt from every bad commit, and
+    a commit named wrongly, whose failures were those good commits have too (a record that says
+    they never fail, from another machine or load), fails less often than the bad commits do."""
+    if culprit is not None:
+        p_hat = min(p_hat, (culprit[0] + 1) / (culprit[1] + 2))
     p = min(max(p_hat, 1e-3), 0.999)
     n_v = math.ceil(math.log(1 / alpha) / -math.log1p(-p))
     allowed = binomial_quantile(n_v, q_hat, 0.99) if q_hat > 0.001 else 0

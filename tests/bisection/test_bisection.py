@@ -517,6 +517,25 @@ def test_confirmation_plan_matches_the_design_numbers() -> None:
     assert plan.culprit_max_runs == 3 * plan.parent_runs
 
 
+def test_the_confirmation_runs_the_parent_as_the_commit_named_s_own_rate_asks() -> None:
+    """Where the commit named fails less often than p says (2 of 8 runs: 0.3 from a flat prior),
+    its parent is run as often as that rate asks; where it fails more often, as p asks. The plan
+    of a search's result reads its top candidate's runs, or those of the commit given."""
+    assert confirmation_plan(0.5, 0.0, culprit=(2, 8)).parent_runs == 13
+    assert confirmation_plan(0.5, 0.0, culprit=(6, 6)).parent_runs == 7
+    state = BisectState(8)
+    for index, outcomes in ((8, "1101"), (6, "1011"), (5, "0100000"), (4, "0000000000")):
+        for o in outcomes:
+            state.observe(index, o == "1")
+    result = state.result()
+    mean, top = result.p.mean, result.top
+    assert top in (5, 6)
+    assert result.confirmation_plan() == confirmation_plan(mean, result.q.mean, culprit=state.counts(top))
+    assert result.confirmation_plan(5) == confirmation_plan(mean, result.q.mean, culprit=(1, 7))
+    assert result.confirmation_plan(5).parent_runs > confirmation_plan(mean, result.q.mean).parent_runs
+    assert result.confirmation_plan(7) == confirmation_plan(mean, result.q.mean)  # never run
+
+
 def test_confirmation_sequence_and_verdict() -> None:
     plan = confirmation_plan(0.5, 0.0)
     assert next_confirmation_run(plan, (0, 0), (0, 0)) == "parent"

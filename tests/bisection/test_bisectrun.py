@@ -17,6 +17,7 @@ from unittest.mock import ANY
 
 import pytest
 
+from patchtool.bisection.stats import confirmation_plan
 from patchtool.demo.minitree import MiniTree
 from tests.conftest import ROOT, run_patchtool
 from tests.plugins.gitutil import git, make_repo, snapshot_repo
@@ -800,3 +801,43 @@ def test_a_test_unusable_everywhere_stops_and_says_so(tmp_path: Path) -> None:
     assert report["unusable_runs"] == 58 and report["runs"] == 0 and report["builds"] >= 1
     human = run_patchtool(*args, env=bisect_env(tmp_path))  # resumed from the store: the same stop
     assert human.code == 1 and "58 of the test's runs were unusable" in human.stdout
+
+
+TWO_RATES = """#!/bin/sh
+rate=0
+grep -q bug state.txt && rate=0.3
+grep -q worse state.txt && rate=0.95
+exec "$BISECT_PYTHON" -c '
+import os, random, sys
+path = os.environ["BISECT_COUNTER"]
+n = int(open(path).read()) if os.path.exists(path) else 0
+open(path, "w").write(str(n + 1))
+sys.exit(1 if random.Random(n).random() < float(sys.argv[1]) else 0)
+' "$rate"
+"""
+
+
+def test_the_confirmation_runs_the_parent_as_often_as_the_commit_named_fails(tmp_path: Path) -> None:
+    """c5 fails 30 % of its runs, and a later change makes it 95 % from c8 on (good commits never
+    fail, as the record says): p, learnt from every bad commit, looks large. Run as often as that p
+    asks, a parent that failed as seldom as the commit named does would often pass; it is run as
+    often as the commit named's own rate asks (its search runs, a flat prior)."""
+    repo = tmp_path / "repo"
+
+    def commit(i: int) -> tuple[dict[str, str], str]:
+        state = "worse\nbug\n" if i >= 8 else "bug\n" if i >= 5 else "fine\n"
+        return {"state.txt": state, f"f{i}": f"{i}\n"}, f"c{i}"
+
+    shas = make_script_repo(repo, TWO_RATES, 12, commit)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo]
+    args += ["--no-revert-test", "--json", "--good-record", "0/400"]
+    done = run_patchtool(*args, env=bisect_env(tmp_path))
+    assert done.code == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["culprit"]["sha"] == shas[5] and out["good_record"] == [0, 400]
+    confirmed = out["confirmation"]
+    fails = out["culprit_counts"][0] - confirmed["culprit_failures"]
+    runs = out["culprit_counts"][1] - confirmed["culprit_runs"]  # the search's own, before it
+    own = confirmation_plan(1.0, 0.0, culprit=(fails, runs)).parent_runs
+    assert confirmation_plan(out["p"]["mean"], 0.0).parent_runs < own - 3  # the case: p is far larger
+    assert confirmed["parent_runs"] == own and confirmed["parent_failures"] == 0
