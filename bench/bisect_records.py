@@ -32,7 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from patchtool.bisection.core import BisectState  # noqa: E402
 from patchtool.bisection.model import StopReason, Strategy  # noqa: E402
 from patchtool.bisection.records import SURE_DOUBT, records_against, sure_counts, without  # noqa: E402
-from patchtool.bisection.stats import judge_confirmation, next_confirmation_run  # noqa: E402
+from patchtool.bisection.stats import (  # noqa: E402
+    fisher_more,
+    judge_confirmation,
+    next_confirmation_run,
+    next_contrast_run,
+)
 from patchtool.testrun.stats import wilson_interval  # noqa: E402
 
 Counts = tuple[int, int]
@@ -136,18 +141,17 @@ def search_and_confirm(
             culprit = state.top_candidate()[0]
             plan = (state_now(("search",)) if confirm_runs else state).result().confirmation_plan(culprit)
             parent = state.parent_of(culprit)
+            counted = bool(records[0][1] or records[1][1])
             while True:
-                pf, pr = confirm_runs.get(parent, [0, 0])
-                cf, cr = confirm_runs.get(culprit, [0, 0])
-                wanted = next_confirmation_run(plan, (pf, pr), (plan.culprit_failures, 0))
-                wanted = wanted or next_confirmation_run(plan, (0, plan.parent_runs), (cf, cr))
+                fresh = tuple(confirm_runs.get(parent, [0, 0])), tuple(confirm_runs.get(culprit, [0, 0]))
+                contrast = fisher_more(state.counts(culprit), state.counts(parent)) if counted else None
+                wanted = next_confirmation_run(plan, fresh[0], (plan.culprit_failures, 0))
+                wanted = wanted or next_confirmation_run(plan, (0, plan.parent_runs), fresh[1])
+                wanted = wanted or next_contrast_run(plan, *fresh, contrast)
                 if wanted is None:
                     break
                 run(state, parent if wanted == "parent" else culprit, "confirm")
-            outcome = judge_confirmation(
-                plan, tuple(confirm_runs.get(parent, [0, 0])), tuple(confirm_runs.get(culprit, [0, 0]))
-            )
-            confirmed = outcome.confirmed
+            confirmed = judge_confirmation(plan, *fresh, contrast).confirmed
             held = state.stop_reason() == StopReason.CONFIDENT and state.top_candidate()[0] == culprit
         if found := records_against(*records, state.side_counts(state.top_candidate()[0])):
             records, aside, confirmed = without(*records, found), True, False

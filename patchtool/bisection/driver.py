@@ -46,8 +46,10 @@ from patchtool.bisection.revertrun import revert_test
 from patchtool.bisection.stats import (
     ConfirmationOutcome,
     ConfirmationPlan,
+    fisher_more,
     judge_confirmation,
     next_confirmation_run,
+    next_contrast_run,
 )
 from patchtool.bisection.summary import BisectReport, CommitRef, Progress, Step, build_report
 from patchtool.bisection.ways import record_endings
@@ -271,8 +273,14 @@ class _Session:
                 not self.replay.testable(at_culprit[1]) or sides["parent"] == self.parent_at(culprit)
             ):
                 return None
-        parent = self.parent_at(culprit)[1]
-        return judge_confirmation(plan, self._confirm_counts(parent), self._confirm_counts(at_culprit[1]))
+        parent = self.parent_at(culprit)
+        fresh = self._confirm_counts(parent[1]), self._confirm_counts(at_culprit[1])
+        return judge_confirmation(plan, *fresh, self._contrast(parent[0], culprit))
+
+    def _contrast(self, parent: int, culprit: int) -> float | None:
+        """Where a record counts, stats.fisher_more of the culprit's own runs against its parent's."""
+        counted = self.options.bad_record[1] or self.options.good_record[1]
+        return fisher_more(self.state.counts(culprit), self.state.counts(parent)) if counted else None
 
     def _plan(self, culprit: int) -> ConfirmationPlan:
         """The confirmation's plan for ``culprit``, from the search's runs alone (p, q and its own
@@ -281,8 +289,7 @@ class _Session:
         state = self.state
         if any(runs for _, runs in self.confirm.values()):
             state = self._stored(BisectState(state.history, state.strategy), but_phase="confirm").state
-        result = state.result()
-        return result.confirmation_plan(culprit)
+        return state.result().confirmation_plan(culprit)
 
     def parent_at(self, culprit: int) -> tuple[int, str]:
         """Where the culprit's parent is run (its runs' position, the commit): its first parent;
@@ -307,12 +314,17 @@ class _Session:
 
     def _confirm_sides(self, plan: ConfirmationPlan, sides: dict[str, Side]) -> list[str]:
         """The sides that still need fresh runs, each judged as if the other were done (the plan
-        asks for the parent first only because one worktree runs one commit at a time)."""
+        asks for the parent first only because one worktree runs one commit at a time); once the
+        plan's held, where a record counts, the side its check asks for (stats.next_contrast_run)."""
+        (parent, at_parent), (culprit, at_culprit) = sides["parent"], sides["culprit"]
+        fresh = self._confirm_counts(at_parent), self._confirm_counts(at_culprit)
         parent_done, culprit_done = (0, plan.parent_runs), (plan.culprit_failures, 0)
         wanted = [
-            next_confirmation_run(plan, self._confirm_counts(sides["parent"][1]), culprit_done),
-            next_confirmation_run(plan, parent_done, self._confirm_counts(sides["culprit"][1])),
+            next_confirmation_run(plan, fresh[0], culprit_done),
+            next_confirmation_run(plan, parent_done, fresh[1]),
         ]
+        if not any(wanted):
+            wanted = [next_contrast_run(plan, *fresh, self._contrast(parent, culprit))]
         return [side for side in wanted if side is not None]
 
     def _confirm_batch(self, plan: ConfirmationPlan, side: str, sha: str, width: int | None = None) -> int:

@@ -102,6 +102,7 @@ def as_fix(report: BisectReport, state: BisectState, ref: Callable[[int], Commit
             culprit_runs=confirmation.parent_runs,
             parent_ok=confirmation.culprit_ok,
             culprit_ok=confirmation.parent_ok,
+            contrast=confirmation.contrast,
         )
     return replace(
         report,

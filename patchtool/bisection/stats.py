@@ -144,6 +144,9 @@ class ConfirmationPlan:
     culprit_max_runs: int
 
 
+CONTRAST_DOUBT = 0.01  # where a record counts, the culprit's own runs and its parent's must differ
+
+
 @record
 class ConfirmationOutcome:
     parent_failures: int
@@ -152,10 +155,16 @@ class ConfirmationOutcome:
     culprit_runs: int
     parent_ok: bool
     culprit_ok: bool
+    # Where a record counted (--bad-record, --good-record, runs `patchtool test` stored): Fisher's
+    # one-sided p that the culprit's own runs (the search's and these) fail no more often than its
+    # parent's; confirmed only under CONTRAST_DOUBT. None where no record counted.
+    contrast: float | None = None
 
     @property
     def confirmed(self) -> bool:
-        return self.parent_ok and self.culprit_ok
+        return (
+            self.parent_ok and self.culprit_ok and (self.contrast is None or self.contrast < CONTRAST_DOUBT)
+        )
 
 
 def confirmation_plan(
@@ -192,8 +201,33 @@ def next_confirmation_run(
     return None
 
 
+def next_contrast_run(
+    plan: ConfirmationPlan, parent: tuple[int, int], culprit: tuple[int, int], contrast: float | None
+) -> str | None:
+    """Once the plan's runs held, where a record counted (``contrast`` not None): which side needs
+    another fresh run for the culprit's own runs to fail more often than its parent's (one-sided
+    ``contrast`` under CONTRAST_DOUBT): the one with fewer fresh runs (``parent``, ``culprit``: the
+    confirmation's (failures, runs)), the parent on a tie, each up to the culprit's most (3 n_v);
+    None when done, or when the plan's runs did not hold.
+
+    A record may come from another machine or load, and the search may have stopped on it: a
+    record that overstates p makes bad commits with a few clean runs look good, one that
+    understates q makes good commits that failed look bad. The commit named and its parent are
+    then alike, and their own runs say so."""
+    if (
+        contrast is None
+        or contrast < CONTRAST_DOUBT
+        or not judge_confirmation(plan, parent, culprit).confirmed
+    ):
+        return None
+    room = [
+        side for side, (_, runs) in (("parent", parent), ("culprit", culprit)) if runs < plan.culprit_max_runs
+    ]
+    return min(room, key=lambda side: (parent if side == "parent" else culprit)[1], default=None)
+
+
 def judge_confirmation(
-    plan: ConfirmationPlan, parent: tuple[int, int], culprit: tuple[int, int]
+    plan: ConfirmationPlan, parent: tuple[int, int], culprit: tuple[int, int], contrast: float | None = None
 ) -> ConfirmationOutcome:
     pf, pr = parent
     cf, cr = culprit
@@ -204,7 +238,18 @@ def judge_confirmation(
         culprit_runs=cr,
         parent_ok=pf <= plan.parent_max_failures,
         culprit_ok=cf >= plan.culprit_failures,
+        contrast=contrast,
     )
+
+
+def fisher_more(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Fisher's exact test, one-sided: were both (failures, runs) counts of one failure rate, the
+    chance that ``a`` holds as many of their failures as it does, or more."""
+    (fa, ra), (fb, rb) = a, b
+    k, n = fa + fb, ra + rb
+    if not ra or not rb:
+        return 1.0
+    return sum(math.comb(ra, x) * math.comb(rb, k - x) for x in range(fa, min(k, ra) + 1)) / math.comb(n, k)
 
 
 def fisher_p(a: tuple[int, int], b: tuple[int, int]) -> float:

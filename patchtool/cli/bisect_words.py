@@ -6,6 +6,7 @@ from patchtool.bisection.classify import STOP_CERTAINTY, USABLE_SHARE_TO_STOP
 from patchtool.bisection.model import StopReason, Strategy
 from patchtool.bisection.records import said as said_aside
 from patchtool.bisection.revert import describe_revert
+from patchtool.bisection.stats import CONTRAST_DOUBT
 from patchtool.bisection.summary import BisectReport, CommitRef
 from patchtool.cli.app import out
 from patchtool.testrun.results import ways_lines
@@ -86,6 +87,9 @@ def print_report(report: BisectReport) -> None:
     if report.confirmation is not None:
         c = report.confirmation
         verdict = "confirmed" if c.confirmed else "NOT confirmed"
+        if c.contrast is not None:  # a record counted: the pair's own runs must tell them apart
+            differ = "differ" if c.contrast < CONTRAST_DOUBT else "do not clearly differ"
+            verdict += f" (a record counted: its runs and its parent's {differ}, p = {c.contrast:.2g})"
         say(
             f"  confirmation (fresh runs): parent failed {c.parent_failures}/{c.parent_runs},"
             f" {words['the culprit']} failed {c.culprit_failures}/{c.culprit_runs}: {verdict}"

@@ -17,8 +17,10 @@ from patchtool.bisection.replay import Replay
 from patchtool.bisection.stats import (
     binomial_quantile,
     confirmation_plan,
+    fisher_more,
     judge_confirmation,
     next_confirmation_run,
+    next_contrast_run,
     shortest_range,
 )
 
@@ -534,6 +536,27 @@ def test_the_confirmation_runs_the_parent_as_the_commit_named_s_own_rate_asks() 
     assert result.confirmation_plan(5) == confirmation_plan(mean, result.q.mean, culprit=(1, 7))
     assert result.confirmation_plan(5).parent_runs > confirmation_plan(mean, result.q.mean).parent_runs
     assert result.confirmation_plan(7) == confirmation_plan(mean, result.q.mean)  # never run
+
+
+def test_where_a_record_counts_the_culprit_and_its_parent_must_differ_in_their_own_runs() -> None:
+    """Fisher's one-sided test of the culprit's runs against its parent's; the side with fewer
+    fresh runs runs on for it, once the plan's runs held, up to 3 n_v each; confirmed only under
+    CONTRAST_DOUBT, and only where a record counted (a contrast of None)."""
+    assert fisher_more((2, 3), (0, 22)) == pytest.approx(3 / 300)
+    assert fisher_more((0, 5), (3, 5)) == 1.0 and fisher_more((3, 5), (0, 0)) == 1.0
+    assert fisher_more((3, 5), (0, 5)) == pytest.approx(1 / 12)
+    plan = confirmation_plan(0.5, 0.0)  # 7 at the parent, the culprit's most 21
+    held = (0, 7), (2, 3)
+    assert next_contrast_run(plan, *held, None) is None
+    assert next_contrast_run(plan, *held, 0.009) is None
+    assert next_contrast_run(plan, *held, 0.05) == "culprit"
+    assert next_contrast_run(plan, (0, 7), (2, 7), 0.05) == "parent"
+    assert next_contrast_run(plan, (0, 21), (2, 9), 0.05) == "culprit"
+    assert next_contrast_run(plan, (0, 21), (2, 21), 0.05) is None  # both at the most
+    assert next_contrast_run(plan, (1, 7), (2, 3), 0.05) is None  # the plan did not hold
+    assert judge_confirmation(plan, *held).confirmed
+    assert judge_confirmation(plan, *held, 0.009).confirmed
+    assert not judge_confirmation(plan, *held, 0.05).confirmed
 
 
 def test_confirmation_sequence_and_verdict() -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from patchtool.bisection.stats import confirmation_plan
 from patchtool.demo.minitree import MiniTree
-from tests.conftest import ROOT, run_patchtool
+from tests.conftest import ROOT, CliResult, run_patchtool
 from tests.plugins.gitutil import git, make_repo, snapshot_repo
 
 # The test script of every commit: passes until state.txt says "bug", then fails about half of
@@ -841,3 +841,46 @@ def test_the_confirmation_runs_the_parent_as_often_as_the_commit_named_fails(tmp
     own = confirmation_plan(1.0, 0.0, culprit=(fails, runs)).parent_runs
     assert confirmation_plan(out["p"]["mean"], 0.0).parent_runs < own - 3  # the case: p is far larger
     assert confirmed["parent_runs"] == own and confirmed["parent_failures"] == 0
+
+
+QUARTER = TWO_RATES.replace("rate=0.95", "rate=0.25").replace("rate=0.3", "rate=0.25")
+
+
+def _overstated_record(tmp_path: Path, counter: str, *more: str) -> tuple[list[str], CliResult]:
+    """Commits c0..c24, c20 on failing a quarter of their runs; a bisect told --bad-record 18/20
+    (from another machine, say), its coin starting at ``counter``."""
+    repo = tmp_path / "repo"
+
+    def commit(i: int) -> tuple[dict[str, str], str]:
+        return {"state.txt": "bug\n" if i >= 20 else "fine\n", f"f{i}": f"{i}\n"}, f"c{i}"
+
+    shas = make_script_repo(repo, QUARTER, 24, commit)
+    env = bisect_env(tmp_path)
+    Path(env["BISECT_COUNTER"]).write_text(counter)
+    args = ["bisect", "--good", shas[0], "--bad", "main", "--run", "./t.sh", "--repo", repo]
+    return shas, run_patchtool(*args, "--no-revert-test", "--bad-record", "18/20", *more, env=env)
+
+
+def test_a_record_the_commit_named_and_its_parent_do_not_bear_out_is_not_confirmed(tmp_path: Path) -> None:
+    """With the record, bad commits that passed a few runs look good, and the search names the bad
+    end: the plan's confirmation (its parent clean 3 runs but one) held. Where a record counts, the
+    commit named and its parent must also differ in their own runs (Fisher, one-sided, p < 0.01);
+    they are run in turn for it, up to 3 n_v fresh runs each. Here the parent, run on for it, fails
+    twice in 9 fresh runs (the plan allows once), and the two do not clearly differ: NOT confirmed."""
+    shas, done = _overstated_record(tmp_path, "20000")
+    assert done.code == 1, done.stderr
+    assert shas[-1][:12] in done.stdout.split("first bad commit:")[1].split("\n")[0]
+    said = "NOT confirmed (a record counted: its runs and its parent's do not clearly differ, p = 0.062)"
+    assert said in done.stdout
+
+
+def test_runs_that_tell_the_commit_named_from_its_parent_set_the_record_aside(tmp_path: Path) -> None:
+    """The same, with another coin: the runs the check asks for at the bad end, named, fail a
+    quarter of the time, and against them the record is set aside. The search goes on from its own
+    runs and names c20, where the plan's runs alone confirmed the bad end."""
+    shas, done = _overstated_record(tmp_path, "3000", "--json")
+    assert done.code == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["culprit"]["sha"] == shas[20]
+    assert [a["side"] for a in out["records_against"]] == ["bad"] and out["bad_record"] == [0, 0]
+    assert out["confirmation"]["contrast"] is None  # the record no longer counts
