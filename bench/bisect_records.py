@@ -9,7 +9,14 @@ another machine, load or way of running the test). Printed per cell and way: wro
 the 95 % Wilson upper bound), the expected error (bench/bisect.py's Oracle.doubt), the mean cost
 (runs + 10 * builds), how many searches set a record aside and how many of those were wrong.
 
-Usage: python bench/bisect_records.py --cell 32:0.3:0 --bad-record 20/20 --trials 400 --seed 7
+The third way, "driver" (--ways), is the driver's whole loop (driver.search_and_confirm): the
+search, the confirmation's fresh runs at the commit named and its parent (where a record counts,
+until their own runs differ), the records checked after them, and the searches again. Its cost
+counts the confirmation's runs, and it also prints the searches that ended NOT confirmed (the
+bisect's exit 1) and those that ended confirmed on a wrong commit.
+
+Usage: python bench/bisect_records.py --cell 32:0.3:0 --bad-record 20/20 --trials 400 --seed 7 \
+           --ways "counted,set aside,driver"
 """
 
 from __future__ import annotations
