@@ -803,18 +803,11 @@ def test_a_test_unusable_everywhere_stops_and_says_so(tmp_path: Path) -> None:
     assert human.code == 1 and "58 of the test's runs were unusable" in human.stdout
 
 
-TWO_RATES = """#!/bin/sh
-rate=0
-grep -q bug state.txt && rate=0.3
-grep -q worse state.txt && rate=0.95
-exec "$BISECT_PYTHON" -c '
-import os, random, sys
-path = os.environ["BISECT_COUNTER"]
-n = int(open(path).read()) if os.path.exists(path) else 0
-open(path, "w").write(str(n + 1))
-sys.exit(1 if random.Random(n).random() < float(sys.argv[1]) else 0)
-' "$rate"
-"""
+_RATE_COIN = FLAKY_BOTH[FLAKY_BOTH.index('exec "$BISECT_PYTHON"') :]  # fails at $rate
+TWO_RATES = (
+    "#!/bin/sh\nrate=0\ngrep -q bug state.txt && rate=0.3\ngrep -q worse state.txt && rate=0.95\n"
+    + _RATE_COIN
+)
 
 
 def test_the_confirmation_runs_the_parent_as_often_as_the_commit_named_fails(tmp_path: Path) -> None:
@@ -843,7 +836,7 @@ def test_the_confirmation_runs_the_parent_as_often_as_the_commit_named_fails(tmp
     assert confirmed["parent_runs"] == own and confirmed["parent_failures"] == 0
 
 
-QUARTER = TWO_RATES.replace("rate=0.95", "rate=0.25").replace("rate=0.3", "rate=0.25")
+QUARTER = "#!/bin/sh\nrate=0\ngrep -q bug state.txt && rate=0.25\n" + _RATE_COIN
 
 
 def _overstated_record(tmp_path: Path, counter: str, *more: str) -> tuple[list[str], CliResult]:
