@@ -157,7 +157,7 @@ class _Session:
     def check_as_it_goes(self) -> None:
         """A record its runs at the commits whose side it is sure of contradict is set aside (at a
         stricter level: it is checked after every batch, and once the stored runs are replayed)."""
-        if self.options.bad_record[1] or self.options.good_record[1]:
+        if self.options.records_given:
             self.check_records(sure_counts(self.state), SURE_DOUBT)
 
     def _retune(self) -> None:
@@ -279,8 +279,8 @@ class _Session:
 
     def _contrast(self, parent: int, culprit: int) -> float | None:
         """Where a record counts, stats.fisher_more of the culprit's own runs against its parent's."""
-        counted = self.options.bad_record[1] or self.options.good_record[1]
-        return fisher_more(self.state.counts(culprit), self.state.counts(parent)) if counted else None
+        given = self.options.records_given
+        return fisher_more(self.state.counts(culprit), self.state.counts(parent)) if given else None
 
     def _plan(self, culprit: int) -> ConfirmationPlan:
         """The confirmation's plan for ``culprit``, from the search's runs alone (p, q and its own

@@ -39,6 +39,11 @@ class BisectOptions:
     # where it fails, and the search runs on ``good``'s first-parent line, read backwards.
     fix: bool = False
 
+    @property
+    def records_given(self) -> bool:
+        """Whether a record given still counts (one set aside is (0, 0); the line's are not given)."""
+        return bool(self.bad_record[1] or self.good_record[1])
+
     def counted(self) -> tuple[Counts, Counts]:
         """The records the search counts (Strategy.bad_record, good_record): given and the line's."""
         return plus(self.bad_record, self.line_records[0]), plus(self.good_record, self.line_records[1])

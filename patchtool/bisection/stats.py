@@ -220,10 +220,9 @@ def next_contrast_run(
         or not judge_confirmation(plan, parent, culprit).confirmed
     ):
         return None
-    room = [
-        side for side, (_, runs) in (("parent", parent), ("culprit", culprit)) if runs < plan.culprit_max_runs
-    ]
-    return min(room, key=lambda side: (parent if side == "parent" else culprit)[1], default=None)
+    runs = {"parent": parent[1], "culprit": culprit[1]}
+    room = [side for side, made in runs.items() if made < plan.culprit_max_runs]
+    return min(room, key=runs.__getitem__, default=None)
 
 
 def judge_confirmation(
