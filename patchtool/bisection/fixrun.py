@@ -73,7 +73,7 @@ def run_fix_search(
             inside_report,
             line_runs=report.line_runs + runs,
             line_builds=report.line_builds + builds,
-            failed_ways=line_ways(lines, inside),
+            failed_ways=line_ways(lines, inside, store, inside.key),
         )
         session, report = inside, replace(inside_report, merge=report.culprit)
     if report.found and report.culprit is not None and options.revert_test:

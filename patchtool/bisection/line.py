@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from patchtool.bisection.earlier import TestedWays
-from patchtool.bisection.summary import BisectReport, CommitRef, Finished, sides_of
+from patchtool.bisection.summary import BisectReport, CommitRef, Finished, Searched, sides_of
 from patchtool.bisection.ways import FailedWay, failed_ways
+from patchtool.store import Store
 
 
-def line_spent(line: Finished, inside: Finished) -> tuple[int, int]:
+def line_spent(line: Searched, inside: Searched) -> tuple[int, int]:
     """The runs and builds of a first-parent search at the commits the search inside the merge it
     named does not have (those it has, it counts itself)."""
     shared = set(inside.commits)
@@ -20,17 +21,17 @@ def line_spent(line: Finished, inside: Finished) -> tuple[int, int]:
     return runs, len(line.replay.tried - shared)
 
 
-def line_ways(lines: Sequence[Finished], inside: Finished) -> tuple[FailedWay, ...]:
+def line_ways(lines: Sequence[Searched], inside: Searched, store: Store, key: str) -> tuple[FailedWay, ...]:
     """The ways the failed runs of the ``lines`` (outermost first, each naming the merge the next
-    searched) and of the search ``inside`` the last merge ended. A line's commit is on the good
-    side when it does not descend from the merge that line named; the search inside says for the
-    commits it has (the merge and its first parent too)."""
+    searched) and of the search ``inside`` the last merge ended, as stored under the probe ``key``.
+    A line's commit is on the good side when it does not descend from the merge that line named;
+    the search inside says for the commits it has (the merge and its first parent too)."""
     sides: dict[str, bool] = {}
     tested: TestedWays = {}  # an inner search's ends' records are the line's: each commit once
     for search in (*lines, inside):
         sides.update(sides_of(search, search.state.result().top))
         tested.update(search.tested_ways)
-    return failed_ways(inside.store, inside.key, sides, tested)
+    return failed_ways(store, key, sides, tested)
 
 
 def with_line(
@@ -42,5 +43,5 @@ def with_line(
     if inside is line:
         return report
     runs, builds = line_spent(line, inside)
-    ways = line_ways([line], inside)
+    ways = line_ways([line], inside, inside.store, inside.key)
     return replace(report, merge=merge, line_runs=runs, line_builds=builds, failed_ways=ways)

@@ -1,24 +1,30 @@
 """A stored bisect for the report: the range the latest bisect of a probe recorded, its rows
 replayed (replay.Replay) into the posterior it stopped on, as the public record `StoredBisect`.
 
-A fix search (fixes.py) is replayed on its own line and read in the fix's terms.
+A fix search (fixes.py) is replayed on its own line and read in the fix's terms. A search inside
+a merge a line named is replayed after that line, with the line's runs as its records.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 from patchtool.bisection.core import BisectState
 from patchtool.bisection.earlier import EarlierRuns, TestedWays, earlier_runs, inside_rows, tested_ways
 from patchtool.bisection.fixes import fix_line, fix_of
 from patchtool.bisection.graph import History
+from patchtool.bisection.line import line_spent, line_ways
 from patchtool.bisection.model import BisectResult, Strategy
 from patchtool.bisection.probe import BuildFailure, ProbeSpec
 from patchtool.bisection.ranges import commit_graph
 from patchtool.bisection.records import (
     SURE_DOUBT,
+    Counts,
     RecordAgainst,
     counted_ends,
+    plus,
     records_against,
     sure_counts,
     without,
@@ -69,6 +75,12 @@ class StoredBisect:
     # aside as the bisect set them aside (records.records_against); not those given on its command
     # line, which are not stored.
     records_against: tuple[RecordAgainst, ...] = ()
+    # A search inside a merge a first-parent search (or a fix search's line) named: that merge's
+    # sha and subject (the last merge gone down into), and the runs and builds of the lines above
+    # at the commits the search inside does not have (line.line_spent), as `bisect` says them.
+    merge: tuple[str, str] | None = None
+    line_runs: int = 0
+    line_builds: int = 0
 
 
 def load_stored(
@@ -81,21 +93,93 @@ def load_stored(
     None when the store has nothing for this probe here. With the probe's ``spec``, the runs
     `patchtool test` stored in the range count as the bisect counted them (earlier.py), so the
     posterior is the one it stopped on; records given on its command line are not stored.
+
+    A search inside a merge that a first-parent search named (or a fix search's line, down
+    through merges inside merges) is replayed as the bisect ran it: the line's, recorded just
+    before it, first, and the line's runs on each side of the merge counted inside as records.
     """
     store.ensure_schema(BISECT_DDL)
-    found = _recorded_range(store, repo, key)
+    ranges = _recorded_ranges(store, repo, key)
+    found = next(ranges, None)
     if found is None and not _fix_searched(store, key):  # a fix search's runs read as a regression's
         found = _observed_range(store, repo, key)  # would name commits at the wrong end
     if found is None:
         return None
-    shas, history, outside, rows, goods, skipped, paths, fix = found
-    before = earlier_runs(store, repo, spec, shas[-1], goods) if spec is not None else EarlierRuns()
+    levels = [found]  # the lines above it, each recorded just before the search inside it
+    while len(levels) <= _MAX_LINES and (found.fix or not found.first_parent):
+        outer = next(ranges, None)
+        if outer is None or outer.fix != found.fix or not (outer.fix or outer.first_parent):
+            break
+        if levels[-1].shas[-1] not in outer.shas:  # the merge, or (fix) where its branch forked
+            break
+        levels.append(outer)
+        if not found.fix:  # a first-parent search goes down one merge (driver.run_bisect)
+            break
+    searched = _replayed(store, repo, spec, levels[-1])
+    lines: list[_Searched] = []
+    for inner in reversed(levels[:-1]):
+        merge = _merge_searched(repo, searched, inner)
+        if merge is None:  # not the search inside the merge this line named: on its own
+            lines, searched = [], _replayed(store, repo, spec, inner)
+            continue
+        lines.append(searched)
+        searched = _replayed(store, repo, spec, inner, above=searched, merge=merge)
+    return _stored(store, repo, test, key, searched, lines)
+
+
+_MAX_LINES = 8  # merges inside merges a search went down (fixrun._MAX_DEPTH)
+
+
+@record
+class _Ends:
+    """What line.py reads of a search's options: the ends whose `patchtool test` runs count."""
+
+    tested_ends: tuple[str, ...]
+
+
+@record
+class _Searched:
+    """One stored range replayed as its search ran (line.Searched): its state, the records it
+    counted (given, set aside) and, inside a merge a line named, that merge and the line's runs."""
+
+    found: _Found
+    commits: list[str]
+    state: BisectState
+    replay: Replay
+    outside: dict[int, str]
+    tested_ways: TestedWays
+    options: _Ends
+    given: tuple[Counts, Counts]  # the records still counted that could be set aside
+    aside: tuple[RecordAgainst, ...]
+    line_records: tuple[Counts, Counts] = ((0, 0), (0, 0))
+    merge: str | None = None
+
+
+def _replayed(
+    store: Store,
+    repo: GitRepo,
+    spec: ProbeSpec | None,
+    found: _Found,
+    above: _Searched | None = None,
+    merge: str | None = None,
+) -> _Searched:
+    """``found``'s rows replayed with the records its search counted: the runs `patchtool test`
+    stored at its ends (or, inside the ``merge`` the line ``above`` named, the line's records that
+    still count, and the line's runs on each side of it, never set aside); a record its own runs
+    contradict set aside as the bisect set it aside."""
+    shas, history, outside, rows, goods = found.shas, found.history, found.outside, found.rows, found.goods
+    aside: tuple[RecordAgainst, ...]
+    if above is None:
+        before = earlier_runs(store, repo, spec, shas[-1], goods) if spec is not None else EarlierRuns()
+        records, aside, ends, line = (before.bad, before.good), (), before.ends, ((0, 0), (0, 0))
+    else:
+        records, aside, ends = above.given, above.aside, above.options.tested_ends
+        line = _line_records(above, merge or "", shas)
     inside = inside_rows(store, repo, spec, shas, goods, list(outside.values())) if spec is not None else []
-    records = before.bad, before.good
-    aside: tuple[RecordAgainst, ...] = ()
     while True:  # as the bisect: a record its own runs contradict is set aside
-        strategy = Strategy(bad_record=records[0], good_record=records[1])
-        replay = Replay.over(BisectState(history, strategy), shas, outside, sorted(skipped))
+        counted = plus(records[0], line[0]), plus(records[1], line[1])
+        strategy = Strategy(bad_record=counted[0], good_record=counted[1])
+        replay = Replay.over(BisectState(history, strategy), shas, outside, sorted(found.skipped))
         replay.apply_all(rows)
         replay.apply_all(inside)
         state = replay.state
@@ -107,38 +191,99 @@ def load_stored(
         records, aside = without(*records, doubts), (*aside, *doubts)
     tested: TestedWays = {}
     if spec is not None:
-        counted = [*counted_ends(before.ends, aside), *dict.fromkeys(row[0] for row in inside)]
-        tested = tested_ways(store, repo, spec, counted)
+        counted_at = [*counted_ends(ends, aside), *dict.fromkeys(row[0] for row in inside)]
+        tested = tested_ways(store, repo, spec, counted_at)
+    return _Searched(
+        found, shas, state, replay, outside, tested, _Ends(tuple(ends)), records, aside, line, merge
+    )
+
+
+def _merge_searched(repo: GitRepo, line: _Searched, inner: _Found) -> str | None:
+    """The merge ``line`` named, when ``inner`` is the search inside it the bisect made: a
+    first-parent search's merge is the inner range's bad end and its first parent a good end
+    (driver.run_bisect); a fix search's merge has the inner line's fixed end as second parent, and
+    that line ends where it meets the first parent's history (fixrun.run_fix_search,
+    fixes.fix_line)."""
+    culprit = line.state.result().culprit
+    if culprit is None:
+        return None
+    merge = line.commits[fix_of(culprit) if inner.fix else culprit]
+    parents = repo.out("rev-list", "--parents", "-n", "1", merge).split()[1:]
+    if inner.fix:
+        met = len(parents) == 2 and repo.is_ancestor(inner.shas[-1], parents[0])
+        return merge if met and parents[1] == inner.shas[0] else None
+    return merge if merge == inner.shas[-1] and parents[:1] == inner.goods[:1] else None
+
+
+def _line_records(line: _Searched, merge: str, inner: Sequence[str]) -> tuple[Counts, Counts]:
+    """The records a search inside ``merge`` counts from the ``line`` that named it: the line's
+    own, and its runs on each side of the merge but at the commits the search inside has
+    (driver.run_bisect, fixrun.run_fix_search)."""
+    top = line.commits.index(merge) + (1 if line.found.fix else 0)  # a fix's culprit: fixes.fix_of
+    shared = set(inner)
+    ends = {i for i, sha in enumerate(line.commits) if sha in shared}
+    bad, good = line.state.side_counts(top, ends)
+    return plus(line.line_records[0], bad), plus(line.line_records[1], good)
+
+
+def _stored(
+    store: Store, repo: GitRepo, test: str, key: str, searched: _Searched, lines: Sequence[_Searched]
+) -> StoredBisect:
+    shas, fix = searched.commits, searched.found.fix
     subjects = _subjects(repo, shas[-1], shas[0]) if fix else _subjects(repo, shas[0], shas[-1])
-    result = replay.state.result()
+    result = searched.state.result()
     top = result.top
     revert = None
     if result.culprit is not None:
         named = shas[fix_of(result.culprit)] if fix else shas[result.culprit]
         revert = stored_revert(store, repo, key, named, result, fix)
+    if lines:
+        ways = line_ways(lines, searched, store, key)
+        spent = [line_spent(line, inner) for line, inner in zip(lines, [*lines[1:], searched], strict=True)]
+        runs, builds = sum(r for r, _ in spent), sum(b for _, b in spent)
+    else:
+        sides = good_sides(shas, searched.outside, searched.state.history, top)
+        ways = failed_ways(store, key, with_ends(searched.options.tested_ends, sides), searched.tested_ways)
+        runs = builds = 0
+    merge = searched.merge
     return StoredBisect(
         test,
         tuple(shas),
         tuple(subjects.get(c, "") for c in shas),
-        tuple(replay.state.posterior()),
+        tuple(searched.state.posterior()),
         result,
         revert,
-        tuple(paths),
-        newest_build_failure(store, key, cannot_test(result, shas, replay.dropped)),
+        tuple(searched.found.paths),
+        newest_build_failure(store, key, cannot_test(result, shas, searched.replay.dropped)),
         fix,
         newest_unusable(store, key, shas),
-        failed_ways(store, key, with_ends(before.ends, good_sides(shas, outside, history, top)), tested),
-        aside,
+        ways,
+        searched.aside,
+        (merge, repo.commit_info(merge).subject) if merge is not None else None,
+        runs,
+        builds,
     )
 
 
-# The range, its graph, the outside first parents (range_graph), the rows of them all, the good
-# commits that bound it, the commits of it --skip named, the paths it was limited to, and whether
-# it is a fix search's line.
-_Found = tuple[list[str], History, dict[int, str], list[Row], list[str], set[str], list[str], bool]
+class _Found(NamedTuple):
+    """A recorded range: the commits (history order), its graph, the outside first parents
+    (range_graph), the rows of them all, the good commits that bound it, the commits of it --skip
+    named, the paths it was limited to, whether it is a fix search's line, and whether a
+    first-parent search's."""
+
+    shas: list[str]
+    history: History
+    outside: dict[int, str]
+    rows: list[Row]
+    goods: list[str]
+    skipped: set[str]
+    paths: list[str]
+    fix: bool
+    first_parent: bool = False
 
 
-def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
+def _recorded_ranges(store: Store, repo: GitRepo, key: str) -> Iterator[_Found]:
+    """The ranges bisects of this probe recorded here with runs in them, the latest first."""
     ranges = store.query(
         "SELECT good_sha, bad_sha, first_parent, recorded_at FROM bisect_ranges WHERE probe_key = ?"
         " ORDER BY recorded_at DESC",
@@ -163,8 +308,9 @@ def _recorded_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
                 "SELECT commit_sha FROM bisect_skips WHERE probe_key = ? AND good_sha = ? AND bad_sha = ?",
                 (key, good, bad),
             )
-            return shas, history, outside, rows, goods, {str(r[0]) for r in skips}, paths, fix
-    return None
+            skipped = {str(r[0]) for r in skips}
+            first = not fix and bool(first_parent)
+            yield _Found(shas, history, outside, rows, goods, skipped, paths, fix, first)
 
 
 def _fix_searched(store: Store, key: str) -> bool:
@@ -206,7 +352,7 @@ def _observed_range(store: Store, repo: GitRepo, key: str) -> _Found | None:
         return None
     shas, history, outside = commit_graph(repo, base[0], tips[0], first_parent=False)
     observed = load_rows(store, key, [*shas, *outside.values()])
-    return shas, history, outside, observed, [base[0]], set(), [], False
+    return _Found(shas, history, outside, observed, [base[0]], set(), [], False)
 
 
 def _subjects(repo: GitRepo, good: str, bad: str) -> dict[str, str]:

@@ -183,6 +183,29 @@ class _Limits(Protocol):
     def set_aside(self) -> tuple[RecordAgainst, ...]: ...
 
 
+class _Ends(Protocol):
+    @property
+    def tested_ends(self) -> tuple[str, ...]: ...
+
+
+class Searched(Protocol):
+    """What a line's runs and ways read of a search (line.py): a bisect session (Finished), or a
+    stored range replayed for the report (stored.py)."""
+
+    @property
+    def commits(self) -> list[str]: ...
+    @property
+    def state(self) -> BisectState: ...
+    @property
+    def replay(self) -> Replay: ...
+    @property
+    def outside(self) -> dict[int, str]: ...
+    @property
+    def tested_ways(self) -> TestedWays: ...
+    @property
+    def options(self) -> _Ends: ...
+
+
 class Finished(Protocol):
     """What the report needs of a bisect session (driver.py)."""
 
@@ -309,7 +332,7 @@ def _unusable(session: Finished) -> UnusableRun | None:
     return UnusableRun(session.commit_ref(sha), verdict.value, ending)
 
 
-def sides_of(session: Finished, top: int) -> dict[str, bool]:
+def sides_of(session: Searched, top: int) -> dict[str, bool]:
     """Whether each commit whose failed runs the session counted is on the good side of ``top``,
     the commit it names (ways.good_sides), the ends whose runs `patchtool test` stored among them."""
     sides = good_sides(session.commits, session.outside, session.state.history, top)

@@ -279,6 +279,9 @@ class BisectView:
     # A fix search (bisect --broken --fixed): ``culprit`` is the fix, ``good`` the fixed end and
     # ``bad`` the broken end; ``commits`` newest first.
     fix: bool = False
+    # A search inside the merge a first-parent search named (or a fix search's line): that merge
+    # and what the line spent before it, one line (the bisect's words); "" otherwise.
+    merge: str = ""
 
 
 @record

@@ -117,6 +117,19 @@ def bisect_view(data: BisectInput) -> BisectView:
         ways=_ways_lines(data),
         set_aside=tuple(said(d, _side_words(data.fix, d.side)) for d in data.records_against),
         fix=data.fix,
+        merge=_merge_line(data),
+    )
+
+
+def _merge_line(data: BisectInput) -> str:
+    if data.merge is None:
+        return ""
+    sha, subject = data.merge
+    runs = "1 run" if data.line_runs == 1 else f"{data.line_runs} runs"
+    builds = "1 build" if data.line_builds == 1 else f"{data.line_builds} builds"
+    return (
+        f"the first-parent search named the merge {sha[:12]} {subject}; bisected inside it"
+        f" (before it, the first-parent line {runs}, {builds})"
     )
 
 

@@ -8,6 +8,7 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,6 +145,53 @@ def test_first_parent_names_the_merge_then_bisects_inside_it(tmp_path: Path) -> 
     assert f"p and q also count earlier runs: {bad_f}/{bad_r} on bad commits" in human.stdout
     assert "(the first-parent search's, and any --bad-record, --good-record)" in human.stdout
     assert f"before it, the first-parent line {report['line_runs']} runs" in human.stdout
+    found = replayed_as_bisected(tmp_path, repo, report)
+    # the report says what the bisect said, in every format
+    from patchtool.config import load_settings
+    from patchtool.fetch import resolve_source
+    from patchtool.parse.series import build_series
+    from patchtool.report.context import build_context
+    from patchtool.report.render import render
+    from tests.conftest import ROOT
+
+    mbox = ROOT / "fixtures" / "mail" / "ring-v1-v2.mbox"
+    series = build_series(resolve_source(str(mbox), load_settings()))
+    ctx = build_context(series, bisect=found, reply_from="Rev <rev@example.org>")
+    merge = report["merge"]["sha"][:12]
+    said = f"first-parent search named the merge {merge} merge round 1 branch 2; bisected inside it"
+    spent = f"(before it, the first-parent line {report['line_runs']} runs, {report['line_builds']} builds)"
+    for fmt in ("term", "md", "html", "email"):
+        text = " ".join(render(ctx, fmt).split())
+        assert said in text and spent in text, fmt
+    assert json.loads(render(ctx, "json"))["bisect"]["merge"] == f"the {said} {spent}"
+
+
+def replayed_as_bisected(tmp_path: Path, repo: Path, report: dict[str, Any]) -> Any:
+    """The report's replay of the bisect stored under ``tmp_path`` (a --run ./t.sh) is the bisect
+    whose --json is ``report``: the commit named, its probability, p, the runs, the merge a line
+    named and what that line spent, the ways its failed runs ended. Returns the replay."""
+    from patchtool.bisection.fixes import fix_of
+    from patchtool.bisection.probe import ProbeSpec
+    from patchtool.bisection.stored import load_stored
+    from patchtool.store import Store
+    from patchtool.vcs.repo import GitRepo
+
+    with Store(tmp_path / "cache" / "patchtool.sqlite3") as store:
+        found = load_stored(store, GitRepo(repo), "t", ProbeSpec(command="./t.sh").key())
+    assert found is not None
+    result = found.result
+    assert result.culprit is not None
+    named = found.shas[fix_of(result.culprit) if found.fix else result.culprit]
+    assert named == report["culprit"]["sha"]
+    assert result.probability == pytest.approx(report["probability"], abs=1e-9)
+    assert result.p.mean == pytest.approx(report["p"]["mean"], abs=1e-9)
+    assert result.runs == report["runs"]
+    merge = report.get("merge")
+    assert (found.merge[0] if found.merge else None) == (merge["sha"] if merge else None)
+    assert (found.line_runs, found.line_builds) == (report["line_runs"], report["line_builds"])
+    ways = [(w.ending, w.runs, w.on_good_side) for w in found.failed_ways]
+    assert ways == [(w["ending"], w["runs"], w["on_good_side"]) for w in report["failed_ways"]]
+    return found
 
 
 def conclusive_runs(db: Path, *outcomes: str) -> int:

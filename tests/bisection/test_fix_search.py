@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bisection.test_bisect_graph import conclusive_runs
+from tests.bisection.test_bisect_graph import conclusive_runs, replayed_as_bisected
 from tests.bisection.test_bisectrun import FLAKY, _named_commits, bisect_env, make_script_repo
 from tests.conftest import run_patchtool
 from tests.plugins.gitutil import git, snapshot_repo
@@ -120,6 +120,7 @@ def test_a_fix_that_came_in_with_a_merge_is_found_inside_it(tmp_path: Path) -> N
     (bf, br), (gf, gr) = report["bad_record"], report["good_record"]
     said = f"p and q also count earlier runs: {bf}/{br} on commits before the fix, {gf}/{gr} on commits after"
     assert said in human.stdout, human.stdout
+    replayed_as_bisected(tmp_path, repo, report)
 
 
 def test_a_stored_fix_search_is_read_back_as_one_and_never_as_a_regression(tmp_path: Path) -> None:
@@ -275,6 +276,8 @@ def test_a_fix_inside_a_merge_inside_a_merge_is_found_with_every_lines_runs_coun
     failed = conclusive_runs(tmp_path / "cache" / "patchtool.sqlite3", "fail")
     assert sum(w["runs"] for w in report["failed_ways"]) == failed
     assert [w["on_good_side"] for w in report["failed_ways"]] == [0]
+    # the report's replay goes down both merges as the search did
+    replayed_as_bisected(tmp_path, repo, report)
 
 
 def test_a_fix_skipped_leaves_the_range_it_is_in(tmp_path: Path) -> None:
