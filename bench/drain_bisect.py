@@ -33,11 +33,14 @@ plain ninja in the clone), to give p and q as this machine has them. --tested N 
 the bad end's record, and lists how their failures ended among its own (checked: the ways' runs
 the bisect counted are its own failed runs and the record's failures), and whether its own runs
 contradict that record (records_against: it is then set aside). Printed per search: the
-commit named against the expected one, P, runs, builds, wall time, the revert test, and whether
-the clone's checkout was left as it was.
+commit named against the expected one, P, runs, builds, wall time, the revert test, whether the
+report's replay of the stored search (`report --bisect-test`) says what the bisect said, and whether
+the clone's checkout was left as it was. --first-parent bisects the first-parent line, where the
+pull's merge is one commit, and then inside the merge it names.
 
 Usage: nice -n 10 python bench/drain_bisect.py QEMU_GIT WORKDIR --keycodemapdb GIT \\
            --softfloat GIT --testfloat GIT [--load 3] [--repeat 1] [--rates 200] [--tree DIR]
+           [--first-parent] [--tested N] [--fail-match REGEX]
 """
 
 from __future__ import annotations
@@ -191,6 +194,65 @@ def ways_check(report: dict[str, object], own: int) -> str:
     )
 
 
+REPLAYED = """
+import json, shlex, sys
+from patchtool.bisection.classify import Classifier
+from patchtool.bisection.fixes import fix_of
+from patchtool.report.stages import load_stored_bisect
+from patchtool.store import Store
+from patchtool.vcs.repo import GitRepo
+db, repo, test, configure, match = sys.argv[1:6]
+with Store(db) as store:
+    found = load_stored_bisect(store, GitRepo(repo), test, None, shlex.split(configure),
+                               Classifier(fail_match=match or None))
+r = found.result
+named = found.shas[fix_of(r.culprit) if found.fix else r.culprit] if r.culprit is not None else None
+print(json.dumps({"culprit": named, "probability": r.probability, "p": r.p.mean, "runs": r.runs,
+                  "merge": found.merge[0] if found.merge else None,
+                  "line": [found.line_runs, found.line_builds],
+                  "ways": sorted([w.ending, w.runs, w.on_good_side] for w in found.failed_ways)}))
+"""
+
+
+def replay_check(
+    work: Path, tree: Path, repo: Path, cache: str, report: dict[str, object], match: str
+) -> str:
+    """Whether the report's replay of the stored search (report --bisect-test, run from ``tree``)
+    is the bisect's --json ``report``: the commit named, P, p, runs, the merge a first-parent line
+    named and what it spent, the ways its failed runs ended."""
+    db = str(work / cache / "patchtool.sqlite3")
+    argv = [sys.executable, "-c", REPLAYED, db, str(repo), TEST, CONFIGURE, match]
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    done = subprocess.run(argv, capture_output=True, text=True, env=env)
+    if done.returncode:
+        return f"    report's replay: FAILED {done.stderr.strip()[-400:]}"
+    got = json.loads(done.stdout)
+    named, merge, rate = report.get("culprit") or {}, report.get("merge") or {}, report.get("p") or {}
+    ways = report.get("failed_ways") or []
+    assert isinstance(named, dict) and isinstance(merge, dict) and isinstance(rate, dict)
+    assert isinstance(ways, list)
+    bisect = {
+        "culprit": named.get("sha"),
+        "probability": report.get("probability"),
+        "p": rate.get("mean"),
+        "runs": report.get("runs"),
+        "merge": merge.get("sha"),
+        "line": [report.get("line_runs", 0), report.get("line_builds", 0)],
+        "ways": sorted([w["ending"], w["runs"], w["on_good_side"]] for w in ways),
+    }
+    differ = []
+    for name, said in bisect.items():
+        if name in ("probability", "p"):
+            same = abs(float(got[name]) - float(said or 0)) < 1e-9  # type: ignore[arg-type]
+        else:
+            same = got[name] == said
+        if not same:
+            differ.append(f"{name}: bisect {said}, report {got[name]}")
+    line = f"; merge {str(got['merge'])[:12]}, line {got['line'][0]} runs, {got['line'][1]} builds"
+    verdict = "the same" if not differ else "DIFFERS: " + "; ".join(differ)
+    return f"    report's replay: {verdict}" + (line if got["merge"] else "")
+
+
 def main() -> int:
     ap = arguments(__doc__.splitlines()[0])
     ap.add_argument("--load", type=int, default=3, help="busy processes while the test runs")
@@ -198,6 +260,7 @@ def main() -> int:
     ap.add_argument("--rates", type=int, default=0, help="first run the test so often at culprit, parent")
     ap.add_argument("--fail-match", help="count only failures whose output matches ('signal 11': a SIGSEGV)")
     ap.add_argument("--tested", type=int, default=0, help="first `patchtool test` so often at the newest end")
+    ap.add_argument("--first-parent", action="store_true", help="bisect the first-parent line, then inside")
     args = ap.parse_args()
     work, repo = clone(args)
     if args.load and Path(AUTOGROUP).read_text().strip() != "0":
@@ -218,6 +281,7 @@ def main() -> int:
     for attempt in range(args.repeat):
         with load(args.load):
             more = ("--fail-match", args.fail_match) if args.fail_match else ()
+            more += ("--first-parent",) if args.first_parent else ()
             if args.tested:
                 stats = tested(repo, work, args.tree, bad, args.tested, f"cache-{attempt}")
                 said = f"{stats['failures']}/{stats['runs']} failed"
@@ -240,6 +304,8 @@ def main() -> int:
             flush=True,
         )
         print(ways_check(report, own_failures(work, f"cache-{attempt}")), flush=True)
+        replayed = replay_check(work, args.tree, repo, f"cache-{attempt}", report, args.fail_match or "")
+        print(replayed, flush=True)
     print(f"right {right} of {args.repeat}")
     print("checkout left as it was" if checkout_state(repo) == before else "CHECKOUT CHANGED")
     return 0

@@ -130,6 +130,14 @@ def check_signoffs(patch: Patch) -> list[Finding]:
             " tools that read trailers (git interpret-trailers, b4) miss it"
         )
         found.append(_finding("info", "signoff-malformed", message, patch))
+    elif author_sob is None and _signed_below_the_cut(patch):
+        dropped = len(patch.notes.split("\n"))
+        message = (
+            f"no Signed-off-by from the author {patch.author} in the commit message: git am ends it"
+            f" at its first '---' line, and theirs is among the {dropped} lines below, which the"
+            " commit would not have"
+        )
+        found.append(_finding("error", "dco-missing-author-signoff", message, patch))
     elif author_sob is None:
         message = f"no Signed-off-by from the author {patch.author}"
         found.append(_finding("error", "dco-missing-author-signoff", message, patch))
@@ -144,6 +152,18 @@ def _signs_elsewhere(patch: Patch) -> bool:
     """The author signed off in the message, above the last trailer block (a notes block kept in
     the message by mistake split it): the certificate is given, only its place is wrong."""
     for line in patch.message.split("\n"):
+        trailer = parse_trailer_line(line) if line.startswith("Signed-off-by:") else None
+        if trailer is not None and same_person(patch.author, trailer):
+            return True
+    return False
+
+
+def _signed_below_the_cut(patch: Patch) -> bool:
+    """The author's Signed-off-by stands below the '---' that ended the message (git am's cut), in
+    the notes. A '---' line the author meant as text (a quoted tool's output) cuts the message as
+    surely as the real one: a real v2 lost its whole second half and its sign-off so, and the
+    maintainer restored them by hand."""
+    for line in patch.notes.split("\n"):
         trailer = parse_trailer_line(line) if line.startswith("Signed-off-by:") else None
         if trailer is not None and same_person(patch.author, trailer):
             return True

@@ -64,6 +64,7 @@ def make_patch(
     review: Sequence[Trailer] = (),
     msgid: str | None = None,
     revision: int = 2,
+    notes: str = "",
 ) -> Patch:
     prefix = f"PATCH v{revision}" if revision > 1 else "PATCH"
     counter = f" {index}/{total}" if total > 1 else ""
@@ -78,7 +79,7 @@ def make_patch(
         message=message,
         trailers=trailers_of(message),
         review_trailers=tuple(review),
-        notes="",
+        notes=notes,
         diffstat=tuple(diffstat_of(diff) if diffstat is None else diffstat),
         diff=diff,
         summary=summary_of(diff),

@@ -107,6 +107,20 @@ def test_signoff_above_a_notes_block_left_in_the_message_is_no_dco_error() -> No
     assert codes(found) == ["signoff-outside-trailers"] and found[0].severity == "info"
 
 
+def test_a_signoff_below_the_cut_is_missing_and_says_where_it_went() -> None:
+    # A real v2: a '---' line in a quoted tool's output ended the message; everything after it,
+    # the author's sign-off too, went to the notes, which git am drops (the maintainer restored
+    # them by hand). The commit lacks the sign-off: still the error, now with where it is.
+    notes = "Signed-off-by: Bob Byte <bob@example.org>\n---\nChanges in v2:\n- more\n\n" + SOB_ADA
+    found = check_signoffs(make_patch(ONE_LINE_DIFF, message="Explain.\n\n```\n$ tool\n", notes=notes))
+    assert codes(found) == ["dco-missing-author-signoff"] and found[0].severity == "error"
+    said = "git am ends it at its first '---' line, and theirs is among the 6 lines below, which the"
+    assert said in found[0].message
+    # someone else's sign-off there is no excuse: plain missing
+    other = check_signoffs(make_patch(ONE_LINE_DIFF, message="Explain.\n", notes=SOB_BOB))
+    assert [f.message for f in other] == ["no Signed-off-by from the author Ada Lovelace <ada@example.org>"]
+
+
 def test_the_authors_misspelt_signoff_is_a_note_not_a_missing_one() -> None:
     # sample AJ: "Signed-off-by Name <addr>" with no colon, merged so (9 misspelt sign-off keys on
     # master since 2015): the certificate is given, its form is wrong (a key's case is no error).
