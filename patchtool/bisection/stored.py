@@ -131,7 +131,7 @@ _MAX_LINES = 8  # merges inside merges a search went down (fixrun._MAX_DEPTH)
 
 
 @record
-class _Ends:
+class _TestedEnds:
     """What line.py reads of a search's options: the ends whose `patchtool test` runs count."""
 
     tested_ends: tuple[str, ...]
@@ -148,7 +148,7 @@ class _Searched:
     replay: Replay
     outside: dict[int, str]
     tested_ways: TestedWays
-    options: _Ends
+    options: _TestedEnds
     given: tuple[Counts, Counts]  # the records still counted that could be set aside
     aside: tuple[RecordAgainst, ...]
     line_records: tuple[Counts, Counts] = ((0, 0), (0, 0))
@@ -194,7 +194,7 @@ def _replayed(
         counted_at = [*counted_ends(ends, aside), *dict.fromkeys(row[0] for row in inside)]
         tested = tested_ways(store, repo, spec, counted_at)
     return _Searched(
-        found, shas, state, replay, outside, tested, _Ends(tuple(ends)), records, aside, line, merge
+        found, shas, state, replay, outside, tested, _TestedEnds(tuple(ends)), records, aside, line, merge
     )
 
 

@@ -184,6 +184,8 @@ class _Limits(Protocol):
 
 
 class _Ends(Protocol):
+    """What line.py reads of a search's options."""
+
     @property
     def tested_ends(self) -> tuple[str, ...]: ...
 
