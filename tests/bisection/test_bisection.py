@@ -810,6 +810,26 @@ def test_a_stand_in_never_run_is_the_endpoint_worth_more_than_the_split() -> Non
         assert state.next_probe() == Probe(38, reason)
 
 
+def test_of_the_two_ends_the_one_whose_run_tells_more_is_run() -> None:
+    """The counts of a real first-parent search (7 merges, the culprit the first, its parent the
+    good end): p is known from hundreds of runs, and what keeps the stop away is that good
+    commits might fail as often (the good end has 19 clean runs). Both ends tell more than the
+    split; the good end 200 times more. The bad end came first and was taken, and run 170 times
+    with the search no nearer its stop."""
+    counts = {GOOD_END: (0, 19), 1: (12, 49), 2: (10, 74), 3: (1, 1), 7: (28, 192)}
+    state = replay(7, _counted(counts))
+    assert state.top_candidate()[0] == 1 and state.stop_reason() is None
+    assert state.information(GOOD_END) > 100 * state.information(7) > 0
+    assert state.next_probe() == Probe(GOOD_END, ProbeReason.ENDPOINT)
+    for _ in range(80):  # good commits do not fail: the good end's clean runs settle it
+        if state.stop_reason() is not None:
+            break
+        probe = state.next_probe()
+        assert probe is not None
+        state.observe(probe.index, probe.index != GOOD_END and probe.index >= 1 and (state.runs % 7 == 0))
+    assert state.stop_reason() is StopReason.CONFIDENT and state.result().culprit == 1
+
+
 def test_a_record_of_the_bad_end_spares_its_calibration_and_a_clean_good_record_the_good_end() -> None:
     """--bad-record 6/12 is the calibration the bad end would have had: after a clean first split
     the search goes on between the ends, never to the bad end for calibration; --good-record 0/300
