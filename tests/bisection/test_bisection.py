@@ -810,12 +810,12 @@ def test_a_stand_in_never_run_is_the_endpoint_worth_more_than_the_split() -> Non
         assert state.next_probe() == Probe(38, reason)
 
 
-def test_of_the_two_ends_the_one_whose_run_tells_more_is_run() -> None:
+def test_where_the_culprits_parent_is_the_good_end_the_good_end_is_weighed_first() -> None:
     """The counts of a real first-parent search (7 merges, the culprit the first, its parent the
     good end): p is known from hundreds of runs, and what keeps the stop away is that good
     commits might fail as often (the good end has 19 clean runs). Both ends tell more than the
-    split; the good end 200 times more. The bad end came first and was taken, and run 170 times
-    with the search no nearer its stop."""
+    split; the good end 200 times more. The bad end was weighed first and taken, and run 170
+    times with the search no nearer its stop."""
     counts = {GOOD_END: (0, 19), 1: (12, 49), 2: (10, 74), 3: (1, 1), 7: (28, 192)}
     state = replay(7, _counted(counts))
     assert state.top_candidate()[0] == 1 and state.stop_reason() is None
