@@ -196,13 +196,14 @@ def ways_check(report: dict[str, object], own: int) -> str:
 
 REPLAYED = """
 import json, shlex, sys
+from pathlib import Path
 from patchtool.bisection.classify import Classifier
 from patchtool.bisection.fixes import fix_of
 from patchtool.report.stages import load_stored_bisect
 from patchtool.store import Store
 from patchtool.vcs.repo import GitRepo
 db, repo, test, configure, match = sys.argv[1:6]
-with Store(db) as store:
+with Store(Path(db)) as store:
     found = load_stored_bisect(store, GitRepo(repo), test, None, shlex.split(configure),
                                Classifier(fail_match=match or None))
 r = found.result
