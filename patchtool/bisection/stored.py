@@ -43,7 +43,7 @@ from patchtool.bisection.replay import (
     stored_revert,
 )
 from patchtool.bisection.revert import RevertOutcome
-from patchtool.bisection.ways import FailedWay, failed_ways, good_sides, with_ends
+from patchtool.bisection.ways import FailedWay
 from patchtool.errors import InputError
 from patchtool.jsonable import record
 from patchtool.store import Store
@@ -232,19 +232,13 @@ def _stored(
     shas, fix = searched.commits, searched.found.fix
     subjects = _subjects(repo, shas[-1], shas[0]) if fix else _subjects(repo, shas[0], shas[-1])
     result = searched.state.result()
-    top = result.top
     revert = None
     if result.culprit is not None:
         named = shas[fix_of(result.culprit)] if fix else shas[result.culprit]
         revert = stored_revert(store, repo, key, named, result, fix)
-    if lines:
-        ways = line_ways(lines, searched, store, key)
-        spent = [line_spent(line, inner) for line, inner in zip(lines, [*lines[1:], searched], strict=True)]
-        runs, builds = sum(r for r, _ in spent), sum(b for _, b in spent)
-    else:
-        sides = good_sides(shas, searched.outside, searched.state.history, top)
-        ways = failed_ways(store, key, with_ends(searched.options.tested_ends, sides), searched.tested_ways)
-        runs = builds = 0
+    ways = line_ways(lines, searched, store, key)  # with no line above, the search's own
+    spent = [line_spent(line, inner) for line, inner in zip(lines, [*lines, searched][1:], strict=True)]
+    runs, builds = sum(r for r, _ in spent), sum(b for _, b in spent)
     merge = searched.merge
     return StoredBisect(
         test,

@@ -121,7 +121,7 @@ def check_signoffs(patch: Patch) -> list[Finding]:
         None,
     )
     found: list[Finding] = []
-    if author_sob is None and _signs_elsewhere(patch):
+    if author_sob is None and _author_signs_in(patch, patch.message):
         message = f"the author's Signed-off-by stands above the trailer block, not in it ({patch.author})"
         found.append(_finding("info", "signoff-outside-trailers", message, patch))
     elif author_sob is None and (key := _misspelt_signoff(patch)):
@@ -130,16 +130,16 @@ def check_signoffs(patch: Patch) -> list[Finding]:
             " tools that read trailers (git interpret-trailers, b4) miss it"
         )
         found.append(_finding("info", "signoff-malformed", message, patch))
-    elif author_sob is None and _signed_below_the_cut(patch):
-        dropped = len(patch.notes.split("\n"))
-        message = (
-            f"no Signed-off-by from the author {patch.author} in the commit message: git am ends it"
-            f" at its first '---' line, and theirs is among the {dropped} lines below, which the"
-            " commit would not have"
-        )
-        found.append(_finding("error", "dco-missing-author-signoff", message, patch))
     elif author_sob is None:
         message = f"no Signed-off-by from the author {patch.author}"
+        if _author_signs_in(patch, patch.notes):
+            # A '---' line the author meant as text (a quoted tool's output) cuts the message as
+            # surely as the real one: a real v2 lost its whole second half and its sign-off so,
+            # and the maintainer restored them by hand.
+            message += (
+                " in the commit message: git am ends it at its first '---' line, and theirs is among"
+                f" the {len(patch.notes.split(chr(10)))} lines below, which the commit would not have"
+            )
         found.append(_finding("error", "dco-missing-author-signoff", message, patch))
     found += _codev_signoffs(patch, trailers)
     if author_sob is not None:
@@ -148,22 +148,11 @@ def check_signoffs(patch: Patch) -> list[Finding]:
     return found
 
 
-def _signs_elsewhere(patch: Patch) -> bool:
-    """The author signed off in the message, above the last trailer block (a notes block kept in
-    the message by mistake split it): the certificate is given, only its place is wrong."""
-    for line in patch.message.split("\n"):
-        trailer = parse_trailer_line(line) if line.startswith("Signed-off-by:") else None
-        if trailer is not None and same_person(patch.author, trailer):
-            return True
-    return False
-
-
-def _signed_below_the_cut(patch: Patch) -> bool:
-    """The author's Signed-off-by stands below the '---' that ended the message (git am's cut), in
-    the notes. A '---' line the author meant as text (a quoted tool's output) cuts the message as
-    surely as the real one: a real v2 lost its whole second half and its sign-off so, and the
-    maintainer restored them by hand."""
-    for line in patch.notes.split("\n"):
+def _author_signs_in(patch: Patch, text: str) -> bool:
+    """The author's Signed-off-by is a line of ``text``: of the message above its last trailer
+    block (a notes block kept in the message by mistake split it: the certificate is given, only
+    its place is wrong), or of the notes below the '---' that ended it (git am drops it there)."""
+    for line in text.split("\n"):
         trailer = parse_trailer_line(line) if line.startswith("Signed-off-by:") else None
         if trailer is not None and same_person(patch.author, trailer):
             return True
